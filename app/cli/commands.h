@@ -1,0 +1,22 @@
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace mizan::cli {
+
+// A sub-command of mizan-cli. `run` gets the arguments after the command name and returns the
+// exit code: 0 success, 1 failure (load error, invalid map), 2 usage error (throw UsageError).
+struct Command {
+    const char *name;
+    const char *summary;
+    const char *usage; // full help text, printed by `mizan-cli help NAME` / `NAME --help`
+    int (*run)(const std::vector<std::string> &args);
+};
+
+// Each command lives in its own cmd_*.cpp file and is listed in main.cpp.
+int runInspect(const std::vector<std::string> &args);
+extern const char *const kInspectUsage;
+
+} // namespace mizan::cli

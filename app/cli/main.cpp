@@ -1,0 +1,86 @@
+// mizan-cli: every capability of Mizan from the command line, with JSON output for scripts.
+#include "args.h"
+#include "commands.h"
+
+#include "planner/error.h"
+
+#include <cstring>
+#include <exception>
+#include <iostream>
+
+using namespace mizan::cli;
+
+namespace {
+
+const Command kCommands[] = {
+    {"inspect", "show a checkpoint's module tree, sizes and dtypes", kInspectUsage, runInspect},
+};
+
+void printHelp(std::ostream &out)
+{
+    out << "mizan-cli: plan and run neural-network checkpoints larger than one GPU\n\n"
+           "usage: mizan-cli COMMAND [ARGS...]\n"
+           "       mizan-cli help COMMAND\n\ncommands:\n";
+    for (const auto &c : kCommands)
+        out << "  " << c.name << std::string(12 - std::min<std::size_t>(11, std::strlen(c.name)), ' ') << c.summary << "\n";
+    out << "\nexit codes: 0 success, 1 failure (bad file, invalid map), 2 wrong arguments\n";
+}
+
+const Command *findCommand(const std::string &name)
+{
+    for (const auto &c : kCommands)
+        if (name == c.name)
+            return &c;
+    return nullptr;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty()) {
+        printHelp(std::cerr);
+        return 2;
+    }
+    if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        if (args.size() > 1) {
+            if (const Command *c = findCommand(args[1])) {
+                std::cout << c->usage;
+                return 0;
+            }
+            std::cerr << "mizan-cli: unknown command \"" << args[1] << "\"\n";
+            return 2;
+        }
+        printHelp(std::cout);
+        return 0;
+    }
+    if (args[0] == "--version") {
+        std::cout << "mizan-cli " << MIZAN_VERSION << "\n";
+        return 0;
+    }
+    const Command *command = findCommand(args[0]);
+    if (!command) {
+        std::cerr << "mizan-cli: unknown command \"" << args[0] << "\"\n\n";
+        printHelp(std::cerr);
+        return 2;
+    }
+    std::vector<std::string> rest(args.begin() + 1, args.end());
+    for (const auto &a : rest)
+        if (a == "--help" || a == "-h") {
+            std::cout << command->usage;
+            return 0;
+        }
+    try {
+        return command->run(rest);
+    } catch (const UsageError &e) {
+        std::cerr << "mizan-cli " << command->name << ": " << e.what() << "\n\n" << command->usage;
+        return 2;
+    } catch (const mizan::Error &e) {
+        std::cerr << "mizan-cli " << command->name << ": error: " << e.what() << "\n";
+        return 1;
+    } catch (const std::exception &e) {
+        std::cerr << "mizan-cli " << command->name << ": error: " << e.what() << "\n";
+        return 1;
+    }
+}

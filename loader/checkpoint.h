@@ -1,0 +1,105 @@
+#pragma once
+
+// Public API of the loader: open a checkpoint path and get its tensor catalog and config.
+// Pure C++ (no Qt, no libtorch in this header).
+
+#include "planner/dtype.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace mizan::loader {
+
+enum class Format {
+    Safetensors,        // one *.safetensors file
+    ShardedSafetensors, // *.index.json + shards
+    ConfigOnly,         // config.json without weights
+};
+const char *toString(Format format);
+
+// One tensor of the checkpoint, in checkpoint order.
+struct TensorEntry {
+    std::string name;
+    DType dtype = DType::F32;
+    std::vector<std::int64_t> shape;
+    std::int64_t byteSize = 0;   // bytes in the file (numel * dtype size)
+    int shard = 0;               // index into Catalog::shards
+    std::int64_t offset = 0;     // absolute byte offset of the data in the shard file
+    std::int64_t numel() const;
+};
+
+struct ShardInfo {
+    std::string path;            // absolute or as given, usable to open the file
+    std::string fileName;        // as named in the index
+    std::int64_t fileSize = 0;
+    std::int64_t headerBytes = 0; // 8 + JSON header length
+    nlohmann::ordered_json metadata; // safetensors "__metadata__" (object, maybe empty)
+};
+
+struct Catalog {
+    std::vector<TensorEntry> tensors;
+    std::vector<ShardInfo> shards;
+    std::int64_t totalBytes() const;
+    // Index into tensors, or -1.
+    int find(const std::string &name) const;
+};
+
+// The few config.json fields that matter everywhere; the raw object is kept too.
+struct ConfigInfo {
+    std::vector<std::string> architectures;
+    std::string modelType;
+    std::optional<DType> torchDtype;          // "torch_dtype" (or v5 "dtype")
+    std::optional<bool> tieWordEmbeddings;    // absent when the config does not say
+};
+
+class MappedFile; // read-only mmap of one shard (loader internal)
+
+class Checkpoint {
+public:
+    Checkpoint();
+    ~Checkpoint();
+    Checkpoint(Checkpoint &&) noexcept;
+    Checkpoint &operator=(Checkpoint &&) noexcept;
+
+    std::string path;            // what the user opened
+    std::string directory;       // folder of the weights / config
+    Format format = Format::ConfigOnly;
+    Catalog catalog;
+    std::optional<std::string> configPath;
+    nlohmann::ordered_json config;   // null when there is no config.json
+    ConfigInfo configInfo;
+    std::vector<std::string> warnings; // non-fatal findings (unknown metadata format, ...)
+
+    bool hasWeights() const { return format != Format::ConfigOnly; }
+
+    // Zero-copy view of a tensor's bytes inside the memory-mapped shard (mapped on first use).
+    // Throws mizan::Error(Io) if the shard cannot be mapped.
+    std::span<const std::byte> tensorBytes(const TensorEntry &tensor) const;
+
+private:
+    mutable std::vector<std::unique_ptr<MappedFile>> m_maps;
+};
+
+struct OpenOptions {
+    // Called after each shard header is read: (done, total). Return false to cancel
+    // (open() then throws mizan::Error(Io) "cancelled"). May be called from the opening thread only.
+    std::function<bool(int done, int total)> progress;
+};
+
+// Opens a directory (finds model.safetensors / *.safetensors.index.json / config.json), a
+// *.safetensors file, an *.index.json, or a config.json alone. Validates everything it reads;
+// throws mizan::Error naming the file and the problem.
+Checkpoint open(const std::string &path, const OpenOptions &options = {});
+
+// Reads config.json into a ConfigInfo (throws InvalidConfig on malformed JSON/fields).
+ConfigInfo readConfigInfo(const nlohmann::ordered_json &config, const std::string &file);
+
+} // namespace mizan::loader

@@ -1,0 +1,364 @@
+#include "moduletree.h"
+
+#include "error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <deque>
+#include <limits>
+#include <unordered_set>
+
+namespace mizan::planner {
+
+std::int64_t Tensor::numel() const
+{
+    std::int64_t n = 1;
+    for (auto d : shape)
+        n *= d;
+    return n;
+}
+
+ModuleTree::ModuleTree()
+{
+    m_modules.push_back(Module{});
+    m_index.emplace(std::string(), kRoot);
+}
+
+int ModuleTree::find(std::string_view fullName) const
+{
+    auto it = m_index.find(std::string(fullName));
+    return it == m_index.end() ? -1 : it->second;
+}
+
+int ModuleTree::addChild(int parent, std::string localName, std::string className)
+{
+    Module m;
+    const Module &p = module(parent);
+    m.name = p.name.empty() ? localName : p.name + "." + localName;
+    m.localName = std::move(localName);
+    m.className = std::move(className);
+    m.parent = parent;
+    m.depth = p.depth + 1;
+    const int id = size();
+    m_index.emplace(m.name, id);
+    m_modules.push_back(std::move(m));
+    module(parent).children.push_back(id);
+    return id;
+}
+
+int ModuleTree::ensureModule(std::string_view fullName)
+{
+    if (fullName.empty())
+        return kRoot;
+    if (int id = find(fullName); id >= 0)
+        return id;
+    const auto dot = fullName.rfind('.');
+    const int parent = dot == std::string_view::npos ? kRoot : ensureModule(fullName.substr(0, dot));
+    const auto local = dot == std::string_view::npos ? fullName : fullName.substr(dot + 1);
+    return addChild(parent, std::string(local));
+}
+
+void ModuleTree::addTensor(int id, Tensor tensor)
+{
+    Module &m = module(id);
+    (tensor.buffer ? m.buffers : m.params).push_back(std::move(tensor));
+}
+
+std::string ModuleTree::tensorName(int id, const Tensor &tensor) const
+{
+    const Module &m = module(id);
+    return m.name.empty() ? tensor.name : m.name + "." + tensor.name;
+}
+
+namespace {
+
+std::optional<std::uint64_t> asNumber(std::string_view s)
+{
+    if (s.empty() || s.size() > 18)
+        return std::nullopt;
+    std::uint64_t v = 0;
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || ptr != s.data() + s.size())
+        return std::nullopt;
+    return v;
+}
+
+} // namespace
+
+void ModuleTree::sortNumericChildren()
+{
+    for (auto &m : m_modules) {
+        std::vector<std::size_t> slots;
+        std::vector<std::pair<std::uint64_t, int>> numbered;
+        for (std::size_t i = 0; i < m.children.size(); ++i) {
+            if (auto n = asNumber(module(m.children[i]).localName)) {
+                slots.push_back(i);
+                numbered.emplace_back(*n, m.children[i]);
+            }
+        }
+        if (numbered.size() < 2)
+            continue;
+        std::stable_sort(numbered.begin(), numbered.end(),
+                         [](const auto &a, const auto &b) { return a.first < b.first; });
+        for (std::size_t k = 0; k < slots.size(); ++k)
+            m.children[slots[k]] = numbered[k].second;
+    }
+}
+
+ModuleTree ModuleTree::fromTensorNames(const std::vector<std::pair<std::string, Tensor>> &tensors)
+{
+    ModuleTree tree;
+    for (const auto &[fullName, tensor] : tensors) {
+        const auto dot = fullName.rfind('.');
+        const int owner = dot == std::string::npos ? kRoot : tree.ensureModule(std::string_view(fullName).substr(0, dot));
+        Tensor t = tensor;
+        t.name = dot == std::string::npos ? fullName : fullName.substr(dot + 1);
+        tree.addTensor(owner, std::move(t));
+    }
+    tree.sortNumericChildren();
+    return tree;
+}
+
+namespace {
+
+[[noreturn]] void badTree(const std::string &what)
+{
+    throw Error(ErrorKind::InvalidHeader, {}, "module tree JSON: " + what);
+}
+
+Tensor tensorFromJson(const nlohmann::json &j, bool buffer, std::unordered_map<std::string, int> &ties,
+                      const std::string &where)
+{
+    if (!j.is_object() || !j.contains("name") || !j["name"].is_string())
+        badTree(where + ": tensor without a string \"name\"");
+    Tensor t;
+    t.name = j["name"].get<std::string>();
+    t.buffer = buffer;
+    const std::string dtype = j.value("dtype", std::string("float32"));
+    auto dt = dtypeFromTorch(dtype);
+    if (!dt)
+        throw Error(ErrorKind::UnknownDtype, {}, "module tree JSON: unknown dtype \"" + dtype + "\" for tensor \"" + where + "." + t.name + "\"");
+    t.dtype = *dt;
+    if (j.contains("shape")) {
+        if (!j["shape"].is_array())
+            badTree(where + "." + t.name + ": \"shape\" is not an array");
+        for (const auto &d : j["shape"]) {
+            if (!d.is_number_integer() || d.get<std::int64_t>() < 0)
+                badTree(where + "." + t.name + ": shape entries must be non-negative integers");
+            t.shape.push_back(d.get<std::int64_t>());
+        }
+    }
+    if (j.contains("persistent"))
+        t.persistent = j["persistent"].get<bool>();
+    if (j.contains("tie")) {
+        const std::string id = j["tie"].is_string() ? j["tie"].get<std::string>() : j["tie"].dump();
+        t.tie = ties.emplace(id, static_cast<int>(ties.size())).first->second;
+    }
+    return t;
+}
+
+void moduleFromJson(ModuleTree &tree, int id, const nlohmann::json &j, std::unordered_map<std::string, int> &ties)
+{
+    if (!j.is_object())
+        badTree("module entry is not an object");
+    const std::string where = tree.module(id).name.empty() ? std::string("<root>") : tree.module(id).name;
+    tree.module(id).className = j.value("class", std::string());
+    for (const char *key : {"params", "buffers"}) {
+        if (!j.contains(key))
+            continue;
+        if (!j[key].is_array())
+            badTree(where + ": \"" + key + "\" is not an array");
+        for (const auto &t : j[key])
+            tree.addTensor(id, tensorFromJson(t, std::string_view(key) == "buffers", ties, where));
+    }
+    if (j.contains("children")) {
+        if (!j["children"].is_array())
+            badTree(where + ": \"children\" is not an array");
+        for (const auto &c : j["children"]) {
+            if (!c.is_object() || !c.contains("name") || !c["name"].is_string())
+                badTree(where + ": child without a string \"name\"");
+            const int child = tree.addChild(id, c["name"].get<std::string>());
+            moduleFromJson(tree, child, c, ties);
+        }
+    }
+}
+
+nlohmann::json tensorToJson(const Tensor &t)
+{
+    nlohmann::json j = {{"name", t.name}, {"shape", t.shape}, {"dtype", torchName(t.dtype)}};
+    if (t.tie >= 0)
+        j["tie"] = "t" + std::to_string(t.tie);
+    if (!t.persistent)
+        j["persistent"] = false;
+    return j;
+}
+
+} // namespace
+
+ModuleTree ModuleTree::fromJson(const nlohmann::json &json)
+{
+    ModuleTree tree;
+    std::unordered_map<std::string, int> ties;
+    moduleFromJson(tree, kRoot, json, ties);
+    return tree;
+}
+
+nlohmann::json ModuleTree::toJson() const
+{
+    auto build = [this](auto &&self, int id) -> nlohmann::json {
+        const Module &m = module(id);
+        nlohmann::json j = {{"name", m.localName}, {"class", m.className},
+                            {"params", nlohmann::json::array()}, {"buffers", nlohmann::json::array()},
+                            {"children", nlohmann::json::array()}};
+        for (const auto &t : m.params)
+            j["params"].push_back(tensorToJson(t));
+        for (const auto &t : m.buffers)
+            j["buffers"].push_back(tensorToJson(t));
+        for (int c : m.children)
+            j["children"].push_back(self(self, c));
+        return j;
+    };
+    return build(build, kRoot);
+}
+
+std::vector<int> ModuleTree::preorder(int from) const
+{
+    std::vector<int> order;
+    order.reserve(m_modules.size());
+    std::vector<int> stack{from};
+    while (!stack.empty()) {
+        const int id = stack.back();
+        stack.pop_back();
+        order.push_back(id);
+        const auto &ch = module(id).children;
+        for (auto it = ch.rbegin(); it != ch.rend(); ++it)
+            stack.push_back(*it);
+    }
+    return order;
+}
+
+bool ModuleTree::isWithin(int id, int ancestor) const
+{
+    for (int m = id; m >= 0; m = module(m).parent)
+        if (m == ancestor)
+            return true;
+    return false;
+}
+
+std::int64_t ModuleTree::tensorCount() const
+{
+    std::unordered_set<int> ties;
+    std::int64_t n = 0;
+    for (const auto &m : m_modules)
+        for (const auto *list : {&m.params, &m.buffers})
+            for (const auto &t : *list)
+                if (t.tie < 0 || ties.insert(t.tie).second)
+                    ++n;
+    return n;
+}
+
+DType loadedDtype(DType own, std::optional<DType> dtypeOverride)
+{
+    if (!dtypeOverride || !isFloating(own))
+        return own;
+    return dtypeInfo(*dtypeOverride).storageBits < dtypeInfo(own).storageBits ? *dtypeOverride : own;
+}
+
+ModuleSizes aggregateSizes(const ModuleTree &tree, std::optional<DType> dtypeOverride)
+{
+    ModuleSizes s;
+    const auto n = static_cast<std::size_t>(tree.size());
+    s.bytes.assign(n, 0);
+    s.parameters.assign(n, 0);
+    s.bufferBytes.assign(n, 0);
+    std::unordered_set<int> seenTies;
+    const auto order = tree.preorder();
+    auto addUp = [&](int id, std::int64_t bytes, std::int64_t params, bool buffer) {
+        for (int m = id; m >= 0; m = tree.module(m).parent) {
+            s.bytes[static_cast<std::size_t>(m)] += bytes;
+            s.parameters[static_cast<std::size_t>(m)] += params;
+            if (buffer)
+                s.bufferBytes[static_cast<std::size_t>(m)] += bytes;
+        }
+    };
+    auto countDtype = [&](DType d, std::int64_t bytes) {
+        for (auto &[dt, b] : s.bytesByDtype)
+            if (dt == d) {
+                b += bytes;
+                return;
+            }
+        s.bytesByDtype.emplace_back(d, bytes);
+    };
+    // Accelerate's enumeration: every parameter of the tree first, then every buffer.
+    for (bool buffers : {false, true}) {
+        for (int id : order) {
+            const Module &m = tree.module(id);
+            for (const auto &t : buffers ? m.buffers : m.params) {
+                if (t.tie >= 0 && !seenTies.insert(t.tie).second)
+                    continue;
+                const DType d = loadedDtype(t.dtype, dtypeOverride);
+                const std::int64_t bytes = storageBytes(d, t.numel());
+                addUp(id, bytes, buffers ? 0 : t.numel(), buffers);
+                countDtype(d, bytes);
+            }
+        }
+    }
+    return s;
+}
+
+LargestLayer largestLayer(const ModuleTree &tree, const ModuleSizes &sizes,
+                          const std::vector<std::string> &noSplitClasses)
+{
+    LargestLayer best;
+    auto consider = [&](std::int64_t bytes, std::string name) {
+        if (bytes > best.bytes) {
+            best.bytes = bytes;
+            best.names.assign(1, std::move(name));
+        } else if (bytes == best.bytes && bytes > 0) {
+            best.names.push_back(std::move(name));
+        }
+    };
+    auto noSplit = [&](const Module &m) {
+        return std::find(noSplitClasses.begin(), noSplitClasses.end(), m.className) != noSplitClasses.end();
+    };
+    // Work list of module ids; bare tensors of the root count as layers of their own size.
+    const Module &root = tree.module(ModuleTree::kRoot);
+    std::unordered_set<int> seenTies;
+    for (const auto *list : {&root.params, &root.buffers})
+        for (const auto &t : *list)
+            if (t.tie < 0 || seenTies.insert(t.tie).second)
+                consider(storageBytes(t.dtype, t.numel()), t.name);
+    std::deque<int> work(root.children.begin(), root.children.end());
+    while (!work.empty()) {
+        const int id = work.front();
+        work.pop_front();
+        const Module &m = tree.module(id);
+        if (m.children.empty() || noSplit(m)) {
+            consider(sizes.bytes[static_cast<std::size_t>(id)], m.name);
+        } else {
+            work.insert(work.begin(), m.children.begin(), m.children.end());
+        }
+    }
+    return best;
+}
+
+bool numericAwareLess(std::string_view a, std::string_view b)
+{
+    while (!a.empty() && !b.empty()) {
+        const auto da = a.find('.'), db = b.find('.');
+        const auto pa = a.substr(0, da), pb = b.substr(0, db);
+        if (pa != pb) {
+            auto na = asNumber(pa), nb = asNumber(pb);
+            if (na && nb)
+                return *na < *nb;
+            return pa < pb;
+        }
+        a = da == std::string_view::npos ? std::string_view() : a.substr(da + 1);
+        b = db == std::string_view::npos ? std::string_view() : b.substr(db + 1);
+    }
+    return a.empty() && !b.empty();
+}
+
+} // namespace mizan::planner

@@ -1,0 +1,119 @@
+#pragma once
+
+#include "dtype.h"
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace mizan::planner {
+
+// One parameter or buffer as a module owns it.
+struct Tensor {
+    std::string name;                 // local name inside its module ("weight")
+    DType dtype = DType::F32;
+    std::vector<std::int64_t> shape;  // empty = scalar (numel 1)
+    bool buffer = false;
+    bool persistent = true;           // non-persistent buffers exist in the model, not in checkpoints
+    int tie = -1;                     // tensors sharing a tie id >= 0 are one object (tied weights)
+
+    std::int64_t numel() const;
+};
+
+struct Module {
+    std::string name;        // full dotted name, "" for the root
+    std::string localName;   // last component of name
+    std::string className;   // e.g. "LlamaDecoderLayer"; empty when unknown
+    int parent = -1;
+    int depth = 0;
+    std::vector<int> children;     // registration (= execution) order
+    std::vector<Tensor> params;    // own parameters, registration order
+    std::vector<Tensor> buffers;   // own buffers, registration order
+};
+
+// A module hierarchy as torch's nn.Module builds it: the root is id 0; ids are stable and
+// creation-ordered. The tree is the planner's input; it knows nothing of files.
+class ModuleTree {
+public:
+    ModuleTree();
+
+    static constexpr int kRoot = 0;
+
+    int size() const { return static_cast<int>(m_modules.size()); }
+    const Module &module(int id) const { return m_modules[static_cast<std::size_t>(id)]; }
+    Module &module(int id) { return m_modules[static_cast<std::size_t>(id)]; }
+    const std::vector<Module> &modules() const { return m_modules; }
+
+    // Full module name -> id, or -1.
+    int find(std::string_view fullName) const;
+    // Creates the module `fullName` and any missing ancestors (appended as last children).
+    int ensureModule(std::string_view fullName);
+    int addChild(int parent, std::string localName, std::string className = {});
+    void addTensor(int module, Tensor tensor);
+    // Full dotted name of a module's tensor.
+    std::string tensorName(int module, const Tensor &tensor) const;
+
+    // Reorders every module's children: numbered siblings ("0", "1", ..., "10") are put in
+    // numeric order in the slots they occupy, the others keep their first-appearance order.
+    void sortNumericChildren();
+
+    // Builds a tree from full tensor names alone ("model.layers.0.mlp.up_proj.weight"):
+    // every dotted prefix is a module, the last component is the tensor's local name.
+    // Children come in first-appearance order with numbered siblings sorted numerically.
+    static ModuleTree fromTensorNames(const std::vector<std::pair<std::string, Tensor>> &tensors);
+
+    // The parity-case JSON format (../shared/parity/README.md): {name, class, params, buffers,
+    // children}; tensors {name, shape, dtype, tie?}. Throws mizan::Error(InvalidHeader).
+    static ModuleTree fromJson(const nlohmann::json &json);
+    nlohmann::json toJson() const;
+
+    // Number of tensor objects (tie groups counted once) and parameters (numel of params).
+    std::int64_t tensorCount() const;
+
+    // Depth-first pre-order over module ids (own module before its children).
+    std::vector<int> preorder(int from = kRoot) const;
+    // Is `ancestor` equal to or above `module`?
+    bool isWithin(int module, int ancestor) const;
+
+private:
+    std::vector<Module> m_modules;
+    std::unordered_map<std::string, int> m_index;
+};
+
+// Sizes aggregated to every module (index = module id), each tensor object counted once
+// (the first name reached in depth-first pre-order, params before buffers, as Accelerate does).
+struct ModuleSizes {
+    std::vector<std::int64_t> bytes;       // storage bytes under the dtype override
+    std::vector<std::int64_t> parameters;  // numel of parameters (buffers excluded)
+    std::vector<std::int64_t> bufferBytes; // bytes of buffers only
+    // Whole-model bytes per storage dtype after the override, in first-seen order.
+    std::vector<std::pair<DType, std::int64_t>> bytesByDtype;
+    std::int64_t totalBytes() const { return bytes.empty() ? 0 : bytes.front(); }
+};
+
+// `dtypeOverride`: the dtype the model will be loaded in. Floating tensors take it unless it is
+// larger than their own (Accelerate never grows a tensor); integer and bool tensors keep theirs.
+ModuleSizes aggregateSizes(const ModuleTree &tree, std::optional<DType> dtypeOverride = std::nullopt);
+
+// The dtype a tensor is counted in under an override (see aggregateSizes).
+DType loadedDtype(DType own, std::optional<DType> dtypeOverride);
+
+// Largest "layer" (a leaf, or a module of a no-split class) among the top-level walk: what
+// Accelerate reserves room for on the main devices.
+struct LargestLayer {
+    std::int64_t bytes = 0;
+    std::vector<std::string> names;
+};
+LargestLayer largestLayer(const ModuleTree &tree, const ModuleSizes &sizes,
+                          const std::vector<std::string> &noSplitClasses);
+
+// Less-than for dotted names with numeric components ("layers.2" < "layers.10").
+bool numericAwareLess(std::string_view a, std::string_view b);
+
+} // namespace mizan::planner

@@ -1,0 +1,186 @@
+#include "planner/error.h"
+#include "planner/moduletree.h"
+
+#include <nlohmann/json.hpp>
+
+#include <QtTest>
+
+using namespace mizan;
+using namespace mizan::planner;
+
+namespace {
+
+Tensor t(DType d, std::vector<std::int64_t> shape, bool buffer = false)
+{
+    Tensor x;
+    x.dtype = d;
+    x.shape = std::move(shape);
+    x.buffer = buffer;
+    return x;
+}
+
+std::vector<std::string> childNames(const ModuleTree &tree, const std::string &name)
+{
+    std::vector<std::string> out;
+    for (int c : tree.module(tree.find(name)).children)
+        out.push_back(tree.module(c).localName);
+    return out;
+}
+
+} // namespace
+
+class TestModuleTree : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void numericAwareOrdering_data()
+    {
+        QTest::addColumn<QString>("a");
+        QTest::addColumn<QString>("b");
+        QTest::addColumn<bool>("less");
+        QTest::newRow("2<10") << "layers.2" << "layers.10" << true;
+        QTest::newRow("10>2") << "layers.10" << "layers.2" << false;
+        QTest::newRow("equal") << "layers.3" << "layers.3" << false;
+        QTest::newRow("prefix") << "model" << "model.layers" << true;
+        QTest::newRow("text") << "a.mlp" << "a.self_attn" << true;
+        QTest::newRow("deep") << "h.9.attn" << "h.10.attn" << true;
+        QTest::newRow("leading zero text vs num") << "x.01" << "x.2" << true;
+    }
+    void numericAwareOrdering()
+    {
+        QFETCH(QString, a);
+        QFETCH(QString, b);
+        QFETCH(bool, less);
+        QCOMPARE(numericAwareLess(a.toStdString(), b.toStdString()), less);
+    }
+
+    void buildsPrefixesInFirstAppearanceWithNumericSiblings()
+    {
+        std::vector<std::pair<std::string, Tensor>> names;
+        for (const char *n : {"lm_head.weight", "model.layers.10.mlp.w", "model.layers.2.mlp.w",
+                              "model.layers.0.mlp.w", "model.embed_tokens.weight", "model.norm.weight"})
+            names.emplace_back(n, t(DType::F16, {4}));
+        const auto tree = ModuleTree::fromTensorNames(names);
+        QCOMPARE(childNames(tree, ""), (std::vector<std::string>{"lm_head", "model"}));
+        QCOMPARE(childNames(tree, "model"), (std::vector<std::string>{"layers", "embed_tokens", "norm"}));
+        QCOMPARE(childNames(tree, "model.layers"), (std::vector<std::string>{"0", "2", "10"}));
+        QVERIFY(tree.find("model.layers.10.mlp") > 0);
+        QCOMPARE(tree.find("model.layers.10.mlp.w"), -1); // tensors are not modules
+        QCOMPARE(tree.module(tree.find("model.layers.2.mlp")).params.front().name, std::string("w"));
+    }
+
+    void aggregatesToEveryPrefix()
+    {
+        std::vector<std::pair<std::string, Tensor>> names{
+            {"a.x.weight", t(DType::F32, {3, 4})},   // 48
+            {"a.x.bias", t(DType::F32, {4})},        // 16
+            {"a.y.weight", t(DType::F16, {10})},     // 20
+            {"b.count", t(DType::I64, {}, true)},    // 8, buffer
+        };
+        const auto tree = ModuleTree::fromTensorNames(names);
+        const auto s = aggregateSizes(tree);
+        QCOMPARE(s.totalBytes(), 92);
+        QCOMPARE(s.bytes[tree.find("a")], 84);
+        QCOMPARE(s.bytes[tree.find("a.x")], 64);
+        QCOMPARE(s.bytes[tree.find("b")], 8);
+        QCOMPARE(s.parameters[0], 12 + 4 + 10);
+        QCOMPARE(s.bufferBytes[0], 8);
+        QCOMPARE(s.bytesByDtype.size(), std::size_t(3));
+    }
+
+    void dtypeOverride_data()
+    {
+        QTest::addColumn<int>("own");
+        QTest::addColumn<int>("target");
+        QTest::addColumn<int>("expected");
+        QTest::newRow("f32->f16 shrinks") << int(DType::F32) << int(DType::F16) << int(DType::F16);
+        QTest::newRow("f16->f32 never grows") << int(DType::F16) << int(DType::F32) << int(DType::F16);
+        QTest::newRow("bf16->f16 same size keeps own") << int(DType::BF16) << int(DType::F16) << int(DType::BF16);
+        QTest::newRow("i64 kept") << int(DType::I64) << int(DType::F16) << int(DType::I64);
+        QTest::newRow("bool kept") << int(DType::Bool) << int(DType::F16) << int(DType::Bool);
+        QTest::newRow("u8 kept") << int(DType::U8) << int(DType::F8_E4M3) << int(DType::U8);
+        QTest::newRow("f32->f8") << int(DType::F32) << int(DType::F8_E4M3) << int(DType::F8_E4M3);
+    }
+    void dtypeOverride()
+    {
+        QFETCH(int, own);
+        QFETCH(int, target);
+        QFETCH(int, expected);
+        QCOMPARE(int(loadedDtype(DType(own), DType(target))), expected);
+    }
+
+    void overrideAppliesToSizes()
+    {
+        std::vector<std::pair<std::string, Tensor>> names{
+            {"l.weight", t(DType::F32, {100})},
+            {"bn.num_batches_tracked", t(DType::I64, {}, true)},
+        };
+        const auto tree = ModuleTree::fromTensorNames(names);
+        QCOMPARE(aggregateSizes(tree, DType::F16).totalBytes(), 200 + 8);
+        QCOMPARE(aggregateSizes(tree, DType::F64).totalBytes(), 400 + 8);
+    }
+
+    void tiedTensorsCountedOnce()
+    {
+        ModuleTree tree;
+        const int a = tree.addChild(ModuleTree::kRoot, "embed", "Embedding");
+        const int b = tree.addChild(ModuleTree::kRoot, "head", "Linear");
+        Tensor w = t(DType::F32, {10, 4});
+        w.name = "weight";
+        w.tie = 0;
+        tree.addTensor(a, w);
+        tree.addTensor(b, w);
+        const auto s = aggregateSizes(tree);
+        QCOMPARE(s.totalBytes(), 160);
+        QCOMPARE(s.bytes[b], 0);
+        QCOMPARE(tree.tensorCount(), 1);
+    }
+
+    void largestLayerHonoursNoSplit()
+    {
+        std::vector<std::pair<std::string, Tensor>> names;
+        for (int i = 0; i < 3; ++i) {
+            names.emplace_back("m.layers." + std::to_string(i) + ".a.weight", t(DType::F32, {30}));
+            names.emplace_back("m.layers." + std::to_string(i) + ".b.weight", t(DType::F32, {20}));
+        }
+        names.emplace_back("m.embed.weight", t(DType::F32, {50}));
+        auto tree = ModuleTree::fromTensorNames(names);
+        auto s = aggregateSizes(tree);
+        auto plain = largestLayer(tree, s, {});
+        QCOMPARE(plain.bytes, 200);
+        QCOMPARE(plain.names, std::vector<std::string>{"m.embed"});
+        for (int c : tree.module(tree.find("m.layers")).children)
+            tree.module(c).className = "Block";
+        auto blocks = largestLayer(tree, s, {"Block"});
+        QCOMPARE(blocks.bytes, 200);
+        QCOMPARE(blocks.names, (std::vector<std::string>{"m.layers.0", "m.layers.1", "m.layers.2", "m.embed"}));
+    }
+
+    void jsonRoundTrip()
+    {
+        const auto j = nlohmann::json::parse(R"({"name":"","class":"M","params":[],"buffers":[],"children":[
+            {"name":"l","class":"Linear","params":[{"name":"weight","shape":[2,3],"dtype":"float16","tie":"a"}],"buffers":[],"children":[]},
+            {"name":"k","class":"Linear","params":[{"name":"weight","shape":[2,3],"dtype":"float16","tie":"a"}],
+             "buffers":[{"name":"n","shape":[],"dtype":"int64"}],"children":[]}]})");
+        const auto tree = ModuleTree::fromJson(j);
+        QCOMPARE(tree.size(), 3);
+        QCOMPARE(tree.module(1).params[0].tie, tree.module(2).params[0].tie);
+        const auto again = ModuleTree::fromJson(tree.toJson());
+        QCOMPARE(again.toJson(), tree.toJson());
+        QCOMPARE(aggregateSizes(again).totalBytes(), 12 + 8);
+    }
+
+    void jsonRejectsBadInput()
+    {
+        try {
+            ModuleTree::fromJson(nlohmann::json::parse(R"({"params":[{"name":"w","dtype":"float77"}]})"));
+            QFAIL("accepted an unknown dtype");
+        } catch (const Error &e) {
+            QCOMPARE(e.kind(), ErrorKind::UnknownDtype);
+            QVERIFY(e.message().find("float77") != std::string::npos);
+        }
+        QVERIFY_THROWS_EXCEPTION(Error, ModuleTree::fromJson(nlohmann::json::parse(R"({"children":[{"class":"X"}]})")));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestModuleTree)
+#include "tst_moduletree.moc"
