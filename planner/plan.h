@@ -1,0 +1,218 @@
+#pragma once
+
+// Public planning API: options, the plan with per-device usage and per-module reasons,
+// validation of edited maps, and the file formats (device_map.json, max_memory, Python snippet,
+// *.mizan.json plan files). Pure C++ (std + nlohmann_json); thread-safe (no shared state).
+
+#include "device.h"
+#include "dtype.h"
+#include "moduletree.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace mizan::planner {
+
+// Ordered device map: module (or tensor) name -> device. "" is the whole model.
+using DeviceMap = std::vector<std::pair<std::string, Device>>;
+
+// device_map="auto" | "balanced" | "balanced_low_0" | "sequential" as transformers takes it.
+enum class Strategy { Auto, Balanced, BalancedLow0, Sequential };
+const char *toString(Strategy strategy);               // "auto", "balanced", "balanced_low_0", "sequential"
+Strategy strategyFromString(std::string_view text);   // throws Error(InvalidArgument)
+
+// A user constraint: `module` must be on `device` (forbid = false), or must not be on it
+// (forbid = true). `module` is a module or tensor name ("" = the whole model).
+struct Pin {
+    std::string module;
+    Device device;
+    bool forbid = false;
+    bool operator==(const Pin &) const = default;
+};
+// "model.layers.0=1", "lm_head=cpu", "model.norm!=0" (forbid). Throws Error(InvalidArgument).
+Pin parsePin(std::string_view text);
+
+// Reservation per GPU for generation (activations + KV cache). All zero = no headroom.
+struct Headroom {
+    std::int64_t batchSize = 1;
+    std::int64_t tokens = 0;            // prompt + generated tokens (sequence length); 0 = off
+    std::int64_t hiddenSize = 0;
+    std::int64_t numLayers = 0;
+    std::int64_t numAttentionHeads = 0;
+    std::int64_t numKeyValueHeads = 0;  // 0 = same as attention heads
+    std::int64_t headDim = 0;           // 0 = hiddenSize / numAttentionHeads
+    std::int64_t intermediateSize = 0;  // 0 = 4 * hiddenSize
+    std::int64_t vocabSize = 0;         // logits of the last token
+    DType dtype = DType::F16;           // activations / cache dtype
+    bool enabled() const { return tokens > 0 && hiddenSize > 0; }
+    bool operator==(const Headroom &) const = default;
+};
+
+// What headroom reserves on one GPU holding `layersOnGpu` decoder layers.
+struct HeadroomEstimate {
+    std::int64_t activationBytes = 0;   // working set of one forward step
+    std::int64_t kvCachePerLayerBytes = 0;
+    std::int64_t totalBytes(std::int64_t layersOnGpu) const { return activationBytes + kvCachePerLayerBytes * layersOnGpu; }
+};
+HeadroomEstimate estimateHeadroom(const Headroom &headroom);
+
+struct PlanOptions {
+    MaxMemory maxMemory;                         // required: at least one device
+    std::vector<std::string> noSplitClasses;
+    std::optional<DType> dtype;                  // load dtype (floating tensors never grow)
+    std::vector<std::pair<std::string, DType>> specialDtypes; // full tensor name -> dtype
+    Strategy strategy = Strategy::Auto;
+    bool offloadBuffers = false;
+    bool fallbackAllocation = false;
+    bool cleanResult = true;                     // merge children sharing a device into the parent
+    std::vector<Pin> pins;
+    Headroom headroom;
+    bool operator==(const PlanOptions &) const = default;
+};
+
+// Per device of the effective budget (plus disk).
+struct DeviceUsage {
+    Device device;
+    std::int64_t budgetBytes = -1;           // the user's max_memory (-1: unlimited, disk)
+    std::int64_t effectiveBudgetBytes = -1;  // after the strategy's balancing (what infer used)
+    double plannedBytes = 0;                 // weights of the modules mapped here
+    std::int64_t reservedLargestLayerBytes = 0; // kept free for the largest layer (main devices)
+    std::int64_t headroomBytes = 0;          // runtime headroom (activations + KV cache)
+    double freeBytes = 0;                    // budget - planned - reserved - headroom (may be < 0)
+    int moduleCount = 0;                     // device map keys on this device
+};
+
+// Why a module is where it is.
+enum class PlacementKind {
+    Placed,        // a map key: fitted on its device
+    Moved,         // a map key that did not fit on earlier devices
+    Split,         // did not fit, split into its children (no device of its own)
+    Merged,        // every child on the same device: one key for all
+    Inside,        // below a map key: follows it
+    Pinned,        // fixed by a pin
+    Tied,          // pulled next to a tied parameter
+    Fallback,      // picked by fallback_allocation to fill a device
+    Mixed,         // above map keys on several devices
+};
+const char *toString(PlacementKind kind);
+
+struct Placement {
+    std::string name;                 // module name
+    std::optional<Device> device;     // none when its children are on several devices
+    double bytes = 0;
+    PlacementKind kind = PlacementKind::Inside;
+    bool mapKey = false;              // appears in the device map
+    std::string reason;               // "did not fit on GPU 0: 1.20 GiB free, needs 1.60 GiB; split into children"
+};
+
+struct Plan {
+    DeviceMap deviceMap;              // execution order; a merged parent sits at its first child's place
+    MaxMemory effectiveMaxMemory;     // normalised and balanced (what infer_auto_device_map used)
+    std::vector<DeviceUsage> usage;   // effective devices in order, disk last when used
+    std::vector<Placement> placements; // index = ModuleTree module id (every module)
+    std::vector<std::string> warnings; // Accelerate's buffer warning, insufficient memory, unknown no-split classes
+    bool bufferWarning = false;
+    std::vector<std::pair<Device, double>> insufficientMemory; // devices left empty: minimum bytes needed
+    double totalBytes = 0;
+    HeadroomEstimate headroom;
+
+    const DeviceUsage *usageOf(const Device &device) const;
+};
+
+// Plans `tree` under `options`. Deterministic (same inputs, same bytes). Throws Error:
+// InvalidArgument (no device, bad pin name/device), Impossible (pins over a budget: which pin,
+// which device, how many bytes over; a pin inside a no-split module).
+Plan plan(const ModuleTree &tree, const PlanOptions &options);
+
+// ---- validation of edited / imported maps ------------------------------------------------------
+
+enum class Severity { Error, Warning };
+const char *toString(Severity severity);
+
+enum class IssueKind {
+    NotCovered,          // error: a parameter/buffer has no device
+    CoveredTwice,        // error: a key lies inside another key (or appears twice)
+    UnknownModule,       // error: a key names no module or tensor of the model
+    TiedSplit,           // error: a tied group spans devices
+    UnknownDevice,       // error: a device that max_memory does not list
+    PinViolated,         // error: the map contradicts a pin
+    OverBudget,          // warning: planned bytes exceed a device's budget by N bytes
+    DiskWhileCpuHasRoom, // warning: modules on disk though the CPU budget has room for them
+    EmptyGpu,            // warning: a GPU holds nothing while a later GPU holds modules
+    NoSplitBroken,       // warning: a no-split module's parts are on several devices
+};
+const char *toString(IssueKind kind);
+
+struct Issue {
+    Severity severity = Severity::Error;
+    IssueKind kind = IssueKind::NotCovered;
+    std::string module;        // the key / tensor / module concerned ("" when about a device)
+    std::string message;
+    std::string suggestedFix;
+};
+
+// Fast (linear in tensors + keys x depth): the GUI calls it on every edit.
+std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const PlanOptions &options);
+inline bool hasErrors(const std::vector<Issue> &issues)
+{
+    for (const auto &i : issues)
+        if (i.severity == Severity::Error)
+            return true;
+    return false;
+}
+
+// ---- formats -----------------------------------------------------------------------------------
+
+// {"model.embed_tokens": 0, "lm_head": "cpu"} in map order.
+nlohmann::ordered_json deviceMapToJson(const DeviceMap &map);
+// Accepts an object whose values are ints, "cpu", "disk", "mps", "cuda:1", "0"; or a list of
+// [name, device] pairs. Throws Error(InvalidDeviceMap) naming the key and value. `file` is for
+// messages.
+DeviceMap deviceMapFromJson(const nlohmann::json &json, const std::string &file = {});
+// Reads and parses a device_map JSON file (Error(Io) / Error(InvalidJson) / as above).
+DeviceMap readDeviceMapFile(const std::string &path);
+// Writes the plain map object (atomic write).
+void writeDeviceMapFile(const std::string &path, const DeviceMap &map);
+
+// Python code loading the model with these settings through transformers.
+std::string pythonSnippet(const std::string &modelPath, const DeviceMap &map, const MaxMemory &maxMemory,
+                          std::optional<DType> dtype, bool offloadBuffers);
+
+// What a plan was made for; compared when a plan file is loaded.
+struct CheckpointIdentity {
+    std::string path;
+    std::string fingerprint;   // treeFingerprint()
+    std::int64_t totalBytes = 0;
+    std::int64_t tensorCount = 0;
+};
+// Stable 64-bit FNV-1a over tensor names, dtypes and shapes (hex, 16 characters).
+std::string treeFingerprint(const ModuleTree &tree);
+CheckpointIdentity identityOf(const ModuleTree &tree, const std::string &path);
+
+// The *.mizan.json plan file (design.md "Formats").
+struct PlanFile {
+    static constexpr int kVersion = 1;
+    CheckpointIdentity checkpoint;
+    PlanOptions options;
+    DeviceMap deviceMap;
+    std::vector<DeviceUsage> usage;   // informative; recomputed on load by the caller if needed
+};
+nlohmann::ordered_json planFileToJson(const PlanFile &file);
+// Throws Error(VersionMismatch) for another format / a newer version; Error(InvalidHeader) for
+// a malformed file.
+PlanFile planFileFromJson(const nlohmann::json &json, const std::string &file = {});
+void writePlanFile(const std::string &path, const PlanFile &file);   // atomic
+// With `expected`: throws Error(VersionMismatch) when the plan was made for another checkpoint
+// (different fingerprint), naming both.
+PlanFile readPlanFile(const std::string &path, const CheckpointIdentity *expected = nullptr);
+
+// Writes `text` to `path` through a temporary file in the same folder and a rename.
+void writeFileAtomically(const std::string &path, const std::string &text);
+
+} // namespace mizan::planner
