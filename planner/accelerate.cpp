@@ -1,0 +1,1071 @@
+#include "accelerate.h"
+
+#include "error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <deque>
+#include <limits>
+#include <sstream>
+#include <unordered_set>
+
+namespace mizan::planner::accel {
+
+namespace {
+
+[[noreturn]] void invalid(const std::string &message)
+{
+    throw Error(ErrorKind::InvalidArgument, {}, message);
+}
+
+std::string sizeError(std::string_view size)
+{
+    return "`size` " + std::string(size) + " is not in a valid format. Use an integer for bytes, or a string with an unit (like '5.0GB').";
+}
+
+// Python float(): optional surrounding whitespace, sign, digits with one '.', exponent, inf/nan.
+std::optional<double> pythonFloat(std::string_view s)
+{
+    auto isSpace = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+    while (!s.empty() && isSpace(s.front()))
+        s.remove_prefix(1);
+    while (!s.empty() && isSpace(s.back()))
+        s.remove_suffix(1);
+    if (s.empty())
+        return std::nullopt;
+    std::string text(s);
+    // Python accepts underscores between digits; rare in sizes, reject them to stay simple.
+    if (text.find('_') != std::string::npos)
+        return std::nullopt;
+    std::string lower = text;
+    for (auto &c : lower)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string_view body = lower;
+    bool negative = false;
+    if (!body.empty() && (body.front() == '+' || body.front() == '-')) {
+        negative = body.front() == '-';
+        body.remove_prefix(1);
+    }
+    if (body == "inf" || body == "infinity")
+        return negative ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+    if (body == "nan")
+        return std::numeric_limits<double>::quiet_NaN();
+    // digits [. digits] [e [sign] digits], at least one digit in the mantissa
+    std::size_t i = 0, mantissaDigits = 0;
+    while (i < body.size() && std::isdigit(static_cast<unsigned char>(body[i]))) {
+        ++i;
+        ++mantissaDigits;
+    }
+    if (i < body.size() && body[i] == '.') {
+        ++i;
+        while (i < body.size() && std::isdigit(static_cast<unsigned char>(body[i]))) {
+            ++i;
+            ++mantissaDigits;
+        }
+    }
+    if (mantissaDigits == 0)
+        return std::nullopt;
+    if (i < body.size() && body[i] == 'e') {
+        ++i;
+        if (i < body.size() && (body[i] == '+' || body[i] == '-'))
+            ++i;
+        std::size_t expDigits = 0;
+        while (i < body.size() && std::isdigit(static_cast<unsigned char>(body[i]))) {
+            ++i;
+            ++expDigits;
+        }
+        if (expDigits == 0)
+            return std::nullopt;
+    }
+    if (i != body.size())
+        return std::nullopt;
+    double value = 0;
+    std::istringstream in{std::string(body)};
+    in.imbue(std::locale::classic());
+    in >> value;
+    return negative ? -value : value;
+}
+
+bool endsWith(std::string_view s, std::string_view suffix)
+{
+    return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+bool startsWith(std::string_view s, std::string_view prefix)
+{
+    return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
+}
+
+// "name + '.' in member + '.'" (a substring test, as Accelerate does).
+bool tiedInside(const std::string &name, const std::string &member)
+{
+    return (member + ".").find(name + ".") != std::string::npos;
+}
+
+bool isIntegerOrBool(DType d)
+{
+    const std::string_view n = torchName(d);
+    return startsWith(n, "uint") || startsWith(n, "int") || n == "bool";
+}
+
+struct NamedTensor {
+    std::string name; // relative to the enumeration root
+    int module;
+    const Tensor *tensor;
+};
+
+// Section 1: params of the subtree (pre-order, dedup by tie id), then buffers likewise.
+std::vector<NamedTensor> enumerateTensors(const ModuleTree &tree, int from, bool params, bool buffers)
+{
+    std::vector<NamedTensor> out;
+    const auto order = tree.preorder(from);
+    const std::string &base = tree.module(from).name;
+    auto relative = [&](int id, const Tensor &t) {
+        const std::string &mn = tree.module(id).name;
+        std::string rel = base.empty() ? mn : (mn.size() > base.size() ? mn.substr(base.size() + 1) : std::string());
+        return rel.empty() ? t.name : rel + "." + t.name;
+    };
+    for (int pass = 0; pass < 2; ++pass) {
+        if ((pass == 0 && !params) || (pass == 1 && !buffers))
+            continue;
+        std::unordered_set<int> seen;
+        for (int id : order) {
+            const Module &m = tree.module(id);
+            for (const auto &t : pass == 0 ? m.params : m.buffers) {
+                if (t.tie >= 0 && !seen.insert(t.tie).second)
+                    continue;
+                out.push_back({relative(id, t), id, &t});
+            }
+        }
+    }
+    return out;
+}
+
+double tensorBytes(const Tensor &t, const std::string &name, std::optional<DType> dtype, const SpecialDtypes &special)
+{
+    const double numel = static_cast<double>(t.numel());
+    for (const auto &[n, d] : special)
+        if (n == name)
+            return numel * dtypeByteSize(d);
+    if (!dtype || isIntegerOrBool(t.dtype))
+        return numel * dtypeByteSize(t.dtype);
+    return numel * std::min(dtypeByteSize(*dtype), dtypeByteSize(t.dtype));
+}
+
+std::string pyNumber(double v)
+{
+    if (std::floor(v) == v && std::fabs(v) < 9.0e15)
+        return std::to_string(static_cast<long long>(v));
+    std::ostringstream out;
+    out.imbue(std::locale::classic());
+    out.precision(17);
+    out << v;
+    return out.str();
+}
+
+} // namespace
+
+// ---- dtype / sizes ------------------------------------------------------------------------------
+
+double dtypeByteSize(DType dtype)
+{
+    return accelerateByteSize(dtype);
+}
+
+double dtypeByteSize(std::string_view name)
+{
+    std::string_view n = name;
+    if (startsWith(n, "torch."))
+        n.remove_prefix(6);
+    if (n == "bool")
+        return 0.125;
+    if (n == "custom_int2")
+        return 0.25;
+    if (n == "custom_int4")
+        return 0.5;
+    if (n == "custom_fp8" || startsWith(n, "float8_"))
+        return 1;
+    std::size_t digits = 0;
+    while (digits < n.size() && std::isdigit(static_cast<unsigned char>(n[n.size() - 1 - digits])))
+        ++digits;
+    if (digits == 0)
+        invalid("`dtype` is not a valid dtype: " + std::string(name) + ".");
+    std::int64_t bits = 0;
+    const auto tail = n.substr(n.size() - digits);
+    std::from_chars(tail.data(), tail.data() + tail.size(), bits);
+    return static_cast<double>(bits / 8);
+}
+
+std::int64_t convertFileSizeToInt(std::int64_t size)
+{
+    if (size < 0)
+        invalid(sizeError(std::to_string(size)));
+    return size;
+}
+
+std::int64_t convertFileSizeToInt(std::string_view size)
+{
+    std::string upper(size);
+    for (auto &c : upper)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    struct Unit { const char *suffix; double factor; bool decimal; };
+    static constexpr Unit kUnits[] = {
+        {"GIB", 1073741824.0, false}, {"MIB", 1048576.0, false}, {"KIB", 1024.0, false},
+        {"GB", 1e9, true}, {"MB", 1e6, true}, {"KB", 1e3, true},
+    };
+    for (const auto &u : kUnits) {
+        const std::string_view suffix = u.suffix;
+        if (!endsWith(upper, suffix))
+            continue;
+        const auto value = pythonFloat(std::string_view(size).substr(0, size.size() - suffix.size()));
+        if (!value || !std::isfinite(*value * u.factor))
+            invalid(sizeError(size));
+        double bytes = std::trunc(*value * u.factor);
+        if (bytes >= 9.2e18 || bytes <= -9.2e18)
+            invalid(sizeError(size));
+        std::int64_t result = static_cast<std::int64_t>(bytes);
+        if (u.decimal && !size.empty() && size.back() == 'b') {
+            // Python's // floors toward negative infinity.
+            result = result >= 0 ? result / 8 : -((-result + 7) / 8);
+        }
+        if (result < 0)
+            invalid(sizeError(size));
+        return result;
+    }
+    invalid(sizeError(size));
+}
+
+double SizeMap::operator[](const std::string &name) const
+{
+    auto it = m_index.find(name);
+    return it == m_index.end() ? 0.0 : m_entries[it->second].second;
+}
+
+void SizeMap::add(const std::string &name, double bytes)
+{
+    auto [it, inserted] = m_index.emplace(name, m_entries.size());
+    if (inserted)
+        m_entries.emplace_back(name, bytes);
+    else
+        m_entries[it->second].second += bytes;
+}
+
+SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, const SpecialDtypes &special,
+                           bool buffersOnly, int from)
+{
+    SizeMap sizes;
+    for (const auto &nt : enumerateTensors(tree, from, !buffersOnly, true)) {
+        const double bytes = tensorBytes(*nt.tensor, nt.name, dtype, special);
+        sizes.add(std::string(), bytes);
+        std::size_t pos = 0;
+        while ((pos = nt.name.find('.', pos)) != std::string::npos) {
+            sizes.add(nt.name.substr(0, pos), bytes);
+            ++pos;
+        }
+        sizes.add(nt.name, bytes);
+    }
+    return sizes;
+}
+
+double computeModuleTotalBufferSize(const ModuleTree &tree, int from, std::optional<DType> dtype,
+                                    const SpecialDtypes &special)
+{
+    double total = 0;
+    for (const auto &nt : enumerateTensors(tree, from, false, true))
+        total += tensorBytes(*nt.tensor, nt.name, dtype, special);
+    return total;
+}
+
+std::vector<std::vector<std::string>> findTiedParameters(const ModuleTree &tree)
+{
+    // tie id -> names in enumeration order (the first is the kept one)
+    std::vector<std::pair<int, std::vector<std::string>>> groups;
+    std::unordered_map<int, std::size_t> index;
+    for (int id : tree.preorder()) {
+        const Module &m = tree.module(id);
+        for (const auto &t : m.params) {
+            if (t.tie < 0)
+                continue;
+            auto [it, inserted] = index.emplace(t.tie, groups.size());
+            if (inserted)
+                groups.push_back({t.tie, {}});
+            auto &names = groups[it->second].second;
+            const std::string name = tree.tensorName(id, t);
+            if (std::find(names.begin(), names.end(), name) == names.end())
+                names.push_back(name);
+        }
+    }
+    std::vector<std::vector<std::string>> out;
+    for (auto &[tie, names] : groups) {
+        if (names.size() < 2)
+            continue;
+        std::sort(names.begin(), names.end());
+        out.push_back(std::move(names));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// ---- budgets ------------------------------------------------------------------------------------
+
+Memory toMemory(const MaxMemory &memory)
+{
+    Memory out;
+    for (const auto &[d, b] : memory)
+        out.emplace_back(d, static_cast<double>(b));
+    return out;
+}
+
+MaxMemory toMaxMemory(const Memory &memory)
+{
+    MaxMemory out;
+    for (const auto &[d, b] : memory)
+        out.emplace_back(d, static_cast<std::int64_t>(b));
+    return out;
+}
+
+Memory getMaxMemory(const Memory &memory)
+{
+    Memory out;
+    for (const auto &[d, b] : memory) {
+        auto it = std::find_if(out.begin(), out.end(), [&](const auto &p) { return p.first == d; });
+        if (it != out.end())
+            it->second = b;
+        else
+            out.emplace_back(d, b);
+    }
+    std::stable_sort(out.begin(), out.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
+    return out;
+}
+
+Memory maxMemoryFromAccelerateJson(const nlohmann::json &json)
+{
+    Memory raw;
+    auto addPair = [&](const nlohmann::json &key, const nlohmann::json &value, bool keyFromObject) {
+        Device device;
+        if (key.is_number_integer()) {
+            device = Device::gpu(key.get<int>());
+        } else if (key.is_string()) {
+            const std::string k = key.get<std::string>();
+            if (k == "cpu")
+                device = Device::cpu();
+            else if (k == "disk")
+                device = Device::disk();
+            else if (k == "mps")
+                device = Device::mps();
+            else if (keyFromObject && !k.empty() && std::all_of(k.begin(), k.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+                device = Device::gpu(std::stoi(k));
+            else
+                invalid("Device " + k + " is not recognized, available devices are integers(for GPU/XPU), 'mps', 'cpu' and 'disk'");
+        } else {
+            invalid("Device " + key.dump() + " is not recognized, available devices are integers(for GPU/XPU), 'mps', 'cpu' and 'disk'");
+        }
+        double bytes = 0;
+        if (value.is_string())
+            bytes = static_cast<double>(convertFileSizeToInt(value.get<std::string>()));
+        else if (value.is_number())
+            bytes = value.get<double>();
+        else
+            invalid("max_memory value for " + device.toString() + " must be a number or a size string");
+        raw.emplace_back(device, bytes);
+    };
+    if (json.is_object()) {
+        for (auto it = json.begin(); it != json.end(); ++it)
+            addPair(nlohmann::json(it.key()), it.value(), true);
+    } else if (json.is_array()) {
+        for (const auto &pair : json) {
+            if (!pair.is_array() || pair.size() != 2)
+                invalid("max_memory pairs must be [device, size]");
+            addPair(pair[0], pair[1], false);
+        }
+    } else {
+        invalid("max_memory must be an object or a list of [device, size] pairs");
+    }
+    return getMaxMemory(raw);
+}
+
+namespace {
+
+// Accelerate's get_module_leaves over an ordered name list.
+std::vector<std::string> moduleLeaves(const std::vector<std::pair<std::string, double>> &sizes)
+{
+    std::unordered_map<std::string, int> children;
+    for (const auto &[name, size] : sizes) {
+        if (name.empty())
+            continue;
+        const auto dot = name.rfind('.');
+        if (dot == std::string::npos)
+            continue;
+        ++children[name.substr(0, dot)];
+    }
+    std::vector<std::string> leaves;
+    for (const auto &[name, size] : sizes)
+        if (!name.empty() && children.find(name) == children.end())
+            leaves.push_back(name);
+    return leaves;
+}
+
+// Class name of the object a size-map key names (tensors: "Parameter" / "Tensor").
+std::string classOfKey(const ModuleTree &tree, const std::string &key)
+{
+    if (int id = tree.find(key); id >= 0)
+        return tree.module(id).className;
+    const auto dot = key.rfind('.');
+    const int owner = dot == std::string::npos ? ModuleTree::kRoot : tree.find(key.substr(0, dot));
+    if (owner >= 0) {
+        const std::string local = dot == std::string::npos ? key : key.substr(dot + 1);
+        for (const auto &t : tree.module(owner).buffers)
+            if (t.name == local)
+                return "Tensor";
+    }
+    return "Parameter";
+}
+
+} // namespace
+
+Memory getBalancedMemory(const ModuleTree &tree, const Memory &maxMemoryIn, const std::vector<std::string> &noSplitClasses,
+                         std::optional<DType> dtype, const SpecialDtypes &special, bool lowZero)
+{
+    Memory maxMemory = getMaxMemory(maxMemoryIn);
+    auto value = [&](const Device &d) -> double & {
+        for (auto &[k, v] : maxMemory)
+            if (k == d)
+                return v;
+        maxMemory.emplace_back(d, 0.0); // Python would raise KeyError; read as 0
+        return maxMemory.back().second;
+    };
+    int numDevices = 0;
+    for (const auto &[d, v] : maxMemory)
+        if (d.isGpu() && v > 0)
+            ++numDevices;
+    if (numDevices == 0)
+        return maxMemory;
+    if (numDevices == 1)
+        lowZero = false;
+    const SizeMap sizes = computeModuleSizes(tree, dtype, special);
+    const double total = sizes[""];
+    double perGpu = std::floor(total / (lowZero ? numDevices - 1 : numDevices));
+
+    double buffer = 0;
+    if (!noSplitClasses.empty()) {
+        std::vector<std::pair<std::string, double>> found;
+        for (const auto &[name, size] : sizes.entries()) {
+            if (name.empty())
+                continue;
+            const std::string cls = classOfKey(tree, name);
+            const bool listed = std::find(noSplitClasses.begin(), noSplitClasses.end(), cls) != noSplitClasses.end();
+            const bool known = std::any_of(found.begin(), found.end(), [&](const auto &p) { return p.first == cls; });
+            if (listed && !known)
+                found.emplace_back(cls, size);
+            std::unordered_set<std::string> wanted(noSplitClasses.begin(), noSplitClasses.end());
+            if (found.size() == wanted.size())
+                break;
+        }
+        for (const auto &[cls, size] : found)
+            buffer = std::max(buffer, size);
+    }
+    auto leaves = moduleLeaves(sizes.entries());
+    std::unordered_set<std::string> leafSet(leaves.begin(), leaves.end());
+    std::vector<std::pair<std::string, double>> reduced;
+    for (const auto &e : sizes.entries())
+        if (!leafSet.count(e.first))
+            reduced.push_back(e);
+    leaves = moduleLeaves(reduced);
+    double leafSum = 0;
+    {
+        std::unordered_map<std::string, double> reducedIndex(reduced.begin(), reduced.end());
+        for (const auto &l : leaves)
+            leafSum += reducedIndex[l];
+    }
+    const double meanLeaves = std::trunc(leafSum / static_cast<double>(std::max<std::size_t>(leaves.size(), 1)));
+    buffer = std::trunc(1.25 * std::max(buffer, meanLeaves));
+    perGpu += buffer;
+
+    std::vector<int> gpus;
+    for (const auto &[d, v] : maxMemory)
+        if (d.isGpu() && v > 0)
+            gpus.push_back(d.index);
+    std::sort(gpus.begin(), gpus.end());
+    for (std::size_t i = 0; i + 1 < gpus.size(); ++i) {
+        const int idx = gpus[i];
+        const double cap = (lowZero && idx == 0) ? value(Device::gpu(0)) : perGpu;
+        value(Device::gpu(idx)) = std::min(cap, value(Device::gpu(idx)));
+    }
+    if (lowZero) {
+        double rest = 0;
+        for (int i = 1; i < numDevices; ++i)
+            rest += value(Device::gpu(i));
+        const double minZero = std::max(0.0, total - rest);
+        value(Device::gpu(0)) = std::min(minZero, value(Device::gpu(0)));
+    }
+    return getMaxMemory(maxMemory);
+}
+
+// ---- clean / check ------------------------------------------------------------------------------
+
+std::vector<std::pair<std::string, Device>> cleanDeviceMap(std::vector<std::pair<std::string, Device>> map)
+{
+    std::vector<bool> alive(map.size(), true);
+    // Recursive worker on the indices of the keys under `moduleName`.
+    auto clean = [&](auto &&self, const std::string &moduleName, std::vector<std::size_t> keys) -> void {
+        if (keys.size() > 1) {
+            const Device first = map[keys.front()].second;
+            bool same = true;
+            for (auto k : keys)
+                same = same && map[k].second == first;
+            if (same) {
+                const auto pos = *std::min_element(keys.begin(), keys.end());
+                for (auto k : keys)
+                    alive[k] = false;
+                map[pos] = {moduleName, first};
+                alive[pos] = true;
+                return; // nothing longer than moduleName is left under it
+            }
+        }
+        // Children one level below moduleName (keys longer than it).
+        std::vector<std::string> order;
+        std::unordered_map<std::string, std::vector<std::size_t>> groups;
+        const std::size_t depth = moduleName.empty() ? 1 : static_cast<std::size_t>(std::count(moduleName.begin(), moduleName.end(), '.')) + 2;
+        for (auto k : keys) {
+            const std::string &key = map[k].first;
+            if (key.size() <= moduleName.size())
+                continue;
+            std::size_t pos = std::string::npos, start = 0;
+            for (std::size_t part = 0; part < depth; ++part) {
+                pos = key.find('.', start);
+                if (pos == std::string::npos)
+                    break;
+                start = pos + 1;
+            }
+            const std::string child = pos == std::string::npos ? key : key.substr(0, pos);
+            auto [it, inserted] = groups.emplace(child, std::vector<std::size_t>{});
+            if (inserted)
+                order.push_back(child);
+            (void)it;
+        }
+        // Each child's group: keys starting with child + "." (the child key itself is not part).
+        for (const auto &child : order) {
+            std::vector<std::size_t> sub;
+            const std::string prefix = child + ".";
+            for (auto k : keys)
+                if (alive[k] && startsWith(map[k].first, prefix))
+                    sub.push_back(k);
+            self(self, child, std::move(sub));
+        }
+    };
+    std::vector<std::size_t> all(map.size());
+    for (std::size_t i = 0; i < map.size(); ++i)
+        all[i] = i;
+    clean(clean, std::string(), std::move(all));
+    std::vector<std::pair<std::string, Device>> out;
+    for (std::size_t i = 0; i < map.size(); ++i)
+        if (alive[i])
+            out.push_back(std::move(map[i]));
+    return out;
+}
+
+std::string checkDeviceMap(const ModuleTree &tree, const std::vector<std::pair<std::string, Device>> &map)
+{
+    std::string warning;
+    std::vector<std::string> unknown;
+    bool root = false;
+    for (const auto &[key, device] : map) {
+        if (key.empty()) {
+            root = true;
+            continue;
+        }
+        if (tree.find(key) < 0)
+            unknown.push_back(key);
+    }
+    if (!unknown.empty()) {
+        warning = "The following device_map keys do not match any submodules in the model: [";
+        for (std::size_t i = 0; i < unknown.size(); ++i)
+            warning += (i ? ", '" : "'") + unknown[i] + "'";
+        warning += "]";
+    }
+    if (root)
+        return warning;
+    // state_dict order: each module's own params, own persistent buffers, then its children.
+    std::vector<std::string> missing;
+    std::unordered_set<std::string> keys;
+    for (const auto &[key, device] : map)
+        keys.insert(key);
+    auto covered = [&](const std::string &name) {
+        if (keys.count(name))
+            return true;
+        for (std::size_t pos = name.find('.'); pos != std::string::npos; pos = name.find('.', pos + 1))
+            if (keys.count(name.substr(0, pos)))
+                return true;
+        return false;
+    };
+    for (int id : tree.preorder()) {
+        const Module &m = tree.module(id);
+        for (const auto &t : m.params)
+            if (auto n = tree.tensorName(id, t); !covered(n))
+                missing.push_back(n);
+        for (const auto &t : m.buffers)
+            if (auto n = tree.tensorName(id, t); t.persistent && !covered(n))
+                missing.push_back(n);
+    }
+    if (!missing.empty()) {
+        std::string msg = "The device_map provided does not give any device for the following parameters: ";
+        for (std::size_t i = 0; i < missing.size(); ++i)
+            msg += (i ? ", " : "") + missing[i];
+        throw Error(ErrorKind::InvalidDeviceMap, {}, msg);
+    }
+    return warning;
+}
+
+// ---- infer_auto_device_map ----------------------------------------------------------------------
+
+namespace {
+
+struct Entry {
+    std::string name;
+    int module = -1;      // the module, or the owner of the tensor
+    int tensor = -1;      // index into the owner's params/buffers; -1 for a module entry
+    bool buffer = false;
+    double size = 0;
+    bool isModule() const { return tensor < 0; }
+};
+
+class Inferrer {
+public:
+    Inferrer(const ModuleTree &tree, const InferOptions &options, const std::function<void(const InferEvent &)> &observer,
+             const InferConstraints *constraints)
+        : m_tree(tree), m_opt(options), m_observer(observer), m_constraints(constraints)
+    {
+        m_sizes = computeModuleSizes(tree, options.dtype, options.specialDtypes);
+        m_moduleBytes.assign(static_cast<std::size_t>(tree.size()), 0.0);
+        for (int id = 0; id < tree.size(); ++id)
+            m_moduleBytes[static_cast<std::size_t>(id)] = m_sizes[tree.module(id).name];
+        m_tied = findTiedParameters(tree);
+        for (const auto &c : options.noSplitClasses)
+            m_noSplit.insert(c);
+    }
+
+    InferResult run();
+
+private:
+    Entry moduleEntry(int id, std::string name) const
+    {
+        Entry e;
+        e.module = id;
+        e.size = m_moduleBytes[static_cast<std::size_t>(id)];
+        e.name = std::move(name);
+        return e;
+    }
+    Entry tensorEntry(int owner, int index, bool buffer, std::string name) const
+    {
+        Entry e;
+        e.module = owner;
+        e.tensor = index;
+        e.buffer = buffer;
+        e.size = m_sizes[name];
+        e.name = std::move(name);
+        return e;
+    }
+    bool noSplit(const Entry &e) const
+    {
+        return e.isModule() && m_noSplit.count(m_tree.module(e.module).className) != 0;
+    }
+    bool hasChildren(const Entry &e) const { return e.isModule() && !m_tree.module(e.module).children.empty(); }
+    bool splittable(const Entry &e) const { return hasChildren(e) && !noSplit(e); }
+    // Own direct params (deduplicated within the module), then children, with full names.
+    std::vector<Entry> childrenOf(const Entry &e, bool withBuffers = false) const
+    {
+        std::vector<Entry> out;
+        const Module &m = m_tree.module(e.module);
+        const std::string prefix = e.name.empty() ? std::string() : e.name + ".";
+        std::unordered_set<int> seen;
+        for (std::size_t i = 0; i < m.params.size(); ++i) {
+            if (m.params[i].tie >= 0 && !seen.insert(m.params[i].tie).second)
+                continue;
+            out.push_back(tensorEntry(e.module, static_cast<int>(i), false, prefix + m.params[i].name));
+        }
+        for (int c : m.children)
+            out.push_back(moduleEntry(c, prefix + m_tree.module(c).localName));
+        if (withBuffers)
+            for (std::size_t i = 0; i < m.buffers.size(); ++i)
+                out.push_back(tensorEntry(e.module, static_cast<int>(i), true, prefix + m.buffers[i].name));
+        return out;
+    }
+    bool skipped(const Entry &e) const { return m_constraints && m_constraints->skip && m_constraints->skip(e.name); }
+
+    template<typename Container>
+    std::pair<double, std::vector<std::string>> maxLayer(const Container &entries, bool modulesOnly) const
+    {
+        double best = 0;
+        std::vector<std::string> names;
+        std::deque<Entry> work;
+        for (const auto &e : entries)
+            if ((!modulesOnly || e.isModule()) && !skipped(e))
+                work.push_back(e);
+        while (!work.empty()) {
+            Entry e = std::move(work.front());
+            work.pop_front();
+            if (!hasChildren(e) || noSplit(e)) {
+                if (e.size > best) {
+                    best = e.size;
+                    names.assign(1, e.name);
+                } else if (e.size == best) {
+                    names.push_back(e.name);
+                }
+            } else {
+                const Module &m = m_tree.module(e.module);
+                for (auto it = m.children.rbegin(); it != m.children.rend(); ++it)
+                    work.push_front(moduleEntry(*it, e.name + "." + m_tree.module(*it).localName));
+            }
+        }
+        return {best, names};
+    }
+
+    // tied params outside `name` (in group order)
+    std::vector<std::string> tiedParamsOutside(const std::string &name) const
+    {
+        std::vector<std::string> out;
+        for (const auto &group : m_tied) {
+            bool any = false, all = true;
+            for (const auto &k : group) {
+                const bool in = tiedInside(name, k);
+                any = any || in;
+                all = all && in;
+            }
+            if (!any || all)
+                continue;
+            for (const auto &p : group)
+                if (!tiedInside(name, p))
+                    out.push_back(p);
+        }
+        return out;
+    }
+
+    struct WithTies {
+        double size = 0;
+        std::vector<std::string> names;
+        std::vector<Entry> entries;
+    };
+    template<typename Container>
+    WithTies sizeWithTies(const std::vector<std::string> &tiedParams, double moduleSize, const Container &list) const
+    {
+        WithTies w;
+        w.size = moduleSize;
+        for (const auto &p : tiedParams) {
+            auto it = std::find_if(list.begin(), list.end(), [&](const Entry &e) { return startsWith(p, e.name + "."); });
+            if (it == list.end())
+                continue; // Accelerate would raise IndexError: the tied module was placed already
+            w.names.push_back(it->name);
+            w.entries.push_back(*it);
+            w.size += it->size - m_sizes[p];
+        }
+        return w;
+    }
+
+    std::optional<std::pair<Entry, std::deque<Entry>>> fallbackAllocate(const std::deque<Entry> &modules, double limit) const;
+
+    void emit(InferEvent::Kind kind, const std::string &name, const Device &device, double size, double used, double limit,
+              double reserved, std::vector<std::string> tied = {}) const
+    {
+        if (!m_observer)
+            return;
+        InferEvent ev{kind, name, device, size, used, limit, reserved, std::move(tied)};
+        m_observer(ev);
+    }
+
+    const ModuleTree &m_tree;
+    const InferOptions &m_opt;
+    const std::function<void(const InferEvent &)> &m_observer;
+    const InferConstraints *m_constraints;
+    SizeMap m_sizes;
+    std::vector<double> m_moduleBytes;
+    std::vector<std::vector<std::string>> m_tied;
+    std::unordered_set<std::string> m_noSplit;
+};
+
+std::optional<std::pair<Entry, std::deque<Entry>>> Inferrer::fallbackAllocate(const std::deque<Entry> &modulesIn, double limit) const
+{
+    if (limit < 0 || std::floor(limit) != limit)
+        return std::nullopt; // convert_file_size_to_int refuses it
+    std::deque<Entry> search = modulesIn;
+    std::optional<Entry> found;
+    while (!search.empty()) {
+        Entry e = std::move(search.front());
+        search.pop_front();
+        const auto tied = tiedParamsOutside(e.name);
+        const auto w = sizeWithTies(tied, e.size, search);
+        if (w.size <= limit) {
+            found = std::move(e);
+            break;
+        }
+        if (!splittable(e))
+            continue;
+        auto children = childrenOf(e);
+        search.insert(search.begin(), children.begin(), children.end());
+    }
+    if (!found)
+        return std::nullopt;
+    std::deque<Entry> modules = modulesIn;
+    const std::string &name = found->name;
+    for (std::size_t dot = name.find('.'); dot != std::string::npos; dot = name.find('.', dot + 1)) {
+        const std::string parent = name.substr(0, dot);
+        auto it = std::find_if(modules.begin(), modules.end(), [&](const Entry &e) { return e.name == parent; });
+        if (it == modules.end())
+            continue;
+        const Entry p = *it;
+        auto children = childrenOf(p);
+        const auto pos = it - modules.begin();
+        modules.erase(it);
+        modules.insert(modules.begin() + pos, children.begin(), children.end());
+    }
+    auto it = std::find_if(modules.begin(), modules.end(), [&](const Entry &e) { return e.name == name; });
+    if (it == modules.end())
+        return std::nullopt;
+    Entry target = *it;
+    modules.erase(it);
+    return std::make_pair(std::move(target), std::move(modules));
+}
+
+InferResult Inferrer::run()
+{
+    InferResult result;
+    const Memory maxMemory = getMaxMemory(m_opt.maxMemory);
+    std::vector<Device> devices;
+    for (const auto &[d, v] : maxMemory)
+        devices.push_back(d);
+    if (std::find(devices.begin(), devices.end(), Device::disk()) == devices.end())
+        devices.push_back(Device::disk());
+    std::vector<Device> gpus;
+    for (const auto &d : devices)
+        if (d.kind != DeviceKind::Cpu && d.kind != DeviceKind::Disk)
+            gpus.push_back(d);
+    std::vector<Device> mainDevices;
+    if (std::find(gpus.begin(), gpus.end(), Device::mps()) != gpus.end())
+        mainDevices = {Device::mps()};
+    else if (!gpus.empty())
+        mainDevices = {gpus.front(), Device::cpu()};
+    else
+        mainDevices = {Device::cpu()};
+    auto budget = [&](const Device &d) {
+        for (const auto &[k, v] : maxMemory)
+            if (k == d)
+                return v;
+        return 0.0;
+    };
+
+    // Work list: root's own params, its children, its own buffers.
+    std::deque<Entry> work;
+    {
+        Entry rootEntry = moduleEntry(ModuleTree::kRoot, std::string());
+        for (auto &e : childrenOf(rootEntry, true))
+            work.push_back(std::move(e));
+    }
+
+    std::vector<std::pair<std::string, Device>> deviceMap;
+    std::unordered_map<std::string, std::size_t> mapIndex;
+    auto assign = [&](const std::string &name, const Device &d) {
+        auto [it, inserted] = mapIndex.emplace(name, deviceMap.size());
+        if (inserted)
+            deviceMap.emplace_back(name, d);
+        else
+            deviceMap[it->second].second = d;
+    };
+    std::vector<double> used(devices.size(), 0.0);
+    std::vector<std::pair<Device, double>> bufferSizes;
+    auto addBuffer = [&](const Device &d, double b) {
+        for (auto &[k, v] : bufferSizes)
+            if (k == d) {
+                v += b;
+                return;
+            }
+        bufferSizes.emplace_back(d, b);
+    };
+    auto bufferOf = [&](const Device &d) {
+        for (const auto &[k, v] : bufferSizes)
+            if (k == d)
+                return v;
+        return 0.0;
+    };
+    std::vector<std::pair<Device, double>> minimumAssignment;
+    std::size_t current = 0;
+
+    auto [maxLayerSize, maxLayerNames] = maxLayer(work, false);
+
+    while (!work.empty()) {
+        Entry entry = std::move(work.front());
+        work.pop_front();
+        if (skipped(entry))
+            continue;
+        const std::string &name = entry.name;
+        std::erase_if(maxLayerNames, [&](const std::string &n) { return n == name || startsWith(n, name + "."); });
+        if (maxLayerNames.empty())
+            std::tie(maxLayerSize, maxLayerNames) = maxLayer(work, true);
+        const double moduleSize = entry.size;
+        const auto tiedParams = m_tied.empty() ? std::vector<std::string>() : tiedParamsOutside(name);
+
+        const Device device = devices[current];
+        const bool isDisk = device.kind == DeviceKind::Disk;
+        double limit = isDisk ? -1 : budget(device);
+        double reserved = 0;
+        if (std::find(mainDevices.begin(), mainDevices.end(), device) != mainDevices.end() && !isDisk) {
+            limit -= maxLayerSize;
+            reserved = maxLayerSize;
+        }
+        double &deviceUsed = used[current];
+        const WithTies ties = sizeWithTies(tiedParams, moduleSize, work);
+
+        // Constraints (pins): must split, or forbidden on this device.
+        if (m_constraints) {
+            const bool mustSplit = m_constraints->mustSplit && m_constraints->mustSplit(name);
+            int verdict = m_constraints->verdict ? m_constraints->verdict(name, device) : 0;
+            if ((mustSplit || verdict == 2) && entry.isModule()) {
+                emit(InferEvent::Split, name, device, moduleSize, deviceUsed, limit, reserved);
+                auto children = childrenOf(entry, true);
+                work.insert(work.begin(), children.begin(), children.end());
+                std::tie(maxLayerSize, maxLayerNames) = maxLayer(work, true);
+                continue;
+            }
+            if (verdict != 0) {
+                // Look further for an allowed device with room, without leaving the current one.
+                std::optional<std::size_t> target;
+                for (std::size_t k = current + 1; k < devices.size() && !target; ++k) {
+                    if (m_constraints->verdict(name, devices[k]) != 0)
+                        continue;
+                    const bool disk = devices[k].kind == DeviceKind::Disk;
+                    if (disk || used[k] + ties.size <= budget(devices[k]))
+                        target = k;
+                }
+                if (!target)
+                    throw Error(ErrorKind::Impossible, {}, "\"" + name + "\" is forbidden on " + device.label() +
+                                " and no later device allowed for it has room for " + std::to_string(static_cast<long long>(ties.size)) + " bytes");
+                emit(InferEvent::Forbidden, name, devices[*target], ties.size, used[*target], -1, 0, ties.names);
+                used[*target] += ties.size;
+                assign(name, devices[*target]);
+                for (const auto &t : ties.names) {
+                    auto it = std::find_if(work.begin(), work.end(), [&](const Entry &e) { return e.name == t; });
+                    if (it != work.end())
+                        work.erase(it);
+                    assign(t, devices[*target]);
+                }
+                continue;
+            }
+        }
+
+        if (isDisk || deviceUsed + ties.size <= limit) {
+            emit(InferEvent::Placed, name, device, ties.size, deviceUsed, limit, reserved, ties.names);
+            deviceUsed += ties.size;
+            assign(name, device);
+            for (const auto &t : ties.names) {
+                auto it = std::find_if(work.begin(), work.end(), [&](const Entry &e) { return e.name == t; });
+                if (it != work.end())
+                    work.erase(it);
+                assign(t, device);
+            }
+            if (!m_opt.offloadBuffers && entry.isModule())
+                addBuffer(device, computeModuleTotalBufferSize(m_tree, entry.module, m_opt.dtype, m_opt.specialDtypes));
+            continue;
+        }
+
+        if (!tiedParams.empty() && deviceUsed + moduleSize <= limit) {
+            bool splitHappened = false;
+            for (std::size_t i = 0; i < ties.entries.size(); ++i) {
+                const Entry &tied = ties.entries[i];
+                if (!splittable(tied))
+                    continue;
+                emit(InferEvent::TiedSplit, tied.name, device, tied.size, deviceUsed, limit, reserved);
+                auto children = childrenOf(tied);
+                auto it = std::find_if(work.begin(), work.end(), [&](const Entry &e) { return e.name == tied.name; });
+                const auto pos = it - work.begin();
+                work.erase(it);
+                work.insert(work.begin() + pos, children.begin(), children.end());
+                work.push_front(entry);
+                std::tie(maxLayerSize, maxLayerNames) = maxLayer(work, true);
+                splitHappened = true;
+                break;
+            }
+            if (splitHappened)
+                continue;
+        }
+
+        if (deviceUsed + moduleSize >= limit && splittable(entry)) {
+            emit(InferEvent::Split, name, device, moduleSize, deviceUsed, limit, reserved);
+            auto children = childrenOf(entry);
+            work.insert(work.begin(), children.begin(), children.end());
+            std::tie(maxLayerSize, maxLayerNames) = maxLayer(work, true);
+            continue;
+        }
+
+        if (deviceUsed == 0 && m_opt.fallbackAllocation && !isDisk) {
+            const double fallbackLimit = budget(device) - std::max(maxLayerSize, ties.size);
+            if (auto found = fallbackAllocate(work, fallbackLimit - deviceUsed)) {
+                emit(InferEvent::Fallback, found->first.name, device, found->first.size, deviceUsed, fallbackLimit, reserved);
+                work = std::move(found->second);
+                work.push_front(entry);
+                work.push_front(std::move(found->first));
+                continue;
+            }
+        }
+
+        if (deviceUsed == 0)
+            minimumAssignment.emplace_back(device, ties.size + reserved);
+        emit(InferEvent::NextDevice, name, device, ties.size, deviceUsed, limit, reserved, ties.names);
+        deviceUsed += reserved;
+        ++current;
+        work.push_front(std::move(entry));
+        if (current >= devices.size())
+            throw Error(ErrorKind::Impossible, {}, "no device left for \"" + name + "\"");
+    }
+
+    for (std::size_t i = 0; i < devices.size(); ++i)
+        if (used[i] > 0)
+            result.memoryUsed.emplace_back(devices[i], used[i]);
+    result.deviceMap = m_opt.cleanResult ? cleanDeviceMap(std::move(deviceMap)) : std::move(deviceMap);
+
+    const double nonGpu = bufferOf(Device::cpu()) + bufferOf(Device::disk());
+    result.nonGpuBufferBytes = nonGpu;
+    if (nonGpu > 0 && !m_opt.offloadBuffers) {
+        bool fits = false;
+        for (const auto &[d, m] : maxMemory) {
+            if (d.kind == DeviceKind::Cpu || d.kind == DeviceKind::Disk || fits)
+                continue;
+            double usedHere = 0;
+            for (const auto &[k, v] : result.memoryUsed)
+                if (k == d)
+                    usedHere = v;
+            if (m >= nonGpu + usedHere)
+                fits = true;
+        }
+        if (!gpus.empty() && !fits) {
+            result.bufferWarning = true;
+            result.bufferWarningText = "Current model requires " + pyNumber(nonGpu) +
+                " bytes of buffer for offloaded layers, which seems does not fit any GPU's remaining memory. "
+                "If you are experiencing a OOM later, please consider using offload_buffers=True.";
+        }
+    }
+    result.insufficientMemory = minimumAssignment;
+    if (!minimumAssignment.empty()) {
+        std::string text = "Based on the current allocation process, no modules could be assigned to the following devices due to insufficient memory:\n";
+        for (const auto &[d, m] : minimumAssignment)
+            text += "  - " + d.toString() + ": " + pyNumber(m) + " bytes required\n";
+        text += "These minimum requirements are specific to this allocation attempt and may vary. Consider increasing the available memory for these devices to at least the specified minimum, or adjusting the model config.";
+        result.insufficientMemoryText = text;
+    }
+    return result;
+}
+
+} // namespace
+
+InferResult inferAutoDeviceMap(const ModuleTree &tree, const InferOptions &options,
+                               const std::function<void(const InferEvent &)> &observer,
+                               const InferConstraints *constraints)
+{
+    if (options.maxMemory.empty())
+        throw Error(ErrorKind::InvalidArgument, {}, "max_memory is empty: give at least one device budget");
+    Inferrer inferrer(tree, options, observer, constraints);
+    return inferrer.run();
+}
+
+} // namespace mizan::planner::accel

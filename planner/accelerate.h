@@ -1,0 +1,140 @@
+#pragma once
+
+// Faithful C++ versions of Accelerate's planning functions (accelerate/utils/modeling.py),
+// as specified in ../shared/reference/accelerate-planning.md and checked by the parity cases.
+// Sizes are doubles (Python float semantics: bool tensors count 1/8 byte per element).
+// planner::plan() builds on these; the GUI and CLI should call plan(), not these.
+
+#include "device.h"
+#include "dtype.h"
+#include "moduletree.h"
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace mizan::planner::accel {
+
+// dtype_byte_size: "float16" / "torch.float16" / "custom_int4" ... -> bytes per element.
+// Throws Error(InvalidArgument) "`dtype` is not a valid dtype: X.".
+double dtypeByteSize(std::string_view dtype);
+double dtypeByteSize(DType dtype);
+
+// convert_file_size_to_int (Error(InvalidArgument) with Accelerate's message).
+std::int64_t convertFileSizeToInt(std::string_view size);
+std::int64_t convertFileSizeToInt(std::int64_t size);
+
+using SpecialDtypes = std::vector<std::pair<std::string, DType>>;
+
+// name -> bytes, keys in first-touch order (root first). Absent keys read 0 (tied aliases).
+class SizeMap {
+public:
+    double operator[](const std::string &name) const;
+    bool contains(const std::string &name) const { return m_index.count(name) != 0; }
+    void add(const std::string &name, double bytes);
+    const std::vector<std::pair<std::string, double>> &entries() const { return m_entries; }
+
+private:
+    std::vector<std::pair<std::string, double>> m_entries;
+    std::unordered_map<std::string, std::size_t> m_index;
+};
+
+// compute_module_sizes on the subtree `from` (names relative to it, like calling it on that
+// submodule). Params of the whole subtree first, then buffers, deduplicated by tie id.
+SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype = std::nullopt,
+                           const SpecialDtypes &specialDtypes = {}, bool buffersOnly = false,
+                           int from = ModuleTree::kRoot);
+// compute_module_total_buffer_size(submodule `from`) (special dtypes matched on relative names).
+double computeModuleTotalBufferSize(const ModuleTree &tree, int from, std::optional<DType> dtype = std::nullopt,
+                                    const SpecialDtypes &specialDtypes = {});
+
+// find_tied_parameters: each group sorted; the list of groups sorted (Accelerate's group order is
+// unspecified).
+std::vector<std::vector<std::string>> findTiedParameters(const ModuleTree &tree);
+
+// Budgets as Accelerate holds them (values may become non-integral with bool tensors).
+using Memory = std::vector<std::pair<Device, double>>;
+Memory toMemory(const MaxMemory &memory);
+MaxMemory toMaxMemory(const Memory &memory); // truncates toward zero
+
+// get_max_memory with a user dict: sorted GPU ids, then mps, cpu, disk.
+Memory getMaxMemory(const Memory &memory);
+// The same from Accelerate's JSON keys (ints, "cpu", "disk", "mps") and values (ints or size
+// strings). Any other key: Error(InvalidArgument) "Device K is not recognized, available devices
+// are integers(for GPU/XPU), 'mps', 'cpu' and 'disk'".
+Memory maxMemoryFromAccelerateJson(const nlohmann::json &pairsOrObject);
+
+// get_balanced_memory (max_memory given by the user, so no 0.9 factor).
+Memory getBalancedMemory(const ModuleTree &tree, const Memory &maxMemory,
+                         const std::vector<std::string> &noSplitClasses,
+                         std::optional<DType> dtype = std::nullopt, const SpecialDtypes &specialDtypes = {},
+                         bool lowZero = false);
+
+// clean_device_map: contents exactly as Accelerate; order: a merged key takes the place of the
+// first key it replaces (Accelerate appends it at the end; its order is hash-dependent).
+std::vector<std::pair<std::string, Device>> cleanDeviceMap(std::vector<std::pair<std::string, Device>> map);
+
+// check_device_map. Returns the warning text ("" if none); throws Error(InvalidDeviceMap) with
+// "The device_map provided does not give any device for the following parameters: a, b".
+std::string checkDeviceMap(const ModuleTree &tree, const std::vector<std::pair<std::string, Device>> &map);
+
+// One step of infer_auto_device_map, reported to an observer (for explanations).
+struct InferEvent {
+    enum Kind {
+        Placed,       // name placed on device (size = with ties); tiedModules lists pulled modules
+        Split,        // did not fit (used + size >= limit): replaced by its children
+        TiedSplit,    // a tied module was split to make room
+        NextDevice,   // could not be placed on device: moving on
+        Fallback,     // fallback_allocation picked `name` for device
+        Forbidden,    // a constraint forbids device for name (placed further on)
+    } kind;
+    std::string name;
+    Device device;
+    double size = 0;          // module size (with ties for Placed)
+    double used = 0;          // used on device before the step
+    double limit = -1;        // budget minus reservation (-1: unlimited)
+    double reserved = 0;      // largest layer reserved on device
+    std::vector<std::string> tiedModules;
+};
+
+// Extra rules plan() adds on top of Accelerate (pins). `verdict(name, device)`:
+// 0 allowed, 1 forbidden for this entry, 2 an entry inside it is forbidden there (split it).
+struct InferConstraints {
+    std::function<int(const std::string &name, const Device &device)> verdict;
+    // Entries already placed by the caller: skipped entirely (not in the map).
+    std::function<bool(const std::string &name)> skip;
+    // Entries that must be split whatever their size (ancestors of skipped entries).
+    std::function<bool(const std::string &name)> mustSplit;
+};
+
+struct InferOptions {
+    Memory maxMemory;
+    std::vector<std::string> noSplitClasses;
+    std::optional<DType> dtype;
+    SpecialDtypes specialDtypes;
+    bool offloadBuffers = false;
+    bool fallbackAllocation = false;
+    bool cleanResult = true;
+};
+
+struct InferResult {
+    std::vector<std::pair<std::string, Device>> deviceMap;
+    bool bufferWarning = false;
+    double nonGpuBufferBytes = 0;
+    std::vector<std::pair<Device, double>> insufficientMemory; // device_minimum_assignment_memory
+    std::vector<std::pair<Device, double>> memoryUsed;         // device_memory_used incl. reservations
+    std::string bufferWarningText;
+    std::string insufficientMemoryText;
+};
+
+InferResult inferAutoDeviceMap(const ModuleTree &tree, const InferOptions &options,
+                               const std::function<void(const InferEvent &)> &observer = {},
+                               const InferConstraints *constraints = nullptr);
+
+} // namespace mizan::planner::accel
