@@ -14,6 +14,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace mizan::loader {
@@ -48,8 +50,13 @@ struct Catalog {
     std::vector<TensorEntry> tensors;
     std::vector<ShardInfo> shards;
     std::int64_t totalBytes() const;
-    // Index into tensors, or -1.
+    // Index into tensors, or -1. Uses a hash index built by reindex() (open() calls it); falls
+    // back to a linear scan when tensors changed since.
     int find(const std::string &name) const;
+    void reindex();
+
+private:
+    std::unordered_map<std::string, int> m_byName;
 };
 
 // The few config.json fields that matter everywhere; the raw object is kept too.
@@ -81,11 +88,20 @@ public:
     bool hasWeights() const { return format != Format::ConfigOnly; }
 
     // Zero-copy view of a tensor's bytes inside the memory-mapped shard (mapped on first use).
-    // Throws mizan::Error(Io) if the shard cannot be mapped.
+    // Throws mizan::Error(Io) if the shard cannot be mapped. Thread-safe.
     std::span<const std::byte> tensorBytes(const TensorEntry &tensor) const;
 
+    // The same view plus an owner that keeps the mapping alive on its own, even after this
+    // Checkpoint is destroyed (for zero-copy tensors that outlive it, e.g. the torch bridge).
+    struct SharedBytes {
+        std::span<const std::byte> bytes;
+        std::shared_ptr<const void> owner;
+    };
+    SharedBytes tensorBytesShared(const TensorEntry &tensor) const;
+
 private:
-    mutable std::vector<std::unique_ptr<MappedFile>> m_maps;
+    struct Mappings; // one lazily created mmap per shard, behind a mutex
+    mutable std::unique_ptr<Mappings> m_maps;
 };
 
 struct OpenOptions {
@@ -93,6 +109,19 @@ struct OpenOptions {
     // (open() then throws mizan::Error(Io) "cancelled"). May be called from the opening thread only.
     std::function<bool(int done, int total)> progress;
 };
+
+// The catalog of one safetensors file, fully validated (see open()); tensors in the header's
+// key order, `shard` 0, offsets absolute. Reads only the 8 + N header bytes.
+struct SafetensorsHeader {
+    std::vector<TensorEntry> tensors;
+    ShardInfo info;                      // path, fileSize, headerBytes, metadata
+    std::vector<std::string> warnings;   // e.g. metadata "format" other than "pt"
+};
+SafetensorsHeader readSafetensorsHeader(const std::string &path);
+// Validates a header already in memory: `json` is the N header bytes of a file of `fileSize`
+// bytes (8 + N + data). Throws like readSafetensorsHeader; `path` names the file in errors.
+SafetensorsHeader parseSafetensorsHeader(std::string_view json, std::int64_t fileSize,
+                                         const std::string &path);
 
 // Opens a directory (finds model.safetensors / *.safetensors.index.json / config.json), a
 // *.safetensors file, an *.index.json, or a config.json alone. Validates everything it reads;

@@ -1,0 +1,546 @@
+#include "checkpoint.h"
+
+#include "fileio_p.h"
+#include "jsonparse_p.h"
+#include "mappedfile_p.h"
+#include "safetensorsformat_p.h"
+
+#include "planner/error.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+
+#include <sys/stat.h>
+
+namespace mizan::loader {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::int64_t kMaxConfigBytes = 64ll << 20; // config.json: a few KB in practice
+constexpr std::int64_t kMaxIndexBytes = 512ll << 20; // an index of ~1M tensors
+constexpr std::size_t kMaxNamesInMessage = 8;
+
+std::string quote(const std::string &s)
+{
+    return "\"" + s + "\"";
+}
+
+bool endsWith(const std::string &s, std::string_view suffix)
+{
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+enum class PathKind { Missing, File, Directory, Other };
+
+PathKind statPath(const std::string &path)
+{
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0)
+        return PathKind::Missing;
+    if (S_ISDIR(st.st_mode))
+        return PathKind::Directory;
+    if (S_ISREG(st.st_mode))
+        return PathKind::File;
+    return PathKind::Other;
+}
+
+std::string joinPath(const std::string &dir, const std::string &name)
+{
+    if (dir.empty())
+        return name;
+    return dir.back() == '/' ? dir + name : dir + "/" + name;
+}
+
+std::string parentDirectory(const std::string &path)
+{
+    const auto slash = path.find_last_of('/');
+    if (slash == std::string::npos)
+        return ".";
+    if (slash == 0)
+        return "/";
+    return path.substr(0, slash);
+}
+
+std::string fileNameOf(const std::string &path)
+{
+    const auto slash = path.find_last_of('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string listNames(const std::vector<std::string> &names)
+{
+    std::string out;
+    for (std::size_t i = 0; i < names.size() && i < kMaxNamesInMessage; ++i)
+        out += (i ? ", " : "") + quote(names[i]);
+    if (names.size() > kMaxNamesInMessage)
+        out += " and " + std::to_string(names.size() - kMaxNamesInMessage) + " more";
+    return out;
+}
+
+void reportProgress(const OpenOptions &options, int done, int total, const std::string &path)
+{
+    if (options.progress && !options.progress(done, total))
+        throw Error(ErrorKind::Io, path, "cancelled");
+}
+
+void appendWarnings(Checkpoint &cp, const std::vector<std::string> &warnings)
+{
+    for (const auto &w : warnings)
+        if (std::find(cp.warnings.begin(), cp.warnings.end(), w) == cp.warnings.end())
+            cp.warnings.push_back(w);
+}
+
+void openSingle(Checkpoint &cp, const std::string &file, const OpenOptions &options)
+{
+    SafetensorsHeader header = readSafetensorsHeader(file);
+    header.info.fileName = fileNameOf(file);
+    cp.format = Format::Safetensors;
+    cp.catalog.tensors = std::move(header.tensors);
+    cp.catalog.shards.push_back(std::move(header.info));
+    appendWarnings(cp, header.warnings);
+    reportProgress(options, 1, 1, file);
+}
+
+// An index's weight_map in file order, its total_size when given, validated for structure.
+struct IndexFile {
+    std::vector<std::pair<std::string, std::string>> weightMap; // tensor -> shard file name
+    std::optional<std::int64_t> totalSize;
+};
+
+IndexFile readIndex(const std::string &path)
+{
+    const std::string text = detail::readSmallFile(path, kMaxIndexBytes);
+    std::vector<std::string> keys;
+    const nlohmann::json root = detail::parseJsonWithKeys(text, path, 2, "weight_map", keys, 0);
+    if (!root.is_object())
+        throw Error(ErrorKind::InvalidHeader, path, std::string("index is ") + root.type_name()
+                                                        + ", expected an object with \"weight_map\"");
+    const auto wm = root.find("weight_map");
+    if (wm == root.end() || !wm->is_object())
+        throw Error(ErrorKind::InvalidHeader, path, "index has no \"weight_map\" object");
+    if (wm->empty())
+        throw Error(ErrorKind::InvalidHeader, path, "index \"weight_map\" is empty");
+    IndexFile index;
+    index.weightMap.reserve(keys.size());
+    for (const auto &name : keys) {
+        const auto found = wm->find(name);
+        if (found == wm->end())
+            throw Error(ErrorKind::InvalidHeader, path, "index has more than one \"weight_map\"");
+        const auto &value = *found;
+        if (!value.is_string())
+            throw Error(ErrorKind::InvalidHeader, path, "weight_map value of " + quote(name) + " is "
+                                                            + value.dump() + ", expected a shard file name");
+        const std::string &shard = value.get_ref<const std::string &>();
+        const fs::path shardPath(shard);
+        bool escapes = shard.empty() || shardPath.is_absolute();
+        for (const auto &part : shardPath)
+            escapes = escapes || part == "..";
+        if (escapes)
+            throw Error(ErrorKind::InvalidHeader, path, "weight_map maps " + quote(name) + " to " + quote(shard)
+                                                            + ", expected a file name inside the checkpoint folder");
+        index.weightMap.emplace_back(name, shard);
+    }
+    if (const auto meta = root.find("metadata"); meta != root.end() && !meta->is_null()) {
+        if (!meta->is_object())
+            throw Error(ErrorKind::InvalidHeader, path, "index \"metadata\" is " + meta->dump() + ", expected an object");
+        if (const auto total = meta->find("total_size"); total != meta->end() && !total->is_null()) {
+            std::optional<std::int64_t> value;
+            if (total->is_number_unsigned()) {
+                if (total->get<std::uint64_t>() <= static_cast<std::uint64_t>(INT64_MAX))
+                    value = static_cast<std::int64_t>(total->get<std::uint64_t>());
+            } else if (total->is_number_integer()) {
+                if (total->get<std::int64_t>() >= 0)
+                    value = total->get<std::int64_t>();
+            } else if (total->is_number_float()) {
+                const double d = total->get<double>();
+                if (d >= 0 && d < 9.2e18 && d == static_cast<double>(static_cast<std::int64_t>(d)))
+                    value = static_cast<std::int64_t>(d);
+            }
+            if (!value)
+                throw Error(ErrorKind::InvalidHeader, path, "metadata.total_size is " + total->dump()
+                                                                + ", expected a non-negative integer");
+            index.totalSize = value;
+        }
+    }
+    return index;
+}
+
+void openSharded(Checkpoint &cp, const std::string &indexPath, const OpenOptions &options)
+{
+    const IndexFile index = readIndex(indexPath);
+    const std::string dir = parentDirectory(indexPath);
+    cp.format = Format::ShardedSafetensors;
+
+    // Shards in order of first appearance in the weight map.
+    std::unordered_map<std::string, int> shardIds;
+    std::vector<std::string> firstTensor;
+    std::vector<int> shardOfTensor;
+    shardOfTensor.reserve(index.weightMap.size());
+    for (const auto &[tensor, shard] : index.weightMap) {
+        auto [it, inserted] = shardIds.emplace(shard, static_cast<int>(cp.catalog.shards.size()));
+        if (inserted) {
+            ShardInfo info;
+            info.fileName = shard;
+            info.path = joinPath(dir, shard);
+            cp.catalog.shards.push_back(std::move(info));
+            firstTensor.push_back(tensor);
+        }
+        shardOfTensor.push_back(it->second);
+    }
+    const int shardCount = static_cast<int>(cp.catalog.shards.size());
+    for (int s = 0; s < shardCount; ++s) {
+        const ShardInfo &info = cp.catalog.shards[s];
+        if (statPath(info.path) == PathKind::Missing) {
+            const auto count = std::count(shardOfTensor.begin(), shardOfTensor.end(), s);
+            throw Error(ErrorKind::MissingShard, indexPath,
+                        "shard " + quote(info.fileName) + " is missing (it should hold " + quote(firstTensor[s])
+                            + (count > 1 ? " and " + std::to_string(count - 1) + " more tensors" : std::string())
+                            + ")");
+        }
+    }
+
+    // Read every shard's header; remember where each tensor really is.
+    struct Found { int shard; std::size_t index; };
+    std::vector<std::vector<TensorEntry>> shardTensors(shardCount);
+    std::unordered_map<std::string, Found> found;
+    std::unordered_map<std::string, int> expectedShard;
+    expectedShard.reserve(index.weightMap.size());
+    for (std::size_t i = 0; i < index.weightMap.size(); ++i)
+        expectedShard.emplace(index.weightMap[i].first, shardOfTensor[i]);
+    for (int s = 0; s < shardCount; ++s) {
+        ShardInfo &info = cp.catalog.shards[s];
+        SafetensorsHeader header = readSafetensorsHeader(info.path);
+        info.fileSize = header.info.fileSize;
+        info.headerBytes = header.info.headerBytes;
+        info.metadata = std::move(header.info.metadata);
+        appendWarnings(cp, header.warnings);
+        shardTensors[s] = std::move(header.tensors);
+        for (std::size_t i = 0; i < shardTensors[s].size(); ++i) {
+            // A name in several shards: keep the copy in the shard the index names.
+            const std::string &name = shardTensors[s][i].name;
+            const auto expected = expectedShard.find(name);
+            auto [it, inserted] = found.emplace(name, Found{s, i});
+            if (!inserted && expected != expectedShard.end() && expected->second == s)
+                it->second = Found{s, i};
+        }
+        reportProgress(options, s + 1, shardCount, indexPath);
+    }
+
+    // The index and the shards must agree exactly.
+    std::vector<std::string> missing, extra;
+    for (std::size_t i = 0; i < index.weightMap.size(); ++i) {
+        const auto &name = index.weightMap[i].first;
+        const int s = shardOfTensor[i];
+        const auto it = found.find(name);
+        if (it == found.end() || it->second.shard != s)
+            missing.push_back(name + " (in " + cp.catalog.shards[s].fileName + ")");
+    }
+    for (int s = 0; s < shardCount; ++s)
+        for (const auto &t : shardTensors[s]) {
+            const auto it = expectedShard.find(t.name);
+            if (it == expectedShard.end() || it->second != s)
+                extra.push_back(t.name + " (in " + cp.catalog.shards[s].fileName + ")");
+        }
+    if (!missing.empty() || !extra.empty()) {
+        std::string message = "index and shards disagree:";
+        if (!missing.empty())
+            message += " " + std::to_string(missing.size()) + " tensor(s) of the index missing from their shard: "
+                       + listNames(missing) + ";";
+        if (!extra.empty())
+            message += " " + std::to_string(extra.size()) + " tensor(s) in a shard but not mapped to it by the index: "
+                       + listNames(extra) + ";";
+        message.pop_back();
+        throw Error(ErrorKind::IndexMismatch, indexPath, message);
+    }
+
+    cp.catalog.tensors.reserve(index.weightMap.size());
+    std::int64_t storageSum = 0;
+    double accelerateSum = 0;
+    for (std::size_t i = 0; i < index.weightMap.size(); ++i) {
+        const Found &f = found.at(index.weightMap[i].first);
+        TensorEntry entry = std::move(shardTensors[f.shard][f.index]);
+        entry.shard = f.shard;
+        storageSum += entry.byteSize;
+        accelerateSum += static_cast<double>(entry.numel()) * accelerateByteSize(entry.dtype);
+        cp.catalog.tensors.push_back(std::move(entry));
+    }
+    // transformers writes the sum of the tensors' bytes; older versions counted bool as 1/8 byte
+    // (dtype_byte_size), so that sum is accepted too.
+    if (index.totalSize && *index.totalSize != storageSum
+        && *index.totalSize != static_cast<std::int64_t>(accelerateSum))
+        throw Error(ErrorKind::IndexMismatch, indexPath,
+                    "metadata.total_size is " + std::to_string(*index.totalSize) + " but the tensors hold "
+                        + std::to_string(storageSum) + " bytes");
+}
+
+void loadConfig(Checkpoint &cp, const std::string &configPath)
+{
+    const std::string text = detail::readSmallFile(configPath, kMaxConfigBytes);
+    nlohmann::ordered_json config = detail::parseOrderedJson(text, configPath, ErrorKind::InvalidConfig);
+    if (!config.is_object())
+        throw Error(ErrorKind::InvalidConfig, configPath, std::string("config is ") + config.type_name()
+                                                              + ", expected a JSON object");
+    cp.configInfo = readConfigInfo(config, configPath);
+    cp.config = std::move(config);
+    cp.configPath = configPath;
+}
+
+void loadConfigBeside(Checkpoint &cp, const std::string &dir)
+{
+    const std::string configPath = joinPath(dir, "config.json");
+    if (statPath(configPath) == PathKind::File)
+        loadConfig(cp, configPath);
+}
+
+// Looks at a .json file that is not named *.index.json: an index (has "weight_map") or a config.
+bool looksLikeIndex(const std::string &path)
+{
+    const std::string text = detail::readSmallFile(path, kMaxIndexBytes);
+    try {
+        const auto j = nlohmann::json::parse(text);
+        return j.is_object() && j.contains("weight_map");
+    } catch (const nlohmann::json::exception &) {
+        return false; // reported precisely when read as a config
+    }
+}
+
+void openDirectory(Checkpoint &cp, const std::string &dir, const OpenOptions &options)
+{
+    std::vector<std::string> indexes, singles, binIndexes, bins;
+    std::error_code ec;
+    fs::directory_iterator it(dir, ec);
+    if (ec)
+        throw Error(ErrorKind::Io, dir, "cannot list the folder: " + ec.message());
+    for (const auto &entry : it) {
+        const std::string name = entry.path().filename().string();
+        if (name.starts_with("."))
+            continue;
+        if (endsWith(name, ".safetensors.index.json"))
+            indexes.push_back(name);
+        else if (endsWith(name, ".safetensors"))
+            singles.push_back(name);
+        else if (endsWith(name, ".bin.index.json"))
+            binIndexes.push_back(name);
+        else if (endsWith(name, ".bin") || endsWith(name, ".pt") || endsWith(name, ".pth"))
+            bins.push_back(name);
+    }
+    std::sort(indexes.begin(), indexes.end());
+    std::sort(singles.begin(), singles.end());
+    const bool hasConfig = statPath(joinPath(dir, "config.json")) == PathKind::File;
+
+    if (std::find(singles.begin(), singles.end(), "model.safetensors") != singles.end()) {
+        openSingle(cp, joinPath(dir, "model.safetensors"), options);
+    } else if (std::find(indexes.begin(), indexes.end(), "model.safetensors.index.json") != indexes.end()) {
+        openSharded(cp, joinPath(dir, "model.safetensors.index.json"), options);
+    } else if (indexes.size() == 1) {
+        openSharded(cp, joinPath(dir, indexes.front()), options);
+    } else if (indexes.size() > 1) {
+        throw Error(ErrorKind::UnsupportedFormat, dir, "several safetensors indexes (" + listNames(indexes)
+                                                           + "); open the one you want");
+    } else if (singles.size() == 1) {
+        openSingle(cp, joinPath(dir, singles.front()), options);
+    } else if (singles.size() > 1) {
+        throw Error(ErrorKind::UnsupportedFormat, dir, "several .safetensors files (" + listNames(singles)
+                                                           + ") and no index; open one file or add an index");
+    } else if (!hasConfig) {
+        if (!binIndexes.empty() || !bins.empty())
+            throw Error(ErrorKind::UnsupportedFormat, dir, "only PyTorch .bin weights found; this version reads "
+                                                               "safetensors checkpoints and config.json");
+        throw Error(ErrorKind::UnsupportedFormat, dir, "no model.safetensors, *.safetensors.index.json, "
+                                                           "*.safetensors or config.json in this folder");
+    } else {
+        cp.format = Format::ConfigOnly;
+        if (!binIndexes.empty() || !bins.empty())
+            cp.warnings.push_back(dir + ": PyTorch .bin weights are not read; only config.json was opened");
+    }
+    if (hasConfig)
+        loadConfig(cp, joinPath(dir, "config.json"));
+}
+
+} // namespace
+
+const char *toString(Format format)
+{
+    switch (format) {
+    case Format::Safetensors: return "safetensors";
+    case Format::ShardedSafetensors: return "sharded-safetensors";
+    case Format::ConfigOnly: return "config-only";
+    }
+    return "unknown";
+}
+
+std::int64_t TensorEntry::numel() const
+{
+    const auto n = detail::checkedNumel(shape);
+    return n ? *n : -1;
+}
+
+std::int64_t Catalog::totalBytes() const
+{
+    std::int64_t total = 0;
+    for (const auto &t : tensors)
+        total += t.byteSize;
+    return total;
+}
+
+void Catalog::reindex()
+{
+    m_byName.clear();
+    m_byName.reserve(tensors.size());
+    for (std::size_t i = 0; i < tensors.size(); ++i)
+        m_byName.emplace(tensors[i].name, static_cast<int>(i));
+}
+
+int Catalog::find(const std::string &name) const
+{
+    // The index is trusted while it has one entry per tensor (call reindex() after renaming);
+    // a hit is always verified.
+    if (m_byName.size() == tensors.size()) {
+        const auto it = m_byName.find(name);
+        if (it == m_byName.end())
+            return -1;
+        if (it->second < static_cast<int>(tensors.size()) && tensors[it->second].name == name)
+            return it->second;
+    }
+    for (std::size_t i = 0; i < tensors.size(); ++i)
+        if (tensors[i].name == name)
+            return static_cast<int>(i);
+    return -1;
+}
+
+struct Checkpoint::Mappings {
+    std::mutex mutex;
+    std::vector<std::shared_ptr<MappedFile>> files;
+};
+
+Checkpoint::Checkpoint()
+    : m_maps(std::make_unique<Mappings>())
+{
+}
+
+Checkpoint::~Checkpoint() = default;
+Checkpoint::Checkpoint(Checkpoint &&) noexcept = default;
+Checkpoint &Checkpoint::operator=(Checkpoint &&) noexcept = default;
+
+Checkpoint::SharedBytes Checkpoint::tensorBytesShared(const TensorEntry &tensor) const
+{
+    if (tensor.shard < 0 || tensor.shard >= static_cast<int>(catalog.shards.size()))
+        throw Error(ErrorKind::InvalidArgument, path, "tensor " + quote(tensor.name) + " names shard "
+                                                          + std::to_string(tensor.shard) + ", which this checkpoint does not have");
+    const ShardInfo &shard = catalog.shards[tensor.shard];
+    if (tensor.offset < shard.headerBytes || tensor.byteSize < 0
+        || tensor.offset > shard.fileSize - tensor.byteSize)
+        throw Error(ErrorKind::InvalidArgument, shard.path, "tensor " + quote(tensor.name) + " bytes ["
+                                                                + std::to_string(tensor.offset) + ", +"
+                                                                + std::to_string(tensor.byteSize) + ") lie outside the data");
+    if (!m_maps)
+        m_maps = std::make_unique<Mappings>();
+    std::shared_ptr<MappedFile> file;
+    {
+        std::lock_guard lock(m_maps->mutex);
+        if (m_maps->files.size() < catalog.shards.size())
+            m_maps->files.resize(catalog.shards.size());
+        auto &slot = m_maps->files[tensor.shard];
+        if (!slot)
+            slot = std::make_shared<MappedFile>(shard.path, shard.fileSize);
+        file = slot;
+    }
+    const auto bytes = file->bytes().subspan(static_cast<std::size_t>(tensor.offset),
+                                             static_cast<std::size_t>(tensor.byteSize));
+    return SharedBytes{bytes, std::move(file)};
+}
+
+std::span<const std::byte> Checkpoint::tensorBytes(const TensorEntry &tensor) const
+{
+    return tensorBytesShared(tensor).bytes;
+}
+
+ConfigInfo readConfigInfo(const nlohmann::ordered_json &config, const std::string &file)
+{
+    if (!config.is_object())
+        throw Error(ErrorKind::InvalidConfig, file, std::string("config is ") + config.type_name()
+                                                        + ", expected a JSON object");
+    ConfigInfo info;
+    if (const auto a = config.find("architectures"); a != config.end() && !a->is_null()) {
+        if (!a->is_array())
+            throw Error(ErrorKind::InvalidConfig, file, "\"architectures\" is " + a->dump() + ", expected a list of names");
+        for (const auto &name : *a) {
+            if (!name.is_string())
+                throw Error(ErrorKind::InvalidConfig, file, "\"architectures\" holds " + name.dump() + ", expected names");
+            info.architectures.push_back(name.get<std::string>());
+        }
+    }
+    if (const auto m = config.find("model_type"); m != config.end() && !m->is_null()) {
+        if (!m->is_string())
+            throw Error(ErrorKind::InvalidConfig, file, "\"model_type\" is " + m->dump() + ", expected a string");
+        info.modelType = m->get<std::string>();
+    }
+    for (const char *key : {"torch_dtype", "dtype"}) {
+        const auto d = config.find(key);
+        if (d == config.end() || d->is_null())
+            continue;
+        if (!d->is_string())
+            throw Error(ErrorKind::InvalidConfig, file, quote(key) + " is " + d->dump() + ", expected a dtype name");
+        const auto dtype = dtypeFromTorch(d->get<std::string>());
+        if (!dtype)
+            throw Error(ErrorKind::InvalidConfig, file, "unknown " + std::string(key) + " " + d->dump());
+        info.torchDtype = dtype;
+        break;
+    }
+    if (const auto t = config.find("tie_word_embeddings"); t != config.end() && !t->is_null()) {
+        if (!t->is_boolean())
+            throw Error(ErrorKind::InvalidConfig, file, "\"tie_word_embeddings\" is " + t->dump() + ", expected true or false");
+        info.tieWordEmbeddings = t->get<bool>();
+    }
+    return info;
+}
+
+Checkpoint open(const std::string &path, const OpenOptions &options)
+{
+    Checkpoint cp;
+    cp.path = path;
+    switch (statPath(path)) {
+    case PathKind::Missing:
+        throw Error(ErrorKind::NotFound, path, "no such file or folder");
+    case PathKind::Other:
+        throw Error(ErrorKind::UnsupportedFormat, path, "not a regular file or folder");
+    case PathKind::Directory:
+        cp.directory = path;
+        openDirectory(cp, path, options);
+        break;
+    case PathKind::File: {
+        cp.directory = parentDirectory(path);
+        const std::string name = fileNameOf(path);
+        if (endsWith(name, ".safetensors")) {
+            openSingle(cp, path, options);
+            loadConfigBeside(cp, cp.directory);
+        } else if (endsWith(name, ".bin.index.json") || endsWith(name, ".bin")) {
+            throw Error(ErrorKind::UnsupportedFormat, path, "PyTorch .bin checkpoints are not read by this version; "
+                                                                "use the safetensors files");
+        } else if (endsWith(name, ".index.json") || (endsWith(name, ".json") && looksLikeIndex(path))) {
+            openSharded(cp, path, options);
+            loadConfigBeside(cp, cp.directory);
+        } else if (endsWith(name, ".json")) {
+            cp.format = Format::ConfigOnly;
+            loadConfig(cp, path);
+        } else {
+            throw Error(ErrorKind::UnsupportedFormat, path, "expected a folder, a .safetensors file, an "
+                                                                "*.index.json or a config.json");
+        }
+        break;
+    }
+    }
+    if (cp.format == Format::ConfigOnly)
+        reportProgress(options, 1, 1, path);
+    cp.catalog.reindex();
+    return cp;
+}
+
+} // namespace mizan::loader
