@@ -1,0 +1,201 @@
+// Bundled resources: model presets (resources/models/*.json), hardware profiles
+// (resources/hardware/*.json), and openSource() which accepts a path or a preset name.
+
+#include "describe.h"
+
+#include "planner/device.h"
+#include "planner/error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace mizan::models {
+
+std::string resourceDir()
+{
+    if (const char *env = std::getenv("MIZAN_RESOURCES"); env && *env)
+        return env;
+#ifdef MIZAN_RESOURCE_DIR
+    if (std::error_code ec; fs::is_directory(MIZAN_RESOURCE_DIR, ec))
+        return MIZAN_RESOURCE_DIR;
+#endif
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec)
+        return (exe.parent_path().parent_path() / "share" / "mizan").string();
+    return "resources";
+}
+
+namespace {
+
+nlohmann::json readJsonFile(const fs::path &path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw Error(ErrorKind::Io, path.string(), "cannot open for reading");
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    try {
+        return nlohmann::json::parse(buffer.str());
+    } catch (const nlohmann::json::parse_error &e) {
+        throw Error(ErrorKind::InvalidJson, path.string(),
+                    "invalid JSON at byte " + std::to_string(e.byte) + ": " + e.what());
+    }
+}
+
+std::vector<fs::path> jsonFiles(const fs::path &dir)
+{
+    std::vector<fs::path> out;
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec))
+        return out;
+    for (const auto &entry : fs::directory_iterator(dir, ec))
+        if (entry.is_regular_file() && entry.path().extension() == ".json")
+            out.push_back(entry.path());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+fs::path presetPath(const std::string &name)
+{
+    return fs::path(resourceDir()) / "models" / (name + ".json");
+}
+
+std::string namesOf(const std::vector<fs::path> &files)
+{
+    std::string s;
+    for (const auto &f : files)
+        s += (s.empty() ? "" : ", ") + f.stem().string();
+    return s.empty() ? "(none found in " + resourceDir() + ")" : s;
+}
+
+bool validName(const std::string &name)
+{
+    return !name.empty() && name.find('/') == std::string::npos && name.find("..") == std::string::npos;
+}
+
+HardwareProfile parseHardware(const fs::path &path)
+{
+    const nlohmann::json j = readJsonFile(path);
+    HardwareProfile p;
+    p.name = path.stem().string();
+    p.path = path.string();
+    if (!j.is_object() || !j.contains("devices") || !j["devices"].is_array())
+        throw Error(ErrorKind::InvalidHeader, p.path, "hardware profile needs a \"devices\" array");
+    p.description = j.value("description", std::string());
+    for (std::size_t i = 0; i < j["devices"].size(); ++i) {
+        const auto &dj = j["devices"][i];
+        const std::string where = "devices[" + std::to_string(i) + "]";
+        if (!dj.is_object() || !dj.contains("device") || !dj.contains("capacity"))
+            throw Error(ErrorKind::InvalidHeader, p.path, where + " needs \"device\" and \"capacity\"");
+        HardwareDevice d;
+        try {
+            d.key = planner::Device::fromJson(dj["device"]).toString();
+            const auto &cap = dj["capacity"];
+            if (cap.is_number_integer())
+                d.capacityBytes = planner::parseSize(cap.get<std::int64_t>());
+            else if (cap.is_string())
+                d.capacityBytes = planner::parseSize(cap.get<std::string>());
+            else
+                throw Error(ErrorKind::InvalidArgument, {}, "capacity must be bytes or a size string");
+        } catch (const Error &e) {
+            throw Error(ErrorKind::InvalidHeader, p.path, where + ": " + e.message());
+        }
+        d.label = dj.value("label", std::string());
+        p.devices.push_back(std::move(d));
+    }
+    return p;
+}
+
+} // namespace
+
+nlohmann::json presetConfig(const std::string &name)
+{
+    const fs::path path = presetPath(name);
+    std::error_code ec;
+    if (!validName(name) || !fs::is_regular_file(path, ec))
+        throw Error(ErrorKind::NotFound, name,
+                    "no such file or preset; presets: " + namesOf(jsonFiles(fs::path(resourceDir()) / "models")));
+    nlohmann::json config = readJsonFile(path);
+    if (!config.is_object())
+        throw Error(ErrorKind::InvalidConfig, path.string(), "preset must hold a JSON object");
+    config.erase("_mizan");
+    return config;
+}
+
+std::vector<PresetInfo> listPresets()
+{
+    std::vector<PresetInfo> out;
+    for (const auto &path : jsonFiles(fs::path(resourceDir()) / "models")) {
+        nlohmann::json j = readJsonFile(path);
+        PresetInfo p;
+        p.name = path.stem().string();
+        p.path = path.string();
+        if (j.is_object() && j.contains("_mizan") && j["_mizan"].is_object()) {
+            p.displayName = j["_mizan"].value("display_name", std::string());
+            p.source = j["_mizan"].value("source", std::string());
+        }
+        if (j.is_object() && j.contains("architectures") && j["architectures"].is_array()
+            && !j["architectures"].empty() && j["architectures"][0].is_string())
+            p.architecture = j["architectures"][0].get<std::string>();
+        if (j.is_object())
+            j.erase("_mizan");
+        const ModelDescription d = describeConfig(j);
+        p.parameters = planner::aggregateSizes(d.tree).parameters.front();
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+std::vector<HardwareProfile> listHardware()
+{
+    std::vector<HardwareProfile> out;
+    for (const auto &path : jsonFiles(fs::path(resourceDir()) / "hardware"))
+        out.push_back(parseHardware(path));
+    return out;
+}
+
+HardwareProfile hardwareProfile(const std::string &name)
+{
+    const fs::path dir = fs::path(resourceDir()) / "hardware";
+    const fs::path path = dir / (name + ".json");
+    std::error_code ec;
+    if (!validName(name) || !fs::is_regular_file(path, ec))
+        throw Error(ErrorKind::NotFound, name, "no such hardware profile; profiles: " + namesOf(jsonFiles(dir)));
+    return parseHardware(path);
+}
+
+Source openSource(const std::string &pathOrPreset, const loader::OpenOptions &options)
+{
+    Source s;
+    std::error_code ec;
+    if (fs::exists(pathOrPreset, ec)) {
+        s.checkpoint = loader::open(pathOrPreset, options);
+        s.model = describe(s.checkpoint);
+        return s;
+    }
+    nlohmann::json config = presetConfig(pathOrPreset);
+    const std::string path = presetPath(pathOrPreset).string();
+    s.presetName = pathOrPreset;
+    s.checkpoint.path = path;
+    s.checkpoint.directory = fs::path(path).parent_path().string();
+    s.checkpoint.format = loader::Format::ConfigOnly;
+    s.checkpoint.configPath = path;
+    s.checkpoint.config = nlohmann::ordered_json(config);
+    s.checkpoint.configInfo = loader::readConfigInfo(s.checkpoint.config, path);
+    try {
+        s.model = describeConfig(config);
+    } catch (const Error &e) {
+        throw Error(e.kind(), path, e.message());
+    }
+    return s;
+}
+
+} // namespace mizan::models
