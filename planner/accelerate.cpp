@@ -692,6 +692,8 @@ private:
         if (withBuffers)
             for (std::size_t i = 0; i < m.buffers.size(); ++i)
                 out.push_back(tensorEntry(e.module, static_cast<int>(i), true, prefix + m.buffers[i].name));
+        if (m_constraints && m_constraints->skip)
+            std::erase_if(out, [&](const Entry &x) { return m_constraints->skip(x.name); });
         return out;
     }
     bool skipped(const Entry &e) const { return m_constraints && m_constraints->skip && m_constraints->skip(e.name); }

@@ -175,6 +175,8 @@ nlohmann::ordered_json deviceMapToJson(const DeviceMap &map);
 // [name, device] pairs. Throws Error(InvalidDeviceMap) naming the key and value. `file` is for
 // messages.
 DeviceMap deviceMapFromJson(const nlohmann::json &json, const std::string &file = {});
+// The same keeping the object's key order.
+DeviceMap deviceMapFromJson(const nlohmann::ordered_json &json, const std::string &file = {});
 // Reads and parses a device_map JSON file (Error(Io) / Error(InvalidJson) / as above).
 DeviceMap readDeviceMapFile(const std::string &path);
 // Writes the plain map object (atomic write).

@@ -1,0 +1,904 @@
+#include "plan.h"
+
+#include "accelerate.h"
+#include "error.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace mizan::planner {
+
+namespace {
+
+[[noreturn]] void invalid(const std::string &message)
+{
+    throw Error(ErrorKind::InvalidArgument, {}, message);
+}
+
+bool startsWith(std::string_view s, std::string_view prefix)
+{
+    return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
+}
+
+// Is `name` equal to `scope` or below it? ("" is everything.)
+bool within(const std::string &name, const std::string &scope)
+{
+    if (scope.empty())
+        return true;
+    return name == scope || (name.size() > scope.size() && startsWith(name, scope) && name[scope.size()] == '.');
+}
+
+std::string bytesText(double bytes)
+{
+    return formatBytes(bytes);
+}
+
+} // namespace
+
+const char *toString(Strategy strategy)
+{
+    switch (strategy) {
+    case Strategy::Auto: return "auto";
+    case Strategy::Balanced: return "balanced";
+    case Strategy::BalancedLow0: return "balanced_low_0";
+    case Strategy::Sequential: return "sequential";
+    }
+    return "auto";
+}
+
+Strategy strategyFromString(std::string_view text)
+{
+    for (Strategy s : {Strategy::Auto, Strategy::Balanced, Strategy::BalancedLow0, Strategy::Sequential})
+        if (text == toString(s))
+            return s;
+    invalid("unknown strategy \"" + std::string(text) + "\": use auto, balanced, balanced_low_0 or sequential");
+}
+
+const char *toString(PlacementKind kind)
+{
+    switch (kind) {
+    case PlacementKind::Placed: return "placed";
+    case PlacementKind::Moved: return "moved";
+    case PlacementKind::Split: return "split";
+    case PlacementKind::Merged: return "merged";
+    case PlacementKind::Inside: return "inside";
+    case PlacementKind::Pinned: return "pinned";
+    case PlacementKind::Tied: return "tied";
+    case PlacementKind::Fallback: return "fallback";
+    case PlacementKind::Mixed: return "mixed";
+    }
+    return "placed";
+}
+
+Pin parsePin(std::string_view text)
+{
+    const std::string s(text);
+    Pin pin;
+    auto pos = s.find("!=");
+    std::size_t valueAt = 0;
+    if (pos != std::string::npos) {
+        pin.forbid = true;
+        valueAt = pos + 2;
+    } else {
+        pos = s.rfind('=');
+        if (pos == std::string::npos)
+            invalid("pin \"" + s + "\" is not MODULE=DEVICE or MODULE!=DEVICE (for example model.layers.0=1)");
+        valueAt = pos + 1;
+    }
+    pin.module = s.substr(0, pos);
+    pin.device = Device::fromString(s.substr(valueAt));
+    return pin;
+}
+
+HeadroomEstimate estimateHeadroom(const Headroom &h)
+{
+    HeadroomEstimate e;
+    if (!h.enabled())
+        return e;
+    const std::int64_t bytes = std::max<std::int64_t>(1, storageBytes(h.dtype, 8) / 8);
+    const std::int64_t heads = h.numAttentionHeads > 0 ? h.numAttentionHeads : 1;
+    const std::int64_t kvHeads = h.numKeyValueHeads > 0 ? h.numKeyValueHeads : heads;
+    const std::int64_t headDim = h.headDim > 0 ? h.headDim : h.hiddenSize / heads;
+    const std::int64_t inter = h.intermediateSize > 0 ? h.intermediateSize : 4 * h.hiddenSize;
+    const std::int64_t batch = std::max<std::int64_t>(1, h.batchSize);
+    // K and V for every token of every sequence, per layer.
+    e.kvCachePerLayerBytes = 2 * batch * h.tokens * kvHeads * headDim * bytes;
+    // One prefill step with fused attention: residual stream, normed input, attention output and
+    // MLP output (4 x hidden) plus gate and up projections (2 x intermediate); float32 logits of
+    // the last token.
+    e.activationBytes = batch * h.tokens * (4 * h.hiddenSize + 2 * inter) * bytes + batch * h.vocabSize * 4;
+    return e;
+}
+
+const DeviceUsage *Plan::usageOf(const Device &device) const
+{
+    for (const auto &u : usage)
+        if (u.device == device)
+            return &u;
+    return nullptr;
+}
+
+namespace {
+
+// Name lookups shared by plan() and validate().
+struct NameIndex {
+    const ModuleTree &tree;
+    // Resolves a map key to (module id, -1) or (owner id, tensor slot) where slot < params.size()
+    // is a param, above it a buffer; (-1, -1) when unknown.
+    std::pair<int, int> resolve(const std::string &key) const
+    {
+        if (int id = tree.find(key); id >= 0)
+            return {id, -1};
+        const auto dot = key.rfind('.');
+        const int owner = dot == std::string::npos ? ModuleTree::kRoot : tree.find(std::string_view(key).substr(0, dot));
+        if (owner < 0)
+            return {-1, -1};
+        const std::string local = dot == std::string::npos ? key : key.substr(dot + 1);
+        const Module &m = tree.module(owner);
+        for (std::size_t i = 0; i < m.params.size(); ++i)
+            if (m.params[i].name == local)
+                return {owner, static_cast<int>(i)};
+        for (std::size_t i = 0; i < m.buffers.size(); ++i)
+            if (m.buffers[i].name == local)
+                return {owner, static_cast<int>(m.params.size() + i)};
+        return {-1, -1};
+    }
+};
+
+// Execution-order rank of modules and tensors: a module, its params, its children, its buffers.
+struct Ranks {
+    std::vector<int> module, paramBase, bufferBase;
+    explicit Ranks(const ModuleTree &tree)
+    {
+        const auto n = static_cast<std::size_t>(tree.size());
+        module.assign(n, 0);
+        paramBase.assign(n, 0);
+        bufferBase.assign(n, 0);
+        int counter = 0;
+        auto walk = [&](auto &&self, int id) -> void {
+            const auto i = static_cast<std::size_t>(id);
+            module[i] = counter++;
+            paramBase[i] = counter;
+            counter += static_cast<int>(tree.module(id).params.size());
+            for (int c : tree.module(id).children)
+                self(self, c);
+            bufferBase[i] = counter;
+            counter += static_cast<int>(tree.module(id).buffers.size());
+        };
+        walk(walk, ModuleTree::kRoot);
+    }
+    int of(const ModuleTree &tree, std::pair<int, int> resolved) const
+    {
+        const auto [id, slot] = resolved;
+        if (id < 0)
+            return 1 << 30;
+        const auto i = static_cast<std::size_t>(id);
+        if (slot < 0)
+            return module[i];
+        const int params = static_cast<int>(tree.module(id).params.size());
+        return slot < params ? paramBase[i] + slot : bufferBase[i] + (slot - params);
+    }
+};
+
+// Per-module byte sizes in Accelerate's counting (doubles), by module id; tensor sizes by name.
+struct SizeTable {
+    accel::SizeMap map;
+    std::vector<double> module;
+    SizeTable(const ModuleTree &tree, std::optional<DType> dtype, const accel::SpecialDtypes &special)
+        : map(accel::computeModuleSizes(tree, dtype, special))
+    {
+        module.resize(static_cast<std::size_t>(tree.size()));
+        for (int id = 0; id < tree.size(); ++id)
+            module[static_cast<std::size_t>(id)] = map[tree.module(id).name];
+    }
+    double ofKey(const ModuleTree &tree, const std::string &key, std::pair<int, int> resolved) const
+    {
+        if (resolved.first >= 0 && resolved.second < 0)
+            return module[static_cast<std::size_t>(resolved.first)];
+        (void)tree;
+        return map[key];
+    }
+};
+
+std::string deviceList(const std::vector<Device> &devices)
+{
+    std::string s;
+    for (std::size_t i = 0; i < devices.size(); ++i)
+        s += (i ? ", " : "") + devices[i].label();
+    return s;
+}
+
+} // namespace
+
+Plan plan(const ModuleTree &tree, const PlanOptions &options)
+{
+    if (options.maxMemory.empty())
+        invalid("no device budget given: set a max memory for at least one device (for example 0=22GiB,cpu=64GiB)");
+    for (const auto &[d, b] : options.maxMemory)
+        if (b < 0)
+            invalid("budget of " + d.label() + " is negative");
+
+    Plan result;
+    const NameIndex names{tree};
+    const SizeTable sizes(tree, options.dtype, options.specialDtypes);
+    result.totalBytes = sizes.module[0];
+    std::unordered_set<std::string> noSplit(options.noSplitClasses.begin(), options.noSplitClasses.end());
+
+    // Warn about no-split classes that do not occur.
+    for (const auto &cls : options.noSplitClasses) {
+        bool found = false;
+        for (const auto &m : tree.modules())
+            if (m.className == cls) {
+                found = true;
+                break;
+            }
+        if (!found)
+            result.warnings.push_back("no-split class \"" + cls + "\" does not occur in the model");
+    }
+
+    // Runtime headroom on every GPU with a budget.
+    result.headroom = estimateHeadroom(options.headroom);
+    std::vector<std::int64_t> headroomOf(options.maxMemory.size(), 0);
+    if (options.headroom.enabled()) {
+        int gpus = 0;
+        for (const auto &[d, b] : options.maxMemory)
+            if ((d.isGpu() || d.kind == DeviceKind::Mps) && b > 0)
+                ++gpus;
+        const std::int64_t layers = gpus > 0 && options.headroom.numLayers > 0 ? (options.headroom.numLayers + gpus - 1) / gpus : 0;
+        for (std::size_t i = 0; i < options.maxMemory.size(); ++i) {
+            const auto &[d, b] = options.maxMemory[i];
+            if ((d.isGpu() || d.kind == DeviceKind::Mps) && b > 0)
+                headroomOf[i] = std::min<std::int64_t>(b, result.headroom.totalBytes(layers));
+        }
+    }
+    auto headroomFor = [&](const Device &d) -> std::int64_t {
+        for (std::size_t i = 0; i < options.maxMemory.size(); ++i)
+            if (options.maxMemory[i].first == d)
+                return headroomOf[i];
+        return 0;
+    };
+
+    // ---- pins ----
+    struct ActivePin {
+        std::string module;
+        Device device;
+        bool forbid = false;
+        bool automatic = false;   // added to keep a tied group together
+        std::string tiedTo;       // for automatic pins
+    };
+    std::vector<ActivePin> pins;
+    auto outermostNoSplit = [&](int id) {
+        int found = -1;
+        for (int m = tree.module(id).parent; m > 0; m = tree.module(m).parent)
+            if (noSplit.count(tree.module(m).className))
+                found = m;
+        return found;
+    };
+    for (const auto &p : options.pins) {
+        const auto resolved = names.resolve(p.module);
+        if (resolved.first < 0)
+            invalid("pin \"" + p.module + "\": the model has no module or tensor of that name");
+        if (p.device.kind != DeviceKind::Disk && budgetOf(options.maxMemory, p.device) < 0)
+            invalid("pin \"" + p.module + "\" -> " + p.device.label() + ": that device has no budget (max memory lists " +
+                    [&] { std::vector<Device> ds; for (const auto &m : options.maxMemory) ds.push_back(m.first); return deviceList(ds); }() + ")");
+        if (!p.forbid) {
+            const int inside = resolved.second < 0 ? outermostNoSplit(resolved.first) : (noSplit.count(tree.module(resolved.first).className) ? resolved.first : outermostNoSplit(resolved.first));
+            if (inside > 0)
+                throw Error(ErrorKind::Impossible, {}, "cannot pin \"" + p.module + "\": it is part of \"" + tree.module(inside).name +
+                            "\" (class " + tree.module(inside).className + ", never split); pin \"" + tree.module(inside).name + "\" instead");
+            for (const auto &q : pins)
+                if (!q.forbid && (within(p.module, q.module) || within(q.module, p.module)))
+                    invalid("pins \"" + q.module + "\" and \"" + p.module + "\" overlap: pin each module once");
+        }
+        pins.push_back({p.module, p.device, p.forbid, false, {}});
+    }
+    // Tied parameters follow a pinned module.
+    const auto tiedGroups = accel::findTiedParameters(tree);
+    for (const auto &group : tiedGroups) {
+        const ActivePin *pinned = nullptr;
+        for (const auto &member : group)
+            for (const auto &p : pins)
+                if (!p.forbid && within(member, p.module))
+                    pinned = &p;
+        if (!pinned)
+            continue;
+        const ActivePin anchor = *pinned;
+        for (const auto &member : group) {
+            bool covered = false;
+            for (const auto &p : pins)
+                if (!p.forbid && within(member, p.module)) {
+                    covered = true;
+                    if (p.device != anchor.device)
+                        result.warnings.push_back("tied parameters \"" + member + "\" and \"" + anchor.module + "\" are pinned to different devices (" +
+                                                  p.device.label() + ", " + anchor.device.label() + ")");
+                }
+            if (covered)
+                continue;
+            const auto dot = member.rfind('.');
+            int owner = dot == std::string::npos ? ModuleTree::kRoot : tree.find(std::string_view(member).substr(0, dot));
+            if (owner <= 0)
+                continue;
+            if (int ns = outermostNoSplit(owner); ns > 0)
+                owner = ns;
+            pins.push_back({tree.module(owner).name, anchor.device, false, true, anchor.module});
+        }
+    }
+    std::unordered_map<std::string, std::size_t> pinIndex;
+    for (std::size_t i = 0; i < pins.size(); ++i)
+        if (!pins[i].forbid)
+            pinIndex.emplace(pins[i].module, i);
+
+    // Budgets left for infer: user budget - headroom - pinned bytes.
+    accel::Memory memory;
+    for (std::size_t i = 0; i < options.maxMemory.size(); ++i) {
+        const auto &[d, b] = options.maxMemory[i];
+        double pinned = 0;
+        std::string pinList;
+        for (const auto &p : pins)
+            if (!p.forbid && p.device == d) {
+                const double s = sizes.ofKey(tree, p.module, names.resolve(p.module));
+                pinned += s;
+                pinList += (pinList.empty() ? "" : ", ") + p.module + " " + bytesText(s);
+            }
+        const double available = static_cast<double>(b - headroomOf[i]);
+        if (pinned > available)
+            throw Error(ErrorKind::Impossible, {}, "pins need " + bytesText(pinned) + " on " + d.label() + " but its budget is " +
+                        bytesText(static_cast<double>(b)) + (headroomOf[i] ? " (" + bytesText(static_cast<double>(available)) + " after runtime headroom)" : std::string()) +
+                        ": over by " + std::to_string(static_cast<long long>(std::ceil(pinned - available))) + " bytes (" + pinList + ")");
+        memory.emplace_back(d, available - pinned);
+    }
+
+    // ---- strategy ----
+    accel::Memory effective;
+    if (options.strategy == Strategy::Sequential)
+        effective = accel::getMaxMemory(memory);
+    else
+        effective = accel::getBalancedMemory(tree, memory, options.noSplitClasses, options.dtype, {},
+                                             options.strategy == Strategy::BalancedLow0);
+    result.effectiveMaxMemory = accel::toMaxMemory(effective);
+
+    // ---- infer ----
+    accel::InferOptions io;
+    io.maxMemory = effective;
+    io.noSplitClasses = options.noSplitClasses;
+    io.dtype = options.dtype;
+    io.specialDtypes = options.specialDtypes;
+    io.offloadBuffers = options.offloadBuffers;
+    io.fallbackAllocation = options.fallbackAllocation;
+    io.cleanResult = false;
+
+    accel::InferConstraints constraints;
+    const bool constrained = !pins.empty();
+    if (constrained) {
+        constraints.skip = [&](const std::string &name) { return pinIndex.count(name) != 0; };
+        constraints.mustSplit = [&](const std::string &name) {
+            for (const auto &p : pins)
+                if (!p.forbid && p.module != name && within(p.module, name))
+                    return true;
+            return false;
+        };
+        constraints.verdict = [&](const std::string &name, const Device &device) {
+            int verdict = 0;
+            for (const auto &p : pins) {
+                if (!p.forbid || p.device != device)
+                    continue;
+                if (within(name, p.module))
+                    return 1;
+                if (within(p.module, name))
+                    verdict = 2;
+            }
+            return verdict;
+        };
+    }
+
+    struct Trace {
+        std::vector<accel::InferEvent> rejections; // NextDevice / Split for this name
+        std::optional<accel::InferEvent> placed;
+        std::string tiedTo;
+        bool fallback = false;
+    };
+    std::unordered_map<std::string, Trace> trace;
+    std::vector<std::pair<Device, std::int64_t>> reserveAt; // last reserve seen per device
+    auto observer = [&](const accel::InferEvent &ev) {
+        switch (ev.kind) {
+        case accel::InferEvent::Placed:
+        case accel::InferEvent::Forbidden:
+            trace[ev.name].placed = ev;
+            for (const auto &t : ev.tiedModules)
+                trace[t].tiedTo = ev.name;
+            break;
+        case accel::InferEvent::Split:
+        case accel::InferEvent::NextDevice:
+        case accel::InferEvent::TiedSplit:
+            trace[ev.name].rejections.push_back(ev);
+            break;
+        case accel::InferEvent::Fallback:
+            trace[ev.name].fallback = true;
+            break;
+        }
+        if (ev.kind != accel::InferEvent::Forbidden && ev.device.kind != DeviceKind::Disk) {
+            auto it = std::find_if(reserveAt.begin(), reserveAt.end(), [&](const auto &p) { return p.first == ev.device; });
+            if (it == reserveAt.end())
+                reserveAt.emplace_back(ev.device, static_cast<std::int64_t>(ev.reserved));
+            else
+                it->second = static_cast<std::int64_t>(ev.reserved);
+        }
+    };
+    const auto inferred = accel::inferAutoDeviceMap(tree, io, observer, constrained ? &constraints : nullptr);
+    result.bufferWarning = inferred.bufferWarning;
+    if (inferred.bufferWarning)
+        result.warnings.push_back(inferred.bufferWarningText);
+    result.insufficientMemory = inferred.insufficientMemory;
+    if (!inferred.insufficientMemoryText.empty())
+        result.warnings.push_back(inferred.insufficientMemoryText);
+
+    // ---- the map: infer's keys + pins, cleaned, in execution order ----
+    std::vector<std::pair<std::string, Device>> map = inferred.deviceMap;
+    for (const auto &p : pins)
+        if (!p.forbid)
+            map.emplace_back(p.module, p.device);
+    std::vector<std::pair<std::string, Device>> raw = map; // before clean, for reasons
+    if (options.cleanResult)
+        map = accel::cleanDeviceMap(std::move(map));
+    const Ranks ranks(tree);
+    std::vector<std::pair<int, std::size_t>> order;
+    std::vector<std::pair<int, int>> resolvedKeys(map.size());
+    for (std::size_t i = 0; i < map.size(); ++i) {
+        resolvedKeys[i] = names.resolve(map[i].first);
+        order.emplace_back(ranks.of(tree, resolvedKeys[i]), i);
+    }
+    std::stable_sort(order.begin(), order.end());
+    result.deviceMap.reserve(map.size());
+    for (const auto &[rank, i] : order)
+        result.deviceMap.push_back(map[i]);
+
+    // ---- placements ----
+    const auto n = static_cast<std::size_t>(tree.size());
+    result.placements.resize(n);
+    std::vector<int> keyOfModule(n, -1);        // index into result.deviceMap
+    std::vector<std::vector<Device>> devicesBelow(n);
+    auto addDevice = [](std::vector<Device> &list, const Device &d) {
+        if (std::find(list.begin(), list.end(), d) == list.end())
+            list.push_back(d);
+    };
+    std::unordered_map<std::string, Device> rawDevice;
+    for (const auto &[k, d] : raw)
+        rawDevice.emplace(k, d);
+    for (std::size_t i = 0; i < result.deviceMap.size(); ++i) {
+        const auto r = names.resolve(result.deviceMap[i].first);
+        if (r.first < 0)
+            continue;
+        if (r.second < 0)
+            keyOfModule[static_cast<std::size_t>(r.first)] = static_cast<int>(i);
+        else
+            addDevice(devicesBelow[static_cast<std::size_t>(r.first)], result.deviceMap[i].second);
+    }
+    const auto pre = tree.preorder();
+    for (auto it = pre.rbegin(); it != pre.rend(); ++it) {
+        const auto i = static_cast<std::size_t>(*it);
+        if (keyOfModule[i] >= 0) {
+            devicesBelow[i] = {result.deviceMap[static_cast<std::size_t>(keyOfModule[i])].second};
+        }
+        const int parent = tree.module(*it).parent;
+        if (parent >= 0)
+            for (const auto &d : devicesBelow[i])
+                addDevice(devicesBelow[static_cast<std::size_t>(parent)], d);
+    }
+    auto rejectionText = [&](const std::vector<accel::InferEvent> &events) {
+        std::string s;
+        for (const auto &ev : events) {
+            if (ev.kind != accel::InferEvent::NextDevice)
+                continue;
+            if (!s.empty())
+                s += "; ";
+            s += "did not fit on " + ev.device.label() + ": " + bytesText(std::max(0.0, ev.limit - ev.used)) + " free";
+            if (ev.reserved > 0)
+                s += " after reserving " + bytesText(ev.reserved) + " for the largest layer";
+            s += ", needs " + bytesText(ev.size);
+        }
+        return s;
+    };
+    std::vector<int> keyAbove(n, -1); // the map key at or above each module
+    for (int id : pre) {
+        const auto i = static_cast<std::size_t>(id);
+        const Module &m = tree.module(id);
+        Placement &p = result.placements[i];
+        p.name = m.name;
+        p.bytes = sizes.module[i];
+        const int parent = m.parent;
+        keyAbove[i] = keyOfModule[i] >= 0 ? keyOfModule[i] : (parent >= 0 ? keyAbove[static_cast<std::size_t>(parent)] : -1);
+        if (keyOfModule[i] >= 0) {
+            const Device d = result.deviceMap[static_cast<std::size_t>(keyOfModule[i])].second;
+            p.device = d;
+            p.mapKey = true;
+            if (auto pin = pinIndex.find(m.name); pin != pinIndex.end()) {
+                const auto &ap = pins[pin->second];
+                p.kind = ap.automatic ? PlacementKind::Tied : PlacementKind::Pinned;
+                p.reason = ap.automatic ? "tied to \"" + ap.tiedTo + "\", which is pinned to " + d.label()
+                                        : "pinned to " + d.label() + " by the user";
+                continue;
+            }
+            auto t = trace.find(m.name);
+            if (t == trace.end() || !t->second.placed) {
+                if (!rawDevice.count(m.name)) {
+                    p.kind = PlacementKind::Merged;
+                    p.reason = "all its parts went to " + d.label() + ": merged into one entry";
+                } else {
+                    p.kind = PlacementKind::Placed;
+                    p.reason = "placed on " + d.label();
+                }
+                continue;
+            }
+            const Trace &tr = t->second;
+            const std::string rejected = rejectionText(tr.rejections);
+            if (tr.placed->kind == accel::InferEvent::Forbidden) {
+                p.kind = PlacementKind::Moved;
+                p.reason = "forbidden on an earlier device by a pin; placed on " + d.label();
+            } else if (!tr.tiedTo.empty()) {
+                p.kind = PlacementKind::Tied;
+                p.reason = "tied to \"" + tr.tiedTo + "\": placed with it on " + d.label();
+            } else if (tr.fallback) {
+                p.kind = PlacementKind::Fallback;
+                p.reason = "fallback allocation: the largest remaining module that fits on " + d.label() + ", which nothing else fitted";
+            } else if (!rejected.empty()) {
+                p.kind = PlacementKind::Moved;
+                p.reason = rejected + "; placed on " + d.label();
+            } else {
+                p.kind = PlacementKind::Placed;
+                p.reason = "fits on " + d.label() + ": needs " + bytesText(tr.placed->size);
+                if (tr.placed->limit >= 0)
+                    p.reason += ", " + bytesText(std::max(0.0, tr.placed->limit - tr.placed->used)) + " was free";
+                if (tr.placed->reserved > 0)
+                    p.reason += " after reserving " + bytesText(tr.placed->reserved) + " for the largest layer";
+            }
+            continue;
+        }
+        if (parent >= 0 && keyAbove[static_cast<std::size_t>(parent)] >= 0) {
+            const auto &key = result.deviceMap[static_cast<std::size_t>(keyAbove[static_cast<std::size_t>(parent)])];
+            p.device = key.second;
+            p.kind = PlacementKind::Inside;
+            p.reason = "part of \"" + key.first + "\" on " + key.second.label();
+            continue;
+        }
+        // Above the map keys.
+        const auto &below = devicesBelow[i];
+        if (below.size() == 1)
+            p.device = below.front();
+        p.kind = below.size() == 1 ? PlacementKind::Merged : PlacementKind::Mixed;
+        auto t = trace.find(m.name);
+        std::string why;
+        if (t != trace.end())
+            for (const auto &ev : t->second.rejections)
+                if (ev.kind == accel::InferEvent::Split) {
+                    if (ev.limit >= 0 && ev.used + ev.size >= ev.limit)
+                        why = "did not fit on " + ev.device.label() + ": " + bytesText(std::max(0.0, ev.limit - ev.used)) +
+                              " free, needs " + bytesText(ev.size) + "; split into children";
+                    else
+                        why = "split into children: it contains a pinned module or one forbidden on " + ev.device.label();
+                    break;
+                }
+        if (why.empty() && m.name.empty() && below.size() > 1)
+            why = "the model is spread over several devices";
+        if (why.empty())
+            why = "split into children";
+        std::vector<Device> sorted = below;
+        std::sort(sorted.begin(), sorted.end());
+        p.reason = why + (sorted.empty() ? std::string() : " (parts on " + deviceList(sorted) + ")");
+    }
+
+    // ---- usage ----
+    std::vector<Device> usageDevices;
+    for (const auto &[d, b] : effective)
+        usageDevices.push_back(d);
+    bool diskUsed = false;
+    for (const auto &[k, d] : result.deviceMap)
+        if (d.kind == DeviceKind::Disk)
+            diskUsed = true;
+    if (diskUsed && std::find(usageDevices.begin(), usageDevices.end(), Device::disk()) == usageDevices.end())
+        usageDevices.push_back(Device::disk());
+    for (const auto &d : usageDevices) {
+        DeviceUsage u;
+        u.device = d;
+        u.budgetBytes = d.kind == DeviceKind::Disk ? budgetOf(options.maxMemory, d) : budgetOf(options.maxMemory, d);
+        double eff = -1;
+        for (const auto &[k, v] : effective)
+            if (k == d)
+                eff = v;
+        u.effectiveBudgetBytes = eff < 0 ? -1 : static_cast<std::int64_t>(eff);
+        u.headroomBytes = headroomFor(d);
+        for (const auto &[k, v] : reserveAt)
+            if (k == d)
+                u.reservedLargestLayerBytes = v;
+        for (std::size_t i = 0; i < result.deviceMap.size(); ++i) {
+            if (result.deviceMap[i].second != d)
+                continue;
+            ++u.moduleCount;
+            u.plannedBytes += sizes.ofKey(tree, result.deviceMap[i].first, names.resolve(result.deviceMap[i].first));
+        }
+        if (u.moduleCount == 0)
+            u.reservedLargestLayerBytes = 0;
+        u.freeBytes = u.budgetBytes < 0 ? 0 : static_cast<double>(u.budgetBytes) - u.plannedBytes -
+                                                  static_cast<double>(u.reservedLargestLayerBytes + u.headroomBytes);
+        result.usage.push_back(u);
+    }
+    return result;
+}
+
+// ---- validation ---------------------------------------------------------------------------------
+
+const char *toString(Severity severity)
+{
+    return severity == Severity::Error ? "error" : "warning";
+}
+
+const char *toString(IssueKind kind)
+{
+    switch (kind) {
+    case IssueKind::NotCovered: return "not-covered";
+    case IssueKind::CoveredTwice: return "covered-twice";
+    case IssueKind::UnknownModule: return "unknown-module";
+    case IssueKind::TiedSplit: return "tied-split";
+    case IssueKind::UnknownDevice: return "unknown-device";
+    case IssueKind::PinViolated: return "pin-violated";
+    case IssueKind::OverBudget: return "over-budget";
+    case IssueKind::DiskWhileCpuHasRoom: return "disk-while-cpu-has-room";
+    case IssueKind::EmptyGpu: return "empty-gpu";
+    case IssueKind::NoSplitBroken: return "no-split-broken";
+    }
+    return "unknown";
+}
+
+std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const PlanOptions &options)
+{
+    std::vector<Issue> issues;
+    auto add = [&](Severity s, IssueKind k, std::string module, std::string message, std::string fix) {
+        issues.push_back({s, k, std::move(module), std::move(message), std::move(fix)});
+    };
+    const NameIndex names{tree};
+    const auto n = static_cast<std::size_t>(tree.size());
+    std::unordered_set<std::string> noSplit(options.noSplitClasses.begin(), options.noSplitClasses.end());
+
+    // Resolve keys; duplicates and unknown names.
+    std::vector<std::pair<int, int>> resolved(map.size());
+    std::vector<int> moduleKey(n, -1);
+    std::unordered_map<std::string, std::size_t> seen;
+    std::unordered_map<std::int64_t, std::size_t> tensorKey; // owner * 2^20 + slot -> key index
+    for (std::size_t i = 0; i < map.size(); ++i) {
+        const std::string &key = map[i].first;
+        if (auto [it, inserted] = seen.emplace(key, i); !inserted) {
+            add(Severity::Error, IssueKind::CoveredTwice, key, "\"" + key + "\" appears twice in the map (" + map[it->second].second.label() +
+                " and " + map[i].second.label() + ")", "keep one entry for \"" + key + "\"");
+            resolved[i] = {-1, -1};
+            continue;
+        }
+        resolved[i] = names.resolve(key);
+        if (resolved[i].first < 0) {
+            add(Severity::Error, IssueKind::UnknownModule, key, "\"" + key + "\" is not a module or tensor of this model",
+                "remove the entry or correct the name");
+            continue;
+        }
+        if (resolved[i].second < 0)
+            moduleKey[static_cast<std::size_t>(resolved[i].first)] = static_cast<int>(i);
+        else
+            tensorKey[static_cast<std::int64_t>(resolved[i].first) * (1 << 20) + resolved[i].second] = i;
+    }
+
+    // Unknown devices.
+    if (!options.maxMemory.empty()) {
+        std::vector<Device> reported;
+        for (std::size_t i = 0; i < map.size(); ++i) {
+            const Device &d = map[i].second;
+            if (d.kind == DeviceKind::Disk || d.kind == DeviceKind::Cpu || budgetOf(options.maxMemory, d) >= 0)
+                continue;
+            add(Severity::Error, IssueKind::UnknownDevice, map[i].first, "\"" + map[i].first + "\" is mapped to " + d.label() +
+                ", which the device budgets do not list", "move it to a listed device or add a budget for " + d.label());
+        }
+    }
+
+    // Coverage: the nearest key at or above every module.
+    std::vector<int> cover(n, -1);
+    for (int id : tree.preorder()) {
+        const auto i = static_cast<std::size_t>(id);
+        const int parent = tree.module(id).parent;
+        const int above = parent >= 0 ? cover[static_cast<std::size_t>(parent)] : -1;
+        if (moduleKey[i] >= 0 && above >= 0) {
+            const auto &inner = map[static_cast<std::size_t>(moduleKey[i])].first;
+            const auto &outer = map[static_cast<std::size_t>(above)].first;
+            add(Severity::Error, IssueKind::CoveredTwice, inner, "\"" + inner + "\" is inside \"" + (outer.empty() ? std::string("(whole model)") : outer) +
+                "\", which already has a device", "remove one of the two entries");
+        }
+        cover[i] = moduleKey[i] >= 0 ? moduleKey[i] : above;
+    }
+    std::size_t uncoveredCount = 0;
+    std::vector<std::string> uncoveredSample;
+    auto deviceOfTensor = [&](int owner, int slot) -> std::optional<Device> {
+        auto it = tensorKey.find(static_cast<std::int64_t>(owner) * (1 << 20) + slot);
+        if (it != tensorKey.end())
+            return map[it->second].second;
+        const int c = cover[static_cast<std::size_t>(owner)];
+        if (c >= 0)
+            return map[static_cast<std::size_t>(c)].second;
+        return std::nullopt;
+    };
+    for (int id : tree.preorder()) {
+        const Module &m = tree.module(id);
+        const int c = cover[static_cast<std::size_t>(id)];
+        for (std::size_t s = 0; s < m.params.size() + m.buffers.size(); ++s) {
+            const bool buffer = s >= m.params.size();
+            const Tensor &t = buffer ? m.buffers[s - m.params.size()] : m.params[s];
+            const auto it = tensorKey.find(static_cast<std::int64_t>(id) * (1 << 20) + static_cast<int>(s));
+            if (it != tensorKey.end() && c >= 0) {
+                const auto &key = map[it->second].first;
+                add(Severity::Error, IssueKind::CoveredTwice, key, "\"" + key + "\" is inside \"" + map[static_cast<std::size_t>(c)].first +
+                    "\", which already has a device", "remove one of the two entries");
+            }
+            if (it == tensorKey.end() && c < 0 && (!buffer || t.persistent)) {
+                ++uncoveredCount;
+                if (uncoveredSample.size() < 5)
+                    uncoveredSample.push_back(tree.tensorName(id, t));
+            }
+        }
+    }
+    if (uncoveredCount > 0) {
+        std::string list;
+        for (const auto &s : uncoveredSample)
+            list += (list.empty() ? "" : ", ") + s;
+        if (uncoveredCount > uncoveredSample.size())
+            list += ", ... (" + std::to_string(uncoveredCount) + " in all)";
+        add(Severity::Error, IssueKind::NotCovered, uncoveredSample.front(), "no device for " + std::to_string(uncoveredCount) +
+            (uncoveredCount == 1 ? " tensor: " : " tensors: ") + list, "give their module (or a parent) a device");
+    }
+
+    // Tied groups on one device.
+    for (const auto &group : accel::findTiedParameters(tree)) {
+        std::optional<Device> first;
+        std::string firstName;
+        for (const auto &member : group) {
+            const auto r = names.resolve(member);
+            if (r.first < 0)
+                continue;
+            const auto d = deviceOfTensor(r.first, r.second);
+            if (!d)
+                continue;
+            if (!first) {
+                first = d;
+                firstName = member;
+            } else if (*d != *first) {
+                add(Severity::Error, IssueKind::TiedSplit, member, "\"" + member + "\" is tied to \"" + firstName + "\" but is on " + d->label() +
+                    " while it is on " + first->label(), "put both on the same device");
+            }
+        }
+    }
+
+    // Pins.
+    for (const auto &pin : options.pins) {
+        const auto r = names.resolve(pin.module);
+        if (r.first < 0)
+            continue;
+        std::vector<Device> devices;
+        if (r.second >= 0) {
+            if (auto d = deviceOfTensor(r.first, r.second))
+                devices.push_back(*d);
+        } else if (cover[static_cast<std::size_t>(r.first)] >= 0) {
+            devices.push_back(map[static_cast<std::size_t>(cover[static_cast<std::size_t>(r.first)])].second);
+        } else {
+            for (std::size_t i = 0; i < map.size(); ++i)
+                if (resolved[i].first >= 0 && tree.isWithin(resolved[i].first, r.first) && std::find(devices.begin(), devices.end(), map[i].second) == devices.end())
+                    devices.push_back(map[i].second);
+        }
+        for (const auto &d : devices) {
+            if (pin.forbid ? d == pin.device : d != pin.device) {
+                add(Severity::Error, IssueKind::PinViolated, pin.module, pin.forbid
+                        ? "\"" + pin.module + "\" is on " + d.label() + ", which a pin forbids for it"
+                        : "\"" + pin.module + "\" is pinned to " + pin.device.label() + " but the map puts it on " + d.label(),
+                    pin.forbid ? "move it to another device" : "move it to " + pin.device.label() + " or remove the pin");
+                break;
+            }
+        }
+    }
+
+    // No-split modules kept whole.
+    {
+        std::unordered_map<int, std::vector<Device>> parts;
+        for (std::size_t i = 0; i < map.size(); ++i) {
+            if (resolved[i].first < 0)
+                continue;
+            int outer = -1;
+            int start = resolved[i].second < 0 ? tree.module(resolved[i].first).parent : resolved[i].first;
+            for (int m = start; m > 0; m = tree.module(m).parent)
+                if (noSplit.count(tree.module(m).className))
+                    outer = m;
+            if (outer > 0) {
+                auto &list = parts[outer];
+                if (std::find(list.begin(), list.end(), map[i].second) == list.end())
+                    list.push_back(map[i].second);
+            }
+        }
+        std::vector<int> broken;
+        for (const auto &[id, devices] : parts)
+            if (devices.size() > 1)
+                broken.push_back(id);
+        std::sort(broken.begin(), broken.end());
+        for (int id : broken) {
+            const Module &m = tree.module(id);
+            add(Severity::Warning, IssueKind::NoSplitBroken, m.name, "\"" + m.name + "\" (class " + m.className +
+                ", never split) has parts on " + std::to_string(parts[id].size()) + " devices", "map \"" + m.name + "\" as one entry");
+        }
+    }
+
+    // Budgets.
+    if (!options.maxMemory.empty()) {
+        const SizeTable sizes(tree, options.dtype, options.specialDtypes);
+        std::vector<std::pair<Device, double>> planned;
+        std::vector<std::pair<Device, double>> smallestDisk;
+        double smallestDiskBytes = -1;
+        std::string smallestDiskName;
+        for (std::size_t i = 0; i < map.size(); ++i) {
+            if (resolved[i].first < 0)
+                continue;
+            const double bytes = sizes.ofKey(tree, map[i].first, resolved[i]);
+            auto it = std::find_if(planned.begin(), planned.end(), [&](const auto &p) { return p.first == map[i].second; });
+            if (it == planned.end())
+                planned.emplace_back(map[i].second, bytes);
+            else
+                it->second += bytes;
+            if (map[i].second.kind == DeviceKind::Disk && (smallestDiskBytes < 0 || bytes < smallestDiskBytes)) {
+                smallestDiskBytes = bytes;
+                smallestDiskName = map[i].first;
+            }
+        }
+        auto plannedOn = [&](const Device &d) {
+            for (const auto &[k, v] : planned)
+                if (k == d)
+                    return v;
+            return 0.0;
+        };
+        const HeadroomEstimate est = estimateHeadroom(options.headroom);
+        int gpusWithBudget = 0;
+        for (const auto &[d, b] : options.maxMemory)
+            if (d.isGpu() && b > 0)
+                ++gpusWithBudget;
+        const std::int64_t layers = gpusWithBudget > 0 && options.headroom.numLayers > 0 ? (options.headroom.numLayers + gpusWithBudget - 1) / gpusWithBudget : 0;
+        MaxMemory sorted = options.maxMemory;
+        std::stable_sort(sorted.begin(), sorted.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
+        for (const auto &[d, b] : sorted) {
+            if (d.kind == DeviceKind::Disk)
+                continue;
+            const std::int64_t headroom = options.headroom.enabled() && (d.isGpu() || d.kind == DeviceKind::Mps) && b > 0
+                ? std::min<std::int64_t>(b, est.totalBytes(layers)) : 0;
+            const double used = plannedOn(d);
+            const double limit = static_cast<double>(b - headroom);
+            if (used > limit)
+                add(Severity::Warning, IssueKind::OverBudget, std::string(), d.label() + " is over its budget by " +
+                    std::to_string(static_cast<long long>(std::ceil(used - limit))) + " bytes (" + formatBytes(used) + " planned, " +
+                    formatBytes(limit) + " available" + (headroom ? " after " + formatBytes(static_cast<double>(headroom)) + " runtime headroom" : std::string()) + ")",
+                    "move modules from " + d.label() + " to a device with room");
+        }
+        const std::int64_t cpuBudget = budgetOf(options.maxMemory, Device::cpu());
+        if (smallestDiskBytes >= 0 && cpuBudget >= 0) {
+            const double cpuFree = static_cast<double>(cpuBudget) - plannedOn(Device::cpu());
+            if (smallestDiskBytes <= cpuFree)
+                add(Severity::Warning, IssueKind::DiskWhileCpuHasRoom, smallestDiskName, "\"" + smallestDiskName + "\" is on disk although the CPU has " +
+                    formatBytes(cpuFree) + " free (it needs " + formatBytes(smallestDiskBytes) + ")", "move it to the CPU: disk is much slower");
+        }
+        std::vector<int> gpuIds;
+        for (const auto &[d, b] : sorted)
+            if (d.isGpu() && b > 0)
+                gpuIds.push_back(d.index);
+        for (std::size_t a = 0; a < gpuIds.size(); ++a) {
+            if (plannedOn(Device::gpu(gpuIds[a])) > 0 || std::any_of(map.begin(), map.end(), [&](const auto &p) { return p.second == Device::gpu(gpuIds[a]); }))
+                continue;
+            for (std::size_t b = a + 1; b < gpuIds.size(); ++b)
+                if (std::any_of(map.begin(), map.end(), [&](const auto &p) { return p.second == Device::gpu(gpuIds[b]); })) {
+                    add(Severity::Warning, IssueKind::EmptyGpu, std::string(), "GPU " + std::to_string(gpuIds[a]) + " holds nothing while GPU " +
+                        std::to_string(gpuIds[b]) + " holds modules", "move the first modules to GPU " + std::to_string(gpuIds[a]));
+                    break;
+                }
+        }
+    }
+    return issues;
+}
+
+} // namespace mizan::planner

@@ -1,0 +1,392 @@
+// File formats of plans: device_map.json, max_memory, the Python snippet, *.mizan.json.
+#include "plan.h"
+
+#include "error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace mizan::planner {
+
+namespace {
+
+[[noreturn]] void badMap(const std::string &file, const std::string &message)
+{
+    throw Error(ErrorKind::InvalidDeviceMap, file, message);
+}
+
+[[noreturn]] void badPlan(const std::string &file, const std::string &message)
+{
+    throw Error(ErrorKind::InvalidHeader, file, message);
+}
+
+Device mapDevice(const nlohmann::json &value, const std::string &key, const std::string &file)
+{
+    try {
+        return Device::fromJson(value);
+    } catch (const Error &) {
+        badMap(file, "device_map entry \"" + key + "\": unknown device " + value.dump() +
+                         " (use a GPU index such as 0, \"cuda:1\", \"cpu\", \"disk\" or \"mps\")");
+    }
+}
+
+template<typename Json>
+DeviceMap mapFromJson(const Json &json, const std::string &file)
+{
+    DeviceMap map;
+    const Json *object = &json;
+    if (json.is_object() && json.size() == 1 && json.contains("device_map") && json["device_map"].is_object())
+        object = &json["device_map"];
+    if (object->is_object()) {
+        for (auto it = object->begin(); it != object->end(); ++it)
+            map.emplace_back(it.key(), mapDevice(nlohmann::json(it.value()), it.key(), file));
+    } else if (object->is_array()) {
+        for (const auto &pair : *object) {
+            if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string())
+                badMap(file, "device_map list entries must be [\"module name\", device]");
+            const std::string key = pair[0].template get<std::string>();
+            map.emplace_back(key, mapDevice(nlohmann::json(pair[1]), key, file));
+        }
+    } else {
+        badMap(file, "a device_map must be a JSON object {\"module\": device, ...}");
+    }
+    return map;
+}
+
+std::string readText(const std::string &path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw Error(ErrorKind::Io, path, "cannot open the file for reading");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (in.bad())
+        throw Error(ErrorKind::Io, path, "read error");
+    return ss.str();
+}
+
+nlohmann::ordered_json parseText(const std::string &text, const std::string &path)
+{
+    try {
+        return nlohmann::ordered_json::parse(text);
+    } catch (const nlohmann::json::parse_error &e) {
+        throw Error(ErrorKind::InvalidJson, path, "invalid JSON at byte " + std::to_string(e.byte) + ": " + e.what());
+    }
+}
+
+std::string pythonDevice(const Device &d)
+{
+    return d.isGpu() ? std::to_string(d.index) : "\"" + d.toString() + "\"";
+}
+
+std::string pythonString(const std::string &s)
+{
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '\\' || c == '"')
+            out += '\\';
+        out += c;
+    }
+    return out + "\"";
+}
+
+nlohmann::ordered_json headroomToJson(const Headroom &h)
+{
+    return {{"batch_size", h.batchSize}, {"tokens", h.tokens}, {"hidden_size", h.hiddenSize}, {"num_layers", h.numLayers},
+            {"num_attention_heads", h.numAttentionHeads}, {"num_key_value_heads", h.numKeyValueHeads}, {"head_dim", h.headDim},
+            {"intermediate_size", h.intermediateSize}, {"vocab_size", h.vocabSize}, {"dtype", torchName(h.dtype)}};
+}
+
+template<typename Json>
+std::int64_t intField(const Json &j, const char *key, std::int64_t fallback, const std::string &file)
+{
+    if (!j.contains(key))
+        return fallback;
+    if (!j[key].is_number_integer())
+        badPlan(file, std::string("plan file: \"") + key + "\" must be an integer");
+    return j[key].template get<std::int64_t>();
+}
+
+template<typename Json>
+DType dtypeField(const Json &value, const std::string &file)
+{
+    if (!value.is_string())
+        badPlan(file, "plan file: dtype must be a string");
+    auto d = dtypeFromTorch(value.template get<std::string>());
+    if (!d)
+        throw Error(ErrorKind::UnknownDtype, file, "plan file: unknown dtype \"" + value.template get<std::string>() + "\"");
+    return *d;
+}
+
+} // namespace
+
+nlohmann::ordered_json deviceMapToJson(const DeviceMap &map)
+{
+    nlohmann::ordered_json j = nlohmann::ordered_json::object();
+    for (const auto &[name, device] : map)
+        j[name] = device.toJson();
+    return j;
+}
+
+DeviceMap deviceMapFromJson(const nlohmann::json &json, const std::string &file)
+{
+    return mapFromJson(json, file);
+}
+
+DeviceMap deviceMapFromJson(const nlohmann::ordered_json &json, const std::string &file)
+{
+    return mapFromJson(json, file);
+}
+
+DeviceMap readDeviceMapFile(const std::string &path)
+{
+    return mapFromJson(parseText(readText(path), path), path);
+}
+
+void writeDeviceMapFile(const std::string &path, const DeviceMap &map)
+{
+    writeFileAtomically(path, deviceMapToJson(map).dump(2) + "\n");
+}
+
+std::string pythonSnippet(const std::string &modelPath, const DeviceMap &map, const MaxMemory &maxMemory,
+                          std::optional<DType> dtype, bool offloadBuffers)
+{
+    std::string s;
+    s += "import torch\n";
+    s += "from transformers import AutoModelForCausalLM\n\n";
+    s += "device_map = {\n";
+    for (const auto &[name, device] : map)
+        s += "    " + pythonString(name) + ": " + pythonDevice(device) + ",\n";
+    s += "}\n";
+    s += "max_memory = {";
+    bool first = true;
+    for (const auto &[device, bytes] : maxMemory) {
+        if (device.kind == DeviceKind::Disk)
+            continue;
+        s += (first ? "" : ", ") + pythonDevice(device) + ": " + std::to_string(bytes);
+        first = false;
+    }
+    s += "}\n\n";
+    bool disk = false;
+    for (const auto &[name, device] : map)
+        disk = disk || device.kind == DeviceKind::Disk;
+    s += "model = AutoModelForCausalLM.from_pretrained(\n";
+    s += "    " + pythonString(modelPath) + ",\n";
+    s += "    device_map=device_map,\n";
+    s += "    max_memory=max_memory,\n";
+    if (dtype)
+        s += std::string("    torch_dtype=torch.") + torchName(*dtype) + ",\n";
+    if (disk)
+        s += "    offload_folder=\"offload\",\n";
+    if (offloadBuffers)
+        s += "    offload_buffers=True,\n";
+    s += ")\n";
+    return s;
+}
+
+std::string treeFingerprint(const ModuleTree &tree)
+{
+    std::uint64_t h = 1469598103934665603ULL;
+    auto mix = [&](std::string_view bytes) {
+        for (unsigned char c : bytes) {
+            h ^= c;
+            h *= 1099511628211ULL;
+        }
+        h ^= 0xff;
+        h *= 1099511628211ULL;
+    };
+    for (int id : tree.preorder()) {
+        const Module &m = tree.module(id);
+        for (const auto *list : {&m.params, &m.buffers})
+            for (const auto &t : *list) {
+                mix(tree.tensorName(id, t));
+                mix(torchName(t.dtype));
+                for (auto d : t.shape)
+                    mix(std::to_string(d));
+            }
+    }
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+    return buf;
+}
+
+CheckpointIdentity identityOf(const ModuleTree &tree, const std::string &path)
+{
+    CheckpointIdentity id;
+    id.path = path;
+    id.fingerprint = treeFingerprint(tree);
+    id.totalBytes = aggregateSizes(tree).totalBytes();
+    id.tensorCount = tree.tensorCount();
+    return id;
+}
+
+nlohmann::ordered_json planFileToJson(const PlanFile &file)
+{
+    nlohmann::ordered_json j;
+    j["format"] = "mizan-plan";
+    j["version"] = PlanFile::kVersion;
+    j["checkpoint"] = {{"path", file.checkpoint.path}, {"fingerprint", file.checkpoint.fingerprint},
+                       {"total_bytes", file.checkpoint.totalBytes}, {"tensor_count", file.checkpoint.tensorCount}};
+    j["devices"] = nlohmann::ordered_json::array();
+    for (const auto &[d, b] : file.options.maxMemory)
+        j["devices"].push_back({{"device", d.toJson()}, {"budget_bytes", b}});
+    const PlanOptions &o = file.options;
+    nlohmann::ordered_json options;
+    options["strategy"] = toString(o.strategy);
+    options["dtype"] = o.dtype ? nlohmann::ordered_json(torchName(*o.dtype)) : nlohmann::ordered_json();
+    options["no_split_module_classes"] = o.noSplitClasses;
+    options["special_dtypes"] = nlohmann::ordered_json::object();
+    for (const auto &[n, d] : o.specialDtypes)
+        options["special_dtypes"][n] = torchName(d);
+    options["offload_buffers"] = o.offloadBuffers;
+    options["fallback_allocation"] = o.fallbackAllocation;
+    options["clean_result"] = o.cleanResult;
+    options["headroom"] = headroomToJson(o.headroom);
+    j["options"] = options;
+    j["pins"] = nlohmann::ordered_json::array();
+    for (const auto &p : o.pins)
+        j["pins"].push_back({{"module", p.module}, {"device", p.device.toJson()}, {"forbid", p.forbid}});
+    j["device_map"] = nlohmann::ordered_json::array();
+    for (const auto &[name, device] : file.deviceMap)
+        j["device_map"].push_back({name, device.toJson()});
+    j["usage"] = nlohmann::ordered_json::array();
+    for (const auto &u : file.usage)
+        j["usage"].push_back({{"device", u.device.toJson()}, {"budget_bytes", u.budgetBytes}, {"effective_budget_bytes", u.effectiveBudgetBytes},
+                              {"planned_bytes", u.plannedBytes}, {"reserved_largest_layer_bytes", u.reservedLargestLayerBytes},
+                              {"headroom_bytes", u.headroomBytes}, {"free_bytes", u.freeBytes}, {"module_count", u.moduleCount}});
+    return j;
+}
+
+namespace {
+
+template<typename Json>
+PlanFile planFromJson(const Json &j, const std::string &file)
+{
+    if (!j.is_object() || !j.contains("format") || j["format"] != "mizan-plan")
+        throw Error(ErrorKind::VersionMismatch, file, "not a Mizan plan file (\"format\" is not \"mizan-plan\")");
+    const std::int64_t version = intField(j, "version", -1, file);
+    if (version > PlanFile::kVersion)
+        throw Error(ErrorKind::VersionMismatch, file, "this plan file was written by a newer Mizan (plan format version " + std::to_string(version) +
+                    "; this version reads up to " + std::to_string(PlanFile::kVersion) + "): update Mizan to open it");
+    if (version < 1)
+        badPlan(file, "plan file: \"version\" must be a positive integer");
+    PlanFile out;
+    try {
+        const auto &c = j.at("checkpoint");
+        out.checkpoint.path = c.value("path", std::string());
+        out.checkpoint.fingerprint = c.value("fingerprint", std::string());
+        out.checkpoint.totalBytes = intField(c, "total_bytes", 0, file);
+        out.checkpoint.tensorCount = intField(c, "tensor_count", 0, file);
+        for (const auto &d : j.at("devices")) {
+            const Device device = Device::fromJson(nlohmann::json(d.at("device")));
+            out.options.maxMemory.emplace_back(device, intField(d, "budget_bytes", 0, file));
+        }
+        const auto &o = j.at("options");
+        out.options.strategy = strategyFromString(o.value("strategy", std::string("auto")));
+        if (o.contains("dtype") && !o["dtype"].is_null())
+            out.options.dtype = dtypeField(o["dtype"], file);
+        if (o.contains("no_split_module_classes"))
+            out.options.noSplitClasses = o["no_split_module_classes"].template get<std::vector<std::string>>();
+        if (o.contains("special_dtypes"))
+            for (auto it = o["special_dtypes"].begin(); it != o["special_dtypes"].end(); ++it)
+                out.options.specialDtypes.emplace_back(it.key(), dtypeField(it.value(), file));
+        out.options.offloadBuffers = o.value("offload_buffers", false);
+        out.options.fallbackAllocation = o.value("fallback_allocation", false);
+        out.options.cleanResult = o.value("clean_result", true);
+        if (o.contains("headroom")) {
+            const auto &h = o["headroom"];
+            Headroom &r = out.options.headroom;
+            r.batchSize = intField(h, "batch_size", 1, file);
+            r.tokens = intField(h, "tokens", 0, file);
+            r.hiddenSize = intField(h, "hidden_size", 0, file);
+            r.numLayers = intField(h, "num_layers", 0, file);
+            r.numAttentionHeads = intField(h, "num_attention_heads", 0, file);
+            r.numKeyValueHeads = intField(h, "num_key_value_heads", 0, file);
+            r.headDim = intField(h, "head_dim", 0, file);
+            r.intermediateSize = intField(h, "intermediate_size", 0, file);
+            r.vocabSize = intField(h, "vocab_size", 0, file);
+            if (h.contains("dtype"))
+                r.dtype = dtypeField(h["dtype"], file);
+        }
+        if (j.contains("pins"))
+            for (const auto &p : j["pins"])
+                out.options.pins.push_back({p.at("module").template get<std::string>(), Device::fromJson(nlohmann::json(p.at("device"))),
+                                            p.value("forbid", false)});
+        out.deviceMap = mapFromJson(j.at("device_map"), file);
+        if (j.contains("usage"))
+            for (const auto &u : j["usage"]) {
+                DeviceUsage du;
+                du.device = Device::fromJson(nlohmann::json(u.at("device")));
+                du.budgetBytes = intField(u, "budget_bytes", -1, file);
+                du.effectiveBudgetBytes = intField(u, "effective_budget_bytes", -1, file);
+                du.plannedBytes = u.value("planned_bytes", 0.0);
+                du.reservedLargestLayerBytes = intField(u, "reserved_largest_layer_bytes", 0, file);
+                du.headroomBytes = intField(u, "headroom_bytes", 0, file);
+                du.freeBytes = u.value("free_bytes", 0.0);
+                du.moduleCount = static_cast<int>(intField(u, "module_count", 0, file));
+                out.usage.push_back(du);
+            }
+    } catch (const nlohmann::json::exception &e) {
+        badPlan(file, std::string("plan file is malformed: ") + e.what());
+    } catch (const Error &e) {
+        if (e.kind() == ErrorKind::InvalidArgument)
+            badPlan(file, "plan file: " + e.message());
+        throw;
+    }
+    return out;
+}
+
+} // namespace
+
+PlanFile planFileFromJson(const nlohmann::json &json, const std::string &file)
+{
+    return planFromJson(json, file);
+}
+
+void writePlanFile(const std::string &path, const PlanFile &file)
+{
+    writeFileAtomically(path, planFileToJson(file).dump(2) + "\n");
+}
+
+PlanFile readPlanFile(const std::string &path, const CheckpointIdentity *expected)
+{
+    PlanFile plan = planFromJson(parseText(readText(path), path), path);
+    if (expected && !plan.checkpoint.fingerprint.empty() && plan.checkpoint.fingerprint != expected->fingerprint)
+        throw Error(ErrorKind::VersionMismatch, path, "this plan was made for another checkpoint (\"" + plan.checkpoint.path + "\", fingerprint " +
+                    plan.checkpoint.fingerprint + ", " + std::to_string(plan.checkpoint.tensorCount) + " tensors), not for \"" + expected->path +
+                    "\" (fingerprint " + expected->fingerprint + ", " + std::to_string(expected->tensorCount) + " tensors)");
+    return plan;
+}
+
+void writeFileAtomically(const std::string &path, const std::string &text)
+{
+    namespace fs = std::filesystem;
+    std::random_device rd;
+    const std::string temp = path + ".tmp-" + std::to_string(rd()) + std::to_string(rd());
+    {
+        std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+        if (!out)
+            throw Error(ErrorKind::Io, path, "cannot create a temporary file next to it (" + temp + ")");
+        out.write(text.data(), static_cast<std::streamsize>(text.size()));
+        out.flush();
+        if (!out) {
+            std::error_code ec;
+            fs::remove(temp, ec);
+            throw Error(ErrorKind::Io, path, "write error (disk full?)");
+        }
+    }
+    std::error_code ec;
+    fs::rename(temp, path, ec);
+    if (ec) {
+        std::error_code ignored;
+        fs::remove(temp, ignored);
+        throw Error(ErrorKind::Io, path, "cannot replace the file: " + ec.message());
+    }
+}
+
+} // namespace mizan::planner
