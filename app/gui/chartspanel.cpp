@@ -1,0 +1,251 @@
+#include "chartspanel.h"
+
+#include "document.h"
+#include "guiformat.h"
+
+#include <qcustomplot.h>
+
+#include <QEvent>
+#include <QHBoxLayout>
+#include <QSplitter>
+#include <QToolTip>
+
+#include <algorithm>
+#include <map>
+
+namespace mizan::gui {
+
+namespace {
+
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+constexpr double kMiB = 1024.0 * 1024.0;
+
+QCustomPlot *makePlot(QWidget *parent)
+{
+    auto *plot = new QCustomPlot(parent);
+    plot->setMinimumHeight(180);
+    plot->setNoAntialiasingOnDrag(true);
+    plot->setBackground(plot->palette().base());
+    plot->legend->setVisible(false);
+    plot->axisRect()->setupFullAxesBox(false);
+    plot->xAxis2->setVisible(false);
+    plot->yAxis2->setVisible(false);
+    QObject::connect(plot->yAxis, qOverload<const QCPRange &>(&QCPAxis::rangeChanged), plot->yAxis2,
+                     qOverload<const QCPRange &>(&QCPAxis::setRange));
+    return plot;
+}
+
+QCPScatterStyle limitMarker()
+{
+    QPainterPath path;
+    path.moveTo(-14, 0);
+    path.lineTo(14, 0);
+    QCPScatterStyle style(path, QPen(QColor(0xc0, 0x20, 0x20), 2.5), Qt::NoBrush, 28);
+    return style;
+}
+
+} // namespace
+
+ChartsPanel::ChartsPanel(Document *document, QWidget *parent)
+    : QWidget(parent)
+    , m_document(document)
+{
+    auto *layout = new QHBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    auto *splitter = new QSplitter(Qt::Horizontal, this);
+    m_devices = makePlot(splitter);
+    m_devices->setObjectName(QStringLiteral("deviceChart"));
+    m_layers = makePlot(splitter);
+    m_layers->setObjectName(QStringLiteral("layerChart"));
+    splitter->addWidget(m_devices);
+    splitter->addWidget(m_layers);
+    splitter->setStretchFactor(0, 2);
+    splitter->setStretchFactor(1, 3);
+    layout->addWidget(splitter);
+
+    m_layers->setInteraction(QCP::iSelectPlottables, true);
+    connect(m_layers, &QCustomPlot::plottableClick, this, [this](QCPAbstractPlottable *plottable, int dataIndex, QMouseEvent *) {
+        auto *bars = qobject_cast<QCPBars *>(plottable);
+        if (!bars || dataIndex < 0 || dataIndex >= bars->data()->size())
+            return;
+        const int key = static_cast<int>(std::lround((bars->data()->begin() + dataIndex)->key));
+        if (key >= 0 && key < m_layerKeys.size())
+            Q_EMIT moduleActivated(m_layerKeys[key]);
+    });
+    connect(m_layers, &QCustomPlot::mouseMove, this, &ChartsPanel::showLayerTip);
+    connect(m_document, &Document::mapChanged, this, &ChartsPanel::refresh);
+    connect(m_document, &Document::settingsChanged, this, &ChartsPanel::refresh);
+    refresh();
+}
+
+void ChartsPanel::changeEvent(QEvent *event)
+{
+    if (event->type() == QEvent::LanguageChange || event->type() == QEvent::LayoutDirectionChange)
+        refresh();
+    QWidget::changeEvent(event);
+}
+
+void ChartsPanel::refresh()
+{
+    refreshDevices();
+    refreshLayers();
+}
+
+void ChartsPanel::applyDirection(QCustomPlot *plot)
+{
+    // Mirrored for right-to-left: categories run from the right, the value axis sits on the
+    // right; numbers themselves stay left-to-right.
+    const bool rtl = layoutDirection() == Qt::RightToLeft;
+    plot->setLocale(QLocale());
+    plot->xAxis->setRangeReversed(rtl);
+    plot->yAxis->setVisible(!rtl);
+    plot->yAxis2->setVisible(rtl);
+    plot->yAxis2->setTickLabels(true);
+    plot->yAxis2->setLabel(plot->yAxis->label());
+    plot->yAxis2->setRange(plot->yAxis->range());
+    plot->legend->setFont(font());
+    if (plot->plotLayout()->rowCount() > 0)
+        plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | (rtl ? Qt::AlignLeft : Qt::AlignRight));
+}
+
+void ChartsPanel::refreshDevices()
+{
+    QCustomPlot *plot = m_devices;
+    plot->clearPlottables();
+    plot->clearItems();
+    plot->legend->clearItems();
+    const auto usage = m_document->currentUsage();
+    const planner::Plan *plan = m_document->plan();
+    auto ticker = QSharedPointer<QCPAxisTickerText>::create();
+    QCPGraph *limits = nullptr;
+    double top = 1.0;
+    bool legendPlanned = false;
+    int x = 0;
+    for (const auto &[device, planned] : usage) {
+        std::int64_t limit = -1;
+        for (const auto &d : m_document->devices())
+            if (d.device == device)
+                limit = d.limitBytes;
+        if (device.kind == planner::DeviceKind::Disk && planned == 0)
+            continue; // disk shown only when used
+        ++x;
+        ticker->addTick(x, m_document->deviceLabel(device).replace(QStringLiteral(" ("), QStringLiteral("\n(")));
+        std::int64_t reserve = 0, headroom = 0;
+        if (plan)
+            if (const auto *u = plan->usageOf(device)) {
+                reserve = u->reservedLargestLayerBytes;
+                headroom = u->headroomBytes;
+            }
+        auto *p = new QCPBars(plot->xAxis, plot->yAxis);
+        p->setWidth(0.6);
+        p->setPen(QPen(m_document->deviceColor(device).darker(140)));
+        p->setBrush(m_document->deviceColor(device));
+        p->addData(x, static_cast<double>(planned) / kGiB);
+        p->setName(tr("planned weights"));
+        if (legendPlanned)
+            p->removeFromLegend();
+        legendPlanned = true;
+        auto *r = new QCPBars(plot->xAxis, plot->yAxis);
+        r->setWidth(0.6);
+        r->setPen(QPen(QColor(0x60, 0x60, 0x60)));
+        r->setBrush(QBrush(QColor(0x60, 0x60, 0x60), Qt::BDiagPattern));
+        r->moveAbove(p);
+        r->addData(x, static_cast<double>(reserve) / kGiB);
+        r->setName(tr("largest-layer reserve"));
+        auto *h = new QCPBars(plot->xAxis, plot->yAxis);
+        h->setWidth(0.6);
+        h->setPen(QPen(QColor(0xd0, 0x90, 0x30)));
+        h->setBrush(QColor(0xf6, 0xd8, 0xa8));
+        h->moveAbove(r);
+        h->addData(x, static_cast<double>(headroom) / kGiB);
+        h->setName(tr("runtime headroom"));
+        if (x > 1) {
+            r->removeFromLegend();
+            h->removeFromLegend();
+        }
+        double stack = static_cast<double>(planned + reserve + headroom) / kGiB;
+        top = std::max(top, stack);
+        if (limit >= 0) {
+            if (!limits) {
+                limits = plot->addGraph(plot->xAxis, plot->yAxis);
+                limits->setLineStyle(QCPGraph::lsNone);
+                limits->setScatterStyle(limitMarker());
+                limits->setName(tr("limit"));
+            }
+            limits->addData(x, static_cast<double>(limit) / kGiB);
+            top = std::max(top, static_cast<double>(limit) / kGiB);
+        }
+    }
+    plot->xAxis->setTicker(ticker);
+    plot->xAxis->setSubTicks(false);
+    plot->xAxis->setTickLength(0, 3);
+    plot->xAxis->grid()->setVisible(false);
+    plot->xAxis->setRange(0.4, x + 0.6);
+    plot->xAxis->setLabel(QString());
+    plot->yAxis->setLabel(tr("GiB"));
+    plot->yAxis->setRange(0, top * 1.12);
+    plot->legend->setVisible(x > 0);
+    plot->plotLayout()->setMargins(QMargins(0, 0, 0, 0));
+    applyDirection(plot);
+    plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void ChartsPanel::refreshLayers()
+{
+    QCustomPlot *plot = m_layers;
+    plot->clearPlottables();
+    plot->legend->clearItems();
+    m_layerKeys.clear();
+    const auto tree = m_document->tree();
+    const auto &map = m_document->deviceMap();
+    const auto &sizes = m_document->sizes();
+    double maxBytes = 0;
+    std::vector<double> bytes(map.size(), 0.0);
+    for (std::size_t i = 0; i < map.size(); ++i) {
+        m_layerKeys << QString::fromStdString(map[i].first);
+        if (!tree)
+            continue;
+        if (int id = tree->find(map[i].first); id >= 0)
+            bytes[i] = static_cast<double>(sizes.bytes[static_cast<std::size_t>(id)]);
+        maxBytes = std::max(maxBytes, bytes[i]);
+    }
+    m_layerUnit = maxBytes >= kGiB ? kGiB : kMiB;
+    std::map<planner::Device, QCPBars *> barsOf;
+    for (std::size_t i = 0; i < map.size(); ++i) {
+        const auto &device = map[i].second;
+        QCPBars *&bars = barsOf[device];
+        if (!bars) {
+            bars = new QCPBars(plot->xAxis, plot->yAxis);
+            bars->setWidth(0.8);
+            bars->setPen(Qt::NoPen);
+            bars->setBrush(m_document->deviceColor(device));
+            bars->setName(m_document->deviceLabel(device));
+            bars->setSelectable(QCP::stSingleData);
+        }
+        bars->addData(static_cast<double>(i), bytes[i] / m_layerUnit);
+    }
+    plot->xAxis->setTicker(QSharedPointer<QCPAxisTicker>::create());
+    plot->xAxis->setLabel(tr("map entries in execution order"));
+    plot->yAxis->setLabel(m_layerUnit == kGiB ? tr("GiB") : tr("MiB"));
+    plot->xAxis->setRange(-1, std::max<double>(1.0, static_cast<double>(map.size())));
+    plot->yAxis->setRange(0, std::max(1e-3, maxBytes / m_layerUnit * 1.1));
+    plot->legend->setVisible(!map.empty());
+    applyDirection(plot);
+    plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void ChartsPanel::showLayerTip(QMouseEvent *event)
+{
+    const double x = m_layers->xAxis->pixelToCoord(event->position().x());
+    const int key = static_cast<int>(std::lround(x));
+    if (key < 0 || key >= m_layerKeys.size()) {
+        QToolTip::hideText();
+        return;
+    }
+    const auto &map = m_document->deviceMap();
+    const QString device = m_document->deviceLabel(map[static_cast<std::size_t>(key)].second);
+    QToolTip::showText(event->globalPosition().toPoint(),
+                       tr("%1 on %2").arg(m_layerKeys[key], device), m_layers);
+}
+
+} // namespace mizan::gui

@@ -1,0 +1,277 @@
+#include "devicepanel.h"
+
+#include "document.h"
+#include "guiformat.h"
+
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QEvent>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QPushButton>
+#include <QSignalBlocker>
+#include <QTableWidget>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+namespace mizan::gui {
+
+namespace {
+
+// Units offered next to a limit: bytes per unit.
+constexpr std::int64_t kGiB = std::int64_t(1) << 30;
+constexpr std::int64_t kMiB = std::int64_t(1) << 20;
+constexpr std::int64_t kGB = 1000000000;
+
+const std::optional<DType> kDtypes[] = {std::nullopt, DType::F32, DType::BF16, DType::F16, DType::I8,
+                                        DType::CustomFp8, DType::CustomInt4};
+const planner::Strategy kStrategies[] = {planner::Strategy::Auto, planner::Strategy::Balanced,
+                                         planner::Strategy::BalancedLow0, planner::Strategy::Sequential};
+
+enum Columns { DeviceCol, LimitCol, UnitCol, RemoveCol };
+
+} // namespace
+
+DevicePanel::DevicePanel(Document *document, QWidget *parent)
+    : QWidget(parent)
+    , m_document(document)
+    , m_profileLabel(new QLabel(this))
+    , m_profile(new QComboBox(this))
+    , m_table(new QTableWidget(0, 4, this))
+    , m_gpuNote(new QLabel(this))
+    , m_addGpu(new QPushButton(this))
+    , m_dtypeLabel(new QLabel(this))
+    , m_dtype(new QComboBox(this))
+    , m_strategyLabel(new QLabel(this))
+    , m_strategy(new QComboBox(this))
+    , m_plan(new QPushButton(this))
+    , m_summary(new QLabel(this))
+{
+    auto *layout = new QVBoxLayout(this);
+    auto *profileRow = new QHBoxLayout;
+    profileRow->addWidget(m_profileLabel);
+    profileRow->addWidget(m_profile, 1);
+    layout->addLayout(profileRow);
+
+    m_table->horizontalHeader()->setSectionResizeMode(DeviceCol, QHeaderView::Stretch);
+    m_table->horizontalHeader()->setSectionResizeMode(LimitCol, QHeaderView::ResizeToContents);
+    m_table->horizontalHeader()->setSectionResizeMode(UnitCol, QHeaderView::ResizeToContents);
+    m_table->horizontalHeader()->setSectionResizeMode(RemoveCol, QHeaderView::ResizeToContents);
+    m_table->verticalHeader()->hide();
+    m_table->setSelectionMode(QAbstractItemView::NoSelection);
+    m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_table->setMinimumHeight(140);
+    layout->addWidget(m_table, 1);
+
+    m_gpuNote->setWordWrap(true);
+    m_gpuNote->setObjectName(QStringLiteral("gpuNote"));
+    layout->addWidget(m_gpuNote);
+    layout->addWidget(m_addGpu);
+
+    auto *form = new QFormLayout;
+    form->addRow(m_dtypeLabel, m_dtype);
+    form->addRow(m_strategyLabel, m_strategy);
+    layout->addLayout(form);
+    m_plan->setObjectName(QStringLiteral("planButton"));
+    m_plan->setDefault(true);
+    layout->addWidget(m_plan);
+    m_summary->setWordWrap(true);
+    layout->addWidget(m_summary);
+
+    for (std::size_t i = 0; i < std::size(kDtypes); ++i)
+        m_dtype->addItem(QString());
+    for (std::size_t i = 0; i < std::size(kStrategies); ++i)
+        m_strategy->addItem(QString::fromLatin1(planner::toString(kStrategies[i])));
+
+    connect(m_addGpu, &QPushButton::clicked, this, [this] { m_document->addSimulatedGpu(24 * kGiB); });
+    connect(m_dtype, qOverload<int>(&QComboBox::activated), this, [this](int i) {
+        if (i >= 0 && i < static_cast<int>(std::size(kDtypes)))
+            m_document->setDtype(kDtypes[i]);
+    });
+    connect(m_strategy, qOverload<int>(&QComboBox::activated), this, [this](int i) {
+        if (i >= 0 && i < static_cast<int>(std::size(kStrategies)))
+            m_document->setStrategy(kStrategies[i]);
+    });
+    connect(m_profile, qOverload<int>(&QComboBox::activated), this, [this](int i) {
+        if (i > 0)
+            applyProfile(m_profile->itemData(i).toString());
+    });
+    connect(m_plan, &QPushButton::clicked, m_document, &Document::requestPlan);
+    connect(m_document, &Document::settingsChanged, this, &DevicePanel::rebuild);
+    connect(m_document, &Document::busyChanged, this, [this] {
+        m_plan->setEnabled(m_document->hasModel() && !m_document->isPlanning());
+    });
+    connect(m_document, &Document::mapChanged, this, &DevicePanel::syncValues);
+    retranslateUi();
+    rebuild();
+}
+
+void DevicePanel::setHardwareProfiles(std::vector<models::HardwareProfile> profiles)
+{
+    m_profiles = std::move(profiles);
+    retranslateUi();
+}
+
+bool DevicePanel::applyProfile(const QString &name)
+{
+    for (const auto &p : m_profiles)
+        if (QString::fromStdString(p.name) == name) {
+            applyProfile(p);
+            return true;
+        }
+    return false;
+}
+
+void DevicePanel::applyProfile(const models::HardwareProfile &profile)
+{
+    std::vector<DeviceSetting> devices;
+    for (const auto &d : profile.devices) {
+        const auto device = planner::Device::fromString(d.key);
+        if (device.kind == planner::DeviceKind::Disk)
+            continue; // disk is always offered, without a limit
+        devices.push_back({device, d.capacityBytes, device.isGpu(), QString::fromStdString(d.label)});
+    }
+    m_document->setDevices(devices, tr("Use the hardware profile %1")
+                                        .arg(QString::fromStdString(profile.description.empty() ? profile.name : profile.description)));
+}
+
+void DevicePanel::changeEvent(QEvent *event)
+{
+    if (event->type() == QEvent::LanguageChange)
+        retranslateUi();
+    QWidget::changeEvent(event);
+}
+
+void DevicePanel::retranslateUi()
+{
+    m_profileLabel->setText(tr("Hardware profile:"));
+    {
+        const QSignalBlocker block(m_profile);
+        m_profile->clear();
+        m_profile->addItem(tr("Choose a profile…"));
+        for (const auto &p : m_profiles)
+            m_profile->addItem(QString::fromStdString(p.description.empty() ? p.name : p.description),
+                               QString::fromStdString(p.name));
+    }
+    m_table->setHorizontalHeaderLabels({tr("Device"), tr("Limit"), tr("Unit"), QString()});
+    m_gpuNote->setText(tr("This build finds no CUDA GPU. Add simulated GPUs or choose a hardware profile to plan for a machine you do not have."));
+    m_addGpu->setText(tr("Add simulated GPU"));
+    m_dtypeLabel->setText(tr("Load dtype:"));
+    m_strategyLabel->setText(tr("Strategy:"));
+    m_dtype->setItemText(0, tr("as stored"));
+    for (std::size_t i = 1; i < std::size(kDtypes); ++i)
+        m_dtype->setItemText(static_cast<int>(i), QString::fromLatin1(torchName(*kDtypes[i])));
+    m_strategy->setToolTip(tr("auto and balanced spread the model evenly over the GPUs; balanced_low_0 keeps GPU 0 light for generation; sequential fills each GPU in turn."));
+    m_plan->setText(tr("Plan"));
+    m_plan->setToolTip(tr("Compute a device map for these limits (F5)"));
+    m_deviceSignature.clear();
+    rebuild();
+}
+
+void DevicePanel::rebuild()
+{
+    const auto &devices = m_document->devices();
+    QString signature;
+    for (const auto &d : devices)
+        signature += QString::fromStdString(d.device.toString()) + (d.simulated ? QStringLiteral("s,") : QStringLiteral(","));
+    {
+        const QSignalBlocker b1(m_dtype), b2(m_strategy);
+        for (std::size_t i = 0; i < std::size(kDtypes); ++i)
+            if (kDtypes[i] == m_document->dtype())
+                m_dtype->setCurrentIndex(static_cast<int>(i));
+        for (std::size_t i = 0; i < std::size(kStrategies); ++i)
+            if (kStrategies[i] == m_document->strategy())
+                m_strategy->setCurrentIndex(static_cast<int>(i));
+    }
+    if (signature == m_deviceSignature) {
+        syncValues();
+        return;
+    }
+    m_deviceSignature = signature;
+    m_table->setRowCount(static_cast<int>(devices.size()) + 1);
+    for (int row = 0; row < static_cast<int>(devices.size()); ++row) {
+        const DeviceSetting &d = devices[static_cast<std::size_t>(row)];
+        QString text = m_document->deviceLabel(d.device);
+        if (!d.label.isEmpty())
+            text += QStringLiteral(" · ") + d.label;
+        auto *item = new QTableWidgetItem(text);
+        item->setData(Qt::DecorationRole, m_document->deviceColor(d.device));
+        item->setToolTip(d.simulated ? tr("A simulated GPU: a separate CPU memory arena with this capacity.") : QString());
+        m_table->setItem(row, DeviceCol, item);
+
+        auto *spin = new QDoubleSpinBox(m_table);
+        spin->setRange(0, 1e7);
+        spin->setDecimals(2);
+        spin->setAccelerated(true);
+        spin->setKeyboardTracking(false);
+        spin->setLocale(QLocale());
+        auto *unit = new QComboBox(m_table);
+        unit->addItem(tr("GiB"), QVariant::fromValue<qlonglong>(kGiB));
+        unit->addItem(tr("GB"), QVariant::fromValue<qlonglong>(kGB));
+        unit->addItem(tr("MiB"), QVariant::fromValue<qlonglong>(kMiB));
+        const planner::Device device = d.device;
+        auto commit = [this, spin, unit, device] {
+            const double bytes = spin->value() * static_cast<double>(unit->currentData().toLongLong());
+            m_document->setDeviceLimit(device, static_cast<std::int64_t>(std::llround(bytes)));
+        };
+        connect(spin, qOverload<double>(&QDoubleSpinBox::valueChanged), this, commit);
+        connect(unit, qOverload<int>(&QComboBox::activated), this, [spin, unit, this, device] {
+            // Keep the bytes, show them in the new unit.
+            for (const auto &s : m_document->devices())
+                if (s.device == device) {
+                    const QSignalBlocker block(spin);
+                    spin->setValue(static_cast<double>(s.limitBytes) / static_cast<double>(unit->currentData().toLongLong()));
+                }
+        });
+        m_table->setCellWidget(row, LimitCol, spin);
+        m_table->setCellWidget(row, UnitCol, unit);
+        if (d.device.isGpu()) {
+            auto *remove = new QToolButton(m_table);
+            remove->setIcon(QIcon(QStringLiteral(":/icons/remove.png")));
+            remove->setToolTip(tr("Remove %1").arg(m_document->deviceLabel(d.device)));
+            remove->setAutoRaise(true);
+            connect(remove, &QToolButton::clicked, this, [this, device] { m_document->removeDevice(device); });
+            m_table->setCellWidget(row, RemoveCol, remove);
+        } else {
+            m_table->removeCellWidget(row, RemoveCol);
+        }
+    }
+    const int diskRow = static_cast<int>(devices.size());
+    auto *disk = new QTableWidgetItem(m_document->deviceLabel(planner::Device::disk()));
+    disk->setData(Qt::DecorationRole, m_document->deviceColor(planner::Device::disk()));
+    m_table->setItem(diskRow, DeviceCol, disk);
+    m_table->removeCellWidget(diskRow, LimitCol);
+    m_table->removeCellWidget(diskRow, UnitCol);
+    m_table->removeCellWidget(diskRow, RemoveCol);
+    m_table->setItem(diskRow, LimitCol, new QTableWidgetItem(tr("unlimited")));
+    m_table->setItem(diskRow, UnitCol, new QTableWidgetItem(QString()));
+    syncValues();
+}
+
+void DevicePanel::syncValues()
+{
+    const auto &devices = m_document->devices();
+    for (int row = 0; row < static_cast<int>(devices.size()) && row < m_table->rowCount(); ++row) {
+        auto *spin = qobject_cast<QDoubleSpinBox *>(m_table->cellWidget(row, LimitCol));
+        auto *unit = qobject_cast<QComboBox *>(m_table->cellWidget(row, UnitCol));
+        if (!spin || !unit)
+            continue;
+        const QSignalBlocker block(spin);
+        spin->setLocale(QLocale());
+        spin->setValue(static_cast<double>(devices[static_cast<std::size_t>(row)].limitBytes)
+                       / static_cast<double>(unit->currentData().toLongLong()));
+    }
+    m_plan->setEnabled(m_document->hasModel() && !m_document->isPlanning());
+    if (const auto *plan = m_document->plan()) {
+        m_summary->setText(tr("%n map entries, %1 in total.", nullptr, static_cast<int>(m_document->deviceMap().size()))
+                               .arg(formatBytes(static_cast<std::int64_t>(plan->totalBytes))));
+    } else {
+        m_summary->setText(m_document->hasModel() ? tr("No plan yet: press Plan.") : QString());
+    }
+}
+
+} // namespace mizan::gui

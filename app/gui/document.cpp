@@ -1,0 +1,594 @@
+#include "document.h"
+
+#include "guiformat.h"
+#include "mapedit.h"
+
+#include "planner/error.h"
+
+#include <QFileInfo>
+#include <QSet>
+#include <QUndoCommand>
+
+#include <algorithm>
+#include <set>
+
+namespace mizan::gui {
+
+namespace {
+
+// One undoable step: the document state before and after. Steps with the same merge id that
+// follow each other (a spin box being turned) collapse into one.
+class StateCommand : public QUndoCommand {
+public:
+    StateCommand(Document *doc, const QString &text, Document::State before, Document::State after, int mergeId = -1)
+        : QUndoCommand(text), m_doc(doc), m_before(std::move(before)), m_after(std::move(after)), m_mergeId(mergeId)
+    {
+    }
+    void redo() override { m_doc->restore(m_after); }
+    void undo() override { m_doc->restore(m_before); }
+    int id() const override { return m_mergeId; }
+    bool mergeWith(const QUndoCommand *other) override
+    {
+        if (other->id() != m_mergeId || m_mergeId < 0)
+            return false;
+        m_after = static_cast<const StateCommand *>(other)->m_after;
+        return true;
+    }
+
+private:
+    Document *m_doc;
+    Document::State m_before;
+    Document::State m_after;
+    int m_mergeId;
+};
+
+int sortKey(const planner::Device &d)
+{
+    return static_cast<int>(d.kind) * 1000 + d.index;
+}
+
+} // namespace
+
+Document::Document(QObject *parent)
+    : QObject(parent)
+    , m_treeModel(new ModuleTreeModel(this))
+    , m_undo(new QUndoStack(this))
+{
+    m_worker = new Worker;
+    m_worker->moveToThread(&m_thread);
+    connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
+    connect(m_worker, &Worker::progress, this, [this](int done, int total) {
+        if (m_opening)
+            Q_EMIT openProgress(done, total);
+    });
+    m_thread.setObjectName(QStringLiteral("mizan-worker"));
+    m_thread.start();
+    connect(m_treeModel, &ModuleTreeModel::deviceEditRequested, this, [this](int id, const QString &key) {
+        try {
+            setModuleDevice(id, planner::Device::fromString(key.toStdString()));
+        } catch (const std::exception &e) {
+            qWarning("mizan: device edit ignored: %s", e.what());
+        }
+    });
+    m_devices.push_back({planner::Device::cpu(), std::int64_t(64) << 30, false, {}});
+}
+
+Document::~Document()
+{
+    if (m_cancel)
+        m_cancel->store(true);
+    m_thread.quit();
+    m_thread.wait();
+}
+
+// ---- opening ------------------------------------------------------------------------------------
+
+void Document::open(const QString &pathOrPreset)
+{
+    cancelOpen();
+    m_cancel = std::make_shared<std::atomic<bool>>(false);
+    const quint64 request = ++m_openRequest;
+    m_opening = true;
+    Q_EMIT openStarted(pathOrPreset);
+    Q_EMIT busyChanged();
+    auto cancel = m_cancel;
+    QPointer<QObject> self(this);
+    auto done = [this, request](std::shared_ptr<const OpenedModel> opened) {
+        if (request != m_openRequest)
+            return;
+        m_opening = false;
+        applyOpened(std::move(opened));
+        Q_EMIT busyChanged();
+    };
+    auto failed = [this, request, cancel](const QString &message) {
+        if (request != m_openRequest)
+            return;
+        m_opening = false;
+        Q_EMIT openFailed(message, cancel->load());
+        Q_EMIT busyChanged();
+    };
+    Worker *worker = m_worker;
+    QMetaObject::invokeMethod(worker, [worker, pathOrPreset, cancel, self, done, failed] {
+        worker->open(pathOrPreset, cancel, self, done, failed);
+    }, Qt::QueuedConnection);
+}
+
+void Document::cancelOpen()
+{
+    if (m_cancel)
+        m_cancel->store(true);
+}
+
+void Document::applyOpened(std::shared_ptr<const OpenedModel> result)
+{
+    m_model = std::move(result);
+    m_tree = std::shared_ptr<const planner::ModuleTree>(m_model, &m_model->source.model.tree);
+    m_plan.reset();
+    m_map.clear();
+    m_pins.clear();
+    m_noSplit.clear();
+    for (const auto &c : m_model->source.model.noSplitClasses)
+        m_noSplit << QString::fromStdString(c);
+    m_sizes = m_dtype ? planner::aggregateSizes(*m_tree, m_dtype) : m_model->storedSizes;
+    m_treeModel->setTree(m_tree, m_sizes);
+    m_treeModel->setSizes(m_sizes, m_dtype);
+    m_undo->clear();
+    refreshMap();
+    Q_EMIT opened();
+    Q_EMIT settingsChanged();
+    requestPlan();
+}
+
+// ---- settings -----------------------------------------------------------------------------------
+
+Document::State Document::state() const
+{
+    return State{m_devices, m_dtype, m_noSplit, m_strategy, m_pins, m_map, m_plan};
+}
+
+void Document::restore(const State &s)
+{
+    const bool dtypeChanged = s.dtype != m_dtype;
+    m_devices = s.devices;
+    m_dtype = s.dtype;
+    m_noSplit = s.noSplit;
+    m_strategy = s.strategy;
+    m_pins = s.pins;
+    m_map = s.map;
+    m_plan = s.plan;
+    if (dtypeChanged)
+        refreshSizes();
+    refreshMap();
+    Q_EMIT settingsChanged();
+}
+
+void Document::retranslate()
+{
+    if (m_tree)
+        m_treeModel->setSizes(m_sizes, m_dtype);
+    m_treeModel->retranslate();
+    refreshMap();
+    Q_EMIT settingsChanged();
+}
+
+void Document::pushState(const QString &text, const State &next)
+{
+    m_undo->push(new StateCommand(this, text, state(), next));
+}
+
+void Document::setDevices(const std::vector<DeviceSetting> &devices, const QString &undoText)
+{
+    State next = state();
+    next.devices = devices;
+    std::stable_sort(next.devices.begin(), next.devices.end(),
+                     [](const DeviceSetting &a, const DeviceSetting &b) { return sortKey(a.device) < sortKey(b.device); });
+    if (next.devices == m_devices)
+        return;
+    pushState(undoText, next);
+}
+
+void Document::setDeviceLimit(const planner::Device &device, std::int64_t bytes)
+{
+    State next = state();
+    bool changed = false;
+    for (auto &d : next.devices)
+        if (d.device == device && d.limitBytes != bytes) {
+            d.limitBytes = bytes;
+            changed = true;
+        }
+    if (!changed)
+        return;
+    // Consecutive changes of one device's limit merge into one undo step.
+    m_undo->push(new StateCommand(this, tr("Set the limit of %1").arg(deviceLabel(device)), state(), next,
+                                  1000 + sortKey(device)));
+}
+
+void Document::addSimulatedGpu(std::int64_t bytes)
+{
+    int index = 0;
+    for (const auto &d : m_devices)
+        if (d.device.isGpu())
+            index = std::max(index, d.device.index + 1);
+    auto devices = m_devices;
+    devices.push_back({planner::Device::gpu(index), bytes, true, {}});
+    setDevices(devices, tr("Add simulated GPU %1").arg(index));
+}
+
+void Document::removeDevice(const planner::Device &device)
+{
+    auto devices = m_devices;
+    std::erase_if(devices, [&](const DeviceSetting &d) { return d.device == device; });
+    setDevices(devices, tr("Remove %1").arg(deviceLabel(device)));
+}
+
+void Document::setDtype(std::optional<DType> dtype)
+{
+    if (dtype == m_dtype)
+        return;
+    State next = state();
+    next.dtype = dtype;
+    pushState(tr("Set the dtype to %1").arg(dtype ? QString::fromLatin1(torchName(*dtype)) : tr("as stored")), next);
+}
+
+void Document::setNoSplitClasses(const QStringList &classes)
+{
+    if (classes == m_noSplit)
+        return;
+    State next = state();
+    next.noSplit = classes;
+    pushState(tr("Change the no-split classes"), next);
+}
+
+QStringList Document::modelClasses() const
+{
+    QSet<QString> seen;
+    QStringList out;
+    if (!m_tree)
+        return out;
+    for (const auto &m : m_tree->modules()) {
+        if (m.className.empty() || m.children.empty())
+            continue; // leaves (Linear, Embedding) are never split anyway
+        const QString c = QString::fromStdString(m.className);
+        if (!seen.contains(c)) {
+            seen.insert(c);
+            out << c;
+        }
+    }
+    for (const auto &c : m_noSplit)
+        if (!seen.contains(c))
+            out << c;
+    return out;
+}
+
+QStringList Document::defaultNoSplitClasses() const
+{
+    QStringList out;
+    if (m_model)
+        for (const auto &c : m_model->source.model.noSplitClasses)
+            out << QString::fromStdString(c);
+    return out;
+}
+
+void Document::setStrategy(planner::Strategy strategy)
+{
+    if (strategy == m_strategy)
+        return;
+    State next = state();
+    next.strategy = strategy;
+    pushState(tr("Set the strategy to %1").arg(QString::fromLatin1(planner::toString(strategy))), next);
+}
+
+void Document::pinModule(int moduleId, const planner::Device &device)
+{
+    if (!m_tree)
+        return;
+    const std::string name = m_tree->module(moduleId).name;
+    State next = state();
+    std::erase_if(next.pins, [&](const planner::Pin &p) { return p.module == name; });
+    next.pins.push_back({name, device, false});
+    next.map = moveModule(*m_tree, m_map, moduleId, device);
+    pushState(tr("Pin %1 to %2").arg(QString::fromStdString(name), deviceLabel(device)), next);
+}
+
+void Document::unpinModule(int moduleId)
+{
+    if (!m_tree)
+        return;
+    const std::string name = m_tree->module(moduleId).name;
+    State next = state();
+    std::erase_if(next.pins, [&](const planner::Pin &p) { return p.module == name; });
+    if (next.pins.size() == m_pins.size())
+        return;
+    pushState(tr("Unpin %1").arg(QString::fromStdString(name)), next);
+}
+
+planner::PlanOptions Document::options() const
+{
+    planner::PlanOptions o;
+    for (const auto &d : m_devices)
+        o.maxMemory.emplace_back(d.device, d.limitBytes);
+    for (const auto &c : m_noSplit)
+        o.noSplitClasses.push_back(c.toStdString());
+    o.dtype = m_dtype;
+    o.strategy = m_strategy;
+    o.pins = m_pins;
+    return o;
+}
+
+std::vector<planner::Device> Document::deviceChoices() const
+{
+    std::vector<planner::Device> out;
+    for (const auto &d : m_devices)
+        out.push_back(d.device);
+    out.push_back(planner::Device::disk());
+    return out;
+}
+
+QString Document::deviceLabel(const planner::Device &device) const
+{
+    for (const auto &d : m_devices)
+        if (d.device == device && d.device.isGpu() && d.simulated)
+            return tr("GPU %1 (simulated)").arg(QLocale().toString(device.index));
+    switch (device.kind) {
+    case planner::DeviceKind::Gpu:
+        return tr("GPU %1").arg(QLocale().toString(device.index));
+    case planner::DeviceKind::Cpu:
+        return tr("CPU");
+    case planner::DeviceKind::Disk:
+        return tr("Disk");
+    case planner::DeviceKind::Mps:
+        return tr("MPS");
+    }
+    return {};
+}
+
+QColor Document::deviceColor(const planner::Device &device) const
+{
+    switch (device.kind) {
+    case planner::DeviceKind::Gpu:
+        return gui::deviceColor(DeviceColorKind::Gpu, device.index);
+    case planner::DeviceKind::Cpu:
+        return gui::deviceColor(DeviceColorKind::Cpu, 0);
+    case planner::DeviceKind::Disk:
+        return gui::deviceColor(DeviceColorKind::Disk, 0);
+    case planner::DeviceKind::Mps:
+        return gui::deviceColor(DeviceColorKind::Mps, 0);
+    }
+    return {};
+}
+
+// ---- planning and editing -----------------------------------------------------------------------
+
+void Document::requestPlan()
+{
+    if (!m_tree)
+        return;
+    const quint64 request = ++m_planRequest;
+    m_planning = true;
+    Q_EMIT planStarted();
+    Q_EMIT busyChanged();
+    QPointer<QObject> self(this);
+    const State before = state();
+    auto done = [this, request, before](std::shared_ptr<const planner::Plan> plan) {
+        if (request != m_planRequest)
+            return;
+        m_planning = false;
+        State next = state();
+        next.plan = plan;
+        next.map = plan->deviceMap;
+        m_undo->push(new StateCommand(this, tr("Plan (%1)").arg(QString::fromLatin1(planner::toString(m_strategy))),
+                                      state(), next));
+        Q_EMIT planFinished(true, QString());
+        Q_EMIT busyChanged();
+    };
+    auto failed = [this, request](const QString &message) {
+        if (request != m_planRequest)
+            return;
+        m_planning = false;
+        Q_EMIT planFinished(false, message);
+        Q_EMIT busyChanged();
+    };
+    Worker *worker = m_worker;
+    auto tree = m_tree;
+    const planner::PlanOptions options = this->options();
+    QMetaObject::invokeMethod(worker, [worker, tree, options, self, done, failed] {
+        worker->plan(tree, options, self, done, failed);
+    }, Qt::QueuedConnection);
+}
+
+void Document::setModuleDevice(int moduleId, const planner::Device &device)
+{
+    setModulesDevice({moduleId}, device);
+}
+
+void Document::setModulesDevice(const std::vector<int> &moduleIds, const planner::Device &device)
+{
+    if (!m_tree || moduleIds.empty())
+        return;
+    State next = state();
+    for (int id : moduleIds)
+        if (id > planner::ModuleTree::kRoot && id < m_tree->size())
+            next.map = moveModule(*m_tree, next.map, id, device);
+    if (next.map == m_map)
+        return;
+    const QString text = moduleIds.size() == 1
+        ? tr("Move %1 to %2").arg(QString::fromStdString(m_tree->module(moduleIds.front()).name), deviceLabel(device))
+        : tr("Move %n modules to %1", nullptr, static_cast<int>(moduleIds.size())).arg(deviceLabel(device));
+    pushState(text, next);
+}
+
+std::vector<std::pair<planner::Device, std::int64_t>> Document::currentUsage() const
+{
+    std::vector<std::pair<planner::Device, std::int64_t>> usage;
+    for (const auto &d : deviceChoices())
+        usage.emplace_back(d, 0);
+    if (!m_tree)
+        return usage;
+    auto add = [&](const planner::Device &d, std::int64_t bytes) {
+        for (auto &u : usage)
+            if (u.first == d) {
+                u.second += bytes;
+                return;
+            }
+        usage.emplace_back(d, bytes);
+    };
+    for (const auto &[key, device] : m_map) {
+        if (int id = m_tree->find(key); id >= 0) {
+            add(device, m_sizes.bytes[static_cast<std::size_t>(id)]);
+            continue;
+        }
+        const auto dot = key.rfind('.');
+        const int owner = m_tree->find(dot == std::string::npos ? std::string() : key.substr(0, dot));
+        if (owner < 0)
+            continue;
+        const std::string local = dot == std::string::npos ? key : key.substr(dot + 1);
+        const auto &m = m_tree->module(owner);
+        for (const auto *list : {&m.params, &m.buffers})
+            for (const auto &t : *list)
+                if (t.name == local)
+                    add(device, storageBytes(planner::loadedDtype(t.dtype, m_dtype), t.numel()));
+    }
+    return usage;
+}
+
+void Document::refreshSizes()
+{
+    if (!m_tree)
+        return;
+    m_sizes = m_dtype ? planner::aggregateSizes(*m_tree, m_dtype) : m_model->storedSizes;
+    m_treeModel->setSizes(m_sizes, m_dtype);
+}
+
+void Document::refreshMap()
+{
+    m_issues.clear();
+    if (m_tree && !m_map.empty())
+        m_issues = planner::validate(*m_tree, m_map, options());
+    if (m_tree)
+        m_treeModel->setPlacement(placementView());
+    Q_EMIT mapChanged();
+}
+
+PlacementView Document::placementView() const
+{
+    PlacementView v;
+    const auto choices = deviceChoices();
+    for (const auto &d : choices) {
+        v.devices << deviceLabel(d);
+        v.deviceKeys << QString::fromStdString(d.toString());
+        v.colors.push_back(deviceColor(d));
+    }
+    const auto n = static_cast<std::size_t>(m_tree->size());
+    v.slot.assign(n, -1);
+    v.reason.assign(n, QString());
+    v.spread.assign(n, {});
+    if (m_map.empty())
+        return v;
+    const ResolvedDevices resolved = resolveDevices(*m_tree, m_map);
+    auto slotOf = [&](const planner::Device &d) {
+        const auto it = std::find(choices.begin(), choices.end(), d);
+        return it == choices.end() ? -1 : static_cast<int>(it - choices.begin());
+    };
+    std::set<std::string> pinned;
+    for (const auto &p : m_pins)
+        if (!p.forbid)
+            pinned.insert(p.module);
+    for (std::size_t id = 0; id < n; ++id) {
+        for (const auto &d : resolved.spread[id])
+            v.spread[id].push_back(slotOf(d));
+        if (resolved.device[id])
+            v.slot[id] = slotOf(*resolved.device[id]);
+        else if (resolved.spread[id].size() > 1)
+            v.slot[id] = -2;
+        const auto &name = m_tree->module(static_cast<int>(id)).name;
+        const planner::Placement *planned = m_plan && id < m_plan->placements.size() ? &m_plan->placements[id] : nullptr;
+        if (pinned.count(name) && resolved.device[id])
+            v.reason[id] = tr("Pinned to %1 by you.").arg(deviceLabel(*resolved.device[id]));
+        else if (planned && planned->device == resolved.device[id])
+            v.reason[id] = QString::fromStdString(planned->reason);
+        else if (planned && resolved.device[id])
+            v.reason[id] = planned->device
+                ? tr("Moved to %1 by you; the plan put it on %2.").arg(deviceLabel(*resolved.device[id]), deviceLabel(*planned->device))
+                : tr("Moved to %1 by you.").arg(deviceLabel(*resolved.device[id]));
+        else if (!resolved.device[id] && resolved.spread[id].size() > 1)
+            v.reason[id] = tr("Its parts are on %n devices.", nullptr, static_cast<int>(resolved.spread[id].size()));
+    }
+    return v;
+}
+
+// ---- files --------------------------------------------------------------------------------------
+
+void Document::exportDeviceMap(const QString &path) const
+{
+    planner::writeDeviceMapFile(path.toStdString(), m_map);
+}
+
+void Document::exportMaxMemory(const QString &path) const
+{
+    const auto json = planner::maxMemoryToJson(options().maxMemory);
+    planner::writeFileAtomically(path.toStdString(), json.dump(2) + "\n");
+}
+
+void Document::exportPlan(const QString &path)
+{
+    if (!m_tree)
+        return;
+    planner::PlanFile file;
+    file.checkpoint = planner::identityOf(*m_tree, m_model->path.toStdString());
+    file.options = options();
+    file.deviceMap = m_map;
+    if (m_plan)
+        file.usage = m_plan->usage;
+    planner::writePlanFile(path.toStdString(), file);
+    m_undo->setClean();
+}
+
+QString Document::pythonSnippet() const
+{
+    if (!m_model)
+        return {};
+    const std::string modelPath = m_model->source.presetName.empty() ? m_model->source.checkpoint.directory
+                                                                     : m_model->source.presetName;
+    return QString::fromStdString(planner::pythonSnippet(modelPath.empty() ? m_model->path.toStdString() : modelPath,
+                                                         m_map, options().maxMemory, m_dtype, false));
+}
+
+void Document::importDeviceMap(const QString &path)
+{
+    if (!m_tree)
+        return;
+    State next = state();
+    next.map = planner::readDeviceMapFile(path.toStdString());
+    next.plan.reset();
+    pushState(tr("Import %1").arg(QFileInfo(path).fileName()), next);
+}
+
+void Document::importPlan(const QString &path)
+{
+    if (!m_tree)
+        return;
+    const auto identity = planner::identityOf(*m_tree, m_model->path.toStdString());
+    const planner::PlanFile file = planner::readPlanFile(path.toStdString(), &identity);
+    State next = state();
+    next.devices.clear();
+    for (const auto &[device, bytes] : file.options.maxMemory) {
+        DeviceSetting s{device, bytes, device.isGpu(), {}};
+        for (const auto &old : m_devices)
+            if (old.device == device) {
+                s.simulated = old.simulated;
+                s.label = old.label;
+            }
+        next.devices.push_back(s);
+    }
+    next.dtype = file.options.dtype;
+    next.noSplit.clear();
+    for (const auto &c : file.options.noSplitClasses)
+        next.noSplit << QString::fromStdString(c);
+    next.strategy = file.options.strategy;
+    next.pins = file.options.pins;
+    next.map = file.deviceMap;
+    next.plan.reset();
+    pushState(tr("Import %1").arg(QFileInfo(path).fileName()), next);
+}
+
+} // namespace mizan::gui

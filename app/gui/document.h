@@ -1,0 +1,151 @@
+#pragma once
+
+// The one document of a window: the opened model, the planning settings (devices and limits,
+// dtype, no-split classes, strategy, pins), the current device map, its validation issues and
+// the edit history. Every change goes through the undo stack; long work goes to the worker.
+
+#include "moduletreemodel.h"
+#include "worker.h"
+
+#include "planner/plan.h"
+
+#include <QObject>
+#include <QStringList>
+#include <QThread>
+#include <QUndoStack>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace mizan::gui {
+
+struct DeviceSetting {
+    planner::Device device;
+    std::int64_t limitBytes = 0;
+    bool simulated = false;   // a simulated GPU (no such card here)
+    QString label;            // from a hardware profile ("RTX 4090"), may be empty
+    bool operator==(const DeviceSetting &) const = default;
+};
+
+class Document : public QObject {
+    Q_OBJECT
+public:
+    explicit Document(QObject *parent = nullptr);
+    ~Document() override;
+
+    // ---- opening ------------------------------------------------------------------------------
+    // Starts opening a path or preset in the worker; emits openStarted, progress, then opened or
+    // openFailed. A running open is cancelled first.
+    void open(const QString &pathOrPreset);
+    void cancelOpen();
+    bool isOpening() const { return m_opening; }
+    bool hasModel() const { return m_model != nullptr; }
+    const OpenedModel *model() const { return m_model.get(); }
+    std::shared_ptr<const planner::ModuleTree> tree() const { return m_tree; }
+    const planner::ModuleSizes &sizes() const { return m_sizes; }
+    ModuleTreeModel *treeModel() const { return m_treeModel; }
+
+    // ---- settings (undoable) --------------------------------------------------------------------
+    const std::vector<DeviceSetting> &devices() const { return m_devices; }
+    void setDevices(const std::vector<DeviceSetting> &devices, const QString &undoText);
+    void setDeviceLimit(const planner::Device &device, std::int64_t bytes);
+    void addSimulatedGpu(std::int64_t bytes);
+    void removeDevice(const planner::Device &device);
+    std::optional<DType> dtype() const { return m_dtype; }
+    void setDtype(std::optional<DType> dtype);
+    const QStringList &noSplitClasses() const { return m_noSplit; }
+    void setNoSplitClasses(const QStringList &classes);
+    QStringList modelClasses() const;        // class names present in the model, sorted
+    QStringList defaultNoSplitClasses() const;
+    planner::Strategy strategy() const { return m_strategy; }
+    void setStrategy(planner::Strategy strategy);
+    const std::vector<planner::Pin> &pins() const { return m_pins; }
+    void pinModule(int moduleId, const planner::Device &device);
+    void unpinModule(int moduleId);
+
+    planner::PlanOptions options() const;
+    // Devices a module may be put on: the settings' devices then disk.
+    std::vector<planner::Device> deviceChoices() const;
+    QString deviceLabel(const planner::Device &device) const;
+    QColor deviceColor(const planner::Device &device) const;
+
+    // ---- planning and editing -----------------------------------------------------------------
+    void requestPlan();                       // worker; result applied as one undoable step
+    bool isPlanning() const { return m_planning; }
+    const planner::Plan *plan() const { return m_plan.get(); }
+    const planner::DeviceMap &deviceMap() const { return m_map; }
+    void setModuleDevice(int moduleId, const planner::Device &device); // undoable
+    void setModulesDevice(const std::vector<int> &moduleIds, const planner::Device &device); // one macro
+    const std::vector<planner::Issue> &issues() const { return m_issues; }
+    // Per-device usage of the current (maybe edited) map: planned bytes per device.
+    std::vector<std::pair<planner::Device, std::int64_t>> currentUsage() const;
+    QUndoStack *undoStack() const { return m_undo; }
+
+    // ---- files (atomic writes; throw mizan::Error with a readable message) ----------------------
+    void exportDeviceMap(const QString &path) const;
+    void exportMaxMemory(const QString &path) const;
+    void exportPlan(const QString &path);
+    QString pythonSnippet() const;
+    void importDeviceMap(const QString &path);    // undoable; validated
+    void importPlan(const QString &path);         // undoable; settings and map
+
+    // Raw setters used by undo commands.
+    struct State {
+        std::vector<DeviceSetting> devices;
+        std::optional<DType> dtype;
+        QStringList noSplit;
+        planner::Strategy strategy = planner::Strategy::Auto;
+        std::vector<planner::Pin> pins;
+        planner::DeviceMap map;
+        std::shared_ptr<const planner::Plan> plan;
+    };
+    State state() const;
+    void restore(const State &state);
+    // Labels and reasons again in the current language (after a language switch).
+    void retranslate();
+
+Q_SIGNALS:
+    void openStarted(const QString &path);
+    void openProgress(int done, int total);
+    void opened();
+    void openFailed(const QString &message, bool cancelled);
+    void settingsChanged();
+    void planStarted();
+    void planFinished(bool ok, const QString &message);
+    void mapChanged();       // device map, plan, issues, placement view updated
+    void busyChanged();
+
+private:
+    void pushState(const QString &text, const State &next);
+    void applyOpened(std::shared_ptr<const OpenedModel> opened);
+    void refreshSizes();
+    void refreshMap();
+    PlacementView placementView() const;
+
+    QThread m_thread;
+    Worker *m_worker = nullptr;
+    ModuleTreeModel *m_treeModel = nullptr;
+    QUndoStack *m_undo = nullptr;
+    std::shared_ptr<std::atomic<bool>> m_cancel;
+    quint64 m_openRequest = 0;
+    quint64 m_planRequest = 0;
+    bool m_opening = false;
+    bool m_planning = false;
+
+    std::shared_ptr<const OpenedModel> m_model;
+    std::shared_ptr<const planner::ModuleTree> m_tree;
+    planner::ModuleSizes m_sizes;
+
+    std::vector<DeviceSetting> m_devices;
+    std::optional<DType> m_dtype;
+    QStringList m_noSplit;
+    planner::Strategy m_strategy = planner::Strategy::Auto;
+    std::vector<planner::Pin> m_pins;
+    planner::DeviceMap m_map;
+    std::shared_ptr<const planner::Plan> m_plan;
+    std::vector<planner::Issue> m_issues;
+};
+
+} // namespace mizan::gui

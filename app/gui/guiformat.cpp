@@ -1,0 +1,69 @@
+#include "guiformat.h"
+
+#include <QCoreApplication>
+#include <QLocale>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+namespace mizan::gui {
+
+QString formatBytes(std::int64_t bytes)
+{
+    const QLocale locale;
+    const double b = static_cast<double>(bytes);
+    const double a = std::abs(b);
+    if (a < 1024.0)
+        return QCoreApplication::translate("Format", "%1 B").arg(locale.toString(bytes));
+    if (a < 1024.0 * 1024.0)
+        return QCoreApplication::translate("Format", "%1 KiB").arg(locale.toString(b / 1024.0, 'f', 1));
+    if (a < 1024.0 * 1024.0 * 1024.0)
+        return QCoreApplication::translate("Format", "%1 MiB").arg(locale.toString(b / (1024.0 * 1024.0), 'f', 1));
+    if (a < 1024.0 * 1024.0 * 1024.0 * 1024.0)
+        return QCoreApplication::translate("Format", "%1 GiB").arg(locale.toString(b / (1024.0 * 1024.0 * 1024.0), 'f', 2));
+    return QCoreApplication::translate("Format", "%1 TiB").arg(locale.toString(b / (1024.0 * 1024.0 * 1024.0 * 1024.0), 'f', 2));
+}
+
+QString formatCount(std::int64_t count, bool compact)
+{
+    const QLocale locale;
+    if (!compact || count < 10000)
+        return locale.toString(static_cast<qlonglong>(count));
+    const double c = static_cast<double>(count);
+    if (c < 1e6)
+        return QCoreApplication::translate("Format", "%1 K").arg(locale.toString(c / 1e3, 'f', 1));
+    if (c < 1e9)
+        return QCoreApplication::translate("Format", "%1 M").arg(locale.toString(c / 1e6, 'f', 1));
+    return QCoreApplication::translate("Format", "%1 B", "billions of parameters").arg(locale.toString(c / 1e9, 'f', 2));
+}
+
+QColor deviceColor(DeviceColorKind kind, int gpuIndex)
+{
+    // Qualitative palette that stays distinct for eight GPUs and readable with dark text.
+    static const std::array<QColor, 8> gpu = {
+        QColor(0x4e, 0x79, 0xa7), QColor(0x59, 0xa1, 0x4f), QColor(0xf2, 0x8e, 0x2b), QColor(0xb0, 0x7a, 0xa1),
+        QColor(0x76, 0xb7, 0xb2), QColor(0xed, 0xc9, 0x48), QColor(0xe1, 0x57, 0x59), QColor(0xff, 0x9d, 0xa7),
+    };
+    switch (kind) {
+    case DeviceColorKind::Gpu:
+        return gpu[static_cast<std::size_t>(std::max(0, gpuIndex)) % gpu.size()];
+    case DeviceColorKind::Cpu:
+        return QColor(0x9a, 0xa5, 0xb1);
+    case DeviceColorKind::Disk:
+        return QColor(0x9c, 0x75, 0x5f);
+    case DeviceColorKind::Mps:
+        return QColor(0xba, 0xb0, 0xac);
+    }
+    return QColor(Qt::gray);
+}
+
+QColor deviceTint(const QColor &color)
+{
+    QColor c = color;
+    c.setAlpha(255);
+    return QColor::fromRgbF(0.65f * 1.0f + 0.35f * c.redF(), 0.65f * 1.0f + 0.35f * c.greenF(),
+                            0.65f * 1.0f + 0.35f * c.blueF());
+}
+
+} // namespace mizan::gui

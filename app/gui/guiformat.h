@@ -1,0 +1,24 @@
+#pragma once
+
+// Small presentation helpers shared by the GUI's views: sizes and counts in the user's locale,
+// one stable colour per device.
+
+#include <QColor>
+#include <QString>
+
+#include <cstdint>
+
+namespace mizan::gui {
+
+// "1.5 GiB" in the current default locale (Arabic digits and unit names in Arabic).
+QString formatBytes(std::int64_t bytes);
+// "8,030,261,248" or "8.03 B" (compact) in the current default locale.
+QString formatCount(std::int64_t count, bool compact = false);
+
+// Colours for device slots: GPUs in a qualitative palette, CPU grey-blue, disk brown.
+enum class DeviceColorKind { Gpu, Cpu, Disk, Mps };
+QColor deviceColor(DeviceColorKind kind, int gpuIndex);
+// A lighter tint of a device colour for table backgrounds.
+QColor deviceTint(const QColor &color);
+
+} // namespace mizan::gui

@@ -1,0 +1,70 @@
+// mizan: the desktop application. Opens a checkpoint, a config.json or a preset given on the
+// command line (or from the start page), and plans its device map.
+#include "mainwindow.h"
+
+#include "devicepanel.h"
+#include "document.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QFont>
+#include <QFontDatabase>
+#include <QTimer>
+
+int main(int argc, char **argv)
+{
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName(QStringLiteral("Mizan"));
+    QApplication::setApplicationName(QStringLiteral("mizan"));
+    QApplication::setApplicationVersion(QStringLiteral(MIZAN_VERSION));
+    // DejaVu Sans covers Latin and Arabic, so both languages render with one font.
+    QFont font(QStringLiteral("DejaVu Sans"));
+    font.setPointSizeF(9.5);
+    QApplication::setFont(font);
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Plan device maps for checkpoints bigger than one GPU."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addPositionalArgument(QStringLiteral("path"), QStringLiteral("checkpoint folder, .safetensors, *.index.json, config.json or preset name"));
+    QCommandLineOption language(QStringLiteral("language"), QStringLiteral("user interface language: en or ar"), QStringLiteral("code"));
+    QCommandLineOption hardware(QStringLiteral("hardware"), QStringLiteral("use this hardware profile's devices"), QStringLiteral("profile"));
+    QCommandLineOption screenshot(QStringLiteral("screenshot"), QStringLiteral("save a PNG of the window after the first plan and quit"), QStringLiteral("file"));
+    QCommandLineOption select(QStringLiteral("select"), QStringLiteral("select this module after opening"), QStringLiteral("module"));
+    QCommandLineOption size(QStringLiteral("size"), QStringLiteral("window size, WIDTHxHEIGHT"), QStringLiteral("size"));
+    parser.addOptions({language, hardware, screenshot, select, size});
+    parser.process(app);
+
+    mizan::gui::MainWindow window;
+    if (parser.isSet(language))
+        window.setLanguage(parser.value(language));
+    if (parser.isSet(size)) {
+        const QStringList wh = parser.value(size).split(QLatin1Char('x'));
+        if (wh.size() == 2)
+            window.resize(wh[0].toInt(), wh[1].toInt());
+    } else if (window.size().width() < 900) {
+        window.resize(1400, 900);
+    }
+    if (parser.isSet(screenshot))
+        window.screenshotWhenPlanned(parser.value(screenshot), parser.value(select));
+    window.show();
+
+    const QStringList args = parser.positionalArguments();
+    const QString profile = parser.value(hardware);
+    const QString selected = parser.value(select);
+    QTimer::singleShot(0, &window, [&window, args, profile, selected, hasShot = parser.isSet(screenshot)] {
+        if (!profile.isEmpty()) {
+            try {
+                window.devicePanel()->applyProfile(mizan::models::hardwareProfile(profile.toStdString()));
+            } catch (const std::exception &e) {
+                qWarning("mizan: %s", qPrintable(mizan::gui::describeError(e)));
+            }
+        }
+        if (!args.isEmpty())
+            window.openPath(args.first());
+        if (!selected.isEmpty() && !hasShot)
+            QObject::connect(window.document(), &mizan::gui::Document::planFinished, &window,
+                             [&window, selected] { window.selectModule(selected); }, Qt::SingleShotConnection);
+    });
+    return app.exec();
+}

@@ -1,0 +1,810 @@
+#include "mainwindow.h"
+
+#include "chartspanel.h"
+#include "detailpane.h"
+#include "devicepanel.h"
+#include "document.h"
+#include "guiformat.h"
+#include "nosplitpanel.h"
+#include "startpage.h"
+
+#include <QAction>
+#include <QActionGroup>
+#include <QApplication>
+#include <QClipboard>
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QDockWidget>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFutureWatcher>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLibraryInfo>
+#include <QLineEdit>
+#include <QMenu>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSettings>
+#include <QSplitter>
+#include <QStackedWidget>
+#include <QStatusBar>
+#include <QStyledItemDelegate>
+#include <QTimer>
+#include <QToolBar>
+#include <QTreeView>
+#include <QTreeWidget>
+#include <QUndoView>
+#include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
+
+static void initResources()
+{
+    Q_INIT_RESOURCE(mizan);
+}
+
+namespace mizan::gui {
+
+namespace {
+
+constexpr int kMaxRecent = 10;
+
+// The device column's editor: a combo box of the document's devices.
+class DeviceDelegate : public QStyledItemDelegate {
+public:
+    DeviceDelegate(Document *document, QObject *parent)
+        : QStyledItemDelegate(parent), m_document(document)
+    {
+    }
+    QWidget *createEditor(QWidget *parent, const QStyleOptionViewItem &, const QModelIndex &) const override
+    {
+        auto *combo = new QComboBox(parent);
+        for (const auto &d : m_document->deviceChoices())
+            combo->addItem(m_document->deviceLabel(d), QString::fromStdString(d.toString()));
+        return combo;
+    }
+    void setEditorData(QWidget *editor, const QModelIndex &index) const override
+    {
+        auto *combo = static_cast<QComboBox *>(editor);
+        const int i = combo->findData(index.data(Qt::EditRole).toString());
+        combo->setCurrentIndex(std::max(0, i));
+    }
+    void setModelData(QWidget *editor, QAbstractItemModel *model, const QModelIndex &index) const override
+    {
+        model->setData(index, static_cast<QComboBox *>(editor)->currentData(), Qt::EditRole);
+    }
+
+private:
+    Document *m_document;
+};
+
+struct Catalogs {
+    std::vector<models::PresetInfo> presets;
+    std::vector<models::HardwareProfile> hardware;
+    QString error;
+};
+
+} // namespace
+
+void ModuleFilterProxy::setFilterText(const QString &text)
+{
+    m_text = text.trimmed();
+    invalidateFilter();
+}
+
+bool ModuleFilterProxy::filterAcceptsRow(int row, const QModelIndex &parent) const
+{
+    if (m_text.isEmpty())
+        return true;
+    const QModelIndex name = sourceModel()->index(row, ModuleTreeModel::NameColumn, parent);
+    if (name.data(ModuleTreeModel::FullNameRole).toString().contains(m_text, Qt::CaseInsensitive))
+        return true;
+    const QModelIndex cls = sourceModel()->index(row, ModuleTreeModel::ClassColumn, parent);
+    return cls.data().toString().contains(m_text, Qt::CaseInsensitive);
+}
+
+MainWindow::MainWindow(QWidget *parent)
+    : QMainWindow(parent)
+    , m_document(new Document(this))
+{
+    initResources();
+    setObjectName(QStringLiteral("mainWindow"));
+    setWindowIcon(QIcon(QStringLiteral(":/icons/mizan-64.png")));
+    setAcceptDrops(true);
+
+    m_stack = new QStackedWidget(this);
+    m_start = new StartPage(m_stack);
+    m_workspace = new QWidget(m_stack);
+    auto *workLayout = new QVBoxLayout(m_workspace);
+    workLayout->setContentsMargins(2, 2, 2, 2);
+    m_filter = new QLineEdit(m_workspace);
+    m_filter->setClearButtonEnabled(true);
+    m_filter->setObjectName(QStringLiteral("filter"));
+    workLayout->addWidget(m_filter);
+    auto *splitter = new QSplitter(Qt::Vertical, m_workspace);
+    m_tree = new QTreeView(splitter);
+    m_tree->setObjectName(QStringLiteral("moduleTree"));
+    m_proxy = new ModuleFilterProxy(this);
+    m_proxy->setSourceModel(m_document->treeModel());
+    m_proxy->setSortRole(ModuleTreeModel::SortRole);
+    m_proxy->setRecursiveFilteringEnabled(true);
+    m_tree->setModel(m_proxy);
+    m_tree->setUniformRowHeights(true);
+    m_tree->setSortingEnabled(true);
+    m_tree->sortByColumn(ModuleTreeModel::NameColumn, Qt::AscendingOrder);
+    m_tree->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    m_tree->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed
+                            | QAbstractItemView::SelectedClicked);
+    m_tree->setItemDelegateForColumn(ModuleTreeModel::DeviceColumn, new DeviceDelegate(m_document, m_tree));
+    m_tree->setContextMenuPolicy(Qt::CustomContextMenu);
+    m_tree->header()->setStretchLastSection(true);
+    m_tree->setAlternatingRowColors(false);
+    m_detail = new DetailPane(m_document, splitter);
+    splitter->addWidget(m_tree);
+    splitter->addWidget(m_detail);
+    splitter->setStretchFactor(0, 3);
+    splitter->setStretchFactor(1, 1);
+    workLayout->addWidget(splitter, 1);
+    m_stack->addWidget(m_start);
+    m_stack->addWidget(m_workspace);
+    setCentralWidget(m_stack);
+
+    m_statusLabel = new QLabel(this);
+    m_progress = new QProgressBar(this);
+    m_progress->setMaximumWidth(200);
+    m_progress->hide();
+    m_cancel = new QPushButton(this);
+    m_cancel->hide();
+    statusBar()->addWidget(m_statusLabel, 1);
+    statusBar()->addPermanentWidget(m_progress);
+    statusBar()->addPermanentWidget(m_cancel);
+
+    createDocks();
+    createActions();
+    createMenus();
+
+    connect(m_filter, &QLineEdit::textChanged, m_proxy, &ModuleFilterProxy::setFilterText);
+    connect(m_tree, &QTreeView::customContextMenuRequested, this, &MainWindow::treeContextMenu);
+    connect(m_tree->selectionModel(), &QItemSelectionModel::currentChanged, this, [this](const QModelIndex &current) {
+        m_detail->showModule(current.isValid() ? current.data(ModuleTreeModel::ModuleIdRole).toInt() : -1);
+        updateActions();
+    });
+    connect(m_start, &StartPage::openRequested, this, &MainWindow::openPath);
+    connect(m_start, &StartPage::openFolderClicked, m_openFolderAction, &QAction::trigger);
+    connect(m_start, &StartPage::openFileClicked, m_openFileAction, &QAction::trigger);
+    connect(m_charts, &ChartsPanel::moduleActivated, this, &MainWindow::selectModule);
+    connect(m_cancel, &QPushButton::clicked, m_document, &Document::cancelOpen);
+
+    connect(m_document, &Document::openStarted, this, [this](const QString &path) {
+        m_progress->setRange(0, 0);
+        m_progress->show();
+        m_cancel->show();
+        m_statusLabel->setText(tr("Opening %1…").arg(path));
+    });
+    connect(m_document, &Document::openProgress, this, [this](int done, int total) {
+        m_progress->setRange(0, total);
+        m_progress->setValue(done);
+        m_progress->setFormat(tr("%1 of %2 shards").arg(QLocale().toString(done), QLocale().toString(total)));
+    });
+    connect(m_document, &Document::opened, this, [this] {
+        m_progress->hide();
+        m_cancel->hide();
+        m_stack->setCurrentWidget(m_workspace);
+        addRecent(m_document->model()->path);
+        m_tree->header()->resizeSection(ModuleTreeModel::NameColumn, 260);
+        for (int c = ModuleTreeModel::ClassColumn; c < ModuleTreeModel::DeviceColumn; ++c)
+            m_tree->resizeColumnToContents(c);
+        // Reveal the top levels (model, its layer list) without walking thousands of rows.
+        m_tree->expandToDepth(0);
+        setWindowTitle(tr("%1 — Mizan").arg(QFileInfo(m_document->model()->path).fileName()));
+        updateStatus();
+        updateActions();
+        const auto &model = m_document->model()->source.model;
+        for (const auto &w : model.warnings)
+            statusBar()->showMessage(QString::fromStdString(w), 8000);
+    });
+    connect(m_document, &Document::openFailed, this, [this](const QString &message, bool cancelled) {
+        m_progress->hide();
+        m_cancel->hide();
+        updateStatus();
+        if (cancelled)
+            statusBar()->showMessage(tr("Opening cancelled."), 5000);
+        else
+            showError(tr("Cannot open"), message);
+    });
+    connect(m_document, &Document::planFinished, this, [this](bool ok, const QString &message) {
+        if (!ok)
+            showError(tr("Cannot plan"), message);
+        updateStatus();
+    });
+    connect(m_document, &Document::mapChanged, this, [this] {
+        updateProblems();
+        updateActions();
+        updateStatus();
+    });
+    connect(m_document, &Document::settingsChanged, this, &MainWindow::saveSettings);
+    connect(m_problems, &QTreeWidget::itemActivated, this, [this](QTreeWidgetItem *item) {
+        selectModule(item->data(0, Qt::UserRole).toString());
+    });
+
+    // Presets and hardware profiles are read off the GUI thread.
+    auto *watcher = new QFutureWatcher<Catalogs>(this);
+    connect(watcher, &QFutureWatcher<Catalogs>::finished, this, [this, watcher] {
+        const Catalogs c = watcher->result();
+        watcher->deleteLater();
+        m_start->setPresets(c.presets);
+        m_devicePanel->setHardwareProfiles(c.hardware);
+        m_presetMenu->clear();
+        for (const auto &p : c.presets) {
+            const QString name = QString::fromStdString(p.name);
+            m_presetMenu->addAction(QString::fromStdString(p.displayName.empty() ? p.name : p.displayName),
+                                    this, [this, name] { openPath(name); });
+        }
+        if (!c.error.isEmpty())
+            statusBar()->showMessage(c.error, 8000);
+    });
+    watcher->setFuture(QtConcurrent::run([] {
+        Catalogs c;
+        try {
+            c.presets = models::listPresets();
+            c.hardware = models::listHardware();
+        } catch (const std::exception &e) {
+            c.error = describeError(e);
+        }
+        return c;
+    }));
+
+    loadSettings();
+    retranslateUi();
+    updateActions();
+    updateStatus();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::createDocks()
+{
+    m_devicePanel = new DevicePanel(m_document, this);
+    m_noSplit = new NoSplitPanel(m_document, this);
+    m_charts = new ChartsPanel(m_document, this);
+    m_problems = new QTreeWidget(this);
+    m_problems->setObjectName(QStringLiteral("problems"));
+    m_problems->setColumnCount(4);
+    m_problems->setRootIsDecorated(false);
+    m_problems->header()->setSectionResizeMode(2, QHeaderView::Stretch);
+    m_history = new QUndoView(m_document->undoStack(), this);
+
+    auto dock = [this](const QString &name, QWidget *w, Qt::DockWidgetArea area) {
+        auto *d = new QDockWidget(this);
+        d->setObjectName(name);
+        d->setWidget(w);
+        addDockWidget(area, d);
+        return d;
+    };
+    m_devicesDock = dock(QStringLiteral("devicesDock"), m_devicePanel, Qt::LeftDockWidgetArea);
+    m_noSplitDock = dock(QStringLiteral("noSplitDock"), m_noSplit, Qt::LeftDockWidgetArea);
+    m_chartsDock = dock(QStringLiteral("chartsDock"), m_charts, Qt::BottomDockWidgetArea);
+    m_problemsDock = dock(QStringLiteral("problemsDock"), m_problems, Qt::BottomDockWidgetArea);
+    m_historyDock = dock(QStringLiteral("historyDock"), m_history, Qt::BottomDockWidgetArea);
+    tabifyDockWidget(m_problemsDock, m_historyDock);
+    splitDockWidget(m_chartsDock, m_problemsDock, Qt::Horizontal);
+    m_problemsDock->raise();
+    resizeDocks({m_devicesDock}, {340}, Qt::Horizontal);
+    resizeDocks({m_chartsDock, m_problemsDock}, {700, 300}, Qt::Horizontal);
+    resizeDocks({m_chartsDock}, {260}, Qt::Vertical);
+}
+
+void MainWindow::createActions()
+{
+    auto action = [this](const char *icon, const QKeySequence &key, auto slot) {
+        auto *a = new QAction(this);
+        if (icon)
+            a->setIcon(QIcon(QString::fromLatin1(icon)));
+        if (!key.isEmpty())
+            a->setShortcut(key);
+        connect(a, &QAction::triggered, this, slot);
+        return a;
+    };
+    m_openFolderAction = action(":/icons/open.png", QKeySequence::Open, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Open a checkpoint folder"));
+        if (!dir.isEmpty())
+            openPath(dir);
+    });
+    m_openFileAction = action(nullptr, QKeySequence(tr("Ctrl+Shift+O")), [this] {
+        const QString file = QFileDialog::getOpenFileName(this, tr("Open a checkpoint file"), QString(),
+                                                          tr("Checkpoints (*.safetensors *.json);;All files (*)"));
+        if (!file.isEmpty())
+            openPath(file);
+    });
+    m_quitAction = action(nullptr, QKeySequence::Quit, [this] { close(); });
+    m_importMapAction = action(nullptr, {}, [this] {
+        importWith(tr("Import a device map"), tr("Device map (*.json)"), [this](const QString &f) { m_document->importDeviceMap(f); });
+    });
+    m_importPlanAction = action(nullptr, {}, [this] {
+        importWith(tr("Open a plan"), tr("Mizan plan (*.mizan.json);;JSON (*.json)"), [this](const QString &f) { m_document->importPlan(f); });
+    });
+    m_exportMapAction = action(":/icons/export.png", QKeySequence(tr("Ctrl+E")), [this] {
+        exportWith(tr("Export the device map"), tr("Device map (*.json)"), QStringLiteral("device_map.json"),
+                   [this](const QString &f) { m_document->exportDeviceMap(f); });
+    });
+    m_exportMaxMemoryAction = action(nullptr, {}, [this] {
+        exportWith(tr("Export max_memory"), tr("max_memory (*.json)"), QStringLiteral("max_memory.json"),
+                   [this](const QString &f) { m_document->exportMaxMemory(f); });
+    });
+    m_savePlanAction = action(nullptr, QKeySequence::Save, [this] {
+        exportWith(tr("Save the plan"), tr("Mizan plan (*.mizan.json)"), QStringLiteral("plan.mizan.json"),
+                   [this](const QString &f) { m_document->exportPlan(f); });
+    });
+    m_copySnippetAction = action(nullptr, QKeySequence(tr("Ctrl+Shift+C")), [this] {
+        QGuiApplication::clipboard()->setText(m_document->pythonSnippet());
+        statusBar()->showMessage(tr("Python snippet copied to the clipboard."), 4000);
+    });
+    m_undoAction = m_document->undoStack()->createUndoAction(this);
+    m_undoAction->setIcon(QIcon(QStringLiteral(":/icons/undo.png")));
+    m_undoAction->setShortcut(QKeySequence::Undo);
+    m_redoAction = m_document->undoStack()->createRedoAction(this);
+    m_redoAction->setIcon(QIcon(QStringLiteral(":/icons/redo.png")));
+    m_redoAction->setShortcuts({QKeySequence(QStringLiteral("Ctrl+Shift+Z")), QKeySequence::Redo});
+    m_unpinAction = action(nullptr, {}, [this] {
+        for (int id : selectedModules())
+            m_document->unpinModule(id);
+    });
+    m_filterAction = action(nullptr, QKeySequence::Find, [this] {
+        m_filter->setFocus();
+        m_filter->selectAll();
+    });
+    m_expandAction = action(nullptr, {}, [this] {
+        for (const QModelIndex &i : m_tree->selectionModel()->selectedRows())
+            m_tree->expandRecursively(i);
+    });
+    m_collapseAction = action(nullptr, {}, [this] { m_tree->collapseAll(); });
+    m_planAction = action(":/icons/plan.png", QKeySequence(Qt::Key_F5), [this] { m_document->requestPlan(); });
+    m_englishAction = action(nullptr, {}, [this] { setLanguage(QStringLiteral("en")); });
+    m_arabicAction = action(nullptr, {}, [this] { setLanguage(QStringLiteral("ar")); });
+    auto *languages = new QActionGroup(this);
+    for (QAction *a : {m_englishAction, m_arabicAction}) {
+        a->setCheckable(true);
+        languages->addAction(a);
+    }
+    m_englishAction->setChecked(true);
+    m_aboutAction = action(nullptr, {}, [this] {
+        QMessageBox::about(this, tr("About Mizan"),
+                           tr("<b>Mizan</b> %1<br/>Plans device maps for checkpoints bigger than one GPU, matching Accelerate's infer_auto_device_map.")
+                               .arg(QStringLiteral(MIZAN_VERSION)));
+    });
+}
+
+void MainWindow::createMenus()
+{
+    m_fileMenu = menuBar()->addMenu(QString());
+    m_fileMenu->addAction(m_openFolderAction);
+    m_fileMenu->addAction(m_openFileAction);
+    m_presetMenu = m_fileMenu->addMenu(QString());
+    m_recentMenu = m_fileMenu->addMenu(QString());
+    m_fileMenu->addSeparator();
+    m_importMenu = m_fileMenu->addMenu(QString());
+    m_importMenu->addAction(m_importMapAction);
+    m_importMenu->addAction(m_importPlanAction);
+    m_exportMenu = m_fileMenu->addMenu(QString());
+    m_exportMenu->addAction(m_exportMapAction);
+    m_exportMenu->addAction(m_exportMaxMemoryAction);
+    m_exportMenu->addAction(m_savePlanAction);
+    m_exportMenu->addAction(m_copySnippetAction);
+    m_fileMenu->addAction(m_savePlanAction);
+    m_fileMenu->addSeparator();
+    m_fileMenu->addAction(m_quitAction);
+
+    m_editMenu = menuBar()->addMenu(QString());
+    m_editMenu->addAction(m_undoAction);
+    m_editMenu->addAction(m_redoAction);
+    m_editMenu->addSeparator();
+    m_moveMenu = m_editMenu->addMenu(QString());
+    m_pinMenu = m_editMenu->addMenu(QString());
+    m_editMenu->addAction(m_unpinAction);
+    m_editMenu->addSeparator();
+    m_editMenu->addAction(m_filterAction);
+    connect(m_moveMenu, &QMenu::aboutToShow, this, [this] { fillDeviceMenu(m_moveMenu, false); });
+    connect(m_pinMenu, &QMenu::aboutToShow, this, [this] { fillDeviceMenu(m_pinMenu, true); });
+
+    m_viewMenu = menuBar()->addMenu(QString());
+    for (QDockWidget *d : {m_devicesDock, m_noSplitDock, m_chartsDock, m_problemsDock, m_historyDock})
+        m_viewMenu->addAction(d->toggleViewAction());
+    m_viewMenu->addSeparator();
+    m_viewMenu->addAction(m_expandAction);
+    m_viewMenu->addAction(m_collapseAction);
+
+    m_planMenu = menuBar()->addMenu(QString());
+    m_planMenu->addAction(m_planAction);
+
+    m_languageMenu = menuBar()->addMenu(QString());
+    m_languageMenu->addAction(m_englishAction);
+    m_languageMenu->addAction(m_arabicAction);
+
+    m_helpMenu = menuBar()->addMenu(QString());
+    m_helpMenu->addAction(m_aboutAction);
+
+    auto *toolbar = addToolBar(QString());
+    toolbar->setObjectName(QStringLiteral("mainToolbar"));
+    toolbar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    toolbar->addAction(m_openFolderAction);
+    toolbar->addAction(m_planAction);
+    toolbar->addAction(m_undoAction);
+    toolbar->addAction(m_redoAction);
+    toolbar->addAction(m_exportMapAction);
+}
+
+void MainWindow::retranslateUi()
+{
+    m_fileMenu->setTitle(tr("&File"));
+    m_presetMenu->setTitle(tr("Open &preset"));
+    m_recentMenu->setTitle(tr("Open &recent"));
+    m_importMenu->setTitle(tr("&Import"));
+    m_exportMenu->setTitle(tr("&Export"));
+    m_editMenu->setTitle(tr("&Edit"));
+    m_moveMenu->setTitle(tr("&Move to"));
+    m_pinMenu->setTitle(tr("&Pin to"));
+    m_viewMenu->setTitle(tr("&View"));
+    m_planMenu->setTitle(tr("&Plan"));
+    m_languageMenu->setTitle(tr("&Language"));
+    m_helpMenu->setTitle(tr("&Help"));
+    m_openFolderAction->setText(tr("&Open folder…"));
+    m_openFileAction->setText(tr("Open &file…"));
+    m_quitAction->setText(tr("&Quit"));
+    m_importMapAction->setText(tr("Device map JSON…"));
+    m_importPlanAction->setText(tr("Plan file…"));
+    m_exportMapAction->setText(tr("Export device map…"));
+    m_exportMaxMemoryAction->setText(tr("max_memory JSON…"));
+    m_savePlanAction->setText(tr("&Save plan…"));
+    m_copySnippetAction->setText(tr("Copy Python snippet"));
+    m_undoAction->setText(tr("&Undo"));
+    m_redoAction->setText(tr("&Redo"));
+    m_unpinAction->setText(tr("Unpin"));
+    m_filterAction->setText(tr("Filter modules…"));
+    m_expandAction->setText(tr("Expand selected"));
+    m_collapseAction->setText(tr("Collapse all"));
+    m_planAction->setText(tr("Plan"));
+    m_planAction->setToolTip(tr("Compute a device map for these limits (F5)"));
+    m_englishAction->setText(QStringLiteral("English"));
+    m_arabicAction->setText(QStringLiteral("العربية"));
+    m_aboutAction->setText(tr("&About Mizan"));
+    m_devicesDock->setWindowTitle(tr("Devices and limits"));
+    m_noSplitDock->setWindowTitle(tr("No-split classes"));
+    m_chartsDock->setWindowTitle(tr("Memory per device and per layer"));
+    m_problemsDock->setWindowTitle(tr("Problems"));
+    m_historyDock->setWindowTitle(tr("History"));
+    m_history->setEmptyLabel(tr("<opened>"));
+    m_filter->setPlaceholderText(tr("Filter by module name or class…"));
+    m_cancel->setText(tr("Cancel"));
+    m_problems->setHeaderLabels({tr("Severity"), tr("Module"), tr("Problem"), tr("Suggested fix")});
+    if (auto *tb = findChild<QToolBar *>(QStringLiteral("mainToolbar")))
+        tb->setWindowTitle(tr("Main toolbar"));
+    m_recentMenu->clear();
+    for (const QString &f : m_recent)
+        m_recentMenu->addAction(f, this, [this, f] { openPath(f); });
+    m_recentMenu->setEnabled(!m_recent.isEmpty());
+    if (m_document->hasModel())
+        setWindowTitle(tr("%1 — Mizan").arg(QFileInfo(m_document->model()->path).fileName()));
+    else
+        setWindowTitle(tr("Mizan"));
+    updateProblems();
+    updateStatus();
+}
+
+void MainWindow::changeEvent(QEvent *event)
+{
+    if (event->type() == QEvent::LanguageChange) {
+        retranslateUi();
+        m_document->retranslate();
+    }
+    QMainWindow::changeEvent(event);
+}
+
+void MainWindow::setLanguage(const QString &code)
+{
+    const QString lang = code == QLatin1String("ar") ? code : QStringLiteral("en");
+    qApp->removeTranslator(&m_translator);
+    qApp->removeTranslator(&m_qtTranslator);
+    m_language = lang;
+    // Locale first: the LanguageChange handlers format numbers with it.
+    QLocale::setDefault(lang == QLatin1String("ar") ? QLocale(QLocale::Arabic, QLocale::Egypt)
+                                                   : QLocale(QLocale::English, QLocale::UnitedStates));
+    qApp->setLayoutDirection(lang == QLatin1String("ar") ? Qt::RightToLeft : Qt::LeftToRight);
+    if (m_translator.load(QStringLiteral(":/i18n/mizan_%1.qm").arg(lang)))
+        qApp->installTranslator(&m_translator);
+    else
+        qWarning("mizan: no translation for %s", qPrintable(lang));
+    if (m_qtTranslator.load(QStringLiteral("qtbase_%1").arg(lang), QLibraryInfo::path(QLibraryInfo::TranslationsPath)))
+        qApp->installTranslator(&m_qtTranslator);
+    (lang == QLatin1String("ar") ? m_arabicAction : m_englishAction)->setChecked(true);
+    QSettings().setValue(QStringLiteral("language"), lang);
+}
+
+void MainWindow::openPath(const QString &pathOrPreset)
+{
+    if (pathOrPreset.isEmpty())
+        return;
+    m_document->open(pathOrPreset);
+}
+
+bool MainWindow::selectModule(const QString &name)
+{
+    const auto tree = m_document->tree();
+    if (!tree)
+        return false;
+    int id = tree->find(name.toStdString());
+    if (id < 0) { // a tensor key: its module
+        const int dot = name.lastIndexOf(QLatin1Char('.'));
+        id = tree->find(dot < 0 ? std::string() : name.left(dot).toStdString());
+    }
+    if (id <= planner::ModuleTree::kRoot)
+        return false;
+    const QModelIndex index = m_proxy->mapFromSource(m_document->treeModel()->indexForModule(id));
+    if (!index.isValid())
+        return false;
+    m_tree->scrollTo(index);
+    m_tree->selectionModel()->setCurrentIndex(index, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    return true;
+}
+
+void MainWindow::screenshotWhenPlanned(const QString &file, const QString &module)
+{
+    auto *conn = new QMetaObject::Connection;
+    *conn = connect(m_document, &Document::planFinished, this, [this, file, module, conn](bool ok, const QString &) {
+        disconnect(*conn);
+        delete conn;
+        if (!module.isEmpty())
+            selectModule(module);
+        QTimer::singleShot(1200, this, [this, file, ok] {
+            const bool saved = grab().save(file);
+            qApp->exit(ok && saved ? 0 : 1);
+        });
+    });
+    connect(m_document, &Document::openFailed, this, [](const QString &message, bool) {
+        qWarning("mizan: %s", qPrintable(message));
+        qApp->exit(1);
+    });
+}
+
+void MainWindow::updateActions()
+{
+    const bool model = m_document->hasModel();
+    const bool map = !m_document->deviceMap().empty();
+    m_planAction->setEnabled(model && !m_document->isPlanning());
+    for (QAction *a : {m_importMapAction, m_importPlanAction})
+        a->setEnabled(model);
+    for (QAction *a : {m_exportMapAction, m_exportMaxMemoryAction, m_savePlanAction, m_copySnippetAction})
+        a->setEnabled(map);
+    const bool selection = model && m_tree->selectionModel()->hasSelection();
+    m_moveMenu->setEnabled(selection && map);
+    m_pinMenu->setEnabled(selection);
+    m_unpinAction->setEnabled(selection && !m_document->pins().empty());
+    m_expandAction->setEnabled(selection);
+}
+
+void MainWindow::updateProblems()
+{
+    m_problems->clear();
+    const auto tree = m_document->tree();
+    int errors = 0, warnings = 0;
+    for (const auto &issue : m_document->issues()) {
+        auto *item = new QTreeWidgetItem(m_problems);
+        const bool error = issue.severity == planner::Severity::Error;
+        (error ? errors : warnings)++;
+        item->setText(0, error ? tr("Error") : tr("Warning"));
+        item->setIcon(0, QIcon(error ? QStringLiteral(":/icons/error.png") : QStringLiteral(":/icons/warning.png")));
+        item->setText(1, QString::fromStdString(issue.module));
+        item->setText(2, QString::fromStdString(issue.message));
+        item->setText(3, QString::fromStdString(issue.suggestedFix));
+        item->setToolTip(2, QString::fromStdString(issue.message));
+        item->setData(0, Qt::UserRole, QString::fromStdString(issue.module));
+    }
+    if (const auto *plan = m_document->plan()) {
+        for (const auto &w : plan->warnings) {
+            auto *item = new QTreeWidgetItem(m_problems);
+            ++warnings;
+            item->setText(0, tr("Note"));
+            item->setIcon(0, QIcon(QStringLiteral(":/icons/warning.png")));
+            item->setText(2, QString::fromStdString(w));
+            item->setToolTip(2, QString::fromStdString(w));
+        }
+    }
+    const QString title = tr("Problems");
+    m_problemsDock->setWindowTitle(errors + warnings == 0 ? title
+                                   : tr("%1 (%2 errors, %3 warnings)").arg(title, QLocale().toString(errors), QLocale().toString(warnings)));
+    if (errors + warnings == 0 && m_document->hasModel() && !m_document->deviceMap().empty()) {
+        auto *item = new QTreeWidgetItem(m_problems);
+        item->setText(2, tr("The device map is valid."));
+        item->setIcon(0, QIcon(QStringLiteral(":/icons/ok.png")));
+    }
+}
+
+void MainWindow::updateStatus()
+{
+    if (m_document->isOpening())
+        return;
+    if (!m_document->hasModel()) {
+        m_statusLabel->setText(tr("Open a checkpoint, a config.json or a preset to begin."));
+        return;
+    }
+    const auto *model = m_document->model();
+    const auto &desc = model->source.model;
+    const auto &sizes = m_document->sizes();
+    QString arch = QString::fromStdString(desc.architecture.empty() ? desc.family : desc.architecture);
+    if (arch.isEmpty())
+        arch = tr("unknown architecture");
+    QString text = tr("%1: %2 parameters, %3, %4 modules").arg(arch, formatCount(sizes.parameters.empty() ? 0 : sizes.parameters[0], true),
+                                                             formatBytes(sizes.totalBytes()), QLocale().toString(m_document->tree()->size() - 1));
+    if (!model->source.checkpoint.hasWeights())
+        text += QStringLiteral(" · ") + tr("config only");
+    text += QStringLiteral(" · ") + tr("opened in %1 ms").arg(QLocale().toString(model->elapsedMs));
+    if (m_document->isPlanning())
+        text += QStringLiteral(" · ") + tr("planning…");
+    m_statusLabel->setText(text);
+}
+
+std::vector<int> MainWindow::selectedModules() const
+{
+    std::vector<int> ids;
+    for (const QModelIndex &i : m_tree->selectionModel()->selectedRows())
+        ids.push_back(i.data(ModuleTreeModel::ModuleIdRole).toInt());
+    return ids;
+}
+
+void MainWindow::fillDeviceMenu(QMenu *menu, bool pin)
+{
+    menu->clear();
+    const auto ids = selectedModules();
+    for (const auto &d : m_document->deviceChoices()) {
+        QPixmap swatch(12, 12);
+        swatch.fill(m_document->deviceColor(d));
+        menu->addAction(QIcon(swatch), m_document->deviceLabel(d), this, [this, ids, d, pin] {
+            if (pin) {
+                for (int id : ids)
+                    m_document->pinModule(id, d);
+            } else {
+                m_document->setModulesDevice(ids, d);
+            }
+        });
+    }
+}
+
+void MainWindow::treeContextMenu(const QPoint &pos)
+{
+    if (!m_tree->indexAt(pos).isValid())
+        return;
+    QMenu menu(this);
+    QMenu *move = menu.addMenu(tr("Move to"));
+    move->setEnabled(!m_document->deviceMap().empty());
+    fillDeviceMenu(move, false);
+    QMenu *pin = menu.addMenu(tr("Pin to"));
+    fillDeviceMenu(pin, true);
+    menu.addAction(m_unpinAction);
+    menu.addSeparator();
+    menu.addAction(m_expandAction);
+    menu.addAction(tr("Copy name"), this, [this, pos] {
+        QGuiApplication::clipboard()->setText(m_tree->indexAt(pos).data(ModuleTreeModel::FullNameRole).toString());
+    });
+    menu.exec(m_tree->viewport()->mapToGlobal(pos));
+}
+
+void MainWindow::exportWith(const QString &title, const QString &filter, const QString &suffix,
+                            const std::function<void(const QString &)> &write)
+{
+    QString start = suffix;
+    if (m_document->hasModel() && m_document->model()->source.checkpoint.directory.size())
+        start = QString::fromStdString(m_document->model()->source.checkpoint.directory) + QLatin1Char('/') + suffix;
+    const QString file = QFileDialog::getSaveFileName(this, title, start, filter);
+    if (file.isEmpty())
+        return;
+    try {
+        write(file);
+        statusBar()->showMessage(tr("Saved %1").arg(file), 5000);
+    } catch (const std::exception &e) {
+        showError(tr("Cannot save"), describeError(e));
+    }
+}
+
+void MainWindow::importWith(const QString &title, const QString &filter, const std::function<void(const QString &)> &read)
+{
+    const QString file = QFileDialog::getOpenFileName(this, title, QString(), filter);
+    if (file.isEmpty())
+        return;
+    try {
+        read(file);
+        statusBar()->showMessage(tr("Imported %1").arg(file), 5000);
+    } catch (const std::exception &e) {
+        showError(tr("Cannot import"), describeError(e));
+    }
+}
+
+void MainWindow::showError(const QString &title, const QString &message)
+{
+    statusBar()->showMessage(message, 10000);
+    if (QGuiApplication::platformName() == QLatin1String("offscreen"))
+        return; // tests read the status bar; a modal box would block them
+    QMessageBox::warning(this, title, message);
+}
+
+void MainWindow::addRecent(const QString &path)
+{
+    const QFileInfo info(path);
+    const QString entry = info.exists() ? info.absoluteFilePath() : path;
+    m_recent.removeAll(entry);
+    m_recent.prepend(entry);
+    while (m_recent.size() > kMaxRecent)
+        m_recent.removeLast();
+    m_start->setRecentFiles(m_recent);
+    retranslateUi();
+    saveSettings();
+}
+
+void MainWindow::loadSettings()
+{
+    QSettings s;
+    restoreGeometry(s.value(QStringLiteral("geometry")).toByteArray());
+    restoreState(s.value(QStringLiteral("windowState")).toByteArray());
+    m_recent = s.value(QStringLiteral("recentFiles")).toStringList();
+    m_start->setRecentFiles(m_recent);
+    const QStringList devices = s.value(QStringLiteral("devices")).toStringList();
+    std::vector<DeviceSetting> list;
+    for (const QString &entry : devices) {
+        // "key|bytes|simulated|label"
+        const QStringList f = entry.split(QLatin1Char('|'));
+        if (f.size() < 3)
+            continue;
+        try {
+            list.push_back({planner::Device::fromString(f[0].toStdString()), f[1].toLongLong(), f[2] == QLatin1String("1"),
+                            f.size() > 3 ? f[3] : QString()});
+        } catch (const std::exception &) {
+            qWarning("mizan: ignoring saved device %s", qPrintable(entry));
+        }
+    }
+    if (!list.empty()) {
+        m_document->setDevices(list, QString());
+        m_document->undoStack()->clear();
+    }
+    setLanguage(s.value(QStringLiteral("language"), QStringLiteral("en")).toString());
+}
+
+void MainWindow::saveSettings() const
+{
+    QSettings s;
+    s.setValue(QStringLiteral("recentFiles"), m_recent);
+    QStringList devices;
+    for (const auto &d : m_document->devices())
+        devices << QStringLiteral("%1|%2|%3|%4").arg(QString::fromStdString(d.device.toString())).arg(d.limitBytes)
+                       .arg(d.simulated ? 1 : 0).arg(d.label);
+    s.setValue(QStringLiteral("devices"), devices);
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    QSettings s;
+    s.setValue(QStringLiteral("geometry"), saveGeometry());
+    s.setValue(QStringLiteral("windowState"), saveState());
+    saveSettings();
+    QMainWindow::closeEvent(event);
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent *event)
+{
+    if (event->mimeData()->hasUrls())
+        event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent *event)
+{
+    for (const QUrl &url : event->mimeData()->urls())
+        if (url.isLocalFile()) {
+            openPath(url.toLocalFile());
+            event->acceptProposedAction();
+            return;
+        }
+}
+
+} // namespace mizan::gui

@@ -1,0 +1,132 @@
+#pragma once
+
+// The main window: start page or workspace (module tree + details), docks for devices and
+// limits, no-split classes, charts, problems and history; menus, language switching at run time,
+// drag and drop, recent files and settings.
+
+#include <QMainWindow>
+#include <QSortFilterProxyModel>
+#include <QTranslator>
+
+class QAction;
+class QDockWidget;
+class QLabel;
+class QLineEdit;
+class QMenu;
+class QProgressBar;
+class QPushButton;
+class QStackedWidget;
+class QTreeView;
+class QTreeWidget;
+class QUndoView;
+
+namespace mizan::gui {
+
+class ChartsPanel;
+class DetailPane;
+class DevicePanel;
+class Document;
+class NoSplitPanel;
+class StartPage;
+
+// Filters the module tree by name or class (a match keeps its ancestors visible).
+class ModuleFilterProxy : public QSortFilterProxyModel {
+    Q_OBJECT
+public:
+    using QSortFilterProxyModel::QSortFilterProxyModel;
+    void setFilterText(const QString &text);
+
+protected:
+    bool filterAcceptsRow(int row, const QModelIndex &parent) const override;
+
+private:
+    QString m_text;
+};
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    Document *document() const { return m_document; }
+    QTreeView *treeView() const { return m_tree; }
+    QTreeWidget *problemsView() const { return m_problems; }
+    ChartsPanel *charts() const { return m_charts; }
+    DevicePanel *devicePanel() const { return m_devicePanel; }
+    DetailPane *detailPane() const { return m_detail; }
+
+    // "en" or "ar"; switches translations, locale and layout direction at run time.
+    void setLanguage(const QString &code);
+    QString language() const { return m_language; }
+
+    void openPath(const QString &pathOrPreset);
+    // Selects (and reveals) a module by its full name; false when the model has none.
+    bool selectModule(const QString &name);
+    // Saves a PNG of the window once the next plan is shown, then quits (scripts/screenshots.sh).
+    void screenshotWhenPlanned(const QString &file, const QString &selectModule);
+
+protected:
+    void changeEvent(QEvent *event) override;
+    void closeEvent(QCloseEvent *event) override;
+    void dragEnterEvent(QDragEnterEvent *event) override;
+    void dropEvent(QDropEvent *event) override;
+
+private:
+    void createActions();
+    void createMenus();
+    void createDocks();
+    void retranslateUi();
+    void updateActions();
+    void updateProblems();
+    void updateStatus();
+    void addRecent(const QString &path);
+    void loadSettings();
+    void saveSettings() const;
+    void showError(const QString &title, const QString &message);
+    void treeContextMenu(const QPoint &pos);
+    std::vector<int> selectedModules() const;
+    void fillDeviceMenu(QMenu *menu, bool pin);
+    void exportWith(const QString &title, const QString &filter, const QString &suffix,
+                    const std::function<void(const QString &)> &write);
+    void importWith(const QString &title, const QString &filter, const std::function<void(const QString &)> &read);
+
+    Document *m_document;
+    QTranslator m_translator;
+    QTranslator m_qtTranslator;
+    QString m_language = QStringLiteral("en");
+    QStringList m_recent;
+
+    QStackedWidget *m_stack;
+    StartPage *m_start;
+    QWidget *m_workspace;
+    QLineEdit *m_filter;
+    QTreeView *m_tree;
+    ModuleFilterProxy *m_proxy;
+    DetailPane *m_detail;
+    DevicePanel *m_devicePanel;
+    NoSplitPanel *m_noSplit;
+    ChartsPanel *m_charts;
+    QTreeWidget *m_problems;
+    QUndoView *m_history;
+    QDockWidget *m_devicesDock;
+    QDockWidget *m_noSplitDock;
+    QDockWidget *m_chartsDock;
+    QDockWidget *m_problemsDock;
+    QDockWidget *m_historyDock;
+    QLabel *m_statusLabel;
+    QProgressBar *m_progress;
+    QPushButton *m_cancel;
+
+    QMenu *m_fileMenu, *m_recentMenu, *m_presetMenu, *m_importMenu, *m_exportMenu, *m_editMenu, *m_moveMenu,
+        *m_pinMenu, *m_viewMenu, *m_planMenu, *m_languageMenu, *m_helpMenu;
+    QAction *m_openFolderAction, *m_openFileAction, *m_quitAction;
+    QAction *m_importMapAction, *m_importPlanAction, *m_exportMapAction, *m_exportMaxMemoryAction,
+        *m_savePlanAction, *m_copySnippetAction;
+    QAction *m_undoAction, *m_redoAction, *m_unpinAction, *m_filterAction, *m_expandAction, *m_collapseAction;
+    QAction *m_planAction;
+    QAction *m_englishAction, *m_arabicAction;
+    QAction *m_aboutAction;
+};
+
+} // namespace mizan::gui

@@ -1,0 +1,141 @@
+#include "mapedit.h"
+
+#include <algorithm>
+#include <string_view>
+#include <unordered_map>
+
+namespace mizan::gui {
+
+namespace {
+
+bool within(std::string_view name, std::string_view prefix)
+{
+    if (prefix.empty())
+        return true;
+    return name == prefix || (name.size() > prefix.size() && name.substr(0, prefix.size()) == prefix
+                              && name[prefix.size()] == '.');
+}
+
+// Module owning a key: the module itself, else the owner of the tensor the key names, else -1.
+int ownerModule(const planner::ModuleTree &tree, const std::string &key, bool *isTensor = nullptr)
+{
+    if (int id = tree.find(key); id >= 0) {
+        if (isTensor)
+            *isTensor = false;
+        return id;
+    }
+    const auto dot = key.rfind('.');
+    const int owner = tree.find(dot == std::string::npos ? std::string_view() : std::string_view(key).substr(0, dot));
+    if (isTensor)
+        *isTensor = owner >= 0;
+    return owner;
+}
+
+// The keys that replace `ancestor` (on `oldDevice`) so that `target`, below it, gets a key of its own.
+void splitDown(const planner::ModuleTree &tree, int ancestor, int target, const planner::Device &oldDevice,
+               const planner::Device &newDevice, planner::DeviceMap &out)
+{
+    if (ancestor == target) {
+        out.emplace_back(tree.module(target).name, newDevice);
+        return;
+    }
+    const planner::Module &m = tree.module(ancestor);
+    for (const auto *list : {&m.params, &m.buffers})
+        for (const auto &t : *list)
+            out.emplace_back(tree.tensorName(ancestor, t), oldDevice);
+    for (int child : m.children) {
+        if (tree.isWithin(target, child))
+            splitDown(tree, child, target, oldDevice, newDevice, out);
+        else
+            out.emplace_back(tree.module(child).name, oldDevice);
+    }
+}
+
+} // namespace
+
+planner::DeviceMap moveModule(const planner::ModuleTree &tree, const planner::DeviceMap &map, int moduleId,
+                              const planner::Device &device)
+{
+    const std::string &name = tree.module(moduleId).name;
+    planner::DeviceMap out;
+    out.reserve(map.size() + 8);
+    // A key equal to or above the module?
+    for (std::size_t i = 0; i < map.size(); ++i) {
+        const auto &[key, dev] = map[i];
+        const int keyModule = tree.find(key);
+        if (keyModule < 0 || !tree.isWithin(moduleId, keyModule))
+            continue;
+        out.assign(map.begin(), map.begin() + static_cast<std::ptrdiff_t>(i));
+        splitDown(tree, keyModule, moduleId, dev, device, out);
+        out.insert(out.end(), map.begin() + static_cast<std::ptrdiff_t>(i) + 1, map.end());
+        return out;
+    }
+    // Keys below the module (or none): one key replaces them at the first one's position.
+    bool inserted = false;
+    for (const auto &entry : map) {
+        if (within(entry.first, name)) {
+            if (!inserted)
+                out.emplace_back(name, device);
+            inserted = true;
+            continue;
+        }
+        out.push_back(entry);
+    }
+    if (!inserted)
+        out.emplace_back(name, device);
+    return out;
+}
+
+ResolvedDevices resolveDevices(const planner::ModuleTree &tree, const planner::DeviceMap &map)
+{
+    const auto n = static_cast<std::size_t>(tree.size());
+    ResolvedDevices r;
+    r.device.assign(n, std::nullopt);
+    r.spread.assign(n, {});
+    r.isKey.assign(n, false);
+    // Pre-order positions give every subtree as a contiguous range.
+    const auto order = tree.preorder();
+    std::vector<std::size_t> pos(n, 0), end(n, 0);
+    for (std::size_t i = 0; i < order.size(); ++i)
+        pos[static_cast<std::size_t>(order[i])] = i;
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+        const auto id = static_cast<std::size_t>(*it);
+        const auto &children = tree.module(*it).children;
+        end[id] = children.empty() ? pos[id] + 1 : end[static_cast<std::size_t>(children.back())];
+    }
+    std::vector<bool> covered(n, false);
+    auto addSpread = [&](std::size_t id, const planner::Device &d) {
+        auto &s = r.spread[id];
+        if (std::find(s.begin(), s.end(), d) == s.end())
+            s.push_back(d);
+    };
+    for (const auto &[key, dev] : map) {
+        bool tensor = false;
+        const int owner = ownerModule(tree, key, &tensor);
+        if (owner < 0)
+            continue;
+        const auto o = static_cast<std::size_t>(owner);
+        if (!tensor) {
+            r.isKey[o] = true;
+            for (std::size_t i = pos[o]; i < end[o]; ++i) {
+                const auto id = static_cast<std::size_t>(order[i]);
+                r.device[id] = dev;
+                covered[id] = true;
+                addSpread(id, dev);
+            }
+        } else {
+            addSpread(o, dev);
+        }
+        for (int p = tree.module(owner).parent; p >= 0; p = tree.module(p).parent)
+            addSpread(static_cast<std::size_t>(p), dev);
+    }
+    for (std::size_t id = 0; id < n; ++id) {
+        if (covered[id])
+            continue;
+        if (r.spread[id].size() == 1)
+            r.device[id] = r.spread[id].front();
+    }
+    return r;
+}
+
+} // namespace mizan::gui

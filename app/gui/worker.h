@@ -1,0 +1,54 @@
+#pragma once
+
+// The worker that runs long work off the GUI thread: opening a checkpoint (headers of every
+// shard, the architecture registry, sizes) and planning. It lives on its own QThread; calls come
+// in queued, results go back to the document queued. Core errors become readable messages here.
+
+#include "models/describe.h"
+#include "planner/plan.h"
+
+#include <QHash>
+#include <QObject>
+#include <QPointer>
+#include <QString>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+
+namespace mizan::gui {
+
+// Everything the GUI shows about an opened model; immutable once built.
+struct OpenedModel {
+    QString path;                      // what the user asked for (path or preset name)
+    models::Source source;
+    planner::ModuleSizes storedSizes;  // sizes as stored (no dtype override)
+    QHash<QString, int> tensorIndex;   // full tensor name -> catalog index
+    qint64 elapsedMs = 0;
+};
+
+class Worker : public QObject {
+    Q_OBJECT
+public:
+    using OpenDone = std::function<void(std::shared_ptr<const OpenedModel>)>;
+    using PlanDone = std::function<void(std::shared_ptr<const planner::Plan>)>;
+    using Failed = std::function<void(const QString &message)>;
+
+    explicit Worker(QObject *parent = nullptr);
+
+    // Run in the worker's thread (call through QMetaObject::invokeMethod). Results are posted
+    // to `receiver`'s thread; nothing is delivered if it is gone.
+    void open(const QString &path, std::shared_ptr<std::atomic<bool>> cancel, QPointer<QObject> receiver,
+              OpenDone done, Failed failed);
+    void plan(std::shared_ptr<const planner::ModuleTree> tree, const planner::PlanOptions &options,
+              QPointer<QObject> receiver, PlanDone done, Failed failed);
+
+Q_SIGNALS:
+    // Shards read so far (throttled to ~30 Hz).
+    void progress(int done, int total);
+};
+
+// A core exception as a sentence for the window ("config.json: ..."), translated framing.
+QString describeError(const std::exception &error);
+
+} // namespace mizan::gui
