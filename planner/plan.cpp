@@ -280,7 +280,7 @@ Plan plan(const ModuleTree &tree, const PlanOptions &options)
         const auto resolved = names.resolve(p.module);
         if (resolved.first < 0)
             invalid("pin \"" + p.module + "\": the model has no module or tensor of that name");
-        if (p.device.kind != DeviceKind::Disk && budgetOf(options.maxMemory, p.device) < 0)
+        if (p.device.isGpu() || p.device.kind == DeviceKind::Mps) if (budgetOf(options.maxMemory, p.device) < 0)
             invalid("pin \"" + p.module + "\" -> " + p.device.label() + ": that device has no budget (max memory lists " +
                     [&] { std::vector<Device> ds; for (const auto &m : options.maxMemory) ds.push_back(m.first); return deviceList(ds); }() + ")");
         if (!p.forbid) {
@@ -521,6 +521,11 @@ Plan plan(const ModuleTree &tree, const PlanOptions &options)
                 continue;
             }
             auto t = trace.find(m.name);
+            if (t != trace.end() && !t->second.placed && !t->second.tiedTo.empty()) {
+                p.kind = PlacementKind::Tied;
+                p.reason = "tied to \"" + t->second.tiedTo + "\": placed with it on " + d.label();
+                continue;
+            }
             if (t == trace.end() || !t->second.placed) {
                 if (!rawDevice.count(m.name)) {
                     p.kind = PlacementKind::Merged;

@@ -134,7 +134,7 @@ private Q_SLOTS:
                     call();
                     QFAIL("expected an error");
                 } catch (const Error &e) {
-                    QCOMPARE(e.kind(), ErrorKind::InvalidArgument);
+                    QCOMPARE(int(e.kind()), int(ErrorKind::InvalidArgument));
                     QCOMPARE(QString::fromStdString(e.message()), QString::fromStdString(expected["message"].get<std::string>()));
                 }
             } else {
@@ -207,7 +207,7 @@ private Q_SLOTS:
                     accel::checkDeviceMap(tree, map);
                     QFAIL("expected an error");
                 } catch (const Error &e) {
-                    QCOMPARE(e.kind(), ErrorKind::InvalidDeviceMap);
+                    QCOMPARE(int(e.kind()), int(ErrorKind::InvalidDeviceMap));
                     QCOMPARE(QString::fromStdString(e.message()), QString::fromStdString(expected["message"].get<std::string>()));
                 }
             } else {

@@ -1,0 +1,586 @@
+// planner::plan(), validate() and the plan formats (beyond the Accelerate parity table).
+#include "planner/accelerate.h"
+#include "planner/error.h"
+#include "planner/plan.h"
+
+#include <nlohmann/json.hpp>
+
+#include <QtTest>
+
+#include <QTemporaryDir>
+
+#include <fstream>
+#include <map>
+
+using namespace mizan;
+using namespace mizan::planner;
+using nlohmann::json;
+
+namespace {
+
+json linear(const std::string &name, int in, int out, bool bias = true, const char *tie = nullptr)
+{
+    json w = {{"name", "weight"}, {"shape", {out, in}}, {"dtype", "float32"}};
+    if (tie)
+        w["tie"] = tie;
+    json params = json::array({w});
+    if (bias)
+        params.push_back({{"name", "bias"}, {"shape", {out}}, {"dtype", "float32"}});
+    return {{"name", name}, {"class", "Linear"}, {"params", params}, {"buffers", json::array()}, {"children", json::array()}};
+}
+
+// A toy language model: embed (6400 B, tied to lm_head), 4 blocks of 3264 B, norm (64 B),
+// lm_head (weight tied: 0 B of its own). Total 19520 B.
+ModuleTree toyModel(int blocks = 4)
+{
+    json layers = {{"name", "layers"}, {"class", "ModuleList"}, {"params", json::array()}, {"buffers", json::array()}, {"children", json::array()}};
+    for (int i = 0; i < blocks; ++i)
+        layers["children"].push_back({{"name", std::to_string(i)}, {"class", "Block"}, {"params", json::array()}, {"buffers", json::array()},
+                                      {"children", {linear("attn", 16, 16), linear("mlp", 16, 32)}}});
+    json root = {{"name", ""}, {"class", "ToyLM"}, {"params", json::array()}, {"buffers", json::array()},
+                 {"children", {{{"name", "embed"}, {"class", "Embedding"}, {"params", {{{"name", "weight"}, {"shape", {100, 16}}, {"dtype", "float32"}, {"tie", "emb"}}}},
+                                {"buffers", json::array()}, {"children", json::array()}},
+                               layers,
+                               {{"name", "norm"}, {"class", "RMSNorm"}, {"params", {{{"name", "weight"}, {"shape", {16}}, {"dtype", "float32"}}}},
+                                {"buffers", json::array()}, {"children", json::array()}},
+                               linear("lm_head", 16, 100, false, "emb")}}};
+    return ModuleTree::fromJson(root);
+}
+
+PlanOptions toyOptions(MaxMemory memory, Strategy strategy = Strategy::Sequential)
+{
+    PlanOptions o;
+    o.maxMemory = std::move(memory);
+    o.noSplitClasses = {"Block"};
+    o.strategy = strategy;
+    return o;
+}
+
+std::map<std::string, std::string> asMap(const DeviceMap &map)
+{
+    std::map<std::string, std::string> out;
+    for (const auto &[k, d] : map)
+        out[k] = d.toString();
+    return out;
+}
+
+std::string keys(const DeviceMap &map)
+{
+    std::string s;
+    for (const auto &[k, d] : map)
+        s += (s.empty() ? "" : " ") + k + "=" + d.toString();
+    return s;
+}
+
+const Placement &placementOf(const ModuleTree &tree, const Plan &plan, const std::string &name)
+{
+    return plan.placements[static_cast<std::size_t>(tree.find(name))];
+}
+
+const json &parityCases()
+{
+    static const json data = [] {
+        std::ifstream in(MIZAN_SHARED_DIR "/parity/cases.json");
+        return in ? json::parse(in) : json();
+    }();
+    return data;
+}
+
+} // namespace
+
+class TestPlanner : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    // ---- devices, sizes, strategies -----------------------------------------------------------
+    void deviceRoundTrip_data()
+    {
+        QTest::addColumn<QString>("text");
+        QTest::addColumn<QString>("canonical");
+        QTest::addColumn<QString>("label");
+        QTest::newRow("int") << "0" << "0" << "GPU 0";
+        QTest::newRow("cuda") << "cuda:1" << "1" << "GPU 1";
+        QTest::newRow("cpu") << "cpu" << "cpu" << "CPU";
+        QTest::newRow("CPU") << "CPU" << "cpu" << "CPU";
+        QTest::newRow("disk") << "disk" << "disk" << "disk";
+        QTest::newRow("mps") << "mps" << "mps" << "MPS";
+    }
+    void deviceRoundTrip()
+    {
+        QFETCH(QString, text);
+        QFETCH(QString, canonical);
+        QFETCH(QString, label);
+        const Device d = Device::fromString(text.toStdString());
+        QCOMPARE(QString::fromStdString(d.toString()), canonical);
+        QCOMPARE(QString::fromStdString(d.label()), label);
+        QVERIFY(Device::fromString(d.toString()) == d);
+        QVERIFY(Device::fromJson(d.toJson()) == d);
+    }
+    void deviceJsonUsesIntegersForGpus()
+    {
+        QCOMPARE(Device::gpu(3).toJson(), json(3));
+        QCOMPARE(Device::cpu().toJson(), json("cpu"));
+        QVERIFY(Device::fromJson(json(2)) == Device::gpu(2));
+    }
+    void badDevicesAreRejected_data()
+    {
+        QTest::addColumn<QString>("text");
+        QTest::newRow("meta") << "meta";
+        QTest::newRow("negative") << "-1";
+        QTest::newRow("empty") << "";
+        QTest::newRow("cuda-bad") << "cuda:x";
+    }
+    void badDevicesAreRejected()
+    {
+        QFETCH(QString, text);
+        try {
+            Device::fromString(text.toStdString());
+            QFAIL("expected an error");
+        } catch (const Error &e) {
+            QCOMPARE(int(e.kind()), int(ErrorKind::InvalidArgument));
+            QVERIFY(e.message().find("unknown device") != std::string::npos);
+        }
+    }
+    void parsesMaxMemory()
+    {
+        const MaxMemory m = parseMaxMemory("0=22GiB,1=22GiB,cpu=64GiB,disk=1000");
+        QCOMPARE(m.size(), std::size_t(4));
+        QVERIFY(m[0].first == Device::gpu(0));
+        QCOMPARE(m[0].second, std::int64_t(22) << 30);
+        QVERIFY(m[2].first == Device::cpu());
+        QCOMPARE(m[3].second, std::int64_t(1000));
+        QVERIFY(maxMemoryFromJson(maxMemoryToJson(m)) == m);
+    }
+    void badMaxMemoryIsRejected_data()
+    {
+        QTest::addColumn<QString>("text");
+        QTest::newRow("size") << "0=22XB";
+        QTest::newRow("device") << "gpu0x=1GB";
+        QTest::newRow("no-eq") << "0:1GB";
+        QTest::newRow("twice") << "0=1GB,cuda:0=2GB";
+        QTest::newRow("empty") << "";
+    }
+    void badMaxMemoryIsRejected()
+    {
+        QFETCH(QString, text);
+        QVERIFY_THROWS_EXCEPTION(Error, parseMaxMemory(text.toStdString()));
+    }
+    void parseSizeMatchesAccelerate()
+    {
+        QCOMPARE(parseSize("10GiB"), std::int64_t(10737418240LL));
+        QCOMPARE(parseSize("10GB"), std::int64_t(10000000000LL));
+        QCOMPARE(parseSize("10gb"), std::int64_t(1250000000LL));
+        try {
+            parseSize("5TB");
+            QFAIL("expected an error");
+        } catch (const Error &e) {
+            QCOMPARE(QString::fromStdString(e.message()),
+                     QString("`size` 5TB is not in a valid format. Use an integer for bytes, or a string with an unit (like '5.0GB')."));
+        }
+    }
+    void formatsBytes()
+    {
+        QCOMPARE(QString::fromStdString(formatBytes(512)), QString("512 B"));
+        QCOMPARE(QString::fromStdString(formatBytes(1536)), QString("1.50 KiB"));
+        QCOMPARE(QString::fromStdString(formatBytes(22.0 * (1 << 30))), QString("22.00 GiB"));
+    }
+    void strategyRoundTrip()
+    {
+        for (Strategy s : {Strategy::Auto, Strategy::Balanced, Strategy::BalancedLow0, Strategy::Sequential})
+            QVERIFY(strategyFromString(toString(s)) == s);
+        QVERIFY_THROWS_EXCEPTION(Error, strategyFromString("fastest"));
+    }
+    void parsesPins()
+    {
+        Pin p = parsePin("model.layers.0=cuda:1");
+        QCOMPARE(QString::fromStdString(p.module), QString("model.layers.0"));
+        QVERIFY(p.device == Device::gpu(1));
+        QVERIFY(!p.forbid);
+        p = parsePin("lm_head!=0");
+        QVERIFY(p.forbid);
+        QVERIFY(p.device == Device::gpu(0));
+        QVERIFY_THROWS_EXCEPTION(Error, parsePin("lm_head"));
+        QVERIFY_THROWS_EXCEPTION(Error, parsePin("lm_head=meta"));
+    }
+
+    // ---- plan() builds on infer_auto_device_map ------------------------------------------------
+    void planMatchesAccelerateOnParityTrees_data()
+    {
+        QTest::addColumn<int>("index");
+        const auto &all = parityCases()["cases"];
+        for (std::size_t i = 0; i < all.size(); ++i)
+            if (all[i]["kind"] == "infer_auto_device_map")
+                QTest::newRow(all[i]["id"].get<std::string>().c_str()) << static_cast<int>(i);
+    }
+    void planMatchesAccelerateOnParityTrees()
+    {
+        QFETCH(int, index);
+        const json &c = parityCases()["cases"][static_cast<std::size_t>(index)];
+        const json &in = c["input"];
+        const ModuleTree tree = ModuleTree::fromJson(c["model"]);
+        PlanOptions o;
+        o.maxMemory = accel::toMaxMemory(accel::maxMemoryFromAccelerateJson(in["max_memory"]));
+        if (in.contains("no_split_module_classes"))
+            o.noSplitClasses = in["no_split_module_classes"].get<std::vector<std::string>>();
+        if (in.contains("dtype"))
+            o.dtype = dtypeFromTorch(in["dtype"].get<std::string>());
+        if (in.contains("special_dtypes"))
+            for (auto it = in["special_dtypes"].begin(); it != in["special_dtypes"].end(); ++it)
+                o.specialDtypes.emplace_back(it.key(), *dtypeFromTorch(it.value().get<std::string>()));
+        o.offloadBuffers = in.value("offload_buffers", false);
+        o.fallbackAllocation = in.value("fallback_allocation", false);
+        o.cleanResult = in.value("clean_result", true);
+        o.strategy = Strategy::Sequential; // infer_auto_device_map without balancing
+        const Plan p = plan(tree, o);
+        std::map<std::string, std::string> want;
+        for (const auto &pair : c["expected"]["device_map"])
+            want[pair[0].get<std::string>()] = Device::fromJson(pair[1]).toString();
+        QVERIFY2(asMap(p.deviceMap) == want, keys(p.deviceMap).c_str());
+        QCOMPARE(p.bufferWarning, c["expected"]["buffer_warning"].get<bool>());
+        QCOMPARE(p.placements.size(), static_cast<std::size_t>(tree.size()));
+        for (const auto &pl : p.placements)
+            QVERIFY2(!pl.reason.empty(), pl.name.c_str());
+    }
+    void balancedStrategyUsesBalancedMemory()
+    {
+        const ModuleTree tree = toyModel();
+        PlanOptions o = toyOptions({{Device::gpu(0), 100000}, {Device::gpu(1), 100000}}, Strategy::Balanced);
+        const Plan p = plan(tree, o);
+        const auto balanced = accel::getBalancedMemory(tree, accel::toMemory(o.maxMemory), o.noSplitClasses);
+        QVERIFY(p.effectiveMaxMemory == accel::toMaxMemory(balanced));
+        accel::InferOptions io;
+        io.maxMemory = balanced;
+        io.noSplitClasses = o.noSplitClasses;
+        QVERIFY(asMap(p.deviceMap) == asMap(accel::inferAutoDeviceMap(tree, io).deviceMap));
+        // Both GPUs are used: balanced spreads the blocks.
+        QVERIFY(p.usageOf(Device::gpu(0))->moduleCount > 0);
+        QVERIFY(p.usageOf(Device::gpu(1))->moduleCount > 0);
+        // Sequential fills GPU 0 first.
+        o.strategy = Strategy::Sequential;
+        QCOMPARE(keys(plan(tree, o).deviceMap), std::string("=0"));
+    }
+    void keysComeInExecutionOrder()
+    {
+        const ModuleTree tree = toyModel();
+        // GPU 0 (16000, minus 3264 reserved for the largest block) takes embed + lm_head (tied)
+        // and layers.0; layers.1 goes to GPU 1 (6000), the rest to the CPU.
+        const Plan p = plan(tree, toyOptions({{Device::gpu(0), 16000}, {Device::gpu(1), 6000}, {Device::cpu(), 100000}}));
+        QCOMPARE(keys(p.deviceMap), std::string("embed=0 layers.0=0 layers.1=1 layers.2=cpu layers.3=cpu norm=cpu lm_head=0"));
+    }
+    void mergedParentTakesFirstChildPlace()
+    {
+        const ModuleTree tree = toyModel();
+        const Plan p = plan(tree, toyOptions({{Device::gpu(0), 10000}, {Device::cpu(), 100000}}));
+        // layers.* all on the CPU merge into "layers", placed where layers.0 was.
+        QCOMPARE(keys(p.deviceMap), std::string("embed=0 layers=cpu norm=cpu lm_head=0"));
+        QCOMPARE(int(placementOf(tree, p, "layers").kind), int(PlacementKind::Merged));
+        PlanOptions o = toyOptions({{Device::gpu(0), 10000}, {Device::cpu(), 100000}});
+        o.cleanResult = false;
+        QCOMPARE(keys(plan(tree, o).deviceMap), std::string("embed=0 layers.0=cpu layers.1=cpu layers.2=cpu layers.3=cpu norm=cpu lm_head=0"));
+    }
+    void plansAreDeterministic()
+    {
+        const ModuleTree tree = toyModel(12);
+        PlanOptions o = toyOptions({{Device::gpu(0), 20000}, {Device::gpu(1), 12000}, {Device::cpu(), 8000}}, Strategy::Auto);
+        const Plan a = plan(tree, o);
+        for (int i = 0; i < 5; ++i) {
+            const Plan b = plan(tree, o);
+            QCOMPARE(deviceMapToJson(b.deviceMap).dump(), deviceMapToJson(a.deviceMap).dump());
+            for (std::size_t k = 0; k < a.placements.size(); ++k)
+                QCOMPARE(b.placements[k].reason, a.placements[k].reason);
+        }
+    }
+
+    // ---- explanations -------------------------------------------------------------------------
+    void explainsEveryModule()
+    {
+        const ModuleTree tree = toyModel();
+        const Plan p = plan(tree, toyOptions({{Device::gpu(0), 16000}, {Device::gpu(1), 6000}, {Device::cpu(), 100000}}));
+        const auto &root = placementOf(tree, p, "");
+        QCOMPARE(int(root.kind), int(PlacementKind::Mixed));
+        QCOMPARE(QString::fromStdString(root.reason), QString("the model is spread over several devices (parts on GPU 0, GPU 1, CPU)"));
+        const auto &layers = placementOf(tree, p, "layers");
+        QVERIFY2(layers.reason.find("did not fit on GPU 0") != std::string::npos && layers.reason.find("split into children") != std::string::npos, layers.reason.c_str());
+        QVERIFY(!layers.device);
+        const auto &moved = placementOf(tree, p, "layers.1");
+        QCOMPARE(int(moved.kind), int(PlacementKind::Moved));
+        QVERIFY2(moved.reason.find("did not fit on GPU 0") != std::string::npos && moved.reason.find("placed on GPU 1") != std::string::npos, moved.reason.c_str());
+        const auto &inside = placementOf(tree, p, "layers.2.mlp");
+        QCOMPARE(int(inside.kind), int(PlacementKind::Inside));
+        QCOMPARE(QString::fromStdString(inside.reason), QString("part of \"layers.2\" on CPU"));
+        const auto &twice = placementOf(tree, p, "layers.2");
+        QCOMPARE(QString::fromStdString(twice.reason), QString("did not fit on GPU 1: 2.67 KiB free, needs 3.19 KiB; placed on CPU"));
+        const auto &tied = placementOf(tree, p, "lm_head");
+        QCOMPARE(int(tied.kind), int(PlacementKind::Tied));
+        QCOMPARE(QString::fromStdString(tied.reason), QString("tied to \"embed\": placed with it on GPU 0"));
+        const auto &fits = placementOf(tree, p, "layers.0");
+        QCOMPARE(int(fits.kind), int(PlacementKind::Placed));
+        QVERIFY2(fits.reason.find("fits on GPU 0") != std::string::npos, fits.reason.c_str());
+    }
+    void reportsUsagePerDevice()
+    {
+        const ModuleTree tree = toyModel();
+        const Plan p = plan(tree, toyOptions({{Device::gpu(0), 16000}, {Device::gpu(1), 6000}, {Device::cpu(), 100000}}));
+        const DeviceUsage *g0 = p.usageOf(Device::gpu(0));
+        QVERIFY(g0);
+        QCOMPARE(g0->budgetBytes, std::int64_t(16000));
+        QCOMPARE(g0->plannedBytes, 6400.0 + 3264.0);
+        QCOMPARE(g0->moduleCount, 3);
+        QCOMPARE(g0->reservedLargestLayerBytes, std::int64_t(3264));
+        QCOMPARE(g0->freeBytes, 16000.0 - 9664.0 - 3264.0);
+        QCOMPARE(p.usageOf(Device::gpu(1))->plannedBytes, 3264.0);
+        QCOMPARE(p.usageOf(Device::gpu(1))->reservedLargestLayerBytes, std::int64_t(0));
+        QCOMPARE(p.usageOf(Device::cpu())->plannedBytes, 2 * 3264.0 + 64.0);
+        QCOMPARE(p.totalBytes, 19520.0);
+    }
+
+    // ---- pins ---------------------------------------------------------------------------------
+    void pinsArePlacedAround()
+    {
+        const ModuleTree tree = toyModel();
+        PlanOptions o = toyOptions({{Device::gpu(0), 16000}, {Device::gpu(1), 16000}, {Device::cpu(), 100000}});
+        o.pins = {{"layers.1", Device::gpu(1), false}};
+        const Plan p = plan(tree, o);
+        const auto m = asMap(p.deviceMap);
+        QCOMPARE(QString::fromStdString(m.at("layers.1")), QString("1"));
+        QCOMPARE(int(placementOf(tree, p, "layers.1").kind), int(PlacementKind::Pinned));
+        QCOMPARE(QString::fromStdString(placementOf(tree, p, "layers.1").reason), QString("pinned to GPU 1 by the user"));
+        QVERIFY(validate(tree, p.deviceMap, o).empty());
+        // GPU 1's budget was reduced by the pin: planned bytes there include it.
+        QVERIFY(p.usageOf(Device::gpu(1))->plannedBytes >= 3264.0);
+    }
+    void pinPullsTiedWeights()
+    {
+        const ModuleTree tree = toyModel();
+        PlanOptions o = toyOptions({{Device::gpu(0), 16000}, {Device::cpu(), 100000}});
+        o.pins = {{"lm_head", Device::cpu(), false}};
+        const Plan p = plan(tree, o);
+        const auto m = asMap(p.deviceMap);
+        QCOMPARE(QString::fromStdString(m.at("embed")), QString("cpu"));
+        QCOMPARE(int(placementOf(tree, p, "embed").kind), int(PlacementKind::Tied));
+        QVERIFY(!hasErrors(validate(tree, p.deviceMap, o)));
+    }
+    void forbiddenDeviceIsAvoided()
+    {
+        const ModuleTree tree = toyModel();
+        PlanOptions o = toyOptions({{Device::gpu(0), 100000}, {Device::gpu(1), 100000}});
+        o.pins = {{"layers.0", Device::gpu(0), true}};
+        const Plan p = plan(tree, o);
+        const auto m = asMap(p.deviceMap);
+        QCOMPARE(QString::fromStdString(m.at("layers.0")), QString("1"));
+        QCOMPARE(QString::fromStdString(m.at("layers.1")), QString("0")); // the others stay on GPU 0
+        QCOMPARE(int(placementOf(tree, p, "layers.0").kind), int(PlacementKind::Moved));
+        QVERIFY(validate(tree, p.deviceMap, o).empty());
+    }
+    void impossiblePinsSayWhichAndByHowMuch()
+    {
+        const ModuleTree tree = toyModel();
+        PlanOptions o = toyOptions({{Device::gpu(0), 5000}, {Device::cpu(), 100000}});
+        o.pins = {{"layers.0", Device::gpu(0), false}, {"layers.1", Device::gpu(0), false}};
+        try {
+            plan(tree, o);
+            QFAIL("expected an error");
+        } catch (const Error &e) {
+            QCOMPARE(int(e.kind()), int(ErrorKind::Impossible));
+            const QString msg = QString::fromStdString(e.message());
+            QVERIFY2(msg.contains("GPU 0") && msg.contains("over by 1528 bytes") && msg.contains("layers.0") && msg.contains("layers.1"), qPrintable(msg));
+        }
+    }
+    void pinInsideNoSplitModuleIsRefused()
+    {
+        const ModuleTree tree = toyModel();
+        PlanOptions o = toyOptions({{Device::gpu(0), 100000}});
+        o.pins = {{"layers.0.mlp", Device::cpu(), false}};
+        try {
+            plan(tree, o);
+            QFAIL("expected an error");
+        } catch (const Error &e) {
+            QCOMPARE(int(e.kind()), int(ErrorKind::Impossible));
+            QVERIFY(e.message().find("pin \"layers.0\" instead") != std::string::npos);
+        }
+    }
+    void pinOfUnknownModuleIsRejected()
+    {
+        PlanOptions o = toyOptions({{Device::gpu(0), 100000}});
+        o.pins = {{"layers.9", Device::gpu(0), false}};
+        QVERIFY_THROWS_EXCEPTION(Error, plan(toyModel(), o));
+        o.pins = {{"layers.0", Device::gpu(3), false}};
+        QVERIFY_THROWS_EXCEPTION(Error, plan(toyModel(), o));
+    }
+
+    // ---- headroom -----------------------------------------------------------------------------
+    void headroomIsReservedOnGpus()
+    {
+        Headroom h;
+        h.batchSize = 1;
+        h.tokens = 10;
+        h.hiddenSize = 16;
+        h.numLayers = 4;
+        h.numAttentionHeads = 4;
+        h.numKeyValueHeads = 2;
+        h.intermediateSize = 32;
+        h.vocabSize = 100;
+        h.dtype = DType::F16;
+        const HeadroomEstimate e = estimateHeadroom(h);
+        QCOMPARE(e.kvCachePerLayerBytes, std::int64_t(2 * 10 * 2 * 4 * 2));
+        QCOMPARE(e.activationBytes, std::int64_t(10 * (4 * 16 + 2 * 32) * 2 + 100 * 4));
+        const ModuleTree tree = toyModel();
+        PlanOptions o = toyOptions({{Device::gpu(0), 20000}, {Device::cpu(), 100000}});
+        QCOMPARE(keys(plan(tree, o).deviceMap), std::string("=0"));
+        o.headroom = h;
+        const Plan p = plan(tree, o);
+        QCOMPARE(p.usageOf(Device::gpu(0))->headroomBytes, e.totalBytes(4));
+        QVERIFY(asMap(p.deviceMap).at("norm") == "cpu"); // no longer everything on GPU 0
+    }
+
+    // ---- validation ---------------------------------------------------------------------------
+    void validation_data()
+    {
+        QTest::addColumn<QString>("map");
+        QTest::addColumn<QString>("pins");
+        QTest::addColumn<int>("kind");
+        QTest::addColumn<int>("severity");
+        const int err = static_cast<int>(Severity::Error), warn = static_cast<int>(Severity::Warning);
+        QTest::newRow("not-covered") << R"({"embed":0,"layers":0,"norm":0})" << "" << int(IssueKind::NotCovered) << err;
+        QTest::newRow("covered-twice") << R"({"":0,"embed":0})" << "" << int(IssueKind::CoveredTwice) << err;
+        QTest::newRow("covered-twice-tensor") << R"({"embed":0,"layers":0,"norm":0,"lm_head":0,"norm.weight":0})" << "" << int(IssueKind::CoveredTwice) << err;
+        QTest::newRow("unknown-module") << R"({"":0,"decoder":0})" << "" << int(IssueKind::UnknownModule) << err;
+        QTest::newRow("tied-split") << R"({"embed":0,"layers":0,"norm":0,"lm_head":1})" << "" << int(IssueKind::TiedSplit) << err;
+        QTest::newRow("unknown-device") << R"({"":5})" << "" << int(IssueKind::UnknownDevice) << err;
+        QTest::newRow("pin-violated") << R"({"":0})" << "layers.0=1" << int(IssueKind::PinViolated) << err;
+        QTest::newRow("pin-forbid-violated") << R"({"":0})" << "layers.0!=0" << int(IssueKind::PinViolated) << err;
+        QTest::newRow("over-budget") << R"({"":0})" << "" << int(IssueKind::OverBudget) << warn;
+        QTest::newRow("disk-while-cpu-has-room") << R"({"embed":1,"layers":"disk","norm":1,"lm_head":1})" << "" << int(IssueKind::DiskWhileCpuHasRoom) << warn;
+        QTest::newRow("empty-gpu") << R"({"":1})" << "" << int(IssueKind::EmptyGpu) << warn;
+        QTest::newRow("no-split-broken") << R"({"embed":1,"layers.0.attn":1,"layers.0.mlp":"cpu","layers.1":1,"layers.2":1,"layers.3":1,"norm":1,"lm_head":1})"
+                                         << "" << int(IssueKind::NoSplitBroken) << warn;
+    }
+    void validation()
+    {
+        QFETCH(QString, map);
+        QFETCH(QString, pins);
+        QFETCH(int, kind);
+        QFETCH(int, severity);
+        const ModuleTree tree = toyModel();
+        PlanOptions o = toyOptions({{Device::gpu(0), 10000}, {Device::gpu(1), 100000}, {Device::cpu(), 100000}});
+        if (!pins.isEmpty())
+            o.pins = {parsePin(pins.toStdString())};
+        const auto issues = validate(tree, deviceMapFromJson(nlohmann::ordered_json::parse(map.toStdString())), o);
+        bool found = false;
+        for (const auto &i : issues) {
+            QVERIFY(!i.message.empty());
+            QVERIFY(!i.suggestedFix.empty());
+            if (static_cast<int>(i.kind) == kind) {
+                found = true;
+                QCOMPARE(static_cast<int>(i.severity), severity);
+            }
+        }
+        QVERIFY2(found, toString(static_cast<IssueKind>(kind)));
+    }
+    void validMapHasNoIssues()
+    {
+        const ModuleTree tree = toyModel();
+        PlanOptions o = toyOptions({{Device::gpu(0), 16000}, {Device::gpu(1), 6000}, {Device::cpu(), 100000}});
+        const Plan p = plan(tree, o);
+        QVERIFY(validate(tree, p.deviceMap, o).empty());
+    }
+    void overBudgetSaysByHowMuch()
+    {
+        const ModuleTree tree = toyModel();
+        PlanOptions o = toyOptions({{Device::gpu(0), 10000}});
+        const auto issues = validate(tree, {{"", Device::gpu(0)}}, o);
+        QCOMPARE(issues.size(), std::size_t(1));
+        QVERIFY2(issues[0].message.find("over its budget by 9520 bytes") != std::string::npos, issues[0].message.c_str());
+    }
+    void validateIsFastOnLargeTrees()
+    {
+        const ModuleTree tree = toyModel(2000);
+        PlanOptions o = toyOptions({{Device::gpu(0), 1000000}, {Device::cpu(), 100000000}});
+        const Plan p = plan(tree, o);
+        QElapsedTimer t;
+        t.start();
+        const auto issues = validate(tree, p.deviceMap, o);
+        QVERIFY(!hasErrors(issues));
+        QVERIFY2(t.elapsed() < 200, qPrintable(QString::number(t.elapsed())));
+    }
+
+    // ---- formats ------------------------------------------------------------------------------
+    void deviceMapJsonRoundTrip()
+    {
+        const DeviceMap map = {{"model.embed_tokens", Device::gpu(0)}, {"model.layers", Device::gpu(1)}, {"model.norm", Device::cpu()}, {"lm_head", Device::disk()}};
+        const auto j = deviceMapToJson(map);
+        QCOMPARE(QString::fromStdString(j.dump()), QString(R"({"model.embed_tokens":0,"model.layers":1,"model.norm":"cpu","lm_head":"disk"})"));
+        QVERIFY(deviceMapFromJson(j) == map);
+    }
+    void importsAccelerateSpellings()
+    {
+        const auto map = deviceMapFromJson(nlohmann::ordered_json::parse(R"({"b": "cuda:1", "a": 0, "c": "cpu", "d": "disk", "e": "2"})"));
+        QCOMPARE(keys(map), std::string("b=1 a=0 c=cpu d=disk e=2"));
+        try {
+            deviceMapFromJson(nlohmann::ordered_json::parse(R"({"a": "meta"})"), "map.json");
+            QFAIL("expected an error");
+        } catch (const Error &e) {
+            QCOMPARE(int(e.kind()), int(ErrorKind::InvalidDeviceMap));
+            QVERIFY(e.message().find("\"a\"") != std::string::npos);
+        }
+    }
+    void planFileRoundTrip()
+    {
+        QTemporaryDir dir;
+        const ModuleTree tree = toyModel();
+        PlanOptions o = toyOptions({{Device::gpu(0), 16000}, {Device::gpu(1), 6000}, {Device::cpu(), 100000}}, Strategy::BalancedLow0);
+        o.dtype = DType::F16;
+        o.pins = {{"norm", Device::cpu(), false}};
+        o.headroom.tokens = 8;
+        o.headroom.hiddenSize = 16;
+        const Plan p = plan(tree, o);
+        PlanFile f{identityOf(tree, "toy"), o, p.deviceMap, p.usage};
+        const std::string path = (dir.path() + "/toy.mizan.json").toStdString();
+        writePlanFile(path, f);
+        const CheckpointIdentity id = identityOf(tree, "toy");
+        const PlanFile back = readPlanFile(path, &id);
+        QVERIFY(back.options == o);
+        QVERIFY(back.deviceMap == p.deviceMap);
+        QCOMPARE(back.usage.size(), p.usage.size());
+        QCOMPARE(planFileToJson(back).dump(), planFileToJson(f).dump());
+        QCOMPARE(QDir(dir.path()).entryList(QDir::Files).size(), 1); // no temporary left behind
+    }
+    void newerPlanFileIsRefused()
+    {
+        auto j = planFileToJson(PlanFile{identityOf(toyModel(), "toy"), toyOptions({{Device::gpu(0), 1}}), {{"", Device::gpu(0)}}, {}});
+        j["version"] = 7;
+        try {
+            planFileFromJson(json::parse(j.dump()), "x.mizan.json");
+            QFAIL("expected an error");
+        } catch (const Error &e) {
+            QCOMPARE(int(e.kind()), int(ErrorKind::VersionMismatch));
+            QVERIFY(e.message().find("newer Mizan") != std::string::npos);
+        }
+    }
+    void planForAnotherCheckpointIsRefused()
+    {
+        QTemporaryDir dir;
+        const std::string path = (dir.path() + "/p.mizan.json").toStdString();
+        writePlanFile(path, PlanFile{identityOf(toyModel(4), "four"), toyOptions({{Device::gpu(0), 1}}), {{"", Device::gpu(0)}}, {}});
+        const CheckpointIdentity other = identityOf(toyModel(5), "five");
+        try {
+            readPlanFile(path, &other);
+            QFAIL("expected an error");
+        } catch (const Error &e) {
+            QCOMPARE(int(e.kind()), int(ErrorKind::VersionMismatch));
+            QVERIFY(e.message().find("another checkpoint") != std::string::npos);
+        }
+    }
+    void pythonSnippetLoadsTheSameMap()
+    {
+        const std::string s = pythonSnippet("meta-llama/Llama-3.1-8B", {{"model.embed_tokens", Device::gpu(0)}, {"lm_head", Device::disk()}},
+                                            {{Device::gpu(0), 1000}, {Device::cpu(), 2000}}, DType::BF16, false);
+        QVERIFY(s.find("\"model.embed_tokens\": 0,") != std::string::npos);
+        QVERIFY(s.find("\"lm_head\": \"disk\",") != std::string::npos);
+        QVERIFY(s.find("max_memory = {0: 1000, \"cpu\": 2000}") != std::string::npos);
+        QVERIFY(s.find("torch_dtype=torch.bfloat16") != std::string::npos);
+        QVERIFY(s.find("offload_folder=") != std::string::npos);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestPlanner)
+#include "tst_planner.moc"
