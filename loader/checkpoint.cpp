@@ -90,12 +90,30 @@ void reportProgress(const OpenOptions &options, int done, int total, const std::
         throw Error(ErrorKind::Io, path, "cancelled");
 }
 
-void appendWarnings(Checkpoint &cp, const std::vector<std::string> &warnings)
-{
-    for (const auto &w : warnings)
-        if (std::find(cp.warnings.begin(), cp.warnings.end(), w) == cp.warnings.end())
-            cp.warnings.push_back(w);
-}
+// Header warnings of the shards, one line per distinct warning naming the files it concerns.
+class ShardWarnings {
+public:
+    void add(const std::string &file, const std::vector<std::string> &warnings)
+    {
+        for (const auto &w : warnings) {
+            auto it = std::find_if(m_items.begin(), m_items.end(), [&](const auto &item) { return item.first == w; });
+            if (it == m_items.end())
+                m_items.emplace_back(w, std::vector<std::string>{file});
+            else
+                it->second.push_back(file);
+        }
+    }
+    void appendTo(Checkpoint &cp) const
+    {
+        for (const auto &[warning, files] : m_items)
+            cp.warnings.push_back(files.size() == 1 ? files.front() + ": " + warning
+                                                    : warning + " (in " + std::to_string(files.size())
+                                                          + " shards: " + listNames(files) + ")");
+    }
+
+private:
+    std::vector<std::pair<std::string, std::vector<std::string>>> m_items;
+};
 
 void openSingle(Checkpoint &cp, const std::string &file, const OpenOptions &options)
 {
@@ -104,7 +122,9 @@ void openSingle(Checkpoint &cp, const std::string &file, const OpenOptions &opti
     cp.format = Format::Safetensors;
     cp.catalog.tensors = std::move(header.tensors);
     cp.catalog.shards.push_back(std::move(header.info));
-    appendWarnings(cp, header.warnings);
+    ShardWarnings warnings;
+    warnings.add(file, header.warnings);
+    warnings.appendTo(cp);
     reportProgress(options, 1, 1, file);
 }
 
@@ -210,6 +230,7 @@ void openSharded(Checkpoint &cp, const std::string &indexPath, const OpenOptions
     struct Found { int shard; std::size_t index; };
     std::vector<std::vector<TensorEntry>> shardTensors(shardCount);
     std::unordered_map<std::string, Found> found;
+    ShardWarnings warnings;
     std::unordered_map<std::string, int> expectedShard;
     expectedShard.reserve(index.weightMap.size());
     for (std::size_t i = 0; i < index.weightMap.size(); ++i)
@@ -220,7 +241,7 @@ void openSharded(Checkpoint &cp, const std::string &indexPath, const OpenOptions
         info.fileSize = header.info.fileSize;
         info.headerBytes = header.info.headerBytes;
         info.metadata = std::move(header.info.metadata);
-        appendWarnings(cp, header.warnings);
+        warnings.add(info.fileName, header.warnings);
         shardTensors[s] = std::move(header.tensors);
         for (std::size_t i = 0; i < shardTensors[s].size(); ++i) {
             // A name in several shards: keep the copy in the shard the index names.
@@ -259,6 +280,8 @@ void openSharded(Checkpoint &cp, const std::string &indexPath, const OpenOptions
         message.pop_back();
         throw Error(ErrorKind::IndexMismatch, indexPath, message);
     }
+
+    warnings.appendTo(cp);
 
     cp.catalog.tensors.reserve(index.weightMap.size());
     std::int64_t storageSum = 0;
@@ -441,7 +464,7 @@ Checkpoint::SharedBytes Checkpoint::tensorBytesShared(const TensorEntry &tensor)
                                                                 + std::to_string(tensor.offset) + ", +"
                                                                 + std::to_string(tensor.byteSize) + ") lie outside the data");
     if (!m_maps)
-        m_maps = std::make_unique<Mappings>();
+        throw Error(ErrorKind::InvalidArgument, path, "this checkpoint was moved from");
     std::shared_ptr<MappedFile> file;
     {
         std::lock_guard lock(m_maps->mutex);

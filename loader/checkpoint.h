@@ -115,7 +115,7 @@ struct OpenOptions {
 struct SafetensorsHeader {
     std::vector<TensorEntry> tensors;
     ShardInfo info;                      // path, fileSize, headerBytes, metadata
-    std::vector<std::string> warnings;   // e.g. metadata "format" other than "pt"
+    std::vector<std::string> warnings;   // e.g. metadata "format" other than "pt" (no file name)
 };
 SafetensorsHeader readSafetensorsHeader(const std::string &path);
 // Validates a header already in memory: `json` is the N header bytes of a file of `fileSize`

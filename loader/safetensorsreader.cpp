@@ -209,9 +209,9 @@ SafetensorsHeader parseSafetensorsHeader(std::string_view text, std::int64_t fil
     if (!meta.empty()) {
         const auto format = meta.find("format");
         if (format == meta.end())
-            out.warnings.push_back(path + ": __metadata__ has no \"format\" (transformers expects \"pt\")");
+            out.warnings.push_back("__metadata__ has no \"format\" (transformers expects \"pt\")");
         else if (format->get<std::string>() != "pt")
-            out.warnings.push_back(path + ": __metadata__ format is " + quote(format->get<std::string>())
+            out.warnings.push_back("__metadata__ format is " + quote(format->get<std::string>())
                                    + ", not \"pt\"; the tensors may not be PyTorch layouts");
     }
     return out;

@@ -315,6 +315,7 @@ private Q_SLOTS:
         } else {
             QCOMPARE(cp.warnings.size(), std::size_t(1));
             QVERIFY2(QString::fromStdString(cp.warnings[0]).contains(warning), cp.warnings[0].c_str());
+            QVERIFY(QString::fromStdString(cp.warnings[0]).startsWith(m_dir.filePath("meta.safetensors") + ": "));
         }
     }
 
