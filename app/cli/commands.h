@@ -18,5 +18,9 @@ struct Command {
 // Each command lives in its own cmd_*.cpp file and is listed in main.cpp.
 int runInspect(const std::vector<std::string> &args);
 extern const char *const kInspectUsage;
+int runPresets(const std::vector<std::string> &args);
+extern const char *const kPresetsUsage;
+int runMakeDemo(const std::vector<std::string> &args);
+extern const char *const kMakeDemoUsage;
 
 } // namespace mizan::cli

@@ -14,6 +14,8 @@ namespace {
 
 const Command kCommands[] = {
     {"inspect", "show a checkpoint's module tree, sizes and dtypes", kInspectUsage, runInspect},
+    {"presets", "list the bundled model presets and hardware profiles", kPresetsUsage, runPresets},
+    {"make-demo", "write a demo checkpoint (small LLaMA, a preset, or a sparse giant)", kMakeDemoUsage, runMakeDemo},
 };
 
 void printHelp(std::ostream &out)

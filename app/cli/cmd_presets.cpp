@@ -1,0 +1,85 @@
+// mizan-cli presets: the bundled model presets and hardware profiles.
+#include "args.h"
+#include "commands.h"
+
+#include "models/describe.h"
+
+#include "planner/device.h"
+
+#include <nlohmann/json.hpp>
+
+#include <iomanip>
+#include <cstdio>
+#include <iostream>
+
+namespace mizan::cli {
+
+namespace {
+
+// "405.85 B", "1.26 M": parameter counts in short scale.
+std::string billions(std::int64_t count)
+{
+    char buf[32];
+    if (count >= 1000000000)
+        std::snprintf(buf, sizeof buf, "%.2f B", static_cast<double>(count) / 1e9);
+    else if (count >= 1000000)
+        std::snprintf(buf, sizeof buf, "%.2f M", static_cast<double>(count) / 1e6);
+    else
+        std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(count));
+    return buf;
+}
+
+} // namespace
+
+const char *const kPresetsUsage =
+    "usage: mizan-cli presets [--json]\n"
+    "\n"
+    "Lists the bundled model presets (usable wherever a checkpoint PATH is accepted) and the\n"
+    "hardware profiles (usable as --hardware NAME).\n"
+    "\n"
+    "  --json  print {\"format\": \"mizan-presets\", \"version\": 1, \"models\": [...], \"hardware\": [...]}\n";
+
+int runPresets(const std::vector<std::string> &argv)
+{
+    Args args(argv, {}, {"--json"});
+    args.expectPositionals(0, 0);
+    const auto presets = models::listPresets();
+    const auto hardware = models::listHardware();
+    if (args.flag("--json")) {
+        nlohmann::ordered_json out;
+        out["format"] = "mizan-presets";
+        out["version"] = 1;
+        out["models"] = nlohmann::ordered_json::array();
+        for (const auto &p : presets)
+            out["models"].push_back({{"name", p.name},
+                                     {"display_name", p.displayName},
+                                     {"architecture", p.architecture},
+                                     {"parameters", p.parameters},
+                                     {"source", p.source}});
+        out["hardware"] = nlohmann::ordered_json::array();
+        for (const auto &h : hardware) {
+            nlohmann::ordered_json devices = nlohmann::ordered_json::array();
+            for (const auto &d : h.devices)
+                devices.push_back({{"device", d.key}, {"capacity_bytes", d.capacityBytes}, {"label", d.label}});
+            out["hardware"].push_back({{"name", h.name}, {"description", h.description}, {"devices", devices}});
+        }
+        std::cout << out.dump(2) << "\n";
+        return 0;
+    }
+    std::cout << "model presets:\n";
+    for (const auto &p : presets)
+        std::cout << "  " << std::left << std::setw(16) << p.name << std::setw(20) << p.displayName
+                  << std::setw(28) << p.architecture << std::right << std::setw(10) << billions(p.parameters)
+                  << " parameters\n";
+    std::cout << "\nhardware profiles:\n";
+    for (const auto &h : hardware) {
+        std::string devices;
+        for (const auto &d : h.devices)
+            devices += (devices.empty() ? "" : ", ") + d.key + "=" + planner::formatBytes(static_cast<double>(d.capacityBytes));
+        std::cout << "  " << std::left << std::setw(16) << h.name << h.description << "\n"
+                  << std::string(18, ' ') << devices << "\n";
+    }
+    return 0;
+}
+
+} // namespace mizan::cli
