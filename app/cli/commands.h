@@ -22,5 +22,9 @@ int runPresets(const std::vector<std::string> &args);
 extern const char *const kPresetsUsage;
 int runMakeDemo(const std::vector<std::string> &args);
 extern const char *const kMakeDemoUsage;
+int runPlan(const std::vector<std::string> &args);
+extern const char *const kPlanUsage;
+int runValidate(const std::vector<std::string> &args);
+extern const char *const kValidateUsage;
 
 } // namespace mizan::cli

@@ -16,6 +16,8 @@ const Command kCommands[] = {
     {"inspect", "show a checkpoint's module tree, sizes and dtypes", kInspectUsage, runInspect},
     {"presets", "list the bundled model presets and hardware profiles", kPresetsUsage, runPresets},
     {"make-demo", "write a demo checkpoint (small LLaMA, a preset, or a sparse giant)", kMakeDemoUsage, runMakeDemo},
+    {"plan", "compute a device map under per-device budgets (Accelerate-exact)", kPlanUsage, runPlan},
+    {"validate", "check a device map or plan file against a model", kValidateUsage, runValidate},
 };
 
 void printHelp(std::ostream &out)

@@ -1,0 +1,259 @@
+// mizan-cli plan: a device map for a checkpoint under per-device budgets.
+#include "args.h"
+#include "commands.h"
+#include "format.h"
+#include "planargs.h"
+
+#include "models/describe.h"
+#include "planner/error.h"
+#include "planner/plan.h"
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <iostream>
+
+namespace mizan::cli {
+
+const char *const kPlanUsage =
+    "usage: mizan-cli plan PATH (--max-memory DEVICES | --hardware PROFILE) [options]\n"
+    "\n"
+    "Computes a device map (module -> GPU index, cpu or disk) exactly as Accelerate's\n"
+    "infer_auto_device_map would, plus pins and runtime headroom, and prints it grouped by device.\n"
+    "PATH is a checkpoint folder, a .safetensors file, an .index.json, a config.json or a preset.\n"
+    "\n"
+    "  --max-memory LIST      budgets, e.g. 0=22GiB,1=22GiB,cpu=64GiB (GiB = 2^30, GB = 10^9,\n"
+    "                         lowercase b = bits, as Accelerate parses them; integers are bytes)\n"
+    "  --hardware PROFILE     budgets from a hardware profile (see `mizan-cli presets`)\n"
+    "  --strategy S           auto (default), balanced, balanced_low_0 or sequential\n"
+    "  --no-split CLASS,...   module classes never split (default: the architecture's)\n"
+    "  --dtype DTYPE          load dtype (float16, bfloat16, float32, ...)\n"
+    "  --pin NAME=DEVICE      keep module NAME on DEVICE (repeatable); NAME!=DEVICE forbids it\n"
+    "  --offload-buffers      offload buffers with their modules (Accelerate's offload_buffers)\n"
+    "  --fallback             Accelerate's fallback_allocation\n"
+    "  --no-clean             keep children sharing a device as separate entries\n"
+    "  --headroom-tokens N    reserve activations + KV cache for N tokens on every GPU\n"
+    "  --batch N              batch size for the headroom (default 1)\n"
+    "  -o FILE                write the plan file (*.mizan.json)\n"
+    "  --device-map-out FILE  write device_map.json (what transformers/Accelerate take)\n"
+    "  --python-out FILE      write a Python snippet loading the model with this map\n"
+    "  --json                 print a JSON object (format \"mizan-plan-result\", version 1)\n"
+    "  --explain              print why every module landed where it is\n"
+    "\n"
+    "exit codes: 0 planned, 1 failure (unreadable checkpoint, impossible pins), 2 wrong arguments\n";
+
+namespace {
+
+using namespace planner;
+
+template<typename F>
+auto asUsage(F &&f) -> decltype(f())
+{
+    try {
+        return f();
+    } catch (const Error &e) {
+        if (e.kind() == ErrorKind::InvalidArgument)
+            throw UsageError(e.message());
+        throw;
+    }
+}
+
+std::int64_t positiveInt(const Args &args, const std::string &name, std::int64_t fallback)
+{
+    auto v = args.value(name);
+    if (!v)
+        return fallback;
+    std::int64_t out = 0;
+    auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+    if (ec != std::errc() || ptr != v->data() + v->size() || out < 0)
+        throw UsageError("option " + name + " needs a non-negative integer, got \"" + *v + "\"");
+    return out;
+}
+
+std::string entriesText(int n)
+{
+    return std::to_string(n) + (n == 1 ? " entry" : " entries");
+}
+
+} // namespace
+
+const std::vector<std::string> kPlanValueOptions = {"--max-memory", "--hardware", "--strategy", "--no-split", "--dtype", "--pin",
+                                                    "--headroom-tokens", "--batch"};
+const std::vector<std::string> kPlanFlags = {"--offload-buffers", "--fallback", "--no-clean"};
+
+PlanOptions planOptionsFromArgs(const Args &args, const models::ModelDescription &model, bool budgetsRequired, bool checkOnly)
+{
+    PlanOptions o;
+    const auto maxMemory = args.value("--max-memory");
+    const auto hardware = args.value("--hardware");
+    if (maxMemory && hardware)
+        throw UsageError("give --max-memory or --hardware, not both");
+    if (maxMemory) {
+        o.maxMemory = asUsage([&] { return parseMaxMemory(*maxMemory); });
+    } else if (hardware) {
+        models::HardwareProfile profile;
+        try {
+            profile = models::hardwareProfile(*hardware);
+        } catch (const Error &e) {
+            throw UsageError(e.message());
+        }
+        for (const auto &d : profile.devices)
+            o.maxMemory.emplace_back(asUsage([&] { return Device::fromString(d.key); }), d.capacityBytes);
+    } else if (budgetsRequired) {
+        throw UsageError("missing --max-memory (for example --max-memory 0=22GiB,cpu=64GiB) or --hardware PROFILE");
+    }
+    if (auto s = args.value("--strategy"))
+        o.strategy = asUsage([&] { return strategyFromString(*s); });
+    o.noSplitClasses = args.value("--no-split") ? splitList(*args.value("--no-split")) : model.noSplitClasses;
+    if (auto d = args.value("--dtype")) {
+        o.dtype = dtypeFromTorch(*d);
+        if (!o.dtype)
+            throw UsageError("unknown dtype \"" + *d + "\" (try float16, bfloat16, float32)");
+    }
+    for (const auto &p : args.values("--pin"))
+        o.pins.push_back(asUsage([&] { return parsePin(p); }));
+    o.offloadBuffers = args.flag("--offload-buffers");
+    o.fallbackAllocation = args.flag("--fallback");
+    o.cleanResult = !args.flag("--no-clean");
+    const std::int64_t tokens = positiveInt(args, "--headroom-tokens", 0);
+    const std::int64_t batch = positiveInt(args, "--batch", 1);
+    if (tokens > 0 && !checkOnly) {
+        const auto &dims = model.dims;
+        if (dims.hiddenSize <= 0)
+            throw UsageError("--headroom-tokens needs the model's hidden size, which this checkpoint's config does not give");
+        Headroom &h = o.headroom;
+        h.tokens = tokens;
+        h.batchSize = batch;
+        h.hiddenSize = dims.hiddenSize;
+        h.numLayers = dims.numLayers;
+        h.numAttentionHeads = dims.numAttentionHeads;
+        h.numKeyValueHeads = dims.numKeyValueHeads;
+        h.headDim = dims.headDim;
+        h.intermediateSize = dims.intermediateSize;
+        h.vocabSize = dims.vocabSize;
+        h.dtype = o.dtype ? *o.dtype : DType::F16;
+    }
+    return o;
+}
+
+int runPlan(const std::vector<std::string> &argv)
+{
+    std::vector<std::string> values = kPlanValueOptions;
+    values.insert(values.end(), {"-o", "--device-map-out", "--python-out"});
+    std::vector<std::string> flags = kPlanFlags;
+    flags.insert(flags.end(), {"--json", "--explain"});
+    Args args(argv, values, flags);
+    args.expectPositionals(1, 1);
+    const std::string path = args.positional(0, "PATH");
+    // Check the arguments before the (possibly slow) open.
+    if (!args.value("--max-memory") && !args.value("--hardware"))
+        throw UsageError("missing --max-memory (for example --max-memory 0=22GiB,cpu=64GiB) or --hardware PROFILE");
+    {
+        models::ModelDescription none;
+        planOptionsFromArgs(args, none, true, true);
+    }
+
+    const models::Source source = models::openSource(path);
+    const auto &model = source.model;
+    const ModuleTree &tree = model.tree;
+    const PlanOptions options = planOptionsFromArgs(args, model, true);
+    const Plan result = asUsage([&] { return plan(tree, options); });
+
+    if (auto out = args.value("-o"))
+        writePlanFile(*out, PlanFile{identityOf(tree, path), options, result.deviceMap, result.usage});
+    if (auto out = args.value("--device-map-out"))
+        writeDeviceMapFile(*out, result.deviceMap);
+    if (auto out = args.value("--python-out"))
+        writeFileAtomically(*out, pythonSnippet(path, result.deviceMap, options.maxMemory, options.dtype, options.offloadBuffers));
+
+    const bool explain = args.flag("--explain");
+    if (args.flag("--json")) {
+        nlohmann::ordered_json j;
+        j["format"] = "mizan-plan-result";
+        j["version"] = 1;
+        j["path"] = path;
+        j["strategy"] = toString(options.strategy);
+        j["dtype"] = options.dtype ? nlohmann::ordered_json(torchName(*options.dtype)) : nlohmann::ordered_json();
+        j["no_split_module_classes"] = options.noSplitClasses;
+        j["total_bytes"] = result.totalBytes;
+        j["device_map"] = deviceMapToJson(result.deviceMap);
+        j["max_memory"] = maxMemoryToJson(options.maxMemory);
+        j["effective_max_memory"] = maxMemoryToJson(result.effectiveMaxMemory);
+        j["usage"] = nlohmann::ordered_json::array();
+        for (const auto &u : result.usage)
+            j["usage"].push_back({{"device", nlohmann::ordered_json(u.device.toJson())}, {"budget_bytes", u.budgetBytes}, {"effective_budget_bytes", u.effectiveBudgetBytes},
+                                  {"planned_bytes", u.plannedBytes}, {"reserved_largest_layer_bytes", u.reservedLargestLayerBytes},
+                                  {"headroom_bytes", u.headroomBytes}, {"free_bytes", u.freeBytes}, {"module_count", u.moduleCount}});
+        j["warnings"] = result.warnings;
+        if (explain) {
+            j["placements"] = nlohmann::ordered_json::array();
+            for (int id : tree.preorder()) {
+                const auto &p = result.placements[static_cast<std::size_t>(id)];
+                j["placements"].push_back({{"name", p.name}, {"device", p.device ? nlohmann::ordered_json(p.device->toJson()) : nlohmann::ordered_json()},
+                                           {"bytes", p.bytes}, {"kind", toString(p.kind)}, {"map_key", p.mapKey}, {"reason", p.reason}});
+            }
+        }
+        std::cout << j.dump(2) << "\n";
+        return 0;
+    }
+
+    std::cout << "Plan        " << path << "  (" << toString(options.strategy) << ", "
+              << (options.dtype ? std::string(torchName(*options.dtype)) : std::string("dtype as stored")) << ", "
+              << humanBytes(result.totalBytes) << ")\n";
+    if (!options.noSplitClasses.empty()) {
+        std::cout << "No-split    ";
+        for (std::size_t k = 0; k < options.noSplitClasses.size(); ++k)
+            std::cout << (k ? ", " : "") << options.noSplitClasses[k];
+        std::cout << "\n";
+    }
+    std::cout << "\n";
+    TextTable usage({"Device", "Budget", "Effective", "Planned", "Reserved", "Headroom", "Free", "Entries"},
+                    {false, true, true, true, true, true, true, true});
+    for (const auto &u : result.usage)
+        usage.addRow({u.device.label(), u.budgetBytes < 0 ? "-" : humanBytes(static_cast<double>(u.budgetBytes)),
+                      u.effectiveBudgetBytes < 0 ? "-" : humanBytes(static_cast<double>(u.effectiveBudgetBytes)), humanBytes(u.plannedBytes),
+                      humanBytes(static_cast<double>(u.reservedLargestLayerBytes)), humanBytes(static_cast<double>(u.headroomBytes)),
+                      u.budgetBytes < 0 ? "-" : (u.freeBytes < 0 ? "-" + humanBytes(-u.freeBytes) : humanBytes(u.freeBytes)),
+                      std::to_string(u.moduleCount)});
+    std::cout << usage.render() << "\n";
+
+    for (const auto &u : result.usage) {
+        if (u.moduleCount == 0)
+            continue;
+        std::cout << u.device.label() << "  (" << entriesText(u.moduleCount) << ", " << humanBytes(u.plannedBytes) << ")\n";
+        for (const auto &[name, device] : result.deviceMap) {
+            if (device != u.device)
+                continue;
+            const int id = tree.find(name);
+            const double bytes = id >= 0 ? result.placements[static_cast<std::size_t>(id)].bytes : 0;
+            std::cout << "  " << (name.empty() ? std::string("(whole model)") : name);
+            if (id >= 0)
+                std::cout << std::string(name.size() < 48 ? 48 - name.size() : 1, ' ') << humanBytes(bytes);
+            std::cout << "\n";
+            if (explain && id >= 0)
+                std::cout << "      " << result.placements[static_cast<std::size_t>(id)].reason << "\n";
+        }
+        std::cout << "\n";
+    }
+    if (explain) {
+        std::cout << "Split modules\n";
+        for (int id : tree.preorder()) {
+            const auto &p = result.placements[static_cast<std::size_t>(id)];
+            if (p.mapKey || p.kind == PlacementKind::Inside)
+                continue;
+            std::cout << "  " << (p.name.empty() ? std::string("(whole model)") : p.name) << ": " << p.reason << "\n";
+        }
+        std::cout << "\n";
+    }
+    for (const auto &w : result.warnings)
+        std::cout << "warning: " << w << "\n";
+    if (auto out = args.value("-o"))
+        std::cout << "wrote " << *out << "\n";
+    if (auto out = args.value("--device-map-out"))
+        std::cout << "wrote " << *out << "\n";
+    if (auto out = args.value("--python-out"))
+        std::cout << "wrote " << *out << "\n";
+    return 0;
+}
+
+} // namespace mizan::cli
