@@ -608,6 +608,38 @@ private Q_SLOTS:
         QVERIFY(d5.missingTensors.empty());
     }
 
+    void bareBaseModelCheckpointMatches()
+    {
+        // The original GPT-2 checkpoint names tensors without "transformer." (the bare GPT2Model);
+        // transformers loads it into GPT2LMHeadModel, and so does the matching.
+        const auto config = nlohmann::json::parse(kFamilies[3].config);
+        QTemporaryDir full;
+        models::DemoOptions o;
+        o.config = config;
+        o.dtype = DType::F32;
+        models::writeDemo(full.path().toStdString(), o);
+        const auto prefixed = loader::open(full.path().toStdString());
+        std::vector<loader::WriteTensor> tensors;
+        for (const auto &t : prefixed.catalog.tensors) {
+            QVERIFY(t.name.rfind("transformer.", 0) == 0);
+            tensors.push_back(loader::WriteTensor{t.name.substr(12), t.dtype, t.shape, {}, {}});
+        }
+        QTemporaryDir bare;
+        loader::ShardOptions so;
+        so.shardCount = 2;
+        loader::writeShardedSafetensors(bare.path().toStdString(), tensors, so);
+        writeJson(bare.path().toStdString() + "/config.json", config);
+        const auto d = models::describe(loader::open(bare.path().toStdString()));
+        QVERIFY(d.fromRegistry);
+        QVERIFY(d.missingTensors.empty());
+        QVERIFY(d.unexpectedTensors.empty());
+        QVERIFY(d.tree.find("transformer.h.0.attn") >= 0);
+        bool warned = false;
+        for (const auto &w : d.warnings)
+            warned = warned || w.find("bare base model") != std::string::npos;
+        QVERIFY(warned);
+    }
+
     void unknownArchitectureFallsBackToGuess()
     {
         QTemporaryDir dir;

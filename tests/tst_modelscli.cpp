@@ -1,0 +1,130 @@
+// Runs `mizan-cli make-demo` and `mizan-cli presets` as a user would and checks what they write.
+
+#include "loader/checkpoint.h"
+#include "models/describe.h"
+
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <nlohmann/json.hpp>
+
+using namespace mizan;
+
+namespace {
+
+struct Result {
+    int code;
+    QByteArray out;
+    QByteArray err;
+};
+
+Result runCli(const QStringList &args)
+{
+    QProcess p;
+    p.setProgram(QStringLiteral(MIZAN_BINARY_DIR "/app/cli/mizan-cli"));
+    p.setArguments(args);
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("MIZAN_RESOURCES"), QStringLiteral(MIZAN_SOURCE_DIR "/resources"));
+    p.setProcessEnvironment(env);
+    p.start();
+    if (!p.waitForFinished(60000))
+        return {-1, {}, "timeout"};
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2, p.readAllStandardOutput(),
+            p.readAllStandardError()};
+}
+
+} // namespace
+
+class TestModelsCli : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase() { qputenv("MIZAN_RESOURCES", QByteArray(MIZAN_SOURCE_DIR "/resources")); }
+
+    void makeDemoDefault()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.path() + "/demo";
+        const Result r = runCli({"make-demo", path, "--seed", "5"});
+        QCOMPARE(r.code, 0);
+        QVERIFY(r.out.startsWith("wrote "));
+        const auto checkpoint = loader::open(path.toStdString());
+        QCOMPARE(checkpoint.format, loader::Format::ShardedSafetensors);
+        QCOMPARE(checkpoint.catalog.shards.size(), std::size_t(2));
+        QCOMPARE(checkpoint.configInfo.architectures, std::vector<std::string>{"LlamaForCausalLM"});
+        QCOMPARE(checkpoint.configInfo.torchDtype, std::optional<DType>(DType::F16));
+        const auto model = models::describe(checkpoint);
+        QVERIFY(model.fromRegistry);
+        QVERIFY(model.missingTensors.empty() && model.unexpectedTensors.empty() && model.shapeMismatches.empty());
+        QCOMPARE(model.dims.numLayers, std::int64_t(4));
+    }
+
+    void makeDemoOptions()
+    {
+        QTemporaryDir dir;
+        const Result r = runCli({"make-demo", dir.path(), "--preset", "qwen2-7b", "--layers", "2", "--hidden", "256",
+                                 "--dtype", "float32", "--shards", "3"});
+        QCOMPARE(r.code, 0);
+        const auto checkpoint = loader::open(dir.path().toStdString());
+        QCOMPARE(checkpoint.catalog.shards.size(), std::size_t(3));
+        QCOMPARE(checkpoint.config["hidden_size"].get<int>(), 256);
+        QCOMPARE(checkpoint.config["num_hidden_layers"].get<int>(), 2);
+        QCOMPARE(checkpoint.catalog.tensors.front().dtype, DType::F32);
+        const auto model = models::describe(checkpoint);
+        QCOMPARE(model.architecture, std::string("Qwen2ForCausalLM"));
+        QVERIFY(model.missingTensors.empty() && model.unexpectedTensors.empty() && model.shapeMismatches.empty());
+        QCOMPARE(model.dims.headDim, std::int64_t(128)); // head size kept: 256 / 2 heads
+    }
+
+    void makeDemoRejectsBadArguments_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<int>("code");
+        QTest::newRow("no dir") << QStringList{"make-demo"} << 2;
+        QTest::newRow("one shard") << QStringList{"make-demo", "DIR", "--shards", "1"} << 2;
+        QTest::newRow("int dtype") << QStringList{"make-demo", "DIR", "--dtype", "int8"} << 2;
+        QTest::newRow("negative layers") << QStringList{"make-demo", "DIR", "--layers", "-1"} << 2;
+        QTest::newRow("unknown option") << QStringList{"make-demo", "DIR", "--fast"} << 2;
+        QTest::newRow("unknown preset") << QStringList{"make-demo", "DIR", "--preset", "nope"} << 1;
+        QTest::newRow("hidden not a head multiple") << QStringList{"make-demo", "DIR", "--hidden", "100"} << 1;
+        QTest::newRow("presets positional") << QStringList{"presets", "extra"} << 2;
+    }
+
+    void makeDemoRejectsBadArguments()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(int, code);
+        QTemporaryDir dir;
+        args.replaceInStrings("DIR", dir.path() + "/out");
+        const Result r = runCli(args);
+        QCOMPARE(r.code, code);
+        QVERIFY(!r.err.isEmpty());
+        QVERIFY(!QFileInfo::exists(dir.path() + "/out/config.json"));
+    }
+
+    void presetsJson()
+    {
+        const Result r = runCli({"presets", "--json"});
+        QCOMPARE(r.code, 0);
+        const auto j = nlohmann::json::parse(r.out.toStdString());
+        QCOMPARE(j["format"].get<std::string>(), std::string("mizan-presets"));
+        QCOMPARE(j["models"].size(), std::size_t(17));
+        QCOMPARE(j["hardware"].size(), std::size_t(5));
+        bool found = false;
+        for (const auto &m : j["models"])
+            if (m["name"] == "llama-3.1-405b") {
+                found = true;
+                QCOMPARE(m["parameters"].get<std::int64_t>(), std::int64_t(405853388800));
+                QCOMPARE(m["architecture"].get<std::string>(), std::string("LlamaForCausalLM"));
+            }
+        QVERIFY(found);
+        const Result text = runCli({"presets"});
+        QCOMPARE(text.code, 0);
+        QVERIFY(text.out.contains("llama-3.1-405b"));
+        QVERIFY(text.out.contains("rtx4090-64gb"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestModelsCli)
+#include "tst_modelscli.moc"
