@@ -321,6 +321,11 @@ Match matchCheckpoint(const detail::Family &family, const loader::Checkpoint &ch
 
 ModelDescription describeConfig(const nlohmann::json &config, std::optional<DType> dtype)
 {
+    return describeConfig(config, DescribeOptions{dtype, TransformersLayout::V5});
+}
+
+ModelDescription describeConfig(const nlohmann::json &config, const DescribeOptions &options)
+{
     if (!config.is_object())
         throw Error(ErrorKind::InvalidConfig, {}, "config.json must hold a JSON object");
     const detail::Family *family = detail::findFamily(config);
@@ -338,8 +343,9 @@ ModelDescription describeConfig(const nlohmann::json &config, std::optional<DTyp
                     "architecture " + arch + " is not in the registry; planning from config.json alone needs one of: "
                         + known);
     }
-    const DType d = dtype.value_or(configDtype(config).value_or(DType::F32));
-    return fromBuilt(*family, detail::build(*family, config, d, Layout::V5));
+    const DType d = options.dtype.value_or(configDtype(config).value_or(DType::F32));
+    return fromBuilt(*family, detail::build(*family, config, d,
+                                            options.layout == TransformersLayout::V4 ? Layout::V4 : Layout::V5));
 }
 
 ModelDescription describe(const loader::Checkpoint &checkpoint)

@@ -63,6 +63,16 @@ ModelDescription describe(const loader::Checkpoint &checkpoint);
 // for malformed configs and (NotFound) for architectures the registry does not know.
 ModelDescription describeConfig(const nlohmann::json &config, std::optional<DType> dtype = {});
 
+// Which transformers release's module layout to build. They differ in Mixtral's MoE block
+// (v5: mlp.gate + mlp.experts with fused 3-D tensors; 4.x: block_sparse_moe.experts.N.w1/w2/w3)
+// and in rotary buffers (v5 adds original_inv_freq). Parameter counts are the same.
+enum class TransformersLayout { V5, V4 };
+struct DescribeOptions {
+    std::optional<DType> dtype;
+    TransformersLayout layout = TransformersLayout::V5;
+};
+ModelDescription describeConfig(const nlohmann::json &config, const DescribeOptions &options);
+
 // Architectures the registry knows ("LlamaForCausalLM", ...), sorted.
 std::vector<std::string> supportedArchitectures();
 

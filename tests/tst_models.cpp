@@ -320,6 +320,17 @@ private Q_SLOTS:
         QCOMPARE(tensors(kFamilies[2].config).at("model.layers.0.mlp.experts.gate_up_proj").first,
                  (std::vector<std::int64_t>{2, 80, 16}));
         QVERIFY(mixtral.tree.find("model.layers.0.block_sparse_moe") < 0);
+        models::DescribeOptions v4;
+        v4.layout = models::TransformersLayout::V4;
+        auto mixtral4 = models::describeConfig(nlohmann::json::parse(kFamilies[2].config), v4);
+        QCOMPARE(mixtral4.tree.module(mixtral4.tree.find("model.layers.0.block_sparse_moe")).className,
+                 std::string("MixtralSparseMoeBlock"));
+        QCOMPARE(tensorsOf(mixtral4.tree).at("model.layers.0.block_sparse_moe.experts.1.w2.weight").first,
+                 (std::vector<std::int64_t>{16, 40}));
+        QCOMPARE(parameterCount(mixtral4.tree), parameterCount(mixtral.tree));
+        QCOMPARE(mixtral4.tree.module(mixtral4.tree.find("model.rotary_emb")).buffers.size(), std::size_t(1));
+        const auto big = models::presetConfig("mixtral-8x7b");
+        QCOMPARE(parameterCount(models::describeConfig(big, v4).tree), qint64(46702792704));
     }
 
     void rejectsBadConfigs_data()
