@@ -254,10 +254,38 @@ void SizeMap::add(const std::string &name, double bytes)
         m_entries[it->second].second += bytes;
 }
 
+std::size_t SizeMap::append(std::string name, double bytes)
+{
+    const std::size_t position = m_entries.size();
+    m_index.emplace(name, position);
+    m_entries.emplace_back(std::move(name), bytes);
+    return position;
+}
+
 SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, const SpecialDtypes &special,
                            bool buffersOnly, int from)
 {
     SizeMap sizes;
+    if (from == ModuleTree::kRoot) {
+        // Module keys are the dotted prefixes of tensor names: walk the ancestor chain by id.
+        std::vector<std::int64_t> position(static_cast<std::size_t>(tree.size()), -1);
+        std::vector<int> chain;
+        for (const auto &nt : enumerateTensors(tree, from, !buffersOnly, true)) {
+            const double bytes = tensorBytes(*nt.tensor, nt.name, dtype, special);
+            chain.clear();
+            for (int m = nt.module; m >= 0; m = tree.module(m).parent)
+                chain.push_back(m);
+            for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+                auto &pos = position[static_cast<std::size_t>(*it)];
+                if (pos < 0)
+                    pos = static_cast<std::int64_t>(sizes.append(tree.module(*it).name, bytes));
+                else
+                    sizes.addAt(static_cast<std::size_t>(pos), bytes);
+            }
+            sizes.add(nt.name, bytes);
+        }
+        return sizes;
+    }
     for (const auto &nt : enumerateTensors(tree, from, !buffersOnly, true)) {
         const double bytes = tensorBytes(*nt.tensor, nt.name, dtype, special);
         sizes.add(std::string(), bytes);
@@ -428,7 +456,7 @@ std::string classOfKey(const ModuleTree &tree, const std::string &key)
 } // namespace
 
 Memory getBalancedMemory(const ModuleTree &tree, const Memory &maxMemoryIn, const std::vector<std::string> &noSplitClasses,
-                         std::optional<DType> dtype, const SpecialDtypes &special, bool lowZero)
+                         std::optional<DType> dtype, const SpecialDtypes &special, bool lowZero, const SizeMap *precomputed)
 {
     Memory maxMemory = getMaxMemory(maxMemoryIn);
     auto value = [&](const Device &d) -> double & {
@@ -446,7 +474,10 @@ Memory getBalancedMemory(const ModuleTree &tree, const Memory &maxMemoryIn, cons
         return maxMemory;
     if (numDevices == 1)
         lowZero = false;
-    const SizeMap sizes = computeModuleSizes(tree, dtype, special);
+    SizeMap computed;
+    if (!precomputed)
+        computed = computeModuleSizes(tree, dtype, special);
+    const SizeMap &sizes = precomputed ? *precomputed : computed;
     const double total = sizes[""];
     double perGpu = std::floor(total / (lowZero ? numDevices - 1 : numDevices));
 
@@ -541,21 +572,18 @@ std::vector<std::pair<std::string, Device>> cleanDeviceMap(std::vector<std::pair
                     break;
                 start = pos + 1;
             }
-            const std::string child = pos == std::string::npos ? key : key.substr(0, pos);
-            auto [it, inserted] = groups.emplace(child, std::vector<std::size_t>{});
-            if (inserted)
+            std::string child = pos == std::string::npos ? key : key.substr(0, pos);
+            auto it = groups.find(child);
+            if (it == groups.end()) {
                 order.push_back(child);
-            (void)it;
+                it = groups.emplace(std::move(child), std::vector<std::size_t>{}).first;
+            }
+            // The child's group holds the keys below it (child + "."), not the child key itself.
+            if (key.size() > it->first.size())
+                it->second.push_back(k);
         }
-        // Each child's group: keys starting with child + "." (the child key itself is not part).
-        for (const auto &child : order) {
-            std::vector<std::size_t> sub;
-            const std::string prefix = child + ".";
-            for (auto k : keys)
-                if (alive[k] && startsWith(map[k].first, prefix))
-                    sub.push_back(k);
-            self(self, child, std::move(sub));
-        }
+        for (const auto &child : order)
+            self(self, child, std::move(groups[child]));
     };
     std::vector<std::size_t> all(map.size());
     for (std::size_t i = 0; i < map.size(); ++i)
@@ -639,11 +667,11 @@ public:
              const InferConstraints *constraints)
         : m_tree(tree), m_opt(options), m_observer(observer), m_constraints(constraints)
     {
-        m_sizes = computeModuleSizes(tree, options.dtype, options.specialDtypes);
+        m_sizes = options.sizes ? *options.sizes : computeModuleSizes(tree, options.dtype, options.specialDtypes);
         m_moduleBytes.assign(static_cast<std::size_t>(tree.size()), 0.0);
         for (int id = 0; id < tree.size(); ++id)
             m_moduleBytes[static_cast<std::size_t>(id)] = m_sizes[tree.module(id).name];
-        m_tied = findTiedParameters(tree);
+        m_tied = options.tiedGroups ? *options.tiedGroups : findTiedParameters(tree);
         for (const auto &c : options.noSplitClasses)
             m_noSplit.insert(c);
     }
@@ -894,7 +922,14 @@ InferResult Inferrer::run()
     std::vector<std::pair<Device, double>> minimumAssignment;
     std::size_t current = 0;
 
-    auto [maxLayerSize, maxLayerNames] = maxLayer(work, false);
+    double maxLayerSize = 0;
+    std::unordered_set<std::string> maxLayerNames;
+    auto setMaxLayer = [&](std::pair<double, std::vector<std::string>> layer) {
+        maxLayerSize = layer.first;
+        maxLayerNames.clear();
+        maxLayerNames.insert(layer.second.begin(), layer.second.end());
+    };
+    setMaxLayer(maxLayer(work, false));
 
     while (!work.empty()) {
         Entry entry = std::move(work.front());
@@ -902,9 +937,15 @@ InferResult Inferrer::run()
         if (skipped(entry))
             continue;
         const std::string &name = entry.name;
-        std::erase_if(maxLayerNames, [&](const std::string &n) { return n == name || startsWith(n, name + "."); });
+        // Layer names below `name` exist only when the layer walk expanded it (splittable).
+        if (splittable(entry)) {
+            const std::string prefix = name + ".";
+            std::erase_if(maxLayerNames, [&](const std::string &n) { return n == name || startsWith(n, prefix); });
+        } else {
+            maxLayerNames.erase(name);
+        }
         if (maxLayerNames.empty())
-            std::tie(maxLayerSize, maxLayerNames) = maxLayer(work, true);
+            setMaxLayer(maxLayer(work, true));
         const double moduleSize = entry.size;
         const auto tiedParams = m_tied.empty() ? std::vector<std::string>() : tiedParamsOutside(name);
 
@@ -927,7 +968,7 @@ InferResult Inferrer::run()
                 emit(InferEvent::Split, name, device, moduleSize, deviceUsed, limit, reserved);
                 auto children = childrenOf(entry, true);
                 work.insert(work.begin(), children.begin(), children.end());
-                std::tie(maxLayerSize, maxLayerNames) = maxLayer(work, true);
+                setMaxLayer(maxLayer(work, true));
                 continue;
             }
             if (verdict != 0) {
@@ -984,7 +1025,7 @@ InferResult Inferrer::run()
                 work.erase(it);
                 work.insert(work.begin() + pos, children.begin(), children.end());
                 work.push_front(entry);
-                std::tie(maxLayerSize, maxLayerNames) = maxLayer(work, true);
+                setMaxLayer(maxLayer(work, true));
                 splitHappened = true;
                 break;
             }
@@ -996,7 +1037,7 @@ InferResult Inferrer::run()
             emit(InferEvent::Split, name, device, moduleSize, deviceUsed, limit, reserved);
             auto children = childrenOf(entry);
             work.insert(work.begin(), children.begin(), children.end());
-            std::tie(maxLayerSize, maxLayerNames) = maxLayer(work, true);
+            setMaxLayer(maxLayer(work, true));
             continue;
         }
 

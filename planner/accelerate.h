@@ -39,6 +39,9 @@ public:
     bool contains(const std::string &name) const { return m_index.count(name) != 0; }
     void add(const std::string &name, double bytes);
     const std::vector<std::pair<std::string, double>> &entries() const { return m_entries; }
+    // Appends a key known to be new; returns its position.
+    std::size_t append(std::string name, double bytes);
+    void addAt(std::size_t position, double bytes) { m_entries[position].second += bytes; }
 
 private:
     std::vector<std::pair<std::string, double>> m_entries;
@@ -74,7 +77,7 @@ Memory maxMemoryFromAccelerateJson(const nlohmann::json &pairsOrObject);
 Memory getBalancedMemory(const ModuleTree &tree, const Memory &maxMemory,
                          const std::vector<std::string> &noSplitClasses,
                          std::optional<DType> dtype = std::nullopt, const SpecialDtypes &specialDtypes = {},
-                         bool lowZero = false);
+                         bool lowZero = false, const SizeMap *precomputedSizes = nullptr);
 
 // clean_device_map: contents exactly as Accelerate; order: a merged key takes the place of the
 // first key it replaces (Accelerate appends it at the end; its order is hash-dependent).
@@ -121,6 +124,9 @@ struct InferOptions {
     bool offloadBuffers = false;
     bool fallbackAllocation = false;
     bool cleanResult = true;
+    // Optional precomputed computeModuleSizes(tree, dtype, specialDtypes) / findTiedParameters(tree).
+    const SizeMap *sizes = nullptr;
+    const std::vector<std::vector<std::string>> *tiedGroups = nullptr;
 };
 
 struct InferResult {

@@ -356,7 +356,8 @@ Plan plan(const ModuleTree &tree, const PlanOptions &options)
         effective = accel::getMaxMemory(memory);
     else
         effective = accel::getBalancedMemory(tree, memory, options.noSplitClasses, options.dtype, {},
-                                             options.strategy == Strategy::BalancedLow0);
+                                             options.strategy == Strategy::BalancedLow0,
+                                             options.specialDtypes.empty() ? &sizes.map : nullptr);
     result.effectiveMaxMemory = accel::toMaxMemory(effective);
 
     // ---- infer ----
@@ -368,6 +369,8 @@ Plan plan(const ModuleTree &tree, const PlanOptions &options)
     io.offloadBuffers = options.offloadBuffers;
     io.fallbackAllocation = options.fallbackAllocation;
     io.cleanResult = false;
+    io.sizes = &sizes.map;
+    io.tiedGroups = &tiedGroups;
 
     accel::InferConstraints constraints;
     const bool constrained = !pins.empty();
