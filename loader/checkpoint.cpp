@@ -1,19 +1,23 @@
 #include "checkpoint.h"
 
 #include "fileio_p.h"
+#include "jsoncursor_p.h"
 #include "jsonparse_p.h"
 #include "mappedfile_p.h"
 #include "safetensorsformat_p.h"
+#include "safetensorsreader_p.h"
 
 #include "planner/error.h"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <sys/stat.h>
 
@@ -136,28 +140,38 @@ struct IndexFile {
 
 IndexFile readIndex(const std::string &path)
 {
+    using detail::JsonCursor;
     const std::string text = detail::readSmallFile(path, kMaxIndexBytes);
-    std::vector<std::string> keys;
-    const nlohmann::json root = detail::parseJsonWithKeys(text, path, 2, "weight_map", keys, 0);
-    if (!root.is_object())
-        throw Error(ErrorKind::InvalidHeader, path, std::string("index is ") + root.type_name()
-                                                        + ", expected an object with \"weight_map\"");
-    const auto wm = root.find("weight_map");
-    if (wm == root.end() || !wm->is_object())
+    JsonCursor cursor(text, path, 0);
+    if (cursor.peek() != '{' || cursor.position() >= text.size()) {
+        JsonCursor::validate(text, path, 0); // broken JSON is reported as such
+        throw Error(ErrorKind::InvalidHeader, path, "index is not a JSON object with \"weight_map\"");
+    }
+    std::vector<std::string_view> weightMaps, metadatas;
+    cursor.forEachMember([&](const std::string &key) {
+        const std::string_view value = cursor.skipValue();
+        if (key == "weight_map")
+            weightMaps.push_back(value);
+        else if (key == "metadata")
+            metadatas.push_back(value);
+    });
+    cursor.expectEnd();
+    if (weightMaps.size() > 1)
+        throw Error(ErrorKind::InvalidHeader, path, "index has more than one \"weight_map\"");
+    if (metadatas.size() > 1)
+        throw Error(ErrorKind::InvalidHeader, path, "index has more than one \"metadata\"");
+    if (weightMaps.empty() || weightMaps.front().front() != '{')
         throw Error(ErrorKind::InvalidHeader, path, "index has no \"weight_map\" object");
-    if (wm->empty())
-        throw Error(ErrorKind::InvalidHeader, path, "index \"weight_map\" is empty");
+    auto sub = [&](std::string_view piece) { return JsonCursor(piece, path, piece.data() - text.data()); };
+
     IndexFile index;
-    index.weightMap.reserve(keys.size());
-    for (const auto &name : keys) {
-        const auto found = wm->find(name);
-        if (found == wm->end())
-            throw Error(ErrorKind::InvalidHeader, path, "index has more than one \"weight_map\"");
-        const auto &value = *found;
-        if (!value.is_string())
+    JsonCursor wm = sub(weightMaps.front());
+    wm.forEachMember([&](const std::string &name) {
+        if (wm.peek() != '"')
             throw Error(ErrorKind::InvalidHeader, path, "weight_map value of " + quote(name) + " is "
-                                                            + value.dump() + ", expected a shard file name");
-        const std::string &shard = value.get_ref<const std::string &>();
+                                                            + detail::shortText(wm.skipValue())
+                                                            + ", expected a shard file name");
+        std::string shard = wm.readString();
         const fs::path shardPath(shard);
         bool escapes = shard.empty() || shardPath.is_absolute();
         for (const auto &part : shardPath)
@@ -165,29 +179,40 @@ IndexFile readIndex(const std::string &path)
         if (escapes)
             throw Error(ErrorKind::InvalidHeader, path, "weight_map maps " + quote(name) + " to " + quote(shard)
                                                             + ", expected a file name inside the checkpoint folder");
-        index.weightMap.emplace_back(name, shard);
+        index.weightMap.emplace_back(name, std::move(shard));
+    });
+    if (index.weightMap.empty())
+        throw Error(ErrorKind::InvalidHeader, path, "index \"weight_map\" is empty");
+    {
+        std::unordered_set<std::string_view> seen;
+        seen.reserve(index.weightMap.size());
+        for (const auto &[name, shard] : index.weightMap)
+            if (!seen.insert(name).second)
+                throw Error(ErrorKind::InvalidHeader, path, "duplicate key " + quote(name) + " in \"weight_map\"");
     }
-    if (const auto meta = root.find("metadata"); meta != root.end() && !meta->is_null()) {
-        if (!meta->is_object())
-            throw Error(ErrorKind::InvalidHeader, path, "index \"metadata\" is " + meta->dump() + ", expected an object");
-        if (const auto total = meta->find("total_size"); total != meta->end() && !total->is_null()) {
-            std::optional<std::int64_t> value;
-            if (total->is_number_unsigned()) {
-                if (total->get<std::uint64_t>() <= static_cast<std::uint64_t>(INT64_MAX))
-                    value = static_cast<std::int64_t>(total->get<std::uint64_t>());
-            } else if (total->is_number_integer()) {
-                if (total->get<std::int64_t>() >= 0)
-                    value = total->get<std::int64_t>();
-            } else if (total->is_number_float()) {
-                const double d = total->get<double>();
+
+    if (!metadatas.empty() && metadatas.front() != "null") {
+        const std::string_view meta = metadatas.front();
+        if (meta.front() != '{')
+            throw Error(ErrorKind::InvalidHeader, path, "index \"metadata\" is " + detail::shortText(meta)
+                                                            + ", expected an object");
+        JsonCursor m = sub(meta);
+        m.forEachMember([&](const std::string &key) {
+            const std::string_view value = m.skipValue();
+            if (key != "total_size" || value == "null")
+                return;
+            std::optional<std::int64_t> total = detail::nonNegativeInteger(value);
+            if (!total && value.front() != '-' && value.find_first_of(".eE") != std::string_view::npos) {
+                // An integral float ("1.6e10") is accepted.
+                const double d = std::strtod(std::string(value).c_str(), nullptr);
                 if (d >= 0 && d < 9.2e18 && d == static_cast<double>(static_cast<std::int64_t>(d)))
-                    value = static_cast<std::int64_t>(d);
+                    total = static_cast<std::int64_t>(d);
             }
-            if (!value)
-                throw Error(ErrorKind::InvalidHeader, path, "metadata.total_size is " + total->dump()
+            if (!total)
+                throw Error(ErrorKind::InvalidHeader, path, "metadata.total_size is " + detail::shortText(value)
                                                                 + ", expected a non-negative integer");
-            index.totalSize = value;
-        }
+            index.totalSize = total;
+        });
     }
     return index;
 }
@@ -215,29 +240,31 @@ void openSharded(Checkpoint &cp, const std::string &indexPath, const OpenOptions
         shardOfTensor.push_back(it->second);
     }
     const int shardCount = static_cast<int>(cp.catalog.shards.size());
-    for (int s = 0; s < shardCount; ++s) {
-        const ShardInfo &info = cp.catalog.shards[s];
-        if (statPath(info.path) == PathKind::Missing) {
-            const auto count = std::count(shardOfTensor.begin(), shardOfTensor.end(), s);
-            throw Error(ErrorKind::MissingShard, indexPath,
-                        "shard " + quote(info.fileName) + " is missing (it should hold " + quote(firstTensor[s])
-                            + (count > 1 ? " and " + std::to_string(count - 1) + " more tensors" : std::string())
-                            + ")");
-        }
-    }
+    auto missingShard = [&](int s) {
+        const auto count = std::count(shardOfTensor.begin(), shardOfTensor.end(), s);
+        return Error(ErrorKind::MissingShard, indexPath,
+                     "shard " + quote(cp.catalog.shards[s].fileName) + " is missing (it should hold "
+                         + quote(firstTensor[s])
+                         + (count > 1 ? " and " + std::to_string(count - 1) + " more tensors" : std::string()) + ")");
+    };
 
     // Read every shard's header; remember where each tensor really is.
+    // Keys are views of names stored in `index` and `shardTensors`, which do not move.
     struct Found { int shard; std::size_t index; };
     std::vector<std::vector<TensorEntry>> shardTensors(shardCount);
-    std::unordered_map<std::string, Found> found;
+    std::unordered_map<std::string_view, Found> found;
+    found.reserve(index.weightMap.size());
     ShardWarnings warnings;
-    std::unordered_map<std::string, int> expectedShard;
+    std::unordered_map<std::string_view, int> expectedShard;
     expectedShard.reserve(index.weightMap.size());
     for (std::size_t i = 0; i < index.weightMap.size(); ++i)
         expectedShard.emplace(index.weightMap[i].first, shardOfTensor[i]);
     for (int s = 0; s < shardCount; ++s) {
         ShardInfo &info = cp.catalog.shards[s];
-        SafetensorsHeader header = readSafetensorsHeader(info.path);
+        const detail::FileDescriptor fd = detail::openReadOnlyIfExists(info.path);
+        if (!fd.valid())
+            throw missingShard(s);
+        SafetensorsHeader header = detail::readSafetensorsHeader(fd.get(), info.path);
         info.fileSize = header.info.fileSize;
         info.headerBytes = header.info.headerBytes;
         info.metadata = std::move(header.info.metadata);
@@ -245,7 +272,7 @@ void openSharded(Checkpoint &cp, const std::string &indexPath, const OpenOptions
         shardTensors[s] = std::move(header.tensors);
         for (std::size_t i = 0; i < shardTensors[s].size(); ++i) {
             // A name in several shards: keep the copy in the shard the index names.
-            const std::string &name = shardTensors[s][i].name;
+            const std::string_view name = shardTensors[s][i].name;
             const auto expected = expectedShard.find(name);
             auto [it, inserted] = found.emplace(name, Found{s, i});
             if (!inserted && expected != expectedShard.end() && expected->second == s)
@@ -286,8 +313,12 @@ void openSharded(Checkpoint &cp, const std::string &indexPath, const OpenOptions
     cp.catalog.tensors.reserve(index.weightMap.size());
     std::int64_t storageSum = 0;
     double accelerateSum = 0;
-    for (std::size_t i = 0; i < index.weightMap.size(); ++i) {
-        const Found &f = found.at(index.weightMap[i].first);
+    std::vector<Found> order;
+    order.reserve(index.weightMap.size());
+    for (const auto &[name, shard] : index.weightMap)
+        order.push_back(found.at(std::string_view(name)));
+    found.clear(); // its keys view the names moved out below
+    for (const Found &f : order) {
         TensorEntry entry = std::move(shardTensors[f.shard][f.index]);
         entry.shard = f.shard;
         storageSum += entry.byteSize;

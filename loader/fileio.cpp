@@ -33,15 +33,23 @@ FileDescriptor &FileDescriptor::operator=(FileDescriptor &&other) noexcept
     return *this;
 }
 
-FileDescriptor openReadOnly(const std::string &path)
+FileDescriptor openReadOnlyIfExists(const std::string &path)
 {
     int fd;
     do {
         fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     } while (fd < 0 && errno == EINTR);
-    if (fd < 0)
+    if (fd < 0 && errno != ENOENT)
         throw Error(ErrorKind::Io, path, "cannot open for reading: " + errnoText(errno));
     return FileDescriptor(fd);
+}
+
+FileDescriptor openReadOnly(const std::string &path)
+{
+    FileDescriptor fd = openReadOnlyIfExists(path);
+    if (!fd.valid())
+        throw Error(ErrorKind::Io, path, "cannot open for reading: " + errnoText(ENOENT));
+    return fd;
 }
 
 std::int64_t fileSize(int fd, const std::string &path)

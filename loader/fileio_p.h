@@ -30,6 +30,8 @@ private:
 
 // Opens `path` read-only; throws Error(Io) naming the file and errno's text.
 FileDescriptor openReadOnly(const std::string &path);
+// The same, but a missing file gives an invalid descriptor instead of an error.
+FileDescriptor openReadOnlyIfExists(const std::string &path);
 
 // Size of an open file (fstat); throws Error(Io). Refuses directories and special files.
 std::int64_t fileSize(int fd, const std::string &path);

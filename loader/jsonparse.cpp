@@ -1,7 +1,5 @@
 #include "jsonparse_p.h"
 
-#include <unordered_set>
-
 namespace mizan::loader::detail {
 
 namespace {
@@ -18,37 +16,6 @@ namespace {
 }
 
 } // namespace
-
-nlohmann::json parseJsonWithKeys(std::string_view text, const std::string &path, int keyDepth,
-                                 const std::string &parent, std::vector<std::string> &keys,
-                                 std::int64_t fileOffset, ErrorKind syntaxKind, ErrorKind structureKind)
-{
-    std::unordered_set<std::string> seen;
-    std::string topKey;
-    bool inParent = keyDepth == 1;
-    auto callback = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json &parsed) {
-        if (event != nlohmann::json::parse_event_t::key)
-            return true;
-        if (depth == 1 && keyDepth == 2) {
-            topKey = parsed.get<std::string>();
-            inParent = topKey == parent;
-            return true;
-        }
-        if (depth == keyDepth && inParent) {
-            std::string key = parsed.get<std::string>();
-            if (!seen.insert(key).second)
-                throw Error(structureKind, path, "duplicate key \"" + key + "\""
-                                                     + (keyDepth == 2 ? " in \"" + parent + "\"" : std::string()));
-            keys.push_back(std::move(key));
-        }
-        return true;
-    };
-    try {
-        return nlohmann::json::parse(text.begin(), text.end(), callback);
-    } catch (const nlohmann::json::parse_error &e) {
-        syntaxError(e, path, fileOffset, syntaxKind);
-    }
-}
 
 nlohmann::ordered_json parseOrderedJson(std::string_view text, const std::string &path, ErrorKind syntaxKind)
 {

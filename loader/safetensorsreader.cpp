@@ -3,31 +3,25 @@
 
 #include "checkpoint.h"
 #include "fileio_p.h"
-#include "jsonparse_p.h"
+#include "jsoncursor_p.h"
 #include "safetensorsformat_p.h"
+#include "safetensorsreader_p.h"
 
 #include "planner/error.h"
 
 #include <algorithm>
 #include <numeric>
+#include <unordered_set>
 
 namespace mizan::loader {
 
 namespace {
 
-using Json = nlohmann::json;
+using detail::JsonCursor;
 
 std::string quote(const std::string &s)
 {
     return "\"" + s + "\"";
-}
-
-std::string describeValue(const Json &value)
-{
-    std::string text = value.dump();
-    if (text.size() > 40)
-        text = text.substr(0, 37) + "...";
-    return text;
 }
 
 [[noreturn]] void fail(ErrorKind kind, const std::string &path, const std::string &message)
@@ -35,82 +29,111 @@ std::string describeValue(const Json &value)
     throw Error(kind, path, message);
 }
 
-// A JSON integer in [0, int64 max], or nullopt.
-std::optional<std::int64_t> nonNegativeInteger(const Json &v)
+const char *jsonKindName(char first)
 {
-    if (v.is_number_unsigned()) {
-        const auto u = v.get<std::uint64_t>();
-        if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
-            return std::nullopt;
-        return static_cast<std::int64_t>(u);
+    switch (first) {
+    case '[': return "an array";
+    case '"': return "a string";
+    case 't': case 'f': return "a boolean";
+    case 'n': return "null";
+    default: return "a number";
     }
-    if (v.is_number_integer()) {
-        const auto i = v.get<std::int64_t>();
-        if (i < 0)
-            return std::nullopt;
-        return i;
-    }
-    return std::nullopt;
 }
 
-TensorEntry parseEntry(const std::string &path, const std::string &name, const Json &entry,
+// The text of one tensor's entry, split into the members we read.
+struct RawEntry {
+    std::string name;
+    std::string_view value;
+};
+
+// A cursor over a piece of the header already known to be valid JSON.
+JsonCursor subCursor(std::string_view whole, std::string_view piece, const std::string &path)
+{
+    return JsonCursor(piece, path, 8 + (piece.data() - whole.data()));
+}
+
+TensorEntry parseEntry(std::string_view text, const std::string &path, const RawEntry &raw,
                        std::int64_t &begin, std::int64_t &end)
 {
-    const std::string who = "tensor " + quote(name);
-    if (!entry.is_object())
-        fail(ErrorKind::InvalidHeader, path, who + " is " + describeValue(entry)
+    // Messages are built only on failure: this runs for every tensor of every shard.
+    const auto who = [&] { return "tensor " + quote(raw.name); };
+    if (raw.value.front() != '{')
+        fail(ErrorKind::InvalidHeader, path, who() + " is " + detail::shortText(raw.value)
                                                  + ", expected an object with dtype, shape and data_offsets");
-    for (const char *key : {"dtype", "shape", "data_offsets"})
-        if (!entry.contains(key))
-            fail(ErrorKind::InvalidHeader, path, who + " has no \"" + key + "\"");
+    std::optional<std::string_view> dtypeText, shapeText, offsetsText;
+    JsonCursor entry = subCursor(text, raw.value, path);
+    entry.forEachMember([&](const std::string &key) {
+        const std::string_view value = entry.skipValue();
+        if (key == "dtype")
+            dtypeText = value;
+        else if (key == "shape")
+            shapeText = value;
+        else if (key == "data_offsets")
+            offsetsText = value;
+    });
+    if (!dtypeText)
+        fail(ErrorKind::InvalidHeader, path, who() + " has no \"dtype\"");
+    if (!shapeText)
+        fail(ErrorKind::InvalidHeader, path, who() + " has no \"shape\"");
+    if (!offsetsText)
+        fail(ErrorKind::InvalidHeader, path, who() + " has no \"data_offsets\"");
 
     TensorEntry t;
-    t.name = name;
-    const Json &dtype = entry["dtype"];
-    if (!dtype.is_string())
-        fail(ErrorKind::InvalidHeader, path, who + ": dtype is " + describeValue(dtype) + ", expected a string");
-    const auto d = detail::dtypeFromSafetensorsName(dtype.get_ref<const std::string &>());
+    t.name = raw.name;
+    if (dtypeText->front() != '"')
+        fail(ErrorKind::InvalidHeader, path, who() + ": dtype is " + detail::shortText(*dtypeText) + ", expected a string");
+    const std::string dtypeName = subCursor(text, *dtypeText, path).readString();
+    const auto d = detail::dtypeFromSafetensorsName(dtypeName);
     if (!d)
-        fail(ErrorKind::UnknownDtype, path, "unknown dtype " + quote(dtype.get<std::string>()) + " for " + who);
+        fail(ErrorKind::UnknownDtype, path, "unknown dtype " + quote(dtypeName) + " for " + who());
     t.dtype = *d;
 
-    const Json &shape = entry["shape"];
-    if (!shape.is_array())
-        fail(ErrorKind::InvalidHeader, path, who + ": shape is " + describeValue(shape) + ", expected an array");
-    t.shape.reserve(shape.size());
-    for (std::size_t i = 0; i < shape.size(); ++i) {
-        const auto dim = nonNegativeInteger(shape[i]);
+    if (shapeText->front() != '[')
+        fail(ErrorKind::InvalidHeader, path, who() + ": shape is " + detail::shortText(*shapeText) + ", expected an array");
+    JsonCursor shape = subCursor(text, *shapeText, path);
+    shape.forEachElement([&](std::size_t i) {
+        const std::string_view element = shape.skipValue();
+        const auto dim = detail::nonNegativeInteger(element);
         if (!dim)
-            fail(ErrorKind::BadShape, path, who + ": dimension " + std::to_string(i) + " is "
-                                                + describeValue(shape[i]) + ", expected a non-negative integer");
+            fail(ErrorKind::BadShape, path, who() + ": dimension " + std::to_string(i) + " is "
+                                                + detail::shortText(element) + ", expected a non-negative integer");
         t.shape.push_back(*dim);
-    }
+    });
+    const auto shapeShown = [&] { return detail::shortText(*shapeText); };
     const auto numel = detail::checkedNumel(t.shape);
     if (!numel)
-        fail(ErrorKind::BadShape, path, who + ": the element count of shape " + shape.dump() + " overflows");
+        fail(ErrorKind::BadShape, path, who() + ": the element count of shape " + shapeShown() + " overflows");
     const auto bytes = detail::checkedStorageBytes(t.dtype, *numel);
     if (!bytes)
-        fail(ErrorKind::BadShape, path, who + ": " + std::to_string(*numel) + " elements of "
-                                            + dtype.get<std::string>() + " do not make a whole number of bytes"
-                                              " (or overflow)");
+        fail(ErrorKind::BadShape, path, who() + ": " + std::to_string(*numel) + " elements of " + dtypeName
+                                            + " do not make a whole number of bytes (or overflow)");
     t.byteSize = *bytes;
 
-    const Json &offsets = entry["data_offsets"];
-    if (!offsets.is_array() || offsets.size() != 2)
-        fail(ErrorKind::InvalidHeader, path, who + ": data_offsets is " + describeValue(offsets)
-                                                 + ", expected [begin, end]");
-    const auto b = nonNegativeInteger(offsets[0]);
-    const auto e = nonNegativeInteger(offsets[1]);
+    const auto offsetsShown = [&] { return detail::shortText(*offsetsText); };
+    std::string_view offsets[2];
+    std::size_t offsetCount = 0;
+    if (offsetsText->front() == '[') {
+        JsonCursor cursor = subCursor(text, *offsetsText, path);
+        cursor.forEachElement([&](std::size_t i) {
+            const std::string_view element = cursor.skipValue();
+            if (i < 2)
+                offsets[i] = element;
+            offsetCount = i + 1;
+        });
+    }
+    if (offsetCount != 2 || offsetsText->front() != '[')
+        fail(ErrorKind::InvalidHeader, path, who() + ": data_offsets is " + offsetsShown() + ", expected [begin, end]");
+    const auto b = detail::nonNegativeInteger(offsets[0]);
+    const auto e = detail::nonNegativeInteger(offsets[1]);
     if (!b || !e)
-        fail(ErrorKind::BadOffsets, path, who + ": data_offsets " + offsets.dump()
-                                              + " are not two non-negative integers");
+        fail(ErrorKind::BadOffsets, path, who() + ": data_offsets " + offsetsShown() + " are not two non-negative integers");
     if (*b > *e)
-        fail(ErrorKind::BadOffsets, path, who + ": data_offsets begin " + std::to_string(*b)
-                                              + " is after end " + std::to_string(*e));
+        fail(ErrorKind::BadOffsets, path, who() + ": data_offsets begin " + std::to_string(*b) + " is after end "
+                                              + std::to_string(*e));
     if (*e - *b != t.byteSize)
-        fail(ErrorKind::BadShape, path, who + ": shape " + shape.dump() + " of " + dtype.get<std::string>()
-                                            + " needs " + std::to_string(t.byteSize) + " bytes but data_offsets "
-                                            + offsets.dump() + " hold " + std::to_string(*e - *b));
+        fail(ErrorKind::BadShape, path, who() + ": shape " + shapeShown() + " of " + dtypeName + " needs "
+                                            + std::to_string(t.byteSize) + " bytes but data_offsets " + offsetsShown()
+                                            + " hold " + std::to_string(*e - *b));
     begin = *b;
     end = *e;
     return t;
@@ -121,38 +144,60 @@ TensorEntry parseEntry(const std::string &path, const std::string &name, const J
 SafetensorsHeader parseSafetensorsHeader(std::string_view text, std::int64_t fileSize, const std::string &path)
 {
     const auto headerLength = static_cast<std::int64_t>(text.size());
-    std::vector<std::string> keys;
-    Json root = detail::parseJsonWithKeys(text, path, /*keyDepth=*/1, {}, keys, /*fileOffset=*/8);
-    if (!root.is_object())
-        fail(ErrorKind::InvalidHeader, path, "header is " + std::string(root.type_name())
+    JsonCursor cursor(text, path, 8);
+    const char first = cursor.peek();
+    if (first != '{' || cursor.position() >= text.size()) {
+        JsonCursor::validate(text, path, 8); // broken JSON is reported as such
+        fail(ErrorKind::InvalidHeader, path, std::string("header is ") + jsonKindName(first)
                                                  + ", expected a JSON object of tensors");
+    }
+    // One pass over the text checks the syntax and splits it into members.
+    std::vector<RawEntry> raws;
+    std::vector<std::string_view> metadataTexts;
+    cursor.forEachMember([&](const std::string &key) {
+        const std::string_view value = cursor.skipValue();
+        if (key == "__metadata__")
+            metadataTexts.push_back(value);
+        else
+            raws.push_back(RawEntry{key, value});
+    });
+    cursor.expectEnd();
+    {
+        std::unordered_set<std::string_view> seen;
+        seen.reserve(raws.size());
+        for (const auto &raw : raws)
+            if (!seen.insert(raw.name).second)
+                fail(ErrorKind::InvalidHeader, path, "duplicate key " + quote(raw.name));
+        if (metadataTexts.size() > 1)
+            fail(ErrorKind::InvalidHeader, path, "duplicate key \"__metadata__\"");
+    }
 
     SafetensorsHeader out;
     out.info.path = path;
     out.info.fileSize = fileSize;
     out.info.headerBytes = 8 + headerLength;
     out.info.metadata = nlohmann::ordered_json::object();
+    if (!metadataTexts.empty()) {
+        const std::string_view meta = metadataTexts.front();
+        if (meta.front() != '{')
+            fail(ErrorKind::InvalidHeader, path, "__metadata__ is " + detail::shortText(meta)
+                                                     + ", expected an object of strings");
+        JsonCursor m = subCursor(text, meta, path);
+        m.forEachMember([&](const std::string &key) {
+            if (m.peek() != '"')
+                fail(ErrorKind::InvalidHeader, path, "__metadata__ value of " + quote(key) + " is "
+                                                         + detail::shortText(m.skipValue()) + ", expected a string");
+            out.info.metadata[key] = m.readString();
+        });
+    }
 
     std::vector<std::int64_t> begins, ends;
-    out.tensors.reserve(keys.size());
-    begins.reserve(keys.size());
-    ends.reserve(keys.size());
-    for (const std::string &key : keys) {
-        const Json &value = root[key];
-        if (key == "__metadata__") {
-            if (!value.is_object())
-                fail(ErrorKind::InvalidHeader, path, "__metadata__ is " + describeValue(value)
-                                                         + ", expected an object of strings");
-            for (const auto &[k, v] : value.items()) {
-                if (!v.is_string())
-                    fail(ErrorKind::InvalidHeader, path, "__metadata__ value of " + quote(k) + " is "
-                                                             + describeValue(v) + ", expected a string");
-                out.info.metadata[k] = v.get<std::string>();
-            }
-            continue;
-        }
+    out.tensors.reserve(raws.size());
+    begins.reserve(raws.size());
+    ends.reserve(raws.size());
+    for (const auto &raw : raws) {
         std::int64_t b = 0, e = 0;
-        out.tensors.push_back(parseEntry(path, key, value, b, e));
+        out.tensors.push_back(parseEntry(text, path, raw, b, e));
         begins.push_back(b);
         ends.push_back(e);
     }
@@ -220,15 +265,22 @@ SafetensorsHeader parseSafetensorsHeader(std::string_view text, std::int64_t fil
 SafetensorsHeader readSafetensorsHeader(const std::string &path)
 {
     detail::FileDescriptor fd = detail::openReadOnly(path);
-    const std::int64_t fileSize = detail::fileSize(fd.get(), path);
+    return detail::readSafetensorsHeader(fd.get(), path);
+}
+
+SafetensorsHeader detail::readSafetensorsHeader(int fd, const std::string &path)
+{
+    const std::int64_t fileSize = detail::fileSize(fd, path);
     if (fileSize < 8)
         fail(ErrorKind::Truncated, path, "file is " + std::to_string(fileSize)
                                              + " bytes; a safetensors file starts with an 8-byte header length");
-    unsigned char lengthBytes[8];
-    detail::readExact(fd.get(), path, 0, lengthBytes, 8);
+    // One read usually brings the length and the whole header (shards have ~1 KB headers).
+    constexpr std::int64_t kFirstRead = 4096;
+    std::string text(static_cast<std::size_t>(std::min(fileSize, kFirstRead)), '\0');
+    detail::readExact(fd, path, 0, text.data(), text.size());
     std::uint64_t length = 0;
     for (int i = 7; i >= 0; --i)
-        length = (length << 8) | lengthBytes[i];
+        length = (length << 8) | static_cast<unsigned char>(text[static_cast<std::size_t>(i)]);
     if (length > static_cast<std::uint64_t>(detail::kMaxHeaderBytes))
         fail(ErrorKind::HeaderTooLarge, path, "header length " + std::to_string(length) + " is larger than the "
                                                   + std::to_string(detail::kMaxHeaderBytes) + "-byte limit");
@@ -237,9 +289,11 @@ SafetensorsHeader readSafetensorsHeader(const std::string &path)
                                                   + std::to_string(fileSize - 8) + " bytes after the length field");
     if (length == 0)
         fail(ErrorKind::InvalidHeader, path, "header length is 0, expected a JSON object");
-    std::string text(static_cast<std::size_t>(length), '\0');
-    detail::readExact(fd.get(), path, 8, text.data(), text.size());
-    return parseSafetensorsHeader(text, fileSize, path);
+    const auto have = text.size() - 8;
+    text.resize(static_cast<std::size_t>(8 + length));
+    if (length > have)
+        detail::readExact(fd, path, static_cast<std::int64_t>(8 + have), text.data() + 8 + have, length - have);
+    return parseSafetensorsHeader(std::string_view(text).substr(8), fileSize, path);
 }
 
 } // namespace mizan::loader
