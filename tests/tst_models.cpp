@@ -679,6 +679,46 @@ private Q_SLOTS:
         QCOMPARE(parameterCount(bare.tree), parameterCount(d.tree));
     }
 
+    void guessToleratesFirstBlockExtras()
+    {
+        // T5's block 0 carries the relative attention bias: still one repeated block per stack.
+        QTemporaryDir dir;
+        models::DemoOptions o;
+        o.config = nlohmann::json::parse(kFamilies[11].config);
+        o.config["num_decoder_layers"] = 3;
+        models::writeDemo(dir.path().toStdString(), o);
+        const std::string configPath = dir.path().toStdString() + "/config.json";
+        nlohmann::json c = readJson(configPath);
+        c["architectures"] = {"MyT5Variant"};
+        c["model_type"] = "my_t5";
+        writeJson(configPath, c);
+        const auto d = models::describe(loader::open(dir.path().toStdString()));
+        QVERIFY(!d.fromRegistry);
+        QCOMPARE(d.noSplitClasses, std::vector<std::string>{"Block(block)"});
+        QCOMPARE(d.tree.module(d.tree.find("encoder.block.0")).className, std::string("Block(block)"));
+        QCOMPARE(d.tree.module(d.tree.find("decoder.block.2")).className, std::string("Block(block)"));
+        QCOMPARE(d.tree.module(d.tree.find("decoder.block.0.layer")).className, std::string());
+    }
+
+    void configOnlyCheckpoint()
+    {
+        QTemporaryDir dir;
+        const std::string path = dir.path().toStdString() + "/config.json";
+        writeJson(path, nlohmann::json::parse(kFamilies[5].config));
+        auto d = models::describe(loader::open(path));
+        QCOMPARE(d.architecture, std::string("GPTJForCausalLM"));
+        QCOMPARE(parameterCount(d.tree), kFamilies[5].parameters);
+        writeJson(path, nlohmann::json::parse(R"({"architectures": ["FooModel"], "hidden_size": 4})"));
+        try {
+            models::describe(loader::open(path));
+            QFAIL("no error");
+        } catch (const Error &e) {
+            QCOMPARE(e.kind(), ErrorKind::NotFound);
+            QVERIFY(e.file().find("config.json") != std::string::npos);
+            QVERIFY(e.message().find("FooModel") != std::string::npos);
+        }
+    }
+
     void guessNeedsIdenticalBlocks()
     {
         // Numbered children with different contents are not offered as a block.
