@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <mutex>
 #include <set>
 #include <unordered_map>
@@ -132,6 +133,21 @@ void openSingle(Checkpoint &cp, const std::string &file, const OpenOptions &opti
     reportProgress(options, 1, 1, file);
 }
 
+// A relative path that stays inside its folder: not absolute, no ".." component.
+bool isInsideFolder(std::string_view name)
+{
+    if (name.empty() || name.front() == '/')
+        return false;
+    std::size_t start = 0;
+    while (start <= name.size()) {
+        const std::size_t slash = std::min(name.find('/', start), name.size());
+        if (name.substr(start, slash - start) == "..")
+            return false;
+        start = slash + 1;
+    }
+    return true;
+}
+
 // An index's weight_map in file order, its total_size when given, validated for structure.
 struct IndexFile {
     std::vector<std::pair<std::string, std::string>> weightMap; // tensor -> shard file name
@@ -172,13 +188,11 @@ IndexFile readIndex(const std::string &path)
                                                             + detail::shortText(wm.skipValue())
                                                             + ", expected a shard file name");
         std::string shard = wm.readString();
-        const fs::path shardPath(shard);
-        bool escapes = shard.empty() || shardPath.is_absolute();
-        for (const auto &part : shardPath)
-            escapes = escapes || part == "..";
-        if (escapes)
+        if (index.weightMap.empty() || shard != index.weightMap.back().second) {
+            if (!isInsideFolder(shard))
             throw Error(ErrorKind::InvalidHeader, path, "weight_map maps " + quote(name) + " to " + quote(shard)
                                                             + ", expected a file name inside the checkpoint folder");
+        }
         index.weightMap.emplace_back(name, std::move(shard));
     });
     if (index.weightMap.empty())
@@ -224,7 +238,7 @@ void openSharded(Checkpoint &cp, const std::string &indexPath, const OpenOptions
     cp.format = Format::ShardedSafetensors;
 
     // Shards in order of first appearance in the weight map.
-    std::unordered_map<std::string, int> shardIds;
+    std::unordered_map<std::string_view, int> shardIds; // views of index.weightMap, which stays put
     std::vector<std::string> firstTensor;
     std::vector<int> shardOfTensor;
     shardOfTensor.reserve(index.weightMap.size());
@@ -446,22 +460,25 @@ std::int64_t Catalog::totalBytes() const
 
 void Catalog::reindex()
 {
-    m_byName.clear();
-    m_byName.reserve(tensors.size());
+    m_byHash.clear();
+    m_byHash.reserve(tensors.size());
+    const std::hash<std::string_view> hash;
     for (std::size_t i = 0; i < tensors.size(); ++i)
-        m_byName.emplace(tensors[i].name, static_cast<int>(i));
+        m_byHash.emplace_back(hash(tensors[i].name), static_cast<int>(i));
+    std::sort(m_byHash.begin(), m_byHash.end());
 }
 
 int Catalog::find(const std::string &name) const
 {
-    // The index is trusted while it has one entry per tensor (call reindex() after renaming);
-    // a hit is always verified.
-    if (m_byName.size() == tensors.size()) {
-        const auto it = m_byName.find(name);
-        if (it == m_byName.end())
-            return -1;
-        if (it->second < static_cast<int>(tensors.size()) && tensors[it->second].name == name)
-            return it->second;
+    // Hashes only (no pointers), so copies and moves of the catalog keep a valid index. It is
+    // trusted while it has one entry per tensor (call reindex() after renaming tensors).
+    if (m_byHash.size() == tensors.size()) {
+        const std::size_t h = std::hash<std::string_view>()(name);
+        auto it = std::lower_bound(m_byHash.begin(), m_byHash.end(), std::make_pair(h, std::numeric_limits<int>::min()));
+        for (; it != m_byHash.end() && it->first == h; ++it)
+            if (it->second < static_cast<int>(tensors.size()) && tensors[it->second].name == name)
+                return it->second;
+        return -1;
     }
     for (std::size_t i = 0; i < tensors.size(); ++i)
         if (tensors[i].name == name)

@@ -15,7 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace mizan::loader {
@@ -51,12 +51,12 @@ struct Catalog {
     std::vector<ShardInfo> shards;
     std::int64_t totalBytes() const;
     // Index into tensors, or -1. Uses a hash index built by reindex() (open() calls it); falls
-    // back to a linear scan when tensors changed since.
+    // back to a linear scan when tensors were added or removed since.
     int find(const std::string &name) const;
     void reindex();
 
 private:
-    std::unordered_map<std::string, int> m_byName;
+    std::vector<std::pair<std::size_t, int>> m_byHash; // (hash of name, index), sorted
 };
 
 // The few config.json fields that matter everywhere; the raw object is kept too.
