@@ -86,6 +86,9 @@ std::string replaceAll(std::string s, const std::string &from, const std::string
     return s;
 }
 
+// Bounds that keep a hostile config.json from allocating without limit.
+constexpr std::int64_t kMaxRepeat = 1 << 16; // layers / experts per ModuleList
+
 class Builder {
 public:
     Builder(const Family &family, DType dtype, Env env, std::string activationCls)
@@ -104,6 +107,10 @@ public:
             addTensor(id, t);
         if (!spec.repeat.empty()) {
             const std::int64_t n = dim(spec.repeat, spec.name);
+            if (n > kMaxRepeat)
+                throw Error(ErrorKind::InvalidConfig, {},
+                            m_family.name + " " + spec.name + ": " + std::to_string(n) + " copies (\"" + spec.repeat
+                                + "\") is more than the " + std::to_string(kMaxRepeat) + " the registry builds");
             const double saved = m_env.count("i") ? m_env["i"] : -1;
             for (std::int64_t i = 0; i < n; ++i) {
                 m_env["i"] = static_cast<double>(i);
@@ -150,8 +157,16 @@ private:
         t.dtype = spec.dtype.value_or(m_dtype);
         t.buffer = spec.role != Role::Param;
         t.persistent = spec.role != Role::Transient;
-        for (const auto &d : spec.shape)
-            t.shape.push_back(dim(d, m_tree.module(id).name + "." + spec.name));
+        const std::string where = m_tree.module(id).name + "." + spec.name;
+        double numel = 1;
+        for (const auto &d : spec.shape) {
+            t.shape.push_back(dim(d, where));
+            numel *= static_cast<double>(t.shape.back());
+        }
+        if (numel > 0x1p53)
+            throw Error(ErrorKind::InvalidConfig, {},
+                        m_family.name + " " + where + ": " + std::to_string(numel)
+                            + " elements is beyond any real tensor (check config.json)");
         m_tree.addTensor(id, std::move(t));
     }
 

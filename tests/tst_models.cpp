@@ -348,6 +348,12 @@ private Q_SLOTS:
         QTest::newRow("unknown activation") << R"({"architectures": ["PhiForCausalLM"], "hidden_size": 8, "intermediate_size": 8, "num_attention_heads": 2, "num_hidden_layers": 1, "vocab_size": 4, "hidden_act": "wiggle"})"
                                             << int(ErrorKind::InvalidConfig);
         QTest::newRow("not an object") << "[1, 2]" << int(ErrorKind::InvalidConfig);
+        QTest::newRow("a billion layers") << R"({"architectures": ["LlamaForCausalLM"], "hidden_size": 8, "intermediate_size": 8, "num_attention_heads": 2, "num_hidden_layers": 1000000000, "vocab_size": 4})"
+                                          << int(ErrorKind::InvalidConfig);
+        QTest::newRow("numel overflow") << R"({"architectures": ["LlamaForCausalLM"], "hidden_size": 100000000000000, "intermediate_size": 8, "num_attention_heads": 1, "num_hidden_layers": 1, "vocab_size": 100000000000000})"
+                                        << int(ErrorKind::InvalidConfig);
+        QTest::newRow("zero heads") << R"({"architectures": ["LlamaForCausalLM"], "hidden_size": 8, "intermediate_size": 8, "num_attention_heads": 0, "num_hidden_layers": 1, "vocab_size": 4})"
+                                          << int(ErrorKind::InvalidConfig);
     }
 
     void rejectsBadConfigs()
