@@ -27,6 +27,14 @@ QCustomPlot *makePlot(QWidget *parent)
     plot->setNoAntialiasingOnDrag(true);
     plot->setBackground(plot->palette().base());
     plot->legend->setVisible(false);
+    // The legend sits in its own row above the axes, so it never hides a bar.
+    plot->plotLayout()->insertRow(0);
+    plot->plotLayout()->addElement(0, 0, plot->legend);
+    plot->plotLayout()->setRowStretchFactor(0, 0.001);
+    plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+    plot->legend->setBorderPen(Qt::NoPen);
+    plot->legend->setBrush(Qt::NoBrush);
+    plot->legend->setMargins(QMargins(2, 0, 2, 0));
     plot->axisRect()->setupFullAxesBox(false);
     plot->xAxis2->setVisible(false);
     plot->yAxis2->setVisible(false);
@@ -38,9 +46,12 @@ QCustomPlot *makePlot(QWidget *parent)
 QCPScatterStyle limitMarker()
 {
     QPainterPath path;
-    path.moveTo(-14, 0);
-    path.lineTo(14, 0);
-    QCPScatterStyle style(path, QPen(QColor(0xc0, 0x20, 0x20), 2.5), Qt::NoBrush, 28);
+    // Custom scatter paths are scaled by size / 6: this is a 36 px wide line.
+    path.moveTo(-3, 0);
+    path.lineTo(3, 0);
+    QPen pen(QColor(0xc0, 0x20, 0x20), 2.5);
+    pen.setCosmetic(true); // not scaled with the path
+    QCPScatterStyle style(path, pen, Qt::NoBrush, 36);
     return style;
 }
 
@@ -59,8 +70,9 @@ ChartsPanel::ChartsPanel(Document *document, QWidget *parent)
     m_layers->setObjectName(QStringLiteral("layerChart"));
     splitter->addWidget(m_devices);
     splitter->addWidget(m_layers);
-    splitter->setStretchFactor(0, 2);
-    splitter->setStretchFactor(1, 3);
+    splitter->setStretchFactor(0, 1);
+    splitter->setStretchFactor(1, 1);
+    splitter->setSizes({500, 500});
     layout->addWidget(splitter);
 
     m_layers->setInteraction(QCP::iSelectPlottables, true);
@@ -104,8 +116,6 @@ void ChartsPanel::applyDirection(QCustomPlot *plot)
     plot->yAxis2->setLabel(plot->yAxis->label());
     plot->yAxis2->setRange(plot->yAxis->range());
     plot->legend->setFont(font());
-    if (plot->plotLayout()->rowCount() > 0)
-        plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | (rtl ? Qt::AlignLeft : Qt::AlignRight));
 }
 
 void ChartsPanel::refreshDevices()
@@ -165,6 +175,14 @@ void ChartsPanel::refreshDevices()
         }
         double stack = static_cast<double>(planned + reserve + headroom) / kGiB;
         top = std::max(top, stack);
+        // "21.3 / 24.0 GiB" above the bar: planned against the limit in numbers.
+        auto *label = new QCPItemText(plot);
+        label->position->setType(QCPItemPosition::ptPlotCoords);
+        label->position->setCoords(x, std::max(stack, limit >= 0 ? static_cast<double>(limit) / kGiB : 0.0));
+        label->setPositionAlignment(Qt::AlignHCenter | Qt::AlignBottom);
+        label->setPadding(QMargins(0, 0, 0, 4));
+        label->setFont(font());
+        label->setText(limit >= 0 ? tr("%1 of %2").arg(formatBytes(planned), formatBytes(limit)) : formatBytes(planned));
         if (limit >= 0) {
             if (!limits) {
                 limits = plot->addGraph(plot->xAxis, plot->yAxis);
@@ -183,10 +201,9 @@ void ChartsPanel::refreshDevices()
     plot->xAxis->setRange(0.4, x + 0.6);
     plot->xAxis->setLabel(QString());
     plot->yAxis->setLabel(tr("GiB"));
-    plot->yAxis->setRange(0, top * 1.12);
+    plot->yAxis->setRange(0, top * 1.2);
     plot->legend->setVisible(x > 0);
-    plot->plotLayout()->setMargins(QMargins(0, 0, 0, 0));
-    applyDirection(plot);
+        applyDirection(plot);
     plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
@@ -219,12 +236,15 @@ void ChartsPanel::refreshLayers()
             bars->setWidth(0.8);
             bars->setPen(Qt::NoPen);
             bars->setBrush(m_document->deviceColor(device));
-            bars->setName(m_document->deviceLabel(device));
+            bars->setName(m_document->shortDeviceLabel(device));
             bars->setSelectable(QCP::stSingleData);
         }
         bars->addData(static_cast<double>(i), bytes[i] / m_layerUnit);
     }
-    plot->xAxis->setTicker(QSharedPointer<QCPAxisTicker>::create());
+    auto fixed = QSharedPointer<QCPAxisTickerFixed>::create();
+    fixed->setTickStep(1.0);
+    fixed->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+    plot->xAxis->setTicker(fixed);
     plot->xAxis->setLabel(tr("map entries in execution order"));
     plot->yAxis->setLabel(m_layerUnit == kGiB ? tr("GiB") : tr("MiB"));
     plot->xAxis->setRange(-1, std::max<double>(1.0, static_cast<double>(map.size())));

@@ -64,8 +64,9 @@ DevicePanel::DevicePanel(Document *document, QWidget *parent)
     m_table->verticalHeader()->hide();
     m_table->setSelectionMode(QAbstractItemView::NoSelection);
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    m_table->setMinimumHeight(140);
-    layout->addWidget(m_table, 1);
+    m_table->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_table->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    layout->addWidget(m_table);
 
     m_gpuNote->setWordWrap(true);
     m_gpuNote->setObjectName(QStringLiteral("gpuNote"));
@@ -81,6 +82,7 @@ DevicePanel::DevicePanel(Document *document, QWidget *parent)
     layout->addWidget(m_plan);
     m_summary->setWordWrap(true);
     layout->addWidget(m_summary);
+    layout->addStretch(1);
 
     for (std::size_t i = 0; i < std::size(kDtypes); ++i)
         m_dtype->addItem(QString());
@@ -158,7 +160,7 @@ void DevicePanel::retranslateUi()
                                QString::fromStdString(p.name));
     }
     m_table->setHorizontalHeaderLabels({tr("Device"), tr("Limit"), tr("Unit"), QString()});
-    m_gpuNote->setText(tr("This build finds no CUDA GPU. Add simulated GPUs or choose a hardware profile to plan for a machine you do not have."));
+    m_gpuNote->setText(tr("No CUDA GPU in this build: add simulated GPUs or choose a hardware profile."));
     m_addGpu->setText(tr("Add simulated GPU"));
     m_dtypeLabel->setText(tr("Load dtype:"));
     m_strategyLabel->setText(tr("Strategy:"));
@@ -195,15 +197,16 @@ void DevicePanel::rebuild()
     m_table->setRowCount(static_cast<int>(devices.size()) + 1);
     for (int row = 0; row < static_cast<int>(devices.size()); ++row) {
         const DeviceSetting &d = devices[static_cast<std::size_t>(row)];
-        QString text = m_document->deviceLabel(d.device);
-        if (!d.label.isEmpty())
-            text += QStringLiteral(" · ") + d.label;
-        auto *item = new QTableWidgetItem(text);
+        auto *item = new QTableWidgetItem(m_document->deviceLabel(d.device));
         item->setData(Qt::DecorationRole, m_document->deviceColor(d.device));
-        item->setToolTip(d.simulated ? tr("A simulated GPU: a separate CPU memory arena with this capacity.") : QString());
+        QString tip = d.label;
+        if (d.simulated)
+            tip += (tip.isEmpty() ? QString() : QStringLiteral("\n")) + tr("A simulated GPU: a separate CPU memory arena with this capacity.");
+        item->setToolTip(tip);
         m_table->setItem(row, DeviceCol, item);
 
         auto *spin = new QDoubleSpinBox(m_table);
+        spin->setMaximumWidth(110);
         spin->setRange(0, 1e7);
         spin->setDecimals(2);
         spin->setAccelerated(true);
@@ -249,6 +252,12 @@ void DevicePanel::rebuild()
     m_table->removeCellWidget(diskRow, RemoveCol);
     m_table->setItem(diskRow, LimitCol, new QTableWidgetItem(tr("unlimited")));
     m_table->setItem(diskRow, UnitCol, new QTableWidgetItem(QString()));
+    // The table is exactly as tall as its rows: the panel below never overlaps it.
+    const int rowHeight = QDoubleSpinBox().sizeHint().height() + 4;
+    m_table->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    m_table->verticalHeader()->setDefaultSectionSize(rowHeight);
+    m_table->setFixedHeight(m_table->horizontalHeader()->sizeHint().height() + 2 * m_table->frameWidth()
+                            + rowHeight * m_table->rowCount() + 2);
     syncValues();
 }
 

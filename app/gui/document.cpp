@@ -5,12 +5,16 @@
 
 #include "planner/error.h"
 
+#include <QElapsedTimer>
 #include <QFileInfo>
+#include <QLoggingCategory>
 #include <QSet>
 #include <QUndoCommand>
 
 #include <algorithm>
 #include <set>
+
+Q_LOGGING_CATEGORY(lcTiming, "mizan.timing", QtWarningMsg)
 
 namespace mizan::gui {
 
@@ -121,6 +125,8 @@ void Document::cancelOpen()
 
 void Document::applyOpened(std::shared_ptr<const OpenedModel> result)
 {
+    QElapsedTimer timer;
+    timer.start();
     m_model = std::move(result);
     m_tree = std::shared_ptr<const planner::ModuleTree>(m_model, &m_model->source.model.tree);
     m_plan.reset();
@@ -133,9 +139,13 @@ void Document::applyOpened(std::shared_ptr<const OpenedModel> result)
     m_treeModel->setTree(m_tree, m_sizes);
     m_treeModel->setSizes(m_sizes, m_dtype);
     m_undo->clear();
+    qCDebug(lcTiming) << "model set" << timer.elapsed() << "ms";
     refreshMap();
+    qCDebug(lcTiming) << "map refreshed" << timer.elapsed() << "ms";
     Q_EMIT opened();
+    qCDebug(lcTiming) << "opened handlers" << timer.elapsed() << "ms";
     Q_EMIT settingsChanged();
+    qCDebug(lcTiming) << "settings handlers" << timer.elapsed() << "ms";
     requestPlan();
 }
 
@@ -329,6 +339,11 @@ QString Document::deviceLabel(const planner::Device &device) const
     for (const auto &d : m_devices)
         if (d.device == device && d.device.isGpu() && d.simulated)
             return tr("GPU %1 (simulated)").arg(QLocale().toString(device.index));
+    return shortDeviceLabel(device);
+}
+
+QString Document::shortDeviceLabel(const planner::Device &device) const
+{
     switch (device.kind) {
     case planner::DeviceKind::Gpu:
         return tr("GPU %1").arg(QLocale().toString(device.index));
@@ -461,12 +476,18 @@ void Document::refreshSizes()
 
 void Document::refreshMap()
 {
+    QElapsedTimer timer;
+    timer.start();
     m_issues.clear();
     if (m_tree && !m_map.empty())
         m_issues = planner::validate(*m_tree, m_map, options());
+    const qint64 validated = timer.elapsed();
     if (m_tree)
         m_treeModel->setPlacement(placementView());
+    const qint64 placed = timer.elapsed();
     Q_EMIT mapChanged();
+    qCDebug(lcTiming) << "refreshMap: validate" << validated << "ms, placement" << placed - validated << "ms, views"
+                      << timer.elapsed() - placed << "ms";
 }
 
 PlacementView Document::placementView() const

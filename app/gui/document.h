@@ -69,6 +69,7 @@ public:
     // Devices a module may be put on: the settings' devices then disk.
     std::vector<planner::Device> deviceChoices() const;
     QString deviceLabel(const planner::Device &device) const;
+    QString shortDeviceLabel(const planner::Device &device) const; // without "(simulated)"
     QColor deviceColor(const planner::Device &device) const;
 
     // ---- planning and editing -----------------------------------------------------------------

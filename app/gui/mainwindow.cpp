@@ -196,11 +196,11 @@ MainWindow::MainWindow(QWidget *parent)
         m_cancel->hide();
         m_stack->setCurrentWidget(m_workspace);
         addRecent(m_document->model()->path);
-        m_tree->header()->resizeSection(ModuleTreeModel::NameColumn, 260);
-        for (int c = ModuleTreeModel::ClassColumn; c < ModuleTreeModel::DeviceColumn; ++c)
-            m_tree->resizeColumnToContents(c);
         // Reveal the top levels (model, its layer list) without walking thousands of rows.
         m_tree->expandToDepth(0);
+        m_tree->header()->resizeSection(ModuleTreeModel::NameColumn, 240);
+        for (int c = ModuleTreeModel::ClassColumn; c < ModuleTreeModel::DeviceColumn; ++c)
+            m_tree->resizeColumnToContents(c);
         setWindowTitle(tr("%1 — Mizan").arg(QFileInfo(m_document->model()->path).fileName()));
         updateStatus();
         updateActions();
@@ -276,7 +276,11 @@ void MainWindow::createDocks()
     m_problems->setObjectName(QStringLiteral("problems"));
     m_problems->setColumnCount(4);
     m_problems->setRootIsDecorated(false);
+    m_problems->header()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
+    m_problems->header()->setSectionResizeMode(1, QHeaderView::Interactive);
     m_problems->header()->setSectionResizeMode(2, QHeaderView::Stretch);
+    m_problems->header()->setStretchLastSection(false);
+    m_problems->setWordWrap(true);
     m_history = new QUndoView(m_document->undoStack(), this);
 
     auto dock = [this](const QString &name, QWidget *w, Qt::DockWidgetArea area) {
@@ -291,11 +295,11 @@ void MainWindow::createDocks()
     m_chartsDock = dock(QStringLiteral("chartsDock"), m_charts, Qt::BottomDockWidgetArea);
     m_problemsDock = dock(QStringLiteral("problemsDock"), m_problems, Qt::BottomDockWidgetArea);
     m_historyDock = dock(QStringLiteral("historyDock"), m_history, Qt::BottomDockWidgetArea);
-    tabifyDockWidget(m_problemsDock, m_historyDock);
     splitDockWidget(m_chartsDock, m_problemsDock, Qt::Horizontal);
+    tabifyDockWidget(m_problemsDock, m_historyDock);
     m_problemsDock->raise();
-    resizeDocks({m_devicesDock}, {340}, Qt::Horizontal);
-    resizeDocks({m_chartsDock, m_problemsDock}, {700, 300}, Qt::Horizontal);
+    resizeDocks({m_devicesDock}, {360}, Qt::Horizontal);
+    resizeDocks({m_chartsDock, m_problemsDock}, {760, 420}, Qt::Horizontal);
     resizeDocks({m_chartsDock}, {260}, Qt::Vertical);
 }
 

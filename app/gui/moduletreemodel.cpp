@@ -32,7 +32,7 @@ void ModuleTreeModel::setTree(std::shared_ptr<const planner::ModuleTree> tree, p
             m_order[static_cast<std::size_t>(order[i])] = static_cast<int>(i);
     }
     m_dtypeOverride.reset();
-    setSizes(m_sizes, std::nullopt);
+    computeDtypes();
     endResetModel();
 }
 
@@ -40,6 +40,13 @@ void ModuleTreeModel::setSizes(planner::ModuleSizes sizes, std::optional<DType> 
 {
     m_sizes = std::move(sizes);
     m_dtypeOverride = dtypeOverride;
+    computeDtypes();
+    emitColumnChanged(SizeColumn, DTypeColumn, {Qt::DisplayRole, SortRole, SizeBytesRole});
+}
+
+void ModuleTreeModel::computeDtypes()
+{
+    const auto dtypeOverride = m_dtypeOverride;
     m_dtypeOf.assign(m_row.size(), -1);
     if (!m_tree)
         return;
@@ -56,7 +63,6 @@ void ModuleTreeModel::setSizes(planner::ModuleSizes sizes, std::optional<DType> 
             label = merge(label, m_dtypeOf[static_cast<std::size_t>(c)]);
         m_dtypeOf[static_cast<std::size_t>(*it)] = label;
     }
-    emitColumnChanged(SizeColumn, DTypeColumn, {Qt::DisplayRole, SortRole, SizeBytesRole});
 }
 
 void ModuleTreeModel::setPlacement(PlacementView placement)

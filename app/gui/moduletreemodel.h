@@ -71,6 +71,7 @@ private:
     const planner::Module *node(const QModelIndex &index) const;
     void emitColumnChanged(int firstColumn, int lastColumn, const QList<int> &roles);
     QString dtypeLabel(int id) const;
+    void computeDtypes();
 
     std::shared_ptr<const planner::ModuleTree> m_tree;
     planner::ModuleSizes m_sizes;
