@@ -2,6 +2,7 @@
 // fuzzing (truncations and bit flips), zero-copy mmap views, writer round trips and sparse files.
 
 #include "loader/checkpoint.h"
+#include "loader/jsoncursor_p.h"
 #include "loader/safetensorswriter.h"
 #include "planner/error.h"
 
@@ -14,6 +15,7 @@
 #include <cstring>
 #include <fstream>
 #include <random>
+#include <regex>
 #include <sstream>
 
 #include <sys/stat.h>
@@ -375,6 +377,49 @@ private Q_SLOTS:
         QVERIFY(kinds[ErrorKind::Truncated] + kinds[ErrorKind::HeaderTooLarge] + kinds[ErrorKind::InvalidJson] >= truncations);
         QVERIFY(kinds.size() >= 5);
         QVERIFY(valid < flips);
+    }
+
+    // The loader's own JSON reader accepts exactly the texts nlohmann_json accepts, on 20,000
+    // mutations of JSON documents (escapes, surrogates, UTF-8, numbers, nesting, truncation).
+    void jsonSyntaxAgreesWithNlohmann()
+    {
+        const std::vector<std::string> seeds{
+            R"({"__metadata__":{"format":"pt"},"a.b":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}})",
+            R"({"w":{"dtype":"F16","shape":[4],"x":[1,{"y":null,"z":true}]},"s\u00e9\ud83d\ude00\n":{}})",
+            "[1.5e10, -0, 0.25E-3, \"x\\\\\\\"y\", {\"a\":[[],{}]}, false]",
+            R"({"metadata":{"total_size":32},"weight_map":{"a":"m-1.safetensors","b":"m-2.safetensors"}})",
+        };
+        const char *tokens[] = {"{", "}", "[", "]", ",", ":", "\"", "\\", "\\u", "d83d", "null", "tru", "1e",
+                                "-", "0", "\xc3", "\xa9", "\xff", " ", "\x01"};
+        const std::regex hugeExponent("[eE][+-]?[0-9]{3,}"); // nlohmann refuses numbers that overflow a double
+        std::mt19937_64 rng(7);
+        int accepted = 0;
+        for (int i = 0; i < 20000; ++i) {
+            std::string text = seeds[rng() % seeds.size()];
+            const int mutations = 1 + static_cast<int>(rng() % 4);
+            for (int k = 0; k < mutations && !text.empty(); ++k) {
+                const std::size_t at = rng() % text.size();
+                switch (rng() % 4) {
+                case 0: text[at] = static_cast<char>(text[at] ^ (1 << (rng() % 8))); break;
+                case 1: text.erase(at, 1 + rng() % 3); break;
+                case 2: text.insert(at, tokens[rng() % std::size(tokens)]); break;
+                default: text.resize(at); break;
+                }
+            }
+            bool ours = true;
+            try {
+                detail::JsonCursor::validate(text, "mutated.json", 0);
+            } catch (const Error &e) {
+                ours = false;
+                QCOMPARE(e.kind(), ErrorKind::InvalidJson);
+                QVERIFY(QString::fromStdString(e.message()).startsWith("invalid JSON at byte "));
+            }
+            const bool theirs = nlohmann::json::accept(text);
+            if (ours != theirs && !(ours && std::regex_search(text, hugeExponent)))
+                QFAIL(qPrintable(QStringLiteral("ours %1, nlohmann %2: %3").arg(ours).arg(theirs).arg(QString::fromStdString(text))));
+            accepted += ours;
+        }
+        QVERIFY(accepted > 1000); // both branches are exercised
     }
 
     void tensorBytesAreZeroCopyViews()
