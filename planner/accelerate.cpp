@@ -418,25 +418,6 @@ Memory maxMemoryFromAccelerateJson(const nlohmann::json &json)
 
 namespace {
 
-// Accelerate's get_module_leaves over an ordered name list.
-std::vector<std::string> moduleLeaves(const std::vector<std::pair<std::string, double>> &sizes)
-{
-    std::unordered_map<std::string, int> children;
-    for (const auto &[name, size] : sizes) {
-        if (name.empty())
-            continue;
-        const auto dot = name.rfind('.');
-        if (dot == std::string::npos)
-            continue;
-        ++children[name.substr(0, dot)];
-    }
-    std::vector<std::string> leaves;
-    for (const auto &[name, size] : sizes)
-        if (!name.empty() && children.find(name) == children.end())
-            leaves.push_back(name);
-    return leaves;
-}
-
 // Class name of the object a size-map key names (tensors: "Parameter" / "Tensor").
 std::string classOfKey(const ModuleTree &tree, const std::string &key)
 {
@@ -499,20 +480,23 @@ Memory getBalancedMemory(const ModuleTree &tree, const Memory &maxMemoryIn, cons
         for (const auto &[cls, size] : found)
             buffer = std::max(buffer, size);
     }
-    auto leaves = moduleLeaves(sizes.entries());
-    std::unordered_set<std::string> leafSet(leaves.begin(), leaves.end());
-    std::vector<std::pair<std::string, double>> reduced;
-    for (const auto &e : sizes.entries())
-        if (!leafSet.count(e.first))
-            reduced.push_back(e);
-    leaves = moduleLeaves(reduced);
+    // mean_leaves. First pass: the leaves of the size map are its tensor keys (every module key
+    // has a tensor or a module key below it). Second pass: the module keys without a module key
+    // below them. Computed on the tree instead of splitting names (same keys, same sums).
     double leafSum = 0;
-    {
-        std::unordered_map<std::string, double> reducedIndex(reduced.begin(), reduced.end());
-        for (const auto &l : leaves)
-            leafSum += reducedIndex[l];
+    std::size_t leafCount = 0;
+    for (int id = 1; id < tree.size(); ++id) {
+        const Module &m = tree.module(id);
+        if (!sizes.contains(m.name))
+            continue;
+        const bool parent = std::any_of(m.children.begin(), m.children.end(),
+                                        [&](int c) { return sizes.contains(tree.module(c).name); });
+        if (!parent) {
+            leafSum += sizes[m.name];
+            ++leafCount;
+        }
     }
-    const double meanLeaves = std::trunc(leafSum / static_cast<double>(std::max<std::size_t>(leaves.size(), 1)));
+    const double meanLeaves = std::trunc(leafSum / static_cast<double>(std::max<std::size_t>(leafCount, 1)));
     buffer = std::trunc(1.25 * std::max(buffer, meanLeaves));
     perGpu += buffer;
 
@@ -666,8 +650,8 @@ public:
     Inferrer(const ModuleTree &tree, const InferOptions &options, const std::function<void(const InferEvent &)> &observer,
              const InferConstraints *constraints)
         : m_tree(tree), m_opt(options), m_observer(observer), m_constraints(constraints)
+        , m_sizes(options.sizes ? *options.sizes : (m_computedSizes = computeModuleSizes(tree, options.dtype, options.specialDtypes)))
     {
-        m_sizes = options.sizes ? *options.sizes : computeModuleSizes(tree, options.dtype, options.specialDtypes);
         m_moduleBytes.assign(static_cast<std::size_t>(tree.size()), 0.0);
         for (int id = 0; id < tree.size(); ++id)
             m_moduleBytes[static_cast<std::size_t>(id)] = m_sizes[tree.module(id).name];
@@ -810,7 +794,8 @@ private:
     const InferOptions &m_opt;
     const std::function<void(const InferEvent &)> &m_observer;
     const InferConstraints *m_constraints;
-    SizeMap m_sizes;
+    SizeMap m_computedSizes;
+    const SizeMap &m_sizes;
     std::vector<double> m_moduleBytes;
     std::vector<std::vector<std::string>> m_tied;
     std::unordered_set<std::string> m_noSplit;

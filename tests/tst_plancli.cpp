@@ -1,0 +1,117 @@
+// mizan-cli plan / validate run as a process: exit codes, messages, JSON, files.
+#include <QtTest>
+
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+
+namespace {
+
+struct Run {
+    int exitCode = -1;
+    QString out, err;
+};
+
+Run cli(const QStringList &args)
+{
+    QProcess p;
+    p.start(QStringLiteral(MIZAN_BINARY_DIR "/app/cli/mizan-cli"), args);
+    Run r;
+    if (!p.waitForFinished(60000))
+        return r;
+    r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
+    r.out = QString::fromUtf8(p.readAllStandardOutput());
+    r.err = QString::fromUtf8(p.readAllStandardError());
+    return r;
+}
+
+} // namespace
+
+class TestPlanCli : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY2(QFileInfo::exists(QStringLiteral(MIZAN_BINARY_DIR "/app/cli/mizan-cli")), "build the mizan-cli target first");
+    }
+
+    void badArgumentsExitWith2_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("bad size") << QStringList{"plan", "gpt2", "--max-memory", "0=10XB"} << "`size` 10XB is not in a valid format";
+        QTest::newRow("unknown device") << QStringList{"plan", "gpt2", "--max-memory", "meta=1GB"} << "unknown device \"meta\"";
+        QTest::newRow("unknown strategy") << QStringList{"plan", "gpt2", "--max-memory", "0=1GB", "--strategy", "fastest"} << "unknown strategy \"fastest\"";
+        QTest::newRow("bad pin") << QStringList{"plan", "gpt2", "--max-memory", "0=1GB", "--pin", "lm_head"} << "is not MODULE=DEVICE";
+        QTest::newRow("pin device") << QStringList{"plan", "gpt2", "--max-memory", "0=1GB", "--pin", "lm_head=cuda:x"} << "unknown device";
+        QTest::newRow("pin unknown module") << QStringList{"plan", "gpt2", "--max-memory", "0=1GB", "--pin", "nothing.here=0"} << "no module or tensor";
+        QTest::newRow("no budgets") << QStringList{"plan", "gpt2"} << "missing --max-memory";
+        QTest::newRow("bad dtype") << QStringList{"plan", "gpt2", "--max-memory", "0=1GB", "--dtype", "float7"} << "unknown dtype";
+        QTest::newRow("unknown option") << QStringList{"plan", "gpt2", "--max-memory", "0=1GB", "--speed"} << "unknown option --speed";
+        QTest::newRow("validate args") << QStringList{"validate", "gpt2"} << "too few arguments";
+        QTest::newRow("validate bad size") << QStringList{"validate", "gpt2", "map.json", "--max-memory", "cpu=5TB"} << "`size` 5TB";
+    }
+    void badArgumentsExitWith2()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(QString, message);
+        const Run r = cli(args);
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains(message), qPrintable(r.err));
+    }
+
+    void plansAsJsonAndWritesFiles()
+    {
+        QTemporaryDir dir;
+        const QString map = dir.filePath("device_map.json"), planFile = dir.filePath("gpt2.mizan.json"), py = dir.filePath("load.py");
+        const Run r = cli({"plan", "gpt2", "--max-memory", "0=200MB,cpu=1GB", "--strategy", "sequential", "--json", "--explain",
+                           "--device-map-out", map, "-o", planFile, "--python-out", py});
+        QCOMPARE(r.exitCode, 0);
+        const QJsonObject j = QJsonDocument::fromJson(r.out.toUtf8()).object();
+        QCOMPARE(j.value("format").toString(), QString("mizan-plan-result"));
+        QVERIFY(!j.value("device_map").toObject().isEmpty());
+        QVERIFY(!j.value("placements").toArray().isEmpty());
+        QVERIFY(QFileInfo::exists(map));
+        QVERIFY(QFileInfo::exists(planFile));
+        QVERIFY(QFileInfo::exists(py));
+        // The exported map validates against the same model and budgets.
+        Run v = cli({"validate", "gpt2", map, "--max-memory", "0=200MB,cpu=1GB"});
+        QCOMPARE(v.exitCode, 0);
+        QVERIFY2(v.out.contains("valid"), qPrintable(v.out));
+        v = cli({"validate", "gpt2", planFile, "--json"});
+        QCOMPARE(v.exitCode, 0);
+        QCOMPARE(QJsonDocument::fromJson(v.out.toUtf8()).object().value("valid").toBool(), true);
+        // Another model refuses the plan file.
+        v = cli({"validate", "gpt-j-6b", planFile});
+        QCOMPARE(v.exitCode, 1);
+        QVERIFY2(v.err.contains("another checkpoint"), qPrintable(v.err));
+    }
+
+    void invalidMapExitsWith1()
+    {
+        QTemporaryDir dir;
+        QFile f(dir.filePath("bad.json"));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(R"({"transformer.h": 0, "lm_head": "cuda:3"})");
+        f.close();
+        const Run r = cli({"validate", "gpt2", f.fileName(), "--max-memory", "0=1GB,cpu=1GB", "--json"});
+        QCOMPARE(r.exitCode, 1);
+        const QJsonObject j = QJsonDocument::fromJson(r.out.toUtf8()).object();
+        QCOMPARE(j.value("valid").toBool(), false);
+        QStringList kinds;
+        for (const auto &i : j.value("issues").toArray())
+            kinds << i.toObject().value("kind").toString();
+        QVERIFY2(kinds.contains("not-covered") && kinds.contains("unknown-device"), qPrintable(kinds.join(",")));
+    }
+
+    void impossiblePinsExitWith1()
+    {
+        const Run r = cli({"plan", "gpt2", "--max-memory", "0=10MB,cpu=1GB", "--pin", "transformer.wte=0"});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains("over by") && r.err.contains("GPU 0"), qPrintable(r.err));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestPlanCli)
+#include "tst_plancli.moc"
