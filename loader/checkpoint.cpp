@@ -150,7 +150,9 @@ bool isInsideFolder(std::string_view name)
 
 // An index's weight_map in file order, its total_size when given, validated for structure.
 struct IndexFile {
-    std::vector<std::pair<std::string, std::string>> weightMap; // tensor -> shard file name
+    std::vector<std::string> names;      // weight_map keys, in file order
+    std::vector<int> shardOf;            // per name: index into shardNames
+    std::vector<std::string> shardNames; // in order of first appearance
     std::optional<std::int64_t> totalSize;
 };
 
@@ -181,6 +183,7 @@ IndexFile readIndex(const std::string &path)
     auto sub = [&](std::string_view piece) { return JsonCursor(piece, path, piece.data() - text.data()); };
 
     IndexFile index;
+    std::unordered_map<std::string, int> shardIds;
     JsonCursor wm = sub(weightMaps.front());
     wm.forEachMember([&](const std::string &name) {
         if (wm.peek() != '"')
@@ -188,19 +191,27 @@ IndexFile readIndex(const std::string &path)
                                                             + detail::shortText(wm.skipValue())
                                                             + ", expected a shard file name");
         std::string shard = wm.readString();
-        if (index.weightMap.empty() || shard != index.weightMap.back().second) {
-            if (!isInsideFolder(shard))
-            throw Error(ErrorKind::InvalidHeader, path, "weight_map maps " + quote(name) + " to " + quote(shard)
-                                                            + ", expected a file name inside the checkpoint folder");
+        int id = index.shardOf.empty() ? -1 : index.shardOf.back();
+        if (id < 0 || shard != index.shardNames[id]) { // names of one shard usually follow each other
+            auto [it, inserted] = shardIds.emplace(shard, static_cast<int>(index.shardNames.size()));
+            if (inserted) {
+                if (!isInsideFolder(shard))
+                    throw Error(ErrorKind::InvalidHeader, path, "weight_map maps " + quote(name) + " to "
+                                                                    + quote(shard)
+                                                                    + ", expected a file name inside the checkpoint folder");
+                index.shardNames.push_back(std::move(shard));
+            }
+            id = it->second;
         }
-        index.weightMap.emplace_back(name, std::move(shard));
+        index.names.push_back(name);
+        index.shardOf.push_back(id);
     });
-    if (index.weightMap.empty())
+    if (index.names.empty())
         throw Error(ErrorKind::InvalidHeader, path, "index \"weight_map\" is empty");
     {
         std::unordered_set<std::string_view> seen;
-        seen.reserve(index.weightMap.size());
-        for (const auto &[name, shard] : index.weightMap)
+        seen.reserve(index.names.size());
+        for (const auto &name : index.names)
             if (!seen.insert(name).second)
                 throw Error(ErrorKind::InvalidHeader, path, "duplicate key " + quote(name) + " in \"weight_map\"");
     }
@@ -236,48 +247,36 @@ void openSharded(Checkpoint &cp, const std::string &indexPath, const OpenOptions
     const IndexFile index = readIndex(indexPath);
     const std::string dir = parentDirectory(indexPath);
     cp.format = Format::ShardedSafetensors;
-
-    // Shards in order of first appearance in the weight map.
-    std::unordered_map<std::string_view, int> shardIds; // views of index.weightMap, which stays put
-    std::vector<std::string> firstTensor;
-    std::vector<int> shardOfTensor;
-    shardOfTensor.reserve(index.weightMap.size());
-    for (const auto &[tensor, shard] : index.weightMap) {
-        auto [it, inserted] = shardIds.emplace(shard, static_cast<int>(cp.catalog.shards.size()));
-        if (inserted) {
-            ShardInfo info;
-            info.fileName = shard;
-            info.path = joinPath(dir, shard);
-            cp.catalog.shards.push_back(std::move(info));
-            firstTensor.push_back(tensor);
-        }
-        shardOfTensor.push_back(it->second);
+    for (const auto &name : index.shardNames) {
+        ShardInfo info;
+        info.fileName = name;
+        info.path = joinPath(dir, name);
+        cp.catalog.shards.push_back(std::move(info));
     }
     const int shardCount = static_cast<int>(cp.catalog.shards.size());
-    auto missingShard = [&](int s) {
-        const auto count = std::count(shardOfTensor.begin(), shardOfTensor.end(), s);
-        return Error(ErrorKind::MissingShard, indexPath,
-                     "shard " + quote(cp.catalog.shards[s].fileName) + " is missing (it should hold "
-                         + quote(firstTensor[s])
-                         + (count > 1 ? " and " + std::to_string(count - 1) + " more tensors" : std::string()) + ")");
-    };
+    const std::size_t count = index.names.size();
 
-    // Read every shard's header; remember where each tensor really is.
-    // Keys are views of names stored in `index` and `shardTensors`, which do not move.
-    struct Found { int shard; std::size_t index; };
+    // Where each tensor of the index is found: (shard, position in its header), or shard -1.
+    struct Found { int shard = -1; std::size_t index = 0; };
+    std::vector<Found> located(count);
+    std::unordered_map<std::string_view, std::size_t> position; // views of index.names
+    position.reserve(count);
+    for (std::size_t i = 0; i < count; ++i)
+        position.emplace(index.names[i], i);
+
     std::vector<std::vector<TensorEntry>> shardTensors(shardCount);
-    std::unordered_map<std::string_view, Found> found;
-    found.reserve(index.weightMap.size());
+    std::vector<std::string> extra;
     ShardWarnings warnings;
-    std::unordered_map<std::string_view, int> expectedShard;
-    expectedShard.reserve(index.weightMap.size());
-    for (std::size_t i = 0; i < index.weightMap.size(); ++i)
-        expectedShard.emplace(index.weightMap[i].first, shardOfTensor[i]);
     for (int s = 0; s < shardCount; ++s) {
         ShardInfo &info = cp.catalog.shards[s];
         const detail::FileDescriptor fd = detail::openReadOnlyIfExists(info.path);
-        if (!fd.valid())
-            throw missingShard(s);
+        if (!fd.valid()) {
+            const auto first = std::find(index.shardOf.begin(), index.shardOf.end(), s) - index.shardOf.begin();
+            const auto held = std::count(index.shardOf.begin(), index.shardOf.end(), s);
+            throw Error(ErrorKind::MissingShard, indexPath,
+                        "shard " + quote(info.fileName) + " is missing (it should hold " + quote(index.names[first])
+                            + (held > 1 ? " and " + std::to_string(held - 1) + " more tensors" : std::string()) + ")");
+        }
         SafetensorsHeader header = detail::readSafetensorsHeader(fd.get(), info.path);
         info.fileSize = header.info.fileSize;
         info.headerBytes = header.info.headerBytes;
@@ -285,31 +284,21 @@ void openSharded(Checkpoint &cp, const std::string &indexPath, const OpenOptions
         warnings.add(info.fileName, header.warnings);
         shardTensors[s] = std::move(header.tensors);
         for (std::size_t i = 0; i < shardTensors[s].size(); ++i) {
-            // A name in several shards: keep the copy in the shard the index names.
-            const std::string_view name = shardTensors[s][i].name;
-            const auto expected = expectedShard.find(name);
-            auto [it, inserted] = found.emplace(name, Found{s, i});
-            if (!inserted && expected != expectedShard.end() && expected->second == s)
-                it->second = Found{s, i};
+            const std::string &name = shardTensors[s][i].name;
+            const auto it = position.find(name);
+            if (it != position.end() && index.shardOf[it->second] == s)
+                located[it->second] = Found{s, i};
+            else
+                extra.push_back(name + " (in " + info.fileName + ")");
         }
         reportProgress(options, s + 1, shardCount, indexPath);
     }
 
     // The index and the shards must agree exactly.
-    std::vector<std::string> missing, extra;
-    for (std::size_t i = 0; i < index.weightMap.size(); ++i) {
-        const auto &name = index.weightMap[i].first;
-        const int s = shardOfTensor[i];
-        const auto it = found.find(name);
-        if (it == found.end() || it->second.shard != s)
-            missing.push_back(name + " (in " + cp.catalog.shards[s].fileName + ")");
-    }
-    for (int s = 0; s < shardCount; ++s)
-        for (const auto &t : shardTensors[s]) {
-            const auto it = expectedShard.find(t.name);
-            if (it == expectedShard.end() || it->second != s)
-                extra.push_back(t.name + " (in " + cp.catalog.shards[s].fileName + ")");
-        }
+    std::vector<std::string> missing;
+    for (std::size_t i = 0; i < count; ++i)
+        if (located[i].shard < 0)
+            missing.push_back(index.names[i] + " (in " + index.shardNames[index.shardOf[i]] + ")");
     if (!missing.empty() || !extra.empty()) {
         std::string message = "index and shards disagree:";
         if (!missing.empty())
@@ -321,18 +310,12 @@ void openSharded(Checkpoint &cp, const std::string &indexPath, const OpenOptions
         message.pop_back();
         throw Error(ErrorKind::IndexMismatch, indexPath, message);
     }
-
     warnings.appendTo(cp);
 
-    cp.catalog.tensors.reserve(index.weightMap.size());
+    cp.catalog.tensors.reserve(count);
     std::int64_t storageSum = 0;
     double accelerateSum = 0;
-    std::vector<Found> order;
-    order.reserve(index.weightMap.size());
-    for (const auto &[name, shard] : index.weightMap)
-        order.push_back(found.at(std::string_view(name)));
-    found.clear(); // its keys view the names moved out below
-    for (const Found &f : order) {
+    for (const Found &f : located) {
         TensorEntry entry = std::move(shardTensors[f.shard][f.index]);
         entry.shard = f.shard;
         storageSum += entry.byteSize;

@@ -67,7 +67,7 @@ struct ConfigInfo {
     std::optional<bool> tieWordEmbeddings;    // absent when the config does not say
 };
 
-class MappedFile; // read-only mmap of one shard (loader internal)
+class MappedFile; // private (copy-on-write) mmap of one shard, never written back (loader internal)
 
 class Checkpoint {
 public:
