@@ -106,9 +106,13 @@ MaxMemory budgets(std::int64_t gpuBytes, std::int64_t cpuBytes)
     return m;
 }
 
-// Median of `runs` timings of f, in microseconds.
+// Timings of f over `runs` runs, in microseconds: the fastest (least disturbed by other load on
+// the machine) and the median.
+struct Timing {
+    double minUs = 0, medianUs = 0;
+};
 template<typename F>
-double medianUs(int runs, F &&f)
+Timing timeUs(int runs, F &&f)
 {
     std::vector<double> t;
     for (int i = 0; i < runs; ++i) {
@@ -118,7 +122,7 @@ double medianUs(int runs, F &&f)
         t.push_back(std::chrono::duration<double, std::micro>(b - a).count());
     }
     std::sort(t.begin(), t.end());
-    return t[t.size() / 2];
+    return {t.front(), t[t.size() / 2]};
 }
 
 std::string where(const Plan &p)
@@ -155,21 +159,21 @@ int main()
         cases.push_back({"Mixtral-8x7B bf16", buildDecoder(mixtral), o});
     }
 
-    std::printf("bench_plan: planner::plan() median of 21 runs (8 GPUs + CPU + disk)\n\n");
-    std::printf("%-22s %8s %10s %-16s %10s %12s  %s\n", "model", "modules", "total", "strategy", "plan ms", "validate ms", "entries per device");
+    std::printf("bench_plan: planner::plan() over 8 GPUs + CPU + disk, 31 runs each: fastest / median\n\n");
+    std::printf("%-20s %7s %10s %-15s %16s %16s  %s\n", "model", "modules", "total", "strategy", "plan ms", "validate ms", "entries per device");
     for (auto &c : cases) {
         for (Strategy s : {Strategy::Auto, Strategy::Balanced, Strategy::BalancedLow0, Strategy::Sequential}) {
             c.options.strategy = s;
             Plan p;
-            const double us = medianUs(21, [&] { p = plan(c.tree, c.options); });
-            const double vus = medianUs(21, [&] { (void)validate(c.tree, p.deviceMap, c.options); });
-            std::printf("%-22s %8d %10s %-16s %10.3f %12.3f  %s\n", c.name, c.tree.size(), formatBytes(p.totalBytes).c_str(), toString(s),
-                        us / 1000.0, vus / 1000.0, where(p).c_str());
+            const Timing t = timeUs(31, [&] { p = plan(c.tree, c.options); });
+            const Timing v = timeUs(31, [&] { (void)validate(c.tree, p.deviceMap, c.options); });
+            std::printf("%-20s %7d %10s %-15s %7.3f / %6.3f %7.3f / %6.3f  %s\n", c.name, c.tree.size(), formatBytes(p.totalBytes).c_str(), toString(s),
+                        t.minUs / 1000.0, t.medianUs / 1000.0, v.minUs / 1000.0, v.medianUs / 1000.0, where(p).c_str());
         }
     }
 
     std::printf("\nscaling with the module count (Llama-3.1-405B layers repeated, budgets scaled alike, strategy auto)\n");
-    std::printf("%-8s %8s %10s %10s %14s\n", "scale", "modules", "plan ms", "ratio", "ideal (linear)");
+    std::printf("%-8s %8s %16s %14s %14s\n", "scale", "modules", "plan ms", "ratio (fastest)", "ideal (linear)");
     double base = 0;
     int baseModules = 0;
     for (int scale : {1, 4, 16}) {
@@ -179,13 +183,13 @@ int main()
         PlanOptions o;
         o.maxMemory = budgets(70 * GiB * scale, 100 * GiB * scale);
         o.noSplitClasses = {"LlamaDecoderLayer"};
-        const double us = medianUs(scale == 16 ? 5 : 11, [&] { (void)plan(tree, o); });
+        const Timing t = timeUs(scale == 16 ? 9 : 21, [&] { (void)plan(tree, o); });
         if (scale == 1) {
-            base = us;
+            base = t.minUs;
             baseModules = tree.size();
         }
-        std::printf("%-8s %8d %10.3f %10.2f %14.2f\n", (std::to_string(scale) + "x").c_str(), tree.size(), us / 1000.0, us / base,
-                    static_cast<double>(tree.size()) / baseModules);
+        std::printf("%-8s %8d %7.3f / %6.3f %14.2f %14.2f\n", (std::to_string(scale) + "x").c_str(), tree.size(), t.minUs / 1000.0,
+                    t.medianUs / 1000.0, t.minUs / base, static_cast<double>(tree.size()) / baseModules);
     }
     return 0;
 }

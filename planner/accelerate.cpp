@@ -708,6 +708,35 @@ private:
             std::erase_if(out, [&](const Entry &x) { return m_constraints->skip(x.name); });
         return out;
     }
+    // compute_module_total_buffer_size(module). Without special dtypes and tied buffers it is the
+    // plain sum of the subtree's buffers: precomputed bottom-up once.
+    double bufferBytes(int module)
+    {
+        if (!m_opt.specialDtypes.empty())
+            return computeModuleTotalBufferSize(m_tree, module, m_opt.dtype, m_opt.specialDtypes);
+        if (m_subtreeBuffers.empty()) {
+            m_subtreeBuffers.assign(static_cast<std::size_t>(m_tree.size()), 0.0);
+            const auto order = m_tree.preorder();
+            for (auto it = order.rbegin(); it != order.rend(); ++it) {
+                const Module &m = m_tree.module(*it);
+                double sum = 0;
+                for (const auto &t : m.buffers) {
+                    if (t.tie >= 0)
+                        m_tiedBuffers = true;
+                    sum += tensorBytes(t, std::string(), m_opt.dtype, m_opt.specialDtypes);
+                }
+                for (int c : m.children)
+                    sum += m_subtreeBuffers[static_cast<std::size_t>(c)];
+                m_subtreeBuffers[static_cast<std::size_t>(*it)] = sum;
+            }
+        }
+        if (m_tiedBuffers)
+            return computeModuleTotalBufferSize(m_tree, module, m_opt.dtype, m_opt.specialDtypes);
+        return m_subtreeBuffers[static_cast<std::size_t>(module)];
+    }
+    std::vector<double> m_subtreeBuffers;
+    bool m_tiedBuffers = false;
+
     bool skipped(const Entry &e) const { return m_constraints && m_constraints->skip && m_constraints->skip(e.name); }
 
     template<typename Container>
@@ -993,7 +1022,7 @@ InferResult Inferrer::run()
                 assign(t, device);
             }
             if (!m_opt.offloadBuffers && entry.isModule())
-                addBuffer(device, computeModuleTotalBufferSize(m_tree, entry.module, m_opt.dtype, m_opt.specialDtypes));
+                addBuffer(device, bufferBytes(entry.module));
             continue;
         }
 

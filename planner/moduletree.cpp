@@ -226,7 +226,8 @@ nlohmann::json ModuleTree::toJson() const
 std::vector<int> ModuleTree::preorder(int from) const
 {
     std::vector<int> order;
-    order.reserve(m_modules.size());
+    if (from == kRoot)
+        order.reserve(m_modules.size());
     std::vector<int> stack{from};
     while (!stack.empty()) {
         const int id = stack.back();
