@@ -14,6 +14,7 @@
 #include <QtTest>
 
 #include <functional>
+#include <thread>
 
 using namespace mizan;
 using namespace mizan::loader;
@@ -459,6 +460,27 @@ private Q_SLOTS:
         };
         open(path(dir, "model-00001-of-00003.safetensors"), options);
         QCOMPARE(calls, (std::vector<std::pair<int, int>>{{1, 1}}));
+    }
+
+    void mapsShardsOnceAcrossThreads()
+    {
+        QTemporaryDir dir;
+        writeSharded(dir.path());
+        const Checkpoint cp = open(dir.path().toStdString());
+        const std::size_t n = cp.catalog.tensors.size();
+        std::vector<std::vector<const std::byte *>> seen(4, std::vector<const std::byte *>(n));
+        std::vector<std::thread> threads;
+        for (std::size_t k = 0; k < seen.size(); ++k)
+            threads.emplace_back([&, k] {
+                for (std::size_t i = 0; i < n; ++i) {
+                    const std::size_t t = (i + k * 5) % n; // threads start on different shards
+                    seen[k][t] = cp.tensorBytes(cp.catalog.tensors[t]).data();
+                }
+            });
+        for (auto &t : threads)
+            t.join();
+        for (std::size_t k = 1; k < seen.size(); ++k)
+            QCOMPARE(seen[k], seen[0]); // one mapping per shard, shared by every thread
     }
 
     void collectsMetadataWarningsOnce()
