@@ -533,6 +533,19 @@ Plan plan(const ModuleTree &tree, const PlanOptions &options)
                 if (!rawDevice.count(m.name)) {
                     p.kind = PlacementKind::Merged;
                     p.reason = "all its parts went to " + d.label() + ": merged into one entry";
+                    // Why they went there: the first part that was turned away by an earlier device.
+                    for (const auto &[key, device] : raw) {
+                        if (!within(key, m.name))
+                            continue;
+                        auto kt = trace.find(key);
+                        if (kt == trace.end())
+                            continue;
+                        const std::string why = rejectionText(kt->second.rejections);
+                        if (!why.empty()) {
+                            p.reason += " (\"" + key + "\" " + why + ")";
+                            break;
+                        }
+                    }
                 } else {
                     p.kind = PlacementKind::Placed;
                     p.reason = "placed on " + d.label();

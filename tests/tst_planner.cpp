@@ -273,6 +273,8 @@ private Q_SLOTS:
         // layers.* all on the CPU merge into "layers", placed where layers.0 was.
         QCOMPARE(keys(p.deviceMap), std::string("embed=0 layers=cpu norm=cpu lm_head=0"));
         QCOMPARE(int(placementOf(tree, p, "layers").kind), int(PlacementKind::Merged));
+        const std::string why = placementOf(tree, p, "layers").reason;
+        QVERIFY2(why.find("merged into one entry") != std::string::npos && why.find("\"layers.0\" did not fit on GPU 0") != std::string::npos, why.c_str());
         PlanOptions o = toyOptions({{Device::gpu(0), 10000}, {Device::cpu(), 100000}});
         o.cleanResult = false;
         QCOMPARE(keys(plan(tree, o).deviceMap), std::string("embed=0 layers.0=cpu layers.1=cpu layers.2=cpu layers.3=cpu norm=cpu lm_head=0"));
