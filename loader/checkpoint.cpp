@@ -16,7 +16,6 @@
 #include <filesystem>
 #include <limits>
 #include <mutex>
-#include <set>
 #include <unordered_map>
 #include <unordered_set>
 

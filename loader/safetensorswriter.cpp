@@ -165,7 +165,11 @@ std::vector<int> planShards(const std::vector<WriteTensor> &tensors, const Shard
     sizes.reserve(tensors.size());
     std::int64_t total = 0;
     for (const auto &t : tensors) {
-        sizes.push_back(t.byteSize());
+        try {
+            sizes.push_back(t.byteSize());
+        } catch (const Error &e) {
+            throw Error(ErrorKind::InvalidArgument, {}, e.message());
+        }
         total += sizes.back();
     }
     std::vector<int> shardOf(tensors.size(), 0);
