@@ -978,6 +978,8 @@ InferResult Inferrer::run()
         if (m_constraints) {
             const bool mustSplit = m_constraints->mustSplit && m_constraints->mustSplit(name);
             int verdict = m_constraints->verdict ? m_constraints->verdict(name, device) : 0;
+            if (verdict == 2 && !splittable(entry))
+                verdict = 1; // a no-split module with a forbidden part moves as a whole
             if ((mustSplit || verdict == 2) && entry.isModule()) {
                 emit(InferEvent::Split, name, device, moduleSize, deviceUsed, limit, reserved);
                 auto children = childrenOf(entry, true);

@@ -373,6 +373,15 @@ private Q_SLOTS:
         QCOMPARE(int(placementOf(tree, p, "layers.0").kind), int(PlacementKind::Moved));
         QVERIFY(validate(tree, p.deviceMap, o).empty());
     }
+    void forbiddenPartMovesItsNoSplitModule()
+    {
+        const ModuleTree tree = toyModel();
+        PlanOptions o = toyOptions({{Device::gpu(0), 100000}, {Device::gpu(1), 100000}});
+        o.pins = {{"layers.2.mlp", Device::gpu(0), true}};
+        const Plan p = plan(tree, o);
+        QCOMPARE(keys(p.deviceMap), std::string("embed=0 layers.0=0 layers.1=0 layers.2=1 layers.3=0 norm=0 lm_head=0"));
+        QVERIFY(validate(tree, p.deviceMap, o).empty());
+    }
     void impossiblePinsSayWhichAndByHowMuch()
     {
         const ModuleTree tree = toyModel();
