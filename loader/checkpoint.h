@@ -111,7 +111,8 @@ struct OpenOptions {
 };
 
 // The catalog of one safetensors file, fully validated (see open()); tensors in the header's
-// key order, `shard` 0, offsets absolute. Reads only the 8 + N header bytes.
+// key order, `shard` 0, offsets absolute. Reads the header only (the first page, then the rest
+// of the 8 + N header bytes if longer), never the tensor data.
 struct SafetensorsHeader {
     std::vector<TensorEntry> tensors;
     ShardInfo info;                      // path, fileSize, headerBytes, metadata
