@@ -1,4 +1,5 @@
 #include "demo.h"
+#include "demo_p.h"
 
 #include "describe.h"
 
@@ -15,6 +16,52 @@
 namespace fs = std::filesystem;
 
 namespace mizan::models {
+
+namespace detail {
+
+// IEEE 754 binary32 -> binary16, round to nearest even (handles subnormals, inf, NaN).
+std::uint16_t toHalf(float value)
+{
+    const std::uint32_t x = std::bit_cast<std::uint32_t>(value);
+    const std::uint32_t sign = (x >> 16) & 0x8000u;
+    const std::uint32_t absx = x & 0x7FFFFFFFu;
+    if (absx >= 0x7F800000u) // inf or NaN
+        return static_cast<std::uint16_t>(sign | 0x7C00u | (absx > 0x7F800000u ? 0x200u : 0u));
+    if (absx >= 0x477FF000u) // rounds to >= 65520: overflow to inf
+        return static_cast<std::uint16_t>(sign | 0x7C00u);
+    if (absx < 0x38800000u) { // below the smallest normal half: subnormal or zero
+        if (absx < 0x33000000u)
+            return static_cast<std::uint16_t>(sign);
+        const std::uint32_t mant = (absx & 0x007FFFFFu) | 0x00800000u;
+        // value = mant * 2^(E-150); a half subnormal counts units of 2^-24: shift by 126 - E (13..24).
+        const int shift = 126 - static_cast<int>(absx >> 23);
+        std::uint32_t half = mant >> shift;
+        const std::uint32_t rem = mant & ((1u << shift) - 1);
+        const std::uint32_t mid = 1u << (shift - 1);
+        if (rem > mid || (rem == mid && (half & 1u)))
+            ++half;
+        return static_cast<std::uint16_t>(sign | half);
+    }
+    std::uint32_t half = ((absx >> 13) - (112u << 10)); // rebias exponent 127 -> 15
+    const std::uint32_t rem = absx & 0x1FFFu;
+    if (rem > 0x1000u || (rem == 0x1000u && (half & 1u)))
+        ++half;
+    return static_cast<std::uint16_t>(sign | half);
+}
+
+std::uint16_t toBfloat16(float value)
+{
+    const std::uint32_t x = std::bit_cast<std::uint32_t>(value);
+    if ((x & 0x7FFFFFFFu) > 0x7F800000u)
+        return static_cast<std::uint16_t>((x >> 16) | 0x40u);
+    const std::uint32_t rounding = 0x7FFFu + ((x >> 16) & 1u);
+    return static_cast<std::uint16_t>((x + rounding) >> 16);
+}
+
+} // namespace detail
+
+using detail::toBfloat16;
+using detail::toHalf;
 
 namespace {
 
@@ -77,44 +124,6 @@ std::uint64_t hashName(const std::string &s)
         h *= 1099511628211ULL;
     }
     return h;
-}
-
-// IEEE 754 binary32 -> binary16, round to nearest even (handles subnormals, inf, NaN).
-std::uint16_t toHalf(float value)
-{
-    const std::uint32_t x = std::bit_cast<std::uint32_t>(value);
-    const std::uint32_t sign = (x >> 16) & 0x8000u;
-    const std::uint32_t absx = x & 0x7FFFFFFFu;
-    if (absx >= 0x7F800000u) // inf or NaN
-        return static_cast<std::uint16_t>(sign | 0x7C00u | (absx > 0x7F800000u ? 0x200u : 0u));
-    if (absx >= 0x477FF000u) // rounds to >= 65520: overflow to inf
-        return static_cast<std::uint16_t>(sign | 0x7C00u);
-    if (absx < 0x38800000u) { // below the smallest normal half: subnormal or zero
-        if (absx < 0x33000000u)
-            return static_cast<std::uint16_t>(sign);
-        const std::uint32_t mant = (absx & 0x007FFFFFu) | 0x00800000u;
-        const int shift = 126 - static_cast<int>(absx >> 23) + 24 - 10; // to a 10-bit subnormal
-        std::uint32_t half = mant >> shift;
-        const std::uint32_t rem = mant & ((1u << shift) - 1);
-        const std::uint32_t mid = 1u << (shift - 1);
-        if (rem > mid || (rem == mid && (half & 1u)))
-            ++half;
-        return static_cast<std::uint16_t>(sign | half);
-    }
-    std::uint32_t half = ((absx >> 13) - (112u << 10)); // rebias exponent 127 -> 15
-    const std::uint32_t rem = absx & 0x1FFFu;
-    if (rem > 0x1000u || (rem == 0x1000u && (half & 1u)))
-        ++half;
-    return static_cast<std::uint16_t>(sign | half);
-}
-
-std::uint16_t toBfloat16(float value)
-{
-    const std::uint32_t x = std::bit_cast<std::uint32_t>(value);
-    if ((x & 0x7FFFFFFFu) > 0x7F800000u)
-        return static_cast<std::uint16_t>((x >> 16) | 0x40u);
-    const std::uint32_t rounding = 0x7FFFu + ((x >> 16) & 1u);
-    return static_cast<std::uint16_t>((x + rounding) >> 16);
 }
 
 enum class Fill { Random, Ones, Zeros };

@@ -6,6 +6,7 @@
 #include "loader/checkpoint.h"
 #include "loader/safetensorswriter.h"
 #include "models/demo.h"
+#include "models/demo_p.h"
 #include "models/describe.h"
 #include "planner/error.h"
 #include "planner/plan.h"
@@ -496,6 +497,43 @@ private Q_SLOTS:
         QCOMPARE(config["architectures"][0].get<std::string>(), std::string("LlamaForCausalLM"));
         QCOMPARE(config["torch_dtype"].get<std::string>(), std::string("float16"));
         QVERIFY(ca.catalog.totalBytes() > 1000000 && ca.catalog.totalBytes() < 8000000); // a few MB
+    }
+
+    void halfConversion_data()
+    {
+        QTest::addColumn<float>("value");
+        QTest::addColumn<int>("half");
+        QTest::addColumn<int>("bfloat");
+        QTest::newRow("one") << 1.0f << 0x3C00 << 0x3F80;
+        QTest::newRow("minus two") << -2.0f << 0xC000 << 0xC000;
+        QTest::newRow("zero") << 0.0f << 0x0000 << 0x0000;
+        QTest::newRow("negative zero") << -0.0f << 0x8000 << 0x8000;
+        QTest::newRow("0.1") << 0.1f << 0x2E66 << 0x3DCD;
+        QTest::newRow("max half") << 65504.0f << 0x7BFF << 0x4780;
+        QTest::newRow("rounds to inf") << 65520.0f << 0x7C00 << 0x4780;
+        QTest::newRow("smallest normal 2^-14") << 0x1p-14f << 0x0400 << 0x3880;
+        QTest::newRow("subnormal 2^-15") << 0x1p-15f << 0x0200 << 0x3800;
+        QTest::newRow("smallest subnormal 2^-24") << 0x1p-24f << 0x0001 << 0x3380;
+        QTest::newRow("3 * 2^-24") << 0x3p-24f << 0x0003 << 0x3440;
+        QTest::newRow("2^-25 ties to even zero") << 0x1p-25f << 0x0000 << 0x3300;
+        QTest::newRow("1.5 * 2^-24 ties to even 2") << 0x3p-25f << 0x0002 << 0x33C0;
+        QTest::newRow("1e-8 underflows") << 1e-8f << 0x0000 << 0x322C;
+        QTest::newRow("tie to even down") << (1.0f + 0x1p-11f) << 0x3C00 << 0x3F80;
+        QTest::newRow("tie to even up") << (1.0f + 0x3p-11f) << 0x3C02 << 0x3F80;
+        QTest::newRow("bf16 tie up") << (1.0f + 0x3p-8f) << 0x3C0C << 0x3F82;
+        QTest::newRow("infinity") << std::numeric_limits<float>::infinity() << 0x7C00 << 0x7F80;
+    }
+
+    void halfConversion()
+    {
+        QFETCH(float, value);
+        QFETCH(int, half);
+        QFETCH(int, bfloat);
+        QCOMPARE(int(models::detail::toHalf(value)), half);
+        QCOMPARE(int(models::detail::toBfloat16(value)), bfloat);
+        const float nan = std::numeric_limits<float>::quiet_NaN();
+        QVERIFY((models::detail::toHalf(nan) & 0x7C00) == 0x7C00 && (models::detail::toHalf(nan) & 0x3FF) != 0);
+        QVERIFY((models::detail::toBfloat16(nan) & 0x7F80) == 0x7F80 && (models::detail::toBfloat16(nan) & 0x7F) != 0);
     }
 
     void sparseDemoOfGiantPreset()
