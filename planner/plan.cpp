@@ -212,7 +212,68 @@ std::string deviceList(const std::vector<Device> &devices)
 
 } // namespace
 
+namespace {
+
+// Decoder layers (modules of a no-split class) each device holds in `placements`.
+std::vector<std::int64_t> layersOnDevices(const ModuleTree &tree, const MaxMemory &devices,
+                                          const std::vector<std::optional<Device>> &deviceOfModule,
+                                          const std::vector<std::string> &noSplitClasses)
+{
+    std::vector<std::int64_t> count(devices.size(), 0);
+    for (int id = 1; id < tree.size(); ++id) {
+        const auto &d = deviceOfModule[static_cast<std::size_t>(id)];
+        if (!d || std::find(noSplitClasses.begin(), noSplitClasses.end(), tree.module(id).className) == noSplitClasses.end())
+            continue;
+        for (std::size_t i = 0; i < devices.size(); ++i)
+            if (devices[i].first == *d)
+                ++count[i];
+    }
+    return count;
+}
+
+std::int64_t evenLayers(const PlanOptions &options)
+{
+    int gpus = 0;
+    for (const auto &[d, b] : options.maxMemory)
+        if ((d.isGpu() || d.kind == DeviceKind::Mps) && b > 0)
+            ++gpus;
+    return gpus > 0 && options.headroom.numLayers > 0 ? (options.headroom.numLayers + gpus - 1) / gpus : 0;
+}
+
+Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vector<std::int64_t> &layersPerDevice);
+
+} // namespace
+
+// With runtime headroom, the KV cache a GPU needs depends on how many layers it ends up holding:
+// start from an even spread and re-plan while some GPU holds more layers than reserved for.
 Plan plan(const ModuleTree &tree, const PlanOptions &options)
+{
+    std::vector<std::int64_t> layers(options.maxMemory.size(), options.headroom.enabled() ? evenLayers(options) : 0);
+    Plan result = planOnce(tree, options, layers);
+    if (!options.headroom.enabled() || options.noSplitClasses.empty() || result.headroom.kvCachePerLayerBytes == 0)
+        return result;
+    for (int round = 0; round < 8; ++round) {
+        std::vector<std::optional<Device>> deviceOf(result.placements.size());
+        for (std::size_t i = 0; i < result.placements.size(); ++i)
+            deviceOf[i] = result.placements[i].device;
+        const auto held = layersOnDevices(tree, options.maxMemory, deviceOf, options.noSplitClasses);
+        bool grew = false;
+        for (std::size_t i = 0; i < layers.size(); ++i)
+            if (held[i] > layers[i] && (options.maxMemory[i].first.isGpu() || options.maxMemory[i].first.kind == DeviceKind::Mps)) {
+                layers[i] = held[i];
+                grew = true;
+            }
+        if (!grew)
+            return result;
+        result = planOnce(tree, options, layers);
+    }
+    result.warnings.push_back("runtime headroom: the reservation did not settle after 8 re-plans; check the per-GPU headroom");
+    return result;
+}
+
+namespace {
+
+Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vector<std::int64_t> &layersPerDevice)
 {
     if (options.maxMemory.empty())
         invalid("no device budget given: set a max memory for at least one device (for example 0=22GiB,cpu=64GiB)");
@@ -242,15 +303,10 @@ Plan plan(const ModuleTree &tree, const PlanOptions &options)
     result.headroom = estimateHeadroom(options.headroom);
     std::vector<std::int64_t> headroomOf(options.maxMemory.size(), 0);
     if (options.headroom.enabled()) {
-        int gpus = 0;
-        for (const auto &[d, b] : options.maxMemory)
-            if ((d.isGpu() || d.kind == DeviceKind::Mps) && b > 0)
-                ++gpus;
-        const std::int64_t layers = gpus > 0 && options.headroom.numLayers > 0 ? (options.headroom.numLayers + gpus - 1) / gpus : 0;
         for (std::size_t i = 0; i < options.maxMemory.size(); ++i) {
             const auto &[d, b] = options.maxMemory[i];
             if ((d.isGpu() || d.kind == DeviceKind::Mps) && b > 0)
-                headroomOf[i] = std::min<std::int64_t>(b, result.headroom.totalBytes(layers));
+                headroomOf[i] = std::min<std::int64_t>(b, result.headroom.totalBytes(layersPerDevice[i]));
         }
     }
     auto headroomFor = [&](const Device &d) -> std::int64_t {
@@ -647,6 +703,8 @@ Plan plan(const ModuleTree &tree, const PlanOptions &options)
     return result;
 }
 
+} // namespace
+
 // ---- validation ---------------------------------------------------------------------------------
 
 const char *toString(Severity severity)
@@ -876,19 +934,32 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
                     return v;
             return 0.0;
         };
+        // Headroom as plan() reserves it: KV cache for the layers each GPU holds in this map
+        // (without no-split classes: an even spread).
         const HeadroomEstimate est = estimateHeadroom(options.headroom);
-        int gpusWithBudget = 0;
-        for (const auto &[d, b] : options.maxMemory)
-            if (d.isGpu() && b > 0)
-                ++gpusWithBudget;
-        const std::int64_t layers = gpusWithBudget > 0 && options.headroom.numLayers > 0 ? (options.headroom.numLayers + gpusWithBudget - 1) / gpusWithBudget : 0;
+        std::vector<std::int64_t> layers(options.maxMemory.size(), evenLayers(options));
+        if (options.headroom.enabled() && !options.noSplitClasses.empty()) {
+            std::vector<std::optional<Device>> deviceOf(n);
+            for (std::size_t i = 0; i < n; ++i)
+                if (cover[i] >= 0)
+                    deviceOf[i] = map[static_cast<std::size_t>(cover[i])].second;
+            const auto held = layersOnDevices(tree, options.maxMemory, deviceOf, options.noSplitClasses);
+            for (std::size_t i = 0; i < layers.size(); ++i)
+                layers[i] = std::max(layers[i], held[i]);
+        }
+        auto layersOn = [&](const Device &d) -> std::int64_t {
+            for (std::size_t i = 0; i < options.maxMemory.size(); ++i)
+                if (options.maxMemory[i].first == d)
+                    return layers[i];
+            return 0;
+        };
         MaxMemory sorted = options.maxMemory;
         std::stable_sort(sorted.begin(), sorted.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
         for (const auto &[d, b] : sorted) {
             if (d.kind == DeviceKind::Disk)
                 continue;
             const std::int64_t headroom = options.headroom.enabled() && (d.isGpu() || d.kind == DeviceKind::Mps) && b > 0
-                ? std::min<std::int64_t>(b, est.totalBytes(layers)) : 0;
+                ? std::min<std::int64_t>(b, est.totalBytes(layersOn(d))) : 0;
             const double used = plannedOn(d);
             const double limit = static_cast<double>(b - headroom);
             if (used > limit)

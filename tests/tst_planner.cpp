@@ -441,6 +441,17 @@ private Q_SLOTS:
         const Plan p = plan(tree, o);
         QCOMPARE(p.usageOf(Device::gpu(0))->headroomBytes, e.totalBytes(4));
         QVERIFY(asMap(p.deviceMap).at("norm") == "cpu"); // no longer everything on GPU 0
+        QVERIFY(validate(tree, p.deviceMap, o).empty());
+
+        // Two GPUs: the even spread would reserve the KV cache of 2 layers each, but sequential
+        // planning puts all 4 on GPU 0; the plan is redone with GPU 0's reservation for 4.
+        PlanOptions two = toyOptions({{Device::gpu(0), 100000}, {Device::gpu(1), 100000}});
+        two.headroom = h;
+        const Plan q = plan(tree, two);
+        QCOMPARE(keys(q.deviceMap), std::string("=0"));
+        QCOMPARE(q.usageOf(Device::gpu(0))->headroomBytes, e.totalBytes(4));
+        QCOMPARE(q.usageOf(Device::gpu(1))->headroomBytes, e.totalBytes(2));
+        QVERIFY(validate(tree, q.deviceMap, two).empty());
     }
 
     // ---- validation ---------------------------------------------------------------------------
