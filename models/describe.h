@@ -94,7 +94,9 @@ struct PresetInfo {
     std::string architecture;  // architectures[0]
     std::string path;          // the JSON file
     std::int64_t parameters = 0; // from the registry (config alone)
+    std::string error;           // non-empty: the file is unusable (bad JSON, unknown architecture)
 };
+// Every resources/models/*.json, sorted by name; a broken file is listed with `error` set.
 std::vector<PresetInfo> listPresets();
 // The preset's config (the "_mizan" entry removed). Throws mizan::Error(NotFound).
 nlohmann::json presetConfig(const std::string &name);
@@ -110,7 +112,9 @@ struct HardwareProfile {
     std::string description;
     std::vector<HardwareDevice> devices; // GPUs in index order, then cpu (then disk if any)
     std::string path;
+    std::string error;          // listHardware(): non-empty when the file is unusable (no devices then)
 };
+// Every resources/hardware/*.json, sorted by name; a broken file is listed with `error` set.
 std::vector<HardwareProfile> listHardware();
 // Throws mizan::Error(NotFound) naming the known profiles.
 HardwareProfile hardwareProfile(const std::string &name);

@@ -134,21 +134,28 @@ std::vector<PresetInfo> listPresets()
 {
     std::vector<PresetInfo> out;
     for (const auto &path : jsonFiles(fs::path(resourceDir()) / "models")) {
-        nlohmann::json j = readJsonFile(path);
         PresetInfo p;
         p.name = path.stem().string();
         p.path = path.string();
-        if (j.is_object() && j.contains("_mizan") && j["_mizan"].is_object()) {
-            p.displayName = j["_mizan"].value("display_name", std::string());
-            p.source = j["_mizan"].value("source", std::string());
-        }
-        if (j.is_object() && j.contains("architectures") && j["architectures"].is_array()
-            && !j["architectures"].empty() && j["architectures"][0].is_string())
-            p.architecture = j["architectures"][0].get<std::string>();
-        if (j.is_object())
+        try {
+            nlohmann::json j = readJsonFile(path);
+            if (!j.is_object())
+                throw Error(ErrorKind::InvalidConfig, p.path, "preset must hold a JSON object");
+            if (j.contains("_mizan") && j["_mizan"].is_object()) {
+                p.displayName = j["_mizan"].value("display_name", std::string());
+                p.source = j["_mizan"].value("source", std::string());
+            }
+            if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty()
+                && j["architectures"][0].is_string())
+                p.architecture = j["architectures"][0].get<std::string>();
             j.erase("_mizan");
-        const ModelDescription d = describeConfig(j);
-        p.parameters = planner::aggregateSizes(d.tree).parameters.front();
+            const ModelDescription d = describeConfig(j);
+            p.parameters = planner::aggregateSizes(d.tree).parameters.front();
+        } catch (const Error &e) {
+            p.error = e.message();
+        } catch (const std::exception &e) {
+            p.error = e.what();
+        }
         out.push_back(std::move(p));
     }
     return out;
@@ -157,8 +164,17 @@ std::vector<PresetInfo> listPresets()
 std::vector<HardwareProfile> listHardware()
 {
     std::vector<HardwareProfile> out;
-    for (const auto &path : jsonFiles(fs::path(resourceDir()) / "hardware"))
-        out.push_back(parseHardware(path));
+    for (const auto &path : jsonFiles(fs::path(resourceDir()) / "hardware")) {
+        try {
+            out.push_back(parseHardware(path));
+        } catch (const Error &e) {
+            HardwareProfile bad;
+            bad.name = path.stem().string();
+            bad.path = path.string();
+            bad.error = e.message();
+            out.push_back(std::move(bad));
+        }
+    }
     return out;
 }
 

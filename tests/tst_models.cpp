@@ -791,6 +791,7 @@ private Q_SLOTS:
             names.insert(p.name);
             QVERIFY2(!p.displayName.empty(), p.name.c_str());
             QVERIFY2(!p.source.empty(), p.name.c_str());
+            QVERIFY2(p.error.empty(), p.error.c_str());
             QVERIFY(p.parameters > 100000000);
         }
         QVERIFY(names.count("llama-3.1-405b") && names.count("t0pp") && names.count("mixtral-8x7b"));
@@ -821,6 +822,44 @@ private Q_SLOTS:
         } catch (const Error &e) {
             QCOMPARE(e.kind(), ErrorKind::NotFound);
         }
+    }
+
+    void brokenResourceFilesAreListedWithErrors()
+    {
+        QTemporaryDir dir;
+        QDir(dir.path()).mkpath("models");
+        QDir(dir.path()).mkpath("hardware");
+        const std::string root = dir.path().toStdString();
+        writeJson(root + "/models/good.json", models::presetConfig("gpt2"));
+        std::ofstream(root + "/models/bad-json.json") << "{\"architectures\": [";
+        writeJson(root + "/models/unknown.json", nlohmann::json::parse(R"({"architectures": ["FooModel"]})"));
+        writeJson(root + "/hardware/good.json", nlohmann::json::parse(R"({"devices": [{"device": 0, "capacity": "8GB"}]})"));
+        writeJson(root + "/hardware/bad-size.json", nlohmann::json::parse(R"({"devices": [{"device": 0, "capacity": "lots"}]})"));
+        writeJson(root + "/hardware/bad-device.json", nlohmann::json::parse(R"({"devices": [{"device": "tpu", "capacity": 1}]})"));
+        const QByteArray saved = qgetenv("MIZAN_RESOURCES");
+        qputenv("MIZAN_RESOURCES", dir.path().toUtf8());
+        const auto presets = models::listPresets();
+        const auto hardware = models::listHardware();
+        std::string sizeError;
+        try {
+            models::hardwareProfile("bad-size");
+        } catch (const Error &e) {
+            sizeError = e.message();
+        }
+        qputenv("MIZAN_RESOURCES", saved);
+        QCOMPARE(presets.size(), std::size_t(3));
+        QCOMPARE(presets[0].name, std::string("bad-json"));
+        QVERIFY(presets[0].error.find("invalid JSON") != std::string::npos);
+        QCOMPARE(presets[1].name, std::string("good"));
+        QVERIFY(presets[1].error.empty());
+        QCOMPARE(presets[1].parameters, std::int64_t(124439808));
+        QVERIFY(presets[2].error.find("FooModel") != std::string::npos);
+        QCOMPARE(hardware.size(), std::size_t(3));
+        QVERIFY(hardware[0].error.find("devices[0]") != std::string::npos); // bad-device
+        QVERIFY(hardware[1].error.find("lots") != std::string::npos);       // bad-size
+        QVERIFY(hardware[2].error.empty());
+        QCOMPARE(hardware[2].devices.at(0).capacityBytes, std::int64_t(8000000000));
+        QVERIFY(sizeError.find("devices[0]") != std::string::npos);
     }
 
     void configJsonOpensAsSource()

@@ -56,23 +56,37 @@ int runPresets(const std::vector<std::string> &argv)
                                      {"architecture", p.architecture},
                                      {"parameters", p.parameters},
                                      {"source", p.source}});
+        for (std::size_t i = 0; i < presets.size(); ++i)
+            if (!presets[i].error.empty())
+                out["models"][i]["error"] = presets[i].error;
         out["hardware"] = nlohmann::ordered_json::array();
         for (const auto &h : hardware) {
             nlohmann::ordered_json devices = nlohmann::ordered_json::array();
             for (const auto &d : h.devices)
                 devices.push_back({{"device", d.key}, {"capacity_bytes", d.capacityBytes}, {"label", d.label}});
             out["hardware"].push_back({{"name", h.name}, {"description", h.description}, {"devices", devices}});
+            if (!h.error.empty())
+                out["hardware"].back()["error"] = h.error;
         }
         std::cout << out.dump(2) << "\n";
         return 0;
     }
     std::cout << "model presets:\n";
-    for (const auto &p : presets)
+    for (const auto &p : presets) {
+        if (!p.error.empty()) {
+            std::cout << "  " << std::left << std::setw(16) << p.name << "unusable: " << p.error << "\n";
+            continue;
+        }
         std::cout << "  " << std::left << std::setw(16) << p.name << std::setw(20) << p.displayName
                   << std::setw(28) << p.architecture << std::right << std::setw(10) << billions(p.parameters)
                   << " parameters\n";
+    }
     std::cout << "\nhardware profiles:\n";
     for (const auto &h : hardware) {
+        if (!h.error.empty()) {
+            std::cout << "  " << std::left << std::setw(16) << h.name << "unusable: " << h.error << "\n";
+            continue;
+        }
         std::string devices;
         for (const auto &d : h.devices)
             devices += (devices.empty() ? "" : ", ") + d.key + "=" + planner::formatBytes(static_cast<double>(d.capacityBytes));
