@@ -15,6 +15,7 @@
 #include <QFile>
 #include <QHeaderView>
 #include <QMenuBar>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QStatusBar>
@@ -88,6 +89,7 @@ void TestGui::initTestCase()
 {
     QStandardPaths::setTestModeEnabled(true); // QSettings go to a test location
     QCoreApplication::setOrganizationName(QStringLiteral("MizanTest"));
+    QSettings().clear(); // no language, limits or recent files from an earlier run
     QVERIFY(m_dir.isValid());
     m_demo = m_dir.filePath(QStringLiteral("demo"));
     models::DemoOptions options;
@@ -183,7 +185,8 @@ void TestGui::editDeviceWithUndoRedo()
         if (key == "model.layers.0")
             found = device == planner::Device::cpu();
     QVERIFY(found);
-    QVERIFY(cell.data(ModuleTreeModel::ReasonRole).toString().contains(QStringLiteral("by you")));
+    QVERIFY2(cell.data(ModuleTreeModel::ReasonRole).toString().contains(QStringLiteral("by you")),
+             qPrintable(cell.data(ModuleTreeModel::ReasonRole).toString()));
 
     doc->undoStack()->undo();
     QCOMPARE(doc->deviceMap(), planned);
@@ -192,11 +195,13 @@ void TestGui::editDeviceWithUndoRedo()
     QCOMPARE(cell.data(Qt::EditRole).toString(), QStringLiteral("cpu"));
 
     // Moving a module inside a key splits the key; its siblings keep their device.
+    const QString layer1Device = model->indexForModule(doc->tree()->find("model.layers.1"), ModuleTreeModel::DeviceColumn)
+                                     .data(Qt::EditRole).toString();
     const int attn = doc->tree()->find("model.layers.1.self_attn");
     doc->setModuleDevice(attn, planner::Device::disk());
     const QModelIndex mlp = model->indexForModule(doc->tree()->find("model.layers.1.mlp"), ModuleTreeModel::DeviceColumn);
     QCOMPARE(model->indexForModule(attn, ModuleTreeModel::DeviceColumn).data(Qt::EditRole).toString(), QStringLiteral("disk"));
-    QCOMPARE(mlp.data(Qt::EditRole).toString(), QStringLiteral("0"));
+    QCOMPARE(mlp.data(Qt::EditRole).toString(), layer1Device);
     QCOMPARE(model->indexForModule(doc->tree()->find("model.layers.1"), ModuleTreeModel::DeviceColumn)
                  .data(ModuleTreeModel::DeviceSlotRole).toInt(), -2);
     // The layer is a no-split class: validation now warns about it.
@@ -334,6 +339,8 @@ void TestGui::opening405BNeverStallsTheEventLoop()
     watch.setInterval(5);
     connect(&watch, &QTimer::timeout, this, [&] {
         const qint64 now = clock.elapsed();
+        if (now - last > 20)
+            qDebug("gap of %lld ms ending at %lld ms", now - last, now);
         worst = std::max(worst, now - last);
         last = now;
         ++ticks;

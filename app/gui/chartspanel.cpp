@@ -86,7 +86,6 @@ ChartsPanel::ChartsPanel(Document *document, QWidget *parent)
     });
     connect(m_layers, &QCustomPlot::mouseMove, this, &ChartsPanel::showLayerTip);
     connect(m_document, &Document::mapChanged, this, &ChartsPanel::refresh);
-    connect(m_document, &Document::settingsChanged, this, &ChartsPanel::refresh);
     refresh();
 }
 

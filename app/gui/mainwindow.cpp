@@ -487,10 +487,7 @@ void MainWindow::retranslateUi()
     m_problems->setHeaderLabels({tr("Severity"), tr("Module"), tr("Problem"), tr("Suggested fix")});
     if (auto *tb = findChild<QToolBar *>(QStringLiteral("mainToolbar")))
         tb->setWindowTitle(tr("Main toolbar"));
-    m_recentMenu->clear();
-    for (const QString &f : m_recent)
-        m_recentMenu->addAction(f, this, [this, f] { openPath(f); });
-    m_recentMenu->setEnabled(!m_recent.isEmpty());
+    fillRecentMenu();
     if (m_document->hasModel())
         setWindowTitle(tr("%1 — Mizan").arg(QFileInfo(m_document->model()->path).fileName()));
     else
@@ -525,6 +522,9 @@ void MainWindow::setLanguage(const QString &code)
     if (m_qtTranslator.load(QStringLiteral("qtbase_%1").arg(lang), QLibraryInfo::path(QLibraryInfo::TranslationsPath)))
         qApp->installTranslator(&m_qtTranslator);
     (lang == QLatin1String("ar") ? m_arabicAction : m_englishAction)->setChecked(true);
+    // QApplication posts LanguageChange to every window: deliver them now, so the switch is
+    // complete when this returns.
+    QCoreApplication::sendPostedEvents(nullptr, QEvent::LanguageChange);
     QSettings().setValue(QStringLiteral("language"), lang);
 }
 
@@ -743,8 +743,16 @@ void MainWindow::addRecent(const QString &path)
     while (m_recent.size() > kMaxRecent)
         m_recent.removeLast();
     m_start->setRecentFiles(m_recent);
-    retranslateUi();
+    fillRecentMenu();
     saveSettings();
+}
+
+void MainWindow::fillRecentMenu()
+{
+    m_recentMenu->clear();
+    for (const QString &f : m_recent)
+        m_recentMenu->addAction(f, this, [this, f] { openPath(f); });
+    m_recentMenu->setEnabled(!m_recent.isEmpty());
 }
 
 void MainWindow::loadSettings()

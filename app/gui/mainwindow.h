@@ -81,6 +81,7 @@ private:
     void updateProblems();
     void updateStatus();
     void addRecent(const QString &path);
+    void fillRecentMenu();
     void loadSettings();
     void saveSettings() const;
     void showError(const QString &title, const QString &message);
