@@ -754,8 +754,20 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         }
         resolved[i] = names.resolve(key);
         if (resolved[i].first < 0) {
+            // A likely intended name: a module that ends with the key, or the key minus a
+            // leading component ("model.lm_head" -> "lm_head").
+            std::string guess;
+            const std::string suffix = "." + key;
+            for (const auto &m : tree.modules())
+                if (m.name.size() > suffix.size() && m.name.compare(m.name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+                    guess = m.name;
+                    break;
+                }
+            if (guess.empty())
+                if (const auto dot = key.find('.'); dot != std::string::npos && names.resolve(key.substr(dot + 1)).first >= 0)
+                    guess = key.substr(dot + 1);
             add(Severity::Error, IssueKind::UnknownModule, key, "\"" + key + "\" is not a module or tensor of this model",
-                "remove the entry or correct the name");
+                guess.empty() ? std::string("remove the entry or correct the name") : "did you mean \"" + guess + "\"?");
             continue;
         }
         if (resolved[i].second < 0)
@@ -912,7 +924,7 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         const SizeTable sizes(tree, options.dtype, options.specialDtypes);
         std::vector<std::pair<Device, double>> planned;
         std::vector<std::pair<Device, double>> smallestDisk;
-        double smallestDiskBytes = -1;
+        double smallestDiskBytes = -1, largestDiskBytes = 0;
         std::string smallestDiskName;
         for (std::size_t i = 0; i < map.size(); ++i) {
             if (resolved[i].first < 0)
@@ -927,6 +939,8 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
                 smallestDiskBytes = bytes;
                 smallestDiskName = map[i].first;
             }
+            if (map[i].second.kind == DeviceKind::Disk)
+                largestDiskBytes = std::max(largestDiskBytes, bytes);
         }
         auto plannedOn = [&](const Device &d) {
             for (const auto &[k, v] : planned)
@@ -970,10 +984,11 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         }
         const std::int64_t cpuBudget = budgetOf(options.maxMemory, Device::cpu());
         if (smallestDiskBytes >= 0 && cpuBudget >= 0) {
-            const double cpuFree = static_cast<double>(cpuBudget) - plannedOn(Device::cpu());
+            // The CPU keeps room to load the largest disk entry back (Accelerate's reservation).
+            const double cpuFree = static_cast<double>(cpuBudget) - plannedOn(Device::cpu()) - largestDiskBytes;
             if (smallestDiskBytes <= cpuFree)
                 add(Severity::Warning, IssueKind::DiskWhileCpuHasRoom, smallestDiskName, "\"" + smallestDiskName + "\" is on disk although the CPU has " +
-                    formatBytes(cpuFree) + " free (it needs " + formatBytes(smallestDiskBytes) + ")", "move it to the CPU: disk is much slower");
+                    formatBytes(cpuFree) + " free after keeping room for the largest disk entry (it needs " + formatBytes(smallestDiskBytes) + ")", "move it to the CPU: disk is much slower");
         }
         std::vector<int> gpuIds;
         for (const auto &[d, b] : sorted)

@@ -498,6 +498,27 @@ private Q_SLOTS:
         }
         QVERIFY2(found, toString(static_cast<IssueKind>(kind)));
     }
+    void unknownNamesGetASuggestion_data()
+    {
+        QTest::addColumn<QString>("key");
+        QTest::addColumn<QString>("fix");
+        QTest::newRow("missing prefix") << "2.mlp" << "did you mean \"layers.2.mlp\"?";
+        QTest::newRow("extra prefix") << "model.lm_head" << "did you mean \"lm_head\"?";
+        QTest::newRow("nothing close") << "decoder" << "remove the entry or correct the name";
+    }
+    void unknownNamesGetASuggestion()
+    {
+        QFETCH(QString, key);
+        QFETCH(QString, fix);
+        const auto issues = validate(toyModel(), {{"", Device::gpu(0)}, {key.toStdString(), Device::gpu(0)}}, PlanOptions{});
+        bool found = false;
+        for (const auto &i : issues)
+            if (i.kind == IssueKind::UnknownModule) {
+                found = true;
+                QCOMPARE(QString::fromStdString(i.suggestedFix), fix);
+            }
+        QVERIFY(found);
+    }
     void validMapHasNoIssues()
     {
         const ModuleTree tree = toyModel();
