@@ -221,17 +221,50 @@ int runPlan(const std::vector<std::string> &argv)
         if (u.moduleCount == 0)
             continue;
         std::cout << u.device.label() << "  (" << entriesText(u.moduleCount) << ", " << humanBytes(u.plannedBytes) << ")\n";
+        std::vector<std::pair<std::string, double>> rows; // this device's entries, in map order
         for (const auto &[name, device] : result.deviceMap) {
             if (device != u.device)
                 continue;
             const int id = tree.find(name);
-            const double bytes = id >= 0 ? result.placements[static_cast<std::size_t>(id)].bytes : 0;
-            std::cout << "  " << (name.empty() ? std::string("(whole model)") : name);
-            if (id >= 0)
-                std::cout << std::string(name.size() < 48 ? 48 - name.size() : 1, ' ') << humanBytes(bytes);
-            std::cout << "\n";
+            rows.emplace_back(name, id >= 0 ? result.placements[static_cast<std::size_t>(id)].bytes : -1.0);
+        }
+        auto printRow = [](const std::string &label, const std::string &size) {
+            std::cout << "  " << label << std::string(label.size() < 48 ? 48 - label.size() : 1, ' ') << size << "\n";
+        };
+        for (std::size_t r = 0; r < rows.size();) {
+            const std::string &name = rows[r].first;
+            // Without --explain, runs of numbered siblings (model.layers.3 .. model.layers.9) take one line.
+            const auto dot = name.rfind('.');
+            std::size_t end = r + 1;
+            long first = -1;
+            if (!explain && dot != std::string::npos) {
+                const std::string prefix = name.substr(0, dot + 1);
+                auto number = [&](const std::string &n) -> long {
+                    if (n.size() <= prefix.size() || n.compare(0, prefix.size(), prefix) != 0)
+                        return -1;
+                    long v = 0;
+                    auto [ptr, ec] = std::from_chars(n.data() + prefix.size(), n.data() + n.size(), v);
+                    return ec == std::errc() && ptr == n.data() + n.size() ? v : -1;
+                };
+                first = number(name);
+                if (first >= 0)
+                    while (end < rows.size() && number(rows[end].first) == first + static_cast<long>(end - r))
+                        ++end;
+            }
+            if (end - r >= 3) {
+                double total = 0;
+                for (std::size_t k = r; k < end; ++k)
+                    total += rows[k].second;
+                printRow(name.substr(0, dot + 1) + std::to_string(first) + "-" + std::to_string(first + static_cast<long>(end - r) - 1),
+                         humanBytes(total) + "  (" + std::to_string(end - r) + " entries)");
+                r = end;
+                continue;
+            }
+            printRow(name.empty() ? std::string("(whole model)") : name, rows[r].second < 0 ? std::string() : humanBytes(rows[r].second));
+            const int id = tree.find(name);
             if (explain && id >= 0)
                 std::cout << "      " << result.placements[static_cast<std::size_t>(id)].reason << "\n";
+            ++r;
         }
         std::cout << "\n";
     }
