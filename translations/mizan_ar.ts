@@ -79,8 +79,10 @@
             <translation>%1 على %2</translation>
         </message>
         <message>
-            <source>%1 of %2</source>
-            <translation>%1 من %2</translation>
+            <source>%1
+of %2</source>
+            <translation>%1
+من %2</translation>
         </message>
     </context>
     <context>
@@ -225,14 +227,14 @@
             <translation>غير محدود</translation>
         </message>
         <message numerus="yes">
-            <source>%n map entries, %1 in total.</source>
+            <source>%Ln map entries, %1 in total.</source>
             <translation>
                 <numerusform>لا مدخلات في الخريطة، %1 إجمالًا.</numerusform>
                 <numerusform>مدخل واحد في الخريطة، %1 إجمالًا.</numerusform>
                 <numerusform>مدخلان في الخريطة، %1 إجمالًا.</numerusform>
-                <numerusform>%n مدخلات في الخريطة، %1 إجمالًا.</numerusform>
-                <numerusform>%n مدخلًا في الخريطة، %1 إجمالًا.</numerusform>
-                <numerusform>%n مدخل في الخريطة، %1 إجمالًا.</numerusform>
+                <numerusform>%Ln مدخلات في الخريطة، %1 إجمالًا.</numerusform>
+                <numerusform>%Ln مدخلًا في الخريطة، %1 إجمالًا.</numerusform>
+                <numerusform>%Ln مدخل في الخريطة، %1 إجمالًا.</numerusform>
             </translation>
         </message>
         <message>
@@ -311,14 +313,14 @@
             <translation>نقل %1 إلى %2</translation>
         </message>
         <message numerus="yes">
-            <source>Move %n modules to %1</source>
+            <source>Move %Ln modules to %1</source>
             <translation>
-                <numerusform>نقل %n وحدة إلى %1</numerusform>
+                <numerusform>نقل %Ln وحدة إلى %1</numerusform>
                 <numerusform>نقل وحدة واحدة إلى %1</numerusform>
                 <numerusform>نقل وحدتين إلى %1</numerusform>
-                <numerusform>نقل %n وحدات إلى %1</numerusform>
-                <numerusform>نقل %n وحدةً إلى %1</numerusform>
-                <numerusform>نقل %n وحدة إلى %1</numerusform>
+                <numerusform>نقل %Ln وحدات إلى %1</numerusform>
+                <numerusform>نقل %Ln وحدةً إلى %1</numerusform>
+                <numerusform>نقل %Ln وحدة إلى %1</numerusform>
             </translation>
         </message>
         <message>
@@ -334,14 +336,14 @@
             <translation>نقلتَه إلى %1.</translation>
         </message>
         <message numerus="yes">
-            <source>Its parts are on %n devices.</source>
+            <source>Its parts are on %Ln devices.</source>
             <translation>
-                <numerusform>أجزاؤه على %n جهاز.</numerusform>
+                <numerusform>أجزاؤه على %Ln جهاز.</numerusform>
                 <numerusform>أجزاؤه على جهاز واحد.</numerusform>
                 <numerusform>أجزاؤه على جهازين.</numerusform>
-                <numerusform>أجزاؤه على %n أجهزة.</numerusform>
-                <numerusform>أجزاؤه على %n جهازًا.</numerusform>
-                <numerusform>أجزاؤه على %n جهاز.</numerusform>
+                <numerusform>أجزاؤه على %Ln أجهزة.</numerusform>
+                <numerusform>أجزاؤه على %Ln جهازًا.</numerusform>
+                <numerusform>أجزاؤه على %Ln جهاز.</numerusform>
             </translation>
         </message>
         <message>
@@ -694,6 +696,14 @@
         <message>
             <source>Cannot import</source>
             <translation>تعذَّر الاستيراد</translation>
+        </message>
+        <message>
+            <source>&amp;Undo %1</source>
+            <translation>ت&amp;راجع عن %1</translation>
+        </message>
+        <message>
+            <source>&amp;Redo %1</source>
+            <translation>إ&amp;عادة %1</translation>
         </message>
     </context>
     <context>

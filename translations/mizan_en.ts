@@ -79,8 +79,10 @@
             <translation>%1 on %2</translation>
         </message>
         <message>
-            <source>%1 of %2</source>
-            <translation>%1 of %2</translation>
+            <source>%1
+of %2</source>
+            <translation>%1
+of %2</translation>
         </message>
     </context>
     <context>
@@ -225,10 +227,10 @@
             <translation>unlimited</translation>
         </message>
         <message numerus="yes">
-            <source>%n map entries, %1 in total.</source>
+            <source>%Ln map entries, %1 in total.</source>
             <translation>
-                <numerusform>%n map entry, %1 in total.</numerusform>
-                <numerusform>%n map entries, %1 in total.</numerusform>
+                <numerusform>%Ln map entry, %1 in total.</numerusform>
+                <numerusform>%Ln map entries, %1 in total.</numerusform>
             </translation>
         </message>
         <message>
@@ -307,10 +309,10 @@
             <translation>Move %1 to %2</translation>
         </message>
         <message numerus="yes">
-            <source>Move %n modules to %1</source>
+            <source>Move %Ln modules to %1</source>
             <translation>
-                <numerusform>Move %n module to %1</numerusform>
-                <numerusform>Move %n modules to %1</numerusform>
+                <numerusform>Move %Ln module to %1</numerusform>
+                <numerusform>Move %Ln modules to %1</numerusform>
             </translation>
         </message>
         <message>
@@ -326,10 +328,10 @@
             <translation>Moved to %1 by you.</translation>
         </message>
         <message numerus="yes">
-            <source>Its parts are on %n devices.</source>
+            <source>Its parts are on %Ln devices.</source>
             <translation>
-                <numerusform>Its parts are on %n device.</numerusform>
-                <numerusform>Its parts are on %n devices.</numerusform>
+                <numerusform>Its parts are on %Ln device.</numerusform>
+                <numerusform>Its parts are on %Ln devices.</numerusform>
             </translation>
         </message>
         <message>
@@ -682,6 +684,14 @@
         <message>
             <source>Cannot import</source>
             <translation>Cannot import</translation>
+        </message>
+        <message>
+            <source>&amp;Undo %1</source>
+            <translation>&amp;Undo %1</translation>
+        </message>
+        <message>
+            <source>&amp;Redo %1</source>
+            <translation>&amp;Redo %1</translation>
         </message>
     </context>
     <context>

@@ -180,8 +180,10 @@ void ChartsPanel::refreshDevices()
         label->position->setCoords(x, std::max(stack, limit >= 0 ? static_cast<double>(limit) / kGiB : 0.0));
         label->setPositionAlignment(Qt::AlignHCenter | Qt::AlignBottom);
         label->setPadding(QMargins(0, 0, 0, 4));
-        label->setFont(font());
-        label->setText(limit >= 0 ? tr("%1 of %2").arg(formatBytes(planned), formatBytes(limit)) : formatBytes(planned));
+        QFont small = font();
+        small.setPointSizeF(small.pointSizeF() * 0.9);
+        label->setFont(small);
+        label->setText(limit >= 0 ? tr("%1\nof %2").arg(formatBytes(planned), formatBytes(limit)) : formatBytes(planned));
         if (limit >= 0) {
             if (!limits) {
                 limits = plot->addGraph(plot->xAxis, plot->yAxis);

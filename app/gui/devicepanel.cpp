@@ -257,7 +257,7 @@ void DevicePanel::rebuild()
     m_table->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
     m_table->verticalHeader()->setDefaultSectionSize(rowHeight);
     m_table->setFixedHeight(m_table->horizontalHeader()->sizeHint().height() + 2 * m_table->frameWidth()
-                            + rowHeight * m_table->rowCount() + 2);
+                            + rowHeight * m_table->rowCount() + 8);
     syncValues();
 }
 
@@ -276,7 +276,7 @@ void DevicePanel::syncValues()
     }
     m_plan->setEnabled(m_document->hasModel() && !m_document->isPlanning());
     if (const auto *plan = m_document->plan()) {
-        m_summary->setText(tr("%n map entries, %1 in total.", nullptr, static_cast<int>(m_document->deviceMap().size()))
+        m_summary->setText(tr("%Ln map entries, %1 in total.", nullptr, static_cast<int>(m_document->deviceMap().size()))
                                .arg(formatBytes(static_cast<std::int64_t>(plan->totalBytes))));
     } else {
         m_summary->setText(m_document->hasModel() ? tr("No plan yet: press Plan.") : QString());

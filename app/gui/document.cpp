@@ -428,7 +428,7 @@ void Document::setModulesDevice(const std::vector<int> &moduleIds, const planner
         return;
     const QString text = moduleIds.size() == 1
         ? tr("Move %1 to %2").arg(QString::fromStdString(m_tree->module(moduleIds.front()).name), deviceLabel(device))
-        : tr("Move %n modules to %1", nullptr, static_cast<int>(moduleIds.size())).arg(deviceLabel(device));
+        : tr("Move %Ln modules to %1", nullptr, static_cast<int>(moduleIds.size())).arg(deviceLabel(device));
     pushState(text, next);
 }
 
@@ -532,7 +532,7 @@ PlacementView Document::placementView() const
                 ? tr("Moved to %1 by you; the plan put it on %2.").arg(deviceLabel(*resolved.device[id]), deviceLabel(*planned->device))
                 : tr("Moved to %1 by you.").arg(deviceLabel(*resolved.device[id]));
         else if (!resolved.device[id] && resolved.spread[id].size() > 1)
-            v.reason[id] = tr("Its parts are on %n devices.", nullptr, static_cast<int>(resolved.spread[id].size()));
+            v.reason[id] = tr("Its parts are on %Ln devices.", nullptr, static_cast<int>(resolved.spread[id].size()));
     }
     return v;
 }

@@ -348,11 +348,17 @@ void MainWindow::createActions()
         QGuiApplication::clipboard()->setText(m_document->pythonSnippet());
         statusBar()->showMessage(tr("Python snippet copied to the clipboard."), 4000);
     });
-    m_undoAction = m_document->undoStack()->createUndoAction(this);
-    m_undoAction->setIcon(QIcon(QStringLiteral(":/icons/undo.png")));
-    m_undoAction->setShortcut(QKeySequence::Undo);
-    m_redoAction = m_document->undoStack()->createRedoAction(this);
-    m_redoAction->setIcon(QIcon(QStringLiteral(":/icons/redo.png")));
+    // Own undo/redo actions (not QUndoStack::createUndoAction) so their "Undo %1" text is ours
+    // and follows a language switch.
+    QUndoStack *stack = m_document->undoStack();
+    m_undoAction = action(":/icons/undo.png", QKeySequence::Undo, [stack] { stack->undo(); });
+    m_redoAction = action(":/icons/redo.png", {}, [stack] { stack->redo(); });
+    connect(stack, &QUndoStack::canUndoChanged, m_undoAction, &QAction::setEnabled);
+    connect(stack, &QUndoStack::canRedoChanged, m_redoAction, &QAction::setEnabled);
+    connect(stack, &QUndoStack::undoTextChanged, this, &MainWindow::updateUndoTexts);
+    connect(stack, &QUndoStack::redoTextChanged, this, &MainWindow::updateUndoTexts);
+    m_undoAction->setEnabled(false);
+    m_redoAction->setEnabled(false);
     m_redoAction->setShortcuts({QKeySequence(QStringLiteral("Ctrl+Shift+Z")), QKeySequence::Redo});
     m_unpinAction = action(nullptr, {}, [this] {
         for (int id : selectedModules())
@@ -465,8 +471,7 @@ void MainWindow::retranslateUi()
     m_exportMaxMemoryAction->setText(tr("max_memory JSON…"));
     m_savePlanAction->setText(tr("&Save plan…"));
     m_copySnippetAction->setText(tr("Copy Python snippet"));
-    m_undoAction->setText(tr("&Undo"));
-    m_redoAction->setText(tr("&Redo"));
+    updateUndoTexts();
     m_unpinAction->setText(tr("Unpin"));
     m_filterAction->setText(tr("Filter modules…"));
     m_expandAction->setText(tr("Expand selected"));
@@ -494,6 +499,13 @@ void MainWindow::retranslateUi()
         setWindowTitle(tr("Mizan"));
     updateProblems();
     updateStatus();
+}
+
+void MainWindow::updateUndoTexts()
+{
+    const QUndoStack *stack = m_document->undoStack();
+    m_undoAction->setText(stack->canUndo() ? tr("&Undo %1").arg(stack->undoText()) : tr("&Undo"));
+    m_redoAction->setText(stack->canRedo() ? tr("&Redo %1").arg(stack->redoText()) : tr("&Redo"));
 }
 
 void MainWindow::changeEvent(QEvent *event)

@@ -82,6 +82,7 @@ private:
     void updateStatus();
     void addRecent(const QString &path);
     void fillRecentMenu();
+    void updateUndoTexts();
     void loadSettings();
     void saveSettings() const;
     void showError(const QString &title, const QString &message);
