@@ -431,7 +431,14 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
     accel::InferConstraints constraints;
     const bool constrained = !pins.empty();
     if (constrained) {
-        constraints.skip = [&](const std::string &name) { return pinIndex.count(name) != 0; };
+        constraints.skip = [&](const std::string &name) {
+            if (pinIndex.count(name))
+                return true;
+            for (const auto &p : pins)
+                if (!p.forbid && within(name, p.module))
+                    return true;
+            return false;
+        };
         constraints.mustSplit = [&](const std::string &name) {
             for (const auto &p : pins)
                 if (!p.forbid && p.module != name && within(p.module, name))

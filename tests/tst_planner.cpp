@@ -350,6 +350,15 @@ private Q_SLOTS:
         // GPU 1's budget was reduced by the pin: planned bytes there include it.
         QVERIFY(p.usageOf(Device::gpu(1))->plannedBytes >= 3264.0);
     }
+    void pinningTheWholeModel()
+    {
+        const ModuleTree tree = toyModel();
+        PlanOptions o = toyOptions({{Device::gpu(0), 100000}, {Device::cpu(), 100000}});
+        o.pins = {{"", Device::cpu(), false}};
+        const Plan p = plan(tree, o);
+        QCOMPARE(keys(p.deviceMap), std::string("=cpu"));
+        QVERIFY(validate(tree, p.deviceMap, o).empty());
+    }
     void pinPullsTiedWeights()
     {
         const ModuleTree tree = toyModel();
