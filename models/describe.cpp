@@ -308,9 +308,31 @@ Match matchCheckpoint(const detail::Family &family, const loader::Checkpoint &ch
                 }
             }
     }
-    for (std::size_t i = 0; i < catalog.tensors.size(); ++i)
-        if (!used[i])
-            d.unexpectedTensors.push_back(catalog.tensors[i].name);
+    // Non-persistent buffers that older releases saved (GPT-2/GPT-J "attn.bias" / "attn.masked_bias"
+    // masks, per-layer rotary "inv_freq"): transformers drops them on load
+    // (_keys_to_ignore_on_load_unexpected), so they are neither unexpected nor part of the model.
+    std::unordered_set<std::string> transient;
+    for (int id : d.tree.preorder())
+        for (const auto &b : d.tree.module(id).buffers)
+            if (!b.persistent)
+                transient.insert(d.tree.tensorName(id, b));
+    std::size_t ignored = 0;
+    for (std::size_t i = 0; i < catalog.tensors.size(); ++i) {
+        if (used[i])
+            continue;
+        const std::string &name = catalog.tensors[i].name;
+        const std::string full = bare ? prefix + "." + name : name;
+        const bool rotary = name.size() > 9 && name.compare(name.size() - 9, 9, ".inv_freq") == 0;
+        if (transient.count(full) || rotary) {
+            ++ignored;
+            continue;
+        }
+        d.unexpectedTensors.push_back(name);
+    }
+    if (ignored)
+        d.warnings.push_back(std::to_string(ignored)
+                             + " non-persistent buffer(s) saved in the checkpoint (causal masks, rotary inv_freq) "
+                               "are ignored, as transformers does");
     if (bare)
         d.warnings.push_back("the checkpoint holds the bare base model: tensor names lack the \"" + prefix
                              + ".\" prefix of " + d.architecture);
