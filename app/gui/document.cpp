@@ -7,6 +7,7 @@
 
 #include <QElapsedTimer>
 #include <QFileInfo>
+#include <QTimer>
 #include <QLoggingCategory>
 #include <QSet>
 #include <QUndoCommand>
@@ -144,9 +145,11 @@ void Document::applyOpened(std::shared_ptr<const OpenedModel> result)
     qCDebug(lcTiming) << "map refreshed" << timer.elapsed() << "ms";
     Q_EMIT opened();
     qCDebug(lcTiming) << "opened handlers" << timer.elapsed() << "ms";
-    Q_EMIT settingsChanged();
-    qCDebug(lcTiming) << "settings handlers" << timer.elapsed() << "ms";
-    requestPlan();
+    // The panels and the plan request in the next event-loop turn: no single long turn.
+    QTimer::singleShot(0, this, [this] {
+        Q_EMIT settingsChanged();
+        requestPlan();
+    });
 }
 
 // ---- settings -----------------------------------------------------------------------------------

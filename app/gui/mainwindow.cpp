@@ -198,9 +198,7 @@ MainWindow::MainWindow(QWidget *parent)
         addRecent(m_document->model()->path);
         // Reveal the top levels (model, its layer list) without walking thousands of rows.
         m_tree->expandToDepth(0);
-        m_tree->header()->resizeSection(ModuleTreeModel::NameColumn, 240);
-        for (int c = ModuleTreeModel::ClassColumn; c < ModuleTreeModel::DeviceColumn; ++c)
-            m_tree->resizeColumnToContents(c);
+        fitColumns();
         setWindowTitle(tr("%1 — Mizan").arg(QFileInfo(m_document->model()->path).fileName()));
         updateStatus();
         updateActions();
@@ -499,6 +497,22 @@ void MainWindow::retranslateUi()
         setWindowTitle(tr("Mizan"));
     updateProblems();
     updateStatus();
+}
+
+void MainWindow::fitColumns()
+{
+    // Widths from the font and the model's class names, not resizeColumnToContents(): that
+    // measures every visible row through the delegate, which a 400B model makes slow.
+    const QFontMetrics fm(m_tree->font());
+    int classWidth = fm.horizontalAdvance(m_tree->model()->headerData(ModuleTreeModel::ClassColumn, Qt::Horizontal).toString());
+    for (const QString &c : m_document->modelClasses())
+        classWidth = std::max(classWidth, fm.horizontalAdvance(c));
+    QHeaderView *header = m_tree->header();
+    header->resizeSection(ModuleTreeModel::NameColumn, fm.horizontalAdvance(QStringLiteral("post_attention_layernorm")) + 60);
+    header->resizeSection(ModuleTreeModel::ClassColumn, classWidth + 16);
+    header->resizeSection(ModuleTreeModel::ParametersColumn, fm.horizontalAdvance(formatCount(888888888888)) + 16);
+    header->resizeSection(ModuleTreeModel::SizeColumn, fm.horizontalAdvance(formatBytes(std::int64_t(1000) << 30)) + 16);
+    header->resizeSection(ModuleTreeModel::DTypeColumn, fm.horizontalAdvance(QStringLiteral("bfloat16")) + 16);
 }
 
 void MainWindow::updateUndoTexts()

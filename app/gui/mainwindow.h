@@ -83,6 +83,7 @@ private:
     void addRecent(const QString &path);
     void fillRecentMenu();
     void updateUndoTexts();
+    void fitColumns();
     void loadSettings();
     void saveSettings() const;
     void showError(const QString &title, const QString &message);
