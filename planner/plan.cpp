@@ -676,12 +676,11 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
     std::vector<Device> usageDevices;
     for (const auto &[d, b] : effective)
         usageDevices.push_back(d);
-    bool diskUsed = false;
+    // Devices the map uses without a budget (disk; a pin to the CPU when only GPUs have budgets).
     for (const auto &[k, d] : result.deviceMap)
-        if (d.kind == DeviceKind::Disk)
-            diskUsed = true;
-    if (diskUsed && std::find(usageDevices.begin(), usageDevices.end(), Device::disk()) == usageDevices.end())
-        usageDevices.push_back(Device::disk());
+        if (std::find(usageDevices.begin(), usageDevices.end(), d) == usageDevices.end())
+            usageDevices.push_back(d);
+    std::stable_sort(usageDevices.begin(), usageDevices.end());
     for (const auto &d : usageDevices) {
         DeviceUsage u;
         u.device = d;

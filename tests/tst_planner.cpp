@@ -358,6 +358,12 @@ private Q_SLOTS:
         const Plan p = plan(tree, o);
         QCOMPARE(keys(p.deviceMap), std::string("=cpu"));
         QVERIFY(validate(tree, p.deviceMap, o).empty());
+        // A pin to the CPU when only GPUs have budgets still shows up in the usage.
+        o.maxMemory = {{Device::gpu(0), 100000}};
+        const Plan q = plan(tree, o);
+        QVERIFY(q.usageOf(Device::cpu()));
+        QCOMPARE(q.usageOf(Device::cpu())->plannedBytes, 19520.0);
+        QCOMPARE(q.usageOf(Device::cpu())->budgetBytes, std::int64_t(-1));
     }
     void pinPullsTiedWeights()
     {
