@@ -156,7 +156,10 @@ int runPlan(const std::vector<std::string> &argv)
     const models::Source source = models::openSource(path);
     const auto &model = source.model;
     const ModuleTree &tree = model.tree;
-    const PlanOptions options = planOptionsFromArgs(args, model, true);
+    PlanOptions options = planOptionsFromArgs(args, model, true);
+    // Activations and the KV cache are in the load dtype: --dtype, else the config's torch_dtype.
+    if (options.headroom.enabled() && !options.dtype && source.checkpoint.configInfo.torchDtype)
+        options.headroom.dtype = *source.checkpoint.configInfo.torchDtype;
     const Plan result = asUsage([&] { return plan(tree, options); });
 
     if (auto out = args.value("-o"))
