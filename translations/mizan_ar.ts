@@ -84,6 +84,10 @@ of %2</source>
             <translation>%1
 من %2</translation>
         </message>
+        <message>
+            <source>The charts show the plan: memory per device against its limit, and every map entry's size in execution order.</source>
+            <translation>تعرض المخططات الخطة: ذاكرة كل جهاز مقابل حدّه، وحجم كل مدخل في الخريطة بترتيب التنفيذ.</translation>
+        </message>
     </context>
     <context>
         <name>mizan::gui::DetailPane</name>

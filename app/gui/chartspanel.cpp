@@ -7,6 +7,8 @@
 
 #include <QEvent>
 #include <QHBoxLayout>
+#include <QLabel>
+#include <QStackedWidget>
 #include <QSplitter>
 #include <QToolTip>
 
@@ -63,7 +65,12 @@ ChartsPanel::ChartsPanel(Document *document, QWidget *parent)
 {
     auto *layout = new QHBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
-    auto *splitter = new QSplitter(Qt::Horizontal, this);
+    m_stack = new QStackedWidget(this);
+    m_placeholder = new QLabel(m_stack);
+    m_placeholder->setAlignment(Qt::AlignCenter);
+    m_placeholder->setEnabled(false);
+    m_placeholder->setWordWrap(true);
+    auto *splitter = new QSplitter(Qt::Horizontal, m_stack);
     m_devices = makePlot(splitter);
     m_devices->setObjectName(QStringLiteral("deviceChart"));
     m_layers = makePlot(splitter);
@@ -73,7 +80,9 @@ ChartsPanel::ChartsPanel(Document *document, QWidget *parent)
     splitter->setStretchFactor(0, 1);
     splitter->setStretchFactor(1, 1);
     splitter->setSizes({500, 500});
-    layout->addWidget(splitter);
+    m_stack->addWidget(m_placeholder);
+    m_stack->addWidget(splitter);
+    layout->addWidget(m_stack);
 
     m_layers->setInteraction(QCP::iSelectPlottables, true);
     connect(m_layers, &QCustomPlot::plottableClick, this, [this](QCPAbstractPlottable *plottable, int dataIndex, QMouseEvent *) {
@@ -98,6 +107,11 @@ void ChartsPanel::changeEvent(QEvent *event)
 
 void ChartsPanel::refresh()
 {
+    m_placeholder->setText(tr("The charts show the plan: memory per device against its limit, and every map entry's size in execution order."));
+    const bool planned = !m_document->deviceMap().empty();
+    m_stack->setCurrentIndex(planned ? 1 : 0);
+    if (!planned)
+        return;
     refreshDevices();
     refreshLayers();
 }

@@ -8,7 +8,9 @@
 
 class QCustomPlot;
 class QCPAbstractPlottable;
+class QLabel;
 class QMouseEvent;
+class QStackedWidget;
 
 namespace mizan::gui {
 
@@ -37,6 +39,8 @@ private:
     void showLayerTip(QMouseEvent *event);
 
     Document *m_document;
+    QStackedWidget *m_stack;
+    QLabel *m_placeholder;
     QCustomPlot *m_devices;
     QCustomPlot *m_layers;
     QStringList m_layerKeys;

@@ -13,6 +13,7 @@
 #include <QUndoCommand>
 
 #include <algorithm>
+#include <unistd.h>
 #include <set>
 
 Q_LOGGING_CATEGORY(lcTiming, "mizan.timing", QtWarningMsg)
@@ -75,7 +76,12 @@ Document::Document(QObject *parent)
             qWarning("mizan: device edit ignored: %s", e.what());
         }
     });
-    m_devices.push_back({planner::Device::cpu(), std::int64_t(64) << 30, false, {}});
+    // CPU RAM of this machine as the first CPU limit (the user lowers it for the OS and apps).
+    std::int64_t ramBytes = std::int64_t(64) << 30;
+    const long pages = sysconf(_SC_PHYS_PAGES), pageSize = sysconf(_SC_PAGE_SIZE);
+    if (pages > 0 && pageSize > 0)
+        ramBytes = static_cast<std::int64_t>(pages) * pageSize;
+    m_devices.push_back({planner::Device::cpu(), ramBytes, false, {}});
 }
 
 Document::~Document()
