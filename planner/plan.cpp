@@ -350,6 +350,11 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
         }
         pins.push_back({p.module, p.device, p.forbid, false, {}});
     }
+    for (const auto &p : pins)
+        for (const auto &q : pins)
+            if (!p.forbid && q.forbid && p.device == q.device && (within(p.module, q.module) || within(q.module, p.module)))
+                invalid("pins contradict: \"" + p.module + "\" is pinned to " + p.device.label() + " but \"" + q.module +
+                        "\" is forbidden there");
     // Tied parameters follow a pinned module.
     const auto tiedGroups = accel::findTiedParameters(tree);
     for (const auto &group : tiedGroups) {

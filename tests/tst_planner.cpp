@@ -11,6 +11,7 @@
 
 #include <fstream>
 #include <map>
+#include <random>
 
 using namespace mizan;
 using namespace mizan::planner;
@@ -431,6 +432,71 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(Error, plan(toyModel(), o));
         o.pins = {{"layers.0", Device::gpu(3), false}};
         QVERIFY_THROWS_EXCEPTION(Error, plan(toyModel(), o));
+        o.pins = {{"layers.0", Device::gpu(0), false}, {"layers", Device::gpu(0), true}};
+        QVERIFY_THROWS_EXCEPTION(Error, plan(toyModel(), o));
+    }
+
+    // Property check on generated trees: every plan covers the model exactly once, respects its
+    // pins and passes Accelerate's check_device_map.
+    void generatedTreesGiveValidPlans()
+    {
+        std::mt19937 rng(20261125);
+        int spread = 0, pinned = 0, split = 0;
+        auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+        for (int round = 0; round < 300; ++round) {
+            json root = {{"name", ""}, {"class", "Root"}, {"params", json::array()}, {"buffers", json::array()}, {"children", json::array()}};
+            auto build = [&](auto &&self, json &node, int depth) -> void {
+                const int kids = depth >= 3 ? 0 : pick(4);
+                for (int k = 0; k < kids; ++k) {
+                    json child = {{"name", "m" + std::to_string(k)}, {"class", pick(3) == 0 ? "Block" : "Seq"}, {"params", json::array()},
+                                  {"buffers", json::array()}, {"children", json::array()}};
+                    self(self, child, depth + 1);
+                    node["children"].push_back(child);
+                }
+                if (kids == 0 || pick(3) == 0)
+                    node["params"].push_back({{"name", "weight"}, {"shape", {1 + pick(40), 1 + pick(40)}}, {"dtype", pick(2) ? "float32" : "float16"}});
+            };
+            build(build, root, 0);
+            const ModuleTree tree = ModuleTree::fromJson(root);
+            PlanOptions o;
+            o.noSplitClasses = {"Block"};
+            o.maxMemory = {{Device::gpu(0), pick(6000)}, {Device::gpu(1), pick(6000)}, {Device::cpu(), pick(8000)}};
+            o.strategy = static_cast<Strategy>(pick(4));
+            o.fallbackAllocation = pick(4) == 0;
+            o.cleanResult = pick(4) != 0;
+            // A pin on a module that is not inside a Block, with a device that has room enough.
+            if (pick(2) == 0 && tree.size() > 1) {
+                const int id = 1 + pick(tree.size() - 1);
+                bool insideBlock = false;
+                for (int m = tree.module(id).parent; m > 0; m = tree.module(m).parent)
+                    insideBlock = insideBlock || tree.module(m).className == "Block";
+                if (!insideBlock)
+                    o.pins = {{tree.module(id).name, Device::cpu(), false}};
+                o.maxMemory[2].second = 1000000;
+            }
+            if (pick(3) == 0 && tree.size() > 1)
+                o.pins.push_back({tree.module(1 + pick(tree.size() - 1)).name, Device::gpu(0), true});
+            Plan p;
+            try {
+                p = plan(tree, o);
+            } catch (const Error &e) {
+                QFAIL(qPrintable(QString("round %1: %2").arg(round).arg(QString::fromStdString(e.message()))));
+            }
+            const auto issues = validate(tree, p.deviceMap, o);
+            for (const auto &i : issues)
+                QVERIFY2(i.severity != Severity::Error, qPrintable(QString("round %1: %2").arg(round).arg(QString::fromStdString(i.message))));
+            try {
+                accel::checkDeviceMap(tree, p.deviceMap);
+            } catch (const Error &e) {
+                QFAIL(qPrintable(QString("round %1: %2").arg(round).arg(QString::fromStdString(e.message()))));
+            }
+            QCOMPARE(p.placements.size(), static_cast<std::size_t>(tree.size()));
+            spread += p.usage.size() > 1 && std::count_if(p.usage.begin(), p.usage.end(), [](const auto &u) { return u.moduleCount > 0; }) > 1;
+            pinned += !o.pins.empty();
+            split += std::any_of(p.placements.begin(), p.placements.end(), [](const auto &x) { return x.kind == PlacementKind::Mixed && !x.name.empty(); });
+        }
+        // The generator exercises what it should.
+        QVERIFY2(spread > 100 && pinned > 50 && split > 30, qPrintable(QString("%1 %2 %3").arg(spread).arg(pinned).arg(split)));
     }
 
     // ---- headroom -----------------------------------------------------------------------------
