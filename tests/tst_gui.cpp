@@ -14,6 +14,8 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QHeaderView>
+#include <QLineEdit>
+#include <QMimeData>
 #include <QMenuBar>
 #include <QSettings>
 #include <QSignalSpy>
@@ -75,6 +77,8 @@ private Q_SLOTS:
     void opensDemoAndPlans();
     void treeModelPassesTester();
     void editDeviceWithUndoRedo();
+    void dropRowsOnDeviceBar();
+    void filterKeepsMatchesAndAncestors();
     void exportAndReimport();
     void failedOpenShowsMessage();
     void switchesToArabicAtRunTime();
@@ -216,6 +220,55 @@ void TestGui::editDeviceWithUndoRedo()
     doc->undoStack()->undo();
     doc->undoStack()->undo();
     QCOMPARE(doc->deviceMap(), planned);
+}
+
+void TestGui::dropRowsOnDeviceBar()
+{
+    MainWindow w;
+    w.resize(1400, 900);
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    openDemo(w);
+    Document *doc = w.document();
+    QCustomPlot *plot = w.charts()->devicePlot();
+    plot->replot();
+    // Drag model.layers.0 and model.layers.1 from the tree onto the CPU bar (third bar).
+    auto *model = doc->treeModel();
+    const QModelIndexList rows = {model->indexForModule(doc->tree()->find("model.layers.0")),
+                                  model->indexForModule(doc->tree()->find("model.layers.1"))};
+    std::unique_ptr<QMimeData> mime(model->mimeData(rows));
+    const QPoint onCpu(static_cast<int>(plot->xAxis->coordToPixel(3)), plot->axisRect()->center().y());
+    QCOMPARE(w.charts()->deviceAt(onCpu), std::optional<planner::Device>(planner::Device::cpu()));
+    QDragEnterEvent enter(onCpu, Qt::MoveAction, mime.get(), Qt::LeftButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(plot, &enter);
+    QVERIFY(enter.isAccepted());
+    QDropEvent drop(QPointF(onCpu), Qt::MoveAction, mime.get(), Qt::LeftButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(plot, &drop);
+    for (const QModelIndex &row : rows)
+        QCOMPARE(row.siblingAtColumn(ModuleTreeModel::DeviceColumn).data(Qt::EditRole).toString(), QStringLiteral("cpu"));
+    // One drop of two rows is one undo step.
+    QCOMPARE(doc->undoStack()->undoText(), QStringLiteral("Move 2 modules to CPU"));
+    doc->undoStack()->undo();
+    QCOMPARE(rows[0].siblingAtColumn(ModuleTreeModel::DeviceColumn).data(Qt::EditRole).toString(), QStringLiteral("0"));
+}
+
+void TestGui::filterKeepsMatchesAndAncestors()
+{
+    MainWindow w;
+    openDemo(w);
+    auto *filter = w.findChild<QLineEdit *>(QStringLiteral("filter"));
+    QVERIFY(filter);
+    filter->setText(QStringLiteral("down_proj"));
+    QAbstractItemModel *view = w.treeView()->model();
+    QCOMPARE(view->rowCount(), 1);                       // "model" (lm_head does not match)
+    const QModelIndex modelRow = view->index(0, 0);
+    QCOMPARE(view->rowCount(modelRow), 1);               // "layers" only
+    const QModelIndex layers = view->index(0, 0, modelRow);
+    QCOMPARE(view->rowCount(layers), 4);                 // every decoder layer keeps its mlp.down_proj
+    filter->setText(QStringLiteral("LlamaRMSNorm"));     // by class
+    QVERIFY(view->rowCount() >= 1);
+    filter->clear();
+    QCOMPARE(view->rowCount(), 2);                       // model, lm_head
 }
 
 void TestGui::exportAndReimport()

@@ -5,7 +5,10 @@
 
 #include <qcustomplot.h>
 
+#include <QDragMoveEvent>
+#include <QDropEvent>
 #include <QEvent>
+#include <QMimeData>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QStackedWidget>
@@ -84,6 +87,9 @@ ChartsPanel::ChartsPanel(Document *document, QWidget *parent)
     m_stack->addWidget(splitter);
     layout->addWidget(m_stack);
 
+    // Rows dragged from the module tree can be dropped on a device's bar.
+    m_devices->setAcceptDrops(true);
+    m_devices->installEventFilter(this);
     m_layers->setInteraction(QCP::iSelectPlottables, true);
     connect(m_layers, &QCustomPlot::plottableClick, this, [this](QCPAbstractPlottable *plottable, int dataIndex, QMouseEvent *) {
         auto *bars = qobject_cast<QCPBars *>(plottable);
@@ -103,6 +109,45 @@ void ChartsPanel::changeEvent(QEvent *event)
     if (event->type() == QEvent::LanguageChange || event->type() == QEvent::LayoutDirectionChange)
         refresh();
     QWidget::changeEvent(event);
+}
+
+std::optional<planner::Device> ChartsPanel::deviceAt(const QPoint &pos) const
+{
+    const long x = std::lround(m_devices->xAxis->pixelToCoord(pos.x()));
+    if (x < 1 || x > static_cast<long>(m_barDevices.size()))
+        return std::nullopt;
+    return m_barDevices[static_cast<std::size_t>(x - 1)];
+}
+
+bool ChartsPanel::eventFilter(QObject *watched, QEvent *event)
+{
+    if (watched != m_devices)
+        return QWidget::eventFilter(watched, event);
+    switch (event->type()) {
+    case QEvent::DragEnter:
+    case QEvent::DragMove: {
+        auto *drag = static_cast<QDragMoveEvent *>(event);
+        const bool ok = drag->mimeData()->hasFormat(QString::fromLatin1(ModuleTreeModel::kModulesMime))
+            && deviceAt(drag->position().toPoint()).has_value();
+        if (ok)
+            drag->acceptProposedAction();
+        else
+            drag->ignore();
+        return true;
+    }
+    case QEvent::Drop: {
+        auto *drop = static_cast<QDropEvent *>(event);
+        const auto device = deviceAt(drop->position().toPoint());
+        const auto ids = ModuleTreeModel::modulesFromMime(drop->mimeData());
+        if (device && !ids.empty()) {
+            m_document->setModulesDevice(ids, *device);
+            drop->acceptProposedAction();
+        }
+        return true;
+    }
+    default:
+        return QWidget::eventFilter(watched, event);
+    }
 }
 
 void ChartsPanel::refresh()
@@ -137,6 +182,7 @@ void ChartsPanel::refreshDevices()
     plot->clearPlottables();
     plot->clearItems();
     plot->legend->clearItems();
+    m_barDevices.clear();
     const auto usage = m_document->currentUsage();
     const planner::Plan *plan = m_document->plan();
     auto ticker = QSharedPointer<QCPAxisTickerText>::create();
@@ -152,6 +198,7 @@ void ChartsPanel::refreshDevices()
         if (device.kind == planner::DeviceKind::Disk && planned == 0)
             continue; // disk shown only when used
         ++x;
+        m_barDevices.push_back(device);
         ticker->addTick(x, m_document->deviceLabel(device).replace(QStringLiteral(" ("), QStringLiteral("\n(")));
         std::int64_t reserve = 0, headroom = 0;
         if (plan)

@@ -4,7 +4,12 @@
 // reservation and the runtime headroom against the limit; per map entry in execution order,
 // its size coloured by device. Both follow every edit.
 
+#include "planner/device.h"
+
 #include <QWidget>
+
+#include <optional>
+#include <vector>
 
 class QCustomPlot;
 class QCPAbstractPlottable;
@@ -23,6 +28,8 @@ public:
 
     QCustomPlot *devicePlot() const { return m_devices; }
     QCustomPlot *layerPlot() const { return m_layers; }
+    // The device under a point of the device chart (for drops), if any.
+    std::optional<planner::Device> deviceAt(const QPoint &pos) const;
 
 Q_SIGNALS:
     // A bar of the layer chart was clicked: the map key it stands for.
@@ -30,6 +37,7 @@ Q_SIGNALS:
 
 protected:
     void changeEvent(QEvent *event) override;
+    bool eventFilter(QObject *watched, QEvent *event) override;
 
 private:
     void refresh();
@@ -44,6 +52,7 @@ private:
     QCustomPlot *m_devices;
     QCustomPlot *m_layers;
     QStringList m_layerKeys;
+    std::vector<planner::Device> m_barDevices; // device of each bar of the device chart (x = i + 1)
     double m_layerUnit = 1.0;
 };
 

@@ -142,6 +142,8 @@ MainWindow::MainWindow(QWidget *parent)
                             | QAbstractItemView::SelectedClicked);
     m_tree->setItemDelegateForColumn(ModuleTreeModel::DeviceColumn, new DeviceDelegate(m_document, m_tree));
     m_tree->setContextMenuPolicy(Qt::CustomContextMenu);
+    m_tree->setDragEnabled(true);
+    m_tree->setDragDropMode(QAbstractItemView::DragOnly);
     m_tree->header()->setStretchLastSection(true);
     m_tree->setAlternatingRowColors(false);
     m_detail = new DetailPane(m_document, splitter);
@@ -831,7 +833,7 @@ void MainWindow::closeEvent(QCloseEvent *event)
 
 void MainWindow::dragEnterEvent(QDragEnterEvent *event)
 {
-    if (event->mimeData()->hasUrls())
+    if (event->mimeData()->hasUrls() && event->source() == nullptr)
         event->acceptProposedAction();
 }
 

@@ -6,6 +6,10 @@
 #include <QFont>
 #include <QPalette>
 
+#include <QDataStream>
+#include <QIODevice>
+#include <QMimeData>
+
 #include <algorithm>
 
 namespace mizan::gui {
@@ -297,10 +301,50 @@ Qt::ItemFlags ModuleTreeModel::flags(const QModelIndex &index) const
 {
     if (!index.isValid())
         return Qt::NoItemFlags;
-    Qt::ItemFlags f = Qt::ItemIsEnabled | Qt::ItemIsSelectable;
+    Qt::ItemFlags f = Qt::ItemIsEnabled | Qt::ItemIsSelectable | Qt::ItemIsDragEnabled;
     if (index.column() == DeviceColumn && !m_placement.deviceKeys.isEmpty())
         f |= Qt::ItemIsEditable;
     return f;
+}
+
+QStringList ModuleTreeModel::mimeTypes() const
+{
+    return {QString::fromLatin1(kModulesMime)};
+}
+
+QMimeData *ModuleTreeModel::mimeData(const QModelIndexList &indexes) const
+{
+    std::vector<int> ids;
+    for (const QModelIndex &i : indexes)
+        if (node(i)) {
+            const int id = moduleId(i);
+            if (std::find(ids.begin(), ids.end(), id) == ids.end())
+                ids.push_back(id);
+        }
+    QByteArray bytes;
+    QDataStream out(&bytes, QIODevice::WriteOnly);
+    out << static_cast<qint32>(ids.size());
+    for (int id : ids)
+        out << static_cast<qint32>(id);
+    auto *data = new QMimeData;
+    data->setData(QString::fromLatin1(kModulesMime), bytes);
+    return data;
+}
+
+std::vector<int> ModuleTreeModel::modulesFromMime(const QMimeData *data)
+{
+    std::vector<int> ids;
+    if (!data || !data->hasFormat(QString::fromLatin1(kModulesMime)))
+        return ids;
+    QDataStream in(data->data(QString::fromLatin1(kModulesMime)));
+    qint32 n = 0;
+    in >> n;
+    for (qint32 i = 0; i < n && i < 1000000 && in.status() == QDataStream::Ok; ++i) {
+        qint32 id = 0;
+        in >> id;
+        ids.push_back(id);
+    }
+    return ids;
 }
 
 } // namespace mizan::gui

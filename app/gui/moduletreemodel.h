@@ -62,6 +62,12 @@ public:
     bool setData(const QModelIndex &index, const QVariant &value, int role = Qt::EditRole) override;
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
     Qt::ItemFlags flags(const QModelIndex &index) const override;
+    // Rows drag as a list of module ids (dropped on a device bar of the charts).
+    static constexpr const char *kModulesMime = "application/x-mizan-modules";
+    QStringList mimeTypes() const override;
+    QMimeData *mimeData(const QModelIndexList &indexes) const override;
+    Qt::DropActions supportedDragActions() const override { return Qt::MoveAction; }
+    static std::vector<int> modulesFromMime(const QMimeData *data);
 
 Q_SIGNALS:
     // The device column editor chose `deviceKey` for a module; the document decides (undo stack).
