@@ -37,6 +37,7 @@ QCustomPlot *makePlot(QWidget *parent)
     plot->plotLayout()->addElement(0, 0, plot->legend);
     plot->plotLayout()->setRowStretchFactor(0, 0.001);
     plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+    plot->legend->setWrap(4);
     plot->legend->setBorderPen(Qt::NoPen);
     plot->legend->setBrush(Qt::NoBrush);
     plot->legend->setMargins(QMargins(2, 0, 2, 0));
@@ -263,7 +264,9 @@ void ChartsPanel::refreshDevices()
     plot->xAxis->setRange(0.4, x + 0.6);
     plot->xAxis->setLabel(QString());
     plot->yAxis->setLabel(tr("GiB"));
-    plot->yAxis->setRange(0, top * 1.2);
+    plot->yAxis->setRange(0, top * 1.3);
+    plot->legend->setWrap(2); // two rows of two: readable in a narrow dock
+    plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst, true);
     plot->legend->setVisible(x > 0);
         applyDirection(plot);
     plot->replot(QCustomPlot::rpQueuedReplot);
