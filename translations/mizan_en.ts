@@ -1,795 +1,811 @@
 <?xml version="1.0" encoding="utf-8"?>
 <!DOCTYPE TS>
 <TS version="2.1" language="en_US">
-<context>
-    <name>Format</name>
-    <message>
-        <source>%1 B</source>
-        <translation>%1 B</translation>
-    </message>
-    <message>
-        <source>%1 KiB</source>
-        <translation>%1 KiB</translation>
-    </message>
-    <message>
-        <source>%1 MiB</source>
-        <translation>%1 MiB</translation>
-    </message>
-    <message>
-        <source>%1 GiB</source>
-        <translation>%1 GiB</translation>
-    </message>
-    <message>
-        <source>%1 TiB</source>
-        <translation>%1 TiB</translation>
-    </message>
-    <message>
-        <source>%1 K</source>
-        <translation>%1 K</translation>
-    </message>
-    <message>
-        <source>%1 M</source>
-        <translation>%1 M</translation>
-    </message>
-    <message>
-        <source>%1 B</source>
-        <comment>billions of parameters</comment>
-        <translation>%1 B</translation>
-    </message>
-</context>
-<context>
-    <name>Worker</name>
-    <message>
-        <source>%1: %2</source>
-        <translation>%1: %2</translation>
-    </message>
-</context>
-<context>
-    <name>mizan::gui::ChartsPanel</name>
-    <message>
-        <source>planned weights</source>
-        <translation>planned weights</translation>
-    </message>
-    <message>
-        <source>largest-layer reserve</source>
-        <translation>largest-layer reserve</translation>
-    </message>
-    <message>
-        <source>runtime headroom</source>
-        <translation>runtime headroom</translation>
-    </message>
-    <message>
-        <source>limit</source>
-        <translation>limit</translation>
-    </message>
-    <message>
-        <source>GiB</source>
-        <translation>GiB</translation>
-    </message>
-    <message>
-        <source>map entries in execution order</source>
-        <translation>map entries in execution order</translation>
-    </message>
-    <message>
-        <source>MiB</source>
-        <translation>MiB</translation>
-    </message>
-    <message>
-        <source>%1 on %2</source>
-        <translation>%1 on %2</translation>
-    </message>
-    <message>
-        <source>%1
+    <context>
+        <name>Format</name>
+        <message>
+            <source>%1 B</source>
+            <translation>%1 B</translation>
+        </message>
+        <message>
+            <source>%1 KiB</source>
+            <translation>%1 KiB</translation>
+        </message>
+        <message>
+            <source>%1 MiB</source>
+            <translation>%1 MiB</translation>
+        </message>
+        <message>
+            <source>%1 GiB</source>
+            <translation>%1 GiB</translation>
+        </message>
+        <message>
+            <source>%1 TiB</source>
+            <translation>%1 TiB</translation>
+        </message>
+        <message>
+            <source>%1 K</source>
+            <translation>%1 K</translation>
+        </message>
+        <message>
+            <source>%1 M</source>
+            <translation>%1 M</translation>
+        </message>
+        <message>
+            <source>%1 B</source>
+            <comment>billions of parameters</comment>
+            <translation>%1 B</translation>
+        </message>
+    </context>
+    <context>
+        <name>Worker</name>
+        <message>
+            <source>%1: %2</source>
+            <translation>%1: %2</translation>
+        </message>
+    </context>
+    <context>
+        <name>mizan::gui::ChartsPanel</name>
+        <message>
+            <source>planned weights</source>
+            <translation>planned weights</translation>
+        </message>
+        <message>
+            <source>largest-layer reserve</source>
+            <translation>largest-layer reserve</translation>
+        </message>
+        <message>
+            <source>runtime headroom</source>
+            <translation>runtime headroom</translation>
+        </message>
+        <message>
+            <source>limit</source>
+            <translation>limit</translation>
+        </message>
+        <message>
+            <source>GiB</source>
+            <translation>GiB</translation>
+        </message>
+        <message>
+            <source>map entries in execution order</source>
+            <translation>map entries in execution order</translation>
+        </message>
+        <message>
+            <source>MiB</source>
+            <translation>MiB</translation>
+        </message>
+        <message>
+            <source>%1 on %2</source>
+            <translation>%1 on %2</translation>
+        </message>
+        <message>
+            <source>%1
 of %2</source>
-        <translation>%1
+            <translation>%1
 of %2</translation>
-    </message>
-    <message>
-        <source>The charts show the plan: memory per device against its limit, and every map entry&apos;s size in execution order.</source>
-        <translation>The charts show the plan: memory per device against its limit, and every map entry&apos;s size in execution order.</translation>
-    </message>
-</context>
-<context>
-    <name>mizan::gui::DetailPane</name>
-    <message>
-        <source>Tensor</source>
-        <translation>Tensor</translation>
-    </message>
-    <message>
-        <source>Shape</source>
-        <translation>Shape</translation>
-    </message>
-    <message>
-        <source>Dtype</source>
-        <translation>Dtype</translation>
-    </message>
-    <message>
-        <source>Size</source>
-        <translation>Size</translation>
-    </message>
-    <message>
-        <source>Shard</source>
-        <translation>Shard</translation>
-    </message>
-    <message>
-        <source>Select a module to see its tensors and why it is where it is.</source>
-        <translation>Select a module to see its tensors and why it is where it is.</translation>
-    </message>
-    <message>
-        <source>%1 parameters, %2</source>
-        <translation>%1 parameters, %2</translation>
-    </message>
-    <message>
-        <source>Device: %1</source>
-        <translation>Device: %1</translation>
-    </message>
-    <message>
-        <source>Why: %1</source>
-        <translation>Why: %1</translation>
-    </message>
-    <message>
-        <source>not stored (non-persistent buffer)</source>
-        <translation>not stored (non-persistent buffer)</translation>
-    </message>
-    <message>
-        <source>tied (stored once)</source>
-        <translation>tied (stored once)</translation>
-    </message>
-    <message>
-        <source>missing</source>
-        <translation>missing</translation>
-    </message>
-    <message>
-        <source>(buffer)</source>
-        <translation>(buffer)</translation>
-    </message>
-    <message>
-        <source>%1 → %2</source>
-        <translation>%1 → %2</translation>
-    </message>
-    <message>
-        <source>Showing %1 of %2 tensors.</source>
-        <translation>Showing %1 of %2 tensors.</translation>
-    </message>
-</context>
-<context>
-    <name>mizan::gui::DevicePanel</name>
-    <message>
-        <source>Use the hardware profile %1</source>
-        <translation>Use the hardware profile %1</translation>
-    </message>
-    <message>
-        <source>Hardware profile:</source>
-        <translation>Hardware profile:</translation>
-    </message>
-    <message>
-        <source>Choose a profile…</source>
-        <translation>Choose a profile…</translation>
-    </message>
-    <message>
-        <source>Device</source>
-        <translation>Device</translation>
-    </message>
-    <message>
-        <source>Limit</source>
-        <translation>Limit</translation>
-    </message>
-    <message>
-        <source>Unit</source>
-        <translation>Unit</translation>
-    </message>
-    <message>
-        <source>Add simulated GPU</source>
-        <translation>Add simulated GPU</translation>
-    </message>
-    <message>
-        <source>Load dtype:</source>
-        <translation>Load dtype:</translation>
-    </message>
-    <message>
-        <source>Strategy:</source>
-        <translation>Strategy:</translation>
-    </message>
-    <message>
-        <source>as stored</source>
-        <translation>as stored</translation>
-    </message>
-    <message>
-        <source>auto and balanced spread the model evenly over the GPUs; balanced_low_0 keeps GPU 0 light for generation; sequential fills each GPU in turn.</source>
-        <translation>auto and balanced spread the model evenly over the GPUs; balanced_low_0 keeps GPU 0 light for generation; sequential fills each GPU in turn.</translation>
-    </message>
-    <message>
-        <source>Plan</source>
-        <translation>Plan</translation>
-    </message>
-    <message>
-        <source>Compute a device map for these limits (F5)</source>
-        <translation>Compute a device map for these limits (F5)</translation>
-    </message>
-    <message>
-        <source>A simulated GPU: a separate CPU memory arena with this capacity.</source>
-        <translation>A simulated GPU: a separate CPU memory arena with this capacity.</translation>
-    </message>
-    <message>
-        <source>GiB</source>
-        <translation>GiB</translation>
-    </message>
-    <message>
-        <source>GB</source>
-        <translation>GB</translation>
-    </message>
-    <message>
-        <source>MiB</source>
-        <translation>MiB</translation>
-    </message>
-    <message>
-        <source>Remove %1</source>
-        <translation>Remove %1</translation>
-    </message>
-    <message>
-        <source>unlimited</source>
-        <translation>unlimited</translation>
-    </message>
-    <message numerus="yes">
-        <source>%Ln map entries, %1 in total.</source>
-        <translation>
-            <numerusform>%Ln map entry, %1 in total.</numerusform>
-            <numerusform>%Ln map entries, %1 in total.</numerusform>
-        </translation>
-    </message>
-    <message>
-        <source>No plan yet: press Plan.</source>
-        <translation>No plan yet: press Plan.</translation>
-    </message>
-    <message>
-        <source>No CUDA GPU in this build: add simulated GPUs or choose a hardware profile.</source>
-        <translation>No CUDA GPU in this build: add simulated GPUs or choose a hardware profile.</translation>
-    </message>
-</context>
-<context>
-    <name>mizan::gui::Document</name>
-    <message>
-        <source>Set the limit of %1</source>
-        <translation>Set the limit of %1</translation>
-    </message>
-    <message>
-        <source>Add simulated GPU %1</source>
-        <translation>Add simulated GPU %1</translation>
-    </message>
-    <message>
-        <source>Remove %1</source>
-        <translation>Remove %1</translation>
-    </message>
-    <message>
-        <source>Set the dtype to %1</source>
-        <translation>Set the dtype to %1</translation>
-    </message>
-    <message>
-        <source>as stored</source>
-        <translation>as stored</translation>
-    </message>
-    <message>
-        <source>Change the no-split classes</source>
-        <translation>Change the no-split classes</translation>
-    </message>
-    <message>
-        <source>Set the strategy to %1</source>
-        <translation>Set the strategy to %1</translation>
-    </message>
-    <message>
-        <source>Pin %1 to %2</source>
-        <translation>Pin %1 to %2</translation>
-    </message>
-    <message>
-        <source>Unpin %1</source>
-        <translation>Unpin %1</translation>
-    </message>
-    <message>
-        <source>GPU %1 (simulated)</source>
-        <translation>GPU %1 (simulated)</translation>
-    </message>
-    <message>
-        <source>GPU %1</source>
-        <translation>GPU %1</translation>
-    </message>
-    <message>
-        <source>CPU</source>
-        <translation>CPU</translation>
-    </message>
-    <message>
-        <source>Disk</source>
-        <translation>Disk</translation>
-    </message>
-    <message>
-        <source>MPS</source>
-        <translation>MPS</translation>
-    </message>
-    <message>
-        <source>Plan (%1)</source>
-        <translation>Plan (%1)</translation>
-    </message>
-    <message>
-        <source>Move %1 to %2</source>
-        <translation>Move %1 to %2</translation>
-    </message>
-    <message numerus="yes">
-        <source>Move %Ln modules to %1</source>
-        <translation>
-            <numerusform>Move %Ln module to %1</numerusform>
-            <numerusform>Move %Ln modules to %1</numerusform>
-        </translation>
-    </message>
-    <message>
-        <source>Pinned to %1 by you.</source>
-        <translation>Pinned to %1 by you.</translation>
-    </message>
-    <message>
-        <source>Moved to %1 by you; the plan put it on %2.</source>
-        <translation>Moved to %1 by you; the plan put it on %2.</translation>
-    </message>
-    <message>
-        <source>Moved to %1 by you.</source>
-        <translation>Moved to %1 by you.</translation>
-    </message>
-    <message numerus="yes">
-        <source>Its parts are on %Ln devices.</source>
-        <translation>
-            <numerusform>Its parts are on %Ln device.</numerusform>
-            <numerusform>Its parts are on %Ln devices.</numerusform>
-        </translation>
-    </message>
-    <message>
-        <source>Import %1</source>
-        <translation>Import %1</translation>
-    </message>
-</context>
-<context>
-    <name>mizan::gui::MainWindow</name>
-    <message>
-        <source>Opening %1…</source>
-        <translation>Opening %1…</translation>
-    </message>
-    <message>
-        <source>%1 of %2 shards</source>
-        <translation>%1 of %2 shards</translation>
-    </message>
-    <message>
-        <source>%1 — Mizan</source>
-        <translation>%1 — Mizan</translation>
-    </message>
-    <message>
-        <source>Opening cancelled.</source>
-        <translation>Opening cancelled.</translation>
-    </message>
-    <message>
-        <source>Cannot open</source>
-        <translation>Cannot open</translation>
-    </message>
-    <message>
-        <source>Cannot plan</source>
-        <translation>Cannot plan</translation>
-    </message>
-    <message>
-        <source>Open a checkpoint folder</source>
-        <translation>Open a checkpoint folder</translation>
-    </message>
-    <message>
-        <source>Ctrl+Shift+O</source>
-        <translation>Ctrl+Shift+O</translation>
-    </message>
-    <message>
-        <source>Open a checkpoint file</source>
-        <translation>Open a checkpoint file</translation>
-    </message>
-    <message>
-        <source>Checkpoints (*.safetensors *.json);;All files (*)</source>
-        <translation>Checkpoints (*.safetensors *.json);;All files (*)</translation>
-    </message>
-    <message>
-        <source>Import a device map</source>
-        <translation>Import a device map</translation>
-    </message>
-    <message>
-        <source>Device map (*.json)</source>
-        <translation>Device map (*.json)</translation>
-    </message>
-    <message>
-        <source>Open a plan</source>
-        <translation>Open a plan</translation>
-    </message>
-    <message>
-        <source>Mizan plan (*.mizan.json);;JSON (*.json)</source>
-        <translation>Mizan plan (*.mizan.json);;JSON (*.json)</translation>
-    </message>
-    <message>
-        <source>Ctrl+E</source>
-        <translation>Ctrl+E</translation>
-    </message>
-    <message>
-        <source>Export the device map</source>
-        <translation>Export the device map</translation>
-    </message>
-    <message>
-        <source>Export max_memory</source>
-        <translation>Export max_memory</translation>
-    </message>
-    <message>
-        <source>max_memory (*.json)</source>
-        <translation>max_memory (*.json)</translation>
-    </message>
-    <message>
-        <source>Save the plan</source>
-        <translation>Save the plan</translation>
-    </message>
-    <message>
-        <source>Mizan plan (*.mizan.json)</source>
-        <translation>Mizan plan (*.mizan.json)</translation>
-    </message>
-    <message>
-        <source>Ctrl+Shift+C</source>
-        <translation>Ctrl+Shift+C</translation>
-    </message>
-    <message>
-        <source>Python snippet copied to the clipboard.</source>
-        <translation>Python snippet copied to the clipboard.</translation>
-    </message>
-    <message>
-        <source>About Mizan</source>
-        <translation>About Mizan</translation>
-    </message>
-    <message>
-        <source>&lt;b&gt;Mizan&lt;/b&gt; %1&lt;br/&gt;Plans device maps for checkpoints bigger than one GPU, matching Accelerate&apos;s infer_auto_device_map.</source>
-        <translation>&lt;b&gt;Mizan&lt;/b&gt; %1&lt;br/&gt;Plans device maps for checkpoints bigger than one GPU, matching Accelerate&apos;s infer_auto_device_map.</translation>
-    </message>
-    <message>
-        <source>&amp;File</source>
-        <translation>&amp;File</translation>
-    </message>
-    <message>
-        <source>Open &amp;preset</source>
-        <translation>Open &amp;preset</translation>
-    </message>
-    <message>
-        <source>Open &amp;recent</source>
-        <translation>Open &amp;recent</translation>
-    </message>
-    <message>
-        <source>&amp;Import</source>
-        <translation>&amp;Import</translation>
-    </message>
-    <message>
-        <source>&amp;Export</source>
-        <translation>&amp;Export</translation>
-    </message>
-    <message>
-        <source>&amp;Edit</source>
-        <translation>&amp;Edit</translation>
-    </message>
-    <message>
-        <source>&amp;Move to</source>
-        <translation>&amp;Move to</translation>
-    </message>
-    <message>
-        <source>&amp;Pin to</source>
-        <translation>&amp;Pin to</translation>
-    </message>
-    <message>
-        <source>&amp;View</source>
-        <translation>&amp;View</translation>
-    </message>
-    <message>
-        <source>&amp;Plan</source>
-        <translation>&amp;Plan</translation>
-    </message>
-    <message>
-        <source>&amp;Language</source>
-        <translation>&amp;Language</translation>
-    </message>
-    <message>
-        <source>&amp;Help</source>
-        <translation>&amp;Help</translation>
-    </message>
-    <message>
-        <source>&amp;Open folder…</source>
-        <translation>&amp;Open folder…</translation>
-    </message>
-    <message>
-        <source>Open &amp;file…</source>
-        <translation>Open &amp;file…</translation>
-    </message>
-    <message>
-        <source>&amp;Quit</source>
-        <translation>&amp;Quit</translation>
-    </message>
-    <message>
-        <source>Device map JSON…</source>
-        <translation>Device map JSON…</translation>
-    </message>
-    <message>
-        <source>Plan file…</source>
-        <translation>Plan file…</translation>
-    </message>
-    <message>
-        <source>Export device map…</source>
-        <translation>Export device map…</translation>
-    </message>
-    <message>
-        <source>max_memory JSON…</source>
-        <translation>max_memory JSON…</translation>
-    </message>
-    <message>
-        <source>&amp;Save plan…</source>
-        <translation>&amp;Save plan…</translation>
-    </message>
-    <message>
-        <source>Copy Python snippet</source>
-        <translation>Copy Python snippet</translation>
-    </message>
-    <message>
-        <source>&amp;Undo</source>
-        <translation>&amp;Undo</translation>
-    </message>
-    <message>
-        <source>&amp;Redo</source>
-        <translation>&amp;Redo</translation>
-    </message>
-    <message>
-        <source>Unpin</source>
-        <translation>Unpin</translation>
-    </message>
-    <message>
-        <source>Filter modules…</source>
-        <translation>Filter modules…</translation>
-    </message>
-    <message>
-        <source>Expand selected</source>
-        <translation>Expand selected</translation>
-    </message>
-    <message>
-        <source>Collapse all</source>
-        <translation>Collapse all</translation>
-    </message>
-    <message>
-        <source>Plan</source>
-        <translation>Plan</translation>
-    </message>
-    <message>
-        <source>Compute a device map for these limits (F5)</source>
-        <translation>Compute a device map for these limits (F5)</translation>
-    </message>
-    <message>
-        <source>&amp;About Mizan</source>
-        <translation>&amp;About Mizan</translation>
-    </message>
-    <message>
-        <source>Devices and limits</source>
-        <translation>Devices and limits</translation>
-    </message>
-    <message>
-        <source>No-split classes</source>
-        <translation>No-split classes</translation>
-    </message>
-    <message>
-        <source>Memory per device and per layer</source>
-        <translation>Memory per device and per layer</translation>
-    </message>
-    <message>
-        <source>Problems</source>
-        <translation>Problems</translation>
-    </message>
-    <message>
-        <source>History</source>
-        <translation>History</translation>
-    </message>
-    <message>
-        <source>&lt;opened&gt;</source>
-        <translation>&lt;opened&gt;</translation>
-    </message>
-    <message>
-        <source>Filter by module name or class…</source>
-        <translation>Filter by module name or class…</translation>
-    </message>
-    <message>
-        <source>Cancel</source>
-        <translation>Cancel</translation>
-    </message>
-    <message>
-        <source>Severity</source>
-        <translation>Severity</translation>
-    </message>
-    <message>
-        <source>Module</source>
-        <translation>Module</translation>
-    </message>
-    <message>
-        <source>Problem</source>
-        <translation>Problem</translation>
-    </message>
-    <message>
-        <source>Suggested fix</source>
-        <translation>Suggested fix</translation>
-    </message>
-    <message>
-        <source>Main toolbar</source>
-        <translation>Main toolbar</translation>
-    </message>
-    <message>
-        <source>Mizan</source>
-        <translation>Mizan</translation>
-    </message>
-    <message>
-        <source>Error</source>
-        <translation>Error</translation>
-    </message>
-    <message>
-        <source>Warning</source>
-        <translation>Warning</translation>
-    </message>
-    <message>
-        <source>Note</source>
-        <translation>Note</translation>
-    </message>
-    <message>
-        <source>%1 (%2 errors, %3 warnings)</source>
-        <translation>%1 (%2 errors, %3 warnings)</translation>
-    </message>
-    <message>
-        <source>The device map is valid.</source>
-        <translation>The device map is valid.</translation>
-    </message>
-    <message>
-        <source>Open a checkpoint, a config.json or a preset to begin.</source>
-        <translation>Open a checkpoint, a config.json or a preset to begin.</translation>
-    </message>
-    <message>
-        <source>unknown architecture</source>
-        <translation>unknown architecture</translation>
-    </message>
-    <message>
-        <source>%1: %2 parameters, %3, %4 modules</source>
-        <translation>%1: %2 parameters, %3, %4 modules</translation>
-    </message>
-    <message>
-        <source>config only</source>
-        <translation>config only</translation>
-    </message>
-    <message>
-        <source>opened in %1 ms</source>
-        <translation>opened in %1 ms</translation>
-    </message>
-    <message>
-        <source>planning…</source>
-        <translation>planning…</translation>
-    </message>
-    <message>
-        <source>Move to</source>
-        <translation>Move to</translation>
-    </message>
-    <message>
-        <source>Pin to</source>
-        <translation>Pin to</translation>
-    </message>
-    <message>
-        <source>Copy name</source>
-        <translation>Copy name</translation>
-    </message>
-    <message>
-        <source>Saved %1</source>
-        <translation>Saved %1</translation>
-    </message>
-    <message>
-        <source>Cannot save</source>
-        <translation>Cannot save</translation>
-    </message>
-    <message>
-        <source>Imported %1</source>
-        <translation>Imported %1</translation>
-    </message>
-    <message>
-        <source>Cannot import</source>
-        <translation>Cannot import</translation>
-    </message>
-    <message>
-        <source>&amp;Undo %1</source>
-        <translation>&amp;Undo %1</translation>
-    </message>
-    <message>
-        <source>&amp;Redo %1</source>
-        <translation>&amp;Redo %1</translation>
-    </message>
-</context>
-<context>
-    <name>mizan::gui::ModuleTreeModel</name>
-    <message>
-        <source>mixed</source>
-        <translation>mixed</translation>
-    </message>
-    <message>
-        <source>split: %1</source>
-        <translation>split: %1</translation>
-    </message>
-    <message>
-        <source>, </source>
-        <comment>list separator</comment>
-        <translation>, </translation>
-    </message>
-    <message>
-        <source>Module</source>
-        <translation>Module</translation>
-    </message>
-    <message>
-        <source>Class</source>
-        <translation>Class</translation>
-    </message>
-    <message>
-        <source>Parameters</source>
-        <translation>Parameters</translation>
-    </message>
-    <message>
-        <source>Size</source>
-        <translation>Size</translation>
-    </message>
-    <message>
-        <source>Dtype</source>
-        <translation>Dtype</translation>
-    </message>
-    <message>
-        <source>Device</source>
-        <translation>Device</translation>
-    </message>
-</context>
-<context>
-    <name>mizan::gui::NoSplitPanel</name>
-    <message>
-        <source>Modules of a checked class are never split across devices. The model&apos;s defaults are in bold.</source>
-        <translation>Modules of a checked class are never split across devices. The model&apos;s defaults are in bold.</translation>
-    </message>
-    <message>
-        <source>Reset to the model&apos;s defaults</source>
-        <translation>Reset to the model&apos;s defaults</translation>
-    </message>
-    <message>
-        <source>%1: a default no-split class of this architecture</source>
-        <translation>%1: a default no-split class of this architecture</translation>
-    </message>
-</context>
-<context>
-    <name>mizan::gui::StartPage</name>
-    <message>
-        <source>%1  —  %2 parameters</source>
-        <translation>%1  —  %2 parameters</translation>
-    </message>
-    <message>
-        <source>%1 (%2), from %3</source>
-        <translation>%1 (%2), from %3</translation>
-    </message>
-    <message>
-        <source>Mizan</source>
-        <translation>Mizan</translation>
-    </message>
-    <message>
-        <source>Plan where every layer of a model goes when it does not fit on one GPU: open a checkpoint, set the memory of each device, and get a device map for transformers and Accelerate.</source>
-        <translation>Plan where every layer of a model goes when it does not fit on one GPU: open a checkpoint, set the memory of each device, and get a device map for transformers and Accelerate.</translation>
-    </message>
-    <message>
-        <source>Open checkpoint folder…</source>
-        <translation>Open checkpoint folder…</translation>
-    </message>
-    <message>
-        <source>Open file…</source>
-        <translation>Open file…</translation>
-    </message>
-    <message>
-        <source>&lt;b&gt;Recent&lt;/b&gt;</source>
-        <translation>&lt;b&gt;Recent&lt;/b&gt;</translation>
-    </message>
-    <message>
-        <source>&lt;b&gt;Model presets&lt;/b&gt; (from config.json alone)</source>
-        <translation>&lt;b&gt;Model presets&lt;/b&gt; (from config.json alone)</translation>
-    </message>
-    <message>
-        <source>Or drop a folder, a .safetensors file, an index or a config.json here.</source>
-        <translation>Or drop a folder, a .safetensors file, an index or a config.json here.</translation>
-    </message>
-</context>
+        </message>
+        <message>
+            <source>The charts show the plan: memory per device against its limit, and every map entry's size in execution order.</source>
+            <translation>The charts show the plan: memory per device against its limit, and every map entry's size in execution order.</translation>
+        </message>
+    </context>
+    <context>
+        <name>mizan::gui::DetailPane</name>
+        <message>
+            <source>Tensor</source>
+            <translation>Tensor</translation>
+        </message>
+        <message>
+            <source>Shape</source>
+            <translation>Shape</translation>
+        </message>
+        <message>
+            <source>Dtype</source>
+            <translation>Dtype</translation>
+        </message>
+        <message>
+            <source>Size</source>
+            <translation>Size</translation>
+        </message>
+        <message>
+            <source>Shard</source>
+            <translation>Shard</translation>
+        </message>
+        <message>
+            <source>Select a module to see its tensors and why it is where it is.</source>
+            <translation>Select a module to see its tensors and why it is where it is.</translation>
+        </message>
+        <message>
+            <source>%1 parameters, %2</source>
+            <translation>%1 parameters, %2</translation>
+        </message>
+        <message>
+            <source>Device: %1</source>
+            <translation>Device: %1</translation>
+        </message>
+        <message>
+            <source>Why: %1</source>
+            <translation>Why: %1</translation>
+        </message>
+        <message>
+            <source>not stored (non-persistent buffer)</source>
+            <translation>not stored (non-persistent buffer)</translation>
+        </message>
+        <message>
+            <source>tied (stored once)</source>
+            <translation>tied (stored once)</translation>
+        </message>
+        <message>
+            <source>missing</source>
+            <translation>missing</translation>
+        </message>
+        <message>
+            <source>(buffer)</source>
+            <translation>(buffer)</translation>
+        </message>
+        <message>
+            <source>%1 → %2</source>
+            <translation>%1 → %2</translation>
+        </message>
+        <message>
+            <source>Showing %1 of %2 tensors.</source>
+            <translation>Showing %1 of %2 tensors.</translation>
+        </message>
+    </context>
+    <context>
+        <name>mizan::gui::DevicePanel</name>
+        <message>
+            <source>Use the hardware profile %1</source>
+            <translation>Use the hardware profile %1</translation>
+        </message>
+        <message>
+            <source>Hardware profile:</source>
+            <translation>Hardware profile:</translation>
+        </message>
+        <message>
+            <source>Choose a profile…</source>
+            <translation>Choose a profile…</translation>
+        </message>
+        <message>
+            <source>Device</source>
+            <translation>Device</translation>
+        </message>
+        <message>
+            <source>Limit</source>
+            <translation>Limit</translation>
+        </message>
+        <message>
+            <source>Unit</source>
+            <translation>Unit</translation>
+        </message>
+        <message>
+            <source>Add simulated GPU</source>
+            <translation>Add simulated GPU</translation>
+        </message>
+        <message>
+            <source>Load dtype:</source>
+            <translation>Load dtype:</translation>
+        </message>
+        <message>
+            <source>Strategy:</source>
+            <translation>Strategy:</translation>
+        </message>
+        <message>
+            <source>as stored</source>
+            <translation>as stored</translation>
+        </message>
+        <message>
+            <source>auto and balanced spread the model evenly over the GPUs; balanced_low_0 keeps GPU 0 light for generation; sequential fills each GPU in turn.</source>
+            <translation>auto and balanced spread the model evenly over the GPUs; balanced_low_0 keeps GPU 0 light for generation; sequential fills each GPU in turn.</translation>
+        </message>
+        <message>
+            <source>Plan</source>
+            <translation>Plan</translation>
+        </message>
+        <message>
+            <source>Compute a device map for these limits (F5)</source>
+            <translation>Compute a device map for these limits (F5)</translation>
+        </message>
+        <message>
+            <source>A simulated GPU: a separate CPU memory arena with this capacity.</source>
+            <translation>A simulated GPU: a separate CPU memory arena with this capacity.</translation>
+        </message>
+        <message>
+            <source>GiB</source>
+            <translation>GiB</translation>
+        </message>
+        <message>
+            <source>GB</source>
+            <translation>GB</translation>
+        </message>
+        <message>
+            <source>MiB</source>
+            <translation>MiB</translation>
+        </message>
+        <message>
+            <source>Remove %1</source>
+            <translation>Remove %1</translation>
+        </message>
+        <message>
+            <source>unlimited</source>
+            <translation>unlimited</translation>
+        </message>
+        <message numerus="yes">
+            <source>%Ln map entries, %1 in total.</source>
+            <translation>
+                <numerusform>%Ln map entry, %1 in total.</numerusform>
+                <numerusform>%Ln map entries, %1 in total.</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>No plan yet: press Plan.</source>
+            <translation>No plan yet: press Plan.</translation>
+        </message>
+        <message>
+            <source>No CUDA GPU in this build: add simulated GPUs or choose a hardware profile.</source>
+            <translation>No CUDA GPU in this build: add simulated GPUs or choose a hardware profile.</translation>
+        </message>
+    </context>
+    <context>
+        <name>mizan::gui::Document</name>
+        <message>
+            <source>Set the limit of %1</source>
+            <translation>Set the limit of %1</translation>
+        </message>
+        <message>
+            <source>Add simulated GPU %1</source>
+            <translation>Add simulated GPU %1</translation>
+        </message>
+        <message>
+            <source>Remove %1</source>
+            <translation>Remove %1</translation>
+        </message>
+        <message>
+            <source>Set the dtype to %1</source>
+            <translation>Set the dtype to %1</translation>
+        </message>
+        <message>
+            <source>as stored</source>
+            <translation>as stored</translation>
+        </message>
+        <message>
+            <source>Change the no-split classes</source>
+            <translation>Change the no-split classes</translation>
+        </message>
+        <message>
+            <source>Set the strategy to %1</source>
+            <translation>Set the strategy to %1</translation>
+        </message>
+        <message>
+            <source>Pin %1 to %2</source>
+            <translation>Pin %1 to %2</translation>
+        </message>
+        <message>
+            <source>Unpin %1</source>
+            <translation>Unpin %1</translation>
+        </message>
+        <message>
+            <source>GPU %1 (simulated)</source>
+            <translation>GPU %1 (simulated)</translation>
+        </message>
+        <message>
+            <source>GPU %1</source>
+            <translation>GPU %1</translation>
+        </message>
+        <message>
+            <source>CPU</source>
+            <translation>CPU</translation>
+        </message>
+        <message>
+            <source>Disk</source>
+            <translation>Disk</translation>
+        </message>
+        <message>
+            <source>MPS</source>
+            <translation>MPS</translation>
+        </message>
+        <message>
+            <source>Plan (%1)</source>
+            <translation>Plan (%1)</translation>
+        </message>
+        <message>
+            <source>Move %1 to %2</source>
+            <translation>Move %1 to %2</translation>
+        </message>
+        <message numerus="yes">
+            <source>Move %Ln modules to %1</source>
+            <translation>
+                <numerusform>Move %Ln module to %1</numerusform>
+                <numerusform>Move %Ln modules to %1</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>Pinned to %1 by you.</source>
+            <translation>Pinned to %1 by you.</translation>
+        </message>
+        <message>
+            <source>Moved to %1 by you; the plan put it on %2.</source>
+            <translation>Moved to %1 by you; the plan put it on %2.</translation>
+        </message>
+        <message>
+            <source>Moved to %1 by you.</source>
+            <translation>Moved to %1 by you.</translation>
+        </message>
+        <message numerus="yes">
+            <source>Its parts are on %Ln devices.</source>
+            <translation>
+                <numerusform>Its parts are on %Ln device.</numerusform>
+                <numerusform>Its parts are on %Ln devices.</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>Import %1</source>
+            <translation>Import %1</translation>
+        </message>
+    </context>
+    <context>
+        <name>mizan::gui::MainWindow</name>
+        <message>
+            <source>Opening %1…</source>
+            <translation>Opening %1…</translation>
+        </message>
+        <message>
+            <source>%1 of %2 shards</source>
+            <translation>%1 of %2 shards</translation>
+        </message>
+        <message>
+            <source>%1 — Mizan</source>
+            <translation>%1 — Mizan</translation>
+        </message>
+        <message>
+            <source>Opening cancelled.</source>
+            <translation>Opening cancelled.</translation>
+        </message>
+        <message>
+            <source>Cannot open</source>
+            <translation>Cannot open</translation>
+        </message>
+        <message>
+            <source>Cannot plan</source>
+            <translation>Cannot plan</translation>
+        </message>
+        <message>
+            <source>Open a checkpoint folder</source>
+            <translation>Open a checkpoint folder</translation>
+        </message>
+        <message>
+            <source>Ctrl+Shift+O</source>
+            <translation>Ctrl+Shift+O</translation>
+        </message>
+        <message>
+            <source>Open a checkpoint file</source>
+            <translation>Open a checkpoint file</translation>
+        </message>
+        <message>
+            <source>Checkpoints (*.safetensors *.json);;All files (*)</source>
+            <translation>Checkpoints (*.safetensors *.json);;All files (*)</translation>
+        </message>
+        <message>
+            <source>Import a device map</source>
+            <translation>Import a device map</translation>
+        </message>
+        <message>
+            <source>Device map (*.json)</source>
+            <translation>Device map (*.json)</translation>
+        </message>
+        <message>
+            <source>Open a plan</source>
+            <translation>Open a plan</translation>
+        </message>
+        <message>
+            <source>Mizan plan (*.mizan.json);;JSON (*.json)</source>
+            <translation>Mizan plan (*.mizan.json);;JSON (*.json)</translation>
+        </message>
+        <message>
+            <source>Ctrl+E</source>
+            <translation>Ctrl+E</translation>
+        </message>
+        <message>
+            <source>Export the device map</source>
+            <translation>Export the device map</translation>
+        </message>
+        <message>
+            <source>Export max_memory</source>
+            <translation>Export max_memory</translation>
+        </message>
+        <message>
+            <source>max_memory (*.json)</source>
+            <translation>max_memory (*.json)</translation>
+        </message>
+        <message>
+            <source>Save the plan</source>
+            <translation>Save the plan</translation>
+        </message>
+        <message>
+            <source>Mizan plan (*.mizan.json)</source>
+            <translation>Mizan plan (*.mizan.json)</translation>
+        </message>
+        <message>
+            <source>Ctrl+Shift+C</source>
+            <translation>Ctrl+Shift+C</translation>
+        </message>
+        <message>
+            <source>Python snippet copied to the clipboard.</source>
+            <translation>Python snippet copied to the clipboard.</translation>
+        </message>
+        <message>
+            <source>About Mizan</source>
+            <translation>About Mizan</translation>
+        </message>
+        <message>
+            <source>&lt;b&gt;Mizan&lt;/b&gt; %1&lt;br/&gt;Plans device maps for checkpoints bigger than one GPU, matching Accelerate's infer_auto_device_map.</source>
+            <translation>&lt;b&gt;Mizan&lt;/b&gt; %1&lt;br/&gt;Plans device maps for checkpoints bigger than one GPU, matching Accelerate's infer_auto_device_map.</translation>
+        </message>
+        <message>
+            <source>&amp;File</source>
+            <translation>&amp;File</translation>
+        </message>
+        <message>
+            <source>Open &amp;preset</source>
+            <translation>Open &amp;preset</translation>
+        </message>
+        <message>
+            <source>Open &amp;recent</source>
+            <translation>Open &amp;recent</translation>
+        </message>
+        <message>
+            <source>&amp;Import</source>
+            <translation>&amp;Import</translation>
+        </message>
+        <message>
+            <source>&amp;Export</source>
+            <translation>&amp;Export</translation>
+        </message>
+        <message>
+            <source>&amp;Edit</source>
+            <translation>&amp;Edit</translation>
+        </message>
+        <message>
+            <source>&amp;Move to</source>
+            <translation>&amp;Move to</translation>
+        </message>
+        <message>
+            <source>&amp;Pin to</source>
+            <translation>&amp;Pin to</translation>
+        </message>
+        <message>
+            <source>&amp;View</source>
+            <translation>&amp;View</translation>
+        </message>
+        <message>
+            <source>&amp;Plan</source>
+            <translation>&amp;Plan</translation>
+        </message>
+        <message>
+            <source>&amp;Language</source>
+            <translation>&amp;Language</translation>
+        </message>
+        <message>
+            <source>&amp;Help</source>
+            <translation>&amp;Help</translation>
+        </message>
+        <message>
+            <source>&amp;Open folder…</source>
+            <translation>&amp;Open folder…</translation>
+        </message>
+        <message>
+            <source>Open &amp;file…</source>
+            <translation>Open &amp;file…</translation>
+        </message>
+        <message>
+            <source>&amp;Quit</source>
+            <translation>&amp;Quit</translation>
+        </message>
+        <message>
+            <source>Device map JSON…</source>
+            <translation>Device map JSON…</translation>
+        </message>
+        <message>
+            <source>Plan file…</source>
+            <translation>Plan file…</translation>
+        </message>
+        <message>
+            <source>Export device map…</source>
+            <translation>Export device map…</translation>
+        </message>
+        <message>
+            <source>max_memory JSON…</source>
+            <translation>max_memory JSON…</translation>
+        </message>
+        <message>
+            <source>&amp;Save plan…</source>
+            <translation>&amp;Save plan…</translation>
+        </message>
+        <message>
+            <source>Copy Python snippet</source>
+            <translation>Copy Python snippet</translation>
+        </message>
+        <message>
+            <source>&amp;Undo</source>
+            <translation>&amp;Undo</translation>
+        </message>
+        <message>
+            <source>&amp;Redo</source>
+            <translation>&amp;Redo</translation>
+        </message>
+        <message>
+            <source>Unpin</source>
+            <translation>Unpin</translation>
+        </message>
+        <message>
+            <source>Filter modules…</source>
+            <translation>Filter modules…</translation>
+        </message>
+        <message>
+            <source>Expand selected</source>
+            <translation>Expand selected</translation>
+        </message>
+        <message>
+            <source>Collapse all</source>
+            <translation>Collapse all</translation>
+        </message>
+        <message>
+            <source>Plan</source>
+            <translation>Plan</translation>
+        </message>
+        <message>
+            <source>Compute a device map for these limits (F5)</source>
+            <translation>Compute a device map for these limits (F5)</translation>
+        </message>
+        <message>
+            <source>&amp;About Mizan</source>
+            <translation>&amp;About Mizan</translation>
+        </message>
+        <message>
+            <source>Devices and limits</source>
+            <translation>Devices and limits</translation>
+        </message>
+        <message>
+            <source>No-split classes</source>
+            <translation>No-split classes</translation>
+        </message>
+        <message>
+            <source>Memory per device and per layer</source>
+            <translation>Memory per device and per layer</translation>
+        </message>
+        <message>
+            <source>Problems</source>
+            <translation>Problems</translation>
+        </message>
+        <message>
+            <source>History</source>
+            <translation>History</translation>
+        </message>
+        <message>
+            <source>&lt;opened&gt;</source>
+            <translation>&lt;opened&gt;</translation>
+        </message>
+        <message>
+            <source>Filter by module name or class…</source>
+            <translation>Filter by module name or class…</translation>
+        </message>
+        <message>
+            <source>Cancel</source>
+            <translation>Cancel</translation>
+        </message>
+        <message>
+            <source>Severity</source>
+            <translation>Severity</translation>
+        </message>
+        <message>
+            <source>Module</source>
+            <translation>Module</translation>
+        </message>
+        <message>
+            <source>Problem</source>
+            <translation>Problem</translation>
+        </message>
+        <message>
+            <source>Suggested fix</source>
+            <translation>Suggested fix</translation>
+        </message>
+        <message>
+            <source>Main toolbar</source>
+            <translation>Main toolbar</translation>
+        </message>
+        <message>
+            <source>Mizan</source>
+            <translation>Mizan</translation>
+        </message>
+        <message>
+            <source>Error</source>
+            <translation>Error</translation>
+        </message>
+        <message>
+            <source>Warning</source>
+            <translation>Warning</translation>
+        </message>
+        <message>
+            <source>Note</source>
+            <translation>Note</translation>
+        </message>
+        <message>
+            <source>%1 (%2 errors, %3 warnings)</source>
+            <translation>%1 (%2 errors, %3 warnings)</translation>
+        </message>
+        <message>
+            <source>The device map is valid.</source>
+            <translation>The device map is valid.</translation>
+        </message>
+        <message>
+            <source>Open a checkpoint, a config.json or a preset to begin.</source>
+            <translation>Open a checkpoint, a config.json or a preset to begin.</translation>
+        </message>
+        <message>
+            <source>unknown architecture</source>
+            <translation>unknown architecture</translation>
+        </message>
+        <message>
+            <source>%1: %2 parameters, %3, %4 modules</source>
+            <translation>%1: %2 parameters, %3, %4 modules</translation>
+        </message>
+        <message>
+            <source>config only</source>
+            <translation>config only</translation>
+        </message>
+        <message>
+            <source>opened in %1 ms</source>
+            <translation>opened in %1 ms</translation>
+        </message>
+        <message>
+            <source>planning…</source>
+            <translation>planning…</translation>
+        </message>
+        <message>
+            <source>Move to</source>
+            <translation>Move to</translation>
+        </message>
+        <message>
+            <source>Pin to</source>
+            <translation>Pin to</translation>
+        </message>
+        <message>
+            <source>Copy name</source>
+            <translation>Copy name</translation>
+        </message>
+        <message>
+            <source>Saved %1</source>
+            <translation>Saved %1</translation>
+        </message>
+        <message>
+            <source>Cannot save</source>
+            <translation>Cannot save</translation>
+        </message>
+        <message>
+            <source>Imported %1</source>
+            <translation>Imported %1</translation>
+        </message>
+        <message>
+            <source>Cannot import</source>
+            <translation>Cannot import</translation>
+        </message>
+        <message>
+            <source>&amp;Undo %1</source>
+            <translation>&amp;Undo %1</translation>
+        </message>
+        <message>
+            <source>&amp;Redo %1</source>
+            <translation>&amp;Redo %1</translation>
+        </message>
+        <message>
+            <source>, …</source>
+            <translation>, …</translation>
+        </message>
+        <message>
+            <source>%1 tensors missing from the checkpoint</source>
+            <translation>%1 tensors missing from the checkpoint</translation>
+        </message>
+        <message>
+            <source>%1 tensors the architecture does not know</source>
+            <translation>%1 tensors the architecture does not know</translation>
+        </message>
+        <message>
+            <source>%1 shape mismatches</source>
+            <translation>%1 shape mismatches</translation>
+        </message>
+    </context>
+    <context>
+        <name>mizan::gui::ModuleTreeModel</name>
+        <message>
+            <source>mixed</source>
+            <translation>mixed</translation>
+        </message>
+        <message>
+            <source>split: %1</source>
+            <translation>split: %1</translation>
+        </message>
+        <message>
+            <source>, </source>
+            <comment>list separator</comment>
+            <translation>, </translation>
+        </message>
+        <message>
+            <source>Module</source>
+            <translation>Module</translation>
+        </message>
+        <message>
+            <source>Class</source>
+            <translation>Class</translation>
+        </message>
+        <message>
+            <source>Parameters</source>
+            <translation>Parameters</translation>
+        </message>
+        <message>
+            <source>Size</source>
+            <translation>Size</translation>
+        </message>
+        <message>
+            <source>Dtype</source>
+            <translation>Dtype</translation>
+        </message>
+        <message>
+            <source>Device</source>
+            <translation>Device</translation>
+        </message>
+    </context>
+    <context>
+        <name>mizan::gui::NoSplitPanel</name>
+        <message>
+            <source>Modules of a checked class are never split across devices. The model's defaults are in bold.</source>
+            <translation>Modules of a checked class are never split across devices. The model's defaults are in bold.</translation>
+        </message>
+        <message>
+            <source>Reset to the model's defaults</source>
+            <translation>Reset to the model's defaults</translation>
+        </message>
+        <message>
+            <source>%1: a default no-split class of this architecture</source>
+            <translation>%1: a default no-split class of this architecture</translation>
+        </message>
+    </context>
+    <context>
+        <name>mizan::gui::StartPage</name>
+        <message>
+            <source>%1  —  %2 parameters</source>
+            <translation>%1  —  %2 parameters</translation>
+        </message>
+        <message>
+            <source>%1 (%2), from %3</source>
+            <translation>%1 (%2), from %3</translation>
+        </message>
+        <message>
+            <source>Mizan</source>
+            <translation>Mizan</translation>
+        </message>
+        <message>
+            <source>Plan where every layer of a model goes when it does not fit on one GPU: open a checkpoint, set the memory of each device, and get a device map for transformers and Accelerate.</source>
+            <translation>Plan where every layer of a model goes when it does not fit on one GPU: open a checkpoint, set the memory of each device, and get a device map for transformers and Accelerate.</translation>
+        </message>
+        <message>
+            <source>Open checkpoint folder…</source>
+            <translation>Open checkpoint folder…</translation>
+        </message>
+        <message>
+            <source>Open file…</source>
+            <translation>Open file…</translation>
+        </message>
+        <message>
+            <source>&lt;b&gt;Recent&lt;/b&gt;</source>
+            <translation>&lt;b&gt;Recent&lt;/b&gt;</translation>
+        </message>
+        <message>
+            <source>&lt;b&gt;Model presets&lt;/b&gt; (from config.json alone)</source>
+            <translation>&lt;b&gt;Model presets&lt;/b&gt; (from config.json alone)</translation>
+        </message>
+        <message>
+            <source>Or drop a folder, a .safetensors file, an index or a config.json here.</source>
+            <translation>Or drop a folder, a .safetensors file, an index or a config.json here.</translation>
+        </message>
+    </context>
 </TS>

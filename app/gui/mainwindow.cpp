@@ -645,6 +645,32 @@ void MainWindow::updateProblems()
             item->setToolTip(2, QString::fromStdString(w));
         }
     }
+    if (const OpenedModel *model = m_document->model()) {
+        // What the loader and the architecture registry noticed about the checkpoint itself.
+        const auto &desc = model->source.model;
+        std::vector<std::string> notes = model->source.checkpoint.warnings;
+        notes.insert(notes.end(), desc.warnings.begin(), desc.warnings.end());
+        auto summary = [&](const std::vector<std::string> &list, const QString &what) {
+            if (list.empty())
+                return;
+            QString text = what.arg(QLocale().toString(static_cast<qlonglong>(list.size())))
+                + QStringLiteral(": ") + QString::fromStdString(list.front());
+            if (list.size() > 1)
+                text += tr(", …");
+            notes.push_back(text.toStdString());
+        };
+        summary(desc.missingTensors, tr("%1 tensors missing from the checkpoint"));
+        summary(desc.unexpectedTensors, tr("%1 tensors the architecture does not know"));
+        summary(desc.shapeMismatches, tr("%1 shape mismatches"));
+        for (const auto &n : notes) {
+            auto *item = new QTreeWidgetItem(m_problems);
+            ++warnings;
+            item->setText(0, tr("Note"));
+            item->setIcon(0, QIcon(QStringLiteral(":/icons/warning.png")));
+            item->setText(2, QString::fromStdString(n));
+            item->setToolTip(2, QString::fromStdString(n));
+        }
+    }
     const QString title = tr("Problems");
     m_problemsDock->setWindowTitle(errors + warnings == 0 ? title
                                    : tr("%1 (%2 errors, %3 warnings)").arg(title, QLocale().toString(errors), QLocale().toString(warnings)));
