@@ -30,6 +30,7 @@
 #include <QMimeData>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSettings>
 #include <QSplitter>
 #include <QStackedWidget>
@@ -290,7 +291,13 @@ void MainWindow::createDocks()
         addDockWidget(area, d);
         return d;
     };
-    m_devicesDock = dock(QStringLiteral("devicesDock"), m_devicePanel, Qt::LeftDockWidgetArea);
+    // Scrolls rather than squeezes its rows when the window is short.
+    auto *deviceScroll = new QScrollArea(this);
+    deviceScroll->setWidget(m_devicePanel);
+    deviceScroll->setWidgetResizable(true);
+    deviceScroll->setFrameShape(QFrame::NoFrame);
+    deviceScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_devicesDock = dock(QStringLiteral("devicesDock"), deviceScroll, Qt::LeftDockWidgetArea);
     m_noSplitDock = dock(QStringLiteral("noSplitDock"), m_noSplit, Qt::LeftDockWidgetArea);
     m_chartsDock = dock(QStringLiteral("chartsDock"), m_charts, Qt::BottomDockWidgetArea);
     m_problemsDock = dock(QStringLiteral("problemsDock"), m_problems, Qt::BottomDockWidgetArea);
