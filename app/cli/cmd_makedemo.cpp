@@ -1,6 +1,7 @@
 // mizan-cli make-demo: writes a deterministic demo checkpoint (or a sparse giant one).
 #include "args.h"
 #include "commands.h"
+#include "format.h"
 
 #include "models/demo.h"
 #include "planner/device.h"
@@ -10,22 +11,6 @@
 
 namespace mizan::cli {
 
-namespace {
-
-// "405.85 B", "1.26 M": parameter counts in short scale.
-std::string billions(std::int64_t count)
-{
-    char buf[32];
-    if (count >= 1000000000)
-        std::snprintf(buf, sizeof buf, "%.2f B", static_cast<double>(count) / 1e9);
-    else if (count >= 1000000)
-        std::snprintf(buf, sizeof buf, "%.2f M", static_cast<double>(count) / 1e6);
-    else
-        std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(count));
-    return buf;
-}
-
-} // namespace
 
 const char *const kMakeDemoUsage =
     "usage: mizan-cli make-demo DIR [--preset NAME] [--layers N] [--hidden N] [--seed N]\n"
@@ -67,7 +52,7 @@ int runMakeDemo(const std::vector<std::string> &argv)
     }
     options.sparse = args.flag("--sparse");
     const models::DemoResult r = models::writeDemo(dir, options);
-    std::cout << "wrote " << r.directory << ": " << r.tensorCount << " tensors, " << billions(r.parameters)
+    std::cout << "wrote " << r.directory << ": " << r.tensorCount << " tensors, " << humanCount(r.parameters)
               << " parameters, " << planner::formatBytes(static_cast<double>(r.totalBytes)) << " in " << r.shardCount
               << " shards" << (options.sparse ? " (sparse)" : "") << "\n";
     return 0;

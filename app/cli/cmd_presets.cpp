@@ -1,6 +1,7 @@
 // mizan-cli presets: the bundled model presets and hardware profiles.
 #include "args.h"
 #include "commands.h"
+#include "format.h"
 
 #include "models/describe.h"
 
@@ -14,22 +15,6 @@
 
 namespace mizan::cli {
 
-namespace {
-
-// "405.85 B", "1.26 M": parameter counts in short scale.
-std::string billions(std::int64_t count)
-{
-    char buf[32];
-    if (count >= 1000000000)
-        std::snprintf(buf, sizeof buf, "%.2f B", static_cast<double>(count) / 1e9);
-    else if (count >= 1000000)
-        std::snprintf(buf, sizeof buf, "%.2f M", static_cast<double>(count) / 1e6);
-    else
-        std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(count));
-    return buf;
-}
-
-} // namespace
 
 const char *const kPresetsUsage =
     "usage: mizan-cli presets [--json]\n"
@@ -78,7 +63,7 @@ int runPresets(const std::vector<std::string> &argv)
             continue;
         }
         std::cout << "  " << std::left << std::setw(16) << p.name << std::setw(20) << p.displayName
-                  << std::setw(28) << p.architecture << std::right << std::setw(10) << billions(p.parameters)
+                  << std::setw(28) << p.architecture << std::right << std::setw(10) << humanCount(p.parameters)
                   << " parameters\n";
     }
     std::cout << "\nhardware profiles:\n";
