@@ -435,4 +435,13 @@ std::vector<std::string> supportedArchitectures()
     return out;
 }
 
+std::vector<std::pair<std::string, DType>> keepFp32SpecialDtypes(const ModelDescription &model)
+{
+    std::vector<std::pair<std::string, DType>> out;
+    out.reserve(model.keepFp32Tensors.size());
+    for (const auto &name : model.keepFp32Tensors)
+        out.emplace_back(name, DType::F32);
+    return out;
+}
+
 } // namespace mizan::models

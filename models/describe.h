@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mizan::models {
@@ -72,6 +73,10 @@ struct DescribeOptions {
     TransformersLayout layout = TransformersLayout::V5;
 };
 ModelDescription describeConfig(const nlohmann::json &config, const DescribeOptions &options);
+
+// The special dtypes transformers applies when loading the model: every keep-in-fp32 tensor
+// (T5's "wo") stays float32 whatever the load dtype. Pass them as PlanOptions::specialDtypes.
+std::vector<std::pair<std::string, DType>> keepFp32SpecialDtypes(const ModelDescription &model);
 
 // Architectures the registry knows ("LlamaForCausalLM", ...), sorted.
 std::vector<std::string> supportedArchitectures();

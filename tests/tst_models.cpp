@@ -901,8 +901,7 @@ private Q_SLOTS:
         for (const auto &d : models::hardwareProfile(hardware.toStdString()).devices)
             options.maxMemory.emplace_back(planner::Device::fromString(d.key), d.capacityBytes);
         options.noSplitClasses = model.noSplitClasses;
-        for (const auto &t : model.keepFp32Tensors)
-            options.specialDtypes.emplace_back(t, DType::F32);
+        options.specialDtypes = models::keepFp32SpecialDtypes(model);
         const auto plan = planner::plan(model.tree, options);
         const auto issues = planner::validate(model.tree, plan.deviceMap, options);
         for (const auto &i : issues)

@@ -115,6 +115,7 @@ PlanOptions planOptionsFromArgs(const Args &args, const models::ModelDescription
     o.offloadBuffers = args.flag("--offload-buffers");
     o.fallbackAllocation = args.flag("--fallback");
     o.cleanResult = !args.flag("--no-clean");
+    o.specialDtypes = models::keepFp32SpecialDtypes(model);
     const std::int64_t tokens = positiveInt(args, "--headroom-tokens", 0);
     const std::int64_t batch = positiveInt(args, "--batch", 1);
     if (tokens > 0 && !checkOnly) {

@@ -331,6 +331,8 @@ planner::PlanOptions Document::options() const
     o.dtype = m_dtype;
     o.strategy = m_strategy;
     o.pins = m_pins;
+    if (m_model)
+        o.specialDtypes = models::keepFp32SpecialDtypes(m_model->source.model);
     return o;
 }
 
