@@ -444,4 +444,26 @@ std::vector<std::pair<std::string, DType>> keepFp32SpecialDtypes(const ModelDesc
     return out;
 }
 
+planner::Headroom headroomFor(const ModelDescription &model, std::int64_t tokens, std::int64_t batchSize, DType dtype)
+{
+    planner::Headroom h;
+    if (tokens <= 0)
+        return h;
+    const ModelDims &dims = model.dims;
+    if (dims.hiddenSize <= 0)
+        throw Error(ErrorKind::InvalidArgument, {},
+                    "runtime headroom needs the model's hidden size, which this checkpoint's config does not give");
+    h.tokens = tokens;
+    h.batchSize = std::max<std::int64_t>(1, batchSize);
+    h.hiddenSize = dims.hiddenSize;
+    h.numLayers = dims.numLayers;
+    h.numAttentionHeads = dims.numAttentionHeads;
+    h.numKeyValueHeads = dims.numKeyValueHeads;
+    h.headDim = dims.headDim;
+    h.intermediateSize = dims.intermediateSize;
+    h.vocabSize = dims.vocabSize;
+    h.dtype = dtype;
+    return h;
+}
+
 } // namespace mizan::models

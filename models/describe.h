@@ -7,6 +7,7 @@
 #include "loader/checkpoint.h"
 #include "planner/dtype.h"
 #include "planner/moduletree.h"
+#include "planner/plan.h"
 
 #include <nlohmann/json.hpp>
 
@@ -77,6 +78,11 @@ ModelDescription describeConfig(const nlohmann::json &config, const DescribeOpti
 // The special dtypes transformers applies when loading the model: every keep-in-fp32 tensor
 // (T5's "wo") stays float32 whatever the load dtype. Pass them as PlanOptions::specialDtypes.
 std::vector<std::pair<std::string, DType>> keepFp32SpecialDtypes(const ModelDescription &model);
+
+// Runtime headroom (activations + KV cache) for `tokens` tokens of `batchSize` sequences in
+// `dtype`, from the model's dimensions. Disabled (tokens = 0) when `tokens` is 0. Throws
+// Error(InvalidArgument) when tokens > 0 and the config gives no hidden size.
+planner::Headroom headroomFor(const ModelDescription &model, std::int64_t tokens, std::int64_t batchSize, DType dtype);
 
 // Architectures the registry knows ("LlamaForCausalLM", ...), sorted.
 std::vector<std::string> supportedArchitectures();

@@ -61,6 +61,32 @@ private Q_SLOTS:
         QVERIFY2(r.err.contains(message), qPrintable(r.err));
     }
 
+    void listsDevicesAndPlansWithAuto()
+    {
+        Run d = cli({"devices", "--json"});
+        QCOMPARE(d.exitCode, 0);
+        const QJsonObject j = QJsonDocument::fromJson(d.out.toUtf8()).object();
+        QCOMPARE(j.value("format").toString(), QString("mizan-devices"));
+        const double available = j.value("cpu").toObject().value("available_bytes").toDouble();
+        QVERIFY(available > 0);
+        const QJsonObject memory = j.value("max_memory").toObject();
+        QCOMPARE(memory.value("cpu").toDouble(), available);
+        QCOMPARE(memory.size(), 1 + j.value("gpus").toArray().size());
+        QVERIFY(j.value("gpus").toArray().isEmpty() || j.value("cuda_build").toBool());
+
+        // auto with overrides: this machine's devices, the CPU lowered, a GPU added.
+        Run p = cli({"plan", "gpt2", "--max-memory", "auto,cpu=1GB,0=100MB", "--json"});
+        QCOMPARE(p.exitCode, 0);
+        const QJsonObject plan = QJsonDocument::fromJson(p.out.toUtf8()).object();
+        QCOMPARE(plan.value("max_memory").toObject().value("cpu").toDouble(), 1e9);
+        QVERIFY(plan.value("max_memory").toObject().contains("0"));
+        Run bad = cli({"plan", "gpt2", "--max-memory", "automatic"});
+        QCOMPARE(bad.exitCode, 2);
+        Run text = cli({"devices", "--offload-folder", QDir::tempPath() + "/mizan-not-there/x"});
+        QCOMPARE(text.exitCode, 0);
+        QVERIFY2(text.out.contains("disk") && text.out.contains("--max-memory auto"), qPrintable(text.out));
+    }
+
     void plansAsJsonAndWritesFiles()
     {
         QTemporaryDir dir;

@@ -23,7 +23,9 @@ const char *const kPlanUsage =
     "PATH is a checkpoint folder, a .safetensors file, an .index.json, a config.json or a preset.\n"
     "\n"
     "  --max-memory LIST      budgets, e.g. 0=22GiB,1=22GiB,cpu=64GiB (GiB = 2^30, GB = 10^9,\n"
-    "                         lowercase b = bits, as Accelerate parses them; integers are bytes)\n"
+    "                         lowercase b = bits, as Accelerate parses them; integers are bytes);\n"
+    "                         auto = this machine's free GPU memory and available RAM, as\n"
+    "                         Accelerate's default (auto,cpu=32GiB overrides one device)\n"
     "  --hardware PROFILE     budgets from a hardware profile (see `mizan-cli presets`)\n"
     "  --strategy S           auto (default), balanced, balanced_low_0 or sequential\n"
     "  --no-split CLASS,...   module classes never split (default: the architecture's)\n"
@@ -89,7 +91,7 @@ PlanOptions planOptionsFromArgs(const Args &args, const models::ModelDescription
     if (maxMemory && hardware)
         throw UsageError("give --max-memory or --hardware, not both");
     if (maxMemory) {
-        o.maxMemory = asUsage([&] { return parseMaxMemory(*maxMemory); });
+        o.maxMemory = asUsage([&] { return maxMemoryFromArgument(*maxMemory); });
     } else if (hardware) {
         models::HardwareProfile profile;
         try {
@@ -118,22 +120,8 @@ PlanOptions planOptionsFromArgs(const Args &args, const models::ModelDescription
     o.specialDtypes = models::keepFp32SpecialDtypes(model);
     const std::int64_t tokens = positiveInt(args, "--headroom-tokens", 0);
     const std::int64_t batch = positiveInt(args, "--batch", 1);
-    if (tokens > 0 && !checkOnly) {
-        const auto &dims = model.dims;
-        if (dims.hiddenSize <= 0)
-            throw UsageError("--headroom-tokens needs the model's hidden size, which this checkpoint's config does not give");
-        Headroom &h = o.headroom;
-        h.tokens = tokens;
-        h.batchSize = batch;
-        h.hiddenSize = dims.hiddenSize;
-        h.numLayers = dims.numLayers;
-        h.numAttentionHeads = dims.numAttentionHeads;
-        h.numKeyValueHeads = dims.numKeyValueHeads;
-        h.headDim = dims.headDim;
-        h.intermediateSize = dims.intermediateSize;
-        h.vocabSize = dims.vocabSize;
-        h.dtype = o.dtype ? *o.dtype : DType::F16;
-    }
+    if (tokens > 0 && !checkOnly)
+        o.headroom = asUsage([&] { return models::headroomFor(model, tokens, batch, o.dtype ? *o.dtype : DType::F16); });
     return o;
 }
 

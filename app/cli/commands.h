@@ -26,5 +26,7 @@ int runPlan(const std::vector<std::string> &args);
 extern const char *const kPlanUsage;
 int runValidate(const std::vector<std::string> &args);
 extern const char *const kValidateUsage;
+int runDevices(const std::vector<std::string> &args);
+extern const char *const kDevicesUsage;
 
 } // namespace mizan::cli

@@ -19,4 +19,9 @@ extern const std::vector<std::string> kPlanFlags;        // --offload-buffers, -
 planner::PlanOptions planOptionsFromArgs(const Args &args, const models::ModelDescription &model, bool budgetsRequired,
                                          bool checkOnly = false);
 
+// --max-memory's value: "0=22GiB,cpu=64GiB", or "auto" (this machine's devices as Accelerate's
+// get_max_memory() sees them), optionally followed by overrides: "auto,cpu=32GiB".
+// Throws mizan::Error(InvalidArgument). Defined in cmd_devices.cpp.
+planner::MaxMemory maxMemoryFromArgument(const std::string &text);
+
 } // namespace mizan::cli

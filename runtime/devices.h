@@ -1,0 +1,59 @@
+#pragma once
+
+// The devices of this machine, as Accelerate's get_max_memory() sees them: CUDA GPUs through
+// libtorch (when the linked libtorch has CUDA), the CPU's RAM, and the free space of the folder
+// that would take disk offload. No Qt, no libtorch in this header.
+
+#include "planner/device.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mizan::runtime {
+
+struct GpuInfo {
+    int index = 0;                 // CUDA device index (after CUDA_VISIBLE_DEVICES)
+    std::string name;              // "NVIDIA H100 80GB HBM3"
+    std::int64_t totalBytes = 0;   // the card's memory
+    std::int64_t freeBytes = 0;    // free now (what Accelerate budgets by default)
+    int computeMajor = 0;
+    int computeMinor = 0;
+};
+
+struct HostMemory {
+    std::int64_t totalBytes = 0;      // physical RAM
+    std::int64_t availableBytes = 0;  // what can be taken without swapping (MemAvailable)
+};
+
+struct DiskSpace {
+    std::string folder;               // the folder asked about (may not exist yet)
+    std::string measuredAt;           // the existing folder whose file system was measured
+    std::int64_t capacityBytes = 0;
+    std::int64_t freeBytes = 0;       // available to this user
+};
+
+struct DeviceReport {
+    std::vector<GpuInfo> gpus;
+    HostMemory host;
+    std::optional<DiskSpace> disk;
+    bool torchLinked = false;         // built with libtorch at all
+    bool cudaBuild = false;           // the linked libtorch was built with CUDA
+    std::string backend;              // "libtorch 1.13.1 (CPU only)", "libtorch 2.3.0 with CUDA"
+    std::vector<std::string> notes;   // GPUs that failed to initialise, unreadable /proc/meminfo, ...
+};
+
+// Probes the machine. Never throws: what cannot be read is left at zero with a note. Initialising
+// CUDA can take a second or more: call it off any UI thread. `offloadFolder` (optional) is where
+// disk offload would go; its file system's free space is reported.
+DeviceReport probeDevices(const std::string &offloadFolder = {});
+
+// Accelerate's default budget (get_max_memory with max_memory=None): every GPU's free memory in
+// index order, then "cpu" = available RAM. No "disk" key.
+planner::MaxMemory defaultMaxMemory(const DeviceReport &report);
+
+// Reads a /proc/meminfo text: MemTotal and MemAvailable in bytes (zero where absent).
+HostMemory parseMeminfo(const std::string &text);
+
+} // namespace mizan::runtime
