@@ -105,6 +105,12 @@ std::vector<GpuInfo> probeCuda(std::vector<std::string> &notes)
 
 } // namespace
 
+HostMemory probeHostMemory(std::vector<std::string> *notes)
+{
+    std::vector<std::string> ignored;
+    return probeHost(notes ? *notes : ignored);
+}
+
 HostMemory parseMeminfo(const std::string &text)
 {
     HostMemory host;

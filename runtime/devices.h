@@ -53,6 +53,9 @@ DeviceReport probeDevices(const std::string &offloadFolder = {});
 // index order, then "cpu" = available RAM. No "disk" key.
 planner::MaxMemory defaultMaxMemory(const DeviceReport &report);
 
+// The RAM alone (reads /proc/meminfo: fast, safe on any thread). Notes go to `notes` if given.
+HostMemory probeHostMemory(std::vector<std::string> *notes = nullptr);
+
 // Reads a /proc/meminfo text: MemTotal and MemAvailable in bytes (zero where absent).
 HostMemory parseMeminfo(const std::string &text);
 

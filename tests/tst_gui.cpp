@@ -6,11 +6,15 @@
 #include "moduletreemodel.h"
 
 #include "models/demo.h"
+#include "devicepanel.h"
 #include "planner/error.h"
 
 #include <QAbstractItemModelTester>
 #include <QApplication>
+#include <QComboBox>
 #include <QDockWidget>
+#include <QLabel>
+#include <QSpinBox>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QHeaderView>
@@ -83,6 +87,8 @@ private Q_SLOTS:
     void failedOpenShowsMessage();
     void switchesToArabicAtRunTime();
     void opening405BNeverStallsTheEventLoop();
+    void detectedGpusBecomeDevices();
+    void headroomIsReservedAndUndoable();
 
 private:
     void openDemo(MainWindow &w);
@@ -436,6 +442,92 @@ void TestGui::opening405BNeverStallsTheEventLoop()
         best = std::min(best, worst);
     }
     QVERIFY2(best <= 50, qPrintable(QStringLiteral("event loop stalled %1 ms").arg(best)));
+}
+
+void TestGui::detectedGpusBecomeDevices()
+{
+    MainWindow w;
+    Document *doc = w.document();
+    // What the probe answers on a machine with two cards (this one has none: the probe's own
+    // answers are checked in tst_runtime); the panel and the document must take them as real GPUs.
+    runtime::DeviceReport report;
+    report.cudaBuild = true;
+    report.backend = "libtorch with CUDA";
+    report.gpus = {{0, "NVIDIA H100 80GB HBM3", std::int64_t(80) << 30, std::int64_t(79) << 30, 9, 0},
+                   {1, "NVIDIA H100 80GB HBM3", std::int64_t(80) << 30, std::int64_t(60) << 30, 9, 0}};
+    report.host = {std::int64_t(512) << 30, std::int64_t(400) << 30};
+    doc->setMachine(report, true);
+    const auto &devices = doc->devices();
+    QCOMPARE(devices.size(), std::size_t(3));
+    QCOMPARE(devices[0].device, planner::Device::gpu(0));
+    QCOMPARE(devices[0].limitBytes, std::int64_t(79) << 30); // free memory, as Accelerate's default
+    QVERIFY(!devices[0].simulated);
+    QCOMPARE(devices[1].limitBytes, std::int64_t(60) << 30);
+    QCOMPARE(devices[2].device, planner::Device::cpu());
+    QCOMPARE(devices[2].limitBytes, std::int64_t(400) << 30);
+    QVERIFY(!doc->deviceLabel(planner::Device::gpu(0)).contains(QStringLiteral("simulated")));
+    auto *note = w.findChild<QLabel *>(QStringLiteral("gpuNote"));
+    QVERIFY(note);
+    QVERIFY2(note->text().contains(QStringLiteral("NVIDIA H100")), qPrintable(note->text()));
+
+    // Simulated devices by hand, then "This machine" brings the detected ones back in one undo step.
+    doc->setDevices({{planner::Device::gpu(0), std::int64_t(8) << 30, true, {}}, {planner::Device::cpu(), std::int64_t(16) << 30, false, {}}},
+                    QStringLiteral("by hand"));
+    QCOMPARE(doc->devices().size(), std::size_t(2));
+    auto *profiles = w.findChild<DevicePanel *>()->findChild<QComboBox *>();
+    QVERIFY(profiles);
+    const int machineRow = profiles->findData(QStringLiteral("@machine"));
+    QVERIFY(machineRow > 0);
+    QVERIFY(doc->useMachineDevices());
+    QCOMPARE(doc->devices().size(), std::size_t(3));
+    doc->undoStack()->undo();
+    QCOMPARE(doc->devices().size(), std::size_t(2));
+
+    // Without GPUs the note says why.
+    runtime::DeviceReport cpuOnly;
+    cpuOnly.host = {std::int64_t(16) << 30, std::int64_t(8) << 30};
+    doc->setMachine(cpuOnly, true);
+    QCOMPARE(doc->devices().size(), std::size_t(2)); // nothing to take from a machine without GPUs
+    QVERIFY2(note->text().contains(QStringLiteral("No CUDA GPU")), qPrintable(note->text()));
+}
+
+void TestGui::headroomIsReservedAndUndoable()
+{
+    MainWindow w;
+    w.show();
+    openDemo(w);
+    Document *doc = w.document();
+    const auto *gpu0 = doc->plan()->usageOf(planner::Device::gpu(0));
+    QVERIFY(gpu0);
+    QCOMPARE(gpu0->headroomBytes, std::int64_t(0));
+    const std::int64_t plannedBefore = static_cast<std::int64_t>(gpu0->plannedBytes);
+
+    doc->setHeadroom(4096, 2);
+    QCOMPARE(doc->headroomTokens(), std::int64_t(4096));
+    QVERIFY(doc->options().headroom.enabled());
+    QCOMPARE(doc->options().headroom.batchSize, std::int64_t(2));
+    QSignalSpy planned(doc, &Document::planFinished);
+    doc->requestPlan();
+    QVERIFY(planned.wait(kTimeoutMs));
+    gpu0 = doc->plan()->usageOf(planner::Device::gpu(0));
+    QVERIFY(gpu0->headroomBytes > 0);
+    // The reservation leaves less room for weights on GPU 0.
+    QVERIFY(static_cast<std::int64_t>(gpu0->plannedBytes) <= plannedBefore);
+    auto *tokens = w.findChild<QSpinBox *>(QStringLiteral("headroomTokens"));
+    QVERIFY(tokens);
+    QCOMPARE(tokens->value(), 4096);
+
+    // A plan file keeps it.
+    QTemporaryDir dir;
+    const QString file = dir.filePath(QStringLiteral("p.mizan.json"));
+    doc->exportPlan(file);
+    doc->undoStack()->undo(); // the plan
+    doc->undoStack()->undo(); // the headroom
+    QCOMPARE(doc->headroomTokens(), std::int64_t(0));
+    QCOMPARE(tokens->value(), 0);
+    doc->importPlan(file);
+    QCOMPARE(doc->headroomTokens(), std::int64_t(4096));
+    QCOMPARE(doc->headroomBatch(), std::int64_t(2));
 }
 
 QTEST_MAIN(TestGui)

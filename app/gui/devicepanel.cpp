@@ -12,6 +12,7 @@
 #include <QLabel>
 #include <QPushButton>
 #include <QSignalBlocker>
+#include <QSpinBox>
 #include <QTableWidget>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -34,6 +35,9 @@ const planner::Strategy kStrategies[] = {planner::Strategy::Auto, planner::Strat
 
 enum Columns { DeviceCol, LimitCol, UnitCol, RemoveCol };
 
+// The profile combo's entry for the devices the probe found on this machine.
+const QString kMachineProfile = QStringLiteral("@machine");
+
 } // namespace
 
 DevicePanel::DevicePanel(Document *document, QWidget *parent)
@@ -48,6 +52,11 @@ DevicePanel::DevicePanel(Document *document, QWidget *parent)
     , m_dtype(new QComboBox(this))
     , m_strategyLabel(new QLabel(this))
     , m_strategy(new QComboBox(this))
+    , m_headroomLabel(new QLabel(this))
+    , m_headroomTokens(new QSpinBox(this))
+    , m_batchLabel(new QLabel(this))
+    , m_headroomBatch(new QSpinBox(this))
+    , m_headroomNote(new QLabel(this))
     , m_plan(new QPushButton(this))
     , m_summary(new QLabel(this))
 {
@@ -76,7 +85,20 @@ DevicePanel::DevicePanel(Document *document, QWidget *parent)
     auto *form = new QFormLayout;
     form->addRow(m_dtypeLabel, m_dtype);
     form->addRow(m_strategyLabel, m_strategy);
+    m_headroomTokens->setObjectName(QStringLiteral("headroomTokens"));
+    m_headroomTokens->setRange(0, 1 << 20);
+    m_headroomTokens->setSingleStep(512);
+    m_headroomTokens->setAccelerated(true);
+    m_headroomTokens->setKeyboardTracking(false);
+    m_headroomBatch->setObjectName(QStringLiteral("headroomBatch"));
+    m_headroomBatch->setRange(1, 4096);
+    m_headroomBatch->setKeyboardTracking(false);
+    form->addRow(m_headroomLabel, m_headroomTokens);
+    form->addRow(m_batchLabel, m_headroomBatch);
     layout->addLayout(form);
+    m_headroomNote->setWordWrap(true);
+    m_headroomNote->setObjectName(QStringLiteral("headroomNote"));
+    layout->addWidget(m_headroomNote);
     m_plan->setObjectName(QStringLiteral("planButton"));
     m_plan->setDefault(true);
     layout->addWidget(m_plan);
@@ -99,9 +121,16 @@ DevicePanel::DevicePanel(Document *document, QWidget *parent)
             m_document->setStrategy(kStrategies[i]);
     });
     connect(m_profile, qOverload<int>(&QComboBox::activated), this, [this](int i) {
-        if (i > 0)
+        if (i <= 0)
+            return;
+        if (m_profile->itemData(i).toString() == kMachineProfile)
+            m_document->useMachineDevices();
+        else
             applyProfile(m_profile->itemData(i).toString());
     });
+    auto commitHeadroom = [this] { m_document->setHeadroom(m_headroomTokens->value(), m_headroomBatch->value()); };
+    connect(m_headroomTokens, qOverload<int>(&QSpinBox::valueChanged), this, commitHeadroom);
+    connect(m_headroomBatch, qOverload<int>(&QSpinBox::valueChanged), this, commitHeadroom);
     connect(m_plan, &QPushButton::clicked, m_document, &Document::requestPlan);
     connect(m_document, &Document::settingsChanged, this, &DevicePanel::rebuild);
     connect(m_document, &Document::busyChanged, this, [this] {
@@ -155,15 +184,23 @@ void DevicePanel::retranslateUi()
         const QSignalBlocker block(m_profile);
         m_profile->clear();
         m_profile->addItem(tr("Choose a profile…"));
+        if (m_document->machine())
+            m_profile->addItem(tr("This machine (detected)"), kMachineProfile);
         for (const auto &p : m_profiles)
             m_profile->addItem(QString::fromStdString(p.description.empty() ? p.name : p.description),
                                QString::fromStdString(p.name));
     }
     m_table->setHorizontalHeaderLabels({tr("Device"), tr("Limit"), tr("Unit"), QString()});
-    m_gpuNote->setText(tr("No CUDA GPU in this build: add simulated GPUs or choose a hardware profile."));
+    updateGpuNote();
     m_addGpu->setText(tr("Add simulated GPU"));
     m_dtypeLabel->setText(tr("Load dtype:"));
     m_strategyLabel->setText(tr("Strategy:"));
+    m_headroomLabel->setText(tr("Generation headroom:"));
+    m_headroomTokens->setSpecialValueText(tr("none"));
+    m_headroomTokens->setSuffix(tr(" tokens"));
+    m_headroomTokens->setToolTip(tr("Keep room on every GPU for the KV cache and activations of this many tokens (prompt + generated)."));
+    m_batchLabel->setText(tr("Batch size:"));
+    m_headroomBatch->setToolTip(tr("Sequences generated at once: the KV cache grows with it."));
     m_dtype->setItemText(0, tr("as stored"));
     for (std::size_t i = 1; i < std::size(kDtypes); ++i)
         m_dtype->setItemText(static_cast<int>(i), QString::fromLatin1(torchName(*kDtypes[i])));
@@ -174,9 +211,41 @@ void DevicePanel::retranslateUi()
     rebuild();
 }
 
+void DevicePanel::updateGpuNote()
+{
+    const runtime::DeviceReport *machine = m_document->machine();
+    QString text;
+    if (!machine) {
+        text = tr("Looking for GPUs…");
+    } else if (machine->gpus.empty()) {
+        text = machine->cudaBuild
+                   ? tr("No CUDA GPU found (check the driver and CUDA_VISIBLE_DEVICES): add simulated GPUs or choose a hardware profile.")
+                   : tr("No CUDA GPU in this build: add simulated GPUs or choose a hardware profile.");
+    } else {
+        QStringList gpus;
+        for (const auto &g : machine->gpus)
+            gpus << tr("GPU %1: %2, %3 free of %4")
+                        .arg(QLocale().toString(g.index), QString::fromStdString(g.name),
+                             formatBytes(g.freeBytes), formatBytes(g.totalBytes));
+        text = tr("This machine has %Ln CUDA GPU(s):", nullptr, static_cast<int>(machine->gpus.size())) + QLatin1Char('\n')
+               + gpus.join(QLatin1Char('\n'));
+    }
+    m_gpuNote->setText(text);
+    m_gpuNote->setToolTip(machine ? QString::fromStdString(machine->backend) : QString());
+}
+
 void DevicePanel::rebuild()
 {
     const auto &devices = m_document->devices();
+    {
+        // The machine's entry appears once the probe has answered.
+        const bool listed = m_profile->findData(kMachineProfile) >= 0;
+        if (listed != (m_document->machine() != nullptr)) {
+            retranslateUi();
+            return;
+        }
+        updateGpuNote();
+    }
     QString signature;
     for (const auto &d : devices)
         signature += QString::fromStdString(d.device.toString()) + (d.simulated ? QStringLiteral("s,") : QStringLiteral(","));
@@ -200,6 +269,11 @@ void DevicePanel::rebuild()
         auto *item = new QTableWidgetItem(m_document->deviceLabel(d.device));
         item->setData(Qt::DecorationRole, m_document->deviceColor(d.device));
         QString tip = d.label;
+        if (d.device.isGpu() && !d.simulated && m_document->machine())
+            for (const auto &g : m_document->machine()->gpus)
+                if (g.index == d.device.index)
+                    tip = tr("%1: %2 free of %3 when Mizan started")
+                              .arg(QString::fromStdString(g.name), formatBytes(g.freeBytes), formatBytes(g.totalBytes));
         if (d.simulated)
             tip += (tip.isEmpty() ? QString() : QStringLiteral("\n")) + tr("A simulated GPU: a separate CPU memory arena with this capacity.");
         item->setToolTip(tip);
@@ -275,6 +349,25 @@ void DevicePanel::syncValues()
                        / static_cast<double>(unit->currentData().toLongLong()));
     }
     m_plan->setEnabled(m_document->hasModel() && !m_document->isPlanning());
+    {
+        const QSignalBlocker b1(m_headroomTokens), b2(m_headroomBatch);
+        m_headroomTokens->setLocale(QLocale());
+        m_headroomBatch->setLocale(QLocale());
+        m_headroomTokens->setValue(static_cast<int>(m_document->headroomTokens()));
+        m_headroomBatch->setValue(static_cast<int>(m_document->headroomBatch()));
+        m_headroomBatch->setEnabled(m_document->headroomTokens() > 0);
+    }
+    const QString problem = m_document->headroomProblem();
+    const planner::Plan *planned = m_document->plan();
+    if (!problem.isEmpty())
+        m_headroomNote->setText(problem);
+    else if (planned && planned->headroom.activationBytes > 0)
+        m_headroomNote->setText(tr("Reserved per GPU: %1 for activations + %2 of KV cache per layer it holds.")
+                                    .arg(formatBytes(planned->headroom.activationBytes),
+                                         formatBytes(planned->headroom.kvCachePerLayerBytes)));
+    else
+        m_headroomNote->clear();
+    m_headroomNote->setVisible(!m_headroomNote->text().isEmpty());
     if (const auto *plan = m_document->plan()) {
         m_summary->setText(tr("%Ln map entries, %1 in total.", nullptr, static_cast<int>(m_document->deviceMap().size()))
                                .arg(formatBytes(static_cast<std::int64_t>(plan->totalBytes))));

@@ -11,6 +11,7 @@
 class QComboBox;
 class QLabel;
 class QPushButton;
+class QSpinBox;
 class QTableWidget;
 class QToolButton;
 
@@ -35,6 +36,7 @@ private:
     void retranslateUi();
     void rebuild();
     void syncValues();
+    void updateGpuNote();
 
     Document *m_document;
     std::vector<models::HardwareProfile> m_profiles;
@@ -47,6 +49,11 @@ private:
     QComboBox *m_dtype;
     QLabel *m_strategyLabel;
     QComboBox *m_strategy;
+    QLabel *m_headroomLabel;
+    QSpinBox *m_headroomTokens;
+    QLabel *m_batchLabel;
+    QSpinBox *m_headroomBatch;
+    QLabel *m_headroomNote;
     QPushButton *m_plan;
     QLabel *m_summary;
     QString m_deviceSignature;

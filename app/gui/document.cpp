@@ -13,7 +13,6 @@
 #include <QUndoCommand>
 
 #include <algorithm>
-#include <unistd.h>
 #include <set>
 
 Q_LOGGING_CATEGORY(lcTiming, "mizan.timing", QtWarningMsg)
@@ -76,11 +75,10 @@ Document::Document(QObject *parent)
             qWarning("mizan: device edit ignored: %s", e.what());
         }
     });
-    // CPU RAM of this machine as the first CPU limit (the user lowers it for the OS and apps).
-    std::int64_t ramBytes = std::int64_t(64) << 30;
-    const long pages = sysconf(_SC_PHYS_PAGES), pageSize = sysconf(_SC_PAGE_SIZE);
-    if (pages > 0 && pageSize > 0)
-        ramBytes = static_cast<std::int64_t>(pages) * pageSize;
+    // The RAM available now as the first CPU limit, as Accelerate's get_max_memory() takes it.
+    // GPUs come later from the device probe (initialising CUDA is slow: never on this thread).
+    const runtime::HostMemory host = runtime::probeHostMemory();
+    const std::int64_t ramBytes = host.availableBytes > 0 ? host.availableBytes : std::int64_t(64) << 30;
     m_devices.push_back({planner::Device::cpu(), ramBytes, false, {}});
 }
 
@@ -162,7 +160,7 @@ void Document::applyOpened(std::shared_ptr<const OpenedModel> result)
 
 Document::State Document::state() const
 {
-    return State{m_devices, m_dtype, m_noSplit, m_strategy, m_pins, m_map, m_plan};
+    return State{m_devices, m_dtype, m_noSplit, m_strategy, m_headroomTokens, m_headroomBatch, m_pins, m_map, m_plan};
 }
 
 void Document::restore(const State &s)
@@ -172,6 +170,8 @@ void Document::restore(const State &s)
     m_dtype = s.dtype;
     m_noSplit = s.noSplit;
     m_strategy = s.strategy;
+    m_headroomTokens = s.headroomTokens;
+    m_headroomBatch = s.headroomBatch;
     m_pins = s.pins;
     m_map = s.map;
     m_plan = s.plan;
@@ -231,6 +231,60 @@ void Document::addSimulatedGpu(std::int64_t bytes)
     auto devices = m_devices;
     devices.push_back({planner::Device::gpu(index), bytes, true, {}});
     setDevices(devices, tr("Add simulated GPU %1").arg(index));
+}
+
+namespace {
+
+std::vector<DeviceSetting> machineDevices(const runtime::DeviceReport &report)
+{
+    std::vector<DeviceSetting> devices;
+    for (const auto &g : report.gpus)
+        devices.push_back({planner::Device::gpu(g.index), g.freeBytes, false, QString::fromStdString(g.name)});
+    devices.push_back({planner::Device::cpu(), report.host.availableBytes, false, {}});
+    return devices;
+}
+
+} // namespace
+
+void Document::setMachine(const runtime::DeviceReport &report, bool useIt)
+{
+    m_machine = std::make_shared<const runtime::DeviceReport>(report);
+    if (useIt && !report.gpus.empty()) {
+        State next = state();
+        next.devices = machineDevices(report);
+        restore(next);
+    }
+    Q_EMIT settingsChanged();
+}
+
+bool Document::useMachineDevices()
+{
+    if (!m_machine)
+        return false;
+    setDevices(machineDevices(*m_machine), tr("Use this machine's devices"));
+    return true;
+}
+
+void Document::setHeadroom(std::int64_t tokens, std::int64_t batch)
+{
+    tokens = std::max<std::int64_t>(0, tokens);
+    batch = std::max<std::int64_t>(1, batch);
+    if (tokens == m_headroomTokens && batch == m_headroomBatch)
+        return;
+    State next = state();
+    next.headroomTokens = tokens;
+    next.headroomBatch = batch;
+    // Turning the spin boxes merges into one undo step.
+    m_undo->push(new StateCommand(this, tr("Reserve headroom for %Ln tokens", nullptr, static_cast<int>(tokens)), state(), next, 999));
+}
+
+QString Document::headroomProblem() const
+{
+    if (m_headroomTokens <= 0 || !m_model)
+        return {};
+    if (m_model->source.model.dims.hiddenSize <= 0)
+        return tr("This model's config gives no hidden size, so no headroom can be reserved for it.");
+    return {};
 }
 
 void Document::removeDevice(const planner::Device &device)
@@ -331,8 +385,12 @@ planner::PlanOptions Document::options() const
     o.dtype = m_dtype;
     o.strategy = m_strategy;
     o.pins = m_pins;
-    if (m_model)
+    if (m_model) {
         o.specialDtypes = models::keepFp32SpecialDtypes(m_model->source.model);
+        if (headroomProblem().isEmpty())
+            o.headroom = models::headroomFor(m_model->source.model, m_headroomTokens, m_headroomBatch,
+                                             m_dtype ? *m_dtype : DType::F16);
+    }
     return o;
 }
 
@@ -617,6 +675,8 @@ void Document::importPlan(const QString &path)
     for (const auto &c : file.options.noSplitClasses)
         next.noSplit << QString::fromStdString(c);
     next.strategy = file.options.strategy;
+    next.headroomTokens = file.options.headroom.enabled() ? file.options.headroom.tokens : 0;
+    next.headroomBatch = std::max<std::int64_t>(1, file.options.headroom.batchSize);
     next.pins = file.options.pins;
     next.map = file.deviceMap;
     next.plan.reset();

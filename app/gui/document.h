@@ -8,6 +8,7 @@
 #include "worker.h"
 
 #include "planner/plan.h"
+#include "runtime/devices.h"
 
 #include <QObject>
 #include <QStringList>
@@ -52,6 +53,20 @@ public:
     void setDevices(const std::vector<DeviceSetting> &devices, const QString &undoText);
     void setDeviceLimit(const planner::Device &device, std::int64_t bytes);
     void addSimulatedGpu(std::int64_t bytes);
+    // What this machine has (GPUs through libtorch, RAM); null until the probe has answered.
+    const runtime::DeviceReport *machine() const { return m_machine.get(); }
+    // Takes the probe's answer. With `useIt`, the devices become the machine's (no undo step).
+    void setMachine(const runtime::DeviceReport &report, bool useIt);
+    // The machine's GPUs (free memory as the limit, as Accelerate does) and available RAM:
+    // one undo step. False before the probe has answered.
+    bool useMachineDevices();
+    // Runtime headroom for generation: activations + KV cache for `tokens` tokens of `batch`
+    // sequences reserved on every GPU (0 tokens = none). Undoable; consecutive changes merge.
+    std::int64_t headroomTokens() const { return m_headroomTokens; }
+    std::int64_t headroomBatch() const { return m_headroomBatch; }
+    void setHeadroom(std::int64_t tokens, std::int64_t batch);
+    // Why the headroom cannot be applied to this model (no hidden size in its config), or empty.
+    QString headroomProblem() const;
     void removeDevice(const planner::Device &device);
     std::optional<DType> dtype() const { return m_dtype; }
     void setDtype(std::optional<DType> dtype);
@@ -98,6 +113,8 @@ public:
         std::optional<DType> dtype;
         QStringList noSplit;
         planner::Strategy strategy = planner::Strategy::Auto;
+        std::int64_t headroomTokens = 0;
+        std::int64_t headroomBatch = 1;
         std::vector<planner::Pin> pins;
         planner::DeviceMap map;
         std::shared_ptr<const planner::Plan> plan;
@@ -143,6 +160,9 @@ private:
     std::optional<DType> m_dtype;
     QStringList m_noSplit;
     planner::Strategy m_strategy = planner::Strategy::Auto;
+    std::int64_t m_headroomTokens = 0;
+    std::int64_t m_headroomBatch = 1;
+    std::shared_ptr<const runtime::DeviceReport> m_machine;
     std::vector<planner::Pin> m_pins;
     planner::DeviceMap m_map;
     std::shared_ptr<const planner::Plan> m_plan;

@@ -261,6 +261,17 @@ MainWindow::MainWindow(QWidget *parent)
     }));
 
     loadSettings();
+
+    // This machine's GPUs (CUDA through libtorch) and RAM, off the GUI thread: initialising CUDA
+    // takes a second or more. Saved devices win over detected ones; "This machine" in the
+    // hardware profiles brings the detected ones back.
+    auto *probe = new QFutureWatcher<runtime::DeviceReport>(this);
+    connect(probe, &QFutureWatcher<runtime::DeviceReport>::finished, this, [this, probe] {
+        m_document->setMachine(probe->result(), !m_devicesRestored);
+        probe->deleteLater();
+    });
+    probe->setFuture(QtConcurrent::run([] { return runtime::probeDevices(); }));
+
     retranslateUi();
     updateActions();
     updateStatus();
@@ -838,6 +849,7 @@ void MainWindow::loadSettings()
         }
     }
     if (!list.empty()) {
+        m_devicesRestored = true;
         m_document->setDevices(list, QString());
         m_document->undoStack()->clear();
     }

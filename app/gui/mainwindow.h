@@ -98,6 +98,7 @@ private:
     QTranslator m_translator;
     QTranslator m_qtTranslator;
     QString m_language = QStringLiteral("en");
+    bool m_devicesRestored = false; // devices came from the saved settings
     QStringList m_recent;
 
     QStackedWidget *m_stack;
