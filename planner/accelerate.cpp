@@ -156,17 +156,6 @@ double tensorBytes(const Tensor &t, const std::string &name, std::optional<DType
     return numel * std::min(dtypeByteSize(*dtype), dtypeByteSize(t.dtype));
 }
 
-std::string pyNumber(double v)
-{
-    if (std::floor(v) == v && std::fabs(v) < 9.0e15)
-        return std::to_string(static_cast<long long>(v));
-    std::ostringstream out;
-    out.imbue(std::locale::classic());
-    out.precision(17);
-    out << v;
-    return out.str();
-}
-
 } // namespace
 
 // ---- dtype / sizes ------------------------------------------------------------------------------
@@ -1099,18 +1088,18 @@ InferResult Inferrer::run()
         }
         if (!gpus.empty() && !fits) {
             result.bufferWarning = true;
-            result.bufferWarningText = "Current model requires " + pyNumber(nonGpu) +
-                " bytes of buffer for offloaded layers, which seems does not fit any GPU's remaining memory. "
-                "If you are experiencing a OOM later, please consider using offload_buffers=True.";
+            result.bufferWarningMessages = {Message{MessageId::BufferWarning, {ByteCount{nonGpu}}}};
+            result.bufferWarningText = toEnglish(result.bufferWarningMessages);
         }
     }
     result.insufficientMemory = minimumAssignment;
     if (!minimumAssignment.empty()) {
-        std::string text = "Based on the current allocation process, no modules could be assigned to the following devices due to insufficient memory:\n";
+        auto &messages = result.insufficientMemoryMessages;
+        messages.push_back({MessageId::InsufficientMemory, {}});
         for (const auto &[d, m] : minimumAssignment)
-            text += "  - " + d.toString() + ": " + pyNumber(m) + " bytes required\n";
-        text += "These minimum requirements are specific to this allocation attempt and may vary. Consider increasing the available memory for these devices to at least the specified minimum, or adjusting the model config.";
-        result.insufficientMemoryText = text;
+            messages.push_back({MessageId::InsufficientMemoryDevice, {d, ByteCount{m}}});
+        messages.push_back({MessageId::InsufficientMemoryAdvice, {}});
+        result.insufficientMemoryText = toEnglish(messages);
     }
     return result;
 }

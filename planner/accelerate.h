@@ -7,6 +7,7 @@
 
 #include "device.h"
 #include "dtype.h"
+#include "message.h"
 #include "moduletree.h"
 
 #include <nlohmann/json_fwd.hpp>
@@ -135,8 +136,10 @@ struct InferResult {
     double nonGpuBufferBytes = 0;
     std::vector<std::pair<Device, double>> insufficientMemory; // device_minimum_assignment_memory
     std::vector<std::pair<Device, double>> memoryUsed;         // device_memory_used incl. reservations
-    std::string bufferWarningText;
-    std::string insufficientMemoryText;
+    std::string bufferWarningText;         // toEnglish(bufferWarningMessages)
+    std::string insufficientMemoryText;    // toEnglish(insufficientMemoryMessages)
+    std::vector<Message> bufferWarningMessages;
+    std::vector<Message> insufficientMemoryMessages;
 };
 
 InferResult inferAutoDeviceMap(const ModuleTree &tree, const InferOptions &options,

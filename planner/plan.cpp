@@ -35,6 +35,13 @@ std::string bytesText(double bytes)
     return formatBytes(bytes);
 }
 
+// A warning both as text and as structured messages.
+void addWarning(Plan &plan, std::vector<Message> messages)
+{
+    plan.warnings.push_back(toEnglish(messages));
+    plan.warningMessages.push_back(std::move(messages));
+}
+
 } // namespace
 
 const char *toString(Strategy strategy)
@@ -267,7 +274,7 @@ Plan plan(const ModuleTree &tree, const PlanOptions &options)
             return result;
         result = planOnce(tree, options, layers);
     }
-    result.warnings.push_back("runtime headroom: the reservation did not settle after 8 re-plans; check the per-GPU headroom");
+    addWarning(result, {{MessageId::HeadroomUnsettled, {std::int64_t{8}}}});
     return result;
 }
 
@@ -296,7 +303,7 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
                 break;
             }
         if (!found)
-            result.warnings.push_back("no-split class \"" + cls + "\" does not occur in the model");
+            addWarning(result, {{MessageId::UnknownNoSplitClass, {cls}}});
     }
 
     // Runtime headroom on every GPU with a budget.
@@ -372,8 +379,7 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
                 if (!p.forbid && within(member, p.module)) {
                     covered = true;
                     if (p.device != anchor.device)
-                        result.warnings.push_back("tied parameters \"" + member + "\" and \"" + anchor.module + "\" are pinned to different devices (" +
-                                                  p.device.label() + ", " + anchor.device.label() + ")");
+                        addWarning(result, {{MessageId::TiedPinsDiffer, {member, anchor.module, p.device, anchor.device}}});
                 }
             if (covered)
                 continue;
@@ -500,10 +506,10 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
     const auto inferred = accel::inferAutoDeviceMap(tree, io, observer, constrained ? &constraints : nullptr);
     result.bufferWarning = inferred.bufferWarning;
     if (inferred.bufferWarning)
-        result.warnings.push_back(inferred.bufferWarningText);
+        addWarning(result, inferred.bufferWarningMessages);
     result.insufficientMemory = inferred.insufficientMemory;
-    if (!inferred.insufficientMemoryText.empty())
-        result.warnings.push_back(inferred.insufficientMemoryText);
+    if (!inferred.insufficientMemoryMessages.empty())
+        addWarning(result, inferred.insufficientMemoryMessages);
 
     // ---- the map: infer's keys + pins, cleaned, in execution order ----
     std::vector<std::pair<std::string, Device>> map = inferred.deviceMap;
@@ -557,19 +563,22 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
             for (const auto &d : devicesBelow[i])
                 addDevice(devicesBelow[static_cast<std::size_t>(parent)], d);
     }
-    auto rejectionText = [&](const std::vector<accel::InferEvent> &events) {
-        std::string s;
+    // "did not fit on GPU 0: ..." for every device that turned an entry away; with `part`, the
+    // same about that part of a merged module.
+    auto rejections = [&](const std::vector<accel::InferEvent> &events, const std::string *part = nullptr) {
+        std::vector<Message> out;
         for (const auto &ev : events) {
             if (ev.kind != accel::InferEvent::NextDevice)
                 continue;
-            if (!s.empty())
-                s += "; ";
-            s += "did not fit on " + ev.device.label() + ": " + bytesText(std::max(0.0, ev.limit - ev.used)) + " free";
-            if (ev.reserved > 0)
-                s += " after reserving " + bytesText(ev.reserved) + " for the largest layer";
-            s += ", needs " + bytesText(ev.size);
+            const ByteCount free{std::max(0.0, ev.limit - ev.used)}, reserved{ev.reserved}, needs{ev.size};
+            if (part)
+                out.push_back(ev.reserved > 0 ? Message{MessageId::PartDidNotFitOnReserved, {*part, ev.device, free, reserved, needs}}
+                                              : Message{MessageId::PartDidNotFitOn, {*part, ev.device, free, needs}});
+            else
+                out.push_back(ev.reserved > 0 ? Message{MessageId::DidNotFitOnReserved, {ev.device, free, reserved, needs}}
+                                              : Message{MessageId::DidNotFitOn, {ev.device, free, needs}});
         }
-        return s;
+        return out;
     };
     std::vector<int> keyAbove(n, -1); // the map key at or above each module
     for (int id : pre) {
@@ -587,20 +596,19 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
             if (auto pin = pinIndex.find(m.name); pin != pinIndex.end()) {
                 const auto &ap = pins[pin->second];
                 p.kind = ap.automatic ? PlacementKind::Tied : PlacementKind::Pinned;
-                p.reason = ap.automatic ? "tied to \"" + ap.tiedTo + "\", which is pinned to " + d.label()
-                                        : "pinned to " + d.label() + " by the user";
+                p.explanation = {ap.automatic ? Message{MessageId::TiedToPinned, {ap.tiedTo, d}} : Message{MessageId::PinnedByUser, {d}}};
                 continue;
             }
             auto t = trace.find(m.name);
             if (t != trace.end() && !t->second.placed && !t->second.tiedTo.empty()) {
                 p.kind = PlacementKind::Tied;
-                p.reason = "tied to \"" + t->second.tiedTo + "\": placed with it on " + d.label();
+                p.explanation = {{MessageId::TiedTo, {t->second.tiedTo, d}}};
                 continue;
             }
             if (t == trace.end() || !t->second.placed) {
                 if (!rawDevice.count(m.name)) {
                     p.kind = PlacementKind::Merged;
-                    p.reason = "all its parts went to " + d.label() + ": merged into one entry";
+                    p.explanation = {{MessageId::Merged, {d}}};
                     // Why they went there: the first part that was turned away by an earlier device.
                     for (const auto &[key, device] : raw) {
                         if (!within(key, m.name))
@@ -608,39 +616,42 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
                         auto kt = trace.find(key);
                         if (kt == trace.end())
                             continue;
-                        const std::string why = rejectionText(kt->second.rejections);
+                        const auto why = rejections(kt->second.rejections, &key);
                         if (!why.empty()) {
-                            p.reason += " (\"" + key + "\" " + why + ")";
+                            p.explanation.insert(p.explanation.end(), why.begin(), why.end());
                             break;
                         }
                     }
                 } else {
                     p.kind = PlacementKind::Placed;
-                    p.reason = "placed on " + d.label();
+                    p.explanation = {{MessageId::PlacedOn, {d}}};
                 }
                 continue;
             }
             const Trace &tr = t->second;
-            const std::string rejected = rejectionText(tr.rejections);
+            const auto rejected = rejections(tr.rejections);
             if (tr.placed->kind == accel::InferEvent::Forbidden) {
                 p.kind = PlacementKind::Moved;
-                p.reason = "forbidden on an earlier device by a pin; placed on " + d.label();
+                p.explanation = {{MessageId::ForbiddenEarlier, {}}, {MessageId::PlacedOn, {d}}};
             } else if (!tr.tiedTo.empty()) {
                 p.kind = PlacementKind::Tied;
-                p.reason = "tied to \"" + tr.tiedTo + "\": placed with it on " + d.label();
+                p.explanation = {{MessageId::TiedTo, {tr.tiedTo, d}}};
             } else if (tr.fallback) {
                 p.kind = PlacementKind::Fallback;
-                p.reason = "fallback allocation: the largest remaining module that fits on " + d.label() + ", which nothing else fitted";
+                p.explanation = {{MessageId::FallbackFill, {d}}};
             } else if (!rejected.empty()) {
                 p.kind = PlacementKind::Moved;
-                p.reason = rejected + "; placed on " + d.label();
+                p.explanation = rejected;
+                p.explanation.push_back({MessageId::PlacedOn, {d}});
             } else {
                 p.kind = PlacementKind::Placed;
-                p.reason = "fits on " + d.label() + ": needs " + bytesText(tr.placed->size);
-                if (tr.placed->limit >= 0)
-                    p.reason += ", " + bytesText(std::max(0.0, tr.placed->limit - tr.placed->used)) + " was free";
-                if (tr.placed->reserved > 0)
-                    p.reason += " after reserving " + bytesText(tr.placed->reserved) + " for the largest layer";
+                const ByteCount needs{tr.placed->size}, reserved{tr.placed->reserved};
+                const ByteCount free{std::max(0.0, tr.placed->limit - tr.placed->used)};
+                const bool limited = tr.placed->limit >= 0, reserving = tr.placed->reserved > 0;
+                p.explanation = {limited && reserving ? Message{MessageId::FitsOnFreeReserved, {d, needs, free, reserved}}
+                                 : limited            ? Message{MessageId::FitsOnFree, {d, needs, free}}
+                                 : reserving          ? Message{MessageId::FitsOnReserved, {d, needs, reserved}}
+                                                      : Message{MessageId::FitsOn, {d, needs}}};
             }
             continue;
         }
@@ -648,7 +659,7 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
             const auto &key = result.deviceMap[static_cast<std::size_t>(keyAbove[static_cast<std::size_t>(parent)])];
             p.device = key.second;
             p.kind = PlacementKind::Inside;
-            p.reason = "part of \"" + key.first + "\" on " + key.second.label();
+            p.explanation = {{MessageId::PartOf, {key.first, key.second}}};
             continue;
         }
         // Above the map keys.
@@ -657,25 +668,29 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
             p.device = below.front();
         p.kind = below.size() == 1 ? PlacementKind::Merged : PlacementKind::Mixed;
         auto t = trace.find(m.name);
-        std::string why;
+        std::vector<Message> why;
         if (t != trace.end())
             for (const auto &ev : t->second.rejections)
                 if (ev.kind == accel::InferEvent::Split) {
                     if (ev.limit >= 0 && ev.used + ev.size >= ev.limit)
-                        why = "did not fit on " + ev.device.label() + ": " + bytesText(std::max(0.0, ev.limit - ev.used)) +
-                              " free, needs " + bytesText(ev.size) + "; split into children";
+                        why = {{MessageId::DidNotFitOn, {ev.device, ByteCount{std::max(0.0, ev.limit - ev.used)}, ByteCount{ev.size}}},
+                               {MessageId::SplitIntoChildren, {}}};
                     else
-                        why = "split into children: it contains a pinned module or one forbidden on " + ev.device.label();
+                        why = {{MessageId::SplitForPin, {ev.device}}};
                     break;
                 }
         if (why.empty() && m.name.empty() && below.size() > 1)
-            why = "the model is spread over several devices";
+            why = {{MessageId::SpreadOverDevices, {}}};
         if (why.empty())
-            why = "split into children";
+            why = {{MessageId::SplitIntoChildren, {}}};
         std::vector<Device> sorted = below;
         std::sort(sorted.begin(), sorted.end());
-        p.reason = why + (sorted.empty() ? std::string() : " (parts on " + deviceList(sorted) + ")");
+        if (!sorted.empty())
+            why.push_back({MessageId::PartsOn, {sorted}});
+        p.explanation = std::move(why);
     }
+    for (auto &p : result.placements)
+        p.reason = toEnglish(p.explanation);
 
     // ---- usage ----
     std::vector<Device> usageDevices;
@@ -743,8 +758,8 @@ const char *toString(IssueKind kind)
 std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const PlanOptions &options)
 {
     std::vector<Issue> issues;
-    auto add = [&](Severity s, IssueKind k, std::string module, std::string message, std::string fix) {
-        issues.push_back({s, k, std::move(module), std::move(message), std::move(fix)});
+    auto add = [&](Severity s, IssueKind k, std::string module, Message what, Message fix) {
+        issues.push_back({s, k, std::move(module), toEnglish(what), toEnglish(fix), std::move(what), std::move(fix)});
     };
     const NameIndex names{tree};
     const auto n = static_cast<std::size_t>(tree.size());
@@ -758,8 +773,8 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
     for (std::size_t i = 0; i < map.size(); ++i) {
         const std::string &key = map[i].first;
         if (auto [it, inserted] = seen.emplace(key, i); !inserted) {
-            add(Severity::Error, IssueKind::CoveredTwice, key, "\"" + key + "\" appears twice in the map (" + map[it->second].second.label() +
-                " and " + map[i].second.label() + ")", "keep one entry for \"" + key + "\"");
+            add(Severity::Error, IssueKind::CoveredTwice, key, {MessageId::KeyTwice, {key, map[it->second].second, map[i].second}},
+                {MessageId::FixKeepOneEntry, {key}});
             resolved[i] = {-1, -1};
             continue;
         }
@@ -777,8 +792,8 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
             if (guess.empty())
                 if (const auto dot = key.find('.'); dot != std::string::npos && names.resolve(key.substr(dot + 1)).first >= 0)
                     guess = key.substr(dot + 1);
-            add(Severity::Error, IssueKind::UnknownModule, key, "\"" + key + "\" is not a module or tensor of this model",
-                guess.empty() ? std::string("remove the entry or correct the name") : "did you mean \"" + guess + "\"?");
+            add(Severity::Error, IssueKind::UnknownModule, key, {MessageId::UnknownKey, {key}},
+                guess.empty() ? Message{MessageId::FixRemoveOrCorrect, {}} : Message{MessageId::FixDidYouMean, {guess}});
             continue;
         }
         if (resolved[i].second < 0)
@@ -794,8 +809,8 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
             const Device &d = map[i].second;
             if (d.kind == DeviceKind::Disk || d.kind == DeviceKind::Cpu || budgetOf(options.maxMemory, d) >= 0)
                 continue;
-            add(Severity::Error, IssueKind::UnknownDevice, map[i].first, "\"" + map[i].first + "\" is mapped to " + d.label() +
-                ", which the device budgets do not list", "move it to a listed device or add a budget for " + d.label());
+            add(Severity::Error, IssueKind::UnknownDevice, map[i].first, {MessageId::UnknownDevice, {map[i].first, d}},
+                {MessageId::FixListedDevice, {d}});
         }
     }
 
@@ -808,8 +823,9 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         if (moduleKey[i] >= 0 && above >= 0) {
             const auto &inner = map[static_cast<std::size_t>(moduleKey[i])].first;
             const auto &outer = map[static_cast<std::size_t>(above)].first;
-            add(Severity::Error, IssueKind::CoveredTwice, inner, "\"" + inner + "\" is inside \"" + (outer.empty() ? std::string("(whole model)") : outer) +
-                "\", which already has a device", "remove one of the two entries");
+            add(Severity::Error, IssueKind::CoveredTwice, inner,
+                outer.empty() ? Message{MessageId::KeyInsideWholeModel, {inner}} : Message{MessageId::KeyInside, {inner, outer}},
+                {MessageId::FixRemoveOneOfTwo, {}});
         }
         cover[i] = moduleKey[i] >= 0 ? moduleKey[i] : above;
     }
@@ -833,8 +849,10 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
             const auto it = tensorKey.find(static_cast<std::int64_t>(id) * (1 << 20) + static_cast<int>(s));
             if (it != tensorKey.end() && c >= 0) {
                 const auto &key = map[it->second].first;
-                add(Severity::Error, IssueKind::CoveredTwice, key, "\"" + key + "\" is inside \"" + map[static_cast<std::size_t>(c)].first +
-                    "\", which already has a device", "remove one of the two entries");
+                const auto &outer = map[static_cast<std::size_t>(c)].first;
+                add(Severity::Error, IssueKind::CoveredTwice, key,
+                    outer.empty() ? Message{MessageId::KeyInsideWholeModel, {key}} : Message{MessageId::KeyInside, {key, outer}},
+                    {MessageId::FixRemoveOneOfTwo, {}});
             }
             if (it == tensorKey.end() && c < 0 && (!buffer || t.persistent)) {
                 ++uncoveredCount;
@@ -844,13 +862,12 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         }
     }
     if (uncoveredCount > 0) {
-        std::string list;
-        for (const auto &s : uncoveredSample)
-            list += (list.empty() ? "" : ", ") + s;
-        if (uncoveredCount > uncoveredSample.size())
-            list += ", ... (" + std::to_string(uncoveredCount) + " in all)";
-        add(Severity::Error, IssueKind::NotCovered, uncoveredSample.front(), "no device for " + std::to_string(uncoveredCount) +
-            (uncoveredCount == 1 ? " tensor: " : " tensors: ") + list, "give their module (or a parent) a device");
+        const auto count = static_cast<std::int64_t>(uncoveredCount);
+        add(Severity::Error, IssueKind::NotCovered, uncoveredSample.front(),
+            uncoveredCount == 1 ? Message{MessageId::NotCoveredOne, {uncoveredSample.front()}}
+            : uncoveredCount > uncoveredSample.size() ? Message{MessageId::NotCoveredMore, {count, uncoveredSample}}
+                                                      : Message{MessageId::NotCoveredMany, {count, uncoveredSample}},
+            {MessageId::FixGiveDevice, {}});
     }
 
     // Tied groups on one device.
@@ -868,8 +885,8 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
                 first = d;
                 firstName = member;
             } else if (*d != *first) {
-                add(Severity::Error, IssueKind::TiedSplit, member, "\"" + member + "\" is tied to \"" + firstName + "\" but is on " + d->label() +
-                    " while it is on " + first->label(), "put both on the same device");
+                add(Severity::Error, IssueKind::TiedSplit, member, {MessageId::TiedOnDifferentDevices, {member, firstName, *d, *first}},
+                    {MessageId::FixSameDevice, {}});
             }
         }
     }
@@ -892,10 +909,9 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         }
         for (const auto &d : devices) {
             if (pin.forbid ? d == pin.device : d != pin.device) {
-                add(Severity::Error, IssueKind::PinViolated, pin.module, pin.forbid
-                        ? "\"" + pin.module + "\" is on " + d.label() + ", which a pin forbids for it"
-                        : "\"" + pin.module + "\" is pinned to " + pin.device.label() + " but the map puts it on " + d.label(),
-                    pin.forbid ? "move it to another device" : "move it to " + pin.device.label() + " or remove the pin");
+                add(Severity::Error, IssueKind::PinViolated, pin.module,
+                    pin.forbid ? Message{MessageId::PinForbids, {pin.module, d}} : Message{MessageId::PinViolated, {pin.module, pin.device, d}},
+                    pin.forbid ? Message{MessageId::FixAnotherDevice, {}} : Message{MessageId::FixMoveToPinned, {pin.device}});
                 break;
             }
         }
@@ -925,8 +941,9 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         std::sort(broken.begin(), broken.end());
         for (int id : broken) {
             const Module &m = tree.module(id);
-            add(Severity::Warning, IssueKind::NoSplitBroken, m.name, "\"" + m.name + "\" (class " + m.className +
-                ", never split) has parts on " + std::to_string(parts[id].size()) + " devices", "map \"" + m.name + "\" as one entry");
+            add(Severity::Warning, IssueKind::NoSplitBroken, m.name,
+                {MessageId::NoSplitBroken, {m.name, m.className, static_cast<std::int64_t>(parts[id].size())}},
+                {MessageId::FixMapAsOneEntry, {m.name}});
         }
     }
 
@@ -987,19 +1004,22 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
                 ? std::min<std::int64_t>(b, est.totalBytes(layersOn(d))) : 0;
             const double used = plannedOn(d);
             const double limit = static_cast<double>(b - headroom);
-            if (used > limit)
-                add(Severity::Warning, IssueKind::OverBudget, std::string(), d.label() + " is over its budget by " +
-                    std::to_string(static_cast<long long>(std::ceil(used - limit))) + " bytes (" + formatBytes(used) + " planned, " +
-                    formatBytes(limit) + " available" + (headroom ? " after " + formatBytes(static_cast<double>(headroom)) + " runtime headroom" : std::string()) + ")",
-                    "move modules from " + d.label() + " to a device with room");
+            if (used > limit) {
+                const auto over = static_cast<std::int64_t>(std::ceil(used - limit));
+                add(Severity::Warning, IssueKind::OverBudget, std::string(),
+                    headroom ? Message{MessageId::OverBudgetHeadroom, {d, over, ByteCount{used}, ByteCount{limit}, ByteCount{static_cast<double>(headroom)}}}
+                             : Message{MessageId::OverBudget, {d, over, ByteCount{used}, ByteCount{limit}}},
+                    {MessageId::FixMoveFrom, {d}});
+            }
         }
         const std::int64_t cpuBudget = budgetOf(options.maxMemory, Device::cpu());
         if (smallestDiskBytes >= 0 && cpuBudget >= 0) {
             // The CPU keeps room to load the largest disk entry back (Accelerate's reservation).
             const double cpuFree = static_cast<double>(cpuBudget) - plannedOn(Device::cpu()) - largestDiskBytes;
             if (smallestDiskBytes <= cpuFree)
-                add(Severity::Warning, IssueKind::DiskWhileCpuHasRoom, smallestDiskName, "\"" + smallestDiskName + "\" is on disk although the CPU has " +
-                    formatBytes(cpuFree) + " free after keeping room for the largest disk entry (it needs " + formatBytes(smallestDiskBytes) + ")", "move it to the CPU: disk is much slower");
+                add(Severity::Warning, IssueKind::DiskWhileCpuHasRoom, smallestDiskName,
+                    {MessageId::DiskWhileCpuHasRoom, {smallestDiskName, ByteCount{cpuFree}, ByteCount{smallestDiskBytes}}},
+                    {MessageId::FixMoveToCpu, {}});
         }
         std::vector<int> gpuIds;
         for (const auto &[d, b] : sorted)
@@ -1010,8 +1030,8 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
                 continue;
             for (std::size_t b = a + 1; b < gpuIds.size(); ++b)
                 if (std::any_of(map.begin(), map.end(), [&](const auto &p) { return p.second == Device::gpu(gpuIds[b]); })) {
-                    add(Severity::Warning, IssueKind::EmptyGpu, std::string(), "GPU " + std::to_string(gpuIds[a]) + " holds nothing while GPU " +
-                        std::to_string(gpuIds[b]) + " holds modules", "move the first modules to GPU " + std::to_string(gpuIds[a]));
+                    add(Severity::Warning, IssueKind::EmptyGpu, std::string(), {MessageId::EmptyGpu, {Device::gpu(gpuIds[a]), Device::gpu(gpuIds[b])}},
+                        {MessageId::FixMoveFirstModules, {Device::gpu(gpuIds[a])}});
                     break;
                 }
         }

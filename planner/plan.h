@@ -6,6 +6,7 @@
 
 #include "device.h"
 #include "dtype.h"
+#include "message.h"
 #include "moduletree.h"
 
 #include <nlohmann/json.hpp>
@@ -109,6 +110,7 @@ struct Placement {
     PlacementKind kind = PlacementKind::Inside;
     bool mapKey = false;              // appears in the device map
     std::string reason;               // "did not fit on GPU 0: 1.20 GiB free, needs 1.60 GiB; split into children"
+    std::vector<Message> explanation; // the same as structured messages: reason == toEnglish(explanation)
 };
 
 struct Plan {
@@ -117,6 +119,7 @@ struct Plan {
     std::vector<DeviceUsage> usage;   // effective devices in order, disk last when used
     std::vector<Placement> placements; // index = ModuleTree module id (every module)
     std::vector<std::string> warnings; // Accelerate's buffer warning, insufficient memory, unknown no-split classes
+    std::vector<std::vector<Message>> warningMessages; // the same structured: warnings[i] == toEnglish(warningMessages[i])
     bool bufferWarning = false;
     std::vector<std::pair<Device, double>> insufficientMemory; // devices left empty: minimum bytes needed
     double totalBytes = 0;
@@ -153,8 +156,10 @@ struct Issue {
     Severity severity = Severity::Error;
     IssueKind kind = IssueKind::NotCovered;
     std::string module;        // the key / tensor / module concerned ("" when about a device)
-    std::string message;
-    std::string suggestedFix;
+    std::string message;       // toEnglish(what)
+    std::string suggestedFix;  // toEnglish(fix)
+    Message what;              // the message as an id with arguments (for translation)
+    Message fix;
 };
 
 // Fast (linear in tensors + keys x depth): the GUI calls it on every edit.

@@ -11,6 +11,7 @@
 
 #include <fstream>
 #include <map>
+#include <set>
 #include <random>
 
 using namespace mizan;
@@ -238,8 +239,15 @@ private Q_SLOTS:
         QVERIFY2(asMap(p.deviceMap) == want, keys(p.deviceMap).c_str());
         QCOMPARE(p.bufferWarning, c["expected"]["buffer_warning"].get<bool>());
         QCOMPARE(p.placements.size(), static_cast<std::size_t>(tree.size()));
-        for (const auto &pl : p.placements)
+        for (const auto &pl : p.placements) {
             QVERIFY2(!pl.reason.empty(), pl.name.c_str());
+            // One source of truth: the English reason is rendered from the structured messages.
+            QVERIFY2(!pl.explanation.empty(), pl.name.c_str());
+            QCOMPARE(pl.reason, toEnglish(pl.explanation));
+        }
+        QCOMPARE(p.warningMessages.size(), p.warnings.size());
+        for (std::size_t i = 0; i < p.warnings.size(); ++i)
+            QCOMPARE(p.warnings[i], toEnglish(p.warningMessages[i]));
     }
     void balancedStrategyUsesBalancedMemory()
     {
@@ -318,6 +326,96 @@ private Q_SLOTS:
         const auto &fits = placementOf(tree, p, "layers.0");
         QCOMPARE(int(fits.kind), int(PlacementKind::Placed));
         QVERIFY2(fits.reason.find("fits on GPU 0") != std::string::npos, fits.reason.c_str());
+        // The same explanations as structured messages (what the GUI translates).
+        auto ids = [](const Placement &pl) {
+            std::vector<MessageId> out;
+            for (const auto &m : pl.explanation)
+                out.push_back(m.id);
+            return out;
+        };
+        QVERIFY(ids(root) == (std::vector<MessageId>{MessageId::SpreadOverDevices, MessageId::PartsOn}));
+        QVERIFY(root.explanation[1].args == (std::vector<MessageArg>{std::vector<Device>{Device::gpu(0), Device::gpu(1), Device::cpu()}}));
+        QVERIFY(ids(twice) == (std::vector<MessageId>{MessageId::DidNotFitOn, MessageId::PlacedOn}));
+        QVERIFY(twice.explanation[1].args == (std::vector<MessageArg>{Device::cpu()}));
+        QVERIFY(ids(inside) == std::vector<MessageId>{MessageId::PartOf});
+        QVERIFY(inside.explanation[0].args == (std::vector<MessageArg>{std::string("layers.2"), Device::cpu()}));
+        QVERIFY(ids(tied) == std::vector<MessageId>{MessageId::TiedTo});
+        QCOMPARE(ids(fits).size(), std::size_t(1));
+        QVERIFY(fits.explanation[0].id == MessageId::FitsOnFreeReserved);
+        for (const auto &pl : p.placements)
+            QCOMPARE(pl.reason, toEnglish(pl.explanation));
+    }
+
+    // ---- structured messages ------------------------------------------------------------------
+    void everyMessageRendersInEnglish_data()
+    {
+        QTest::addColumn<int>("id");
+        for (int i = 0; i < static_cast<int>(MessageId::Count); ++i)
+            QTest::newRow(toString(static_cast<MessageId>(i))) << i;
+    }
+    void everyMessageRendersInEnglish()
+    {
+        QFETCH(int, id);
+        const auto messageId = static_cast<MessageId>(id);
+        Message m{messageId, {}};
+        std::vector<std::string> texts;
+        for (const auto kind : argumentKinds(messageId)) {
+            const std::string text = "name" + std::to_string(m.args.size()) + ".weight";
+            switch (kind) {
+            case MessageArgKind::Text: m.args.emplace_back(text); texts.push_back(text); break;
+            case MessageArgKind::Bytes: m.args.emplace_back(ByteCount{1536.0 * static_cast<double>(m.args.size() + 1)}); break;
+            case MessageArgKind::Device: m.args.emplace_back(Device::gpu(static_cast<int>(m.args.size()) + 3)); break;
+            case MessageArgKind::Count: m.args.emplace_back(std::int64_t{7}); break;
+            case MessageArgKind::Devices: m.args.emplace_back(std::vector<Device>{Device::gpu(1), Device::cpu()}); break;
+            case MessageArgKind::Texts: m.args.emplace_back(std::vector<std::string>{text, text + "2"}); texts.push_back(text + "2"); break;
+            }
+        }
+        const std::string english = toEnglish(m);
+        QVERIFY(!english.empty());
+        QVERIFY(std::string(toString(messageId)).size() > 0);
+        // Every %n was replaced and every name appears verbatim.
+        for (char d = '1'; d <= '9'; ++d)
+            QVERIFY2(english.find(std::string("%") + d) == std::string::npos, english.c_str());
+        for (const auto &t : texts)
+            QVERIFY2(english.find(t) != std::string::npos, english.c_str());
+        const std::string pattern = englishPattern(messageId);
+        for (std::size_t i = 0; i < m.args.size(); ++i)
+            QVERIFY2(pattern.find("%" + std::to_string(i + 1)) != std::string::npos, pattern.c_str());
+        // Arguments of the wrong kind or count are refused.
+        Message wrong = m;
+        wrong.args.emplace_back(std::string("extra"));
+        QVERIFY_THROWS_EXCEPTION(mizan::Error, toEnglish(wrong));
+    }
+    void messageNamesAreUnique()
+    {
+        std::set<std::string> names;
+        for (int i = 0; i < static_cast<int>(MessageId::Count); ++i)
+            QVERIFY2(names.insert(toString(static_cast<MessageId>(i))).second, toString(static_cast<MessageId>(i)));
+    }
+    void messagesJoinIntoOneText()
+    {
+        const Device g0 = Device::gpu(0), g1 = Device::gpu(1), cpu = Device::cpu();
+        // Sentences with "; ", details in one parenthesis.
+        QCOMPARE(toEnglish(std::vector<Message>{{MessageId::Merged, {cpu}},
+                                                {MessageId::PartDidNotFitOn, {std::string("layers.0"), g0, ByteCount{1024}, ByteCount{2048}}},
+                                                {MessageId::PartDidNotFitOnReserved, {std::string("layers.0"), g1, ByteCount{0}, ByteCount{512}, ByteCount{2048}}}}),
+                 std::string("all its parts went to CPU: merged into one entry (\"layers.0\" did not fit on GPU 0: 1.00 KiB free, needs 2.00 KiB; "
+                             "\"layers.0\" did not fit on GPU 1: 0 B free after reserving 512 B for the largest layer, needs 2.00 KiB)"));
+        QCOMPARE(toEnglish(std::vector<Message>{{MessageId::DidNotFitOn, {g0, ByteCount{10}, ByteCount{20}}}, {MessageId::SplitIntoChildren, {}},
+                                                {MessageId::PartsOn, {std::vector<Device>{g0, cpu}}}}),
+                 std::string("did not fit on GPU 0: 10 B free, needs 20 B; split into children (parts on GPU 0, CPU)"));
+        // Accelerate's texts, byte for byte (bytes as Python prints them, devices as its keys).
+        QCOMPARE(toEnglish(std::vector<Message>{{MessageId::InsufficientMemory, {}},
+                                                {MessageId::InsufficientMemoryDevice, {g1, ByteCount{3264}}},
+                                                {MessageId::InsufficientMemoryDevice, {cpu, ByteCount{0.125}}},
+                                                {MessageId::InsufficientMemoryAdvice, {}}}),
+                 std::string("Based on the current allocation process, no modules could be assigned to the following devices due to insufficient memory:\n"
+                             "  - 1: 3264 bytes required\n  - cpu: 0.125 bytes required\n"
+                             "These minimum requirements are specific to this allocation attempt and may vary. Consider increasing the available "
+                             "memory for these devices to at least the specified minimum, or adjusting the model config."));
+        QCOMPARE(toEnglish(Message{MessageId::BufferWarning, {ByteCount{4096}}}),
+                 std::string("Current model requires 4096 bytes of buffer for offloaded layers, which seems does not fit any GPU's remaining memory. "
+                             "If you are experiencing a OOM later, please consider using offload_buffers=True."));
     }
     void reportsUsagePerDevice()
     {
@@ -568,10 +666,29 @@ private Q_SLOTS:
         if (!pins.isEmpty())
             o.pins = {parsePin(pins.toStdString())};
         const auto issues = validate(tree, deviceMapFromJson(nlohmann::ordered_json::parse(map.toStdString())), o);
+        // The message ids each kind may carry (what, then fix).
+        const std::map<IssueKind, std::pair<std::set<MessageId>, std::set<MessageId>>> idsOf = {
+            {IssueKind::NotCovered, {{MessageId::NotCoveredOne, MessageId::NotCoveredMany, MessageId::NotCoveredMore}, {MessageId::FixGiveDevice}}},
+            {IssueKind::CoveredTwice, {{MessageId::KeyTwice, MessageId::KeyInside, MessageId::KeyInsideWholeModel},
+                                       {MessageId::FixKeepOneEntry, MessageId::FixRemoveOneOfTwo}}},
+            {IssueKind::UnknownModule, {{MessageId::UnknownKey}, {MessageId::FixRemoveOrCorrect, MessageId::FixDidYouMean}}},
+            {IssueKind::TiedSplit, {{MessageId::TiedOnDifferentDevices}, {MessageId::FixSameDevice}}},
+            {IssueKind::UnknownDevice, {{MessageId::UnknownDevice}, {MessageId::FixListedDevice}}},
+            {IssueKind::PinViolated, {{MessageId::PinViolated, MessageId::PinForbids}, {MessageId::FixMoveToPinned, MessageId::FixAnotherDevice}}},
+            {IssueKind::OverBudget, {{MessageId::OverBudget, MessageId::OverBudgetHeadroom}, {MessageId::FixMoveFrom}}},
+            {IssueKind::DiskWhileCpuHasRoom, {{MessageId::DiskWhileCpuHasRoom}, {MessageId::FixMoveToCpu}}},
+            {IssueKind::EmptyGpu, {{MessageId::EmptyGpu}, {MessageId::FixMoveFirstModules}}},
+            {IssueKind::NoSplitBroken, {{MessageId::NoSplitBroken}, {MessageId::FixMapAsOneEntry}}},
+        };
         bool found = false;
         for (const auto &i : issues) {
             QVERIFY(!i.message.empty());
             QVERIFY(!i.suggestedFix.empty());
+            QCOMPARE(i.message, toEnglish(i.what));
+            QCOMPARE(i.suggestedFix, toEnglish(i.fix));
+            const auto &[whats, fixes] = idsOf.at(i.kind);
+            QVERIFY2(whats.count(i.what.id), toString(i.what.id));
+            QVERIFY2(fixes.count(i.fix.id), toString(i.fix.id));
             if (static_cast<int>(i.kind) == kind) {
                 found = true;
                 QCOMPARE(static_cast<int>(i.severity), severity);
