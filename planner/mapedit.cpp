@@ -1,10 +1,12 @@
 #include "mapedit.h"
 
+#include "error.h"
+
 #include <algorithm>
 #include <string_view>
 #include <unordered_map>
 
-namespace mizan::gui {
+namespace mizan::planner {
 
 namespace {
 
@@ -17,7 +19,7 @@ bool within(std::string_view name, std::string_view prefix)
 }
 
 // Module owning a key: the module itself, else the owner of the tensor the key names, else -1.
-int ownerModule(const planner::ModuleTree &tree, const std::string &key, bool *isTensor = nullptr)
+int ownerModule(const ModuleTree &tree, const std::string &key, bool *isTensor = nullptr)
 {
     if (int id = tree.find(key); id >= 0) {
         if (isTensor)
@@ -32,14 +34,14 @@ int ownerModule(const planner::ModuleTree &tree, const std::string &key, bool *i
 }
 
 // The keys that replace `ancestor` (on `oldDevice`) so that `target`, below it, gets a key of its own.
-void splitDown(const planner::ModuleTree &tree, int ancestor, int target, const planner::Device &oldDevice,
-               const planner::Device &newDevice, planner::DeviceMap &out)
+void splitDown(const ModuleTree &tree, int ancestor, int target, const Device &oldDevice,
+               const Device &newDevice, DeviceMap &out)
 {
     if (ancestor == target) {
         out.emplace_back(tree.module(target).name, newDevice);
         return;
     }
-    const planner::Module &m = tree.module(ancestor);
+    const Module &m = tree.module(ancestor);
     for (const auto *list : {&m.params, &m.buffers})
         for (const auto &t : *list)
             out.emplace_back(tree.tensorName(ancestor, t), oldDevice);
@@ -53,11 +55,11 @@ void splitDown(const planner::ModuleTree &tree, int ancestor, int target, const 
 
 } // namespace
 
-planner::DeviceMap moveModule(const planner::ModuleTree &tree, const planner::DeviceMap &map, int moduleId,
-                              const planner::Device &device)
+DeviceMap moveModule(const ModuleTree &tree, const DeviceMap &map, int moduleId,
+                              const Device &device)
 {
     const std::string &name = tree.module(moduleId).name;
-    planner::DeviceMap out;
+    DeviceMap out;
     out.reserve(map.size() + 8);
     // A key equal to or above the module?
     for (std::size_t i = 0; i < map.size(); ++i) {
@@ -86,7 +88,19 @@ planner::DeviceMap moveModule(const planner::ModuleTree &tree, const planner::De
     return out;
 }
 
-ResolvedDevices resolveDevices(const planner::ModuleTree &tree, const planner::DeviceMap &map)
+DeviceMap moveModule(const ModuleTree &tree, const DeviceMap &map, std::string_view module, const Device &device)
+{
+    const int id = tree.find(module);
+    if (id < 0) {
+        const int owner = ownerModule(tree, std::string(module));
+        throw Error(ErrorKind::InvalidArgument, {},
+                    "\"" + std::string(module) + "\" is not a module of this model"
+                        + (owner >= 0 ? " (it is a tensor of \"" + tree.module(owner).name + "\": move that module)" : std::string()));
+    }
+    return moveModule(tree, map, id, device);
+}
+
+ResolvedDevices resolveDevices(const ModuleTree &tree, const DeviceMap &map)
 {
     const auto n = static_cast<std::size_t>(tree.size());
     ResolvedDevices r;
@@ -104,7 +118,7 @@ ResolvedDevices resolveDevices(const planner::ModuleTree &tree, const planner::D
         end[id] = children.empty() ? pos[id] + 1 : end[static_cast<std::size_t>(children.back())];
     }
     std::vector<bool> covered(n, false);
-    auto addSpread = [&](std::size_t id, const planner::Device &d) {
+    auto addSpread = [&](std::size_t id, const Device &d) {
         auto &s = r.spread[id];
         if (std::find(s.begin(), s.end(), d) == s.end())
             s.push_back(d);
@@ -138,4 +152,4 @@ ResolvedDevices resolveDevices(const planner::ModuleTree &tree, const planner::D
     return r;
 }
 
-} // namespace mizan::gui
+} // namespace mizan::planner

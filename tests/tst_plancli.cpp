@@ -87,6 +87,46 @@ private Q_SLOTS:
         QVERIFY2(text.out.contains("disk") && text.out.contains("--max-memory auto"), qPrintable(text.out));
     }
 
+    void editsMapsAndPlanFiles()
+    {
+        QTemporaryDir dir;
+        const QString map = dir.filePath("map.json"), planFile = dir.filePath("p.mizan.json");
+        QCOMPARE(cli({"plan", "gpt2", "--max-memory", "0=200MB,cpu=1GB", "--device-map-out", map, "-o", planFile}).exitCode, 0);
+
+        // A device_map: the edited map goes to stdout, the report to stderr.
+        Run r = cli({"edit", "gpt2", map, "--move", "transformer.h.3=0", "--move", "transformer.h.3.mlp=cpu"});
+        QCOMPARE(r.exitCode, 0);
+        const QJsonObject edited = QJsonDocument::fromJson(r.out.toUtf8()).object();
+        QCOMPARE(edited.value("transformer.h.3.attn").toInt(-1), 0);
+        QCOMPARE(edited.value("transformer.h.3.mlp").toString(), QString("cpu"));
+        QCOMPARE(edited.value("transformer.h.2").toString(), QString("cpu"));
+        QVERIFY(!edited.contains("transformer.h"));
+        QVERIFY2(r.err.contains("no-split-broken"), qPrintable(r.err)); // GPT2Block cut in two: a warning
+
+        // A plan file stays a plan file, and validates.
+        const QString out = dir.filePath("p2.mizan.json");
+        r = cli({"edit", "gpt2", planFile, "--move", "lm_head=cpu", "--move", "transformer.wte=cpu", "-o", out, "--json"});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY(QJsonDocument::fromJson(r.out.toUtf8()).object().value("valid").toBool());
+        QFile f(out);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QJsonObject plan = QJsonDocument::fromJson(f.readAll()).object();
+        QCOMPARE(plan.value("format").toString(), QString("mizan-plan"));
+        QCOMPARE(cli({"validate", "gpt2", out}).exitCode, 0);
+
+        // An invalid result (tied weights split) is not written; an unknown module exits 1, no move 2.
+        const QString bad = dir.filePath("bad.json");
+        r = cli({"edit", "gpt2", map, "--move", "lm_head=cpu", "-o", bad});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.out.contains("tied-split") || r.out.contains("tied"), qPrintable(r.out));
+        QVERIFY(!QFileInfo::exists(bad));
+        r = cli({"edit", "gpt2", map, "--move", "transformer.nothing=cpu"});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains("is not a module of this model"), qPrintable(r.err));
+        QCOMPARE(cli({"edit", "gpt2", map}).exitCode, 2);
+        QCOMPARE(cli({"edit", "gpt2", map, "--move", "lm_head!=cpu"}).exitCode, 2);
+    }
+
     void plansAsJsonAndWritesFiles()
     {
         QTemporaryDir dir;

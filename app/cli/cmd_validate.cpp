@@ -5,11 +5,13 @@
 
 #include "models/describe.h"
 #include "planner/error.h"
+#include "planner/mapedit.h"
 #include "planner/plan.h"
 
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <optional>
 #include <iostream>
 #include <sstream>
 
@@ -34,6 +36,99 @@ const char *const kValidateUsage =
     "\n"
     "exit codes: 0 valid (warnings allowed), 1 invalid map or unreadable file, 2 wrong arguments\n";
 
+const char *const kEditUsage =
+    "usage: mizan-cli edit PATH MAP.json --move NAME=DEVICE [--move ...] [-o OUT.json] [options] [--json]\n"
+    "\n"
+    "Moves modules of a device map (device_map.json or a Mizan plan file) the way the GUI does:\n"
+    "a key for the module changes device; a key above it is split along the path (siblings keep\n"
+    "their device); keys below it become one key. The edited map is validated (as `validate`) and\n"
+    "written to OUT.json in the input's format (atomically; an invalid result is not written unless\n"
+    "--force), or printed as device_map JSON when no -o is given.\n"
+    "\n"
+    "  --move NAME=DEVICE     move module NAME (\"\" or . = the whole model) to DEVICE, in order\n"
+    "  -o FILE                write the edited map or plan file here (may be MAP.json itself)\n"
+    "  --force                write even when the edited map has errors\n"
+    "  --max-memory, --hardware, --no-split, --dtype, --pin   as for validate\n"
+    "  --json                 print {\"format\": \"mizan-edit\", \"version\": 1, device_map, issues}\n"
+    "\n"
+    "exit codes: 0 edited and valid, 1 invalid result or unreadable file, 2 wrong arguments\n";
+
+namespace {
+
+// A device map read from MAP.json, with the options to check it under.
+struct LoadedMap {
+    planner::DeviceMap map;
+    planner::PlanOptions options;
+    std::optional<planner::PlanFile> planFile; // when MAP.json is a Mizan plan file
+};
+
+LoadedMap loadMap(const Args &args, const std::string &path, const models::ModelDescription &model, const std::string &mapPath,
+                  const nlohmann::ordered_json &json)
+{
+    LoadedMap out;
+    out.options = planOptionsFromArgs(args, model, false);
+    planner::PlanOptions &options = out.options;
+    const bool planFile = json.is_object() && json.contains("format") && json["format"] == "mizan-plan";
+    if (planFile) {
+        const planner::CheckpointIdentity identity = planner::identityOf(model.tree, path);
+        out.planFile = planner::readPlanFile(mapPath, &identity);
+        const planner::PlanFile &file = *out.planFile;
+        out.map = file.deviceMap;
+        if (options.maxMemory.empty())
+            options.maxMemory = file.options.maxMemory;
+        if (!args.value("--no-split"))
+            options.noSplitClasses = file.options.noSplitClasses;
+        if (!args.value("--dtype"))
+            options.dtype = file.options.dtype;
+        if (options.pins.empty())
+            options.pins = file.options.pins;
+        options.headroom = file.options.headroom;
+        options.specialDtypes = file.options.specialDtypes;
+    } else {
+        out.map = planner::deviceMapFromJson(json, mapPath);
+    }
+    return out;
+}
+
+nlohmann::ordered_json readJsonFile(const std::string &mapPath)
+{
+    std::ifstream in(mapPath, std::ios::binary);
+    if (!in)
+        throw Error(ErrorKind::Io, mapPath, "cannot open the file for reading");
+    std::stringstream text;
+    text << in.rdbuf();
+    try {
+        return nlohmann::ordered_json::parse(text.str());
+    } catch (const nlohmann::json::parse_error &e) {
+        throw Error(ErrorKind::InvalidJson, mapPath, std::string("invalid JSON: ") + e.what());
+    }
+}
+
+nlohmann::ordered_json issuesJson(const std::vector<planner::Issue> &issues)
+{
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const auto &i : issues)
+        list.push_back({{"severity", planner::toString(i.severity)}, {"kind", planner::toString(i.kind)},
+                        {"module", i.module}, {"message", i.message}, {"fix", i.suggestedFix}});
+    return list;
+}
+
+// Prints every issue and a one-line verdict; returns the number of errors.
+int printIssues(std::ostream &out, const std::vector<planner::Issue> &issues, const std::string &what, std::size_t entries)
+{
+    int errors = 0, warnings = 0;
+    for (const auto &i : issues) {
+        (i.severity == planner::Severity::Error ? errors : warnings)++;
+        out << planner::toString(i.severity) << " [" << planner::toString(i.kind) << "]: " << i.message << "\n"
+            << "    fix: " << i.suggestedFix << "\n";
+    }
+    out << what << ": " << entries << " entries, " << errors << (errors == 1 ? " error, " : " errors, ") << warnings
+        << (warnings == 1 ? " warning" : " warnings") << (errors == 0 ? " - valid\n" : " - INVALID\n");
+    return errors;
+}
+
+} // namespace
+
 int runValidate(const std::vector<std::string> &argv)
 {
     std::vector<std::string> flags = kPlanFlags;
@@ -46,43 +141,11 @@ int runValidate(const std::vector<std::string> &argv)
         models::ModelDescription none;
         planOptionsFromArgs(args, none, false, true);
     }
-
-    std::ifstream in(mapPath, std::ios::binary);
-    if (!in)
-        throw Error(ErrorKind::Io, mapPath, "cannot open the file for reading");
-    std::stringstream text;
-    text << in.rdbuf();
-    nlohmann::ordered_json json;
-    try {
-        json = nlohmann::ordered_json::parse(text.str());
-    } catch (const nlohmann::json::parse_error &e) {
-        throw Error(ErrorKind::InvalidJson, mapPath, std::string("invalid JSON: ") + e.what());
-    }
-
+    const nlohmann::ordered_json json = readJsonFile(mapPath);
     const models::Source source = models::openSource(path);
-    const auto &model = source.model;
-    planner::PlanOptions options = planOptionsFromArgs(args, model, false);
-    planner::DeviceMap map;
-    const bool planFile = json.is_object() && json.contains("format") && json["format"] == "mizan-plan";
-    if (planFile) {
-        const planner::CheckpointIdentity identity = planner::identityOf(model.tree, path);
-        const planner::PlanFile file = planner::readPlanFile(mapPath, &identity);
-        map = file.deviceMap;
-        if (options.maxMemory.empty())
-            options.maxMemory = file.options.maxMemory;
-        if (!args.value("--no-split"))
-            options.noSplitClasses = file.options.noSplitClasses;
-        if (!args.value("--dtype"))
-            options.dtype = file.options.dtype;
-        if (options.pins.empty())
-            options.pins = file.options.pins;
-        options.headroom = file.options.headroom;
-        options.specialDtypes = file.options.specialDtypes;
-    } else {
-        map = planner::deviceMapFromJson(json, mapPath);
-    }
+    const LoadedMap loaded = loadMap(args, path, source.model, mapPath, json);
 
-    const auto issues = planner::validate(model.tree, map, options);
+    const auto issues = planner::validate(source.model.tree, loaded.map, loaded.options);
     const bool valid = !planner::hasErrors(issues);
     if (args.flag("--json")) {
         nlohmann::ordered_json j;
@@ -91,22 +154,92 @@ int runValidate(const std::vector<std::string> &argv)
         j["path"] = path;
         j["map"] = mapPath;
         j["valid"] = valid;
-        j["entries"] = map.size();
-        j["issues"] = nlohmann::ordered_json::array();
-        for (const auto &i : issues)
-            j["issues"].push_back({{"severity", planner::toString(i.severity)}, {"kind", planner::toString(i.kind)},
-                                   {"module", i.module}, {"message", i.message}, {"fix", i.suggestedFix}});
+        j["entries"] = loaded.map.size();
+        j["issues"] = issuesJson(issues);
         std::cout << j.dump(2) << "\n";
         return valid ? 0 : 1;
     }
-    int errors = 0, warnings = 0;
-    for (const auto &i : issues) {
-        (i.severity == planner::Severity::Error ? errors : warnings)++;
-        std::cout << planner::toString(i.severity) << " [" << planner::toString(i.kind) << "]: " << i.message << "\n"
-                  << "    fix: " << i.suggestedFix << "\n";
+    printIssues(std::cout, issues, mapPath, loaded.map.size());
+    return valid ? 0 : 1;
+}
+
+int runEdit(const std::vector<std::string> &argv)
+{
+    std::vector<std::string> values = kPlanValueOptions;
+    values.insert(values.end(), {"--move", "-o"});
+    std::vector<std::string> flags = kPlanFlags;
+    flags.insert(flags.end(), {"--json", "--force"});
+    Args args(argv, values, flags);
+    args.expectPositionals(2, 2);
+    const std::string path = args.positional(0, "PATH");
+    const std::string mapPath = args.positional(1, "MAP.json");
+    {
+        models::ModelDescription none;
+        planOptionsFromArgs(args, none, false, true);
     }
-    std::cout << mapPath << ": " << map.size() << " entries, " << errors << (errors == 1 ? " error, " : " errors, ") << warnings
-              << (warnings == 1 ? " warning" : " warnings") << (valid ? " - valid\n" : " - INVALID\n");
+    std::vector<planner::Pin> moves;
+    for (const auto &text : args.values("--move")) {
+        planner::Pin move;
+        try {
+            move = planner::parsePin(text);
+        } catch (const Error &e) {
+            throw UsageError("--move " + text + ": " + e.message());
+        }
+        if (move.forbid)
+            throw UsageError("--move " + text + ": a move is NAME=DEVICE (forbidding is a --pin NAME!=DEVICE)");
+        if (move.module == ".")
+            move.module.clear();
+        moves.push_back(std::move(move));
+    }
+    if (moves.empty())
+        throw UsageError("nothing to do: give at least one --move NAME=DEVICE");
+
+    const nlohmann::ordered_json json = readJsonFile(mapPath);
+    const models::Source source = models::openSource(path);
+    const planner::ModuleTree &tree = source.model.tree;
+    LoadedMap loaded = loadMap(args, path, source.model, mapPath, json);
+    for (const auto &move : moves) {
+        try {
+            loaded.map = planner::moveModule(tree, loaded.map, move.module, move.device);
+        } catch (const Error &e) {
+            if (e.kind() == ErrorKind::InvalidArgument)
+                throw Error(ErrorKind::InvalidDeviceMap, mapPath, "--move " + move.module + "=" + move.device.toString() + ": " + e.message());
+            throw;
+        }
+    }
+    const auto issues = planner::validate(tree, loaded.map, loaded.options);
+    const bool valid = !planner::hasErrors(issues);
+    const auto out = args.value("-o");
+    const bool write = out && (valid || args.flag("--force"));
+    if (write) {
+        if (loaded.planFile) {
+            planner::PlanFile file = *loaded.planFile;
+            file.deviceMap = loaded.map;
+            file.usage.clear(); // the planner's usage no longer describes the edited map
+            planner::writePlanFile(*out, file);
+        } else {
+            planner::writeDeviceMapFile(*out, loaded.map);
+        }
+    }
+    if (args.flag("--json")) {
+        nlohmann::ordered_json j;
+        j["format"] = "mizan-edit";
+        j["version"] = 1;
+        j["path"] = path;
+        j["map"] = mapPath;
+        j["valid"] = valid;
+        j["written"] = write ? nlohmann::ordered_json(*out) : nlohmann::ordered_json(nullptr);
+        j["device_map"] = planner::deviceMapToJson(loaded.map);
+        j["issues"] = issuesJson(issues);
+        std::cout << j.dump(2) << "\n";
+    } else {
+        std::ostream &report = out ? std::cout : std::cerr;
+        if (!out)
+            std::cout << planner::deviceMapToJson(loaded.map).dump(2) << "\n";
+        printIssues(report, issues, out ? *out : std::string("edited map"), loaded.map.size());
+        if (out && !write)
+            report << "not written: the edited map has errors (--force writes it anyway)\n";
+    }
     return valid ? 0 : 1;
 }
 

@@ -26,6 +26,8 @@ int runPlan(const std::vector<std::string> &args);
 extern const char *const kPlanUsage;
 int runValidate(const std::vector<std::string> &args);
 extern const char *const kValidateUsage;
+int runEdit(const std::vector<std::string> &args);
+extern const char *const kEditUsage;
 int runDevices(const std::vector<std::string> &args);
 extern const char *const kDevicesUsage;
 

@@ -18,6 +18,7 @@ const Command kCommands[] = {
     {"make-demo", "write a demo checkpoint (small LLaMA, a preset, or a sparse giant)", kMakeDemoUsage, runMakeDemo},
     {"plan", "compute a device map under per-device budgets (Accelerate-exact)", kPlanUsage, runPlan},
     {"validate", "check a device map or plan file against a model", kValidateUsage, runValidate},
+    {"edit", "move modules of a device map or plan file, validate, save", kEditUsage, runEdit},
     {"devices", "list this machine's GPUs, RAM and offload disk", kDevicesUsage, runDevices},
 };
 

@@ -1,9 +1,9 @@
 #include "document.h"
 
 #include "guiformat.h"
-#include "mapedit.h"
 
 #include "planner/error.h"
+#include "planner/mapedit.h"
 
 #include <QElapsedTimer>
 #include <QFileInfo>
@@ -359,7 +359,7 @@ void Document::pinModule(int moduleId, const planner::Device &device)
     State next = state();
     std::erase_if(next.pins, [&](const planner::Pin &p) { return p.module == name; });
     next.pins.push_back({name, device, false});
-    next.map = moveModule(*m_tree, m_map, moduleId, device);
+    next.map = planner::moveModule(*m_tree, m_map, moduleId, device);
     pushState(tr("Pin %1 to %2").arg(QString::fromStdString(name), deviceLabel(device)), next);
 }
 
@@ -492,7 +492,7 @@ void Document::setModulesDevice(const std::vector<int> &moduleIds, const planner
     State next = state();
     for (int id : moduleIds)
         if (id > planner::ModuleTree::kRoot && id < m_tree->size())
-            next.map = moveModule(*m_tree, next.map, id, device);
+            next.map = planner::moveModule(*m_tree, next.map, id, device);
     if (next.map == m_map)
         return;
     const QString text = moduleIds.size() == 1
@@ -574,7 +574,7 @@ PlacementView Document::placementView() const
     v.spread.assign(n, {});
     if (m_map.empty())
         return v;
-    const ResolvedDevices resolved = resolveDevices(*m_tree, m_map);
+    const planner::ResolvedDevices resolved = planner::resolveDevices(*m_tree, m_map);
     auto slotOf = [&](const planner::Device &d) {
         const auto it = std::find(choices.begin(), choices.end(), d);
         return it == choices.end() ? -1 : static_cast<int>(it - choices.begin());

@@ -1,0 +1,132 @@
+// planner/mapedit: moving modules in a device map (the GUI's edits and `mizan-cli edit`) and
+// resolving which device every module ends up on.
+#include "planner/error.h"
+#include "planner/mapedit.h"
+
+#include <QtTest>
+
+using namespace mizan;
+using namespace mizan::planner;
+
+namespace {
+
+// model.embed, model.layers.{0,1,2}.{attn,mlp}, model.norm, head: every leaf has one weight.
+ModuleTree smallTree()
+{
+    std::vector<std::pair<std::string, Tensor>> tensors;
+    auto add = [&](const std::string &name) { tensors.push_back({name, Tensor{"weight", DType::F32, {4, 4}}}); };
+    add("model.embed.weight");
+    for (int i = 0; i < 3; ++i) {
+        add("model.layers." + std::to_string(i) + ".attn.weight");
+        add("model.layers." + std::to_string(i) + ".mlp.weight");
+    }
+    add("model.norm.weight");
+    add("head.weight");
+    return ModuleTree::fromTensorNames(tensors);
+}
+
+DeviceMap parseMap(const QString &text)
+{
+    DeviceMap map;
+    for (const QString &entry : text.split(QLatin1Char(' '), Qt::SkipEmptyParts)) {
+        const auto eq = entry.lastIndexOf(QLatin1Char('='));
+        const QString key = entry.left(eq);
+        map.emplace_back(key == QLatin1String(".") ? std::string() : key.toStdString(), Device::fromString(entry.mid(eq + 1).toStdString()));
+    }
+    return map;
+}
+
+QString mapText(const DeviceMap &map)
+{
+    QStringList out;
+    for (const auto &[key, device] : map)
+        out << QString::fromStdString((key.empty() ? std::string(".") : key) + "=" + device.toString());
+    return out.join(QLatin1Char(' '));
+}
+
+} // namespace
+
+class TestMapEdit : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void moves_data()
+    {
+        QTest::addColumn<QString>("map");
+        QTest::addColumn<QString>("module");
+        QTest::addColumn<QString>("device");
+        QTest::addColumn<QString>("expected");
+        const QString base = "model.embed=0 model.layers.0=0 model.layers.1=1 model.layers.2=1 model.norm=cpu head=cpu";
+        QTest::newRow("key changes device") << base << "model.layers.1" << "cpu"
+                                            << "model.embed=0 model.layers.0=0 model.layers.1=cpu model.layers.2=1 model.norm=cpu head=cpu";
+        QTest::newRow("split a key above") << base << "model.layers.0.mlp" << "disk"
+                                           << "model.embed=0 model.layers.0.attn=0 model.layers.0.mlp=disk model.layers.1=1 "
+                                              "model.layers.2=1 model.norm=cpu head=cpu";
+        QTest::newRow("absorb keys below") << base << "model.layers" << "1"
+                                           << "model.embed=0 model.layers=1 model.norm=cpu head=cpu";
+        QTest::newRow("split two levels") << "model=0 head=cpu" << "model.layers.2.attn" << "1"
+                                          << "model.embed=0 model.layers.0=0 model.layers.1=0 model.layers.2.attn=1 "
+                                             "model.layers.2.mlp=0 model.norm=0 head=cpu";
+        QTest::newRow("whole model") << base << "." << "cpu" << ".=cpu";
+        QTest::newRow("split the root") << ".=0" << "head" << "cpu" << "model=0 head=cpu";
+        QTest::newRow("absorb tensor keys") << "model.embed.weight=0 model.layers=1 model.norm=cpu head=cpu" << "model.embed" << "cpu"
+                                            << "model.embed=cpu model.layers=1 model.norm=cpu head=cpu";
+        QTest::newRow("not in the map yet") << "model=0" << "head" << "cpu" << "model=0 head=cpu";
+    }
+    void moves()
+    {
+        QFETCH(QString, map);
+        QFETCH(QString, module);
+        QFETCH(QString, device);
+        QFETCH(QString, expected);
+        const ModuleTree tree = smallTree();
+        const std::string name = module == QLatin1String(".") ? std::string() : module.toStdString();
+        const DeviceMap out = moveModule(tree, parseMap(map), name, Device::fromString(device.toStdString()));
+        QCOMPARE(mapText(out), expected);
+        // A moved map covers every tensor exactly once: validation finds no error.
+        PlanOptions options;
+        const auto issues = validate(tree, out, options);
+        for (const auto &i : issues)
+            QVERIFY2(i.severity != Severity::Error, i.message.c_str());
+    }
+
+    void refusesUnknownNames_data()
+    {
+        QTest::addColumn<QString>("module");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("unknown") << "model.layers.9" << "\"model.layers.9\" is not a module of this model";
+        QTest::newRow("tensor") << "model.norm.weight" << "it is a tensor of \"model.norm\"";
+    }
+    void refusesUnknownNames()
+    {
+        QFETCH(QString, module);
+        QFETCH(QString, message);
+        const ModuleTree tree = smallTree();
+        try {
+            moveModule(tree, parseMap("model=0 head=cpu"), module.toStdString(), Device::cpu());
+            QFAIL("no error");
+        } catch (const Error &e) {
+            QCOMPARE(e.kind(), ErrorKind::InvalidArgument);
+            QVERIFY2(QString::fromStdString(e.message()).contains(message), e.what());
+        }
+    }
+
+    void resolvesDevices()
+    {
+        const ModuleTree tree = smallTree();
+        const DeviceMap map = parseMap("model.embed=0 model.layers.0=0 model.layers.1.attn=1 model.layers.1.mlp=cpu "
+                                       "model.layers.2=1 model.norm=cpu head.weight=cpu");
+        const ResolvedDevices r = resolveDevices(tree, map);
+        auto deviceOf = [&](const char *name) { return r.device[static_cast<std::size_t>(tree.find(name))]; };
+        QCOMPARE(deviceOf("model.layers.0.mlp"), std::optional<Device>(Device::gpu(0)));
+        QCOMPARE(deviceOf("model.layers.1"), std::optional<Device>());      // on GPU 1 and the CPU
+        QCOMPARE(deviceOf("head"), std::optional<Device>(Device::cpu()));   // its only tensor is on the CPU
+        QCOMPARE(deviceOf(""), std::optional<Device>());
+        const auto &spread = r.spread[static_cast<std::size_t>(tree.find("model.layers.1"))];
+        QCOMPARE(spread.size(), std::size_t(2));
+        QVERIFY(r.isKey[static_cast<std::size_t>(tree.find("model.layers.2"))]);
+        QVERIFY(!r.isKey[static_cast<std::size_t>(tree.find("head"))]);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestMapEdit)
+#include "tst_mapedit.moc"
