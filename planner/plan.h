@@ -4,6 +4,7 @@
 // validation of edited maps, and the file formats (device_map.json, max_memory, Python snippet,
 // *.mizan.json plan files). Pure C++ (std + nlohmann_json); thread-safe (no shared state).
 
+#include "atomicfile.h"
 #include "device.h"
 #include "dtype.h"
 #include "message.h"
@@ -220,6 +221,6 @@ void writePlanFile(const std::string &path, const PlanFile &file);   // atomic
 PlanFile readPlanFile(const std::string &path, const CheckpointIdentity *expected = nullptr);
 
 // Writes `text` to `path` through a temporary file in the same folder and a rename.
-void writeFileAtomically(const std::string &path, const std::string &text);
+using mizan::writeFileAtomically;
 
 } // namespace mizan::planner

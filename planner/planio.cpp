@@ -6,9 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
-#include <random>
 #include <sstream>
 
 namespace mizan::planner {
@@ -361,32 +359,6 @@ PlanFile readPlanFile(const std::string &path, const CheckpointIdentity *expecte
                     plan.checkpoint.fingerprint + ", " + std::to_string(plan.checkpoint.tensorCount) + " tensors), not for \"" + expected->path +
                     "\" (fingerprint " + expected->fingerprint + ", " + std::to_string(expected->tensorCount) + " tensors)");
     return plan;
-}
-
-void writeFileAtomically(const std::string &path, const std::string &text)
-{
-    namespace fs = std::filesystem;
-    std::random_device rd;
-    const std::string temp = path + ".tmp-" + std::to_string(rd()) + std::to_string(rd());
-    {
-        std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-        if (!out)
-            throw Error(ErrorKind::Io, path, "cannot create a temporary file next to it (" + temp + ")");
-        out.write(text.data(), static_cast<std::streamsize>(text.size()));
-        out.flush();
-        if (!out) {
-            std::error_code ec;
-            fs::remove(temp, ec);
-            throw Error(ErrorKind::Io, path, "write error (disk full?)");
-        }
-    }
-    std::error_code ec;
-    fs::rename(temp, path, ec);
-    if (ec) {
-        std::error_code ignored;
-        fs::remove(temp, ignored);
-        throw Error(ErrorKind::Io, path, "cannot replace the file: " + ec.message());
-    }
 }
 
 } // namespace mizan::planner
