@@ -12,8 +12,6 @@
 #include <torch/version.h>
 #endif
 #if MIZAN_TORCH_CUDA
-#include <ATen/cuda/CUDAContext.h>
-#include <c10/cuda/CUDAGuard.h>
 #include <cuda_runtime_api.h>
 #endif
 
@@ -72,33 +70,39 @@ std::optional<DiskSpace> probeDisk(const std::string &folder, std::vector<std::s
 }
 
 #if MIZAN_TORCH_CUDA
+// The CUDA runtime directly (libtorch links it): properties and free memory per device, as
+// torch.cuda.mem_get_info() reports them. The calling thread's current device is restored.
 std::vector<GpuInfo> probeCuda(std::vector<std::string> &notes)
 {
     std::vector<GpuInfo> gpus;
     const int count = static_cast<int>(torch::cuda::device_count());
+    int previous = -1;
+    const bool restore = cudaGetDevice(&previous) == cudaSuccess;
     for (int i = 0; i < count; ++i) {
-        try {
-            const c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(i));
-            const cudaDeviceProp *props = at::cuda::getDeviceProperties(static_cast<c10::DeviceIndex>(i));
-            std::size_t freeBytes = 0, totalBytes = 0;
-            const cudaError_t status = cudaMemGetInfo(&freeBytes, &totalBytes);
-            if (status != cudaSuccess) {
-                notes.push_back("GPU " + std::to_string(i) + " skipped: " + cudaGetErrorString(status));
-                continue;
-            }
-            GpuInfo g;
-            g.index = i;
-            g.name = props->name;
-            g.totalBytes = static_cast<std::int64_t>(totalBytes);
-            g.freeBytes = static_cast<std::int64_t>(freeBytes);
-            g.computeMajor = props->major;
-            g.computeMinor = props->minor;
-            gpus.push_back(std::move(g));
-        } catch (const std::exception &e) {
+        cudaDeviceProp props{};
+        cudaError_t status = cudaGetDeviceProperties(&props, i);
+        std::size_t freeBytes = 0, totalBytes = 0;
+        if (status == cudaSuccess)
+            status = cudaSetDevice(i);
+        if (status == cudaSuccess)
+            status = cudaMemGetInfo(&freeBytes, &totalBytes);
+        if (status != cudaSuccess) {
             // Accelerate skips an index that fails to initialise, with a log line.
-            notes.push_back("GPU " + std::to_string(i) + " skipped: " + e.what());
+            notes.push_back("GPU " + std::to_string(i) + " skipped: " + cudaGetErrorString(status));
+            cudaGetLastError(); // clear the sticky error for the next device
+            continue;
         }
+        GpuInfo g;
+        g.index = i;
+        g.name = props.name;
+        g.totalBytes = static_cast<std::int64_t>(totalBytes);
+        g.freeBytes = static_cast<std::int64_t>(freeBytes);
+        g.computeMajor = props.major;
+        g.computeMinor = props.minor;
+        gpus.push_back(std::move(g));
     }
+    if (restore && previous >= 0)
+        cudaSetDevice(previous);
     return gpus;
 }
 #endif
