@@ -13,13 +13,43 @@ Worker::Worker(QObject *parent)
 {
 }
 
+QString errorHeadline(ErrorKind kind)
+{
+    auto t = [](const char *text) { return QCoreApplication::translate("Worker", text); };
+    switch (kind) {
+    case ErrorKind::Io: return t("Cannot read or write the file");
+    case ErrorKind::Truncated: return t("The file is cut short");
+    case ErrorKind::HeaderTooLarge: return t("The file's header is too large");
+    case ErrorKind::InvalidJson: return t("The file is not valid JSON");
+    case ErrorKind::InvalidHeader: return t("The file is not in the expected form");
+    case ErrorKind::UnknownDtype: return t("Unknown tensor data type");
+    case ErrorKind::BadShape: return t("A tensor's shape does not match its bytes");
+    case ErrorKind::BadOffsets: return t("Tensor data lies outside its place");
+    case ErrorKind::OverlappingOffsets: return t("Two tensors share the same bytes");
+    case ErrorKind::MissingShard: return t("A shard of the checkpoint is missing");
+    case ErrorKind::IndexMismatch: return t("The index and its shards disagree");
+    case ErrorKind::InvalidConfig: return t("The model configuration is invalid");
+    case ErrorKind::UnsupportedFormat: return t("Not a format Mizan reads");
+    case ErrorKind::InvalidArgument: return t("Invalid input");
+    case ErrorKind::InvalidDeviceMap: return t("Invalid device map");
+    case ErrorKind::Impossible: return t("The constraints cannot be met");
+    case ErrorKind::VersionMismatch: return t("The plan does not match");
+    case ErrorKind::NotFound: return t("Not found");
+    }
+    return t("Error");
+}
+
 QString describeError(const std::exception &error)
 {
+    // The headline is translated; the core's detail (names, numbers, offsets) stays as written,
+    // isolated so that paths and English read left to right inside an Arabic sentence.
+    auto isolate = [](const QString &text) { return QChar(0x2068) + text + QChar(0x2069); };
     if (const auto *e = dynamic_cast<const mizan::Error *>(&error)) {
-        const QString message = QString::fromStdString(e->message());
+        const QString detail = isolate(QString::fromStdString(e->message()));
         if (e->file().empty())
-            return message;
-        return QCoreApplication::translate("Worker", "%1: %2").arg(QString::fromStdString(e->file()), message);
+            return QCoreApplication::translate("Worker", "%1: %2").arg(errorHeadline(e->kind()), detail);
+        return QCoreApplication::translate("Worker", "%1 (%2): %3")
+            .arg(errorHeadline(e->kind()), isolate(QString::fromStdString(e->file())), detail);
     }
     return QString::fromLocal8Bit(error.what());
 }

@@ -5,6 +5,7 @@
 // in queued, results go back to the document queued. Core errors become readable messages here.
 
 #include "models/describe.h"
+#include "planner/error.h"
 #include "planner/plan.h"
 
 #include <QHash>
@@ -50,5 +51,7 @@ Q_SIGNALS:
 
 // A core exception as a sentence for the window ("config.json: ..."), translated framing.
 QString describeError(const std::exception &error);
+// A translated one-line headline for an error kind ("A shard of the checkpoint is missing").
+QString errorHeadline(ErrorKind kind);
 
 } // namespace mizan::gui
