@@ -243,7 +243,7 @@ void ChartsPanel::refreshDevices()
         label->setPositionAlignment(Qt::AlignHCenter | Qt::AlignBottom);
         label->setPadding(QMargins(0, 0, 0, 4));
         QFont small = font();
-        small.setPointSizeF(small.pointSizeF() * 0.9);
+        small.setPointSizeF(small.pointSizeF() * 0.8);
         label->setFont(small);
         label->setText(limit >= 0 ? tr("%1\nof %2").arg(formatBytes(planned), formatBytes(limit)) : formatBytes(planned));
         if (limit >= 0) {
@@ -314,6 +314,9 @@ void ChartsPanel::refreshLayers()
     plot->yAxis->setLabel(m_layerUnit == kGiB ? tr("GiB") : tr("MiB"));
     plot->xAxis->setRange(-1, std::max<double>(1.0, static_cast<double>(map.size())));
     plot->yAxis->setRange(0, std::max(1e-3, maxBytes / m_layerUnit * 1.1));
+    // One legend entry per device, two a row, so that long (Arabic) device names fit a narrow dock.
+    plot->legend->setWrap(2);
+    plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst, true);
     plot->legend->setVisible(!map.empty());
     applyDirection(plot);
     plot->replot(QCustomPlot::rpQueuedReplot);

@@ -280,7 +280,7 @@ void DevicePanel::rebuild()
         m_table->setItem(row, DeviceCol, item);
 
         auto *spin = new QDoubleSpinBox(m_table);
-        spin->setMaximumWidth(110);
+        spin->setMaximumWidth(100);
         spin->setRange(0, 1e7);
         spin->setDecimals(2);
         spin->setAccelerated(true);
