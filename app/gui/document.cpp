@@ -1,6 +1,7 @@
 #include "document.h"
 
 #include "guiformat.h"
+#include "messagetext.h"
 
 #include "planner/error.h"
 #include "planner/mapedit.h"
@@ -595,7 +596,7 @@ PlacementView Document::placementView() const
         if (pinned.count(name) && resolved.device[id])
             v.reason[id] = tr("Pinned to %1 by you.").arg(deviceLabel(*resolved.device[id]));
         else if (planned && planned->device == resolved.device[id])
-            v.reason[id] = QString::fromStdString(planned->reason);
+            v.reason[id] = messageText(planned->explanation, [this](const planner::Device &d) { return deviceLabel(d); });
         else if (planned && resolved.device[id])
             v.reason[id] = planned->device
                 ? tr("Moved to %1 by you; the plan put it on %2.").arg(deviceLabel(*resolved.device[id]), deviceLabel(*planned->device))

@@ -5,6 +5,7 @@
 #include "devicepanel.h"
 #include "document.h"
 #include "guiformat.h"
+#include "messagetext.h"
 #include "nosplitpanel.h"
 #include "startpage.h"
 
@@ -641,6 +642,7 @@ void MainWindow::updateProblems()
     m_problems->clear();
     const auto tree = m_document->tree();
     int errors = 0, warnings = 0;
+    const DeviceLabeler deviceLabel = [this](const planner::Device &d) { return m_document->deviceLabel(d); };
     for (const auto &issue : m_document->issues()) {
         auto *item = new QTreeWidgetItem(m_problems);
         const bool error = issue.severity == planner::Severity::Error;
@@ -648,19 +650,21 @@ void MainWindow::updateProblems()
         item->setText(0, error ? tr("Error") : tr("Warning"));
         item->setIcon(0, QIcon(error ? QStringLiteral(":/icons/error.png") : QStringLiteral(":/icons/warning.png")));
         item->setText(1, QString::fromStdString(issue.module));
-        item->setText(2, QString::fromStdString(issue.message));
-        item->setText(3, QString::fromStdString(issue.suggestedFix));
-        item->setToolTip(2, QString::fromStdString(issue.message));
+        const QString message = messageText(issue.what, deviceLabel);
+        item->setText(2, message);
+        item->setText(3, messageText(issue.fix, deviceLabel));
+        item->setToolTip(2, message);
         item->setData(0, Qt::UserRole, QString::fromStdString(issue.module));
     }
     if (const auto *plan = m_document->plan()) {
-        for (const auto &w : plan->warnings) {
+        for (const auto &w : plan->warningMessages) {
             auto *item = new QTreeWidgetItem(m_problems);
             ++warnings;
+            const QString text = messageText(w, deviceLabel);
             item->setText(0, tr("Note"));
             item->setIcon(0, QIcon(QStringLiteral(":/icons/warning.png")));
-            item->setText(2, QString::fromStdString(w));
-            item->setToolTip(2, QString::fromStdString(w));
+            item->setText(2, text);
+            item->setToolTip(2, text);
         }
     }
     if (const OpenedModel *model = m_document->model()) {

@@ -1,0 +1,227 @@
+#include "messagetext.h"
+
+#include "guiformat.h"
+
+#include <QCoreApplication>
+#include <QLocale>
+#include <QStringList>
+
+#include <array>
+#include <cmath>
+#include <utility>
+
+namespace mizan::gui {
+
+namespace {
+
+using planner::MessageId;
+
+const char *const kContext = "MessageText"; // lupdate reads only literal contexts: spelled out where it must see them
+
+// One pattern per planner::MessageId; the arguments are those of planner::argumentKinds().
+// The GUI's English may differ from the planner's (sizes in locale units, plainer wording of
+// Accelerate's texts); the CLI and JSON keep the planner's text.
+const std::pair<MessageId, const char *> kPatterns[] = {
+    {MessageId::FitsOn, QT_TRANSLATE_NOOP("MessageText", "fits on %1: needs %2")},
+    {MessageId::FitsOnFree, QT_TRANSLATE_NOOP("MessageText", "fits on %1: needs %2, %3 was free")},
+    {MessageId::FitsOnReserved, QT_TRANSLATE_NOOP("MessageText", "fits on %1: needs %2 after reserving %3 for the largest layer")},
+    {MessageId::FitsOnFreeReserved, QT_TRANSLATE_NOOP("MessageText", "fits on %1: needs %2, %3 was free after reserving %4 for the largest layer")},
+    {MessageId::DidNotFitOn, QT_TRANSLATE_NOOP("MessageText", "did not fit on %1: %2 free, needs %3")},
+    {MessageId::DidNotFitOnReserved, QT_TRANSLATE_NOOP("MessageText", "did not fit on %1: %2 free after reserving %3 for the largest layer, needs %4")},
+    {MessageId::PlacedOn, QT_TRANSLATE_NOOP("MessageText", "placed on %1")},
+    {MessageId::ForbiddenEarlier, QT_TRANSLATE_NOOP("MessageText", "forbidden on an earlier device by a pin")},
+    {MessageId::PinnedByUser, QT_TRANSLATE_NOOP("MessageText", "pinned to %1 by the user")},
+    {MessageId::TiedTo, QT_TRANSLATE_NOOP("MessageText", "tied to \"%1\": placed with it on %2")},
+    {MessageId::TiedToPinned, QT_TRANSLATE_NOOP("MessageText", "tied to \"%1\", which is pinned to %2")},
+    {MessageId::Merged, QT_TRANSLATE_NOOP("MessageText", "all its parts went to %1: merged into one entry")},
+    {MessageId::PartDidNotFitOn, QT_TRANSLATE_NOOP("MessageText", "\"%1\" did not fit on %2: %3 free, needs %4")},
+    {MessageId::PartDidNotFitOnReserved,
+     QT_TRANSLATE_NOOP("MessageText", "\"%1\" did not fit on %2: %3 free after reserving %4 for the largest layer, needs %5")},
+    {MessageId::FallbackFill,
+     QT_TRANSLATE_NOOP("MessageText", "fallback allocation: the largest remaining module that fits on %1, which nothing else fitted")},
+    {MessageId::PartOf, QT_TRANSLATE_NOOP("MessageText", "part of \"%1\" on %2")},
+    {MessageId::SplitIntoChildren, QT_TRANSLATE_NOOP("MessageText", "split into children")},
+    {MessageId::SplitForPin, QT_TRANSLATE_NOOP("MessageText", "split into children: it contains a pinned module or one forbidden on %1")},
+    {MessageId::SpreadOverDevices, QT_TRANSLATE_NOOP("MessageText", "the model is spread over several devices")},
+    {MessageId::PartsOn, QT_TRANSLATE_NOOP("MessageText", "parts on %1")},
+
+    {MessageId::UnknownNoSplitClass, QT_TRANSLATE_NOOP("MessageText", "no-split class \"%1\" does not occur in the model")},
+    {MessageId::TiedPinsDiffer, QT_TRANSLATE_NOOP("MessageText", "tied parameters \"%1\" and \"%2\" are pinned to different devices (%3, %4)")},
+    {MessageId::HeadroomUnsettled,
+     QT_TRANSLATE_NOOP("MessageText", "runtime headroom: the reservation did not settle after %1 re-plans; check the per-GPU headroom")},
+    {MessageId::BufferWarning,
+     QT_TRANSLATE_NOOP("MessageText", "The model needs %1 of buffers for offloaded layers, which does not seem to fit in any GPU's remaining "
+                                      "memory. If you run out of memory later, consider offload_buffers=True.")},
+    {MessageId::InsufficientMemory,
+     QT_TRANSLATE_NOOP("MessageText", "With this allocation, no module could be assigned to the following devices for lack of memory:")},
+    {MessageId::InsufficientMemoryDevice, QT_TRANSLATE_NOOP("MessageText", "%1: %2 required")},
+    {MessageId::InsufficientMemoryAdvice,
+     QT_TRANSLATE_NOOP("MessageText", "These minimums are specific to this allocation and may vary. Consider giving these devices at least "
+                                      "that much memory, or adjusting the model config.")},
+
+    {MessageId::KeyTwice, QT_TRANSLATE_NOOP("MessageText", "\"%1\" appears twice in the map (%2 and %3)")},
+    {MessageId::KeyInside, QT_TRANSLATE_NOOP("MessageText", "\"%1\" is inside \"%2\", which already has a device")},
+    {MessageId::KeyInsideWholeModel, QT_TRANSLATE_NOOP("MessageText", "\"%1\" is inside the whole model, which already has a device")},
+    {MessageId::UnknownKey, QT_TRANSLATE_NOOP("MessageText", "\"%1\" is not a module or tensor of this model")},
+    {MessageId::UnknownDevice, QT_TRANSLATE_NOOP("MessageText", "\"%1\" is mapped to %2, which the device limits do not list")},
+    {MessageId::NotCoveredOne, QT_TRANSLATE_NOOP("MessageText", "no device for 1 tensor: %1")},
+    {MessageId::NotCoveredMany, QT_TRANSLATE_NOOP("MessageText", "no device for %1 tensors: %2")},
+    {MessageId::NotCoveredMore, QT_TRANSLATE_NOOP("MessageText", "no device for %1 tensors: %2, …")},
+    {MessageId::TiedOnDifferentDevices, QT_TRANSLATE_NOOP("MessageText", "\"%1\" is tied to \"%2\" but is on %3 while it is on %4")},
+    {MessageId::PinForbids, QT_TRANSLATE_NOOP("MessageText", "\"%1\" is on %2, which a pin forbids for it")},
+    {MessageId::PinViolated, QT_TRANSLATE_NOOP("MessageText", "\"%1\" is pinned to %2 but the map puts it on %3")},
+    {MessageId::NoSplitBroken, QT_TRANSLATE_NOOP("MessageText", "\"%1\" (class %2, never split) has parts on %3 devices")},
+    {MessageId::OverBudget, QT_TRANSLATE_NOOP("MessageText", "%1 is over its limit by %2 bytes (%3 planned, %4 available)")},
+    {MessageId::OverBudgetHeadroom,
+     QT_TRANSLATE_NOOP("MessageText", "%1 is over its limit by %2 bytes (%3 planned, %4 available after %5 runtime headroom)")},
+    {MessageId::DiskWhileCpuHasRoom,
+     QT_TRANSLATE_NOOP("MessageText", "\"%1\" is on disk although the CPU has %2 free after keeping room for the largest disk entry (it needs %3)")},
+    {MessageId::EmptyGpu, QT_TRANSLATE_NOOP("MessageText", "%1 holds nothing while %2 holds modules")},
+
+    {MessageId::FixKeepOneEntry, QT_TRANSLATE_NOOP("MessageText", "keep one entry for \"%1\"")},
+    {MessageId::FixRemoveOrCorrect, QT_TRANSLATE_NOOP("MessageText", "remove the entry or correct the name")},
+    {MessageId::FixDidYouMean, QT_TRANSLATE_NOOP("MessageText", "did you mean \"%1\"?")},
+    {MessageId::FixListedDevice, QT_TRANSLATE_NOOP("MessageText", "move it to a listed device or add a limit for %1")},
+    {MessageId::FixRemoveOneOfTwo, QT_TRANSLATE_NOOP("MessageText", "remove one of the two entries")},
+    {MessageId::FixGiveDevice, QT_TRANSLATE_NOOP("MessageText", "give their module (or a parent) a device")},
+    {MessageId::FixSameDevice, QT_TRANSLATE_NOOP("MessageText", "put both on the same device")},
+    {MessageId::FixAnotherDevice, QT_TRANSLATE_NOOP("MessageText", "move it to another device")},
+    {MessageId::FixMoveToPinned, QT_TRANSLATE_NOOP("MessageText", "move it to %1 or remove the pin")},
+    {MessageId::FixMapAsOneEntry, QT_TRANSLATE_NOOP("MessageText", "map \"%1\" as one entry")},
+    {MessageId::FixMoveFrom, QT_TRANSLATE_NOOP("MessageText", "move modules from %1 to a device with room")},
+    {MessageId::FixMoveToCpu, QT_TRANSLATE_NOOP("MessageText", "move it to the CPU: disk is much slower")},
+    {MessageId::FixMoveFirstModules, QT_TRANSLATE_NOOP("MessageText", "move the first modules to %1")},
+};
+
+QString translated(const char *source)
+{
+    return QCoreApplication::translate(kContext, source);
+}
+
+bool rightToLeft()
+{
+    return QLocale().textDirection() == Qt::RightToLeft;
+}
+
+// Names (modules, classes, tensors) are left-to-right text: inside a right-to-left sentence they
+// are isolated so "model.layers.0" keeps its order and its dots.
+QString name(const std::string &text)
+{
+    const QString s = QString::fromStdString(text);
+    if (!rightToLeft())
+        return s;
+    return QChar(0x2066) + s + QChar(0x2069); // LEFT-TO-RIGHT ISOLATE ... POP DIRECTIONAL ISOLATE
+}
+
+QString listSeparator()
+{
+    return QCoreApplication::translate("MessageText", ", ", "separates the items of a list of devices or names");
+}
+
+QString argText(const planner::MessageArg &arg, const DeviceLabeler &deviceLabel)
+{
+    auto device = [&](const planner::Device &d) {
+        return deviceLabel ? deviceLabel(d) : QString::fromStdString(d.label());
+    };
+    switch (planner::kindOf(arg)) {
+    case planner::MessageArgKind::Text:
+        return name(std::get<std::string>(arg));
+    case planner::MessageArgKind::Bytes:
+        return formatBytes(static_cast<std::int64_t>(std::llround(std::get<planner::ByteCount>(arg).bytes)));
+    case planner::MessageArgKind::Device:
+        return device(std::get<planner::Device>(arg));
+    case planner::MessageArgKind::Count:
+        return QLocale().toString(static_cast<qlonglong>(std::get<std::int64_t>(arg)));
+    case planner::MessageArgKind::Devices: {
+        QStringList parts;
+        for (const auto &d : std::get<std::vector<planner::Device>>(arg))
+            parts << device(d);
+        return parts.join(listSeparator());
+    }
+    case planner::MessageArgKind::Texts: {
+        QStringList parts;
+        for (const auto &t : std::get<std::vector<std::string>>(arg))
+            parts << name(t);
+        return parts.join(listSeparator());
+    }
+    }
+    return {};
+}
+
+} // namespace
+
+QString messagePattern(MessageId id)
+{
+    // By id without a search: the GUI renders one explanation per module on every edit.
+    static const auto sources = [] {
+        std::array<const char *, static_cast<std::size_t>(MessageId::Count)> table{};
+        for (const auto &[key, source] : kPatterns)
+            table[static_cast<std::size_t>(key)] = source;
+        return table;
+    }();
+    const auto i = static_cast<std::size_t>(id);
+    return i < sources.size() && sources[i] ? translated(sources[i]) : QString();
+}
+
+QString messageText(const planner::Message &message, const DeviceLabeler &deviceLabel)
+{
+    const QString pattern = messagePattern(message.id);
+    // One pass over the pattern, so a name that contains "%2" is never substituted again.
+    QString out;
+    out.reserve(pattern.size() + 32);
+    for (qsizetype i = 0; i < pattern.size(); ++i) {
+        const QChar c = pattern.at(i);
+        if (c == QLatin1Char('%') && i + 1 < pattern.size() && pattern.at(i + 1) >= QLatin1Char('1') && pattern.at(i + 1) <= QLatin1Char('9')) {
+            const auto n = static_cast<std::size_t>(pattern.at(i + 1).unicode() - '1');
+            if (n < message.args.size()) {
+                out += argText(message.args[n], deviceLabel);
+                ++i;
+                continue;
+            }
+        }
+        out += c;
+    }
+    return out;
+}
+
+QString messageText(const std::vector<planner::Message> &messages, const DeviceLabeler &deviceLabel)
+{
+    const QString sentenceSeparator = QCoreApplication::translate("MessageText", "; ", "separates the sentences of one explanation");
+    QString out;
+    QStringList details;
+    auto closeDetails = [&] {
+        if (details.isEmpty())
+            return;
+        out = QCoreApplication::translate("MessageText", "%1 (%2)", "an explanation followed by its details")
+                  .arg(out, details.join(sentenceSeparator));
+        details.clear();
+    };
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        const QString text = messageText(messages[i], deviceLabel);
+        if (i == 0) {
+            out = text;
+            continue;
+        }
+        switch (planner::joinOf(messages[i].id)) {
+        case planner::MessageJoin::Detail:
+            details << text;
+            break;
+        case planner::MessageJoin::Sentence:
+            closeDetails();
+            out += sentenceSeparator + text;
+            break;
+        case planner::MessageJoin::ListItem:
+            closeDetails();
+            out += QStringLiteral("\n  • ") + text;
+            break;
+        case planner::MessageJoin::Line:
+            closeDetails();
+            out += QLatin1Char('\n') + text;
+            break;
+        }
+    }
+    closeDetails();
+    return out;
+}
+
+} // namespace mizan::gui

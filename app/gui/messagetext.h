@@ -1,0 +1,29 @@
+#pragma once
+
+// The planner's structured messages (placement reasons, plan warnings, validation issues and
+// fixes) in the GUI's current language: one translatable pattern per planner::MessageId with
+// %1..%n, arguments formatted per QLocale (sizes through formatBytes, devices through the
+// caller's translated device label, module names verbatim and isolated left-to-right inside
+// right-to-left text). Call again after a language switch: nothing is cached.
+
+#include "planner/message.h"
+
+#include <QString>
+
+#include <functional>
+#include <vector>
+
+namespace mizan::gui {
+
+using DeviceLabeler = std::function<QString(const planner::Device &)>;
+
+// The translated pattern of `id` ("fits on %1: needs %2"); empty when the GUI has none.
+QString messagePattern(planner::MessageId id);
+
+// One message; `deviceLabel` names devices (Document::deviceLabel).
+QString messageText(const planner::Message &message, const DeviceLabeler &deviceLabel);
+// Several messages as one text, joined like planner::toEnglish (sentences, a parenthesis of
+// details, list items, lines) with the current language's punctuation.
+QString messageText(const std::vector<planner::Message> &messages, const DeviceLabeler &deviceLabel);
+
+} // namespace mizan::gui
