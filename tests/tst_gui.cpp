@@ -3,6 +3,7 @@
 #include "chartspanel.h"
 #include "document.h"
 #include "mainwindow.h"
+#include "messagetext.h"
 #include "moduletreemodel.h"
 
 #include "models/demo.h"
@@ -21,6 +22,7 @@
 #include <QLineEdit>
 #include <QMimeData>
 #include <QMenuBar>
+#include <QRegularExpression>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -28,6 +30,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
+#include <QTranslator>
 #include <QTreeView>
 #include <QTreeWidget>
 
@@ -72,6 +75,38 @@ QStringList visibleTexts(MainWindow &w)
     return texts;
 }
 
+bool hasArabicLetters(const QString &text)
+{
+    for (const QChar c : text)
+        if (c.unicode() >= 0x0600 && c.unicode() <= 0x06ff && c.isLetter())
+            return true;
+    return false;
+}
+
+bool hasLeftoverPlaceholder(const QString &text)
+{
+    static const QRegularExpression placeholder(QStringLiteral("%[0-9]"));
+    return text.contains(placeholder);
+}
+
+// Sample arguments of the kinds `id` takes.
+planner::Message sampleMessage(planner::MessageId id)
+{
+    planner::Message m{id, {}};
+    for (const auto kind : planner::argumentKinds(id)) {
+        const std::string name = "model.layers." + std::to_string(m.args.size()) + ".mlp";
+        switch (kind) {
+        case planner::MessageArgKind::Text: m.args.emplace_back(name); break;
+        case planner::MessageArgKind::Bytes: m.args.emplace_back(planner::ByteCount{3.5 * 1024 * 1024 * static_cast<double>(m.args.size() + 1)}); break;
+        case planner::MessageArgKind::Device: m.args.emplace_back(planner::Device::gpu(static_cast<int>(m.args.size()) + 1)); break;
+        case planner::MessageArgKind::Count: m.args.emplace_back(std::int64_t{12}); break;
+        case planner::MessageArgKind::Devices: m.args.emplace_back(std::vector<planner::Device>{planner::Device::gpu(0), planner::Device::cpu()}); break;
+        case planner::MessageArgKind::Texts: m.args.emplace_back(std::vector<std::string>{name, name + ".up_proj"}); break;
+        }
+    }
+    return m;
+}
+
 } // namespace
 
 class TestGui : public QObject {
@@ -86,6 +121,9 @@ private Q_SLOTS:
     void exportAndReimport();
     void failedOpenShowsMessage();
     void switchesToArabicAtRunTime();
+    void plannerMessagesFollowTheLanguage();
+    void everyMessageHasTextInBothLanguages_data();
+    void everyMessageHasTextInBothLanguages();
     void opening405BNeverStallsTheEventLoop();
     void detectedGpusBecomeDevices();
     void headroomIsReservedAndUndoable();
@@ -367,6 +405,117 @@ void TestGui::switchesToArabicAtRunTime()
     QCOMPARE(QApplication::layoutDirection(), Qt::LeftToRight);
     QCOMPARE(visibleTexts(w), english);
     QCOMPARE(cell.data().toString(), deviceEnglish);
+}
+
+void TestGui::plannerMessagesFollowTheLanguage()
+{
+    MainWindow w;
+    w.show();
+    openDemo(w);
+    Document *doc = w.document();
+    auto *model = doc->treeModel();
+    // A planned module's explanation (from the planner's messages).
+    const QModelIndex layer = model->indexForModule(doc->tree()->find("model.layers.0"), ModuleTreeModel::NameColumn);
+    // "model" holds the layers, spread over both GPUs and the CPU: split, with a detail list.
+    const QModelIndex root = model->indexForModule(doc->tree()->find("model"), ModuleTreeModel::NameColumn);
+    QVERIFY(root.isValid());
+    const QString layerEnglish = layer.data(ModuleTreeModel::ReasonRole).toString();
+    const QString rootEnglish = root.data(ModuleTreeModel::ReasonRole).toString();
+    QVERIFY2(layerEnglish.startsWith(QStringLiteral("fits on GPU 0")), qPrintable(layerEnglish));
+    QVERIFY2(rootEnglish.contains(QStringLiteral("(parts on GPU 0")), qPrintable(rootEnglish));
+    // A validation problem: part of a no-split layer on disk.
+    doc->setModuleDevice(doc->tree()->find("model.layers.1.self_attn"), planner::Device::disk());
+    auto problem = [&]() -> QTreeWidgetItem * {
+        for (int i = 0; i < w.problemsView()->topLevelItemCount(); ++i)
+            if (w.problemsView()->topLevelItem(i)->text(1) == QLatin1String("model.layers.1"))
+                return w.problemsView()->topLevelItem(i);
+        return nullptr;
+    };
+    QVERIFY(problem());
+    const QString problemEnglish = problem()->text(2);
+    const QString fixEnglish = problem()->text(3);
+    QVERIFY2(problemEnglish.contains(QStringLiteral("never split")), qPrintable(problemEnglish));
+
+    w.setLanguage(QStringLiteral("ar"));
+    const QString layerArabic = layer.data(ModuleTreeModel::ReasonRole).toString();
+    const QString rootArabic = root.data(ModuleTreeModel::ReasonRole).toString();
+    QVERIFY(problem());
+    const QString problemArabic = problem()->text(2);
+    const QString fixArabic = problem()->text(3);
+    for (const auto &[english, arabic] : {std::pair(layerEnglish, layerArabic), std::pair(rootEnglish, rootArabic),
+                                          std::pair(problemEnglish, problemArabic), std::pair(fixEnglish, fixArabic)}) {
+        QVERIFY2(arabic != english, qPrintable(arabic));
+        QVERIFY2(hasArabicLetters(arabic), qPrintable(arabic));
+        QVERIFY2(!hasLeftoverPlaceholder(arabic), qPrintable(arabic));
+    }
+    // The module name stays verbatim (isolated left-to-right) inside the Arabic sentence.
+    QVERIFY2(problemArabic.contains(QChar(0x2066) + QStringLiteral("model.layers.1") + QChar(0x2069)), qPrintable(problemArabic));
+    // The detail pane and the tooltip show the same translated explanation.
+    QVERIFY(layer.data(Qt::ToolTipRole).toString().contains(layerArabic.toHtmlEscaped()));
+
+    w.setLanguage(QStringLiteral("en"));
+    QCOMPARE(layer.data(ModuleTreeModel::ReasonRole).toString(), layerEnglish);
+    QCOMPARE(root.data(ModuleTreeModel::ReasonRole).toString(), rootEnglish);
+    QVERIFY(problem());
+    QCOMPARE(problem()->text(2), problemEnglish);
+    QCOMPARE(problem()->text(3), fixEnglish);
+}
+
+void TestGui::everyMessageHasTextInBothLanguages_data()
+{
+    QTest::addColumn<int>("id");
+    for (int i = 0; i < static_cast<int>(planner::MessageId::Count); ++i)
+        QTest::newRow(planner::toString(static_cast<planner::MessageId>(i))) << i;
+}
+
+void TestGui::everyMessageHasTextInBothLanguages()
+{
+    QFETCH(int, id);
+    const auto messageId = static_cast<planner::MessageId>(id);
+    const planner::Message message = sampleMessage(messageId);
+    Document doc;
+    const DeviceLabeler label = [&doc](const planner::Device &d) { return doc.deviceLabel(d); };
+
+    QTranslator english, arabic;
+    QVERIFY(english.load(QStringLiteral(":/i18n/mizan_en.qm")));
+    QVERIFY(arabic.load(QStringLiteral(":/i18n/mizan_ar.qm")));
+    const QLocale previous;
+    auto render = [&](QTranslator &translator, const QLocale &locale) {
+        QLocale::setDefault(locale);
+        QCoreApplication::installTranslator(&translator);
+        const QString pattern = messagePattern(messageId);
+        const QString text = messageText(message, label);
+        const QString joined = messageText(std::vector<planner::Message>{planner::Message{planner::MessageId::PlacedOn, {planner::Device::cpu()}}, message}, label);
+        QCoreApplication::removeTranslator(&translator);
+        QLocale::setDefault(previous);
+        return std::tuple(pattern, text, joined);
+    };
+    const auto [patternEn, textEn, joinedEn] = render(english, QLocale(QLocale::English, QLocale::UnitedStates));
+    const auto [patternAr, textAr, joinedAr] = render(arabic, QLocale(QLocale::Arabic, QLocale::Egypt));
+
+    // Both languages have a pattern with the placeholders the planner's arguments fill.
+    for (const QString &pattern : {patternEn, patternAr}) {
+        QVERIFY2(!pattern.isEmpty(), planner::toString(messageId));
+        for (std::size_t n = 1; n <= message.args.size(); ++n)
+            QVERIFY2(pattern.contains(QLatin1Char('%') + QString::number(n)), qPrintable(pattern));
+    }
+    for (const QString &text : {textEn, textAr, joinedEn, joinedAr}) {
+        QVERIFY(!text.isEmpty());
+        QVERIFY2(!hasLeftoverPlaceholder(text), qPrintable(text));
+    }
+    QVERIFY2(textAr != textEn, qPrintable(textAr));
+    QVERIFY2(hasArabicLetters(textAr), qPrintable(textAr));
+    QVERIFY2(!hasArabicLetters(textEn), qPrintable(textEn));
+    QVERIFY(joinedEn.contains(textEn));
+    QVERIFY(joinedAr.contains(textAr));
+    // Arabic punctuation joins sentences and lists (no Latin semicolon or comma left over).
+    QVERIFY2(!joinedAr.contains(QLatin1Char(';')) && !joinedAr.contains(QLatin1Char(',')), qPrintable(joinedAr));
+    // Names arrive verbatim.
+    for (const auto &arg : message.args)
+        if (planner::kindOf(arg) == planner::MessageArgKind::Text) {
+            QVERIFY(textEn.contains(QString::fromStdString(std::get<std::string>(arg))));
+            QVERIFY(textAr.contains(QString::fromStdString(std::get<std::string>(arg))));
+        }
 }
 
 void TestGui::opening405BNeverStallsTheEventLoop()

@@ -38,10 +38,256 @@
         </message>
     </context>
     <context>
+        <name>MessageText</name>
+        <message>
+            <source>fits on %1: needs %2</source>
+            <translation>يتَّسع على %1: يحتاج إلى %2</translation>
+        </message>
+        <message>
+            <source>fits on %1: needs %2, %3 was free</source>
+            <translation>يتَّسع على %1: يحتاج إلى %2، وكان المتاح %3</translation>
+        </message>
+        <message>
+            <source>fits on %1: needs %2 after reserving %3 for the largest layer</source>
+            <translation>يتَّسع على %1: يحتاج إلى %2 بعد حجز %3 لأكبر طبقة</translation>
+        </message>
+        <message>
+            <source>fits on %1: needs %2, %3 was free after reserving %4 for the largest layer</source>
+            <translation>يتَّسع على %1: يحتاج إلى %2، وكان المتاح %3 بعد حجز %4 لأكبر طبقة</translation>
+        </message>
+        <message>
+            <source>did not fit on %1: %2 free, needs %3</source>
+            <translation>لم يتَّسع على %1: المتاح %2، ويحتاج إلى %3</translation>
+        </message>
+        <message>
+            <source>did not fit on %1: %2 free after reserving %3 for the largest layer, needs %4</source>
+            <translation>لم يتَّسع على %1: المتاح %2 بعد حجز %3 لأكبر طبقة، ويحتاج إلى %4</translation>
+        </message>
+        <message>
+            <source>placed on %1</source>
+            <translation>وُضع على %1</translation>
+        </message>
+        <message>
+            <source>forbidden on an earlier device by a pin</source>
+            <translation>منعه تثبيتٌ من جهاز سابق</translation>
+        </message>
+        <message>
+            <source>pinned to %1 by the user</source>
+            <translation>ثبَّته المستخدم على %1</translation>
+        </message>
+        <message>
+            <source>tied to "%1": placed with it on %2</source>
+            <translation>مربوط بـ«%1»: وُضع معه على %2</translation>
+        </message>
+        <message>
+            <source>tied to "%1", which is pinned to %2</source>
+            <translation>مربوط بـ«%1» المثبَّت على %2</translation>
+        </message>
+        <message>
+            <source>all its parts went to %1: merged into one entry</source>
+            <translation>ذهبت كل أجزائه إلى %1: فدُمجت في مدخل واحد</translation>
+        </message>
+        <message>
+            <source>"%1" did not fit on %2: %3 free, needs %4</source>
+            <translation>«%1» لم يتَّسع على %2: المتاح %3، ويحتاج إلى %4</translation>
+        </message>
+        <message>
+            <source>"%1" did not fit on %2: %3 free after reserving %4 for the largest layer, needs %5</source>
+            <translation>«%1» لم يتَّسع على %2: المتاح %3 بعد حجز %4 لأكبر طبقة، ويحتاج إلى %5</translation>
+        </message>
+        <message>
+            <source>fallback allocation: the largest remaining module that fits on %1, which nothing else fitted</source>
+            <translation>تخصيص احتياطي: أكبر وحدة متبقية تتَّسع على %1، إذ لم يتَّسع عليه شيء آخر</translation>
+        </message>
+        <message>
+            <source>part of "%1" on %2</source>
+            <translation>جزء من «%1» على %2</translation>
+        </message>
+        <message>
+            <source>split into children</source>
+            <translation>قُسِّم إلى وحداته الفرعية</translation>
+        </message>
+        <message>
+            <source>split into children: it contains a pinned module or one forbidden on %1</source>
+            <translation>قُسِّم إلى وحداته الفرعية: يحتوي على وحدة مثبَّتة أو وحدة ممنوعة على %1</translation>
+        </message>
+        <message>
+            <source>the model is spread over several devices</source>
+            <translation>النموذج موزَّع على عدة أجهزة</translation>
+        </message>
+        <message>
+            <source>parts on %1</source>
+            <translation>أجزاؤه على %1</translation>
+        </message>
+        <message>
+            <source>no-split class "%1" does not occur in the model</source>
+            <translation>الصنف «%1» من الأصناف التي لا تُقسَّم، لكنه غير موجود في النموذج</translation>
+        </message>
+        <message>
+            <source>tied parameters "%1" and "%2" are pinned to different devices (%3, %4)</source>
+            <translation>المعاملان المربوطان «%1» و«%2» مثبَّتان على جهازين مختلفين (%3، %4)</translation>
+        </message>
+        <message>
+            <source>runtime headroom: the reservation did not settle after %1 re-plans; check the per-GPU headroom</source>
+            <translation>هامش التشغيل: لم يستقرَّ الحجز بعد إعادات تخطيط عددها %1؛ راجع الهامش المحجوز لكل معالج رسوميات</translation>
+        </message>
+        <message>
+            <source>The model needs %1 of buffers for offloaded layers, which does not seem to fit in any GPU's remaining memory. If you run out of memory later, consider offload_buffers=True.</source>
+            <translation>يحتاج النموذج إلى %1 من المخازن المؤقتة للطبقات المنقولة خارج معالجات الرسوميات، ويبدو أنها لا تتَّسع في الذاكرة المتبقية لأي معالج رسوميات. إن نفدت الذاكرة لاحقًا فجرِّب offload_buffers=True.</translation>
+        </message>
+        <message>
+            <source>With this allocation, no module could be assigned to the following devices for lack of memory:</source>
+            <translation>في هذا التوزيع تعذَّر إسناد أي وحدة إلى الأجهزة التالية لنقص الذاكرة:</translation>
+        </message>
+        <message>
+            <source>%1: %2 required</source>
+            <translation>%1: يلزم %2</translation>
+        </message>
+        <message>
+            <source>These minimums are specific to this allocation and may vary. Consider giving these devices at least that much memory, or adjusting the model config.</source>
+            <translation>هذه الحدود الدنيا خاصة بهذا التوزيع وقد تتغيَّر. فكِّر في منح هذه الأجهزة هذا القدر من الذاكرة على الأقل، أو في تعديل إعدادات النموذج.</translation>
+        </message>
+        <message>
+            <source>"%1" appears twice in the map (%2 and %3)</source>
+            <translation>«%1» يظهر مرتين في الخريطة (%2 و%3)</translation>
+        </message>
+        <message>
+            <source>"%1" is inside "%2", which already has a device</source>
+            <translation>«%1» داخل «%2» الذي أُسند إليه جهاز بالفعل</translation>
+        </message>
+        <message>
+            <source>"%1" is inside the whole model, which already has a device</source>
+            <translation>«%1» داخل النموذج كله، وقد أُسند إليه جهاز بالفعل</translation>
+        </message>
+        <message>
+            <source>"%1" is not a module or tensor of this model</source>
+            <translation>«%1» ليس وحدة ولا موترًا في هذا النموذج</translation>
+        </message>
+        <message>
+            <source>"%1" is mapped to %2, which the device limits do not list</source>
+            <translation>«%1» مُسنَد إلى %2، وهو جهاز لا تذكره حدود الأجهزة</translation>
+        </message>
+        <message>
+            <source>no device for 1 tensor: %1</source>
+            <translation>موتر واحد بلا جهاز: %1</translation>
+        </message>
+        <message>
+            <source>no device for %1 tensors: %2</source>
+            <translation>موترات بلا جهاز (%1): %2</translation>
+        </message>
+        <message>
+            <source>no device for %1 tensors: %2, …</source>
+            <translation>موترات بلا جهاز (%1): %2، …</translation>
+        </message>
+        <message>
+            <source>"%1" is tied to "%2" but is on %3 while it is on %4</source>
+            <translation>«%1» مربوط بـ«%2» لكنه على %3 بينما «%2» على %4</translation>
+        </message>
+        <message>
+            <source>"%1" is on %2, which a pin forbids for it</source>
+            <translation>«%1» على %2، وهو جهاز يمنعه عنه تثبيت</translation>
+        </message>
+        <message>
+            <source>"%1" is pinned to %2 but the map puts it on %3</source>
+            <translation>«%1» مثبَّت على %2 لكن الخريطة تضعه على %3</translation>
+        </message>
+        <message>
+            <source>"%1" (class %2, never split) has parts on %3 devices</source>
+            <translation>«%1» (من الصنف %2 الذي لا يُقسَّم أبدًا) موزَّعة أجزاؤه على أجهزة عددها %3</translation>
+        </message>
+        <message>
+            <source>%1 is over its limit by %2 bytes (%3 planned, %4 available)</source>
+            <translation>%1 يتجاوز حدَّه بمقدار %2 بايت (المخطَّط %3، والمتاح %4)</translation>
+        </message>
+        <message>
+            <source>%1 is over its limit by %2 bytes (%3 planned, %4 available after %5 runtime headroom)</source>
+            <translation>%1 يتجاوز حدَّه بمقدار %2 بايت (المخطَّط %3، والمتاح %4 بعد حجز %5 لهامش التشغيل)</translation>
+        </message>
+        <message>
+            <source>"%1" is on disk although the CPU has %2 free after keeping room for the largest disk entry (it needs %3)</source>
+            <translation>«%1» على القرص مع أن المتاح في المعالج المركزي %2 بعد إبقاء متَّسع لأكبر مدخل على القرص (ويحتاج إلى %3)</translation>
+        </message>
+        <message>
+            <source>%1 holds nothing while %2 holds modules</source>
+            <translation>%1 لا يحمل شيئًا بينما يحمل %2 وحدات</translation>
+        </message>
+        <message>
+            <source>keep one entry for "%1"</source>
+            <translation>أبقِ مدخلًا واحدًا لـ«%1»</translation>
+        </message>
+        <message>
+            <source>remove the entry or correct the name</source>
+            <translation>احذف المدخل أو صحِّح الاسم</translation>
+        </message>
+        <message>
+            <source>did you mean "%1"?</source>
+            <translation>هل تقصد «%1»؟</translation>
+        </message>
+        <message>
+            <source>move it to a listed device or add a limit for %1</source>
+            <translation>انقله إلى جهاز مُدرَج أو أضف حدًّا للجهاز %1</translation>
+        </message>
+        <message>
+            <source>remove one of the two entries</source>
+            <translation>احذف أحد المدخلين</translation>
+        </message>
+        <message>
+            <source>give their module (or a parent) a device</source>
+            <translation>أسنِد جهازًا إلى وحدتها (أو إلى وحدة أعلى منها)</translation>
+        </message>
+        <message>
+            <source>put both on the same device</source>
+            <translation>ضعهما على الجهاز نفسه</translation>
+        </message>
+        <message>
+            <source>move it to another device</source>
+            <translation>انقله إلى جهاز آخر</translation>
+        </message>
+        <message>
+            <source>move it to %1 or remove the pin</source>
+            <translation>انقله إلى %1 أو ألغِ التثبيت</translation>
+        </message>
+        <message>
+            <source>map "%1" as one entry</source>
+            <translation>اجعل «%1» مدخلًا واحدًا في الخريطة</translation>
+        </message>
+        <message>
+            <source>move modules from %1 to a device with room</source>
+            <translation>انقل وحدات من %1 إلى جهاز فيه متَّسع</translation>
+        </message>
+        <message>
+            <source>move it to the CPU: disk is much slower</source>
+            <translation>انقله إلى المعالج المركزي: القرص أبطأ بكثير</translation>
+        </message>
+        <message>
+            <source>move the first modules to %1</source>
+            <translation>انقل الوحدات الأولى إلى %1</translation>
+        </message>
+        <message>
+            <source>, </source>
+            <comment>separates the items of a list of devices or names</comment>
+            <translation>، </translation>
+        </message>
+        <message>
+            <source>; </source>
+            <comment>separates the sentences of one explanation</comment>
+            <translation>؛ </translation>
+        </message>
+        <message>
+            <source>%1 (%2)</source>
+            <comment>an explanation followed by its details</comment>
+            <translation>%1 (%2)</translation>
+        </message>
+    </context>
+    <context>
         <name>Worker</name>
         <message>
             <source>%1: %2</source>
             <translation>%1: %2</translation>
+        </message>
+        <message>
+            <source>%1 (%2): %3</source>
+            <translation>%1 (%2): %3</translation>
         </message>
     </context>
     <context>
@@ -249,6 +495,65 @@ of %2</source>
             <source>No CUDA GPU in this build: add simulated GPUs or choose a hardware profile.</source>
             <translation>لا يوجد معالج رسوميات CUDA في هذا البناء: أضف معالجات رسوميات محاكاة أو اختر ملف عتاد.</translation>
         </message>
+        <message>
+            <source>This machine (detected)</source>
+            <translation>هذا الحاسوب (مكتشَف)</translation>
+        </message>
+        <message>
+            <source>Generation headroom:</source>
+            <translation>هامش التوليد:</translation>
+        </message>
+        <message>
+            <source>none</source>
+            <translation>لا شيء</translation>
+        </message>
+        <message>
+            <source> tokens</source>
+            <translation> رمز</translation>
+        </message>
+        <message>
+            <source>Keep room on every GPU for the KV cache and activations of this many tokens (prompt + generated).</source>
+            <translation>أبقِ على كل معالج رسوميات متَّسعًا لذاكرة KV المؤقتة وللتنشيطات لهذا العدد من الرموز (المُدخلة والمولَّدة).</translation>
+        </message>
+        <message>
+            <source>Batch size:</source>
+            <translation>حجم الدفعة:</translation>
+        </message>
+        <message>
+            <source>Sequences generated at once: the KV cache grows with it.</source>
+            <translation>عدد التسلسلات المولَّدة معًا: تكبر ذاكرة KV المؤقتة بزيادته.</translation>
+        </message>
+        <message>
+            <source>Looking for GPUs…</source>
+            <translation>جارٍ البحث عن معالجات الرسوميات…</translation>
+        </message>
+        <message>
+            <source>No CUDA GPU found (check the driver and CUDA_VISIBLE_DEVICES): add simulated GPUs or choose a hardware profile.</source>
+            <translation>لم يُعثر على معالج رسوميات CUDA (تحقَّق من برنامج التشغيل ومن CUDA_VISIBLE_DEVICES): أضف معالجات رسوميات محاكاة أو اختر ملف عتاد.</translation>
+        </message>
+        <message>
+            <source>GPU %1: %2, %3 free of %4</source>
+            <translation>معالج رسوميات %1: %2، المتاح %3 من %4</translation>
+        </message>
+        <message numerus="yes">
+            <source>This machine has %Ln CUDA GPU(s):</source>
+            <translation>
+                <numerusform>لا يحتوي هذا الحاسوب على أي معالج رسوميات CUDA:</numerusform>
+                <numerusform>يحتوي هذا الحاسوب على معالج رسوميات CUDA واحد:</numerusform>
+                <numerusform>يحتوي هذا الحاسوب على معالجَي رسوميات CUDA:</numerusform>
+                <numerusform>يحتوي هذا الحاسوب على %Ln معالجات رسوميات CUDA:</numerusform>
+                <numerusform>يحتوي هذا الحاسوب على %Ln معالجًا للرسوميات CUDA:</numerusform>
+                <numerusform>يحتوي هذا الحاسوب على %Ln معالج رسوميات CUDA:</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>%1: %2 free of %3 when Mizan started</source>
+            <translation>%1: كان المتاح %2 من %3 عند بدء ميزان</translation>
+        </message>
+        <message>
+            <source>Reserved per GPU: %1 for activations + %2 of KV cache per layer it holds.</source>
+            <translation>المحجوز لكل معالج رسوميات: %1 للتنشيطات + %2 من ذاكرة KV المؤقتة لكل طبقة يحملها.</translation>
+        </message>
     </context>
     <context>
         <name>mizan::gui::Document</name>
@@ -353,6 +658,25 @@ of %2</source>
         <message>
             <source>Import %1</source>
             <translation>استيراد %1</translation>
+        </message>
+        <message>
+            <source>Use this machine's devices</source>
+            <translation>استخدام أجهزة هذا الحاسوب</translation>
+        </message>
+        <message numerus="yes">
+            <source>Reserve headroom for %Ln tokens</source>
+            <translation>
+                <numerusform>حجز هامش لصفر من الرموز</numerusform>
+                <numerusform>حجز هامش لرمز واحد</numerusform>
+                <numerusform>حجز هامش لرمزين</numerusform>
+                <numerusform>حجز هامش لـ%Ln رموز</numerusform>
+                <numerusform>حجز هامش لـ%Ln رمزًا</numerusform>
+                <numerusform>حجز هامش لـ%Ln رمز</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>This model's config gives no hidden size, so no headroom can be reserved for it.</source>
+            <translation>لا تذكر إعدادات هذا النموذج الحجم المخفي (hidden size)، فلا يمكن حجز هامش له.</translation>
         </message>
     </context>
     <context>

@@ -38,10 +38,256 @@
         </message>
     </context>
     <context>
+        <name>MessageText</name>
+        <message>
+            <source>fits on %1: needs %2</source>
+            <translation>fits on %1: needs %2</translation>
+        </message>
+        <message>
+            <source>fits on %1: needs %2, %3 was free</source>
+            <translation>fits on %1: needs %2, %3 was free</translation>
+        </message>
+        <message>
+            <source>fits on %1: needs %2 after reserving %3 for the largest layer</source>
+            <translation>fits on %1: needs %2 after reserving %3 for the largest layer</translation>
+        </message>
+        <message>
+            <source>fits on %1: needs %2, %3 was free after reserving %4 for the largest layer</source>
+            <translation>fits on %1: needs %2, %3 was free after reserving %4 for the largest layer</translation>
+        </message>
+        <message>
+            <source>did not fit on %1: %2 free, needs %3</source>
+            <translation>did not fit on %1: %2 free, needs %3</translation>
+        </message>
+        <message>
+            <source>did not fit on %1: %2 free after reserving %3 for the largest layer, needs %4</source>
+            <translation>did not fit on %1: %2 free after reserving %3 for the largest layer, needs %4</translation>
+        </message>
+        <message>
+            <source>placed on %1</source>
+            <translation>placed on %1</translation>
+        </message>
+        <message>
+            <source>forbidden on an earlier device by a pin</source>
+            <translation>forbidden on an earlier device by a pin</translation>
+        </message>
+        <message>
+            <source>pinned to %1 by the user</source>
+            <translation>pinned to %1 by the user</translation>
+        </message>
+        <message>
+            <source>tied to "%1": placed with it on %2</source>
+            <translation>tied to "%1": placed with it on %2</translation>
+        </message>
+        <message>
+            <source>tied to "%1", which is pinned to %2</source>
+            <translation>tied to "%1", which is pinned to %2</translation>
+        </message>
+        <message>
+            <source>all its parts went to %1: merged into one entry</source>
+            <translation>all its parts went to %1: merged into one entry</translation>
+        </message>
+        <message>
+            <source>"%1" did not fit on %2: %3 free, needs %4</source>
+            <translation>"%1" did not fit on %2: %3 free, needs %4</translation>
+        </message>
+        <message>
+            <source>"%1" did not fit on %2: %3 free after reserving %4 for the largest layer, needs %5</source>
+            <translation>"%1" did not fit on %2: %3 free after reserving %4 for the largest layer, needs %5</translation>
+        </message>
+        <message>
+            <source>fallback allocation: the largest remaining module that fits on %1, which nothing else fitted</source>
+            <translation>fallback allocation: the largest remaining module that fits on %1, which nothing else fitted</translation>
+        </message>
+        <message>
+            <source>part of "%1" on %2</source>
+            <translation>part of "%1" on %2</translation>
+        </message>
+        <message>
+            <source>split into children</source>
+            <translation>split into children</translation>
+        </message>
+        <message>
+            <source>split into children: it contains a pinned module or one forbidden on %1</source>
+            <translation>split into children: it contains a pinned module or one forbidden on %1</translation>
+        </message>
+        <message>
+            <source>the model is spread over several devices</source>
+            <translation>the model is spread over several devices</translation>
+        </message>
+        <message>
+            <source>parts on %1</source>
+            <translation>parts on %1</translation>
+        </message>
+        <message>
+            <source>no-split class "%1" does not occur in the model</source>
+            <translation>no-split class "%1" does not occur in the model</translation>
+        </message>
+        <message>
+            <source>tied parameters "%1" and "%2" are pinned to different devices (%3, %4)</source>
+            <translation>tied parameters "%1" and "%2" are pinned to different devices (%3, %4)</translation>
+        </message>
+        <message>
+            <source>runtime headroom: the reservation did not settle after %1 re-plans; check the per-GPU headroom</source>
+            <translation>runtime headroom: the reservation did not settle after %1 re-plans; check the per-GPU headroom</translation>
+        </message>
+        <message>
+            <source>The model needs %1 of buffers for offloaded layers, which does not seem to fit in any GPU's remaining memory. If you run out of memory later, consider offload_buffers=True.</source>
+            <translation>The model needs %1 of buffers for offloaded layers, which does not seem to fit in any GPU's remaining memory. If you run out of memory later, consider offload_buffers=True.</translation>
+        </message>
+        <message>
+            <source>With this allocation, no module could be assigned to the following devices for lack of memory:</source>
+            <translation>With this allocation, no module could be assigned to the following devices for lack of memory:</translation>
+        </message>
+        <message>
+            <source>%1: %2 required</source>
+            <translation>%1: %2 required</translation>
+        </message>
+        <message>
+            <source>These minimums are specific to this allocation and may vary. Consider giving these devices at least that much memory, or adjusting the model config.</source>
+            <translation>These minimums are specific to this allocation and may vary. Consider giving these devices at least that much memory, or adjusting the model config.</translation>
+        </message>
+        <message>
+            <source>"%1" appears twice in the map (%2 and %3)</source>
+            <translation>"%1" appears twice in the map (%2 and %3)</translation>
+        </message>
+        <message>
+            <source>"%1" is inside "%2", which already has a device</source>
+            <translation>"%1" is inside "%2", which already has a device</translation>
+        </message>
+        <message>
+            <source>"%1" is inside the whole model, which already has a device</source>
+            <translation>"%1" is inside the whole model, which already has a device</translation>
+        </message>
+        <message>
+            <source>"%1" is not a module or tensor of this model</source>
+            <translation>"%1" is not a module or tensor of this model</translation>
+        </message>
+        <message>
+            <source>"%1" is mapped to %2, which the device limits do not list</source>
+            <translation>"%1" is mapped to %2, which the device limits do not list</translation>
+        </message>
+        <message>
+            <source>no device for 1 tensor: %1</source>
+            <translation>no device for 1 tensor: %1</translation>
+        </message>
+        <message>
+            <source>no device for %1 tensors: %2</source>
+            <translation>no device for %1 tensors: %2</translation>
+        </message>
+        <message>
+            <source>no device for %1 tensors: %2, …</source>
+            <translation>no device for %1 tensors: %2, …</translation>
+        </message>
+        <message>
+            <source>"%1" is tied to "%2" but is on %3 while it is on %4</source>
+            <translation>"%1" is tied to "%2" but is on %3 while it is on %4</translation>
+        </message>
+        <message>
+            <source>"%1" is on %2, which a pin forbids for it</source>
+            <translation>"%1" is on %2, which a pin forbids for it</translation>
+        </message>
+        <message>
+            <source>"%1" is pinned to %2 but the map puts it on %3</source>
+            <translation>"%1" is pinned to %2 but the map puts it on %3</translation>
+        </message>
+        <message>
+            <source>"%1" (class %2, never split) has parts on %3 devices</source>
+            <translation>"%1" (class %2, never split) has parts on %3 devices</translation>
+        </message>
+        <message>
+            <source>%1 is over its limit by %2 bytes (%3 planned, %4 available)</source>
+            <translation>%1 is over its limit by %2 bytes (%3 planned, %4 available)</translation>
+        </message>
+        <message>
+            <source>%1 is over its limit by %2 bytes (%3 planned, %4 available after %5 runtime headroom)</source>
+            <translation>%1 is over its limit by %2 bytes (%3 planned, %4 available after %5 runtime headroom)</translation>
+        </message>
+        <message>
+            <source>"%1" is on disk although the CPU has %2 free after keeping room for the largest disk entry (it needs %3)</source>
+            <translation>"%1" is on disk although the CPU has %2 free after keeping room for the largest disk entry (it needs %3)</translation>
+        </message>
+        <message>
+            <source>%1 holds nothing while %2 holds modules</source>
+            <translation>%1 holds nothing while %2 holds modules</translation>
+        </message>
+        <message>
+            <source>keep one entry for "%1"</source>
+            <translation>keep one entry for "%1"</translation>
+        </message>
+        <message>
+            <source>remove the entry or correct the name</source>
+            <translation>remove the entry or correct the name</translation>
+        </message>
+        <message>
+            <source>did you mean "%1"?</source>
+            <translation>did you mean "%1"?</translation>
+        </message>
+        <message>
+            <source>move it to a listed device or add a limit for %1</source>
+            <translation>move it to a listed device or add a limit for %1</translation>
+        </message>
+        <message>
+            <source>remove one of the two entries</source>
+            <translation>remove one of the two entries</translation>
+        </message>
+        <message>
+            <source>give their module (or a parent) a device</source>
+            <translation>give their module (or a parent) a device</translation>
+        </message>
+        <message>
+            <source>put both on the same device</source>
+            <translation>put both on the same device</translation>
+        </message>
+        <message>
+            <source>move it to another device</source>
+            <translation>move it to another device</translation>
+        </message>
+        <message>
+            <source>move it to %1 or remove the pin</source>
+            <translation>move it to %1 or remove the pin</translation>
+        </message>
+        <message>
+            <source>map "%1" as one entry</source>
+            <translation>map "%1" as one entry</translation>
+        </message>
+        <message>
+            <source>move modules from %1 to a device with room</source>
+            <translation>move modules from %1 to a device with room</translation>
+        </message>
+        <message>
+            <source>move it to the CPU: disk is much slower</source>
+            <translation>move it to the CPU: disk is much slower</translation>
+        </message>
+        <message>
+            <source>move the first modules to %1</source>
+            <translation>move the first modules to %1</translation>
+        </message>
+        <message>
+            <source>, </source>
+            <comment>separates the items of a list of devices or names</comment>
+            <translation>, </translation>
+        </message>
+        <message>
+            <source>; </source>
+            <comment>separates the sentences of one explanation</comment>
+            <translation>; </translation>
+        </message>
+        <message>
+            <source>%1 (%2)</source>
+            <comment>an explanation followed by its details</comment>
+            <translation>%1 (%2)</translation>
+        </message>
+    </context>
+    <context>
         <name>Worker</name>
         <message>
             <source>%1: %2</source>
             <translation>%1: %2</translation>
+        </message>
+        <message>
+            <source>%1 (%2): %3</source>
+            <translation>%1 (%2): %3</translation>
         </message>
     </context>
     <context>
@@ -245,6 +491,61 @@ of %2</translation>
             <source>No CUDA GPU in this build: add simulated GPUs or choose a hardware profile.</source>
             <translation>No CUDA GPU in this build: add simulated GPUs or choose a hardware profile.</translation>
         </message>
+        <message>
+            <source>This machine (detected)</source>
+            <translation>This machine (detected)</translation>
+        </message>
+        <message>
+            <source>Generation headroom:</source>
+            <translation>Generation headroom:</translation>
+        </message>
+        <message>
+            <source>none</source>
+            <translation>none</translation>
+        </message>
+        <message>
+            <source> tokens</source>
+            <translation> tokens</translation>
+        </message>
+        <message>
+            <source>Keep room on every GPU for the KV cache and activations of this many tokens (prompt + generated).</source>
+            <translation>Keep room on every GPU for the KV cache and activations of this many tokens (prompt + generated).</translation>
+        </message>
+        <message>
+            <source>Batch size:</source>
+            <translation>Batch size:</translation>
+        </message>
+        <message>
+            <source>Sequences generated at once: the KV cache grows with it.</source>
+            <translation>Sequences generated at once: the KV cache grows with it.</translation>
+        </message>
+        <message>
+            <source>Looking for GPUs…</source>
+            <translation>Looking for GPUs…</translation>
+        </message>
+        <message>
+            <source>No CUDA GPU found (check the driver and CUDA_VISIBLE_DEVICES): add simulated GPUs or choose a hardware profile.</source>
+            <translation>No CUDA GPU found (check the driver and CUDA_VISIBLE_DEVICES): add simulated GPUs or choose a hardware profile.</translation>
+        </message>
+        <message>
+            <source>GPU %1: %2, %3 free of %4</source>
+            <translation>GPU %1: %2, %3 free of %4</translation>
+        </message>
+        <message numerus="yes">
+            <source>This machine has %Ln CUDA GPU(s):</source>
+            <translation>
+                <numerusform>This machine has %Ln CUDA GPU:</numerusform>
+                <numerusform>This machine has %Ln CUDA GPUs:</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>%1: %2 free of %3 when Mizan started</source>
+            <translation>%1: %2 free of %3 when Mizan started</translation>
+        </message>
+        <message>
+            <source>Reserved per GPU: %1 for activations + %2 of KV cache per layer it holds.</source>
+            <translation>Reserved per GPU: %1 for activations + %2 of KV cache per layer it holds.</translation>
+        </message>
     </context>
     <context>
         <name>mizan::gui::Document</name>
@@ -341,6 +642,21 @@ of %2</translation>
         <message>
             <source>Import %1</source>
             <translation>Import %1</translation>
+        </message>
+        <message>
+            <source>Use this machine's devices</source>
+            <translation>Use this machine's devices</translation>
+        </message>
+        <message numerus="yes">
+            <source>Reserve headroom for %Ln tokens</source>
+            <translation>
+                <numerusform>Reserve headroom for %Ln token</numerusform>
+                <numerusform>Reserve headroom for %Ln tokens</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>This model's config gives no hidden size, so no headroom can be reserved for it.</source>
+            <translation>This model's config gives no hidden size, so no headroom can be reserved for it.</translation>
         </message>
     </context>
     <context>
