@@ -5,6 +5,7 @@
 #include "mainwindow.h"
 #include "messagetext.h"
 #include "moduletreemodel.h"
+#include "worker.h"
 
 #include "models/demo.h"
 #include "devicepanel.h"
@@ -33,6 +34,8 @@
 #include <QTranslator>
 #include <QTreeView>
 #include <QTreeWidget>
+#include <QXmlStreamReader>
+#include <QRegularExpression>
 
 #include <qcustomplot.h>
 
@@ -127,6 +130,10 @@ private Q_SLOTS:
     void opening405BNeverStallsTheEventLoop();
     void detectedGpusBecomeDevices();
     void headroomIsReservedAndUndoable();
+    void errorsHaveTranslatedHeadlines();
+    void docksMirrorWithTheLanguage();
+    void translationsAreComplete_data();
+    void translationsAreComplete();
 
 private:
     void openDemo(MainWindow &w);
@@ -677,6 +684,109 @@ void TestGui::headroomIsReservedAndUndoable()
     doc->importPlan(file);
     QCOMPARE(doc->headroomTokens(), std::int64_t(4096));
     QCOMPARE(doc->headroomBatch(), std::int64_t(2));
+}
+
+void TestGui::errorsHaveTranslatedHeadlines()
+{
+    MainWindow w;
+    const Error error(ErrorKind::MissingShard, "/models/x/model.safetensors.index.json",
+                      "names model-00002-of-00002.safetensors, which does not exist");
+    const QString english = describeError(error);
+    QVERIFY2(english.contains(QStringLiteral("A shard of the checkpoint is missing")), qPrintable(english));
+    QVERIFY(english.contains(QStringLiteral("/models/x/model.safetensors.index.json")));
+    QVERIFY(english.contains(QStringLiteral("model-00002-of-00002.safetensors")));
+    w.setLanguage(QStringLiteral("ar"));
+    const QString arabic = describeError(error);
+    w.setLanguage(QStringLiteral("en"));
+    QVERIFY(arabic != english);
+    QVERIFY(!arabic.contains(QStringLiteral("A shard of the checkpoint is missing")));
+    bool hasArabicLetter = false;
+    for (const QChar c : arabic)
+        hasArabicLetter = hasArabicLetter || (c.unicode() >= 0x0600 && c.unicode() <= 0x06FF);
+    QVERIFY2(hasArabicLetter, qPrintable(arabic));
+    QVERIFY(arabic.contains(QStringLiteral("model-00002-of-00002.safetensors"))); // the detail is kept
+    // Every kind has its own headline.
+    QSet<QString> headlines;
+    for (int k = 0; k <= static_cast<int>(ErrorKind::NotFound); ++k)
+        headlines.insert(errorHeadline(static_cast<ErrorKind>(k)));
+    QCOMPARE(headlines.size(), static_cast<int>(ErrorKind::NotFound) + 1);
+}
+
+void TestGui::docksMirrorWithTheLanguage()
+{
+    MainWindow w;
+    w.show();
+    auto dockNamed = [&](const char *name) { return w.findChild<QDockWidget *>(QString::fromLatin1(name)); };
+    QDockWidget *devices = dockNamed("devicesDock");
+    QDockWidget *charts = dockNamed("chartsDock");
+    QDockWidget *problems = dockNamed("problemsDock");
+    QVERIFY(devices && charts && problems);
+    QCOMPARE(w.dockWidgetArea(devices), Qt::LeftDockWidgetArea);
+    QVERIFY(charts->geometry().center().x() < problems->geometry().center().x());
+    dockNamed("historyDock")->hide(); // a dock the user closed stays closed
+    w.setLanguage(QStringLiteral("ar"));
+    QCoreApplication::processEvents();
+    QCOMPARE(w.dockWidgetArea(devices), Qt::RightDockWidgetArea);
+    QCOMPARE(w.dockWidgetArea(dockNamed("noSplitDock")), Qt::RightDockWidgetArea);
+    QVERIFY(devices->geometry().center().x() > w.centralWidget()->geometry().center().x());
+    QVERIFY(charts->geometry().center().x() > problems->geometry().center().x()); // read from the right
+    QVERIFY(devices->isVisible());
+    QVERIFY(!dockNamed("historyDock")->isVisible());
+    w.setLanguage(QStringLiteral("en"));
+    QCoreApplication::processEvents();
+    QCOMPARE(w.dockWidgetArea(devices), Qt::LeftDockWidgetArea);
+    QVERIFY(charts->geometry().center().x() < problems->geometry().center().x());
+}
+
+void TestGui::translationsAreComplete_data()
+{
+    QTest::addColumn<QString>("file");
+    QTest::newRow("en") << QStringLiteral(MIZAN_SOURCE_DIR "/translations/mizan_en.ts");
+    QTest::newRow("ar") << QStringLiteral(MIZAN_SOURCE_DIR "/translations/mizan_ar.ts");
+}
+
+void TestGui::translationsAreComplete()
+{
+    // Every message translated (nothing unfinished or obsolete), and every translation keeps the
+    // placeholders of its source: a lost %2 would show a raw "%2" or drop a number at run time.
+    QFETCH(QString, file);
+    QFile f(file);
+    QVERIFY2(f.open(QIODevice::ReadOnly), qPrintable(file));
+    QXmlStreamReader xml(&f);
+    static const QRegularExpression placeholder(QStringLiteral("%L?(\\d+|n)"));
+    auto placeholders = [](const QString &text) {
+        QStringList out;
+        for (auto it = placeholder.globalMatch(text); it.hasNext();)
+            out << it.next().captured(1);
+        out.sort();
+        out.removeDuplicates();
+        return out;
+    };
+    int messages = 0;
+    QString source;
+    while (!xml.atEnd()) {
+        xml.readNext();
+        if (!xml.isStartElement())
+            continue;
+        if (xml.name() == QLatin1String("source")) {
+            source = xml.readElementText();
+        } else if (xml.name() == QLatin1String("translation")) {
+            ++messages;
+            const QString type = xml.attributes().value(QStringLiteral("type")).toString();
+            QVERIFY2(type.isEmpty(), qPrintable(QStringLiteral("%1: \"%2\" is %3").arg(file, source, type)));
+            // Plural forms come as <numerusform> children: their texts are read together.
+            const QString text = xml.readElementText(QXmlStreamReader::IncludeChildElements);
+            QVERIFY2(!text.trimmed().isEmpty(), qPrintable(QStringLiteral("%1: \"%2\" has no translation").arg(file, source)));
+            QStringList expected = placeholders(source);
+            expected.removeAll(QStringLiteral("n")); // %n may be spelled out in a plural form
+            QStringList got = placeholders(text);
+            got.removeAll(QStringLiteral("n"));
+            QVERIFY2(got == expected, qPrintable(QStringLiteral("%1: \"%2\" -> \"%3\": placeholders %4, expected %5")
+                                                    .arg(file, source, text, got.join(QLatin1Char(',')), expected.join(QLatin1Char(',')))));
+        }
+    }
+    QVERIFY2(!xml.hasError(), qPrintable(xml.errorString()));
+    QVERIFY(messages > 250);
 }
 
 QTEST_MAIN(TestGui)

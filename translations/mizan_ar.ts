@@ -1,1147 +1,1223 @@
 <?xml version="1.0" encoding="utf-8"?>
 <!DOCTYPE TS>
 <TS version="2.1" language="ar_EG">
-    <context>
-        <name>Format</name>
-        <message>
-            <source>%1 B</source>
-            <translation>%1 بايت</translation>
-        </message>
-        <message>
-            <source>%1 KiB</source>
-            <translation>%1 كيبيبايت</translation>
-        </message>
-        <message>
-            <source>%1 MiB</source>
-            <translation>%1 ميبيبايت</translation>
-        </message>
-        <message>
-            <source>%1 GiB</source>
-            <translation>%1 غيبيبايت</translation>
-        </message>
-        <message>
-            <source>%1 TiB</source>
-            <translation>%1 تيبيبايت</translation>
-        </message>
-        <message>
-            <source>%1 K</source>
-            <translation>%1 ألف</translation>
-        </message>
-        <message>
-            <source>%1 M</source>
-            <translation>%1 مليون</translation>
-        </message>
-        <message>
-            <source>%1 B</source>
-            <comment>billions of parameters</comment>
-            <translation>%1 مليار</translation>
-        </message>
-    </context>
-    <context>
-        <name>MessageText</name>
-        <message>
-            <source>fits on %1: needs %2</source>
-            <translation>يتَّسع على %1: يحتاج إلى %2</translation>
-        </message>
-        <message>
-            <source>fits on %1: needs %2, %3 was free</source>
-            <translation>يتَّسع على %1: يحتاج إلى %2، وكان المتاح %3</translation>
-        </message>
-        <message>
-            <source>fits on %1: needs %2 after reserving %3 for the largest layer</source>
-            <translation>يتَّسع على %1: يحتاج إلى %2 بعد حجز %3 لأكبر طبقة</translation>
-        </message>
-        <message>
-            <source>fits on %1: needs %2, %3 was free after reserving %4 for the largest layer</source>
-            <translation>يتَّسع على %1: يحتاج إلى %2، وكان المتاح %3 بعد حجز %4 لأكبر طبقة</translation>
-        </message>
-        <message>
-            <source>did not fit on %1: %2 free, needs %3</source>
-            <translation>لم يتَّسع على %1: المتاح %2، ويحتاج إلى %3</translation>
-        </message>
-        <message>
-            <source>did not fit on %1: %2 free after reserving %3 for the largest layer, needs %4</source>
-            <translation>لم يتَّسع على %1: المتاح %2 بعد حجز %3 لأكبر طبقة، ويحتاج إلى %4</translation>
-        </message>
-        <message>
-            <source>placed on %1</source>
-            <translation>وُضع على %1</translation>
-        </message>
-        <message>
-            <source>forbidden on an earlier device by a pin</source>
-            <translation>منعه تثبيتٌ من جهاز سابق</translation>
-        </message>
-        <message>
-            <source>pinned to %1 by the user</source>
-            <translation>ثبَّته المستخدم على %1</translation>
-        </message>
-        <message>
-            <source>tied to "%1": placed with it on %2</source>
-            <translation>مربوط بـ«%1»: وُضع معه على %2</translation>
-        </message>
-        <message>
-            <source>tied to "%1", which is pinned to %2</source>
-            <translation>مربوط بـ«%1» المثبَّت على %2</translation>
-        </message>
-        <message>
-            <source>all its parts went to %1: merged into one entry</source>
-            <translation>ذهبت كل أجزائه إلى %1: فدُمجت في مدخل واحد</translation>
-        </message>
-        <message>
-            <source>"%1" did not fit on %2: %3 free, needs %4</source>
-            <translation>«%1» لم يتَّسع على %2: المتاح %3، ويحتاج إلى %4</translation>
-        </message>
-        <message>
-            <source>"%1" did not fit on %2: %3 free after reserving %4 for the largest layer, needs %5</source>
-            <translation>«%1» لم يتَّسع على %2: المتاح %3 بعد حجز %4 لأكبر طبقة، ويحتاج إلى %5</translation>
-        </message>
-        <message>
-            <source>fallback allocation: the largest remaining module that fits on %1, which nothing else fitted</source>
-            <translation>تخصيص احتياطي: أكبر وحدة متبقية تتَّسع على %1، إذ لم يتَّسع عليه شيء آخر</translation>
-        </message>
-        <message>
-            <source>part of "%1" on %2</source>
-            <translation>جزء من «%1» على %2</translation>
-        </message>
-        <message>
-            <source>split into children</source>
-            <translation>قُسِّم إلى وحداته الفرعية</translation>
-        </message>
-        <message>
-            <source>split into children: it contains a pinned module or one forbidden on %1</source>
-            <translation>قُسِّم إلى وحداته الفرعية: يحتوي على وحدة مثبَّتة أو وحدة ممنوعة على %1</translation>
-        </message>
-        <message>
-            <source>the model is spread over several devices</source>
-            <translation>النموذج موزَّع على عدة أجهزة</translation>
-        </message>
-        <message>
-            <source>parts on %1</source>
-            <translation>أجزاؤه على %1</translation>
-        </message>
-        <message>
-            <source>no-split class "%1" does not occur in the model</source>
-            <translation>الصنف «%1» من الأصناف التي لا تُقسَّم، لكنه غير موجود في النموذج</translation>
-        </message>
-        <message>
-            <source>tied parameters "%1" and "%2" are pinned to different devices (%3, %4)</source>
-            <translation>المعاملان المربوطان «%1» و«%2» مثبَّتان على جهازين مختلفين (%3، %4)</translation>
-        </message>
-        <message>
-            <source>runtime headroom: the reservation did not settle after %1 re-plans; check the per-GPU headroom</source>
-            <translation>هامش التشغيل: لم يستقرَّ الحجز بعد إعادات تخطيط عددها %1؛ راجع الهامش المحجوز لكل معالج رسوميات</translation>
-        </message>
-        <message>
-            <source>The model needs %1 of buffers for offloaded layers, which does not seem to fit in any GPU's remaining memory. If you run out of memory later, consider offload_buffers=True.</source>
-            <translation>يحتاج النموذج إلى %1 من المخازن المؤقتة للطبقات المنقولة خارج معالجات الرسوميات، ويبدو أنها لا تتَّسع في الذاكرة المتبقية لأي معالج رسوميات. إن نفدت الذاكرة لاحقًا فجرِّب offload_buffers=True.</translation>
-        </message>
-        <message>
-            <source>With this allocation, no module could be assigned to the following devices for lack of memory:</source>
-            <translation>في هذا التوزيع تعذَّر إسناد أي وحدة إلى الأجهزة التالية لنقص الذاكرة:</translation>
-        </message>
-        <message>
-            <source>%1: %2 required</source>
-            <translation>%1: يلزم %2</translation>
-        </message>
-        <message>
-            <source>These minimums are specific to this allocation and may vary. Consider giving these devices at least that much memory, or adjusting the model config.</source>
-            <translation>هذه الحدود الدنيا خاصة بهذا التوزيع وقد تتغيَّر. فكِّر في منح هذه الأجهزة هذا القدر من الذاكرة على الأقل، أو في تعديل إعدادات النموذج.</translation>
-        </message>
-        <message>
-            <source>"%1" appears twice in the map (%2 and %3)</source>
-            <translation>«%1» يظهر مرتين في الخريطة (%2 و%3)</translation>
-        </message>
-        <message>
-            <source>"%1" is inside "%2", which already has a device</source>
-            <translation>«%1» داخل «%2» الذي أُسند إليه جهاز بالفعل</translation>
-        </message>
-        <message>
-            <source>"%1" is inside the whole model, which already has a device</source>
-            <translation>«%1» داخل النموذج كله، وقد أُسند إليه جهاز بالفعل</translation>
-        </message>
-        <message>
-            <source>"%1" is not a module or tensor of this model</source>
-            <translation>«%1» ليس وحدة ولا موترًا في هذا النموذج</translation>
-        </message>
-        <message>
-            <source>"%1" is mapped to %2, which the device limits do not list</source>
-            <translation>«%1» مُسنَد إلى %2، وهو جهاز لا تذكره حدود الأجهزة</translation>
-        </message>
-        <message>
-            <source>no device for 1 tensor: %1</source>
-            <translation>موتر واحد بلا جهاز: %1</translation>
-        </message>
-        <message>
-            <source>no device for %1 tensors: %2</source>
-            <translation>موترات بلا جهاز (%1): %2</translation>
-        </message>
-        <message>
-            <source>no device for %1 tensors: %2, …</source>
-            <translation>موترات بلا جهاز (%1): %2، …</translation>
-        </message>
-        <message>
-            <source>"%1" is tied to "%2" but is on %3 while it is on %4</source>
-            <translation>«%1» مربوط بـ«%2» لكنه على %3 بينما «%2» على %4</translation>
-        </message>
-        <message>
-            <source>"%1" is on %2, which a pin forbids for it</source>
-            <translation>«%1» على %2، وهو جهاز يمنعه عنه تثبيت</translation>
-        </message>
-        <message>
-            <source>"%1" is pinned to %2 but the map puts it on %3</source>
-            <translation>«%1» مثبَّت على %2 لكن الخريطة تضعه على %3</translation>
-        </message>
-        <message>
-            <source>"%1" (class %2, never split) has parts on %3 devices</source>
-            <translation>«%1» (من الصنف %2 الذي لا يُقسَّم أبدًا) موزَّعة أجزاؤه على أجهزة عددها %3</translation>
-        </message>
-        <message>
-            <source>%1 is over its limit by %2 bytes (%3 planned, %4 available)</source>
-            <translation>%1 يتجاوز حدَّه بمقدار %2 بايت (المخطَّط %3، والمتاح %4)</translation>
-        </message>
-        <message>
-            <source>%1 is over its limit by %2 bytes (%3 planned, %4 available after %5 runtime headroom)</source>
-            <translation>%1 يتجاوز حدَّه بمقدار %2 بايت (المخطَّط %3، والمتاح %4 بعد حجز %5 لهامش التشغيل)</translation>
-        </message>
-        <message>
-            <source>"%1" is on disk although the CPU has %2 free after keeping room for the largest disk entry (it needs %3)</source>
-            <translation>«%1» على القرص مع أن المتاح في المعالج المركزي %2 بعد إبقاء متَّسع لأكبر مدخل على القرص (ويحتاج إلى %3)</translation>
-        </message>
-        <message>
-            <source>%1 holds nothing while %2 holds modules</source>
-            <translation>%1 لا يحمل شيئًا بينما يحمل %2 وحدات</translation>
-        </message>
-        <message>
-            <source>keep one entry for "%1"</source>
-            <translation>أبقِ مدخلًا واحدًا لـ«%1»</translation>
-        </message>
-        <message>
-            <source>remove the entry or correct the name</source>
-            <translation>احذف المدخل أو صحِّح الاسم</translation>
-        </message>
-        <message>
-            <source>did you mean "%1"?</source>
-            <translation>هل تقصد «%1»؟</translation>
-        </message>
-        <message>
-            <source>move it to a listed device or add a limit for %1</source>
-            <translation>انقله إلى جهاز مُدرَج أو أضف حدًّا للجهاز %1</translation>
-        </message>
-        <message>
-            <source>remove one of the two entries</source>
-            <translation>احذف أحد المدخلين</translation>
-        </message>
-        <message>
-            <source>give their module (or a parent) a device</source>
-            <translation>أسنِد جهازًا إلى وحدتها (أو إلى وحدة أعلى منها)</translation>
-        </message>
-        <message>
-            <source>put both on the same device</source>
-            <translation>ضعهما على الجهاز نفسه</translation>
-        </message>
-        <message>
-            <source>move it to another device</source>
-            <translation>انقله إلى جهاز آخر</translation>
-        </message>
-        <message>
-            <source>move it to %1 or remove the pin</source>
-            <translation>انقله إلى %1 أو ألغِ التثبيت</translation>
-        </message>
-        <message>
-            <source>map "%1" as one entry</source>
-            <translation>اجعل «%1» مدخلًا واحدًا في الخريطة</translation>
-        </message>
-        <message>
-            <source>move modules from %1 to a device with room</source>
-            <translation>انقل وحدات من %1 إلى جهاز فيه متَّسع</translation>
-        </message>
-        <message>
-            <source>move it to the CPU: disk is much slower</source>
-            <translation>انقله إلى المعالج المركزي: القرص أبطأ بكثير</translation>
-        </message>
-        <message>
-            <source>move the first modules to %1</source>
-            <translation>انقل الوحدات الأولى إلى %1</translation>
-        </message>
-        <message>
-            <source>, </source>
-            <comment>separates the items of a list of devices or names</comment>
-            <translation>، </translation>
-        </message>
-        <message>
-            <source>; </source>
-            <comment>separates the sentences of one explanation</comment>
-            <translation>؛ </translation>
-        </message>
-        <message>
-            <source>%1 (%2)</source>
-            <comment>an explanation followed by its details</comment>
-            <translation>%1 (%2)</translation>
-        </message>
-    </context>
-    <context>
-        <name>Worker</name>
-        <message>
-            <source>%1: %2</source>
-            <translation>%1: %2</translation>
-        </message>
-        <message>
-            <source>%1 (%2): %3</source>
-            <translation>%1 (%2): %3</translation>
-        </message>
-    </context>
-    <context>
-        <name>mizan::gui::ChartsPanel</name>
-        <message>
-            <source>planned weights</source>
-            <translation>الأوزان المخطَّطة</translation>
-        </message>
-        <message>
-            <source>largest-layer reserve</source>
-            <translation>احتياطي أكبر طبقة</translation>
-        </message>
-        <message>
-            <source>runtime headroom</source>
-            <translation>هامش التشغيل</translation>
-        </message>
-        <message>
-            <source>limit</source>
-            <translation>الحد</translation>
-        </message>
-        <message>
-            <source>GiB</source>
-            <translation>غيبيبايت</translation>
-        </message>
-        <message>
-            <source>map entries in execution order</source>
-            <translation>مدخلات الخريطة بترتيب التنفيذ</translation>
-        </message>
-        <message>
-            <source>MiB</source>
-            <translation>ميبيبايت</translation>
-        </message>
-        <message>
-            <source>%1 on %2</source>
-            <translation>%1 على %2</translation>
-        </message>
-        <message>
-            <source>%1
+<context>
+    <name>Format</name>
+    <message>
+        <source>%1 B</source>
+        <translation>%1 بايت</translation>
+    </message>
+    <message>
+        <source>%1 KiB</source>
+        <translation>%1 كيبيبايت</translation>
+    </message>
+    <message>
+        <source>%1 MiB</source>
+        <translation>%1 ميبيبايت</translation>
+    </message>
+    <message>
+        <source>%1 GiB</source>
+        <translation>%1 غيبيبايت</translation>
+    </message>
+    <message>
+        <source>%1 TiB</source>
+        <translation>%1 تيبيبايت</translation>
+    </message>
+    <message>
+        <source>%1 K</source>
+        <translation>%1 ألف</translation>
+    </message>
+    <message>
+        <source>%1 M</source>
+        <translation>%1 مليون</translation>
+    </message>
+    <message>
+        <source>%1 B</source>
+        <comment>billions of parameters</comment>
+        <translation>%1 مليار</translation>
+    </message>
+</context>
+<context>
+    <name>MessageText</name>
+    <message>
+        <source>fits on %1: needs %2</source>
+        <translation>يتَّسع على %1: يحتاج إلى %2</translation>
+    </message>
+    <message>
+        <source>fits on %1: needs %2, %3 was free</source>
+        <translation>يتَّسع على %1: يحتاج إلى %2، وكان المتاح %3</translation>
+    </message>
+    <message>
+        <source>fits on %1: needs %2 after reserving %3 for the largest layer</source>
+        <translation>يتَّسع على %1: يحتاج إلى %2 بعد حجز %3 لأكبر طبقة</translation>
+    </message>
+    <message>
+        <source>fits on %1: needs %2, %3 was free after reserving %4 for the largest layer</source>
+        <translation>يتَّسع على %1: يحتاج إلى %2، وكان المتاح %3 بعد حجز %4 لأكبر طبقة</translation>
+    </message>
+    <message>
+        <source>did not fit on %1: %2 free, needs %3</source>
+        <translation>لم يتَّسع على %1: المتاح %2، ويحتاج إلى %3</translation>
+    </message>
+    <message>
+        <source>did not fit on %1: %2 free after reserving %3 for the largest layer, needs %4</source>
+        <translation>لم يتَّسع على %1: المتاح %2 بعد حجز %3 لأكبر طبقة، ويحتاج إلى %4</translation>
+    </message>
+    <message>
+        <source>placed on %1</source>
+        <translation>وُضع على %1</translation>
+    </message>
+    <message>
+        <source>forbidden on an earlier device by a pin</source>
+        <translation>منعه تثبيتٌ من جهاز سابق</translation>
+    </message>
+    <message>
+        <source>pinned to %1 by the user</source>
+        <translation>ثبَّته المستخدم على %1</translation>
+    </message>
+    <message>
+        <source>tied to &quot;%1&quot;: placed with it on %2</source>
+        <translation>مربوط بـ«%1»: وُضع معه على %2</translation>
+    </message>
+    <message>
+        <source>tied to &quot;%1&quot;, which is pinned to %2</source>
+        <translation>مربوط بـ«%1» المثبَّت على %2</translation>
+    </message>
+    <message>
+        <source>all its parts went to %1: merged into one entry</source>
+        <translation>ذهبت كل أجزائه إلى %1: فدُمجت في مدخل واحد</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; did not fit on %2: %3 free, needs %4</source>
+        <translation>«%1» لم يتَّسع على %2: المتاح %3، ويحتاج إلى %4</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; did not fit on %2: %3 free after reserving %4 for the largest layer, needs %5</source>
+        <translation>«%1» لم يتَّسع على %2: المتاح %3 بعد حجز %4 لأكبر طبقة، ويحتاج إلى %5</translation>
+    </message>
+    <message>
+        <source>fallback allocation: the largest remaining module that fits on %1, which nothing else fitted</source>
+        <translation>تخصيص احتياطي: أكبر وحدة متبقية تتَّسع على %1، إذ لم يتَّسع عليه شيء آخر</translation>
+    </message>
+    <message>
+        <source>part of &quot;%1&quot; on %2</source>
+        <translation>جزء من «%1» على %2</translation>
+    </message>
+    <message>
+        <source>split into children</source>
+        <translation>قُسِّم إلى وحداته الفرعية</translation>
+    </message>
+    <message>
+        <source>split into children: it contains a pinned module or one forbidden on %1</source>
+        <translation>قُسِّم إلى وحداته الفرعية: يحتوي على وحدة مثبَّتة أو وحدة ممنوعة على %1</translation>
+    </message>
+    <message>
+        <source>the model is spread over several devices</source>
+        <translation>النموذج موزَّع على عدة أجهزة</translation>
+    </message>
+    <message>
+        <source>parts on %1</source>
+        <translation>أجزاؤه على %1</translation>
+    </message>
+    <message>
+        <source>no-split class &quot;%1&quot; does not occur in the model</source>
+        <translation>الصنف «%1» من الأصناف التي لا تُقسَّم، لكنه غير موجود في النموذج</translation>
+    </message>
+    <message>
+        <source>tied parameters &quot;%1&quot; and &quot;%2&quot; are pinned to different devices (%3, %4)</source>
+        <translation>المعاملان المربوطان «%1» و«%2» مثبَّتان على جهازين مختلفين (%3، %4)</translation>
+    </message>
+    <message>
+        <source>runtime headroom: the reservation did not settle after %1 re-plans; check the per-GPU headroom</source>
+        <translation>هامش التشغيل: لم يستقرَّ الحجز بعد إعادات تخطيط عددها %1؛ راجع الهامش المحجوز لكل معالج رسوميات</translation>
+    </message>
+    <message>
+        <source>The model needs %1 of buffers for offloaded layers, which does not seem to fit in any GPU&apos;s remaining memory. If you run out of memory later, consider offload_buffers=True.</source>
+        <translation>يحتاج النموذج إلى %1 من المخازن المؤقتة للطبقات المنقولة خارج معالجات الرسوميات، ويبدو أنها لا تتَّسع في الذاكرة المتبقية لأي معالج رسوميات. إن نفدت الذاكرة لاحقًا فجرِّب offload_buffers=True.</translation>
+    </message>
+    <message>
+        <source>With this allocation, no module could be assigned to the following devices for lack of memory:</source>
+        <translation>في هذا التوزيع تعذَّر إسناد أي وحدة إلى الأجهزة التالية لنقص الذاكرة:</translation>
+    </message>
+    <message>
+        <source>%1: %2 required</source>
+        <translation>%1: يلزم %2</translation>
+    </message>
+    <message>
+        <source>These minimums are specific to this allocation and may vary. Consider giving these devices at least that much memory, or adjusting the model config.</source>
+        <translation>هذه الحدود الدنيا خاصة بهذا التوزيع وقد تتغيَّر. فكِّر في منح هذه الأجهزة هذا القدر من الذاكرة على الأقل، أو في تعديل إعدادات النموذج.</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; appears twice in the map (%2 and %3)</source>
+        <translation>«%1» يظهر مرتين في الخريطة (%2 و%3)</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is inside &quot;%2&quot;, which already has a device</source>
+        <translation>«%1» داخل «%2» الذي أُسند إليه جهاز بالفعل</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is inside the whole model, which already has a device</source>
+        <translation>«%1» داخل النموذج كله، وقد أُسند إليه جهاز بالفعل</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is not a module or tensor of this model</source>
+        <translation>«%1» ليس وحدة ولا موترًا في هذا النموذج</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is mapped to %2, which the device limits do not list</source>
+        <translation>«%1» مُسنَد إلى %2، وهو جهاز لا تذكره حدود الأجهزة</translation>
+    </message>
+    <message>
+        <source>no device for 1 tensor: %1</source>
+        <translation>موتر واحد بلا جهاز: %1</translation>
+    </message>
+    <message>
+        <source>no device for %1 tensors: %2</source>
+        <translation>موترات بلا جهاز (%1): %2</translation>
+    </message>
+    <message>
+        <source>no device for %1 tensors: %2, …</source>
+        <translation>موترات بلا جهاز (%1): %2، …</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is tied to &quot;%2&quot; but is on %3 while it is on %4</source>
+        <translation>«%1» مربوط بـ«%2» لكنه على %3 بينما «%2» على %4</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is on %2, which a pin forbids for it</source>
+        <translation>«%1» على %2، وهو جهاز يمنعه عنه تثبيت</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is pinned to %2 but the map puts it on %3</source>
+        <translation>«%1» مثبَّت على %2 لكن الخريطة تضعه على %3</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; (class %2, never split) has parts on %3 devices</source>
+        <translation>«%1» (من الصنف %2 الذي لا يُقسَّم أبدًا) موزَّعة أجزاؤه على أجهزة عددها %3</translation>
+    </message>
+    <message>
+        <source>%1 is over its limit by %2 bytes (%3 planned, %4 available)</source>
+        <translation>%1 يتجاوز حدَّه بمقدار %2 بايت (المخطَّط %3، والمتاح %4)</translation>
+    </message>
+    <message>
+        <source>%1 is over its limit by %2 bytes (%3 planned, %4 available after %5 runtime headroom)</source>
+        <translation>%1 يتجاوز حدَّه بمقدار %2 بايت (المخطَّط %3، والمتاح %4 بعد حجز %5 لهامش التشغيل)</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is on disk although the CPU has %2 free after keeping room for the largest disk entry (it needs %3)</source>
+        <translation>«%1» على القرص مع أن المتاح في المعالج المركزي %2 بعد إبقاء متَّسع لأكبر مدخل على القرص (ويحتاج إلى %3)</translation>
+    </message>
+    <message>
+        <source>%1 holds nothing while %2 holds modules</source>
+        <translation>%1 لا يحمل شيئًا بينما يحمل %2 وحدات</translation>
+    </message>
+    <message>
+        <source>keep one entry for &quot;%1&quot;</source>
+        <translation>أبقِ مدخلًا واحدًا لـ«%1»</translation>
+    </message>
+    <message>
+        <source>remove the entry or correct the name</source>
+        <translation>احذف المدخل أو صحِّح الاسم</translation>
+    </message>
+    <message>
+        <source>did you mean &quot;%1&quot;?</source>
+        <translation>هل تقصد «%1»؟</translation>
+    </message>
+    <message>
+        <source>move it to a listed device or add a limit for %1</source>
+        <translation>انقله إلى جهاز مُدرَج أو أضف حدًّا للجهاز %1</translation>
+    </message>
+    <message>
+        <source>remove one of the two entries</source>
+        <translation>احذف أحد المدخلين</translation>
+    </message>
+    <message>
+        <source>give their module (or a parent) a device</source>
+        <translation>أسنِد جهازًا إلى وحدتها (أو إلى وحدة أعلى منها)</translation>
+    </message>
+    <message>
+        <source>put both on the same device</source>
+        <translation>ضعهما على الجهاز نفسه</translation>
+    </message>
+    <message>
+        <source>move it to another device</source>
+        <translation>انقله إلى جهاز آخر</translation>
+    </message>
+    <message>
+        <source>move it to %1 or remove the pin</source>
+        <translation>انقله إلى %1 أو ألغِ التثبيت</translation>
+    </message>
+    <message>
+        <source>map &quot;%1&quot; as one entry</source>
+        <translation>اجعل «%1» مدخلًا واحدًا في الخريطة</translation>
+    </message>
+    <message>
+        <source>move modules from %1 to a device with room</source>
+        <translation>انقل وحدات من %1 إلى جهاز فيه متَّسع</translation>
+    </message>
+    <message>
+        <source>move it to the CPU: disk is much slower</source>
+        <translation>انقله إلى المعالج المركزي: القرص أبطأ بكثير</translation>
+    </message>
+    <message>
+        <source>move the first modules to %1</source>
+        <translation>انقل الوحدات الأولى إلى %1</translation>
+    </message>
+    <message>
+        <source>, </source>
+        <comment>separates the items of a list of devices or names</comment>
+        <translation>، </translation>
+    </message>
+    <message>
+        <source>; </source>
+        <comment>separates the sentences of one explanation</comment>
+        <translation>؛ </translation>
+    </message>
+    <message>
+        <source>%1 (%2)</source>
+        <comment>an explanation followed by its details</comment>
+        <translation>%1 (%2)</translation>
+    </message>
+</context>
+<context>
+    <name>Worker</name>
+    <message>
+        <source>%1: %2</source>
+        <translation>%1: %2</translation>
+    </message>
+    <message>
+        <source>%1 (%2): %3</source>
+        <translation>%1 (%2): %3</translation>
+    </message>
+    <message>
+        <source>Cannot read or write the file</source>
+        <translation>تعذّرت قراءة الملف أو الكتابة فيه</translation>
+    </message>
+    <message>
+        <source>The file is cut short</source>
+        <translation>الملف مبتور</translation>
+    </message>
+    <message>
+        <source>The file&apos;s header is too large</source>
+        <translation>ترويسة الملف أكبر من اللازم</translation>
+    </message>
+    <message>
+        <source>The file is not valid JSON</source>
+        <translation>الملف ليس JSON صالحًا</translation>
+    </message>
+    <message>
+        <source>The file is not in the expected form</source>
+        <translation>الملف ليس بالبنية المتوقَّعة</translation>
+    </message>
+    <message>
+        <source>Unknown tensor data type</source>
+        <translation>نوع بيانات موتر غير معروف</translation>
+    </message>
+    <message>
+        <source>A tensor&apos;s shape does not match its bytes</source>
+        <translation>شكل أحد الموترات لا يطابق بايتاته</translation>
+    </message>
+    <message>
+        <source>Tensor data lies outside its place</source>
+        <translation>بيانات موتر تقع خارج موضعها</translation>
+    </message>
+    <message>
+        <source>Two tensors share the same bytes</source>
+        <translation>موتران يتشاركان البايتات نفسها</translation>
+    </message>
+    <message>
+        <source>A shard of the checkpoint is missing</source>
+        <translation>جزء من نقطة الحفظ مفقود</translation>
+    </message>
+    <message>
+        <source>The index and its shards disagree</source>
+        <translation>الفهرس وأجزاؤه غير متطابقين</translation>
+    </message>
+    <message>
+        <source>The model configuration is invalid</source>
+        <translation>إعدادات النموذج غير صالحة</translation>
+    </message>
+    <message>
+        <source>Not a format Mizan reads</source>
+        <translation>ليس تنسيقًا يقرؤه ميزان</translation>
+    </message>
+    <message>
+        <source>Invalid input</source>
+        <translation>مُدخَل غير صالح</translation>
+    </message>
+    <message>
+        <source>Invalid device map</source>
+        <translation>خريطة أجهزة غير صالحة</translation>
+    </message>
+    <message>
+        <source>The constraints cannot be met</source>
+        <translation>لا يمكن استيفاء القيود</translation>
+    </message>
+    <message>
+        <source>The plan does not match</source>
+        <translation>الخطة غير مطابقة</translation>
+    </message>
+    <message>
+        <source>Not found</source>
+        <translation>غير موجود</translation>
+    </message>
+    <message>
+        <source>Error</source>
+        <translation>خطأ</translation>
+    </message>
+</context>
+<context>
+    <name>mizan::gui::ChartsPanel</name>
+    <message>
+        <source>planned weights</source>
+        <translation>الأوزان المخطَّطة</translation>
+    </message>
+    <message>
+        <source>largest-layer reserve</source>
+        <translation>احتياطي أكبر طبقة</translation>
+    </message>
+    <message>
+        <source>runtime headroom</source>
+        <translation>هامش التشغيل</translation>
+    </message>
+    <message>
+        <source>limit</source>
+        <translation>الحد</translation>
+    </message>
+    <message>
+        <source>GiB</source>
+        <translation>غيبيبايت</translation>
+    </message>
+    <message>
+        <source>map entries in execution order</source>
+        <translation>مدخلات الخريطة بترتيب التنفيذ</translation>
+    </message>
+    <message>
+        <source>MiB</source>
+        <translation>ميبيبايت</translation>
+    </message>
+    <message>
+        <source>%1 on %2</source>
+        <translation>%1 على %2</translation>
+    </message>
+    <message>
+        <source>%1
 of %2</source>
-            <translation>%1
+        <translation>%1
 من %2</translation>
-        </message>
-        <message>
-            <source>The charts show the plan: memory per device against its limit, and every map entry's size in execution order.</source>
-            <translation>تعرض المخططات الخطة: ذاكرة كل جهاز مقابل حدّه، وحجم كل مدخل في الخريطة بترتيب التنفيذ.</translation>
-        </message>
-    </context>
-    <context>
-        <name>mizan::gui::DetailPane</name>
-        <message>
-            <source>Tensor</source>
-            <translation>الموتر</translation>
-        </message>
-        <message>
-            <source>Shape</source>
-            <translation>الشكل</translation>
-        </message>
-        <message>
-            <source>Dtype</source>
-            <translation>نوع البيانات</translation>
-        </message>
-        <message>
-            <source>Size</source>
-            <translation>الحجم</translation>
-        </message>
-        <message>
-            <source>Shard</source>
-            <translation>ملف الجزء</translation>
-        </message>
-        <message>
-            <source>Select a module to see its tensors and why it is where it is.</source>
-            <translation>اختر وحدة لترى موتراتها وسبب وجودها حيث هي.</translation>
-        </message>
-        <message>
-            <source>%1 parameters, %2</source>
-            <translation>%1 معامل، %2</translation>
-        </message>
-        <message>
-            <source>Device: %1</source>
-            <translation>الجهاز: %1</translation>
-        </message>
-        <message>
-            <source>Why: %1</source>
-            <translation>السبب: %1</translation>
-        </message>
-        <message>
-            <source>not stored (non-persistent buffer)</source>
-            <translation>غير مخزَّن (مخزن مؤقت غير دائم)</translation>
-        </message>
-        <message>
-            <source>tied (stored once)</source>
-            <translation>مربوط (مخزَّن مرة واحدة)</translation>
-        </message>
-        <message>
-            <source>missing</source>
-            <translation>مفقود</translation>
-        </message>
-        <message>
-            <source>(buffer)</source>
-            <translation>(مخزن مؤقت)</translation>
-        </message>
-        <message>
-            <source>%1 → %2</source>
-            <translation>%1 ← %2</translation>
-        </message>
-        <message>
-            <source>Showing %1 of %2 tensors.</source>
-            <translation>يُعرض %1 من أصل %2 موتر.</translation>
-        </message>
-    </context>
-    <context>
-        <name>mizan::gui::DevicePanel</name>
-        <message>
-            <source>Use the hardware profile %1</source>
-            <translation>استخدام ملف العتاد %1</translation>
-        </message>
-        <message>
-            <source>Hardware profile:</source>
-            <translation>ملف العتاد:</translation>
-        </message>
-        <message>
-            <source>Choose a profile…</source>
-            <translation>اختر ملفًا…</translation>
-        </message>
-        <message>
-            <source>Device</source>
-            <translation>الجهاز</translation>
-        </message>
-        <message>
-            <source>Limit</source>
-            <translation>الحد</translation>
-        </message>
-        <message>
-            <source>Unit</source>
-            <translation>الوحدة</translation>
-        </message>
-        <message>
-            <source>Add simulated GPU</source>
-            <translation>إضافة معالج رسوميات محاكى</translation>
-        </message>
-        <message>
-            <source>Load dtype:</source>
-            <translation>نوع التحميل:</translation>
-        </message>
-        <message>
-            <source>Strategy:</source>
-            <translation>الاستراتيجية:</translation>
-        </message>
-        <message>
-            <source>as stored</source>
-            <translation>كما هو مخزَّن</translation>
-        </message>
-        <message>
-            <source>auto and balanced spread the model evenly over the GPUs; balanced_low_0 keeps GPU 0 light for generation; sequential fills each GPU in turn.</source>
-            <translation>auto وbalanced توزِّعان النموذج بالتساوي على معالجات الرسوميات؛ balanced_low_0 يُبقي GPU 0 خفيفًا للتوليد؛ sequential يملأ كل معالج رسوميات بدوره.</translation>
-        </message>
-        <message>
-            <source>Plan</source>
-            <translation>خطِّط</translation>
-        </message>
-        <message>
-            <source>Compute a device map for these limits (F5)</source>
-            <translation>احسب خريطة أجهزة لهذه الحدود (F5)</translation>
-        </message>
-        <message>
-            <source>A simulated GPU: a separate CPU memory arena with this capacity.</source>
-            <translation>معالج رسوميات محاكى: منطقة منفصلة من ذاكرة المعالج المركزي بهذه السعة.</translation>
-        </message>
-        <message>
-            <source>GiB</source>
-            <translation>غيبيبايت</translation>
-        </message>
-        <message>
-            <source>GB</source>
-            <translation>غيغابايت</translation>
-        </message>
-        <message>
-            <source>MiB</source>
-            <translation>ميبيبايت</translation>
-        </message>
-        <message>
-            <source>Remove %1</source>
-            <translation>إزالة %1</translation>
-        </message>
-        <message>
-            <source>unlimited</source>
-            <translation>غير محدود</translation>
-        </message>
-        <message numerus="yes">
-            <source>%Ln map entries, %1 in total.</source>
-            <translation>
-                <numerusform>لا مدخلات في الخريطة، %1 إجمالًا.</numerusform>
-                <numerusform>مدخل واحد في الخريطة، %1 إجمالًا.</numerusform>
-                <numerusform>مدخلان في الخريطة، %1 إجمالًا.</numerusform>
-                <numerusform>%Ln مدخلات في الخريطة، %1 إجمالًا.</numerusform>
-                <numerusform>%Ln مدخلًا في الخريطة، %1 إجمالًا.</numerusform>
-                <numerusform>%Ln مدخل في الخريطة، %1 إجمالًا.</numerusform>
-            </translation>
-        </message>
-        <message>
-            <source>No plan yet: press Plan.</source>
-            <translation>لا توجد خطة بعد: اضغط «خطِّط».</translation>
-        </message>
-        <message>
-            <source>No CUDA GPU in this build: add simulated GPUs or choose a hardware profile.</source>
-            <translation>لا يوجد معالج رسوميات CUDA في هذا البناء: أضف معالجات رسوميات محاكاة أو اختر ملف عتاد.</translation>
-        </message>
-        <message>
-            <source>This machine (detected)</source>
-            <translation>هذا الحاسوب (مكتشَف)</translation>
-        </message>
-        <message>
-            <source>Generation headroom:</source>
-            <translation>هامش التوليد:</translation>
-        </message>
-        <message>
-            <source>none</source>
-            <translation>لا شيء</translation>
-        </message>
-        <message>
-            <source> tokens</source>
-            <translation> رمز</translation>
-        </message>
-        <message>
-            <source>Keep room on every GPU for the KV cache and activations of this many tokens (prompt + generated).</source>
-            <translation>أبقِ على كل معالج رسوميات متَّسعًا لذاكرة KV المؤقتة وللتنشيطات لهذا العدد من الرموز (المُدخلة والمولَّدة).</translation>
-        </message>
-        <message>
-            <source>Batch size:</source>
-            <translation>حجم الدفعة:</translation>
-        </message>
-        <message>
-            <source>Sequences generated at once: the KV cache grows with it.</source>
-            <translation>عدد التسلسلات المولَّدة معًا: تكبر ذاكرة KV المؤقتة بزيادته.</translation>
-        </message>
-        <message>
-            <source>Looking for GPUs…</source>
-            <translation>جارٍ البحث عن معالجات الرسوميات…</translation>
-        </message>
-        <message>
-            <source>No CUDA GPU found (check the driver and CUDA_VISIBLE_DEVICES): add simulated GPUs or choose a hardware profile.</source>
-            <translation>لم يُعثر على معالج رسوميات CUDA (تحقَّق من برنامج التشغيل ومن CUDA_VISIBLE_DEVICES): أضف معالجات رسوميات محاكاة أو اختر ملف عتاد.</translation>
-        </message>
-        <message>
-            <source>GPU %1: %2, %3 free of %4</source>
-            <translation>معالج رسوميات %1: %2، المتاح %3 من %4</translation>
-        </message>
-        <message numerus="yes">
-            <source>This machine has %Ln CUDA GPU(s):</source>
-            <translation>
-                <numerusform>لا يحتوي هذا الحاسوب على أي معالج رسوميات CUDA:</numerusform>
-                <numerusform>يحتوي هذا الحاسوب على معالج رسوميات CUDA واحد:</numerusform>
-                <numerusform>يحتوي هذا الحاسوب على معالجَي رسوميات CUDA:</numerusform>
-                <numerusform>يحتوي هذا الحاسوب على %Ln معالجات رسوميات CUDA:</numerusform>
-                <numerusform>يحتوي هذا الحاسوب على %Ln معالجًا للرسوميات CUDA:</numerusform>
-                <numerusform>يحتوي هذا الحاسوب على %Ln معالج رسوميات CUDA:</numerusform>
-            </translation>
-        </message>
-        <message>
-            <source>%1: %2 free of %3 when Mizan started</source>
-            <translation>%1: كان المتاح %2 من %3 عند بدء ميزان</translation>
-        </message>
-        <message>
-            <source>Reserved per GPU: %1 for activations + %2 of KV cache per layer it holds.</source>
-            <translation>المحجوز لكل معالج رسوميات: %1 للتنشيطات + %2 من ذاكرة KV المؤقتة لكل طبقة يحملها.</translation>
-        </message>
-    </context>
-    <context>
-        <name>mizan::gui::Document</name>
-        <message>
-            <source>Set the limit of %1</source>
-            <translation>تعيين حد %1</translation>
-        </message>
-        <message>
-            <source>Add simulated GPU %1</source>
-            <translation>إضافة معالج الرسوميات المحاكى %1</translation>
-        </message>
-        <message>
-            <source>Remove %1</source>
-            <translation>إزالة %1</translation>
-        </message>
-        <message>
-            <source>Set the dtype to %1</source>
-            <translation>تعيين نوع البيانات إلى %1</translation>
-        </message>
-        <message>
-            <source>as stored</source>
-            <translation>كما هو مخزَّن</translation>
-        </message>
-        <message>
-            <source>Change the no-split classes</source>
-            <translation>تغيير الأصناف التي لا تُقسَّم</translation>
-        </message>
-        <message>
-            <source>Set the strategy to %1</source>
-            <translation>تعيين الاستراتيجية إلى %1</translation>
-        </message>
-        <message>
-            <source>Pin %1 to %2</source>
-            <translation>تثبيت %1 على %2</translation>
-        </message>
-        <message>
-            <source>Unpin %1</source>
-            <translation>إلغاء تثبيت %1</translation>
-        </message>
-        <message>
-            <source>GPU %1 (simulated)</source>
-            <translation>معالج رسوميات %1 (محاكى)</translation>
-        </message>
-        <message>
-            <source>GPU %1</source>
-            <translation>معالج رسوميات %1</translation>
-        </message>
-        <message>
-            <source>CPU</source>
-            <translation>المعالج المركزي</translation>
-        </message>
-        <message>
-            <source>Disk</source>
-            <translation>القرص</translation>
-        </message>
-        <message>
-            <source>MPS</source>
-            <translation>MPS</translation>
-        </message>
-        <message>
-            <source>Plan (%1)</source>
-            <translation>خطة (%1)</translation>
-        </message>
-        <message>
-            <source>Move %1 to %2</source>
-            <translation>نقل %1 إلى %2</translation>
-        </message>
-        <message numerus="yes">
-            <source>Move %Ln modules to %1</source>
-            <translation>
-                <numerusform>نقل %Ln وحدة إلى %1</numerusform>
-                <numerusform>نقل وحدة واحدة إلى %1</numerusform>
-                <numerusform>نقل وحدتين إلى %1</numerusform>
-                <numerusform>نقل %Ln وحدات إلى %1</numerusform>
-                <numerusform>نقل %Ln وحدةً إلى %1</numerusform>
-                <numerusform>نقل %Ln وحدة إلى %1</numerusform>
-            </translation>
-        </message>
-        <message>
-            <source>Pinned to %1 by you.</source>
-            <translation>ثبَّتَّه أنت على %1.</translation>
-        </message>
-        <message>
-            <source>Moved to %1 by you; the plan put it on %2.</source>
-            <translation>نقلتَه إلى %1؛ وكانت الخطة قد وضعته على %2.</translation>
-        </message>
-        <message>
-            <source>Moved to %1 by you.</source>
-            <translation>نقلتَه إلى %1.</translation>
-        </message>
-        <message numerus="yes">
-            <source>Its parts are on %Ln devices.</source>
-            <translation>
-                <numerusform>أجزاؤه على %Ln جهاز.</numerusform>
-                <numerusform>أجزاؤه على جهاز واحد.</numerusform>
-                <numerusform>أجزاؤه على جهازين.</numerusform>
-                <numerusform>أجزاؤه على %Ln أجهزة.</numerusform>
-                <numerusform>أجزاؤه على %Ln جهازًا.</numerusform>
-                <numerusform>أجزاؤه على %Ln جهاز.</numerusform>
-            </translation>
-        </message>
-        <message>
-            <source>Import %1</source>
-            <translation>استيراد %1</translation>
-        </message>
-        <message>
-            <source>Use this machine's devices</source>
-            <translation>استخدام أجهزة هذا الحاسوب</translation>
-        </message>
-        <message numerus="yes">
-            <source>Reserve headroom for %Ln tokens</source>
-            <translation>
-                <numerusform>حجز هامش لصفر من الرموز</numerusform>
-                <numerusform>حجز هامش لرمز واحد</numerusform>
-                <numerusform>حجز هامش لرمزين</numerusform>
-                <numerusform>حجز هامش لـ%Ln رموز</numerusform>
-                <numerusform>حجز هامش لـ%Ln رمزًا</numerusform>
-                <numerusform>حجز هامش لـ%Ln رمز</numerusform>
-            </translation>
-        </message>
-        <message>
-            <source>This model's config gives no hidden size, so no headroom can be reserved for it.</source>
-            <translation>لا تذكر إعدادات هذا النموذج الحجم المخفي (hidden size)، فلا يمكن حجز هامش له.</translation>
-        </message>
-    </context>
-    <context>
-        <name>mizan::gui::MainWindow</name>
-        <message>
-            <source>Opening %1…</source>
-            <translation>جارٍ فتح %1…</translation>
-        </message>
-        <message>
-            <source>%1 of %2 shards</source>
-            <translation>%1 من %2 أجزاء</translation>
-        </message>
-        <message>
-            <source>%1 — Mizan</source>
-            <translation>%1 — ميزان</translation>
-        </message>
-        <message>
-            <source>Opening cancelled.</source>
-            <translation>أُلغي الفتح.</translation>
-        </message>
-        <message>
-            <source>Cannot open</source>
-            <translation>تعذَّر الفتح</translation>
-        </message>
-        <message>
-            <source>Cannot plan</source>
-            <translation>تعذَّر التخطيط</translation>
-        </message>
-        <message>
-            <source>Open a checkpoint folder</source>
-            <translation>افتح مجلد نقطة حفظ</translation>
-        </message>
-        <message>
-            <source>Ctrl+Shift+O</source>
-            <translation>Ctrl+Shift+O</translation>
-        </message>
-        <message>
-            <source>Open a checkpoint file</source>
-            <translation>افتح ملف نقطة حفظ</translation>
-        </message>
-        <message>
-            <source>Checkpoints (*.safetensors *.json);;All files (*)</source>
-            <translation>نقاط الحفظ (*.safetensors *.json);;كل الملفات (*)</translation>
-        </message>
-        <message>
-            <source>Import a device map</source>
-            <translation>استيراد خريطة أجهزة</translation>
-        </message>
-        <message>
-            <source>Device map (*.json)</source>
-            <translation>خريطة أجهزة (*.json)</translation>
-        </message>
-        <message>
-            <source>Open a plan</source>
-            <translation>فتح خطة</translation>
-        </message>
-        <message>
-            <source>Mizan plan (*.mizan.json);;JSON (*.json)</source>
-            <translation>خطة ميزان (*.mizan.json);;JSON (*.json)</translation>
-        </message>
-        <message>
-            <source>Ctrl+E</source>
-            <translation>Ctrl+E</translation>
-        </message>
-        <message>
-            <source>Export the device map</source>
-            <translation>تصدير خريطة الأجهزة</translation>
-        </message>
-        <message>
-            <source>Export max_memory</source>
-            <translation>تصدير max_memory</translation>
-        </message>
-        <message>
-            <source>max_memory (*.json)</source>
-            <translation>max_memory (*.json)</translation>
-        </message>
-        <message>
-            <source>Save the plan</source>
-            <translation>حفظ الخطة</translation>
-        </message>
-        <message>
-            <source>Mizan plan (*.mizan.json)</source>
-            <translation>خطة ميزان (*.mizan.json)</translation>
-        </message>
-        <message>
-            <source>Ctrl+Shift+C</source>
-            <translation>Ctrl+Shift+C</translation>
-        </message>
-        <message>
-            <source>Python snippet copied to the clipboard.</source>
-            <translation>نُسخت شيفرة بايثون إلى الحافظة.</translation>
-        </message>
-        <message>
-            <source>About Mizan</source>
-            <translation>عن ميزان</translation>
-        </message>
-        <message>
-            <source>&lt;b&gt;Mizan&lt;/b&gt; %1&lt;br/&gt;Plans device maps for checkpoints bigger than one GPU, matching Accelerate's infer_auto_device_map.</source>
-            <translation>&lt;b&gt;ميزان&lt;/b&gt; %1&lt;br/&gt;يخطِّط خرائط الأجهزة لنقاط الحفظ الأكبر من معالج رسوميات واحد، مطابقًا لدالة infer_auto_device_map في Accelerate.</translation>
-        </message>
-        <message>
-            <source>&amp;File</source>
-            <translation>&amp;ملف</translation>
-        </message>
-        <message>
-            <source>Open &amp;preset</source>
-            <translation>فتح نموذج &amp;جاهز</translation>
-        </message>
-        <message>
-            <source>Open &amp;recent</source>
-            <translation>الملفات ال&amp;حديثة</translation>
-        </message>
-        <message>
-            <source>&amp;Import</source>
-            <translation>ا&amp;ستيراد</translation>
-        </message>
-        <message>
-            <source>&amp;Export</source>
-            <translation>ت&amp;صدير</translation>
-        </message>
-        <message>
-            <source>&amp;Edit</source>
-            <translation>&amp;تحرير</translation>
-        </message>
-        <message>
-            <source>&amp;Move to</source>
-            <translation>&amp;نقل إلى</translation>
-        </message>
-        <message>
-            <source>&amp;Pin to</source>
-            <translation>ت&amp;ثبيت على</translation>
-        </message>
-        <message>
-            <source>&amp;View</source>
-            <translation>&amp;عرض</translation>
-        </message>
-        <message>
-            <source>&amp;Plan</source>
-            <translation>&amp;خطة</translation>
-        </message>
-        <message>
-            <source>&amp;Language</source>
-            <translation>اللغ&amp;ة</translation>
-        </message>
-        <message>
-            <source>&amp;Help</source>
-            <translation>م&amp;ساعدة</translation>
-        </message>
-        <message>
-            <source>&amp;Open folder…</source>
-            <translation>&amp;فتح مجلد…</translation>
-        </message>
-        <message>
-            <source>Open &amp;file…</source>
-            <translation>فتح م&amp;لف…</translation>
-        </message>
-        <message>
-            <source>&amp;Quit</source>
-            <translation>&amp;خروج</translation>
-        </message>
-        <message>
-            <source>Device map JSON…</source>
-            <translation>خريطة أجهزة JSON…</translation>
-        </message>
-        <message>
-            <source>Plan file…</source>
-            <translation>ملف خطة…</translation>
-        </message>
-        <message>
-            <source>Export device map…</source>
-            <translation>تصدير خريطة الأجهزة…</translation>
-        </message>
-        <message>
-            <source>max_memory JSON…</source>
-            <translation>max_memory بصيغة JSON…</translation>
-        </message>
-        <message>
-            <source>&amp;Save plan…</source>
-            <translation>&amp;حفظ الخطة…</translation>
-        </message>
-        <message>
-            <source>Copy Python snippet</source>
-            <translation>نسخ شيفرة بايثون</translation>
-        </message>
-        <message>
-            <source>&amp;Undo</source>
-            <translation>ت&amp;راجع</translation>
-        </message>
-        <message>
-            <source>&amp;Redo</source>
-            <translation>إ&amp;عادة</translation>
-        </message>
-        <message>
-            <source>Unpin</source>
-            <translation>إلغاء التثبيت</translation>
-        </message>
-        <message>
-            <source>Filter modules…</source>
-            <translation>تصفية الوحدات…</translation>
-        </message>
-        <message>
-            <source>Expand selected</source>
-            <translation>توسيع المحدَّد</translation>
-        </message>
-        <message>
-            <source>Collapse all</source>
-            <translation>طي الكل</translation>
-        </message>
-        <message>
-            <source>Plan</source>
-            <translation>خطِّط</translation>
-        </message>
-        <message>
-            <source>Compute a device map for these limits (F5)</source>
-            <translation>احسب خريطة أجهزة لهذه الحدود (F5)</translation>
-        </message>
-        <message>
-            <source>&amp;About Mizan</source>
-            <translation>&amp;عن ميزان</translation>
-        </message>
-        <message>
-            <source>Devices and limits</source>
-            <translation>الأجهزة والحدود</translation>
-        </message>
-        <message>
-            <source>No-split classes</source>
-            <translation>أصناف لا تُقسَّم</translation>
-        </message>
-        <message>
-            <source>Memory per device and per layer</source>
-            <translation>الذاكرة لكل جهاز ولكل طبقة</translation>
-        </message>
-        <message>
-            <source>Problems</source>
-            <translation>المشكلات</translation>
-        </message>
-        <message>
-            <source>History</source>
-            <translation>السجل</translation>
-        </message>
-        <message>
-            <source>&lt;opened&gt;</source>
-            <translation>&lt;عند الفتح&gt;</translation>
-        </message>
-        <message>
-            <source>Filter by module name or class…</source>
-            <translation>تصفية حسب اسم الوحدة أو صنفها…</translation>
-        </message>
-        <message>
-            <source>Cancel</source>
-            <translation>إلغاء</translation>
-        </message>
-        <message>
-            <source>Severity</source>
-            <translation>الخطورة</translation>
-        </message>
-        <message>
-            <source>Module</source>
-            <translation>الوحدة</translation>
-        </message>
-        <message>
-            <source>Problem</source>
-            <translation>المشكلة</translation>
-        </message>
-        <message>
-            <source>Suggested fix</source>
-            <translation>الحل المقترح</translation>
-        </message>
-        <message>
-            <source>Main toolbar</source>
-            <translation>شريط الأدوات الرئيسي</translation>
-        </message>
-        <message>
-            <source>Mizan</source>
-            <translation>ميزان</translation>
-        </message>
-        <message>
-            <source>Error</source>
-            <translation>خطأ</translation>
-        </message>
-        <message>
-            <source>Warning</source>
-            <translation>تحذير</translation>
-        </message>
-        <message>
-            <source>Note</source>
-            <translation>ملاحظة</translation>
-        </message>
-        <message>
-            <source>%1 (%2 errors, %3 warnings)</source>
-            <translation>%1 (أخطاء: %2، تحذيرات: %3)</translation>
-        </message>
-        <message>
-            <source>The device map is valid.</source>
-            <translation>خريطة الأجهزة صالحة.</translation>
-        </message>
-        <message>
-            <source>Open a checkpoint, a config.json or a preset to begin.</source>
-            <translation>افتح نقطة حفظ أو ملف config.json أو نموذجًا جاهزًا للبدء.</translation>
-        </message>
-        <message>
-            <source>unknown architecture</source>
-            <translation>بنية غير معروفة</translation>
-        </message>
-        <message>
-            <source>%1: %2 parameters, %3, %4 modules</source>
-            <translation>%1: %2 معامل، %3، %4 وحدة</translation>
-        </message>
-        <message>
-            <source>config only</source>
-            <translation>الإعدادات فقط</translation>
-        </message>
-        <message>
-            <source>opened in %1 ms</source>
-            <translation>فُتح خلال %1 ملّي ثانية</translation>
-        </message>
-        <message>
-            <source>planning…</source>
-            <translation>جارٍ التخطيط…</translation>
-        </message>
-        <message>
-            <source>Move to</source>
-            <translation>نقل إلى</translation>
-        </message>
-        <message>
-            <source>Pin to</source>
-            <translation>تثبيت على</translation>
-        </message>
-        <message>
-            <source>Copy name</source>
-            <translation>نسخ الاسم</translation>
-        </message>
-        <message>
-            <source>Saved %1</source>
-            <translation>حُفظ %1</translation>
-        </message>
-        <message>
-            <source>Cannot save</source>
-            <translation>تعذَّر الحفظ</translation>
-        </message>
-        <message>
-            <source>Imported %1</source>
-            <translation>استُورد %1</translation>
-        </message>
-        <message>
-            <source>Cannot import</source>
-            <translation>تعذَّر الاستيراد</translation>
-        </message>
-        <message>
-            <source>&amp;Undo %1</source>
-            <translation>ت&amp;راجع عن %1</translation>
-        </message>
-        <message>
-            <source>&amp;Redo %1</source>
-            <translation>إ&amp;عادة %1</translation>
-        </message>
-        <message>
-            <source>, …</source>
-            <translation>، …</translation>
-        </message>
-        <message>
-            <source>%1 tensors missing from the checkpoint</source>
-            <translation>موترات مفقودة من نقطة الحفظ (%1)</translation>
-        </message>
-        <message>
-            <source>%1 tensors the architecture does not know</source>
-            <translation>موترات لا تعرفها البنية (%1)</translation>
-        </message>
-        <message>
-            <source>%1 shape mismatches</source>
-            <translation>حالات عدم تطابق في الشكل (%1)</translation>
-        </message>
-    </context>
-    <context>
-        <name>mizan::gui::ModuleTreeModel</name>
-        <message>
-            <source>mixed</source>
-            <translation>مختلط</translation>
-        </message>
-        <message>
-            <source>split: %1</source>
-            <translation>مقسَّم: %1</translation>
-        </message>
-        <message>
-            <source>, </source>
-            <comment>list separator</comment>
-            <translation>، </translation>
-        </message>
-        <message>
-            <source>Module</source>
-            <translation>الوحدة</translation>
-        </message>
-        <message>
-            <source>Class</source>
-            <translation>الصنف</translation>
-        </message>
-        <message>
-            <source>Parameters</source>
-            <translation>المعاملات</translation>
-        </message>
-        <message>
-            <source>Size</source>
-            <translation>الحجم</translation>
-        </message>
-        <message>
-            <source>Dtype</source>
-            <translation>نوع البيانات</translation>
-        </message>
-        <message>
-            <source>Device</source>
-            <translation>الجهاز</translation>
-        </message>
-    </context>
-    <context>
-        <name>mizan::gui::NoSplitPanel</name>
-        <message>
-            <source>Modules of a checked class are never split across devices. The model's defaults are in bold.</source>
-            <translation>وحدات الصنف المحدَّد لا تُقسَّم أبدًا بين الأجهزة. الأصناف الافتراضية للنموذج بخط عريض.</translation>
-        </message>
-        <message>
-            <source>Reset to the model's defaults</source>
-            <translation>استعادة الإعدادات الافتراضية للنموذج</translation>
-        </message>
-        <message>
-            <source>%1: a default no-split class of this architecture</source>
-            <translation>%1: صنف افتراضي لا يُقسَّم في هذه البنية</translation>
-        </message>
-    </context>
-    <context>
-        <name>mizan::gui::StartPage</name>
-        <message>
-            <source>%1  —  %2 parameters</source>
-            <translation>%1  —  %2 معامل</translation>
-        </message>
-        <message>
-            <source>%1 (%2), from %3</source>
-            <translation>%1 (%2)، المصدر: %3</translation>
-        </message>
-        <message>
-            <source>Mizan</source>
-            <translation>ميزان</translation>
-        </message>
-        <message>
-            <source>Plan where every layer of a model goes when it does not fit on one GPU: open a checkpoint, set the memory of each device, and get a device map for transformers and Accelerate.</source>
-            <translation>خطِّط أين تذهب كل طبقة من النموذج حين لا يتَّسع له معالج رسوميات واحد: افتح نقطة حفظ، وحدِّد ذاكرة كل جهاز، واحصل على خريطة أجهزة لمكتبتَي transformers وAccelerate.</translation>
-        </message>
-        <message>
-            <source>Open checkpoint folder…</source>
-            <translation>فتح مجلد نقطة حفظ…</translation>
-        </message>
-        <message>
-            <source>Open file…</source>
-            <translation>فتح ملف…</translation>
-        </message>
-        <message>
-            <source>&lt;b&gt;Recent&lt;/b&gt;</source>
-            <translation>&lt;b&gt;الملفات الحديثة&lt;/b&gt;</translation>
-        </message>
-        <message>
-            <source>&lt;b&gt;Model presets&lt;/b&gt; (from config.json alone)</source>
-            <translation>&lt;b&gt;نماذج جاهزة&lt;/b&gt; (من config.json وحده)</translation>
-        </message>
-        <message>
-            <source>Or drop a folder, a .safetensors file, an index or a config.json here.</source>
-            <translation>أو أفلِت هنا مجلدًا أو ملف safetensors أو فهرسًا أو ملف config.json.</translation>
-        </message>
-    </context>
+    </message>
+    <message>
+        <source>The charts show the plan: memory per device against its limit, and every map entry&apos;s size in execution order.</source>
+        <translation>تعرض المخططات الخطة: ذاكرة كل جهاز مقابل حدّه، وحجم كل مدخل في الخريطة بترتيب التنفيذ.</translation>
+    </message>
+</context>
+<context>
+    <name>mizan::gui::DetailPane</name>
+    <message>
+        <source>Tensor</source>
+        <translation>الموتر</translation>
+    </message>
+    <message>
+        <source>Shape</source>
+        <translation>الشكل</translation>
+    </message>
+    <message>
+        <source>Dtype</source>
+        <translation>نوع البيانات</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>الحجم</translation>
+    </message>
+    <message>
+        <source>Shard</source>
+        <translation>ملف الجزء</translation>
+    </message>
+    <message>
+        <source>Select a module to see its tensors and why it is where it is.</source>
+        <translation>اختر وحدة لترى موتراتها وسبب وجودها حيث هي.</translation>
+    </message>
+    <message>
+        <source>%1 parameters, %2</source>
+        <translation>%1 معامل، %2</translation>
+    </message>
+    <message>
+        <source>Device: %1</source>
+        <translation>الجهاز: %1</translation>
+    </message>
+    <message>
+        <source>Why: %1</source>
+        <translation>السبب: %1</translation>
+    </message>
+    <message>
+        <source>not stored (non-persistent buffer)</source>
+        <translation>غير مخزَّن (مخزن مؤقت غير دائم)</translation>
+    </message>
+    <message>
+        <source>tied (stored once)</source>
+        <translation>مربوط (مخزَّن مرة واحدة)</translation>
+    </message>
+    <message>
+        <source>missing</source>
+        <translation>مفقود</translation>
+    </message>
+    <message>
+        <source>(buffer)</source>
+        <translation>(مخزن مؤقت)</translation>
+    </message>
+    <message>
+        <source>%1 → %2</source>
+        <translation>%1 ← %2</translation>
+    </message>
+    <message>
+        <source>Showing %1 of %2 tensors.</source>
+        <translation>يُعرض %1 من أصل %2 موتر.</translation>
+    </message>
+</context>
+<context>
+    <name>mizan::gui::DevicePanel</name>
+    <message>
+        <source>Use the hardware profile %1</source>
+        <translation>استخدام ملف العتاد %1</translation>
+    </message>
+    <message>
+        <source>Hardware profile:</source>
+        <translation>ملف العتاد:</translation>
+    </message>
+    <message>
+        <source>Choose a profile…</source>
+        <translation>اختر ملفًا…</translation>
+    </message>
+    <message>
+        <source>Device</source>
+        <translation>الجهاز</translation>
+    </message>
+    <message>
+        <source>Limit</source>
+        <translation>الحد</translation>
+    </message>
+    <message>
+        <source>Unit</source>
+        <translation>الوحدة</translation>
+    </message>
+    <message>
+        <source>Add simulated GPU</source>
+        <translation>إضافة معالج رسوميات محاكى</translation>
+    </message>
+    <message>
+        <source>Load dtype:</source>
+        <translation>نوع التحميل:</translation>
+    </message>
+    <message>
+        <source>Strategy:</source>
+        <translation>الاستراتيجية:</translation>
+    </message>
+    <message>
+        <source>as stored</source>
+        <translation>كما هو مخزَّن</translation>
+    </message>
+    <message>
+        <source>auto and balanced spread the model evenly over the GPUs; balanced_low_0 keeps GPU 0 light for generation; sequential fills each GPU in turn.</source>
+        <translation>auto وbalanced توزِّعان النموذج بالتساوي على معالجات الرسوميات؛ balanced_low_0 يُبقي GPU 0 خفيفًا للتوليد؛ sequential يملأ كل معالج رسوميات بدوره.</translation>
+    </message>
+    <message>
+        <source>Plan</source>
+        <translation>خطِّط</translation>
+    </message>
+    <message>
+        <source>Compute a device map for these limits (F5)</source>
+        <translation>احسب خريطة أجهزة لهذه الحدود (F5)</translation>
+    </message>
+    <message>
+        <source>A simulated GPU: a separate CPU memory arena with this capacity.</source>
+        <translation>معالج رسوميات محاكى: منطقة منفصلة من ذاكرة المعالج المركزي بهذه السعة.</translation>
+    </message>
+    <message>
+        <source>GiB</source>
+        <translation>غيبيبايت</translation>
+    </message>
+    <message>
+        <source>GB</source>
+        <translation>غيغابايت</translation>
+    </message>
+    <message>
+        <source>MiB</source>
+        <translation>ميبيبايت</translation>
+    </message>
+    <message>
+        <source>Remove %1</source>
+        <translation>إزالة %1</translation>
+    </message>
+    <message>
+        <source>unlimited</source>
+        <translation>غير محدود</translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln map entries, %1 in total.</source>
+        <translation>
+            <numerusform>لا مدخلات في الخريطة، %1 إجمالًا.</numerusform>
+            <numerusform>مدخل واحد في الخريطة، %1 إجمالًا.</numerusform>
+            <numerusform>مدخلان في الخريطة، %1 إجمالًا.</numerusform>
+            <numerusform>%Ln مدخلات في الخريطة، %1 إجمالًا.</numerusform>
+            <numerusform>%Ln مدخلًا في الخريطة، %1 إجمالًا.</numerusform>
+            <numerusform>%Ln مدخل في الخريطة، %1 إجمالًا.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>No plan yet: press Plan.</source>
+        <translation>لا توجد خطة بعد: اضغط «خطِّط».</translation>
+    </message>
+    <message>
+        <source>No CUDA GPU in this build: add simulated GPUs or choose a hardware profile.</source>
+        <translation>لا يوجد معالج رسوميات CUDA في هذا البناء: أضف معالجات رسوميات محاكاة أو اختر ملف عتاد.</translation>
+    </message>
+    <message>
+        <source>This machine (detected)</source>
+        <translation>هذا الحاسوب (مكتشَف)</translation>
+    </message>
+    <message>
+        <source>Generation headroom:</source>
+        <translation>هامش التوليد:</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>لا شيء</translation>
+    </message>
+    <message>
+        <source> tokens</source>
+        <translation> رمز</translation>
+    </message>
+    <message>
+        <source>Keep room on every GPU for the KV cache and activations of this many tokens (prompt + generated).</source>
+        <translation>أبقِ على كل معالج رسوميات متَّسعًا لذاكرة KV المؤقتة وللتنشيطات لهذا العدد من الرموز (المُدخلة والمولَّدة).</translation>
+    </message>
+    <message>
+        <source>Batch size:</source>
+        <translation>حجم الدفعة:</translation>
+    </message>
+    <message>
+        <source>Sequences generated at once: the KV cache grows with it.</source>
+        <translation>عدد التسلسلات المولَّدة معًا: تكبر ذاكرة KV المؤقتة بزيادته.</translation>
+    </message>
+    <message>
+        <source>Looking for GPUs…</source>
+        <translation>جارٍ البحث عن معالجات الرسوميات…</translation>
+    </message>
+    <message>
+        <source>No CUDA GPU found (check the driver and CUDA_VISIBLE_DEVICES): add simulated GPUs or choose a hardware profile.</source>
+        <translation>لم يُعثر على معالج رسوميات CUDA (تحقَّق من برنامج التشغيل ومن CUDA_VISIBLE_DEVICES): أضف معالجات رسوميات محاكاة أو اختر ملف عتاد.</translation>
+    </message>
+    <message>
+        <source>GPU %1: %2, %3 free of %4</source>
+        <translation>معالج رسوميات %1: %2، المتاح %3 من %4</translation>
+    </message>
+    <message numerus="yes">
+        <source>This machine has %Ln CUDA GPU(s):</source>
+        <translation>
+            <numerusform>لا يحتوي هذا الحاسوب على أي معالج رسوميات CUDA:</numerusform>
+            <numerusform>يحتوي هذا الحاسوب على معالج رسوميات CUDA واحد:</numerusform>
+            <numerusform>يحتوي هذا الحاسوب على معالجَي رسوميات CUDA:</numerusform>
+            <numerusform>يحتوي هذا الحاسوب على %Ln معالجات رسوميات CUDA:</numerusform>
+            <numerusform>يحتوي هذا الحاسوب على %Ln معالجًا للرسوميات CUDA:</numerusform>
+            <numerusform>يحتوي هذا الحاسوب على %Ln معالج رسوميات CUDA:</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>%1: %2 free of %3 when Mizan started</source>
+        <translation>%1: كان المتاح %2 من %3 عند بدء ميزان</translation>
+    </message>
+    <message>
+        <source>Reserved per GPU: %1 for activations + %2 of KV cache per layer it holds.</source>
+        <translation>المحجوز لكل معالج رسوميات: %1 للتنشيطات + %2 من ذاكرة KV المؤقتة لكل طبقة يحملها.</translation>
+    </message>
+</context>
+<context>
+    <name>mizan::gui::Document</name>
+    <message>
+        <source>Set the limit of %1</source>
+        <translation>تعيين حد %1</translation>
+    </message>
+    <message>
+        <source>Add simulated GPU %1</source>
+        <translation>إضافة معالج الرسوميات المحاكى %1</translation>
+    </message>
+    <message>
+        <source>Remove %1</source>
+        <translation>إزالة %1</translation>
+    </message>
+    <message>
+        <source>Set the dtype to %1</source>
+        <translation>تعيين نوع البيانات إلى %1</translation>
+    </message>
+    <message>
+        <source>as stored</source>
+        <translation>كما هو مخزَّن</translation>
+    </message>
+    <message>
+        <source>Change the no-split classes</source>
+        <translation>تغيير الأصناف التي لا تُقسَّم</translation>
+    </message>
+    <message>
+        <source>Set the strategy to %1</source>
+        <translation>تعيين الاستراتيجية إلى %1</translation>
+    </message>
+    <message>
+        <source>Pin %1 to %2</source>
+        <translation>تثبيت %1 على %2</translation>
+    </message>
+    <message>
+        <source>Unpin %1</source>
+        <translation>إلغاء تثبيت %1</translation>
+    </message>
+    <message>
+        <source>GPU %1 (simulated)</source>
+        <translation>معالج رسوميات %1 (محاكى)</translation>
+    </message>
+    <message>
+        <source>GPU %1</source>
+        <translation>معالج رسوميات %1</translation>
+    </message>
+    <message>
+        <source>CPU</source>
+        <translation>المعالج المركزي</translation>
+    </message>
+    <message>
+        <source>Disk</source>
+        <translation>القرص</translation>
+    </message>
+    <message>
+        <source>MPS</source>
+        <translation>MPS</translation>
+    </message>
+    <message>
+        <source>Plan (%1)</source>
+        <translation>خطة (%1)</translation>
+    </message>
+    <message>
+        <source>Move %1 to %2</source>
+        <translation>نقل %1 إلى %2</translation>
+    </message>
+    <message numerus="yes">
+        <source>Move %Ln modules to %1</source>
+        <translation>
+            <numerusform>نقل %Ln وحدة إلى %1</numerusform>
+            <numerusform>نقل وحدة واحدة إلى %1</numerusform>
+            <numerusform>نقل وحدتين إلى %1</numerusform>
+            <numerusform>نقل %Ln وحدات إلى %1</numerusform>
+            <numerusform>نقل %Ln وحدةً إلى %1</numerusform>
+            <numerusform>نقل %Ln وحدة إلى %1</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Pinned to %1 by you.</source>
+        <translation>ثبَّتَّه أنت على %1.</translation>
+    </message>
+    <message>
+        <source>Moved to %1 by you; the plan put it on %2.</source>
+        <translation>نقلتَه إلى %1؛ وكانت الخطة قد وضعته على %2.</translation>
+    </message>
+    <message>
+        <source>Moved to %1 by you.</source>
+        <translation>نقلتَه إلى %1.</translation>
+    </message>
+    <message numerus="yes">
+        <source>Its parts are on %Ln devices.</source>
+        <translation>
+            <numerusform>أجزاؤه على %Ln جهاز.</numerusform>
+            <numerusform>أجزاؤه على جهاز واحد.</numerusform>
+            <numerusform>أجزاؤه على جهازين.</numerusform>
+            <numerusform>أجزاؤه على %Ln أجهزة.</numerusform>
+            <numerusform>أجزاؤه على %Ln جهازًا.</numerusform>
+            <numerusform>أجزاؤه على %Ln جهاز.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Import %1</source>
+        <translation>استيراد %1</translation>
+    </message>
+    <message>
+        <source>Use this machine&apos;s devices</source>
+        <translation>استخدام أجهزة هذا الحاسوب</translation>
+    </message>
+    <message numerus="yes">
+        <source>Reserve headroom for %Ln tokens</source>
+        <translation>
+            <numerusform>حجز هامش لصفر من الرموز</numerusform>
+            <numerusform>حجز هامش لرمز واحد</numerusform>
+            <numerusform>حجز هامش لرمزين</numerusform>
+            <numerusform>حجز هامش لـ%Ln رموز</numerusform>
+            <numerusform>حجز هامش لـ%Ln رمزًا</numerusform>
+            <numerusform>حجز هامش لـ%Ln رمز</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>This model&apos;s config gives no hidden size, so no headroom can be reserved for it.</source>
+        <translation>لا تذكر إعدادات هذا النموذج الحجم المخفي (hidden size)، فلا يمكن حجز هامش له.</translation>
+    </message>
+</context>
+<context>
+    <name>mizan::gui::MainWindow</name>
+    <message>
+        <source>Opening %1…</source>
+        <translation>جارٍ فتح %1…</translation>
+    </message>
+    <message>
+        <source>%1 of %2 shards</source>
+        <translation>%1 من %2 أجزاء</translation>
+    </message>
+    <message>
+        <source>%1 — Mizan</source>
+        <translation>%1 — ميزان</translation>
+    </message>
+    <message>
+        <source>Opening cancelled.</source>
+        <translation>أُلغي الفتح.</translation>
+    </message>
+    <message>
+        <source>Cannot open</source>
+        <translation>تعذَّر الفتح</translation>
+    </message>
+    <message>
+        <source>Cannot plan</source>
+        <translation>تعذَّر التخطيط</translation>
+    </message>
+    <message>
+        <source>Open a checkpoint folder</source>
+        <translation>افتح مجلد نقطة حفظ</translation>
+    </message>
+    <message>
+        <source>Ctrl+Shift+O</source>
+        <translation>Ctrl+Shift+O</translation>
+    </message>
+    <message>
+        <source>Open a checkpoint file</source>
+        <translation>افتح ملف نقطة حفظ</translation>
+    </message>
+    <message>
+        <source>Checkpoints (*.safetensors *.json);;All files (*)</source>
+        <translation>نقاط الحفظ (*.safetensors *.json);;كل الملفات (*)</translation>
+    </message>
+    <message>
+        <source>Import a device map</source>
+        <translation>استيراد خريطة أجهزة</translation>
+    </message>
+    <message>
+        <source>Device map (*.json)</source>
+        <translation>خريطة أجهزة (*.json)</translation>
+    </message>
+    <message>
+        <source>Open a plan</source>
+        <translation>فتح خطة</translation>
+    </message>
+    <message>
+        <source>Mizan plan (*.mizan.json);;JSON (*.json)</source>
+        <translation>خطة ميزان (*.mizan.json);;JSON (*.json)</translation>
+    </message>
+    <message>
+        <source>Ctrl+E</source>
+        <translation>Ctrl+E</translation>
+    </message>
+    <message>
+        <source>Export the device map</source>
+        <translation>تصدير خريطة الأجهزة</translation>
+    </message>
+    <message>
+        <source>Export max_memory</source>
+        <translation>تصدير max_memory</translation>
+    </message>
+    <message>
+        <source>max_memory (*.json)</source>
+        <translation>max_memory (*.json)</translation>
+    </message>
+    <message>
+        <source>Save the plan</source>
+        <translation>حفظ الخطة</translation>
+    </message>
+    <message>
+        <source>Mizan plan (*.mizan.json)</source>
+        <translation>خطة ميزان (*.mizan.json)</translation>
+    </message>
+    <message>
+        <source>Ctrl+Shift+C</source>
+        <translation>Ctrl+Shift+C</translation>
+    </message>
+    <message>
+        <source>Python snippet copied to the clipboard.</source>
+        <translation>نُسخت شيفرة بايثون إلى الحافظة.</translation>
+    </message>
+    <message>
+        <source>About Mizan</source>
+        <translation>عن ميزان</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Mizan&lt;/b&gt; %1&lt;br/&gt;Plans device maps for checkpoints bigger than one GPU, matching Accelerate&apos;s infer_auto_device_map.</source>
+        <translation>&lt;b&gt;ميزان&lt;/b&gt; %1&lt;br/&gt;يخطِّط خرائط الأجهزة لنقاط الحفظ الأكبر من معالج رسوميات واحد، مطابقًا لدالة infer_auto_device_map في Accelerate.</translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation>&amp;ملف</translation>
+    </message>
+    <message>
+        <source>Open &amp;preset</source>
+        <translation>فتح نموذج &amp;جاهز</translation>
+    </message>
+    <message>
+        <source>Open &amp;recent</source>
+        <translation>الملفات ال&amp;حديثة</translation>
+    </message>
+    <message>
+        <source>&amp;Import</source>
+        <translation>ا&amp;ستيراد</translation>
+    </message>
+    <message>
+        <source>&amp;Export</source>
+        <translation>ت&amp;صدير</translation>
+    </message>
+    <message>
+        <source>&amp;Edit</source>
+        <translation>&amp;تحرير</translation>
+    </message>
+    <message>
+        <source>&amp;Move to</source>
+        <translation>&amp;نقل إلى</translation>
+    </message>
+    <message>
+        <source>&amp;Pin to</source>
+        <translation>ت&amp;ثبيت على</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>&amp;عرض</translation>
+    </message>
+    <message>
+        <source>&amp;Plan</source>
+        <translation>&amp;خطة</translation>
+    </message>
+    <message>
+        <source>&amp;Language</source>
+        <translation>اللغ&amp;ة</translation>
+    </message>
+    <message>
+        <source>&amp;Help</source>
+        <translation>م&amp;ساعدة</translation>
+    </message>
+    <message>
+        <source>&amp;Open folder…</source>
+        <translation>&amp;فتح مجلد…</translation>
+    </message>
+    <message>
+        <source>Open &amp;file…</source>
+        <translation>فتح م&amp;لف…</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>&amp;خروج</translation>
+    </message>
+    <message>
+        <source>Device map JSON…</source>
+        <translation>خريطة أجهزة JSON…</translation>
+    </message>
+    <message>
+        <source>Plan file…</source>
+        <translation>ملف خطة…</translation>
+    </message>
+    <message>
+        <source>Export device map…</source>
+        <translation>تصدير خريطة الأجهزة…</translation>
+    </message>
+    <message>
+        <source>max_memory JSON…</source>
+        <translation>max_memory بصيغة JSON…</translation>
+    </message>
+    <message>
+        <source>&amp;Save plan…</source>
+        <translation>&amp;حفظ الخطة…</translation>
+    </message>
+    <message>
+        <source>Copy Python snippet</source>
+        <translation>نسخ شيفرة بايثون</translation>
+    </message>
+    <message>
+        <source>&amp;Undo</source>
+        <translation>ت&amp;راجع</translation>
+    </message>
+    <message>
+        <source>&amp;Redo</source>
+        <translation>إ&amp;عادة</translation>
+    </message>
+    <message>
+        <source>Unpin</source>
+        <translation>إلغاء التثبيت</translation>
+    </message>
+    <message>
+        <source>Filter modules…</source>
+        <translation>تصفية الوحدات…</translation>
+    </message>
+    <message>
+        <source>Expand selected</source>
+        <translation>توسيع المحدَّد</translation>
+    </message>
+    <message>
+        <source>Collapse all</source>
+        <translation>طي الكل</translation>
+    </message>
+    <message>
+        <source>Plan</source>
+        <translation>خطِّط</translation>
+    </message>
+    <message>
+        <source>Compute a device map for these limits (F5)</source>
+        <translation>احسب خريطة أجهزة لهذه الحدود (F5)</translation>
+    </message>
+    <message>
+        <source>&amp;About Mizan</source>
+        <translation>&amp;عن ميزان</translation>
+    </message>
+    <message>
+        <source>Devices and limits</source>
+        <translation>الأجهزة والحدود</translation>
+    </message>
+    <message>
+        <source>No-split classes</source>
+        <translation>أصناف لا تُقسَّم</translation>
+    </message>
+    <message>
+        <source>Memory per device and per layer</source>
+        <translation>الذاكرة لكل جهاز ولكل طبقة</translation>
+    </message>
+    <message>
+        <source>Problems</source>
+        <translation>المشكلات</translation>
+    </message>
+    <message>
+        <source>History</source>
+        <translation>السجل</translation>
+    </message>
+    <message>
+        <source>&lt;opened&gt;</source>
+        <translation>&lt;عند الفتح&gt;</translation>
+    </message>
+    <message>
+        <source>Filter by module name or class…</source>
+        <translation>تصفية حسب اسم الوحدة أو صنفها…</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>إلغاء</translation>
+    </message>
+    <message>
+        <source>Severity</source>
+        <translation>الخطورة</translation>
+    </message>
+    <message>
+        <source>Module</source>
+        <translation>الوحدة</translation>
+    </message>
+    <message>
+        <source>Problem</source>
+        <translation>المشكلة</translation>
+    </message>
+    <message>
+        <source>Suggested fix</source>
+        <translation>الحل المقترح</translation>
+    </message>
+    <message>
+        <source>Main toolbar</source>
+        <translation>شريط الأدوات الرئيسي</translation>
+    </message>
+    <message>
+        <source>Mizan</source>
+        <translation>ميزان</translation>
+    </message>
+    <message>
+        <source>Error</source>
+        <translation>خطأ</translation>
+    </message>
+    <message>
+        <source>Warning</source>
+        <translation>تحذير</translation>
+    </message>
+    <message>
+        <source>Note</source>
+        <translation>ملاحظة</translation>
+    </message>
+    <message>
+        <source>%1 (%2 errors, %3 warnings)</source>
+        <translation>%1 (أخطاء: %2، تحذيرات: %3)</translation>
+    </message>
+    <message>
+        <source>The device map is valid.</source>
+        <translation>خريطة الأجهزة صالحة.</translation>
+    </message>
+    <message>
+        <source>Open a checkpoint, a config.json or a preset to begin.</source>
+        <translation>افتح نقطة حفظ أو ملف config.json أو نموذجًا جاهزًا للبدء.</translation>
+    </message>
+    <message>
+        <source>unknown architecture</source>
+        <translation>بنية غير معروفة</translation>
+    </message>
+    <message>
+        <source>%1: %2 parameters, %3, %4 modules</source>
+        <translation>%1: %2 معامل، %3، %4 وحدة</translation>
+    </message>
+    <message>
+        <source>config only</source>
+        <translation>الإعدادات فقط</translation>
+    </message>
+    <message>
+        <source>opened in %1 ms</source>
+        <translation>فُتح خلال %1 ملّي ثانية</translation>
+    </message>
+    <message>
+        <source>planning…</source>
+        <translation>جارٍ التخطيط…</translation>
+    </message>
+    <message>
+        <source>Move to</source>
+        <translation>نقل إلى</translation>
+    </message>
+    <message>
+        <source>Pin to</source>
+        <translation>تثبيت على</translation>
+    </message>
+    <message>
+        <source>Copy name</source>
+        <translation>نسخ الاسم</translation>
+    </message>
+    <message>
+        <source>Saved %1</source>
+        <translation>حُفظ %1</translation>
+    </message>
+    <message>
+        <source>Cannot save</source>
+        <translation>تعذَّر الحفظ</translation>
+    </message>
+    <message>
+        <source>Imported %1</source>
+        <translation>استُورد %1</translation>
+    </message>
+    <message>
+        <source>Cannot import</source>
+        <translation>تعذَّر الاستيراد</translation>
+    </message>
+    <message>
+        <source>&amp;Undo %1</source>
+        <translation>ت&amp;راجع عن %1</translation>
+    </message>
+    <message>
+        <source>&amp;Redo %1</source>
+        <translation>إ&amp;عادة %1</translation>
+    </message>
+    <message>
+        <source>, …</source>
+        <translation>، …</translation>
+    </message>
+    <message>
+        <source>%1 tensors missing from the checkpoint</source>
+        <translation>موترات مفقودة من نقطة الحفظ (%1)</translation>
+    </message>
+    <message>
+        <source>%1 tensors the architecture does not know</source>
+        <translation>موترات لا تعرفها البنية (%1)</translation>
+    </message>
+    <message>
+        <source>%1 shape mismatches</source>
+        <translation>حالات عدم تطابق في الشكل (%1)</translation>
+    </message>
+</context>
+<context>
+    <name>mizan::gui::ModuleTreeModel</name>
+    <message>
+        <source>mixed</source>
+        <translation>مختلط</translation>
+    </message>
+    <message>
+        <source>split: %1</source>
+        <translation>مقسَّم: %1</translation>
+    </message>
+    <message>
+        <source>, </source>
+        <comment>list separator</comment>
+        <translation>، </translation>
+    </message>
+    <message>
+        <source>Module</source>
+        <translation>الوحدة</translation>
+    </message>
+    <message>
+        <source>Class</source>
+        <translation>الصنف</translation>
+    </message>
+    <message>
+        <source>Parameters</source>
+        <translation>المعاملات</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>الحجم</translation>
+    </message>
+    <message>
+        <source>Dtype</source>
+        <translation>نوع البيانات</translation>
+    </message>
+    <message>
+        <source>Device</source>
+        <translation>الجهاز</translation>
+    </message>
+</context>
+<context>
+    <name>mizan::gui::NoSplitPanel</name>
+    <message>
+        <source>Modules of a checked class are never split across devices. The model&apos;s defaults are in bold.</source>
+        <translation>وحدات الصنف المحدَّد لا تُقسَّم أبدًا بين الأجهزة. الأصناف الافتراضية للنموذج بخط عريض.</translation>
+    </message>
+    <message>
+        <source>Reset to the model&apos;s defaults</source>
+        <translation>استعادة الإعدادات الافتراضية للنموذج</translation>
+    </message>
+    <message>
+        <source>%1: a default no-split class of this architecture</source>
+        <translation>%1: صنف افتراضي لا يُقسَّم في هذه البنية</translation>
+    </message>
+</context>
+<context>
+    <name>mizan::gui::StartPage</name>
+    <message>
+        <source>%1  —  %2 parameters</source>
+        <translation>%1  —  %2 معامل</translation>
+    </message>
+    <message>
+        <source>%1 (%2), from %3</source>
+        <translation>%1 (%2)، المصدر: %3</translation>
+    </message>
+    <message>
+        <source>Mizan</source>
+        <translation>ميزان</translation>
+    </message>
+    <message>
+        <source>Plan where every layer of a model goes when it does not fit on one GPU: open a checkpoint, set the memory of each device, and get a device map for transformers and Accelerate.</source>
+        <translation>خطِّط أين تذهب كل طبقة من النموذج حين لا يتَّسع له معالج رسوميات واحد: افتح نقطة حفظ، وحدِّد ذاكرة كل جهاز، واحصل على خريطة أجهزة لمكتبتَي transformers وAccelerate.</translation>
+    </message>
+    <message>
+        <source>Open checkpoint folder…</source>
+        <translation>فتح مجلد نقطة حفظ…</translation>
+    </message>
+    <message>
+        <source>Open file…</source>
+        <translation>فتح ملف…</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Recent&lt;/b&gt;</source>
+        <translation>&lt;b&gt;الملفات الحديثة&lt;/b&gt;</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Model presets&lt;/b&gt; (from config.json alone)</source>
+        <translation>&lt;b&gt;نماذج جاهزة&lt;/b&gt; (من config.json وحده)</translation>
+    </message>
+    <message>
+        <source>Or drop a folder, a .safetensors file, an index or a config.json here.</source>
+        <translation>أو أفلِت هنا مجلدًا أو ملف safetensors أو فهرسًا أو ملف config.json.</translation>
+    </message>
+</context>
 </TS>

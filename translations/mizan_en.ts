@@ -1,1127 +1,1203 @@
 <?xml version="1.0" encoding="utf-8"?>
 <!DOCTYPE TS>
 <TS version="2.1" language="en_US">
-    <context>
-        <name>Format</name>
-        <message>
-            <source>%1 B</source>
-            <translation>%1 B</translation>
-        </message>
-        <message>
-            <source>%1 KiB</source>
-            <translation>%1 KiB</translation>
-        </message>
-        <message>
-            <source>%1 MiB</source>
-            <translation>%1 MiB</translation>
-        </message>
-        <message>
-            <source>%1 GiB</source>
-            <translation>%1 GiB</translation>
-        </message>
-        <message>
-            <source>%1 TiB</source>
-            <translation>%1 TiB</translation>
-        </message>
-        <message>
-            <source>%1 K</source>
-            <translation>%1 K</translation>
-        </message>
-        <message>
-            <source>%1 M</source>
-            <translation>%1 M</translation>
-        </message>
-        <message>
-            <source>%1 B</source>
-            <comment>billions of parameters</comment>
-            <translation>%1 B</translation>
-        </message>
-    </context>
-    <context>
-        <name>MessageText</name>
-        <message>
-            <source>fits on %1: needs %2</source>
-            <translation>fits on %1: needs %2</translation>
-        </message>
-        <message>
-            <source>fits on %1: needs %2, %3 was free</source>
-            <translation>fits on %1: needs %2, %3 was free</translation>
-        </message>
-        <message>
-            <source>fits on %1: needs %2 after reserving %3 for the largest layer</source>
-            <translation>fits on %1: needs %2 after reserving %3 for the largest layer</translation>
-        </message>
-        <message>
-            <source>fits on %1: needs %2, %3 was free after reserving %4 for the largest layer</source>
-            <translation>fits on %1: needs %2, %3 was free after reserving %4 for the largest layer</translation>
-        </message>
-        <message>
-            <source>did not fit on %1: %2 free, needs %3</source>
-            <translation>did not fit on %1: %2 free, needs %3</translation>
-        </message>
-        <message>
-            <source>did not fit on %1: %2 free after reserving %3 for the largest layer, needs %4</source>
-            <translation>did not fit on %1: %2 free after reserving %3 for the largest layer, needs %4</translation>
-        </message>
-        <message>
-            <source>placed on %1</source>
-            <translation>placed on %1</translation>
-        </message>
-        <message>
-            <source>forbidden on an earlier device by a pin</source>
-            <translation>forbidden on an earlier device by a pin</translation>
-        </message>
-        <message>
-            <source>pinned to %1 by the user</source>
-            <translation>pinned to %1 by the user</translation>
-        </message>
-        <message>
-            <source>tied to "%1": placed with it on %2</source>
-            <translation>tied to "%1": placed with it on %2</translation>
-        </message>
-        <message>
-            <source>tied to "%1", which is pinned to %2</source>
-            <translation>tied to "%1", which is pinned to %2</translation>
-        </message>
-        <message>
-            <source>all its parts went to %1: merged into one entry</source>
-            <translation>all its parts went to %1: merged into one entry</translation>
-        </message>
-        <message>
-            <source>"%1" did not fit on %2: %3 free, needs %4</source>
-            <translation>"%1" did not fit on %2: %3 free, needs %4</translation>
-        </message>
-        <message>
-            <source>"%1" did not fit on %2: %3 free after reserving %4 for the largest layer, needs %5</source>
-            <translation>"%1" did not fit on %2: %3 free after reserving %4 for the largest layer, needs %5</translation>
-        </message>
-        <message>
-            <source>fallback allocation: the largest remaining module that fits on %1, which nothing else fitted</source>
-            <translation>fallback allocation: the largest remaining module that fits on %1, which nothing else fitted</translation>
-        </message>
-        <message>
-            <source>part of "%1" on %2</source>
-            <translation>part of "%1" on %2</translation>
-        </message>
-        <message>
-            <source>split into children</source>
-            <translation>split into children</translation>
-        </message>
-        <message>
-            <source>split into children: it contains a pinned module or one forbidden on %1</source>
-            <translation>split into children: it contains a pinned module or one forbidden on %1</translation>
-        </message>
-        <message>
-            <source>the model is spread over several devices</source>
-            <translation>the model is spread over several devices</translation>
-        </message>
-        <message>
-            <source>parts on %1</source>
-            <translation>parts on %1</translation>
-        </message>
-        <message>
-            <source>no-split class "%1" does not occur in the model</source>
-            <translation>no-split class "%1" does not occur in the model</translation>
-        </message>
-        <message>
-            <source>tied parameters "%1" and "%2" are pinned to different devices (%3, %4)</source>
-            <translation>tied parameters "%1" and "%2" are pinned to different devices (%3, %4)</translation>
-        </message>
-        <message>
-            <source>runtime headroom: the reservation did not settle after %1 re-plans; check the per-GPU headroom</source>
-            <translation>runtime headroom: the reservation did not settle after %1 re-plans; check the per-GPU headroom</translation>
-        </message>
-        <message>
-            <source>The model needs %1 of buffers for offloaded layers, which does not seem to fit in any GPU's remaining memory. If you run out of memory later, consider offload_buffers=True.</source>
-            <translation>The model needs %1 of buffers for offloaded layers, which does not seem to fit in any GPU's remaining memory. If you run out of memory later, consider offload_buffers=True.</translation>
-        </message>
-        <message>
-            <source>With this allocation, no module could be assigned to the following devices for lack of memory:</source>
-            <translation>With this allocation, no module could be assigned to the following devices for lack of memory:</translation>
-        </message>
-        <message>
-            <source>%1: %2 required</source>
-            <translation>%1: %2 required</translation>
-        </message>
-        <message>
-            <source>These minimums are specific to this allocation and may vary. Consider giving these devices at least that much memory, or adjusting the model config.</source>
-            <translation>These minimums are specific to this allocation and may vary. Consider giving these devices at least that much memory, or adjusting the model config.</translation>
-        </message>
-        <message>
-            <source>"%1" appears twice in the map (%2 and %3)</source>
-            <translation>"%1" appears twice in the map (%2 and %3)</translation>
-        </message>
-        <message>
-            <source>"%1" is inside "%2", which already has a device</source>
-            <translation>"%1" is inside "%2", which already has a device</translation>
-        </message>
-        <message>
-            <source>"%1" is inside the whole model, which already has a device</source>
-            <translation>"%1" is inside the whole model, which already has a device</translation>
-        </message>
-        <message>
-            <source>"%1" is not a module or tensor of this model</source>
-            <translation>"%1" is not a module or tensor of this model</translation>
-        </message>
-        <message>
-            <source>"%1" is mapped to %2, which the device limits do not list</source>
-            <translation>"%1" is mapped to %2, which the device limits do not list</translation>
-        </message>
-        <message>
-            <source>no device for 1 tensor: %1</source>
-            <translation>no device for 1 tensor: %1</translation>
-        </message>
-        <message>
-            <source>no device for %1 tensors: %2</source>
-            <translation>no device for %1 tensors: %2</translation>
-        </message>
-        <message>
-            <source>no device for %1 tensors: %2, …</source>
-            <translation>no device for %1 tensors: %2, …</translation>
-        </message>
-        <message>
-            <source>"%1" is tied to "%2" but is on %3 while it is on %4</source>
-            <translation>"%1" is tied to "%2" but is on %3 while it is on %4</translation>
-        </message>
-        <message>
-            <source>"%1" is on %2, which a pin forbids for it</source>
-            <translation>"%1" is on %2, which a pin forbids for it</translation>
-        </message>
-        <message>
-            <source>"%1" is pinned to %2 but the map puts it on %3</source>
-            <translation>"%1" is pinned to %2 but the map puts it on %3</translation>
-        </message>
-        <message>
-            <source>"%1" (class %2, never split) has parts on %3 devices</source>
-            <translation>"%1" (class %2, never split) has parts on %3 devices</translation>
-        </message>
-        <message>
-            <source>%1 is over its limit by %2 bytes (%3 planned, %4 available)</source>
-            <translation>%1 is over its limit by %2 bytes (%3 planned, %4 available)</translation>
-        </message>
-        <message>
-            <source>%1 is over its limit by %2 bytes (%3 planned, %4 available after %5 runtime headroom)</source>
-            <translation>%1 is over its limit by %2 bytes (%3 planned, %4 available after %5 runtime headroom)</translation>
-        </message>
-        <message>
-            <source>"%1" is on disk although the CPU has %2 free after keeping room for the largest disk entry (it needs %3)</source>
-            <translation>"%1" is on disk although the CPU has %2 free after keeping room for the largest disk entry (it needs %3)</translation>
-        </message>
-        <message>
-            <source>%1 holds nothing while %2 holds modules</source>
-            <translation>%1 holds nothing while %2 holds modules</translation>
-        </message>
-        <message>
-            <source>keep one entry for "%1"</source>
-            <translation>keep one entry for "%1"</translation>
-        </message>
-        <message>
-            <source>remove the entry or correct the name</source>
-            <translation>remove the entry or correct the name</translation>
-        </message>
-        <message>
-            <source>did you mean "%1"?</source>
-            <translation>did you mean "%1"?</translation>
-        </message>
-        <message>
-            <source>move it to a listed device or add a limit for %1</source>
-            <translation>move it to a listed device or add a limit for %1</translation>
-        </message>
-        <message>
-            <source>remove one of the two entries</source>
-            <translation>remove one of the two entries</translation>
-        </message>
-        <message>
-            <source>give their module (or a parent) a device</source>
-            <translation>give their module (or a parent) a device</translation>
-        </message>
-        <message>
-            <source>put both on the same device</source>
-            <translation>put both on the same device</translation>
-        </message>
-        <message>
-            <source>move it to another device</source>
-            <translation>move it to another device</translation>
-        </message>
-        <message>
-            <source>move it to %1 or remove the pin</source>
-            <translation>move it to %1 or remove the pin</translation>
-        </message>
-        <message>
-            <source>map "%1" as one entry</source>
-            <translation>map "%1" as one entry</translation>
-        </message>
-        <message>
-            <source>move modules from %1 to a device with room</source>
-            <translation>move modules from %1 to a device with room</translation>
-        </message>
-        <message>
-            <source>move it to the CPU: disk is much slower</source>
-            <translation>move it to the CPU: disk is much slower</translation>
-        </message>
-        <message>
-            <source>move the first modules to %1</source>
-            <translation>move the first modules to %1</translation>
-        </message>
-        <message>
-            <source>, </source>
-            <comment>separates the items of a list of devices or names</comment>
-            <translation>, </translation>
-        </message>
-        <message>
-            <source>; </source>
-            <comment>separates the sentences of one explanation</comment>
-            <translation>; </translation>
-        </message>
-        <message>
-            <source>%1 (%2)</source>
-            <comment>an explanation followed by its details</comment>
-            <translation>%1 (%2)</translation>
-        </message>
-    </context>
-    <context>
-        <name>Worker</name>
-        <message>
-            <source>%1: %2</source>
-            <translation>%1: %2</translation>
-        </message>
-        <message>
-            <source>%1 (%2): %3</source>
-            <translation>%1 (%2): %3</translation>
-        </message>
-    </context>
-    <context>
-        <name>mizan::gui::ChartsPanel</name>
-        <message>
-            <source>planned weights</source>
-            <translation>planned weights</translation>
-        </message>
-        <message>
-            <source>largest-layer reserve</source>
-            <translation>largest-layer reserve</translation>
-        </message>
-        <message>
-            <source>runtime headroom</source>
-            <translation>runtime headroom</translation>
-        </message>
-        <message>
-            <source>limit</source>
-            <translation>limit</translation>
-        </message>
-        <message>
-            <source>GiB</source>
-            <translation>GiB</translation>
-        </message>
-        <message>
-            <source>map entries in execution order</source>
-            <translation>map entries in execution order</translation>
-        </message>
-        <message>
-            <source>MiB</source>
-            <translation>MiB</translation>
-        </message>
-        <message>
-            <source>%1 on %2</source>
-            <translation>%1 on %2</translation>
-        </message>
-        <message>
-            <source>%1
+<context>
+    <name>Format</name>
+    <message>
+        <source>%1 B</source>
+        <translation>%1 B</translation>
+    </message>
+    <message>
+        <source>%1 KiB</source>
+        <translation>%1 KiB</translation>
+    </message>
+    <message>
+        <source>%1 MiB</source>
+        <translation>%1 MiB</translation>
+    </message>
+    <message>
+        <source>%1 GiB</source>
+        <translation>%1 GiB</translation>
+    </message>
+    <message>
+        <source>%1 TiB</source>
+        <translation>%1 TiB</translation>
+    </message>
+    <message>
+        <source>%1 K</source>
+        <translation>%1 K</translation>
+    </message>
+    <message>
+        <source>%1 M</source>
+        <translation>%1 M</translation>
+    </message>
+    <message>
+        <source>%1 B</source>
+        <comment>billions of parameters</comment>
+        <translation>%1 B</translation>
+    </message>
+</context>
+<context>
+    <name>MessageText</name>
+    <message>
+        <source>fits on %1: needs %2</source>
+        <translation>fits on %1: needs %2</translation>
+    </message>
+    <message>
+        <source>fits on %1: needs %2, %3 was free</source>
+        <translation>fits on %1: needs %2, %3 was free</translation>
+    </message>
+    <message>
+        <source>fits on %1: needs %2 after reserving %3 for the largest layer</source>
+        <translation>fits on %1: needs %2 after reserving %3 for the largest layer</translation>
+    </message>
+    <message>
+        <source>fits on %1: needs %2, %3 was free after reserving %4 for the largest layer</source>
+        <translation>fits on %1: needs %2, %3 was free after reserving %4 for the largest layer</translation>
+    </message>
+    <message>
+        <source>did not fit on %1: %2 free, needs %3</source>
+        <translation>did not fit on %1: %2 free, needs %3</translation>
+    </message>
+    <message>
+        <source>did not fit on %1: %2 free after reserving %3 for the largest layer, needs %4</source>
+        <translation>did not fit on %1: %2 free after reserving %3 for the largest layer, needs %4</translation>
+    </message>
+    <message>
+        <source>placed on %1</source>
+        <translation>placed on %1</translation>
+    </message>
+    <message>
+        <source>forbidden on an earlier device by a pin</source>
+        <translation>forbidden on an earlier device by a pin</translation>
+    </message>
+    <message>
+        <source>pinned to %1 by the user</source>
+        <translation>pinned to %1 by the user</translation>
+    </message>
+    <message>
+        <source>tied to &quot;%1&quot;: placed with it on %2</source>
+        <translation>tied to &quot;%1&quot;: placed with it on %2</translation>
+    </message>
+    <message>
+        <source>tied to &quot;%1&quot;, which is pinned to %2</source>
+        <translation>tied to &quot;%1&quot;, which is pinned to %2</translation>
+    </message>
+    <message>
+        <source>all its parts went to %1: merged into one entry</source>
+        <translation>all its parts went to %1: merged into one entry</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; did not fit on %2: %3 free, needs %4</source>
+        <translation>&quot;%1&quot; did not fit on %2: %3 free, needs %4</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; did not fit on %2: %3 free after reserving %4 for the largest layer, needs %5</source>
+        <translation>&quot;%1&quot; did not fit on %2: %3 free after reserving %4 for the largest layer, needs %5</translation>
+    </message>
+    <message>
+        <source>fallback allocation: the largest remaining module that fits on %1, which nothing else fitted</source>
+        <translation>fallback allocation: the largest remaining module that fits on %1, which nothing else fitted</translation>
+    </message>
+    <message>
+        <source>part of &quot;%1&quot; on %2</source>
+        <translation>part of &quot;%1&quot; on %2</translation>
+    </message>
+    <message>
+        <source>split into children</source>
+        <translation>split into children</translation>
+    </message>
+    <message>
+        <source>split into children: it contains a pinned module or one forbidden on %1</source>
+        <translation>split into children: it contains a pinned module or one forbidden on %1</translation>
+    </message>
+    <message>
+        <source>the model is spread over several devices</source>
+        <translation>the model is spread over several devices</translation>
+    </message>
+    <message>
+        <source>parts on %1</source>
+        <translation>parts on %1</translation>
+    </message>
+    <message>
+        <source>no-split class &quot;%1&quot; does not occur in the model</source>
+        <translation>no-split class &quot;%1&quot; does not occur in the model</translation>
+    </message>
+    <message>
+        <source>tied parameters &quot;%1&quot; and &quot;%2&quot; are pinned to different devices (%3, %4)</source>
+        <translation>tied parameters &quot;%1&quot; and &quot;%2&quot; are pinned to different devices (%3, %4)</translation>
+    </message>
+    <message>
+        <source>runtime headroom: the reservation did not settle after %1 re-plans; check the per-GPU headroom</source>
+        <translation>runtime headroom: the reservation did not settle after %1 re-plans; check the per-GPU headroom</translation>
+    </message>
+    <message>
+        <source>The model needs %1 of buffers for offloaded layers, which does not seem to fit in any GPU&apos;s remaining memory. If you run out of memory later, consider offload_buffers=True.</source>
+        <translation>The model needs %1 of buffers for offloaded layers, which does not seem to fit in any GPU&apos;s remaining memory. If you run out of memory later, consider offload_buffers=True.</translation>
+    </message>
+    <message>
+        <source>With this allocation, no module could be assigned to the following devices for lack of memory:</source>
+        <translation>With this allocation, no module could be assigned to the following devices for lack of memory:</translation>
+    </message>
+    <message>
+        <source>%1: %2 required</source>
+        <translation>%1: %2 required</translation>
+    </message>
+    <message>
+        <source>These minimums are specific to this allocation and may vary. Consider giving these devices at least that much memory, or adjusting the model config.</source>
+        <translation>These minimums are specific to this allocation and may vary. Consider giving these devices at least that much memory, or adjusting the model config.</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; appears twice in the map (%2 and %3)</source>
+        <translation>&quot;%1&quot; appears twice in the map (%2 and %3)</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is inside &quot;%2&quot;, which already has a device</source>
+        <translation>&quot;%1&quot; is inside &quot;%2&quot;, which already has a device</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is inside the whole model, which already has a device</source>
+        <translation>&quot;%1&quot; is inside the whole model, which already has a device</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is not a module or tensor of this model</source>
+        <translation>&quot;%1&quot; is not a module or tensor of this model</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is mapped to %2, which the device limits do not list</source>
+        <translation>&quot;%1&quot; is mapped to %2, which the device limits do not list</translation>
+    </message>
+    <message>
+        <source>no device for 1 tensor: %1</source>
+        <translation>no device for 1 tensor: %1</translation>
+    </message>
+    <message>
+        <source>no device for %1 tensors: %2</source>
+        <translation>no device for %1 tensors: %2</translation>
+    </message>
+    <message>
+        <source>no device for %1 tensors: %2, …</source>
+        <translation>no device for %1 tensors: %2, …</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is tied to &quot;%2&quot; but is on %3 while it is on %4</source>
+        <translation>&quot;%1&quot; is tied to &quot;%2&quot; but is on %3 while it is on %4</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is on %2, which a pin forbids for it</source>
+        <translation>&quot;%1&quot; is on %2, which a pin forbids for it</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is pinned to %2 but the map puts it on %3</source>
+        <translation>&quot;%1&quot; is pinned to %2 but the map puts it on %3</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; (class %2, never split) has parts on %3 devices</source>
+        <translation>&quot;%1&quot; (class %2, never split) has parts on %3 devices</translation>
+    </message>
+    <message>
+        <source>%1 is over its limit by %2 bytes (%3 planned, %4 available)</source>
+        <translation>%1 is over its limit by %2 bytes (%3 planned, %4 available)</translation>
+    </message>
+    <message>
+        <source>%1 is over its limit by %2 bytes (%3 planned, %4 available after %5 runtime headroom)</source>
+        <translation>%1 is over its limit by %2 bytes (%3 planned, %4 available after %5 runtime headroom)</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is on disk although the CPU has %2 free after keeping room for the largest disk entry (it needs %3)</source>
+        <translation>&quot;%1&quot; is on disk although the CPU has %2 free after keeping room for the largest disk entry (it needs %3)</translation>
+    </message>
+    <message>
+        <source>%1 holds nothing while %2 holds modules</source>
+        <translation>%1 holds nothing while %2 holds modules</translation>
+    </message>
+    <message>
+        <source>keep one entry for &quot;%1&quot;</source>
+        <translation>keep one entry for &quot;%1&quot;</translation>
+    </message>
+    <message>
+        <source>remove the entry or correct the name</source>
+        <translation>remove the entry or correct the name</translation>
+    </message>
+    <message>
+        <source>did you mean &quot;%1&quot;?</source>
+        <translation>did you mean &quot;%1&quot;?</translation>
+    </message>
+    <message>
+        <source>move it to a listed device or add a limit for %1</source>
+        <translation>move it to a listed device or add a limit for %1</translation>
+    </message>
+    <message>
+        <source>remove one of the two entries</source>
+        <translation>remove one of the two entries</translation>
+    </message>
+    <message>
+        <source>give their module (or a parent) a device</source>
+        <translation>give their module (or a parent) a device</translation>
+    </message>
+    <message>
+        <source>put both on the same device</source>
+        <translation>put both on the same device</translation>
+    </message>
+    <message>
+        <source>move it to another device</source>
+        <translation>move it to another device</translation>
+    </message>
+    <message>
+        <source>move it to %1 or remove the pin</source>
+        <translation>move it to %1 or remove the pin</translation>
+    </message>
+    <message>
+        <source>map &quot;%1&quot; as one entry</source>
+        <translation>map &quot;%1&quot; as one entry</translation>
+    </message>
+    <message>
+        <source>move modules from %1 to a device with room</source>
+        <translation>move modules from %1 to a device with room</translation>
+    </message>
+    <message>
+        <source>move it to the CPU: disk is much slower</source>
+        <translation>move it to the CPU: disk is much slower</translation>
+    </message>
+    <message>
+        <source>move the first modules to %1</source>
+        <translation>move the first modules to %1</translation>
+    </message>
+    <message>
+        <source>, </source>
+        <comment>separates the items of a list of devices or names</comment>
+        <translation>, </translation>
+    </message>
+    <message>
+        <source>; </source>
+        <comment>separates the sentences of one explanation</comment>
+        <translation>; </translation>
+    </message>
+    <message>
+        <source>%1 (%2)</source>
+        <comment>an explanation followed by its details</comment>
+        <translation>%1 (%2)</translation>
+    </message>
+</context>
+<context>
+    <name>Worker</name>
+    <message>
+        <source>%1: %2</source>
+        <translation>%1: %2</translation>
+    </message>
+    <message>
+        <source>%1 (%2): %3</source>
+        <translation>%1 (%2): %3</translation>
+    </message>
+    <message>
+        <source>Cannot read or write the file</source>
+        <translation>Cannot read or write the file</translation>
+    </message>
+    <message>
+        <source>The file is cut short</source>
+        <translation>The file is cut short</translation>
+    </message>
+    <message>
+        <source>The file&apos;s header is too large</source>
+        <translation>The file&apos;s header is too large</translation>
+    </message>
+    <message>
+        <source>The file is not valid JSON</source>
+        <translation>The file is not valid JSON</translation>
+    </message>
+    <message>
+        <source>The file is not in the expected form</source>
+        <translation>The file is not in the expected form</translation>
+    </message>
+    <message>
+        <source>Unknown tensor data type</source>
+        <translation>Unknown tensor data type</translation>
+    </message>
+    <message>
+        <source>A tensor&apos;s shape does not match its bytes</source>
+        <translation>A tensor&apos;s shape does not match its bytes</translation>
+    </message>
+    <message>
+        <source>Tensor data lies outside its place</source>
+        <translation>Tensor data lies outside its place</translation>
+    </message>
+    <message>
+        <source>Two tensors share the same bytes</source>
+        <translation>Two tensors share the same bytes</translation>
+    </message>
+    <message>
+        <source>A shard of the checkpoint is missing</source>
+        <translation>A shard of the checkpoint is missing</translation>
+    </message>
+    <message>
+        <source>The index and its shards disagree</source>
+        <translation>The index and its shards disagree</translation>
+    </message>
+    <message>
+        <source>The model configuration is invalid</source>
+        <translation>The model configuration is invalid</translation>
+    </message>
+    <message>
+        <source>Not a format Mizan reads</source>
+        <translation>Not a format Mizan reads</translation>
+    </message>
+    <message>
+        <source>Invalid input</source>
+        <translation>Invalid input</translation>
+    </message>
+    <message>
+        <source>Invalid device map</source>
+        <translation>Invalid device map</translation>
+    </message>
+    <message>
+        <source>The constraints cannot be met</source>
+        <translation>The constraints cannot be met</translation>
+    </message>
+    <message>
+        <source>The plan does not match</source>
+        <translation>The plan does not match</translation>
+    </message>
+    <message>
+        <source>Not found</source>
+        <translation>Not found</translation>
+    </message>
+    <message>
+        <source>Error</source>
+        <translation>Error</translation>
+    </message>
+</context>
+<context>
+    <name>mizan::gui::ChartsPanel</name>
+    <message>
+        <source>planned weights</source>
+        <translation>planned weights</translation>
+    </message>
+    <message>
+        <source>largest-layer reserve</source>
+        <translation>largest-layer reserve</translation>
+    </message>
+    <message>
+        <source>runtime headroom</source>
+        <translation>runtime headroom</translation>
+    </message>
+    <message>
+        <source>limit</source>
+        <translation>limit</translation>
+    </message>
+    <message>
+        <source>GiB</source>
+        <translation>GiB</translation>
+    </message>
+    <message>
+        <source>map entries in execution order</source>
+        <translation>map entries in execution order</translation>
+    </message>
+    <message>
+        <source>MiB</source>
+        <translation>MiB</translation>
+    </message>
+    <message>
+        <source>%1 on %2</source>
+        <translation>%1 on %2</translation>
+    </message>
+    <message>
+        <source>%1
 of %2</source>
-            <translation>%1
+        <translation>%1
 of %2</translation>
-        </message>
-        <message>
-            <source>The charts show the plan: memory per device against its limit, and every map entry's size in execution order.</source>
-            <translation>The charts show the plan: memory per device against its limit, and every map entry's size in execution order.</translation>
-        </message>
-    </context>
-    <context>
-        <name>mizan::gui::DetailPane</name>
-        <message>
-            <source>Tensor</source>
-            <translation>Tensor</translation>
-        </message>
-        <message>
-            <source>Shape</source>
-            <translation>Shape</translation>
-        </message>
-        <message>
-            <source>Dtype</source>
-            <translation>Dtype</translation>
-        </message>
-        <message>
-            <source>Size</source>
-            <translation>Size</translation>
-        </message>
-        <message>
-            <source>Shard</source>
-            <translation>Shard</translation>
-        </message>
-        <message>
-            <source>Select a module to see its tensors and why it is where it is.</source>
-            <translation>Select a module to see its tensors and why it is where it is.</translation>
-        </message>
-        <message>
-            <source>%1 parameters, %2</source>
-            <translation>%1 parameters, %2</translation>
-        </message>
-        <message>
-            <source>Device: %1</source>
-            <translation>Device: %1</translation>
-        </message>
-        <message>
-            <source>Why: %1</source>
-            <translation>Why: %1</translation>
-        </message>
-        <message>
-            <source>not stored (non-persistent buffer)</source>
-            <translation>not stored (non-persistent buffer)</translation>
-        </message>
-        <message>
-            <source>tied (stored once)</source>
-            <translation>tied (stored once)</translation>
-        </message>
-        <message>
-            <source>missing</source>
-            <translation>missing</translation>
-        </message>
-        <message>
-            <source>(buffer)</source>
-            <translation>(buffer)</translation>
-        </message>
-        <message>
-            <source>%1 → %2</source>
-            <translation>%1 → %2</translation>
-        </message>
-        <message>
-            <source>Showing %1 of %2 tensors.</source>
-            <translation>Showing %1 of %2 tensors.</translation>
-        </message>
-    </context>
-    <context>
-        <name>mizan::gui::DevicePanel</name>
-        <message>
-            <source>Use the hardware profile %1</source>
-            <translation>Use the hardware profile %1</translation>
-        </message>
-        <message>
-            <source>Hardware profile:</source>
-            <translation>Hardware profile:</translation>
-        </message>
-        <message>
-            <source>Choose a profile…</source>
-            <translation>Choose a profile…</translation>
-        </message>
-        <message>
-            <source>Device</source>
-            <translation>Device</translation>
-        </message>
-        <message>
-            <source>Limit</source>
-            <translation>Limit</translation>
-        </message>
-        <message>
-            <source>Unit</source>
-            <translation>Unit</translation>
-        </message>
-        <message>
-            <source>Add simulated GPU</source>
-            <translation>Add simulated GPU</translation>
-        </message>
-        <message>
-            <source>Load dtype:</source>
-            <translation>Load dtype:</translation>
-        </message>
-        <message>
-            <source>Strategy:</source>
-            <translation>Strategy:</translation>
-        </message>
-        <message>
-            <source>as stored</source>
-            <translation>as stored</translation>
-        </message>
-        <message>
-            <source>auto and balanced spread the model evenly over the GPUs; balanced_low_0 keeps GPU 0 light for generation; sequential fills each GPU in turn.</source>
-            <translation>auto and balanced spread the model evenly over the GPUs; balanced_low_0 keeps GPU 0 light for generation; sequential fills each GPU in turn.</translation>
-        </message>
-        <message>
-            <source>Plan</source>
-            <translation>Plan</translation>
-        </message>
-        <message>
-            <source>Compute a device map for these limits (F5)</source>
-            <translation>Compute a device map for these limits (F5)</translation>
-        </message>
-        <message>
-            <source>A simulated GPU: a separate CPU memory arena with this capacity.</source>
-            <translation>A simulated GPU: a separate CPU memory arena with this capacity.</translation>
-        </message>
-        <message>
-            <source>GiB</source>
-            <translation>GiB</translation>
-        </message>
-        <message>
-            <source>GB</source>
-            <translation>GB</translation>
-        </message>
-        <message>
-            <source>MiB</source>
-            <translation>MiB</translation>
-        </message>
-        <message>
-            <source>Remove %1</source>
-            <translation>Remove %1</translation>
-        </message>
-        <message>
-            <source>unlimited</source>
-            <translation>unlimited</translation>
-        </message>
-        <message numerus="yes">
-            <source>%Ln map entries, %1 in total.</source>
-            <translation>
-                <numerusform>%Ln map entry, %1 in total.</numerusform>
-                <numerusform>%Ln map entries, %1 in total.</numerusform>
-            </translation>
-        </message>
-        <message>
-            <source>No plan yet: press Plan.</source>
-            <translation>No plan yet: press Plan.</translation>
-        </message>
-        <message>
-            <source>No CUDA GPU in this build: add simulated GPUs or choose a hardware profile.</source>
-            <translation>No CUDA GPU in this build: add simulated GPUs or choose a hardware profile.</translation>
-        </message>
-        <message>
-            <source>This machine (detected)</source>
-            <translation>This machine (detected)</translation>
-        </message>
-        <message>
-            <source>Generation headroom:</source>
-            <translation>Generation headroom:</translation>
-        </message>
-        <message>
-            <source>none</source>
-            <translation>none</translation>
-        </message>
-        <message>
-            <source> tokens</source>
-            <translation> tokens</translation>
-        </message>
-        <message>
-            <source>Keep room on every GPU for the KV cache and activations of this many tokens (prompt + generated).</source>
-            <translation>Keep room on every GPU for the KV cache and activations of this many tokens (prompt + generated).</translation>
-        </message>
-        <message>
-            <source>Batch size:</source>
-            <translation>Batch size:</translation>
-        </message>
-        <message>
-            <source>Sequences generated at once: the KV cache grows with it.</source>
-            <translation>Sequences generated at once: the KV cache grows with it.</translation>
-        </message>
-        <message>
-            <source>Looking for GPUs…</source>
-            <translation>Looking for GPUs…</translation>
-        </message>
-        <message>
-            <source>No CUDA GPU found (check the driver and CUDA_VISIBLE_DEVICES): add simulated GPUs or choose a hardware profile.</source>
-            <translation>No CUDA GPU found (check the driver and CUDA_VISIBLE_DEVICES): add simulated GPUs or choose a hardware profile.</translation>
-        </message>
-        <message>
-            <source>GPU %1: %2, %3 free of %4</source>
-            <translation>GPU %1: %2, %3 free of %4</translation>
-        </message>
-        <message numerus="yes">
-            <source>This machine has %Ln CUDA GPU(s):</source>
-            <translation>
-                <numerusform>This machine has %Ln CUDA GPU:</numerusform>
-                <numerusform>This machine has %Ln CUDA GPUs:</numerusform>
-            </translation>
-        </message>
-        <message>
-            <source>%1: %2 free of %3 when Mizan started</source>
-            <translation>%1: %2 free of %3 when Mizan started</translation>
-        </message>
-        <message>
-            <source>Reserved per GPU: %1 for activations + %2 of KV cache per layer it holds.</source>
-            <translation>Reserved per GPU: %1 for activations + %2 of KV cache per layer it holds.</translation>
-        </message>
-    </context>
-    <context>
-        <name>mizan::gui::Document</name>
-        <message>
-            <source>Set the limit of %1</source>
-            <translation>Set the limit of %1</translation>
-        </message>
-        <message>
-            <source>Add simulated GPU %1</source>
-            <translation>Add simulated GPU %1</translation>
-        </message>
-        <message>
-            <source>Remove %1</source>
-            <translation>Remove %1</translation>
-        </message>
-        <message>
-            <source>Set the dtype to %1</source>
-            <translation>Set the dtype to %1</translation>
-        </message>
-        <message>
-            <source>as stored</source>
-            <translation>as stored</translation>
-        </message>
-        <message>
-            <source>Change the no-split classes</source>
-            <translation>Change the no-split classes</translation>
-        </message>
-        <message>
-            <source>Set the strategy to %1</source>
-            <translation>Set the strategy to %1</translation>
-        </message>
-        <message>
-            <source>Pin %1 to %2</source>
-            <translation>Pin %1 to %2</translation>
-        </message>
-        <message>
-            <source>Unpin %1</source>
-            <translation>Unpin %1</translation>
-        </message>
-        <message>
-            <source>GPU %1 (simulated)</source>
-            <translation>GPU %1 (simulated)</translation>
-        </message>
-        <message>
-            <source>GPU %1</source>
-            <translation>GPU %1</translation>
-        </message>
-        <message>
-            <source>CPU</source>
-            <translation>CPU</translation>
-        </message>
-        <message>
-            <source>Disk</source>
-            <translation>Disk</translation>
-        </message>
-        <message>
-            <source>MPS</source>
-            <translation>MPS</translation>
-        </message>
-        <message>
-            <source>Plan (%1)</source>
-            <translation>Plan (%1)</translation>
-        </message>
-        <message>
-            <source>Move %1 to %2</source>
-            <translation>Move %1 to %2</translation>
-        </message>
-        <message numerus="yes">
-            <source>Move %Ln modules to %1</source>
-            <translation>
-                <numerusform>Move %Ln module to %1</numerusform>
-                <numerusform>Move %Ln modules to %1</numerusform>
-            </translation>
-        </message>
-        <message>
-            <source>Pinned to %1 by you.</source>
-            <translation>Pinned to %1 by you.</translation>
-        </message>
-        <message>
-            <source>Moved to %1 by you; the plan put it on %2.</source>
-            <translation>Moved to %1 by you; the plan put it on %2.</translation>
-        </message>
-        <message>
-            <source>Moved to %1 by you.</source>
-            <translation>Moved to %1 by you.</translation>
-        </message>
-        <message numerus="yes">
-            <source>Its parts are on %Ln devices.</source>
-            <translation>
-                <numerusform>Its parts are on %Ln device.</numerusform>
-                <numerusform>Its parts are on %Ln devices.</numerusform>
-            </translation>
-        </message>
-        <message>
-            <source>Import %1</source>
-            <translation>Import %1</translation>
-        </message>
-        <message>
-            <source>Use this machine's devices</source>
-            <translation>Use this machine's devices</translation>
-        </message>
-        <message numerus="yes">
-            <source>Reserve headroom for %Ln tokens</source>
-            <translation>
-                <numerusform>Reserve headroom for %Ln token</numerusform>
-                <numerusform>Reserve headroom for %Ln tokens</numerusform>
-            </translation>
-        </message>
-        <message>
-            <source>This model's config gives no hidden size, so no headroom can be reserved for it.</source>
-            <translation>This model's config gives no hidden size, so no headroom can be reserved for it.</translation>
-        </message>
-    </context>
-    <context>
-        <name>mizan::gui::MainWindow</name>
-        <message>
-            <source>Opening %1…</source>
-            <translation>Opening %1…</translation>
-        </message>
-        <message>
-            <source>%1 of %2 shards</source>
-            <translation>%1 of %2 shards</translation>
-        </message>
-        <message>
-            <source>%1 — Mizan</source>
-            <translation>%1 — Mizan</translation>
-        </message>
-        <message>
-            <source>Opening cancelled.</source>
-            <translation>Opening cancelled.</translation>
-        </message>
-        <message>
-            <source>Cannot open</source>
-            <translation>Cannot open</translation>
-        </message>
-        <message>
-            <source>Cannot plan</source>
-            <translation>Cannot plan</translation>
-        </message>
-        <message>
-            <source>Open a checkpoint folder</source>
-            <translation>Open a checkpoint folder</translation>
-        </message>
-        <message>
-            <source>Ctrl+Shift+O</source>
-            <translation>Ctrl+Shift+O</translation>
-        </message>
-        <message>
-            <source>Open a checkpoint file</source>
-            <translation>Open a checkpoint file</translation>
-        </message>
-        <message>
-            <source>Checkpoints (*.safetensors *.json);;All files (*)</source>
-            <translation>Checkpoints (*.safetensors *.json);;All files (*)</translation>
-        </message>
-        <message>
-            <source>Import a device map</source>
-            <translation>Import a device map</translation>
-        </message>
-        <message>
-            <source>Device map (*.json)</source>
-            <translation>Device map (*.json)</translation>
-        </message>
-        <message>
-            <source>Open a plan</source>
-            <translation>Open a plan</translation>
-        </message>
-        <message>
-            <source>Mizan plan (*.mizan.json);;JSON (*.json)</source>
-            <translation>Mizan plan (*.mizan.json);;JSON (*.json)</translation>
-        </message>
-        <message>
-            <source>Ctrl+E</source>
-            <translation>Ctrl+E</translation>
-        </message>
-        <message>
-            <source>Export the device map</source>
-            <translation>Export the device map</translation>
-        </message>
-        <message>
-            <source>Export max_memory</source>
-            <translation>Export max_memory</translation>
-        </message>
-        <message>
-            <source>max_memory (*.json)</source>
-            <translation>max_memory (*.json)</translation>
-        </message>
-        <message>
-            <source>Save the plan</source>
-            <translation>Save the plan</translation>
-        </message>
-        <message>
-            <source>Mizan plan (*.mizan.json)</source>
-            <translation>Mizan plan (*.mizan.json)</translation>
-        </message>
-        <message>
-            <source>Ctrl+Shift+C</source>
-            <translation>Ctrl+Shift+C</translation>
-        </message>
-        <message>
-            <source>Python snippet copied to the clipboard.</source>
-            <translation>Python snippet copied to the clipboard.</translation>
-        </message>
-        <message>
-            <source>About Mizan</source>
-            <translation>About Mizan</translation>
-        </message>
-        <message>
-            <source>&lt;b&gt;Mizan&lt;/b&gt; %1&lt;br/&gt;Plans device maps for checkpoints bigger than one GPU, matching Accelerate's infer_auto_device_map.</source>
-            <translation>&lt;b&gt;Mizan&lt;/b&gt; %1&lt;br/&gt;Plans device maps for checkpoints bigger than one GPU, matching Accelerate's infer_auto_device_map.</translation>
-        </message>
-        <message>
-            <source>&amp;File</source>
-            <translation>&amp;File</translation>
-        </message>
-        <message>
-            <source>Open &amp;preset</source>
-            <translation>Open &amp;preset</translation>
-        </message>
-        <message>
-            <source>Open &amp;recent</source>
-            <translation>Open &amp;recent</translation>
-        </message>
-        <message>
-            <source>&amp;Import</source>
-            <translation>&amp;Import</translation>
-        </message>
-        <message>
-            <source>&amp;Export</source>
-            <translation>&amp;Export</translation>
-        </message>
-        <message>
-            <source>&amp;Edit</source>
-            <translation>&amp;Edit</translation>
-        </message>
-        <message>
-            <source>&amp;Move to</source>
-            <translation>&amp;Move to</translation>
-        </message>
-        <message>
-            <source>&amp;Pin to</source>
-            <translation>&amp;Pin to</translation>
-        </message>
-        <message>
-            <source>&amp;View</source>
-            <translation>&amp;View</translation>
-        </message>
-        <message>
-            <source>&amp;Plan</source>
-            <translation>&amp;Plan</translation>
-        </message>
-        <message>
-            <source>&amp;Language</source>
-            <translation>&amp;Language</translation>
-        </message>
-        <message>
-            <source>&amp;Help</source>
-            <translation>&amp;Help</translation>
-        </message>
-        <message>
-            <source>&amp;Open folder…</source>
-            <translation>&amp;Open folder…</translation>
-        </message>
-        <message>
-            <source>Open &amp;file…</source>
-            <translation>Open &amp;file…</translation>
-        </message>
-        <message>
-            <source>&amp;Quit</source>
-            <translation>&amp;Quit</translation>
-        </message>
-        <message>
-            <source>Device map JSON…</source>
-            <translation>Device map JSON…</translation>
-        </message>
-        <message>
-            <source>Plan file…</source>
-            <translation>Plan file…</translation>
-        </message>
-        <message>
-            <source>Export device map…</source>
-            <translation>Export device map…</translation>
-        </message>
-        <message>
-            <source>max_memory JSON…</source>
-            <translation>max_memory JSON…</translation>
-        </message>
-        <message>
-            <source>&amp;Save plan…</source>
-            <translation>&amp;Save plan…</translation>
-        </message>
-        <message>
-            <source>Copy Python snippet</source>
-            <translation>Copy Python snippet</translation>
-        </message>
-        <message>
-            <source>&amp;Undo</source>
-            <translation>&amp;Undo</translation>
-        </message>
-        <message>
-            <source>&amp;Redo</source>
-            <translation>&amp;Redo</translation>
-        </message>
-        <message>
-            <source>Unpin</source>
-            <translation>Unpin</translation>
-        </message>
-        <message>
-            <source>Filter modules…</source>
-            <translation>Filter modules…</translation>
-        </message>
-        <message>
-            <source>Expand selected</source>
-            <translation>Expand selected</translation>
-        </message>
-        <message>
-            <source>Collapse all</source>
-            <translation>Collapse all</translation>
-        </message>
-        <message>
-            <source>Plan</source>
-            <translation>Plan</translation>
-        </message>
-        <message>
-            <source>Compute a device map for these limits (F5)</source>
-            <translation>Compute a device map for these limits (F5)</translation>
-        </message>
-        <message>
-            <source>&amp;About Mizan</source>
-            <translation>&amp;About Mizan</translation>
-        </message>
-        <message>
-            <source>Devices and limits</source>
-            <translation>Devices and limits</translation>
-        </message>
-        <message>
-            <source>No-split classes</source>
-            <translation>No-split classes</translation>
-        </message>
-        <message>
-            <source>Memory per device and per layer</source>
-            <translation>Memory per device and per layer</translation>
-        </message>
-        <message>
-            <source>Problems</source>
-            <translation>Problems</translation>
-        </message>
-        <message>
-            <source>History</source>
-            <translation>History</translation>
-        </message>
-        <message>
-            <source>&lt;opened&gt;</source>
-            <translation>&lt;opened&gt;</translation>
-        </message>
-        <message>
-            <source>Filter by module name or class…</source>
-            <translation>Filter by module name or class…</translation>
-        </message>
-        <message>
-            <source>Cancel</source>
-            <translation>Cancel</translation>
-        </message>
-        <message>
-            <source>Severity</source>
-            <translation>Severity</translation>
-        </message>
-        <message>
-            <source>Module</source>
-            <translation>Module</translation>
-        </message>
-        <message>
-            <source>Problem</source>
-            <translation>Problem</translation>
-        </message>
-        <message>
-            <source>Suggested fix</source>
-            <translation>Suggested fix</translation>
-        </message>
-        <message>
-            <source>Main toolbar</source>
-            <translation>Main toolbar</translation>
-        </message>
-        <message>
-            <source>Mizan</source>
-            <translation>Mizan</translation>
-        </message>
-        <message>
-            <source>Error</source>
-            <translation>Error</translation>
-        </message>
-        <message>
-            <source>Warning</source>
-            <translation>Warning</translation>
-        </message>
-        <message>
-            <source>Note</source>
-            <translation>Note</translation>
-        </message>
-        <message>
-            <source>%1 (%2 errors, %3 warnings)</source>
-            <translation>%1 (%2 errors, %3 warnings)</translation>
-        </message>
-        <message>
-            <source>The device map is valid.</source>
-            <translation>The device map is valid.</translation>
-        </message>
-        <message>
-            <source>Open a checkpoint, a config.json or a preset to begin.</source>
-            <translation>Open a checkpoint, a config.json or a preset to begin.</translation>
-        </message>
-        <message>
-            <source>unknown architecture</source>
-            <translation>unknown architecture</translation>
-        </message>
-        <message>
-            <source>%1: %2 parameters, %3, %4 modules</source>
-            <translation>%1: %2 parameters, %3, %4 modules</translation>
-        </message>
-        <message>
-            <source>config only</source>
-            <translation>config only</translation>
-        </message>
-        <message>
-            <source>opened in %1 ms</source>
-            <translation>opened in %1 ms</translation>
-        </message>
-        <message>
-            <source>planning…</source>
-            <translation>planning…</translation>
-        </message>
-        <message>
-            <source>Move to</source>
-            <translation>Move to</translation>
-        </message>
-        <message>
-            <source>Pin to</source>
-            <translation>Pin to</translation>
-        </message>
-        <message>
-            <source>Copy name</source>
-            <translation>Copy name</translation>
-        </message>
-        <message>
-            <source>Saved %1</source>
-            <translation>Saved %1</translation>
-        </message>
-        <message>
-            <source>Cannot save</source>
-            <translation>Cannot save</translation>
-        </message>
-        <message>
-            <source>Imported %1</source>
-            <translation>Imported %1</translation>
-        </message>
-        <message>
-            <source>Cannot import</source>
-            <translation>Cannot import</translation>
-        </message>
-        <message>
-            <source>&amp;Undo %1</source>
-            <translation>&amp;Undo %1</translation>
-        </message>
-        <message>
-            <source>&amp;Redo %1</source>
-            <translation>&amp;Redo %1</translation>
-        </message>
-        <message>
-            <source>, …</source>
-            <translation>, …</translation>
-        </message>
-        <message>
-            <source>%1 tensors missing from the checkpoint</source>
-            <translation>%1 tensors missing from the checkpoint</translation>
-        </message>
-        <message>
-            <source>%1 tensors the architecture does not know</source>
-            <translation>%1 tensors the architecture does not know</translation>
-        </message>
-        <message>
-            <source>%1 shape mismatches</source>
-            <translation>%1 shape mismatches</translation>
-        </message>
-    </context>
-    <context>
-        <name>mizan::gui::ModuleTreeModel</name>
-        <message>
-            <source>mixed</source>
-            <translation>mixed</translation>
-        </message>
-        <message>
-            <source>split: %1</source>
-            <translation>split: %1</translation>
-        </message>
-        <message>
-            <source>, </source>
-            <comment>list separator</comment>
-            <translation>, </translation>
-        </message>
-        <message>
-            <source>Module</source>
-            <translation>Module</translation>
-        </message>
-        <message>
-            <source>Class</source>
-            <translation>Class</translation>
-        </message>
-        <message>
-            <source>Parameters</source>
-            <translation>Parameters</translation>
-        </message>
-        <message>
-            <source>Size</source>
-            <translation>Size</translation>
-        </message>
-        <message>
-            <source>Dtype</source>
-            <translation>Dtype</translation>
-        </message>
-        <message>
-            <source>Device</source>
-            <translation>Device</translation>
-        </message>
-    </context>
-    <context>
-        <name>mizan::gui::NoSplitPanel</name>
-        <message>
-            <source>Modules of a checked class are never split across devices. The model's defaults are in bold.</source>
-            <translation>Modules of a checked class are never split across devices. The model's defaults are in bold.</translation>
-        </message>
-        <message>
-            <source>Reset to the model's defaults</source>
-            <translation>Reset to the model's defaults</translation>
-        </message>
-        <message>
-            <source>%1: a default no-split class of this architecture</source>
-            <translation>%1: a default no-split class of this architecture</translation>
-        </message>
-    </context>
-    <context>
-        <name>mizan::gui::StartPage</name>
-        <message>
-            <source>%1  —  %2 parameters</source>
-            <translation>%1  —  %2 parameters</translation>
-        </message>
-        <message>
-            <source>%1 (%2), from %3</source>
-            <translation>%1 (%2), from %3</translation>
-        </message>
-        <message>
-            <source>Mizan</source>
-            <translation>Mizan</translation>
-        </message>
-        <message>
-            <source>Plan where every layer of a model goes when it does not fit on one GPU: open a checkpoint, set the memory of each device, and get a device map for transformers and Accelerate.</source>
-            <translation>Plan where every layer of a model goes when it does not fit on one GPU: open a checkpoint, set the memory of each device, and get a device map for transformers and Accelerate.</translation>
-        </message>
-        <message>
-            <source>Open checkpoint folder…</source>
-            <translation>Open checkpoint folder…</translation>
-        </message>
-        <message>
-            <source>Open file…</source>
-            <translation>Open file…</translation>
-        </message>
-        <message>
-            <source>&lt;b&gt;Recent&lt;/b&gt;</source>
-            <translation>&lt;b&gt;Recent&lt;/b&gt;</translation>
-        </message>
-        <message>
-            <source>&lt;b&gt;Model presets&lt;/b&gt; (from config.json alone)</source>
-            <translation>&lt;b&gt;Model presets&lt;/b&gt; (from config.json alone)</translation>
-        </message>
-        <message>
-            <source>Or drop a folder, a .safetensors file, an index or a config.json here.</source>
-            <translation>Or drop a folder, a .safetensors file, an index or a config.json here.</translation>
-        </message>
-    </context>
+    </message>
+    <message>
+        <source>The charts show the plan: memory per device against its limit, and every map entry&apos;s size in execution order.</source>
+        <translation>The charts show the plan: memory per device against its limit, and every map entry&apos;s size in execution order.</translation>
+    </message>
+</context>
+<context>
+    <name>mizan::gui::DetailPane</name>
+    <message>
+        <source>Tensor</source>
+        <translation>Tensor</translation>
+    </message>
+    <message>
+        <source>Shape</source>
+        <translation>Shape</translation>
+    </message>
+    <message>
+        <source>Dtype</source>
+        <translation>Dtype</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>Size</translation>
+    </message>
+    <message>
+        <source>Shard</source>
+        <translation>Shard</translation>
+    </message>
+    <message>
+        <source>Select a module to see its tensors and why it is where it is.</source>
+        <translation>Select a module to see its tensors and why it is where it is.</translation>
+    </message>
+    <message>
+        <source>%1 parameters, %2</source>
+        <translation>%1 parameters, %2</translation>
+    </message>
+    <message>
+        <source>Device: %1</source>
+        <translation>Device: %1</translation>
+    </message>
+    <message>
+        <source>Why: %1</source>
+        <translation>Why: %1</translation>
+    </message>
+    <message>
+        <source>not stored (non-persistent buffer)</source>
+        <translation>not stored (non-persistent buffer)</translation>
+    </message>
+    <message>
+        <source>tied (stored once)</source>
+        <translation>tied (stored once)</translation>
+    </message>
+    <message>
+        <source>missing</source>
+        <translation>missing</translation>
+    </message>
+    <message>
+        <source>(buffer)</source>
+        <translation>(buffer)</translation>
+    </message>
+    <message>
+        <source>%1 → %2</source>
+        <translation>%1 → %2</translation>
+    </message>
+    <message>
+        <source>Showing %1 of %2 tensors.</source>
+        <translation>Showing %1 of %2 tensors.</translation>
+    </message>
+</context>
+<context>
+    <name>mizan::gui::DevicePanel</name>
+    <message>
+        <source>Use the hardware profile %1</source>
+        <translation>Use the hardware profile %1</translation>
+    </message>
+    <message>
+        <source>Hardware profile:</source>
+        <translation>Hardware profile:</translation>
+    </message>
+    <message>
+        <source>Choose a profile…</source>
+        <translation>Choose a profile…</translation>
+    </message>
+    <message>
+        <source>Device</source>
+        <translation>Device</translation>
+    </message>
+    <message>
+        <source>Limit</source>
+        <translation>Limit</translation>
+    </message>
+    <message>
+        <source>Unit</source>
+        <translation>Unit</translation>
+    </message>
+    <message>
+        <source>Add simulated GPU</source>
+        <translation>Add simulated GPU</translation>
+    </message>
+    <message>
+        <source>Load dtype:</source>
+        <translation>Load dtype:</translation>
+    </message>
+    <message>
+        <source>Strategy:</source>
+        <translation>Strategy:</translation>
+    </message>
+    <message>
+        <source>as stored</source>
+        <translation>as stored</translation>
+    </message>
+    <message>
+        <source>auto and balanced spread the model evenly over the GPUs; balanced_low_0 keeps GPU 0 light for generation; sequential fills each GPU in turn.</source>
+        <translation>auto and balanced spread the model evenly over the GPUs; balanced_low_0 keeps GPU 0 light for generation; sequential fills each GPU in turn.</translation>
+    </message>
+    <message>
+        <source>Plan</source>
+        <translation>Plan</translation>
+    </message>
+    <message>
+        <source>Compute a device map for these limits (F5)</source>
+        <translation>Compute a device map for these limits (F5)</translation>
+    </message>
+    <message>
+        <source>A simulated GPU: a separate CPU memory arena with this capacity.</source>
+        <translation>A simulated GPU: a separate CPU memory arena with this capacity.</translation>
+    </message>
+    <message>
+        <source>GiB</source>
+        <translation>GiB</translation>
+    </message>
+    <message>
+        <source>GB</source>
+        <translation>GB</translation>
+    </message>
+    <message>
+        <source>MiB</source>
+        <translation>MiB</translation>
+    </message>
+    <message>
+        <source>Remove %1</source>
+        <translation>Remove %1</translation>
+    </message>
+    <message>
+        <source>unlimited</source>
+        <translation>unlimited</translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln map entries, %1 in total.</source>
+        <translation>
+            <numerusform>%Ln map entry, %1 in total.</numerusform>
+            <numerusform>%Ln map entries, %1 in total.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>No plan yet: press Plan.</source>
+        <translation>No plan yet: press Plan.</translation>
+    </message>
+    <message>
+        <source>No CUDA GPU in this build: add simulated GPUs or choose a hardware profile.</source>
+        <translation>No CUDA GPU in this build: add simulated GPUs or choose a hardware profile.</translation>
+    </message>
+    <message>
+        <source>This machine (detected)</source>
+        <translation>This machine (detected)</translation>
+    </message>
+    <message>
+        <source>Generation headroom:</source>
+        <translation>Generation headroom:</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>none</translation>
+    </message>
+    <message>
+        <source> tokens</source>
+        <translation> tokens</translation>
+    </message>
+    <message>
+        <source>Keep room on every GPU for the KV cache and activations of this many tokens (prompt + generated).</source>
+        <translation>Keep room on every GPU for the KV cache and activations of this many tokens (prompt + generated).</translation>
+    </message>
+    <message>
+        <source>Batch size:</source>
+        <translation>Batch size:</translation>
+    </message>
+    <message>
+        <source>Sequences generated at once: the KV cache grows with it.</source>
+        <translation>Sequences generated at once: the KV cache grows with it.</translation>
+    </message>
+    <message>
+        <source>Looking for GPUs…</source>
+        <translation>Looking for GPUs…</translation>
+    </message>
+    <message>
+        <source>No CUDA GPU found (check the driver and CUDA_VISIBLE_DEVICES): add simulated GPUs or choose a hardware profile.</source>
+        <translation>No CUDA GPU found (check the driver and CUDA_VISIBLE_DEVICES): add simulated GPUs or choose a hardware profile.</translation>
+    </message>
+    <message>
+        <source>GPU %1: %2, %3 free of %4</source>
+        <translation>GPU %1: %2, %3 free of %4</translation>
+    </message>
+    <message numerus="yes">
+        <source>This machine has %Ln CUDA GPU(s):</source>
+        <translation>
+            <numerusform>This machine has %Ln CUDA GPU:</numerusform>
+            <numerusform>This machine has %Ln CUDA GPUs:</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>%1: %2 free of %3 when Mizan started</source>
+        <translation>%1: %2 free of %3 when Mizan started</translation>
+    </message>
+    <message>
+        <source>Reserved per GPU: %1 for activations + %2 of KV cache per layer it holds.</source>
+        <translation>Reserved per GPU: %1 for activations + %2 of KV cache per layer it holds.</translation>
+    </message>
+</context>
+<context>
+    <name>mizan::gui::Document</name>
+    <message>
+        <source>Set the limit of %1</source>
+        <translation>Set the limit of %1</translation>
+    </message>
+    <message>
+        <source>Add simulated GPU %1</source>
+        <translation>Add simulated GPU %1</translation>
+    </message>
+    <message>
+        <source>Remove %1</source>
+        <translation>Remove %1</translation>
+    </message>
+    <message>
+        <source>Set the dtype to %1</source>
+        <translation>Set the dtype to %1</translation>
+    </message>
+    <message>
+        <source>as stored</source>
+        <translation>as stored</translation>
+    </message>
+    <message>
+        <source>Change the no-split classes</source>
+        <translation>Change the no-split classes</translation>
+    </message>
+    <message>
+        <source>Set the strategy to %1</source>
+        <translation>Set the strategy to %1</translation>
+    </message>
+    <message>
+        <source>Pin %1 to %2</source>
+        <translation>Pin %1 to %2</translation>
+    </message>
+    <message>
+        <source>Unpin %1</source>
+        <translation>Unpin %1</translation>
+    </message>
+    <message>
+        <source>GPU %1 (simulated)</source>
+        <translation>GPU %1 (simulated)</translation>
+    </message>
+    <message>
+        <source>GPU %1</source>
+        <translation>GPU %1</translation>
+    </message>
+    <message>
+        <source>CPU</source>
+        <translation>CPU</translation>
+    </message>
+    <message>
+        <source>Disk</source>
+        <translation>Disk</translation>
+    </message>
+    <message>
+        <source>MPS</source>
+        <translation>MPS</translation>
+    </message>
+    <message>
+        <source>Plan (%1)</source>
+        <translation>Plan (%1)</translation>
+    </message>
+    <message>
+        <source>Move %1 to %2</source>
+        <translation>Move %1 to %2</translation>
+    </message>
+    <message numerus="yes">
+        <source>Move %Ln modules to %1</source>
+        <translation>
+            <numerusform>Move %Ln module to %1</numerusform>
+            <numerusform>Move %Ln modules to %1</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Pinned to %1 by you.</source>
+        <translation>Pinned to %1 by you.</translation>
+    </message>
+    <message>
+        <source>Moved to %1 by you; the plan put it on %2.</source>
+        <translation>Moved to %1 by you; the plan put it on %2.</translation>
+    </message>
+    <message>
+        <source>Moved to %1 by you.</source>
+        <translation>Moved to %1 by you.</translation>
+    </message>
+    <message numerus="yes">
+        <source>Its parts are on %Ln devices.</source>
+        <translation>
+            <numerusform>Its parts are on %Ln device.</numerusform>
+            <numerusform>Its parts are on %Ln devices.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Import %1</source>
+        <translation>Import %1</translation>
+    </message>
+    <message>
+        <source>Use this machine&apos;s devices</source>
+        <translation>Use this machine&apos;s devices</translation>
+    </message>
+    <message numerus="yes">
+        <source>Reserve headroom for %Ln tokens</source>
+        <translation>
+            <numerusform>Reserve headroom for %Ln token</numerusform>
+            <numerusform>Reserve headroom for %Ln tokens</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>This model&apos;s config gives no hidden size, so no headroom can be reserved for it.</source>
+        <translation>This model&apos;s config gives no hidden size, so no headroom can be reserved for it.</translation>
+    </message>
+</context>
+<context>
+    <name>mizan::gui::MainWindow</name>
+    <message>
+        <source>Opening %1…</source>
+        <translation>Opening %1…</translation>
+    </message>
+    <message>
+        <source>%1 of %2 shards</source>
+        <translation>%1 of %2 shards</translation>
+    </message>
+    <message>
+        <source>%1 — Mizan</source>
+        <translation>%1 — Mizan</translation>
+    </message>
+    <message>
+        <source>Opening cancelled.</source>
+        <translation>Opening cancelled.</translation>
+    </message>
+    <message>
+        <source>Cannot open</source>
+        <translation>Cannot open</translation>
+    </message>
+    <message>
+        <source>Cannot plan</source>
+        <translation>Cannot plan</translation>
+    </message>
+    <message>
+        <source>Open a checkpoint folder</source>
+        <translation>Open a checkpoint folder</translation>
+    </message>
+    <message>
+        <source>Ctrl+Shift+O</source>
+        <translation>Ctrl+Shift+O</translation>
+    </message>
+    <message>
+        <source>Open a checkpoint file</source>
+        <translation>Open a checkpoint file</translation>
+    </message>
+    <message>
+        <source>Checkpoints (*.safetensors *.json);;All files (*)</source>
+        <translation>Checkpoints (*.safetensors *.json);;All files (*)</translation>
+    </message>
+    <message>
+        <source>Import a device map</source>
+        <translation>Import a device map</translation>
+    </message>
+    <message>
+        <source>Device map (*.json)</source>
+        <translation>Device map (*.json)</translation>
+    </message>
+    <message>
+        <source>Open a plan</source>
+        <translation>Open a plan</translation>
+    </message>
+    <message>
+        <source>Mizan plan (*.mizan.json);;JSON (*.json)</source>
+        <translation>Mizan plan (*.mizan.json);;JSON (*.json)</translation>
+    </message>
+    <message>
+        <source>Ctrl+E</source>
+        <translation>Ctrl+E</translation>
+    </message>
+    <message>
+        <source>Export the device map</source>
+        <translation>Export the device map</translation>
+    </message>
+    <message>
+        <source>Export max_memory</source>
+        <translation>Export max_memory</translation>
+    </message>
+    <message>
+        <source>max_memory (*.json)</source>
+        <translation>max_memory (*.json)</translation>
+    </message>
+    <message>
+        <source>Save the plan</source>
+        <translation>Save the plan</translation>
+    </message>
+    <message>
+        <source>Mizan plan (*.mizan.json)</source>
+        <translation>Mizan plan (*.mizan.json)</translation>
+    </message>
+    <message>
+        <source>Ctrl+Shift+C</source>
+        <translation>Ctrl+Shift+C</translation>
+    </message>
+    <message>
+        <source>Python snippet copied to the clipboard.</source>
+        <translation>Python snippet copied to the clipboard.</translation>
+    </message>
+    <message>
+        <source>About Mizan</source>
+        <translation>About Mizan</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Mizan&lt;/b&gt; %1&lt;br/&gt;Plans device maps for checkpoints bigger than one GPU, matching Accelerate&apos;s infer_auto_device_map.</source>
+        <translation>&lt;b&gt;Mizan&lt;/b&gt; %1&lt;br/&gt;Plans device maps for checkpoints bigger than one GPU, matching Accelerate&apos;s infer_auto_device_map.</translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation>&amp;File</translation>
+    </message>
+    <message>
+        <source>Open &amp;preset</source>
+        <translation>Open &amp;preset</translation>
+    </message>
+    <message>
+        <source>Open &amp;recent</source>
+        <translation>Open &amp;recent</translation>
+    </message>
+    <message>
+        <source>&amp;Import</source>
+        <translation>&amp;Import</translation>
+    </message>
+    <message>
+        <source>&amp;Export</source>
+        <translation>&amp;Export</translation>
+    </message>
+    <message>
+        <source>&amp;Edit</source>
+        <translation>&amp;Edit</translation>
+    </message>
+    <message>
+        <source>&amp;Move to</source>
+        <translation>&amp;Move to</translation>
+    </message>
+    <message>
+        <source>&amp;Pin to</source>
+        <translation>&amp;Pin to</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>&amp;View</translation>
+    </message>
+    <message>
+        <source>&amp;Plan</source>
+        <translation>&amp;Plan</translation>
+    </message>
+    <message>
+        <source>&amp;Language</source>
+        <translation>&amp;Language</translation>
+    </message>
+    <message>
+        <source>&amp;Help</source>
+        <translation>&amp;Help</translation>
+    </message>
+    <message>
+        <source>&amp;Open folder…</source>
+        <translation>&amp;Open folder…</translation>
+    </message>
+    <message>
+        <source>Open &amp;file…</source>
+        <translation>Open &amp;file…</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>&amp;Quit</translation>
+    </message>
+    <message>
+        <source>Device map JSON…</source>
+        <translation>Device map JSON…</translation>
+    </message>
+    <message>
+        <source>Plan file…</source>
+        <translation>Plan file…</translation>
+    </message>
+    <message>
+        <source>Export device map…</source>
+        <translation>Export device map…</translation>
+    </message>
+    <message>
+        <source>max_memory JSON…</source>
+        <translation>max_memory JSON…</translation>
+    </message>
+    <message>
+        <source>&amp;Save plan…</source>
+        <translation>&amp;Save plan…</translation>
+    </message>
+    <message>
+        <source>Copy Python snippet</source>
+        <translation>Copy Python snippet</translation>
+    </message>
+    <message>
+        <source>&amp;Undo</source>
+        <translation>&amp;Undo</translation>
+    </message>
+    <message>
+        <source>&amp;Redo</source>
+        <translation>&amp;Redo</translation>
+    </message>
+    <message>
+        <source>Unpin</source>
+        <translation>Unpin</translation>
+    </message>
+    <message>
+        <source>Filter modules…</source>
+        <translation>Filter modules…</translation>
+    </message>
+    <message>
+        <source>Expand selected</source>
+        <translation>Expand selected</translation>
+    </message>
+    <message>
+        <source>Collapse all</source>
+        <translation>Collapse all</translation>
+    </message>
+    <message>
+        <source>Plan</source>
+        <translation>Plan</translation>
+    </message>
+    <message>
+        <source>Compute a device map for these limits (F5)</source>
+        <translation>Compute a device map for these limits (F5)</translation>
+    </message>
+    <message>
+        <source>&amp;About Mizan</source>
+        <translation>&amp;About Mizan</translation>
+    </message>
+    <message>
+        <source>Devices and limits</source>
+        <translation>Devices and limits</translation>
+    </message>
+    <message>
+        <source>No-split classes</source>
+        <translation>No-split classes</translation>
+    </message>
+    <message>
+        <source>Memory per device and per layer</source>
+        <translation>Memory per device and per layer</translation>
+    </message>
+    <message>
+        <source>Problems</source>
+        <translation>Problems</translation>
+    </message>
+    <message>
+        <source>History</source>
+        <translation>History</translation>
+    </message>
+    <message>
+        <source>&lt;opened&gt;</source>
+        <translation>&lt;opened&gt;</translation>
+    </message>
+    <message>
+        <source>Filter by module name or class…</source>
+        <translation>Filter by module name or class…</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Cancel</translation>
+    </message>
+    <message>
+        <source>Severity</source>
+        <translation>Severity</translation>
+    </message>
+    <message>
+        <source>Module</source>
+        <translation>Module</translation>
+    </message>
+    <message>
+        <source>Problem</source>
+        <translation>Problem</translation>
+    </message>
+    <message>
+        <source>Suggested fix</source>
+        <translation>Suggested fix</translation>
+    </message>
+    <message>
+        <source>Main toolbar</source>
+        <translation>Main toolbar</translation>
+    </message>
+    <message>
+        <source>Mizan</source>
+        <translation>Mizan</translation>
+    </message>
+    <message>
+        <source>Error</source>
+        <translation>Error</translation>
+    </message>
+    <message>
+        <source>Warning</source>
+        <translation>Warning</translation>
+    </message>
+    <message>
+        <source>Note</source>
+        <translation>Note</translation>
+    </message>
+    <message>
+        <source>%1 (%2 errors, %3 warnings)</source>
+        <translation>%1 (%2 errors, %3 warnings)</translation>
+    </message>
+    <message>
+        <source>The device map is valid.</source>
+        <translation>The device map is valid.</translation>
+    </message>
+    <message>
+        <source>Open a checkpoint, a config.json or a preset to begin.</source>
+        <translation>Open a checkpoint, a config.json or a preset to begin.</translation>
+    </message>
+    <message>
+        <source>unknown architecture</source>
+        <translation>unknown architecture</translation>
+    </message>
+    <message>
+        <source>%1: %2 parameters, %3, %4 modules</source>
+        <translation>%1: %2 parameters, %3, %4 modules</translation>
+    </message>
+    <message>
+        <source>config only</source>
+        <translation>config only</translation>
+    </message>
+    <message>
+        <source>opened in %1 ms</source>
+        <translation>opened in %1 ms</translation>
+    </message>
+    <message>
+        <source>planning…</source>
+        <translation>planning…</translation>
+    </message>
+    <message>
+        <source>Move to</source>
+        <translation>Move to</translation>
+    </message>
+    <message>
+        <source>Pin to</source>
+        <translation>Pin to</translation>
+    </message>
+    <message>
+        <source>Copy name</source>
+        <translation>Copy name</translation>
+    </message>
+    <message>
+        <source>Saved %1</source>
+        <translation>Saved %1</translation>
+    </message>
+    <message>
+        <source>Cannot save</source>
+        <translation>Cannot save</translation>
+    </message>
+    <message>
+        <source>Imported %1</source>
+        <translation>Imported %1</translation>
+    </message>
+    <message>
+        <source>Cannot import</source>
+        <translation>Cannot import</translation>
+    </message>
+    <message>
+        <source>&amp;Undo %1</source>
+        <translation>&amp;Undo %1</translation>
+    </message>
+    <message>
+        <source>&amp;Redo %1</source>
+        <translation>&amp;Redo %1</translation>
+    </message>
+    <message>
+        <source>, …</source>
+        <translation>, …</translation>
+    </message>
+    <message>
+        <source>%1 tensors missing from the checkpoint</source>
+        <translation>%1 tensors missing from the checkpoint</translation>
+    </message>
+    <message>
+        <source>%1 tensors the architecture does not know</source>
+        <translation>%1 tensors the architecture does not know</translation>
+    </message>
+    <message>
+        <source>%1 shape mismatches</source>
+        <translation>%1 shape mismatches</translation>
+    </message>
+</context>
+<context>
+    <name>mizan::gui::ModuleTreeModel</name>
+    <message>
+        <source>mixed</source>
+        <translation>mixed</translation>
+    </message>
+    <message>
+        <source>split: %1</source>
+        <translation>split: %1</translation>
+    </message>
+    <message>
+        <source>, </source>
+        <comment>list separator</comment>
+        <translation>, </translation>
+    </message>
+    <message>
+        <source>Module</source>
+        <translation>Module</translation>
+    </message>
+    <message>
+        <source>Class</source>
+        <translation>Class</translation>
+    </message>
+    <message>
+        <source>Parameters</source>
+        <translation>Parameters</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>Size</translation>
+    </message>
+    <message>
+        <source>Dtype</source>
+        <translation>Dtype</translation>
+    </message>
+    <message>
+        <source>Device</source>
+        <translation>Device</translation>
+    </message>
+</context>
+<context>
+    <name>mizan::gui::NoSplitPanel</name>
+    <message>
+        <source>Modules of a checked class are never split across devices. The model&apos;s defaults are in bold.</source>
+        <translation>Modules of a checked class are never split across devices. The model&apos;s defaults are in bold.</translation>
+    </message>
+    <message>
+        <source>Reset to the model&apos;s defaults</source>
+        <translation>Reset to the model&apos;s defaults</translation>
+    </message>
+    <message>
+        <source>%1: a default no-split class of this architecture</source>
+        <translation>%1: a default no-split class of this architecture</translation>
+    </message>
+</context>
+<context>
+    <name>mizan::gui::StartPage</name>
+    <message>
+        <source>%1  —  %2 parameters</source>
+        <translation>%1  —  %2 parameters</translation>
+    </message>
+    <message>
+        <source>%1 (%2), from %3</source>
+        <translation>%1 (%2), from %3</translation>
+    </message>
+    <message>
+        <source>Mizan</source>
+        <translation>Mizan</translation>
+    </message>
+    <message>
+        <source>Plan where every layer of a model goes when it does not fit on one GPU: open a checkpoint, set the memory of each device, and get a device map for transformers and Accelerate.</source>
+        <translation>Plan where every layer of a model goes when it does not fit on one GPU: open a checkpoint, set the memory of each device, and get a device map for transformers and Accelerate.</translation>
+    </message>
+    <message>
+        <source>Open checkpoint folder…</source>
+        <translation>Open checkpoint folder…</translation>
+    </message>
+    <message>
+        <source>Open file…</source>
+        <translation>Open file…</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Recent&lt;/b&gt;</source>
+        <translation>&lt;b&gt;Recent&lt;/b&gt;</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Model presets&lt;/b&gt; (from config.json alone)</source>
+        <translation>&lt;b&gt;Model presets&lt;/b&gt; (from config.json alone)</translation>
+    </message>
+    <message>
+        <source>Or drop a folder, a .safetensors file, an index or a config.json here.</source>
+        <translation>Or drop a folder, a .safetensors file, an index or a config.json here.</translation>
+    </message>
+</context>
 </TS>

@@ -21,6 +21,7 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFutureWatcher>
+#include <QGuiApplication>
 #include <QHeaderView>
 #include <QLabel>
 #include <QLibraryInfo>
@@ -296,11 +297,11 @@ void MainWindow::createDocks()
     m_problems->setWordWrap(true);
     m_history = new QUndoView(m_document->undoStack(), this);
 
-    auto dock = [this](const QString &name, QWidget *w, Qt::DockWidgetArea area) {
+    auto dock = [this](const QString &name, QWidget *w) {
         auto *d = new QDockWidget(this);
         d->setObjectName(name);
         d->setWidget(w);
-        addDockWidget(area, d);
+        addDockWidget(Qt::LeftDockWidgetArea, d);
         return d;
     };
     // Scrolls rather than squeezes its rows when the window is short.
@@ -309,16 +310,44 @@ void MainWindow::createDocks()
     deviceScroll->setWidgetResizable(true);
     deviceScroll->setFrameShape(QFrame::NoFrame);
     deviceScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    m_devicesDock = dock(QStringLiteral("devicesDock"), deviceScroll, Qt::LeftDockWidgetArea);
-    m_noSplitDock = dock(QStringLiteral("noSplitDock"), m_noSplit, Qt::LeftDockWidgetArea);
-    m_chartsDock = dock(QStringLiteral("chartsDock"), m_charts, Qt::BottomDockWidgetArea);
-    m_problemsDock = dock(QStringLiteral("problemsDock"), m_problems, Qt::BottomDockWidgetArea);
-    m_historyDock = dock(QStringLiteral("historyDock"), m_history, Qt::BottomDockWidgetArea);
-    splitDockWidget(m_chartsDock, m_problemsDock, Qt::Horizontal);
+    m_devicesDock = dock(QStringLiteral("devicesDock"), deviceScroll);
+    m_noSplitDock = dock(QStringLiteral("noSplitDock"), m_noSplit);
+    m_chartsDock = dock(QStringLiteral("chartsDock"), m_charts);
+    m_problemsDock = dock(QStringLiteral("problemsDock"), m_problems);
+    m_historyDock = dock(QStringLiteral("historyDock"), m_history);
+    // The side column (devices, no-split classes) runs the full height; the charts and problems
+    // share the bottom of the rest.
+    setCorner(Qt::BottomLeftCorner, Qt::LeftDockWidgetArea);
+    setCorner(Qt::BottomRightCorner, Qt::RightDockWidgetArea);
+    arrangeDocks();
+}
+
+void MainWindow::arrangeDocks()
+{
+    // QMainWindow keeps dock areas where they are when the layout direction changes; a reader of
+    // Arabic expects the side panels on the right and the bottom row read from the right.
+    const bool rtl = QGuiApplication::layoutDirection() == Qt::RightToLeft;
+    const Qt::DockWidgetArea side = rtl ? Qt::RightDockWidgetArea : Qt::LeftDockWidgetArea;
+    const QList<QDockWidget *> docks = {m_devicesDock, m_noSplitDock, m_chartsDock, m_problemsDock, m_historyDock};
+    QList<bool> hidden;
+    for (QDockWidget *d : docks) {
+        hidden << (d->testAttribute(Qt::WA_WState_ExplicitShowHide) && d->testAttribute(Qt::WA_WState_Hidden));
+        removeDockWidget(d);
+    }
+    addDockWidget(side, m_devicesDock);
+    addDockWidget(side, m_noSplitDock, Qt::Vertical);
+    QDockWidget *first = rtl ? m_problemsDock : m_chartsDock;
+    QDockWidget *second = rtl ? m_chartsDock : m_problemsDock;
+    addDockWidget(Qt::BottomDockWidgetArea, first);
+    splitDockWidget(first, second, Qt::Horizontal);
     tabifyDockWidget(m_problemsDock, m_historyDock);
+    for (int i = 0; i < docks.size(); ++i)
+        docks[i]->setVisible(!hidden[i]);
     m_problemsDock->raise();
-    resizeDocks({m_devicesDock}, {360}, Qt::Horizontal);
-    resizeDocks({m_chartsDock, m_problemsDock}, {760, 420}, Qt::Horizontal);
+    resizeDocks({m_devicesDock}, {420}, Qt::Horizontal);
+    // The devices panel gets the height it asks for; the no-split chips take the rest.
+    resizeDocks({m_devicesDock, m_noSplitDock}, {m_devicePanel->sizeHint().height() + 8, 200}, Qt::Vertical);
+    resizeDocks({m_chartsDock, m_problemsDock}, {740, 340}, Qt::Horizontal);
     resizeDocks({m_chartsDock}, {260}, Qt::Vertical);
 }
 
@@ -561,7 +590,12 @@ void MainWindow::setLanguage(const QString &code)
     // Locale first: the LanguageChange handlers format numbers with it.
     QLocale::setDefault(lang == QLatin1String("ar") ? QLocale(QLocale::Arabic, QLocale::Egypt)
                                                    : QLocale(QLocale::English, QLocale::UnitedStates));
-    qApp->setLayoutDirection(lang == QLatin1String("ar") ? Qt::RightToLeft : Qt::LeftToRight);
+    const Qt::LayoutDirection direction = lang == QLatin1String("ar") ? Qt::RightToLeft : Qt::LeftToRight;
+    const bool mirrored = direction != qApp->layoutDirection();
+    qApp->setLayoutDirection(direction);
+    // A restored window state already has the docks where the user left them in this language.
+    if (mirrored && !m_keepDockState)
+        arrangeDocks();
     if (m_translator.load(QStringLiteral(":/i18n/mizan_%1.qm").arg(lang)))
         qApp->installTranslator(&m_translator);
     else
@@ -835,7 +869,8 @@ void MainWindow::loadSettings()
 {
     QSettings s;
     restoreGeometry(s.value(QStringLiteral("geometry")).toByteArray());
-    restoreState(s.value(QStringLiteral("windowState")).toByteArray());
+    // Saved in the language saved with it (the state is saved on close, the language on switch).
+    m_keepDockState = restoreState(s.value(QStringLiteral("windowState")).toByteArray());
     m_recent = s.value(QStringLiteral("recentFiles")).toStringList();
     m_start->setRecentFiles(m_recent);
     const QStringList devices = s.value(QStringLiteral("devices")).toStringList();
@@ -855,9 +890,12 @@ void MainWindow::loadSettings()
     if (!list.empty()) {
         m_devicesRestored = true;
         m_document->setDevices(list, QString());
-        m_document->undoStack()->clear();
     }
+    m_document->setHeadroom(s.value(QStringLiteral("headroomTokens"), 0).toLongLong(),
+                            s.value(QStringLiteral("headroomBatch"), 1).toLongLong());
+    m_document->undoStack()->clear(); // restored settings are not steps the user can undo
     setLanguage(s.value(QStringLiteral("language"), QStringLiteral("en")).toString());
+    m_keepDockState = false;
 }
 
 void MainWindow::saveSettings() const
@@ -869,6 +907,8 @@ void MainWindow::saveSettings() const
         devices << QStringLiteral("%1|%2|%3|%4").arg(QString::fromStdString(d.device.toString())).arg(d.limitBytes)
                        .arg(d.simulated ? 1 : 0).arg(d.label);
     s.setValue(QStringLiteral("devices"), devices);
+    s.setValue(QStringLiteral("headroomTokens"), static_cast<qlonglong>(m_document->headroomTokens()));
+    s.setValue(QStringLiteral("headroomBatch"), static_cast<qlonglong>(m_document->headroomBatch()));
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)

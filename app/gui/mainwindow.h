@@ -76,6 +76,7 @@ private:
     void createActions();
     void createMenus();
     void createDocks();
+    void arrangeDocks(); // default places, mirrored for right-to-left
     void retranslateUi();
     void updateActions();
     void updateProblems();
@@ -98,6 +99,7 @@ private:
     QTranslator m_translator;
     QTranslator m_qtTranslator;
     QString m_language = QStringLiteral("en");
+    bool m_keepDockState = false;   // a saved window state was restored: don't rearrange
     bool m_devicesRestored = false; // devices came from the saved settings
     QStringList m_recent;
 

@@ -16,27 +16,28 @@ Worker::Worker(QObject *parent)
 QString errorHeadline(ErrorKind kind)
 {
     auto t = [](const char *text) { return QCoreApplication::translate("Worker", text); };
+    // QT_TRANSLATE_NOOP marks each text for lupdate; t() translates it at run time.
     switch (kind) {
-    case ErrorKind::Io: return t("Cannot read or write the file");
-    case ErrorKind::Truncated: return t("The file is cut short");
-    case ErrorKind::HeaderTooLarge: return t("The file's header is too large");
-    case ErrorKind::InvalidJson: return t("The file is not valid JSON");
-    case ErrorKind::InvalidHeader: return t("The file is not in the expected form");
-    case ErrorKind::UnknownDtype: return t("Unknown tensor data type");
-    case ErrorKind::BadShape: return t("A tensor's shape does not match its bytes");
-    case ErrorKind::BadOffsets: return t("Tensor data lies outside its place");
-    case ErrorKind::OverlappingOffsets: return t("Two tensors share the same bytes");
-    case ErrorKind::MissingShard: return t("A shard of the checkpoint is missing");
-    case ErrorKind::IndexMismatch: return t("The index and its shards disagree");
-    case ErrorKind::InvalidConfig: return t("The model configuration is invalid");
-    case ErrorKind::UnsupportedFormat: return t("Not a format Mizan reads");
-    case ErrorKind::InvalidArgument: return t("Invalid input");
-    case ErrorKind::InvalidDeviceMap: return t("Invalid device map");
-    case ErrorKind::Impossible: return t("The constraints cannot be met");
-    case ErrorKind::VersionMismatch: return t("The plan does not match");
-    case ErrorKind::NotFound: return t("Not found");
+    case ErrorKind::Io: return t(QT_TRANSLATE_NOOP("Worker", "Cannot read or write the file"));
+    case ErrorKind::Truncated: return t(QT_TRANSLATE_NOOP("Worker", "The file is cut short"));
+    case ErrorKind::HeaderTooLarge: return t(QT_TRANSLATE_NOOP("Worker", "The file's header is too large"));
+    case ErrorKind::InvalidJson: return t(QT_TRANSLATE_NOOP("Worker", "The file is not valid JSON"));
+    case ErrorKind::InvalidHeader: return t(QT_TRANSLATE_NOOP("Worker", "The file is not in the expected form"));
+    case ErrorKind::UnknownDtype: return t(QT_TRANSLATE_NOOP("Worker", "Unknown tensor data type"));
+    case ErrorKind::BadShape: return t(QT_TRANSLATE_NOOP("Worker", "A tensor's shape does not match its bytes"));
+    case ErrorKind::BadOffsets: return t(QT_TRANSLATE_NOOP("Worker", "Tensor data lies outside its place"));
+    case ErrorKind::OverlappingOffsets: return t(QT_TRANSLATE_NOOP("Worker", "Two tensors share the same bytes"));
+    case ErrorKind::MissingShard: return t(QT_TRANSLATE_NOOP("Worker", "A shard of the checkpoint is missing"));
+    case ErrorKind::IndexMismatch: return t(QT_TRANSLATE_NOOP("Worker", "The index and its shards disagree"));
+    case ErrorKind::InvalidConfig: return t(QT_TRANSLATE_NOOP("Worker", "The model configuration is invalid"));
+    case ErrorKind::UnsupportedFormat: return t(QT_TRANSLATE_NOOP("Worker", "Not a format Mizan reads"));
+    case ErrorKind::InvalidArgument: return t(QT_TRANSLATE_NOOP("Worker", "Invalid input"));
+    case ErrorKind::InvalidDeviceMap: return t(QT_TRANSLATE_NOOP("Worker", "Invalid device map"));
+    case ErrorKind::Impossible: return t(QT_TRANSLATE_NOOP("Worker", "The constraints cannot be met"));
+    case ErrorKind::VersionMismatch: return t(QT_TRANSLATE_NOOP("Worker", "The plan does not match"));
+    case ErrorKind::NotFound: return t(QT_TRANSLATE_NOOP("Worker", "Not found"));
     }
-    return t("Error");
+    return t(QT_TRANSLATE_NOOP("Worker", "Error"));
 }
 
 QString describeError(const std::exception &error)
