@@ -23,6 +23,7 @@
 #include <QLineEdit>
 #include <QMimeData>
 #include <QMenuBar>
+#include <QProcess>
 #include <QRegularExpression>
 #include <QSettings>
 #include <QSignalSpy>
@@ -134,6 +135,8 @@ private Q_SLOTS:
     void docksMirrorWithTheLanguage();
     void translationsAreComplete_data();
     void translationsAreComplete();
+    void everyTrStringIsTranslated();
+    void importFileTellsPlansFromMaps();
 
 private:
     void openDemo(MainWindow &w);
@@ -434,21 +437,23 @@ void TestGui::plannerMessagesFollowTheLanguage()
     doc->setModuleDevice(doc->tree()->find("model.layers.1.self_attn"), planner::Device::disk());
     auto problem = [&]() -> QTreeWidgetItem * {
         for (int i = 0; i < w.problemsView()->topLevelItemCount(); ++i)
-            if (w.problemsView()->topLevelItem(i)->text(1) == QLatin1String("model.layers.1"))
+            if (w.problemsView()->topLevelItem(i)->text(ProblemModuleColumn) == QLatin1String("model.layers.1"))
                 return w.problemsView()->topLevelItem(i);
         return nullptr;
     };
     QVERIFY(problem());
-    const QString problemEnglish = problem()->text(2);
-    const QString fixEnglish = problem()->text(3);
+    const QString problemEnglish = problem()->text(ProblemTextColumn);
+    QCOMPARE(problem()->childCount(), 1); // the suggested fix
+    const QString fixEnglish = problem()->child(0)->text(ProblemTextColumn);
+    QVERIFY2(fixEnglish.startsWith(QStringLiteral("Fix: ")), qPrintable(fixEnglish));
     QVERIFY2(problemEnglish.contains(QStringLiteral("never split")), qPrintable(problemEnglish));
 
     w.setLanguage(QStringLiteral("ar"));
     const QString layerArabic = layer.data(ModuleTreeModel::ReasonRole).toString();
     const QString rootArabic = root.data(ModuleTreeModel::ReasonRole).toString();
     QVERIFY(problem());
-    const QString problemArabic = problem()->text(2);
-    const QString fixArabic = problem()->text(3);
+    const QString problemArabic = problem()->text(ProblemTextColumn);
+    const QString fixArabic = problem()->child(0)->text(ProblemTextColumn);
     for (const auto &[english, arabic] : {std::pair(layerEnglish, layerArabic), std::pair(rootEnglish, rootArabic),
                                           std::pair(problemEnglish, problemArabic), std::pair(fixEnglish, fixArabic)}) {
         QVERIFY2(arabic != english, qPrintable(arabic));
@@ -464,8 +469,8 @@ void TestGui::plannerMessagesFollowTheLanguage()
     QCOMPARE(layer.data(ModuleTreeModel::ReasonRole).toString(), layerEnglish);
     QCOMPARE(root.data(ModuleTreeModel::ReasonRole).toString(), rootEnglish);
     QVERIFY(problem());
-    QCOMPARE(problem()->text(2), problemEnglish);
-    QCOMPARE(problem()->text(3), fixEnglish);
+    QCOMPARE(problem()->text(ProblemTextColumn), problemEnglish);
+    QCOMPARE(problem()->child(0)->text(ProblemTextColumn), fixEnglish);
 }
 
 void TestGui::everyMessageHasTextInBothLanguages_data()
@@ -787,6 +792,80 @@ void TestGui::translationsAreComplete()
     }
     QVERIFY2(!xml.hasError(), qPrintable(xml.errorString()));
     QVERIFY(messages > 250);
+}
+
+void TestGui::everyTrStringIsTranslated()
+{
+    // lupdate over the GUI's sources into a scratch file: every (context, source) it finds must
+    // already be in mizan_ar.ts, or an Arabic user would meet English.
+    QTemporaryDir dir;
+    const QString scratch = dir.filePath(QStringLiteral("scan.ts"));
+    QProcess lupdate;
+    lupdate.start(QStringLiteral(MIZAN_LUPDATE), {QStringLiteral("-silent"), QStringLiteral("-locations"), QStringLiteral("none"),
+                                                  QStringLiteral(MIZAN_SOURCE_DIR "/app/gui"), QStringLiteral("-ts"), scratch});
+    QVERIFY(lupdate.waitForFinished(120000));
+    QCOMPARE(lupdate.exitCode(), 0);
+    auto messages = [](const QString &file) {
+        QSet<QString> out;
+        QFile f(file);
+        if (!f.open(QIODevice::ReadOnly))
+            return out;
+        QXmlStreamReader xml(&f);
+        QString context;
+        while (!xml.atEnd()) {
+            xml.readNext();
+            if (!xml.isStartElement())
+                continue;
+            if (xml.name() == QLatin1String("name"))
+                context = xml.readElementText();
+            else if (xml.name() == QLatin1String("source"))
+                out.insert(context + QLatin1Char('|') + xml.readElementText());
+        }
+        return out;
+    };
+    const QSet<QString> inSources = messages(scratch);
+    QVERIFY(inSources.size() > 250);
+    const QSet<QString> translated = messages(QStringLiteral(MIZAN_SOURCE_DIR "/translations/mizan_ar.ts"));
+    QStringList missing = (inSources - translated).values();
+    missing.sort();
+    QVERIFY2(missing.isEmpty(), qPrintable(QStringLiteral("not in translations/*.ts (run the update_translations target, then "
+                                                          "translate): ") + missing.join(QStringLiteral("; "))));
+}
+
+void TestGui::importFileTellsPlansFromMaps()
+{
+    MainWindow w;
+    w.show();
+    openDemo(w);
+    Document *doc = w.document();
+    QTemporaryDir dir;
+    // A plan file under a plain .json name is still read as a plan (its "format" says so).
+    const QString plan = dir.filePath(QStringLiteral("saved.json"));
+    const QString map = dir.filePath(QStringLiteral("map.json"));
+    doc->setHeadroom(1024, 1);
+    doc->exportPlan(plan);
+    doc->exportDeviceMap(map);
+    doc->setHeadroom(0, 1);
+    QVERIFY(w.importFile(plan));
+    QCOMPARE(doc->headroomTokens(), std::int64_t(1024)); // only a plan file carries settings
+    doc->setHeadroom(0, 1);
+    QVERIFY(w.importFile(map));
+    QCOMPARE(doc->headroomTokens(), std::int64_t(0));
+    // A broken file: false, a readable message in the window, the map untouched.
+    const planner::DeviceMap before = doc->deviceMap();
+    const QString broken = dir.filePath(QStringLiteral("broken.json"));
+    QFile f(broken);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("{\"model.layers.0\": ");
+    f.close();
+    QVERIFY(!w.importFile(broken));
+    QVERIFY2(w.statusBar()->currentMessage().contains(QStringLiteral("broken.json")), qPrintable(w.statusBar()->currentMessage()));
+    QCOMPARE(doc->deviceMap(), before);
+    // The problems dock counts with plurals.
+    doc->setModuleDevice(doc->tree()->find("model.layers.1.self_attn"), planner::Device::disk());
+    const QString title = w.findChild<QDockWidget *>(QStringLiteral("problemsDock"))->windowTitle();
+    QVERIFY2(title.contains(QStringLiteral("0 errors")) && title.contains(QStringLiteral(" warning")) && !title.contains(QStringLiteral("(s)")),
+             qPrintable(title));
 }
 
 QTEST_MAIN(TestGui)

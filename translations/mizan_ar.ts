@@ -1006,20 +1006,12 @@ of %2</source>
         <translation>إلغاء</translation>
     </message>
     <message>
-        <source>Severity</source>
-        <translation>الخطورة</translation>
-    </message>
-    <message>
         <source>Module</source>
         <translation>الوحدة</translation>
     </message>
     <message>
         <source>Problem</source>
         <translation>المشكلة</translation>
-    </message>
-    <message>
-        <source>Suggested fix</source>
-        <translation>الحل المقترح</translation>
     </message>
     <message>
         <source>Main toolbar</source>
@@ -1040,10 +1032,6 @@ of %2</source>
     <message>
         <source>Note</source>
         <translation>ملاحظة</translation>
-    </message>
-    <message>
-        <source>%1 (%2 errors, %3 warnings)</source>
-        <translation>%1 (أخطاء: %2، تحذيرات: %3)</translation>
     </message>
     <message>
         <source>The device map is valid.</source>
@@ -1124,6 +1112,44 @@ of %2</source>
     <message>
         <source>%1 shape mismatches</source>
         <translation>حالات عدم تطابق في الشكل (%1)</translation>
+    </message>
+    <message>
+        <source>Error: %1</source>
+        <translation>خطأ: %1</translation>
+    </message>
+    <message>
+        <source>Warning: %1</source>
+        <translation>تحذير: %1</translation>
+    </message>
+    <message>
+        <source>Fix: %1</source>
+        <translation>الحل: %1</translation>
+    </message>
+    <message>
+        <source>%1 (%2, %3)</source>
+        <translation>%1 (%2، %3)</translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln error(s)</source>
+        <translation>
+            <numerusform>لا أخطاء</numerusform>
+            <numerusform>خطأ واحد</numerusform>
+            <numerusform>خطآن</numerusform>
+            <numerusform>%Ln أخطاء</numerusform>
+            <numerusform>%Ln خطأً</numerusform>
+            <numerusform>%Ln خطأ</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln warning(s)</source>
+        <translation>
+            <numerusform>لا تحذيرات</numerusform>
+            <numerusform>تحذير واحد</numerusform>
+            <numerusform>تحذيران</numerusform>
+            <numerusform>%Ln تحذيرات</numerusform>
+            <numerusform>%Ln تحذيرًا</numerusform>
+            <numerusform>%Ln تحذير</numerusform>
+        </translation>
     </message>
 </context>
 <context>

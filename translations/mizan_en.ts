@@ -986,20 +986,12 @@ of %2</translation>
         <translation>Cancel</translation>
     </message>
     <message>
-        <source>Severity</source>
-        <translation>Severity</translation>
-    </message>
-    <message>
         <source>Module</source>
         <translation>Module</translation>
     </message>
     <message>
         <source>Problem</source>
         <translation>Problem</translation>
-    </message>
-    <message>
-        <source>Suggested fix</source>
-        <translation>Suggested fix</translation>
     </message>
     <message>
         <source>Main toolbar</source>
@@ -1020,10 +1012,6 @@ of %2</translation>
     <message>
         <source>Note</source>
         <translation>Note</translation>
-    </message>
-    <message>
-        <source>%1 (%2 errors, %3 warnings)</source>
-        <translation>%1 (%2 errors, %3 warnings)</translation>
     </message>
     <message>
         <source>The device map is valid.</source>
@@ -1104,6 +1092,36 @@ of %2</translation>
     <message>
         <source>%1 shape mismatches</source>
         <translation>%1 shape mismatches</translation>
+    </message>
+    <message>
+        <source>Error: %1</source>
+        <translation>Error: %1</translation>
+    </message>
+    <message>
+        <source>Warning: %1</source>
+        <translation>Warning: %1</translation>
+    </message>
+    <message>
+        <source>Fix: %1</source>
+        <translation>Fix: %1</translation>
+    </message>
+    <message>
+        <source>%1 (%2, %3)</source>
+        <translation>%1 (%2, %3)</translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln error(s)</source>
+        <translation>
+            <numerusform>%Ln error</numerusform>
+            <numerusform>%Ln errors</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln warning(s)</source>
+        <translation>
+            <numerusform>%Ln warning</numerusform>
+            <numerusform>%Ln warnings</numerusform>
+        </translation>
     </message>
 </context>
 <context>

@@ -10,7 +10,9 @@
 #include <QEvent>
 #include <QMimeData>
 #include <QHBoxLayout>
+#include <QFontMetrics>
 #include <QLabel>
+#include <QResizeEvent>
 #include <QStackedWidget>
 #include <QSplitter>
 #include <QToolTip>
@@ -146,6 +148,12 @@ bool ChartsPanel::eventFilter(QObject *watched, QEvent *event)
         }
         return true;
     }
+    case QEvent::Resize:
+        // Labels are chosen for the width: a narrower chart gets shorter ones.
+        if (static_cast<QResizeEvent *>(event)->size().width() != static_cast<QResizeEvent *>(event)->oldSize().width()
+            && m_stack->currentIndex() == 1)
+            refreshDevices();
+        return QWidget::eventFilter(watched, event);
     default:
         return QWidget::eventFilter(watched, event);
     }
@@ -190,6 +198,32 @@ void ChartsPanel::refreshDevices()
     QCPGraph *limits = nullptr;
     double top = 1.0;
     bool legendPlanned = false;
+    // How much room a bar has: the full labels ("GPU 0 (simulated)", "21.08 GiB of 24.00 GiB")
+    // when they fit, the short ones when the chart is narrow or the devices many.
+    int bars = 0;
+    for (const auto &[device, planned] : usage)
+        bars += device.kind == planner::DeviceKind::Disk && planned == 0 ? 0 : 1;
+    const double slot = std::max(1, plot->width() - 70) / static_cast<double>(std::max(1, bars));
+    QFont small = font();
+    small.setPointSizeF(small.pointSizeF() * 0.8);
+    const QFontMetrics tickMetrics(font()), labelMetrics(small);
+    auto widest = [](const QFontMetrics &metrics, const QString &text) {
+        int w = 0;
+        for (const QString &line : text.split(QLatin1Char('\n')))
+            w = std::max(w, metrics.horizontalAdvance(line));
+        return w;
+    };
+    // Words moved to new lines so that no line is wider than the slot ("معالج\nرسوميات ٠").
+    auto wrapped = [&](const QFontMetrics &metrics, const QString &text) {
+        QStringList lines;
+        for (const QString &word : text.split(QLatin1Char(' '), Qt::SkipEmptyParts)) {
+            if (!lines.isEmpty() && metrics.horizontalAdvance(lines.back() + QLatin1Char(' ') + word) < slot)
+                lines.back() += QLatin1Char(' ') + word;
+            else
+                lines << word;
+        }
+        return lines.join(QLatin1Char('\n'));
+    };
     int x = 0;
     for (const auto &[device, planned] : usage) {
         std::int64_t limit = -1;
@@ -200,7 +234,8 @@ void ChartsPanel::refreshDevices()
             continue; // disk shown only when used
         ++x;
         m_barDevices.push_back(device);
-        ticker->addTick(x, m_document->deviceLabel(device).replace(QStringLiteral(" ("), QStringLiteral("\n(")));
+        const QString fullTick = m_document->deviceLabel(device).replace(QStringLiteral(" ("), QStringLiteral("\n("));
+        ticker->addTick(x, widest(tickMetrics, fullTick) < slot ? fullTick : wrapped(tickMetrics, m_document->shortDeviceLabel(device)));
         std::int64_t reserve = 0, headroom = 0;
         if (plan)
             if (const auto *u = plan->usageOf(device)) {
@@ -242,10 +277,10 @@ void ChartsPanel::refreshDevices()
         label->position->setCoords(x, std::max(stack, limit >= 0 ? static_cast<double>(limit) / kGiB : 0.0));
         label->setPositionAlignment(Qt::AlignHCenter | Qt::AlignBottom);
         label->setPadding(QMargins(0, 0, 0, 4));
-        QFont small = font();
-        small.setPointSizeF(small.pointSizeF() * 0.8);
         label->setFont(small);
-        label->setText(limit >= 0 ? tr("%1\nof %2").arg(formatBytes(planned), formatBytes(limit)) : formatBytes(planned));
+        const QString fullLabel = limit >= 0 ? tr("%1\nof %2").arg(formatBytes(planned), formatBytes(limit)) : formatBytes(planned);
+        label->setText(widest(labelMetrics, fullLabel) < 0.9 * slot ? fullLabel
+                       : widest(labelMetrics, formatBytes(planned)) < 0.9 * slot ? formatBytes(planned) : QString());
         if (limit >= 0) {
             if (!limits) {
                 limits = plot->addGraph(plot->xAxis, plot->yAxis);

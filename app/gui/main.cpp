@@ -32,7 +32,8 @@ int main(int argc, char **argv)
     QCommandLineOption screenshot(QStringLiteral("screenshot"), QStringLiteral("save a PNG of the window after the first plan and quit"), QStringLiteral("file"));
     QCommandLineOption select(QStringLiteral("select"), QStringLiteral("select this module after opening"), QStringLiteral("module"));
     QCommandLineOption size(QStringLiteral("size"), QStringLiteral("window size, WIDTHxHEIGHT"), QStringLiteral("size"));
-    parser.addOptions({language, hardware, screenshot, select, size});
+    QCommandLineOption map(QStringLiteral("map"), QStringLiteral("after the first plan, import this device_map.json or plan file"), QStringLiteral("file"));
+    parser.addOptions({language, hardware, screenshot, select, size, map});
     parser.process(app);
 
     mizan::gui::MainWindow window;
@@ -45,6 +46,9 @@ int main(int argc, char **argv)
     } else if (window.size().width() < 900) {
         window.resize(1400, 900);
     }
+    if (parser.isSet(map))
+        QObject::connect(window.document(), &mizan::gui::Document::planFinished, &window,
+                         [&window, file = parser.value(map)] { window.importFile(file); }, Qt::SingleShotConnection);
     if (parser.isSet(screenshot))
         window.screenshotWhenPlanned(parser.value(screenshot), parser.value(select));
     window.show();

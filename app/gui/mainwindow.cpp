@@ -19,6 +19,7 @@
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFileDialog>
+#include <QFile>
 #include <QFileInfo>
 #include <QFutureWatcher>
 #include <QGuiApplication>
@@ -58,6 +59,33 @@ namespace {
 constexpr int kMaxRecent = 10;
 
 // The device column's editor: a combo box of the document's devices.
+// Rows as tall as their text needs when wrapped to the column's width (the default measures
+// wrapped text without knowing the width, then elides it).
+class WrappingDelegate : public QStyledItemDelegate {
+public:
+    using QStyledItemDelegate::QStyledItemDelegate;
+    QSize sizeHint(const QStyleOptionViewItem &option, const QModelIndex &index) const override
+    {
+        QStyleOptionViewItem opt = option;
+        initStyleOption(&opt, index);
+        const auto *view = qobject_cast<const QTreeView *>(opt.widget);
+        if (!view)
+            return QStyledItemDelegate::sizeHint(option, index);
+        int width = view->columnWidth(index.column());
+        if (index.column() == 0) {
+            int depth = view->rootIsDecorated() ? 1 : 0;
+            for (QModelIndex p = index.parent(); p.isValid(); p = p.parent())
+                ++depth;
+            width -= depth * view->indentation();
+        }
+        opt.features |= QStyleOptionViewItem::WrapText;
+        opt.rect = QRect(0, 0, std::max(40, width), 10000);
+        const QStyle *style = view->style();
+        const QSize size = style->sizeFromContents(QStyle::CT_ItemViewItem, &opt, QSize(), view);
+        return {std::max(40, width), size.height()};
+    }
+};
+
 class DeviceDelegate : public QStyledItemDelegate {
 public:
     DeviceDelegate(Document *document, QObject *parent)
@@ -232,7 +260,7 @@ MainWindow::MainWindow(QWidget *parent)
     });
     connect(m_document, &Document::settingsChanged, this, &MainWindow::saveSettings);
     connect(m_problems, &QTreeWidget::itemActivated, this, [this](QTreeWidgetItem *item) {
-        selectModule(item->data(0, Qt::UserRole).toString());
+        selectModule(item->data(ProblemTextColumn, Qt::UserRole).toString());
     });
 
     // Presets and hardware profiles are read off the GUI thread.
@@ -288,13 +316,24 @@ void MainWindow::createDocks()
     m_charts = new ChartsPanel(m_document, this);
     m_problems = new QTreeWidget(this);
     m_problems->setObjectName(QStringLiteral("problems"));
-    m_problems->setColumnCount(4);
-    m_problems->setRootIsDecorated(false);
-    m_problems->header()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
-    m_problems->header()->setSectionResizeMode(1, QHeaderView::Interactive);
-    m_problems->header()->setSectionResizeMode(2, QHeaderView::Stretch);
+    // Readable in a narrow dock: the problem (severity icon, wrapped text) and its module; the
+    // suggested fix is a child row, shown expanded.
+    m_problems->setColumnCount(ProblemColumnCount);
+    m_problems->setRootIsDecorated(true);
+    m_problems->setItemsExpandable(true);
+    m_problems->header()->setSectionResizeMode(ProblemTextColumn, QHeaderView::Stretch);
+    m_problems->header()->setSectionResizeMode(ProblemModuleColumn, QHeaderView::Interactive);
     m_problems->header()->setStretchLastSection(false);
+    m_problems->header()->resizeSection(ProblemModuleColumn, 110);
     m_problems->setWordWrap(true);
+    m_problems->setTextElideMode(Qt::ElideMiddle); // module names: keep both ends
+    m_problems->setItemDelegate(new WrappingDelegate(m_problems));
+    // Wrapped rows are measured for the column width they were laid out with: measure again when
+    // the width changes (the dock is resized).
+    connect(m_problems->header(), &QHeaderView::sectionResized, m_problems, [this](int column) {
+        if (column == ProblemTextColumn)
+            m_problems->doItemsLayout();
+    });
     m_history = new QUndoView(m_document->undoStack(), this);
 
     auto dock = [this](const QString &name, QWidget *w) {
@@ -537,7 +576,7 @@ void MainWindow::retranslateUi()
     m_history->setEmptyLabel(tr("<opened>"));
     m_filter->setPlaceholderText(tr("Filter by module name or class…"));
     m_cancel->setText(tr("Cancel"));
-    m_problems->setHeaderLabels({tr("Severity"), tr("Module"), tr("Problem"), tr("Suggested fix")});
+    m_problems->setHeaderLabels({tr("Problem"), tr("Module")});
     if (auto *tb = findChild<QToolBar *>(QStringLiteral("mainToolbar")))
         tb->setWindowTitle(tr("Main toolbar"));
     fillRecentMenu();
@@ -681,24 +720,33 @@ void MainWindow::updateProblems()
         auto *item = new QTreeWidgetItem(m_problems);
         const bool error = issue.severity == planner::Severity::Error;
         (error ? errors : warnings)++;
-        item->setText(0, error ? tr("Error") : tr("Warning"));
-        item->setIcon(0, QIcon(error ? QStringLiteral(":/icons/error.png") : QStringLiteral(":/icons/warning.png")));
-        item->setText(1, QString::fromStdString(issue.module));
         const QString message = messageText(issue.what, deviceLabel);
-        item->setText(2, message);
-        item->setText(3, messageText(issue.fix, deviceLabel));
-        item->setToolTip(2, message);
-        item->setData(0, Qt::UserRole, QString::fromStdString(issue.module));
+        item->setText(ProblemTextColumn, message);
+        item->setIcon(ProblemTextColumn, QIcon(error ? QStringLiteral(":/icons/error.png") : QStringLiteral(":/icons/warning.png")));
+        item->setToolTip(ProblemTextColumn, (error ? tr("Error: %1") : tr("Warning: %1")).arg(message));
+        item->setData(ProblemTextColumn, ProblemSeverityRole, error ? tr("Error") : tr("Warning"));
+        item->setText(ProblemModuleColumn, QString::fromStdString(issue.module));
+        item->setToolTip(ProblemModuleColumn, QString::fromStdString(issue.module));
+        item->setData(ProblemTextColumn, Qt::UserRole, QString::fromStdString(issue.module));
+        const QString fix = messageText(issue.fix, deviceLabel);
+        if (!fix.isEmpty()) {
+            auto *fixItem = new QTreeWidgetItem(item);
+            fixItem->setText(ProblemTextColumn, tr("Fix: %1").arg(fix));
+            fixItem->setToolTip(ProblemTextColumn, fix);
+            fixItem->setData(ProblemTextColumn, Qt::UserRole, QString::fromStdString(issue.module));
+            fixItem->setForeground(ProblemTextColumn, palette().color(QPalette::PlaceholderText));
+        }
+        item->setExpanded(true);
     }
     if (const auto *plan = m_document->plan()) {
         for (const auto &w : plan->warningMessages) {
             auto *item = new QTreeWidgetItem(m_problems);
             ++warnings;
             const QString text = messageText(w, deviceLabel);
-            item->setText(0, tr("Note"));
-            item->setIcon(0, QIcon(QStringLiteral(":/icons/warning.png")));
-            item->setText(2, text);
-            item->setToolTip(2, text);
+            item->setIcon(ProblemTextColumn, QIcon(QStringLiteral(":/icons/warning.png")));
+            item->setData(ProblemTextColumn, ProblemSeverityRole, tr("Note"));
+            item->setText(ProblemTextColumn, text);
+            item->setToolTip(ProblemTextColumn, text);
         }
     }
     if (const OpenedModel *model = m_document->model()) {
@@ -721,19 +769,19 @@ void MainWindow::updateProblems()
         for (const auto &n : notes) {
             auto *item = new QTreeWidgetItem(m_problems);
             ++warnings;
-            item->setText(0, tr("Note"));
-            item->setIcon(0, QIcon(QStringLiteral(":/icons/warning.png")));
-            item->setText(2, QString::fromStdString(n));
-            item->setToolTip(2, QString::fromStdString(n));
+            item->setIcon(ProblemTextColumn, QIcon(QStringLiteral(":/icons/warning.png")));
+            item->setData(ProblemTextColumn, ProblemSeverityRole, tr("Note"));
+            item->setText(ProblemTextColumn, QString::fromStdString(n));
+            item->setToolTip(ProblemTextColumn, QString::fromStdString(n));
         }
     }
     const QString title = tr("Problems");
     m_problemsDock->setWindowTitle(errors + warnings == 0 ? title
-                                   : tr("%1 (%2 errors, %3 warnings)").arg(title, QLocale().toString(errors), QLocale().toString(warnings)));
+                                   : tr("%1 (%2, %3)").arg(title, tr("%Ln error(s)", nullptr, errors), tr("%Ln warning(s)", nullptr, warnings)));
     if (errors + warnings == 0 && m_document->hasModel() && !m_document->deviceMap().empty()) {
         auto *item = new QTreeWidgetItem(m_problems);
-        item->setText(2, tr("The device map is valid."));
-        item->setIcon(0, QIcon(QStringLiteral(":/icons/ok.png")));
+        item->setText(ProblemTextColumn, tr("The device map is valid."));
+        item->setIcon(ProblemTextColumn, QIcon(QStringLiteral(":/icons/ok.png")));
     }
 }
 
@@ -833,6 +881,28 @@ void MainWindow::importWith(const QString &title, const QString &filter, const s
         statusBar()->showMessage(tr("Imported %1").arg(file), 5000);
     } catch (const std::exception &e) {
         showError(tr("Cannot import"), describeError(e));
+    }
+}
+
+bool MainWindow::importFile(const QString &file)
+{
+    // A plan file says so in its "format"; anything else is read as a device map.
+    bool plan = file.endsWith(QLatin1String(".mizan.json"));
+    if (!plan) {
+        QFile f(file);
+        if (f.open(QIODevice::ReadOnly))
+            plan = f.read(4096).contains("\"mizan-plan\"");
+    }
+    try {
+        if (plan)
+            m_document->importPlan(file);
+        else
+            m_document->importDeviceMap(file);
+        statusBar()->showMessage(tr("Imported %1").arg(file), 5000);
+        return true;
+    } catch (const std::exception &e) {
+        showError(tr("Cannot import"), describeError(e));
+        return false;
     }
 }
 

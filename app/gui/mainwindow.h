@@ -43,6 +43,10 @@ private:
     QString m_text;
 };
 
+// Columns of the problems panel; a problem's suggested fix is its child row.
+enum ProblemColumns { ProblemTextColumn, ProblemModuleColumn, ProblemColumnCount };
+constexpr int ProblemSeverityRole = Qt::UserRole + 1; // "Error", "Warning", "Note" (translated)
+
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
@@ -58,6 +62,9 @@ public:
 
     // "en" or "ar"; switches translations, locale and layout direction at run time.
     void setLanguage(const QString &code);
+    // Imports a device_map.json or a *.mizan.json plan file (told apart by its "format") into the
+    // opened model; errors go to the window. True when imported.
+    bool importFile(const QString &file);
     QString language() const { return m_language; }
 
     void openPath(const QString &pathOrPreset);
