@@ -607,6 +607,7 @@ void TestGui::opening405BNeverStallsTheEventLoop()
 
 void TestGui::detectedGpusBecomeDevices()
 {
+    QSettings().remove(QStringLiteral("devices")); // no devices chosen in an earlier test
     MainWindow w;
     Document *doc = w.document();
     // What the probe answers on a machine with two cards (this one has none: the probe's own
@@ -643,6 +644,11 @@ void TestGui::detectedGpusBecomeDevices()
     QCOMPARE(doc->devices().size(), std::size_t(3));
     doc->undoStack()->undo();
     QCOMPARE(doc->devices().size(), std::size_t(2));
+
+    // Devices chosen by the user (here: by hand) are never replaced by a later probe answer.
+    doc->setMachine(report, true);
+    QCOMPARE(doc->devices().size(), std::size_t(2));
+    QVERIFY(doc->devices()[0].simulated);
 
     // Without GPUs the note says why.
     runtime::DeviceReport cpuOnly;

@@ -167,6 +167,7 @@ Document::State Document::state() const
 void Document::restore(const State &s)
 {
     const bool dtypeChanged = s.dtype != m_dtype;
+    m_devicesTouched = m_devicesTouched || s.devices != m_devices;
     m_devices = s.devices;
     m_dtype = s.dtype;
     m_noSplit = s.noSplit;
@@ -250,10 +251,12 @@ std::vector<DeviceSetting> machineDevices(const runtime::DeviceReport &report)
 void Document::setMachine(const runtime::DeviceReport &report, bool useIt)
 {
     m_machine = std::make_shared<const runtime::DeviceReport>(report);
-    if (useIt && !report.gpus.empty()) {
+    // Only devices nobody has chosen yet (no saved settings, profile, edit or import) are replaced.
+    if (useIt && !report.gpus.empty() && !m_devicesTouched) {
         State next = state();
         next.devices = machineDevices(report);
         restore(next);
+        m_devicesTouched = false;
     }
     Q_EMIT settingsChanged();
 }

@@ -55,7 +55,8 @@ public:
     void addSimulatedGpu(std::int64_t bytes);
     // What this machine has (GPUs through libtorch, RAM); null until the probe has answered.
     const runtime::DeviceReport *machine() const { return m_machine.get(); }
-    // Takes the probe's answer. With `useIt`, the devices become the machine's (no undo step).
+    // Takes the probe's answer. With `useIt`, the devices become the machine's (no undo step)
+    // unless devices were already chosen (saved settings, a profile, an edit, an import).
     void setMachine(const runtime::DeviceReport &report, bool useIt);
     // The machine's GPUs (free memory as the limit, as Accelerate does) and available RAM:
     // one undo step. False before the probe has answered.
@@ -163,6 +164,7 @@ private:
     std::int64_t m_headroomTokens = 0;
     std::int64_t m_headroomBatch = 1;
     std::shared_ptr<const runtime::DeviceReport> m_machine;
+    bool m_devicesTouched = false; // devices set by settings, a profile, an edit or an import
     std::vector<planner::Pin> m_pins;
     planner::DeviceMap m_map;
     std::shared_ptr<const planner::Plan> m_plan;

@@ -293,11 +293,11 @@ MainWindow::MainWindow(QWidget *parent)
     loadSettings();
 
     // This machine's GPUs (CUDA through libtorch) and RAM, off the GUI thread: initialising CUDA
-    // takes a second or more. Saved devices win over detected ones; "This machine" in the
-    // hardware profiles brings the detected ones back.
+    // takes a second or more. Devices already chosen (saved settings, --hardware, an edit) win over
+    // detected ones; "This machine" in the hardware profiles brings the detected ones back.
     auto *probe = new QFutureWatcher<runtime::DeviceReport>(this);
     connect(probe, &QFutureWatcher<runtime::DeviceReport>::finished, this, [this, probe] {
-        m_document->setMachine(probe->result(), !m_devicesRestored);
+        m_document->setMachine(probe->result(), true);
         probe->deleteLater();
     });
     probe->setFuture(QtConcurrent::run([] { return runtime::probeDevices(); }));
@@ -958,7 +958,6 @@ void MainWindow::loadSettings()
         }
     }
     if (!list.empty()) {
-        m_devicesRestored = true;
         m_document->setDevices(list, QString());
     }
     m_document->setHeadroom(s.value(QStringLiteral("headroomTokens"), 0).toLongLong(),

@@ -107,7 +107,6 @@ private:
     QTranslator m_qtTranslator;
     QString m_language = QStringLiteral("en");
     bool m_keepDockState = false;   // a saved window state was restored: don't rearrange
-    bool m_devicesRestored = false; // devices came from the saved settings
     QStringList m_recent;
 
     QStackedWidget *m_stack;
