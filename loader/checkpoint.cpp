@@ -94,29 +94,54 @@ void reportProgress(const OpenOptions &options, int done, int total, const std::
         throw Error(ErrorKind::Io, path, "cancelled");
 }
 
-// Header warnings of the shards, one line per distinct warning naming the files it concerns.
+void addNote(Checkpoint &cp, planner::Message note)
+{
+    cp.warnings.push_back(planner::toEnglish(note));
+    cp.notes.push_back(std::move(note));
+}
+
+// Header notes of the shards, one note per distinct header note naming the files it concerns.
 class ShardWarnings {
 public:
-    void add(const std::string &file, const std::vector<std::string> &warnings)
+    void add(const std::string &file, const std::vector<planner::Message> &notes)
     {
-        for (const auto &w : warnings) {
-            auto it = std::find_if(m_items.begin(), m_items.end(), [&](const auto &item) { return item.first == w; });
+        for (const auto &n : notes) {
+            auto it = std::find_if(m_items.begin(), m_items.end(), [&](const auto &item) { return item.first == n; });
             if (it == m_items.end())
-                m_items.emplace_back(w, std::vector<std::string>{file});
+                m_items.emplace_back(n, std::vector<std::string>{file});
             else
                 it->second.push_back(file);
         }
     }
     void appendTo(Checkpoint &cp) const
     {
-        for (const auto &[warning, files] : m_items)
-            cp.warnings.push_back(files.size() == 1 ? files.front() + ": " + warning
-                                                    : warning + " (in " + std::to_string(files.size())
-                                                          + " shards: " + listNames(files) + ")");
+        using planner::MessageId;
+        for (const auto &[note, files] : m_items) {
+            const bool noFormat = note.id == MessageId::MetadataNoFormat;
+            if (!noFormat && note.id != MessageId::MetadataFormatNotPt)
+                throw Error(ErrorKind::InvalidArgument, files.front(),
+                            std::string("no note names the files of header note \"") + planner::toString(note.id) + "\"");
+            // The header note's own arguments (the format), then where it was found.
+            std::vector<planner::MessageArg> args = note.args;
+            if (files.size() == 1) {
+                args.insert(args.begin(), files.front());
+                addNote(cp, {noFormat ? MessageId::MetadataNoFormatInFile : MessageId::MetadataFormatNotPtInFile, std::move(args)});
+                continue;
+            }
+            const bool more = files.size() > kMaxNamesInMessage;
+            args.emplace_back(static_cast<std::int64_t>(files.size()));
+            args.emplace_back(std::vector<std::string>(files.begin(), files.begin() + static_cast<std::ptrdiff_t>(
+                                                                          std::min(files.size(), kMaxNamesInMessage))));
+            if (more)
+                args.emplace_back(static_cast<std::int64_t>(files.size() - kMaxNamesInMessage));
+            const MessageId id = noFormat ? (more ? MessageId::MetadataNoFormatInShardsMore : MessageId::MetadataNoFormatInShards)
+                                          : (more ? MessageId::MetadataFormatNotPtInShardsMore : MessageId::MetadataFormatNotPtInShards);
+            addNote(cp, {id, std::move(args)});
+        }
     }
 
 private:
-    std::vector<std::pair<std::string, std::vector<std::string>>> m_items;
+    std::vector<std::pair<planner::Message, std::vector<std::string>>> m_items;
 };
 
 void openSingle(Checkpoint &cp, const std::string &file, const OpenOptions &options)
@@ -127,7 +152,7 @@ void openSingle(Checkpoint &cp, const std::string &file, const OpenOptions &opti
     cp.catalog.tensors = std::move(header.tensors);
     cp.catalog.shards.push_back(std::move(header.info));
     ShardWarnings warnings;
-    warnings.add(file, header.warnings);
+    warnings.add(file, header.notes);
     warnings.appendTo(cp);
     reportProgress(options, 1, 1, file);
 }
@@ -280,7 +305,7 @@ void openSharded(Checkpoint &cp, const std::string &indexPath, const OpenOptions
         info.fileSize = header.info.fileSize;
         info.headerBytes = header.info.headerBytes;
         info.metadata = std::move(header.info.metadata);
-        warnings.add(info.fileName, header.warnings);
+        warnings.add(info.fileName, header.notes);
         shardTensors[s] = std::move(header.tensors);
         for (std::size_t i = 0; i < shardTensors[s].size(); ++i) {
             const std::string &name = shardTensors[s][i].name;
@@ -408,7 +433,7 @@ void openDirectory(Checkpoint &cp, const std::string &dir, const OpenOptions &op
     } else {
         cp.format = Format::ConfigOnly;
         if (!binIndexes.empty() || !bins.empty())
-            cp.warnings.push_back(dir + ": PyTorch .bin weights are not read; only config.json was opened");
+            addNote(cp, {planner::MessageId::BinWeightsNotRead, {dir}});
     }
     if (hasConfig)
         loadConfig(cp, joinPath(dir, "config.json"));

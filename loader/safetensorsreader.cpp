@@ -254,10 +254,11 @@ SafetensorsHeader parseSafetensorsHeader(std::string_view text, std::int64_t fil
     if (!meta.empty()) {
         const auto format = meta.find("format");
         if (format == meta.end())
-            out.warnings.push_back("__metadata__ has no \"format\" (transformers expects \"pt\")");
+            out.notes.push_back({planner::MessageId::MetadataNoFormat, {}});
         else if (format->get<std::string>() != "pt")
-            out.warnings.push_back("__metadata__ format is " + quote(format->get<std::string>())
-                                   + ", not \"pt\"; the tensors may not be PyTorch layouts");
+            out.notes.push_back({planner::MessageId::MetadataFormatNotPt, {format->get<std::string>()}});
+        for (const auto &note : out.notes)
+            out.warnings.push_back(planner::toEnglish(note));
     }
     return out;
 }

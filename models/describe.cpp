@@ -18,6 +18,15 @@ using detail::Layout;
 
 namespace {
 
+using planner::MessageId;
+
+// A note of the description: its English text in `warnings`, the message in `notes`.
+void addNote(ModelDescription &d, planner::Message note, bool first = false)
+{
+    d.warnings.insert(first ? d.warnings.begin() : d.warnings.end(), planner::toEnglish(note));
+    d.notes.insert(first ? d.notes.begin() : d.notes.end(), std::move(note));
+}
+
 std::string shapeText(const std::vector<std::int64_t> &shape)
 {
     std::string s = "[";
@@ -187,10 +196,9 @@ void guessBlocks(ModelDescription &d, const std::string &classPrefix)
     }
     d.noSplitGuessed = true;
     if (containers.empty())
-        d.warnings.push_back("no repeated block structure found: no module class is kept whole");
+        addNote(d, {MessageId::NoRepeatedBlocks, {}});
     else
-        d.warnings.push_back("unknown architecture: the no-split class \"" + d.noSplitClasses.front()
-                             + "\" is a structural guess (repeated numbered blocks)");
+        addNote(d, {MessageId::NoSplitClassGuessed, {d.noSplitClasses.front()}});
 }
 
 ModelDescription nameDerived(const loader::Checkpoint &checkpoint, const detail::Family *family)
@@ -330,12 +338,9 @@ Match matchCheckpoint(const detail::Family &family, const loader::Checkpoint &ch
         d.unexpectedTensors.push_back(name);
     }
     if (ignored)
-        d.warnings.push_back(std::to_string(ignored)
-                             + " non-persistent buffer(s) saved in the checkpoint (causal masks, rotary inv_freq) "
-                               "are ignored, as transformers does");
+        addNote(d, {MessageId::IgnoredBuffers, {static_cast<std::int64_t>(ignored)}});
     if (bare)
-        d.warnings.push_back("the checkpoint holds the bare base model: tensor names lack the \"" + prefix
-                             + ".\" prefix of " + d.architecture);
+        addNote(d, {MessageId::BareBaseModel, {prefix, d.architecture}});
     return match;
 }
 
@@ -385,7 +390,7 @@ ModelDescription describe(const loader::Checkpoint &checkpoint)
     if (!family) {
         ModelDescription d = nameDerived(checkpoint, nullptr);
         if (checkpoint.config.is_null())
-            d.warnings.insert(d.warnings.begin(), "no config.json: module classes unknown, tree derived from tensor names");
+            addNote(d, {MessageId::NoConfigJson, {}}, true);
         return d;
     }
     std::optional<Match> best;
@@ -402,27 +407,22 @@ ModelDescription describe(const loader::Checkpoint &checkpoint)
     }
     if (!best || best->matched * 2 < checkpoint.catalog.tensors.size()) {
         ModelDescription d = nameDerived(checkpoint, family);
-        d.warnings.insert(d.warnings.begin(),
-                          best ? "the checkpoint's tensors do not follow the " + family->name
-                                     + " layout of the registry (" + std::to_string(best->matched) + " of "
-                                     + std::to_string(checkpoint.catalog.tensors.size())
-                                     + " tensors matched): tree derived from tensor names"
-                               : "config.json does not describe a " + family->name + " model (" + firstError
-                                     + "): tree derived from tensor names");
+        if (best)
+            addNote(d, {MessageId::LayoutNotFollowed, {family->name, static_cast<std::int64_t>(best->matched),
+                                                       static_cast<std::int64_t>(checkpoint.catalog.tensors.size())}}, true);
+        else
+            addNote(d, {MessageId::ConfigNotOfFamily, {family->name, firstError}}, true);
         return d;
     }
     ModelDescription d = std::move(best->model);
     if (d.tree.find("model.layers.0.block_sparse_moe") >= 0)
-        d.warnings.push_back("Mixtral checkpoint in the transformers 4.x layout (block_sparse_moe.experts.N): "
-                             "the tree follows it");
+        addNote(d, {MessageId::MixtralV4Layout, {}});
     if (!d.missingTensors.empty())
-        d.warnings.push_back(std::to_string(d.missingTensors.size())
-                             + " tensor(s) of the model are missing from the checkpoint");
+        addNote(d, {MessageId::TensorsMissing, {static_cast<std::int64_t>(d.missingTensors.size())}});
     if (!d.unexpectedTensors.empty())
-        d.warnings.push_back(std::to_string(d.unexpectedTensors.size())
-                             + " checkpoint tensor(s) are not part of the model");
+        addNote(d, {MessageId::TensorsUnexpected, {static_cast<std::int64_t>(d.unexpectedTensors.size())}});
     if (!d.shapeMismatches.empty())
-        d.warnings.push_back(std::to_string(d.shapeMismatches.size()) + " tensor shape(s) differ from config.json");
+        addNote(d, {MessageId::ShapesDiffer, {static_cast<std::int64_t>(d.shapeMismatches.size())}});
     return d;
 }
 

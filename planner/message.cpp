@@ -18,6 +18,7 @@ enum Style : unsigned {
     Plain = 0,
     ExactBytes = 1,   // bytes as Python prints the number (Accelerate's texts)
     DeviceKeys = 2,   // devices as Accelerate's keys ("0", "cpu") instead of labels
+    QuotedTexts = 4,  // each name of a list in double quotes (the loader's file lists)
 };
 
 struct Shape {
@@ -121,6 +122,46 @@ const std::vector<Shape> &shapes()
         {MessageId::FixMoveFrom, "fix-move-from", "move modules from %1 to a device with room", J::Sentence, {K::Device}},
         {MessageId::FixMoveToCpu, "fix-move-to-cpu", "move it to the CPU: disk is much slower", J::Sentence, {}},
         {MessageId::FixMoveFirstModules, "fix-move-first-modules", "move the first modules to %1", J::Sentence, {K::Device}},
+
+        {MessageId::MetadataNoFormat, "metadata-no-format", "__metadata__ has no \"format\" (transformers expects \"pt\")", J::Sentence, {}},
+        {MessageId::MetadataFormatNotPt, "metadata-format-not-pt",
+         "__metadata__ format is \"%1\", not \"pt\"; the tensors may not be PyTorch layouts", J::Sentence, {K::Text}},
+        {MessageId::MetadataNoFormatInFile, "metadata-no-format-in-file", "%1: __metadata__ has no \"format\" (transformers expects \"pt\")",
+         J::Sentence, {K::Text}},
+        {MessageId::MetadataNoFormatInShards, "metadata-no-format-in-shards",
+         "__metadata__ has no \"format\" (transformers expects \"pt\") (in %1 shards: %2)", J::Sentence, {K::Count, K::Texts}, QuotedTexts},
+        {MessageId::MetadataNoFormatInShardsMore, "metadata-no-format-in-shards-more",
+         "__metadata__ has no \"format\" (transformers expects \"pt\") (in %1 shards: %2 and %3 more)", J::Sentence,
+         {K::Count, K::Texts, K::Count}, QuotedTexts},
+        {MessageId::MetadataFormatNotPtInFile, "metadata-format-not-pt-in-file",
+         "%1: __metadata__ format is \"%2\", not \"pt\"; the tensors may not be PyTorch layouts", J::Sentence, {K::Text, K::Text}},
+        {MessageId::MetadataFormatNotPtInShards, "metadata-format-not-pt-in-shards",
+         "__metadata__ format is \"%1\", not \"pt\"; the tensors may not be PyTorch layouts (in %2 shards: %3)", J::Sentence,
+         {K::Text, K::Count, K::Texts}, QuotedTexts},
+        {MessageId::MetadataFormatNotPtInShardsMore, "metadata-format-not-pt-in-shards-more",
+         "__metadata__ format is \"%1\", not \"pt\"; the tensors may not be PyTorch layouts (in %2 shards: %3 and %4 more)", J::Sentence,
+         {K::Text, K::Count, K::Texts, K::Count}, QuotedTexts},
+        {MessageId::BinWeightsNotRead, "bin-weights-not-read", "%1: PyTorch .bin weights are not read; only config.json was opened", J::Sentence,
+         {K::Text}},
+        {MessageId::NoRepeatedBlocks, "no-repeated-blocks", "no repeated block structure found: no module class is kept whole", J::Sentence, {}},
+        {MessageId::NoSplitClassGuessed, "no-split-class-guessed",
+         "unknown architecture: the no-split class \"%1\" is a structural guess (repeated numbered blocks)", J::Sentence, {K::Text}},
+        {MessageId::IgnoredBuffers, "ignored-buffers",
+         "%1 non-persistent buffer(s) saved in the checkpoint (causal masks, rotary inv_freq) are ignored, as transformers does", J::Sentence,
+         {K::Count}},
+        {MessageId::BareBaseModel, "bare-base-model", "the checkpoint holds the bare base model: tensor names lack the \"%1.\" prefix of %2",
+         J::Sentence, {K::Text, K::Text}},
+        {MessageId::NoConfigJson, "no-config-json", "no config.json: module classes unknown, tree derived from tensor names", J::Sentence, {}},
+        {MessageId::LayoutNotFollowed, "layout-not-followed",
+         "the checkpoint's tensors do not follow the %1 layout of the registry (%2 of %3 tensors matched): tree derived from tensor names",
+         J::Sentence, {K::Text, K::Count, K::Count}},
+        {MessageId::ConfigNotOfFamily, "config-not-of-family", "config.json does not describe a %1 model (%2): tree derived from tensor names",
+         J::Sentence, {K::Text, K::Text}},
+        {MessageId::MixtralV4Layout, "mixtral-v4-layout",
+         "Mixtral checkpoint in the transformers 4.x layout (block_sparse_moe.experts.N): the tree follows it", J::Sentence, {}},
+        {MessageId::TensorsMissing, "tensors-missing", "%1 tensor(s) of the model are missing from the checkpoint", J::Sentence, {K::Count}},
+        {MessageId::TensorsUnexpected, "tensors-unexpected", "%1 checkpoint tensor(s) are not part of the model", J::Sentence, {K::Count}},
+        {MessageId::ShapesDiffer, "shapes-differ", "%1 tensor shape(s) differ from config.json", J::Sentence, {K::Count}},
     };
     return table;
 }
@@ -170,7 +211,7 @@ std::string argText(const MessageArg &arg, unsigned style)
         std::string s;
         bool first = true;
         for (const auto &t : std::get<std::vector<std::string>>(arg)) {
-            s += (first ? "" : ", ") + t;
+            s += (first ? "" : ", ") + ((style & QuotedTexts) ? "\"" + t + "\"" : t);
             first = false;
         }
         return s;

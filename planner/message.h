@@ -75,6 +75,28 @@ enum class MessageId {
     FixMoveFrom,              // device
     FixMoveToCpu,             // (none)
     FixMoveFirstModules,      // device
+    // ---- checkpoint notes (loader::Checkpoint::notes, models::ModelDescription::notes) ----
+    // One message per note; the English is the note's text in `warnings`.
+    MetadataNoFormat,                 // (none): one safetensors header, no file named
+    MetadataFormatNotPt,              // format
+    MetadataNoFormatInFile,           // file
+    MetadataNoFormatInShards,         // count (shards), files (all of them)
+    MetadataNoFormatInShardsMore,     // count (shards), files (the first ones), count (the rest)
+    MetadataFormatNotPtInFile,        // file, format
+    MetadataFormatNotPtInShards,      // format, count (shards), files (all of them)
+    MetadataFormatNotPtInShardsMore,  // format, count (shards), files (the first ones), count (the rest)
+    BinWeightsNotRead,                // folder
+    NoRepeatedBlocks,                 // (none)
+    NoSplitClassGuessed,              // class
+    IgnoredBuffers,                   // count
+    BareBaseModel,                    // prefix, architecture
+    NoConfigJson,                     // (none)
+    LayoutNotFollowed,                // family, count (matched), count (tensors)
+    ConfigNotOfFamily,                // family, detail (the registry's English error text)
+    MixtralV4Layout,                  // (none)
+    TensorsMissing,                   // count
+    TensorsUnexpected,                // count
+    ShapesDiffer,                     // count
     Count                     // sentinel, not a message
 };
 // Stable lower-case name ("did-not-fit-on"); "" for Count.

@@ -497,6 +497,54 @@ private Q_SLOTS:
                      && warning.contains("\"model-00002-of-00003.safetensors\""),
                  cp.warnings[0].c_str());
         QCOMPARE(cp.catalog.shards[1].metadata["format"].get<std::string>(), std::string("mlx"));
+        // The same note structured: the format, how many shards, their names (the GUI translates it).
+        const std::vector<std::string> shardNames = {"model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors",
+                                                     "model-00003-of-00003.safetensors"};
+        QCOMPARE(cp.notes.size(), std::size_t(1));
+        QVERIFY(cp.notes[0] == (planner::Message{planner::MessageId::MetadataFormatNotPtInShards,
+                                                 {std::string("mlx"), std::int64_t{3}, shardNames}}));
+        QCOMPARE(cp.warnings[0], std::string("__metadata__ format is \"mlx\", not \"pt\"; the tensors may not be PyTorch layouts (in 3 shards: "
+                                             "\"model-00001-of-00003.safetensors\", \"model-00002-of-00003.safetensors\", "
+                                             "\"model-00003-of-00003.safetensors\")"));
+        QCOMPARE(planner::toEnglish(cp.notes[0]), cp.warnings[0]);
+    }
+
+    void namesTheFirstShardsOfANote()
+    {
+        // One shard per tensor, none with a "format": the note names the first 8 and counts the rest.
+        QTemporaryDir dir;
+        ShardOptions options;
+        options.maxShardBytes = 1;
+        options.write.metadata = {{"source", "test"}};
+        writeShardedSafetensors(dir.path().toStdString(), smallModel(), options);
+        const Checkpoint cp = open(dir.path().toStdString());
+        const auto shards = static_cast<std::int64_t>(cp.catalog.shards.size());
+        QCOMPARE(shards, std::int64_t(smallModel().size()));
+        std::vector<std::string> first;
+        for (int s = 0; s < 8; ++s)
+            first.push_back(cp.catalog.shards[s].fileName);
+        QCOMPARE(cp.notes.size(), std::size_t(1));
+        QVERIFY(cp.notes[0] == (planner::Message{planner::MessageId::MetadataNoFormatInShardsMore, {shards, first, shards - 8}}));
+        QCOMPARE(cp.warnings, std::vector<std::string>{planner::toEnglish(cp.notes[0])});
+        const std::string tail = "\"" + first.back() + "\" and " + std::to_string(shards - 8) + " more)";
+        QVERIFY2(cp.warnings[0].starts_with("__metadata__ has no \"format\" (transformers expects \"pt\") (in "
+                                            + std::to_string(shards) + " shards: \"" + first.front() + "\", ")
+                     && cp.warnings[0].ends_with(tail),
+                 cp.warnings[0].c_str());
+    }
+
+    void notesBinWeightsBesideConfig()
+    {
+        // config.json with PyTorch .bin weights: the config is opened, the note says the weights are not read.
+        QTemporaryDir dir;
+        writeText((dir.path() + "/config.json").toStdString(), kConfig);
+        writeText((dir.path() + "/pytorch_model.bin").toStdString(), "PK");
+        const Checkpoint cp = open(dir.path().toStdString());
+        QCOMPARE(cp.format, Format::ConfigOnly);
+        QCOMPARE(cp.notes.size(), std::size_t(1));
+        QVERIFY(cp.notes[0] == (planner::Message{planner::MessageId::BinWeightsNotRead, {dir.path().toStdString()}}));
+        QCOMPARE(cp.warnings, std::vector<std::string>{dir.path().toStdString()
+                                                      + ": PyTorch .bin weights are not read; only config.json was opened"});
     }
 
     // Llama-3.1-405B's shapes in 191 sparse shards: opening reads headers only.

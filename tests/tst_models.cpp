@@ -789,6 +789,166 @@ private Q_SLOTS:
         QVERIFY(d.noSplitClasses.empty());
     }
 
+    void notesCarryIdsAndArguments()
+    {
+        // Every note of the description is a structured message whose English is the matching
+        // line of `warnings`, with the ids and arguments the GUI translates.
+        using planner::MessageArg;
+        using planner::MessageId;
+        auto notesOf = [](const models::ModelDescription &d) {
+            std::vector<planner::Message> out = d.notes;
+            if (d.notes.size() != d.warnings.size())
+                return std::vector<planner::Message>{};
+            for (std::size_t i = 0; i < d.notes.size(); ++i)
+                if (planner::toEnglish(d.notes[i]) != d.warnings[i])
+                    return std::vector<planner::Message>{};
+            return out;
+        };
+        using Notes = std::vector<planner::Message>;
+        QTemporaryDir dir;
+        models::DemoOptions o;
+        o.layers = 2;
+        models::writeDemo(dir.path().toStdString(), o);
+        const std::string configPath = dir.path().toStdString() + "/config.json";
+        const nlohmann::json original = readJson(configPath);
+        auto describeWith = [&](const nlohmann::json &config) {
+            writeJson(configPath, config);
+            return models::describe(loader::open(dir.path().toStdString()));
+        };
+
+        // Missing, unexpected, reshaped tensors: counted.
+        nlohmann::json c = original;
+        c["num_hidden_layers"] = 3;
+        auto d = describeWith(c);
+        QVERIFY(notesOf(d) == (Notes{{MessageId::TensorsMissing, {std::int64_t{9}}}}));
+        QCOMPARE(d.warnings.front(), std::string("9 tensor(s) of the model are missing from the checkpoint"));
+        c = original;
+        c["num_hidden_layers"] = 1;
+        d = describeWith(c);
+        QVERIFY(notesOf(d) == (Notes{{MessageId::TensorsUnexpected, {std::int64_t{9}}}}));
+        c = original;
+        c["intermediate_size"] = 360;
+        d = describeWith(c);
+        QVERIFY(notesOf(d) == (Notes{{MessageId::ShapesDiffer, {std::int64_t{6}}}}));
+        QCOMPARE(d.warnings.front(), std::string("6 tensor shape(s) differ from config.json"));
+
+        // A config the registry cannot build: the tree comes from the names, the registry's
+        // error is the note's detail.
+        c = original;
+        c["hidden_size"] = "sixteen";
+        d = describeWith(c);
+        QVERIFY(!d.fromRegistry);
+        QCOMPARE(d.notes.size(), std::size_t(2));
+        QVERIFY(d.notes[0].id == MessageId::ConfigNotOfFamily);
+        QCOMPARE(std::get<std::string>(d.notes[0].args.at(0)), std::string("llama"));
+        QVERIFY2(std::get<std::string>(d.notes[0].args.at(1)).find("hidden_size") != std::string::npos, d.warnings[0].c_str());
+        QVERIFY(notesOf(d).size() == 2);
+        QVERIFY(d.notes[1] == (planner::Message{MessageId::NoSplitClassGuessed, {std::string("LlamaDecoderLayer")}}));
+
+        // Unknown architecture: the structural guess; without config.json, said first.
+        c = original;
+        c["architectures"] = {"FooForCausalLM"};
+        c["model_type"] = "foo";
+        d = describeWith(c);
+        QVERIFY(notesOf(d) == (Notes{{MessageId::NoSplitClassGuessed, {std::string("Block(layers)")}}}));
+        QCOMPARE(d.warnings.front(),
+                 std::string("unknown architecture: the no-split class \"Block(layers)\" is a structural guess (repeated numbered blocks)"));
+        QFile::remove(QString::fromStdString(configPath));
+        loader::Checkpoint ck = loader::open(dir.path().toStdString());
+        d = models::describe(ck);
+        QVERIFY(notesOf(d) == (Notes{{MessageId::NoConfigJson, {}}, {MessageId::NoSplitClassGuessed, {std::string("Block(layers)")}}}));
+        // Blocks that differ: no guess.
+        for (auto &t : ck.catalog.tensors)
+            if (t.name.rfind("model.layers.1.", 0) == 0 && t.name.find("q_proj") != std::string::npos)
+                t.shape = {1, 1};
+        d = models::describe(ck);
+        QVERIFY(notesOf(d) == (Notes{{MessageId::NoConfigJson, {}}, {MessageId::NoRepeatedBlocks, {}}}));
+
+        // Tensor names of another layout: how many matched.
+        const auto demo = [&] {
+            writeJson(configPath, original);
+            return loader::open(dir.path().toStdString());
+        }();
+        std::vector<loader::WriteTensor> renamed;
+        for (const auto &t : demo.catalog.tensors)
+            renamed.push_back(loader::WriteTensor{"net." + t.name, t.dtype, t.shape, {}, {}});
+        QTemporaryDir other;
+        loader::ShardOptions so;
+        so.shardCount = 2;
+        loader::writeShardedSafetensors(other.path().toStdString(), renamed, so);
+        writeJson(other.path().toStdString() + "/config.json", original);
+        d = models::describe(loader::open(other.path().toStdString()));
+        QVERIFY(!d.notes.empty());
+        QVERIFY(d.notes[0] == (planner::Message{MessageId::LayoutNotFollowed,
+                                                {std::string("llama"), std::int64_t{0}, static_cast<std::int64_t>(renamed.size())}}));
+        QVERIFY(notesOf(d).size() == d.notes.size());
+        QCOMPARE(d.warnings[0], "the checkpoint's tensors do not follow the llama layout of the registry (0 of "
+                                    + std::to_string(renamed.size()) + " tensors matched): tree derived from tensor names");
+    }
+
+    void notesOfMixtralV4AndBareCheckpoints()
+    {
+        using planner::MessageId;
+        // Mixtral in the 4.x layout.
+        const auto mixtral = nlohmann::json::parse(kFamilies[2].config);
+        std::vector<loader::WriteTensor> tensors;
+        {
+            QTemporaryDir dir;
+            models::DemoOptions o;
+            o.config = mixtral;
+            o.dtype = DType::F32;
+            models::writeDemo(dir.path().toStdString(), o);
+            for (const auto &t : loader::open(dir.path().toStdString()).catalog.tensors)
+                if (t.name.find(".mlp.") == std::string::npos)
+                    tensors.push_back(loader::WriteTensor{t.name, t.dtype, t.shape, {}, {}});
+        }
+        const std::string layer = "model.layers.0.block_sparse_moe.";
+        tensors.push_back(loader::WriteTensor{layer + "gate.weight", DType::F32, {2, 16}, {}, {}});
+        for (int e = 0; e < 2; ++e)
+            for (const char *w : {"w1", "w2", "w3"})
+                tensors.push_back(loader::WriteTensor{layer + "experts." + std::to_string(e) + "." + w + ".weight", DType::F32,
+                                                      std::string(w) == "w2" ? std::vector<std::int64_t>{16, 40}
+                                                                             : std::vector<std::int64_t>{40, 16},
+                                                      {}, {}});
+        QTemporaryDir v4;
+        loader::ShardOptions so;
+        so.shardCount = 2;
+        loader::writeShardedSafetensors(v4.path().toStdString(), tensors, so);
+        writeJson(v4.path().toStdString() + "/config.json", mixtral);
+        auto d = models::describe(loader::open(v4.path().toStdString()));
+        QCOMPARE(d.notes.size(), std::size_t(1));
+        QVERIFY(d.notes[0] == (planner::Message{MessageId::MixtralV4Layout, {}}));
+        QCOMPARE(d.warnings, std::vector<std::string>{planner::toEnglish(d.notes[0])});
+
+        // GPT-2 without the "transformer." prefix, with two old mask buffers.
+        const auto gpt2 = nlohmann::json::parse(kFamilies[3].config);
+        tensors.clear();
+        {
+            QTemporaryDir dir;
+            models::DemoOptions o;
+            o.config = gpt2;
+            o.dtype = DType::F32;
+            models::writeDemo(dir.path().toStdString(), o);
+            for (const auto &t : loader::open(dir.path().toStdString()).catalog.tensors)
+                tensors.push_back(loader::WriteTensor{t.name.substr(12), t.dtype, t.shape, {}, {}});
+        }
+        tensors.push_back(loader::WriteTensor{"h.0.attn.bias", DType::U8, {1, 1, 8, 8}, {}, {}});
+        tensors.push_back(loader::WriteTensor{"h.0.attn.masked_bias", DType::F32, {}, {}, {}});
+        QTemporaryDir bare;
+        loader::writeShardedSafetensors(bare.path().toStdString(), tensors, so);
+        writeJson(bare.path().toStdString() + "/config.json", gpt2);
+        d = models::describe(loader::open(bare.path().toStdString()));
+        QVERIFY(d.notes == (std::vector<planner::Message>{{MessageId::IgnoredBuffers, {std::int64_t{2}}},
+                                                          {MessageId::BareBaseModel, {std::string("transformer"), std::string("GPT2LMHeadModel")}}}));
+        QCOMPARE(d.warnings.size(), std::size_t(2));
+        QCOMPARE(d.warnings[0], std::string("2 non-persistent buffer(s) saved in the checkpoint (causal masks, rotary inv_freq) are ignored, "
+                                            "as transformers does"));
+        QCOMPARE(d.warnings[1], std::string("the checkpoint holds the bare base model: tensor names lack the \"transformer.\" prefix "
+                                            "of GPT2LMHeadModel"));
+        for (std::size_t i = 0; i < d.notes.size(); ++i)
+            QCOMPARE(planner::toEnglish(d.notes[i]), d.warnings[i]);
+    }
+
     void presetsAndHardware()
     {
         const auto presets = models::listPresets();

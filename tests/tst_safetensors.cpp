@@ -318,6 +318,22 @@ private Q_SLOTS:
             QCOMPARE(cp.warnings.size(), std::size_t(1));
             QVERIFY2(QString::fromStdString(cp.warnings[0]).contains(warning), cp.warnings[0].c_str());
             QVERIFY(QString::fromStdString(cp.warnings[0]).startsWith(m_dir.filePath("meta.safetensors") + ": "));
+            // The same note structured: the file, then the format when there is one.
+            const std::string file = m_dir.filePath("meta.safetensors").toStdString();
+            const bool hasFormat = metadata.contains("format");
+            QCOMPARE(cp.notes.size(), std::size_t(1));
+            QVERIFY(cp.notes[0] == (hasFormat ? planner::Message{planner::MessageId::MetadataFormatNotPtInFile, {file, std::string("np")}}
+                                              : planner::Message{planner::MessageId::MetadataNoFormatInFile, {file}}));
+            QCOMPARE(planner::toEnglish(cp.notes[0]), cp.warnings[0]);
+        }
+        QCOMPARE(cp.notes.size(), cp.warnings.size());
+        // The header alone carries the note without a file name.
+        const SafetensorsHeader read = readSafetensorsHeader(m_dir.filePath("meta.safetensors").toStdString());
+        QCOMPARE(read.notes.size(), read.warnings.size());
+        QCOMPARE(read.notes.size(), cp.notes.size());
+        for (std::size_t i = 0; i < read.notes.size(); ++i) {
+            QVERIFY(read.notes[i].id == planner::MessageId::MetadataNoFormat || read.notes[i].id == planner::MessageId::MetadataFormatNotPt);
+            QCOMPARE(planner::toEnglish(read.notes[i]), read.warnings[i]);
         }
     }
 
