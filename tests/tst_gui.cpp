@@ -7,6 +7,8 @@
 #include "moduletreemodel.h"
 #include "worker.h"
 
+#include "loader/checkpoint.h"
+#include "loader/safetensorswriter.h"
 #include "models/demo.h"
 #include "devicepanel.h"
 #include "planner/error.h"
@@ -126,6 +128,7 @@ private Q_SLOTS:
     void failedOpenShowsMessage();
     void switchesToArabicAtRunTime();
     void plannerMessagesFollowTheLanguage();
+    void checkpointNotesFollowTheLanguage();
     void everyMessageHasTextInBothLanguages_data();
     void everyMessageHasTextInBothLanguages();
     void opening405BNeverStallsTheEventLoop();
@@ -471,6 +474,81 @@ void TestGui::plannerMessagesFollowTheLanguage()
     QVERIFY(problem());
     QCOMPARE(problem()->text(ProblemTextColumn), problemEnglish);
     QCOMPARE(problem()->child(0)->text(ProblemTextColumn), fixEnglish);
+}
+
+void TestGui::checkpointNotesFollowTheLanguage()
+{
+    // A checkpoint the loader and the registry have notes about: shards whose metadata format is
+    // "mlx" (a loader note naming the shards), an architecture the registry does not know (the
+    // structural no-split guess). Both show in the problems panel in the current language.
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const loader::Checkpoint demo = loader::open(m_demo.toStdString());
+    std::vector<loader::WriteTensor> tensors;
+    for (const auto &t : demo.catalog.tensors)
+        tensors.push_back(loader::WriteTensor{t.name, t.dtype, t.shape, {}, {}});
+    loader::ShardOptions shards;
+    shards.shardCount = 2;
+    shards.write.metadata = {{"format", "mlx"}};
+    loader::writeShardedSafetensors(dir.path().toStdString(), tensors, shards);
+    nlohmann::ordered_json config = demo.config;
+    config["architectures"] = {"FooForCausalLM"};
+    config["model_type"] = "foo";
+    QFile configFile(dir.filePath(QStringLiteral("config.json")));
+    QVERIFY(configFile.open(QIODevice::WriteOnly));
+    configFile.write(QByteArray::fromStdString(config.dump(2)));
+    configFile.close();
+
+    MainWindow w;
+    w.show();
+    Document *doc = w.document();
+    doc->setDevices(twoSmallGpus(m_demoBytes), QStringLiteral("test devices"));
+    QSignalSpy opened(doc, &Document::opened);
+    QSignalSpy planned(doc, &Document::planFinished);
+    w.openPath(dir.path());
+    QVERIFY(opened.wait(kTimeoutMs));
+    if (planned.isEmpty())
+        QVERIFY(planned.wait(kTimeoutMs));
+    const auto &checkpointNotes = doc->model()->source.checkpoint.notes;
+    const auto &modelNotes = doc->model()->source.model.notes;
+    QCOMPARE(checkpointNotes.size(), std::size_t(1));
+    QVERIFY(checkpointNotes[0].id == planner::MessageId::MetadataFormatNotPtInShards);
+    QCOMPARE(modelNotes.size(), std::size_t(1));
+    QVERIFY(modelNotes[0].id == planner::MessageId::NoSplitClassGuessed);
+
+    auto row = [&](const QString &needle) {
+        for (int i = 0; i < w.problemsView()->topLevelItemCount(); ++i)
+            if (w.problemsView()->topLevelItem(i)->text(ProblemTextColumn).contains(needle))
+                return i;
+        return -1;
+    };
+    const int loaderRow = row(QStringLiteral("__metadata__ format is \"mlx\""));
+    const int modelRow = row(QStringLiteral("\"Block(layers)\""));
+    QVERIFY2(loaderRow >= 0 && modelRow >= 0, qPrintable(QString::number(w.problemsView()->topLevelItemCount())));
+    auto text = [&](int i) { return w.problemsView()->topLevelItem(i)->text(ProblemTextColumn); };
+    const QString loaderEnglish = text(loaderRow);
+    const QString modelEnglish = text(modelRow);
+    QVERIFY2(loaderEnglish.contains(QStringLiteral("in 2 shards: model-00001-of-00002.safetensors, model-00002-of-00002.safetensors")),
+             qPrintable(loaderEnglish));
+    QCOMPARE(w.problemsView()->topLevelItem(loaderRow)->data(ProblemTextColumn, ProblemSeverityRole).toString(), QStringLiteral("Note"));
+    QVERIFY(!w.problemsView()->topLevelItem(loaderRow)->icon(ProblemTextColumn).isNull());
+
+    w.setLanguage(QStringLiteral("ar"));
+    const QString loaderArabic = text(loaderRow);
+    const QString modelArabic = text(modelRow);
+    for (const auto &[english, arabic] : {std::pair(loaderEnglish, loaderArabic), std::pair(modelEnglish, modelArabic)}) {
+        QVERIFY2(arabic != english, qPrintable(arabic));
+        QVERIFY2(hasArabicLetters(arabic), qPrintable(arabic));
+        QVERIFY2(!hasLeftoverPlaceholder(arabic), qPrintable(arabic));
+    }
+    // Names stay verbatim, isolated left-to-right: the shard files, the guessed class.
+    QVERIFY2(loaderArabic.contains(QChar(0x2066) + QStringLiteral("model-00002-of-00002.safetensors") + QChar(0x2069)), qPrintable(loaderArabic));
+    QVERIFY2(modelArabic.contains(QChar(0x2066) + QStringLiteral("Block(layers)") + QChar(0x2069)), qPrintable(modelArabic));
+    QVERIFY(hasArabicLetters(w.problemsView()->topLevelItem(loaderRow)->data(ProblemTextColumn, ProblemSeverityRole).toString()));
+
+    w.setLanguage(QStringLiteral("en"));
+    QCOMPARE(text(loaderRow), loaderEnglish);
+    QCOMPARE(text(modelRow), modelEnglish);
 }
 
 void TestGui::everyMessageHasTextInBothLanguages_data()

@@ -278,6 +278,142 @@
         <comment>an explanation followed by its details</comment>
         <translation>%1 (%2)</translation>
     </message>
+    <message>
+        <source>__metadata__ has no &quot;format&quot; entry (transformers expects &quot;pt&quot;)</source>
+        <translation>لا يحتوي __metadata__ على المدخل «format» (تتوقع transformers القيمة «pt»)</translation>
+    </message>
+    <message>
+        <source>__metadata__ format is &quot;%1&quot;, not &quot;pt&quot;: the tensors may not be in PyTorch layout</source>
+        <translation>صيغة __metadata__ هي «%1» وليست «pt»: قد لا تكون الموترات بتخطيط PyTorch</translation>
+    </message>
+    <message>
+        <source>%1: __metadata__ has no &quot;format&quot; entry (transformers expects &quot;pt&quot;)</source>
+        <translation>%1: لا يحتوي __metadata__ على المدخل «format» (تتوقع transformers القيمة «pt»)</translation>
+    </message>
+    <message>
+        <source>%1: __metadata__ format is &quot;%2&quot;, not &quot;pt&quot;: the tensors may not be in PyTorch layout</source>
+        <translation>%1: صيغة __metadata__ هي «%2» وليست «pt»: قد لا تكون الموترات بتخطيط PyTorch</translation>
+    </message>
+    <message>
+        <source>%1: PyTorch .bin weights are not read; only config.json was opened</source>
+        <translation>%1: لا تُقرأ أوزان PyTorch في ملفات bin؛ فُتح ملف config.json وحده</translation>
+    </message>
+    <message>
+        <source>no repeated block structure found: no module class is kept whole</source>
+        <translation>لم يُعثر على كتل متكررة: لا يُبقى أي صنف من الوحدات كاملًا دون تقسيم</translation>
+    </message>
+    <message>
+        <source>unknown architecture: the no-split class &quot;%1&quot; is a guess from the repeated numbered blocks</source>
+        <translation>بنية غير معروفة: الصنف «%1» الذي لا يُقسَّم تخمينٌ من الكتل المرقَّمة المتكررة</translation>
+    </message>
+    <message>
+        <source>the checkpoint holds the bare base model: tensor names lack the &quot;%1.&quot; prefix of %2</source>
+        <translation>تحتوي نقطة الحفظ على النموذج الأساسي وحده: أسماء الموترات تخلو من البادئة «%1.» التي يستخدمها %2</translation>
+    </message>
+    <message>
+        <source>no config.json: module classes unknown, tree derived from tensor names</source>
+        <translation>لا يوجد ملف config.json: أصناف الوحدات غير معروفة، والشجرة مستنتجة من أسماء الموترات</translation>
+    </message>
+    <message>
+        <source>the checkpoint&apos;s tensors do not follow the %1 layout of the registry (%2 of %3 tensors matched): tree derived from tensor names</source>
+        <translation>موترات نقطة الحفظ لا تتبع تخطيط %1 في السجل (تطابق %2 من أصل %3): الشجرة مستنتجة من أسماء الموترات</translation>
+    </message>
+    <message>
+        <source>config.json does not describe a %1 model (%2): tree derived from tensor names</source>
+        <translation>ملف config.json لا يصف نموذج %1 (%2): الشجرة مستنتجة من أسماء الموترات</translation>
+    </message>
+    <message>
+        <source>Mixtral checkpoint in the transformers 4.x layout (block_sparse_moe.experts.N): the tree follows it</source>
+        <translation>نقطة حفظ Mixtral بتخطيط الإصدار 4.x من transformers (block_sparse_moe.experts.N): والشجرة تتبع هذا التخطيط</translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 shard(s) have no &quot;format&quot; in their __metadata__ (transformers expects &quot;pt&quot;): %2</source>
+        <translation>
+            <numerusform>لا أجزاء تخلو من «format» في __metadata__ (تتوقع transformers القيمة «pt»): %2</numerusform>
+            <numerusform>جزء واحد يخلو من «format» في __metadata__ (تتوقع transformers القيمة «pt»): %2</numerusform>
+            <numerusform>جزآن يخلوان من «format» في __metadata__ (تتوقع transformers القيمة «pt»): %2</numerusform>
+            <numerusform>%1 أجزاء تخلو من «format» في __metadata__ (تتوقع transformers القيمة «pt»): %2</numerusform>
+            <numerusform>%1 جزءًا يخلو من «format» في __metadata__ (تتوقع transformers القيمة «pt»): %2</numerusform>
+            <numerusform>%1 جزء يخلو من «format» في __metadata__ (تتوقع transformers القيمة «pt»): %2</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 shard(s) have no &quot;format&quot; in their __metadata__ (transformers expects &quot;pt&quot;): %2 and %3 more</source>
+        <translation>
+            <numerusform>لا أجزاء تخلو من «format» في __metadata__ (تتوقع transformers القيمة «pt»): %2 و%3 غيرها</numerusform>
+            <numerusform>جزء واحد يخلو من «format» في __metadata__ (تتوقع transformers القيمة «pt»): %2 و%3 غيرها</numerusform>
+            <numerusform>جزآن يخلوان من «format» في __metadata__ (تتوقع transformers القيمة «pt»): %2 و%3 غيرها</numerusform>
+            <numerusform>%1 أجزاء تخلو من «format» في __metadata__ (تتوقع transformers القيمة «pt»): %2 و%3 غيرها</numerusform>
+            <numerusform>%1 جزءًا يخلو من «format» في __metadata__ (تتوقع transformers القيمة «pt»): %2 و%3 غيرها</numerusform>
+            <numerusform>%1 جزء يخلو من «format» في __metadata__ (تتوقع transformers القيمة «pt»): %2 و%3 غيرها</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>__metadata__ format is &quot;%1&quot;, not &quot;pt&quot;, in %2 shard(s): %3; the tensors may not be in PyTorch layout</source>
+        <translation>
+            <numerusform>صيغة __metadata__ هي «%1» وليست «pt» في %2 من الأجزاء: %3؛ قد لا تكون الموترات بتخطيط PyTorch</numerusform>
+            <numerusform>صيغة __metadata__ هي «%1» وليست «pt» في جزء واحد: %3؛ قد لا تكون الموترات بتخطيط PyTorch</numerusform>
+            <numerusform>صيغة __metadata__ هي «%1» وليست «pt» في جزأين: %3؛ قد لا تكون الموترات بتخطيط PyTorch</numerusform>
+            <numerusform>صيغة __metadata__ هي «%1» وليست «pt» في %2 أجزاء: %3؛ قد لا تكون الموترات بتخطيط PyTorch</numerusform>
+            <numerusform>صيغة __metadata__ هي «%1» وليست «pt» في %2 جزءًا: %3؛ قد لا تكون الموترات بتخطيط PyTorch</numerusform>
+            <numerusform>صيغة __metadata__ هي «%1» وليست «pt» في %2 جزء: %3؛ قد لا تكون الموترات بتخطيط PyTorch</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>__metadata__ format is &quot;%1&quot;, not &quot;pt&quot;, in %2 shard(s): %3 and %4 more; the tensors may not be in PyTorch layout</source>
+        <translation>
+            <numerusform>صيغة __metadata__ هي «%1» وليست «pt» في %2 من الأجزاء: %3 و%4 غيرها؛ قد لا تكون الموترات بتخطيط PyTorch</numerusform>
+            <numerusform>صيغة __metadata__ هي «%1» وليست «pt» في جزء واحد: %3 و%4 غيرها؛ قد لا تكون الموترات بتخطيط PyTorch</numerusform>
+            <numerusform>صيغة __metadata__ هي «%1» وليست «pt» في جزأين: %3 و%4 غيرها؛ قد لا تكون الموترات بتخطيط PyTorch</numerusform>
+            <numerusform>صيغة __metadata__ هي «%1» وليست «pt» في %2 أجزاء: %3 و%4 غيرها؛ قد لا تكون الموترات بتخطيط PyTorch</numerusform>
+            <numerusform>صيغة __metadata__ هي «%1» وليست «pt» في %2 جزءًا: %3 و%4 غيرها؛ قد لا تكون الموترات بتخطيط PyTorch</numerusform>
+            <numerusform>صيغة __metadata__ هي «%1» وليست «pt» في %2 جزء: %3 و%4 غيرها؛ قد لا تكون الموترات بتخطيط PyTorch</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 non-persistent buffer(s) saved in the checkpoint (causal masks, rotary inv_freq) are ignored, as transformers does</source>
+        <translation>
+            <numerusform>%1 مخازن مؤقتة غير دائمة محفوظة في نقطة الحفظ (أقنعة سببية، inv_freq الدوراني) تُتجاهَل كما تفعل transformers</numerusform>
+            <numerusform>مخزن مؤقت واحد غير دائم محفوظ في نقطة الحفظ (أقنعة سببية، inv_freq الدوراني) يُتجاهَل كما تفعل transformers</numerusform>
+            <numerusform>مخزنان مؤقتان غير دائمين محفوظان في نقطة الحفظ (أقنعة سببية، inv_freq الدوراني) يُتجاهَلان كما تفعل transformers</numerusform>
+            <numerusform>%1 مخازن مؤقتة غير دائمة محفوظة في نقطة الحفظ (أقنعة سببية، inv_freq الدوراني) تُتجاهَل كما تفعل transformers</numerusform>
+            <numerusform>%1 مخزنًا مؤقتًا غير دائم محفوظة في نقطة الحفظ (أقنعة سببية، inv_freq الدوراني) تُتجاهَل كما تفعل transformers</numerusform>
+            <numerusform>%1 مخزن مؤقت غير دائم محفوظة في نقطة الحفظ (أقنعة سببية، inv_freq الدوراني) تُتجاهَل كما تفعل transformers</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 tensor(s) of the model are missing from the checkpoint</source>
+        <translation>
+            <numerusform>لا موترات من النموذج مفقودة من نقطة الحفظ</numerusform>
+            <numerusform>موتر واحد من النموذج مفقود من نقطة الحفظ</numerusform>
+            <numerusform>موتران من النموذج مفقودان من نقطة الحفظ</numerusform>
+            <numerusform>%1 موترات من النموذج مفقودة من نقطة الحفظ</numerusform>
+            <numerusform>%1 موترًا من النموذج مفقودة من نقطة الحفظ</numerusform>
+            <numerusform>%1 موتر من النموذج مفقودة من نقطة الحفظ</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 checkpoint tensor(s) are not part of the model</source>
+        <translation>
+            <numerusform>لا موترات في نقطة الحفظ خارج النموذج</numerusform>
+            <numerusform>موتر واحد في نقطة الحفظ ليس جزءًا من النموذج</numerusform>
+            <numerusform>موتران في نقطة الحفظ ليسا جزءًا من النموذج</numerusform>
+            <numerusform>%1 موترات في نقطة الحفظ ليست جزءًا من النموذج</numerusform>
+            <numerusform>%1 موترًا في نقطة الحفظ ليست جزءًا من النموذج</numerusform>
+            <numerusform>%1 موتر في نقطة الحفظ ليست جزءًا من النموذج</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 tensor shape(s) differ from config.json</source>
+        <translation>
+            <numerusform>لا أشكال موترات تخالف config.json</numerusform>
+            <numerusform>شكل موتر واحد يخالف config.json</numerusform>
+            <numerusform>شكلا موترين يخالفان config.json</numerusform>
+            <numerusform>%1 أشكال موترات تخالف config.json</numerusform>
+            <numerusform>%1 شكلًا من أشكال الموترات تخالف config.json</numerusform>
+            <numerusform>%1 شكل موتر يخالف config.json</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>Worker</name>

@@ -278,6 +278,110 @@
         <comment>an explanation followed by its details</comment>
         <translation>%1 (%2)</translation>
     </message>
+    <message>
+        <source>__metadata__ has no &quot;format&quot; entry (transformers expects &quot;pt&quot;)</source>
+        <translation>__metadata__ has no &quot;format&quot; entry (transformers expects &quot;pt&quot;)</translation>
+    </message>
+    <message>
+        <source>__metadata__ format is &quot;%1&quot;, not &quot;pt&quot;: the tensors may not be in PyTorch layout</source>
+        <translation>__metadata__ format is &quot;%1&quot;, not &quot;pt&quot;: the tensors may not be in PyTorch layout</translation>
+    </message>
+    <message>
+        <source>%1: __metadata__ has no &quot;format&quot; entry (transformers expects &quot;pt&quot;)</source>
+        <translation>%1: __metadata__ has no &quot;format&quot; entry (transformers expects &quot;pt&quot;)</translation>
+    </message>
+    <message>
+        <source>%1: __metadata__ format is &quot;%2&quot;, not &quot;pt&quot;: the tensors may not be in PyTorch layout</source>
+        <translation>%1: __metadata__ format is &quot;%2&quot;, not &quot;pt&quot;: the tensors may not be in PyTorch layout</translation>
+    </message>
+    <message>
+        <source>%1: PyTorch .bin weights are not read; only config.json was opened</source>
+        <translation>%1: PyTorch .bin weights are not read; only config.json was opened</translation>
+    </message>
+    <message>
+        <source>no repeated block structure found: no module class is kept whole</source>
+        <translation>no repeated block structure found: no module class is kept whole</translation>
+    </message>
+    <message>
+        <source>unknown architecture: the no-split class &quot;%1&quot; is a guess from the repeated numbered blocks</source>
+        <translation>unknown architecture: the no-split class &quot;%1&quot; is a guess from the repeated numbered blocks</translation>
+    </message>
+    <message>
+        <source>the checkpoint holds the bare base model: tensor names lack the &quot;%1.&quot; prefix of %2</source>
+        <translation>the checkpoint holds the bare base model: tensor names lack the &quot;%1.&quot; prefix of %2</translation>
+    </message>
+    <message>
+        <source>no config.json: module classes unknown, tree derived from tensor names</source>
+        <translation>no config.json: module classes unknown, tree derived from tensor names</translation>
+    </message>
+    <message>
+        <source>the checkpoint&apos;s tensors do not follow the %1 layout of the registry (%2 of %3 tensors matched): tree derived from tensor names</source>
+        <translation>the checkpoint&apos;s tensors do not follow the %1 layout of the registry (%2 of %3 tensors matched): tree derived from tensor names</translation>
+    </message>
+    <message>
+        <source>config.json does not describe a %1 model (%2): tree derived from tensor names</source>
+        <translation>config.json does not describe a %1 model (%2): tree derived from tensor names</translation>
+    </message>
+    <message>
+        <source>Mixtral checkpoint in the transformers 4.x layout (block_sparse_moe.experts.N): the tree follows it</source>
+        <translation>Mixtral checkpoint in the transformers 4.x layout (block_sparse_moe.experts.N): the tree follows it</translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 shard(s) have no &quot;format&quot; in their __metadata__ (transformers expects &quot;pt&quot;): %2</source>
+        <translation>
+            <numerusform>%1 shard has no &quot;format&quot; in its __metadata__ (transformers expects &quot;pt&quot;): %2</numerusform>
+            <numerusform>%1 shards have no &quot;format&quot; in their __metadata__ (transformers expects &quot;pt&quot;): %2</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 shard(s) have no &quot;format&quot; in their __metadata__ (transformers expects &quot;pt&quot;): %2 and %3 more</source>
+        <translation>
+            <numerusform>%1 shard has no &quot;format&quot; in its __metadata__ (transformers expects &quot;pt&quot;): %2 and %3 more</numerusform>
+            <numerusform>%1 shards have no &quot;format&quot; in their __metadata__ (transformers expects &quot;pt&quot;): %2 and %3 more</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>__metadata__ format is &quot;%1&quot;, not &quot;pt&quot;, in %2 shard(s): %3; the tensors may not be in PyTorch layout</source>
+        <translation>
+            <numerusform>__metadata__ format is &quot;%1&quot;, not &quot;pt&quot;, in %2 shard: %3; the tensors may not be in PyTorch layout</numerusform>
+            <numerusform>__metadata__ format is &quot;%1&quot;, not &quot;pt&quot;, in %2 shards: %3; the tensors may not be in PyTorch layout</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>__metadata__ format is &quot;%1&quot;, not &quot;pt&quot;, in %2 shard(s): %3 and %4 more; the tensors may not be in PyTorch layout</source>
+        <translation>
+            <numerusform>__metadata__ format is &quot;%1&quot;, not &quot;pt&quot;, in %2 shard: %3 and %4 more; the tensors may not be in PyTorch layout</numerusform>
+            <numerusform>__metadata__ format is &quot;%1&quot;, not &quot;pt&quot;, in %2 shards: %3 and %4 more; the tensors may not be in PyTorch layout</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 non-persistent buffer(s) saved in the checkpoint (causal masks, rotary inv_freq) are ignored, as transformers does</source>
+        <translation>
+            <numerusform>%1 non-persistent buffer saved in the checkpoint (causal masks, rotary inv_freq) is ignored, as transformers does</numerusform>
+            <numerusform>%1 non-persistent buffers saved in the checkpoint (causal masks, rotary inv_freq) are ignored, as transformers does</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 tensor(s) of the model are missing from the checkpoint</source>
+        <translation>
+            <numerusform>%1 tensor of the model is missing from the checkpoint</numerusform>
+            <numerusform>%1 tensors of the model are missing from the checkpoint</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 checkpoint tensor(s) are not part of the model</source>
+        <translation>
+            <numerusform>%1 checkpoint tensor is not part of the model</numerusform>
+            <numerusform>%1 checkpoint tensors are not part of the model</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 tensor shape(s) differ from config.json</source>
+        <translation>
+            <numerusform>%1 tensor shape differs from config.json</numerusform>
+            <numerusform>%1 tensor shapes differ from config.json</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>Worker</name>

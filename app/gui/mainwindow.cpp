@@ -236,8 +236,8 @@ MainWindow::MainWindow(QWidget *parent)
         updateStatus();
         updateActions();
         const auto &model = m_document->model()->source.model;
-        for (const auto &w : model.warnings)
-            statusBar()->showMessage(QString::fromStdString(w), 8000);
+        for (const auto &note : model.notes)
+            statusBar()->showMessage(messageText(note, [this](const planner::Device &d) { return m_document->deviceLabel(d); }), 8000);
     });
     connect(m_document, &Document::openFailed, this, [this](const QString &message, bool cancelled) {
         m_progress->hide();
@@ -752,8 +752,10 @@ void MainWindow::updateProblems()
     if (const OpenedModel *model = m_document->model()) {
         // What the loader and the architecture registry noticed about the checkpoint itself.
         const auto &desc = model->source.model;
-        std::vector<std::string> notes = model->source.checkpoint.warnings;
-        notes.insert(notes.end(), desc.warnings.begin(), desc.warnings.end());
+        QStringList notes;
+        for (const auto *list : {&model->source.checkpoint.notes, &desc.notes})
+            for (const auto &note : *list)
+                notes << messageText(note, deviceLabel);
         auto summary = [&](const std::vector<std::string> &list, const QString &what) {
             if (list.empty())
                 return;
@@ -761,18 +763,18 @@ void MainWindow::updateProblems()
                 + QStringLiteral(": ") + QString::fromStdString(list.front());
             if (list.size() > 1)
                 text += tr(", …");
-            notes.push_back(text.toStdString());
+            notes << text;
         };
         summary(desc.missingTensors, tr("%1 tensors missing from the checkpoint"));
         summary(desc.unexpectedTensors, tr("%1 tensors the architecture does not know"));
         summary(desc.shapeMismatches, tr("%1 shape mismatches"));
-        for (const auto &n : notes) {
+        for (const QString &n : notes) {
             auto *item = new QTreeWidgetItem(m_problems);
             ++warnings;
             item->setIcon(ProblemTextColumn, QIcon(QStringLiteral(":/icons/warning.png")));
             item->setData(ProblemTextColumn, ProblemSeverityRole, tr("Note"));
-            item->setText(ProblemTextColumn, QString::fromStdString(n));
-            item->setToolTip(ProblemTextColumn, QString::fromStdString(n));
+            item->setText(ProblemTextColumn, n);
+            item->setToolTip(ProblemTextColumn, n);
         }
     }
     const QString title = tr("Problems");

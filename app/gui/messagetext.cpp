@@ -6,8 +6,10 @@
 #include <QLocale>
 #include <QStringList>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <utility>
 
 namespace mizan::gui {
@@ -91,6 +93,47 @@ const std::pair<MessageId, const char *> kPatterns[] = {
     {MessageId::FixMoveFrom, QT_TRANSLATE_NOOP("MessageText", "move modules from %1 to a device with room")},
     {MessageId::FixMoveToCpu, QT_TRANSLATE_NOOP("MessageText", "move it to the CPU: disk is much slower")},
     {MessageId::FixMoveFirstModules, QT_TRANSLATE_NOOP("MessageText", "move the first modules to %1")},
+
+    // Checkpoint notes (the loader's and the architecture registry's); those with a count are in kPluralPatterns.
+    {MessageId::MetadataNoFormat, QT_TRANSLATE_NOOP("MessageText", "__metadata__ has no \"format\" entry (transformers expects \"pt\")")},
+    {MessageId::MetadataFormatNotPt,
+     QT_TRANSLATE_NOOP("MessageText", "__metadata__ format is \"%1\", not \"pt\": the tensors may not be in PyTorch layout")},
+    {MessageId::MetadataNoFormatInFile, QT_TRANSLATE_NOOP("MessageText", "%1: __metadata__ has no \"format\" entry (transformers expects \"pt\")")},
+    {MessageId::MetadataFormatNotPtInFile,
+     QT_TRANSLATE_NOOP("MessageText", "%1: __metadata__ format is \"%2\", not \"pt\": the tensors may not be in PyTorch layout")},
+    {MessageId::BinWeightsNotRead, QT_TRANSLATE_NOOP("MessageText", "%1: PyTorch .bin weights are not read; only config.json was opened")},
+    {MessageId::NoRepeatedBlocks, QT_TRANSLATE_NOOP("MessageText", "no repeated block structure found: no module class is kept whole")},
+    {MessageId::NoSplitClassGuessed,
+     QT_TRANSLATE_NOOP("MessageText", "unknown architecture: the no-split class \"%1\" is a guess from the repeated numbered blocks")},
+    {MessageId::BareBaseModel,
+     QT_TRANSLATE_NOOP("MessageText", "the checkpoint holds the bare base model: tensor names lack the \"%1.\" prefix of %2")},
+    {MessageId::NoConfigJson, QT_TRANSLATE_NOOP("MessageText", "no config.json: module classes unknown, tree derived from tensor names")},
+    {MessageId::LayoutNotFollowed,
+     QT_TRANSLATE_NOOP("MessageText", "the checkpoint's tensors do not follow the %1 layout of the registry (%2 of %3 tensors matched): "
+                                      "tree derived from tensor names")},
+    {MessageId::ConfigNotOfFamily,
+     QT_TRANSLATE_NOOP("MessageText", "config.json does not describe a %1 model (%2): tree derived from tensor names")},
+    {MessageId::MixtralV4Layout,
+     QT_TRANSLATE_NOOP("MessageText", "Mixtral checkpoint in the transformers 4.x layout (block_sparse_moe.experts.N): the tree follows it")},
+};
+
+// Patterns whose wording follows a number: the message's first Count argument picks the plural form.
+const std::pair<MessageId, const char *> kPluralPatterns[] = {
+    {MessageId::MetadataNoFormatInShards,
+     QT_TRANSLATE_N_NOOP("MessageText", "%1 shard(s) have no \"format\" in their __metadata__ (transformers expects \"pt\"): %2")},
+    {MessageId::MetadataNoFormatInShardsMore,
+     QT_TRANSLATE_N_NOOP("MessageText", "%1 shard(s) have no \"format\" in their __metadata__ (transformers expects \"pt\"): %2 and %3 more")},
+    {MessageId::MetadataFormatNotPtInShards,
+     QT_TRANSLATE_N_NOOP("MessageText", "__metadata__ format is \"%1\", not \"pt\", in %2 shard(s): %3; the tensors may not be in PyTorch layout")},
+    {MessageId::MetadataFormatNotPtInShardsMore,
+     QT_TRANSLATE_N_NOOP("MessageText",
+                         "__metadata__ format is \"%1\", not \"pt\", in %2 shard(s): %3 and %4 more; the tensors may not be in PyTorch layout")},
+    {MessageId::IgnoredBuffers,
+     QT_TRANSLATE_N_NOOP("MessageText", "%1 non-persistent buffer(s) saved in the checkpoint (causal masks, rotary inv_freq) are ignored, "
+                                        "as transformers does")},
+    {MessageId::TensorsMissing, QT_TRANSLATE_N_NOOP("MessageText", "%1 tensor(s) of the model are missing from the checkpoint")},
+    {MessageId::TensorsUnexpected, QT_TRANSLATE_N_NOOP("MessageText", "%1 checkpoint tensor(s) are not part of the model")},
+    {MessageId::ShapesDiffer, QT_TRANSLATE_N_NOOP("MessageText", "%1 tensor shape(s) differ from config.json")},
 };
 
 QString translated(const char *source)
@@ -150,22 +193,45 @@ QString argText(const planner::MessageArg &arg, const DeviceLabeler &deviceLabel
 
 } // namespace
 
-QString messagePattern(MessageId id)
+QString messagePattern(MessageId id, std::int64_t count)
 {
     // By id without a search: the GUI renders one explanation per module on every edit.
+    struct Source {
+        const char *text = nullptr;
+        bool plural = false;
+    };
     static const auto sources = [] {
-        std::array<const char *, static_cast<std::size_t>(MessageId::Count)> table{};
+        std::array<Source, static_cast<std::size_t>(MessageId::Count)> table{};
         for (const auto &[key, source] : kPatterns)
-            table[static_cast<std::size_t>(key)] = source;
+            table[static_cast<std::size_t>(key)] = {source, false};
+        for (const auto &[key, source] : kPluralPatterns)
+            table[static_cast<std::size_t>(key)] = {source, true};
         return table;
     }();
     const auto i = static_cast<std::size_t>(id);
-    return i < sources.size() && sources[i] ? translated(sources[i]) : QString();
+    if (i >= sources.size() || !sources[i].text)
+        return {};
+    if (!sources[i].plural)
+        return translated(sources[i].text);
+    const int n = static_cast<int>(std::clamp<std::int64_t>(count, 0, std::numeric_limits<int>::max()));
+    return QCoreApplication::translate(kContext, sources[i].text, nullptr, n);
+}
+
+QString messagePattern(MessageId id)
+{
+    return messagePattern(id, kGeneralCount);
 }
 
 QString messageText(const planner::Message &message, const DeviceLabeler &deviceLabel)
 {
-    const QString pattern = messagePattern(message.id);
+    // The first count decides the plural form of the patterns that have them.
+    std::int64_t count = kGeneralCount;
+    for (const auto &arg : message.args)
+        if (planner::kindOf(arg) == planner::MessageArgKind::Count) {
+            count = std::get<std::int64_t>(arg);
+            break;
+        }
+    const QString pattern = messagePattern(message.id, count);
     // One pass over the pattern, so a name that contains "%2" is never substituted again.
     QString out;
     out.reserve(pattern.size() + 32);

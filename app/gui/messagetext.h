@@ -10,6 +10,7 @@
 
 #include <QString>
 
+#include <cstdint>
 #include <functional>
 #include <vector>
 
@@ -17,7 +18,12 @@ namespace mizan::gui {
 
 using DeviceLabeler = std::function<QString(const planner::Device &)>;
 
-// The translated pattern of `id` ("fits on %1: needs %2"); empty when the GUI has none.
+// The translated pattern of `id` ("fits on %1: needs %2"); empty when the GUI has none. Patterns
+// that mention a number of things ("%1 tensor(s) ...", the checkpoint notes) have plural forms:
+// `count` picks one (messageText passes the message's first Count argument); without it, the
+// form for kGeneralCount things.
+constexpr std::int64_t kGeneralCount = 100;
+QString messagePattern(planner::MessageId id, std::int64_t count);
 QString messagePattern(planner::MessageId id);
 
 // One message; `deviceLabel` names devices (Document::deviceLabel).
