@@ -545,10 +545,19 @@ void TestGui::checkpointNotesFollowTheLanguage()
     QVERIFY2(loaderArabic.contains(QChar(0x2066) + QStringLiteral("model-00002-of-00002.safetensors") + QChar(0x2069)), qPrintable(loaderArabic));
     QVERIFY2(modelArabic.contains(QChar(0x2066) + QStringLiteral("Block(layers)") + QChar(0x2069)), qPrintable(modelArabic));
     QVERIFY(hasArabicLetters(w.problemsView()->topLevelItem(loaderRow)->data(ProblemTextColumn, ProblemSeverityRole).toString()));
+    // Counted notes take the plural form of their number: Arabic has one for 1, 2, 3-10, 11-99, 100+.
+    auto missing = [](std::int64_t n) { return messageText(planner::Message{planner::MessageId::TensorsMissing, {n}}, {}); };
+    QSet<QString> forms;
+    for (std::int64_t n : {1, 2, 5, 12, 100})
+        forms.insert(missing(n).remove(QRegularExpression(QStringLiteral("[٠-٩]+"))));
+    QCOMPARE(forms.size(), 5);
+    QVERIFY2(missing(12).startsWith(QStringLiteral("١٢ ")), qPrintable(missing(12)));
 
     w.setLanguage(QStringLiteral("en"));
     QCOMPARE(text(loaderRow), loaderEnglish);
     QCOMPARE(text(modelRow), modelEnglish);
+    QCOMPARE(missing(1), QStringLiteral("1 tensor of the model is missing from the checkpoint"));
+    QCOMPARE(missing(3), QStringLiteral("3 tensors of the model are missing from the checkpoint"));
 }
 
 void TestGui::everyMessageHasTextInBothLanguages_data()
