@@ -566,7 +566,12 @@ void Document::refreshMap()
 PlacementView Document::placementView() const
 {
     PlacementView v;
-    const auto choices = deviceChoices();
+    auto choices = deviceChoices();
+    // An imported or edited map may name a device the limits do not list (validation reports it):
+    // the tree still shows where the module is.
+    for (const auto &[key, device] : m_map)
+        if (std::find(choices.begin(), choices.end(), device) == choices.end())
+            choices.push_back(device);
     for (const auto &d : choices) {
         v.devices << deviceLabel(d);
         v.deviceKeys << QString::fromStdString(d.toString());
