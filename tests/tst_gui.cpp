@@ -803,6 +803,9 @@ void TestGui::errorsHaveTranslatedHeadlines()
         hasArabicLetter = hasArabicLetter || (c.unicode() >= 0x0600 && c.unicode() <= 0x06FF);
     QVERIFY2(hasArabicLetter, qPrintable(arabic));
     QVERIFY(arabic.contains(QStringLiteral("model-00002-of-00002.safetensors"))); // the detail is kept
+    // The path reads left to right inside the Arabic sentence (isolated), and English is left alone.
+    QVERIFY2(arabic.contains(QChar(0x2066) + QStringLiteral("/models/x/model.safetensors.index.json") + QChar(0x2069)), qPrintable(arabic));
+    QVERIFY(!english.contains(QChar(0x2066)));
     // Every kind has its own headline.
     QSet<QString> headlines;
     for (int k = 0; k <= static_cast<int>(ErrorKind::NotFound); ++k)

@@ -659,7 +659,7 @@ void Document::importDeviceMap(const QString &path)
     State next = state();
     next.map = planner::readDeviceMapFile(path.toStdString());
     next.plan.reset();
-    pushState(tr("Import %1").arg(QFileInfo(path).fileName()), next);
+    pushState(tr("Import %1").arg(ltr(QFileInfo(path).fileName())), next);
 }
 
 void Document::importPlan(const QString &path)
@@ -689,7 +689,7 @@ void Document::importPlan(const QString &path)
     next.pins = file.options.pins;
     next.map = file.deviceMap;
     next.plan.reset();
-    pushState(tr("Import %1").arg(QFileInfo(path).fileName()), next);
+    pushState(tr("Import %1").arg(ltr(QFileInfo(path).fileName())), next);
 }
 
 } // namespace mizan::gui

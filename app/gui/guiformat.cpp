@@ -9,6 +9,13 @@
 
 namespace mizan::gui {
 
+QString ltr(const QString &text)
+{
+    if (QLocale().textDirection() != Qt::RightToLeft || text.isEmpty())
+        return text;
+    return QChar(0x2066) + text + QChar(0x2069);
+}
+
 QString formatBytes(std::int64_t bytes)
 {
     const QLocale locale;

@@ -15,6 +15,11 @@ QString formatBytes(std::int64_t bytes);
 // "8,030,261,248" or "8.03 B" (compact) in the current default locale.
 QString formatCount(std::int64_t count, bool compact = false);
 
+// Left-to-right text (a path, a module name, an English detail) set inside a translated sentence:
+// wrapped in LEFT-TO-RIGHT ISOLATE ... POP DIRECTIONAL ISOLATE when the UI is right-to-left, so that
+// "/models/x.json" keeps its slashes and order inside Arabic; unchanged in English.
+QString ltr(const QString &text);
+
 // Colours for device slots: GPUs in a qualitative palette, CPU grey-blue, disk brown.
 enum class DeviceColorKind { Gpu, Cpu, Disk, Mps };
 QColor deviceColor(DeviceColorKind kind, int gpuIndex);

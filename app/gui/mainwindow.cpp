@@ -217,7 +217,7 @@ MainWindow::MainWindow(QWidget *parent)
         m_progress->setRange(0, 0);
         m_progress->show();
         m_cancel->show();
-        m_statusLabel->setText(tr("Opening %1…").arg(path));
+        m_statusLabel->setText(tr("Opening %1…").arg(ltr(path)));
     });
     connect(m_document, &Document::openProgress, this, [this](int done, int total) {
         m_progress->setRange(0, total);
@@ -232,7 +232,7 @@ MainWindow::MainWindow(QWidget *parent)
         // Reveal the top levels (model, its layer list) without walking thousands of rows.
         m_tree->expandToDepth(0);
         fitColumns();
-        setWindowTitle(tr("%1 — Mizan").arg(QFileInfo(m_document->model()->path).fileName()));
+        setWindowTitle(tr("%1 — Mizan").arg(ltr(QFileInfo(m_document->model()->path).fileName())));
         updateStatus();
         updateActions();
         const auto &model = m_document->model()->source.model;
@@ -581,7 +581,7 @@ void MainWindow::retranslateUi()
         tb->setWindowTitle(tr("Main toolbar"));
     fillRecentMenu();
     if (m_document->hasModel())
-        setWindowTitle(tr("%1 — Mizan").arg(QFileInfo(m_document->model()->path).fileName()));
+        setWindowTitle(tr("%1 — Mizan").arg(ltr(QFileInfo(m_document->model()->path).fileName())));
     else
         setWindowTitle(tr("Mizan"));
     updateProblems();
@@ -867,7 +867,7 @@ void MainWindow::exportWith(const QString &title, const QString &filter, const Q
         return;
     try {
         write(file);
-        statusBar()->showMessage(tr("Saved %1").arg(file), 5000);
+        statusBar()->showMessage(tr("Saved %1").arg(ltr(file)), 5000);
     } catch (const std::exception &e) {
         showError(tr("Cannot save"), describeError(e));
     }
@@ -880,7 +880,7 @@ void MainWindow::importWith(const QString &title, const QString &filter, const s
         return;
     try {
         read(file);
-        statusBar()->showMessage(tr("Imported %1").arg(file), 5000);
+        statusBar()->showMessage(tr("Imported %1").arg(ltr(file)), 5000);
     } catch (const std::exception &e) {
         showError(tr("Cannot import"), describeError(e));
     }
@@ -900,7 +900,7 @@ bool MainWindow::importFile(const QString &file)
             m_document->importPlan(file);
         else
             m_document->importDeviceMap(file);
-        statusBar()->showMessage(tr("Imported %1").arg(file), 5000);
+        statusBar()->showMessage(tr("Imported %1").arg(ltr(file)), 5000);
         return true;
     } catch (const std::exception &e) {
         showError(tr("Cannot import"), describeError(e));

@@ -141,19 +141,12 @@ QString translated(const char *source)
     return QCoreApplication::translate(kContext, source);
 }
 
-bool rightToLeft()
-{
-    return QLocale().textDirection() == Qt::RightToLeft;
-}
 
 // Names (modules, classes, tensors) are left-to-right text: inside a right-to-left sentence they
 // are isolated so "model.layers.0" keeps its order and its dots.
 QString name(const std::string &text)
 {
-    const QString s = QString::fromStdString(text);
-    if (!rightToLeft())
-        return s;
-    return QChar(0x2066) + s + QChar(0x2069); // LEFT-TO-RIGHT ISOLATE ... POP DIRECTIONAL ISOLATE
+    return ltr(QString::fromStdString(text));
 }
 
 QString listSeparator()

@@ -1,5 +1,7 @@
 #include "worker.h"
 
+#include "guiformat.h"
+
 #include "planner/error.h"
 
 #include <QCoreApplication>
@@ -44,13 +46,12 @@ QString describeError(const std::exception &error)
 {
     // The headline is translated; the core's detail (names, numbers, offsets) stays as written,
     // isolated so that paths and English read left to right inside an Arabic sentence.
-    auto isolate = [](const QString &text) { return QChar(0x2068) + text + QChar(0x2069); };
     if (const auto *e = dynamic_cast<const mizan::Error *>(&error)) {
-        const QString detail = isolate(QString::fromStdString(e->message()));
+        const QString detail = ltr(QString::fromStdString(e->message()));
         if (e->file().empty())
             return QCoreApplication::translate("Worker", "%1: %2").arg(errorHeadline(e->kind()), detail);
         return QCoreApplication::translate("Worker", "%1 (%2): %3")
-            .arg(errorHeadline(e->kind()), isolate(QString::fromStdString(e->file())), detail);
+            .arg(errorHeadline(e->kind()), ltr(QString::fromStdString(e->file())), detail);
     }
     return QString::fromLocal8Bit(error.what());
 }
