@@ -203,7 +203,9 @@ void ChartsPanel::refreshDevices()
     int bars = 0;
     for (const auto &[device, planned] : usage)
         bars += device.kind == planner::DeviceKind::Disk && planned == 0 ? 0 : 1;
-    const double slot = std::max(1, plot->width() - 70) / static_cast<double>(std::max(1, bars));
+    // The axis rect of the last layout, or an estimate before the first one; 90% of a bar's share.
+    const int axisWidth = plot->axisRect()->width() > 50 ? plot->axisRect()->width() : plot->width() - 70;
+    const double slot = 0.9 * std::max(1, axisWidth) / static_cast<double>(std::max(1, bars));
     QFont small = font();
     small.setPointSizeF(small.pointSizeF() * 0.8);
     const QFontMetrics tickMetrics(font()), labelMetrics(small);
@@ -217,7 +219,7 @@ void ChartsPanel::refreshDevices()
     auto wrapped = [&](const QFontMetrics &metrics, const QString &text) {
         QStringList lines;
         for (const QString &word : text.split(QLatin1Char(' '), Qt::SkipEmptyParts)) {
-            if (!lines.isEmpty() && metrics.horizontalAdvance(lines.back() + QLatin1Char(' ') + word) < slot)
+            if (!lines.isEmpty() && metrics.horizontalAdvance(lines.back() + QLatin1Char(' ') + word) < 0.8 * slot)
                 lines.back() += QLatin1Char(' ') + word;
             else
                 lines << word;
@@ -235,7 +237,7 @@ void ChartsPanel::refreshDevices()
         ++x;
         m_barDevices.push_back(device);
         const QString fullTick = m_document->deviceLabel(device).replace(QStringLiteral(" ("), QStringLiteral("\n("));
-        ticker->addTick(x, widest(tickMetrics, fullTick) < slot ? fullTick : wrapped(tickMetrics, m_document->shortDeviceLabel(device)));
+        ticker->addTick(x, widest(tickMetrics, fullTick) < slot ? fullTick : wrapped(tickMetrics, m_document->deviceLabel(device)));
         std::int64_t reserve = 0, headroom = 0;
         if (plan)
             if (const auto *u = plan->usageOf(device)) {
@@ -279,8 +281,8 @@ void ChartsPanel::refreshDevices()
         label->setPadding(QMargins(0, 0, 0, 4));
         label->setFont(small);
         const QString fullLabel = limit >= 0 ? tr("%1\nof %2").arg(formatBytes(planned), formatBytes(limit)) : formatBytes(planned);
-        label->setText(widest(labelMetrics, fullLabel) < 0.9 * slot ? fullLabel
-                       : widest(labelMetrics, formatBytes(planned)) < 0.9 * slot ? formatBytes(planned) : QString());
+        label->setText(widest(labelMetrics, fullLabel) < slot ? fullLabel
+                       : widest(labelMetrics, formatBytes(planned)) < slot ? formatBytes(planned) : QString());
         if (limit >= 0) {
             if (!limits) {
                 limits = plot->addGraph(plot->xAxis, plot->yAxis);
