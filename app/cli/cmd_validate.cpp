@@ -55,6 +55,21 @@ const char *const kEditUsage =
 
 namespace {
 
+// PATH MAP.json plus the planning options (checked before the slow open) and the extras of a command.
+Args mapCommandArgs(const std::vector<std::string> &argv, const std::vector<std::string> &extraValues,
+                    const std::vector<std::string> &extraFlags)
+{
+    std::vector<std::string> values = kPlanValueOptions;
+    values.insert(values.end(), extraValues.begin(), extraValues.end());
+    std::vector<std::string> flags = kPlanFlags;
+    flags.insert(flags.end(), extraFlags.begin(), extraFlags.end());
+    Args args(argv, values, flags);
+    args.expectPositionals(2, 2);
+    models::ModelDescription none;
+    planOptionsFromArgs(args, none, false, true);
+    return args;
+}
+
 // A device map read from MAP.json, with the options to check it under.
 struct LoadedMap {
     planner::DeviceMap map;
@@ -131,16 +146,9 @@ int printIssues(std::ostream &out, const std::vector<planner::Issue> &issues, co
 
 int runValidate(const std::vector<std::string> &argv)
 {
-    std::vector<std::string> flags = kPlanFlags;
-    flags.push_back("--json");
-    Args args(argv, kPlanValueOptions, flags);
-    args.expectPositionals(2, 2);
+    const Args args = mapCommandArgs(argv, {}, {"--json"});
     const std::string path = args.positional(0, "PATH");
     const std::string mapPath = args.positional(1, "MAP.json");
-    {
-        models::ModelDescription none;
-        planOptionsFromArgs(args, none, false, true);
-    }
     const nlohmann::ordered_json json = readJsonFile(mapPath);
     const models::Source source = models::openSource(path);
     const LoadedMap loaded = loadMap(args, path, source.model, mapPath, json);
@@ -165,18 +173,9 @@ int runValidate(const std::vector<std::string> &argv)
 
 int runEdit(const std::vector<std::string> &argv)
 {
-    std::vector<std::string> values = kPlanValueOptions;
-    values.insert(values.end(), {"--move", "-o"});
-    std::vector<std::string> flags = kPlanFlags;
-    flags.insert(flags.end(), {"--json", "--force"});
-    Args args(argv, values, flags);
-    args.expectPositionals(2, 2);
+    const Args args = mapCommandArgs(argv, {"--move", "-o"}, {"--json", "--force"});
     const std::string path = args.positional(0, "PATH");
     const std::string mapPath = args.positional(1, "MAP.json");
-    {
-        models::ModelDescription none;
-        planOptionsFromArgs(args, none, false, true);
-    }
     std::vector<planner::Pin> moves;
     for (const auto &text : args.values("--move")) {
         planner::Pin move;
