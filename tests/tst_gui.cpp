@@ -705,7 +705,7 @@ void TestGui::detectedGpusBecomeDevices()
     report.gpus = {{0, "NVIDIA H100 80GB HBM3", std::int64_t(80) << 30, std::int64_t(79) << 30, 9, 0},
                    {1, "NVIDIA H100 80GB HBM3", std::int64_t(80) << 30, std::int64_t(60) << 30, 9, 0}};
     report.host = {std::int64_t(512) << 30, std::int64_t(400) << 30};
-    doc->setMachine(report, true);
+    doc->setMachine(report);
     const auto &devices = doc->devices();
     QCOMPARE(devices.size(), std::size_t(3));
     QCOMPARE(devices[0].device, planner::Device::gpu(0));
@@ -733,14 +733,14 @@ void TestGui::detectedGpusBecomeDevices()
     QCOMPARE(doc->devices().size(), std::size_t(2));
 
     // Devices chosen by the user (here: by hand) are never replaced by a later probe answer.
-    doc->setMachine(report, true);
+    doc->setMachine(report);
     QCOMPARE(doc->devices().size(), std::size_t(2));
     QVERIFY(doc->devices()[0].simulated);
 
     // Without GPUs the note says why.
     runtime::DeviceReport cpuOnly;
     cpuOnly.host = {std::int64_t(16) << 30, std::int64_t(8) << 30};
-    doc->setMachine(cpuOnly, true);
+    doc->setMachine(cpuOnly);
     QCOMPARE(doc->devices().size(), std::size_t(2)); // nothing to take from a machine without GPUs
     QVERIFY2(note->text().contains(QStringLiteral("No CUDA GPU")), qPrintable(note->text()));
 }

@@ -237,22 +237,27 @@ void Document::addSimulatedGpu(std::int64_t bytes)
 
 namespace {
 
+// Accelerate's default budget on this machine, with the cards' names.
 std::vector<DeviceSetting> machineDevices(const runtime::DeviceReport &report)
 {
     std::vector<DeviceSetting> devices;
-    for (const auto &g : report.gpus)
-        devices.push_back({planner::Device::gpu(g.index), g.freeBytes, false, QString::fromStdString(g.name)});
-    devices.push_back({planner::Device::cpu(), report.host.availableBytes, false, {}});
+    for (const auto &[device, bytes] : runtime::defaultMaxMemory(report)) {
+        QString label;
+        for (const auto &g : report.gpus)
+            if (device == planner::Device::gpu(g.index))
+                label = QString::fromStdString(g.name);
+        devices.push_back({device, bytes, false, label});
+    }
     return devices;
 }
 
 } // namespace
 
-void Document::setMachine(const runtime::DeviceReport &report, bool useIt)
+void Document::setMachine(const runtime::DeviceReport &report)
 {
     m_machine = std::make_shared<const runtime::DeviceReport>(report);
     // Only devices nobody has chosen yet (no saved settings, profile, edit or import) are replaced.
-    if (useIt && !report.gpus.empty() && !m_devicesTouched) {
+    if (!report.gpus.empty() && !m_devicesTouched) {
         State next = state();
         next.devices = machineDevices(report);
         restore(next);

@@ -55,9 +55,9 @@ public:
     void addSimulatedGpu(std::int64_t bytes);
     // What this machine has (GPUs through libtorch, RAM); null until the probe has answered.
     const runtime::DeviceReport *machine() const { return m_machine.get(); }
-    // Takes the probe's answer. With `useIt`, the devices become the machine's (no undo step)
-    // unless devices were already chosen (saved settings, a profile, an edit, an import).
-    void setMachine(const runtime::DeviceReport &report, bool useIt);
+    // Takes the probe's answer. When it found GPUs, they become the devices (no undo step) unless
+    // devices were already chosen (saved settings, a profile, an edit, an import).
+    void setMachine(const runtime::DeviceReport &report);
     // The machine's GPUs (free memory as the limit, as Accelerate does) and available RAM:
     // one undo step. False before the probe has answered.
     bool useMachineDevices();

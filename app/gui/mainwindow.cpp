@@ -297,7 +297,7 @@ MainWindow::MainWindow(QWidget *parent)
     // detected ones; "This machine" in the hardware profiles brings the detected ones back.
     auto *probe = new QFutureWatcher<runtime::DeviceReport>(this);
     connect(probe, &QFutureWatcher<runtime::DeviceReport>::finished, this, [this, probe] {
-        m_document->setMachine(probe->result(), true);
+        m_document->setMachine(probe->result());
         probe->deleteLater();
     });
     probe->setFuture(QtConcurrent::run([] { return runtime::probeDevices(); }));
