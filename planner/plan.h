@@ -214,8 +214,13 @@ struct PlanFile {
 nlohmann::ordered_json planFileToJson(const PlanFile &file);
 // Throws Error(VersionMismatch) for another format / a newer version; Error(InvalidHeader) for
 // a malformed file.
-PlanFile planFileFromJson(const nlohmann::json &json, const std::string &file = {});
+// With `expected`: as readPlanFile below.
+PlanFile planFileFromJson(const nlohmann::json &json, const std::string &file = {}, const CheckpointIdentity *expected = nullptr);
+PlanFile planFileFromJson(const nlohmann::ordered_json &json, const std::string &file = {},
+                          const CheckpointIdentity *expected = nullptr);
 void writePlanFile(const std::string &path, const PlanFile &file);   // atomic
+// Reads and parses a JSON file keeping key order: Error(Io) / Error(InvalidJson) naming the file.
+nlohmann::ordered_json readJsonFile(const std::string &path);
 // With `expected`: throws Error(VersionMismatch) when the plan was made for another checkpoint
 // (different fingerprint), naming both.
 PlanFile readPlanFile(const std::string &path, const CheckpointIdentity *expected = nullptr);

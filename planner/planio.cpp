@@ -341,9 +341,36 @@ PlanFile planFromJson(const Json &j, const std::string &file)
 
 } // namespace
 
-PlanFile planFileFromJson(const nlohmann::json &json, const std::string &file)
+namespace {
+
+// A plan made for another checkpoint (different fingerprint) is refused, naming both.
+void checkIdentity(const PlanFile &plan, const std::string &file, const CheckpointIdentity *expected)
 {
-    return planFromJson(json, file);
+    if (expected && !plan.checkpoint.fingerprint.empty() && plan.checkpoint.fingerprint != expected->fingerprint)
+        throw Error(ErrorKind::VersionMismatch, file, "this plan was made for another checkpoint (\"" + plan.checkpoint.path + "\", fingerprint " +
+                    plan.checkpoint.fingerprint + ", " + std::to_string(plan.checkpoint.tensorCount) + " tensors), not for \"" + expected->path +
+                    "\" (fingerprint " + expected->fingerprint + ", " + std::to_string(expected->tensorCount) + " tensors)");
+}
+
+} // namespace
+
+PlanFile planFileFromJson(const nlohmann::json &json, const std::string &file, const CheckpointIdentity *expected)
+{
+    PlanFile plan = planFromJson(json, file);
+    checkIdentity(plan, file, expected);
+    return plan;
+}
+
+PlanFile planFileFromJson(const nlohmann::ordered_json &json, const std::string &file, const CheckpointIdentity *expected)
+{
+    PlanFile plan = planFromJson(json, file);
+    checkIdentity(plan, file, expected);
+    return plan;
+}
+
+nlohmann::ordered_json readJsonFile(const std::string &path)
+{
+    return parseText(readText(path), path);
 }
 
 void writePlanFile(const std::string &path, const PlanFile &file)
@@ -353,12 +380,7 @@ void writePlanFile(const std::string &path, const PlanFile &file)
 
 PlanFile readPlanFile(const std::string &path, const CheckpointIdentity *expected)
 {
-    PlanFile plan = planFromJson(parseText(readText(path), path), path);
-    if (expected && !plan.checkpoint.fingerprint.empty() && plan.checkpoint.fingerprint != expected->fingerprint)
-        throw Error(ErrorKind::VersionMismatch, path, "this plan was made for another checkpoint (\"" + plan.checkpoint.path + "\", fingerprint " +
-                    plan.checkpoint.fingerprint + ", " + std::to_string(plan.checkpoint.tensorCount) + " tensors), not for \"" + expected->path +
-                    "\" (fingerprint " + expected->fingerprint + ", " + std::to_string(expected->tensorCount) + " tensors)");
-    return plan;
+    return planFileFromJson(readJsonFile(path), path, expected);
 }
 
 } // namespace mizan::planner

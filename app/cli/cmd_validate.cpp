@@ -10,10 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include <fstream>
 #include <optional>
 #include <iostream>
-#include <sstream>
 
 namespace mizan::cli {
 
@@ -86,7 +84,7 @@ LoadedMap loadMap(const Args &args, const std::string &path, const models::Model
     const bool planFile = json.is_object() && json.contains("format") && json["format"] == "mizan-plan";
     if (planFile) {
         const planner::CheckpointIdentity identity = planner::identityOf(model.tree, path);
-        out.planFile = planner::readPlanFile(mapPath, &identity);
+        out.planFile = planner::planFileFromJson(json, mapPath, &identity); // parsed once
         const planner::PlanFile &file = *out.planFile;
         out.map = file.deviceMap;
         if (options.maxMemory.empty())
@@ -103,20 +101,6 @@ LoadedMap loadMap(const Args &args, const std::string &path, const models::Model
         out.map = planner::deviceMapFromJson(json, mapPath);
     }
     return out;
-}
-
-nlohmann::ordered_json readJsonFile(const std::string &mapPath)
-{
-    std::ifstream in(mapPath, std::ios::binary);
-    if (!in)
-        throw Error(ErrorKind::Io, mapPath, "cannot open the file for reading");
-    std::stringstream text;
-    text << in.rdbuf();
-    try {
-        return nlohmann::ordered_json::parse(text.str());
-    } catch (const nlohmann::json::parse_error &e) {
-        throw Error(ErrorKind::InvalidJson, mapPath, std::string("invalid JSON: ") + e.what());
-    }
 }
 
 nlohmann::ordered_json issuesJson(const std::vector<planner::Issue> &issues)
@@ -149,7 +133,7 @@ int runValidate(const std::vector<std::string> &argv)
     const Args args = mapCommandArgs(argv, {}, {"--json"});
     const std::string path = args.positional(0, "PATH");
     const std::string mapPath = args.positional(1, "MAP.json");
-    const nlohmann::ordered_json json = readJsonFile(mapPath);
+    const nlohmann::ordered_json json = planner::readJsonFile(mapPath);
     const models::Source source = models::openSource(path);
     const LoadedMap loaded = loadMap(args, path, source.model, mapPath, json);
 
@@ -193,7 +177,7 @@ int runEdit(const std::vector<std::string> &argv)
     if (moves.empty())
         throw UsageError("nothing to do: give at least one --move NAME=DEVICE");
 
-    const nlohmann::ordered_json json = readJsonFile(mapPath);
+    const nlohmann::ordered_json json = planner::readJsonFile(mapPath);
     const models::Source source = models::openSource(path);
     const planner::ModuleTree &tree = source.model.tree;
     LoadedMap loaded = loadMap(args, path, source.model, mapPath, json);
