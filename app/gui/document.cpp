@@ -659,10 +659,30 @@ QString Document::pythonSnippet() const
 
 void Document::importDeviceMap(const QString &path)
 {
+    if (m_tree)
+        applyImportedMap(planner::deviceMapFromJson(planner::readJsonFile(path.toStdString()), path.toStdString()), path);
+}
+
+void Document::importFile(const QString &path)
+{
     if (!m_tree)
         return;
+    // Read once; a plan file says so in its "format", anything else is a device map.
+    const std::string file = path.toStdString();
+    const nlohmann::ordered_json json = planner::readJsonFile(file);
+    const auto format = json.is_object() ? json.find("format") : json.end();
+    if (format != json.end() && format->is_string() && format->get<std::string>() == "mizan-plan") {
+        const auto identity = planner::identityOf(*m_tree, m_model->path.toStdString());
+        applyImportedPlan(planner::planFileFromJson(json, file, &identity), path);
+    } else {
+        applyImportedMap(planner::deviceMapFromJson(json, file), path);
+    }
+}
+
+void Document::applyImportedMap(planner::DeviceMap map, const QString &path)
+{
     State next = state();
-    next.map = planner::readDeviceMapFile(path.toStdString());
+    next.map = std::move(map);
     next.plan.reset();
     pushState(tr("Import %1").arg(ltr(QFileInfo(path).fileName())), next);
 }
@@ -672,7 +692,11 @@ void Document::importPlan(const QString &path)
     if (!m_tree)
         return;
     const auto identity = planner::identityOf(*m_tree, m_model->path.toStdString());
-    const planner::PlanFile file = planner::readPlanFile(path.toStdString(), &identity);
+    applyImportedPlan(planner::readPlanFile(path.toStdString(), &identity), path);
+}
+
+void Document::applyImportedPlan(const planner::PlanFile &file, const QString &path)
+{
     State next = state();
     next.devices.clear();
     for (const auto &[device, bytes] : file.options.maxMemory) {

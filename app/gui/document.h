@@ -107,6 +107,7 @@ public:
     QString pythonSnippet() const;
     void importDeviceMap(const QString &path);    // undoable; validated
     void importPlan(const QString &path);         // undoable; settings and map
+    void importFile(const QString &path);         // either of the two, told apart by "format"
 
     // Raw setters used by undo commands.
     struct State {
@@ -138,6 +139,8 @@ Q_SIGNALS:
 
 private:
     void pushState(const QString &text, const State &next);
+    void applyImportedMap(planner::DeviceMap map, const QString &path);
+    void applyImportedPlan(const planner::PlanFile &file, const QString &path);
     void applyOpened(std::shared_ptr<const OpenedModel> opened);
     void refreshSizes();
     void refreshMap();

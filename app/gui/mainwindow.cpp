@@ -19,7 +19,6 @@
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFileDialog>
-#include <QFile>
 #include <QFileInfo>
 #include <QFutureWatcher>
 #include <QGuiApplication>
@@ -888,18 +887,8 @@ void MainWindow::importWith(const QString &title, const QString &filter, const s
 
 bool MainWindow::importFile(const QString &file)
 {
-    // A plan file says so in its "format"; anything else is read as a device map.
-    bool plan = file.endsWith(QLatin1String(".mizan.json"));
-    if (!plan) {
-        QFile f(file);
-        if (f.open(QIODevice::ReadOnly))
-            plan = f.read(4096).contains("\"mizan-plan\"");
-    }
     try {
-        if (plan)
-            m_document->importPlan(file);
-        else
-            m_document->importDeviceMap(file);
+        m_document->importFile(file);
         statusBar()->showMessage(tr("Imported %1").arg(ltr(file)), 5000);
         return true;
     } catch (const std::exception &e) {
