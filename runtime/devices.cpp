@@ -1,4 +1,6 @@
-#include "devices.h"
+#include "runtime/devices.h"
+
+#include "runtime/backend.h"
 
 #include <filesystem>
 #include <fstream>
@@ -6,14 +8,6 @@
 #include <system_error>
 
 #include <unistd.h>
-
-#if MIZAN_HAS_TORCH
-#include <torch/cuda.h>
-#include <torch/version.h>
-#endif
-#if MIZAN_TORCH_CUDA
-#include <cuda_runtime_api.h>
-#endif
 
 namespace mizan::runtime {
 
@@ -69,44 +63,6 @@ std::optional<DiskSpace> probeDisk(const std::string &folder, std::vector<std::s
     return disk;
 }
 
-#if MIZAN_TORCH_CUDA
-// The CUDA runtime directly (libtorch links it): properties and free memory per device, as
-// torch.cuda.mem_get_info() reports them. The calling thread's current device is restored.
-std::vector<GpuInfo> probeCuda(std::vector<std::string> &notes)
-{
-    std::vector<GpuInfo> gpus;
-    const int count = static_cast<int>(torch::cuda::device_count());
-    int previous = -1;
-    const bool restore = cudaGetDevice(&previous) == cudaSuccess;
-    for (int i = 0; i < count; ++i) {
-        cudaDeviceProp props{};
-        cudaError_t status = cudaGetDeviceProperties(&props, i);
-        std::size_t freeBytes = 0, totalBytes = 0;
-        if (status == cudaSuccess)
-            status = cudaSetDevice(i);
-        if (status == cudaSuccess)
-            status = cudaMemGetInfo(&freeBytes, &totalBytes);
-        if (status != cudaSuccess) {
-            // Accelerate skips an index that fails to initialise, with a log line.
-            notes.push_back("GPU " + std::to_string(i) + " skipped: " + cudaGetErrorString(status));
-            cudaGetLastError(); // clear the sticky error for the next device
-            continue;
-        }
-        GpuInfo g;
-        g.index = i;
-        g.name = props.name;
-        g.totalBytes = static_cast<std::int64_t>(totalBytes);
-        g.freeBytes = static_cast<std::int64_t>(freeBytes);
-        g.computeMajor = props.major;
-        g.computeMinor = props.minor;
-        gpus.push_back(std::move(g));
-    }
-    if (restore && previous >= 0)
-        cudaSetDevice(previous);
-    return gpus;
-}
-#endif
-
 } // namespace
 
 HostMemory probeHostMemory(std::vector<std::string> *notes)
@@ -142,28 +98,23 @@ HostMemory parseMeminfo(const std::string &text)
 DeviceReport probeDevices(const std::string &offloadFolder)
 {
     DeviceReport report;
-#if MIZAN_HAS_TORCH
-    report.torchLinked = true;
-    const std::string version = TORCH_VERSION;
-#if MIZAN_TORCH_CUDA
-    report.cudaBuild = true;
-    report.backend = "libtorch " + version + " with CUDA";
-    try {
-        report.gpus = probeCuda(report.notes);
-    } catch (const std::exception &e) {
-        report.notes.push_back(std::string("CUDA did not initialise: ") + e.what());
+    const BackendLoad &load = loadBackend();
+    report.backendModule = load.path;
+    if (load.backend) {
+        report.torchLinked = true;
+        report.cudaBuild = load.backend->cudaBuild();
+        report.backend = load.backend->description();
+        try {
+            report.gpus = load.backend->probeGpus(report.notes);
+        } catch (const std::exception &e) { // the backend promises not to throw; stay safe anyway
+            report.notes.push_back(std::string("GPU probe failed: ") + e.what());
+        } catch (...) {
+            report.notes.push_back("GPU probe failed");
+        }
+    } else {
+        report.backend = "none";
+        report.notes.push_back(load.error + " (no GPU can be listed without it)");
     }
-    if (report.gpus.empty())
-        report.notes.push_back("this libtorch has CUDA but no GPU is visible (driver, CUDA_VISIBLE_DEVICES?)");
-#else
-    report.backend = "libtorch " + version + " (CPU only)";
-    // A CPU-only libtorch answers 0 here; asking keeps the answer honest if that ever changes.
-    if (torch::cuda::is_available())
-        report.notes.push_back("CUDA reports devices but this build cannot query them (built without CUDA headers)");
-#endif
-#else
-    report.backend = "built without libtorch";
-#endif
     report.host = probeHost(report.notes);
     report.disk = probeDisk(offloadFolder, report.notes);
     return report;

@@ -1,8 +1,9 @@
 #pragma once
 
 // The devices of this machine, as Accelerate's get_max_memory() sees them: CUDA GPUs through
-// libtorch (when the linked libtorch has CUDA), the CPU's RAM, and the free space of the folder
-// that would take disk offload. No Qt, no libtorch in this header.
+// libtorch (the backend module of backend.h, opened on first use, when its libtorch has CUDA), the
+// CPU's RAM, and the free space of the folder that would take disk offload. No Qt, no libtorch
+// here: only probeDevices() loads libtorch.
 
 #include "planner/device.h"
 
@@ -38,14 +39,16 @@ struct DeviceReport {
     std::vector<GpuInfo> gpus;
     HostMemory host;
     std::optional<DiskSpace> disk;
-    bool torchLinked = false;         // built with libtorch at all
-    bool cudaBuild = false;           // the linked libtorch was built with CUDA
-    std::string backend;              // "libtorch 1.13.1 (CPU only)", "libtorch 2.3.0 with CUDA"
+    bool torchLinked = false;         // the libtorch backend module was loaded
+    bool cudaBuild = false;           // its libtorch was built with CUDA
+    std::string backend;              // "libtorch 1.13.1 (CPU only)", "libtorch 2.3.0 with CUDA", "none"
+    std::string backendModule;        // the module file loaded (or that failed to load), if any
     std::vector<std::string> notes;   // GPUs that failed to initialise, unreadable /proc/meminfo, ...
 };
 
-// Probes the machine. Never throws: what cannot be read is left at zero with a note. Initialising
-// CUDA can take a second or more: call it off any UI thread. `offloadFolder` (optional) is where
+// Probes the machine. Never throws: what cannot be read is left at zero with a note (a backend
+// that cannot be loaded is a note and no GPU). Loads libtorch on the first call (loadBackend());
+// initialising CUDA can take a second or more: call it off any UI thread. `offloadFolder` (optional) is where
 // disk offload would go; its file system's free space is reported.
 DeviceReport probeDevices(const std::string &offloadFolder = {});
 

@@ -3,7 +3,7 @@
 
 #include "loader/checkpoint.h"
 #include "loader/safetensorswriter.h"
-#include "loader/torchtensor.h"
+#include "loader/torch/torchtensor.h"
 #include "planner/error.h"
 
 #include <torch/torch.h>

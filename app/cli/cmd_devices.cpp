@@ -23,6 +23,10 @@ const char *const kDevicesUsage =
     "Accelerate uses by default on this machine (free GPU memory, available RAM), which\n"
     "`mizan-cli plan --max-memory auto` takes.\n"
     "\n"
+    "GPUs are queried through the libtorch backend, libmizan_torch_backend.so, loaded only by this\n"
+    "command and --max-memory auto: $MIZAN_TORCH_BACKEND (a path), else next to mizan-cli or in\n"
+    "../lib/mizan/, else the build tree's. Without it the report lists no GPU and says why (exit 0).\n"
+    "\n"
     "  --offload-folder DIR  report the free space of DIR's file system (DIR may not exist yet)\n"
     "  --json                print {\"format\": \"mizan-devices\", \"version\": 1, ...}\n";
 
@@ -70,6 +74,7 @@ int runDevices(const std::vector<std::string> &argv)
         out["format"] = "mizan-devices";
         out["version"] = 1;
         out["backend"] = report.backend;
+        out["backend_module"] = report.backendModule.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(report.backendModule);
         out["cuda_build"] = report.cudaBuild;
         out["gpus"] = nlohmann::ordered_json::array();
         for (const auto &g : report.gpus)
@@ -90,7 +95,10 @@ int runDevices(const std::vector<std::string> &argv)
         return 0;
     }
 
-    std::cout << "backend: " << report.backend << "\n\n";
+    std::cout << "backend: " << report.backend;
+    if (report.torchLinked)
+        std::cout << " (" << report.backendModule << ")";
+    std::cout << "\n\n";
     TextTable table({"device", "name", "total", "free"}, {false, false, true, true});
     for (const auto &g : report.gpus)
         table.addRow({"GPU " + std::to_string(g.index), g.name, humanBytes(static_cast<double>(g.totalBytes)),
@@ -102,7 +110,10 @@ int runDevices(const std::vector<std::string> &argv)
                       humanBytes(static_cast<double>(report.disk->freeBytes))});
     std::cout << table.render();
     if (report.gpus.empty())
-        std::cout << "\nNo CUDA GPU found" << (report.cudaBuild ? "" : " (this build's libtorch has no CUDA)")
+        std::cout << "\nNo CUDA GPU found"
+                  << (report.cudaBuild     ? ""
+                      : report.torchLinked ? " (this build's libtorch has no CUDA)"
+                                           : " (the libtorch backend is not loaded, see the note below)")
                   << ": plan for GPUs with --max-memory 0=24GiB,... or --hardware PROFILE.\n";
     std::string list;
     for (const auto &[device, bytes] : defaults)

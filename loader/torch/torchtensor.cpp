@@ -1,4 +1,4 @@
-#include "torchtensor.h"
+#include "loader/torch/torchtensor.h"
 
 #include "planner/error.h"
 

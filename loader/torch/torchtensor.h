@@ -1,7 +1,8 @@
 #pragma once
 
-// libtorch bridge of the loader (built only with MIZAN_WITH_TORCH). Include it only from
-// libtorch translation units; checkpoint.h stays free of torch.
+// libtorch bridge of the loader: target mizan_loader_torch (built only with MIZAN_WITH_TORCH),
+// linked only by what runs tensors (the libtorch backend module, its tests). Include it only from
+// libtorch translation units; mizan_loader and checkpoint.h stay free of torch.
 
 #include "loader/checkpoint.h"
 
