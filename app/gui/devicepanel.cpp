@@ -231,7 +231,15 @@ void DevicePanel::updateGpuNote()
                + gpus.join(QLatin1Char('\n'));
     }
     m_gpuNote->setText(text);
-    m_gpuNote->setToolTip(machine ? QString::fromStdString(machine->backend) : QString());
+    // The backend ("libtorch 1.13.0 (CPU only)", or "none") and the probe's notes, e.g. why the
+    // libtorch backend could not be loaded.
+    QStringList tip;
+    if (machine) {
+        tip << QString::fromStdString(machine->backend);
+        for (const auto &note : machine->notes)
+            tip << QString::fromStdString(note);
+    }
+    m_gpuNote->setToolTip(tip.join(QLatin1Char('\n')));
 }
 
 void DevicePanel::rebuild()
