@@ -151,6 +151,9 @@ private Q_SLOTS:
         QTest::newRow("missing") << "missing" << "could not be loaded";
         QTest::newRow("not a shared object") << "text" << "could not be loaded";
         QTest::newRow("a library, not a backend") << "libc" << "is not a Mizan backend (no mizan_backend_abi_version";
+        QTest::newRow("another interface version") << "old" << QString("has interface version %1, this program needs %2 (a module from another build")
+                                                          .arg(runtime::kBackendAbiVersion + 1)
+                                                          .arg(runtime::kBackendAbiVersion);
     }
     void refusesWhatIsNotABackend()
     {
@@ -163,6 +166,8 @@ private Q_SLOTS:
         } else if (what == "text") {
             path = dir.filePath("libmizan_torch_backend.so").toStdString();
             std::ofstream(path) << "not an ELF file\n";
+        } else if (what == "old") {
+            path = MIZAN_OLD_BACKEND;
         } else {
             Dl_info info{};
             QVERIFY(dladdr(reinterpret_cast<void *>(&std::abort), &info) && info.dli_fname);
