@@ -250,7 +250,7 @@ private Q_SLOTS:
         QTemporaryDir dir;
         QDir(dir.path()).mkpath("hardware");
         writeFile(dir, "hardware/box.json", R"({"devices": [{"device": 0, "capacity": "200MB"}, {"device": "cpu", "capacity": "1GB"},
-                                                            {"device": "disk", "capacity": "1TB"}]})");
+                                                            {"device": "disk", "capacity": "900GB"}]})");
         writeFile(dir, "hardware/twice.json", R"({"devices": [{"device": 0, "capacity": "1GB"}, {"device": 0, "capacity": "2GB"}]})");
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         env.insert("MIZAN_RESOURCES", dir.path());
