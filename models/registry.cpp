@@ -155,6 +155,7 @@ private:
         planner::Tensor t;
         t.name = spec.name;
         t.dtype = spec.dtype.value_or(m_dtype);
+        t.fixedDtype = spec.dtype.has_value();
         t.buffer = spec.role != Role::Param;
         t.persistent = spec.role != Role::Transient;
         const std::string where = m_tree.module(id).name + "." + spec.name;

@@ -109,6 +109,9 @@ HardwareProfile parseHardware(const fs::path &path)
             throw Error(ErrorKind::InvalidHeader, p.path, where + ": " + e.message());
         }
         d.label = dj.value("label", std::string());
+        for (const auto &earlier : p.devices)
+            if (earlier.key == d.key)
+                throw Error(ErrorKind::InvalidHeader, p.path, where + ": device " + d.key + " is listed twice");
         p.devices.push_back(std::move(d));
     }
     return p;

@@ -152,6 +152,11 @@ Tensor tensorFromJson(const nlohmann::json &j, bool buffer, std::unordered_map<s
     }
     if (j.contains("persistent"))
         t.persistent = j["persistent"].get<bool>();
+    if (j.contains("fixed_dtype")) {
+        if (!j["fixed_dtype"].is_boolean())
+            badTree(where + "." + t.name + ": \"fixed_dtype\" must be true or false");
+        t.fixedDtype = j["fixed_dtype"].get<bool>();
+    }
     if (j.contains("tie")) {
         const std::string id = j["tie"].is_string() ? j["tie"].get<std::string>() : j["tie"].dump();
         t.tie = ties.emplace(id, static_cast<int>(ties.size())).first->second;
@@ -192,6 +197,8 @@ nlohmann::json tensorToJson(const Tensor &t)
         j["tie"] = "t" + std::to_string(t.tie);
     if (!t.persistent)
         j["persistent"] = false;
+    if (t.fixedDtype)
+        j["fixed_dtype"] = true;
     return j;
 }
 
@@ -260,14 +267,61 @@ std::int64_t ModuleTree::tensorCount() const
     return n;
 }
 
-DType loadedDtype(DType own, std::optional<DType> dtypeOverride)
+const char *toString(DtypeRule rule)
 {
-    if (!dtypeOverride || !isFloating(own))
-        return own;
-    return dtypeInfo(*dtypeOverride).storageBits < dtypeInfo(own).storageBits ? *dtypeOverride : own;
+    return rule == DtypeRule::AccelerateNeverGrow ? "accelerate" : "transformers";
 }
 
-ModuleSizes aggregateSizes(const ModuleTree &tree, std::optional<DType> dtypeOverride)
+std::optional<DtypeRule> dtypeRuleFromString(std::string_view text)
+{
+    if (text == "transformers")
+        return DtypeRule::Transformers;
+    if (text == "accelerate")
+        return DtypeRule::AccelerateNeverGrow;
+    return std::nullopt;
+}
+
+namespace {
+
+// Accelerate's rule: floating tensors shrink to `load`, never grow; integers and bool keep theirs.
+DType neverGrow(DType own, DType load)
+{
+    if (!isFloating(own))
+        return own;
+    return dtypeInfo(load).storageBits < dtypeInfo(own).storageBits ? load : own;
+}
+
+} // namespace
+
+DType instantiatedDtype(const Tensor &tensor, DType load)
+{
+    // torch.is_floating_point: real floating types only (complex is not, nor Accelerate's custom
+    // quantised sizes).
+    const DType own = tensor.dtype;
+    const bool converted = isFloating(own) && own != DType::C64 && own != DType::C128 && own != DType::CustomFp8;
+    return converted && !tensor.fixedDtype ? load : own;
+}
+
+ModuleTree instantiatedTree(const ModuleTree &tree, DType load)
+{
+    ModuleTree out = tree;
+    for (int id = 0; id < out.size(); ++id)
+        for (auto *list : {&out.module(id).params, &out.module(id).buffers})
+            for (auto &t : *list)
+                t.dtype = instantiatedDtype(t, load);
+    return out;
+}
+
+DType loadedDtype(const Tensor &tensor, std::optional<DType> load, DtypeRule rule)
+{
+    if (!load)
+        return tensor.dtype;
+    if (rule == DtypeRule::AccelerateNeverGrow)
+        return neverGrow(tensor.dtype, *load);
+    return neverGrow(instantiatedDtype(tensor, *load), *load);
+}
+
+ModuleSizes aggregateSizes(const ModuleTree &tree, std::optional<DType> load, DtypeRule rule, const SpecialDtypes &special)
 {
     ModuleSizes s;
     const auto n = static_cast<std::size_t>(tree.size());
@@ -275,6 +329,7 @@ ModuleSizes aggregateSizes(const ModuleTree &tree, std::optional<DType> dtypeOve
     s.parameters.assign(n, 0);
     s.bufferBytes.assign(n, 0);
     std::unordered_set<int> seenTies;
+    std::unordered_map<std::string, DType> specialOf(special.begin(), special.end());
     const auto order = tree.preorder();
     auto addUp = [&](int id, std::int64_t bytes, std::int64_t params, bool buffer) {
         for (int m = id; m >= 0; m = tree.module(m).parent) {
@@ -299,7 +354,10 @@ ModuleSizes aggregateSizes(const ModuleTree &tree, std::optional<DType> dtypeOve
             for (const auto &t : buffers ? m.buffers : m.params) {
                 if (t.tie >= 0 && !seenTies.insert(t.tie).second)
                     continue;
-                const DType d = loadedDtype(t.dtype, dtypeOverride);
+                DType d = loadedDtype(t, load, rule);
+                if (!specialOf.empty())
+                    if (auto it = specialOf.find(tree.tensorName(id, t)); it != specialOf.end())
+                        d = it->second;
                 const std::int64_t bytes = storageBytes(d, t.numel());
                 addUp(id, bytes, buffers ? 0 : t.numel(), buffers);
                 countDtype(d, bytes);

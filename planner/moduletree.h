@@ -22,6 +22,9 @@ struct Tensor {
     bool buffer = false;
     bool persistent = true;           // non-persistent buffers exist in the model, not in checkpoints
     int tie = -1;                     // tensors sharing a tie id >= 0 are one object (tied weights)
+    // Made with an explicit dtype (rotary inv_freq: torch.arange(...).float(); bool masks), not in
+    // torch's default dtype: instantiating the model in a load dtype leaves it as it is.
+    bool fixedDtype = false;
 
     std::int64_t numel() const;
 };
@@ -86,23 +89,54 @@ private:
     std::unordered_map<std::string, int> m_index;
 };
 
+// What a load dtype means (PlanOptions::dtypeRule).
+enum class DtypeRule {
+    // transformers' from_pretrained(torch_dtype=X, device_map=...): the model is instantiated in X
+    // (torch's default dtype while its modules are built), so every floating parameter and every
+    // floating buffer made without an explicit dtype is X, larger or smaller than what the
+    // checkpoint stores (float16 weights loaded as float32 take 4 bytes; float8 checkpoint weights
+    // are planned at X too, as transformers sizes its meta model). Integer, bool and complex tensors
+    // keep their dtype, and so do buffers made with an explicit dtype (Tensor::fixedDtype). Accelerate
+    // then sizes that model with dtype=X, as transformers calls it: a fixed-dtype float buffer counts
+    // no more than X (rotary inv_freq, float32, counts 2 bytes an element under float16).
+    // X may also be a quantised target (int8, custom_int4, custom_fp8: what transformers passes to
+    // Accelerate for 8-bit, 4-bit and fp8 loading): floating tensors are then sized at it.
+    Transformers,
+    // Accelerate's `dtype` argument on a tree already in its loaded dtypes (parity with
+    // infer_auto_device_map / compute_module_sizes): floating tensors shrink to X, never grow;
+    // integer and bool tensors keep theirs.
+    AccelerateNeverGrow,
+};
+const char *toString(DtypeRule rule);                 // "transformers", "accelerate"
+std::optional<DtypeRule> dtypeRuleFromString(std::string_view text);
+
+// The dtype `tensor` has in the model transformers instantiates with torch_dtype = `load`.
+DType instantiatedDtype(const Tensor &tensor, DType load);
+// The tree with every tensor in instantiatedDtype(): the model Accelerate sees when transformers
+// plans it. Same modules, ids, names and ties.
+ModuleTree instantiatedTree(const ModuleTree &tree, DType load);
+// The dtype a tensor is counted in when the model is loaded in `load` under `rule` (special
+// dtypes aside: they win over this, see aggregateSizes).
+DType loadedDtype(const Tensor &tensor, std::optional<DType> load, DtypeRule rule);
+
+// Full tensor name -> dtype that wins over the load dtype (PlanOptions::specialDtypes).
+using SpecialDtypes = std::vector<std::pair<std::string, DType>>;
+
 // Sizes aggregated to every module (index = module id), each tensor object counted once
 // (the first name reached in depth-first pre-order, params before buffers, as Accelerate does).
 struct ModuleSizes {
-    std::vector<std::int64_t> bytes;       // storage bytes under the dtype override
+    std::vector<std::int64_t> bytes;       // storage bytes in the loaded dtypes
     std::vector<std::int64_t> parameters;  // numel of parameters (buffers excluded)
     std::vector<std::int64_t> bufferBytes; // bytes of buffers only
-    // Whole-model bytes per storage dtype after the override, in first-seen order.
+    // Whole-model bytes per loaded storage dtype, in first-seen order.
     std::vector<std::pair<DType, std::int64_t>> bytesByDtype;
     std::int64_t totalBytes() const { return bytes.empty() ? 0 : bytes.front(); }
 };
 
-// `dtypeOverride`: the dtype the model will be loaded in. Floating tensors take it unless it is
-// larger than their own (Accelerate never grows a tensor); integer and bool tensors keep theirs.
-ModuleSizes aggregateSizes(const ModuleTree &tree, std::optional<DType> dtypeOverride = std::nullopt);
-
-// The dtype a tensor is counted in under an override (see aggregateSizes).
-DType loadedDtype(DType own, std::optional<DType> dtypeOverride);
+// `load`: the dtype the model will be loaded in (none: as stored), meant as `rule` says (see
+// DtypeRule); a tensor named in `special` takes that dtype whatever the load dtype.
+ModuleSizes aggregateSizes(const ModuleTree &tree, std::optional<DType> load = std::nullopt,
+                           DtypeRule rule = DtypeRule::Transformers, const SpecialDtypes &special = {});
 
 // Largest "layer" (a leaf, or a module of a no-split class) among the top-level walk: what
 // Accelerate reserves room for on the main devices.

@@ -119,6 +119,22 @@ HeadroomEstimate estimateHeadroom(const Headroom &h)
     return e;
 }
 
+ModuleSizes aggregateSizes(const ModuleTree &tree, const PlanOptions &options)
+{
+    return aggregateSizes(tree, options.dtype, options.dtypeRule, options.specialDtypes);
+}
+
+DType loadedDtype(const ModuleTree &tree, int module, const Tensor &tensor, const PlanOptions &options)
+{
+    if (!options.specialDtypes.empty()) {
+        const std::string name = tree.tensorName(module, tensor);
+        for (const auto &[n, d] : options.specialDtypes)
+            if (n == name)
+                return d;
+    }
+    return loadedDtype(tensor, options.dtype, options.dtypeRule);
+}
+
 const DeviceUsage *Plan::usageOf(const Device &device) const
 {
     for (const auto &u : usage)
@@ -209,6 +225,23 @@ struct SizeTable {
     }
 };
 
+// The tree Accelerate's functions are run on. Under DtypeRule::Transformers with a load dtype: the
+// model as transformers instantiates it (then sized with dtype = the load dtype, as transformers
+// calls them); otherwise `tree` itself. `storage` holds the copy when one is needed.
+const ModuleTree &treeAsLoaded(const ModuleTree &tree, const PlanOptions &options, std::optional<ModuleTree> &storage)
+{
+    if (!options.dtype || options.dtypeRule != DtypeRule::Transformers)
+        return tree;
+    for (const auto &m : tree.modules())
+        for (const auto *list : {&m.params, &m.buffers})
+            for (const auto &t : *list)
+                if (instantiatedDtype(t, *options.dtype) != t.dtype) {
+                    storage = instantiatedTree(tree, *options.dtype);
+                    return *storage;
+                }
+    return tree;
+}
+
 std::string deviceList(const std::vector<Device> &devices)
 {
     std::string s;
@@ -253,8 +286,10 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
 
 // With runtime headroom, the KV cache a GPU needs depends on how many layers it ends up holding:
 // start from an even spread and re-plan while some GPU holds more layers than reserved for.
-Plan plan(const ModuleTree &tree, const PlanOptions &options)
+Plan plan(const ModuleTree &input, const PlanOptions &options)
 {
+    std::optional<ModuleTree> instantiated;
+    const ModuleTree &tree = treeAsLoaded(input, options, instantiated);
     std::vector<std::int64_t> layers(options.maxMemory.size(), options.headroom.enabled() ? evenLayers(options) : 0);
     Plan result = planOnce(tree, options, layers);
     if (!options.headroom.enabled() || options.noSplitClasses.empty() || result.headroom.kvCachePerLayerBytes == 0)
@@ -949,7 +984,8 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
 
     // Budgets.
     if (!options.maxMemory.empty()) {
-        const SizeTable sizes(tree, options.dtype, options.specialDtypes);
+        std::optional<ModuleTree> instantiated;
+        const SizeTable sizes(treeAsLoaded(tree, options, instantiated), options.dtype, options.specialDtypes);
         std::vector<std::pair<Device, double>> planned;
         std::vector<std::pair<Device, double>> smallestDisk;
         double smallestDiskBytes = -1, largestDiskBytes = 0;

@@ -67,8 +67,15 @@ HeadroomEstimate estimateHeadroom(const Headroom &headroom);
 struct PlanOptions {
     MaxMemory maxMemory;                         // required: at least one device
     std::vector<std::string> noSplitClasses;
-    std::optional<DType> dtype;                  // load dtype (floating tensors never grow)
-    std::vector<std::pair<std::string, DType>> specialDtypes; // full tensor name -> dtype
+    // Load dtype (none: as stored), meant as `dtypeRule` says. The default is what
+    // from_pretrained(torch_dtype=dtype, device_map=...) does: the model is instantiated in it, so
+    // its floating weights take that size up or down (float16 weights loaded as float32: 4 bytes);
+    // integer, bool and fixed-dtype tensors keep theirs (see DtypeRule in moduletree.h).
+    // DtypeRule::AccelerateNeverGrow is Accelerate's `dtype` argument on a tree already in its
+    // loaded dtypes (floating tensors shrink, never grow): for parity with its functions.
+    std::optional<DType> dtype;
+    DtypeRule dtypeRule = DtypeRule::Transformers;
+    std::vector<std::pair<std::string, DType>> specialDtypes; // full tensor name -> dtype (wins over dtype)
     Strategy strategy = Strategy::Auto;
     bool offloadBuffers = false;
     bool fallbackAllocation = false;
@@ -128,6 +135,11 @@ struct Plan {
 
     const DeviceUsage *usageOf(const Device &device) const;
 };
+
+// Sizes (storage bytes) and the dtype of one tensor as plan() and validate() count them under
+// `options` (dtype, dtypeRule, specialDtypes). `module` owns `tensor`.
+ModuleSizes aggregateSizes(const ModuleTree &tree, const PlanOptions &options);
+DType loadedDtype(const ModuleTree &tree, int module, const Tensor &tensor, const PlanOptions &options);
 
 // Plans `tree` under `options`. Deterministic (same inputs, same bytes). Throws Error:
 // InvalidArgument (no device, bad pin name/device), Impossible (pins over a budget: which pin,

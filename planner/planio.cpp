@@ -237,6 +237,7 @@ nlohmann::ordered_json planFileToJson(const PlanFile &file)
     nlohmann::ordered_json options;
     options["strategy"] = toString(o.strategy);
     options["dtype"] = o.dtype ? nlohmann::ordered_json(torchName(*o.dtype)) : nlohmann::ordered_json();
+    options["dtype_rule"] = toString(o.dtypeRule);
     options["no_split_module_classes"] = o.noSplitClasses;
     options["special_dtypes"] = nlohmann::ordered_json::object();
     for (const auto &[n, d] : o.specialDtypes)
@@ -288,6 +289,13 @@ PlanFile planFromJson(const Json &j, const std::string &file)
         out.options.strategy = strategyFromString(o.value("strategy", std::string("auto")));
         if (o.contains("dtype") && !o["dtype"].is_null())
             out.options.dtype = dtypeField(o["dtype"], file);
+        // Files written before the rule was recorded meant the load dtype as transformers does.
+        if (o.contains("dtype_rule")) {
+            const auto rule = o["dtype_rule"].is_string() ? dtypeRuleFromString(o["dtype_rule"].template get<std::string>()) : std::nullopt;
+            if (!rule)
+                badPlan(file, "plan file: \"dtype_rule\" must be \"transformers\" or \"accelerate\"");
+            out.options.dtypeRule = *rule;
+        }
         if (o.contains("no_split_module_classes"))
             out.options.noSplitClasses = o["no_split_module_classes"].template get<std::vector<std::string>>();
         if (o.contains("special_dtypes"))

@@ -10,6 +10,7 @@
 #include "loader/checkpoint.h"
 #include "loader/safetensorswriter.h"
 #include "models/demo.h"
+#include "models/planoptions.h"
 #include "devicepanel.h"
 #include "planner/error.h"
 
@@ -140,6 +141,7 @@ private Q_SLOTS:
     void translationsAreComplete();
     void everyTrStringIsTranslated();
     void importFileTellsPlansFromMaps();
+    void loadDtypeAndProfilesComeFromTheCore();
 
 private:
     void openDemo(MainWindow &w);
@@ -965,4 +967,41 @@ void TestGui::importFileTellsPlansFromMaps()
 }
 
 QTEST_MAIN(TestGui)
+
+// The window's options and a profile's devices are the core's (models::planOptionsFor,
+// models::budgetsFor): float16 weights loaded as float32 take 4 bytes; a profile's disk is no budget.
+void TestGui::loadDtypeAndProfilesComeFromTheCore()
+{
+    MainWindow w;
+    openDemo(w);
+    Document *doc = w.document();
+    const auto &model = doc->model()->source.model;
+    std::int64_t f16 = 0, other = 0;
+    for (const auto &[d, b] : doc->model()->storedSizes.bytesByDtype)
+        (d == DType::F16 ? f16 : other) += b;
+    QVERIFY(f16 > 0);
+    doc->setDtype(DType::F32);
+    QCOMPARE(doc->sizes().totalBytes(), 2 * f16 + other);
+    models::PlanSettings settings;
+    for (const auto &d : doc->devices())
+        settings.maxMemory.emplace_back(d.device, d.limitBytes);
+    settings.dtype = DType::F32;
+    const planner::PlanOptions want = models::planOptionsFor(model, settings);
+    QVERIFY(doc->options() == want);
+    QCOMPARE(int(doc->options().dtypeRule), int(planner::DtypeRule::Transformers));
+    doc->undoStack()->undo();
+    QCOMPARE(doc->sizes().totalBytes(), f16 + other);
+
+    models::HardwareProfile profile;
+    profile.name = "box";
+    profile.devices = {{"0", std::int64_t(8) << 30, "Big GPU"}, {"cpu", std::int64_t(16) << 30, ""}, {"disk", std::int64_t(1) << 40, ""}};
+    w.devicePanel()->applyProfile(profile);
+    const auto &devices = doc->devices();
+    QCOMPARE(devices.size(), std::size_t(2));
+    QVERIFY(devices[0].device == planner::Device::gpu(0) && devices[0].simulated);
+    QCOMPARE(devices[0].label, QStringLiteral("Big GPU"));
+    QVERIFY(devices[1].device == planner::Device::cpu() && !devices[1].simulated);
+    QVERIFY(doc->options().maxMemory == models::budgetsFor(profile).maxMemory());
+}
+
 #include "tst_gui.moc"

@@ -8,6 +8,7 @@
 #include "models/demo.h"
 #include "models/demo_p.h"
 #include "models/describe.h"
+#include "models/planoptions.h"
 #include "planner/error.h"
 #include "planner/plan.h"
 
@@ -1057,11 +1058,9 @@ private Q_SLOTS:
         QFETCH(QString, preset);
         QFETCH(QString, hardware);
         const auto model = models::describeConfig(models::presetConfig(preset.toStdString()));
-        planner::PlanOptions options;
-        for (const auto &d : models::hardwareProfile(hardware.toStdString()).devices)
-            options.maxMemory.emplace_back(planner::Device::fromString(d.key), d.capacityBytes);
-        options.noSplitClasses = model.noSplitClasses;
-        options.specialDtypes = models::keepFp32SpecialDtypes(model);
+        models::PlanSettings settings;
+        settings.maxMemory = models::budgetsFor(models::hardwareProfile(hardware.toStdString())).maxMemory();
+        const planner::PlanOptions options = models::planOptionsFor(model, settings);
         const auto plan = planner::plan(model.tree, options);
         const auto issues = planner::validate(model.tree, plan.deviceMap, options);
         for (const auto &i : issues)

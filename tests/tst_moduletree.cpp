@@ -87,25 +87,51 @@ private Q_SLOTS:
         QCOMPARE(s.bytesByDtype.size(), std::size_t(3));
     }
 
+    // The dtype a tensor is counted in under a load dtype, for both meanings of it.
     void dtypeOverride_data()
     {
         QTest::addColumn<int>("own");
+        QTest::addColumn<bool>("fixed");   // made with an explicit dtype (rotary inv_freq)
         QTest::addColumn<int>("target");
+        QTest::addColumn<int>("rule");
         QTest::addColumn<int>("expected");
-        QTest::newRow("f32->f16 shrinks") << int(DType::F32) << int(DType::F16) << int(DType::F16);
-        QTest::newRow("f16->f32 never grows") << int(DType::F16) << int(DType::F32) << int(DType::F16);
-        QTest::newRow("bf16->f16 same size keeps own") << int(DType::BF16) << int(DType::F16) << int(DType::BF16);
-        QTest::newRow("i64 kept") << int(DType::I64) << int(DType::F16) << int(DType::I64);
-        QTest::newRow("bool kept") << int(DType::Bool) << int(DType::F16) << int(DType::Bool);
-        QTest::newRow("u8 kept") << int(DType::U8) << int(DType::F8_E4M3) << int(DType::U8);
-        QTest::newRow("f32->f8") << int(DType::F32) << int(DType::F8_E4M3) << int(DType::F8_E4M3);
+        const int tf = int(DtypeRule::Transformers), acc = int(DtypeRule::AccelerateNeverGrow);
+        // Accelerate's dtype argument: floating tensors shrink, never grow.
+        QTest::newRow("acc f32->f16 shrinks") << int(DType::F32) << false << int(DType::F16) << acc << int(DType::F16);
+        QTest::newRow("acc f16->f32 never grows") << int(DType::F16) << false << int(DType::F32) << acc << int(DType::F16);
+        QTest::newRow("acc bf16->f16 same size keeps own") << int(DType::BF16) << false << int(DType::F16) << acc << int(DType::BF16);
+        QTest::newRow("acc i64 kept") << int(DType::I64) << false << int(DType::F16) << acc << int(DType::I64);
+        QTest::newRow("acc bool kept") << int(DType::Bool) << false << int(DType::F16) << acc << int(DType::Bool);
+        QTest::newRow("acc u8 kept") << int(DType::U8) << false << int(DType::F8_E4M3) << acc << int(DType::U8);
+        QTest::newRow("acc f32->f8") << int(DType::F32) << false << int(DType::F8_E4M3) << acc << int(DType::F8_E4M3);
+        // transformers' torch_dtype: the model is instantiated in it.
+        QTest::newRow("tf f16->f32 grows") << int(DType::F16) << false << int(DType::F32) << tf << int(DType::F32);
+        QTest::newRow("tf f32->f16 shrinks") << int(DType::F32) << false << int(DType::F16) << tf << int(DType::F16);
+        QTest::newRow("tf bf16->f16 converted") << int(DType::BF16) << false << int(DType::F16) << tf << int(DType::F16);
+        QTest::newRow("tf f16->f64 grows") << int(DType::F16) << false << int(DType::F64) << tf << int(DType::F64);
+        QTest::newRow("tf f8 checkpoint->bf16") << int(DType::F8_E4M3) << false << int(DType::BF16) << tf << int(DType::BF16);
+        QTest::newRow("tf i64 kept") << int(DType::I64) << false << int(DType::F32) << tf << int(DType::I64);
+        QTest::newRow("tf bool kept") << int(DType::Bool) << true << int(DType::F32) << tf << int(DType::Bool);
+        // Complex tensors keep their dtype in the instantiated model; Accelerate, called with
+        // dtype=torch_dtype, then counts them at no more than that.
+        QTest::newRow("tf complex counted as Accelerate does") << int(DType::C64) << false << int(DType::F32) << tf << int(DType::F32);
+        QTest::newRow("tf fixed f32 buffer, f16 load") << int(DType::F32) << true << int(DType::F16) << tf << int(DType::F16);
+        QTest::newRow("tf fixed f32 buffer, f32 load") << int(DType::F32) << true << int(DType::F32) << tf << int(DType::F32);
+        QTest::newRow("tf fixed f32 buffer, f64 load") << int(DType::F32) << true << int(DType::F64) << tf << int(DType::F32);
+        QTest::newRow("tf default-dtype f16 buffer, f64 load") << int(DType::F16) << false << int(DType::F64) << tf << int(DType::F64);
+        QTest::newRow("tf int8 quantised target") << int(DType::BF16) << false << int(DType::I8) << tf << int(DType::I8);
     }
     void dtypeOverride()
     {
         QFETCH(int, own);
+        QFETCH(bool, fixed);
         QFETCH(int, target);
+        QFETCH(int, rule);
         QFETCH(int, expected);
-        QCOMPARE(int(loadedDtype(DType(own), DType(target))), expected);
+        Tensor x = t(DType(own), {4});
+        x.fixedDtype = fixed;
+        QCOMPARE(int(loadedDtype(x, DType(target), DtypeRule(rule))), expected);
+        QCOMPARE(int(loadedDtype(x, std::nullopt, DtypeRule(rule))), own);
     }
 
     void overrideAppliesToSizes()
@@ -116,7 +142,37 @@ private Q_SLOTS:
         };
         const auto tree = ModuleTree::fromTensorNames(names);
         QCOMPARE(aggregateSizes(tree, DType::F16).totalBytes(), 200 + 8);
-        QCOMPARE(aggregateSizes(tree, DType::F64).totalBytes(), 400 + 8);
+        QCOMPARE(aggregateSizes(tree, DType::F64).totalBytes(), 800 + 8);
+        QCOMPARE(aggregateSizes(tree, DType::F64, DtypeRule::AccelerateNeverGrow).totalBytes(), 400 + 8);
+        // A special dtype wins over the load dtype.
+        QCOMPARE(aggregateSizes(tree, DType::F16, DtypeRule::Transformers, {{"l.weight", DType::F32}}).totalBytes(), 400 + 8);
+    }
+
+    void instantiatedTreeKeepsStructure()
+    {
+        ModuleTree tree;
+        const int rot = tree.addChild(ModuleTree::kRoot, "rotary", "Rotary");
+        Tensor inv = t(DType::F32, {8}, true);
+        inv.name = "inv_freq";
+        inv.persistent = false;
+        inv.fixedDtype = true;
+        tree.addTensor(rot, inv);
+        Tensor w = t(DType::F16, {4, 4});
+        w.name = "weight";
+        tree.addTensor(tree.addChild(ModuleTree::kRoot, "proj", "Linear"), w);
+        const ModuleTree loaded = instantiatedTree(tree, DType::F32);
+        QCOMPARE(loaded.size(), tree.size());
+        QCOMPARE(loaded.find("proj"), tree.find("proj"));
+        QCOMPARE(int(loaded.module(loaded.find("proj")).params[0].dtype), int(DType::F32));
+        QCOMPARE(int(loaded.module(rot).buffers[0].dtype), int(DType::F32));
+        QVERIFY(loaded.module(rot).buffers[0].fixedDtype);
+        // fixed_dtype survives the JSON form.
+        const ModuleTree again = ModuleTree::fromJson(tree.toJson());
+        QVERIFY(again.module(again.find("rotary")).buffers[0].fixedDtype);
+        QVERIFY(!again.module(again.find("proj")).params[0].fixedDtype);
+        nlohmann::json bad = tree.toJson();
+        bad["children"][0]["buffers"][0]["fixed_dtype"] = "yes";
+        QVERIFY_THROWS_EXCEPTION(Error, ModuleTree::fromJson(bad));
     }
 
     void tiedTensorsCountedOnce()

@@ -13,9 +13,10 @@ struct Run {
     QString out, err;
 };
 
-Run cli(const QStringList &args)
+Run cli(const QStringList &args, const QProcessEnvironment &env = QProcessEnvironment::systemEnvironment())
 {
     QProcess p;
+    p.setProcessEnvironment(env);
     p.start(QStringLiteral(MIZAN_BINARY_DIR "/app/cli/mizan-cli"), args);
     Run r;
     if (!p.waitForFinished(60000))
@@ -24,6 +25,30 @@ Run cli(const QStringList &args)
     r.out = QString::fromUtf8(p.readAllStandardOutput());
     r.err = QString::fromUtf8(p.readAllStandardError());
     return r;
+}
+
+// Llama-2-70b's config.json (meta-llama/Llama-2-70b-hf), stored in float16.
+const char *const kLlama2_70b = R"({"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_act": "silu",
+    "hidden_size": 8192, "intermediate_size": 28672, "max_position_embeddings": 4096, "num_attention_heads": 64,
+    "num_hidden_layers": 80, "num_key_value_heads": 8, "rms_norm_eps": 1e-05, "rope_theta": 10000.0,
+    "tie_word_embeddings": false, "torch_dtype": "float16", "vocab_size": 32000})";
+
+QString writeFile(const QTemporaryDir &dir, const QString &name, const QByteArray &text)
+{
+    QFile f(dir.filePath(name));
+    if (!f.open(QIODevice::WriteOnly))
+        return {};
+    f.write(text);
+    return f.fileName();
+}
+
+int layersOn(const QJsonObject &map, const QJsonValue &device)
+{
+    int n = 0;
+    for (auto it = map.begin(); it != map.end(); ++it)
+        if (it.key().startsWith("model.layers.") && it.value() == device)
+            ++n;
+    return n;
 }
 
 } // namespace
@@ -152,6 +177,96 @@ private Q_SLOTS:
         v = cli({"validate", "gpt-j-6b", planFile});
         QCOMPARE(v.exitCode, 1);
         QVERIFY2(v.err.contains("another checkpoint"), qPrintable(v.err));
+    }
+
+    // --dtype means transformers' torch_dtype: Llama-2-70b (float16) loaded as float32 needs twice
+    // the bytes per layer, so each 24 GiB GPU gets about half the layers (counts as in
+    // tst_planoptions, from the layer sizes and Accelerate's fill).
+    void dtypeIsTransformersTorchDtype_data()
+    {
+        QTest::addColumn<QString>("dtype");
+        QTest::addColumn<int>("gpu0");
+        QTest::addColumn<int>("gpu1");
+        QTest::addColumn<double>("totalBytes");
+        // 68,976,648,192 parameters, 2 or 4 bytes each, and 2 x 64 rotary elements made in float32
+        // (counted at no more than the load dtype; at 4 bytes as stored).
+        const double params = 68976648192.0;
+        QTest::newRow("as stored") << QString() << 13 << 15 << params * 2 + 128 * 4;
+        QTest::newRow("float16") << "float16" << 13 << 15 << params * 2 + 128 * 2;
+        QTest::newRow("float32") << "float32" << 6 << 7 << params * 4 + 128 * 4;
+    }
+    void dtypeIsTransformersTorchDtype()
+    {
+        QFETCH(QString, dtype);
+        QFETCH(int, gpu0);
+        QFETCH(int, gpu1);
+        QFETCH(double, totalBytes);
+        QTemporaryDir dir;
+        const QString config = writeFile(dir, "config.json", kLlama2_70b);
+        QStringList args{"plan", config, "--max-memory", "0=24GiB,1=24GiB,cpu=64GiB", "--json"};
+        if (!dtype.isEmpty())
+            args << "--dtype" << dtype;
+        const Run r = cli(args);
+        QCOMPARE(r.exitCode, 0);
+        const QJsonObject j = QJsonDocument::fromJson(r.out.toUtf8()).object();
+        const QJsonObject map = j.value("device_map").toObject();
+        QCOMPARE(layersOn(map, QJsonValue(0)), gpu0);
+        QCOMPARE(layersOn(map, QJsonValue(1)), gpu1);
+        QCOMPARE(j.value("total_bytes").toDouble(), totalBytes);
+    }
+
+    // A map planned for float16 is over budget when validated for a float32 load.
+    void validateSizesInTheLoadDtype()
+    {
+        QTemporaryDir dir;
+        const QString config = writeFile(dir, "config.json", kLlama2_70b), map = dir.filePath("map.json");
+        const QStringList budgets{"--max-memory", "0=24GiB,1=24GiB,cpu=64GiB"};
+        QCOMPARE(cli(QStringList{"plan", config, "--dtype", "float16", "--device-map-out", map} + budgets).exitCode, 0);
+        Run v = cli(QStringList{"validate", config, map, "--dtype", "float16", "--json"} + budgets);
+        QCOMPARE(v.exitCode, 0);
+        QVERIFY2(!v.out.contains("over-budget"), qPrintable(v.out));
+        v = cli(QStringList{"validate", config, map, "--dtype", "float32", "--json"} + budgets);
+        QCOMPARE(v.exitCode, 0); // warnings only
+        QVERIFY2(v.out.contains("over-budget"), qPrintable(v.out));
+    }
+
+    void helpSaysWhatTheDtypeMeans_data()
+    {
+        QTest::addColumn<QString>("command");
+        QTest::newRow("plan") << "plan";
+        QTest::newRow("validate") << "validate";
+    }
+    void helpSaysWhatTheDtypeMeans()
+    {
+        QFETCH(QString, command);
+        const Run r = cli({command, "--help"});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY2(r.out.contains("from_pretrained(torch_dtype") && r.out.contains("float16 weights as float32: 4 bytes"), qPrintable(r.out));
+    }
+
+    // --hardware: the profile's budgets; its disk entry is not one.
+    void hardwareProfileBudgets()
+    {
+        QTemporaryDir dir;
+        QDir(dir.path()).mkpath("hardware");
+        writeFile(dir, "hardware/box.json", R"({"devices": [{"device": 0, "capacity": "200MB"}, {"device": "cpu", "capacity": "1GB"},
+                                                            {"device": "disk", "capacity": "900GB"}]})");
+        writeFile(dir, "hardware/twice.json", R"({"devices": [{"device": 0, "capacity": "1GB"}, {"device": 0, "capacity": "2GB"}]})");
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert("MIZAN_RESOURCES", dir.path());
+        const QString config = writeFile(dir, "config.json", R"({"architectures": ["GPT2LMHeadModel"], "n_embd": 64, "n_head": 4,
+                                                                  "n_layer": 4, "n_positions": 64, "vocab_size": 1000})");
+        Run r = cli({"plan", config, "--hardware", "box", "--json"}, env);
+        QCOMPARE(r.exitCode, 0);
+        const QJsonObject memory = QJsonDocument::fromJson(r.out.toUtf8()).object().value("max_memory").toObject();
+        QCOMPARE(memory.value("0").toDouble(), 2e8);
+        QCOMPARE(memory.value("cpu").toDouble(), 1e9);
+        QVERIFY(!memory.contains("disk"));
+        r = cli({"plan", config, "--hardware", "twice"}, env);
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains("listed twice"), qPrintable(r.err));
+        r = cli({"plan", config, "--hardware", "box", "--max-memory", "cpu=1GB"}, env);
+        QCOMPARE(r.exitCode, 2);
     }
 
     void invalidMapExitsWith1()

@@ -225,6 +225,7 @@ private Q_SLOTS:
             o.noSplitClasses = in["no_split_module_classes"].get<std::vector<std::string>>();
         if (in.contains("dtype"))
             o.dtype = dtypeFromTorch(in["dtype"].get<std::string>());
+        o.dtypeRule = DtypeRule::AccelerateNeverGrow; // Accelerate's dtype argument on a built tree
         if (in.contains("special_dtypes"))
             for (auto it = in["special_dtypes"].begin(); it != in["special_dtypes"].end(); ++it)
                 o.specialDtypes.emplace_back(it.key(), *dtypeFromTorch(it.value().get<std::string>()));

@@ -5,6 +5,7 @@
 
 #include "loader/checkpoint.h"
 #include "models/describe.h"
+#include "models/planoptions.h"
 #include "planner/error.h"
 #include "planner/moduletree.h"
 
@@ -22,8 +23,10 @@ const char *const kInspectUsage =
     "PATH is a checkpoint folder, a .safetensors file, an .index.json, a config.json,\n"
     "or a preset name (see `mizan-cli presets`).\n"
     "\n"
-    "  --dtype DTYPE  size tensors as loaded in DTYPE (float16, bfloat16, float32, ...):\n"
-    "                 floating tensors never grow, integer and bool tensors keep their type\n"
+    "  --dtype DTYPE  size tensors as from_pretrained(torch_dtype=DTYPE) loads them (float16,\n"
+    "                 bfloat16, float32, ...): floating weights take DTYPE's size, larger or\n"
+    "                 smaller than stored; integer and bool tensors and keep-in-float32 modules\n"
+    "                 (T5's wo under float16) keep theirs\n"
     "  --depth N      show modules down to depth N (default 3 for text, all for --json)\n"
     "  --json         print a JSON object (format \"mizan-inspect\", version 1) for scripts\n";
 
@@ -31,8 +34,8 @@ namespace {
 
 using planner::ModuleTree;
 
-// Dtypes present in every module's subtree, as loaded under the override (bit set over DType).
-std::vector<std::uint64_t> subtreeDtypes(const ModuleTree &tree, std::optional<DType> dtype)
+// Dtypes present in every module's subtree, as loaded (bit set over DType).
+std::vector<std::uint64_t> subtreeDtypes(const ModuleTree &tree, const planner::PlanOptions &loading)
 {
     std::vector<std::uint64_t> bits(static_cast<std::size_t>(tree.size()), 0);
     const auto order = tree.preorder();
@@ -41,7 +44,7 @@ std::vector<std::uint64_t> subtreeDtypes(const ModuleTree &tree, std::optional<D
         std::uint64_t b = 0;
         for (const auto *list : {&m.params, &m.buffers})
             for (const auto &t : *list)
-                b |= std::uint64_t(1) << static_cast<int>(planner::loadedDtype(t.dtype, dtype));
+                b |= std::uint64_t(1) << static_cast<int>(planner::loadedDtype(tree, *it, t, loading));
         for (int c : m.children)
             b |= bits[static_cast<std::size_t>(c)];
         bits[static_cast<std::size_t>(*it)] = b;
@@ -83,8 +86,11 @@ int runInspect(const std::vector<std::string> &argv)
     const auto &ck = source.checkpoint;
     const auto &model = source.model;
     const ModuleTree &tree = model.tree;
-    const auto sizes = planner::aggregateSizes(tree, dtype);
-    const auto dtypes = subtreeDtypes(tree, dtype);
+    models::PlanSettings settings;
+    settings.dtype = dtype;
+    const planner::PlanOptions loading = models::planOptionsFor(model, settings);
+    const auto sizes = planner::aggregateSizes(tree, loading);
+    const auto dtypes = subtreeDtypes(tree, loading);
     const auto largest = planner::largestLayer(tree, sizes, model.noSplitClasses);
     std::vector<int> shown;
     for (int id : tree.preorder())

@@ -26,10 +26,18 @@ const char *const kPlanUsage =
     "                         lowercase b = bits, as Accelerate parses them; integers are bytes);\n"
     "                         auto = this machine's free GPU memory and available RAM, as\n"
     "                         Accelerate's default (auto,cpu=32GiB overrides one device)\n"
-    "  --hardware PROFILE     budgets from a hardware profile (see `mizan-cli presets`)\n"
+    "  --hardware PROFILE     budgets from a hardware profile (see `mizan-cli presets`); a disk\n"
+    "                         entry there is the offload folder's size, not a budget (Accelerate\n"
+    "                         puts on disk without limit)\n"
     "  --strategy S           auto (default), balanced, balanced_low_0 or sequential\n"
     "  --no-split CLASS,...   module classes never split (default: the architecture's)\n"
-    "  --dtype DTYPE          load dtype (float16, bfloat16, float32, ...)\n"
+    "  --dtype DTYPE          load dtype as from_pretrained(torch_dtype=DTYPE) means it: the model\n"
+    "                         is instantiated in DTYPE, so floating weights take its size, larger\n"
+    "                         or smaller than stored (float16 weights as float32: 4 bytes each);\n"
+    "                         integer and bool tensors and keep-in-float32 modules (T5's wo under\n"
+    "                         float16) keep theirs. float16, bfloat16, float32, float64; int8,\n"
+    "                         custom_int4, custom_fp8 size weights as 8-bit/4-bit/fp8 loading does.\n"
+    "                         Default: the dtypes the checkpoint (or config) stores\n"
     "  --pin NAME=DEVICE      keep module NAME on DEVICE (repeatable); NAME!=DEVICE forbids it\n"
     "  --offload-buffers      offload buffers with their modules (Accelerate's offload_buffers)\n"
     "  --fallback             Accelerate's fallback_allocation\n"
@@ -83,46 +91,47 @@ const std::vector<std::string> kPlanValueOptions = {"--max-memory", "--hardware"
                                                     "--headroom-tokens", "--batch"};
 const std::vector<std::string> kPlanFlags = {"--offload-buffers", "--fallback", "--no-clean"};
 
-PlanOptions planOptionsFromArgs(const Args &args, const models::ModelDescription &model, bool budgetsRequired, bool checkOnly)
+models::PlanSettings planSettingsFromArgs(const Args &args, bool budgetsRequired)
 {
-    PlanOptions o;
+    models::PlanSettings s;
     const auto maxMemory = args.value("--max-memory");
     const auto hardware = args.value("--hardware");
     if (maxMemory && hardware)
         throw UsageError("give --max-memory or --hardware, not both");
     if (maxMemory) {
-        o.maxMemory = asUsage([&] { return maxMemoryFromArgument(*maxMemory); });
+        s.maxMemory = asUsage([&] { return maxMemoryFromArgument(*maxMemory); });
     } else if (hardware) {
-        models::HardwareProfile profile;
         try {
-            profile = models::hardwareProfile(*hardware);
+            s.maxMemory = models::budgetsFor(models::hardwareProfile(*hardware)).maxMemory();
         } catch (const Error &e) {
-            throw UsageError(e.message());
+            throw UsageError(e.file().empty() ? e.message() : e.file() + ": " + e.message());
         }
-        for (const auto &d : profile.devices)
-            o.maxMemory.emplace_back(asUsage([&] { return Device::fromString(d.key); }), d.capacityBytes);
     } else if (budgetsRequired) {
         throw UsageError("missing --max-memory (for example --max-memory 0=22GiB,cpu=64GiB) or --hardware PROFILE");
     }
-    if (auto s = args.value("--strategy"))
-        o.strategy = asUsage([&] { return strategyFromString(*s); });
-    o.noSplitClasses = args.value("--no-split") ? splitList(*args.value("--no-split")) : model.noSplitClasses;
+    if (auto st = args.value("--strategy"))
+        s.strategy = asUsage([&] { return strategyFromString(*st); });
+    if (auto n = args.value("--no-split"))
+        s.noSplitClasses = splitList(*n);
     if (auto d = args.value("--dtype")) {
-        o.dtype = dtypeFromTorch(*d);
-        if (!o.dtype)
+        s.dtype = dtypeFromTorch(*d);
+        if (!s.dtype)
             throw UsageError("unknown dtype \"" + *d + "\" (try float16, bfloat16, float32)");
     }
     for (const auto &p : args.values("--pin"))
-        o.pins.push_back(asUsage([&] { return parsePin(p); }));
-    o.offloadBuffers = args.flag("--offload-buffers");
-    o.fallbackAllocation = args.flag("--fallback");
-    o.cleanResult = !args.flag("--no-clean");
-    o.specialDtypes = models::keepFp32SpecialDtypes(model);
-    const std::int64_t tokens = positiveInt(args, "--headroom-tokens", 0);
-    const std::int64_t batch = positiveInt(args, "--batch", 1);
-    if (tokens > 0 && !checkOnly)
-        o.headroom = asUsage([&] { return models::headroomFor(model, tokens, batch, o.dtype ? *o.dtype : DType::F16); });
-    return o;
+        s.pins.push_back(asUsage([&] { return parsePin(p); }));
+    s.offloadBuffers = args.flag("--offload-buffers");
+    s.fallbackAllocation = args.flag("--fallback");
+    s.cleanResult = !args.flag("--no-clean");
+    s.headroomTokens = positiveInt(args, "--headroom-tokens", 0);
+    s.headroomBatch = positiveInt(args, "--batch", 1);
+    return s;
+}
+
+PlanOptions planOptionsFromArgs(const Args &args, const models::ModelDescription &model, bool budgetsRequired)
+{
+    const models::PlanSettings settings = planSettingsFromArgs(args, budgetsRequired);
+    return asUsage([&] { return models::planOptionsFor(model, settings); });
 }
 
 int runPlan(const std::vector<std::string> &argv)
@@ -137,18 +146,12 @@ int runPlan(const std::vector<std::string> &argv)
     // Check the arguments before the (possibly slow) open.
     if (!args.value("--max-memory") && !args.value("--hardware"))
         throw UsageError("missing --max-memory (for example --max-memory 0=22GiB,cpu=64GiB) or --hardware PROFILE");
-    {
-        models::ModelDescription none;
-        planOptionsFromArgs(args, none, true, true);
-    }
+    planSettingsFromArgs(args, true);
 
     const models::Source source = models::openSource(path);
     const auto &model = source.model;
     const ModuleTree &tree = model.tree;
-    PlanOptions options = planOptionsFromArgs(args, model, true);
-    // Activations and the KV cache are in the load dtype: --dtype, else the config's torch_dtype.
-    if (options.headroom.enabled() && !options.dtype && source.checkpoint.configInfo.torchDtype)
-        options.headroom.dtype = *source.checkpoint.configInfo.torchDtype;
+    const PlanOptions options = planOptionsFromArgs(args, model, true);
     const Plan result = asUsage([&] { return plan(tree, options); });
 
     if (auto out = args.value("-o"))

@@ -26,9 +26,10 @@ const char *const kValidateUsage =
     "pins and options are used unless given here.\n"
     "\n"
     "  --max-memory LIST      budgets for the budget checks, e.g. 0=22GiB,cpu=64GiB\n"
-    "  --hardware PROFILE     budgets from a hardware profile\n"
+    "  --hardware PROFILE     budgets from a hardware profile (its disk entry is not a budget)\n"
     "  --no-split CLASS,...   module classes never split (default: the architecture's)\n"
-    "  --dtype DTYPE          load dtype for the sizes\n"
+    "  --dtype DTYPE          load dtype for the sizes, as for plan: what from_pretrained(torch_dtype=\n"
+    "                         DTYPE) instantiates (float16 weights as float32: 4 bytes each)\n"
     "  --pin NAME=DEVICE      a pin the map must respect (repeatable; NAME!=DEVICE forbids)\n"
     "  --json                 print a JSON object (format \"mizan-validate\", version 1)\n"
     "\n"
@@ -63,8 +64,7 @@ Args mapCommandArgs(const std::vector<std::string> &argv, const std::vector<std:
     flags.insert(flags.end(), extraFlags.begin(), extraFlags.end());
     Args args(argv, values, flags);
     args.expectPositionals(2, 2);
-    models::ModelDescription none;
-    planOptionsFromArgs(args, none, false, true);
+    planSettingsFromArgs(args, false);
     return args;
 }
 
@@ -91,12 +91,15 @@ LoadedMap loadMap(const Args &args, const std::string &path, const models::Model
             options.maxMemory = file.options.maxMemory;
         if (!args.value("--no-split"))
             options.noSplitClasses = file.options.noSplitClasses;
-        if (!args.value("--dtype"))
+        if (!args.value("--dtype")) {
+            // The load dtype as the file means it, with the special dtypes that go with it.
             options.dtype = file.options.dtype;
+            options.dtypeRule = file.options.dtypeRule;
+            options.specialDtypes = file.options.specialDtypes;
+        }
         if (options.pins.empty())
             options.pins = file.options.pins;
         options.headroom = file.options.headroom;
-        options.specialDtypes = file.options.specialDtypes;
     } else {
         out.map = planner::deviceMapFromJson(json, mapPath);
     }

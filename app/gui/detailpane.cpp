@@ -95,13 +95,14 @@ void DetailPane::refresh()
     }
     m_tensors->setRowCount(static_cast<int>(rows.size()));
     const QLocale locale;
+    const planner::PlanOptions loading = m_document->options();
     for (int r = 0; r < static_cast<int>(rows.size()); ++r) {
         const auto &[owner, t] = rows[static_cast<std::size_t>(r)];
         const QString fullName = QString::fromStdString(tree->tensorName(owner, *t));
         QStringList dims;
         for (auto d : t->shape)
             dims << locale.toString(static_cast<qlonglong>(d));
-        const DType loaded = planner::loadedDtype(t->dtype, m_document->dtype());
+        const DType loaded = planner::loadedDtype(*tree, owner, *t, loading);
         QString shard;
         if (auto it = model->tensorIndex.constFind(fullName); it != model->tensorIndex.constEnd()) {
             const auto &entry = catalog.tensors[static_cast<std::size_t>(*it)];

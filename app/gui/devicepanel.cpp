@@ -3,6 +3,8 @@
 #include "document.h"
 #include "guiformat.h"
 
+#include "models/planoptions.h"
+
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QEvent>
@@ -159,13 +161,10 @@ bool DevicePanel::applyProfile(const QString &name)
 
 void DevicePanel::applyProfile(const models::HardwareProfile &profile)
 {
+    // Disk is always offered, without a limit: a profile's disk entry is not a budget.
     std::vector<DeviceSetting> devices;
-    for (const auto &d : profile.devices) {
-        const auto device = planner::Device::fromString(d.key);
-        if (device.kind == planner::DeviceKind::Disk)
-            continue; // disk is always offered, without a limit
-        devices.push_back({device, d.capacityBytes, device.isGpu(), QString::fromStdString(d.label)});
-    }
+    for (const auto &d : models::budgetsFor(profile).devices)
+        devices.push_back({d.device, d.capacityBytes, d.simulated, QString::fromStdString(d.label)});
     m_document->setDevices(devices, tr("Use the hardware profile %1")
                                         .arg(QString::fromStdString(profile.description.empty() ? profile.name : profile.description)));
 }

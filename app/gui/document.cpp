@@ -3,6 +3,7 @@
 #include "guiformat.h"
 #include "messagetext.h"
 
+#include "models/planoptions.h"
 #include "planner/error.h"
 #include "planner/mapedit.h"
 
@@ -141,9 +142,9 @@ void Document::applyOpened(std::shared_ptr<const OpenedModel> result)
     m_noSplit.clear();
     for (const auto &c : m_model->source.model.noSplitClasses)
         m_noSplit << QString::fromStdString(c);
-    m_sizes = m_dtype ? planner::aggregateSizes(*m_tree, m_dtype) : m_model->storedSizes;
+    m_sizes = m_dtype ? planner::aggregateSizes(*m_tree, options()) : m_model->storedSizes;
     m_treeModel->setTree(m_tree, m_sizes);
-    m_treeModel->setSizes(m_sizes, m_dtype);
+    m_treeModel->setSizes(m_sizes, options());
     m_undo->clear();
     qCDebug(lcTiming) << "model set" << timer.elapsed() << "ms";
     refreshMap();
@@ -186,7 +187,7 @@ void Document::restore(const State &s)
 void Document::retranslate()
 {
     if (m_tree)
-        m_treeModel->setSizes(m_sizes, m_dtype);
+        m_treeModel->setSizes(m_sizes, options());
     m_treeModel->retranslate();
     refreshMap();
     Q_EMIT settingsChanged();
@@ -386,21 +387,22 @@ void Document::unpinModule(int moduleId)
 
 planner::PlanOptions Document::options() const
 {
-    planner::PlanOptions o;
+    models::PlanSettings s;
     for (const auto &d : m_devices)
-        o.maxMemory.emplace_back(d.device, d.limitBytes);
+        s.maxMemory.emplace_back(d.device, d.limitBytes);
+    std::vector<std::string> noSplit;
     for (const auto &c : m_noSplit)
-        o.noSplitClasses.push_back(c.toStdString());
-    o.dtype = m_dtype;
-    o.strategy = m_strategy;
-    o.pins = m_pins;
-    if (m_model) {
-        o.specialDtypes = models::keepFp32SpecialDtypes(m_model->source.model);
-        if (headroomProblem().isEmpty())
-            o.headroom = models::headroomFor(m_model->source.model, m_headroomTokens, m_headroomBatch,
-                                             m_dtype ? *m_dtype : DType::F16);
+        noSplit.push_back(c.toStdString());
+    s.noSplitClasses = std::move(noSplit);
+    s.dtype = m_dtype;
+    s.strategy = m_strategy;
+    s.pins = m_pins;
+    if (m_model && headroomProblem().isEmpty()) {
+        s.headroomTokens = m_headroomTokens;
+        s.headroomBatch = m_headroomBatch;
     }
-    return o;
+    static const models::ModelDescription noModel;
+    return models::planOptionsFor(m_model ? m_model->source.model : noModel, s);
 }
 
 std::vector<planner::Device> Document::deviceChoices() const
@@ -539,7 +541,7 @@ std::vector<std::pair<planner::Device, std::int64_t>> Document::currentUsage() c
         for (const auto *list : {&m.params, &m.buffers})
             for (const auto &t : *list)
                 if (t.name == local)
-                    add(device, storageBytes(planner::loadedDtype(t.dtype, m_dtype), t.numel()));
+                    add(device, storageBytes(planner::loadedDtype(*m_tree, owner, t, options()), t.numel()));
     }
     return usage;
 }
@@ -548,8 +550,9 @@ void Document::refreshSizes()
 {
     if (!m_tree)
         return;
-    m_sizes = m_dtype ? planner::aggregateSizes(*m_tree, m_dtype) : m_model->storedSizes;
-    m_treeModel->setSizes(m_sizes, m_dtype);
+    const planner::PlanOptions loading = options();
+    m_sizes = m_dtype ? planner::aggregateSizes(*m_tree, loading) : m_model->storedSizes;
+    m_treeModel->setSizes(m_sizes, loading);
 }
 
 void Document::refreshMap()

@@ -35,22 +35,21 @@ void ModuleTreeModel::setTree(std::shared_ptr<const planner::ModuleTree> tree, p
         for (std::size_t i = 0; i < order.size(); ++i)
             m_order[static_cast<std::size_t>(order[i])] = static_cast<int>(i);
     }
-    m_dtypeOverride.reset();
+    m_loading = {};
     computeDtypes();
     endResetModel();
 }
 
-void ModuleTreeModel::setSizes(planner::ModuleSizes sizes, std::optional<DType> dtypeOverride)
+void ModuleTreeModel::setSizes(planner::ModuleSizes sizes, const planner::PlanOptions &loading)
 {
     m_sizes = std::move(sizes);
-    m_dtypeOverride = dtypeOverride;
+    m_loading = loading;
     computeDtypes();
     emitColumnChanged(SizeColumn, DTypeColumn, {Qt::DisplayRole, SortRole, SizeBytesRole});
 }
 
 void ModuleTreeModel::computeDtypes()
 {
-    const auto dtypeOverride = m_dtypeOverride;
     m_dtypeOf.assign(m_row.size(), -1);
     if (!m_tree)
         return;
@@ -62,7 +61,7 @@ void ModuleTreeModel::computeDtypes()
         int label = -1;
         for (const auto *list : {&m.params, &m.buffers})
             for (const auto &t : *list)
-                label = merge(label, static_cast<int>(planner::loadedDtype(t.dtype, dtypeOverride)));
+                label = merge(label, static_cast<int>(planner::loadedDtype(*m_tree, *it, t, m_loading)));
         for (int c : m.children)
             label = merge(label, m_dtypeOf[static_cast<std::size_t>(c)]);
         m_dtypeOf[static_cast<std::size_t>(*it)] = label;

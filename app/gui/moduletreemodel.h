@@ -4,6 +4,7 @@
 // execution order. Index internal pointers point at planner::Module nodes; nothing is copied.
 
 #include "planner/moduletree.h"
+#include "planner/plan.h"
 
 #include <QAbstractItemModel>
 #include <QColor>
@@ -42,8 +43,9 @@ public:
 
     // Replaces the whole tree (model reset). `sizes` must be aggregateSizes() of `tree`.
     void setTree(std::shared_ptr<const planner::ModuleTree> tree, planner::ModuleSizes sizes);
-    // New sizes for the same tree (dtype change): only the size/dtype columns change.
-    void setSizes(planner::ModuleSizes sizes, std::optional<DType> dtypeOverride);
+    // New sizes for the same tree (dtype change): only the size/dtype columns change. `loading`:
+    // the options the sizes were computed under (dtype, dtypeRule, specialDtypes), for the labels.
+    void setSizes(planner::ModuleSizes sizes, const planner::PlanOptions &loading);
     // New device assignment for the same tree: only the device column and colours change.
     void setPlacement(PlacementView placement);
     // Headers are translated: call after a language change.
@@ -84,7 +86,7 @@ private:
     std::vector<int> m_row;        // row of each module among its parent's children
     std::vector<int> m_order;      // pre-order position (execution order)
     std::vector<int> m_dtypeOf;    // per module: index of its single dtype, -1 none, -2 mixed
-    std::optional<DType> m_dtypeOverride;
+    planner::PlanOptions m_loading; // dtype, dtypeRule, specialDtypes the sizes are in
     PlacementView m_placement;
 };
 

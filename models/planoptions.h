@@ -1,0 +1,70 @@
+#pragma once
+
+// One definition, for every front end (CLI, GUI, runtime), of the planning options built from a
+// model and the user's settings, and of the budgets a hardware profile gives. Pure C++ (no Qt).
+
+#include "describe.h"
+
+#include "planner/device.h"
+#include "planner/dtype.h"
+#include "planner/plan.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mizan::models {
+
+// What the user chooses; the rest comes from the model.
+struct PlanSettings {
+    planner::MaxMemory maxMemory;                           // budgets (a profile's: budgetsFor)
+    std::optional<std::vector<std::string>> noSplitClasses; // none: the model's defaults
+    std::optional<DType> dtype;                             // load dtype (transformers' torch_dtype); none: as stored
+    planner::Strategy strategy = planner::Strategy::Auto;
+    std::vector<planner::Pin> pins;
+    bool offloadBuffers = false;
+    bool fallbackAllocation = false;
+    bool cleanResult = true;
+    std::int64_t headroomTokens = 0;                        // runtime headroom for this many tokens; 0: none
+    std::int64_t headroomBatch = 1;                         // ... of this many sequences
+};
+
+// The options plan() and validate() take for `model` under `settings`:
+//  - the load dtype with DtypeRule::Transformers: what from_pretrained(torch_dtype=dtype,
+//    device_map=...) plans (the model instantiated in it, so float16 weights loaded as float32
+//    take 4 bytes; integer, bool and fixed-dtype tensors keep theirs);
+//  - no-split classes: the settings', else the model's defaults;
+//  - special dtypes: the model's keep-in-float32 tensors (T5's "wo") stay float32 when the load
+//    dtype is as stored or narrower than 32 bits (float16, bfloat16, int8 ...), as transformers keeps them;
+//  - runtime headroom in the load dtype (as stored: storedDtype(), else float16).
+// Throws Error(InvalidArgument) when headroom is asked for a model whose config gives no hidden size.
+planner::PlanOptions planOptionsFor(const ModelDescription &model, const PlanSettings &settings);
+
+// The floating dtype holding most of the model's parameter bytes, keep-in-float32 tensors aside
+// (none when the model has no floating parameters): the model's dtype "as stored".
+std::optional<DType> storedDtype(const ModelDescription &model);
+
+// ---- hardware profile -> budgets -----------------------------------------------------------------
+
+struct ProfileDevice {
+    planner::Device device;
+    std::int64_t capacityBytes = 0; // the profile's capacity, used as the device's budget
+    std::string label;              // the profile's label ("NVIDIA RTX 4090 24 GB"), may be empty
+    bool simulated = false;         // a profile's GPU is not this machine's: simulated when run here
+};
+
+struct ProfileBudgets {
+    std::vector<ProfileDevice> devices;            // GPUs, mps and cpu, in the profile's order
+    std::optional<std::int64_t> diskCapacityBytes; // the profile's disk entry (offload folder size)
+    planner::MaxMemory maxMemory() const;          // `devices` as max_memory
+};
+
+// The budgets of a hardware profile. One rule for disk: a profile's disk entry is the size of the
+// offload folder, not a budget. Accelerate puts whatever does not fit elsewhere on disk without
+// limit (get_max_memory() has no disk key, and infer_auto_device_map ignores one), so disk stays
+// out of max_memory and its capacity is reported apart. (Duplicate devices are refused when the
+// profile is read: models::hardwareProfile.)
+ProfileBudgets budgetsFor(const HardwareProfile &profile);
+
+} // namespace mizan::models
