@@ -973,8 +973,8 @@ void TestGui::firstRunDemoShowsTheSplit()
     QFile script(QStringLiteral(MIZAN_SOURCE_DIR "/scripts/run.sh"));
     QVERIFY2(script.open(QIODevice::ReadOnly), qPrintable(QStringLiteral("cannot read ") + script.fileName()));
     const QString text = QString::fromUtf8(script.readAll());
-    const auto profile = QRegularExpression(QStringLiteral(R"re(^PROFILE="([^"]+)")re"), QRegularExpression::MultilineOption).match(text);
-    const auto demo = QRegularExpression(QStringLiteral(R"re(make-demo "\$DEMO"([^\n]*))re")).match(text);
+    const auto profile = QRegularExpression(QString::fromLatin1("^PROFILE=\"([^\"]+)\""), QRegularExpression::MultilineOption).match(text);
+    const auto demo = QRegularExpression(QString::fromLatin1("make-demo \"\\$DEMO\"([^\\n]*)")).match(text);
     QVERIFY2(profile.hasMatch() && demo.hasMatch(), "scripts/run.sh has no PROFILE=\"...\" or make-demo \"$DEMO\" ... line");
     models::DemoOptions options;
     const QStringList args = demo.captured(1).split(u' ', Qt::SkipEmptyParts);
@@ -1017,7 +1017,7 @@ void TestGui::firstRunDemoShowsTheSplit()
         }
     QCOMPARE(gpus, 2);
     // Decoder layers (whole or in part) per device.
-    static const QRegularExpression layerKey(QStringLiteral(R"re(^model\.layers\.(\d+)(\.|$))re"));
+    static const QRegularExpression layerKey(QString::fromLatin1("^model\\.layers\\.(\\d+)(\\.|$)"));
     QMap<QString, QSet<int>> layers;
     for (const auto &[key, device] : doc->deviceMap()) {
         const auto m = layerKey.match(QString::fromStdString(key));

@@ -58,10 +58,10 @@ std::optional<Base> baseOf(const QString &line, qsizetype start, QString &rest)
     // "/.." right after something: C string concatenation with a path macro, or a shell
     // `$(dirname "${BASH_SOURCE[0]}")`.
     const QString before = line.left(start);
-    static const QRegularExpression dirnameOfScript(QStringLiteral(R"re(\$\(dirname "(\$\{BASH_SOURCE\[0\]\}|\$0|\$\{0\})"\)$)re"));
+    static const QRegularExpression dirnameOfScript(QString::fromLatin1("\\$\\(dirname \"(\\$\\{BASH_SOURCE\\[0\\]\\}|\\$0|\\$\\{0\\})\"\\)$"));
     if (dirnameOfScript.match(before).hasMatch())
         return Base::Folder;
-    static const QRegularExpression macroThenString(QStringLiteral(R"re((MIZAN_SOURCE_DIR|MIZAN_BINARY_DIR)\s*"$)re"));
+    static const QRegularExpression macroThenString(QString::fromLatin1("(MIZAN_SOURCE_DIR|MIZAN_BINARY_DIR)\\s*\"$"));
     const auto m = macroThenString.match(before);
     if (m.hasMatch())
         return m.captured(1) == QLatin1String("MIZAN_SOURCE_DIR") ? Base::Root : Base::Build;
@@ -75,7 +75,7 @@ QList<Finding> outsideReferences(const QString &text, const QString &folder)
     QList<Finding> out;
     const QString shared = QStringLiteral("..") + QStringLiteral("/shared");
     // /work... and /home... as the start of a path (not "http://host/home", not "$X/work").
-    static const QRegularExpression absolute(QStringLiteral(R"re((?<![\w.$}/-])/(?:work|home)(?=$|/|[\s"'`):;,\]]))re"));
+    static const QRegularExpression absolute(QString::fromLatin1("(?<![\\w.$}/-])/(?:work|home)(?=$|/|[\\s\"'`):;,\\]])"));
     const int folderDepth = folder.isEmpty() ? 0 : static_cast<int>(folder.split(u'/').size());
     const QStringList lines = text.split(u'\n');
     for (int n = 0; n < lines.size(); ++n) {
@@ -197,40 +197,40 @@ private Q_SLOTS:
         QTest::addColumn<QString>("folder");
         QTest::addColumn<bool>("flagged");
         // CMake
-        QTest::newRow("cmake: root/{up}/shared") << sample(R"x(MIZAN_SHARED_DIR="${CMAKE_SOURCE_DIR}/{up}/shared/x")x") << "tests" << true;
-        QTest::newRow("cmake: root/tests/data") << sample(R"x(MIZAN_DATA="${CMAKE_SOURCE_DIR}/tests/data")x") << "tests" << false;
-        QTest::newRow("cmake: root/{up}/elsewhere") << sample(R"x(set(X ${CMAKE_SOURCE_DIR}/{up}/elsewhere))x") << "" << true;
-        QTest::newRow("cmake: project root/{up}") << sample(R"x(include(${PROJECT_SOURCE_DIR}/{up}/x.cmake))x") << "" << true;
-        QTest::newRow("cmake: current/{up} inside") << sample(R"x(target_include_directories(t PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/{up}))x") << "loader" << false;
-        QTest::newRow("cmake: current/{up}/{up} outside") << sample(R"x(add_subdirectory(${CMAKE_CURRENT_SOURCE_DIR}/{up}/{up}/x))x") << "loader" << true;
-        QTest::newRow("cmake: relative {up}/{up} inside") << sample(R"x(add_subdirectory({up}/{up}/x))x") << "app/cli" << false;
-        QTest::newRow("cmake: relative {up}/{up}/{up} outside") << sample(R"x(add_subdirectory({up}/{up}/{up}/x))x") << "app/cli" << true;
-        QTest::newRow("cmake: build/{up}") << sample(R"x(file(WRITE ${CMAKE_BINARY_DIR}/{up}/x ""))x") << "" << true;
-        QTest::newRow("cmake: down and up inside") << sample(R"x(${CMAKE_SOURCE_DIR}/a/b/{up}/c)x") << "" << false;
-        QTest::newRow("cmake: down, then above") << sample(R"x(${CMAKE_SOURCE_DIR}/a/{up}/{up}/c)x") << "" << true;
+        QTest::newRow("cmake: root/{up}/shared") << sample("MIZAN_SHARED_DIR=\"${CMAKE_SOURCE_DIR}/{up}/shared/x\"") << "tests" << true;
+        QTest::newRow("cmake: root/tests/data") << sample("MIZAN_DATA=\"${CMAKE_SOURCE_DIR}/tests/data\"") << "tests" << false;
+        QTest::newRow("cmake: root/{up}/elsewhere") << sample("set(X ${CMAKE_SOURCE_DIR}/{up}/elsewhere)") << "" << true;
+        QTest::newRow("cmake: project root/{up}") << sample("include(${PROJECT_SOURCE_DIR}/{up}/x.cmake)") << "" << true;
+        QTest::newRow("cmake: current/{up} inside") << sample("target_include_directories(t PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/{up})") << "loader" << false;
+        QTest::newRow("cmake: current/{up}/{up} outside") << sample("add_subdirectory(${CMAKE_CURRENT_SOURCE_DIR}/{up}/{up}/x)") << "loader" << true;
+        QTest::newRow("cmake: relative {up}/{up} inside") << sample("add_subdirectory({up}/{up}/x)") << "app/cli" << false;
+        QTest::newRow("cmake: relative {up}/{up}/{up} outside") << sample("add_subdirectory({up}/{up}/{up}/x)") << "app/cli" << true;
+        QTest::newRow("cmake: build/{up}") << sample("file(WRITE ${CMAKE_BINARY_DIR}/{up}/x \"\")") << "" << true;
+        QTest::newRow("cmake: down and up inside") << sample("${CMAKE_SOURCE_DIR}/a/b/{up}/c") << "" << false;
+        QTest::newRow("cmake: down, then above") << sample("${CMAKE_SOURCE_DIR}/a/{up}/{up}/c") << "" << true;
         // C++
-        QTest::newRow("c++: source macro /{up}") << sample(R"x(std::ifstream in(MIZAN_SOURCE_DIR "/{up}/data.json");)x") << "tests" << true;
-        QTest::newRow("c++: source macro tests/data") << sample(R"x(std::ifstream in(MIZAN_SOURCE_DIR "/tests/data/parity/cases.json");)x") << "tests" << false;
-        QTest::newRow("c++: binary macro /{up}") << sample(R"x(QString p = MIZAN_BINARY_DIR "/{up}/x";)x") << "tests" << true;
-        QTest::newRow("c++: include {up}/x.h") << sample(R"x(#include "{up}/planner/plan.h")x") << "tests" << false;
-        QTest::newRow("c++: include {up}/{up}/x.h") << sample(R"x(#include "{up}/{up}/x.h")x") << "tests" << true;
-        QTest::newRow("c++: comment {up}/shared") << sample(R"x(// Every case of {up}/shared/parity/cases.json)x") << "tests" << true;
-        QTest::newRow("c++: shard name with {up}") << sample(R"x(j["weight_map"]["x"] = "{up}/model-00003.safetensors";)x") << "tests" << false;
-        QTest::newRow("c++: ellipsis") << sample(R"x(qDebug() << "opening..." << a..b; // and so on...)x") << "tests" << false;
-        QTest::newRow("c++: url") << sample(R"x(// see https://example.com{home}/page and http://host{work}/x)x") << "tests" << false;
+        QTest::newRow("c++: source macro /{up}") << sample("std::ifstream in(MIZAN_SOURCE_DIR \"/{up}/data.json\");") << "tests" << true;
+        QTest::newRow("c++: source macro tests/data") << sample("std::ifstream in(MIZAN_SOURCE_DIR \"/tests/data/parity/cases.json\");") << "tests" << false;
+        QTest::newRow("c++: binary macro /{up}") << sample("QString p = MIZAN_BINARY_DIR \"/{up}/x\";") << "tests" << true;
+        QTest::newRow("c++: include {up}/x.h") << sample("#include \"{up}/planner/plan.h\"") << "tests" << false;
+        QTest::newRow("c++: include {up}/{up}/x.h") << sample("#include \"{up}/{up}/x.h\"") << "tests" << true;
+        QTest::newRow("c++: comment {up}/shared") << sample("// Every case of {up}/shared/parity/cases.json") << "tests" << true;
+        QTest::newRow("c++: shard name with {up}") << sample("j[\"weight_map\"][\"x\"] = \"{up}/model-00003.safetensors\";") << "tests" << false;
+        QTest::newRow("c++: ellipsis") << sample("qDebug() << \"opening...\" << a..b; // and so on...") << "tests" << false;
+        QTest::newRow("c++: url") << sample("// see https://example.com{home}/page and http://host{work}/x") << "tests" << false;
         // Absolute paths
-        QTest::newRow("abs: work") << sample(R"x(std::ifstream in("{work}/shared/parity/cases.json");)x") << "tests" << true;
-        QTest::newRow("abs: home") << sample(R"x(DATA={home}/someone/models)x") << "scripts" << true;
-        QTest::newRow("abs: home alone") << sample(R"x(cd {home})x") << "scripts" << true;
-        QTest::newRow("abs: system") << sample(R"x(open("/proc/meminfo"); run("/bin/true"); "/usr/lib/x" > /dev/null; /tmp/mizan)x") << "bench" << false;
-        QTest::newRow("abs: workspace var") << sample(R"x(cd "${HOME}{work}"; x=$ROOT{work})x") << "scripts" << false;
+        QTest::newRow("abs: work") << sample("std::ifstream in(\"{work}/shared/parity/cases.json\");") << "tests" << true;
+        QTest::newRow("abs: home") << sample("DATA={home}/someone/models") << "scripts" << true;
+        QTest::newRow("abs: home alone") << sample("cd {home}") << "scripts" << true;
+        QTest::newRow("abs: system") << sample("open(\"/proc/meminfo\"); run(\"/bin/true\"); \"/usr/lib/x\" > /dev/null; /tmp/mizan") << "bench" << false;
+        QTest::newRow("abs: workspace var") << sample("cd \"${HOME}{work}\"; x=$ROOT{work}") << "scripts" << false;
         // Shell
-        QTest::newRow("sh: script dir/{up}") << sample(R"x(MIZAN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/{up}" && pwd)")x") << "scripts" << false;
-        QTest::newRow("sh: script dir/{up}/{up}") << sample(R"x(cd "$(dirname "${BASH_SOURCE[0]}")/{up}/{up}")x") << "scripts" << true;
-        QTest::newRow("sh: $0 dir/{up}/{up}") << sample(R"x(cd "$(dirname "$0")/{up}/{up}/x")x") << ".ci" << true;
-        QTest::newRow("sh: root/{up}/shared") << sample(R"x(cp "$MIZAN_ROOT/{up}/shared/x" .)x") << "scripts" << true;
-        QTest::newRow("sh: root/{up}/other") << sample(R"x(cp "${MIZAN_ROOT}/{up}/other" .)x") << "scripts" << true;
-        QTest::newRow("sh: root/build") << sample(R"x(BUILD="${MIZAN_BUILD_DIR:-$MIZAN_ROOT/build}")x") << "scripts" << false;
+        QTest::newRow("sh: script dir/{up}") << sample("MIZAN_ROOT=\"$(cd \"$(dirname \"${BASH_SOURCE[0]}\")/{up}\" && pwd)\"") << "scripts" << false;
+        QTest::newRow("sh: script dir/{up}/{up}") << sample("cd \"$(dirname \"${BASH_SOURCE[0]}\")/{up}/{up}\"") << "scripts" << true;
+        QTest::newRow("sh: $0 dir/{up}/{up}") << sample("cd \"$(dirname \"$0\")/{up}/{up}/x\"") << ".ci" << true;
+        QTest::newRow("sh: root/{up}/shared") << sample("cp \"$MIZAN_ROOT/{up}/shared/x\" .") << "scripts" << true;
+        QTest::newRow("sh: root/{up}/other") << sample("cp \"${MIZAN_ROOT}/{up}/other\" .") << "scripts" << true;
+        QTest::newRow("sh: root/build") << sample("BUILD=\"${MIZAN_BUILD_DIR:-$MIZAN_ROOT/build}\"") << "scripts" << false;
     }
     void detector()
     {
