@@ -12,7 +12,7 @@ mizan_install_deps
 BUILD="${MIZAN_BUILD_DIR:-$MIZAN_ROOT/build}"
 mizan_configure "$BUILD" "${MIZAN_BUILD_OPTIONS[@]}"
 cmake --build "$BUILD" --parallel "$(nproc)" --target mizan-cli mizan
-# The demo: a LLaMA-style checkpoint with random weights (24 layers, hidden 512, about 140 MB in
+# The demo: a LLaMA-style checkpoint with random weights (24 layers, hidden 512, 139 MiB in
 # float16, 4 shards) and a hardware profile sized for it, so that the first plan uses every kind of
 # device: layers on each simulated GPU, then CPU RAM, then disk.
 DEMO="${MIZAN_DEMO_DIR:-$MIZAN_ROOT/demo/llama-demo}"
@@ -21,7 +21,8 @@ if [ ! -f "$DEMO/config.json" ]; then
     "$BUILD/app/cli/mizan-cli" make-demo "$DEMO" --layers 24 --hidden 512 --shards 4
 fi
 if [ -x "$BUILD/app/gui/mizan" ]; then
-    exec "$BUILD/app/gui/mizan" "$DEMO" --hardware "$PROFILE" "$@"
+    # model.layers.19: the first layer offloaded to disk; the details pane says why.
+    exec "$BUILD/app/gui/mizan" "$DEMO" --hardware "$PROFILE" --select model.layers.19 "$@"
 else
     exec "$BUILD/app/cli/mizan-cli" plan "$DEMO" --hardware "$PROFILE" "$@"
 fi
