@@ -116,8 +116,10 @@ private Q_SLOTS:
     void parity_data()
     {
         QTest::addColumn<int>("index");
-        if (!casesFile().ok())
-            QFAIL(casesFile().error.c_str());
+        if (!casesFile().ok()) { // one row that fails with the file's name (QFAIL here would abort in QFETCH)
+            QTest::newRow("unreadable test data") << -1;
+            return;
+        }
         const auto &all = cases()["cases"];
         for (std::size_t i = 0; i < all.size(); ++i)
             QTest::newRow(all[i]["id"].get<std::string>().c_str()) << static_cast<int>(i);
@@ -126,6 +128,7 @@ private Q_SLOTS:
     void parity()
     {
         QFETCH(int, index);
+        QVERIFY2(index >= 0, casesFile().error.c_str());
         const json &c = cases()["cases"][static_cast<std::size_t>(index)];
         const std::string kind = c["kind"].get<std::string>();
         const json &input = c["input"];

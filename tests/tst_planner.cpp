@@ -219,8 +219,10 @@ private Q_SLOTS:
     void planMatchesAccelerateOnParityTrees_data()
     {
         QTest::addColumn<int>("index");
-        if (!parityFile().ok())
-            QFAIL(parityFile().error.c_str());
+        if (!parityFile().ok()) { // one row that fails with the file's name (QFAIL here would abort in QFETCH)
+            QTest::newRow("unreadable test data") << -1;
+            return;
+        }
         const auto &all = parityCases()["cases"];
         for (std::size_t i = 0; i < all.size(); ++i)
             if (all[i]["kind"] == "infer_auto_device_map")
@@ -229,6 +231,7 @@ private Q_SLOTS:
     void planMatchesAccelerateOnParityTrees()
     {
         QFETCH(int, index);
+        QVERIFY2(index >= 0, parityFile().error.c_str());
         const json &c = parityCases()["cases"][static_cast<std::size_t>(index)];
         const json &in = c["input"];
         const ModuleTree tree = ModuleTree::fromJson(c["model"]);
