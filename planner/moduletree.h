@@ -71,7 +71,7 @@ public:
     // Children come in first-appearance order with numbered siblings sorted numerically.
     static ModuleTree fromTensorNames(const std::vector<std::pair<std::string, Tensor>> &tensors);
 
-    // The parity-case JSON format (../shared/parity/README.md): {name, class, params, buffers,
+    // The parity-case JSON format (tests/data/parity/README.md): {name, class, params, buffers,
     // children}; tensors {name, shape, dtype, tie?}. Throws mizan::Error(InvalidHeader).
     static ModuleTree fromJson(const nlohmann::json &json);
     nlohmann::json toJson() const;

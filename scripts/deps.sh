@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Mizan needs, only those missing. Sourced by run.sh and test.sh.
+# Installs the Debian packages Mizan needs, only those missing. Sourced by run.sh, test.sh and
+# screenshots.sh.
 mizan_install_deps() {
     local pkgs=(cmake ninja-build g++ pkg-config
         qt6-base-dev qt6-tools-dev qt6-l10n-tools qt6-tools-dev-tools
@@ -18,8 +19,17 @@ mizan_install_deps() {
     fi
 }
 
-mizan_configure_build() {
+# The one configuration of the main build folder. run.sh and test.sh both pass every option
+# explicitly, so whichever runs first, the cache holds the same values and neither command turns
+# off what the other needs (run.sh then builds only the applications, test.sh everything).
+MIZAN_BUILD_OPTIONS=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMIZAN_BUILD_APP=ON -DMIZAN_BUILD_TESTS=ON
+    -DMIZAN_BUILD_BENCH=ON -DMIZAN_WITH_TORCH=ON -DMIZAN_SANITIZE=OFF)
+
+# mizan_configure BUILD_DIR [cmake args...]: configures BUILD_DIR with Ninja (reusing the
+# generator of an existing folder).
+mizan_configure() {
     local build_dir="$1"; shift
-    cmake -S "$MIZAN_ROOT" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"
-    cmake --build "$build_dir" --parallel "$(nproc)"
+    local generator=(-G Ninja)
+    [ -f "$build_dir/CMakeCache.txt" ] && generator=()
+    cmake -S "$MIZAN_ROOT" -B "$build_dir" "${generator[@]}" "$@"
 }

@@ -142,6 +142,7 @@ private Q_SLOTS:
     void everyTrStringIsTranslated();
     void importFileTellsPlansFromMaps();
     void loadDtypeAndProfilesComeFromTheCore();
+    void firstRunDemoShowsTheSplit();
 
 private:
     void openDemo(MainWindow &w);
@@ -964,6 +965,73 @@ void TestGui::importFileTellsPlansFromMaps()
     const QString title = w.findChild<QDockWidget *>(QStringLiteral("problemsDock"))->windowTitle();
     QVERIFY2(title.contains(QStringLiteral("0 errors")) && title.contains(QStringLiteral(" warning")) && !title.contains(QStringLiteral("(s)")),
              qPrintable(title));
+}
+
+// What scripts/run.sh shows a new user: its demo checkpoint (the make-demo arguments and the
+// hardware profile are read from the script itself) opens already planned, with decoder layers on
+// each simulated GPU, in CPU RAM and on disk.
+void TestGui::firstRunDemoShowsTheSplit()
+{
+    QFile script(QStringLiteral(MIZAN_SOURCE_DIR "/scripts/run.sh"));
+    QVERIFY2(script.open(QIODevice::ReadOnly), qPrintable(QStringLiteral("cannot read ") + script.fileName()));
+    const QString text = QString::fromUtf8(script.readAll());
+    const auto profile = QRegularExpression(QString::fromLatin1("^PROFILE=\"([^\"]+)\""), QRegularExpression::MultilineOption).match(text);
+    const auto demo = QRegularExpression(QString::fromLatin1("make-demo \"\\$DEMO\"([^\\n]*)")).match(text);
+    QVERIFY2(profile.hasMatch() && demo.hasMatch(), "scripts/run.sh has no PROFILE=\"...\" or make-demo \"$DEMO\" ... line");
+    models::DemoOptions options;
+    const QStringList args = demo.captured(1).split(u' ', Qt::SkipEmptyParts);
+    for (int i = 0; i < args.size(); i += 2) {
+        bool ok = false;
+        const int value = i + 1 < args.size() ? args[i + 1].toInt(&ok) : 0;
+        if (args[i] == QLatin1String("--layers") && ok)
+            options.layers = value;
+        else if (args[i] == QLatin1String("--hidden") && ok)
+            options.hidden = value;
+        else if (args[i] == QLatin1String("--shards") && ok)
+            options.shards = value;
+        else
+            QFAIL(qPrintable(QStringLiteral("scripts/run.sh: make-demo argument unknown to this test: ") + args[i]));
+    }
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("demo"));
+    models::writeDemo(path.toStdString(), options);
+
+    // As main.cpp does for `mizan DEMO --hardware PROFILE`: the profile, then the path.
+    MainWindow w;
+    w.show();
+    w.devicePanel()->applyProfile(models::hardwareProfile(profile.captured(1).toStdString()));
+    Document *doc = w.document();
+    QSignalSpy opened(doc, &Document::opened);
+    QSignalSpy planned(doc, &Document::planFinished);
+    w.openPath(path);
+    QVERIFY(opened.wait(kTimeoutMs));
+    if (planned.isEmpty())
+        QVERIFY(planned.wait(kTimeoutMs));
+    QCOMPARE(planned.first().at(0).toBool(), true);
+    QVERIFY(!planner::hasErrors(doc->issues()));
+
+    int gpus = 0;
+    for (const auto &d : doc->devices())
+        if (d.device.isGpu()) {
+            ++gpus;
+            QVERIFY(d.simulated);
+            QVERIFY(doc->deviceLabel(d.device) != doc->shortDeviceLabel(d.device)); // "GPU 0 (simulated)"
+        }
+    QCOMPARE(gpus, 2);
+    // Decoder layers (whole or in part) per device.
+    static const QRegularExpression layerKey(QString::fromLatin1("^model\\.layers\\.(\\d+)(\\.|$)"));
+    QMap<QString, QSet<int>> layers;
+    for (const auto &[key, device] : doc->deviceMap()) {
+        const auto m = layerKey.match(QString::fromStdString(key));
+        if (m.hasMatch())
+            layers[QString::fromStdString(device.toString())].insert(m.captured(1).toInt());
+    }
+    QStringList summary;
+    for (auto it = layers.cbegin(); it != layers.cend(); ++it)
+        summary << QStringLiteral("%1: %2 layers").arg(it.key()).arg(it.value().size());
+    for (const char *device : {"0", "1", "cpu", "disk"})
+        QVERIFY2(!layers.value(QLatin1String(device)).isEmpty(),
+                 qPrintable(QStringLiteral("no decoder layer on %1 (%2)").arg(QLatin1String(device), summary.join(QStringLiteral(", ")))));
 }
 
 QTEST_MAIN(TestGui)

@@ -977,7 +977,7 @@ private Q_SLOTS:
         }
 
         const auto profiles = models::listHardware();
-        QCOMPARE(profiles.size(), std::size_t(5));
+        QCOMPARE(profiles.size(), std::size_t(6));
         const auto rtx = models::hardwareProfile("rtx4090-64gb");
         QCOMPARE(rtx.devices.size(), std::size_t(2));
         QCOMPARE(rtx.devices[0].key, std::string("0"));

@@ -196,6 +196,18 @@ void ChartsPanel::refreshDevices()
     const planner::Plan *plan = m_document->plan();
     auto ticker = QSharedPointer<QCPAxisTickerText>::create();
     QCPGraph *limits = nullptr;
+    // GiB on the axis, or MiB when every bar and limit is under 1 GiB (small simulated devices).
+    double maxBytes = 0;
+    for (const auto &[device, planned] : usage) {
+        std::int64_t stacked = planned;
+        if (plan)
+            if (const auto *u = plan->usageOf(device))
+                stacked += u->reservedLargestLayerBytes + u->headroomBytes;
+        maxBytes = std::max(maxBytes, static_cast<double>(stacked));
+    }
+    for (const auto &d : m_document->devices())
+        maxBytes = std::max(maxBytes, static_cast<double>(d.limitBytes));
+    const double unit = maxBytes >= kGiB ? kGiB : kMiB;
     double top = 1.0;
     bool legendPlanned = false;
     // How much room a bar has: the full labels ("GPU 0 (simulated)", "21.08 GiB of 24.00 GiB")
@@ -209,6 +221,7 @@ void ChartsPanel::refreshDevices()
     QFont small = font();
     small.setPointSizeF(small.pointSizeF() * 0.8);
     const QFontMetrics tickMetrics(font()), labelMetrics(small);
+    bool ticksTooWide = false;
     auto widest = [](const QFontMetrics &metrics, const QString &text) {
         int w = 0;
         for (const QString &line : text.split(QLatin1Char('\n')))
@@ -237,7 +250,9 @@ void ChartsPanel::refreshDevices()
         ++x;
         m_barDevices.push_back(device);
         const QString fullTick = m_document->deviceLabel(device).replace(QStringLiteral(" ("), QStringLiteral("\n("));
-        ticker->addTick(x, widest(tickMetrics, fullTick) < slot ? fullTick : wrapped(tickMetrics, m_document->deviceLabel(device)));
+        const QString tick = widest(tickMetrics, fullTick) < slot ? fullTick : wrapped(tickMetrics, m_document->deviceLabel(device));
+        ticker->addTick(x, tick);
+        ticksTooWide = ticksTooWide || widest(tickMetrics, tick) >= slot; // a word such as "(simulated)" wider than a bar's room
         std::int64_t reserve = 0, headroom = 0;
         if (plan)
             if (const auto *u = plan->usageOf(device)) {
@@ -248,7 +263,7 @@ void ChartsPanel::refreshDevices()
         p->setWidth(0.6);
         p->setPen(QPen(m_document->deviceColor(device).darker(140)));
         p->setBrush(m_document->deviceColor(device));
-        p->addData(x, static_cast<double>(planned) / kGiB);
+        p->addData(x, static_cast<double>(planned) / unit);
         p->setName(tr("planned weights"));
         if (legendPlanned)
             p->removeFromLegend();
@@ -258,25 +273,25 @@ void ChartsPanel::refreshDevices()
         r->setPen(QPen(QColor(0x60, 0x60, 0x60)));
         r->setBrush(QBrush(QColor(0x60, 0x60, 0x60), Qt::BDiagPattern));
         r->moveAbove(p);
-        r->addData(x, static_cast<double>(reserve) / kGiB);
+        r->addData(x, static_cast<double>(reserve) / unit);
         r->setName(tr("largest-layer reserve"));
         auto *h = new QCPBars(plot->xAxis, plot->yAxis);
         h->setWidth(0.6);
         h->setPen(QPen(QColor(0xd0, 0x90, 0x30)));
         h->setBrush(QColor(0xf6, 0xd8, 0xa8));
         h->moveAbove(r);
-        h->addData(x, static_cast<double>(headroom) / kGiB);
+        h->addData(x, static_cast<double>(headroom) / unit);
         h->setName(tr("runtime headroom"));
         if (x > 1) {
             r->removeFromLegend();
             h->removeFromLegend();
         }
-        double stack = static_cast<double>(planned + reserve + headroom) / kGiB;
+        double stack = static_cast<double>(planned + reserve + headroom) / unit;
         top = std::max(top, stack);
         // "21.3 / 24.0 GiB" above the bar: planned against the limit in numbers.
         auto *label = new QCPItemText(plot);
         label->position->setType(QCPItemPosition::ptPlotCoords);
-        label->position->setCoords(x, std::max(stack, limit >= 0 ? static_cast<double>(limit) / kGiB : 0.0));
+        label->position->setCoords(x, std::max(stack, limit >= 0 ? static_cast<double>(limit) / unit : 0.0));
         label->setPositionAlignment(Qt::AlignHCenter | Qt::AlignBottom);
         label->setPadding(QMargins(0, 0, 0, 4));
         label->setFont(small);
@@ -290,17 +305,18 @@ void ChartsPanel::refreshDevices()
                 limits->setScatterStyle(limitMarker());
                 limits->setName(tr("limit"));
             }
-            limits->addData(x, static_cast<double>(limit) / kGiB);
-            top = std::max(top, static_cast<double>(limit) / kGiB);
+            limits->addData(x, static_cast<double>(limit) / unit);
+            top = std::max(top, static_cast<double>(limit) / unit);
         }
     }
     plot->xAxis->setTicker(ticker);
+    plot->xAxis->setTickLabelFont(ticksTooWide ? small : font()); // neighbours' labels never run together
     plot->xAxis->setSubTicks(false);
     plot->xAxis->setTickLength(0, 3);
     plot->xAxis->grid()->setVisible(false);
     plot->xAxis->setRange(0.4, x + 0.6);
     plot->xAxis->setLabel(QString());
-    plot->yAxis->setLabel(tr("GiB"));
+    plot->yAxis->setLabel(unit == kGiB ? tr("GiB") : tr("MiB"));
     plot->yAxis->setRange(0, top * 1.3);
     plot->legend->setWrap(2); // two rows of two: readable in a narrow dock
     plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst, true);

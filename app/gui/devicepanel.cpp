@@ -125,9 +125,10 @@ DevicePanel::DevicePanel(Document *document, QWidget *parent)
     connect(m_profile, qOverload<int>(&QComboBox::activated), this, [this](int i) {
         if (i <= 0)
             return;
-        if (m_profile->itemData(i).toString() == kMachineProfile)
+        if (m_profile->itemData(i).toString() == kMachineProfile) {
+            m_appliedProfile = kMachineProfile;
             m_document->useMachineDevices();
-        else
+        } else
             applyProfile(m_profile->itemData(i).toString());
     });
     auto commitHeadroom = [this] { m_document->setHeadroom(m_headroomTokens->value(), m_headroomBatch->value()); };
@@ -162,6 +163,11 @@ bool DevicePanel::applyProfile(const QString &name)
 void DevicePanel::applyProfile(const models::HardwareProfile &profile)
 {
     // Disk is always offered, without a limit: a profile's disk entry is not a budget.
+    m_appliedProfile = QString::fromStdString(profile.name);
+    {
+        const QSignalBlocker block(m_profile);
+        m_profile->setCurrentIndex(std::max(0, m_profile->findData(m_appliedProfile)));
+    }
     std::vector<DeviceSetting> devices;
     for (const auto &d : models::budgetsFor(profile).devices)
         devices.push_back({d.device, d.capacityBytes, d.simulated, QString::fromStdString(d.label)});
@@ -188,6 +194,8 @@ void DevicePanel::retranslateUi()
         for (const auto &p : m_profiles)
             m_profile->addItem(QString::fromStdString(p.description.empty() ? p.name : p.description),
                                QString::fromStdString(p.name));
+        // A profile applied before the list was read (mizan --hardware) shows once it is there.
+        m_profile->setCurrentIndex(std::max(0, m_profile->findData(m_appliedProfile)));
     }
     m_table->setHorizontalHeaderLabels({tr("Device"), tr("Limit"), tr("Unit"), QString()});
     updateGpuNote();
@@ -297,6 +305,8 @@ void DevicePanel::rebuild()
         unit->addItem(tr("GiB"), QVariant::fromValue<qlonglong>(kGiB));
         unit->addItem(tr("GB"), QVariant::fromValue<qlonglong>(kGB));
         unit->addItem(tr("MiB"), QVariant::fromValue<qlonglong>(kMiB));
+        if (d.limitBytes > 0 && d.limitBytes < kGiB)
+            unit->setCurrentIndex(unit->findData(QVariant::fromValue<qlonglong>(kMiB))); // "40.00 MiB", not "0.04 GiB"
         const planner::Device device = d.device;
         auto commit = [this, spin, unit, device] {
             const double bytes = spin->value() * static_cast<double>(unit->currentData().toLongLong());

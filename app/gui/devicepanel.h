@@ -40,6 +40,7 @@ private:
 
     Document *m_document;
     std::vector<models::HardwareProfile> m_profiles;
+    QString m_appliedProfile; // name of the last profile applied, shown in the profile box
     QLabel *m_profileLabel;
     QComboBox *m_profile;
     QTableWidget *m_table;
