@@ -5,6 +5,7 @@
 // validation), each timed on its own.
 
 #include "models/describe.h"
+#include "models/planoptions.h"
 #include "planner/plan.h"
 
 #include <algorithm>
@@ -42,11 +43,10 @@ int main(int argc, char **argv)
             const models::Source source = models::openSource(preset); // reads resources/models/<preset>.json
             const auto t1 = Clock::now();
             const models::HardwareProfile profile = models::hardwareProfile(hardware); // resources/hardware/<name>.json
+            models::PlanSettings settings;
+            settings.maxMemory = models::budgetsFor(profile).maxMemory();
             const auto t1b = Clock::now();
-            planner::PlanOptions options;
-            for (const auto &d : profile.devices)
-                options.maxMemory.emplace_back(planner::Device::fromString(d.key), d.capacityBytes);
-            options.noSplitClasses = source.model.noSplitClasses;
+            const planner::PlanOptions options = models::planOptionsFor(source.model, settings);
             const planner::Plan plan = planner::plan(source.model.tree, options);
             const auto t2 = Clock::now();
             const auto issues = planner::validate(source.model.tree, plan.deviceMap, options);
