@@ -108,7 +108,7 @@ private:
 
 struct OpenOptions {
     // Called after each shard header is read: (done, total). Return false to cancel
-    // (open() then throws mizan::Error(Io) "cancelled"). May be called from the opening thread only.
+    // (open() then throws mizan::Error(Cancelled)). May be called from the opening thread only.
     std::function<bool(int done, int total)> progress;
 };
 

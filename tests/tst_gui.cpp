@@ -12,6 +12,8 @@
 #include "models/demo.h"
 #include "devicepanel.h"
 #include "planner/error.h"
+#include "planner/usage.h"
+#include "testutil.h"
 
 #include <QAbstractItemModelTester>
 #include <QApplication>
@@ -140,6 +142,8 @@ private Q_SLOTS:
     void translationsAreComplete();
     void everyTrStringIsTranslated();
     void importFileTellsPlansFromMaps();
+    void usageAgreesWithValidationAndTheCli();
+    void importedPlanKeepsItsDevices();
 
 private:
     void openDemo(MainWindow &w);
@@ -962,6 +966,123 @@ void TestGui::importFileTellsPlansFromMaps()
     const QString title = w.findChild<QDockWidget *>(QStringLiteral("problemsDock"))->windowTitle();
     QVERIFY2(title.contains(QStringLiteral("0 errors")) && title.contains(QStringLiteral(" warning")) && !title.contains(QStringLiteral("(s)")),
              qPrintable(title));
+}
+
+// T0pp (a T5) loaded in float16 keeps its feed-forward "wo" weights in float32: the device chart,
+// the over-budget warning and `mizan-cli validate/edit` must count them the same way (4 bytes).
+void TestGui::usageAgreesWithValidationAndTheCli()
+{
+    Document doc;
+    doc.setDtype(DType::F16);
+    doc.setDevices({{planner::Device::gpu(0), std::int64_t(4) << 30, true, {}}, {planner::Device::cpu(), std::int64_t(64) << 30, false, {}}},
+                   QStringLiteral("test devices"));
+    QSignalSpy opened(&doc, &Document::opened);
+    QSignalSpy planned(&doc, &Document::planFinished);
+    doc.open(QStringLiteral("t0pp"));
+    QVERIFY(opened.wait(kTimeoutMs));
+    if (planned.isEmpty())
+        QVERIFY(planned.wait(kTimeoutMs));
+    QCOMPARE(planned.first().at(0).toBool(), true);
+    const planner::ModuleTree &tree = *doc.tree();
+    const auto &keepFp32 = doc.model()->source.model.keepFp32Tensors;
+    QVERIFY(!keepFp32.empty());
+
+    // Whole-model bytes counted here: float16 everywhere, then 2 more bytes per element of every "wo".
+    double expectedTotal = static_cast<double>(planner::aggregateSizes(tree, DType::F16).totalBytes());
+    for (const auto &name : keepFp32) {
+        const auto target = tree.resolveKey(name);
+        QVERIFY2(target && target->isTensor(), name.c_str());
+        expectedTotal += 2.0 * static_cast<double>(tree.tensor(*target).numel());
+    }
+
+    QTemporaryDir dir;
+    const QString before = dir.filePath(QStringLiteral("before.mizan.json"));
+    const QString after = dir.filePath(QStringLiteral("after.mizan.json"));
+    doc.exportPlan(before);
+    // The whole encoder on the 4 GiB GPU: over its budget.
+    doc.setModuleDevice(tree.find("encoder"), planner::Device::gpu(0));
+    doc.exportPlan(after);
+
+    const auto &usage = doc.currentUsage();
+    double total = 0;
+    for (const auto &u : usage)
+        total += u.plannedBytes;
+    QCOMPARE(total, expectedTotal);
+    const auto gpu0 = std::find_if(usage.begin(), usage.end(), [](const auto &u) { return u.device == planner::Device::gpu(0); });
+    QVERIFY(gpu0 != usage.end());
+    QCOMPARE(gpu0->budgetBytes, std::int64_t(4) << 30);
+    const auto over = std::find_if(doc.issues().begin(), doc.issues().end(),
+                                   [](const planner::Issue &i) { return i.kind == planner::IssueKind::OverBudget; });
+    QVERIFY(over != doc.issues().end());
+    QCOMPARE(std::get<planner::Device>(over->what.args.at(0)), planner::Device::gpu(0));
+    QCOMPARE(std::get<planner::ByteCount>(over->what.args.at(2)).bytes, gpu0->plannedBytes);
+    QCOMPARE(doc.keyBytes().size(), doc.deviceMap().size());
+
+    // The command line, on the saved plans: `validate` after the move, `edit` making the same move.
+    auto cliUsage = [](const QByteArray &out) {
+        const auto json = nlohmann::json::parse(out.toStdString());
+        std::vector<std::pair<std::string, double>> list;
+        for (const auto &u : json.at("usage"))
+            list.emplace_back(planner::Device::fromJson(u.at("device")).toString(), u.at("planned_bytes").get<double>());
+        return list;
+    };
+    std::vector<std::pair<std::string, double>> want;
+    for (const auto &u : usage)
+        want.emplace_back(u.device.toString(), u.plannedBytes);
+    const test::CliRun validated = test::runCli({QStringLiteral("validate"), QStringLiteral("t0pp"), after, QStringLiteral("--json")});
+    QVERIFY2(validated.exitCode == 0, validated.err.constData());
+    QCOMPARE(cliUsage(validated.out), want);
+    const test::CliRun edited = test::runCli({QStringLiteral("edit"), QStringLiteral("t0pp"), before, QStringLiteral("--move"),
+                                              QStringLiteral("encoder=0"), QStringLiteral("--json")});
+    QVERIFY2(edited.exitCode == 0, edited.err.constData());
+    QCOMPARE(cliUsage(edited.out), want);
+    // The text output shows the same table.
+    const test::CliRun text = test::runCli({QStringLiteral("validate"), QStringLiteral("t0pp"), after});
+    QVERIFY2(text.out.contains("Planned") && text.out.contains("GPU 0"), text.out.constData());
+}
+
+void TestGui::importedPlanKeepsItsDevices()
+{
+    MainWindow w;
+    w.show();
+    openDemo(w);
+    Document *doc = w.document();
+    // A real card, a simulated GPU and the RAM, as the plan file must bring them back.
+    const std::vector<DeviceSetting> devices = {
+        {planner::Device::gpu(0), m_demoBytes, false, QStringLiteral("NVIDIA H100 80GB HBM3"), std::int64_t(80) << 30},
+        {planner::Device::gpu(1), m_demoBytes, true, {}, m_demoBytes},
+        {planner::Device::cpu(), 4 * m_demoBytes, false, QStringLiteral("system RAM"), std::int64_t(64) << 30}};
+    doc->setDevices(devices, QStringLiteral("test devices"));
+    QTemporaryDir dir;
+    const QString plan = dir.filePath(QStringLiteral("devices.mizan.json"));
+    doc->exportPlan(plan);
+    doc->setDevices(twoSmallGpus(m_demoBytes), QStringLiteral("other devices")); // both GPUs simulated
+    QVERIFY(w.importFile(plan));
+    QCOMPARE(doc->devices(), devices);
+    QCOMPARE(doc->deviceLabel(planner::Device::gpu(0)), QStringLiteral("GPU 0"));
+    QVERIFY(doc->deviceLabel(planner::Device::gpu(1)).contains(QStringLiteral("simulated")));
+
+    // A version-1 file says nothing of its devices: a GPU this machine lacks is taken as simulated.
+    QFile f(plan);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    auto json = nlohmann::ordered_json::parse(f.readAll().toStdString());
+    f.close();
+    json["version"] = 1;
+    for (auto &d : json["devices"]) {
+        d.erase("label");
+        d.erase("capacity_bytes");
+        d.erase("simulated");
+    }
+    const QString old = dir.filePath(QStringLiteral("old.mizan.json"));
+    QVERIFY(test::writeFile(old, QByteArray::fromStdString(json.dump())));
+    Document fresh;
+    QSignalSpy opened(&fresh, &Document::opened);
+    fresh.open(m_demo);
+    QVERIFY(opened.wait(kTimeoutMs));
+    fresh.importFile(old);
+    QCOMPARE(fresh.devices().size(), std::size_t(3));
+    QVERIFY(fresh.devices()[0].simulated); // no machine probed in this test: no real GPU known
+    QVERIFY(!fresh.devices()[2].simulated);
 }
 
 QTEST_MAIN(TestGui)

@@ -1,6 +1,7 @@
 // mizan-cli plan / validate run as a process: exit codes, messages, JSON, files.
 #include <QtTest>
 
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
@@ -152,6 +153,43 @@ private Q_SLOTS:
         v = cli({"validate", "gpt-j-6b", planFile});
         QCOMPARE(v.exitCode, 1);
         QVERIFY2(v.err.contains("another checkpoint"), qPrintable(v.err));
+    }
+
+    void planFileRecordsItsDevices()
+    {
+        QTemporaryDir dir;
+        const QString fromProfile = dir.filePath("profile.mizan.json"), fromList = dir.filePath("list.mizan.json");
+        QCOMPARE(cli({"plan", "gpt2", "--hardware", "2x-rtx3090", "-o", fromProfile}).exitCode, 0);
+        QCOMPARE(cli({"plan", "gpt2", "--max-memory", "0=200MB,cpu=1GB", "-o", fromList}).exitCode, 0);
+        auto devicesOf = [](const QString &path) {
+            QFile f(path);
+            return f.open(QIODevice::ReadOnly) ? QJsonDocument::fromJson(f.readAll()).object() : QJsonObject();
+        };
+        const QJsonObject profile = devicesOf(fromProfile);
+        QCOMPARE(profile.value("version").toInt(), 2);
+        const QJsonArray devices = profile.value("devices").toArray();
+        QCOMPARE(devices.size(), 3);
+        const QJsonObject gpu = devices.at(0).toObject();
+        QCOMPARE(gpu.value("device").toInt(-1), 0);
+        QCOMPARE(gpu.value("label").toString(), QString("NVIDIA GeForce RTX 3090"));
+        QCOMPARE(gpu.value("capacity_bytes").toDouble(), 24.0 * (1 << 30));
+        QCOMPARE(gpu.value("simulated").toBool(true), false);
+        QCOMPARE(devices.at(2).toObject().value("label").toString(), QString("system RAM"));
+        const QJsonObject cpuOnly = devicesOf(fromList).value("devices").toArray().at(1).toObject();
+        QCOMPARE(cpuOnly.value("device").toString(), QString("cpu"));
+        QCOMPARE(cpuOnly.value("simulated").toBool(true), false);
+        QVERIFY(!cpuOnly.contains("capacity_bytes"));
+
+        // `edit` keeps them, and reports the edited map's usage: every byte of the model somewhere.
+        const QString edited = dir.filePath("edited.mizan.json");
+        const Run r = cli({"edit", "gpt2", fromList, "--move", "transformer.h.0=cpu", "-o", edited, "--json"});
+        QCOMPARE(r.exitCode, 0);
+        const Run planned = cli({"plan", "gpt2", "--max-memory", "0=200MB,cpu=1GB", "--json"});
+        double total = 0;
+        for (const auto &u : QJsonDocument::fromJson(r.out.toUtf8()).object().value("usage").toArray())
+            total += u.toObject().value("planned_bytes").toDouble();
+        QCOMPARE(total, QJsonDocument::fromJson(planned.out.toUtf8()).object().value("total_bytes").toDouble());
+        QCOMPARE(devicesOf(edited).value("devices"), devicesOf(fromList).value("devices"));
     }
 
     void invalidMapExitsWith1()

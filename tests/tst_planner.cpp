@@ -1,7 +1,10 @@
 // planner::plan(), validate() and the plan formats (beyond the Accelerate parity table).
 #include "planner/accelerate.h"
 #include "planner/error.h"
+#include "planner/mapfile.h"
 #include "planner/plan.h"
+#include "planner/usage.h"
+#include "testutil.h"
 
 #include <nlohmann/json.hpp>
 
@@ -151,6 +154,46 @@ private Q_SLOTS:
         QVERIFY(m[2].first == Device::cpu());
         QCOMPARE(m[3].second, std::int64_t(1000));
         QVERIFY(maxMemoryFromJson(maxMemoryToJson(m)) == m);
+    }
+    void readsMaxMemoryJson_data()
+    {
+        QTest::addColumn<QByteArray>("json");
+        QTest::addColumn<bool>("accelerate");
+        QTest::addColumn<QString>("expected");   // "0=N cpu=N" in the order read, or "error: <part of the message>"
+        QTest::newRow("mizan keeps order") << QByteArray(R"({"cpu": 5, "cuda:1": "1KiB"})") << false << "cpu=5 1=1024";
+        QTest::newRow("mizan pairs") << QByteArray(R"([[0, "1GB"], ["disk", 7]])") << false << "0=1000000000 disk=7";
+        QTest::newRow("mizan twice") << QByteArray(R"({"0": 1, "cuda:0": 2})") << false << "error: listed twice";
+        QTest::newRow("mizan fraction") << QByteArray(R"({"0": 1.5})") << false << "error: must be an integer (bytes)";
+        QTest::newRow("mizan negative") << QByteArray(R"({"0": -1})") << false << "error: is not in a valid format";
+        QTest::newRow("mizan bad device") << QByteArray(R"({"meta": 1})") << false << "error: unknown device";
+        QTest::newRow("accelerate sorts") << QByteArray(R"({"cpu": 5, "1": 3, "0": "1KiB"})") << true << "0=1024 1=3 cpu=5";
+        QTest::newRow("accelerate last wins") << QByteArray(R"([[0, 1], [0, 2]])") << true << "0=2";
+        QTest::newRow("accelerate fraction") << QByteArray(R"({"0": 1.5})") << true << "0=1.5";
+        QTest::newRow("accelerate cuda key") << QByteArray(R"([["cuda:0", 100]])") << true << "error: Device cuda:0 is not recognized";
+        QTest::newRow("not a map") << QByteArray("3") << true << "error: must be an object or a list";
+        QTest::newRow("bad pair") << QByteArray("[[0]]") << false << "error: pairs must be [device, size]";
+    }
+    void readsMaxMemoryJson()
+    {
+        QFETCH(QByteArray, json);
+        QFETCH(bool, accelerate);
+        QFETCH(QString, expected);
+        const auto parsed = json::parse(json.toStdString());
+        accel::Memory memory;
+        const auto error = test::errorOf([&] {
+            memory = accelerate ? accel::maxMemoryFromAccelerateJson(parsed) : accel::toMemory(maxMemoryFromJson(parsed));
+        });
+        if (expected.startsWith("error: ")) {
+            QVERIFY(error);
+            QCOMPARE(int(error->kind()), int(ErrorKind::InvalidArgument));
+            QVERIFY2(QString::fromStdString(error->message()).contains(expected.mid(7)), error->what());
+            return;
+        }
+        QVERIFY2(!error, error ? error->what() : "");
+        QStringList got;
+        for (const auto &[d, b] : memory)
+            got << QString::fromStdString(d.toString()) + "=" + QString::number(b, 'g', 17);
+        QCOMPARE(got.join(' '), expected);
     }
     void badMaxMemoryIsRejected_data()
     {
@@ -775,15 +818,39 @@ private Q_SLOTS:
         o.headroom.hiddenSize = 16;
         const Plan p = plan(tree, o);
         PlanFile f{identityOf(tree, "toy"), o, p.deviceMap, p.usage};
+        f.devices = {{Device::gpu(0), "NVIDIA H100 80GB HBM3", std::int64_t(80) << 30, false},
+                     {Device::gpu(1), "", 6000, true},
+                     {Device::cpu(), "system RAM", -1, false}};
         const std::string path = (dir.path() + "/toy.mizan.json").toStdString();
         writePlanFile(path, f);
         const CheckpointIdentity id = identityOf(tree, "toy");
         const PlanFile back = readPlanFile(path, &id);
         QVERIFY(back.options == o);
         QVERIFY(back.deviceMap == p.deviceMap);
+        QVERIFY(back.devices == f.devices);
+        QVERIFY(back.deviceInfo(Device::gpu(0)) && !back.deviceInfo(Device::gpu(0))->simulated);
+        QVERIFY(back.deviceInfo(Device::gpu(1)) && back.deviceInfo(Device::gpu(1))->simulated);
+        QVERIFY(!back.deviceInfo(Device::disk()));
         QCOMPARE(back.usage.size(), p.usage.size());
         QCOMPARE(planFileToJson(back).dump(), planFileToJson(f).dump());
         QCOMPARE(QDir(dir.path()).entryList(QDir::Files).size(), 1); // no temporary left behind
+    }
+    void readsVersion1PlanFiles()
+    {
+        // As Mizan wrote them before devices had labels, capacities and the simulated flag.
+        const ModuleTree tree = toyModel();
+        const CheckpointIdentity id = identityOf(tree, "toy");
+        const std::string text = R"({"format": "mizan-plan", "version": 1,
+            "checkpoint": {"path": "toy", "fingerprint": ")" + id.fingerprint + R"(", "total_bytes": 19520, "tensor_count": 12},
+            "devices": [{"device": 0, "budget_bytes": 16000}, {"device": "cpu", "budget_bytes": 100000}],
+            "options": {"strategy": "sequential", "dtype": null, "no_split_module_classes": ["Block"], "special_dtypes": {},
+                        "offload_buffers": false, "fallback_allocation": false, "clean_result": true},
+            "pins": [], "device_map": [["", 0]], "usage": []})";
+        const PlanFile f = planFileFromJson(json::parse(text), "old.mizan.json", &id);
+        QCOMPARE(f.options.maxMemory, (MaxMemory{{Device::gpu(0), 16000}, {Device::cpu(), 100000}}));
+        QVERIFY(f.devices.empty());
+        QVERIFY(!f.deviceInfo(Device::gpu(0)));
+        QCOMPARE(planFileToJson(f)["version"].get<int>(), PlanFile::kVersion);
     }
     void newerPlanFileIsRefused()
     {
@@ -810,6 +877,138 @@ private Q_SLOTS:
             QCOMPARE(int(e.kind()), int(ErrorKind::VersionMismatch));
             QVERIFY(e.message().find("another checkpoint") != std::string::npos);
         }
+    }
+    void readsAMapOrAPlan_data()
+    {
+        QTest::addColumn<QString>("name");
+        QTest::addColumn<QByteArray>("text");   // empty: the toy model's plan file
+        QTest::addColumn<bool>("isPlan");
+        QTest::addColumn<QString>("keys");
+        QTest::newRow("map object") << "device_map.json" << QByteArray(R"({"embed": 0, "layers": "cuda:1", "norm": "cpu", "lm_head": "disk"})")
+                                    << false << "embed=0 layers=1 norm=cpu lm_head=disk";
+        QTest::newRow("map of pairs") << "pairs.json" << QByteArray(R"([["layers", 1], ["embed", "0"]])") << false << "layers=1 embed=0";
+        QTest::newRow("wrapped map") << "wrapped.json" << QByteArray(R"({"device_map": {"": "cpu"}})") << false << "=cpu";
+        QTest::newRow("plan file") << "toy.mizan.json" << QByteArray() << true << "=0";
+        QTest::newRow("plan under a plain name") << "saved.json" << QByteArray() << true << "=0";
+    }
+    void readsAMapOrAPlan()
+    {
+        QFETCH(QString, name);
+        QFETCH(QByteArray, text);
+        QFETCH(bool, isPlan);
+        QFETCH(QString, keys);
+        QTemporaryDir dir;
+        const std::string path = dir.filePath(name).toStdString();
+        const ModuleTree tree = toyModel();
+        const CheckpointIdentity id = identityOf(tree, "toy");
+        if (text.isEmpty())
+            writePlanFile(path, PlanFile{id, toyOptions({{Device::gpu(0), 123456}}), {{"", Device::gpu(0)}}, {}});
+        else
+            QVERIFY(test::writeFile(dir.filePath(name), text));
+        const MapOrPlan file = readMapOrPlanFile(path, &id);
+        QCOMPARE(file.isPlan(), isPlan);
+        QCOMPARE(QString::fromStdString(::keys(file.map)), keys);
+        if (isPlan) {
+            QCOMPARE(file.plan->options.maxMemory, (MaxMemory{{Device::gpu(0), 123456}}));
+            QVERIFY(file.plan->deviceMap == file.map);
+        }
+    }
+    void mapOrPlanErrorsNameTheFile_data()
+    {
+        QTest::addColumn<QByteArray>("text");   // "-": no file at all; "plan:N": a plan file for the toy model with N blocks
+        QTest::addColumn<int>("kind");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("missing") << QByteArray("-") << int(ErrorKind::Io) << "cannot open";
+        QTest::newRow("broken JSON") << QByteArray(R"({"embed": )") << int(ErrorKind::InvalidJson) << "invalid JSON at byte";
+        QTest::newRow("not an object") << QByteArray("42") << int(ErrorKind::InvalidDeviceMap) << "must be a JSON object";
+        QTest::newRow("bad device") << QByteArray(R"({"embed": "meta"})") << int(ErrorKind::InvalidDeviceMap) << "\"embed\": unknown device";
+        QTest::newRow("bad pair") << QByteArray(R"([["embed"]])") << int(ErrorKind::InvalidDeviceMap) << "[\"module name\", device]";
+        QTest::newRow("newer plan") << QByteArray(R"({"format": "mizan-plan", "version": 99})") << int(ErrorKind::VersionMismatch) << "newer Mizan";
+        QTest::newRow("malformed plan") << QByteArray(R"({"format": "mizan-plan", "version": 1})") << int(ErrorKind::InvalidHeader) << "malformed";
+        QTest::newRow("another checkpoint") << QByteArray("plan:5") << int(ErrorKind::VersionMismatch) << "another checkpoint";
+    }
+    void mapOrPlanErrorsNameTheFile()
+    {
+        QFETCH(QByteArray, text);
+        QFETCH(int, kind);
+        QFETCH(QString, message);
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("input.json"));
+        if (text.startsWith("plan:"))
+            writePlanFile(path.toStdString(), PlanFile{identityOf(toyModel(text.mid(5).toInt()), "other"), toyOptions({{Device::gpu(0), 1}}),
+                                                       {{"", Device::gpu(0)}}, {}});
+        else if (text != "-")
+            QVERIFY(test::writeFile(path, text));
+        const CheckpointIdentity id = identityOf(toyModel(), "toy");
+        const auto error = test::errorOf([&] { readMapOrPlanFile(path.toStdString(), &id); });
+        QVERIFY(error);
+        QCOMPARE(int(error->kind()), kind);
+        QCOMPARE(error->file(), path.toStdString());
+        QVERIFY2(QString::fromStdString(error->message()).contains(message), error->what());
+    }
+
+    // ---- usage of a map -----------------------------------------------------------------------
+    void usageOfAPlannedMapIsThePlans()
+    {
+        const ModuleTree tree = toyModel();
+        const PlanOptions o = toyOptions({{Device::gpu(0), 8000}, {Device::gpu(1), 6000}, {Device::cpu(), 100000}});
+        const Plan p = plan(tree, o);
+        const auto usage = usageOf(tree, p.deviceMap, o);
+        QCOMPARE(usage.size(), p.usage.size());
+        for (std::size_t i = 0; i < usage.size(); ++i) {
+            QCOMPARE(usage[i].device, p.usage[i].device);
+            QCOMPARE(usage[i].plannedBytes, p.usage[i].plannedBytes);
+            QCOMPARE(usage[i].moduleCount, p.usage[i].moduleCount);
+            QCOMPARE(usage[i].budgetBytes, p.usage[i].budgetBytes);
+        }
+    }
+    void usageCountsAsValidationDoes()
+    {
+        // Tensor keys, a special dtype (norm.weight kept in float32 under float16), an unknown key and a
+        // repeated key (counted once), a device without a budget (disk).
+        const ModuleTree tree = toyModel();
+        PlanOptions o = toyOptions({{Device::gpu(0), 1000}, {Device::cpu(), 100000}});
+        o.dtype = DType::F16;
+        o.specialDtypes = {{"norm.weight", DType::F32}};
+        const DeviceMap map = {{"embed", Device::gpu(0)}, {"layers.0", Device::gpu(0)}, {"layers.1", Device::cpu()}, {"layers.2", Device::cpu()},
+                               {"layers.3", Device::disk()}, {"norm.weight", Device::gpu(0)}, {"lm_head", Device::gpu(0)},
+                               {"nothing.here", Device::cpu()}, {"layers.2", Device::gpu(0)}};
+        std::vector<double> bytes;
+        const auto usage = usageOf(tree, map, o, &bytes);
+        QCOMPARE(bytes, (std::vector<double>{3200, 1632, 1632, 1632, 1632, 64, 0, 0, 1632}));
+        QCOMPARE(usage.size(), std::size_t(3));
+        QCOMPARE(usage[0].device, Device::gpu(0));
+        QCOMPARE(usage[0].plannedBytes, 3200.0 + 1632 + 64);
+        QCOMPARE(usage[0].moduleCount, 4);
+        QCOMPARE(usage[0].freeBytes, 1000.0 - (3200 + 1632 + 64));
+        QCOMPARE(usage[1].device, Device::cpu());
+        QCOMPARE(usage[1].plannedBytes, 2.0 * 1632);
+        QCOMPARE(usage[2].device, Device::disk());
+        QCOMPARE(usage[2].budgetBytes, std::int64_t(-1));
+        QCOMPARE(usage[2].plannedBytes, 1632.0);
+        const auto issues = validate(tree, map, o);
+        const auto over = std::find_if(issues.begin(), issues.end(), [](const Issue &i) { return i.kind == IssueKind::OverBudget; });
+        QVERIFY(over != issues.end());
+        QCOMPARE(std::get<ByteCount>(over->what.args.at(2)).bytes, usage[0].plannedBytes);
+        QCOMPARE(usageToJson(usage).size(), std::size_t(3));
+        QCOMPARE(usageToJson(usage)[0]["planned_bytes"].get<double>(), usage[0].plannedBytes);
+    }
+    void usageReservesHeadroomForTheLayersHeld()
+    {
+        const ModuleTree tree = toyModel();
+        PlanOptions o = toyOptions({{Device::gpu(0), 100000}, {Device::gpu(1), 100000}, {Device::cpu(), 100000}});
+        o.headroom.tokens = 4;
+        o.headroom.hiddenSize = 16;
+        o.headroom.numLayers = 4;
+        o.headroom.numAttentionHeads = 2;
+        const HeadroomEstimate e = estimateHeadroom(o.headroom);
+        // Three blocks on GPU 0, one on GPU 1: the even spread (2 each) is the floor.
+        const DeviceMap map = {{"embed", Device::gpu(0)}, {"layers.0", Device::gpu(0)}, {"layers.1", Device::gpu(0)}, {"layers.2", Device::gpu(0)},
+                               {"layers.3", Device::gpu(1)}, {"norm", Device::cpu()}, {"lm_head", Device::cpu()}};
+        const auto usage = usageOf(tree, map, o);
+        QCOMPARE(usage[0].headroomBytes, e.totalBytes(3));
+        QCOMPARE(usage[1].headroomBytes, e.totalBytes(2));
+        QCOMPARE(usage[2].headroomBytes, std::int64_t(0));
     }
     void pythonSnippetLoadsTheSameMap()
     {

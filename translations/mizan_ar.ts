@@ -498,6 +498,10 @@
         <translation>غير موجود</translation>
     </message>
     <message>
+        <source>Cancelled</source>
+        <translation>أُلغي</translation>
+    </message>
+    <message>
         <source>Error</source>
         <translation>خطأ</translation>
     </message>

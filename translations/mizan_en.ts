@@ -466,6 +466,10 @@
         <translation>Not found</translation>
     </message>
     <message>
+        <source>Cancelled</source>
+        <translation>Cancelled</translation>
+    </message>
+    <message>
         <source>Error</source>
         <translation>Error</translation>
     </message>

@@ -164,7 +164,7 @@ void DevicePanel::applyProfile(const models::HardwareProfile &profile)
         const auto device = planner::Device::fromString(d.key);
         if (device.kind == planner::DeviceKind::Disk)
             continue; // disk is always offered, without a limit
-        devices.push_back({device, d.capacityBytes, device.isGpu(), QString::fromStdString(d.label)});
+        devices.push_back({device, d.capacityBytes, device.isGpu(), QString::fromStdString(d.label), d.capacityBytes});
     }
     m_document->setDevices(devices, tr("Use the hardware profile %1")
                                         .arg(QString::fromStdString(profile.description.empty() ? profile.name : profile.description)));

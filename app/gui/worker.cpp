@@ -38,6 +38,7 @@ QString errorHeadline(ErrorKind kind)
     case ErrorKind::Impossible: return t(QT_TRANSLATE_NOOP("Worker", "The constraints cannot be met"));
     case ErrorKind::VersionMismatch: return t(QT_TRANSLATE_NOOP("Worker", "The plan does not match"));
     case ErrorKind::NotFound: return t(QT_TRANSLATE_NOOP("Worker", "Not found"));
+    case ErrorKind::Cancelled: return t(QT_TRANSLATE_NOOP("Worker", "Cancelled"));
     }
     return t(QT_TRANSLATE_NOOP("Worker", "Error"));
 }
@@ -87,7 +88,7 @@ void Worker::open(const QString &path, std::shared_ptr<std::atomic<bool>> cancel
         result->path = path;
         result->source = models::openSource(path.toStdString(), options);
         if (cancel->load())
-            throw mizan::Error(ErrorKind::Io, path.toStdString(), "cancelled");
+            throw mizan::Error(ErrorKind::Cancelled, path.toStdString(), "cancelled");
         result->storedSizes = planner::aggregateSizes(result->source.model.tree);
         const auto &tensors = result->source.checkpoint.catalog.tensors;
         result->tensorIndex.reserve(static_cast<qsizetype>(tensors.size()));
@@ -97,7 +98,9 @@ void Worker::open(const QString &path, std::shared_ptr<std::atomic<bool>> cancel
         post(receiver, [done, result = std::shared_ptr<const OpenedModel>(std::move(result))] { done(result); });
     } catch (const std::exception &e) {
         const QString message = describeError(e);
-        post(receiver, [failed, message] { failed(message); });
+        const auto *error = dynamic_cast<const mizan::Error *>(&e);
+        const bool cancelled = error && error->kind() == ErrorKind::Cancelled;
+        post(receiver, [failed, message, cancelled] { failed(message, cancelled); });
     }
 }
 
@@ -109,7 +112,7 @@ void Worker::plan(std::shared_ptr<const planner::ModuleTree> tree, const planner
         post(receiver, [done, result] { done(result); });
     } catch (const std::exception &e) {
         const QString message = describeError(e);
-        post(receiver, [failed, message] { failed(message); });
+        post(receiver, [failed, message] { failed(message, false); });
     }
 }
 

@@ -33,7 +33,8 @@ class Worker : public QObject {
 public:
     using OpenDone = std::function<void(std::shared_ptr<const OpenedModel>)>;
     using PlanDone = std::function<void(std::shared_ptr<const planner::Plan>)>;
-    using Failed = std::function<void(const QString &message)>;
+    // `cancelled`: the work stopped because it was asked to (Error(Cancelled)), not a failure.
+    using Failed = std::function<void(const QString &message, bool cancelled)>;
 
     explicit Worker(QObject *parent = nullptr);
 
