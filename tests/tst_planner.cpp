@@ -817,7 +817,7 @@ private Q_SLOTS:
         o.headroom.tokens = 8;
         o.headroom.hiddenSize = 16;
         const Plan p = plan(tree, o);
-        PlanFile f{identityOf(tree, "toy"), o, p.deviceMap, p.usage};
+        PlanFile f{identityOf(tree, "toy"), o, p.deviceMap, p.usage, {}};
         f.devices = {{Device::gpu(0), "NVIDIA H100 80GB HBM3", std::int64_t(80) << 30, false},
                      {Device::gpu(1), "", 6000, true},
                      {Device::cpu(), "system RAM", -1, false}};
@@ -840,13 +840,13 @@ private Q_SLOTS:
         // As Mizan wrote them before devices had labels, capacities and the simulated flag.
         const ModuleTree tree = toyModel();
         const CheckpointIdentity id = identityOf(tree, "toy");
-        const std::string text = R"({"format": "mizan-plan", "version": 1,
-            "checkpoint": {"path": "toy", "fingerprint": ")" + id.fingerprint + R"(", "total_bytes": 19520, "tensor_count": 12},
-            "devices": [{"device": 0, "budget_bytes": 16000}, {"device": "cpu", "budget_bytes": 100000}],
-            "options": {"strategy": "sequential", "dtype": null, "no_split_module_classes": ["Block"], "special_dtypes": {},
-                        "offload_buffers": false, "fallback_allocation": false, "clean_result": true},
-            "pins": [], "device_map": [["", 0]], "usage": []})";
-        const PlanFile f = planFileFromJson(json::parse(text), "old.mizan.json", &id);
+        json old = json::parse(R"({"format": "mizan-plan", "version": 1, "checkpoint": {"path": "toy", "total_bytes": 19520}})");
+        old["checkpoint"]["fingerprint"] = id.fingerprint;
+        old["devices"] = json::parse(R"([{"device": 0, "budget_bytes": 16000}, {"device": "cpu", "budget_bytes": 100000}])");
+        old["options"] = json::parse(R"({"strategy": "sequential", "dtype": null, "no_split_module_classes": ["Block"], "special_dtypes": {}})");
+        old["pins"] = json::array();
+        old["device_map"] = json::parse(R"([["", 0]])");
+        const PlanFile f = planFileFromJson(old, "old.mizan.json", &id);
         QCOMPARE(f.options.maxMemory, (MaxMemory{{Device::gpu(0), 16000}, {Device::cpu(), 100000}}));
         QVERIFY(f.devices.empty());
         QVERIFY(!f.deviceInfo(Device::gpu(0)));
@@ -854,7 +854,7 @@ private Q_SLOTS:
     }
     void newerPlanFileIsRefused()
     {
-        auto j = planFileToJson(PlanFile{identityOf(toyModel(), "toy"), toyOptions({{Device::gpu(0), 1}}), {{"", Device::gpu(0)}}, {}});
+        auto j = planFileToJson(PlanFile{identityOf(toyModel(), "toy"), toyOptions({{Device::gpu(0), 1}}), {{"", Device::gpu(0)}}, {}, {}});
         j["version"] = 7;
         try {
             planFileFromJson(json::parse(j.dump()), "x.mizan.json");
@@ -868,7 +868,7 @@ private Q_SLOTS:
     {
         QTemporaryDir dir;
         const std::string path = (dir.path() + "/p.mizan.json").toStdString();
-        writePlanFile(path, PlanFile{identityOf(toyModel(4), "four"), toyOptions({{Device::gpu(0), 1}}), {{"", Device::gpu(0)}}, {}});
+        writePlanFile(path, PlanFile{identityOf(toyModel(4), "four"), toyOptions({{Device::gpu(0), 1}}), {{"", Device::gpu(0)}}, {}, {}});
         const CheckpointIdentity other = identityOf(toyModel(5), "five");
         try {
             readPlanFile(path, &other);
@@ -902,7 +902,7 @@ private Q_SLOTS:
         const ModuleTree tree = toyModel();
         const CheckpointIdentity id = identityOf(tree, "toy");
         if (text.isEmpty())
-            writePlanFile(path, PlanFile{id, toyOptions({{Device::gpu(0), 123456}}), {{"", Device::gpu(0)}}, {}});
+            writePlanFile(path, PlanFile{id, toyOptions({{Device::gpu(0), 123456}}), {{"", Device::gpu(0)}}, {}, {}});
         else
             QVERIFY(test::writeFile(dir.filePath(name), text));
         const MapOrPlan file = readMapOrPlanFile(path, &id);
@@ -936,7 +936,7 @@ private Q_SLOTS:
         const QString path = dir.filePath(QStringLiteral("input.json"));
         if (text.startsWith("plan:"))
             writePlanFile(path.toStdString(), PlanFile{identityOf(toyModel(text.mid(5).toInt()), "other"), toyOptions({{Device::gpu(0), 1}}),
-                                                       {{"", Device::gpu(0)}}, {}});
+                                                       {{"", Device::gpu(0)}}, {}, {}});
         else if (text != "-")
             QVERIFY(test::writeFile(path, text));
         const CheckpointIdentity id = identityOf(toyModel(), "toy");

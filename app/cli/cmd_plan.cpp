@@ -175,8 +175,7 @@ int runPlan(const std::vector<std::string> &argv)
     const Plan result = asUsage([&] { return plan(tree, options); });
 
     if (auto out = args.value("-o")) {
-        PlanFile file{identityOf(tree, path), options, result.deviceMap, result.usage};
-        file.devices = planDevices(args, options.maxMemory);
+        const PlanFile file{identityOf(tree, path), options, result.deviceMap, result.usage, planDevices(args, options.maxMemory)};
         writePlanFile(*out, file);
     }
     if (auto out = args.value("--device-map-out"))
