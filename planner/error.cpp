@@ -41,7 +41,7 @@ Error::Error(ErrorKind kind, std::string file, std::string message)
 {
 }
 
-std::string quoted(std::string_view text)
+std::string inQuotes(std::string_view text)
 {
     std::string out;
     out.reserve(text.size() + 2);

@@ -33,7 +33,7 @@ enum class ErrorKind {
 const char *toString(ErrorKind kind);
 
 // `text` in double quotes, as messages name things: "model.layers.0".
-std::string quoted(std::string_view text);
+std::string inQuotes(std::string_view text);
 
 class Error : public std::runtime_error {
 public:

@@ -2,6 +2,7 @@
 
 #include "accelerate.h"
 #include "error.h"
+#include "planerror.h"
 #include "usage_p.h"
 
 #include <algorithm>
@@ -16,11 +17,6 @@ namespace {
 [[noreturn]] void invalid(const std::string &message)
 {
     throw Error(ErrorKind::InvalidArgument, {}, message);
-}
-
-std::string bytesText(double bytes)
-{
-    return formatBytes(bytes);
 }
 
 // A warning both as text and as structured messages.
@@ -158,13 +154,6 @@ struct Ranks {
     }
 };
 
-std::string deviceList(const std::vector<Device> &devices)
-{
-    std::string s;
-    for (std::size_t i = 0; i < devices.size(); ++i)
-        s += (i ? ", " : "") + devices[i].label();
-    return s;
-}
 
 } // namespace
 
@@ -268,26 +257,28 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
     for (const auto &p : options.pins) {
         const auto resolved = resolve(tree, p.module);
         if (resolved.module < 0)
-            invalid("pin \"" + p.module + "\": the model has no module or tensor of that name");
-        if (p.device.isGpu() || p.device.kind == DeviceKind::Mps) if (budgetOf(options.maxMemory, p.device) < 0)
-            invalid("pin \"" + p.module + "\" -> " + p.device.label() + ": that device has no budget (max memory lists " +
-                    [&] { std::vector<Device> ds; for (const auto &m : options.maxMemory) ds.push_back(m.first); return deviceList(ds); }() + ")");
+            throw PlanError(ErrorKind::InvalidArgument, {{MessageId::PinUnknownModule, {p.module}}});
+        if ((p.device.isGpu() || p.device.kind == DeviceKind::Mps) && budgetOf(options.maxMemory, p.device) < 0) {
+            std::vector<Device> listed;
+            for (const auto &m : options.maxMemory)
+                listed.push_back(m.first);
+            throw PlanError(ErrorKind::InvalidArgument, {{MessageId::PinDeviceWithoutBudget, {p.module, p.device, listed}}});
+        }
         if (!p.forbid) {
             const int inside = resolved.tensor < 0 ? outermostNoSplit(resolved.module) : (noSplit.count(tree.module(resolved.module).className) ? resolved.module : outermostNoSplit(resolved.module));
             if (inside > 0)
-                throw Error(ErrorKind::Impossible, {}, "cannot pin \"" + p.module + "\": it is part of \"" + tree.module(inside).name +
-                            "\" (class " + tree.module(inside).className + ", never split); pin \"" + tree.module(inside).name + "\" instead");
+                throw PlanError(ErrorKind::Impossible,
+                                {{MessageId::PinInsideNoSplit, {p.module, tree.module(inside).name, tree.module(inside).className}}});
             for (const auto &q : pins)
                 if (!q.forbid && (nameWithin(p.module, q.module) || nameWithin(q.module, p.module)))
-                    invalid("pins \"" + q.module + "\" and \"" + p.module + "\" overlap: pin each module once");
+                    throw PlanError(ErrorKind::InvalidArgument, {{MessageId::PinsOverlap, {q.module, p.module}}});
         }
         pins.push_back({p.module, p.device, p.forbid, false, {}});
     }
     for (const auto &p : pins)
         for (const auto &q : pins)
             if (!p.forbid && q.forbid && p.device == q.device && (nameWithin(p.module, q.module) || nameWithin(q.module, p.module)))
-                invalid("pins contradict: \"" + p.module + "\" is pinned to " + p.device.label() + " but \"" + q.module +
-                        "\" is forbidden there");
+                throw PlanError(ErrorKind::InvalidArgument, {{MessageId::PinsContradict, {p.module, p.device, q.module}}});
     // Tied parameters follow a pinned module.
     const auto tiedGroups = accel::findTiedParameters(tree);
     for (const auto &group : tiedGroups) {
@@ -327,18 +318,22 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
     for (std::size_t i = 0; i < options.maxMemory.size(); ++i) {
         const auto &[d, b] = options.maxMemory[i];
         double pinned = 0;
-        std::string pinList;
+        std::vector<Message> pinList;
         for (const auto &p : pins)
             if (!p.forbid && p.device == d) {
                 const double s = sizes.ofKey(p.module, resolve(tree, p.module));
                 pinned += s;
-                pinList += (pinList.empty() ? "" : ", ") + p.module + " " + bytesText(s);
+                pinList.push_back({MessageId::PinnedBytes, {p.module, ByteCount{s}}});
             }
         const double available = static_cast<double>(b - headroomOf[i]);
-        if (pinned > available)
-            throw Error(ErrorKind::Impossible, {}, "pins need " + bytesText(pinned) + " on " + d.label() + " but its budget is " +
-                        bytesText(static_cast<double>(b)) + (headroomOf[i] ? " (" + bytesText(static_cast<double>(available)) + " after runtime headroom)" : std::string()) +
-                        ": over by " + std::to_string(static_cast<long long>(std::ceil(pinned - available))) + " bytes (" + pinList + ")");
+        if (pinned > available) {
+            const auto over = static_cast<std::int64_t>(std::ceil(pinned - available));
+            std::vector<Message> why = {headroomOf[i]
+                ? Message{MessageId::PinsOverBudgetHeadroom, {ByteCount{pinned}, d, ByteCount{static_cast<double>(b)}, ByteCount{available}, over}}
+                : Message{MessageId::PinsOverBudget, {ByteCount{pinned}, d, ByteCount{static_cast<double>(b)}, over}}};
+            why.insert(why.end(), pinList.begin(), pinList.end());
+            throw PlanError(ErrorKind::Impossible, std::move(why));
+        }
         memory.emplace_back(d, available - pinned);
     }
 

@@ -131,7 +131,8 @@ struct Plan {
 
 // Plans `tree` under `options`. Deterministic (same inputs, same bytes). Throws Error:
 // InvalidArgument (no device, bad pin name/device), Impossible (pins over a budget: which pin,
-// which device, how many bytes over; a pin inside a no-split module).
+// which device, how many bytes over; a pin inside a no-split module). Errors about pins are
+// PlanError (planerror.h): the same text as structured messages, for translation.
 Plan plan(const ModuleTree &tree, const PlanOptions &options);
 
 // ---- validation of edited / imported maps ------------------------------------------------------

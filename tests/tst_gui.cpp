@@ -97,24 +97,6 @@ bool hasLeftoverPlaceholder(const QString &text)
     return text.contains(placeholder);
 }
 
-// Sample arguments of the kinds `id` takes.
-planner::Message sampleMessage(planner::MessageId id)
-{
-    planner::Message m{id, {}};
-    for (const auto kind : planner::argumentKinds(id)) {
-        const std::string name = "model.layers." + std::to_string(m.args.size()) + ".mlp";
-        switch (kind) {
-        case planner::MessageArgKind::Text: m.args.emplace_back(name); break;
-        case planner::MessageArgKind::Bytes: m.args.emplace_back(planner::ByteCount{3.5 * 1024 * 1024 * static_cast<double>(m.args.size() + 1)}); break;
-        case planner::MessageArgKind::Device: m.args.emplace_back(planner::Device::gpu(static_cast<int>(m.args.size()) + 1)); break;
-        case planner::MessageArgKind::Count: m.args.emplace_back(std::int64_t{12}); break;
-        case planner::MessageArgKind::Devices: m.args.emplace_back(std::vector<planner::Device>{planner::Device::gpu(0), planner::Device::cpu()}); break;
-        case planner::MessageArgKind::Texts: m.args.emplace_back(std::vector<std::string>{name, name + ".up_proj"}); break;
-        }
-    }
-    return m;
-}
-
 } // namespace
 
 class TestGui : public QObject {
@@ -144,9 +126,12 @@ private Q_SLOTS:
     void importFileTellsPlansFromMaps();
     void usageAgreesWithValidationAndTheCli();
     void importedPlanKeepsItsDevices();
+    void pinErrorsAreTranslated();
 
 private:
     void openDemo(MainWindow &w);
+    template<typename Id>
+    void checkMessageInBothLanguages(Id id);
 
     QTemporaryDir m_dir;
     QString m_demo;
@@ -516,9 +501,9 @@ void TestGui::checkpointNotesFollowTheLanguage()
     const auto &checkpointNotes = doc->model()->source.checkpoint.notes;
     const auto &modelNotes = doc->model()->source.model.notes;
     QCOMPARE(checkpointNotes.size(), std::size_t(1));
-    QVERIFY(checkpointNotes[0].id == planner::MessageId::MetadataFormatNotPtInShards);
+    QVERIFY(checkpointNotes[0].id == loader::NoteId::MetadataFormatNotPtInShards);
     QCOMPARE(modelNotes.size(), std::size_t(1));
-    QVERIFY(modelNotes[0].id == planner::MessageId::NoSplitClassGuessed);
+    QVERIFY(modelNotes[0].id == models::NoteId::NoSplitClassGuessed);
 
     auto row = [&](const QString &needle) {
         for (int i = 0; i < w.problemsView()->topLevelItemCount(); ++i)
@@ -550,7 +535,7 @@ void TestGui::checkpointNotesFollowTheLanguage()
     QVERIFY2(modelArabic.contains(QChar(0x2066) + QStringLiteral("Block(layers)") + QChar(0x2069)), qPrintable(modelArabic));
     QVERIFY(hasArabicLetters(w.problemsView()->topLevelItem(loaderRow)->data(ProblemTextColumn, ProblemSeverityRole).toString()));
     // Counted notes take the plural form of their number: Arabic has one for 1, 2, 3-10, 11-99, 100+.
-    auto missing = [](std::int64_t n) { return messageText(planner::Message{planner::MessageId::TensorsMissing, {n}}, {}); };
+    auto missing = [](std::int64_t n) { return messageText(models::Note{models::NoteId::TensorsMissing, {n}}, {}); };
     QSet<QString> forms;
     for (std::int64_t n : {1, 2, 5, 12, 100})
         forms.insert(missing(n).remove(QRegularExpression(QStringLiteral("[٠-٩]+"))));
@@ -566,16 +551,32 @@ void TestGui::checkpointNotesFollowTheLanguage()
 
 void TestGui::everyMessageHasTextInBothLanguages_data()
 {
+    QTest::addColumn<QString>("library");
     QTest::addColumn<int>("id");
     for (int i = 0; i < static_cast<int>(planner::MessageId::Count); ++i)
-        QTest::newRow(planner::toString(static_cast<planner::MessageId>(i))) << i;
+        QTest::newRow(planner::toString(static_cast<planner::MessageId>(i))) << QStringLiteral("planner") << i;
+    for (int i = 0; i < static_cast<int>(loader::NoteId::Count); ++i)
+        QTest::newRow(loader::toString(static_cast<loader::NoteId>(i))) << QStringLiteral("loader") << i;
+    for (int i = 0; i < static_cast<int>(models::NoteId::Count); ++i)
+        QTest::newRow(models::toString(static_cast<models::NoteId>(i))) << QStringLiteral("models") << i;
 }
 
 void TestGui::everyMessageHasTextInBothLanguages()
 {
+    QFETCH(QString, library);
     QFETCH(int, id);
-    const auto messageId = static_cast<planner::MessageId>(id);
-    const planner::Message message = sampleMessage(messageId);
+    if (library == QLatin1String("planner"))
+        checkMessageInBothLanguages(static_cast<planner::MessageId>(id));
+    else if (library == QLatin1String("loader"))
+        checkMessageInBothLanguages(static_cast<loader::NoteId>(id));
+    else
+        checkMessageInBothLanguages(static_cast<models::NoteId>(id));
+}
+
+template<typename Id>
+void TestGui::checkMessageInBothLanguages(Id messageId)
+{
+    const auto message = test::sampleMessage(messageId);
     Document doc;
     const DeviceLabeler label = [&doc](const planner::Device &d) { return doc.deviceLabel(d); };
 
@@ -588,7 +589,10 @@ void TestGui::everyMessageHasTextInBothLanguages()
         QCoreApplication::installTranslator(&translator);
         const QString pattern = messagePattern(messageId);
         const QString text = messageText(message, label);
-        const QString joined = messageText(std::vector<planner::Message>{planner::Message{planner::MessageId::PlacedOn, {planner::Device::cpu()}}, message}, label);
+        // Joined after another message as planner explanations are (notes are shown one by one).
+        QString joined = text;
+        if constexpr (std::is_same_v<Id, planner::MessageId>)
+            joined = messageText(std::vector<planner::Message>{planner::Message{planner::MessageId::PlacedOn, {planner::Device::cpu()}}, message}, label);
         QCoreApplication::removeTranslator(&translator);
         QLocale::setDefault(previous);
         return std::tuple(pattern, text, joined);
@@ -596,9 +600,9 @@ void TestGui::everyMessageHasTextInBothLanguages()
     const auto [patternEn, textEn, joinedEn] = render(english, QLocale(QLocale::English, QLocale::UnitedStates));
     const auto [patternAr, textAr, joinedAr] = render(arabic, QLocale(QLocale::Arabic, QLocale::Egypt));
 
-    // Both languages have a pattern with the placeholders the planner's arguments fill.
+    // Both languages have a pattern with the placeholders the core's arguments fill.
     for (const QString &pattern : {patternEn, patternAr}) {
-        QVERIFY2(!pattern.isEmpty(), planner::toString(messageId));
+        QVERIFY2(!pattern.isEmpty(), toString(messageId));
         for (std::size_t n = 1; n <= message.args.size(); ++n)
             QVERIFY2(pattern.contains(QLatin1Char('%') + QString::number(n)), qPrintable(pattern));
     }
@@ -1083,6 +1087,33 @@ void TestGui::importedPlanKeepsItsDevices()
     QCOMPARE(fresh.devices().size(), std::size_t(3));
     QVERIFY(fresh.devices()[0].simulated); // no machine probed in this test: no real GPU known
     QVERIFY(!fresh.devices()[2].simulated);
+}
+
+void TestGui::pinErrorsAreTranslated()
+{
+    MainWindow w;
+    w.show();
+    openDemo(w);
+    Document *doc = w.document();
+    doc->setDeviceLimit(planner::Device::gpu(0), 1024);
+    doc->pinModule(doc->tree()->find("model.layers.0"), planner::Device::gpu(0));
+    auto planMessage = [&] {
+        QSignalSpy planned(doc, &Document::planFinished);
+        doc->requestPlan();
+        if (!planned.wait(kTimeoutMs))
+            return QString();
+        return planned.first().at(0).toBool() ? QString() : planned.first().at(1).toString();
+    };
+    const QString english = planMessage();
+    QVERIFY2(english.contains(QStringLiteral("The constraints cannot be met")) && english.contains(QStringLiteral("the pins need"))
+                 && english.contains(QStringLiteral("GPU 0 (simulated)")) && english.contains(QStringLiteral("\"model.layers.0\"")),
+             qPrintable(english));
+    w.setLanguage(QStringLiteral("ar"));
+    const QString arabic = planMessage();
+    QVERIFY2(hasArabicLetters(arabic) && !arabic.contains(QStringLiteral("the pins need")), qPrintable(arabic));
+    QVERIFY2(!hasLeftoverPlaceholder(arabic), qPrintable(arabic));
+    QVERIFY2(arabic.contains(QChar(0x2066) + QStringLiteral("model.layers.0") + QChar(0x2069)), qPrintable(arabic));
+    w.setLanguage(QStringLiteral("en"));
 }
 
 QTEST_MAIN(TestGui)

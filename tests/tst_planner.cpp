@@ -2,6 +2,7 @@
 #include "planner/accelerate.h"
 #include "planner/error.h"
 #include "planner/mapfile.h"
+#include "planner/planerror.h"
 #include "planner/plan.h"
 #include "planner/usage.h"
 #include "testutil.h"
@@ -399,41 +400,13 @@ private Q_SLOTS:
     void everyMessageRendersInEnglish()
     {
         QFETCH(int, id);
-        const auto messageId = static_cast<MessageId>(id);
-        Message m{messageId, {}};
-        std::vector<std::string> texts;
-        for (const auto kind : argumentKinds(messageId)) {
-            const std::string text = "name" + std::to_string(m.args.size()) + ".weight";
-            switch (kind) {
-            case MessageArgKind::Text: m.args.emplace_back(text); texts.push_back(text); break;
-            case MessageArgKind::Bytes: m.args.emplace_back(ByteCount{1536.0 * static_cast<double>(m.args.size() + 1)}); break;
-            case MessageArgKind::Device: m.args.emplace_back(Device::gpu(static_cast<int>(m.args.size()) + 3)); break;
-            case MessageArgKind::Count: m.args.emplace_back(std::int64_t{7}); break;
-            case MessageArgKind::Devices: m.args.emplace_back(std::vector<Device>{Device::gpu(1), Device::cpu()}); break;
-            case MessageArgKind::Texts: m.args.emplace_back(std::vector<std::string>{text, text + "2"}); texts.push_back(text + "2"); break;
-            }
-        }
-        const std::string english = toEnglish(m);
-        QVERIFY(!english.empty());
-        QVERIFY(std::string(toString(messageId)).size() > 0);
-        // Every %n was replaced and every name appears verbatim.
-        for (char d = '1'; d <= '9'; ++d)
-            QVERIFY2(english.find(std::string("%") + d) == std::string::npos, english.c_str());
-        for (const auto &t : texts)
-            QVERIFY2(english.find(t) != std::string::npos, english.c_str());
-        const std::string pattern = englishPattern(messageId);
-        for (std::size_t i = 0; i < m.args.size(); ++i)
-            QVERIFY2(pattern.find("%" + std::to_string(i + 1)) != std::string::npos, pattern.c_str());
-        // Arguments of the wrong kind or count are refused.
-        Message wrong = m;
-        wrong.args.emplace_back(std::string("extra"));
-        QVERIFY_THROWS_EXCEPTION(mizan::Error, toEnglish(wrong));
+        const QString problem = test::englishProblems(static_cast<MessageId>(id));
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
     }
     void messageNamesAreUnique()
     {
-        std::set<std::string> names;
-        for (int i = 0; i < static_cast<int>(MessageId::Count); ++i)
-            QVERIFY2(names.insert(toString(static_cast<MessageId>(i))).second, toString(static_cast<MessageId>(i)));
+        const QStringList bad = test::badMessageNames<MessageId>();
+        QVERIFY2(bad.isEmpty(), qPrintable(bad.join(", ")));
     }
     void messagesJoinIntoOneText()
     {
@@ -539,42 +512,44 @@ private Q_SLOTS:
         QCOMPARE(keys(p.deviceMap), std::string("embed=0 layers.0=0 layers.1=0 layers.2=1 layers.3=0 norm=0 lm_head=0"));
         QVERIFY(validate(tree, p.deviceMap, o).empty());
     }
-    void impossiblePinsSayWhichAndByHowMuch()
+    void pinErrorsAreStructured_data()
     {
-        const ModuleTree tree = toyModel();
+        QTest::addColumn<QString>("pins");      // "module=device" or "module!=device", space-separated
+        QTest::addColumn<int>("kind");
+        QTest::addColumn<int>("id");            // the first message's id
+        QTest::addColumn<QString>("english");   // a part of the English text
+        QTest::newRow("unknown module") << "layers.9=0" << int(ErrorKind::InvalidArgument) << int(MessageId::PinUnknownModule)
+                                        << "pin \"layers.9\": the model has no module or tensor of that name";
+        QTest::newRow("device without budget") << "layers.0=3" << int(ErrorKind::InvalidArgument) << int(MessageId::PinDeviceWithoutBudget)
+                                               << "pin \"layers.0\" -> GPU 3: that device has no budget (max memory lists GPU 0, CPU)";
+        QTest::newRow("inside a no-split module") << "layers.0.mlp=cpu" << int(ErrorKind::Impossible) << int(MessageId::PinInsideNoSplit)
+                                                  << "cannot pin \"layers.0.mlp\": it is part of \"layers.0\" (class Block, never split); pin \"layers.0\" instead";
+        QTest::newRow("overlap") << "layers=0 layers.1=cpu" << int(ErrorKind::InvalidArgument) << int(MessageId::PinsOverlap)
+                                 << "pins \"layers\" and \"layers.1\" overlap";
+        QTest::newRow("contradiction") << "layers.0=0 layers!=0" << int(ErrorKind::InvalidArgument) << int(MessageId::PinsContradict)
+                                       << "pins contradict: \"layers.0\" is pinned to GPU 0 but \"layers\" is forbidden there";
+        QTest::newRow("over budget") << "layers.0=0 layers.1=0" << int(ErrorKind::Impossible) << int(MessageId::PinsOverBudget)
+                                     << "pins need 6.38 KiB on GPU 0 but its budget is 4.88 KiB: over by 1528 bytes (\"layers.0\" 3.19 KiB; \"layers.1\" 3.19 KiB)";
+    }
+    void pinErrorsAreStructured()
+    {
+        QFETCH(QString, pins);
+        QFETCH(int, kind);
+        QFETCH(int, id);
+        QFETCH(QString, english);
         PlanOptions o = toyOptions({{Device::gpu(0), 5000}, {Device::cpu(), 100000}});
-        o.pins = {{"layers.0", Device::gpu(0), false}, {"layers.1", Device::gpu(0), false}};
+        for (const QString &p : pins.split(' '))
+            o.pins.push_back(parsePin(p.toStdString()));
         try {
-            plan(tree, o);
+            plan(toyModel(), o);
             QFAIL("expected an error");
-        } catch (const Error &e) {
-            QCOMPARE(int(e.kind()), int(ErrorKind::Impossible));
-            const QString msg = QString::fromStdString(e.message());
-            QVERIFY2(msg.contains("GPU 0") && msg.contains("over by 1528 bytes") && msg.contains("layers.0") && msg.contains("layers.1"), qPrintable(msg));
+        } catch (const PlanError &e) {
+            QCOMPARE(int(e.kind()), kind);
+            QVERIFY(!e.messages().empty());
+            QCOMPARE(int(e.messages().front().id), id);
+            QCOMPARE(e.message(), toEnglish(e.messages()));
+            QVERIFY2(QString::fromStdString(e.message()).contains(english), e.what());
         }
-    }
-    void pinInsideNoSplitModuleIsRefused()
-    {
-        const ModuleTree tree = toyModel();
-        PlanOptions o = toyOptions({{Device::gpu(0), 100000}});
-        o.pins = {{"layers.0.mlp", Device::cpu(), false}};
-        try {
-            plan(tree, o);
-            QFAIL("expected an error");
-        } catch (const Error &e) {
-            QCOMPARE(int(e.kind()), int(ErrorKind::Impossible));
-            QVERIFY(e.message().find("pin \"layers.0\" instead") != std::string::npos);
-        }
-    }
-    void pinOfUnknownModuleIsRejected()
-    {
-        PlanOptions o = toyOptions({{Device::gpu(0), 100000}});
-        o.pins = {{"layers.9", Device::gpu(0), false}};
-        QVERIFY_THROWS_EXCEPTION(Error, plan(toyModel(), o));
-        o.pins = {{"layers.0", Device::gpu(3), false}};
-        QVERIFY_THROWS_EXCEPTION(Error, plan(toyModel(), o));
-        o.pins = {{"layers.0", Device::gpu(0), false}, {"layers", Device::gpu(0), true}};
-        QVERIFY_THROWS_EXCEPTION(Error, plan(toyModel(), o));
     }
 
     // Property check on generated trees: every plan covers the model exactly once, respects its

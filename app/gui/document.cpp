@@ -113,11 +113,11 @@ void Document::open(const QString &pathOrPreset)
         applyOpened(std::move(opened));
         Q_EMIT busyChanged();
     };
-    auto failed = [this, request](const QString &message, bool cancelled) {
+    auto failed = [this, request](const Failure &failure) {
         if (request != m_openRequest)
             return;
         m_opening = false;
-        Q_EMIT openFailed(message, cancelled);
+        Q_EMIT openFailed(failure.message, failure.cancelled);
         Q_EMIT busyChanged();
     };
     Worker *worker = m_worker;
@@ -480,11 +480,12 @@ void Document::requestPlan()
         Q_EMIT planFinished(true, QString());
         Q_EMIT busyChanged();
     };
-    auto failed = [this, request](const QString &message, bool) {
+    auto failed = [this, request](const Failure &failure) {
         if (request != m_planRequest)
             return;
         m_planning = false;
-        Q_EMIT planFinished(false, message);
+        // Pin errors in the current language, devices named as everywhere in the window.
+        Q_EMIT planFinished(false, failureText(failure, [this](const planner::Device &d) { return deviceLabel(d); }));
         Q_EMIT busyChanged();
     };
     Worker *worker = m_worker;

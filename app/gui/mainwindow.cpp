@@ -749,9 +749,10 @@ void MainWindow::updateProblems()
         // What the loader and the architecture registry noticed about the checkpoint itself.
         const auto &desc = model->source.model;
         QStringList notes;
-        for (const auto *list : {&model->source.checkpoint.notes, &desc.notes})
-            for (const auto &note : *list)
-                notes << messageText(note, deviceLabel);
+        for (const auto &note : model->source.checkpoint.notes)
+            notes << messageText(note, deviceLabel);
+        for (const auto &note : desc.notes)
+            notes << messageText(note, deviceLabel);
         auto summary = [&](const std::vector<std::string> &list, const QString &what) {
             if (list.empty())
                 return;

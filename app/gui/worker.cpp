@@ -3,6 +3,7 @@
 #include "guiformat.h"
 
 #include "planner/error.h"
+#include "planner/planerror.h"
 
 #include <QCoreApplication>
 #include <QElapsedTimer>
@@ -57,6 +58,26 @@ QString describeError(const std::exception &error)
     return QString::fromLocal8Bit(error.what());
 }
 
+Failure failureOf(const std::exception &error)
+{
+    Failure f;
+    f.message = describeError(error);
+    if (const auto *e = dynamic_cast<const mizan::Error *>(&error)) {
+        f.kind = e->kind();
+        f.cancelled = e->kind() == ErrorKind::Cancelled;
+    }
+    if (const auto *e = dynamic_cast<const planner::PlanError *>(&error))
+        f.messages = e->messages();
+    return f;
+}
+
+QString failureText(const Failure &failure, const DeviceLabeler &deviceLabel)
+{
+    if (failure.messages.empty() || !failure.kind)
+        return failure.message;
+    return QCoreApplication::translate("Worker", "%1: %2").arg(errorHeadline(*failure.kind), messageText(failure.messages, deviceLabel));
+}
+
 namespace {
 
 template<typename F>
@@ -97,10 +118,7 @@ void Worker::open(const QString &path, std::shared_ptr<std::atomic<bool>> cancel
         result->elapsedMs = timer.elapsed();
         post(receiver, [done, result = std::shared_ptr<const OpenedModel>(std::move(result))] { done(result); });
     } catch (const std::exception &e) {
-        const QString message = describeError(e);
-        const auto *error = dynamic_cast<const mizan::Error *>(&e);
-        const bool cancelled = error && error->kind() == ErrorKind::Cancelled;
-        post(receiver, [failed, message, cancelled] { failed(message, cancelled); });
+        post(receiver, [failed, failure = failureOf(e)] { failed(failure); });
     }
 }
 
@@ -111,8 +129,7 @@ void Worker::plan(std::shared_ptr<const planner::ModuleTree> tree, const planner
         auto result = std::make_shared<const planner::Plan>(planner::plan(*tree, options));
         post(receiver, [done, result] { done(result); });
     } catch (const std::exception &e) {
-        const QString message = describeError(e);
-        post(receiver, [failed, message] { failed(message, false); });
+        post(receiver, [failed, failure = failureOf(e)] { failed(failure); });
     }
 }
 
