@@ -962,21 +962,21 @@ InferResult Inferrer::run()
         // Constraints (pins): must split, or forbidden on this device.
         if (m_constraints) {
             const bool mustSplit = m_constraints->mustSplit && m_constraints->mustSplit(name);
-            int verdict = m_constraints->verdict ? m_constraints->verdict(name, device) : 0;
-            if (verdict == 2 && !splittable(entry))
-                verdict = 1; // a no-split module with a forbidden part moves as a whole
-            if ((mustSplit || verdict == 2) && entry.isModule()) {
+            PinVerdict verdict = m_constraints->verdict ? m_constraints->verdict(name, device) : PinVerdict::Allowed;
+            if (verdict == PinVerdict::ForbiddenInside && !splittable(entry))
+                verdict = PinVerdict::Forbidden; // a no-split module with a forbidden part moves as a whole
+            if ((mustSplit || verdict == PinVerdict::ForbiddenInside) && entry.isModule()) {
                 emit(InferEvent::Split, name, device, moduleSize, deviceUsed, limit, reserved);
                 auto children = childrenOf(entry, true);
                 work.insert(work.begin(), children.begin(), children.end());
                 setMaxLayer(maxLayer(work, true));
                 continue;
             }
-            if (verdict != 0) {
+            if (verdict != PinVerdict::Allowed) {
                 // Look further for an allowed device with room, without leaving the current one.
                 std::optional<std::size_t> target;
                 for (std::size_t k = current + 1; k < devices.size() && !target; ++k) {
-                    if (m_constraints->verdict(name, devices[k]) != 0)
+                    if (m_constraints->verdict(name, devices[k]) != PinVerdict::Allowed)
                         continue;
                     const bool disk = devices[k].kind == DeviceKind::Disk;
                     if (disk || used[k] + ties.size <= budget(devices[k]))

@@ -113,10 +113,16 @@ struct InferEvent {
     std::vector<std::string> tiedModules;
 };
 
-// Extra rules plan() adds on top of Accelerate (pins). `verdict(name, device)`:
-// 0 allowed, 1 forbidden for this entry, 2 an entry inside it is forbidden there (split it).
+// What the pins say about putting an entry on a device.
+enum class PinVerdict {
+    Allowed,
+    Forbidden,      // forbidden for this entry
+    ForbiddenInside // an entry inside it is forbidden there: split it
+};
+
+// Extra rules plan() adds on top of Accelerate (pins).
 struct InferConstraints {
-    std::function<int(const std::string &name, const Device &device)> verdict;
+    std::function<PinVerdict(const std::string &name, const Device &device)> verdict;
     // Entries already placed by the caller: skipped entirely (not in the map).
     std::function<bool(const std::string &name)> skip;
     // Entries that must be split whatever their size (ancestors of skipped entries).

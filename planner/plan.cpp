@@ -377,14 +377,14 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
             return false;
         };
         constraints.verdict = [&](const std::string &name, const Device &device) {
-            int verdict = 0;
+            accel::PinVerdict verdict = accel::PinVerdict::Allowed;
             for (const auto &p : pins) {
                 if (!p.forbid || p.device != device)
                     continue;
                 if (nameWithin(name, p.module))
-                    return 1;
+                    return accel::PinVerdict::Forbidden;
                 if (nameWithin(p.module, name))
-                    verdict = 2;
+                    verdict = accel::PinVerdict::ForbiddenInside;
             }
             return verdict;
         };

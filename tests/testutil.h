@@ -57,6 +57,12 @@ inline CliRun runCli(const QStringList &args, int timeoutMs = 120000)
     return r;
 }
 
+// Writes the demo checkpoint (`mizan-cli make-demo DIR OPTIONS...`) as a user would.
+inline CliRun makeDemo(const QString &dir, const QStringList &options = {})
+{
+    return runCli(QStringList{QStringLiteral("make-demo"), dir} + options);
+}
+
 // The mizan::Error `f` throws, or nothing when it returns.
 template<typename F>
 std::optional<Error> errorOf(F &&f)

@@ -483,10 +483,7 @@ void TestGui::checkpointNotesFollowTheLanguage()
     nlohmann::ordered_json config = demo.config;
     config["architectures"] = {"FooForCausalLM"};
     config["model_type"] = "foo";
-    QFile configFile(dir.filePath(QStringLiteral("config.json")));
-    QVERIFY(configFile.open(QIODevice::WriteOnly));
-    configFile.write(QByteArray::fromStdString(config.dump(2)));
-    configFile.close();
+    QVERIFY(test::writeFile(dir.filePath(QStringLiteral("config.json")), QByteArray::fromStdString(config.dump(2))));
 
     MainWindow w;
     w.show();
@@ -958,10 +955,7 @@ void TestGui::importFileTellsPlansFromMaps()
     // A broken file: false, a readable message in the window, the map untouched.
     const planner::DeviceMap before = doc->deviceMap();
     const QString broken = dir.filePath(QStringLiteral("broken.json"));
-    QFile f(broken);
-    QVERIFY(f.open(QIODevice::WriteOnly));
-    f.write("{\"model.layers.0\": ");
-    f.close();
+    QVERIFY(test::writeFile(broken, "{\"model.layers.0\": "));
     QVERIFY(!w.importFile(broken));
     QVERIFY2(w.statusBar()->currentMessage().contains(QStringLiteral("broken.json")), qPrintable(w.statusBar()->currentMessage()));
     QCOMPARE(doc->deviceMap(), before);

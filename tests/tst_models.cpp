@@ -372,12 +372,9 @@ private Q_SLOTS:
     {
         QFETCH(QString, config);
         QFETCH(int, kind);
-        try {
-            models::describeConfig(nlohmann::json::parse(config.toStdString()));
-            QFAIL("no error");
-        } catch (const Error &e) {
-            QCOMPARE(int(e.kind()), kind);
-        }
+        const auto error = test::errorOf([&] { models::describeConfig(nlohmann::json::parse(config.toStdString())); });
+        QVERIFY(error);
+        QCOMPARE(int(error->kind()), kind);
     }
 
     // Totals as transformers' model.num_parameters() reports them (tied weights once, buffers
@@ -771,14 +768,11 @@ private Q_SLOTS:
         QCOMPARE(d.architecture, std::string("GPTJForCausalLM"));
         QCOMPARE(parameterCount(d.tree), kFamilies[5].parameters);
         writeJson(path, nlohmann::json::parse(R"({"architectures": ["FooModel"], "hidden_size": 4})"));
-        try {
-            models::describe(loader::open(path));
-            QFAIL("no error");
-        } catch (const Error &e) {
-            QCOMPARE(e.kind(), ErrorKind::NotFound);
-            QVERIFY(e.file().find("config.json") != std::string::npos);
-            QVERIFY(e.message().find("FooModel") != std::string::npos);
-        }
+        const auto error = test::errorOf([&] { models::describe(loader::open(path)); });
+        QVERIFY(error);
+        QCOMPARE(error->kind(), ErrorKind::NotFound);
+        QVERIFY(error->file().find("config.json") != std::string::npos);
+        QVERIFY(error->message().find("FooModel") != std::string::npos);
     }
 
     void guessNeedsIdenticalBlocks()
@@ -978,13 +972,10 @@ private Q_SLOTS:
         QCOMPARE(src.checkpoint.format, loader::Format::ConfigOnly);
         QCOMPARE(src.model.architecture, std::string("LlamaForCausalLM"));
         QVERIFY(src.checkpoint.config.find("_mizan") == src.checkpoint.config.end());
-        try {
-            models::openSource("no-such-model");
-            QFAIL("no error");
-        } catch (const Error &e) {
-            QCOMPARE(e.kind(), ErrorKind::NotFound);
-            QVERIFY(e.message().find("llama-3.1-8b") != std::string::npos);
-        }
+        const auto error = test::errorOf([&] { models::openSource("no-such-model"); });
+        QVERIFY(error);
+        QCOMPARE(error->kind(), ErrorKind::NotFound);
+        QVERIFY(error->message().find("llama-3.1-8b") != std::string::npos);
 
         const auto profiles = models::listHardware();
         QCOMPARE(profiles.size(), std::size_t(5));
@@ -994,12 +985,9 @@ private Q_SLOTS:
         QCOMPARE(rtx.devices[0].capacityBytes, std::int64_t(24) << 30);
         QCOMPARE(rtx.devices[1].key, std::string("cpu"));
         QCOMPARE(models::hardwareProfile("8x-h100-80gb").devices.size(), std::size_t(9));
-        try {
-            models::hardwareProfile("../models/gpt2");
-            QFAIL("no error");
-        } catch (const Error &e) {
-            QCOMPARE(e.kind(), ErrorKind::NotFound);
-        }
+        const auto error = test::errorOf([&] { models::hardwareProfile("../models/gpt2"); });
+        QVERIFY(error);
+        QCOMPARE(error->kind(), ErrorKind::NotFound);
     }
 
     void brokenResourceFilesAreListedWithErrors()
@@ -1018,12 +1006,7 @@ private Q_SLOTS:
         qputenv("MIZAN_RESOURCES", dir.path().toUtf8());
         const auto presets = models::listPresets();
         const auto hardware = models::listHardware();
-        std::string sizeError;
-        try {
-            models::hardwareProfile("bad-size");
-        } catch (const Error &e) {
-            sizeError = e.message();
-        }
+        const auto sizeError = test::errorOf([] { models::hardwareProfile("bad-size"); });
         qputenv("MIZAN_RESOURCES", saved);
         QCOMPARE(presets.size(), std::size_t(3));
         QCOMPARE(presets[0].name, std::string("bad-json"));
@@ -1037,7 +1020,7 @@ private Q_SLOTS:
         QVERIFY(hardware[1].error.find("lots") != std::string::npos);       // bad-size
         QVERIFY(hardware[2].error.empty());
         QCOMPARE(hardware[2].devices.at(0).capacityBytes, std::int64_t(8000000000));
-        QVERIFY(sizeError.find("devices[0]") != std::string::npos);
+        QVERIFY(sizeError && sizeError->message().find("devices[0]") != std::string::npos);
     }
 
     void configJsonOpensAsSource()

@@ -4,37 +4,19 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QProcess>
 #include <QTemporaryDir>
 
-namespace {
+#include "testutil.h"
 
-struct Run {
-    int exitCode = -1;
-    QString out, err;
-};
-
-Run cli(const QStringList &args)
-{
-    QProcess p;
-    p.start(QStringLiteral(MIZAN_BINARY_DIR "/app/cli/mizan-cli"), args);
-    Run r;
-    if (!p.waitForFinished(60000))
-        return r;
-    r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
-    r.out = QString::fromUtf8(p.readAllStandardOutput());
-    r.err = QString::fromUtf8(p.readAllStandardError());
-    return r;
-}
-
-} // namespace
+using mizan::test::CliRun;
+using mizan::test::runCli;
 
 class TestPlanCli : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void initTestCase()
     {
-        QVERIFY2(QFileInfo::exists(QStringLiteral(MIZAN_BINARY_DIR "/app/cli/mizan-cli")), "build the mizan-cli target first");
+        QVERIFY2(QFileInfo::exists(mizan::test::cliPath()), "build the mizan-cli target first");
     }
 
     void badArgumentsExitWith2_data()
@@ -57,16 +39,16 @@ private Q_SLOTS:
     {
         QFETCH(QStringList, args);
         QFETCH(QString, message);
-        const Run r = cli(args);
+        const CliRun r = runCli(args);
         QCOMPARE(r.exitCode, 2);
-        QVERIFY2(r.err.contains(message), qPrintable(r.err));
+        QVERIFY2(r.errText().contains(message), r.err.constData());
     }
 
     void listsDevicesAndPlansWithAuto()
     {
-        Run d = cli({"devices", "--json"});
+        CliRun d = runCli({"devices", "--json"});
         QCOMPARE(d.exitCode, 0);
-        const QJsonObject j = QJsonDocument::fromJson(d.out.toUtf8()).object();
+        const QJsonObject j = QJsonDocument::fromJson(d.out).object();
         QCOMPARE(j.value("format").toString(), QString("mizan-devices"));
         const double available = j.value("cpu").toObject().value("available_bytes").toDouble();
         QVERIFY(available > 0);
@@ -76,66 +58,66 @@ private Q_SLOTS:
         QVERIFY(j.value("gpus").toArray().isEmpty() || j.value("cuda_build").toBool());
 
         // auto with overrides: this machine's devices, the CPU lowered, a GPU added.
-        Run p = cli({"plan", "gpt2", "--max-memory", "auto,cpu=1GB,0=100MB", "--json"});
+        CliRun p = runCli({"plan", "gpt2", "--max-memory", "auto,cpu=1GB,0=100MB", "--json"});
         QCOMPARE(p.exitCode, 0);
-        const QJsonObject plan = QJsonDocument::fromJson(p.out.toUtf8()).object();
+        const QJsonObject plan = QJsonDocument::fromJson(p.out).object();
         QCOMPARE(plan.value("max_memory").toObject().value("cpu").toDouble(), 1e9);
         QVERIFY(plan.value("max_memory").toObject().contains("0"));
-        Run bad = cli({"plan", "gpt2", "--max-memory", "automatic"});
+        CliRun bad = runCli({"plan", "gpt2", "--max-memory", "automatic"});
         QCOMPARE(bad.exitCode, 2);
-        Run text = cli({"devices", "--offload-folder", QDir::tempPath() + "/mizan-not-there/x"});
+        CliRun text = runCli({"devices", "--offload-folder", QDir::tempPath() + "/mizan-not-there/x"});
         QCOMPARE(text.exitCode, 0);
-        QVERIFY2(text.out.contains("disk") && text.out.contains("--max-memory auto"), qPrintable(text.out));
+        QVERIFY2(text.out.contains("disk") && text.out.contains("--max-memory auto"), text.out.constData());
     }
 
     void editsMapsAndPlanFiles()
     {
         QTemporaryDir dir;
         const QString map = dir.filePath("map.json"), planFile = dir.filePath("p.mizan.json");
-        QCOMPARE(cli({"plan", "gpt2", "--max-memory", "0=200MB,cpu=1GB", "--device-map-out", map, "-o", planFile}).exitCode, 0);
+        QCOMPARE(runCli({"plan", "gpt2", "--max-memory", "0=200MB,cpu=1GB", "--device-map-out", map, "-o", planFile}).exitCode, 0);
 
         // A device_map: the edited map goes to stdout, the report to stderr.
-        Run r = cli({"edit", "gpt2", map, "--move", "transformer.h.3=0", "--move", "transformer.h.3.mlp=cpu"});
+        CliRun r = runCli({"edit", "gpt2", map, "--move", "transformer.h.3=0", "--move", "transformer.h.3.mlp=cpu"});
         QCOMPARE(r.exitCode, 0);
-        const QJsonObject edited = QJsonDocument::fromJson(r.out.toUtf8()).object();
+        const QJsonObject edited = QJsonDocument::fromJson(r.out).object();
         QCOMPARE(edited.value("transformer.h.3.attn").toInt(-1), 0);
         QCOMPARE(edited.value("transformer.h.3.mlp").toString(), QString("cpu"));
         QCOMPARE(edited.value("transformer.h.2").toString(), QString("cpu"));
         QVERIFY(!edited.contains("transformer.h"));
-        QVERIFY2(r.err.contains("no-split-broken"), qPrintable(r.err)); // GPT2Block cut in two: a warning
+        QVERIFY2(r.err.contains("no-split-broken"), r.err.constData()); // GPT2Block cut in two: a warning
 
         // A plan file stays a plan file, and validates.
         const QString out = dir.filePath("p2.mizan.json");
-        r = cli({"edit", "gpt2", planFile, "--move", "lm_head=cpu", "--move", "transformer.wte=cpu", "-o", out, "--json"});
+        r = runCli({"edit", "gpt2", planFile, "--move", "lm_head=cpu", "--move", "transformer.wte=cpu", "-o", out, "--json"});
         QCOMPARE(r.exitCode, 0);
-        QVERIFY(QJsonDocument::fromJson(r.out.toUtf8()).object().value("valid").toBool());
+        QVERIFY(QJsonDocument::fromJson(r.out).object().value("valid").toBool());
         QFile f(out);
         QVERIFY(f.open(QIODevice::ReadOnly));
         const QJsonObject plan = QJsonDocument::fromJson(f.readAll()).object();
         QCOMPARE(plan.value("format").toString(), QString("mizan-plan"));
-        QCOMPARE(cli({"validate", "gpt2", out}).exitCode, 0);
+        QCOMPARE(runCli({"validate", "gpt2", out}).exitCode, 0);
 
         // An invalid result (tied weights split) is not written; an unknown module exits 1, no move 2.
         const QString bad = dir.filePath("bad.json");
-        r = cli({"edit", "gpt2", map, "--move", "lm_head=cpu", "-o", bad});
+        r = runCli({"edit", "gpt2", map, "--move", "lm_head=cpu", "-o", bad});
         QCOMPARE(r.exitCode, 1);
-        QVERIFY2(r.out.contains("tied-split") || r.out.contains("tied"), qPrintable(r.out));
+        QVERIFY2(r.out.contains("tied-split") || r.out.contains("tied"), r.out.constData());
         QVERIFY(!QFileInfo::exists(bad));
-        r = cli({"edit", "gpt2", map, "--move", "transformer.nothing=cpu"});
+        r = runCli({"edit", "gpt2", map, "--move", "transformer.nothing=cpu"});
         QCOMPARE(r.exitCode, 1);
-        QVERIFY2(r.err.contains("is not a module of this model"), qPrintable(r.err));
-        QCOMPARE(cli({"edit", "gpt2", map}).exitCode, 2);
-        QCOMPARE(cli({"edit", "gpt2", map, "--move", "lm_head!=cpu"}).exitCode, 2);
+        QVERIFY2(r.err.contains("is not a module of this model"), r.err.constData());
+        QCOMPARE(runCli({"edit", "gpt2", map}).exitCode, 2);
+        QCOMPARE(runCli({"edit", "gpt2", map, "--move", "lm_head!=cpu"}).exitCode, 2);
     }
 
     void plansAsJsonAndWritesFiles()
     {
         QTemporaryDir dir;
         const QString map = dir.filePath("device_map.json"), planFile = dir.filePath("gpt2.mizan.json"), py = dir.filePath("load.py");
-        const Run r = cli({"plan", "gpt2", "--max-memory", "0=200MB,cpu=1GB", "--strategy", "sequential", "--json", "--explain",
+        const CliRun r = runCli({"plan", "gpt2", "--max-memory", "0=200MB,cpu=1GB", "--strategy", "sequential", "--json", "--explain",
                            "--device-map-out", map, "-o", planFile, "--python-out", py});
         QCOMPARE(r.exitCode, 0);
-        const QJsonObject j = QJsonDocument::fromJson(r.out.toUtf8()).object();
+        const QJsonObject j = QJsonDocument::fromJson(r.out).object();
         QCOMPARE(j.value("format").toString(), QString("mizan-plan-result"));
         QVERIFY(!j.value("device_map").toObject().isEmpty());
         QVERIFY(!j.value("placements").toArray().isEmpty());
@@ -143,24 +125,24 @@ private Q_SLOTS:
         QVERIFY(QFileInfo::exists(planFile));
         QVERIFY(QFileInfo::exists(py));
         // The exported map validates against the same model and budgets.
-        Run v = cli({"validate", "gpt2", map, "--max-memory", "0=200MB,cpu=1GB"});
+        CliRun v = runCli({"validate", "gpt2", map, "--max-memory", "0=200MB,cpu=1GB"});
         QCOMPARE(v.exitCode, 0);
-        QVERIFY2(v.out.contains("valid"), qPrintable(v.out));
-        v = cli({"validate", "gpt2", planFile, "--json"});
+        QVERIFY2(v.out.contains("valid"), v.out.constData());
+        v = runCli({"validate", "gpt2", planFile, "--json"});
         QCOMPARE(v.exitCode, 0);
-        QCOMPARE(QJsonDocument::fromJson(v.out.toUtf8()).object().value("valid").toBool(), true);
+        QCOMPARE(QJsonDocument::fromJson(v.out).object().value("valid").toBool(), true);
         // Another model refuses the plan file.
-        v = cli({"validate", "gpt-j-6b", planFile});
+        v = runCli({"validate", "gpt-j-6b", planFile});
         QCOMPARE(v.exitCode, 1);
-        QVERIFY2(v.err.contains("another checkpoint"), qPrintable(v.err));
+        QVERIFY2(v.err.contains("another checkpoint"), v.err.constData());
     }
 
     void planFileRecordsItsDevices()
     {
         QTemporaryDir dir;
         const QString fromProfile = dir.filePath("profile.mizan.json"), fromList = dir.filePath("list.mizan.json");
-        QCOMPARE(cli({"plan", "gpt2", "--hardware", "2x-rtx3090", "-o", fromProfile}).exitCode, 0);
-        QCOMPARE(cli({"plan", "gpt2", "--max-memory", "0=200MB,cpu=1GB", "-o", fromList}).exitCode, 0);
+        QCOMPARE(runCli({"plan", "gpt2", "--hardware", "2x-rtx3090", "-o", fromProfile}).exitCode, 0);
+        QCOMPARE(runCli({"plan", "gpt2", "--max-memory", "0=200MB,cpu=1GB", "-o", fromList}).exitCode, 0);
         auto devicesOf = [](const QString &path) {
             QFile f(path);
             return f.open(QIODevice::ReadOnly) ? QJsonDocument::fromJson(f.readAll()).object() : QJsonObject();
@@ -182,26 +164,24 @@ private Q_SLOTS:
 
         // `edit` keeps them, and reports the edited map's usage: every byte of the model somewhere.
         const QString edited = dir.filePath("edited.mizan.json");
-        const Run r = cli({"edit", "gpt2", fromList, "--move", "transformer.h.0=cpu", "-o", edited, "--json"});
+        const CliRun r = runCli({"edit", "gpt2", fromList, "--move", "transformer.h.0=cpu", "-o", edited, "--json"});
         QCOMPARE(r.exitCode, 0);
-        const Run planned = cli({"plan", "gpt2", "--max-memory", "0=200MB,cpu=1GB", "--json"});
+        const CliRun planned = runCli({"plan", "gpt2", "--max-memory", "0=200MB,cpu=1GB", "--json"});
         double total = 0;
-        for (const auto &u : QJsonDocument::fromJson(r.out.toUtf8()).object().value("usage").toArray())
+        for (const auto &u : QJsonDocument::fromJson(r.out).object().value("usage").toArray())
             total += u.toObject().value("planned_bytes").toDouble();
-        QCOMPARE(total, QJsonDocument::fromJson(planned.out.toUtf8()).object().value("total_bytes").toDouble());
+        QCOMPARE(total, QJsonDocument::fromJson(planned.out).object().value("total_bytes").toDouble());
         QCOMPARE(devicesOf(edited).value("devices"), devicesOf(fromList).value("devices"));
     }
 
     void invalidMapExitsWith1()
     {
         QTemporaryDir dir;
-        QFile f(dir.filePath("bad.json"));
-        QVERIFY(f.open(QIODevice::WriteOnly));
-        f.write(R"({"transformer.h": 0, "lm_head": "cuda:3"})");
-        f.close();
-        const Run r = cli({"validate", "gpt2", f.fileName(), "--max-memory", "0=1GB,cpu=1GB", "--json"});
+        const QString bad = dir.filePath("bad.json");
+        QVERIFY(mizan::test::writeFile(bad, R"({"transformer.h": 0, "lm_head": "cuda:3"})"));
+        const CliRun r = runCli({"validate", "gpt2", bad, "--max-memory", "0=1GB,cpu=1GB", "--json"});
         QCOMPARE(r.exitCode, 1);
-        const QJsonObject j = QJsonDocument::fromJson(r.out.toUtf8()).object();
+        const QJsonObject j = QJsonDocument::fromJson(r.out).object();
         QCOMPARE(j.value("valid").toBool(), false);
         QStringList kinds;
         for (const auto &i : j.value("issues").toArray())
@@ -211,9 +191,9 @@ private Q_SLOTS:
 
     void impossiblePinsExitWith1()
     {
-        const Run r = cli({"plan", "gpt2", "--max-memory", "0=10MB,cpu=1GB", "--pin", "transformer.wte=0"});
+        const CliRun r = runCli({"plan", "gpt2", "--max-memory", "0=10MB,cpu=1GB", "--pin", "transformer.wte=0"});
         QCOMPARE(r.exitCode, 1);
-        QVERIFY2(r.err.contains("over by") && r.err.contains("GPU 0"), qPrintable(r.err));
+        QVERIFY2(r.err.contains("over by") && r.err.contains("GPU 0"), r.err.constData());
     }
 };
 

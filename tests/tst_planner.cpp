@@ -138,13 +138,10 @@ private Q_SLOTS:
     void badDevicesAreRejected()
     {
         QFETCH(QString, text);
-        try {
-            Device::fromString(text.toStdString());
-            QFAIL("expected an error");
-        } catch (const Error &e) {
-            QCOMPARE(int(e.kind()), int(ErrorKind::InvalidArgument));
-            QVERIFY(e.message().find("unknown device") != std::string::npos);
-        }
+        const auto error = test::errorOf([&] { Device::fromString(text.toStdString()); });
+        QVERIFY(error);
+        QCOMPARE(int(error->kind()), int(ErrorKind::InvalidArgument));
+        QVERIFY(error->message().find("unknown device") != std::string::npos);
     }
     void parsesMaxMemory()
     {
@@ -215,13 +212,10 @@ private Q_SLOTS:
         QCOMPARE(parseSize("10GiB"), std::int64_t(10737418240LL));
         QCOMPARE(parseSize("10GB"), std::int64_t(10000000000LL));
         QCOMPARE(parseSize("10gb"), std::int64_t(1250000000LL));
-        try {
-            parseSize("5TB");
-            QFAIL("expected an error");
-        } catch (const Error &e) {
-            QCOMPARE(QString::fromStdString(e.message()),
-                     QString("`size` 5TB is not in a valid format. Use an integer for bytes, or a string with an unit (like '5.0GB')."));
-        }
+        const auto error = test::errorOf([&] { parseSize("5TB"); });
+        QVERIFY(error);
+        QCOMPARE(QString::fromStdString(error->message()),
+                 QString("`size` 5TB is not in a valid format. Use an integer for bytes, or a string with an unit (like '5.0GB')."));
     }
     void formatsBytes()
     {
@@ -774,13 +768,10 @@ private Q_SLOTS:
     {
         const auto map = deviceMapFromJson(nlohmann::ordered_json::parse(R"({"b": "cuda:1", "a": 0, "c": "cpu", "d": "disk", "e": "2"})"));
         QCOMPARE(keys(map), std::string("b=1 a=0 c=cpu d=disk e=2"));
-        try {
-            deviceMapFromJson(nlohmann::ordered_json::parse(R"({"a": "meta"})"), "map.json");
-            QFAIL("expected an error");
-        } catch (const Error &e) {
-            QCOMPARE(int(e.kind()), int(ErrorKind::InvalidDeviceMap));
-            QVERIFY(e.message().find("\"a\"") != std::string::npos);
-        }
+        const auto error = test::errorOf([&] { deviceMapFromJson(nlohmann::ordered_json::parse(R"({"a": "meta"})"), "map.json"); });
+        QVERIFY(error);
+        QCOMPARE(int(error->kind()), int(ErrorKind::InvalidDeviceMap));
+        QVERIFY(error->message().find("\"a\"") != std::string::npos);
     }
     void planFileRoundTrip()
     {
@@ -831,13 +822,10 @@ private Q_SLOTS:
     {
         auto j = planFileToJson(PlanFile{identityOf(toyModel(), "toy"), toyOptions({{Device::gpu(0), 1}}), {{"", Device::gpu(0)}}, {}, {}});
         j["version"] = 7;
-        try {
-            planFileFromJson(json::parse(j.dump()), "x.mizan.json");
-            QFAIL("expected an error");
-        } catch (const Error &e) {
-            QCOMPARE(int(e.kind()), int(ErrorKind::VersionMismatch));
-            QVERIFY(e.message().find("newer Mizan") != std::string::npos);
-        }
+        const auto error = test::errorOf([&] { planFileFromJson(json::parse(j.dump()), "x.mizan.json"); });
+        QVERIFY(error);
+        QCOMPARE(int(error->kind()), int(ErrorKind::VersionMismatch));
+        QVERIFY(error->message().find("newer Mizan") != std::string::npos);
     }
     void planForAnotherCheckpointIsRefused()
     {
@@ -845,13 +833,10 @@ private Q_SLOTS:
         const std::string path = (dir.path() + "/p.mizan.json").toStdString();
         writePlanFile(path, PlanFile{identityOf(toyModel(4), "four"), toyOptions({{Device::gpu(0), 1}}), {{"", Device::gpu(0)}}, {}, {}});
         const CheckpointIdentity other = identityOf(toyModel(5), "five");
-        try {
-            readPlanFile(path, &other);
-            QFAIL("expected an error");
-        } catch (const Error &e) {
-            QCOMPARE(int(e.kind()), int(ErrorKind::VersionMismatch));
-            QVERIFY(e.message().find("another checkpoint") != std::string::npos);
-        }
+        const auto error = test::errorOf([&] { readPlanFile(path, &other); });
+        QVERIFY(error);
+        QCOMPARE(int(error->kind()), int(ErrorKind::VersionMismatch));
+        QVERIFY(error->message().find("another checkpoint") != std::string::npos);
     }
     void readsAMapOrAPlan_data()
     {

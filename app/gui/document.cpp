@@ -562,7 +562,7 @@ PlacementView Document::placementView() const
         v.colors.push_back(deviceColor(d));
     }
     const auto n = static_cast<std::size_t>(m_tree->size());
-    v.slot.assign(n, -1);
+    v.slot.assign(n, PlacementView::kNotPlaced);
     v.reason.assign(n, QString());
     v.spread.assign(n, {});
     if (m_map.empty())
@@ -570,7 +570,7 @@ PlacementView Document::placementView() const
     const planner::ResolvedDevices resolved = planner::resolveDevices(*m_tree, m_map);
     auto slotOf = [&](const planner::Device &d) {
         const auto it = std::find(choices.begin(), choices.end(), d);
-        return it == choices.end() ? -1 : static_cast<int>(it - choices.begin());
+        return it == choices.end() ? PlacementView::kNotPlaced : static_cast<int>(it - choices.begin());
     };
     std::set<std::string> pinned;
     for (const auto &p : m_pins)
@@ -582,7 +582,7 @@ PlacementView Document::placementView() const
         if (resolved.device[id])
             v.slot[id] = slotOf(*resolved.device[id]);
         else if (resolved.spread[id].size() > 1)
-            v.slot[id] = -2;
+            v.slot[id] = PlacementView::kSeveralDevices;
         const auto &name = m_tree->module(static_cast<int>(id)).name;
         const planner::Placement *planned = m_plan && id < m_plan->placements.size() ? &m_plan->placements[id] : nullptr;
         if (pinned.count(name) && resolved.device[id])
