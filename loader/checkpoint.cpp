@@ -109,7 +109,7 @@ public:
             const bool noFormat = note.id == NoteId::MetadataNoFormat;
             if (!noFormat && note.id != NoteId::MetadataFormatNotPt)
                 throw Error(ErrorKind::InvalidArgument, files.front(),
-                            std::string("no note names the files of header note \"") + toString(note.id) + "\"");
+                            std::string("no note names the files of header note \"") + planner::messageName(note.id) + "\"");
             // The header note's own arguments (the format), then where it was found.
             std::vector<planner::MessageArg> args = note.args;
             if (files.size() == 1) {

@@ -42,9 +42,4 @@ const planner::MessageShape &shapeOf(NoteId id)
     return planner::shapeInTable(shapes(), id, "loader");
 }
 
-const char *toString(NoteId id)
-{
-    return id == NoteId::Count ? "" : shapeOf(id).name;
-}
-
 } // namespace mizan::loader

@@ -20,9 +20,8 @@ enum class NoteId {
     BinWeightsNotRead,                // folder
     Count                             // sentinel, not a note
 };
-const planner::MessageShape &shapeOf(NoteId id);   // throws Error(InvalidArgument) for Count
-// Stable lower-case name ("metadata-no-format"); "" for Count.
-const char *toString(NoteId id);
+// Throws Error(InvalidArgument) for Count. The name of an id: planner::messageName(id).
+const planner::MessageShape &shapeOf(NoteId id);
 
 using Note = planner::BasicMessage<NoteId>;
 

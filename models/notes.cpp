@@ -40,9 +40,4 @@ const planner::MessageShape &shapeOf(NoteId id)
     return planner::shapeInTable(shapes(), id, "models");
 }
 
-const char *toString(NoteId id)
-{
-    return id == NoteId::Count ? "" : shapeOf(id).name;
-}
-
 } // namespace mizan::models

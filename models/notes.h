@@ -22,9 +22,8 @@ enum class NoteId {
     ShapesDiffer,        // count
     Count                // sentinel, not a note
 };
-const planner::MessageShape &shapeOf(NoteId id);   // throws Error(InvalidArgument) for Count
-// Stable lower-case name ("no-repeated-blocks"); "" for Count.
-const char *toString(NoteId id);
+// Throws Error(InvalidArgument) for Count. The name of an id: planner::messageName(id).
+const planner::MessageShape &shapeOf(NoteId id);
 
 using Note = planner::BasicMessage<NoteId>;
 

@@ -185,9 +185,7 @@ const MessageShape &shapeOf(MessageId id)
 
 const char *toString(MessageId id)
 {
-    if (id == MessageId::Count)
-        return "";
-    return shapeOf(id).name;
+    return messageName(id);
 }
 
 MessageArgKind kindOf(const MessageArg &arg)

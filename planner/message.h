@@ -118,6 +118,12 @@ const std::vector<MessageArgKind> &argumentKinds(Id id)
 {
     return shapeOf(id).args;
 }
+// The id's stable lower-case name ("did-not-fit-on"); "" for the Count sentinel.
+template<MessageIdType Id>
+const char *messageName(Id id)
+{
+    return id == Id::Count ? "" : shapeOf(id).name;
+}
 // The English pattern with %1..%n ("fits on %1: needs %2").
 template<MessageIdType Id>
 const char *englishPattern(Id id)

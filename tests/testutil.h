@@ -133,7 +133,7 @@ QString englishProblems(Id id)
     wrong.args.emplace_back(std::string("extra"));
     if (!errorOf([&] { planner::toEnglish(wrong); }))
         return QStringLiteral("an extra argument is accepted");
-    if (std::string(toString(id)).empty())
+    if (std::string(planner::messageName(id)).empty())
         return QStringLiteral("no name");
     return {};
 }
@@ -145,7 +145,7 @@ QStringList badMessageNames()
     QStringList bad;
     std::set<std::string> names;
     for (int i = 0; i < static_cast<int>(Id::Count); ++i) {
-        const std::string name = toString(static_cast<Id>(i));
+        const std::string name = planner::messageName(static_cast<Id>(i));
         if (name.empty() || !names.insert(name).second)
             bad << QString::number(i) + QLatin1Char(' ') + QString::fromStdString(name);
     }

@@ -112,7 +112,7 @@ private Q_SLOTS:
     {
         QTest::addColumn<int>("id");
         for (int i = 0; i < static_cast<int>(NoteId::Count); ++i)
-            QTest::newRow(toString(static_cast<NoteId>(i))) << i;
+            QTest::newRow(planner::messageName(static_cast<NoteId>(i))) << i;
     }
     void everyNoteRendersInEnglish()
     {

@@ -553,9 +553,9 @@ void TestGui::everyMessageHasTextInBothLanguages_data()
     for (int i = 0; i < static_cast<int>(planner::MessageId::Count); ++i)
         QTest::newRow(planner::toString(static_cast<planner::MessageId>(i))) << QStringLiteral("planner") << i;
     for (int i = 0; i < static_cast<int>(loader::NoteId::Count); ++i)
-        QTest::newRow(loader::toString(static_cast<loader::NoteId>(i))) << QStringLiteral("loader") << i;
+        QTest::newRow(planner::messageName(static_cast<loader::NoteId>(i))) << QStringLiteral("loader") << i;
     for (int i = 0; i < static_cast<int>(models::NoteId::Count); ++i)
-        QTest::newRow(models::toString(static_cast<models::NoteId>(i))) << QStringLiteral("models") << i;
+        QTest::newRow(planner::messageName(static_cast<models::NoteId>(i))) << QStringLiteral("models") << i;
 }
 
 void TestGui::everyMessageHasTextInBothLanguages()
@@ -599,7 +599,7 @@ void TestGui::checkMessageInBothLanguages(Id messageId)
 
     // Both languages have a pattern with the placeholders the core's arguments fill.
     for (const QString &pattern : {patternEn, patternAr}) {
-        QVERIFY2(!pattern.isEmpty(), toString(messageId));
+        QVERIFY2(!pattern.isEmpty(), planner::messageName(messageId));
         for (std::size_t n = 1; n <= message.args.size(); ++n)
             QVERIFY2(pattern.contains(QLatin1Char('%') + QString::number(n)), qPrintable(pattern));
     }

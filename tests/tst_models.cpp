@@ -252,7 +252,7 @@ private Q_SLOTS:
     {
         QTest::addColumn<int>("id");
         for (int i = 0; i < static_cast<int>(models::NoteId::Count); ++i)
-            QTest::newRow(models::toString(static_cast<models::NoteId>(i))) << i;
+            QTest::newRow(planner::messageName(static_cast<models::NoteId>(i))) << i;
     }
     void everyNoteRendersInEnglish()
     {
