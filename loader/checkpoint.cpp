@@ -2,12 +2,12 @@
 
 #include "fileio_p.h"
 #include "jsoncursor_p.h"
-#include "jsonparse_p.h"
 #include "mappedfile_p.h"
 #include "safetensorsformat_p.h"
 #include "safetensorsreader_p.h"
 
 #include "planner/error.h"
+#include "planner/jsonfile.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -30,16 +30,6 @@ namespace {
 constexpr std::int64_t kMaxConfigBytes = 64ll << 20; // config.json: a few KB in practice
 constexpr std::int64_t kMaxIndexBytes = 512ll << 20; // an index of ~1M tensors
 constexpr std::size_t kMaxNamesInMessage = 8;
-
-std::string quote(const std::string &s)
-{
-    return "\"" + s + "\"";
-}
-
-bool endsWith(const std::string &s, std::string_view suffix)
-{
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 enum class PathKind { Missing, File, Directory, Other };
 
@@ -82,7 +72,7 @@ std::string listNames(const std::vector<std::string> &names)
 {
     std::string out;
     for (std::size_t i = 0; i < names.size() && i < kMaxNamesInMessage; ++i)
-        out += (i ? ", " : "") + quote(names[i]);
+        out += (i ? ", " : "") + inQuotes(names[i]);
     if (names.size() > kMaxNamesInMessage)
         out += " and " + std::to_string(names.size() - kMaxNamesInMessage) + " more";
     return out;
@@ -91,10 +81,10 @@ std::string listNames(const std::vector<std::string> &names)
 void reportProgress(const OpenOptions &options, int done, int total, const std::string &path)
 {
     if (options.progress && !options.progress(done, total))
-        throw Error(ErrorKind::Io, path, "cancelled");
+        throw Error(ErrorKind::Cancelled, path, "cancelled");
 }
 
-void addNote(Checkpoint &cp, planner::Message note)
+void addNote(Checkpoint &cp, Note note)
 {
     cp.warnings.push_back(planner::toEnglish(note));
     cp.notes.push_back(std::move(note));
@@ -103,7 +93,7 @@ void addNote(Checkpoint &cp, planner::Message note)
 // Header notes of the shards, one note per distinct header note naming the files it concerns.
 class ShardWarnings {
 public:
-    void add(const std::string &file, const std::vector<planner::Message> &notes)
+    void add(const std::string &file, const std::vector<Note> &notes)
     {
         for (const auto &n : notes) {
             auto it = std::find_if(m_items.begin(), m_items.end(), [&](const auto &item) { return item.first == n; });
@@ -115,17 +105,16 @@ public:
     }
     void appendTo(Checkpoint &cp) const
     {
-        using planner::MessageId;
         for (const auto &[note, files] : m_items) {
-            const bool noFormat = note.id == MessageId::MetadataNoFormat;
-            if (!noFormat && note.id != MessageId::MetadataFormatNotPt)
+            const bool noFormat = note.id == NoteId::MetadataNoFormat;
+            if (!noFormat && note.id != NoteId::MetadataFormatNotPt)
                 throw Error(ErrorKind::InvalidArgument, files.front(),
-                            std::string("no note names the files of header note \"") + planner::toString(note.id) + "\"");
+                            std::string("no note names the files of header note \"") + planner::messageName(note.id) + "\"");
             // The header note's own arguments (the format), then where it was found.
             std::vector<planner::MessageArg> args = note.args;
             if (files.size() == 1) {
                 args.insert(args.begin(), files.front());
-                addNote(cp, {noFormat ? MessageId::MetadataNoFormatInFile : MessageId::MetadataFormatNotPtInFile, std::move(args)});
+                addNote(cp, {noFormat ? NoteId::MetadataNoFormatInFile : NoteId::MetadataFormatNotPtInFile, std::move(args)});
                 continue;
             }
             const bool more = files.size() > kMaxNamesInMessage;
@@ -134,14 +123,14 @@ public:
                                                                           std::min(files.size(), kMaxNamesInMessage))));
             if (more)
                 args.emplace_back(static_cast<std::int64_t>(files.size() - kMaxNamesInMessage));
-            const MessageId id = noFormat ? (more ? MessageId::MetadataNoFormatInShardsMore : MessageId::MetadataNoFormatInShards)
-                                          : (more ? MessageId::MetadataFormatNotPtInShardsMore : MessageId::MetadataFormatNotPtInShards);
+            const NoteId id = noFormat ? (more ? NoteId::MetadataNoFormatInShardsMore : NoteId::MetadataNoFormatInShards)
+                                          : (more ? NoteId::MetadataFormatNotPtInShardsMore : NoteId::MetadataFormatNotPtInShards);
             addNote(cp, {id, std::move(args)});
         }
     }
 
 private:
-    std::vector<std::pair<planner::Message, std::vector<std::string>>> m_items;
+    std::vector<std::pair<Note, std::vector<std::string>>> m_items;
 };
 
 void openSingle(Checkpoint &cp, const std::string &file, const OpenOptions &options)
@@ -211,7 +200,7 @@ IndexFile readIndex(const std::string &path)
     JsonCursor wm = sub(weightMaps.front());
     wm.forEachMember([&](const std::string &name) {
         if (wm.peek() != '"')
-            throw Error(ErrorKind::InvalidHeader, path, "weight_map value of " + quote(name) + " is "
+            throw Error(ErrorKind::InvalidHeader, path, "weight_map value of " + inQuotes(name) + " is "
                                                             + detail::shortText(wm.skipValue())
                                                             + ", expected a shard file name");
         std::string shard = wm.readString();
@@ -220,8 +209,8 @@ IndexFile readIndex(const std::string &path)
             auto [it, inserted] = shardIds.emplace(shard, static_cast<int>(index.shardNames.size()));
             if (inserted) {
                 if (!isInsideFolder(shard))
-                    throw Error(ErrorKind::InvalidHeader, path, "weight_map maps " + quote(name) + " to "
-                                                                    + quote(shard)
+                    throw Error(ErrorKind::InvalidHeader, path, "weight_map maps " + inQuotes(name) + " to "
+                                                                    + inQuotes(shard)
                                                                     + ", expected a file name inside the checkpoint folder");
                 index.shardNames.push_back(std::move(shard));
             }
@@ -237,7 +226,7 @@ IndexFile readIndex(const std::string &path)
         seen.reserve(index.names.size());
         for (const auto &name : index.names)
             if (!seen.insert(name).second)
-                throw Error(ErrorKind::InvalidHeader, path, "duplicate key " + quote(name) + " in \"weight_map\"");
+                throw Error(ErrorKind::InvalidHeader, path, "duplicate key " + inQuotes(name) + " in \"weight_map\"");
     }
 
     if (!metadatas.empty() && metadatas.front() != "null") {
@@ -298,7 +287,7 @@ void openSharded(Checkpoint &cp, const std::string &indexPath, const OpenOptions
             const auto first = std::find(index.shardOf.begin(), index.shardOf.end(), s) - index.shardOf.begin();
             const auto held = std::count(index.shardOf.begin(), index.shardOf.end(), s);
             throw Error(ErrorKind::MissingShard, indexPath,
-                        "shard " + quote(info.fileName) + " is missing (it should hold " + quote(index.names[first])
+                        "shard " + inQuotes(info.fileName) + " is missing (it should hold " + inQuotes(index.names[first])
                             + (held > 1 ? " and " + std::to_string(held - 1) + " more tensors" : std::string()) + ")");
         }
         SafetensorsHeader header = detail::readSafetensorsHeader(fd.get(), info.path);
@@ -357,8 +346,7 @@ void openSharded(Checkpoint &cp, const std::string &indexPath, const OpenOptions
 
 void loadConfig(Checkpoint &cp, const std::string &configPath)
 {
-    const std::string text = detail::readSmallFile(configPath, kMaxConfigBytes);
-    nlohmann::ordered_json config = detail::parseOrderedJson(text, configPath, ErrorKind::InvalidConfig);
+    nlohmann::ordered_json config = planner::readJsonFile(configPath, ErrorKind::InvalidConfig, kMaxConfigBytes);
     if (!config.is_object())
         throw Error(ErrorKind::InvalidConfig, configPath, std::string("config is ") + config.type_name()
                                                               + ", expected a JSON object");
@@ -379,9 +367,9 @@ bool looksLikeIndex(const std::string &path)
 {
     const std::string text = detail::readSmallFile(path, kMaxIndexBytes);
     try {
-        const auto j = nlohmann::json::parse(text);
+        const auto j = planner::parseJsonText(text, path);
         return j.is_object() && j.contains("weight_map");
-    } catch (const nlohmann::json::exception &) {
+    } catch (const Error &) {
         return false; // reported precisely when read as a config
     }
 }
@@ -397,13 +385,13 @@ void openDirectory(Checkpoint &cp, const std::string &dir, const OpenOptions &op
         const std::string name = entry.path().filename().string();
         if (name.starts_with("."))
             continue;
-        if (endsWith(name, ".safetensors.index.json"))
+        if (name.ends_with(".safetensors.index.json"))
             indexes.push_back(name);
-        else if (endsWith(name, ".safetensors"))
+        else if (name.ends_with(".safetensors"))
             singles.push_back(name);
-        else if (endsWith(name, ".bin.index.json"))
+        else if (name.ends_with(".bin.index.json"))
             binIndexes.push_back(name);
-        else if (endsWith(name, ".bin") || endsWith(name, ".pt") || endsWith(name, ".pth"))
+        else if (name.ends_with(".bin") || name.ends_with(".pt") || name.ends_with(".pth"))
             bins.push_back(name);
     }
     std::sort(indexes.begin(), indexes.end());
@@ -433,7 +421,7 @@ void openDirectory(Checkpoint &cp, const std::string &dir, const OpenOptions &op
     } else {
         cp.format = Format::ConfigOnly;
         if (!binIndexes.empty() || !bins.empty())
-            addNote(cp, {planner::MessageId::BinWeightsNotRead, {dir}});
+            addNote(cp, {NoteId::BinWeightsNotRead, {dir}});
     }
     if (hasConfig)
         loadConfig(cp, joinPath(dir, "config.json"));
@@ -510,12 +498,12 @@ Checkpoint &Checkpoint::operator=(Checkpoint &&) noexcept = default;
 Checkpoint::SharedBytes Checkpoint::tensorBytesShared(const TensorEntry &tensor) const
 {
     if (tensor.shard < 0 || tensor.shard >= static_cast<int>(catalog.shards.size()))
-        throw Error(ErrorKind::InvalidArgument, path, "tensor " + quote(tensor.name) + " names shard "
+        throw Error(ErrorKind::InvalidArgument, path, "tensor " + inQuotes(tensor.name) + " names shard "
                                                           + std::to_string(tensor.shard) + ", which this checkpoint does not have");
     const ShardInfo &shard = catalog.shards[tensor.shard];
     if (tensor.offset < shard.headerBytes || tensor.byteSize < 0
         || tensor.offset > shard.fileSize - tensor.byteSize)
-        throw Error(ErrorKind::InvalidArgument, shard.path, "tensor " + quote(tensor.name) + " bytes ["
+        throw Error(ErrorKind::InvalidArgument, shard.path, "tensor " + inQuotes(tensor.name) + " bytes ["
                                                                 + std::to_string(tensor.offset) + ", +"
                                                                 + std::to_string(tensor.byteSize) + ") lie outside the data");
     if (!m_maps)
@@ -565,7 +553,7 @@ ConfigInfo readConfigInfo(const nlohmann::ordered_json &config, const std::strin
         if (d == config.end() || d->is_null())
             continue;
         if (!d->is_string())
-            throw Error(ErrorKind::InvalidConfig, file, quote(key) + " is " + d->dump() + ", expected a dtype name");
+            throw Error(ErrorKind::InvalidConfig, file, inQuotes(key) + " is " + d->dump() + ", expected a dtype name");
         const auto dtype = dtypeFromTorch(d->get<std::string>());
         if (!dtype)
             throw Error(ErrorKind::InvalidConfig, file, "unknown " + std::string(key) + " " + d->dump());
@@ -596,16 +584,16 @@ Checkpoint open(const std::string &path, const OpenOptions &options)
     case PathKind::File: {
         cp.directory = parentDirectory(path);
         const std::string name = fileNameOf(path);
-        if (endsWith(name, ".safetensors")) {
+        if (name.ends_with(".safetensors")) {
             openSingle(cp, path, options);
             loadConfigBeside(cp, cp.directory);
-        } else if (endsWith(name, ".bin.index.json") || endsWith(name, ".bin")) {
+        } else if (name.ends_with(".bin.index.json") || name.ends_with(".bin")) {
             throw Error(ErrorKind::UnsupportedFormat, path, "PyTorch .bin checkpoints are not read by this version; "
                                                                 "use the safetensors files");
-        } else if (endsWith(name, ".index.json") || (endsWith(name, ".json") && looksLikeIndex(path))) {
+        } else if (name.ends_with(".index.json") || (name.ends_with(".json") && looksLikeIndex(path))) {
             openSharded(cp, path, options);
             loadConfigBeside(cp, cp.directory);
-        } else if (endsWith(name, ".json")) {
+        } else if (name.ends_with(".json")) {
             cp.format = Format::ConfigOnly;
             loadConfig(cp, path);
         } else {

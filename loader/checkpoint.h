@@ -3,8 +3,9 @@
 // Public API of the loader: open a checkpoint path and get its tensor catalog and config.
 // Pure C++ (no Qt, no libtorch in this header).
 
+#include "notes.h"
+
 #include "planner/dtype.h"
-#include "planner/message.h"
 
 #include <nlohmann/json.hpp>
 
@@ -85,7 +86,7 @@ public:
     nlohmann::ordered_json config;   // null when there is no config.json
     ConfigInfo configInfo;
     std::vector<std::string> warnings; // non-fatal findings (unknown metadata format, ...)
-    std::vector<planner::Message> notes; // the same structured: warnings[i] == planner::toEnglish(notes[i])
+    std::vector<Note> notes; // the same structured: warnings[i] == planner::toEnglish(notes[i])
 
     bool hasWeights() const { return format != Format::ConfigOnly; }
 
@@ -108,7 +109,7 @@ private:
 
 struct OpenOptions {
     // Called after each shard header is read: (done, total). Return false to cancel
-    // (open() then throws mizan::Error(Io) "cancelled"). May be called from the opening thread only.
+    // (open() then throws mizan::Error(Cancelled)). May be called from the opening thread only.
     std::function<bool(int done, int total)> progress;
 };
 
@@ -119,7 +120,7 @@ struct SafetensorsHeader {
     std::vector<TensorEntry> tensors;
     ShardInfo info;                      // path, fileSize, headerBytes, metadata
     std::vector<std::string> warnings;   // e.g. metadata "format" other than "pt" (no file name)
-    std::vector<planner::Message> notes; // the same structured: warnings[i] == planner::toEnglish(notes[i])
+    std::vector<Note> notes; // the same structured: warnings[i] == planner::toEnglish(notes[i])
 };
 SafetensorsHeader readSafetensorsHeader(const std::string &path);
 // Validates a header already in memory: `json` is the N header bytes of a file of `fileSize`

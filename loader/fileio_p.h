@@ -1,35 +1,21 @@
 #pragma once
 
-// Internal POSIX file helpers of the loader: bounded reads (atomic writes: planner/atomicfile.h). Every failure is a
-// mizan::Error naming the file.
-
-#include <cstddef>
-#include <cstdint>
-#include <string>
+// Internal: the loader's file helpers are the planner's (planner/fileio.h, planner/atomicfile.h),
+// named in `detail` where the loader calls them.
 
 #include "planner/atomicfile.h"
+#include "planner/fileio.h"
 
 namespace mizan::loader::detail {
-
-// Opens `path` read-only; throws Error(Io) naming the file and errno's text.
-FileDescriptor openReadOnly(const std::string &path);
-// The same, but a missing file gives an invalid descriptor instead of an error.
-FileDescriptor openReadOnlyIfExists(const std::string &path);
-
-// Size of an open file (fstat); throws Error(Io). Refuses directories and special files.
-std::int64_t fileSize(int fd, const std::string &path);
-
-// Reads exactly `size` bytes at `offset` into `out` (pread loop). Throws Error(Truncated) when
-// the file ends early and Error(Io) on read errors.
-void readExact(int fd, const std::string &path, std::int64_t offset, void *out, std::size_t size);
-
-// Reads a whole small file (config.json, an index) into a string, refusing files larger than
-// `maxBytes` with Error(HeaderTooLarge) before allocating anything.
-std::string readSmallFile(const std::string &path, std::int64_t maxBytes);
 
 using mizan::AtomicFile;
 using mizan::errnoText;
 using mizan::FileDescriptor;
+using mizan::fileSize;
+using mizan::openReadOnly;
+using mizan::openReadOnlyIfExists;
+using mizan::readExact;
+using mizan::readSmallFile;
 using mizan::writeFileAtomically;
 
 } // namespace mizan::loader::detail

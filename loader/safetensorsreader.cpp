@@ -19,11 +19,6 @@ namespace {
 
 using detail::JsonCursor;
 
-std::string quote(const std::string &s)
-{
-    return "\"" + s + "\"";
-}
-
 [[noreturn]] void fail(ErrorKind kind, const std::string &path, const std::string &message)
 {
     throw Error(kind, path, message);
@@ -56,7 +51,7 @@ TensorEntry parseEntry(std::string_view text, const std::string &path, const Raw
                        std::int64_t &begin, std::int64_t &end)
 {
     // Messages are built only on failure: this runs for every tensor of every shard.
-    const auto who = [&] { return "tensor " + quote(raw.name); };
+    const auto who = [&] { return "tensor " + inQuotes(raw.name); };
     if (raw.value.front() != '{')
         fail(ErrorKind::InvalidHeader, path, who() + " is " + detail::shortText(raw.value)
                                                  + ", expected an object with dtype, shape and data_offsets");
@@ -85,7 +80,7 @@ TensorEntry parseEntry(std::string_view text, const std::string &path, const Raw
     const std::string dtypeName = subCursor(text, *dtypeText, path).readString();
     const auto d = detail::dtypeFromSafetensorsName(dtypeName);
     if (!d)
-        fail(ErrorKind::UnknownDtype, path, "unknown dtype " + quote(dtypeName) + " for " + who());
+        fail(ErrorKind::UnknownDtype, path, "unknown dtype " + inQuotes(dtypeName) + " for " + who());
     t.dtype = *d;
 
     if (shapeText->front() != '[')
@@ -167,7 +162,7 @@ SafetensorsHeader parseSafetensorsHeader(std::string_view text, std::int64_t fil
         seen.reserve(raws.size());
         for (const auto &raw : raws)
             if (!seen.insert(raw.name).second)
-                fail(ErrorKind::InvalidHeader, path, "duplicate key " + quote(raw.name));
+                fail(ErrorKind::InvalidHeader, path, "duplicate key " + inQuotes(raw.name));
         if (metadataTexts.size() > 1)
             fail(ErrorKind::InvalidHeader, path, "duplicate key \"__metadata__\"");
     }
@@ -185,7 +180,7 @@ SafetensorsHeader parseSafetensorsHeader(std::string_view text, std::int64_t fil
         JsonCursor m = subCursor(text, meta, path);
         m.forEachMember([&](const std::string &key) {
             if (m.peek() != '"')
-                fail(ErrorKind::InvalidHeader, path, "__metadata__ value of " + quote(key) + " is "
+                fail(ErrorKind::InvalidHeader, path, "__metadata__ value of " + inQuotes(key) + " is "
                                                          + detail::shortText(m.skipValue()) + ", expected a string");
             out.info.metadata[key] = m.readString();
         });
@@ -222,14 +217,14 @@ SafetensorsHeader parseSafetensorsHeader(std::string_view text, std::int64_t fil
             continue; // an empty tensor shares no bytes
         if (begins[i] < covered)
             fail(ErrorKind::OverlappingOffsets, path,
-                 "offsets overlap between " + quote(out.tensors[last].name) + " [" + std::to_string(begins[last])
-                     + ", " + std::to_string(ends[last]) + ") and " + quote(out.tensors[i].name) + " ["
+                 "offsets overlap between " + inQuotes(out.tensors[last].name) + " [" + std::to_string(begins[last])
+                     + ", " + std::to_string(ends[last]) + ") and " + inQuotes(out.tensors[i].name) + " ["
                      + std::to_string(begins[i]) + ", " + std::to_string(ends[i]) + ")");
         if (begins[i] > covered)
             fail(ErrorKind::BadOffsets, path,
                  "gap in the data: bytes [" + std::to_string(covered) + ", " + std::to_string(begins[i])
-                     + ") belong to no tensor (before " + quote(out.tensors[i].name)
-                     + (haveLast ? ", after " + quote(out.tensors[last].name) : std::string()) + ")");
+                     + ") belong to no tensor (before " + inQuotes(out.tensors[i].name)
+                     + (haveLast ? ", after " + inQuotes(out.tensors[last].name) : std::string()) + ")");
         covered = ends[i];
         last = i;
         haveLast = true;
@@ -238,13 +233,13 @@ SafetensorsHeader parseSafetensorsHeader(std::string_view text, std::int64_t fil
     const std::int64_t dataBytes = fileSize - dataStart;
     if (maxEnd > dataBytes)
         fail(ErrorKind::Truncated, path,
-             "file is " + std::to_string(fileSize) + " bytes but tensor " + quote(out.tensors[maxEndTensor].name)
+             "file is " + std::to_string(fileSize) + " bytes but tensor " + inQuotes(out.tensors[maxEndTensor].name)
                  + " ends at byte " + std::to_string(dataStart + maxEnd) + " (" + std::to_string(maxEnd - dataBytes)
                  + " bytes missing)");
     if (covered < dataBytes)
         fail(ErrorKind::BadOffsets, path,
              std::to_string(dataBytes - covered) + " bytes after the last tensor"
-                 + (haveLast ? " " + quote(out.tensors[last].name) : std::string())
+                 + (haveLast ? " " + inQuotes(out.tensors[last].name) : std::string())
                  + " belong to no tensor (data area is " + std::to_string(dataBytes) + " bytes)");
 
     for (std::size_t i = 0; i < out.tensors.size(); ++i)
@@ -254,9 +249,9 @@ SafetensorsHeader parseSafetensorsHeader(std::string_view text, std::int64_t fil
     if (!meta.empty()) {
         const auto format = meta.find("format");
         if (format == meta.end())
-            out.notes.push_back({planner::MessageId::MetadataNoFormat, {}});
+            out.notes.push_back({NoteId::MetadataNoFormat, {}});
         else if (format->get<std::string>() != "pt")
-            out.notes.push_back({planner::MessageId::MetadataFormatNotPt, {format->get<std::string>()}});
+            out.notes.push_back({NoteId::MetadataFormatNotPt, {format->get<std::string>()}});
         for (const auto &note : out.notes)
             out.warnings.push_back(planner::toEnglish(note));
     }

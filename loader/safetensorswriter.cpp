@@ -241,7 +241,7 @@ WrittenCheckpoint writeShardedSafetensors(const std::string &directory,
         for (const WriteTensor *t : members[k])
             result.totalBytes += t->byteSize();
         if (options.progress && !options.progress(k + 1, shardCount))
-            throw Error(ErrorKind::Io, directory, "cancelled");
+            throw Error(ErrorKind::Cancelled, directory, "cancelled");
     }
     nlohmann::ordered_json index = nlohmann::ordered_json::object();
     index["metadata"] = {{"total_size", result.totalBytes}};

@@ -62,7 +62,7 @@ struct ShardOptions {
     // Files are named <prefix>-00001-of-0000N.safetensors and <prefix>.safetensors.index.json.
     std::string prefix = "model";
     WriteOptions write;
-    // Called after each shard is written (done, total); returning false stops with Error(Io).
+    // Called after each shard is written (done, total); returning false stops with Error(Cancelled).
     std::function<bool(int done, int total)> progress;
 };
 

@@ -18,10 +18,9 @@ using detail::Layout;
 
 namespace {
 
-using planner::MessageId;
 
 // A note of the description: its English text in `warnings`, the message in `notes`.
-void addNote(ModelDescription &d, planner::Message note, bool first = false)
+void addNote(ModelDescription &d, Note note, bool first = false)
 {
     d.warnings.insert(first ? d.warnings.begin() : d.warnings.end(), planner::toEnglish(note));
     d.notes.insert(first ? d.notes.begin() : d.notes.end(), std::move(note));
@@ -196,9 +195,9 @@ void guessBlocks(ModelDescription &d, const std::string &classPrefix)
     }
     d.noSplitGuessed = true;
     if (containers.empty())
-        addNote(d, {MessageId::NoRepeatedBlocks, {}});
+        addNote(d, {NoteId::NoRepeatedBlocks, {}});
     else
-        addNote(d, {MessageId::NoSplitClassGuessed, {d.noSplitClasses.front()}});
+        addNote(d, {NoteId::NoSplitClassGuessed, {d.noSplitClasses.front()}});
 }
 
 ModelDescription nameDerived(const loader::Checkpoint &checkpoint, const detail::Family *family)
@@ -338,9 +337,9 @@ Match matchCheckpoint(const detail::Family &family, const loader::Checkpoint &ch
         d.unexpectedTensors.push_back(name);
     }
     if (ignored)
-        addNote(d, {MessageId::IgnoredBuffers, {static_cast<std::int64_t>(ignored)}});
+        addNote(d, {NoteId::IgnoredBuffers, {static_cast<std::int64_t>(ignored)}});
     if (bare)
-        addNote(d, {MessageId::BareBaseModel, {prefix, d.architecture}});
+        addNote(d, {NoteId::BareBaseModel, {prefix, d.architecture}});
     return match;
 }
 
@@ -390,7 +389,7 @@ ModelDescription describe(const loader::Checkpoint &checkpoint)
     if (!family) {
         ModelDescription d = nameDerived(checkpoint, nullptr);
         if (checkpoint.config.is_null())
-            addNote(d, {MessageId::NoConfigJson, {}}, true);
+            addNote(d, {NoteId::NoConfigJson, {}}, true);
         return d;
     }
     std::optional<Match> best;
@@ -408,21 +407,21 @@ ModelDescription describe(const loader::Checkpoint &checkpoint)
     if (!best || best->matched * 2 < checkpoint.catalog.tensors.size()) {
         ModelDescription d = nameDerived(checkpoint, family);
         if (best)
-            addNote(d, {MessageId::LayoutNotFollowed, {family->name, static_cast<std::int64_t>(best->matched),
+            addNote(d, {NoteId::LayoutNotFollowed, {family->name, static_cast<std::int64_t>(best->matched),
                                                        static_cast<std::int64_t>(checkpoint.catalog.tensors.size())}}, true);
         else
-            addNote(d, {MessageId::ConfigNotOfFamily, {family->name, firstError}}, true);
+            addNote(d, {NoteId::ConfigNotOfFamily, {family->name, firstError}}, true);
         return d;
     }
     ModelDescription d = std::move(best->model);
     if (d.tree.find("model.layers.0.block_sparse_moe") >= 0)
-        addNote(d, {MessageId::MixtralV4Layout, {}});
+        addNote(d, {NoteId::MixtralV4Layout, {}});
     if (!d.missingTensors.empty())
-        addNote(d, {MessageId::TensorsMissing, {static_cast<std::int64_t>(d.missingTensors.size())}});
+        addNote(d, {NoteId::TensorsMissing, {static_cast<std::int64_t>(d.missingTensors.size())}});
     if (!d.unexpectedTensors.empty())
-        addNote(d, {MessageId::TensorsUnexpected, {static_cast<std::int64_t>(d.unexpectedTensors.size())}});
+        addNote(d, {NoteId::TensorsUnexpected, {static_cast<std::int64_t>(d.unexpectedTensors.size())}});
     if (!d.shapeMismatches.empty())
-        addNote(d, {MessageId::ShapesDiffer, {static_cast<std::int64_t>(d.shapeMismatches.size())}});
+        addNote(d, {NoteId::ShapesDiffer, {static_cast<std::int64_t>(d.shapeMismatches.size())}});
     return d;
 }
 

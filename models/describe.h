@@ -6,7 +6,7 @@
 
 #include "loader/checkpoint.h"
 #include "planner/dtype.h"
-#include "planner/message.h"
+#include "models/notes.h"
 #include "planner/moduletree.h"
 #include "planner/plan.h"
 
@@ -54,7 +54,7 @@ struct ModelDescription {
     std::vector<std::string> shapeMismatches;   // "name: expected [a, b], checkpoint [c, d]"
     std::vector<std::string> dtypeDifferences;  // "name: expected F32, checkpoint F16"
     std::vector<std::string> warnings;
-    std::vector<planner::Message> notes; // the same structured: warnings[i] == planner::toEnglish(notes[i])
+    std::vector<Note> notes; // the same structured: warnings[i] == planner::toEnglish(notes[i])
 };
 
 // Describes an opened checkpoint: the registry tree when its config names a known architecture

@@ -247,17 +247,11 @@ Built build(const Family &family, const nlohmann::json &config, DType dtype, Lay
         std::vector<std::string> group;
         std::vector<std::pair<int, std::size_t>> where;
         for (const auto &name : tie.tensors) {
-            const auto dot = name.rfind('.');
-            const int id = out.tree.find(dot == std::string::npos ? std::string() : name.substr(0, dot));
-            if (id < 0)
+            const auto target = out.tree.resolveKey(name);
+            if (!target || !target->isTensor() || out.tree.tensor(*target).buffer)
                 continue;
-            const std::string local = dot == std::string::npos ? name : name.substr(dot + 1);
-            auto &params = out.tree.module(id).params;
-            for (std::size_t k = 0; k < params.size(); ++k)
-                if (params[k].name == local) {
-                    group.push_back(name);
-                    where.emplace_back(id, k);
-                }
+            group.push_back(name);
+            where.emplace_back(target->module, static_cast<std::size_t>(target->tensor));
         }
         if (group.size() < 2)
             continue;

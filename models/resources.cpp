@@ -5,14 +5,13 @@
 
 #include "planner/device.h"
 #include "planner/error.h"
+#include "planner/jsonfile.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace fs = std::filesystem;
 
@@ -34,21 +33,6 @@ std::string resourceDir()
 }
 
 namespace {
-
-nlohmann::json readJsonFile(const fs::path &path)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw Error(ErrorKind::Io, path.string(), "cannot open for reading");
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    try {
-        return nlohmann::json::parse(buffer.str());
-    } catch (const nlohmann::json::parse_error &e) {
-        throw Error(ErrorKind::InvalidJson, path.string(),
-                    "invalid JSON at byte " + std::to_string(e.byte) + ": " + e.what());
-    }
-}
 
 std::vector<fs::path> jsonFiles(const fs::path &dir)
 {
@@ -83,7 +67,7 @@ bool validName(const std::string &name)
 
 HardwareProfile parseHardware(const fs::path &path)
 {
-    const nlohmann::json j = readJsonFile(path);
+    const nlohmann::json j = planner::readJsonFile(path.string());
     HardwareProfile p;
     p.name = path.stem().string();
     p.path = path.string();
@@ -126,7 +110,7 @@ nlohmann::json presetConfig(const std::string &name)
     if (!validName(name) || !fs::is_regular_file(path, ec))
         throw Error(ErrorKind::NotFound, name,
                     "no such file or preset; presets: " + namesOf(jsonFiles(fs::path(resourceDir()) / "models")));
-    nlohmann::json config = readJsonFile(path);
+    nlohmann::json config = planner::readJsonFile(path.string());
     if (!config.is_object())
         throw Error(ErrorKind::InvalidConfig, path.string(), "preset must hold a JSON object");
     config.erase("_mizan");
@@ -141,7 +125,7 @@ std::vector<PresetInfo> listPresets()
         p.name = path.stem().string();
         p.path = path.string();
         try {
-            nlohmann::json j = readJsonFile(path);
+            nlohmann::json j = planner::readJsonFile(path.string());
             if (!j.is_object())
                 throw Error(ErrorKind::InvalidConfig, p.path, "preset must hold a JSON object");
             if (j.contains("_mizan") && j["_mizan"].is_object()) {

@@ -90,16 +90,6 @@ std::optional<double> pythonFloat(std::string_view s)
     return negative ? -value : value;
 }
 
-bool endsWith(std::string_view s, std::string_view suffix)
-{
-    return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
-bool startsWith(std::string_view s, std::string_view prefix)
-{
-    return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
-}
-
 // "name + '.' in member + '.'" (a substring test, as Accelerate does).
 bool tiedInside(const std::string &name, const std::string &member)
 {
@@ -109,7 +99,7 @@ bool tiedInside(const std::string &name, const std::string &member)
 bool isIntegerOrBool(DType d)
 {
     const std::string_view n = torchName(d);
-    return startsWith(n, "uint") || startsWith(n, "int") || n == "bool";
+    return n.starts_with("uint") || n.starts_with("int") || n == "bool";
 }
 
 struct NamedTensor {
@@ -168,7 +158,7 @@ double dtypeByteSize(DType dtype)
 double dtypeByteSize(std::string_view name)
 {
     std::string_view n = name;
-    if (startsWith(n, "torch."))
+    if (n.starts_with("torch."))
         n.remove_prefix(6);
     if (n == "bool")
         return 0.125;
@@ -176,7 +166,7 @@ double dtypeByteSize(std::string_view name)
         return 0.25;
     if (n == "custom_int4")
         return 0.5;
-    if (n == "custom_fp8" || startsWith(n, "float8_"))
+    if (n == "custom_fp8" || n.starts_with("float8_"))
         return 1;
     std::size_t digits = 0;
     while (digits < n.size() && std::isdigit(static_cast<unsigned char>(n[n.size() - 1 - digits])))
@@ -208,7 +198,7 @@ std::int64_t convertFileSizeToInt(std::string_view size)
     };
     for (const auto &u : kUnits) {
         const std::string_view suffix = u.suffix;
-        if (!endsWith(upper, suffix))
+        if (!upper.ends_with(suffix))
             continue;
         const auto value = pythonFloat(std::string_view(size).substr(0, size.size() - suffix.size()));
         if (!value || !std::isfinite(*value * u.factor))
@@ -359,12 +349,15 @@ Memory getMaxMemory(const Memory &memory)
     return out;
 }
 
-Memory maxMemoryFromAccelerateJson(const nlohmann::json &json)
+Memory readMaxMemoryJson(const nlohmann::json &json, MaxMemoryRules rules)
 {
+    const bool accelerate = rules == MaxMemoryRules::Accelerate;
     Memory raw;
     auto addPair = [&](const nlohmann::json &key, const nlohmann::json &value, bool keyFromObject) {
         Device device;
-        if (key.is_number_integer()) {
+        if (!accelerate) {
+            device = Device::fromJson(key);
+        } else if (key.is_number_integer()) {
             device = Device::gpu(key.get<int>());
         } else if (key.is_string()) {
             const std::string k = key.get<std::string>();
@@ -384,10 +377,15 @@ Memory maxMemoryFromAccelerateJson(const nlohmann::json &json)
         double bytes = 0;
         if (value.is_string())
             bytes = static_cast<double>(convertFileSizeToInt(value.get<std::string>()));
-        else if (value.is_number())
+        else if (value.is_number_integer())
+            bytes = accelerate ? value.get<double>() : static_cast<double>(convertFileSizeToInt(value.get<std::int64_t>()));
+        else if (value.is_number() && accelerate)
             bytes = value.get<double>();
         else
-            invalid("max_memory value for " + device.toString() + " must be a number or a size string");
+            invalid("max_memory value for " + device.toString() + " must be " + (accelerate ? "a number" : "an integer (bytes)") +
+                    " or a size string, got " + value.dump());
+        if (!accelerate && std::any_of(raw.begin(), raw.end(), [&](const auto &p) { return p.first == device; }))
+            invalid("device " + device.toString() + " is listed twice in the max memory");
         raw.emplace_back(device, bytes);
     };
     if (json.is_object()) {
@@ -402,7 +400,12 @@ Memory maxMemoryFromAccelerateJson(const nlohmann::json &json)
     } else {
         invalid("max_memory must be an object or a list of [device, size] pairs");
     }
-    return getMaxMemory(raw);
+    return accelerate ? getMaxMemory(raw) : raw;
+}
+
+Memory maxMemoryFromAccelerateJson(const nlohmann::json &json)
+{
+    return readMaxMemoryJson(json, MaxMemoryRules::Accelerate);
 }
 
 namespace {
@@ -410,17 +413,10 @@ namespace {
 // Class name of the object a size-map key names (tensors: "Parameter" / "Tensor").
 std::string classOfKey(const ModuleTree &tree, const std::string &key)
 {
-    if (int id = tree.find(key); id >= 0)
-        return tree.module(id).className;
-    const auto dot = key.rfind('.');
-    const int owner = dot == std::string::npos ? ModuleTree::kRoot : tree.find(key.substr(0, dot));
-    if (owner >= 0) {
-        const std::string local = dot == std::string::npos ? key : key.substr(dot + 1);
-        for (const auto &t : tree.module(owner).buffers)
-            if (t.name == local)
-                return "Tensor";
-    }
-    return "Parameter";
+    const auto target = tree.resolveKey(key);
+    if (target && !target->isTensor())
+        return tree.module(target->module).className;
+    return target && tree.tensor(*target).buffer ? "Tensor" : "Parameter";
 }
 
 } // namespace
@@ -787,7 +783,7 @@ private:
         WithTies w;
         w.size = moduleSize;
         for (const auto &p : tiedParams) {
-            auto it = std::find_if(list.begin(), list.end(), [&](const Entry &e) { return startsWith(p, e.name + "."); });
+            auto it = std::find_if(list.begin(), list.end(), [&](const Entry &e) { return p.starts_with(e.name + "."); });
             if (it == list.end())
                 continue; // Accelerate would raise IndexError: the tied module was placed already
             w.names.push_back(it->name);
@@ -943,7 +939,7 @@ InferResult Inferrer::run()
         // Layer names below `name` exist only when the layer walk expanded it (splittable).
         if (splittable(entry)) {
             const std::string prefix = name + ".";
-            std::erase_if(maxLayerNames, [&](const std::string &n) { return n == name || startsWith(n, prefix); });
+            std::erase_if(maxLayerNames, [&](const std::string &n) { return n == name || n.starts_with(prefix); });
         } else {
             maxLayerNames.erase(name);
         }
@@ -966,21 +962,21 @@ InferResult Inferrer::run()
         // Constraints (pins): must split, or forbidden on this device.
         if (m_constraints) {
             const bool mustSplit = m_constraints->mustSplit && m_constraints->mustSplit(name);
-            int verdict = m_constraints->verdict ? m_constraints->verdict(name, device) : 0;
-            if (verdict == 2 && !splittable(entry))
-                verdict = 1; // a no-split module with a forbidden part moves as a whole
-            if ((mustSplit || verdict == 2) && entry.isModule()) {
+            PinVerdict verdict = m_constraints->verdict ? m_constraints->verdict(name, device) : PinVerdict::Allowed;
+            if (verdict == PinVerdict::ForbiddenInside && !splittable(entry))
+                verdict = PinVerdict::Forbidden; // a no-split module with a forbidden part moves as a whole
+            if ((mustSplit || verdict == PinVerdict::ForbiddenInside) && entry.isModule()) {
                 emit(InferEvent::Split, name, device, moduleSize, deviceUsed, limit, reserved);
                 auto children = childrenOf(entry, true);
                 work.insert(work.begin(), children.begin(), children.end());
                 setMaxLayer(maxLayer(work, true));
                 continue;
             }
-            if (verdict != 0) {
+            if (verdict != PinVerdict::Allowed) {
                 // Look further for an allowed device with room, without leaving the current one.
                 std::optional<std::size_t> target;
                 for (std::size_t k = current + 1; k < devices.size() && !target; ++k) {
-                    if (m_constraints->verdict(name, devices[k]) != 0)
+                    if (m_constraints->verdict(name, devices[k]) != PinVerdict::Allowed)
                         continue;
                     const bool disk = devices[k].kind == DeviceKind::Disk;
                     if (disk || used[k] + ties.size <= budget(devices[k]))

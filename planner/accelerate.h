@@ -69,9 +69,15 @@ MaxMemory toMaxMemory(const Memory &memory); // truncates toward zero
 
 // get_max_memory with a user dict: sorted GPU ids, then mps, cpu, disk.
 Memory getMaxMemory(const Memory &memory);
-// The same from Accelerate's JSON keys (ints, "cpu", "disk", "mps") and values (ints or size
-// strings). Any other key: Error(InvalidArgument) "Device K is not recognized, available devices
-// are integers(for GPU/XPU), 'mps', 'cpu' and 'disk'".
+// How max_memory JSON (an object {"0": "22GiB", "cpu": 1000} or a list of [device, size] pairs)
+// is read. Accelerate: its keys (ints, "cpu", "disk", "mps"; digit strings as object keys), numbers
+// kept as given, a repeated device's last value, normalised by getMaxMemory; any other key:
+// Error(InvalidArgument) "Device K is not recognized, available devices are integers(for GPU/XPU),
+// 'mps', 'cpu' and 'disk'". Mizan: every spelling Device::fromJson accepts ("cuda:1"), whole
+// non-negative bytes, each device once, in the order given.
+enum class MaxMemoryRules { Accelerate, Mizan };
+Memory readMaxMemoryJson(const nlohmann::json &pairsOrObject, MaxMemoryRules rules);
+// readMaxMemoryJson(json, MaxMemoryRules::Accelerate).
 Memory maxMemoryFromAccelerateJson(const nlohmann::json &pairsOrObject);
 
 // get_balanced_memory (max_memory given by the user, so no 0.9 factor).
@@ -107,10 +113,16 @@ struct InferEvent {
     std::vector<std::string> tiedModules;
 };
 
-// Extra rules plan() adds on top of Accelerate (pins). `verdict(name, device)`:
-// 0 allowed, 1 forbidden for this entry, 2 an entry inside it is forbidden there (split it).
+// What the pins say about putting an entry on a device.
+enum class PinVerdict {
+    Allowed,
+    Forbidden,      // forbidden for this entry
+    ForbiddenInside // an entry inside it is forbidden there: split it
+};
+
+// Extra rules plan() adds on top of Accelerate (pins).
 struct InferConstraints {
-    std::function<int(const std::string &name, const Device &device)> verdict;
+    std::function<PinVerdict(const std::string &name, const Device &device)> verdict;
     // Entries already placed by the caller: skipped entirely (not in the map).
     std::function<bool(const std::string &name)> skip;
     // Entries that must be split whatever their size (ancestors of skipped entries).

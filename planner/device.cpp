@@ -189,33 +189,7 @@ nlohmann::ordered_json maxMemoryToJson(const MaxMemory &memory)
 
 MaxMemory maxMemoryFromJson(const nlohmann::json &json)
 {
-    MaxMemory out;
-    auto add = [&](const nlohmann::json &key, const nlohmann::json &value) {
-        const Device d = Device::fromJson(key);
-        std::int64_t bytes = 0;
-        if (value.is_number_integer())
-            bytes = parseSize(value.get<std::int64_t>());
-        else if (value.is_string())
-            bytes = parseSize(value.get<std::string>());
-        else
-            invalid("max memory for " + d.label() + " must be an integer or a size string, got " + value.dump());
-        if (budgetOf(out, d) >= 0)
-            invalid("device " + d.toString() + " is listed twice in the max memory");
-        out.emplace_back(d, bytes);
-    };
-    if (json.is_object()) {
-        for (auto it = json.begin(); it != json.end(); ++it)
-            add(nlohmann::json(it.key()), it.value());
-    } else if (json.is_array()) {
-        for (const auto &p : json) {
-            if (!p.is_array() || p.size() != 2)
-                invalid("max memory pairs must be [device, size]");
-            add(p[0], p[1]);
-        }
-    } else {
-        invalid("max memory must be an object or a list of [device, size] pairs");
-    }
-    return out;
+    return accel::toMaxMemory(accel::readMaxMemoryJson(json, accel::MaxMemoryRules::Mizan));
 }
 
 std::int64_t budgetOf(const MaxMemory &memory, const Device &device)

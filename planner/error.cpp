@@ -23,6 +23,7 @@ const char *toString(ErrorKind kind)
     case ErrorKind::Impossible: return "impossible";
     case ErrorKind::VersionMismatch: return "version-mismatch";
     case ErrorKind::NotFound: return "not-found";
+    case ErrorKind::Cancelled: return "cancelled";
     }
     return "unknown";
 }
@@ -38,6 +39,16 @@ Error::Error(ErrorKind kind, std::string file, std::string message)
     , m_file(std::move(file))
     , m_message(std::move(message))
 {
+}
+
+std::string inQuotes(std::string_view text)
+{
+    std::string out;
+    out.reserve(text.size() + 2);
+    out += '"';
+    out += text;
+    out += '"';
+    return out;
 }
 
 } // namespace mizan

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace mizan {
 
@@ -26,9 +27,13 @@ enum class ErrorKind {
     Impossible,         // constraints cannot be satisfied (pins over budget, ...)
     VersionMismatch,    // plan file from a newer version / another checkpoint
     NotFound,           // a named thing (tensor, module, preset) does not exist
+    Cancelled,          // the caller asked to stop (a progress callback returned false)
 };
 
 const char *toString(ErrorKind kind);
+
+// `text` in double quotes, as messages name things: "model.layers.0".
+std::string inQuotes(std::string_view text);
 
 class Error : public std::runtime_error {
 public:

@@ -10,29 +10,6 @@ namespace mizan::planner {
 
 namespace {
 
-bool within(std::string_view name, std::string_view prefix)
-{
-    if (prefix.empty())
-        return true;
-    return name == prefix || (name.size() > prefix.size() && name.substr(0, prefix.size()) == prefix
-                              && name[prefix.size()] == '.');
-}
-
-// Module owning a key: the module itself, else the owner of the tensor the key names, else -1.
-int ownerModule(const ModuleTree &tree, const std::string &key, bool *isTensor = nullptr)
-{
-    if (int id = tree.find(key); id >= 0) {
-        if (isTensor)
-            *isTensor = false;
-        return id;
-    }
-    const auto dot = key.rfind('.');
-    const int owner = tree.find(dot == std::string::npos ? std::string_view() : std::string_view(key).substr(0, dot));
-    if (isTensor)
-        *isTensor = owner >= 0;
-    return owner;
-}
-
 // The keys that replace `ancestor` (on `oldDevice`) so that `target`, below it, gets a key of its own.
 void splitDown(const ModuleTree &tree, int ancestor, int target, const Device &oldDevice,
                const Device &newDevice, DeviceMap &out)
@@ -75,7 +52,7 @@ DeviceMap moveModule(const ModuleTree &tree, const DeviceMap &map, int moduleId,
     // Keys below the module (or none): one key replaces them at the first one's position.
     bool inserted = false;
     for (const auto &entry : map) {
-        if (within(entry.first, name)) {
+        if (nameWithin(entry.first, name)) {
             if (!inserted)
                 out.emplace_back(name, device);
             inserted = true;
@@ -92,10 +69,10 @@ DeviceMap moveModule(const ModuleTree &tree, const DeviceMap &map, std::string_v
 {
     const int id = tree.find(module);
     if (id < 0) {
-        const int owner = ownerModule(tree, std::string(module));
+        const auto target = tree.resolveKey(module);
         throw Error(ErrorKind::InvalidArgument, {},
                     "\"" + std::string(module) + "\" is not a module of this model"
-                        + (owner >= 0 ? " (it is a tensor of \"" + tree.module(owner).name + "\": move that module)" : std::string()));
+                        + (target ? " (it is a tensor of \"" + tree.module(target->module).name + "\": move that module)" : std::string()));
     }
     return moveModule(tree, map, id, device);
 }
@@ -124,12 +101,12 @@ ResolvedDevices resolveDevices(const ModuleTree &tree, const DeviceMap &map)
             s.push_back(d);
     };
     for (const auto &[key, dev] : map) {
-        bool tensor = false;
-        const int owner = ownerModule(tree, key, &tensor);
-        if (owner < 0)
+        const auto target = tree.resolveKey(key);
+        if (!target)
             continue;
+        const int owner = target->module;
         const auto o = static_cast<std::size_t>(owner);
-        if (!tensor) {
+        if (!target->isTensor()) {
             r.isKey[o] = true;
             for (std::size_t i = pos[o]; i < end[o]; ++i) {
                 const auto id = static_cast<std::size_t>(order[i]);

@@ -66,6 +66,37 @@ void ModuleTree::addTensor(int id, Tensor tensor)
     (tensor.buffer ? m.buffers : m.params).push_back(std::move(tensor));
 }
 
+bool nameWithin(std::string_view name, std::string_view scope)
+{
+    return scope.empty() || (name.starts_with(scope) && (name.size() == scope.size() || name[scope.size()] == '.'));
+}
+
+std::optional<KeyTarget> ModuleTree::resolveKey(std::string_view key) const
+{
+    if (int id = find(key); id >= 0)
+        return KeyTarget{id, -1};
+    const auto dot = key.rfind('.');
+    const int owner = dot == std::string_view::npos ? kRoot : find(key.substr(0, dot));
+    if (owner < 0)
+        return std::nullopt;
+    const std::string_view local = dot == std::string_view::npos ? key : key.substr(dot + 1);
+    const Module &m = module(owner);
+    for (std::size_t i = 0; i < m.params.size(); ++i)
+        if (m.params[i].name == local)
+            return KeyTarget{owner, static_cast<int>(i)};
+    for (std::size_t i = 0; i < m.buffers.size(); ++i)
+        if (m.buffers[i].name == local)
+            return KeyTarget{owner, static_cast<int>(m.params.size() + i)};
+    return std::nullopt;
+}
+
+const Tensor &ModuleTree::tensor(const KeyTarget &target) const
+{
+    const Module &m = module(target.module);
+    const auto slot = static_cast<std::size_t>(target.tensor);
+    return slot < m.params.size() ? m.params[slot] : m.buffers[slot - m.params.size()];
+}
+
 std::string ModuleTree::tensorName(int id, const Tensor &tensor) const
 {
     const Module &m = module(id);

@@ -29,6 +29,15 @@ struct Tensor {
     std::int64_t numel() const;
 };
 
+// What a device-map key names: a module (tensor < 0) or one of a module's tensors, by slot:
+// params first (slot < params.size()), then buffers (slot - params.size()).
+struct KeyTarget {
+    int module = -1;   // -1: nothing (an unresolved key)
+    int tensor = -1;   // -1: the whole module
+    bool isTensor() const { return tensor >= 0; }
+    bool operator==(const KeyTarget &) const = default;
+};
+
 struct Module {
     std::string name;        // full dotted name, "" for the root
     std::string localName;   // last component of name
@@ -55,6 +64,11 @@ public:
 
     // Full module name -> id, or -1.
     int find(std::string_view fullName) const;
+    // A device-map key ("model.layers.0", "lm_head.weight", "" = the root) -> the module it names,
+    // else the tensor (parameter or buffer) of its owner module; nullopt when it names neither.
+    std::optional<KeyTarget> resolveKey(std::string_view key) const;
+    // The tensor of a target that names one (target.isTensor()).
+    const Tensor &tensor(const KeyTarget &target) const;
     // Creates the module `fullName` and any missing ancestors (appended as last children).
     int ensureModule(std::string_view fullName);
     int addChild(int parent, std::string localName, std::string className = {});
@@ -146,6 +160,10 @@ struct LargestLayer {
 };
 LargestLayer largestLayer(const ModuleTree &tree, const ModuleSizes &sizes,
                           const std::vector<std::string> &noSplitClasses);
+
+// Is the dotted name `name` equal to `scope` or below it? ("model.layers.1" is within
+// "model.layers", "model.layers10" is not; "" contains everything.)
+bool nameWithin(std::string_view name, std::string_view scope);
 
 // Less-than for dotted names with numeric components ("layers.2" < "layers.10").
 bool numericAwareLess(std::string_view a, std::string_view b);

@@ -2,6 +2,8 @@
 
 #include "accelerate.h"
 #include "error.h"
+#include "planerror.h"
+#include "usage_p.h"
 
 #include <algorithm>
 #include <cmath>
@@ -15,24 +17,6 @@ namespace {
 [[noreturn]] void invalid(const std::string &message)
 {
     throw Error(ErrorKind::InvalidArgument, {}, message);
-}
-
-bool startsWith(std::string_view s, std::string_view prefix)
-{
-    return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
-}
-
-// Is `name` equal to `scope` or below it? ("" is everything.)
-bool within(const std::string &name, const std::string &scope)
-{
-    if (scope.empty())
-        return true;
-    return name == scope || (name.size() > scope.size() && startsWith(name, scope) && name[scope.size()] == '.');
-}
-
-std::string bytesText(double bytes)
-{
-    return formatBytes(bytes);
 }
 
 // A warning both as text and as structured messages.
@@ -145,30 +129,11 @@ const DeviceUsage *Plan::usageOf(const Device &device) const
 
 namespace {
 
-// Name lookups shared by plan() and validate().
-struct NameIndex {
-    const ModuleTree &tree;
-    // Resolves a map key to (module id, -1) or (owner id, tensor slot) where slot < params.size()
-    // is a param, above it a buffer; (-1, -1) when unknown.
-    std::pair<int, int> resolve(const std::string &key) const
-    {
-        if (int id = tree.find(key); id >= 0)
-            return {id, -1};
-        const auto dot = key.rfind('.');
-        const int owner = dot == std::string::npos ? ModuleTree::kRoot : tree.find(std::string_view(key).substr(0, dot));
-        if (owner < 0)
-            return {-1, -1};
-        const std::string local = dot == std::string::npos ? key : key.substr(dot + 1);
-        const Module &m = tree.module(owner);
-        for (std::size_t i = 0; i < m.params.size(); ++i)
-            if (m.params[i].name == local)
-                return {owner, static_cast<int>(i)};
-        for (std::size_t i = 0; i < m.buffers.size(); ++i)
-            if (m.buffers[i].name == local)
-                return {owner, static_cast<int>(m.params.size() + i)};
-        return {-1, -1};
-    }
-};
+// A map key's target; module -1 when the key names nothing of the tree.
+KeyTarget resolve(const ModuleTree &tree, std::string_view key)
+{
+    return tree.resolveKey(key).value_or(KeyTarget{});
+}
 
 // Execution-order rank of modules and tensors: a module, its params, its children, its buffers.
 struct Ranks {
@@ -192,7 +157,7 @@ struct Ranks {
         };
         walk(walk, ModuleTree::kRoot);
     }
-    int of(const ModuleTree &tree, std::pair<int, int> resolved) const
+    int of(const ModuleTree &tree, const KeyTarget &resolved) const
     {
         const auto [id, slot] = resolved;
         if (id < 0)
@@ -205,80 +170,15 @@ struct Ranks {
     }
 };
 
-// Per-module byte sizes in Accelerate's counting (doubles), by module id; tensor sizes by name.
-struct SizeTable {
-    accel::SizeMap map;
-    std::vector<double> module;
-    SizeTable(const ModuleTree &tree, std::optional<DType> dtype, const accel::SpecialDtypes &special)
-        : map(accel::computeModuleSizes(tree, dtype, special))
-    {
-        module.resize(static_cast<std::size_t>(tree.size()));
-        for (int id = 0; id < tree.size(); ++id)
-            module[static_cast<std::size_t>(id)] = map[tree.module(id).name];
-    }
-    double ofKey(const ModuleTree &tree, const std::string &key, std::pair<int, int> resolved) const
-    {
-        if (resolved.first >= 0 && resolved.second < 0)
-            return module[static_cast<std::size_t>(resolved.first)];
-        (void)tree;
-        return map[key];
-    }
-};
-
-// The tree Accelerate's functions are run on. Under DtypeRule::Transformers with a load dtype: the
-// model as transformers instantiates it (then sized with dtype = the load dtype, as transformers
-// calls them); otherwise `tree` itself. `storage` holds the copy when one is needed.
-const ModuleTree &treeAsLoaded(const ModuleTree &tree, const PlanOptions &options, std::optional<ModuleTree> &storage)
-{
-    if (!options.dtype || options.dtypeRule != DtypeRule::Transformers)
-        return tree;
-    for (const auto &m : tree.modules())
-        for (const auto *list : {&m.params, &m.buffers})
-            for (const auto &t : *list)
-                if (instantiatedDtype(t, *options.dtype) != t.dtype) {
-                    storage = instantiatedTree(tree, *options.dtype);
-                    return *storage;
-                }
-    return tree;
-}
-
-std::string deviceList(const std::vector<Device> &devices)
-{
-    std::string s;
-    for (std::size_t i = 0; i < devices.size(); ++i)
-        s += (i ? ", " : "") + devices[i].label();
-    return s;
-}
 
 } // namespace
 
 namespace {
 
-// Decoder layers (modules of a no-split class) each device holds in `placements`.
-std::vector<std::int64_t> layersOnDevices(const ModuleTree &tree, const MaxMemory &devices,
-                                          const std::vector<std::optional<Device>> &deviceOfModule,
-                                          const std::vector<std::string> &noSplitClasses)
-{
-    std::vector<std::int64_t> count(devices.size(), 0);
-    for (int id = 1; id < tree.size(); ++id) {
-        const auto &d = deviceOfModule[static_cast<std::size_t>(id)];
-        if (!d || std::find(noSplitClasses.begin(), noSplitClasses.end(), tree.module(id).className) == noSplitClasses.end())
-            continue;
-        for (std::size_t i = 0; i < devices.size(); ++i)
-            if (devices[i].first == *d)
-                ++count[i];
-    }
-    return count;
-}
-
-std::int64_t evenLayers(const PlanOptions &options)
-{
-    int gpus = 0;
-    for (const auto &[d, b] : options.maxMemory)
-        if ((d.isGpu() || d.kind == DeviceKind::Mps) && b > 0)
-            ++gpus;
-    return gpus > 0 && options.headroom.numLayers > 0 ? (options.headroom.numLayers + gpus - 1) / gpus : 0;
-}
+using detail::evenLayers;
+using detail::layersOnDevices;
+using detail::SizeTable;
+using detail::treeAsLoaded;
 
 Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vector<std::int64_t> &layersPerDevice);
 
@@ -324,8 +224,7 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
             invalid("budget of " + d.label() + " is negative");
 
     Plan result;
-    const NameIndex names{tree};
-    const SizeTable sizes(tree, options.dtype, options.specialDtypes);
+    const SizeTable sizes(tree, options);
     result.totalBytes = sizes.module[0];
     std::unordered_set<std::string> noSplit(options.noSplitClasses.begin(), options.noSplitClasses.end());
 
@@ -375,35 +274,37 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
         return found;
     };
     for (const auto &p : options.pins) {
-        const auto resolved = names.resolve(p.module);
-        if (resolved.first < 0)
-            invalid("pin \"" + p.module + "\": the model has no module or tensor of that name");
-        if (p.device.isGpu() || p.device.kind == DeviceKind::Mps) if (budgetOf(options.maxMemory, p.device) < 0)
-            invalid("pin \"" + p.module + "\" -> " + p.device.label() + ": that device has no budget (max memory lists " +
-                    [&] { std::vector<Device> ds; for (const auto &m : options.maxMemory) ds.push_back(m.first); return deviceList(ds); }() + ")");
+        const auto resolved = resolve(tree, p.module);
+        if (resolved.module < 0)
+            throw PlanError(ErrorKind::InvalidArgument, {{MessageId::PinUnknownModule, {p.module}}});
+        if ((p.device.isGpu() || p.device.kind == DeviceKind::Mps) && budgetOf(options.maxMemory, p.device) < 0) {
+            std::vector<Device> listed;
+            for (const auto &m : options.maxMemory)
+                listed.push_back(m.first);
+            throw PlanError(ErrorKind::InvalidArgument, {{MessageId::PinDeviceWithoutBudget, {p.module, p.device, listed}}});
+        }
         if (!p.forbid) {
-            const int inside = resolved.second < 0 ? outermostNoSplit(resolved.first) : (noSplit.count(tree.module(resolved.first).className) ? resolved.first : outermostNoSplit(resolved.first));
+            const int inside = resolved.tensor < 0 ? outermostNoSplit(resolved.module) : (noSplit.count(tree.module(resolved.module).className) ? resolved.module : outermostNoSplit(resolved.module));
             if (inside > 0)
-                throw Error(ErrorKind::Impossible, {}, "cannot pin \"" + p.module + "\": it is part of \"" + tree.module(inside).name +
-                            "\" (class " + tree.module(inside).className + ", never split); pin \"" + tree.module(inside).name + "\" instead");
+                throw PlanError(ErrorKind::Impossible,
+                                {{MessageId::PinInsideNoSplit, {p.module, tree.module(inside).name, tree.module(inside).className}}});
             for (const auto &q : pins)
-                if (!q.forbid && (within(p.module, q.module) || within(q.module, p.module)))
-                    invalid("pins \"" + q.module + "\" and \"" + p.module + "\" overlap: pin each module once");
+                if (!q.forbid && (nameWithin(p.module, q.module) || nameWithin(q.module, p.module)))
+                    throw PlanError(ErrorKind::InvalidArgument, {{MessageId::PinsOverlap, {q.module, p.module}}});
         }
         pins.push_back({p.module, p.device, p.forbid, false, {}});
     }
     for (const auto &p : pins)
         for (const auto &q : pins)
-            if (!p.forbid && q.forbid && p.device == q.device && (within(p.module, q.module) || within(q.module, p.module)))
-                invalid("pins contradict: \"" + p.module + "\" is pinned to " + p.device.label() + " but \"" + q.module +
-                        "\" is forbidden there");
+            if (!p.forbid && q.forbid && p.device == q.device && (nameWithin(p.module, q.module) || nameWithin(q.module, p.module)))
+                throw PlanError(ErrorKind::InvalidArgument, {{MessageId::PinsContradict, {p.module, p.device, q.module}}});
     // Tied parameters follow a pinned module.
     const auto tiedGroups = accel::findTiedParameters(tree);
     for (const auto &group : tiedGroups) {
         const ActivePin *pinned = nullptr;
         for (const auto &member : group)
             for (const auto &p : pins)
-                if (!p.forbid && within(member, p.module))
+                if (!p.forbid && nameWithin(member, p.module))
                     pinned = &p;
         if (!pinned)
             continue;
@@ -411,15 +312,14 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
         for (const auto &member : group) {
             bool covered = false;
             for (const auto &p : pins)
-                if (!p.forbid && within(member, p.module)) {
+                if (!p.forbid && nameWithin(member, p.module)) {
                     covered = true;
                     if (p.device != anchor.device)
                         addWarning(result, {{MessageId::TiedPinsDiffer, {member, anchor.module, p.device, anchor.device}}});
                 }
             if (covered)
                 continue;
-            const auto dot = member.rfind('.');
-            int owner = dot == std::string::npos ? ModuleTree::kRoot : tree.find(std::string_view(member).substr(0, dot));
+            int owner = resolve(tree, member).module;
             if (owner <= 0)
                 continue;
             if (int ns = outermostNoSplit(owner); ns > 0)
@@ -437,18 +337,22 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
     for (std::size_t i = 0; i < options.maxMemory.size(); ++i) {
         const auto &[d, b] = options.maxMemory[i];
         double pinned = 0;
-        std::string pinList;
+        std::vector<Message> pinList;
         for (const auto &p : pins)
             if (!p.forbid && p.device == d) {
-                const double s = sizes.ofKey(tree, p.module, names.resolve(p.module));
+                const double s = sizes.ofKey(p.module, resolve(tree, p.module));
                 pinned += s;
-                pinList += (pinList.empty() ? "" : ", ") + p.module + " " + bytesText(s);
+                pinList.push_back({MessageId::PinnedBytes, {p.module, ByteCount{s}}});
             }
         const double available = static_cast<double>(b - headroomOf[i]);
-        if (pinned > available)
-            throw Error(ErrorKind::Impossible, {}, "pins need " + bytesText(pinned) + " on " + d.label() + " but its budget is " +
-                        bytesText(static_cast<double>(b)) + (headroomOf[i] ? " (" + bytesText(static_cast<double>(available)) + " after runtime headroom)" : std::string()) +
-                        ": over by " + std::to_string(static_cast<long long>(std::ceil(pinned - available))) + " bytes (" + pinList + ")");
+        if (pinned > available) {
+            const auto over = static_cast<std::int64_t>(std::ceil(pinned - available));
+            std::vector<Message> why = {headroomOf[i]
+                ? Message{MessageId::PinsOverBudgetHeadroom, {ByteCount{pinned}, d, ByteCount{static_cast<double>(b)}, ByteCount{available}, over}}
+                : Message{MessageId::PinsOverBudget, {ByteCount{pinned}, d, ByteCount{static_cast<double>(b)}, over}}};
+            why.insert(why.end(), pinList.begin(), pinList.end());
+            throw PlanError(ErrorKind::Impossible, std::move(why));
+        }
         memory.emplace_back(d, available - pinned);
     }
 
@@ -481,25 +385,25 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
             if (pinIndex.count(name))
                 return true;
             for (const auto &p : pins)
-                if (!p.forbid && within(name, p.module))
+                if (!p.forbid && nameWithin(name, p.module))
                     return true;
             return false;
         };
         constraints.mustSplit = [&](const std::string &name) {
             for (const auto &p : pins)
-                if (!p.forbid && p.module != name && within(p.module, name))
+                if (!p.forbid && p.module != name && nameWithin(p.module, name))
                     return true;
             return false;
         };
         constraints.verdict = [&](const std::string &name, const Device &device) {
-            int verdict = 0;
+            accel::PinVerdict verdict = accel::PinVerdict::Allowed;
             for (const auto &p : pins) {
                 if (!p.forbid || p.device != device)
                     continue;
-                if (within(name, p.module))
-                    return 1;
-                if (within(p.module, name))
-                    verdict = 2;
+                if (nameWithin(name, p.module))
+                    return accel::PinVerdict::Forbidden;
+                if (nameWithin(p.module, name))
+                    verdict = accel::PinVerdict::ForbiddenInside;
             }
             return verdict;
         };
@@ -556,9 +460,9 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
         map = accel::cleanDeviceMap(std::move(map));
     const Ranks ranks(tree);
     std::vector<std::pair<int, std::size_t>> order;
-    std::vector<std::pair<int, int>> resolvedKeys(map.size());
+    std::vector<KeyTarget> resolvedKeys(map.size());
     for (std::size_t i = 0; i < map.size(); ++i) {
-        resolvedKeys[i] = names.resolve(map[i].first);
+        resolvedKeys[i] = resolve(tree, map[i].first);
         order.emplace_back(ranks.of(tree, resolvedKeys[i]), i);
     }
     std::stable_sort(order.begin(), order.end());
@@ -579,13 +483,13 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
     for (const auto &[k, d] : raw)
         rawDevice.emplace(k, d);
     for (std::size_t i = 0; i < result.deviceMap.size(); ++i) {
-        const auto r = names.resolve(result.deviceMap[i].first);
-        if (r.first < 0)
+        const auto r = resolve(tree, result.deviceMap[i].first);
+        if (r.module < 0)
             continue;
-        if (r.second < 0)
-            keyOfModule[static_cast<std::size_t>(r.first)] = static_cast<int>(i);
+        if (r.tensor < 0)
+            keyOfModule[static_cast<std::size_t>(r.module)] = static_cast<int>(i);
         else
-            addDevice(devicesBelow[static_cast<std::size_t>(r.first)], result.deviceMap[i].second);
+            addDevice(devicesBelow[static_cast<std::size_t>(r.module)], result.deviceMap[i].second);
     }
     const auto pre = tree.preorder();
     for (auto it = pre.rbegin(); it != pre.rend(); ++it) {
@@ -646,7 +550,7 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
                     p.explanation = {{MessageId::Merged, {d}}};
                     // Why they went there: the first part that was turned away by an earlier device.
                     for (const auto &[key, device] : raw) {
-                        if (!within(key, m.name))
+                        if (!nameWithin(key, m.name))
                             continue;
                         auto kt = trace.find(key);
                         if (kt == trace.end())
@@ -753,7 +657,7 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
             if (result.deviceMap[i].second != d)
                 continue;
             ++u.moduleCount;
-            u.plannedBytes += sizes.ofKey(tree, result.deviceMap[i].first, names.resolve(result.deviceMap[i].first));
+            u.plannedBytes += sizes.ofKey(result.deviceMap[i].first, resolve(tree, result.deviceMap[i].first));
         }
         if (u.moduleCount == 0)
             u.reservedLargestLayerBytes = 0;
@@ -796,12 +700,11 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
     auto add = [&](Severity s, IssueKind k, std::string module, Message what, Message fix) {
         issues.push_back({s, k, std::move(module), toEnglish(what), toEnglish(fix), std::move(what), std::move(fix)});
     };
-    const NameIndex names{tree};
     const auto n = static_cast<std::size_t>(tree.size());
     std::unordered_set<std::string> noSplit(options.noSplitClasses.begin(), options.noSplitClasses.end());
 
     // Resolve keys; duplicates and unknown names.
-    std::vector<std::pair<int, int>> resolved(map.size());
+    std::vector<KeyTarget> resolved(map.size());
     std::vector<int> moduleKey(n, -1);
     std::unordered_map<std::string, std::size_t> seen;
     std::unordered_map<std::int64_t, std::size_t> tensorKey; // owner * 2^20 + slot -> key index
@@ -810,11 +713,11 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         if (auto [it, inserted] = seen.emplace(key, i); !inserted) {
             add(Severity::Error, IssueKind::CoveredTwice, key, {MessageId::KeyTwice, {key, map[it->second].second, map[i].second}},
                 {MessageId::FixKeepOneEntry, {key}});
-            resolved[i] = {-1, -1};
+            resolved[i] = KeyTarget{};
             continue;
         }
-        resolved[i] = names.resolve(key);
-        if (resolved[i].first < 0) {
+        resolved[i] = resolve(tree, key);
+        if (resolved[i].module < 0) {
             // A likely intended name: a module that ends with the key, or the key minus a
             // leading component ("model.lm_head" -> "lm_head").
             std::string guess;
@@ -825,16 +728,16 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
                     break;
                 }
             if (guess.empty())
-                if (const auto dot = key.find('.'); dot != std::string::npos && names.resolve(key.substr(dot + 1)).first >= 0)
+                if (const auto dot = key.find('.'); dot != std::string::npos && tree.resolveKey(std::string_view(key).substr(dot + 1)))
                     guess = key.substr(dot + 1);
             add(Severity::Error, IssueKind::UnknownModule, key, {MessageId::UnknownKey, {key}},
                 guess.empty() ? Message{MessageId::FixRemoveOrCorrect, {}} : Message{MessageId::FixDidYouMean, {guess}});
             continue;
         }
-        if (resolved[i].second < 0)
-            moduleKey[static_cast<std::size_t>(resolved[i].first)] = static_cast<int>(i);
+        if (resolved[i].tensor < 0)
+            moduleKey[static_cast<std::size_t>(resolved[i].module)] = static_cast<int>(i);
         else
-            tensorKey[static_cast<std::int64_t>(resolved[i].first) * (1 << 20) + resolved[i].second] = i;
+            tensorKey[static_cast<std::int64_t>(resolved[i].module) * (1 << 20) + resolved[i].tensor] = i;
     }
 
     // Unknown devices.
@@ -910,10 +813,10 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         std::optional<Device> first;
         std::string firstName;
         for (const auto &member : group) {
-            const auto r = names.resolve(member);
-            if (r.first < 0)
+            const auto r = resolve(tree, member);
+            if (r.module < 0)
                 continue;
-            const auto d = deviceOfTensor(r.first, r.second);
+            const auto d = deviceOfTensor(r.module, r.tensor);
             if (!d)
                 continue;
             if (!first) {
@@ -928,18 +831,18 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
 
     // Pins.
     for (const auto &pin : options.pins) {
-        const auto r = names.resolve(pin.module);
-        if (r.first < 0)
+        const auto r = resolve(tree, pin.module);
+        if (r.module < 0)
             continue;
         std::vector<Device> devices;
-        if (r.second >= 0) {
-            if (auto d = deviceOfTensor(r.first, r.second))
+        if (r.tensor >= 0) {
+            if (auto d = deviceOfTensor(r.module, r.tensor))
                 devices.push_back(*d);
-        } else if (cover[static_cast<std::size_t>(r.first)] >= 0) {
-            devices.push_back(map[static_cast<std::size_t>(cover[static_cast<std::size_t>(r.first)])].second);
+        } else if (cover[static_cast<std::size_t>(r.module)] >= 0) {
+            devices.push_back(map[static_cast<std::size_t>(cover[static_cast<std::size_t>(r.module)])].second);
         } else {
             for (std::size_t i = 0; i < map.size(); ++i)
-                if (resolved[i].first >= 0 && tree.isWithin(resolved[i].first, r.first) && std::find(devices.begin(), devices.end(), map[i].second) == devices.end())
+                if (resolved[i].module >= 0 && tree.isWithin(resolved[i].module, r.module) && std::find(devices.begin(), devices.end(), map[i].second) == devices.end())
                     devices.push_back(map[i].second);
         }
         for (const auto &d : devices) {
@@ -956,10 +859,10 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
     {
         std::unordered_map<int, std::vector<Device>> parts;
         for (std::size_t i = 0; i < map.size(); ++i) {
-            if (resolved[i].first < 0)
+            if (resolved[i].module < 0)
                 continue;
             int outer = -1;
-            int start = resolved[i].second < 0 ? tree.module(resolved[i].first).parent : resolved[i].first;
+            int start = resolved[i].tensor < 0 ? tree.module(resolved[i].module).parent : resolved[i].module;
             for (int m = start; m > 0; m = tree.module(m).parent)
                 if (noSplit.count(tree.module(m).className))
                     outer = m;
@@ -984,67 +887,37 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
 
     // Budgets.
     if (!options.maxMemory.empty()) {
-        std::optional<ModuleTree> instantiated;
-        const SizeTable sizes(treeAsLoaded(tree, options, instantiated), options.dtype, options.specialDtypes);
-        std::vector<std::pair<Device, double>> planned;
-        std::vector<std::pair<Device, double>> smallestDisk;
+        const SizeTable sizes(tree, options);
+        const std::vector<DeviceUsage> usage = detail::usageOf(tree, map, options, sizes, resolved);
         double smallestDiskBytes = -1, largestDiskBytes = 0;
         std::string smallestDiskName;
         for (std::size_t i = 0; i < map.size(); ++i) {
-            if (resolved[i].first < 0)
+            if (resolved[i].module < 0 || map[i].second.kind != DeviceKind::Disk)
                 continue;
-            const double bytes = sizes.ofKey(tree, map[i].first, resolved[i]);
-            auto it = std::find_if(planned.begin(), planned.end(), [&](const auto &p) { return p.first == map[i].second; });
-            if (it == planned.end())
-                planned.emplace_back(map[i].second, bytes);
-            else
-                it->second += bytes;
-            if (map[i].second.kind == DeviceKind::Disk && (smallestDiskBytes < 0 || bytes < smallestDiskBytes)) {
+            const double bytes = sizes.ofKey(map[i].first, resolved[i]);
+            if (smallestDiskBytes < 0 || bytes < smallestDiskBytes) {
                 smallestDiskBytes = bytes;
                 smallestDiskName = map[i].first;
             }
-            if (map[i].second.kind == DeviceKind::Disk)
-                largestDiskBytes = std::max(largestDiskBytes, bytes);
+            largestDiskBytes = std::max(largestDiskBytes, bytes);
         }
         auto plannedOn = [&](const Device &d) {
-            for (const auto &[k, v] : planned)
-                if (k == d)
-                    return v;
+            for (const auto &u : usage)
+                if (u.device == d)
+                    return u.plannedBytes;
             return 0.0;
         };
-        // Headroom as plan() reserves it: KV cache for the layers each GPU holds in this map
-        // (without no-split classes: an even spread).
-        const HeadroomEstimate est = estimateHeadroom(options.headroom);
-        std::vector<std::int64_t> layers(options.maxMemory.size(), evenLayers(options));
-        if (options.headroom.enabled() && !options.noSplitClasses.empty()) {
-            std::vector<std::optional<Device>> deviceOf(n);
-            for (std::size_t i = 0; i < n; ++i)
-                if (cover[i] >= 0)
-                    deviceOf[i] = map[static_cast<std::size_t>(cover[i])].second;
-            const auto held = layersOnDevices(tree, options.maxMemory, deviceOf, options.noSplitClasses);
-            for (std::size_t i = 0; i < layers.size(); ++i)
-                layers[i] = std::max(layers[i], held[i]);
-        }
-        auto layersOn = [&](const Device &d) -> std::int64_t {
-            for (std::size_t i = 0; i < options.maxMemory.size(); ++i)
-                if (options.maxMemory[i].first == d)
-                    return layers[i];
-            return 0;
-        };
-        MaxMemory sorted = options.maxMemory;
-        std::stable_sort(sorted.begin(), sorted.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
-        for (const auto &[d, b] : sorted) {
-            if (d.kind == DeviceKind::Disk)
+        for (const auto &u : usage) {
+            if (u.device.kind == DeviceKind::Disk || u.budgetBytes < 0)
                 continue;
-            const std::int64_t headroom = options.headroom.enabled() && (d.isGpu() || d.kind == DeviceKind::Mps) && b > 0
-                ? std::min<std::int64_t>(b, est.totalBytes(layersOn(d))) : 0;
-            const double used = plannedOn(d);
-            const double limit = static_cast<double>(b - headroom);
+            const Device &d = u.device;
+            const double used = u.plannedBytes;
+            const double limit = static_cast<double>(u.budgetBytes - u.headroomBytes);
             if (used > limit) {
                 const auto over = static_cast<std::int64_t>(std::ceil(used - limit));
                 add(Severity::Warning, IssueKind::OverBudget, std::string(),
-                    headroom ? Message{MessageId::OverBudgetHeadroom, {d, over, ByteCount{used}, ByteCount{limit}, ByteCount{static_cast<double>(headroom)}}}
-                             : Message{MessageId::OverBudget, {d, over, ByteCount{used}, ByteCount{limit}}},
+                    u.headroomBytes ? Message{MessageId::OverBudgetHeadroom, {d, over, ByteCount{used}, ByteCount{limit}, ByteCount{static_cast<double>(u.headroomBytes)}}}
+                                    : Message{MessageId::OverBudget, {d, over, ByteCount{used}, ByteCount{limit}}},
                     {MessageId::FixMoveFrom, {d}});
             }
         }
@@ -1058,9 +931,9 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
                     {MessageId::FixMoveToCpu, {}});
         }
         std::vector<int> gpuIds;
-        for (const auto &[d, b] : sorted)
-            if (d.isGpu() && b > 0)
-                gpuIds.push_back(d.index);
+        for (const auto &u : usage)
+            if (u.device.isGpu() && u.budgetBytes > 0)
+                gpuIds.push_back(u.device.index);
         for (std::size_t a = 0; a < gpuIds.size(); ++a) {
             if (plannedOn(Device::gpu(gpuIds[a])) > 0 || std::any_of(map.begin(), map.end(), [&](const auto &p) { return p.second == Device::gpu(gpuIds[a]); }))
                 continue;

@@ -143,7 +143,8 @@ DType loadedDtype(const ModuleTree &tree, int module, const Tensor &tensor, cons
 
 // Plans `tree` under `options`. Deterministic (same inputs, same bytes). Throws Error:
 // InvalidArgument (no device, bad pin name/device), Impossible (pins over a budget: which pin,
-// which device, how many bytes over; a pin inside a no-split module).
+// which device, how many bytes over; a pin inside a no-split module). Errors about pins are
+// PlanError (planerror.h): the same text as structured messages, for translation.
 Plan plan(const ModuleTree &tree, const PlanOptions &options);
 
 // ---- validation of edited / imported maps ------------------------------------------------------
@@ -215,13 +216,26 @@ struct CheckpointIdentity {
 std::string treeFingerprint(const ModuleTree &tree);
 CheckpointIdentity identityOf(const ModuleTree &tree, const std::string &path);
 
-// The *.mizan.json plan file (design.md "Formats").
+// What a plan file says about one device of its budget (version 2; a version-1 file says nothing).
+struct PlanDevice {
+    Device device;
+    std::string label;                // for people: "NVIDIA GeForce RTX 4090", "system RAM"; may be empty
+    std::int64_t capacityBytes = -1;  // the device's memory (the card, the RAM, the simulated arena); -1 unknown
+    bool simulated = false;           // a simulated GPU (no such card where the plan was made)
+    bool operator==(const PlanDevice &) const = default;
+};
+
+// The *.mizan.json plan file (design.md "Formats"). Version 2 added the devices' label, capacity
+// and simulated flag; version-1 files are still read (`devices` empty).
 struct PlanFile {
-    static constexpr int kVersion = 1;
+    static constexpr int kVersion = 2;
     CheckpointIdentity checkpoint;
     PlanOptions options;
     DeviceMap deviceMap;
     std::vector<DeviceUsage> usage;   // informative; recomputed on load by the caller if needed
+    std::vector<PlanDevice> devices;  // per device of options.maxMemory that the writer knew about
+    // The entry of `device`, or null (a version-1 file, or a writer that did not know it).
+    const PlanDevice *deviceInfo(const Device &device) const;
 };
 nlohmann::ordered_json planFileToJson(const PlanFile &file);
 // Throws Error(VersionMismatch) for another format / a newer version; Error(InvalidHeader) for
@@ -230,9 +244,10 @@ nlohmann::ordered_json planFileToJson(const PlanFile &file);
 PlanFile planFileFromJson(const nlohmann::json &json, const std::string &file = {}, const CheckpointIdentity *expected = nullptr);
 PlanFile planFileFromJson(const nlohmann::ordered_json &json, const std::string &file = {},
                           const CheckpointIdentity *expected = nullptr);
+// Throws Error(VersionMismatch) naming `file` when `plan` was made for another checkpoint than
+// `expected` (another fingerprint), naming both; a plan without a fingerprint passes.
+void checkPlanIdentity(const PlanFile &plan, const std::string &file, const CheckpointIdentity &expected);
 void writePlanFile(const std::string &path, const PlanFile &file);   // atomic
-// Reads and parses a JSON file keeping key order: Error(Io) / Error(InvalidJson) naming the file.
-nlohmann::ordered_json readJsonFile(const std::string &path);
 // With `expected`: throws Error(VersionMismatch) when the plan was made for another checkpoint
 // (different fingerprint), naming both.
 PlanFile readPlanFile(const std::string &path, const CheckpointIdentity *expected = nullptr);

@@ -2,12 +2,12 @@
 #include "plan.h"
 
 #include "error.h"
+#include "jsonfile.h"
+#include "usage.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 namespace mizan::planner {
 
@@ -54,27 +54,6 @@ DeviceMap mapFromJson(const Json &json, const std::string &file)
         badMap(file, "a device_map must be a JSON object {\"module\": device, ...}");
     }
     return map;
-}
-
-std::string readText(const std::string &path)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw Error(ErrorKind::Io, path, "cannot open the file for reading");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad())
-        throw Error(ErrorKind::Io, path, "read error");
-    return ss.str();
-}
-
-nlohmann::ordered_json parseText(const std::string &text, const std::string &path)
-{
-    try {
-        return nlohmann::ordered_json::parse(text);
-    } catch (const nlohmann::json::parse_error &e) {
-        throw Error(ErrorKind::InvalidJson, path, "invalid JSON at byte " + std::to_string(e.byte) + ": " + e.what());
-    }
 }
 
 std::string pythonDevice(const Device &d)
@@ -143,7 +122,7 @@ DeviceMap deviceMapFromJson(const nlohmann::ordered_json &json, const std::strin
 
 DeviceMap readDeviceMapFile(const std::string &path)
 {
-    return mapFromJson(parseText(readText(path), path), path);
+    return mapFromJson(readJsonFile(path), path);
 }
 
 void writeDeviceMapFile(const std::string &path, const DeviceMap &map)
@@ -223,6 +202,14 @@ CheckpointIdentity identityOf(const ModuleTree &tree, const std::string &path)
     return id;
 }
 
+const PlanDevice *PlanFile::deviceInfo(const Device &device) const
+{
+    for (const auto &d : devices)
+        if (d.device == device)
+            return &d;
+    return nullptr;
+}
+
 nlohmann::ordered_json planFileToJson(const PlanFile &file)
 {
     nlohmann::ordered_json j;
@@ -231,8 +218,16 @@ nlohmann::ordered_json planFileToJson(const PlanFile &file)
     j["checkpoint"] = {{"path", file.checkpoint.path}, {"fingerprint", file.checkpoint.fingerprint},
                        {"total_bytes", file.checkpoint.totalBytes}, {"tensor_count", file.checkpoint.tensorCount}};
     j["devices"] = nlohmann::ordered_json::array();
-    for (const auto &[d, b] : file.options.maxMemory)
-        j["devices"].push_back({{"device", d.toJson()}, {"budget_bytes", b}});
+    for (const auto &[d, b] : file.options.maxMemory) {
+        nlohmann::ordered_json entry = {{"device", nlohmann::ordered_json(d.toJson())}, {"budget_bytes", b}};
+        if (const PlanDevice *info = file.deviceInfo(d)) {
+            entry["label"] = info->label;
+            if (info->capacityBytes >= 0)
+                entry["capacity_bytes"] = info->capacityBytes;
+            entry["simulated"] = info->simulated;
+        }
+        j["devices"].push_back(std::move(entry));
+    }
     const PlanOptions &o = file.options;
     nlohmann::ordered_json options;
     options["strategy"] = toString(o.strategy);
@@ -253,11 +248,7 @@ nlohmann::ordered_json planFileToJson(const PlanFile &file)
     j["device_map"] = nlohmann::ordered_json::array();
     for (const auto &[name, device] : file.deviceMap)
         j["device_map"].push_back({name, device.toJson()});
-    j["usage"] = nlohmann::ordered_json::array();
-    for (const auto &u : file.usage)
-        j["usage"].push_back({{"device", u.device.toJson()}, {"budget_bytes", u.budgetBytes}, {"effective_budget_bytes", u.effectiveBudgetBytes},
-                              {"planned_bytes", u.plannedBytes}, {"reserved_largest_layer_bytes", u.reservedLargestLayerBytes},
-                              {"headroom_bytes", u.headroomBytes}, {"free_bytes", u.freeBytes}, {"module_count", u.moduleCount}});
+    j["usage"] = usageToJson(file.usage);
     return j;
 }
 
@@ -284,6 +275,14 @@ PlanFile planFromJson(const Json &j, const std::string &file)
         for (const auto &d : j.at("devices")) {
             const Device device = Device::fromJson(nlohmann::json(d.at("device")));
             out.options.maxMemory.emplace_back(device, intField(d, "budget_bytes", 0, file));
+            if (d.contains("label") || d.contains("capacity_bytes") || d.contains("simulated")) {
+                PlanDevice info;
+                info.device = device;
+                info.label = d.value("label", std::string());
+                info.capacityBytes = intField(d, "capacity_bytes", -1, file);
+                info.simulated = d.value("simulated", false);
+                out.devices.push_back(std::move(info));
+            }
         }
         const auto &o = j.at("options");
         out.options.strategy = strategyFromString(o.value("strategy", std::string("auto")));
@@ -349,36 +348,28 @@ PlanFile planFromJson(const Json &j, const std::string &file)
 
 } // namespace
 
-namespace {
-
-// A plan made for another checkpoint (different fingerprint) is refused, naming both.
-void checkIdentity(const PlanFile &plan, const std::string &file, const CheckpointIdentity *expected)
+void checkPlanIdentity(const PlanFile &plan, const std::string &file, const CheckpointIdentity &expected)
 {
-    if (expected && !plan.checkpoint.fingerprint.empty() && plan.checkpoint.fingerprint != expected->fingerprint)
+    if (!plan.checkpoint.fingerprint.empty() && plan.checkpoint.fingerprint != expected.fingerprint)
         throw Error(ErrorKind::VersionMismatch, file, "this plan was made for another checkpoint (\"" + plan.checkpoint.path + "\", fingerprint " +
-                    plan.checkpoint.fingerprint + ", " + std::to_string(plan.checkpoint.tensorCount) + " tensors), not for \"" + expected->path +
-                    "\" (fingerprint " + expected->fingerprint + ", " + std::to_string(expected->tensorCount) + " tensors)");
+                    plan.checkpoint.fingerprint + ", " + std::to_string(plan.checkpoint.tensorCount) + " tensors), not for \"" + expected.path +
+                    "\" (fingerprint " + expected.fingerprint + ", " + std::to_string(expected.tensorCount) + " tensors)");
 }
-
-} // namespace
 
 PlanFile planFileFromJson(const nlohmann::json &json, const std::string &file, const CheckpointIdentity *expected)
 {
     PlanFile plan = planFromJson(json, file);
-    checkIdentity(plan, file, expected);
+    if (expected)
+        checkPlanIdentity(plan, file, *expected);
     return plan;
 }
 
 PlanFile planFileFromJson(const nlohmann::ordered_json &json, const std::string &file, const CheckpointIdentity *expected)
 {
     PlanFile plan = planFromJson(json, file);
-    checkIdentity(plan, file, expected);
+    if (expected)
+        checkPlanIdentity(plan, file, *expected);
     return plan;
-}
-
-nlohmann::ordered_json readJsonFile(const std::string &path)
-{
-    return parseText(readText(path), path);
 }
 
 void writePlanFile(const std::string &path, const PlanFile &file)

@@ -6,6 +6,8 @@
 
 #include <QtTest>
 
+#include "testutil.h"
+
 #include <QTemporaryDir>
 
 #include <sys/stat.h>
@@ -80,14 +82,11 @@ private Q_SLOTS:
         keep.write("old");
         keep.close();
         const QString path = dir.filePath(target);
-        try {
-            writeFileAtomically(path.toStdString(), "new");
-            QFAIL("no error");
-        } catch (const Error &e) {
-            QCOMPARE(e.kind(), ErrorKind::Io);
-            QCOMPARE(QString::fromStdString(e.file()), path);
-            QVERIFY2(QString::fromStdString(e.message()).contains(message), e.what());
-        }
+        const auto error = test::errorOf([&] { writeFileAtomically(path.toStdString(), "new"); });
+        QVERIFY(error);
+        QCOMPARE(error->kind(), ErrorKind::Io);
+        QCOMPARE(QString::fromStdString(error->file()), path);
+        QVERIFY2(QString::fromStdString(error->message()).contains(message), error->what());
         QCOMPARE(readAll(dir.filePath("existing/inside.txt")), QByteArray("old"));
         QCOMPARE(entries(dir.path()), QStringList{"existing"});
     }

@@ -4,29 +4,12 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QProcess>
 #include <QTemporaryDir>
 
-namespace {
+#include "testutil.h"
 
-struct Run {
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
-
-Run runCli(const QStringList &args)
-{
-    QProcess p;
-    p.setProgram(QStringLiteral(MIZAN_BINARY_DIR "/app/cli/mizan-cli"));
-    p.setArguments(args);
-    p.start();
-    if (!p.waitForFinished(120000))
-        return {};
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2, p.readAllStandardOutput(), p.readAllStandardError()};
-}
-
-} // namespace
+using mizan::test::CliRun;
+using mizan::test::runCli;
 
 class TestCli : public QObject {
     Q_OBJECT
@@ -39,7 +22,7 @@ private Q_SLOTS:
     {
         QVERIFY(m_dir.isValid());
         m_demo = m_dir.filePath(QStringLiteral("demo"));
-        const Run r = runCli({QStringLiteral("make-demo"), m_demo});
+        const CliRun r = mizan::test::makeDemo(m_demo);
         QVERIFY2(r.exitCode == 0, r.err.constData());
         QVERIFY(QFile::exists(m_demo + QStringLiteral("/config.json")));
         QVERIFY(QFile::exists(m_demo + QStringLiteral("/model.safetensors.index.json")));
@@ -47,7 +30,7 @@ private Q_SLOTS:
 
     void inspectJsonDescribesTheDemo()
     {
-        const Run r = runCli({QStringLiteral("inspect"), m_demo, QStringLiteral("--json")});
+        const CliRun r = runCli({QStringLiteral("inspect"), m_demo, QStringLiteral("--json")});
         QVERIFY2(r.exitCode == 0, r.err.constData());
         QJsonParseError pe;
         const auto doc = QJsonDocument::fromJson(r.out, &pe);
@@ -84,8 +67,8 @@ private Q_SLOTS:
 
     void inspectDtypeOverrideHalvesFloat32()
     {
-        const Run a = runCli({QStringLiteral("inspect"), m_demo, QStringLiteral("--json"), QStringLiteral("--dtype"), QStringLiteral("float32")});
-        const Run b = runCli({QStringLiteral("inspect"), m_demo, QStringLiteral("--json"), QStringLiteral("--dtype"), QStringLiteral("float8_e4m3fn")});
+        const CliRun a = runCli({QStringLiteral("inspect"), m_demo, QStringLiteral("--json"), QStringLiteral("--dtype"), QStringLiteral("float32")});
+        const CliRun b = runCli({QStringLiteral("inspect"), m_demo, QStringLiteral("--json"), QStringLiteral("--dtype"), QStringLiteral("float8_e4m3fn")});
         QCOMPARE(a.exitCode, 0);
         QCOMPARE(b.exitCode, 0);
         const auto ta = QJsonDocument::fromJson(a.out).object()[QStringLiteral("total_bytes")].toInteger();
@@ -96,7 +79,7 @@ private Q_SLOTS:
 
     void inspectTextShowsTree()
     {
-        const Run r = runCli({QStringLiteral("inspect"), m_demo, QStringLiteral("--depth"), QStringLiteral("2")});
+        const CliRun r = runCli({QStringLiteral("inspect"), m_demo, QStringLiteral("--depth"), QStringLiteral("2")});
         QCOMPARE(r.exitCode, 0);
         QVERIFY(r.out.contains("Module"));
         QVERIFY(r.out.contains("layers"));
@@ -118,7 +101,7 @@ private Q_SLOTS:
     void usageErrors()
     {
         QFETCH(QStringList, args);
-        const Run r = runCli(args);
+        const CliRun r = runCli(args);
         QCOMPARE(r.exitCode, 2);
         QVERIFY(!r.err.isEmpty());
     }
@@ -130,19 +113,19 @@ private Q_SLOTS:
         QVERIFY(f.open(QIODevice::WriteOnly));
         f.write("\x10\x00\x00\x00\x00\x00\x00\x00{not json", 17);
         f.close();
-        const Run r = runCli({QStringLiteral("inspect"), bad});
+        const CliRun r = runCli({QStringLiteral("inspect"), bad});
         QCOMPARE(r.exitCode, 1);
         QVERIFY2(r.err.contains("broken.safetensors"), r.err.constData());
-        const Run missing = runCli({QStringLiteral("inspect"), m_dir.filePath(QStringLiteral("nope"))});
+        const CliRun missing = runCli({QStringLiteral("inspect"), m_dir.filePath(QStringLiteral("nope"))});
         QCOMPARE(missing.exitCode, 1);
     }
 
     void helpWorks()
     {
-        const Run r = runCli({QStringLiteral("--help")});
+        const CliRun r = runCli({QStringLiteral("--help")});
         QCOMPARE(r.exitCode, 0);
         QVERIFY(r.out.contains("inspect"));
-        const Run h = runCli({QStringLiteral("inspect"), QStringLiteral("--help")});
+        const CliRun h = runCli({QStringLiteral("inspect"), QStringLiteral("--help")});
         QCOMPARE(h.exitCode, 0);
         QVERIFY(h.out.contains("--depth"));
     }

@@ -13,6 +13,8 @@
 #include "models/planoptions.h"
 #include "devicepanel.h"
 #include "planner/error.h"
+#include "planner/usage.h"
+#include "testutil.h"
 
 #include <QAbstractItemModelTester>
 #include <QApplication>
@@ -96,24 +98,6 @@ bool hasLeftoverPlaceholder(const QString &text)
     return text.contains(placeholder);
 }
 
-// Sample arguments of the kinds `id` takes.
-planner::Message sampleMessage(planner::MessageId id)
-{
-    planner::Message m{id, {}};
-    for (const auto kind : planner::argumentKinds(id)) {
-        const std::string name = "model.layers." + std::to_string(m.args.size()) + ".mlp";
-        switch (kind) {
-        case planner::MessageArgKind::Text: m.args.emplace_back(name); break;
-        case planner::MessageArgKind::Bytes: m.args.emplace_back(planner::ByteCount{3.5 * 1024 * 1024 * static_cast<double>(m.args.size() + 1)}); break;
-        case planner::MessageArgKind::Device: m.args.emplace_back(planner::Device::gpu(static_cast<int>(m.args.size()) + 1)); break;
-        case planner::MessageArgKind::Count: m.args.emplace_back(std::int64_t{12}); break;
-        case planner::MessageArgKind::Devices: m.args.emplace_back(std::vector<planner::Device>{planner::Device::gpu(0), planner::Device::cpu()}); break;
-        case planner::MessageArgKind::Texts: m.args.emplace_back(std::vector<std::string>{name, name + ".up_proj"}); break;
-        }
-    }
-    return m;
-}
-
 } // namespace
 
 class TestGui : public QObject {
@@ -141,11 +125,16 @@ private Q_SLOTS:
     void translationsAreComplete();
     void everyTrStringIsTranslated();
     void importFileTellsPlansFromMaps();
+    void usageAgreesWithValidationAndTheCli();
+    void importedPlanKeepsItsDevices();
+    void pinErrorsAreTranslated();
     void loadDtypeAndProfilesComeFromTheCore();
     void firstRunDemoShowsTheSplit();
 
 private:
     void openDemo(MainWindow &w);
+    template<typename Id>
+    void checkMessageInBothLanguages(Id id);
 
     QTemporaryDir m_dir;
     QString m_demo;
@@ -497,10 +486,7 @@ void TestGui::checkpointNotesFollowTheLanguage()
     nlohmann::ordered_json config = demo.config;
     config["architectures"] = {"FooForCausalLM"};
     config["model_type"] = "foo";
-    QFile configFile(dir.filePath(QStringLiteral("config.json")));
-    QVERIFY(configFile.open(QIODevice::WriteOnly));
-    configFile.write(QByteArray::fromStdString(config.dump(2)));
-    configFile.close();
+    QVERIFY(test::writeFile(dir.filePath(QStringLiteral("config.json")), QByteArray::fromStdString(config.dump(2))));
 
     MainWindow w;
     w.show();
@@ -515,9 +501,9 @@ void TestGui::checkpointNotesFollowTheLanguage()
     const auto &checkpointNotes = doc->model()->source.checkpoint.notes;
     const auto &modelNotes = doc->model()->source.model.notes;
     QCOMPARE(checkpointNotes.size(), std::size_t(1));
-    QVERIFY(checkpointNotes[0].id == planner::MessageId::MetadataFormatNotPtInShards);
+    QVERIFY(checkpointNotes[0].id == loader::NoteId::MetadataFormatNotPtInShards);
     QCOMPARE(modelNotes.size(), std::size_t(1));
-    QVERIFY(modelNotes[0].id == planner::MessageId::NoSplitClassGuessed);
+    QVERIFY(modelNotes[0].id == models::NoteId::NoSplitClassGuessed);
 
     auto row = [&](const QString &needle) {
         for (int i = 0; i < w.problemsView()->topLevelItemCount(); ++i)
@@ -549,7 +535,7 @@ void TestGui::checkpointNotesFollowTheLanguage()
     QVERIFY2(modelArabic.contains(QChar(0x2066) + QStringLiteral("Block(layers)") + QChar(0x2069)), qPrintable(modelArabic));
     QVERIFY(hasArabicLetters(w.problemsView()->topLevelItem(loaderRow)->data(ProblemTextColumn, ProblemSeverityRole).toString()));
     // Counted notes take the plural form of their number: Arabic has one for 1, 2, 3-10, 11-99, 100+.
-    auto missing = [](std::int64_t n) { return messageText(planner::Message{planner::MessageId::TensorsMissing, {n}}, {}); };
+    auto missing = [](std::int64_t n) { return messageText(models::Note{models::NoteId::TensorsMissing, {n}}, {}); };
     QSet<QString> forms;
     for (std::int64_t n : {1, 2, 5, 12, 100})
         forms.insert(missing(n).remove(QRegularExpression(QStringLiteral("[٠-٩]+"))));
@@ -565,16 +551,32 @@ void TestGui::checkpointNotesFollowTheLanguage()
 
 void TestGui::everyMessageHasTextInBothLanguages_data()
 {
+    QTest::addColumn<QString>("library");
     QTest::addColumn<int>("id");
     for (int i = 0; i < static_cast<int>(planner::MessageId::Count); ++i)
-        QTest::newRow(planner::toString(static_cast<planner::MessageId>(i))) << i;
+        QTest::newRow(planner::toString(static_cast<planner::MessageId>(i))) << QStringLiteral("planner") << i;
+    for (int i = 0; i < static_cast<int>(loader::NoteId::Count); ++i)
+        QTest::newRow(planner::messageName(static_cast<loader::NoteId>(i))) << QStringLiteral("loader") << i;
+    for (int i = 0; i < static_cast<int>(models::NoteId::Count); ++i)
+        QTest::newRow(planner::messageName(static_cast<models::NoteId>(i))) << QStringLiteral("models") << i;
 }
 
 void TestGui::everyMessageHasTextInBothLanguages()
 {
+    QFETCH(QString, library);
     QFETCH(int, id);
-    const auto messageId = static_cast<planner::MessageId>(id);
-    const planner::Message message = sampleMessage(messageId);
+    if (library == QLatin1String("planner"))
+        checkMessageInBothLanguages(static_cast<planner::MessageId>(id));
+    else if (library == QLatin1String("loader"))
+        checkMessageInBothLanguages(static_cast<loader::NoteId>(id));
+    else
+        checkMessageInBothLanguages(static_cast<models::NoteId>(id));
+}
+
+template<typename Id>
+void TestGui::checkMessageInBothLanguages(Id messageId)
+{
+    const auto message = test::sampleMessage(messageId);
     Document doc;
     const DeviceLabeler label = [&doc](const planner::Device &d) { return doc.deviceLabel(d); };
 
@@ -587,7 +589,10 @@ void TestGui::everyMessageHasTextInBothLanguages()
         QCoreApplication::installTranslator(&translator);
         const QString pattern = messagePattern(messageId);
         const QString text = messageText(message, label);
-        const QString joined = messageText(std::vector<planner::Message>{planner::Message{planner::MessageId::PlacedOn, {planner::Device::cpu()}}, message}, label);
+        // Joined after another message as planner explanations are (notes are shown one by one).
+        QString joined = text;
+        if constexpr (std::is_same_v<Id, planner::MessageId>)
+            joined = messageText(std::vector<planner::Message>{planner::Message{planner::MessageId::PlacedOn, {planner::Device::cpu()}}, message}, label);
         QCoreApplication::removeTranslator(&translator);
         QLocale::setDefault(previous);
         return std::tuple(pattern, text, joined);
@@ -595,9 +600,9 @@ void TestGui::everyMessageHasTextInBothLanguages()
     const auto [patternEn, textEn, joinedEn] = render(english, QLocale(QLocale::English, QLocale::UnitedStates));
     const auto [patternAr, textAr, joinedAr] = render(arabic, QLocale(QLocale::Arabic, QLocale::Egypt));
 
-    // Both languages have a pattern with the placeholders the planner's arguments fill.
+    // Both languages have a pattern with the placeholders the core's arguments fill.
     for (const QString &pattern : {patternEn, patternAr}) {
-        QVERIFY2(!pattern.isEmpty(), planner::toString(messageId));
+        QVERIFY2(!pattern.isEmpty(), planner::messageName(messageId));
         for (std::size_t n = 1; n <= message.args.size(); ++n)
             QVERIFY2(pattern.contains(QLatin1Char('%') + QString::number(n)), qPrintable(pattern));
     }
@@ -953,10 +958,7 @@ void TestGui::importFileTellsPlansFromMaps()
     // A broken file: false, a readable message in the window, the map untouched.
     const planner::DeviceMap before = doc->deviceMap();
     const QString broken = dir.filePath(QStringLiteral("broken.json"));
-    QFile f(broken);
-    QVERIFY(f.open(QIODevice::WriteOnly));
-    f.write("{\"model.layers.0\": ");
-    f.close();
+    QVERIFY(test::writeFile(broken, "{\"model.layers.0\": "));
     QVERIFY(!w.importFile(broken));
     QVERIFY2(w.statusBar()->currentMessage().contains(QStringLiteral("broken.json")), qPrintable(w.statusBar()->currentMessage()));
     QCOMPARE(doc->deviceMap(), before);
@@ -965,6 +967,150 @@ void TestGui::importFileTellsPlansFromMaps()
     const QString title = w.findChild<QDockWidget *>(QStringLiteral("problemsDock"))->windowTitle();
     QVERIFY2(title.contains(QStringLiteral("0 errors")) && title.contains(QStringLiteral(" warning")) && !title.contains(QStringLiteral("(s)")),
              qPrintable(title));
+}
+
+// T0pp (a T5) loaded in float16 keeps its feed-forward "wo" weights in float32: the device chart,
+// the over-budget warning and `mizan-cli validate/edit` must count them the same way (4 bytes).
+void TestGui::usageAgreesWithValidationAndTheCli()
+{
+    Document doc;
+    doc.setDtype(DType::F16);
+    doc.setDevices({{planner::Device::gpu(0), std::int64_t(4) << 30, true, {}}, {planner::Device::cpu(), std::int64_t(64) << 30, false, {}}},
+                   QStringLiteral("test devices"));
+    QSignalSpy opened(&doc, &Document::opened);
+    QSignalSpy planned(&doc, &Document::planFinished);
+    doc.open(QStringLiteral("t0pp"));
+    QVERIFY(opened.wait(kTimeoutMs));
+    if (planned.isEmpty())
+        QVERIFY(planned.wait(kTimeoutMs));
+    QCOMPARE(planned.first().at(0).toBool(), true);
+    const planner::ModuleTree &tree = *doc.tree();
+    const auto &keepFp32 = doc.model()->source.model.keepFp32Tensors;
+    QVERIFY(!keepFp32.empty());
+
+    // Whole-model bytes counted here: float16 everywhere, then 2 more bytes per element of every "wo".
+    double expectedTotal = static_cast<double>(planner::aggregateSizes(tree, DType::F16).totalBytes());
+    for (const auto &name : keepFp32) {
+        const auto target = tree.resolveKey(name);
+        QVERIFY2(target && target->isTensor(), name.c_str());
+        expectedTotal += 2.0 * static_cast<double>(tree.tensor(*target).numel());
+    }
+
+    QTemporaryDir dir;
+    const QString before = dir.filePath(QStringLiteral("before.mizan.json"));
+    const QString after = dir.filePath(QStringLiteral("after.mizan.json"));
+    doc.exportPlan(before);
+    // The whole encoder on the 4 GiB GPU: over its budget.
+    doc.setModuleDevice(tree.find("encoder"), planner::Device::gpu(0));
+    doc.exportPlan(after);
+
+    const auto &usage = doc.currentUsage();
+    double total = 0;
+    for (const auto &u : usage)
+        total += u.plannedBytes;
+    QCOMPARE(total, expectedTotal);
+    const auto gpu0 = std::find_if(usage.begin(), usage.end(), [](const auto &u) { return u.device == planner::Device::gpu(0); });
+    QVERIFY(gpu0 != usage.end());
+    QCOMPARE(gpu0->budgetBytes, std::int64_t(4) << 30);
+    const auto over = std::find_if(doc.issues().begin(), doc.issues().end(),
+                                   [](const planner::Issue &i) { return i.kind == planner::IssueKind::OverBudget; });
+    QVERIFY(over != doc.issues().end());
+    QCOMPARE(std::get<planner::Device>(over->what.args.at(0)), planner::Device::gpu(0));
+    QCOMPARE(std::get<planner::ByteCount>(over->what.args.at(2)).bytes, gpu0->plannedBytes);
+    QCOMPARE(doc.keyBytes().size(), doc.deviceMap().size());
+
+    // The command line, on the saved plans: `validate` after the move, `edit` making the same move.
+    auto cliUsage = [](const QByteArray &out) {
+        const auto json = nlohmann::json::parse(out.toStdString());
+        std::vector<std::pair<std::string, double>> list;
+        for (const auto &u : json.at("usage"))
+            list.emplace_back(planner::Device::fromJson(u.at("device")).toString(), u.at("planned_bytes").get<double>());
+        return list;
+    };
+    std::vector<std::pair<std::string, double>> want;
+    for (const auto &u : usage)
+        want.emplace_back(u.device.toString(), u.plannedBytes);
+    const test::CliRun validated = test::runCli({QStringLiteral("validate"), QStringLiteral("t0pp"), after, QStringLiteral("--json")});
+    QVERIFY2(validated.exitCode == 0, validated.err.constData());
+    QCOMPARE(cliUsage(validated.out), want);
+    const test::CliRun edited = test::runCli({QStringLiteral("edit"), QStringLiteral("t0pp"), before, QStringLiteral("--move"),
+                                              QStringLiteral("encoder=0"), QStringLiteral("--json")});
+    QVERIFY2(edited.exitCode == 0, edited.err.constData());
+    QCOMPARE(cliUsage(edited.out), want);
+    // The text output shows the same table.
+    const test::CliRun text = test::runCli({QStringLiteral("validate"), QStringLiteral("t0pp"), after});
+    QVERIFY2(text.out.contains("Planned") && text.out.contains("GPU 0"), text.out.constData());
+}
+
+void TestGui::importedPlanKeepsItsDevices()
+{
+    MainWindow w;
+    w.show();
+    openDemo(w);
+    Document *doc = w.document();
+    // A real card, a simulated GPU and the RAM, as the plan file must bring them back.
+    const std::vector<DeviceSetting> devices = {
+        {planner::Device::gpu(0), m_demoBytes, false, QStringLiteral("NVIDIA H100 80GB HBM3"), std::int64_t(80) << 30},
+        {planner::Device::gpu(1), m_demoBytes, true, {}, m_demoBytes},
+        {planner::Device::cpu(), 4 * m_demoBytes, false, QStringLiteral("system RAM"), std::int64_t(64) << 30}};
+    doc->setDevices(devices, QStringLiteral("test devices"));
+    QTemporaryDir dir;
+    const QString plan = dir.filePath(QStringLiteral("devices.mizan.json"));
+    doc->exportPlan(plan);
+    doc->setDevices(twoSmallGpus(m_demoBytes), QStringLiteral("other devices")); // both GPUs simulated
+    QVERIFY(w.importFile(plan));
+    QCOMPARE(doc->devices(), devices);
+    QCOMPARE(doc->deviceLabel(planner::Device::gpu(0)), QStringLiteral("GPU 0"));
+    QVERIFY(doc->deviceLabel(planner::Device::gpu(1)).contains(QStringLiteral("simulated")));
+
+    // A version-1 file says nothing of its devices: a GPU this machine lacks is taken as simulated.
+    QFile f(plan);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    auto json = nlohmann::ordered_json::parse(f.readAll().toStdString());
+    f.close();
+    json["version"] = 1;
+    for (auto &d : json["devices"]) {
+        d.erase("label");
+        d.erase("capacity_bytes");
+        d.erase("simulated");
+    }
+    const QString old = dir.filePath(QStringLiteral("old.mizan.json"));
+    QVERIFY(test::writeFile(old, QByteArray::fromStdString(json.dump())));
+    Document fresh;
+    QSignalSpy opened(&fresh, &Document::opened);
+    fresh.open(m_demo);
+    QVERIFY(opened.wait(kTimeoutMs));
+    fresh.importFile(old);
+    QCOMPARE(fresh.devices().size(), std::size_t(3));
+    QVERIFY(fresh.devices()[0].simulated); // no machine probed in this test: no real GPU known
+    QVERIFY(!fresh.devices()[2].simulated);
+}
+
+void TestGui::pinErrorsAreTranslated()
+{
+    MainWindow w;
+    w.show();
+    openDemo(w);
+    Document *doc = w.document();
+    doc->setDeviceLimit(planner::Device::gpu(0), 1024);
+    doc->pinModule(doc->tree()->find("model.layers.0"), planner::Device::gpu(0));
+    auto planMessage = [&] {
+        QSignalSpy planned(doc, &Document::planFinished);
+        doc->requestPlan();
+        if (!planned.wait(kTimeoutMs))
+            return QString();
+        return planned.first().at(0).toBool() ? QString() : planned.first().at(1).toString();
+    };
+    const QString english = planMessage();
+    QVERIFY2(english.contains(QStringLiteral("The constraints cannot be met")) && english.contains(QStringLiteral("the pins need"))
+                 && english.contains(QStringLiteral("GPU 0 (simulated)")) && english.contains(QStringLiteral("\"model.layers.0\"")),
+             qPrintable(english));
+    w.setLanguage(QStringLiteral("ar"));
+    const QString arabic = planMessage();
+    QVERIFY2(hasArabicLetters(arabic) && !arabic.contains(QStringLiteral("the pins need")), qPrintable(arabic));
+    QVERIFY2(!hasLeftoverPlaceholder(arabic), qPrintable(arabic));
+    QVERIFY2(arabic.contains(QChar(0x2066) + QStringLiteral("model.layers.0") + QChar(0x2069)), qPrintable(arabic));
+    w.setLanguage(QStringLiteral("en"));
 }
 
 // What scripts/run.sh shows a new user: its demo checkpoint (the make-demo arguments and the
@@ -1034,7 +1180,6 @@ void TestGui::firstRunDemoShowsTheSplit()
                  qPrintable(QStringLiteral("no decoder layer on %1 (%2)").arg(QLatin1String(device), summary.join(QStringLiteral(", ")))));
 }
 
-QTEST_MAIN(TestGui)
 
 // The window's options and a profile's devices are the core's (models::planOptionsFor,
 // models::budgetsFor): float16 weights loaded as float32 take 4 bytes; a profile's disk is no budget.
@@ -1072,4 +1217,6 @@ void TestGui::loadDtypeAndProfilesComeFromTheCore()
     QVERIFY(doc->options().maxMemory == models::budgetsFor(profile).maxMemory());
 }
 
+
+QTEST_MAIN(TestGui)
 #include "tst_gui.moc"

@@ -5,6 +5,8 @@
 
 #include <QtTest>
 
+#include "testutil.h"
+
 using namespace mizan;
 using namespace mizan::planner;
 
@@ -101,13 +103,10 @@ private Q_SLOTS:
         QFETCH(QString, module);
         QFETCH(QString, message);
         const ModuleTree tree = smallTree();
-        try {
-            moveModule(tree, parseMap("model=0 head=cpu"), module.toStdString(), Device::cpu());
-            QFAIL("no error");
-        } catch (const Error &e) {
-            QCOMPARE(e.kind(), ErrorKind::InvalidArgument);
-            QVERIFY2(QString::fromStdString(e.message()).contains(message), e.what());
-        }
+        const auto error = test::errorOf([&] { moveModule(tree, parseMap("model=0 head=cpu"), module.toStdString(), Device::cpu()); });
+        QVERIFY(error);
+        QCOMPARE(error->kind(), ErrorKind::InvalidArgument);
+        QVERIFY2(QString::fromStdString(error->message()).contains(message), error->what());
     }
 
     void resolvesDevices()

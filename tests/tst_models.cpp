@@ -10,7 +10,9 @@
 #include "models/describe.h"
 #include "models/planoptions.h"
 #include "planner/error.h"
+#include "planner/jsonfile.h"
 #include "planner/plan.h"
+#include "testutil.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -222,12 +224,6 @@ std::int64_t parameterCount(const planner::ModuleTree &tree)
     return planner::aggregateSizes(tree).parameters.front();
 }
 
-nlohmann::json readJson(const std::string &path)
-{
-    std::ifstream in(path);
-    return nlohmann::json::parse(in);
-}
-
 void writeJson(const std::string &path, const nlohmann::json &j)
 {
     std::ofstream out(path, std::ios::trunc);
@@ -253,6 +249,21 @@ class TestModels : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
+    void everyNoteRendersInEnglish_data()
+    {
+        QTest::addColumn<int>("id");
+        for (int i = 0; i < static_cast<int>(models::NoteId::Count); ++i)
+            QTest::newRow(planner::messageName(static_cast<models::NoteId>(i))) << i;
+    }
+    void everyNoteRendersInEnglish()
+    {
+        QFETCH(int, id);
+        const QString problem = test::englishProblems(static_cast<models::NoteId>(id));
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
+        const QStringList bad = test::badMessageNames<models::NoteId>();
+        QVERIFY2(bad.isEmpty(), qPrintable(bad.join(", ")));
+    }
+
     void initTestCase()
     {
         qputenv("MIZAN_RESOURCES", QByteArray(MIZAN_SOURCE_DIR "/resources"));
@@ -362,12 +373,9 @@ private Q_SLOTS:
     {
         QFETCH(QString, config);
         QFETCH(int, kind);
-        try {
-            models::describeConfig(nlohmann::json::parse(config.toStdString()));
-            QFAIL("no error");
-        } catch (const Error &e) {
-            QCOMPARE(int(e.kind()), kind);
-        }
+        const auto error = test::errorOf([&] { models::describeConfig(nlohmann::json::parse(config.toStdString())); });
+        QVERIFY(error);
+        QCOMPARE(int(error->kind()), kind);
     }
 
     // Totals as transformers' model.num_parameters() reports them (tied weights once, buffers
@@ -432,7 +440,7 @@ private Q_SLOTS:
 
         const auto checkpoint = loader::open(dir.path().toStdString());
         const auto fromCheckpoint = models::describe(checkpoint);
-        const auto fromConfig = models::describeConfig(readJson(written.configPath));
+        const auto fromConfig = models::describeConfig(planner::readJsonFile(written.configPath));
         QVERIFY(fromCheckpoint.fromRegistry);
         QCOMPARE(fromCheckpoint.missingTensors, std::vector<std::string>{});
         QCOMPARE(fromCheckpoint.unexpectedTensors, std::vector<std::string>{});
@@ -494,7 +502,7 @@ private Q_SLOTS:
             nonzero += (std::to_integer<int>(qb[i]) | hi) != 0;
         }
         QVERIFY(nonzero > int(qb.size() / 2) * 9 / 10);
-        const auto config = readJson(a.path().toStdString() + "/config.json");
+        const nlohmann::json config = planner::readJsonFile(a.path().toStdString() + "/config.json");
         QCOMPARE(config["architectures"][0].get<std::string>(), std::string("LlamaForCausalLM"));
         QCOMPARE(config["torch_dtype"].get<std::string>(), std::string("float16"));
         QVERIFY(ca.catalog.totalBytes() > 1000000 && ca.catalog.totalBytes() < 8000000); // a few MB
@@ -563,7 +571,7 @@ private Q_SLOTS:
         o.layers = 2;
         models::writeDemo(dir.path().toStdString(), o);
         const std::string configPath = dir.path().toStdString() + "/config.json";
-        const nlohmann::json original = readJson(configPath);
+        const nlohmann::json original = planner::readJsonFile(configPath);
 
         // One layer more in config.json: layer 2's tensors are missing.
         nlohmann::json c = original;
@@ -710,7 +718,7 @@ private Q_SLOTS:
         o.layers = 3;
         models::writeDemo(dir.path().toStdString(), o);
         const std::string configPath = dir.path().toStdString() + "/config.json";
-        nlohmann::json c = readJson(configPath);
+        nlohmann::json c = planner::readJsonFile(configPath);
         c["architectures"] = {"FooForCausalLM"};
         c["model_type"] = "foo";
         writeJson(configPath, c);
@@ -740,7 +748,7 @@ private Q_SLOTS:
         o.config["num_decoder_layers"] = 3;
         models::writeDemo(dir.path().toStdString(), o);
         const std::string configPath = dir.path().toStdString() + "/config.json";
-        nlohmann::json c = readJson(configPath);
+        nlohmann::json c = planner::readJsonFile(configPath);
         c["architectures"] = {"MyT5Variant"};
         c["model_type"] = "my_t5";
         writeJson(configPath, c);
@@ -761,14 +769,11 @@ private Q_SLOTS:
         QCOMPARE(d.architecture, std::string("GPTJForCausalLM"));
         QCOMPARE(parameterCount(d.tree), kFamilies[5].parameters);
         writeJson(path, nlohmann::json::parse(R"({"architectures": ["FooModel"], "hidden_size": 4})"));
-        try {
-            models::describe(loader::open(path));
-            QFAIL("no error");
-        } catch (const Error &e) {
-            QCOMPARE(e.kind(), ErrorKind::NotFound);
-            QVERIFY(e.file().find("config.json") != std::string::npos);
-            QVERIFY(e.message().find("FooModel") != std::string::npos);
-        }
+        const auto error = test::errorOf([&] { models::describe(loader::open(path)); });
+        QVERIFY(error);
+        QCOMPARE(error->kind(), ErrorKind::NotFound);
+        QVERIFY(error->file().find("config.json") != std::string::npos);
+        QVERIFY(error->message().find("FooModel") != std::string::npos);
     }
 
     void guessNeedsIdenticalBlocks()
@@ -795,23 +800,23 @@ private Q_SLOTS:
         // Every note of the description is a structured message whose English is the matching
         // line of `warnings`, with the ids and arguments the GUI translates.
         using planner::MessageArg;
-        using planner::MessageId;
+        using models::NoteId;
         auto notesOf = [](const models::ModelDescription &d) {
-            std::vector<planner::Message> out = d.notes;
+            std::vector<models::Note> out = d.notes;
             if (d.notes.size() != d.warnings.size())
-                return std::vector<planner::Message>{};
+                return std::vector<models::Note>{};
             for (std::size_t i = 0; i < d.notes.size(); ++i)
                 if (planner::toEnglish(d.notes[i]) != d.warnings[i])
-                    return std::vector<planner::Message>{};
+                    return std::vector<models::Note>{};
             return out;
         };
-        using Notes = std::vector<planner::Message>;
+        using Notes = std::vector<models::Note>;
         QTemporaryDir dir;
         models::DemoOptions o;
         o.layers = 2;
         models::writeDemo(dir.path().toStdString(), o);
         const std::string configPath = dir.path().toStdString() + "/config.json";
-        const nlohmann::json original = readJson(configPath);
+        const nlohmann::json original = planner::readJsonFile(configPath);
         auto describeWith = [&](const nlohmann::json &config) {
             writeJson(configPath, config);
             return models::describe(loader::open(dir.path().toStdString()));
@@ -821,16 +826,16 @@ private Q_SLOTS:
         nlohmann::json c = original;
         c["num_hidden_layers"] = 3;
         auto d = describeWith(c);
-        QVERIFY(notesOf(d) == (Notes{{MessageId::TensorsMissing, {std::int64_t{9}}}}));
+        QVERIFY(notesOf(d) == (Notes{{NoteId::TensorsMissing, {std::int64_t{9}}}}));
         QCOMPARE(d.warnings.front(), std::string("9 tensor(s) of the model are missing from the checkpoint"));
         c = original;
         c["num_hidden_layers"] = 1;
         d = describeWith(c);
-        QVERIFY(notesOf(d) == (Notes{{MessageId::TensorsUnexpected, {std::int64_t{9}}}}));
+        QVERIFY(notesOf(d) == (Notes{{NoteId::TensorsUnexpected, {std::int64_t{9}}}}));
         c = original;
         c["intermediate_size"] = 360;
         d = describeWith(c);
-        QVERIFY(notesOf(d) == (Notes{{MessageId::ShapesDiffer, {std::int64_t{6}}}}));
+        QVERIFY(notesOf(d) == (Notes{{NoteId::ShapesDiffer, {std::int64_t{6}}}}));
         QCOMPARE(d.warnings.front(), std::string("6 tensor shape(s) differ from config.json"));
 
         // A config the registry cannot build: the tree comes from the names, the registry's
@@ -840,30 +845,30 @@ private Q_SLOTS:
         d = describeWith(c);
         QVERIFY(!d.fromRegistry);
         QCOMPARE(d.notes.size(), std::size_t(2));
-        QVERIFY(d.notes[0].id == MessageId::ConfigNotOfFamily);
+        QVERIFY(d.notes[0].id == NoteId::ConfigNotOfFamily);
         QCOMPARE(std::get<std::string>(d.notes[0].args.at(0)), std::string("llama"));
         QVERIFY2(std::get<std::string>(d.notes[0].args.at(1)).find("hidden_size") != std::string::npos, d.warnings[0].c_str());
         QVERIFY(notesOf(d).size() == 2);
-        QVERIFY(d.notes[1] == (planner::Message{MessageId::NoSplitClassGuessed, {std::string("LlamaDecoderLayer")}}));
+        QVERIFY(d.notes[1] == (models::Note{NoteId::NoSplitClassGuessed, {std::string("LlamaDecoderLayer")}}));
 
         // Unknown architecture: the structural guess; without config.json, said first.
         c = original;
         c["architectures"] = {"FooForCausalLM"};
         c["model_type"] = "foo";
         d = describeWith(c);
-        QVERIFY(notesOf(d) == (Notes{{MessageId::NoSplitClassGuessed, {std::string("Block(layers)")}}}));
+        QVERIFY(notesOf(d) == (Notes{{NoteId::NoSplitClassGuessed, {std::string("Block(layers)")}}}));
         QCOMPARE(d.warnings.front(),
                  std::string("unknown architecture: the no-split class \"Block(layers)\" is a structural guess (repeated numbered blocks)"));
         QFile::remove(QString::fromStdString(configPath));
         loader::Checkpoint ck = loader::open(dir.path().toStdString());
         d = models::describe(ck);
-        QVERIFY(notesOf(d) == (Notes{{MessageId::NoConfigJson, {}}, {MessageId::NoSplitClassGuessed, {std::string("Block(layers)")}}}));
+        QVERIFY(notesOf(d) == (Notes{{NoteId::NoConfigJson, {}}, {NoteId::NoSplitClassGuessed, {std::string("Block(layers)")}}}));
         // Blocks that differ: no guess.
         for (auto &t : ck.catalog.tensors)
             if (t.name.rfind("model.layers.1.", 0) == 0 && t.name.find("q_proj") != std::string::npos)
                 t.shape = {1, 1};
         d = models::describe(ck);
-        QVERIFY(notesOf(d) == (Notes{{MessageId::NoConfigJson, {}}, {MessageId::NoRepeatedBlocks, {}}}));
+        QVERIFY(notesOf(d) == (Notes{{NoteId::NoConfigJson, {}}, {NoteId::NoRepeatedBlocks, {}}}));
 
         // Tensor names of another layout: how many matched.
         const auto demo = [&] {
@@ -880,7 +885,7 @@ private Q_SLOTS:
         writeJson(other.path().toStdString() + "/config.json", original);
         d = models::describe(loader::open(other.path().toStdString()));
         QVERIFY(!d.notes.empty());
-        QVERIFY(d.notes[0] == (planner::Message{MessageId::LayoutNotFollowed,
+        QVERIFY(d.notes[0] == (models::Note{NoteId::LayoutNotFollowed,
                                                 {std::string("llama"), std::int64_t{0}, static_cast<std::int64_t>(renamed.size())}}));
         QVERIFY(notesOf(d).size() == d.notes.size());
         QCOMPARE(d.warnings[0], "the checkpoint's tensors do not follow the llama layout of the registry (0 of "
@@ -889,7 +894,7 @@ private Q_SLOTS:
 
     void notesOfMixtralV4AndBareCheckpoints()
     {
-        using planner::MessageId;
+        using models::NoteId;
         // Mixtral in the 4.x layout.
         const auto mixtral = nlohmann::json::parse(kFamilies[2].config);
         std::vector<loader::WriteTensor> tensors;
@@ -918,7 +923,7 @@ private Q_SLOTS:
         writeJson(v4.path().toStdString() + "/config.json", mixtral);
         auto d = models::describe(loader::open(v4.path().toStdString()));
         QCOMPARE(d.notes.size(), std::size_t(1));
-        QVERIFY(d.notes[0] == (planner::Message{MessageId::MixtralV4Layout, {}}));
+        QVERIFY(d.notes[0] == (models::Note{NoteId::MixtralV4Layout, {}}));
         QCOMPARE(d.warnings, std::vector<std::string>{planner::toEnglish(d.notes[0])});
 
         // GPT-2 without the "transformer." prefix, with two old mask buffers.
@@ -939,8 +944,8 @@ private Q_SLOTS:
         loader::writeShardedSafetensors(bare.path().toStdString(), tensors, so);
         writeJson(bare.path().toStdString() + "/config.json", gpt2);
         d = models::describe(loader::open(bare.path().toStdString()));
-        QVERIFY(d.notes == (std::vector<planner::Message>{{MessageId::IgnoredBuffers, {std::int64_t{2}}},
-                                                          {MessageId::BareBaseModel, {std::string("transformer"), std::string("GPT2LMHeadModel")}}}));
+        QVERIFY(d.notes == (std::vector<models::Note>{{NoteId::IgnoredBuffers, {std::int64_t{2}}},
+                                                          {NoteId::BareBaseModel, {std::string("transformer"), std::string("GPT2LMHeadModel")}}}));
         QCOMPARE(d.warnings.size(), std::size_t(2));
         QCOMPARE(d.warnings[0], std::string("2 non-persistent buffer(s) saved in the checkpoint (causal masks, rotary inv_freq) are ignored, "
                                             "as transformers does"));
@@ -968,13 +973,10 @@ private Q_SLOTS:
         QCOMPARE(src.checkpoint.format, loader::Format::ConfigOnly);
         QCOMPARE(src.model.architecture, std::string("LlamaForCausalLM"));
         QVERIFY(src.checkpoint.config.find("_mizan") == src.checkpoint.config.end());
-        try {
-            models::openSource("no-such-model");
-            QFAIL("no error");
-        } catch (const Error &e) {
-            QCOMPARE(e.kind(), ErrorKind::NotFound);
-            QVERIFY(e.message().find("llama-3.1-8b") != std::string::npos);
-        }
+        const auto error = test::errorOf([&] { models::openSource("no-such-model"); });
+        QVERIFY(error);
+        QCOMPARE(error->kind(), ErrorKind::NotFound);
+        QVERIFY(error->message().find("llama-3.1-8b") != std::string::npos);
 
         const auto profiles = models::listHardware();
         QCOMPARE(profiles.size(), std::size_t(6));
@@ -984,12 +986,9 @@ private Q_SLOTS:
         QCOMPARE(rtx.devices[0].capacityBytes, std::int64_t(24) << 30);
         QCOMPARE(rtx.devices[1].key, std::string("cpu"));
         QCOMPARE(models::hardwareProfile("8x-h100-80gb").devices.size(), std::size_t(9));
-        try {
-            models::hardwareProfile("../models/gpt2");
-            QFAIL("no error");
-        } catch (const Error &e) {
-            QCOMPARE(e.kind(), ErrorKind::NotFound);
-        }
+        const auto traversal = test::errorOf([&] { models::hardwareProfile("../models/gpt2"); });
+        QVERIFY(traversal);
+        QCOMPARE(traversal->kind(), ErrorKind::NotFound);
     }
 
     void brokenResourceFilesAreListedWithErrors()
@@ -1008,12 +1007,7 @@ private Q_SLOTS:
         qputenv("MIZAN_RESOURCES", dir.path().toUtf8());
         const auto presets = models::listPresets();
         const auto hardware = models::listHardware();
-        std::string sizeError;
-        try {
-            models::hardwareProfile("bad-size");
-        } catch (const Error &e) {
-            sizeError = e.message();
-        }
+        const auto sizeError = test::errorOf([] { models::hardwareProfile("bad-size"); });
         qputenv("MIZAN_RESOURCES", saved);
         QCOMPARE(presets.size(), std::size_t(3));
         QCOMPARE(presets[0].name, std::string("bad-json"));
@@ -1027,7 +1021,7 @@ private Q_SLOTS:
         QVERIFY(hardware[1].error.find("lots") != std::string::npos);       // bad-size
         QVERIFY(hardware[2].error.empty());
         QCOMPARE(hardware[2].devices.at(0).capacityBytes, std::int64_t(8000000000));
-        QVERIFY(sizeError.find("devices[0]") != std::string::npos);
+        QVERIFY(sizeError && sizeError->message().find("devices[0]") != std::string::npos);
     }
 
     void configJsonOpensAsSource()

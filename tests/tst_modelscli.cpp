@@ -3,38 +3,17 @@
 #include "loader/checkpoint.h"
 #include "models/describe.h"
 
-#include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
+
+#include "testutil.h"
 
 #include <nlohmann/json.hpp>
 
 using namespace mizan;
 
-namespace {
-
-struct Result {
-    int code;
-    QByteArray out;
-    QByteArray err;
-};
-
-Result runCli(const QStringList &args)
-{
-    QProcess p;
-    p.setProgram(QStringLiteral(MIZAN_BINARY_DIR "/app/cli/mizan-cli"));
-    p.setArguments(args);
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(QStringLiteral("MIZAN_RESOURCES"), QStringLiteral(MIZAN_SOURCE_DIR "/resources"));
-    p.setProcessEnvironment(env);
-    p.start();
-    if (!p.waitForFinished(60000))
-        return {-1, {}, "timeout"};
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2, p.readAllStandardOutput(),
-            p.readAllStandardError()};
-}
-
-} // namespace
+using mizan::test::CliRun;
+using mizan::test::runCli;
 
 class TestModelsCli : public QObject {
     Q_OBJECT
@@ -46,8 +25,8 @@ private Q_SLOTS:
     {
         QTemporaryDir dir;
         const QString path = dir.path() + "/demo";
-        const Result r = runCli({"make-demo", path, "--seed", "5"});
-        QCOMPARE(r.code, 0);
+        const CliRun r = runCli({"make-demo", path, "--seed", "5"});
+        QCOMPARE(r.exitCode, 0);
         QVERIFY(r.out.startsWith("wrote "));
         const auto checkpoint = loader::open(path.toStdString());
         QCOMPARE(checkpoint.format, loader::Format::ShardedSafetensors);
@@ -63,9 +42,9 @@ private Q_SLOTS:
     void makeDemoOptions()
     {
         QTemporaryDir dir;
-        const Result r = runCli({"make-demo", dir.path(), "--preset", "qwen2-7b", "--layers", "2", "--hidden", "256",
+        const CliRun r = runCli({"make-demo", dir.path(), "--preset", "qwen2-7b", "--layers", "2", "--hidden", "256",
                                  "--dtype", "float32", "--shards", "3"});
-        QCOMPARE(r.code, 0);
+        QCOMPARE(r.exitCode, 0);
         const auto checkpoint = loader::open(dir.path().toStdString());
         QCOMPARE(checkpoint.catalog.shards.size(), std::size_t(3));
         QCOMPARE(checkpoint.config["hidden_size"].get<int>(), 256);
@@ -97,16 +76,16 @@ private Q_SLOTS:
         QFETCH(int, code);
         QTemporaryDir dir;
         args.replaceInStrings("DIR", dir.path() + "/out");
-        const Result r = runCli(args);
-        QCOMPARE(r.code, code);
+        const CliRun r = runCli(args);
+        QCOMPARE(r.exitCode, code);
         QVERIFY(!r.err.isEmpty());
         QVERIFY(!QFileInfo::exists(dir.path() + "/out/config.json"));
     }
 
     void presetsJson()
     {
-        const Result r = runCli({"presets", "--json"});
-        QCOMPARE(r.code, 0);
+        const CliRun r = runCli({"presets", "--json"});
+        QCOMPARE(r.exitCode, 0);
         const auto j = nlohmann::json::parse(r.out.toStdString());
         QCOMPARE(j["format"].get<std::string>(), std::string("mizan-presets"));
         QCOMPARE(j["models"].size(), std::size_t(17));
@@ -119,8 +98,8 @@ private Q_SLOTS:
                 QCOMPARE(m["architecture"].get<std::string>(), std::string("LlamaForCausalLM"));
             }
         QVERIFY(found);
-        const Result text = runCli({"presets"});
-        QCOMPARE(text.code, 0);
+        const CliRun text = runCli({"presets"});
+        QCOMPARE(text.exitCode, 0);
         QVERIFY(text.out.contains("llama-3.1-405b"));
         QVERIFY(text.out.contains("rtx4090-64gb"));
     }

@@ -236,6 +236,73 @@ private Q_SLOTS:
         }
         QVERIFY_THROWS_EXCEPTION(Error, ModuleTree::fromJson(nlohmann::json::parse(R"({"children":[{"class":"X"}]})")));
     }
+
+    void resolvesMapKeys_data()
+    {
+        // A tree with a root tensor, a module named like a tensor path, params and buffers.
+        QTest::addColumn<QString>("key");
+        QTest::addColumn<QString>("module");   // the module the key resolves to; "-" = unresolved
+        QTest::addColumn<int>("tensor");       // slot, -1 = the module itself
+        QTest::addColumn<QString>("tensorName");
+        QTest::newRow("root") << "" << "" << -1 << "";
+        QTest::newRow("module") << "model.layers.0" << "model.layers.0" << -1 << "";
+        QTest::newRow("deep module") << "model.layers.0.mlp" << "model.layers.0.mlp" << -1 << "";
+        QTest::newRow("param") << "model.layers.0.mlp.weight" << "model.layers.0.mlp" << 0 << "weight";
+        QTest::newRow("second param") << "model.layers.0.mlp.bias" << "model.layers.0.mlp" << 1 << "bias";
+        QTest::newRow("buffer after params") << "model.layers.0.mlp.scale" << "model.layers.0.mlp" << 2 << "scale";
+        QTest::newRow("root tensor") << "logit_bias" << "" << 0 << "logit_bias";
+        QTest::newRow("unknown tensor") << "model.layers.0.mlp.gamma" << "-" << -1 << "";
+        QTest::newRow("unknown owner") << "model.layers.7.mlp.weight" << "-" << -1 << "";
+        QTest::newRow("unknown top level") << "lm_head" << "-" << -1 << "";
+        QTest::newRow("partial component") << "model.lay" << "-" << -1 << "";
+        QTest::newRow("trailing dot") << "model." << "-" << -1 << "";
+    }
+    void resolvesMapKeys()
+    {
+        QFETCH(QString, key);
+        QFETCH(QString, module);
+        QFETCH(int, tensor);
+        QFETCH(QString, tensorName);
+        const auto tree = ModuleTree::fromTensorNames({{"model.layers.0.mlp.weight", t(DType::F16, {4, 4})},
+                                                       {"model.layers.0.mlp.bias", t(DType::F16, {4})},
+                                                       {"model.layers.0.mlp.scale", t(DType::F32, {1}, true)},
+                                                       {"logit_bias", t(DType::F32, {4})}});
+        const auto target = tree.resolveKey(key.toStdString());
+        if (module == QLatin1String("-")) {
+            QVERIFY(!target);
+            return;
+        }
+        QVERIFY(target);
+        QCOMPARE(tree.module(target->module).name, module.toStdString());
+        QCOMPARE(target->tensor, tensor);
+        QCOMPARE(target->isTensor(), tensor >= 0);
+        if (target->isTensor()) {
+            QCOMPARE(tree.tensor(*target).name, tensorName.toStdString());
+            QCOMPARE(tree.tensorName(target->module, tree.tensor(*target)), key.toStdString());
+        }
+    }
+
+    void namesWithinAScope_data()
+    {
+        QTest::addColumn<QString>("name");
+        QTest::addColumn<QString>("scope");
+        QTest::addColumn<bool>("within");
+        QTest::newRow("same") << "model.layers" << "model.layers" << true;
+        QTest::newRow("below") << "model.layers.1.mlp" << "model.layers" << true;
+        QTest::newRow("root scope") << "lm_head" << "" << true;
+        QTest::newRow("root in root") << "" << "" << true;
+        QTest::newRow("longer component") << "model.layers10" << "model.layers" << false;
+        QTest::newRow("above") << "model" << "model.layers" << false;
+        QTest::newRow("sibling") << "model.norm" << "model.layers" << false;
+        QTest::newRow("root not in a module") << "" << "model" << false;
+    }
+    void namesWithinAScope()
+    {
+        QFETCH(QString, name);
+        QFETCH(QString, scope);
+        QFETCH(bool, within);
+        QCOMPARE(nameWithin(name.toStdString(), scope.toStdString()), within);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestModuleTree)

@@ -1,31 +1,17 @@
 // mizan-cli plan / validate run as a process: exit codes, messages, JSON, files.
 #include <QtTest>
 
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QProcess>
 #include <QTemporaryDir>
 
+#include "testutil.h"
+
+using mizan::test::CliRun;
+using mizan::test::runCli;
+
 namespace {
-
-struct Run {
-    int exitCode = -1;
-    QString out, err;
-};
-
-Run cli(const QStringList &args, const QProcessEnvironment &env = QProcessEnvironment::systemEnvironment())
-{
-    QProcess p;
-    p.setProcessEnvironment(env);
-    p.start(QStringLiteral(MIZAN_BINARY_DIR "/app/cli/mizan-cli"), args);
-    Run r;
-    if (!p.waitForFinished(60000))
-        return r;
-    r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
-    r.out = QString::fromUtf8(p.readAllStandardOutput());
-    r.err = QString::fromUtf8(p.readAllStandardError());
-    return r;
-}
 
 // Llama-2-70b's config.json (meta-llama/Llama-2-70b-hf), stored in float16.
 const char *const kLlama2_70b = R"({"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_act": "silu",
@@ -33,7 +19,7 @@ const char *const kLlama2_70b = R"({"architectures": ["LlamaForCausalLM"], "mode
     "num_hidden_layers": 80, "num_key_value_heads": 8, "rms_norm_eps": 1e-05, "rope_theta": 10000.0,
     "tie_word_embeddings": false, "torch_dtype": "float16", "vocab_size": 32000})";
 
-QString writeFile(const QTemporaryDir &dir, const QString &name, const QByteArray &text)
+QString writeFixture(const QTemporaryDir &dir, const QString &name, const QByteArray &text)
 {
     QFile f(dir.filePath(name));
     if (!f.open(QIODevice::WriteOnly))
@@ -58,7 +44,7 @@ class TestPlanCli : public QObject {
 private Q_SLOTS:
     void initTestCase()
     {
-        QVERIFY2(QFileInfo::exists(QStringLiteral(MIZAN_BINARY_DIR "/app/cli/mizan-cli")), "build the mizan-cli target first");
+        QVERIFY2(QFileInfo::exists(mizan::test::cliPath()), "build the mizan-cli target first");
     }
 
     void badArgumentsExitWith2_data()
@@ -81,16 +67,16 @@ private Q_SLOTS:
     {
         QFETCH(QStringList, args);
         QFETCH(QString, message);
-        const Run r = cli(args);
+        const CliRun r = runCli(args);
         QCOMPARE(r.exitCode, 2);
-        QVERIFY2(r.err.contains(message), qPrintable(r.err));
+        QVERIFY2(r.errText().contains(message), r.err.constData());
     }
 
     void listsDevicesAndPlansWithAuto()
     {
-        Run d = cli({"devices", "--json"});
+        CliRun d = runCli({"devices", "--json"});
         QCOMPARE(d.exitCode, 0);
-        const QJsonObject j = QJsonDocument::fromJson(d.out.toUtf8()).object();
+        const QJsonObject j = QJsonDocument::fromJson(d.out).object();
         QCOMPARE(j.value("format").toString(), QString("mizan-devices"));
         const double available = j.value("cpu").toObject().value("available_bytes").toDouble();
         QVERIFY(available > 0);
@@ -100,66 +86,66 @@ private Q_SLOTS:
         QVERIFY(j.value("gpus").toArray().isEmpty() || j.value("cuda_build").toBool());
 
         // auto with overrides: this machine's devices, the CPU lowered, a GPU added.
-        Run p = cli({"plan", "gpt2", "--max-memory", "auto,cpu=1GB,0=100MB", "--json"});
+        CliRun p = runCli({"plan", "gpt2", "--max-memory", "auto,cpu=1GB,0=100MB", "--json"});
         QCOMPARE(p.exitCode, 0);
-        const QJsonObject plan = QJsonDocument::fromJson(p.out.toUtf8()).object();
+        const QJsonObject plan = QJsonDocument::fromJson(p.out).object();
         QCOMPARE(plan.value("max_memory").toObject().value("cpu").toDouble(), 1e9);
         QVERIFY(plan.value("max_memory").toObject().contains("0"));
-        Run bad = cli({"plan", "gpt2", "--max-memory", "automatic"});
+        CliRun bad = runCli({"plan", "gpt2", "--max-memory", "automatic"});
         QCOMPARE(bad.exitCode, 2);
-        Run text = cli({"devices", "--offload-folder", QDir::tempPath() + "/mizan-not-there/x"});
+        CliRun text = runCli({"devices", "--offload-folder", QDir::tempPath() + "/mizan-not-there/x"});
         QCOMPARE(text.exitCode, 0);
-        QVERIFY2(text.out.contains("disk") && text.out.contains("--max-memory auto"), qPrintable(text.out));
+        QVERIFY2(text.out.contains("disk") && text.out.contains("--max-memory auto"), text.out.constData());
     }
 
     void editsMapsAndPlanFiles()
     {
         QTemporaryDir dir;
         const QString map = dir.filePath("map.json"), planFile = dir.filePath("p.mizan.json");
-        QCOMPARE(cli({"plan", "gpt2", "--max-memory", "0=200MB,cpu=1GB", "--device-map-out", map, "-o", planFile}).exitCode, 0);
+        QCOMPARE(runCli({"plan", "gpt2", "--max-memory", "0=200MB,cpu=1GB", "--device-map-out", map, "-o", planFile}).exitCode, 0);
 
         // A device_map: the edited map goes to stdout, the report to stderr.
-        Run r = cli({"edit", "gpt2", map, "--move", "transformer.h.3=0", "--move", "transformer.h.3.mlp=cpu"});
+        CliRun r = runCli({"edit", "gpt2", map, "--move", "transformer.h.3=0", "--move", "transformer.h.3.mlp=cpu"});
         QCOMPARE(r.exitCode, 0);
-        const QJsonObject edited = QJsonDocument::fromJson(r.out.toUtf8()).object();
+        const QJsonObject edited = QJsonDocument::fromJson(r.out).object();
         QCOMPARE(edited.value("transformer.h.3.attn").toInt(-1), 0);
         QCOMPARE(edited.value("transformer.h.3.mlp").toString(), QString("cpu"));
         QCOMPARE(edited.value("transformer.h.2").toString(), QString("cpu"));
         QVERIFY(!edited.contains("transformer.h"));
-        QVERIFY2(r.err.contains("no-split-broken"), qPrintable(r.err)); // GPT2Block cut in two: a warning
+        QVERIFY2(r.err.contains("no-split-broken"), r.err.constData()); // GPT2Block cut in two: a warning
 
         // A plan file stays a plan file, and validates.
         const QString out = dir.filePath("p2.mizan.json");
-        r = cli({"edit", "gpt2", planFile, "--move", "lm_head=cpu", "--move", "transformer.wte=cpu", "-o", out, "--json"});
+        r = runCli({"edit", "gpt2", planFile, "--move", "lm_head=cpu", "--move", "transformer.wte=cpu", "-o", out, "--json"});
         QCOMPARE(r.exitCode, 0);
-        QVERIFY(QJsonDocument::fromJson(r.out.toUtf8()).object().value("valid").toBool());
+        QVERIFY(QJsonDocument::fromJson(r.out).object().value("valid").toBool());
         QFile f(out);
         QVERIFY(f.open(QIODevice::ReadOnly));
         const QJsonObject plan = QJsonDocument::fromJson(f.readAll()).object();
         QCOMPARE(plan.value("format").toString(), QString("mizan-plan"));
-        QCOMPARE(cli({"validate", "gpt2", out}).exitCode, 0);
+        QCOMPARE(runCli({"validate", "gpt2", out}).exitCode, 0);
 
         // An invalid result (tied weights split) is not written; an unknown module exits 1, no move 2.
         const QString bad = dir.filePath("bad.json");
-        r = cli({"edit", "gpt2", map, "--move", "lm_head=cpu", "-o", bad});
+        r = runCli({"edit", "gpt2", map, "--move", "lm_head=cpu", "-o", bad});
         QCOMPARE(r.exitCode, 1);
-        QVERIFY2(r.out.contains("tied-split") || r.out.contains("tied"), qPrintable(r.out));
+        QVERIFY2(r.out.contains("tied-split") || r.out.contains("tied"), r.out.constData());
         QVERIFY(!QFileInfo::exists(bad));
-        r = cli({"edit", "gpt2", map, "--move", "transformer.nothing=cpu"});
+        r = runCli({"edit", "gpt2", map, "--move", "transformer.nothing=cpu"});
         QCOMPARE(r.exitCode, 1);
-        QVERIFY2(r.err.contains("is not a module of this model"), qPrintable(r.err));
-        QCOMPARE(cli({"edit", "gpt2", map}).exitCode, 2);
-        QCOMPARE(cli({"edit", "gpt2", map, "--move", "lm_head!=cpu"}).exitCode, 2);
+        QVERIFY2(r.err.contains("is not a module of this model"), r.err.constData());
+        QCOMPARE(runCli({"edit", "gpt2", map}).exitCode, 2);
+        QCOMPARE(runCli({"edit", "gpt2", map, "--move", "lm_head!=cpu"}).exitCode, 2);
     }
 
     void plansAsJsonAndWritesFiles()
     {
         QTemporaryDir dir;
         const QString map = dir.filePath("device_map.json"), planFile = dir.filePath("gpt2.mizan.json"), py = dir.filePath("load.py");
-        const Run r = cli({"plan", "gpt2", "--max-memory", "0=200MB,cpu=1GB", "--strategy", "sequential", "--json", "--explain",
+        const CliRun r = runCli({"plan", "gpt2", "--max-memory", "0=200MB,cpu=1GB", "--strategy", "sequential", "--json", "--explain",
                            "--device-map-out", map, "-o", planFile, "--python-out", py});
         QCOMPARE(r.exitCode, 0);
-        const QJsonObject j = QJsonDocument::fromJson(r.out.toUtf8()).object();
+        const QJsonObject j = QJsonDocument::fromJson(r.out).object();
         QCOMPARE(j.value("format").toString(), QString("mizan-plan-result"));
         QVERIFY(!j.value("device_map").toObject().isEmpty());
         QVERIFY(!j.value("placements").toArray().isEmpty());
@@ -167,16 +153,53 @@ private Q_SLOTS:
         QVERIFY(QFileInfo::exists(planFile));
         QVERIFY(QFileInfo::exists(py));
         // The exported map validates against the same model and budgets.
-        Run v = cli({"validate", "gpt2", map, "--max-memory", "0=200MB,cpu=1GB"});
+        CliRun v = runCli({"validate", "gpt2", map, "--max-memory", "0=200MB,cpu=1GB"});
         QCOMPARE(v.exitCode, 0);
-        QVERIFY2(v.out.contains("valid"), qPrintable(v.out));
-        v = cli({"validate", "gpt2", planFile, "--json"});
+        QVERIFY2(v.out.contains("valid"), v.out.constData());
+        v = runCli({"validate", "gpt2", planFile, "--json"});
         QCOMPARE(v.exitCode, 0);
-        QCOMPARE(QJsonDocument::fromJson(v.out.toUtf8()).object().value("valid").toBool(), true);
+        QCOMPARE(QJsonDocument::fromJson(v.out).object().value("valid").toBool(), true);
         // Another model refuses the plan file.
-        v = cli({"validate", "gpt-j-6b", planFile});
+        v = runCli({"validate", "gpt-j-6b", planFile});
         QCOMPARE(v.exitCode, 1);
-        QVERIFY2(v.err.contains("another checkpoint"), qPrintable(v.err));
+        QVERIFY2(v.err.contains("another checkpoint"), v.err.constData());
+    }
+
+    void planFileRecordsItsDevices()
+    {
+        QTemporaryDir dir;
+        const QString fromProfile = dir.filePath("profile.mizan.json"), fromList = dir.filePath("list.mizan.json");
+        QCOMPARE(runCli({"plan", "gpt2", "--hardware", "2x-rtx3090", "-o", fromProfile}).exitCode, 0);
+        QCOMPARE(runCli({"plan", "gpt2", "--max-memory", "0=200MB,cpu=1GB", "-o", fromList}).exitCode, 0);
+        auto devicesOf = [](const QString &path) {
+            QFile f(path);
+            return f.open(QIODevice::ReadOnly) ? QJsonDocument::fromJson(f.readAll()).object() : QJsonObject();
+        };
+        const QJsonObject profile = devicesOf(fromProfile);
+        QCOMPARE(profile.value("version").toInt(), 2);
+        const QJsonArray devices = profile.value("devices").toArray();
+        QCOMPARE(devices.size(), 3);
+        const QJsonObject gpu = devices.at(0).toObject();
+        QCOMPARE(gpu.value("device").toInt(-1), 0);
+        QCOMPARE(gpu.value("label").toString(), QString("NVIDIA GeForce RTX 3090"));
+        QCOMPARE(gpu.value("capacity_bytes").toDouble(), 24.0 * (1 << 30));
+        QCOMPARE(gpu.value("simulated").toBool(true), false);
+        QCOMPARE(devices.at(2).toObject().value("label").toString(), QString("system RAM"));
+        const QJsonObject cpuOnly = devicesOf(fromList).value("devices").toArray().at(1).toObject();
+        QCOMPARE(cpuOnly.value("device").toString(), QString("cpu"));
+        QCOMPARE(cpuOnly.value("simulated").toBool(true), false);
+        QVERIFY(!cpuOnly.contains("capacity_bytes"));
+
+        // `edit` keeps them, and reports the edited map's usage: every byte of the model somewhere.
+        const QString edited = dir.filePath("edited.mizan.json");
+        const CliRun r = runCli({"edit", "gpt2", fromList, "--move", "transformer.h.0=cpu", "-o", edited, "--json"});
+        QCOMPARE(r.exitCode, 0);
+        const CliRun planned = runCli({"plan", "gpt2", "--max-memory", "0=200MB,cpu=1GB", "--json"});
+        double total = 0;
+        for (const auto &u : QJsonDocument::fromJson(r.out).object().value("usage").toArray())
+            total += u.toObject().value("planned_bytes").toDouble();
+        QCOMPARE(total, QJsonDocument::fromJson(planned.out).object().value("total_bytes").toDouble());
+        QCOMPARE(devicesOf(edited).value("devices"), devicesOf(fromList).value("devices"));
     }
 
     // --dtype means transformers' torch_dtype: Llama-2-70b (float16) loaded as float32 needs twice
@@ -202,13 +225,13 @@ private Q_SLOTS:
         QFETCH(int, gpu1);
         QFETCH(double, totalBytes);
         QTemporaryDir dir;
-        const QString config = writeFile(dir, "config.json", kLlama2_70b);
+        const QString config = writeFixture(dir, "config.json", kLlama2_70b);
         QStringList args{"plan", config, "--max-memory", "0=24GiB,1=24GiB,cpu=64GiB", "--json"};
         if (!dtype.isEmpty())
             args << "--dtype" << dtype;
-        const Run r = cli(args);
+        const CliRun r = runCli(args);
         QCOMPARE(r.exitCode, 0);
-        const QJsonObject j = QJsonDocument::fromJson(r.out.toUtf8()).object();
+        const QJsonObject j = QJsonDocument::fromJson(r.out).object();
         const QJsonObject map = j.value("device_map").toObject();
         QCOMPARE(layersOn(map, QJsonValue(0)), gpu0);
         QCOMPARE(layersOn(map, QJsonValue(1)), gpu1);
@@ -219,15 +242,15 @@ private Q_SLOTS:
     void validateSizesInTheLoadDtype()
     {
         QTemporaryDir dir;
-        const QString config = writeFile(dir, "config.json", kLlama2_70b), map = dir.filePath("map.json");
+        const QString config = writeFixture(dir, "config.json", kLlama2_70b), map = dir.filePath("map.json");
         const QStringList budgets{"--max-memory", "0=24GiB,1=24GiB,cpu=64GiB"};
-        QCOMPARE(cli(QStringList{"plan", config, "--dtype", "float16", "--device-map-out", map} + budgets).exitCode, 0);
-        Run v = cli(QStringList{"validate", config, map, "--dtype", "float16", "--json"} + budgets);
+        QCOMPARE(runCli(QStringList{"plan", config, "--dtype", "float16", "--device-map-out", map} + budgets).exitCode, 0);
+        CliRun v = runCli(QStringList{"validate", config, map, "--dtype", "float16", "--json"} + budgets);
         QCOMPARE(v.exitCode, 0);
-        QVERIFY2(!v.out.contains("over-budget"), qPrintable(v.out));
-        v = cli(QStringList{"validate", config, map, "--dtype", "float32", "--json"} + budgets);
+        QVERIFY2(!v.out.contains("over-budget"), v.out.constData());
+        v = runCli(QStringList{"validate", config, map, "--dtype", "float32", "--json"} + budgets);
         QCOMPARE(v.exitCode, 0); // warnings only
-        QVERIFY2(v.out.contains("over-budget"), qPrintable(v.out));
+        QVERIFY2(v.out.contains("over-budget"), v.out.constData());
     }
 
     void helpSaysWhatTheDtypeMeans_data()
@@ -239,9 +262,9 @@ private Q_SLOTS:
     void helpSaysWhatTheDtypeMeans()
     {
         QFETCH(QString, command);
-        const Run r = cli({command, "--help"});
+        const CliRun r = runCli({command, "--help"});
         QCOMPARE(r.exitCode, 0);
-        QVERIFY2(r.out.contains("from_pretrained(torch_dtype") && r.out.contains("float16 weights as float32: 4 bytes"), qPrintable(r.out));
+        QVERIFY2(r.out.contains("from_pretrained(torch_dtype") && r.out.contains("float16 weights as float32: 4 bytes"), r.out.constData());
     }
 
     // --hardware: the profile's budgets; its disk entry is not one.
@@ -249,36 +272,34 @@ private Q_SLOTS:
     {
         QTemporaryDir dir;
         QDir(dir.path()).mkpath("hardware");
-        writeFile(dir, "hardware/box.json", R"({"devices": [{"device": 0, "capacity": "200MB"}, {"device": "cpu", "capacity": "1GB"},
+        writeFixture(dir, "hardware/box.json", R"({"devices": [{"device": 0, "capacity": "200MB"}, {"device": "cpu", "capacity": "1GB"},
                                                             {"device": "disk", "capacity": "900GB"}]})");
-        writeFile(dir, "hardware/twice.json", R"({"devices": [{"device": 0, "capacity": "1GB"}, {"device": 0, "capacity": "2GB"}]})");
+        writeFixture(dir, "hardware/twice.json", R"({"devices": [{"device": 0, "capacity": "1GB"}, {"device": 0, "capacity": "2GB"}]})");
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         env.insert("MIZAN_RESOURCES", dir.path());
-        const QString config = writeFile(dir, "config.json", R"({"architectures": ["GPT2LMHeadModel"], "n_embd": 64, "n_head": 4,
+        const QString config = writeFixture(dir, "config.json", R"({"architectures": ["GPT2LMHeadModel"], "n_embd": 64, "n_head": 4,
                                                                   "n_layer": 4, "n_positions": 64, "vocab_size": 1000})");
-        Run r = cli({"plan", config, "--hardware", "box", "--json"}, env);
+        CliRun r = runCli({"plan", config, "--hardware", "box", "--json"}, env);
         QCOMPARE(r.exitCode, 0);
-        const QJsonObject memory = QJsonDocument::fromJson(r.out.toUtf8()).object().value("max_memory").toObject();
+        const QJsonObject memory = QJsonDocument::fromJson(r.out).object().value("max_memory").toObject();
         QCOMPARE(memory.value("0").toDouble(), 2e8);
         QCOMPARE(memory.value("cpu").toDouble(), 1e9);
         QVERIFY(!memory.contains("disk"));
-        r = cli({"plan", config, "--hardware", "twice"}, env);
+        r = runCli({"plan", config, "--hardware", "twice"}, env);
         QCOMPARE(r.exitCode, 2);
-        QVERIFY2(r.err.contains("listed twice"), qPrintable(r.err));
-        r = cli({"plan", config, "--hardware", "box", "--max-memory", "cpu=1GB"}, env);
+        QVERIFY2(r.err.contains("listed twice"), r.err.constData());
+        r = runCli({"plan", config, "--hardware", "box", "--max-memory", "cpu=1GB"}, env);
         QCOMPARE(r.exitCode, 2);
     }
 
     void invalidMapExitsWith1()
     {
         QTemporaryDir dir;
-        QFile f(dir.filePath("bad.json"));
-        QVERIFY(f.open(QIODevice::WriteOnly));
-        f.write(R"({"transformer.h": 0, "lm_head": "cuda:3"})");
-        f.close();
-        const Run r = cli({"validate", "gpt2", f.fileName(), "--max-memory", "0=1GB,cpu=1GB", "--json"});
+        const QString bad = dir.filePath("bad.json");
+        QVERIFY(mizan::test::writeFile(bad, R"({"transformer.h": 0, "lm_head": "cuda:3"})"));
+        const CliRun r = runCli({"validate", "gpt2", bad, "--max-memory", "0=1GB,cpu=1GB", "--json"});
         QCOMPARE(r.exitCode, 1);
-        const QJsonObject j = QJsonDocument::fromJson(r.out.toUtf8()).object();
+        const QJsonObject j = QJsonDocument::fromJson(r.out).object();
         QCOMPARE(j.value("valid").toBool(), false);
         QStringList kinds;
         for (const auto &i : j.value("issues").toArray())
@@ -288,9 +309,9 @@ private Q_SLOTS:
 
     void impossiblePinsExitWith1()
     {
-        const Run r = cli({"plan", "gpt2", "--max-memory", "0=10MB,cpu=1GB", "--pin", "transformer.wte=0"});
+        const CliRun r = runCli({"plan", "gpt2", "--max-memory", "0=10MB,cpu=1GB", "--pin", "transformer.wte=0"});
         QCOMPARE(r.exitCode, 1);
-        QVERIFY2(r.err.contains("over by") && r.err.contains("GPU 0"), qPrintable(r.err));
+        QVERIFY2(r.err.contains("over by") && r.err.contains("GPU 0"), r.err.constData());
     }
 };
 

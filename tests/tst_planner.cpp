@@ -1,8 +1,12 @@
 // planner::plan(), validate() and the plan formats (beyond the Accelerate parity table).
 #include "planner/accelerate.h"
 #include "planner/error.h"
+#include "planner/mapfile.h"
+#include "planner/planerror.h"
 #include "planner/plan.h"
 #include "testdata.h"
+#include "planner/usage.h"
+#include "testutil.h"
 
 #include <nlohmann/json.hpp>
 
@@ -145,13 +149,10 @@ private Q_SLOTS:
     void badDevicesAreRejected()
     {
         QFETCH(QString, text);
-        try {
-            Device::fromString(text.toStdString());
-            QFAIL("expected an error");
-        } catch (const Error &e) {
-            QCOMPARE(int(e.kind()), int(ErrorKind::InvalidArgument));
-            QVERIFY(e.message().find("unknown device") != std::string::npos);
-        }
+        const auto error = test::errorOf([&] { Device::fromString(text.toStdString()); });
+        QVERIFY(error);
+        QCOMPARE(int(error->kind()), int(ErrorKind::InvalidArgument));
+        QVERIFY(error->message().find("unknown device") != std::string::npos);
     }
     void parsesMaxMemory()
     {
@@ -162,6 +163,46 @@ private Q_SLOTS:
         QVERIFY(m[2].first == Device::cpu());
         QCOMPARE(m[3].second, std::int64_t(1000));
         QVERIFY(maxMemoryFromJson(maxMemoryToJson(m)) == m);
+    }
+    void readsMaxMemoryJson_data()
+    {
+        QTest::addColumn<QByteArray>("json");
+        QTest::addColumn<bool>("accelerate");
+        QTest::addColumn<QString>("expected");   // "0=N cpu=N" in the order read, or "error: <part of the message>"
+        QTest::newRow("mizan keeps order") << QByteArray(R"({"cpu": 5, "cuda:1": "1KiB"})") << false << "cpu=5 1=1024";
+        QTest::newRow("mizan pairs") << QByteArray(R"([[0, "1GB"], ["disk", 7]])") << false << "0=1000000000 disk=7";
+        QTest::newRow("mizan twice") << QByteArray(R"({"0": 1, "cuda:0": 2})") << false << "error: listed twice";
+        QTest::newRow("mizan fraction") << QByteArray(R"({"0": 1.5})") << false << "error: must be an integer (bytes)";
+        QTest::newRow("mizan negative") << QByteArray(R"({"0": -1})") << false << "error: is not in a valid format";
+        QTest::newRow("mizan bad device") << QByteArray(R"({"meta": 1})") << false << "error: unknown device";
+        QTest::newRow("accelerate sorts") << QByteArray(R"({"cpu": 5, "1": 3, "0": "1KiB"})") << true << "0=1024 1=3 cpu=5";
+        QTest::newRow("accelerate last wins") << QByteArray(R"([[0, 1], [0, 2]])") << true << "0=2";
+        QTest::newRow("accelerate fraction") << QByteArray(R"({"0": 1.5})") << true << "0=1.5";
+        QTest::newRow("accelerate cuda key") << QByteArray(R"([["cuda:0", 100]])") << true << "error: Device cuda:0 is not recognized";
+        QTest::newRow("not a map") << QByteArray("3") << true << "error: must be an object or a list";
+        QTest::newRow("bad pair") << QByteArray("[[0]]") << false << "error: pairs must be [device, size]";
+    }
+    void readsMaxMemoryJson()
+    {
+        QFETCH(QByteArray, json);
+        QFETCH(bool, accelerate);
+        QFETCH(QString, expected);
+        const auto parsed = json::parse(json.toStdString());
+        accel::Memory memory;
+        const auto error = test::errorOf([&] {
+            memory = accelerate ? accel::maxMemoryFromAccelerateJson(parsed) : accel::toMemory(maxMemoryFromJson(parsed));
+        });
+        if (expected.startsWith("error: ")) {
+            QVERIFY(error);
+            QCOMPARE(int(error->kind()), int(ErrorKind::InvalidArgument));
+            QVERIFY2(QString::fromStdString(error->message()).contains(expected.mid(7)), error->what());
+            return;
+        }
+        QVERIFY2(!error, error ? error->what() : "");
+        QStringList got;
+        for (const auto &[d, b] : memory)
+            got << QString::fromStdString(d.toString()) + "=" + QString::number(b, 'g', 17);
+        QCOMPARE(got.join(' '), expected);
     }
     void badMaxMemoryIsRejected_data()
     {
@@ -182,13 +223,10 @@ private Q_SLOTS:
         QCOMPARE(parseSize("10GiB"), std::int64_t(10737418240LL));
         QCOMPARE(parseSize("10GB"), std::int64_t(10000000000LL));
         QCOMPARE(parseSize("10gb"), std::int64_t(1250000000LL));
-        try {
-            parseSize("5TB");
-            QFAIL("expected an error");
-        } catch (const Error &e) {
-            QCOMPARE(QString::fromStdString(e.message()),
-                     QString("`size` 5TB is not in a valid format. Use an integer for bytes, or a string with an unit (like '5.0GB')."));
-        }
+        const auto error = test::errorOf([&] { parseSize("5TB"); });
+        QVERIFY(error);
+        QCOMPARE(QString::fromStdString(error->message()),
+                 QString("`size` 5TB is not in a valid format. Use an integer for bytes, or a string with an unit (like '5.0GB')."));
     }
     void formatsBytes()
     {
@@ -373,41 +411,13 @@ private Q_SLOTS:
     void everyMessageRendersInEnglish()
     {
         QFETCH(int, id);
-        const auto messageId = static_cast<MessageId>(id);
-        Message m{messageId, {}};
-        std::vector<std::string> texts;
-        for (const auto kind : argumentKinds(messageId)) {
-            const std::string text = "name" + std::to_string(m.args.size()) + ".weight";
-            switch (kind) {
-            case MessageArgKind::Text: m.args.emplace_back(text); texts.push_back(text); break;
-            case MessageArgKind::Bytes: m.args.emplace_back(ByteCount{1536.0 * static_cast<double>(m.args.size() + 1)}); break;
-            case MessageArgKind::Device: m.args.emplace_back(Device::gpu(static_cast<int>(m.args.size()) + 3)); break;
-            case MessageArgKind::Count: m.args.emplace_back(std::int64_t{7}); break;
-            case MessageArgKind::Devices: m.args.emplace_back(std::vector<Device>{Device::gpu(1), Device::cpu()}); break;
-            case MessageArgKind::Texts: m.args.emplace_back(std::vector<std::string>{text, text + "2"}); texts.push_back(text + "2"); break;
-            }
-        }
-        const std::string english = toEnglish(m);
-        QVERIFY(!english.empty());
-        QVERIFY(std::string(toString(messageId)).size() > 0);
-        // Every %n was replaced and every name appears verbatim.
-        for (char d = '1'; d <= '9'; ++d)
-            QVERIFY2(english.find(std::string("%") + d) == std::string::npos, english.c_str());
-        for (const auto &t : texts)
-            QVERIFY2(english.find(t) != std::string::npos, english.c_str());
-        const std::string pattern = englishPattern(messageId);
-        for (std::size_t i = 0; i < m.args.size(); ++i)
-            QVERIFY2(pattern.find("%" + std::to_string(i + 1)) != std::string::npos, pattern.c_str());
-        // Arguments of the wrong kind or count are refused.
-        Message wrong = m;
-        wrong.args.emplace_back(std::string("extra"));
-        QVERIFY_THROWS_EXCEPTION(mizan::Error, toEnglish(wrong));
+        const QString problem = test::englishProblems(static_cast<MessageId>(id));
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
     }
     void messageNamesAreUnique()
     {
-        std::set<std::string> names;
-        for (int i = 0; i < static_cast<int>(MessageId::Count); ++i)
-            QVERIFY2(names.insert(toString(static_cast<MessageId>(i))).second, toString(static_cast<MessageId>(i)));
+        const QStringList bad = test::badMessageNames<MessageId>();
+        QVERIFY2(bad.isEmpty(), qPrintable(bad.join(", ")));
     }
     void messagesJoinIntoOneText()
     {
@@ -513,42 +523,44 @@ private Q_SLOTS:
         QCOMPARE(keys(p.deviceMap), std::string("embed=0 layers.0=0 layers.1=0 layers.2=1 layers.3=0 norm=0 lm_head=0"));
         QVERIFY(validate(tree, p.deviceMap, o).empty());
     }
-    void impossiblePinsSayWhichAndByHowMuch()
+    void pinErrorsAreStructured_data()
     {
-        const ModuleTree tree = toyModel();
+        QTest::addColumn<QString>("pins");      // "module=device" or "module!=device", space-separated
+        QTest::addColumn<int>("kind");
+        QTest::addColumn<int>("id");            // the first message's id
+        QTest::addColumn<QString>("english");   // a part of the English text
+        QTest::newRow("unknown module") << "layers.9=0" << int(ErrorKind::InvalidArgument) << int(MessageId::PinUnknownModule)
+                                        << "pin \"layers.9\": the model has no module or tensor of that name";
+        QTest::newRow("device without budget") << "layers.0=3" << int(ErrorKind::InvalidArgument) << int(MessageId::PinDeviceWithoutBudget)
+                                               << "pin \"layers.0\" -> GPU 3: that device has no budget (max memory lists GPU 0, CPU)";
+        QTest::newRow("inside a no-split module") << "layers.0.mlp=cpu" << int(ErrorKind::Impossible) << int(MessageId::PinInsideNoSplit)
+                                                  << "cannot pin \"layers.0.mlp\": it is part of \"layers.0\" (class Block, never split); pin \"layers.0\" instead";
+        QTest::newRow("overlap") << "layers=0 layers.1=cpu" << int(ErrorKind::InvalidArgument) << int(MessageId::PinsOverlap)
+                                 << "pins \"layers\" and \"layers.1\" overlap";
+        QTest::newRow("contradiction") << "layers.0=0 layers!=0" << int(ErrorKind::InvalidArgument) << int(MessageId::PinsContradict)
+                                       << "pins contradict: \"layers.0\" is pinned to GPU 0 but \"layers\" is forbidden there";
+        QTest::newRow("over budget") << "layers.0=0 layers.1=0" << int(ErrorKind::Impossible) << int(MessageId::PinsOverBudget)
+                                     << "pins need 6.38 KiB on GPU 0 but its budget is 4.88 KiB: over by 1528 bytes (\"layers.0\" 3.19 KiB; \"layers.1\" 3.19 KiB)";
+    }
+    void pinErrorsAreStructured()
+    {
+        QFETCH(QString, pins);
+        QFETCH(int, kind);
+        QFETCH(int, id);
+        QFETCH(QString, english);
         PlanOptions o = toyOptions({{Device::gpu(0), 5000}, {Device::cpu(), 100000}});
-        o.pins = {{"layers.0", Device::gpu(0), false}, {"layers.1", Device::gpu(0), false}};
+        for (const QString &p : pins.split(' '))
+            o.pins.push_back(parsePin(p.toStdString()));
         try {
-            plan(tree, o);
+            plan(toyModel(), o);
             QFAIL("expected an error");
-        } catch (const Error &e) {
-            QCOMPARE(int(e.kind()), int(ErrorKind::Impossible));
-            const QString msg = QString::fromStdString(e.message());
-            QVERIFY2(msg.contains("GPU 0") && msg.contains("over by 1528 bytes") && msg.contains("layers.0") && msg.contains("layers.1"), qPrintable(msg));
+        } catch (const PlanError &e) {
+            QCOMPARE(int(e.kind()), kind);
+            QVERIFY(!e.messages().empty());
+            QCOMPARE(int(e.messages().front().id), id);
+            QCOMPARE(e.message(), toEnglish(e.messages()));
+            QVERIFY2(QString::fromStdString(e.message()).contains(english), e.what());
         }
-    }
-    void pinInsideNoSplitModuleIsRefused()
-    {
-        const ModuleTree tree = toyModel();
-        PlanOptions o = toyOptions({{Device::gpu(0), 100000}});
-        o.pins = {{"layers.0.mlp", Device::cpu(), false}};
-        try {
-            plan(tree, o);
-            QFAIL("expected an error");
-        } catch (const Error &e) {
-            QCOMPARE(int(e.kind()), int(ErrorKind::Impossible));
-            QVERIFY(e.message().find("pin \"layers.0\" instead") != std::string::npos);
-        }
-    }
-    void pinOfUnknownModuleIsRejected()
-    {
-        PlanOptions o = toyOptions({{Device::gpu(0), 100000}});
-        o.pins = {{"layers.9", Device::gpu(0), false}};
-        QVERIFY_THROWS_EXCEPTION(Error, plan(toyModel(), o));
-        o.pins = {{"layers.0", Device::gpu(3), false}};
-        QVERIFY_THROWS_EXCEPTION(Error, plan(toyModel(), o));
-        o.pins = {{"layers.0", Device::gpu(0), false}, {"layers", Device::gpu(0), true}};
-        QVERIFY_THROWS_EXCEPTION(Error, plan(toyModel(), o));
     }
 
     // Property check on generated trees: every plan covers the model exactly once, respects its
@@ -773,13 +785,10 @@ private Q_SLOTS:
     {
         const auto map = deviceMapFromJson(nlohmann::ordered_json::parse(R"({"b": "cuda:1", "a": 0, "c": "cpu", "d": "disk", "e": "2"})"));
         QCOMPARE(keys(map), std::string("b=1 a=0 c=cpu d=disk e=2"));
-        try {
-            deviceMapFromJson(nlohmann::ordered_json::parse(R"({"a": "meta"})"), "map.json");
-            QFAIL("expected an error");
-        } catch (const Error &e) {
-            QCOMPARE(int(e.kind()), int(ErrorKind::InvalidDeviceMap));
-            QVERIFY(e.message().find("\"a\"") != std::string::npos);
-        }
+        const auto error = test::errorOf([&] { deviceMapFromJson(nlohmann::ordered_json::parse(R"({"a": "meta"})"), "map.json"); });
+        QVERIFY(error);
+        QCOMPARE(int(error->kind()), int(ErrorKind::InvalidDeviceMap));
+        QVERIFY(error->message().find("\"a\"") != std::string::npos);
     }
     void planFileRoundTrip()
     {
@@ -791,42 +800,192 @@ private Q_SLOTS:
         o.headroom.tokens = 8;
         o.headroom.hiddenSize = 16;
         const Plan p = plan(tree, o);
-        PlanFile f{identityOf(tree, "toy"), o, p.deviceMap, p.usage};
+        PlanFile f{identityOf(tree, "toy"), o, p.deviceMap, p.usage, {}};
+        f.devices = {{Device::gpu(0), "NVIDIA H100 80GB HBM3", std::int64_t(80) << 30, false},
+                     {Device::gpu(1), "", 6000, true},
+                     {Device::cpu(), "system RAM", -1, false}};
         const std::string path = (dir.path() + "/toy.mizan.json").toStdString();
         writePlanFile(path, f);
         const CheckpointIdentity id = identityOf(tree, "toy");
         const PlanFile back = readPlanFile(path, &id);
         QVERIFY(back.options == o);
         QVERIFY(back.deviceMap == p.deviceMap);
+        QVERIFY(back.devices == f.devices);
+        QVERIFY(back.deviceInfo(Device::gpu(0)) && !back.deviceInfo(Device::gpu(0))->simulated);
+        QVERIFY(back.deviceInfo(Device::gpu(1)) && back.deviceInfo(Device::gpu(1))->simulated);
+        QVERIFY(!back.deviceInfo(Device::disk()));
         QCOMPARE(back.usage.size(), p.usage.size());
         QCOMPARE(planFileToJson(back).dump(), planFileToJson(f).dump());
         QCOMPARE(QDir(dir.path()).entryList(QDir::Files).size(), 1); // no temporary left behind
     }
+    void readsVersion1PlanFiles()
+    {
+        // As Mizan wrote them before devices had labels, capacities and the simulated flag.
+        const ModuleTree tree = toyModel();
+        const CheckpointIdentity id = identityOf(tree, "toy");
+        json old = json::parse(R"({"format": "mizan-plan", "version": 1, "checkpoint": {"path": "toy", "total_bytes": 19520}})");
+        old["checkpoint"]["fingerprint"] = id.fingerprint;
+        old["devices"] = json::parse(R"([{"device": 0, "budget_bytes": 16000}, {"device": "cpu", "budget_bytes": 100000}])");
+        old["options"] = json::parse(R"({"strategy": "sequential", "dtype": null, "no_split_module_classes": ["Block"], "special_dtypes": {}})");
+        old["pins"] = json::array();
+        old["device_map"] = json::parse(R"([["", 0]])");
+        const PlanFile f = planFileFromJson(old, "old.mizan.json", &id);
+        QCOMPARE(f.options.maxMemory, (MaxMemory{{Device::gpu(0), 16000}, {Device::cpu(), 100000}}));
+        QVERIFY(f.devices.empty());
+        QVERIFY(!f.deviceInfo(Device::gpu(0)));
+        QCOMPARE(planFileToJson(f)["version"].get<int>(), PlanFile::kVersion);
+    }
     void newerPlanFileIsRefused()
     {
-        auto j = planFileToJson(PlanFile{identityOf(toyModel(), "toy"), toyOptions({{Device::gpu(0), 1}}), {{"", Device::gpu(0)}}, {}});
+        auto j = planFileToJson(PlanFile{identityOf(toyModel(), "toy"), toyOptions({{Device::gpu(0), 1}}), {{"", Device::gpu(0)}}, {}, {}});
         j["version"] = 7;
-        try {
-            planFileFromJson(json::parse(j.dump()), "x.mizan.json");
-            QFAIL("expected an error");
-        } catch (const Error &e) {
-            QCOMPARE(int(e.kind()), int(ErrorKind::VersionMismatch));
-            QVERIFY(e.message().find("newer Mizan") != std::string::npos);
-        }
+        const auto error = test::errorOf([&] { planFileFromJson(json::parse(j.dump()), "x.mizan.json"); });
+        QVERIFY(error);
+        QCOMPARE(int(error->kind()), int(ErrorKind::VersionMismatch));
+        QVERIFY(error->message().find("newer Mizan") != std::string::npos);
     }
     void planForAnotherCheckpointIsRefused()
     {
         QTemporaryDir dir;
         const std::string path = (dir.path() + "/p.mizan.json").toStdString();
-        writePlanFile(path, PlanFile{identityOf(toyModel(4), "four"), toyOptions({{Device::gpu(0), 1}}), {{"", Device::gpu(0)}}, {}});
+        writePlanFile(path, PlanFile{identityOf(toyModel(4), "four"), toyOptions({{Device::gpu(0), 1}}), {{"", Device::gpu(0)}}, {}, {}});
         const CheckpointIdentity other = identityOf(toyModel(5), "five");
-        try {
-            readPlanFile(path, &other);
-            QFAIL("expected an error");
-        } catch (const Error &e) {
-            QCOMPARE(int(e.kind()), int(ErrorKind::VersionMismatch));
-            QVERIFY(e.message().find("another checkpoint") != std::string::npos);
+        const auto error = test::errorOf([&] { readPlanFile(path, &other); });
+        QVERIFY(error);
+        QCOMPARE(int(error->kind()), int(ErrorKind::VersionMismatch));
+        QVERIFY(error->message().find("another checkpoint") != std::string::npos);
+    }
+    void readsAMapOrAPlan_data()
+    {
+        QTest::addColumn<QString>("name");
+        QTest::addColumn<QByteArray>("text");   // empty: the toy model's plan file
+        QTest::addColumn<bool>("isPlan");
+        QTest::addColumn<QString>("keys");
+        QTest::newRow("map object") << "device_map.json" << QByteArray(R"({"embed": 0, "layers": "cuda:1", "norm": "cpu", "lm_head": "disk"})")
+                                    << false << "embed=0 layers=1 norm=cpu lm_head=disk";
+        QTest::newRow("map of pairs") << "pairs.json" << QByteArray(R"([["layers", 1], ["embed", "0"]])") << false << "layers=1 embed=0";
+        QTest::newRow("wrapped map") << "wrapped.json" << QByteArray(R"({"device_map": {"": "cpu"}})") << false << "=cpu";
+        QTest::newRow("plan file") << "toy.mizan.json" << QByteArray() << true << "=0";
+        QTest::newRow("plan under a plain name") << "saved.json" << QByteArray() << true << "=0";
+    }
+    void readsAMapOrAPlan()
+    {
+        QFETCH(QString, name);
+        QFETCH(QByteArray, text);
+        QFETCH(bool, isPlan);
+        QFETCH(QString, keys);
+        QTemporaryDir dir;
+        const std::string path = dir.filePath(name).toStdString();
+        const ModuleTree tree = toyModel();
+        const CheckpointIdentity id = identityOf(tree, "toy");
+        if (text.isEmpty())
+            writePlanFile(path, PlanFile{id, toyOptions({{Device::gpu(0), 123456}}), {{"", Device::gpu(0)}}, {}, {}});
+        else
+            QVERIFY(test::writeFile(dir.filePath(name), text));
+        const MapOrPlan file = readMapOrPlanFile(path, &id);
+        QCOMPARE(file.isPlan(), isPlan);
+        QCOMPARE(QString::fromStdString(::keys(file.map)), keys);
+        if (isPlan) {
+            QCOMPARE(file.plan->options.maxMemory, (MaxMemory{{Device::gpu(0), 123456}}));
+            QVERIFY(file.plan->deviceMap == file.map);
         }
+    }
+    void mapOrPlanErrorsNameTheFile_data()
+    {
+        QTest::addColumn<QByteArray>("text");   // "-": no file at all; "plan:N": a plan file for the toy model with N blocks
+        QTest::addColumn<int>("kind");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("missing") << QByteArray("-") << int(ErrorKind::Io) << "cannot open";
+        QTest::newRow("broken JSON") << QByteArray(R"({"embed": )") << int(ErrorKind::InvalidJson) << "invalid JSON at byte";
+        QTest::newRow("not an object") << QByteArray("42") << int(ErrorKind::InvalidDeviceMap) << "must be a JSON object";
+        QTest::newRow("bad device") << QByteArray(R"({"embed": "meta"})") << int(ErrorKind::InvalidDeviceMap) << "\"embed\": unknown device";
+        QTest::newRow("bad pair") << QByteArray(R"([["embed"]])") << int(ErrorKind::InvalidDeviceMap) << "[\"module name\", device]";
+        QTest::newRow("newer plan") << QByteArray(R"({"format": "mizan-plan", "version": 99})") << int(ErrorKind::VersionMismatch) << "newer Mizan";
+        QTest::newRow("malformed plan") << QByteArray(R"({"format": "mizan-plan", "version": 1})") << int(ErrorKind::InvalidHeader) << "malformed";
+        QTest::newRow("another checkpoint") << QByteArray("plan:5") << int(ErrorKind::VersionMismatch) << "another checkpoint";
+    }
+    void mapOrPlanErrorsNameTheFile()
+    {
+        QFETCH(QByteArray, text);
+        QFETCH(int, kind);
+        QFETCH(QString, message);
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("input.json"));
+        if (text.startsWith("plan:"))
+            writePlanFile(path.toStdString(), PlanFile{identityOf(toyModel(text.mid(5).toInt()), "other"), toyOptions({{Device::gpu(0), 1}}),
+                                                       {{"", Device::gpu(0)}}, {}, {}});
+        else if (text != "-")
+            QVERIFY(test::writeFile(path, text));
+        const CheckpointIdentity id = identityOf(toyModel(), "toy");
+        const auto error = test::errorOf([&] { readMapOrPlanFile(path.toStdString(), &id); });
+        QVERIFY(error);
+        QCOMPARE(int(error->kind()), kind);
+        QCOMPARE(error->file(), path.toStdString());
+        QVERIFY2(QString::fromStdString(error->message()).contains(message), error->what());
+    }
+
+    // ---- usage of a map -----------------------------------------------------------------------
+    void usageOfAPlannedMapIsThePlans()
+    {
+        const ModuleTree tree = toyModel();
+        const PlanOptions o = toyOptions({{Device::gpu(0), 8000}, {Device::gpu(1), 6000}, {Device::cpu(), 100000}});
+        const Plan p = plan(tree, o);
+        const auto usage = usageOf(tree, p.deviceMap, o);
+        QCOMPARE(usage.size(), p.usage.size());
+        for (std::size_t i = 0; i < usage.size(); ++i) {
+            QCOMPARE(usage[i].device, p.usage[i].device);
+            QCOMPARE(usage[i].plannedBytes, p.usage[i].plannedBytes);
+            QCOMPARE(usage[i].moduleCount, p.usage[i].moduleCount);
+            QCOMPARE(usage[i].budgetBytes, p.usage[i].budgetBytes);
+        }
+    }
+    void usageCountsAsValidationDoes()
+    {
+        // Tensor keys, a special dtype (norm.weight kept in float32 under float16), an unknown key and a
+        // repeated key (counted once), a device without a budget (disk).
+        const ModuleTree tree = toyModel();
+        PlanOptions o = toyOptions({{Device::gpu(0), 1000}, {Device::cpu(), 100000}});
+        o.dtype = DType::F16;
+        o.specialDtypes = {{"norm.weight", DType::F32}};
+        const DeviceMap map = {{"embed", Device::gpu(0)}, {"layers.0", Device::gpu(0)}, {"layers.1", Device::cpu()}, {"layers.2", Device::cpu()},
+                               {"layers.3", Device::disk()}, {"norm.weight", Device::gpu(0)}, {"lm_head", Device::gpu(0)},
+                               {"nothing.here", Device::cpu()}, {"layers.2", Device::gpu(0)}};
+        std::vector<double> bytes;
+        const auto usage = usageOf(tree, map, o, &bytes);
+        QCOMPARE(bytes, (std::vector<double>{3200, 1632, 1632, 1632, 1632, 64, 0, 0, 1632}));
+        QCOMPARE(usage.size(), std::size_t(3));
+        QCOMPARE(usage[0].device, Device::gpu(0));
+        QCOMPARE(usage[0].plannedBytes, 3200.0 + 1632 + 64);
+        QCOMPARE(usage[0].moduleCount, 4);
+        QCOMPARE(usage[0].freeBytes, 1000.0 - (3200 + 1632 + 64));
+        QCOMPARE(usage[1].device, Device::cpu());
+        QCOMPARE(usage[1].plannedBytes, 2.0 * 1632);
+        QCOMPARE(usage[2].device, Device::disk());
+        QCOMPARE(usage[2].budgetBytes, std::int64_t(-1));
+        QCOMPARE(usage[2].plannedBytes, 1632.0);
+        const auto issues = validate(tree, map, o);
+        const auto over = std::find_if(issues.begin(), issues.end(), [](const Issue &i) { return i.kind == IssueKind::OverBudget; });
+        QVERIFY(over != issues.end());
+        QCOMPARE(std::get<ByteCount>(over->what.args.at(2)).bytes, usage[0].plannedBytes);
+        QCOMPARE(usageToJson(usage).size(), std::size_t(3));
+        QCOMPARE(usageToJson(usage)[0]["planned_bytes"].get<double>(), usage[0].plannedBytes);
+    }
+    void usageReservesHeadroomForTheLayersHeld()
+    {
+        const ModuleTree tree = toyModel();
+        PlanOptions o = toyOptions({{Device::gpu(0), 100000}, {Device::gpu(1), 100000}, {Device::cpu(), 100000}});
+        o.headroom.tokens = 4;
+        o.headroom.hiddenSize = 16;
+        o.headroom.numLayers = 4;
+        o.headroom.numAttentionHeads = 2;
+        const HeadroomEstimate e = estimateHeadroom(o.headroom);
+        // Three blocks on GPU 0, one on GPU 1: the even spread (2 each) is the floor.
+        const DeviceMap map = {{"embed", Device::gpu(0)}, {"layers.0", Device::gpu(0)}, {"layers.1", Device::gpu(0)}, {"layers.2", Device::gpu(0)},
+                               {"layers.3", Device::gpu(1)}, {"norm", Device::cpu()}, {"lm_head", Device::cpu()}};
+        const auto usage = usageOf(tree, map, o);
+        QCOMPARE(usage[0].headroomBytes, e.totalBytes(3));
+        QCOMPARE(usage[1].headroomBytes, e.totalBytes(2));
+        QCOMPARE(usage[2].headroomBytes, std::int64_t(0));
     }
     void pythonSnippetLoadsTheSameMap()
     {

@@ -5,6 +5,7 @@
 #include "loader/jsoncursor_p.h"
 #include "loader/safetensorswriter.h"
 #include "planner/error.h"
+#include "testutil.h"
 
 #include <nlohmann/json.hpp>
 
@@ -21,6 +22,7 @@
 #include <sys/stat.h>
 
 using namespace mizan;
+using mizan::test::errorOf;
 using namespace mizan::loader;
 
 Q_DECLARE_METATYPE(mizan::ErrorKind)
@@ -63,18 +65,6 @@ std::vector<std::string> names(const Catalog &catalog)
     for (const auto &t : catalog.tensors)
         out.push_back(t.name);
     return out;
-}
-
-// Catches a mizan::Error from `f` and returns it; fails the test if none is thrown.
-template <typename F>
-std::optional<Error> errorOf(F &&f)
-{
-    try {
-        f();
-    } catch (const Error &e) {
-        return e;
-    }
-    return std::nullopt;
 }
 
 std::vector<std::byte> pattern(std::int64_t n, int seed)
@@ -322,8 +312,8 @@ private Q_SLOTS:
             const std::string file = m_dir.filePath("meta.safetensors").toStdString();
             const bool hasFormat = metadata.contains("format");
             QCOMPARE(cp.notes.size(), std::size_t(1));
-            QVERIFY(cp.notes[0] == (hasFormat ? planner::Message{planner::MessageId::MetadataFormatNotPtInFile, {file, std::string("np")}}
-                                              : planner::Message{planner::MessageId::MetadataNoFormatInFile, {file}}));
+            QVERIFY(cp.notes[0] == (hasFormat ? loader::Note{loader::NoteId::MetadataFormatNotPtInFile, {file, std::string("np")}}
+                                              : loader::Note{loader::NoteId::MetadataNoFormatInFile, {file}}));
             QCOMPARE(planner::toEnglish(cp.notes[0]), cp.warnings[0]);
         }
         QCOMPARE(cp.notes.size(), cp.warnings.size());
@@ -332,7 +322,7 @@ private Q_SLOTS:
         QCOMPARE(read.notes.size(), read.warnings.size());
         QCOMPARE(read.notes.size(), cp.notes.size());
         for (std::size_t i = 0; i < read.notes.size(); ++i) {
-            QVERIFY(read.notes[i].id == planner::MessageId::MetadataNoFormat || read.notes[i].id == planner::MessageId::MetadataFormatNotPt);
+            QVERIFY(read.notes[i].id == loader::NoteId::MetadataNoFormat || read.notes[i].id == loader::NoteId::MetadataFormatNotPt);
             QCOMPARE(planner::toEnglish(read.notes[i]), read.warnings[i]);
         }
     }

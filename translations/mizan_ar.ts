@@ -264,6 +264,38 @@
         <translation>انقل الوحدات الأولى إلى %1</translation>
     </message>
     <message>
+        <source>pin &quot;%1&quot;: the model has no module or tensor of that name</source>
+        <translation>تثبيت «%1»: ليس في النموذج وحدة أو موتر بهذا الاسم</translation>
+    </message>
+    <message>
+        <source>pin &quot;%1&quot; to %2: that device has no limit (the limits list %3)</source>
+        <translation>تثبيت «%1» على %2: لا حدّ لهذا الجهاز (الحدود تذكر %3)</translation>
+    </message>
+    <message>
+        <source>cannot pin &quot;%1&quot;: it is part of &quot;%2&quot; (class %3, never split); pin &quot;%2&quot; instead</source>
+        <translation>لا يمكن تثبيت «%1»: إنه جزء من «%2» (الصنف %3، لا يُجزّأ أبدًا)؛ ثبّت «%2» بدلًا منه</translation>
+    </message>
+    <message>
+        <source>the pins of &quot;%1&quot; and &quot;%2&quot; overlap: pin each module once</source>
+        <translation>تثبيتا «%1» و«%2» متداخلان: ثبّت كل وحدة مرة واحدة</translation>
+    </message>
+    <message>
+        <source>the pins contradict: &quot;%1&quot; is pinned to %2 but &quot;%3&quot; is forbidden there</source>
+        <translation>التثبيتات متناقضة: «%1» مثبّت على %2 لكن «%3» ممنوع عليه</translation>
+    </message>
+    <message>
+        <source>the pins need %1 on %2 but its limit is %3: over by %4 bytes</source>
+        <translation>تحتاج التثبيتات %1 على %2 لكن حدّه %3: الزيادة %4 بايت</translation>
+    </message>
+    <message>
+        <source>the pins need %1 on %2 but its limit is %3 (%4 after the runtime headroom): over by %5 bytes</source>
+        <translation>تحتاج التثبيتات %1 على %2 لكن حدّه %3 (%4 بعد هامش التشغيل): الزيادة %5 بايت</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; %2</source>
+        <translation>«%1» %2</translation>
+    </message>
+    <message>
         <source>, </source>
         <comment>separates the items of a list of devices or names</comment>
         <translation>، </translation>
@@ -496,6 +528,10 @@
     <message>
         <source>Not found</source>
         <translation>غير موجود</translation>
+    </message>
+    <message>
+        <source>Cancelled</source>
+        <translation>أُلغي</translation>
     </message>
     <message>
         <source>Error</source>

@@ -264,6 +264,38 @@
         <translation>move the first modules to %1</translation>
     </message>
     <message>
+        <source>pin &quot;%1&quot;: the model has no module or tensor of that name</source>
+        <translation>pin &quot;%1&quot;: the model has no module or tensor of that name</translation>
+    </message>
+    <message>
+        <source>pin &quot;%1&quot; to %2: that device has no limit (the limits list %3)</source>
+        <translation>pin &quot;%1&quot; to %2: that device has no limit (the limits list %3)</translation>
+    </message>
+    <message>
+        <source>cannot pin &quot;%1&quot;: it is part of &quot;%2&quot; (class %3, never split); pin &quot;%2&quot; instead</source>
+        <translation>cannot pin &quot;%1&quot;: it is part of &quot;%2&quot; (class %3, never split); pin &quot;%2&quot; instead</translation>
+    </message>
+    <message>
+        <source>the pins of &quot;%1&quot; and &quot;%2&quot; overlap: pin each module once</source>
+        <translation>the pins of &quot;%1&quot; and &quot;%2&quot; overlap: pin each module once</translation>
+    </message>
+    <message>
+        <source>the pins contradict: &quot;%1&quot; is pinned to %2 but &quot;%3&quot; is forbidden there</source>
+        <translation>the pins contradict: &quot;%1&quot; is pinned to %2 but &quot;%3&quot; is forbidden there</translation>
+    </message>
+    <message>
+        <source>the pins need %1 on %2 but its limit is %3: over by %4 bytes</source>
+        <translation>the pins need %1 on %2 but its limit is %3: over by %4 bytes</translation>
+    </message>
+    <message>
+        <source>the pins need %1 on %2 but its limit is %3 (%4 after the runtime headroom): over by %5 bytes</source>
+        <translation>the pins need %1 on %2 but its limit is %3 (%4 after the runtime headroom): over by %5 bytes</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; %2</source>
+        <translation>&quot;%1&quot; %2</translation>
+    </message>
+    <message>
         <source>, </source>
         <comment>separates the items of a list of devices or names</comment>
         <translation>, </translation>
@@ -464,6 +496,10 @@
     <message>
         <source>Not found</source>
         <translation>Not found</translation>
+    </message>
+    <message>
+        <source>Cancelled</source>
+        <translation>Cancelled</translation>
     </message>
     <message>
         <source>Error</source>

@@ -7,11 +7,13 @@
 #include "models/describe.h"
 #include "planner/error.h"
 #include "planner/plan.h"
+#include "planner/usage.h"
 
 #include <nlohmann/json.hpp>
 
 #include <charconv>
 #include <iostream>
+#include <optional>
 
 namespace mizan::cli {
 
@@ -85,6 +87,27 @@ std::string entriesText(int n)
     return std::to_string(n) + (n == 1 ? " entry" : " entries");
 }
 
+// What a plan file records of its devices: the command line plans for real devices (never
+// simulated); a hardware profile gives their names and capacities.
+std::vector<PlanDevice> planDevices(const Args &args, const MaxMemory &maxMemory)
+{
+    std::optional<models::HardwareProfile> profile;
+    if (auto name = args.value("--hardware"))
+        profile = models::hardwareProfile(*name);
+    std::vector<PlanDevice> out;
+    for (const auto &[device, bytes] : maxMemory) {
+        PlanDevice d{device, {}, -1, false};
+        if (profile)
+            for (const auto &p : profile->devices)
+                if (Device::fromString(p.key) == device) {
+                    d.label = p.label;
+                    d.capacityBytes = p.capacityBytes;
+                }
+        out.push_back(std::move(d));
+    }
+    return out;
+}
+
 } // namespace
 
 const std::vector<std::string> kPlanValueOptions = {"--max-memory", "--hardware", "--strategy", "--no-split", "--dtype", "--pin",
@@ -154,8 +177,10 @@ int runPlan(const std::vector<std::string> &argv)
     const PlanOptions options = planOptionsFromArgs(args, model, true);
     const Plan result = asUsage([&] { return plan(tree, options); });
 
-    if (auto out = args.value("-o"))
-        writePlanFile(*out, PlanFile{identityOf(tree, path), options, result.deviceMap, result.usage});
+    if (auto out = args.value("-o")) {
+        const PlanFile file{identityOf(tree, path), options, result.deviceMap, result.usage, planDevices(args, options.maxMemory)};
+        writePlanFile(*out, file);
+    }
     if (auto out = args.value("--device-map-out"))
         writeDeviceMapFile(*out, result.deviceMap);
     if (auto out = args.value("--python-out"))
@@ -174,11 +199,7 @@ int runPlan(const std::vector<std::string> &argv)
         j["device_map"] = deviceMapToJson(result.deviceMap);
         j["max_memory"] = maxMemoryToJson(options.maxMemory);
         j["effective_max_memory"] = maxMemoryToJson(result.effectiveMaxMemory);
-        j["usage"] = nlohmann::ordered_json::array();
-        for (const auto &u : result.usage)
-            j["usage"].push_back({{"device", nlohmann::ordered_json(u.device.toJson())}, {"budget_bytes", u.budgetBytes}, {"effective_budget_bytes", u.effectiveBudgetBytes},
-                                  {"planned_bytes", u.plannedBytes}, {"reserved_largest_layer_bytes", u.reservedLargestLayerBytes},
-                                  {"headroom_bytes", u.headroomBytes}, {"free_bytes", u.freeBytes}, {"module_count", u.moduleCount}});
+        j["usage"] = usageToJson(result.usage);
         j["warnings"] = result.warnings;
         if (explain) {
             j["placements"] = nlohmann::ordered_json::array();

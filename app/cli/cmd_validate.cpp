@@ -1,12 +1,15 @@
 // mizan-cli validate: checks a device map (device_map.json or a *.mizan.json plan) against a model.
 #include "args.h"
 #include "commands.h"
+#include "format.h"
 #include "planargs.h"
 
 #include "models/describe.h"
 #include "planner/error.h"
 #include "planner/mapedit.h"
+#include "planner/mapfile.h"
 #include "planner/plan.h"
+#include "planner/usage.h"
 
 #include <nlohmann/json.hpp>
 
@@ -20,7 +23,9 @@ const char *const kValidateUsage =
     "\n"
     "Checks a device map against the model of PATH: every parameter covered once, names that\n"
     "exist, tied weights together, known devices, pins (errors); budgets exceeded, disk used\n"
-    "while the CPU has room, GPUs left empty, no-split modules cut (warnings).\n"
+    "while the CPU has room, GPUs left empty, no-split modules cut (warnings). Prints what the map\n"
+    "puts on each device (planned bytes in the load dtype, keep-in-float32 modules in float32,\n"
+    "runtime headroom), the numbers the budget checks use.\n"
     "MAP.json is a device_map.json as transformers/Accelerate take it ({\"model.embed_tokens\": 0,\n"
     "\"lm_head\": \"cpu\", ...}; \"cuda:1\" style devices accepted) or a Mizan plan file, whose budgets,\n"
     "pins and options are used unless given here.\n"
@@ -48,7 +53,7 @@ const char *const kEditUsage =
     "  -o FILE                write the edited map or plan file here (may be MAP.json itself)\n"
     "  --force                write even when the edited map has errors\n"
     "  --max-memory, --hardware, --no-split, --dtype, --pin   as for validate\n"
-    "  --json                 print {\"format\": \"mizan-edit\", \"version\": 1, device_map, issues}\n"
+    "  --json                 print {\"format\": \"mizan-edit\", \"version\": 1, device_map, issues, usage}\n"
     "\n"
     "exit codes: 0 edited and valid, 1 invalid result or unreadable file, 2 wrong arguments\n";
 
@@ -76,33 +81,30 @@ struct LoadedMap {
 };
 
 LoadedMap loadMap(const Args &args, const std::string &path, const models::ModelDescription &model, const std::string &mapPath,
-                  const nlohmann::ordered_json &json)
+                  planner::MapOrPlan file)
 {
     LoadedMap out;
     out.options = planOptionsFromArgs(args, model, false);
+    out.map = std::move(file.map);
+    out.planFile = std::move(file.plan);
+    if (!out.planFile)
+        return out;
+    planner::checkPlanIdentity(*out.planFile, mapPath, planner::identityOf(model.tree, path));
+    const planner::PlanOptions &saved = out.planFile->options;
     planner::PlanOptions &options = out.options;
-    const bool planFile = json.is_object() && json.contains("format") && json["format"] == "mizan-plan";
-    if (planFile) {
-        const planner::CheckpointIdentity identity = planner::identityOf(model.tree, path);
-        out.planFile = planner::planFileFromJson(json, mapPath, &identity); // parsed once
-        const planner::PlanFile &file = *out.planFile;
-        out.map = file.deviceMap;
-        if (options.maxMemory.empty())
-            options.maxMemory = file.options.maxMemory;
-        if (!args.value("--no-split"))
-            options.noSplitClasses = file.options.noSplitClasses;
-        if (!args.value("--dtype")) {
-            // The load dtype as the file means it, with the special dtypes that go with it.
-            options.dtype = file.options.dtype;
-            options.dtypeRule = file.options.dtypeRule;
-            options.specialDtypes = file.options.specialDtypes;
-        }
-        if (options.pins.empty())
-            options.pins = file.options.pins;
-        options.headroom = file.options.headroom;
-    } else {
-        out.map = planner::deviceMapFromJson(json, mapPath);
+    if (options.maxMemory.empty())
+        options.maxMemory = saved.maxMemory;
+    if (!args.value("--no-split"))
+        options.noSplitClasses = saved.noSplitClasses;
+    if (!args.value("--dtype")) {
+        // The load dtype as the file means it, with the special dtypes that go with it.
+        options.dtype = saved.dtype;
+        options.dtypeRule = saved.dtypeRule;
+        options.specialDtypes = saved.specialDtypes;
     }
+    if (options.pins.empty())
+        options.pins = saved.pins;
+    options.headroom = saved.headroom;
     return out;
 }
 
@@ -113,6 +115,18 @@ nlohmann::ordered_json issuesJson(const std::vector<planner::Issue> &issues)
         list.push_back({{"severity", planner::toString(i.severity)}, {"kind", planner::toString(i.kind)},
                         {"module", i.module}, {"message", i.message}, {"fix", i.suggestedFix}});
     return list;
+}
+
+// What the map puts on each device, counted as the budget checks count it.
+void printUsage(std::ostream &out, const std::vector<planner::DeviceUsage> &usage)
+{
+    TextTable table({"Device", "Budget", "Headroom", "Planned", "Free", "Entries"}, {false, true, true, true, true, true});
+    for (const auto &u : usage)
+        table.addRow({u.device.label(), u.budgetBytes < 0 ? "-" : humanBytes(static_cast<double>(u.budgetBytes)),
+                      humanBytes(static_cast<double>(u.headroomBytes)), humanBytes(u.plannedBytes),
+                      u.budgetBytes < 0 ? "-" : (u.freeBytes < 0 ? "-" + humanBytes(-u.freeBytes) : humanBytes(u.freeBytes)),
+                      std::to_string(u.moduleCount)});
+    out << table.render();
 }
 
 // Prints every issue and a one-line verdict; returns the number of errors.
@@ -136,11 +150,12 @@ int runValidate(const std::vector<std::string> &argv)
     const Args args = mapCommandArgs(argv, {}, {"--json"});
     const std::string path = args.positional(0, "PATH");
     const std::string mapPath = args.positional(1, "MAP.json");
-    const nlohmann::ordered_json json = planner::readJsonFile(mapPath);
+    planner::MapOrPlan file = planner::readMapOrPlanFile(mapPath); // a bad file fails before the slow open
     const models::Source source = models::openSource(path);
-    const LoadedMap loaded = loadMap(args, path, source.model, mapPath, json);
+    const LoadedMap loaded = loadMap(args, path, source.model, mapPath, std::move(file));
 
     const auto issues = planner::validate(source.model.tree, loaded.map, loaded.options);
+    const auto usage = planner::usageOf(source.model.tree, loaded.map, loaded.options);
     const bool valid = !planner::hasErrors(issues);
     if (args.flag("--json")) {
         nlohmann::ordered_json j;
@@ -151,9 +166,11 @@ int runValidate(const std::vector<std::string> &argv)
         j["valid"] = valid;
         j["entries"] = loaded.map.size();
         j["issues"] = issuesJson(issues);
+        j["usage"] = planner::usageToJson(usage);
         std::cout << j.dump(2) << "\n";
         return valid ? 0 : 1;
     }
+    printUsage(std::cout, usage);
     printIssues(std::cout, issues, mapPath, loaded.map.size());
     return valid ? 0 : 1;
 }
@@ -180,10 +197,10 @@ int runEdit(const std::vector<std::string> &argv)
     if (moves.empty())
         throw UsageError("nothing to do: give at least one --move NAME=DEVICE");
 
-    const nlohmann::ordered_json json = planner::readJsonFile(mapPath);
+    planner::MapOrPlan file = planner::readMapOrPlanFile(mapPath); // a bad file fails before the slow open
     const models::Source source = models::openSource(path);
     const planner::ModuleTree &tree = source.model.tree;
-    LoadedMap loaded = loadMap(args, path, source.model, mapPath, json);
+    LoadedMap loaded = loadMap(args, path, source.model, mapPath, std::move(file));
     for (const auto &move : moves) {
         try {
             loaded.map = planner::moveModule(tree, loaded.map, move.module, move.device);
@@ -194,6 +211,7 @@ int runEdit(const std::vector<std::string> &argv)
         }
     }
     const auto issues = planner::validate(tree, loaded.map, loaded.options);
+    const auto usage = planner::usageOf(tree, loaded.map, loaded.options);
     const bool valid = !planner::hasErrors(issues);
     const auto out = args.value("-o");
     const bool write = out && (valid || args.flag("--force"));
@@ -201,7 +219,7 @@ int runEdit(const std::vector<std::string> &argv)
         if (loaded.planFile) {
             planner::PlanFile file = *loaded.planFile;
             file.deviceMap = loaded.map;
-            file.usage.clear(); // the planner's usage no longer describes the edited map
+            file.usage = usage; // the edited map's, not the planner's
             planner::writePlanFile(*out, file);
         } else {
             planner::writeDeviceMapFile(*out, loaded.map);
@@ -217,11 +235,13 @@ int runEdit(const std::vector<std::string> &argv)
         j["written"] = write ? nlohmann::ordered_json(*out) : nlohmann::ordered_json(nullptr);
         j["device_map"] = planner::deviceMapToJson(loaded.map);
         j["issues"] = issuesJson(issues);
+        j["usage"] = planner::usageToJson(usage);
         std::cout << j.dump(2) << "\n";
     } else {
         std::ostream &report = out ? std::cout : std::cerr;
         if (!out)
             std::cout << planner::deviceMapToJson(loaded.map).dump(2) << "\n";
+        printUsage(report, usage);
         printIssues(report, issues, out ? *out : std::string("edited map"), loaded.map.size());
         if (out && !write)
             report << "not written: the edited map has errors (--force writes it anyway)\n";

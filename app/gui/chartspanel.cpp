@@ -198,12 +198,12 @@ void ChartsPanel::refreshDevices()
     QCPGraph *limits = nullptr;
     // GiB on the axis, or MiB when every bar and limit is under 1 GiB (small simulated devices).
     double maxBytes = 0;
-    for (const auto &[device, planned] : usage) {
-        std::int64_t stacked = planned;
+    for (const auto &u : usage) {
+        double stacked = u.plannedBytes + static_cast<double>(u.headroomBytes);
         if (plan)
-            if (const auto *u = plan->usageOf(device))
-                stacked += u->reservedLargestLayerBytes + u->headroomBytes;
-        maxBytes = std::max(maxBytes, static_cast<double>(stacked));
+            if (const auto *planned = plan->usageOf(u.device))
+                stacked += static_cast<double>(planned->reservedLargestLayerBytes);
+        maxBytes = std::max(maxBytes, stacked);
     }
     for (const auto &d : m_document->devices())
         maxBytes = std::max(maxBytes, static_cast<double>(d.limitBytes));
@@ -213,8 +213,8 @@ void ChartsPanel::refreshDevices()
     // How much room a bar has: the full labels ("GPU 0 (simulated)", "21.08 GiB of 24.00 GiB")
     // when they fit, the short ones when the chart is narrow or the devices many.
     int bars = 0;
-    for (const auto &[device, planned] : usage)
-        bars += device.kind == planner::DeviceKind::Disk && planned == 0 ? 0 : 1;
+    for (const auto &u : usage)
+        bars += u.device.kind == planner::DeviceKind::Disk && u.moduleCount == 0 ? 0 : 1;
     // The axis rect of the last layout, or an estimate before the first one; 90% of a bar's share.
     const int axisWidth = plot->axisRect()->width() > 50 ? plot->axisRect()->width() : plot->width() - 70;
     const double slot = 0.9 * std::max(1, axisWidth) / static_cast<double>(std::max(1, bars));
@@ -240,12 +240,11 @@ void ChartsPanel::refreshDevices()
         return lines.join(QLatin1Char('\n'));
     };
     int x = 0;
-    for (const auto &[device, planned] : usage) {
-        std::int64_t limit = -1;
-        for (const auto &d : m_document->devices())
-            if (d.device == device)
-                limit = d.limitBytes;
-        if (device.kind == planner::DeviceKind::Disk && planned == 0)
+    for (const auto &u : usage) {
+        const planner::Device &device = u.device;
+        const double planned = u.plannedBytes;
+        const std::int64_t limit = u.budgetBytes;
+        if (device.kind == planner::DeviceKind::Disk && u.moduleCount == 0)
             continue; // disk shown only when used
         ++x;
         m_barDevices.push_back(device);
@@ -253,17 +252,17 @@ void ChartsPanel::refreshDevices()
         const QString tick = widest(tickMetrics, fullTick) < slot ? fullTick : wrapped(tickMetrics, m_document->deviceLabel(device));
         ticker->addTick(x, tick);
         ticksTooWide = ticksTooWide || widest(tickMetrics, tick) >= slot; // a word such as "(simulated)" wider than a bar's room
-        std::int64_t reserve = 0, headroom = 0;
+        // The headroom of this map (as validation checks it); the largest-layer reserve is the plan's.
+        const std::int64_t headroom = u.headroomBytes;
+        std::int64_t reserve = 0;
         if (plan)
-            if (const auto *u = plan->usageOf(device)) {
-                reserve = u->reservedLargestLayerBytes;
-                headroom = u->headroomBytes;
-            }
+            if (const auto *planned = plan->usageOf(device))
+                reserve = planned->reservedLargestLayerBytes;
         auto *p = new QCPBars(plot->xAxis, plot->yAxis);
         p->setWidth(0.6);
         p->setPen(QPen(m_document->deviceColor(device).darker(140)));
         p->setBrush(m_document->deviceColor(device));
-        p->addData(x, static_cast<double>(planned) / unit);
+        p->addData(x, planned / unit);
         p->setName(tr("planned weights"));
         if (legendPlanned)
             p->removeFromLegend();
@@ -286,7 +285,7 @@ void ChartsPanel::refreshDevices()
             r->removeFromLegend();
             h->removeFromLegend();
         }
-        double stack = static_cast<double>(planned + reserve + headroom) / unit;
+        double stack = (planned + static_cast<double>(reserve + headroom)) / unit;
         top = std::max(top, stack);
         // "21.3 / 24.0 GiB" above the bar: planned against the limit in numbers.
         auto *label = new QCPItemText(plot);
@@ -295,9 +294,9 @@ void ChartsPanel::refreshDevices()
         label->setPositionAlignment(Qt::AlignHCenter | Qt::AlignBottom);
         label->setPadding(QMargins(0, 0, 0, 4));
         label->setFont(small);
-        const QString fullLabel = limit >= 0 ? tr("%1\nof %2").arg(formatBytes(planned), formatBytes(limit)) : formatBytes(planned);
+        const QString fullLabel = limit >= 0 ? tr("%1\nof %2").arg(formatBytes(static_cast<std::int64_t>(planned)), formatBytes(limit)) : formatBytes(static_cast<std::int64_t>(planned));
         label->setText(widest(labelMetrics, fullLabel) < slot ? fullLabel
-                       : widest(labelMetrics, formatBytes(planned)) < slot ? formatBytes(planned) : QString());
+                       : widest(labelMetrics, formatBytes(static_cast<std::int64_t>(planned))) < slot ? formatBytes(static_cast<std::int64_t>(planned)) : QString());
         if (limit >= 0) {
             if (!limits) {
                 limits = plot->addGraph(plot->xAxis, plot->yAxis);
@@ -331,17 +330,13 @@ void ChartsPanel::refreshLayers()
     plot->clearPlottables();
     plot->legend->clearItems();
     m_layerKeys.clear();
-    const auto tree = m_document->tree();
     const auto &map = m_document->deviceMap();
-    const auto &sizes = m_document->sizes();
+    // Every key's bytes as validation counts them (tensor keys included).
+    std::vector<double> bytes = m_document->keyBytes();
+    bytes.resize(map.size(), 0.0);
     double maxBytes = 0;
-    std::vector<double> bytes(map.size(), 0.0);
     for (std::size_t i = 0; i < map.size(); ++i) {
         m_layerKeys << QString::fromStdString(map[i].first);
-        if (!tree)
-            continue;
-        if (int id = tree->find(map[i].first); id >= 0)
-            bytes[i] = static_cast<double>(sizes.bytes[static_cast<std::size_t>(id)]);
         maxBytes = std::max(maxBytes, bytes[i]);
     }
     m_layerUnit = maxBytes >= kGiB ? kGiB : kMiB;

@@ -170,7 +170,7 @@ void DevicePanel::applyProfile(const models::HardwareProfile &profile)
     }
     std::vector<DeviceSetting> devices;
     for (const auto &d : models::budgetsFor(profile).devices)
-        devices.push_back({d.device, d.capacityBytes, d.simulated, QString::fromStdString(d.label)});
+        devices.push_back({d.device, d.capacityBytes, d.simulated, QString::fromStdString(d.label), d.capacityBytes});
     m_document->setDevices(devices, tr("Use the hardware profile %1")
                                         .arg(QString::fromStdString(profile.description.empty() ? profile.name : profile.description)));
 }

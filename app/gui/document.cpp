@@ -6,6 +6,9 @@
 #include "models/planoptions.h"
 #include "planner/error.h"
 #include "planner/mapedit.h"
+#include "planner/jsonfile.h"
+#include "planner/mapfile.h"
+#include "planner/usage.h"
 
 #include <QElapsedTimer>
 #include <QFileInfo>
@@ -111,11 +114,11 @@ void Document::open(const QString &pathOrPreset)
         applyOpened(std::move(opened));
         Q_EMIT busyChanged();
     };
-    auto failed = [this, request, cancel](const QString &message) {
+    auto failed = [this, request](const Failure &failure) {
         if (request != m_openRequest)
             return;
         m_opening = false;
-        Q_EMIT openFailed(message, cancel->load());
+        Q_EMIT openFailed(failure.message, failure.cancelled);
         Q_EMIT busyChanged();
     };
     Worker *worker = m_worker;
@@ -232,7 +235,7 @@ void Document::addSimulatedGpu(std::int64_t bytes)
         if (d.device.isGpu())
             index = std::max(index, d.device.index + 1);
     auto devices = m_devices;
-    devices.push_back({planner::Device::gpu(index), bytes, true, {}});
+    devices.push_back({planner::Device::gpu(index), bytes, true, {}, bytes});
     setDevices(devices, tr("Add simulated GPU %1").arg(index));
 }
 
@@ -244,10 +247,13 @@ std::vector<DeviceSetting> machineDevices(const runtime::DeviceReport &report)
     std::vector<DeviceSetting> devices;
     for (const auto &[device, bytes] : runtime::defaultMaxMemory(report)) {
         QString label;
+        std::int64_t capacity = device.kind == planner::DeviceKind::Cpu && report.host.totalBytes > 0 ? report.host.totalBytes : -1;
         for (const auto &g : report.gpus)
-            if (device == planner::Device::gpu(g.index))
+            if (device == planner::Device::gpu(g.index)) {
                 label = QString::fromStdString(g.name);
-        devices.push_back({device, bytes, false, label});
+                capacity = g.totalBytes;
+            }
+        devices.push_back({device, bytes, false, label, capacity});
     }
     return devices;
 }
@@ -476,11 +482,12 @@ void Document::requestPlan()
         Q_EMIT planFinished(true, QString());
         Q_EMIT busyChanged();
     };
-    auto failed = [this, request](const QString &message) {
+    auto failed = [this, request](const Failure &failure) {
         if (request != m_planRequest)
             return;
         m_planning = false;
-        Q_EMIT planFinished(false, message);
+        // Pin errors in the current language, devices named as everywhere in the window.
+        Q_EMIT planFinished(false, failureText(failure, [this](const planner::Device &d) { return deviceLabel(d); }));
         Q_EMIT busyChanged();
     };
     Worker *worker = m_worker;
@@ -512,40 +519,6 @@ void Document::setModulesDevice(const std::vector<int> &moduleIds, const planner
     pushState(text, next);
 }
 
-std::vector<std::pair<planner::Device, std::int64_t>> Document::currentUsage() const
-{
-    std::vector<std::pair<planner::Device, std::int64_t>> usage;
-    for (const auto &d : deviceChoices())
-        usage.emplace_back(d, 0);
-    if (!m_tree)
-        return usage;
-    auto add = [&](const planner::Device &d, std::int64_t bytes) {
-        for (auto &u : usage)
-            if (u.first == d) {
-                u.second += bytes;
-                return;
-            }
-        usage.emplace_back(d, bytes);
-    };
-    for (const auto &[key, device] : m_map) {
-        if (int id = m_tree->find(key); id >= 0) {
-            add(device, m_sizes.bytes[static_cast<std::size_t>(id)]);
-            continue;
-        }
-        const auto dot = key.rfind('.');
-        const int owner = m_tree->find(dot == std::string::npos ? std::string() : key.substr(0, dot));
-        if (owner < 0)
-            continue;
-        const std::string local = dot == std::string::npos ? key : key.substr(dot + 1);
-        const auto &m = m_tree->module(owner);
-        for (const auto *list : {&m.params, &m.buffers})
-            for (const auto &t : *list)
-                if (t.name == local)
-                    add(device, storageBytes(planner::loadedDtype(*m_tree, owner, t, options()), t.numel()));
-    }
-    return usage;
-}
-
 void Document::refreshSizes()
 {
     if (!m_tree)
@@ -560,8 +533,14 @@ void Document::refreshMap()
     QElapsedTimer timer;
     timer.start();
     m_issues.clear();
-    if (m_tree && !m_map.empty())
-        m_issues = planner::validate(*m_tree, m_map, options());
+    m_usage.clear();
+    m_keyBytes.clear();
+    if (m_tree) {
+        const planner::PlanOptions options = this->options();
+        if (!m_map.empty())
+            m_issues = planner::validate(*m_tree, m_map, options);
+        m_usage = planner::usageOf(*m_tree, m_map, options, &m_keyBytes);
+    }
     const qint64 validated = timer.elapsed();
     if (m_tree)
         m_treeModel->setPlacement(placementView());
@@ -586,7 +565,7 @@ PlacementView Document::placementView() const
         v.colors.push_back(deviceColor(d));
     }
     const auto n = static_cast<std::size_t>(m_tree->size());
-    v.slot.assign(n, -1);
+    v.slot.assign(n, PlacementView::kNotPlaced);
     v.reason.assign(n, QString());
     v.spread.assign(n, {});
     if (m_map.empty())
@@ -594,7 +573,7 @@ PlacementView Document::placementView() const
     const planner::ResolvedDevices resolved = planner::resolveDevices(*m_tree, m_map);
     auto slotOf = [&](const planner::Device &d) {
         const auto it = std::find(choices.begin(), choices.end(), d);
-        return it == choices.end() ? -1 : static_cast<int>(it - choices.begin());
+        return it == choices.end() ? PlacementView::kNotPlaced : static_cast<int>(it - choices.begin());
     };
     std::set<std::string> pinned;
     for (const auto &p : m_pins)
@@ -606,7 +585,7 @@ PlacementView Document::placementView() const
         if (resolved.device[id])
             v.slot[id] = slotOf(*resolved.device[id]);
         else if (resolved.spread[id].size() > 1)
-            v.slot[id] = -2;
+            v.slot[id] = PlacementView::kSeveralDevices;
         const auto &name = m_tree->module(static_cast<int>(id)).name;
         const planner::Placement *planned = m_plan && id < m_plan->placements.size() ? &m_plan->placements[id] : nullptr;
         if (pinned.count(name) && resolved.device[id])
@@ -644,8 +623,10 @@ void Document::exportPlan(const QString &path)
     file.checkpoint = planner::identityOf(*m_tree, m_model->path.toStdString());
     file.options = options();
     file.deviceMap = m_map;
-    if (m_plan)
-        file.usage = m_plan->usage;
+    // The usage of the map saved (edits included), as validation counts it.
+    file.usage = m_usage;
+    for (const auto &d : m_devices)
+        file.devices.push_back({d.device, d.label.toStdString(), d.capacityBytes, d.simulated});
     planner::writePlanFile(path.toStdString(), file);
     m_undo->setClean();
 }
@@ -670,16 +651,12 @@ void Document::importFile(const QString &path)
 {
     if (!m_tree)
         return;
-    // Read once; a plan file says so in its "format", anything else is a device map.
-    const std::string file = path.toStdString();
-    const nlohmann::ordered_json json = planner::readJsonFile(file);
-    const auto format = json.is_object() ? json.find("format") : json.end();
-    if (format != json.end() && format->is_string() && format->get<std::string>() == "mizan-plan") {
-        const auto identity = planner::identityOf(*m_tree, m_model->path.toStdString());
-        applyImportedPlan(planner::planFileFromJson(json, file, &identity), path);
-    } else {
-        applyImportedMap(planner::deviceMapFromJson(json, file), path);
-    }
+    const auto identity = planner::identityOf(*m_tree, m_model->path.toStdString());
+    planner::MapOrPlan file = planner::readMapOrPlanFile(path.toStdString(), &identity);
+    if (file.plan)
+        applyImportedPlan(*file.plan, path);
+    else
+        applyImportedMap(std::move(file.map), path);
 }
 
 void Document::applyImportedMap(planner::DeviceMap map, const QString &path)
@@ -703,12 +680,26 @@ void Document::applyImportedPlan(const planner::PlanFile &file, const QString &p
     State next = state();
     next.devices.clear();
     for (const auto &[device, bytes] : file.options.maxMemory) {
-        DeviceSetting s{device, bytes, device.isGpu(), {}};
-        for (const auto &old : m_devices)
-            if (old.device == device) {
-                s.simulated = old.simulated;
-                s.label = old.label;
-            }
+        DeviceSetting s{device, bytes, false, {}};
+        if (const planner::PlanDevice *saved = file.deviceInfo(device)) {
+            s.simulated = saved->simulated;
+            s.label = QString::fromStdString(saved->label);
+            s.capacityBytes = saved->capacityBytes;
+        } else {
+            // A version-1 file says nothing of its devices: what this window knew of the device,
+            // else a GPU this machine does not have is simulated.
+            bool here = false;
+            if (m_machine)
+                for (const auto &g : m_machine->gpus)
+                    here = here || device == planner::Device::gpu(g.index);
+            s.simulated = device.isGpu() && !here;
+            for (const auto &old : m_devices)
+                if (old.device == device) {
+                    s.simulated = old.simulated;
+                    s.label = old.label;
+                    s.capacityBytes = old.capacityBytes;
+                }
+        }
         next.devices.push_back(s);
     }
     next.dtype = file.options.dtype;

@@ -26,7 +26,8 @@ struct DeviceSetting {
     planner::Device device;
     std::int64_t limitBytes = 0;
     bool simulated = false;   // a simulated GPU (no such card here)
-    QString label;            // from a hardware profile ("RTX 4090"), may be empty
+    QString label;            // the card's name, or from a hardware profile ("RTX 4090"); may be empty
+    std::int64_t capacityBytes = -1; // the device's memory (card, RAM, profile, simulated arena); -1 unknown
     bool operator==(const DeviceSetting &) const = default;
 };
 
@@ -96,8 +97,11 @@ public:
     void setModuleDevice(int moduleId, const planner::Device &device); // undoable
     void setModulesDevice(const std::vector<int> &moduleIds, const planner::Device &device); // one macro
     const std::vector<planner::Issue> &issues() const { return m_issues; }
-    // Per-device usage of the current (maybe edited) map: planned bytes per device.
-    std::vector<std::pair<planner::Device, std::int64_t>> currentUsage() const;
+    // Per-device usage of the current (maybe edited) map, as validation counts it for its budget
+    // checks (planner::usageOf): the settings' devices, then the devices the map uses.
+    const std::vector<planner::DeviceUsage> &currentUsage() const { return m_usage; }
+    // Bytes of each key of deviceMap(), counted the same way.
+    const std::vector<double> &keyBytes() const { return m_keyBytes; }
     QUndoStack *undoStack() const { return m_undo; }
 
     // ---- files (atomic writes; throw mizan::Error with a readable message) ----------------------
@@ -172,6 +176,8 @@ private:
     planner::DeviceMap m_map;
     std::shared_ptr<const planner::Plan> m_plan;
     std::vector<planner::Issue> m_issues;
+    std::vector<planner::DeviceUsage> m_usage;
+    std::vector<double> m_keyBytes;
 };
 
 } // namespace mizan::gui

@@ -659,11 +659,8 @@ bool MainWindow::selectModule(const QString &name)
     const auto tree = m_document->tree();
     if (!tree)
         return false;
-    int id = tree->find(name.toStdString());
-    if (id < 0) { // a tensor key: its module
-        const int dot = name.lastIndexOf(QLatin1Char('.'));
-        id = tree->find(dot < 0 ? std::string() : name.left(dot).toStdString());
-    }
+    const auto target = tree->resolveKey(name.toStdString()); // a tensor key: its module
+    const int id = target ? target->module : -1;
     if (id <= planner::ModuleTree::kRoot)
         return false;
     const QModelIndex index = m_proxy->mapFromSource(m_document->treeModel()->indexForModule(id));
@@ -752,9 +749,10 @@ void MainWindow::updateProblems()
         // What the loader and the architecture registry noticed about the checkpoint itself.
         const auto &desc = model->source.model;
         QStringList notes;
-        for (const auto *list : {&model->source.checkpoint.notes, &desc.notes})
-            for (const auto &note : *list)
-                notes << messageText(note, deviceLabel);
+        for (const auto &note : model->source.checkpoint.notes)
+            notes << messageText(note, deviceLabel);
+        for (const auto &note : desc.notes)
+            notes << messageText(note, deviceLabel);
         auto summary = [&](const std::vector<std::string> &list, const QString &what) {
             if (list.empty())
                 return;
@@ -937,13 +935,13 @@ void MainWindow::loadSettings()
     const QStringList devices = s.value(QStringLiteral("devices")).toStringList();
     std::vector<DeviceSetting> list;
     for (const QString &entry : devices) {
-        // "key|bytes|simulated|label"
+        // "key|bytes|simulated|label|capacity" (older settings: without the capacity)
         const QStringList f = entry.split(QLatin1Char('|'));
         if (f.size() < 3)
             continue;
         try {
             list.push_back({planner::Device::fromString(f[0].toStdString()), f[1].toLongLong(), f[2] == QLatin1String("1"),
-                            f.size() > 3 ? f[3] : QString()});
+                            f.size() > 3 ? f[3] : QString(), f.size() > 4 ? f[4].toLongLong() : -1});
         } catch (const std::exception &) {
             qWarning("mizan: ignoring saved device %s", qPrintable(entry));
         }
@@ -964,8 +962,9 @@ void MainWindow::saveSettings() const
     s.setValue(QStringLiteral("recentFiles"), m_recent);
     QStringList devices;
     for (const auto &d : m_document->devices())
-        devices << QStringLiteral("%1|%2|%3|%4").arg(QString::fromStdString(d.device.toString())).arg(d.limitBytes)
-                       .arg(d.simulated ? 1 : 0).arg(d.label);
+        devices << QStringList{QString::fromStdString(d.device.toString()), QString::number(d.limitBytes),
+                               QString::number(d.simulated ? 1 : 0), d.label, QString::number(d.capacityBytes)}
+                       .join(QLatin1Char('|'));
     s.setValue(QStringLiteral("devices"), devices);
     s.setValue(QStringLiteral("headroomTokens"), static_cast<qlonglong>(m_document->headroomTokens()));
     s.setValue(QStringLiteral("headroomBatch"), static_cast<qlonglong>(m_document->headroomBatch()));

@@ -10,6 +10,7 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <span>
 #include <utility>
 
 namespace mizan::gui {
@@ -94,46 +95,66 @@ const std::pair<MessageId, const char *> kPatterns[] = {
     {MessageId::FixMoveToCpu, QT_TRANSLATE_NOOP("MessageText", "move it to the CPU: disk is much slower")},
     {MessageId::FixMoveFirstModules, QT_TRANSLATE_NOOP("MessageText", "move the first modules to %1")},
 
-    // Checkpoint notes (the loader's and the architecture registry's); those with a count are in kPluralPatterns.
-    {MessageId::MetadataNoFormat, QT_TRANSLATE_NOOP("MessageText", "__metadata__ has no \"format\" entry (transformers expects \"pt\")")},
-    {MessageId::MetadataFormatNotPt,
+    {MessageId::PinUnknownModule, QT_TRANSLATE_NOOP("MessageText", "pin \"%1\": the model has no module or tensor of that name")},
+    {MessageId::PinDeviceWithoutBudget, QT_TRANSLATE_NOOP("MessageText", "pin \"%1\" to %2: that device has no limit (the limits list %3)")},
+    {MessageId::PinInsideNoSplit,
+     QT_TRANSLATE_NOOP("MessageText", "cannot pin \"%1\": it is part of \"%2\" (class %3, never split); pin \"%2\" instead")},
+    {MessageId::PinsOverlap, QT_TRANSLATE_NOOP("MessageText", "the pins of \"%1\" and \"%2\" overlap: pin each module once")},
+    {MessageId::PinsContradict, QT_TRANSLATE_NOOP("MessageText", "the pins contradict: \"%1\" is pinned to %2 but \"%3\" is forbidden there")},
+    {MessageId::PinsOverBudget, QT_TRANSLATE_NOOP("MessageText", "the pins need %1 on %2 but its limit is %3: over by %4 bytes")},
+    {MessageId::PinsOverBudgetHeadroom,
+     QT_TRANSLATE_NOOP("MessageText", "the pins need %1 on %2 but its limit is %3 (%4 after the runtime headroom): over by %5 bytes")},
+    {MessageId::PinnedBytes, QT_TRANSLATE_NOOP("MessageText", "\"%1\" %2")},
+};
+
+// The loader's notes about a checkpoint; those with a count are in kLoaderPluralPatterns.
+const std::pair<loader::NoteId, const char *> kLoaderPatterns[] = {
+    {loader::NoteId::MetadataNoFormat, QT_TRANSLATE_NOOP("MessageText", "__metadata__ has no \"format\" entry (transformers expects \"pt\")")},
+    {loader::NoteId::MetadataFormatNotPt,
      QT_TRANSLATE_NOOP("MessageText", "__metadata__ format is \"%1\", not \"pt\": the tensors may not be in PyTorch layout")},
-    {MessageId::MetadataNoFormatInFile, QT_TRANSLATE_NOOP("MessageText", "%1: __metadata__ has no \"format\" entry (transformers expects \"pt\")")},
-    {MessageId::MetadataFormatNotPtInFile,
+    {loader::NoteId::MetadataNoFormatInFile, QT_TRANSLATE_NOOP("MessageText", "%1: __metadata__ has no \"format\" entry (transformers expects \"pt\")")},
+    {loader::NoteId::MetadataFormatNotPtInFile,
      QT_TRANSLATE_NOOP("MessageText", "%1: __metadata__ format is \"%2\", not \"pt\": the tensors may not be in PyTorch layout")},
-    {MessageId::BinWeightsNotRead, QT_TRANSLATE_NOOP("MessageText", "%1: PyTorch .bin weights are not read; only config.json was opened")},
-    {MessageId::NoRepeatedBlocks, QT_TRANSLATE_NOOP("MessageText", "no repeated block structure found: no module class is kept whole")},
-    {MessageId::NoSplitClassGuessed,
+    {loader::NoteId::BinWeightsNotRead, QT_TRANSLATE_NOOP("MessageText", "%1: PyTorch .bin weights are not read; only config.json was opened")},
+};
+
+// The architecture registry's notes about a model; those with a count are in kModelsPluralPatterns.
+const std::pair<models::NoteId, const char *> kModelsPatterns[] = {
+    {models::NoteId::NoRepeatedBlocks, QT_TRANSLATE_NOOP("MessageText", "no repeated block structure found: no module class is kept whole")},
+    {models::NoteId::NoSplitClassGuessed,
      QT_TRANSLATE_NOOP("MessageText", "unknown architecture: the no-split class \"%1\" is a guess from the repeated numbered blocks")},
-    {MessageId::BareBaseModel,
+    {models::NoteId::BareBaseModel,
      QT_TRANSLATE_NOOP("MessageText", "the checkpoint holds the bare base model: tensor names lack the \"%1.\" prefix of %2")},
-    {MessageId::NoConfigJson, QT_TRANSLATE_NOOP("MessageText", "no config.json: module classes unknown, tree derived from tensor names")},
-    {MessageId::LayoutNotFollowed,
+    {models::NoteId::NoConfigJson, QT_TRANSLATE_NOOP("MessageText", "no config.json: module classes unknown, tree derived from tensor names")},
+    {models::NoteId::LayoutNotFollowed,
      QT_TRANSLATE_NOOP("MessageText", "the checkpoint's tensors do not follow the %1 layout of the registry (%2 of %3 tensors matched): "
                                       "tree derived from tensor names")},
-    {MessageId::ConfigNotOfFamily,
+    {models::NoteId::ConfigNotOfFamily,
      QT_TRANSLATE_NOOP("MessageText", "config.json does not describe a %1 model (%2): tree derived from tensor names")},
-    {MessageId::MixtralV4Layout,
+    {models::NoteId::MixtralV4Layout,
      QT_TRANSLATE_NOOP("MessageText", "Mixtral checkpoint in the transformers 4.x layout (block_sparse_moe.experts.N): the tree follows it")},
 };
 
 // Patterns whose wording follows a number: the message's first Count argument picks the plural form.
-const std::pair<MessageId, const char *> kPluralPatterns[] = {
-    {MessageId::MetadataNoFormatInShards,
+const std::pair<loader::NoteId, const char *> kLoaderPluralPatterns[] = {
+    {loader::NoteId::MetadataNoFormatInShards,
      QT_TRANSLATE_N_NOOP("MessageText", "%1 shard(s) have no \"format\" in their __metadata__ (transformers expects \"pt\"): %2")},
-    {MessageId::MetadataNoFormatInShardsMore,
+    {loader::NoteId::MetadataNoFormatInShardsMore,
      QT_TRANSLATE_N_NOOP("MessageText", "%1 shard(s) have no \"format\" in their __metadata__ (transformers expects \"pt\"): %2 and %3 more")},
-    {MessageId::MetadataFormatNotPtInShards,
+    {loader::NoteId::MetadataFormatNotPtInShards,
      QT_TRANSLATE_N_NOOP("MessageText", "__metadata__ format is \"%1\", not \"pt\", in %2 shard(s): %3; the tensors may not be in PyTorch layout")},
-    {MessageId::MetadataFormatNotPtInShardsMore,
+    {loader::NoteId::MetadataFormatNotPtInShardsMore,
      QT_TRANSLATE_N_NOOP("MessageText",
                          "__metadata__ format is \"%1\", not \"pt\", in %2 shard(s): %3 and %4 more; the tensors may not be in PyTorch layout")},
-    {MessageId::IgnoredBuffers,
+};
+
+const std::pair<models::NoteId, const char *> kModelsPluralPatterns[] = {
+    {models::NoteId::IgnoredBuffers,
      QT_TRANSLATE_N_NOOP("MessageText", "%1 non-persistent buffer(s) saved in the checkpoint (causal masks, rotary inv_freq) are ignored, "
                                         "as transformers does")},
-    {MessageId::TensorsMissing, QT_TRANSLATE_N_NOOP("MessageText", "%1 tensor(s) of the model are missing from the checkpoint")},
-    {MessageId::TensorsUnexpected, QT_TRANSLATE_N_NOOP("MessageText", "%1 checkpoint tensor(s) are not part of the model")},
-    {MessageId::ShapesDiffer, QT_TRANSLATE_N_NOOP("MessageText", "%1 tensor shape(s) differ from config.json")},
+    {models::NoteId::TensorsMissing, QT_TRANSLATE_N_NOOP("MessageText", "%1 tensor(s) of the model are missing from the checkpoint")},
+    {models::NoteId::TensorsUnexpected, QT_TRANSLATE_N_NOOP("MessageText", "%1 checkpoint tensor(s) are not part of the model")},
+    {models::NoteId::ShapesDiffer, QT_TRANSLATE_N_NOOP("MessageText", "%1 tensor shape(s) differ from config.json")},
 };
 
 QString translated(const char *source)
@@ -186,18 +207,23 @@ QString argText(const planner::MessageArg &arg, const DeviceLabeler &deviceLabel
 
 } // namespace
 
-QString messagePattern(MessageId id, std::int64_t count)
+namespace {
+
+// A library's patterns by id without a search (the GUI renders one explanation per module on every
+// edit): plain ones, and those with plural forms picked by `count`.
+template<typename Id>
+QString patternOf(Id id, std::int64_t count, std::span<const std::pair<Id, const char *>> plain,
+                  std::span<const std::pair<Id, const char *>> plural = {})
 {
-    // By id without a search: the GUI renders one explanation per module on every edit.
     struct Source {
         const char *text = nullptr;
         bool plural = false;
     };
-    static const auto sources = [] {
-        std::array<Source, static_cast<std::size_t>(MessageId::Count)> table{};
-        for (const auto &[key, source] : kPatterns)
+    static const auto sources = [&] {
+        std::array<Source, static_cast<std::size_t>(Id::Count)> table{};
+        for (const auto &[key, source] : plain)
             table[static_cast<std::size_t>(key)] = {source, false};
-        for (const auto &[key, source] : kPluralPatterns)
+        for (const auto &[key, source] : plural)
             table[static_cast<std::size_t>(key)] = {source, true};
         return table;
     }();
@@ -210,30 +236,26 @@ QString messagePattern(MessageId id, std::int64_t count)
     return QCoreApplication::translate(kContext, sources[i].text, nullptr, n);
 }
 
-QString messagePattern(MessageId id)
+// The first count of a message decides the plural form of the patterns that have them.
+std::int64_t firstCount(const std::vector<planner::MessageArg> &args)
 {
-    return messagePattern(id, kGeneralCount);
+    for (const auto &arg : args)
+        if (planner::kindOf(arg) == planner::MessageArgKind::Count)
+            return std::get<std::int64_t>(arg);
+    return kGeneralCount;
 }
 
-QString messageText(const planner::Message &message, const DeviceLabeler &deviceLabel)
+// The pattern with its arguments, in one pass, so a name that contains "%2" is never substituted again.
+QString fill(const QString &pattern, const std::vector<planner::MessageArg> &args, const DeviceLabeler &deviceLabel)
 {
-    // The first count decides the plural form of the patterns that have them.
-    std::int64_t count = kGeneralCount;
-    for (const auto &arg : message.args)
-        if (planner::kindOf(arg) == planner::MessageArgKind::Count) {
-            count = std::get<std::int64_t>(arg);
-            break;
-        }
-    const QString pattern = messagePattern(message.id, count);
-    // One pass over the pattern, so a name that contains "%2" is never substituted again.
     QString out;
     out.reserve(pattern.size() + 32);
     for (qsizetype i = 0; i < pattern.size(); ++i) {
         const QChar c = pattern.at(i);
         if (c == QLatin1Char('%') && i + 1 < pattern.size() && pattern.at(i + 1) >= QLatin1Char('1') && pattern.at(i + 1) <= QLatin1Char('9')) {
             const auto n = static_cast<std::size_t>(pattern.at(i + 1).unicode() - '1');
-            if (n < message.args.size()) {
-                out += argText(message.args[n], deviceLabel);
+            if (n < args.size()) {
+                out += argText(args[n], deviceLabel);
                 ++i;
                 continue;
             }
@@ -241,6 +263,38 @@ QString messageText(const planner::Message &message, const DeviceLabeler &device
         out += c;
     }
     return out;
+}
+
+} // namespace
+
+QString messagePattern(MessageId id, std::int64_t count)
+{
+    return patternOf<MessageId>(id, count, kPatterns);
+}
+
+QString messagePattern(loader::NoteId id, std::int64_t count)
+{
+    return patternOf<loader::NoteId>(id, count, kLoaderPatterns, kLoaderPluralPatterns);
+}
+
+QString messagePattern(models::NoteId id, std::int64_t count)
+{
+    return patternOf<models::NoteId>(id, count, kModelsPatterns, kModelsPluralPatterns);
+}
+
+QString messageText(const planner::Message &message, const DeviceLabeler &deviceLabel)
+{
+    return fill(messagePattern(message.id, firstCount(message.args)), message.args, deviceLabel);
+}
+
+QString messageText(const loader::Note &note, const DeviceLabeler &deviceLabel)
+{
+    return fill(messagePattern(note.id, firstCount(note.args)), note.args, deviceLabel);
+}
+
+QString messageText(const models::Note &note, const DeviceLabeler &deviceLabel)
+{
+    return fill(messagePattern(note.id, firstCount(note.args)), note.args, deviceLabel);
 }
 
 QString messageText(const std::vector<planner::Message> &messages, const DeviceLabeler &deviceLabel)

@@ -50,18 +50,25 @@ void ModuleTreeModel::setSizes(planner::ModuleSizes sizes, const planner::PlanOp
 
 void ModuleTreeModel::computeDtypes()
 {
-    m_dtypeOf.assign(m_row.size(), -1);
+    using Kind = DtypeSummary::Kind;
+    m_dtypeOf.assign(m_row.size(), DtypeSummary{});
     if (!m_tree)
         return;
     // Bottom-up over the reversed pre-order: a module's label is the one dtype under it, or mixed.
-    auto merge = [](int a, int b) { return a == -1 ? b : (b == -1 || a == b) ? a : -2; };
+    auto merge = [](const DtypeSummary &a, const DtypeSummary &b) {
+        if (a.kind == Kind::None)
+            return b;
+        if (b.kind == Kind::None || a == b)
+            return a;
+        return DtypeSummary{Kind::Mixed, DType::F32};
+    };
     const auto order = m_tree->preorder();
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
         const planner::Module &m = m_tree->module(*it);
-        int label = -1;
+        DtypeSummary label;
         for (const auto *list : {&m.params, &m.buffers})
             for (const auto &t : *list)
-                label = merge(label, static_cast<int>(planner::loadedDtype(*m_tree, *it, t, m_loading)));
+                label = merge(label, DtypeSummary{Kind::One, planner::loadedDtype(*m_tree, *it, t, m_loading)});
         for (int c : m.children)
             label = merge(label, m_dtypeOf[static_cast<std::size_t>(c)]);
         m_dtypeOf[static_cast<std::size_t>(*it)] = label;
@@ -161,12 +168,16 @@ bool ModuleTreeModel::hasChildren(const QModelIndex &parent) const
 
 QString ModuleTreeModel::dtypeLabel(int id) const
 {
-    const int d = m_dtypeOf.empty() ? -1 : m_dtypeOf[static_cast<std::size_t>(id)];
-    if (d == -1)
+    const DtypeSummary d = m_dtypeOf.empty() ? DtypeSummary{} : m_dtypeOf[static_cast<std::size_t>(id)];
+    switch (d.kind) {
+    case DtypeSummary::Kind::None:
         return QString();
-    if (d == -2)
+    case DtypeSummary::Kind::Mixed:
         return tr("mixed");
-    return QString::fromLatin1(torchName(static_cast<DType>(d)));
+    case DtypeSummary::Kind::One:
+        break;
+    }
+    return QString::fromLatin1(torchName(d.dtype));
 }
 
 QVariant ModuleTreeModel::data(const QModelIndex &index, int role) const
@@ -177,7 +188,7 @@ QVariant ModuleTreeModel::data(const QModelIndex &index, int role) const
     const int id = static_cast<int>(m - m_tree->modules().data());
     const auto uid = static_cast<std::size_t>(id);
     const bool placed = uid < m_placement.slot.size();
-    const int slot = placed ? m_placement.slot[uid] : -1;
+    const int slot = placed ? m_placement.slot[uid] : PlacementView::kNotPlaced;
 
     switch (role) {
     case Qt::DisplayRole:
@@ -195,7 +206,7 @@ QVariant ModuleTreeModel::data(const QModelIndex &index, int role) const
         case DeviceColumn:
             if (slot >= 0 && slot < m_placement.devices.size())
                 return m_placement.devices[slot];
-            if (slot == -2) {
+            if (slot == PlacementView::kSeveralDevices) {
                 QStringList names;
                 for (int s : m_placement.spread[uid])
                     if (s >= 0 && s < m_placement.devices.size())

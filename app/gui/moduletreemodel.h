@@ -17,7 +17,9 @@ namespace mizan::gui {
 
 // What the model shows in the device column, computed by the document from the current map.
 struct PlacementView {
-    // Per module id: index into `devices`, -1 = not placed, -2 = children on several devices.
+    static constexpr int kNotPlaced = -1;      // a slot value: the module has no device
+    static constexpr int kSeveralDevices = -2; // a slot value: its parts are on several devices
+    // Per module id: index into `devices`, or kNotPlaced / kSeveralDevices.
     std::vector<int> slot;
     std::vector<QString> reason; // per module id, may be empty
     std::vector<std::vector<int>> spread; // per module id: the slots under a split module
@@ -85,7 +87,13 @@ private:
     planner::ModuleSizes m_sizes;
     std::vector<int> m_row;        // row of each module among its parent's children
     std::vector<int> m_order;      // pre-order position (execution order)
-    std::vector<int> m_dtypeOf;    // per module: index of its single dtype, -1 none, -2 mixed
+    // The dtype column of a module: the one dtype of its tensors, none, or several.
+    struct DtypeSummary {
+        enum class Kind { None, One, Mixed } kind = Kind::None;
+        DType dtype = DType::F32; // when kind == One
+        bool operator==(const DtypeSummary &) const = default;
+    };
+    std::vector<DtypeSummary> m_dtypeOf; // per module id
     planner::PlanOptions m_loading; // dtype, dtypeRule, specialDtypes the sizes are in
     PlacementView m_placement;
 };

@@ -3,6 +3,7 @@
 #include "guiformat.h"
 
 #include "planner/error.h"
+#include "planner/planerror.h"
 
 #include <QCoreApplication>
 #include <QElapsedTimer>
@@ -38,6 +39,7 @@ QString errorHeadline(ErrorKind kind)
     case ErrorKind::Impossible: return t(QT_TRANSLATE_NOOP("Worker", "The constraints cannot be met"));
     case ErrorKind::VersionMismatch: return t(QT_TRANSLATE_NOOP("Worker", "The plan does not match"));
     case ErrorKind::NotFound: return t(QT_TRANSLATE_NOOP("Worker", "Not found"));
+    case ErrorKind::Cancelled: return t(QT_TRANSLATE_NOOP("Worker", "Cancelled"));
     }
     return t(QT_TRANSLATE_NOOP("Worker", "Error"));
 }
@@ -54,6 +56,26 @@ QString describeError(const std::exception &error)
             .arg(errorHeadline(e->kind()), ltr(QString::fromStdString(e->file())), detail);
     }
     return QString::fromLocal8Bit(error.what());
+}
+
+Failure failureOf(const std::exception &error)
+{
+    Failure f;
+    f.message = describeError(error);
+    if (const auto *e = dynamic_cast<const mizan::Error *>(&error)) {
+        f.kind = e->kind();
+        f.cancelled = e->kind() == ErrorKind::Cancelled;
+    }
+    if (const auto *e = dynamic_cast<const planner::PlanError *>(&error))
+        f.messages = e->messages();
+    return f;
+}
+
+QString failureText(const Failure &failure, const DeviceLabeler &deviceLabel)
+{
+    if (failure.messages.empty() || !failure.kind)
+        return failure.message;
+    return QCoreApplication::translate("Worker", "%1: %2").arg(errorHeadline(*failure.kind), messageText(failure.messages, deviceLabel));
 }
 
 namespace {
@@ -87,7 +109,7 @@ void Worker::open(const QString &path, std::shared_ptr<std::atomic<bool>> cancel
         result->path = path;
         result->source = models::openSource(path.toStdString(), options);
         if (cancel->load())
-            throw mizan::Error(ErrorKind::Io, path.toStdString(), "cancelled");
+            throw mizan::Error(ErrorKind::Cancelled, path.toStdString(), "cancelled");
         result->storedSizes = planner::aggregateSizes(result->source.model.tree);
         const auto &tensors = result->source.checkpoint.catalog.tensors;
         result->tensorIndex.reserve(static_cast<qsizetype>(tensors.size()));
@@ -96,8 +118,7 @@ void Worker::open(const QString &path, std::shared_ptr<std::atomic<bool>> cancel
         result->elapsedMs = timer.elapsed();
         post(receiver, [done, result = std::shared_ptr<const OpenedModel>(std::move(result))] { done(result); });
     } catch (const std::exception &e) {
-        const QString message = describeError(e);
-        post(receiver, [failed, message] { failed(message); });
+        post(receiver, [failed, failure = failureOf(e)] { failed(failure); });
     }
 }
 
@@ -108,8 +129,7 @@ void Worker::plan(std::shared_ptr<const planner::ModuleTree> tree, const planner
         auto result = std::make_shared<const planner::Plan>(planner::plan(*tree, options));
         post(receiver, [done, result] { done(result); });
     } catch (const std::exception &e) {
-        const QString message = describeError(e);
-        post(receiver, [failed, message] { failed(message); });
+        post(receiver, [failed, failure = failureOf(e)] { failed(failure); });
     }
 }
 

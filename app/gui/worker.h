@@ -4,6 +4,8 @@
 // shard, the architecture registry, sizes) and planning. It lives on its own QThread; calls come
 // in queued, results go back to the document queued. Core errors become readable messages here.
 
+#include "messagetext.h"
+
 #include "models/describe.h"
 #include "planner/error.h"
 #include "planner/plan.h"
@@ -16,6 +18,8 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <vector>
 
 namespace mizan::gui {
 
@@ -28,12 +32,24 @@ struct OpenedModel {
     qint64 elapsedMs = 0;
 };
 
+// Work that failed in the worker, for the window.
+struct Failure {
+    QString message;                         // describeError(): translated headline, the core's detail
+    bool cancelled = false;                  // it stopped because it was asked to (Error(Cancelled))
+    std::optional<ErrorKind> kind;           // a core error's kind
+    std::vector<planner::Message> messages;  // a planner::PlanError's structured text
+};
+Failure failureOf(const std::exception &error);
+// The failure in the current language: the headline and the translated messages when the core
+// gave them (devices named by `deviceLabel`), else its message.
+QString failureText(const Failure &failure, const DeviceLabeler &deviceLabel);
+
 class Worker : public QObject {
     Q_OBJECT
 public:
     using OpenDone = std::function<void(std::shared_ptr<const OpenedModel>)>;
     using PlanDone = std::function<void(std::shared_ptr<const planner::Plan>)>;
-    using Failed = std::function<void(const QString &message)>;
+    using Failed = std::function<void(const Failure &failure)>;
 
     explicit Worker(QObject *parent = nullptr);
 

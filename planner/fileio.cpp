@@ -1,6 +1,6 @@
-#include "fileio_p.h"
+#include "fileio.h"
 
-#include "planner/error.h"
+#include "error.h"
 
 #include <cerrno>
 #include <cstring>
@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace mizan::loader::detail {
+namespace mizan {
 
 FileDescriptor openReadOnlyIfExists(const std::string &path)
 {
@@ -75,4 +75,4 @@ std::string readSmallFile(const std::string &path, std::int64_t maxBytes)
     return text;
 }
 
-} // namespace mizan::loader::detail
+} // namespace mizan

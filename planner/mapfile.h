@@ -1,0 +1,26 @@
+#pragma once
+
+// A file the user hands over as "a device map": either a device_map.json as transformers and
+// Accelerate take it, or a Mizan plan file (*.mizan.json, whatever its name), told apart by the
+// plan file's "format". The CLI's validate/edit and the GUI's import read it through here.
+
+#include "plan.h"
+
+#include <optional>
+#include <string>
+
+namespace mizan::planner {
+
+struct MapOrPlan {
+    DeviceMap map;                 // the device map (a plan file's "device_map")
+    std::optional<PlanFile> plan;  // the whole plan file, when the file is one
+    bool isPlan() const { return plan.has_value(); }
+};
+
+// Reads and parses `path` once. Throws Error naming the file: Io (unreadable), InvalidJson
+// (syntax), a plan file's errors (VersionMismatch for a newer format, InvalidHeader, ...; with
+// `expected`, VersionMismatch when it was made for another checkpoint), InvalidDeviceMap for a
+// map that is not {"module": device, ...} or a list of [name, device] pairs.
+MapOrPlan readMapOrPlanFile(const std::string &path, const CheckpointIdentity *expected = nullptr);
+
+} // namespace mizan::planner

@@ -1,0 +1,187 @@
+#include "usage.h"
+
+#include "usage_p.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+namespace mizan::planner {
+
+namespace detail {
+
+const ModuleTree &treeAsLoaded(const ModuleTree &tree, const PlanOptions &options, std::optional<ModuleTree> &storage)
+{
+    if (!options.dtype || options.dtypeRule != DtypeRule::Transformers)
+        return tree;
+    for (const auto &m : tree.modules())
+        for (const auto *list : {&m.params, &m.buffers})
+            for (const auto &t : *list)
+                if (instantiatedDtype(t, *options.dtype) != t.dtype) {
+                    storage = instantiatedTree(tree, *options.dtype);
+                    return *storage;
+                }
+    return tree;
+}
+
+namespace {
+accel::SizeMap sizesAsLoaded(const ModuleTree &tree, const PlanOptions &options)
+{
+    std::optional<ModuleTree> instantiated;
+    return accel::computeModuleSizes(treeAsLoaded(tree, options, instantiated), options.dtype, options.specialDtypes);
+}
+} // namespace
+
+// The instantiated tree (when one is made) has the same module ids and names as `tree`.
+SizeTable::SizeTable(const ModuleTree &tree, const PlanOptions &options)
+    : map(sizesAsLoaded(tree, options))
+{
+    module.resize(static_cast<std::size_t>(tree.size()));
+    for (int id = 0; id < tree.size(); ++id)
+        module[static_cast<std::size_t>(id)] = map[tree.module(id).name];
+}
+
+double SizeTable::ofKey(const std::string &key, const KeyTarget &target) const
+{
+    if (target.module < 0)
+        return 0;
+    if (!target.isTensor())
+        return module[static_cast<std::size_t>(target.module)];
+    return map[key];
+}
+
+std::vector<std::int64_t> layersOnDevices(const ModuleTree &tree, const MaxMemory &devices,
+                                          const std::vector<std::optional<Device>> &deviceOfModule,
+                                          const std::vector<std::string> &noSplitClasses)
+{
+    std::vector<std::int64_t> count(devices.size(), 0);
+    for (int id = 1; id < tree.size(); ++id) {
+        const auto &d = deviceOfModule[static_cast<std::size_t>(id)];
+        if (!d || std::find(noSplitClasses.begin(), noSplitClasses.end(), tree.module(id).className) == noSplitClasses.end())
+            continue;
+        for (std::size_t i = 0; i < devices.size(); ++i)
+            if (devices[i].first == *d)
+                ++count[i];
+    }
+    return count;
+}
+
+std::int64_t evenLayers(const PlanOptions &options)
+{
+    int gpus = 0;
+    for (const auto &[d, b] : options.maxMemory)
+        if ((d.isGpu() || d.kind == DeviceKind::Mps) && b > 0)
+            ++gpus;
+    return gpus > 0 && options.headroom.numLayers > 0 ? (options.headroom.numLayers + gpus - 1) / gpus : 0;
+}
+
+std::vector<KeyTarget> resolveKeys(const ModuleTree &tree, const DeviceMap &map)
+{
+    std::vector<KeyTarget> targets(map.size());
+    std::unordered_set<std::string_view> seen;
+    for (std::size_t i = 0; i < map.size(); ++i)
+        if (seen.insert(map[i].first).second)
+            targets[i] = tree.resolveKey(map[i].first).value_or(KeyTarget{});
+    return targets;
+}
+
+std::vector<DeviceUsage> usageOf(const ModuleTree &tree, const DeviceMap &map, const PlanOptions &options,
+                                 const SizeTable &sizes, const std::vector<KeyTarget> &targets)
+{
+    std::vector<Device> devices;
+    auto addDevice = [&](const Device &d) {
+        if (std::find(devices.begin(), devices.end(), d) == devices.end())
+            devices.push_back(d);
+    };
+    for (const auto &[d, b] : options.maxMemory)
+        addDevice(d);
+    for (const auto &[key, d] : map)
+        addDevice(d);
+    std::stable_sort(devices.begin(), devices.end());
+    std::vector<DeviceUsage> out(devices.size());
+    auto usageOn = [&](const Device &d) -> DeviceUsage & {
+        return out[static_cast<std::size_t>(std::find(devices.begin(), devices.end(), d) - devices.begin())];
+    };
+    for (std::size_t i = 0; i < devices.size(); ++i) {
+        out[i].device = devices[i];
+        out[i].budgetBytes = budgetOf(options.maxMemory, devices[i]);
+        out[i].effectiveBudgetBytes = out[i].budgetBytes;
+    }
+    for (std::size_t i = 0; i < map.size(); ++i) {
+        if (targets[i].module < 0)
+            continue;
+        DeviceUsage &u = usageOn(map[i].second);
+        u.plannedBytes += sizes.ofKey(map[i].first, targets[i]);
+        ++u.moduleCount;
+    }
+
+    // Headroom as plan() reserves it: the KV cache of the decoder layers each GPU holds in this map
+    // (without no-split classes: an even spread).
+    if (options.headroom.enabled()) {
+        const HeadroomEstimate estimate = estimateHeadroom(options.headroom);
+        std::vector<std::int64_t> layers(options.maxMemory.size(), evenLayers(options));
+        if (!options.noSplitClasses.empty()) {
+            const auto n = static_cast<std::size_t>(tree.size());
+            std::vector<int> moduleKey(n, -1);
+            for (std::size_t i = 0; i < map.size(); ++i)
+                if (targets[i].module >= 0 && !targets[i].isTensor())
+                    moduleKey[static_cast<std::size_t>(targets[i].module)] = static_cast<int>(i);
+            std::vector<int> cover(n, -1);
+            std::vector<std::optional<Device>> deviceOf(n);
+            for (int id : tree.preorder()) {
+                const auto m = static_cast<std::size_t>(id);
+                const int parent = tree.module(id).parent;
+                cover[m] = moduleKey[m] >= 0 ? moduleKey[m] : (parent >= 0 ? cover[static_cast<std::size_t>(parent)] : -1);
+                if (cover[m] >= 0)
+                    deviceOf[m] = map[static_cast<std::size_t>(cover[m])].second;
+            }
+            const auto held = layersOnDevices(tree, options.maxMemory, deviceOf, options.noSplitClasses);
+            for (std::size_t i = 0; i < layers.size(); ++i)
+                layers[i] = std::max(layers[i], held[i]);
+        }
+        for (auto &u : out) {
+            const bool gpu = u.device.isGpu() || u.device.kind == DeviceKind::Mps;
+            if (!gpu || u.budgetBytes <= 0)
+                continue;
+            for (std::size_t i = 0; i < options.maxMemory.size(); ++i)
+                if (options.maxMemory[i].first == u.device) {
+                    u.headroomBytes = std::min<std::int64_t>(u.budgetBytes, estimate.totalBytes(layers[i]));
+                    break;
+                }
+        }
+    }
+    for (auto &u : out)
+        u.freeBytes = u.budgetBytes < 0 ? 0 : static_cast<double>(u.budgetBytes) - u.plannedBytes - static_cast<double>(u.headroomBytes);
+    return out;
+}
+
+} // namespace detail
+
+std::vector<DeviceUsage> usageOf(const ModuleTree &tree, const DeviceMap &map, const PlanOptions &options,
+                                 std::vector<double> *keyBytes)
+{
+    const detail::SizeTable sizes(tree, options);
+    if (keyBytes) {
+        keyBytes->clear();
+        keyBytes->reserve(map.size());
+        for (const auto &[key, device] : map)
+            keyBytes->push_back(sizes.ofKey(key, tree.resolveKey(key).value_or(KeyTarget{})));
+    }
+    return detail::usageOf(tree, map, options, sizes, detail::resolveKeys(tree, map));
+}
+
+nlohmann::ordered_json usageToJson(const DeviceUsage &u)
+{
+    return {{"device", nlohmann::ordered_json(u.device.toJson())}, {"budget_bytes", u.budgetBytes}, {"effective_budget_bytes", u.effectiveBudgetBytes},
+            {"planned_bytes", u.plannedBytes}, {"reserved_largest_layer_bytes", u.reservedLargestLayerBytes},
+            {"headroom_bytes", u.headroomBytes}, {"free_bytes", u.freeBytes}, {"module_count", u.moduleCount}};
+}
+
+nlohmann::ordered_json usageToJson(const std::vector<DeviceUsage> &usage)
+{
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const auto &u : usage)
+        list.push_back(usageToJson(u));
+    return list;
+}
+
+} // namespace mizan::planner

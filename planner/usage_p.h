@@ -1,0 +1,46 @@
+#pragma once
+
+// Internal to the planner: the byte counting plan(), validate() and usageOf() share.
+
+#include "accelerate.h"
+#include "plan.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mizan::planner::detail {
+
+// The tree Accelerate's functions are run on. Under DtypeRule::Transformers with a load dtype: the
+// model as transformers instantiates it (then sized with dtype = the load dtype, as transformers
+// calls them); otherwise `tree` itself. `storage` holds the copy when one is needed.
+const ModuleTree &treeAsLoaded(const ModuleTree &tree, const PlanOptions &options, std::optional<ModuleTree> &storage);
+
+// Per-module byte sizes in Accelerate's counting (doubles), by module id; tensor sizes by name;
+// under the options' load dtype (and its rule: treeAsLoaded) and special dtypes.
+struct SizeTable {
+    accel::SizeMap map;
+    std::vector<double> module;
+    SizeTable(const ModuleTree &tree, const PlanOptions &options);
+    // Bytes of a map key resolved to `target` (0 when it names nothing).
+    double ofKey(const std::string &key, const KeyTarget &target) const;
+};
+
+// Decoder layers (modules of a no-split class) each device of `devices` holds.
+std::vector<std::int64_t> layersOnDevices(const ModuleTree &tree, const MaxMemory &devices,
+                                          const std::vector<std::optional<Device>> &deviceOfModule,
+                                          const std::vector<std::string> &noSplitClasses);
+
+// Decoder layers per GPU when spread evenly (the headroom's first guess), 0 without headroom.
+std::int64_t evenLayers(const PlanOptions &options);
+
+// usageOf() with the sizes and the key targets already known (`targets[i]` for `map[i]`,
+// module -1 for a key that counts nowhere).
+std::vector<DeviceUsage> usageOf(const ModuleTree &tree, const DeviceMap &map, const PlanOptions &options,
+                                 const SizeTable &sizes, const std::vector<KeyTarget> &targets);
+
+// The targets of a map's keys, the second and later copies of a key as unresolved.
+std::vector<KeyTarget> resolveKeys(const ModuleTree &tree, const DeviceMap &map);
+
+} // namespace mizan::planner::detail

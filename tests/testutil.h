@@ -1,0 +1,162 @@
+#pragma once
+
+// Helpers shared by the test executables: running the built mizan-cli as a user would, the
+// mizan::Error a callable throws, and fixtures written into temporary folders.
+
+#include "planner/error.h"
+#include "planner/message.h"
+
+#include <QByteArray>
+#include <QDir>
+#include <QFile>
+#include <QProcess>
+#include <QProcessEnvironment>
+#include <QString>
+#include <QStringList>
+
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+
+namespace mizan::test {
+
+// The outcome of one mizan-cli process.
+struct CliRun {
+    int exitCode = -1;   // -1: it did not finish in time, -2: it crashed
+    QByteArray out;
+    QByteArray err;
+    QString outText() const { return QString::fromUtf8(out); }
+    QString errText() const { return QString::fromUtf8(err); }
+};
+
+inline QString cliPath()
+{
+    return QStringLiteral(MIZAN_BINARY_DIR "/app/cli/mizan-cli");
+}
+
+// Runs the built mizan-cli with `args` in `env`; its presets and profiles come from the
+// repository's resources/ unless `env` names MIZAN_RESOURCES itself.
+inline CliRun runCli(const QStringList &args, QProcessEnvironment env, int timeoutMs = 120000)
+{
+    QProcess p;
+    p.setProgram(cliPath());
+    p.setArguments(args);
+    if (!env.contains(QStringLiteral("MIZAN_RESOURCES")))
+        env.insert(QStringLiteral("MIZAN_RESOURCES"), QStringLiteral(MIZAN_SOURCE_DIR "/resources"));
+    p.setProcessEnvironment(env);
+    p.start();
+    CliRun r;
+    if (!p.waitForFinished(timeoutMs)) {
+        p.kill();
+        p.waitForFinished();
+        return r;
+    }
+    r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
+    r.out = p.readAllStandardOutput();
+    r.err = p.readAllStandardError();
+    return r;
+}
+
+// The same in this process's environment.
+inline CliRun runCli(const QStringList &args, int timeoutMs = 120000)
+{
+    return runCli(args, QProcessEnvironment::systemEnvironment(), timeoutMs);
+}
+
+// Writes the demo checkpoint (`mizan-cli make-demo DIR OPTIONS...`) as a user would.
+inline CliRun makeDemo(const QString &dir, const QStringList &options = {})
+{
+    return runCli(QStringList{QStringLiteral("make-demo"), dir} + options);
+}
+
+// The mizan::Error `f` throws, or nothing when it returns.
+template<typename F>
+std::optional<Error> errorOf(F &&f)
+{
+    try {
+        std::forward<F>(f)();
+    } catch (const Error &e) {
+        return e;
+    }
+    return std::nullopt;
+}
+
+// Writes `bytes` to `path` (a fixture file); false when it cannot.
+inline bool writeFile(const QString &path, const QByteArray &bytes)
+{
+    QFile f(path);
+    return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(bytes) == bytes.size();
+}
+
+// A message of `id` with sample arguments of the kinds it takes: names "model.layers.<n>.mlp",
+// a few MiB, GPUs, counts of 12, lists of two.
+template<typename Id>
+planner::BasicMessage<Id> sampleMessage(Id id)
+{
+    planner::BasicMessage<Id> m{id, {}};
+    for (const auto kind : planner::argumentKinds(id)) {
+        const std::string name = "model.layers." + std::to_string(m.args.size()) + ".mlp";
+        switch (kind) {
+        case planner::MessageArgKind::Text: m.args.emplace_back(name); break;
+        case planner::MessageArgKind::Bytes: m.args.emplace_back(planner::ByteCount{3.5 * 1024 * 1024 * static_cast<double>(m.args.size() + 1)}); break;
+        case planner::MessageArgKind::Device: m.args.emplace_back(planner::Device::gpu(static_cast<int>(m.args.size()) + 1)); break;
+        case planner::MessageArgKind::Count: m.args.emplace_back(std::int64_t{12}); break;
+        case planner::MessageArgKind::Devices: m.args.emplace_back(std::vector<planner::Device>{planner::Device::gpu(0), planner::Device::cpu()}); break;
+        case planner::MessageArgKind::Texts: m.args.emplace_back(std::vector<std::string>{name, name + ".up_proj"}); break;
+        }
+    }
+    return m;
+}
+
+// What is wrong with the English of `id` (a placeholder left, a name not verbatim, a pattern
+// without its placeholders, wrong arguments accepted, no name); empty when nothing is.
+template<planner::MessageIdType Id>
+QString englishProblems(Id id)
+{
+    const auto m = sampleMessage(id);
+    const std::string english = planner::toEnglish(m);
+    const QString text = QString::fromStdString(english);
+    if (english.empty())
+        return QStringLiteral("empty text");
+    for (char d = '1'; d <= '9'; ++d)
+        if (english.find(std::string("%") + d) != std::string::npos)
+            return QStringLiteral("placeholder left: ") + text;
+    for (const auto &arg : m.args) {
+        std::vector<std::string> names;
+        if (planner::kindOf(arg) == planner::MessageArgKind::Text)
+            names.push_back(std::get<std::string>(arg));
+        if (planner::kindOf(arg) == planner::MessageArgKind::Texts)
+            names = std::get<std::vector<std::string>>(arg);
+        for (const auto &n : names)
+            if (english.find(n) == std::string::npos)
+                return QStringLiteral("\"%1\" not verbatim in: %2").arg(QString::fromStdString(n), text);
+    }
+    const std::string pattern = planner::englishPattern(id);
+    for (std::size_t i = 0; i < m.args.size(); ++i)
+        if (pattern.find("%" + std::to_string(i + 1)) == std::string::npos)
+            return QStringLiteral("pattern without %%1: ").arg(i + 1) + QString::fromStdString(pattern);
+    auto wrong = m;
+    wrong.args.emplace_back(std::string("extra"));
+    if (!errorOf([&] { planner::toEnglish(wrong); }))
+        return QStringLiteral("an extra argument is accepted");
+    if (std::string(planner::messageName(id)).empty())
+        return QStringLiteral("no name");
+    return {};
+}
+
+// The names of an enum's ids (Id::Count of them) that are empty or used twice.
+template<planner::MessageIdType Id>
+QStringList badMessageNames()
+{
+    QStringList bad;
+    std::set<std::string> names;
+    for (int i = 0; i < static_cast<int>(Id::Count); ++i) {
+        const std::string name = planner::messageName(static_cast<Id>(i));
+        if (name.empty() || !names.insert(name).second)
+            bad << QString::number(i) + QLatin1Char(' ') + QString::fromStdString(name);
+    }
+    return bad;
+}
+
+} // namespace mizan::test
