@@ -2,9 +2,14 @@
 
 #include "planner/error.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <sstream>
+#include <string_view>
+#include <unordered_map>
 
 namespace mizan::models::detail {
 
@@ -89,12 +94,140 @@ std::string replaceAll(std::string s, const std::string &from, const std::string
 // Bounds that keep a hostile config.json from allocating without limit.
 constexpr std::int64_t kMaxRepeat = 1 << 16; // layers / experts per ModuleList
 
-class Builder {
+// Does `expr` name the variable `i` (the index of the ModuleList copy being built)? Errs on the
+// side of yes.
+bool usesIndex(std::string_view expr)
+{
+    auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+    for (std::size_t k = 0; k < expr.size();) {
+        if (!std::isalpha(static_cast<unsigned char>(expr[k])) && expr[k] != '_') {
+            ++k;
+            continue;
+        }
+        std::size_t end = k;
+        while (end < expr.size() && word(expr[end]))
+            ++end;
+        if (expr.substr(k, end - k) == "i")
+            return true;
+        k = end;
+    }
+    return false;
+}
+
+// Is anything evaluated for `spec` (its condition, tensors, copy count, children) a function of `i`?
+// The children of a ModuleList are not: they are evaluated with `i` bound to their own index.
+bool dependsOnIndex(const NodeSpec &spec)
+{
+    if (usesIndex(spec.when) || usesIndex(spec.repeat))
+        return true;
+    for (const auto &t : spec.tensors) {
+        if (usesIndex(t.when))
+            return true;
+        for (const auto &d : t.shape)
+            if (usesIndex(d))
+                return true;
+    }
+    if (!spec.repeat.empty())
+        return false;
+    return std::any_of(spec.children.begin(), spec.children.end(), dependsOnIndex);
+}
+
+// `module`.`local` as ModuleTree names it (the root's tensors go without a prefix).
+std::string joinName(const std::string &module, const std::string &local)
+{
+    return module.empty() ? local : module + "." + local;
+}
+
+// Is `full` the name joinName(module, local)?
+bool isJoinedName(std::string_view full, std::string_view module, std::string_view local)
+{
+    if (module.empty())
+        return full == local;
+    return full.size() == module.size() + 1 + local.size() && full.substr(0, module.size()) == module
+        && full[module.size()] == '.' && full.substr(module.size() + 1) == local;
+}
+
+// What building and counting share: the variables, expression values (those that do not depend on
+// `i` are computed once per expression of the tables), and the checks on dimensions, with the
+// same errors.
+class Walk {
+public:
+    Walk(const Family &family, Env env) : m_family(family), m_env(std::move(env)), m_index(&m_env["i"]) {}
+
+    const Env &env() const { return m_env; }
+
+protected:
+    double value(const std::string &expr)
+    {
+        auto [it, inserted] = m_values.try_emplace(&expr);
+        if (!inserted && it->second)
+            return *it->second;
+        const double v = evaluate(expr, m_env);
+        if (inserted && !usesIndex(expr))
+            it->second = v;
+        return v;
+    }
+
+    bool truth(const std::string &expr) { return value(expr) != 0; }
+
+    // Errors name `where`, or `where`.`*tensor` (a tensor of the module `where`).
+    std::int64_t dim(const std::string &expr, const std::string &where, const std::string *tensor = nullptr)
+    {
+        const double v = value(expr);
+        if (!std::isfinite(v) || v < 0 || v > 1e15)
+            throw Error(ErrorKind::InvalidConfig, {},
+                        m_family.name + " " + (tensor ? where + "." + *tensor : where) + ": dimension \"" + expr
+                            + "\" evaluates to " + std::to_string(v) + " (check config.json)");
+        return static_cast<std::int64_t>(std::floor(v));
+    }
+
+    // Number of copies of a ModuleList node named `name`.
+    std::int64_t copies(const NodeSpec &spec, const std::string &name)
+    {
+        const std::int64_t n = dim(spec.repeat, name);
+        if (n > kMaxRepeat)
+            throw Error(ErrorKind::InvalidConfig, {},
+                        m_family.name + " " + name + ": " + std::to_string(n) + " copies (\"" + spec.repeat
+                            + "\") is more than the " + std::to_string(kMaxRepeat) + " the registry builds");
+        return n;
+    }
+
+    // The shape of tensor `spec` of the module named `module`.
+    std::vector<std::int64_t> shape(const TensorSpec &spec, const std::string &module)
+    {
+        std::vector<std::int64_t> out;
+        out.reserve(spec.shape.size());
+        double numel = 1;
+        for (const auto &d : spec.shape) {
+            out.push_back(dim(d, module, &spec.name));
+            numel *= static_cast<double>(out.back());
+        }
+        if (numel > 0x1p53)
+            throw Error(ErrorKind::InvalidConfig, {},
+                        m_family.name + " " + module + "." + spec.name + ": " + std::to_string(numel)
+                            + " elements is beyond any real tensor (check config.json)");
+        return out;
+    }
+
+    double index() const { return *m_index; }
+    void setIndex(double i) { *m_index = i; }
+
+    const Family &m_family;
+
+private:
+    Env m_env;
+    double *m_index;
+    // Value of each expression of the tables that does not depend on `i` (nullopt: it does).
+    std::unordered_map<const std::string *, std::optional<double>> m_values;
+};
+
+class Builder : public Walk {
 public:
     Builder(const Family &family, DType dtype, Env env, std::string activationCls)
-        : m_family(family), m_dtype(dtype), m_env(std::move(env)), m_act(std::move(activationCls)) {}
+        : Walk(family, std::move(env)), m_dtype(dtype), m_act(std::move(activationCls)) {}
 
-    void add(int parentId, const NodeSpec &spec, bool isRoot)
+    // Adds `spec` below `parentId` (as the root when isRoot), named `name` (spec.name when null).
+    void add(int parentId, const NodeSpec &spec, bool isRoot, const std::string *name = nullptr)
     {
         if (!spec.when.empty() && !truth(spec.when))
             return;
@@ -102,23 +235,19 @@ public:
         if (isRoot)
             m_tree.module(id).className = className(spec.cls);
         else
-            id = m_tree.addChild(parentId, spec.name, className(spec.cls));
+            id = m_tree.addChild(parentId, name ? *name : spec.name, className(spec.cls));
         for (const auto &t : spec.tensors)
             addTensor(id, t);
         if (!spec.repeat.empty()) {
-            const std::int64_t n = dim(spec.repeat, spec.name);
-            if (n > kMaxRepeat)
-                throw Error(ErrorKind::InvalidConfig, {},
-                            m_family.name + " " + spec.name + ": " + std::to_string(n) + " copies (\"" + spec.repeat
-                                + "\") is more than the " + std::to_string(kMaxRepeat) + " the registry builds");
-            const double saved = m_env.count("i") ? m_env["i"] : -1;
+            const std::int64_t n = copies(spec, name ? *name : spec.name);
+            const double saved = index();
+            const NodeSpec &item = spec.children.at(0);
             for (std::int64_t i = 0; i < n; ++i) {
-                m_env["i"] = static_cast<double>(i);
-                NodeSpec copy = spec.children.at(0);
-                copy.name = std::to_string(i);
-                add(id, copy, false);
+                setIndex(static_cast<double>(i));
+                const std::string local = std::to_string(i);
+                add(id, item, false, &local);
             }
-            m_env["i"] = saved;
+            setIndex(saved);
             return;
         }
         for (const auto &c : spec.children)
@@ -126,21 +255,8 @@ public:
     }
 
     planner::ModuleTree takeTree() { return std::move(m_tree); }
-    const Env &env() const { return m_env; }
 
 private:
-    bool truth(const std::string &expr) const { return evaluate(expr, m_env) != 0; }
-
-    std::int64_t dim(const std::string &expr, const std::string &where) const
-    {
-        const double v = evaluate(expr, m_env);
-        if (!std::isfinite(v) || v < 0 || v > 1e15)
-            throw Error(ErrorKind::InvalidConfig, {},
-                        m_family.name + " " + where + ": dimension \"" + expr + "\" evaluates to "
-                            + std::to_string(v) + " (check config.json)");
-        return static_cast<std::int64_t>(std::floor(v));
-    }
-
     std::string className(const std::string &cls) const
     {
         if (cls == "@act")
@@ -158,24 +274,88 @@ private:
         t.fixedDtype = spec.dtype.has_value();
         t.buffer = spec.role != Role::Param;
         t.persistent = spec.role != Role::Transient;
-        const std::string where = m_tree.module(id).name + "." + spec.name;
-        double numel = 1;
-        for (const auto &d : spec.shape) {
-            t.shape.push_back(dim(d, where));
-            numel *= static_cast<double>(t.shape.back());
-        }
-        if (numel > 0x1p53)
-            throw Error(ErrorKind::InvalidConfig, {},
-                        m_family.name + " " + where + ": " + std::to_string(numel)
-                            + " elements is beyond any real tensor (check config.json)");
+        t.shape = shape(spec, m_tree.module(id).name);
         m_tree.addTensor(id, std::move(t));
     }
 
-    const Family &m_family;
     DType m_dtype;
-    Env m_env;
     std::string m_act;
     planner::ModuleTree m_tree;
+};
+
+// Counts the parameters (numel) of the tree Builder would build, with the same checks and errors,
+// without making it: the copies of a ModuleList whose contents do not depend on `i` are counted
+// once. Parameters named in the family's ties are set aside (with their numel, in pre-order) to be
+// counted once per tie group.
+class Counter : public Walk {
+public:
+    Counter(const Family &family, Env env) : Walk(family, std::move(env))
+    {
+        for (const auto &tie : family.ties)
+            m_tieNames.insert(m_tieNames.end(), tie.tensors.begin(), tie.tensors.end());
+    }
+
+    // Parameters of the module `path` (local name `local`) built from `spec`, tie candidates aside.
+    std::int64_t add(const NodeSpec &spec, const std::string &path, const std::string &local)
+    {
+        if (!spec.when.empty() && !truth(spec.when))
+            return 0;
+        std::int64_t n = 0;
+        for (const auto &t : spec.tensors)
+            n += addTensor(path, t);
+        if (!spec.repeat.empty()) {
+            const std::int64_t count = copies(spec, local);
+            const NodeSpec &item = spec.children.at(0);
+            const bool alike = !dependsOnIndex(item) && !tieBelow(path);
+            const double saved = index();
+            for (std::int64_t i = 0; i < count; ++i) {
+                setIndex(static_cast<double>(i));
+                const std::string index = std::to_string(i);
+                const std::int64_t one = add(item, joinName(path, index), index);
+                if (alike) {
+                    n += one * count;
+                    break;
+                }
+                n += one;
+            }
+            setIndex(saved);
+            return n;
+        }
+        for (const auto &c : spec.children)
+            n += add(c, joinName(path, c.name), c.name);
+        return n;
+    }
+
+    const std::vector<std::pair<std::string, std::int64_t>> &tieCandidates() const { return m_candidates; }
+
+private:
+    bool tieBelow(const std::string &path) const
+    {
+        return std::any_of(m_tieNames.begin(), m_tieNames.end(), [&](const std::string &n) {
+            return path.empty() || (n.size() > path.size() && n.compare(0, path.size(), path) == 0 && n[path.size()] == '.');
+        });
+    }
+
+    std::int64_t addTensor(const std::string &path, const TensorSpec &spec)
+    {
+        if (!spec.when.empty() && !truth(spec.when))
+            return 0;
+        const std::vector<std::int64_t> dims = shape(spec, path);
+        if (spec.role != Role::Param)
+            return 0;
+        std::int64_t numel = 1;
+        for (auto d : dims)
+            numel *= d;
+        for (const auto &n : m_tieNames)
+            if (isJoinedName(n, path, spec.name)) {
+                m_candidates.emplace_back(n, numel);
+                return 0;
+            }
+        return numel;
+    }
+
+    std::vector<std::string> m_tieNames;
+    std::vector<std::pair<std::string, std::int64_t>> m_candidates;
 };
 
 double configNumber(const nlohmann::json &v, const std::string &key, const std::string &family)
@@ -188,9 +368,8 @@ double configNumber(const nlohmann::json &v, const std::string &key, const std::
                 family + " config: \"" + key + "\" must be a number or boolean, got " + v.dump());
 }
 
-} // namespace
-
-Built build(const Family &family, const nlohmann::json &config, DType dtype, Layout layout)
+// The variables of `family` read from `config`, and the activation class.
+std::pair<Env, std::string> prepare(const Family &family, const nlohmann::json &config, Layout layout)
 {
     if (!config.is_object())
         throw Error(ErrorKind::InvalidConfig, {}, "config must be a JSON object");
@@ -228,49 +407,57 @@ Built build(const Family &family, const nlohmann::json &config, DType dtype, Lay
     if (actCls.empty())
         throw Error(ErrorKind::InvalidConfig, {},
                     family.name + " config: unknown activation \"" + activation + "\"");
+    return {std::move(env), std::move(actCls)};
+}
 
-    Builder builder(family, dtype, env, actCls);
-    builder.add(planner::ModuleTree::kRoot, family.root, true);
+struct Ties {
+    std::vector<std::pair<std::string, int>> ids; // parameter full name -> tie id
+    std::vector<std::vector<std::string>> groups; // Built::tiedGroups
+};
 
-    Built out;
-    out.tree = builder.takeTree();
-    out.env = builder.env();
-
-    // Tied groups: every listed tensor the tree has; groups of one are no tie.
-    int tieId = 0;
-    for (const auto &t : out.tree.modules())
-        for (const auto &p : t.params)
-            tieId = std::max(tieId, p.tie + 1);
+// The family's tie groups over the parameters `hasParameter(full name)` says the tree has: every
+// listed parameter present; groups of one are no tie; a group sharing a parameter with an earlier
+// one joins it.
+template<typename HasParameter>
+Ties assignTies(const Family &family, const Env &env, HasParameter &&hasParameter)
+{
+    Ties out;
+    int next = 0;
+    auto idOf = [&](const std::string &name) -> int * {
+        for (auto &[n, id] : out.ids)
+            if (n == name)
+                return &id;
+        return nullptr;
+    };
     for (const auto &tie : family.ties) {
-        if (!tie.when.empty() && evaluate(tie.when, out.env) == 0)
+        if (!tie.when.empty() && evaluate(tie.when, env) == 0)
             continue;
         std::vector<std::string> group;
-        std::vector<std::pair<int, std::size_t>> where;
-        for (const auto &name : tie.tensors) {
-            const auto target = out.tree.resolveKey(name);
-            if (!target || !target->isTensor() || out.tree.tensor(*target).buffer)
-                continue;
-            group.push_back(name);
-            where.emplace_back(target->module, static_cast<std::size_t>(target->tensor));
-        }
+        for (const auto &name : tie.tensors)
+            if (hasParameter(name))
+                group.push_back(name);
         if (group.size() < 2)
             continue;
         // Merge with a group one of them already belongs to.
-        int id = tieId;
-        for (auto [m, k] : where)
-            if (out.tree.module(m).params[k].tie >= 0)
-                id = out.tree.module(m).params[k].tie;
+        int id = next;
+        for (const auto &n : group)
+            if (const int *t = idOf(n))
+                id = *t;
         bool merged = false;
-        for (auto &g : out.tiedGroups)
+        for (auto &g : out.groups)
             for (const auto &n : group)
                 if (std::find(g.begin(), g.end(), n) != g.end())
                     merged = true;
-        for (auto [m, k] : where)
-            out.tree.module(m).params[k].tie = id;
-        if (id == tieId)
-            ++tieId;
+        for (const auto &n : group) {
+            if (int *t = idOf(n))
+                *t = id;
+            else
+                out.ids.emplace_back(n, id);
+        }
+        if (id == next)
+            ++next;
         if (merged) {
-            for (auto &g : out.tiedGroups) {
+            for (auto &g : out.groups) {
                 bool hit = false;
                 for (const auto &n : group)
                     hit = hit || std::find(g.begin(), g.end(), n) != g.end();
@@ -280,9 +467,40 @@ Built build(const Family &family, const nlohmann::json &config, DType dtype, Lay
                             g.push_back(n);
             }
         } else {
-            out.tiedGroups.push_back(group);
+            out.groups.push_back(group);
         }
     }
+    return out;
+}
+
+} // namespace
+
+Built build(const Family &family, const nlohmann::json &config, DType dtype, Layout layout)
+{
+    auto [env, actCls] = prepare(family, config, layout);
+    Builder builder(family, dtype, std::move(env), std::move(actCls));
+    builder.add(planner::ModuleTree::kRoot, family.root, true);
+
+    Built out;
+    out.tree = builder.takeTree();
+    out.env = builder.env();
+
+    // Tied groups: every listed tensor the tree has; groups of one are no tie.
+    auto param = [&](const std::string &name) -> planner::Tensor * {
+        const auto dot = name.rfind('.');
+        const int id = out.tree.find(dot == std::string::npos ? std::string_view() : std::string_view(name).substr(0, dot));
+        if (id < 0)
+            return nullptr;
+        const std::string_view local = dot == std::string::npos ? std::string_view(name) : std::string_view(name).substr(dot + 1);
+        for (auto &p : out.tree.module(id).params)
+            if (p.name == local)
+                return &p;
+        return nullptr;
+    };
+    Ties ties = assignTies(family, out.env, [&](const std::string &name) { return param(name) != nullptr; });
+    for (const auto &[name, id] : ties.ids)
+        param(name)->tie = id;
+    out.tiedGroups = std::move(ties.groups);
 
     // keep_in_fp32: every tensor of a module whose local name is listed.
     for (int id : out.tree.preorder())
@@ -294,6 +512,32 @@ Built build(const Family &family, const nlohmann::json &config, DType dtype, Lay
                         p.dtype = DType::F32;
                 }
     return out;
+}
+
+std::int64_t parameterCount(const Family &family, const nlohmann::json &config, Layout layout)
+{
+    auto [env, actCls] = prepare(family, config, layout);
+    Counter counter(family, std::move(env));
+    std::int64_t total = counter.add(family.root, std::string(), family.root.name);
+    const auto &candidates = counter.tieCandidates();
+    const Ties ties = assignTies(family, counter.env(), [&](const std::string &name) {
+        return std::any_of(candidates.begin(), candidates.end(), [&](const auto &c) { return c.first == name; });
+    });
+    // Each tie group once, as the first of its parameters in pre-order (as aggregateSizes counts).
+    std::vector<int> seen;
+    for (const auto &[name, numel] : candidates) {
+        int id = -1;
+        for (const auto &[n, t] : ties.ids)
+            if (n == name)
+                id = t;
+        if (id >= 0) {
+            if (std::find(seen.begin(), seen.end(), id) != seen.end())
+                continue;
+            seen.push_back(id);
+        }
+        total += numel;
+    }
+    return total;
 }
 
 } // namespace mizan::models::detail

@@ -2,6 +2,7 @@
 // (resources/hardware/*.json), and openSource() which accepts a path or a preset name.
 
 #include "describe.h"
+#include "registry_p.h"
 
 #include "planner/device.h"
 #include "planner/error.h"
@@ -136,8 +137,12 @@ std::vector<PresetInfo> listPresets()
                 && j["architectures"][0].is_string())
                 p.architecture = j["architectures"][0].get<std::string>();
             j.erase("_mizan");
-            const ModelDescription d = describeConfig(j);
-            p.parameters = planner::aggregateSizes(d.tree).parameters.front();
+            // Counted from the registry's dimension formulas, not from a built tree (equal by
+            // tst_models); describeConfig gives the error of a config the registry does not know.
+            if (const detail::Family *family = detail::findFamily(j))
+                p.parameters = detail::parameterCount(*family, j, detail::Layout::V5);
+            else
+                p.parameters = planner::aggregateSizes(describeConfig(j).tree).parameters.front();
         } catch (const Error &e) {
             p.error = e.message();
         } catch (const std::exception &e) {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <deque>
 #include <limits>
@@ -23,28 +24,65 @@ std::int64_t Tensor::numel() const
 ModuleTree::ModuleTree()
 {
     m_modules.push_back(Module{});
-    m_index.emplace(std::string(), kRoot);
+    index(kRoot);
 }
 
 int ModuleTree::find(std::string_view fullName) const
 {
-    auto it = m_index.find(std::string(fullName));
-    return it == m_index.end() ? -1 : it->second;
+    if (m_slots.empty())
+        return -1; // moved from
+    const std::size_t hash = std::hash<std::string_view>()(fullName);
+    const std::size_t mask = m_slots.size() - 1;
+    for (std::size_t slot = hash & mask;; slot = (slot + 1) & mask) {
+        const int id = m_slots[slot];
+        if (id < 0)
+            return -1;
+        if (m_hashes[static_cast<std::size_t>(id)] == hash && m_modules[static_cast<std::size_t>(id)].name == fullName)
+            return id;
+    }
+}
+
+void ModuleTree::index(int id)
+{
+    const std::string &name = m_modules[static_cast<std::size_t>(id)].name;
+    m_hashes.push_back(std::hash<std::string_view>()(name));
+    // At most half full: grow and re-enter every indexed module (in id order, so the first of
+    // two modules with one name stays the one find() returns).
+    if (2 * m_hashes.size() > m_slots.size()) {
+        m_slots.assign(std::bit_ceil(std::max<std::size_t>(16, 4 * m_hashes.size())), -1);
+        for (std::size_t k = 0; k + 1 < m_hashes.size(); ++k) {
+            std::size_t slot = m_hashes[k] & (m_slots.size() - 1);
+            while (m_slots[slot] >= 0)
+                slot = (slot + 1) & (m_slots.size() - 1);
+            m_slots[slot] = static_cast<int>(k);
+        }
+    }
+    const std::size_t hash = m_hashes.back();
+    const std::size_t mask = m_slots.size() - 1;
+    std::size_t slot = hash & mask;
+    for (; m_slots[slot] >= 0; slot = (slot + 1) & mask) {
+        const int other = m_slots[slot];
+        if (m_hashes[static_cast<std::size_t>(other)] == hash && m_modules[static_cast<std::size_t>(other)].name == name)
+            return; // a second module of this name: find() keeps answering the first
+    }
+    m_slots[slot] = id;
 }
 
 int ModuleTree::addChild(int parent, std::string localName, std::string className)
 {
-    Module m;
-    const Module &p = module(parent);
-    m.name = p.name.empty() ? localName : p.name + "." + localName;
-    m.localName = std::move(localName);
-    m.className = std::move(className);
-    m.parent = parent;
-    m.depth = p.depth + 1;
     const int id = size();
-    m_index.emplace(m.name, id);
-    m_modules.push_back(std::move(m));
+    {
+        const Module &p = module(parent);
+        Module m;
+        m.name = p.name.empty() ? localName : p.name + "." + localName;
+        m.localName = std::move(localName);
+        m.className = std::move(className);
+        m.parent = parent;
+        m.depth = p.depth + 1;
+        m_modules.push_back(std::move(m));
+    }
     module(parent).children.push_back(id);
+    index(id);
     return id;
 }
 

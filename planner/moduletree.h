@@ -99,8 +99,13 @@ public:
     bool isWithin(int module, int ancestor) const;
 
 private:
+    void index(int id);
+
     std::vector<Module> m_modules;
-    std::unordered_map<std::string, int> m_index;
+    // Full name -> id: open addressing over module ids (-1 empty), keyed by the hash of the full
+    // name (m_hashes, by id), so that no name is copied or hashed twice.
+    std::vector<int> m_slots;
+    std::vector<std::size_t> m_hashes;
 };
 
 // What a load dtype means (PlanOptions::dtypeRule).

@@ -9,6 +9,7 @@
 #include "models/demo_p.h"
 #include "models/describe.h"
 #include "models/planoptions.h"
+#include "models/registry_p.h"
 #include "planner/error.h"
 #include "planner/jsonfile.h"
 #include "planner/plan.h"
@@ -410,6 +411,79 @@ private Q_SLOTS:
         QFETCH(qint64, parameters);
         const auto d = models::describeConfig(models::presetConfig(preset.toStdString()));
         QCOMPARE(qint64(parameterCount(d.tree)), parameters);
+    }
+
+    // `mizan-cli presets` counts parameters from the registry's formulas without building the
+    // tree (detail::parameterCount): the count, or the error, equals the built tree's, for every
+    // preset and every tiny family config in both layouts, and for bad configs.
+    void registryCountEqualsTree_data()
+    {
+        QTest::addColumn<QByteArray>("config");
+        QTest::addColumn<int>("layout");
+        QTest::addColumn<bool>("fails");
+        auto rows = [](const std::string &name, const nlohmann::json &config, bool fails) {
+            for (auto layout : {models::detail::Layout::V5, models::detail::Layout::V4})
+                QTest::newRow((name + (layout == models::detail::Layout::V5 ? " v5" : " v4")).c_str())
+                    << QByteArray::fromStdString(config.dump()) << int(layout) << fails;
+        };
+        for (const auto &p : models::listPresets())
+            rows(p.name, models::presetConfig(p.name), false);
+        for (const auto &f : kFamilies)
+            rows(std::string("tiny ") + f.name, nlohmann::json::parse(f.config), false);
+        // T5 with its lm_head tied to shared (merged with the shared embeddings' group), GPT-2 untied.
+        nlohmann::json t5 = nlohmann::json::parse(kFamilies[std::size(kFamilies) - 1].config);
+        t5["tie_word_embeddings"] = !t5.value("tie_word_embeddings", true);
+        rows("tiny t5 tie flipped", t5, false);
+        nlohmann::json gpt2 = nlohmann::json::parse(kFamilies[3].config);
+        gpt2["tie_word_embeddings"] = false;
+        rows("tiny gpt2 untied", gpt2, false);
+        nlohmann::json llama = nlohmann::json::parse(kFamilies[0].config);
+        llama["num_hidden_layers"] = 0;
+        llama["intermediate_size"] = -5; // only inside the layers: no error without layers
+        rows("llama without layers", llama, false);
+        llama["num_hidden_layers"] = 3;
+        rows("llama negative intermediate", llama, true);
+        llama = nlohmann::json::parse(kFamilies[0].config);
+        llama["num_hidden_layers"] = 1000000000;
+        rows("llama a billion layers", llama, true);
+        llama = nlohmann::json::parse(kFamilies[0].config);
+        llama["num_attention_heads"] = 0;
+        rows("llama zero heads", llama, true);
+        llama = nlohmann::json::parse(kFamilies[0].config);
+        llama["vocab_size"] = 100000000000000;
+        llama["hidden_size"] = 100000000000000;
+        rows("llama numel overflow", llama, true);
+        llama = nlohmann::json::parse(kFamilies[0].config);
+        llama["hidden_act"] = "wiggle";
+        rows("llama unknown activation", llama, true);
+    }
+
+    void registryCountEqualsTree()
+    {
+        QFETCH(QByteArray, config);
+        QFETCH(int, layout);
+        QFETCH(bool, fails);
+        const nlohmann::json json = nlohmann::json::parse(config.toStdString());
+        const models::detail::Family *family = models::detail::findFamily(json);
+        QVERIFY(family);
+        std::int64_t fromTree = -1, counted = -2;
+        std::string treeError = "none", countError = "none";
+        try {
+            fromTree = parameterCount(models::detail::build(*family, json, DType::BF16, models::detail::Layout(layout)).tree);
+        } catch (const Error &e) {
+            treeError = e.message();
+        }
+        try {
+            counted = models::detail::parameterCount(*family, json, models::detail::Layout(layout));
+        } catch (const Error &e) {
+            countError = e.message();
+        }
+        QCOMPARE(QString::fromStdString(countError), QString::fromStdString(treeError));
+        QCOMPARE(treeError != "none", fails);
+        if (!fails) {
+            QVERIFY(fromTree > 0);
+            QCOMPARE(counted, fromTree);
+        }
     }
 
     void configSizesEqualCheckpoint_data()

@@ -68,6 +68,43 @@ private Q_SLOTS:
         QCOMPARE(tree.module(tree.find("model.layers.2.mlp")).params.front().name, std::string("w"));
     }
 
+    // The name index (an open-addressing table that grows as modules are added): every module is
+    // found by its full name in a tree of thousands, copies and moves keep it, and of two modules
+    // with one name (a JSON tree may hold them) find() answers the first, as before.
+    void findsEveryModuleByName()
+    {
+        ModuleTree tree;
+        std::vector<int> ids;
+        const int layers = tree.addChild(ModuleTree::kRoot, "layers");
+        for (int i = 0; i < 3000; ++i) {
+            const int layer = tree.addChild(layers, std::to_string(i), "Block");
+            ids.push_back(tree.addChild(layer, "mlp"));
+        }
+        ModuleTree copy = tree;
+        const ModuleTree moved = std::move(copy);
+        for (const ModuleTree *t : std::initializer_list<const ModuleTree *>{&tree, &moved}) {
+            QCOMPARE(t->find(""), ModuleTree::kRoot);
+            QCOMPARE(t->find("layers"), layers);
+            for (int i = 0; i < 3000; ++i) {
+                QCOMPARE(t->find("layers." + std::to_string(i) + ".mlp"), ids[static_cast<std::size_t>(i)]);
+                QCOMPARE(t->find("layers." + std::to_string(i)), t->module(ids[static_cast<std::size_t>(i)]).parent);
+            }
+            QCOMPARE(t->find("layers.3000"), -1);
+            QCOMPARE(t->find("layers.0.mlp.x"), -1);
+            QCOMPARE(t->find("mlp"), -1);
+        }
+        const int first = tree.addChild(ModuleTree::kRoot, "twice");
+        for (int i = 0; i < 100; ++i) // growing the table re-enters both
+            tree.addChild(first, std::to_string(i));
+        const int second = tree.addChild(ModuleTree::kRoot, "twice");
+        QVERIFY(second != first);
+        QCOMPARE(tree.find("twice"), first);
+        for (int i = 0; i < 5000; ++i)
+            tree.addChild(second, std::to_string(i));
+        QCOMPARE(tree.find("twice"), first);
+        QCOMPARE(tree.find("twice.4999"), tree.size() - 1);
+    }
+
     void aggregatesToEveryPrefix()
     {
         std::vector<std::pair<std::string, Tensor>> names{
