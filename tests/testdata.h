@@ -48,4 +48,19 @@ inline JsonFile readJson(const std::string &relative)
     return file;
 }
 
+// tests/data/parity/cases.json (real Accelerate's results, see tests/data/README.md), read once;
+// a missing or malformed file is an error naming it, reported by the test that needs it.
+inline const JsonFile &parityFile()
+{
+    static const JsonFile file = [] {
+        JsonFile f = readJson("parity/cases.json");
+        if (f.ok() && !(f.value.is_object() && f.value.contains("cases") && f.value["cases"].is_array())) {
+            f.error = "test data " + f.path + " has no \"cases\" list";
+            f.value = nullptr;
+        }
+        return f;
+    }();
+    return file;
+}
+
 } // namespace mizan::testdata

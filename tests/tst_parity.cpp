@@ -18,23 +18,9 @@ using nlohmann::json;
 
 namespace {
 
-// The parity file, read once; a missing or malformed file is an error naming it (not an abort).
-const testdata::JsonFile &casesFile()
-{
-    static const testdata::JsonFile file = [] {
-        testdata::JsonFile f = testdata::readJson("parity/cases.json");
-        if (f.ok() && !(f.value.is_object() && f.value.contains("cases") && f.value["cases"].is_array())) {
-            f.error = "test data " + f.path + " has no \"cases\" list";
-            f.value = nullptr;
-        }
-        return f;
-    }();
-    return file;
-}
-
 const json &cases()
 {
-    return casesFile().value;
+    return testdata::parityFile().value;
 }
 
 Device deviceOf(const json &j)
@@ -109,14 +95,14 @@ class TestParity : public QObject {
 private Q_SLOTS:
     void hasAllCases()
     {
-        QVERIFY2(casesFile().ok(), casesFile().error.c_str());
+        QVERIFY2(testdata::parityFile().ok(), testdata::parityFile().error.c_str());
         QCOMPARE(cases()["cases"].size(), std::size_t(108));
     }
 
     void parity_data()
     {
         QTest::addColumn<int>("index");
-        if (!casesFile().ok()) { // one row that fails with the file's name (QFAIL here would abort in QFETCH)
+        if (!testdata::parityFile().ok()) { // one row that fails with the file's name (QFAIL here would abort in QFETCH)
             QTest::newRow("unreadable test data") << -1;
             return;
         }
@@ -128,7 +114,7 @@ private Q_SLOTS:
     void parity()
     {
         QFETCH(int, index);
-        QVERIFY2(index >= 0, casesFile().error.c_str());
+        QVERIFY2(index >= 0, testdata::parityFile().error.c_str());
         const json &c = cases()["cases"][static_cast<std::size_t>(index)];
         const std::string kind = c["kind"].get<std::string>();
         const json &input = c["input"];

@@ -83,24 +83,9 @@ const Placement &placementOf(const ModuleTree &tree, const Plan &plan, const std
     return plan.placements[static_cast<std::size_t>(tree.find(name))];
 }
 
-// tests/data/parity/cases.json (real Accelerate's results, see tests/data/README.md), read once;
-// a missing or malformed file is an error naming it, reported by the test that needs it.
-const testdata::JsonFile &parityFile()
-{
-    static const testdata::JsonFile file = [] {
-        testdata::JsonFile f = testdata::readJson("parity/cases.json");
-        if (f.ok() && !(f.value.is_object() && f.value.contains("cases") && f.value["cases"].is_array())) {
-            f.error = "test data " + f.path + " has no \"cases\" list";
-            f.value = nullptr;
-        }
-        return f;
-    }();
-    return file;
-}
-
 const json &parityCases()
 {
-    return parityFile().value;
+    return testdata::parityFile().value;
 }
 
 } // namespace
@@ -257,7 +242,7 @@ private Q_SLOTS:
     void planMatchesAccelerateOnParityTrees_data()
     {
         QTest::addColumn<int>("index");
-        if (!parityFile().ok()) { // one row that fails with the file's name (QFAIL here would abort in QFETCH)
+        if (!testdata::parityFile().ok()) { // one row that fails with the file's name (QFAIL here would abort in QFETCH)
             QTest::newRow("unreadable test data") << -1;
             return;
         }
@@ -269,7 +254,7 @@ private Q_SLOTS:
     void planMatchesAccelerateOnParityTrees()
     {
         QFETCH(int, index);
-        QVERIFY2(index >= 0, parityFile().error.c_str());
+        QVERIFY2(index >= 0, testdata::parityFile().error.c_str());
         const json &c = parityCases()["cases"][static_cast<std::size_t>(index)];
         const json &in = c["input"];
         const ModuleTree tree = ModuleTree::fromJson(c["model"]);
