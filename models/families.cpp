@@ -76,14 +76,29 @@ std::vector<TensorSpec> maskBuffers()
             TensorSpec{"masked_bias", {}, {}, Role::Transient, std::nullopt}};
 }
 
-NodeSpec node(std::string name, std::string cls, std::vector<NodeSpec> children, std::string when = {})
+// An element of a braced list of children that is moved, not copied, into the node: the elements
+// of an initializer_list are const, and copying them would copy every subtree of the tables once
+// per level of nesting (most of the start-up time of a command that reads the registry).
+struct Moved {
+    Moved(NodeSpec &&n) : node(std::move(n)) {}
+    Moved(const NodeSpec &n) : node(n) {}
+    mutable NodeSpec node;
+};
+
+NodeSpec node(std::string name, std::string cls, std::initializer_list<Moved> children, std::string when = {})
 {
-    return NodeSpec{std::move(name), std::move(cls), {}, std::move(children), std::move(when), {}};
+    NodeSpec n{std::move(name), std::move(cls), {}, {}, std::move(when), {}};
+    n.children.reserve(children.size());
+    for (const auto &c : children)
+        n.children.push_back(std::move(c.node));
+    return n;
 }
 
 NodeSpec repeated(std::string name, std::string count, NodeSpec item)
 {
-    return NodeSpec{std::move(name), "ModuleList", {}, {std::move(item)}, {}, std::move(count)};
+    NodeSpec n{std::move(name), "ModuleList", {}, {}, {}, std::move(count)};
+    n.children.push_back(std::move(item));
+    return n;
 }
 
 // ---- variables shared by the LLaMA-style families ----
@@ -151,7 +166,7 @@ NodeSpec mixtralLayer()
                 {llamaAttention(),
                  node("mlp", "{P}SparseMoeBlock", {gateV5, expertsV5}, "V5"),
                  node("block_sparse_moe", "{P}SparseMoeBlock",
-                      {linear("gate", "E", "H", "0"), repeated("experts", "E", expertV4)}, "!V5"),
+                      {linear("gate", "E", "H", "0"), repeated("experts", "E", std::move(expertV4))}, "!V5"),
                  rmsNorm("input_layernorm", "H"), rmsNorm("post_attention_layernorm", "H")});
 }
 
@@ -205,7 +220,7 @@ std::vector<Family> makeFamilies()
             node("", "GPT2LMHeadModel",
                  {node("transformer", "GPT2Model",
                        {embedding("wte", "V", "H"), embedding("wpe", "P", "H"), dropout("drop"),
-                        repeated("h", "L", block), layerNorm("ln_f", "H")}),
+                        repeated("h", "L", std::move(block)), layerNorm("ln_f", "H")}),
                   linear("lm_head", "V", "H", "0")}),
             {"GPT2Block"},
             {{"TIE", {"transformer.wte.weight", "lm_head.weight"}}}, {}, "modeling_gpt2.py", nullptr});
@@ -232,7 +247,7 @@ std::vector<Family> makeFamilies()
              {"TIE", "tie_word_embeddings", "0"}},
             node("", "GPTJForCausalLM",
                  {node("transformer", "GPTJModel",
-                       {embedding("wte", "V", "H"), dropout("drop"), repeated("h", "L", block),
+                       {embedding("wte", "V", "H"), dropout("drop"), repeated("h", "L", std::move(block)),
                         layerNorm("ln_f", "H")}),
                   linear("lm_head", "V", "H")}),
             {"GPTJBlock"},
@@ -259,7 +274,7 @@ std::vector<Family> makeFamilies()
              {"TIE", "tie_word_embeddings", "0"}},
             node("", "GPTNeoXForCausalLM",
                  {node("gpt_neox", "GPTNeoXModel",
-                       {embedding("embed_in", "V", "H"), dropout("emb_dropout"), repeated("layers", "L", layer),
+                       {embedding("embed_in", "V", "H"), dropout("emb_dropout"), repeated("layers", "L", std::move(layer)),
                         layerNorm("final_layer_norm", "H"),
                         rotary("rotary_emb", "GPTNeoXRotaryEmbedding", "ceil(floor(HD*RP)/2)")}),
                   linear("embed_out", "V", "H", "0")}),
@@ -299,7 +314,7 @@ std::vector<Family> makeFamilies()
              {"TIE", "tie_word_embeddings", "1"}},
             node("", "FalconForCausalLM",
                  {node("transformer", "FalconModel",
-                       {embedding("word_embeddings", "V", "H"), repeated("h", "L", layer), layerNorm("ln_f", "H"),
+                       {embedding("word_embeddings", "V", "H"), repeated("h", "L", std::move(layer)), layerNorm("ln_f", "H"),
                         rotary("rotary_emb", "FalconRotaryEmbedding", "ceil(HD/2)", "!ALIBI")}),
                   linear("lm_head", "V", "H", "0")}),
             {"FalconDecoderLayer"},
@@ -326,7 +341,7 @@ std::vector<Family> makeFamilies()
             node("", "BloomForCausalLM",
                  {node("transformer", "BloomModel",
                        {embedding("word_embeddings", "V", "H"), layerNorm("word_embeddings_layernorm", "H"),
-                        repeated("h", "L", block), layerNorm("ln_f", "H")}),
+                        repeated("h", "L", std::move(block)), layerNorm("ln_f", "H")}),
                   linear("lm_head", "V", "H", "0")}),
             {"BloomBlock"},
             {{"TIE", {"transformer.word_embeddings.weight", "lm_head.weight"}}}, {}, "modeling_bloom.py", nullptr});
@@ -361,7 +376,7 @@ std::vector<Family> makeFamilies()
                               embedding("embed_positions", "P+2", "H", "OPTLearnedPositionalEmbedding"),
                               [] { auto n = linear("project_out", "WP", "H", "0"); n.when = "WP != H"; return n; }(),
                               [] { auto n = linear("project_in", "H", "WP", "0"); n.when = "WP != H"; return n; }(),
-                              finalNorm, repeated("layers", "L", layer)})}),
+                              finalNorm, repeated("layers", "L", std::move(layer))})}),
                   linear("lm_head", "V", "WP", "0")}),
             {"OPTDecoderLayer"},
             {{"TIE", {"model.decoder.embed_tokens.weight", "lm_head.weight"}}}, {}, "modeling_opt.py", nullptr});
@@ -387,7 +402,7 @@ std::vector<Family> makeFamilies()
              {"QKLN", "qk_layernorm", "0"}, {"TIE", "tie_word_embeddings", "0"}},
             node("", "PhiForCausalLM",
                  {node("model", "PhiModel",
-                       {embedding("embed_tokens", "V", "H"), repeated("layers", "L", layer),
+                       {embedding("embed_tokens", "V", "H"), repeated("layers", "L", std::move(layer)),
                         rotary("rotary_emb", "PhiRotaryEmbedding", "ceil(floor(HD*PRF)/2)"), dropout("embed_dropout"),
                         layerNorm("final_layernorm", "H")}),
                   linear("lm_head", "V", "H")}),

@@ -255,6 +255,7 @@ public:
     }
 
     planner::ModuleTree takeTree() { return std::move(m_tree); }
+    void reserve(int modules) { m_tree.reserve(modules); }
 
 private:
     std::string className(const std::string &cls) const
@@ -283,10 +284,10 @@ private:
     planner::ModuleTree m_tree;
 };
 
-// Counts the parameters (numel) of the tree Builder would build, with the same checks and errors,
-// without making it: the copies of a ModuleList whose contents do not depend on `i` are counted
-// once. Parameters named in the family's ties are set aside (with their numel, in pre-order) to be
-// counted once per tie group.
+// Counts the parameters (numel) and modules of the tree Builder would build, with the same checks
+// and errors, without making it: the copies of a ModuleList whose contents do not depend on `i` are
+// counted once. Parameters named in the family's ties are set aside (with their numel, in
+// pre-order) to be counted once per tie group.
 class Counter : public Walk {
 public:
     Counter(const Family &family, Env env) : Walk(family, std::move(env))
@@ -295,14 +296,20 @@ public:
             m_tieNames.insert(m_tieNames.end(), tie.tensors.begin(), tie.tensors.end());
     }
 
-    // Parameters of the module `path` (local name `local`) built from `spec`, tie candidates aside.
-    std::int64_t add(const NodeSpec &spec, const std::string &path, const std::string &local)
+    struct Count {
+        std::int64_t parameters = 0; // tie candidates aside
+        std::int64_t modules = 0;
+    };
+
+    // The module `path` (local name `local`) built from `spec`, and all below it.
+    Count add(const NodeSpec &spec, const std::string &path, const std::string &local)
     {
+        Count n;
         if (!spec.when.empty() && !truth(spec.when))
-            return 0;
-        std::int64_t n = 0;
+            return n;
+        n.modules = 1;
         for (const auto &t : spec.tensors)
-            n += addTensor(path, t);
+            n.parameters += addTensor(path, t);
         if (!spec.repeat.empty()) {
             const std::int64_t count = copies(spec, local);
             const NodeSpec &item = spec.children.at(0);
@@ -311,18 +318,23 @@ public:
             for (std::int64_t i = 0; i < count; ++i) {
                 setIndex(static_cast<double>(i));
                 const std::string index = std::to_string(i);
-                const std::int64_t one = add(item, joinName(path, index), index);
+                const Count one = add(item, joinName(path, index), index);
                 if (alike) {
-                    n += one * count;
+                    n.parameters += one.parameters * count;
+                    n.modules += one.modules * count;
                     break;
                 }
-                n += one;
+                n.parameters += one.parameters;
+                n.modules += one.modules;
             }
             setIndex(saved);
             return n;
         }
-        for (const auto &c : spec.children)
-            n += add(c, joinName(path, c.name), c.name);
+        for (const auto &c : spec.children) {
+            const Count one = add(c, joinName(path, c.name), c.name);
+            n.parameters += one.parameters;
+            n.modules += one.modules;
+        }
         return n;
     }
 
@@ -478,7 +490,15 @@ Ties assignTies(const Family &family, const Env &env, HasParameter &&hasParamete
 Built build(const Family &family, const nlohmann::json &config, DType dtype, Layout layout)
 {
     auto [env, actCls] = prepare(family, config, layout);
-    Builder builder(family, dtype, std::move(env), std::move(actCls));
+    Builder builder(family, dtype, env, std::move(actCls));
+    // The module count first (cheap: alike copies are counted once), so that the tree is made in
+    // place, not regrown; a config the count rejects is left to the builder to report.
+    try {
+        const std::int64_t modules = Counter(family, std::move(env)).add(family.root, {}, family.root.name).modules;
+        if (modules > 0 && modules <= (1 << 20))
+            builder.reserve(static_cast<int>(modules));
+    } catch (const Error &) {
+    }
     builder.add(planner::ModuleTree::kRoot, family.root, true);
 
     Built out;
@@ -514,11 +534,12 @@ Built build(const Family &family, const nlohmann::json &config, DType dtype, Lay
     return out;
 }
 
-std::int64_t parameterCount(const Family &family, const nlohmann::json &config, Layout layout)
+TreeCounts countTree(const Family &family, const nlohmann::json &config, Layout layout)
 {
     auto [env, actCls] = prepare(family, config, layout);
     Counter counter(family, std::move(env));
-    std::int64_t total = counter.add(family.root, std::string(), family.root.name);
+    const Counter::Count walked = counter.add(family.root, std::string(), family.root.name);
+    std::int64_t total = walked.parameters;
     const auto &candidates = counter.tieCandidates();
     const Ties ties = assignTies(family, counter.env(), [&](const std::string &name) {
         return std::any_of(candidates.begin(), candidates.end(), [&](const auto &c) { return c.first == name; });
@@ -537,7 +558,7 @@ std::int64_t parameterCount(const Family &family, const nlohmann::json &config, 
         }
         total += numel;
     }
-    return total;
+    return {total, walked.modules};
 }
 
 } // namespace mizan::models::detail

@@ -86,10 +86,14 @@ struct Built {
 };
 // Builds the module tree of `family` for `config`, floating tensors in `dtype`.
 Built build(const Family &family, const nlohmann::json &config, DType dtype, Layout layout);
-// build(family, config, any dtype, layout).tree's parameter count (numel of parameters, a tied
-// group once: aggregateSizes(tree).parameters.front()) and the same errors, from the tables alone:
-// no tree is made, the copies of a ModuleList that do not depend on their index are counted once.
-std::int64_t parameterCount(const Family &family, const nlohmann::json &config, Layout layout);
+// What build(family, config, any dtype, layout) would make, with the same errors, from the tables
+// alone: no tree is made, the copies of a ModuleList that do not depend on their index are counted
+// once.
+struct TreeCounts {
+    std::int64_t parameters = 0; // numel of parameters, a tied group once (aggregateSizes' count)
+    std::int64_t modules = 0;    // tree.size()
+};
+TreeCounts countTree(const Family &family, const nlohmann::json &config, Layout layout);
 
 // Class of an activation name as transformers' ACT2CLS maps it ("silu" -> "SiLUActivation").
 std::string activationClass(const std::string &activation);

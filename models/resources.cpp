@@ -140,7 +140,7 @@ std::vector<PresetInfo> listPresets()
             // Counted from the registry's dimension formulas, not from a built tree (equal by
             // tst_models); describeConfig gives the error of a config the registry does not know.
             if (const detail::Family *family = detail::findFamily(j))
-                p.parameters = detail::parameterCount(*family, j, detail::Layout::V5);
+                p.parameters = detail::countTree(*family, j, detail::Layout::V5).parameters;
             else
                 p.parameters = planner::aggregateSizes(describeConfig(j).tree).parameters.front();
         } catch (const Error &e) {

@@ -218,26 +218,34 @@ std::int64_t convertFileSizeToInt(std::string_view size)
     invalid(sizeError(size));
 }
 
+std::int64_t SizeMap::position(std::string_view name) const
+{
+    return m_index.find(name, [this](std::int64_t i) -> const std::string & {
+        return m_entries[static_cast<std::size_t>(i)].first;
+    });
+}
+
 double SizeMap::operator[](const std::string &name) const
 {
-    auto it = m_index.find(name);
-    return it == m_index.end() ? 0.0 : m_entries[it->second].second;
+    const std::int64_t i = position(name);
+    return i < 0 ? 0.0 : m_entries[static_cast<std::size_t>(i)].second;
 }
 
 void SizeMap::add(const std::string &name, double bytes)
 {
-    auto [it, inserted] = m_index.emplace(name, m_entries.size());
-    if (inserted)
-        m_entries.emplace_back(name, bytes);
+    if (const std::int64_t i = position(name); i >= 0)
+        m_entries[static_cast<std::size_t>(i)].second += bytes;
     else
-        m_entries[it->second].second += bytes;
+        append(name, bytes);
 }
 
 std::size_t SizeMap::append(std::string name, double bytes)
 {
     const std::size_t position = m_entries.size();
-    m_index.emplace(name, position);
     m_entries.emplace_back(std::move(name), bytes);
+    m_index.append(m_entries.back().first, [this](std::int64_t i) -> const std::string & {
+        return m_entries[static_cast<std::size_t>(i)].first;
+    });
     return position;
 }
 
@@ -249,7 +257,9 @@ SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, c
         // Module keys are the dotted prefixes of tensor names: walk the ancestor chain by id.
         std::vector<std::int64_t> position(static_cast<std::size_t>(tree.size()), -1);
         std::vector<int> chain;
-        for (const auto &nt : enumerateTensors(tree, from, !buffersOnly, true)) {
+        const auto tensors = enumerateTensors(tree, from, !buffersOnly, true);
+        sizes.reserve(static_cast<std::size_t>(tree.size()) + tensors.size());
+        for (const auto &nt : tensors) {
             const double bytes = tensorBytes(*nt.tensor, nt.name, dtype, special);
             chain.clear();
             for (int m = nt.module; m >= 0; m = tree.module(m).parent)

@@ -37,16 +37,23 @@ using SpecialDtypes = std::vector<std::pair<std::string, DType>>;
 class SizeMap {
 public:
     double operator[](const std::string &name) const;
-    bool contains(const std::string &name) const { return m_index.count(name) != 0; }
+    bool contains(const std::string &name) const { return position(name) >= 0; }
     void add(const std::string &name, double bytes);
     const std::vector<std::pair<std::string, double>> &entries() const { return m_entries; }
     // Appends a key known to be new; returns its position.
     std::size_t append(std::string name, double bytes);
     void addAt(std::size_t position, double bytes) { m_entries[position].second += bytes; }
+    void reserve(std::size_t entries)
+    {
+        m_entries.reserve(entries);
+        m_index.reserve(entries);
+    }
 
 private:
+    std::int64_t position(std::string_view name) const;
+
     std::vector<std::pair<std::string, double>> m_entries;
-    std::unordered_map<std::string, std::size_t> m_index;
+    NameTable m_index; // key -> position in m_entries
 };
 
 // compute_module_sizes on the subtree `from` (names relative to it, like calling it on that

@@ -21,51 +21,47 @@ std::int64_t Tensor::numel() const
     return n;
 }
 
+void NameTable::reserve(std::size_t n)
+{
+    m_hashes.reserve(n);
+    if (2 * n > m_slots.size())
+        rehash(2 * n);
+}
+
+void NameTable::rehash(std::size_t slots)
+{
+    // Positions re-entered in order: of two equal names the earlier stays first on its probe path.
+    m_slots.assign(std::bit_ceil(std::max<std::size_t>(16, slots)), -1);
+    for (std::size_t position = 0; position < m_hashes.size(); ++position)
+        enter(position);
+}
+
+void NameTable::enter(std::size_t position)
+{
+    const std::size_t mask = m_slots.size() - 1;
+    std::size_t slot = m_hashes[position] & mask;
+    while (m_slots[slot] >= 0)
+        slot = (slot + 1) & mask;
+    m_slots[slot] = static_cast<std::int32_t>(position);
+}
+
 ModuleTree::ModuleTree()
 {
     m_modules.push_back(Module{});
-    index(kRoot);
+    m_index.append(std::string_view(), [](std::int64_t) { return std::string_view(); });
 }
 
 int ModuleTree::find(std::string_view fullName) const
 {
-    if (m_slots.empty())
-        return -1; // moved from
-    const std::size_t hash = std::hash<std::string_view>()(fullName);
-    const std::size_t mask = m_slots.size() - 1;
-    for (std::size_t slot = hash & mask;; slot = (slot + 1) & mask) {
-        const int id = m_slots[slot];
-        if (id < 0)
-            return -1;
-        if (m_hashes[static_cast<std::size_t>(id)] == hash && m_modules[static_cast<std::size_t>(id)].name == fullName)
-            return id;
-    }
+    return static_cast<int>(m_index.find(fullName, [this](std::int64_t id) -> const std::string & {
+        return m_modules[static_cast<std::size_t>(id)].name;
+    }));
 }
 
-void ModuleTree::index(int id)
+void ModuleTree::reserve(int modules)
 {
-    const std::string &name = m_modules[static_cast<std::size_t>(id)].name;
-    m_hashes.push_back(std::hash<std::string_view>()(name));
-    // At most half full: grow and re-enter every indexed module (in id order, so the first of
-    // two modules with one name stays the one find() returns).
-    if (2 * m_hashes.size() > m_slots.size()) {
-        m_slots.assign(std::bit_ceil(std::max<std::size_t>(16, 4 * m_hashes.size())), -1);
-        for (std::size_t k = 0; k + 1 < m_hashes.size(); ++k) {
-            std::size_t slot = m_hashes[k] & (m_slots.size() - 1);
-            while (m_slots[slot] >= 0)
-                slot = (slot + 1) & (m_slots.size() - 1);
-            m_slots[slot] = static_cast<int>(k);
-        }
-    }
-    const std::size_t hash = m_hashes.back();
-    const std::size_t mask = m_slots.size() - 1;
-    std::size_t slot = hash & mask;
-    for (; m_slots[slot] >= 0; slot = (slot + 1) & mask) {
-        const int other = m_slots[slot];
-        if (m_hashes[static_cast<std::size_t>(other)] == hash && m_modules[static_cast<std::size_t>(other)].name == name)
-            return; // a second module of this name: find() keeps answering the first
-    }
-    m_slots[slot] = id;
+    m_modules.reserve(static_cast<std::size_t>(modules));
+    m_index.reserve(static_cast<std::size_t>(modules));
 }
 
 int ModuleTree::addChild(int parent, std::string localName, std::string className)
@@ -82,7 +78,9 @@ int ModuleTree::addChild(int parent, std::string localName, std::string classNam
         m_modules.push_back(std::move(m));
     }
     module(parent).children.push_back(id);
-    index(id);
+    m_index.append(m_modules.back().name, [this](std::int64_t i) -> const std::string & {
+        return m_modules[static_cast<std::size_t>(i)].name;
+    });
     return id;
 }
 

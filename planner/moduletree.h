@@ -49,6 +49,56 @@ struct Module {
     std::vector<Tensor> buffers;   // own buffers, registration order
 };
 
+// Name -> position for names kept elsewhere (module names, size-map keys), in the order they were
+// entered: open addressing over positions keyed by each name's hash, so that no name is copied and
+// none is hashed twice. nameAt(position) gives the name entered at a position.
+class NameTable {
+public:
+    // Position of `name`, or -1.
+    template<typename NameAt>
+    std::int64_t find(std::string_view name, const NameAt &nameAt) const
+    {
+        return m_slots.empty() ? -1 : find(name, std::hash<std::string_view>()(name), nameAt);
+    }
+    // Enters the next position (size()) under `name`; when `name` is there already, find() keeps
+    // answering the earlier position (the new one still counts in size()).
+    template<typename NameAt>
+    void append(std::string_view name, const NameAt &nameAt)
+    {
+        const std::size_t hash = std::hash<std::string_view>()(name);
+        if (!m_slots.empty() && find(name, hash, nameAt) >= 0) {
+            m_hashes.push_back(hash);
+            return;
+        }
+        m_hashes.push_back(hash);
+        if (2 * m_hashes.size() > m_slots.size())
+            rehash(4 * m_hashes.size()); // enters this one too
+        else
+            enter(m_hashes.size() - 1);
+    }
+    std::size_t size() const { return m_hashes.size(); }
+    void reserve(std::size_t n);
+
+private:
+    template<typename NameAt>
+    std::int64_t find(std::string_view name, std::size_t hash, const NameAt &nameAt) const
+    {
+        const std::size_t mask = m_slots.size() - 1;
+        for (std::size_t slot = hash & mask;; slot = (slot + 1) & mask) {
+            const std::int64_t position = m_slots[slot];
+            if (position < 0)
+                return -1;
+            if (m_hashes[static_cast<std::size_t>(position)] == hash && nameAt(position) == name)
+                return position;
+        }
+    }
+    void rehash(std::size_t slots);
+    void enter(std::size_t position);
+
+    std::vector<std::int32_t> m_slots;  // power-of-two many, -1 empty, at most half used
+    std::vector<std::size_t> m_hashes;  // by position
+};
+
 // A module hierarchy as torch's nn.Module builds it: the root is id 0; ids are stable and
 // creation-ordered. The tree is the planner's input; it knows nothing of files.
 class ModuleTree {
@@ -98,14 +148,12 @@ public:
     // Is `ancestor` equal to or above `module`?
     bool isWithin(int module, int ancestor) const;
 
-private:
-    void index(int id);
+    // Room for `modules` modules in all (a builder that knows the count saves the regrowth).
+    void reserve(int modules);
 
+private:
     std::vector<Module> m_modules;
-    // Full name -> id: open addressing over module ids (-1 empty), keyed by the hash of the full
-    // name (m_hashes, by id), so that no name is copied or hashed twice.
-    std::vector<int> m_slots;
-    std::vector<std::size_t> m_hashes;
+    NameTable m_index; // full name -> id
 };
 
 // What a load dtype means (PlanOptions::dtypeRule).

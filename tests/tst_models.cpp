@@ -414,7 +414,8 @@ private Q_SLOTS:
     }
 
     // `mizan-cli presets` counts parameters from the registry's formulas without building the
-    // tree (detail::parameterCount): the count, or the error, equals the built tree's, for every
+    // tree (detail::countTree, also used to size the tree before building it): the counts, or the
+    // error, equal the built tree's, for every
     // preset and every tiny family config in both layouts, and for bad configs.
     void registryCountEqualsTree_data()
     {
@@ -466,15 +467,18 @@ private Q_SLOTS:
         const nlohmann::json json = nlohmann::json::parse(config.toStdString());
         const models::detail::Family *family = models::detail::findFamily(json);
         QVERIFY(family);
-        std::int64_t fromTree = -1, counted = -2;
+        std::int64_t fromTree = -1, modules = -1;
+        models::detail::TreeCounts counted{-2, -2};
         std::string treeError = "none", countError = "none";
         try {
-            fromTree = parameterCount(models::detail::build(*family, json, DType::BF16, models::detail::Layout(layout)).tree);
+            const auto built = models::detail::build(*family, json, DType::BF16, models::detail::Layout(layout));
+            fromTree = parameterCount(built.tree);
+            modules = built.tree.size();
         } catch (const Error &e) {
             treeError = e.message();
         }
         try {
-            counted = models::detail::parameterCount(*family, json, models::detail::Layout(layout));
+            counted = models::detail::countTree(*family, json, models::detail::Layout(layout));
         } catch (const Error &e) {
             countError = e.message();
         }
@@ -482,7 +486,8 @@ private Q_SLOTS:
         QCOMPARE(treeError != "none", fails);
         if (!fails) {
             QVERIFY(fromTree > 0);
-            QCOMPARE(counted, fromTree);
+            QCOMPARE(counted.parameters, fromTree);
+            QCOMPARE(counted.modules, modules);
         }
     }
 
