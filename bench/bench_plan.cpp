@@ -3,6 +3,7 @@
 // Trees are built in code from the public model numbers (transformers' module layout).
 // Prints times and ratios measured side by side in one run; asserts nothing.
 #include "planner/plan.h"
+#include "planner/validate.h"
 
 #include <algorithm>
 #include <chrono>

@@ -5,8 +5,11 @@
 // validation), each timed on its own.
 
 #include "models/describe.h"
+#include "models/resources.h"
+#include "models/source.h"
 #include "models/planoptions.h"
 #include "planner/plan.h"
+#include "planner/validate.h"
 
 #include <algorithm>
 #include <chrono>

@@ -13,6 +13,8 @@
 #include "loader/checkpoint.h"
 #include "models/demo.h"
 #include "models/describe.h"
+#include "models/resources.h"
+#include "models/source.h"
 #include "planner/moduletree.h"
 
 #include <algorithm>

@@ -2,6 +2,8 @@
 #include "demo_p.h"
 
 #include "describe.h"
+#include "resources.h"
+#include "source.h"
 
 #include "loader/safetensorswriter.h"
 #include "planner/error.h"

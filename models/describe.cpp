@@ -1,4 +1,6 @@
 #include "describe.h"
+#include "resources.h"
+#include "source.h"
 
 #include "registry_p.h"
 

@@ -1,7 +1,8 @@
 #pragma once
 
-// Architecture registry front door: checkpoint / config.json / preset -> ModelDescription
-// (transformers' module tree with class names, no-split defaults, tied weights, dims).
+// Architecture registry front door: checkpoint / config.json -> ModelDescription (transformers'
+// module tree with class names, no-split defaults, tied weights, dims). Opening a path or a preset
+// name is in source.h, the bundled presets and hardware profiles in resources.h.
 // Pure C++ (no Qt, no libtorch).
 
 #include "loader/checkpoint.h"
@@ -88,52 +89,5 @@ planner::Headroom headroomFor(const ModelDescription &model, std::int64_t tokens
 
 // Architectures the registry knows ("LlamaForCausalLM", ...), sorted.
 std::vector<std::string> supportedArchitectures();
-
-// What the user asked to open: a checkpoint path, a config.json, or a preset name.
-struct Source {
-    loader::Checkpoint checkpoint; // ConfigOnly for presets and config.json
-    ModelDescription model;
-    std::string presetName;        // non-empty when a preset was opened
-};
-// A path that exists is opened with loader::open(); otherwise the name must be a preset
-// ("llama-3.1-405b"). Throws mizan::Error(NotFound) naming the presets when neither.
-Source openSource(const std::string &pathOrPreset, const loader::OpenOptions &options = {});
-
-// Bundled model presets (resources/models/NAME.json).
-struct PresetInfo {
-    std::string name;          // file stem, e.g. "llama-3.1-405b"
-    std::string displayName;   // "_mizan.display_name", e.g. "Llama 3.1 405B"
-    std::string source;        // "_mizan.source": where the numbers come from
-    std::string architecture;  // architectures[0]
-    std::string path;          // the JSON file
-    std::int64_t parameters = 0; // from the registry (config alone)
-    std::string error;           // non-empty: the file is unusable (bad JSON, unknown architecture)
-};
-// Every resources/models/*.json, sorted by name; a broken file is listed with `error` set.
-std::vector<PresetInfo> listPresets();
-// The preset's config (the "_mizan" entry removed). Throws mizan::Error(NotFound).
-nlohmann::json presetConfig(const std::string &name);
-
-// Hardware profiles (resources/hardware/NAME.json).
-struct HardwareDevice {
-    std::string key;            // Accelerate key: "0", "1", ... for GPUs, "cpu", "disk", "mps"
-    std::int64_t capacityBytes = 0;
-    std::string label;          // "NVIDIA RTX 4090 24 GB"
-};
-struct HardwareProfile {
-    std::string name;           // file stem, e.g. "rtx4090-64gb"
-    std::string description;
-    std::vector<HardwareDevice> devices; // GPUs in index order, then cpu (then disk if any)
-    std::string path;
-    std::string error;          // listHardware(): non-empty when the file is unusable (no devices then)
-};
-// Every resources/hardware/*.json, sorted by name; a broken file is listed with `error` set.
-std::vector<HardwareProfile> listHardware();
-// Throws mizan::Error(NotFound) naming the known profiles.
-HardwareProfile hardwareProfile(const std::string &name);
-
-// The resources folder: env MIZAN_RESOURCES, else the compile-time MIZAN_RESOURCE_DIR (the
-// repository's resources/), else ../share/mizan next to the executable.
-std::string resourceDir();
 
 } // namespace mizan::models

@@ -4,6 +4,8 @@
 // model and the user's settings, and of the budgets a hardware profile gives. Pure C++ (no Qt).
 
 #include "describe.h"
+#include "resources.h"
+#include "source.h"
 
 #include "planner/device.h"
 #include "planner/dtype.h"

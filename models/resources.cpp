@@ -2,6 +2,8 @@
 // (resources/hardware/*.json), and openSource() which accepts a path or a preset name.
 
 #include "describe.h"
+#include "resources.h"
+#include "source.h"
 #include "registry_p.h"
 
 #include "planner/device.h"

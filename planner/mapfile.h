@@ -4,7 +4,7 @@
 // Accelerate take it, or a Mizan plan file (*.mizan.json, whatever its name), told apart by the
 // plan file's "format". The CLI's validate/edit and the GUI's import read it through here.
 
-#include "plan.h"
+#include "planfile.h"
 
 #include <optional>
 #include <string>

@@ -3,6 +3,7 @@
 #include "planner/atomicfile.h"
 #include "planner/error.h"
 #include "planner/plan.h"
+#include "planner/planfile.h"
 
 #include <QtTest>
 

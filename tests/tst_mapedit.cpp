@@ -2,6 +2,7 @@
 // resolving which device every module ends up on.
 #include "planner/error.h"
 #include "planner/mapedit.h"
+#include "planner/validate.h"
 
 #include <QtTest>
 

@@ -8,11 +8,14 @@
 #include "models/demo.h"
 #include "models/demo_p.h"
 #include "models/describe.h"
+#include "models/resources.h"
+#include "models/source.h"
 #include "models/planoptions.h"
 #include "models/registry_p.h"
 #include "planner/error.h"
 #include "planner/jsonfile.h"
 #include "planner/plan.h"
+#include "planner/validate.h"
 #include "testutil.h"
 
 #include <QTemporaryDir>

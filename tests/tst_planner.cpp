@@ -4,6 +4,8 @@
 #include "planner/mapfile.h"
 #include "planner/planerror.h"
 #include "planner/plan.h"
+#include "planner/validate.h"
+#include "planner/planfile.h"
 #include "testdata.h"
 #include "planner/usage.h"
 #include "testutil.h"

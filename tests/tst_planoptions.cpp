@@ -2,10 +2,14 @@
 // options from a model and settings (models::planOptionsFor) and of budgets from a hardware
 // profile (models::budgetsFor).
 #include "models/describe.h"
+#include "models/resources.h"
+#include "models/source.h"
 #include "models/planoptions.h"
 #include "planner/accelerate.h"
 #include "planner/error.h"
 #include "planner/plan.h"
+#include "planner/validate.h"
+#include "planner/planfile.h"
 
 #include <nlohmann/json.hpp>
 

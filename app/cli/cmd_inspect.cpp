@@ -5,6 +5,8 @@
 
 #include "loader/checkpoint.h"
 #include "models/describe.h"
+#include "models/resources.h"
+#include "models/source.h"
 #include "models/planoptions.h"
 #include "planner/error.h"
 #include "planner/moduletree.h"

@@ -5,8 +5,12 @@
 #include "planargs.h"
 
 #include "models/describe.h"
+#include "models/resources.h"
+#include "models/source.h"
 #include "planner/error.h"
 #include "planner/plan.h"
+#include "planner/validate.h"
+#include "planner/planfile.h"
 #include "planner/usage.h"
 
 #include <nlohmann/json.hpp>

@@ -4,6 +4,8 @@
 #include "format.h"
 
 #include "models/describe.h"
+#include "models/resources.h"
+#include "models/source.h"
 
 #include "planner/device.h"
 

@@ -5,6 +5,8 @@
 // the strategy and the Plan button.
 
 #include "models/describe.h"
+#include "models/resources.h"
+#include "models/source.h"
 
 #include <QWidget>
 

@@ -8,6 +8,8 @@
 #include "worker.h"
 
 #include "planner/plan.h"
+#include "planner/validate.h"
+#include "planner/planfile.h"
 #include "runtime/devices.h"
 
 #include <QObject>

@@ -4,6 +4,8 @@
 // (a model from its config alone, before downloading gigabytes).
 
 #include "models/describe.h"
+#include "models/resources.h"
+#include "models/source.h"
 
 #include <QWidget>
 

@@ -7,6 +7,8 @@
 #include "messagetext.h"
 
 #include "models/describe.h"
+#include "models/resources.h"
+#include "models/source.h"
 #include "planner/error.h"
 #include "planner/plan.h"
 

@@ -1,5 +1,5 @@
 // File formats of plans: device_map.json, max_memory, the Python snippet, *.mizan.json.
-#include "plan.h"
+#include "planfile.h"
 
 #include "error.h"
 #include "jsonfile.h"

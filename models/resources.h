@@ -1,0 +1,51 @@
+#pragma once
+
+// The bundled resources: model presets (resources/models/*.json, transformers configs with a
+// "_mizan" entry) and hardware profiles (resources/hardware/*.json), and where they are found.
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mizan::models {
+
+// Bundled model presets (resources/models/NAME.json).
+struct PresetInfo {
+    std::string name;          // file stem, e.g. "llama-3.1-405b"
+    std::string displayName;   // "_mizan.display_name", e.g. "Llama 3.1 405B"
+    std::string source;        // "_mizan.source": where the numbers come from
+    std::string architecture;  // architectures[0]
+    std::string path;          // the JSON file
+    std::int64_t parameters = 0; // from the registry (config alone)
+    std::string error;           // non-empty: the file is unusable (bad JSON, unknown architecture)
+};
+// Every resources/models/*.json, sorted by name; a broken file is listed with `error` set.
+std::vector<PresetInfo> listPresets();
+// The preset's config (the "_mizan" entry removed). Throws mizan::Error(NotFound).
+nlohmann::json presetConfig(const std::string &name);
+
+// Hardware profiles (resources/hardware/NAME.json).
+struct HardwareDevice {
+    std::string key;            // Accelerate key: "0", "1", ... for GPUs, "cpu", "disk", "mps"
+    std::int64_t capacityBytes = 0;
+    std::string label;          // "NVIDIA RTX 4090 24 GB"
+};
+struct HardwareProfile {
+    std::string name;           // file stem, e.g. "rtx4090-64gb"
+    std::string description;
+    std::vector<HardwareDevice> devices; // GPUs in index order, then cpu (then disk if any)
+    std::string path;
+    std::string error;          // listHardware(): non-empty when the file is unusable (no devices then)
+};
+// Every resources/hardware/*.json, sorted by name; a broken file is listed with `error` set.
+std::vector<HardwareProfile> listHardware();
+// Throws mizan::Error(NotFound) naming the known profiles.
+HardwareProfile hardwareProfile(const std::string &name);
+
+// The resources folder: env MIZAN_RESOURCES, else the compile-time MIZAN_RESOURCE_DIR (the
+// repository's resources/), else ../share/mizan next to the executable.
+std::string resourceDir();
+
+} // namespace mizan::models

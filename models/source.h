@@ -1,0 +1,23 @@
+#pragma once
+
+// What the user asked to open (a checkpoint folder or file, a config.json, or a preset name),
+// opened and described in one call: the front door of the CLI, the GUI and the runtime.
+
+#include "loader/checkpoint.h"
+#include "models/describe.h"
+
+#include <string>
+
+namespace mizan::models {
+
+// What the user asked to open: a checkpoint path, a config.json, or a preset name.
+struct Source {
+    loader::Checkpoint checkpoint; // ConfigOnly for presets and config.json
+    ModelDescription model;
+    std::string presetName;        // non-empty when a preset was opened
+};
+// A path that exists is opened with loader::open(); otherwise the name must be a preset
+// ("llama-3.1-405b"). Throws mizan::Error(NotFound) naming the presets when neither.
+Source openSource(const std::string &pathOrPreset, const loader::OpenOptions &options = {});
+
+} // namespace mizan::models

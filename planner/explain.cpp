@@ -1,0 +1,201 @@
+// Why every module is where the plan put it: one structured reason per module ("fits on GPU 0:
+// needs 1.2 GiB, 3.4 GiB free", "did not fit on GPU 0 ...; placed on cpu", "part of model.layers.3
+// on disk", "pinned by you", "tied to lm_head"), from the map and what infer_auto_device_map did.
+#include "plan_p.h"
+
+#include <algorithm>
+
+namespace mizan::planner::detail {
+
+void InferTrace::record(const accel::InferEvent &ev)
+{
+    switch (ev.kind) {
+    case accel::InferEvent::Placed:
+    case accel::InferEvent::Forbidden:
+        byName[ev.name].placed = ev;
+        for (const auto &t : ev.tiedModules)
+            byName[t].tiedTo = ev.name;
+        break;
+    case accel::InferEvent::Split:
+    case accel::InferEvent::NextDevice:
+    case accel::InferEvent::TiedSplit:
+        byName[ev.name].rejections.push_back(ev);
+        break;
+    case accel::InferEvent::Fallback:
+        byName[ev.name].fallback = true;
+        break;
+    }
+    if (ev.kind != accel::InferEvent::Forbidden && ev.device.kind != DeviceKind::Disk) {
+        auto it = std::find_if(reserveAt.begin(), reserveAt.end(), [&](const auto &p) { return p.first == ev.device; });
+        if (it == reserveAt.end())
+            reserveAt.emplace_back(ev.device, static_cast<std::int64_t>(ev.reserved));
+        else
+            it->second = static_cast<std::int64_t>(ev.reserved);
+    }
+}
+
+void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &sizes, const Pins &pins,
+                       const InferTrace &trace, const DeviceMap &raw)
+{
+    const auto n = static_cast<std::size_t>(tree.size());
+    result.placements.resize(n);
+    std::vector<int> keyOfModule(n, -1);        // index into result.deviceMap
+    std::vector<std::vector<Device>> devicesBelow(n);
+    auto addDevice = [](std::vector<Device> &list, const Device &d) {
+        if (std::find(list.begin(), list.end(), d) == list.end())
+            list.push_back(d);
+    };
+    std::unordered_set<std::string> rawKeys;
+    for (const auto &entry : raw)
+        rawKeys.insert(entry.first);
+    for (std::size_t i = 0; i < result.deviceMap.size(); ++i) {
+        const auto r = resolveOrNone(tree, result.deviceMap[i].first);
+        if (r.module < 0)
+            continue;
+        if (r.tensor < 0)
+            keyOfModule[static_cast<std::size_t>(r.module)] = static_cast<int>(i);
+        else
+            addDevice(devicesBelow[static_cast<std::size_t>(r.module)], result.deviceMap[i].second);
+    }
+    const auto pre = tree.preorder();
+    for (auto it = pre.rbegin(); it != pre.rend(); ++it) {
+        const auto i = static_cast<std::size_t>(*it);
+        if (keyOfModule[i] >= 0) {
+            devicesBelow[i] = {result.deviceMap[static_cast<std::size_t>(keyOfModule[i])].second};
+        }
+        const int parent = tree.module(*it).parent;
+        if (parent >= 0)
+            for (const auto &d : devicesBelow[i])
+                addDevice(devicesBelow[static_cast<std::size_t>(parent)], d);
+    }
+    // "did not fit on GPU 0: ..." for every device that turned an entry away; with `part`, the
+    // same about that part of a merged module.
+    auto rejections = [&](const std::vector<accel::InferEvent> &events, const std::string *part = nullptr) {
+        std::vector<Message> out;
+        for (const auto &ev : events) {
+            if (ev.kind != accel::InferEvent::NextDevice)
+                continue;
+            const ByteCount free{std::max(0.0, ev.limit - ev.used)}, reserved{ev.reserved}, needs{ev.size};
+            if (part)
+                out.push_back(ev.reserved > 0 ? Message{MessageId::PartDidNotFitOnReserved, {*part, ev.device, free, reserved, needs}}
+                                              : Message{MessageId::PartDidNotFitOn, {*part, ev.device, free, needs}});
+            else
+                out.push_back(ev.reserved > 0 ? Message{MessageId::DidNotFitOnReserved, {ev.device, free, reserved, needs}}
+                                              : Message{MessageId::DidNotFitOn, {ev.device, free, needs}});
+        }
+        return out;
+    };
+    std::vector<int> keyAbove(n, -1); // the map key at or above each module
+    for (int id : pre) {
+        const auto i = static_cast<std::size_t>(id);
+        const Module &m = tree.module(id);
+        Placement &p = result.placements[i];
+        p.name = m.name;
+        p.bytes = sizes.module[i];
+        const int parent = m.parent;
+        keyAbove[i] = keyOfModule[i] >= 0 ? keyOfModule[i] : (parent >= 0 ? keyAbove[static_cast<std::size_t>(parent)] : -1);
+        if (keyOfModule[i] >= 0) {
+            const Device d = result.deviceMap[static_cast<std::size_t>(keyOfModule[i])].second;
+            p.device = d;
+            p.mapKey = true;
+            if (auto pin = pins.placing.find(m.name); pin != pins.placing.end()) {
+                const auto &ap = pins.list[pin->second];
+                p.kind = ap.automatic ? PlacementKind::Tied : PlacementKind::Pinned;
+                p.explanation = {ap.automatic ? Message{MessageId::TiedToPinned, {ap.tiedTo, d}} : Message{MessageId::PinnedByUser, {d}}};
+                continue;
+            }
+            auto t = trace.byName.find(m.name);
+            if (t != trace.byName.end() && !t->second.placed && !t->second.tiedTo.empty()) {
+                p.kind = PlacementKind::Tied;
+                p.explanation = {{MessageId::TiedTo, {t->second.tiedTo, d}}};
+                continue;
+            }
+            if (t == trace.byName.end() || !t->second.placed) {
+                if (!rawKeys.count(m.name)) {
+                    p.kind = PlacementKind::Merged;
+                    p.explanation = {{MessageId::Merged, {d}}};
+                    // Why they went there: the first part that was turned away by an earlier device.
+                    for (const auto &[key, device] : raw) {
+                        if (!nameWithin(key, m.name))
+                            continue;
+                        auto kt = trace.byName.find(key);
+                        if (kt == trace.byName.end())
+                            continue;
+                        const auto why = rejections(kt->second.rejections, &key);
+                        if (!why.empty()) {
+                            p.explanation.insert(p.explanation.end(), why.begin(), why.end());
+                            break;
+                        }
+                    }
+                } else {
+                    p.kind = PlacementKind::Placed;
+                    p.explanation = {{MessageId::PlacedOn, {d}}};
+                }
+                continue;
+            }
+            const InferTrace::Entry &tr = t->second;
+            const auto rejected = rejections(tr.rejections);
+            if (tr.placed->kind == accel::InferEvent::Forbidden) {
+                p.kind = PlacementKind::Moved;
+                p.explanation = {{MessageId::ForbiddenEarlier, {}}, {MessageId::PlacedOn, {d}}};
+            } else if (!tr.tiedTo.empty()) {
+                p.kind = PlacementKind::Tied;
+                p.explanation = {{MessageId::TiedTo, {tr.tiedTo, d}}};
+            } else if (tr.fallback) {
+                p.kind = PlacementKind::Fallback;
+                p.explanation = {{MessageId::FallbackFill, {d}}};
+            } else if (!rejected.empty()) {
+                p.kind = PlacementKind::Moved;
+                p.explanation = rejected;
+                p.explanation.push_back({MessageId::PlacedOn, {d}});
+            } else {
+                p.kind = PlacementKind::Placed;
+                const ByteCount needs{tr.placed->size}, reserved{tr.placed->reserved};
+                const ByteCount free{std::max(0.0, tr.placed->limit - tr.placed->used)};
+                const bool limited = tr.placed->limit >= 0, reserving = tr.placed->reserved > 0;
+                p.explanation = {limited && reserving ? Message{MessageId::FitsOnFreeReserved, {d, needs, free, reserved}}
+                                 : limited            ? Message{MessageId::FitsOnFree, {d, needs, free}}
+                                 : reserving          ? Message{MessageId::FitsOnReserved, {d, needs, reserved}}
+                                                      : Message{MessageId::FitsOn, {d, needs}}};
+            }
+            continue;
+        }
+        if (parent >= 0 && keyAbove[static_cast<std::size_t>(parent)] >= 0) {
+            const auto &key = result.deviceMap[static_cast<std::size_t>(keyAbove[static_cast<std::size_t>(parent)])];
+            p.device = key.second;
+            p.kind = PlacementKind::Inside;
+            p.explanation = {{MessageId::PartOf, {key.first, key.second}}};
+            continue;
+        }
+        // Above the map keys.
+        const auto &below = devicesBelow[i];
+        if (below.size() == 1)
+            p.device = below.front();
+        p.kind = below.size() == 1 ? PlacementKind::Merged : PlacementKind::Mixed;
+        auto t = trace.byName.find(m.name);
+        std::vector<Message> why;
+        if (t != trace.byName.end())
+            for (const auto &ev : t->second.rejections)
+                if (ev.kind == accel::InferEvent::Split) {
+                    if (ev.limit >= 0 && ev.used + ev.size >= ev.limit)
+                        why = {{MessageId::DidNotFitOn, {ev.device, ByteCount{std::max(0.0, ev.limit - ev.used)}, ByteCount{ev.size}}},
+                               {MessageId::SplitIntoChildren, {}}};
+                    else
+                        why = {{MessageId::SplitForPin, {ev.device}}};
+                    break;
+                }
+        if (why.empty() && m.name.empty() && below.size() > 1)
+            why = {{MessageId::SpreadOverDevices, {}}};
+        if (why.empty())
+            why = {{MessageId::SplitIntoChildren, {}}};
+        std::vector<Device> sorted = below;
+        std::sort(sorted.begin(), sorted.end());
+        if (!sorted.empty())
+            why.push_back({MessageId::PartsOn, {sorted}});
+        p.explanation = std::move(why);
+    }
+    for (auto &p : result.placements)
+        p.reason = toEnglish(p.explanation);
+}
+
+} // namespace mizan::planner::detail

@@ -1,0 +1,299 @@
+#include "validate.h"
+
+#include "usage_p.h"
+
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace mizan::planner {
+
+using detail::SizeTable;
+
+namespace {
+
+// A map key's target; module -1 when the key names nothing of the tree.
+KeyTarget resolve(const ModuleTree &tree, std::string_view key)
+{
+    return tree.resolveKey(key).value_or(KeyTarget{});
+}
+
+} // namespace
+
+const char *toString(Severity severity)
+{
+    return severity == Severity::Error ? "error" : "warning";
+}
+
+const char *toString(IssueKind kind)
+{
+    switch (kind) {
+    case IssueKind::NotCovered: return "not-covered";
+    case IssueKind::CoveredTwice: return "covered-twice";
+    case IssueKind::UnknownModule: return "unknown-module";
+    case IssueKind::TiedSplit: return "tied-split";
+    case IssueKind::UnknownDevice: return "unknown-device";
+    case IssueKind::PinViolated: return "pin-violated";
+    case IssueKind::OverBudget: return "over-budget";
+    case IssueKind::DiskWhileCpuHasRoom: return "disk-while-cpu-has-room";
+    case IssueKind::EmptyGpu: return "empty-gpu";
+    case IssueKind::NoSplitBroken: return "no-split-broken";
+    }
+    return "unknown";
+}
+
+std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const PlanOptions &options)
+{
+    std::vector<Issue> issues;
+    auto add = [&](Severity s, IssueKind k, std::string module, Message what, Message fix) {
+        issues.push_back({s, k, std::move(module), toEnglish(what), toEnglish(fix), std::move(what), std::move(fix)});
+    };
+    const auto n = static_cast<std::size_t>(tree.size());
+    std::unordered_set<std::string> noSplit(options.noSplitClasses.begin(), options.noSplitClasses.end());
+
+    // Resolve keys; duplicates and unknown names.
+    std::vector<KeyTarget> resolved(map.size());
+    std::vector<int> moduleKey(n, -1);
+    std::unordered_map<std::string, std::size_t> seen;
+    std::unordered_map<std::int64_t, std::size_t> tensorKey; // owner * 2^20 + slot -> key index
+    for (std::size_t i = 0; i < map.size(); ++i) {
+        const std::string &key = map[i].first;
+        if (auto [it, inserted] = seen.emplace(key, i); !inserted) {
+            add(Severity::Error, IssueKind::CoveredTwice, key, {MessageId::KeyTwice, {key, map[it->second].second, map[i].second}},
+                {MessageId::FixKeepOneEntry, {key}});
+            resolved[i] = KeyTarget{};
+            continue;
+        }
+        resolved[i] = resolve(tree, key);
+        if (resolved[i].module < 0) {
+            // A likely intended name: a module that ends with the key, or the key minus a
+            // leading component ("model.lm_head" -> "lm_head").
+            std::string guess;
+            const std::string suffix = "." + key;
+            for (const auto &m : tree.modules())
+                if (m.name.size() > suffix.size() && m.name.compare(m.name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+                    guess = m.name;
+                    break;
+                }
+            if (guess.empty())
+                if (const auto dot = key.find('.'); dot != std::string::npos && tree.resolveKey(std::string_view(key).substr(dot + 1)))
+                    guess = key.substr(dot + 1);
+            add(Severity::Error, IssueKind::UnknownModule, key, {MessageId::UnknownKey, {key}},
+                guess.empty() ? Message{MessageId::FixRemoveOrCorrect, {}} : Message{MessageId::FixDidYouMean, {guess}});
+            continue;
+        }
+        if (resolved[i].tensor < 0)
+            moduleKey[static_cast<std::size_t>(resolved[i].module)] = static_cast<int>(i);
+        else
+            tensorKey[static_cast<std::int64_t>(resolved[i].module) * (1 << 20) + resolved[i].tensor] = i;
+    }
+
+    // Unknown devices.
+    if (!options.maxMemory.empty()) {
+        std::vector<Device> reported;
+        for (std::size_t i = 0; i < map.size(); ++i) {
+            const Device &d = map[i].second;
+            if (d.kind == DeviceKind::Disk || d.kind == DeviceKind::Cpu || budgetOf(options.maxMemory, d) >= 0)
+                continue;
+            add(Severity::Error, IssueKind::UnknownDevice, map[i].first, {MessageId::UnknownDevice, {map[i].first, d}},
+                {MessageId::FixListedDevice, {d}});
+        }
+    }
+
+    // Coverage: the nearest key at or above every module.
+    std::vector<int> cover(n, -1);
+    for (int id : tree.preorder()) {
+        const auto i = static_cast<std::size_t>(id);
+        const int parent = tree.module(id).parent;
+        const int above = parent >= 0 ? cover[static_cast<std::size_t>(parent)] : -1;
+        if (moduleKey[i] >= 0 && above >= 0) {
+            const auto &inner = map[static_cast<std::size_t>(moduleKey[i])].first;
+            const auto &outer = map[static_cast<std::size_t>(above)].first;
+            add(Severity::Error, IssueKind::CoveredTwice, inner,
+                outer.empty() ? Message{MessageId::KeyInsideWholeModel, {inner}} : Message{MessageId::KeyInside, {inner, outer}},
+                {MessageId::FixRemoveOneOfTwo, {}});
+        }
+        cover[i] = moduleKey[i] >= 0 ? moduleKey[i] : above;
+    }
+    std::size_t uncoveredCount = 0;
+    std::vector<std::string> uncoveredSample;
+    auto deviceOfTensor = [&](int owner, int slot) -> std::optional<Device> {
+        auto it = tensorKey.find(static_cast<std::int64_t>(owner) * (1 << 20) + slot);
+        if (it != tensorKey.end())
+            return map[it->second].second;
+        const int c = cover[static_cast<std::size_t>(owner)];
+        if (c >= 0)
+            return map[static_cast<std::size_t>(c)].second;
+        return std::nullopt;
+    };
+    for (int id : tree.preorder()) {
+        const Module &m = tree.module(id);
+        const int c = cover[static_cast<std::size_t>(id)];
+        for (std::size_t s = 0; s < m.params.size() + m.buffers.size(); ++s) {
+            const bool buffer = s >= m.params.size();
+            const Tensor &t = buffer ? m.buffers[s - m.params.size()] : m.params[s];
+            const auto it = tensorKey.find(static_cast<std::int64_t>(id) * (1 << 20) + static_cast<int>(s));
+            if (it != tensorKey.end() && c >= 0) {
+                const auto &key = map[it->second].first;
+                const auto &outer = map[static_cast<std::size_t>(c)].first;
+                add(Severity::Error, IssueKind::CoveredTwice, key,
+                    outer.empty() ? Message{MessageId::KeyInsideWholeModel, {key}} : Message{MessageId::KeyInside, {key, outer}},
+                    {MessageId::FixRemoveOneOfTwo, {}});
+            }
+            if (it == tensorKey.end() && c < 0 && (!buffer || t.persistent)) {
+                ++uncoveredCount;
+                if (uncoveredSample.size() < 5)
+                    uncoveredSample.push_back(tree.tensorName(id, t));
+            }
+        }
+    }
+    if (uncoveredCount > 0) {
+        const auto count = static_cast<std::int64_t>(uncoveredCount);
+        add(Severity::Error, IssueKind::NotCovered, uncoveredSample.front(),
+            uncoveredCount == 1 ? Message{MessageId::NotCoveredOne, {uncoveredSample.front()}}
+            : uncoveredCount > uncoveredSample.size() ? Message{MessageId::NotCoveredMore, {count, uncoveredSample}}
+                                                      : Message{MessageId::NotCoveredMany, {count, uncoveredSample}},
+            {MessageId::FixGiveDevice, {}});
+    }
+
+    // Tied groups on one device.
+    for (const auto &group : accel::findTiedParameters(tree)) {
+        std::optional<Device> first;
+        std::string firstName;
+        for (const auto &member : group) {
+            const auto r = resolve(tree, member);
+            if (r.module < 0)
+                continue;
+            const auto d = deviceOfTensor(r.module, r.tensor);
+            if (!d)
+                continue;
+            if (!first) {
+                first = d;
+                firstName = member;
+            } else if (*d != *first) {
+                add(Severity::Error, IssueKind::TiedSplit, member, {MessageId::TiedOnDifferentDevices, {member, firstName, *d, *first}},
+                    {MessageId::FixSameDevice, {}});
+            }
+        }
+    }
+
+    // Pins.
+    for (const auto &pin : options.pins) {
+        const auto r = resolve(tree, pin.module);
+        if (r.module < 0)
+            continue;
+        std::vector<Device> devices;
+        if (r.tensor >= 0) {
+            if (auto d = deviceOfTensor(r.module, r.tensor))
+                devices.push_back(*d);
+        } else if (cover[static_cast<std::size_t>(r.module)] >= 0) {
+            devices.push_back(map[static_cast<std::size_t>(cover[static_cast<std::size_t>(r.module)])].second);
+        } else {
+            for (std::size_t i = 0; i < map.size(); ++i)
+                if (resolved[i].module >= 0 && tree.isWithin(resolved[i].module, r.module) && std::find(devices.begin(), devices.end(), map[i].second) == devices.end())
+                    devices.push_back(map[i].second);
+        }
+        for (const auto &d : devices) {
+            if (pin.forbid ? d == pin.device : d != pin.device) {
+                add(Severity::Error, IssueKind::PinViolated, pin.module,
+                    pin.forbid ? Message{MessageId::PinForbids, {pin.module, d}} : Message{MessageId::PinViolated, {pin.module, pin.device, d}},
+                    pin.forbid ? Message{MessageId::FixAnotherDevice, {}} : Message{MessageId::FixMoveToPinned, {pin.device}});
+                break;
+            }
+        }
+    }
+
+    // No-split modules kept whole.
+    {
+        std::unordered_map<int, std::vector<Device>> parts;
+        for (std::size_t i = 0; i < map.size(); ++i) {
+            if (resolved[i].module < 0)
+                continue;
+            int outer = -1;
+            int start = resolved[i].tensor < 0 ? tree.module(resolved[i].module).parent : resolved[i].module;
+            for (int m = start; m > 0; m = tree.module(m).parent)
+                if (noSplit.count(tree.module(m).className))
+                    outer = m;
+            if (outer > 0) {
+                auto &list = parts[outer];
+                if (std::find(list.begin(), list.end(), map[i].second) == list.end())
+                    list.push_back(map[i].second);
+            }
+        }
+        std::vector<int> broken;
+        for (const auto &[id, devices] : parts)
+            if (devices.size() > 1)
+                broken.push_back(id);
+        std::sort(broken.begin(), broken.end());
+        for (int id : broken) {
+            const Module &m = tree.module(id);
+            add(Severity::Warning, IssueKind::NoSplitBroken, m.name,
+                {MessageId::NoSplitBroken, {m.name, m.className, static_cast<std::int64_t>(parts[id].size())}},
+                {MessageId::FixMapAsOneEntry, {m.name}});
+        }
+    }
+
+    // Budgets.
+    if (!options.maxMemory.empty()) {
+        const SizeTable sizes(tree, options);
+        const std::vector<DeviceUsage> usage = detail::usageOf(tree, map, options, sizes, resolved);
+        double smallestDiskBytes = -1, largestDiskBytes = 0;
+        std::string smallestDiskName;
+        for (std::size_t i = 0; i < map.size(); ++i) {
+            if (resolved[i].module < 0 || map[i].second.kind != DeviceKind::Disk)
+                continue;
+            const double bytes = sizes.ofKey(map[i].first, resolved[i]);
+            if (smallestDiskBytes < 0 || bytes < smallestDiskBytes) {
+                smallestDiskBytes = bytes;
+                smallestDiskName = map[i].first;
+            }
+            largestDiskBytes = std::max(largestDiskBytes, bytes);
+        }
+        auto plannedOn = [&](const Device &d) {
+            for (const auto &u : usage)
+                if (u.device == d)
+                    return u.plannedBytes;
+            return 0.0;
+        };
+        for (const auto &u : usage) {
+            if (u.device.kind == DeviceKind::Disk || u.budgetBytes < 0)
+                continue;
+            const Device &d = u.device;
+            const double used = u.plannedBytes;
+            const double limit = static_cast<double>(u.budgetBytes - u.headroomBytes);
+            if (used > limit) {
+                const auto over = static_cast<std::int64_t>(std::ceil(used - limit));
+                add(Severity::Warning, IssueKind::OverBudget, std::string(),
+                    u.headroomBytes ? Message{MessageId::OverBudgetHeadroom, {d, over, ByteCount{used}, ByteCount{limit}, ByteCount{static_cast<double>(u.headroomBytes)}}}
+                                    : Message{MessageId::OverBudget, {d, over, ByteCount{used}, ByteCount{limit}}},
+                    {MessageId::FixMoveFrom, {d}});
+            }
+        }
+        const std::int64_t cpuBudget = budgetOf(options.maxMemory, Device::cpu());
+        if (smallestDiskBytes >= 0 && cpuBudget >= 0) {
+            // The CPU keeps room to load the largest disk entry back (Accelerate's reservation).
+            const double cpuFree = static_cast<double>(cpuBudget) - plannedOn(Device::cpu()) - largestDiskBytes;
+            if (smallestDiskBytes <= cpuFree)
+                add(Severity::Warning, IssueKind::DiskWhileCpuHasRoom, smallestDiskName,
+                    {MessageId::DiskWhileCpuHasRoom, {smallestDiskName, ByteCount{cpuFree}, ByteCount{smallestDiskBytes}}},
+                    {MessageId::FixMoveToCpu, {}});
+        }
+        std::vector<int> gpuIds;
+        for (const auto &u : usage)
+            if (u.device.isGpu() && u.budgetBytes > 0)
+                gpuIds.push_back(u.device.index);
+        for (std::size_t a = 0; a < gpuIds.size(); ++a) {
+            if (plannedOn(Device::gpu(gpuIds[a])) > 0 || std::any_of(map.begin(), map.end(), [&](const auto &p) { return p.second == Device::gpu(gpuIds[a]); }))
+                continue;
+            for (std::size_t b = a + 1; b < gpuIds.size(); ++b)
+                if (std::any_of(map.begin(), map.end(), [&](const auto &p) { return p.second == Device::gpu(gpuIds[b]); })) {
+                    add(Severity::Warning, IssueKind::EmptyGpu, std::string(), {MessageId::EmptyGpu, {Device::gpu(gpuIds[a]), Device::gpu(gpuIds[b])}},
+                        {MessageId::FixMoveFirstModules, {Device::gpu(gpuIds[a])}});
+                    break;
+                }
+        }
+    }
+    return issues;
+}
+
+} // namespace mizan::planner
