@@ -1158,10 +1158,6 @@ of %2</source>
         <translation>الذاكرة لكل جهاز ولكل طبقة</translation>
     </message>
     <message>
-        <source>Problems</source>
-        <translation>المشكلات</translation>
-    </message>
-    <message>
         <source>History</source>
         <translation>السجل</translation>
     </message>
@@ -1178,36 +1174,12 @@ of %2</source>
         <translation>إلغاء</translation>
     </message>
     <message>
-        <source>Module</source>
-        <translation>الوحدة</translation>
-    </message>
-    <message>
-        <source>Problem</source>
-        <translation>المشكلة</translation>
-    </message>
-    <message>
         <source>Main toolbar</source>
         <translation>شريط الأدوات الرئيسي</translation>
     </message>
     <message>
         <source>Mizan</source>
         <translation>ميزان</translation>
-    </message>
-    <message>
-        <source>Error</source>
-        <translation>خطأ</translation>
-    </message>
-    <message>
-        <source>Warning</source>
-        <translation>تحذير</translation>
-    </message>
-    <message>
-        <source>Note</source>
-        <translation>ملاحظة</translation>
-    </message>
-    <message>
-        <source>The device map is valid.</source>
-        <translation>خريطة الأجهزة صالحة.</translation>
     </message>
     <message>
         <source>Open a checkpoint, a config.json or a preset to begin.</source>
@@ -1269,60 +1241,6 @@ of %2</source>
         <source>&amp;Redo %1</source>
         <translation>إ&amp;عادة %1</translation>
     </message>
-    <message>
-        <source>, …</source>
-        <translation>، …</translation>
-    </message>
-    <message>
-        <source>%1 tensors missing from the checkpoint</source>
-        <translation>موترات مفقودة من نقطة الحفظ (%1)</translation>
-    </message>
-    <message>
-        <source>%1 tensors the architecture does not know</source>
-        <translation>موترات لا تعرفها البنية (%1)</translation>
-    </message>
-    <message>
-        <source>%1 shape mismatches</source>
-        <translation>حالات عدم تطابق في الشكل (%1)</translation>
-    </message>
-    <message>
-        <source>Error: %1</source>
-        <translation>خطأ: %1</translation>
-    </message>
-    <message>
-        <source>Warning: %1</source>
-        <translation>تحذير: %1</translation>
-    </message>
-    <message>
-        <source>Fix: %1</source>
-        <translation>الحل: %1</translation>
-    </message>
-    <message>
-        <source>%1 (%2, %3)</source>
-        <translation>%1 (%2، %3)</translation>
-    </message>
-    <message numerus="yes">
-        <source>%Ln error(s)</source>
-        <translation>
-            <numerusform>لا أخطاء</numerusform>
-            <numerusform>خطأ واحد</numerusform>
-            <numerusform>خطآن</numerusform>
-            <numerusform>%Ln أخطاء</numerusform>
-            <numerusform>%Ln خطأً</numerusform>
-            <numerusform>%Ln خطأ</numerusform>
-        </translation>
-    </message>
-    <message numerus="yes">
-        <source>%Ln warning(s)</source>
-        <translation>
-            <numerusform>لا تحذيرات</numerusform>
-            <numerusform>تحذير واحد</numerusform>
-            <numerusform>تحذيران</numerusform>
-            <numerusform>%Ln تحذيرات</numerusform>
-            <numerusform>%Ln تحذيرًا</numerusform>
-            <numerusform>%Ln تحذير</numerusform>
-        </translation>
-    </message>
 </context>
 <context>
     <name>mizan::gui::ModuleTreeModel</name>
@@ -1377,6 +1295,91 @@ of %2</source>
     <message>
         <source>%1: a default no-split class of this architecture</source>
         <translation>%1: صنف افتراضي لا يُقسَّم في هذه البنية</translation>
+    </message>
+</context>
+<context>
+    <name>mizan::gui::ProblemsPanel</name>
+    <message>
+        <source>Problems</source>
+        <translation>المشكلات</translation>
+    </message>
+    <message>
+        <source>Module</source>
+        <translation>الوحدة</translation>
+    </message>
+    <message>
+        <source>Problem</source>
+        <translation>المشكلة</translation>
+    </message>
+    <message>
+        <source>Error</source>
+        <translation>خطأ</translation>
+    </message>
+    <message>
+        <source>Warning</source>
+        <translation>تحذير</translation>
+    </message>
+    <message>
+        <source>Note</source>
+        <translation>ملاحظة</translation>
+    </message>
+    <message>
+        <source>The device map is valid.</source>
+        <translation>خريطة الأجهزة صالحة.</translation>
+    </message>
+    <message>
+        <source>, …</source>
+        <translation>، …</translation>
+    </message>
+    <message>
+        <source>%1 tensors missing from the checkpoint</source>
+        <translation>موترات مفقودة من نقطة الحفظ (%1)</translation>
+    </message>
+    <message>
+        <source>%1 tensors the architecture does not know</source>
+        <translation>موترات لا تعرفها البنية (%1)</translation>
+    </message>
+    <message>
+        <source>%1 shape mismatches</source>
+        <translation>حالات عدم تطابق في الشكل (%1)</translation>
+    </message>
+    <message>
+        <source>Error: %1</source>
+        <translation>خطأ: %1</translation>
+    </message>
+    <message>
+        <source>Warning: %1</source>
+        <translation>تحذير: %1</translation>
+    </message>
+    <message>
+        <source>Fix: %1</source>
+        <translation>الحل: %1</translation>
+    </message>
+    <message>
+        <source>%1 (%2, %3)</source>
+        <translation>%1 (%2، %3)</translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln error(s)</source>
+        <translation>
+            <numerusform>لا أخطاء</numerusform>
+            <numerusform>خطأ واحد</numerusform>
+            <numerusform>خطآن</numerusform>
+            <numerusform>%Ln أخطاء</numerusform>
+            <numerusform>%Ln خطأً</numerusform>
+            <numerusform>%Ln خطأ</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln warning(s)</source>
+        <translation>
+            <numerusform>لا تحذيرات</numerusform>
+            <numerusform>تحذير واحد</numerusform>
+            <numerusform>تحذيران</numerusform>
+            <numerusform>%Ln تحذيرات</numerusform>
+            <numerusform>%Ln تحذيرًا</numerusform>
+            <numerusform>%Ln تحذير</numerusform>
+        </translation>
     </message>
 </context>
 <context>

@@ -1106,10 +1106,6 @@ of %2</translation>
         <translation>Memory per device and per layer</translation>
     </message>
     <message>
-        <source>Problems</source>
-        <translation>Problems</translation>
-    </message>
-    <message>
         <source>History</source>
         <translation>History</translation>
     </message>
@@ -1126,36 +1122,12 @@ of %2</translation>
         <translation>Cancel</translation>
     </message>
     <message>
-        <source>Module</source>
-        <translation>Module</translation>
-    </message>
-    <message>
-        <source>Problem</source>
-        <translation>Problem</translation>
-    </message>
-    <message>
         <source>Main toolbar</source>
         <translation>Main toolbar</translation>
     </message>
     <message>
         <source>Mizan</source>
         <translation>Mizan</translation>
-    </message>
-    <message>
-        <source>Error</source>
-        <translation>Error</translation>
-    </message>
-    <message>
-        <source>Warning</source>
-        <translation>Warning</translation>
-    </message>
-    <message>
-        <source>Note</source>
-        <translation>Note</translation>
-    </message>
-    <message>
-        <source>The device map is valid.</source>
-        <translation>The device map is valid.</translation>
     </message>
     <message>
         <source>Open a checkpoint, a config.json or a preset to begin.</source>
@@ -1217,52 +1189,6 @@ of %2</translation>
         <source>&amp;Redo %1</source>
         <translation>&amp;Redo %1</translation>
     </message>
-    <message>
-        <source>, …</source>
-        <translation>, …</translation>
-    </message>
-    <message>
-        <source>%1 tensors missing from the checkpoint</source>
-        <translation>%1 tensors missing from the checkpoint</translation>
-    </message>
-    <message>
-        <source>%1 tensors the architecture does not know</source>
-        <translation>%1 tensors the architecture does not know</translation>
-    </message>
-    <message>
-        <source>%1 shape mismatches</source>
-        <translation>%1 shape mismatches</translation>
-    </message>
-    <message>
-        <source>Error: %1</source>
-        <translation>Error: %1</translation>
-    </message>
-    <message>
-        <source>Warning: %1</source>
-        <translation>Warning: %1</translation>
-    </message>
-    <message>
-        <source>Fix: %1</source>
-        <translation>Fix: %1</translation>
-    </message>
-    <message>
-        <source>%1 (%2, %3)</source>
-        <translation>%1 (%2, %3)</translation>
-    </message>
-    <message numerus="yes">
-        <source>%Ln error(s)</source>
-        <translation>
-            <numerusform>%Ln error</numerusform>
-            <numerusform>%Ln errors</numerusform>
-        </translation>
-    </message>
-    <message numerus="yes">
-        <source>%Ln warning(s)</source>
-        <translation>
-            <numerusform>%Ln warning</numerusform>
-            <numerusform>%Ln warnings</numerusform>
-        </translation>
-    </message>
 </context>
 <context>
     <name>mizan::gui::ModuleTreeModel</name>
@@ -1317,6 +1243,83 @@ of %2</translation>
     <message>
         <source>%1: a default no-split class of this architecture</source>
         <translation>%1: a default no-split class of this architecture</translation>
+    </message>
+</context>
+<context>
+    <name>mizan::gui::ProblemsPanel</name>
+    <message>
+        <source>Problems</source>
+        <translation>Problems</translation>
+    </message>
+    <message>
+        <source>Module</source>
+        <translation>Module</translation>
+    </message>
+    <message>
+        <source>Problem</source>
+        <translation>Problem</translation>
+    </message>
+    <message>
+        <source>Error</source>
+        <translation>Error</translation>
+    </message>
+    <message>
+        <source>Warning</source>
+        <translation>Warning</translation>
+    </message>
+    <message>
+        <source>Note</source>
+        <translation>Note</translation>
+    </message>
+    <message>
+        <source>The device map is valid.</source>
+        <translation>The device map is valid.</translation>
+    </message>
+    <message>
+        <source>, …</source>
+        <translation>, …</translation>
+    </message>
+    <message>
+        <source>%1 tensors missing from the checkpoint</source>
+        <translation>%1 tensors missing from the checkpoint</translation>
+    </message>
+    <message>
+        <source>%1 tensors the architecture does not know</source>
+        <translation>%1 tensors the architecture does not know</translation>
+    </message>
+    <message>
+        <source>%1 shape mismatches</source>
+        <translation>%1 shape mismatches</translation>
+    </message>
+    <message>
+        <source>Error: %1</source>
+        <translation>Error: %1</translation>
+    </message>
+    <message>
+        <source>Warning: %1</source>
+        <translation>Warning: %1</translation>
+    </message>
+    <message>
+        <source>Fix: %1</source>
+        <translation>Fix: %1</translation>
+    </message>
+    <message>
+        <source>%1 (%2, %3)</source>
+        <translation>%1 (%2, %3)</translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln error(s)</source>
+        <translation>
+            <numerusform>%Ln error</numerusform>
+            <numerusform>%Ln errors</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln warning(s)</source>
+        <translation>
+            <numerusform>%Ln warning</numerusform>
+            <numerusform>%Ln warnings</numerusform>
+        </translation>
     </message>
 </context>
 <context>

@@ -1,5 +1,7 @@
 #include "mainwindow.h"
 
+#include "settings.h"
+
 #include "chartspanel.h"
 #include "detailpane.h"
 #include "devicepanel.h"
@@ -57,62 +59,6 @@ namespace {
 
 constexpr int kMaxRecent = 10;
 
-// The device column's editor: a combo box of the document's devices.
-// Rows as tall as their text needs when wrapped to the column's width (the default measures
-// wrapped text without knowing the width, then elides it).
-class WrappingDelegate : public QStyledItemDelegate {
-public:
-    using QStyledItemDelegate::QStyledItemDelegate;
-    QSize sizeHint(const QStyleOptionViewItem &option, const QModelIndex &index) const override
-    {
-        QStyleOptionViewItem opt = option;
-        initStyleOption(&opt, index);
-        const auto *view = qobject_cast<const QTreeView *>(opt.widget);
-        if (!view)
-            return QStyledItemDelegate::sizeHint(option, index);
-        int width = view->columnWidth(index.column());
-        if (index.column() == 0) {
-            int depth = view->rootIsDecorated() ? 1 : 0;
-            for (QModelIndex p = index.parent(); p.isValid(); p = p.parent())
-                ++depth;
-            width -= depth * view->indentation();
-        }
-        opt.features |= QStyleOptionViewItem::WrapText;
-        opt.rect = QRect(0, 0, std::max(40, width), 10000);
-        const QStyle *style = view->style();
-        const QSize size = style->sizeFromContents(QStyle::CT_ItemViewItem, &opt, QSize(), view);
-        return {std::max(40, width), size.height()};
-    }
-};
-
-class DeviceDelegate : public QStyledItemDelegate {
-public:
-    DeviceDelegate(Document *document, QObject *parent)
-        : QStyledItemDelegate(parent), m_document(document)
-    {
-    }
-    QWidget *createEditor(QWidget *parent, const QStyleOptionViewItem &, const QModelIndex &) const override
-    {
-        auto *combo = new QComboBox(parent);
-        for (const auto &d : m_document->deviceChoices())
-            combo->addItem(m_document->deviceLabel(d), QString::fromStdString(d.toString()));
-        return combo;
-    }
-    void setEditorData(QWidget *editor, const QModelIndex &index) const override
-    {
-        auto *combo = static_cast<QComboBox *>(editor);
-        const int i = combo->findData(index.data(Qt::EditRole).toString());
-        combo->setCurrentIndex(std::max(0, i));
-    }
-    void setModelData(QWidget *editor, QAbstractItemModel *model, const QModelIndex &index) const override
-    {
-        model->setData(index, static_cast<QComboBox *>(editor)->currentData(), Qt::EditRole);
-    }
-
-private:
-    Document *m_document;
-};
-
 struct Catalogs {
     std::vector<models::PresetInfo> presets;
     std::vector<models::HardwareProfile> hardware;
@@ -120,23 +66,6 @@ struct Catalogs {
 };
 
 } // namespace
-
-void ModuleFilterProxy::setFilterText(const QString &text)
-{
-    m_text = text.trimmed();
-    invalidateFilter();
-}
-
-bool ModuleFilterProxy::filterAcceptsRow(int row, const QModelIndex &parent) const
-{
-    if (m_text.isEmpty())
-        return true;
-    const QModelIndex name = sourceModel()->index(row, ModuleTreeModel::NameColumn, parent);
-    if (name.data(ModuleTreeModel::FullNameRole).toString().contains(m_text, Qt::CaseInsensitive))
-        return true;
-    const QModelIndex cls = sourceModel()->index(row, ModuleTreeModel::ClassColumn, parent);
-    return cls.data().toString().contains(m_text, Qt::CaseInsensitive);
-}
 
 MainWindow::MainWindow(QWidget *parent)
     : QMainWindow(parent)
@@ -157,25 +86,7 @@ MainWindow::MainWindow(QWidget *parent)
     m_filter->setObjectName(QStringLiteral("filter"));
     workLayout->addWidget(m_filter);
     auto *splitter = new QSplitter(Qt::Vertical, m_workspace);
-    m_tree = new QTreeView(splitter);
-    m_tree->setObjectName(QStringLiteral("moduleTree"));
-    m_proxy = new ModuleFilterProxy(this);
-    m_proxy->setSourceModel(m_document->treeModel());
-    m_proxy->setSortRole(ModuleTreeModel::SortRole);
-    m_proxy->setRecursiveFilteringEnabled(true);
-    m_tree->setModel(m_proxy);
-    m_tree->setUniformRowHeights(true);
-    m_tree->setSortingEnabled(true);
-    m_tree->sortByColumn(ModuleTreeModel::NameColumn, Qt::AscendingOrder);
-    m_tree->setSelectionMode(QAbstractItemView::ExtendedSelection);
-    m_tree->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed
-                            | QAbstractItemView::SelectedClicked);
-    m_tree->setItemDelegateForColumn(ModuleTreeModel::DeviceColumn, new DeviceDelegate(m_document, m_tree));
-    m_tree->setContextMenuPolicy(Qt::CustomContextMenu);
-    m_tree->setDragEnabled(true);
-    m_tree->setDragDropMode(QAbstractItemView::DragOnly);
-    m_tree->header()->setStretchLastSection(true);
-    m_tree->setAlternatingRowColors(false);
+    m_tree = new ModuleView(m_document, splitter);
     m_detail = new DetailPane(m_document, splitter);
     splitter->addWidget(m_tree);
     splitter->addWidget(m_detail);
@@ -200,7 +111,7 @@ MainWindow::MainWindow(QWidget *parent)
     createActions();
     createMenus();
 
-    connect(m_filter, &QLineEdit::textChanged, m_proxy, &ModuleFilterProxy::setFilterText);
+    connect(m_filter, &QLineEdit::textChanged, m_tree, &ModuleView::setFilterText);
     connect(m_tree, &QTreeView::customContextMenuRequested, this, &MainWindow::treeContextMenu);
     connect(m_tree->selectionModel(), &QItemSelectionModel::currentChanged, this, [this](const QModelIndex &current) {
         m_detail->showModule(current.isValid() ? current.data(ModuleTreeModel::ModuleIdRole).toInt() : -1);
@@ -230,7 +141,7 @@ MainWindow::MainWindow(QWidget *parent)
         addRecent(m_document->model()->path);
         // Reveal the top levels (model, its layer list) without walking thousands of rows.
         m_tree->expandToDepth(0);
-        fitColumns();
+        m_tree->fitColumns();
         setWindowTitle(tr("%1 — Mizan").arg(ltr(QFileInfo(m_document->model()->path).fileName())));
         updateStatus();
         updateActions();
@@ -258,9 +169,7 @@ MainWindow::MainWindow(QWidget *parent)
         updateStatus();
     });
     connect(m_document, &Document::settingsChanged, this, &MainWindow::saveSettings);
-    connect(m_problems, &QTreeWidget::itemActivated, this, [this](QTreeWidgetItem *item) {
-        selectModule(item->data(ProblemTextColumn, Qt::UserRole).toString());
-    });
+    connect(m_problems, &ProblemsPanel::moduleActivated, this, &MainWindow::selectModule);
 
     // Presets and hardware profiles are read off the GUI thread.
     auto *watcher = new QFutureWatcher<Catalogs>(this);
@@ -313,26 +222,7 @@ void MainWindow::createDocks()
     m_devicePanel = new DevicePanel(m_document, this);
     m_noSplit = new NoSplitPanel(m_document, this);
     m_charts = new ChartsPanel(m_document, this);
-    m_problems = new QTreeWidget(this);
-    m_problems->setObjectName(QStringLiteral("problems"));
-    // Readable in a narrow dock: the problem (severity icon, wrapped text) and its module; the
-    // suggested fix is a child row, shown expanded.
-    m_problems->setColumnCount(ProblemColumnCount);
-    m_problems->setRootIsDecorated(true);
-    m_problems->setItemsExpandable(true);
-    m_problems->header()->setSectionResizeMode(ProblemTextColumn, QHeaderView::Stretch);
-    m_problems->header()->setSectionResizeMode(ProblemModuleColumn, QHeaderView::Interactive);
-    m_problems->header()->setStretchLastSection(false);
-    m_problems->header()->resizeSection(ProblemModuleColumn, 110);
-    m_problems->setWordWrap(true);
-    m_problems->setTextElideMode(Qt::ElideMiddle); // module names: keep both ends
-    m_problems->setItemDelegate(new WrappingDelegate(m_problems));
-    // Wrapped rows are measured for the column width they were laid out with: measure again when
-    // the width changes (the dock is resized).
-    connect(m_problems->header(), &QHeaderView::sectionResized, m_problems, [this](int column) {
-        if (column == ProblemTextColumn)
-            m_problems->doItemsLayout();
-    });
+    m_problems = new ProblemsPanel(m_document, this);
     m_history = new QUndoView(m_document->undoStack(), this);
 
     auto dock = [this](const QString &name, QWidget *w) {
@@ -447,7 +337,7 @@ void MainWindow::createActions()
     m_redoAction->setEnabled(false);
     m_redoAction->setShortcuts({QKeySequence(QStringLiteral("Ctrl+Shift+Z")), QKeySequence::Redo});
     m_unpinAction = action(nullptr, {}, [this] {
-        for (int id : selectedModules())
+        for (int id : m_tree->selectedModules())
             m_document->unpinModule(id);
     });
     m_filterAction = action(nullptr, QKeySequence::Find, [this] {
@@ -570,12 +460,10 @@ void MainWindow::retranslateUi()
     m_devicesDock->setWindowTitle(tr("Devices and limits"));
     m_noSplitDock->setWindowTitle(tr("No-split classes"));
     m_chartsDock->setWindowTitle(tr("Memory per device and per layer"));
-    m_problemsDock->setWindowTitle(tr("Problems"));
     m_historyDock->setWindowTitle(tr("History"));
     m_history->setEmptyLabel(tr("<opened>"));
     m_filter->setPlaceholderText(tr("Filter by module name or class…"));
     m_cancel->setText(tr("Cancel"));
-    m_problems->setHeaderLabels({tr("Problem"), tr("Module")});
     if (auto *tb = findChild<QToolBar *>(QStringLiteral("mainToolbar")))
         tb->setWindowTitle(tr("Main toolbar"));
     fillRecentMenu();
@@ -583,24 +471,9 @@ void MainWindow::retranslateUi()
         setWindowTitle(tr("%1 — Mizan").arg(ltr(QFileInfo(m_document->model()->path).fileName())));
     else
         setWindowTitle(tr("Mizan"));
-    updateProblems();
+    m_problems->retranslate();
+    m_problemsDock->setWindowTitle(m_problems->title());
     updateStatus();
-}
-
-void MainWindow::fitColumns()
-{
-    // Widths from the font and the model's class names, not resizeColumnToContents(): that
-    // measures every visible row through the delegate, which a 400B model makes slow.
-    const QFontMetrics fm(m_tree->font());
-    int classWidth = fm.horizontalAdvance(m_tree->model()->headerData(ModuleTreeModel::ClassColumn, Qt::Horizontal).toString());
-    for (const QString &c : m_document->modelClasses())
-        classWidth = std::max(classWidth, fm.horizontalAdvance(c));
-    QHeaderView *header = m_tree->header();
-    header->resizeSection(ModuleTreeModel::NameColumn, fm.horizontalAdvance(QStringLiteral("post_attention_layernorm")) + 60);
-    header->resizeSection(ModuleTreeModel::ClassColumn, classWidth + 16);
-    header->resizeSection(ModuleTreeModel::ParametersColumn, fm.horizontalAdvance(formatCount(888888888888)) + 16);
-    header->resizeSection(ModuleTreeModel::SizeColumn, fm.horizontalAdvance(formatBytes(std::int64_t(1000) << 30)) + 16);
-    header->resizeSection(ModuleTreeModel::DTypeColumn, fm.horizontalAdvance(QStringLiteral("bfloat16")) + 16);
 }
 
 void MainWindow::updateUndoTexts()
@@ -656,19 +529,7 @@ void MainWindow::openPath(const QString &pathOrPreset)
 
 bool MainWindow::selectModule(const QString &name)
 {
-    const auto tree = m_document->tree();
-    if (!tree)
-        return false;
-    const auto target = tree->resolveKey(name.toStdString()); // a tensor key: its module
-    const int id = target ? target->module : -1;
-    if (id <= planner::ModuleTree::kRoot)
-        return false;
-    const QModelIndex index = m_proxy->mapFromSource(m_document->treeModel()->indexForModule(id));
-    if (!index.isValid())
-        return false;
-    m_tree->scrollTo(index);
-    m_tree->selectionModel()->setCurrentIndex(index, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
-    return true;
+    return m_tree->selectModule(name);
 }
 
 void MainWindow::screenshotWhenPlanned(const QString &file, const QString &module)
@@ -708,80 +569,8 @@ void MainWindow::updateActions()
 
 void MainWindow::updateProblems()
 {
-    m_problems->clear();
-    const auto tree = m_document->tree();
-    int errors = 0, warnings = 0;
-    const DeviceLabeler deviceLabel = [this](const planner::Device &d) { return m_document->deviceLabel(d); };
-    for (const auto &issue : m_document->issues()) {
-        auto *item = new QTreeWidgetItem(m_problems);
-        const bool error = issue.severity == planner::Severity::Error;
-        (error ? errors : warnings)++;
-        const QString message = messageText(issue.what, deviceLabel);
-        item->setText(ProblemTextColumn, message);
-        item->setIcon(ProblemTextColumn, QIcon(error ? QStringLiteral(":/icons/error.png") : QStringLiteral(":/icons/warning.png")));
-        item->setToolTip(ProblemTextColumn, (error ? tr("Error: %1") : tr("Warning: %1")).arg(message));
-        item->setData(ProblemTextColumn, ProblemSeverityRole, error ? tr("Error") : tr("Warning"));
-        item->setText(ProblemModuleColumn, QString::fromStdString(issue.module));
-        item->setToolTip(ProblemModuleColumn, QString::fromStdString(issue.module));
-        item->setData(ProblemTextColumn, Qt::UserRole, QString::fromStdString(issue.module));
-        const QString fix = messageText(issue.fix, deviceLabel);
-        if (!fix.isEmpty()) {
-            auto *fixItem = new QTreeWidgetItem(item);
-            fixItem->setText(ProblemTextColumn, tr("Fix: %1").arg(fix));
-            fixItem->setToolTip(ProblemTextColumn, fix);
-            fixItem->setData(ProblemTextColumn, Qt::UserRole, QString::fromStdString(issue.module));
-            fixItem->setForeground(ProblemTextColumn, palette().color(QPalette::PlaceholderText));
-        }
-        item->setExpanded(true);
-    }
-    if (const auto *plan = m_document->plan()) {
-        for (const auto &w : plan->warningMessages) {
-            auto *item = new QTreeWidgetItem(m_problems);
-            ++warnings;
-            const QString text = messageText(w, deviceLabel);
-            item->setIcon(ProblemTextColumn, QIcon(QStringLiteral(":/icons/warning.png")));
-            item->setData(ProblemTextColumn, ProblemSeverityRole, tr("Note"));
-            item->setText(ProblemTextColumn, text);
-            item->setToolTip(ProblemTextColumn, text);
-        }
-    }
-    if (const OpenedModel *model = m_document->model()) {
-        // What the loader and the architecture registry noticed about the checkpoint itself.
-        const auto &desc = model->source.model;
-        QStringList notes;
-        for (const auto &note : model->source.checkpoint.notes)
-            notes << messageText(note, deviceLabel);
-        for (const auto &note : desc.notes)
-            notes << messageText(note, deviceLabel);
-        auto summary = [&](const std::vector<std::string> &list, const QString &what) {
-            if (list.empty())
-                return;
-            QString text = what.arg(QLocale().toString(static_cast<qlonglong>(list.size())))
-                + QStringLiteral(": ") + QString::fromStdString(list.front());
-            if (list.size() > 1)
-                text += tr(", …");
-            notes << text;
-        };
-        summary(desc.missingTensors, tr("%1 tensors missing from the checkpoint"));
-        summary(desc.unexpectedTensors, tr("%1 tensors the architecture does not know"));
-        summary(desc.shapeMismatches, tr("%1 shape mismatches"));
-        for (const QString &n : notes) {
-            auto *item = new QTreeWidgetItem(m_problems);
-            ++warnings;
-            item->setIcon(ProblemTextColumn, QIcon(QStringLiteral(":/icons/warning.png")));
-            item->setData(ProblemTextColumn, ProblemSeverityRole, tr("Note"));
-            item->setText(ProblemTextColumn, n);
-            item->setToolTip(ProblemTextColumn, n);
-        }
-    }
-    const QString title = tr("Problems");
-    m_problemsDock->setWindowTitle(errors + warnings == 0 ? title
-                                   : tr("%1 (%2, %3)").arg(title, tr("%Ln error(s)", nullptr, errors), tr("%Ln warning(s)", nullptr, warnings)));
-    if (errors + warnings == 0 && m_document->hasModel() && !m_document->deviceMap().empty()) {
-        auto *item = new QTreeWidgetItem(m_problems);
-        item->setText(ProblemTextColumn, tr("The device map is valid."));
-        item->setIcon(ProblemTextColumn, QIcon(QStringLiteral(":/icons/ok.png")));
-    }
+    m_problems->refresh();
+    m_problemsDock->setWindowTitle(m_problems->title());
 }
 
 void MainWindow::updateStatus()
@@ -808,18 +597,10 @@ void MainWindow::updateStatus()
     m_statusLabel->setText(text);
 }
 
-std::vector<int> MainWindow::selectedModules() const
-{
-    std::vector<int> ids;
-    for (const QModelIndex &i : m_tree->selectionModel()->selectedRows())
-        ids.push_back(i.data(ModuleTreeModel::ModuleIdRole).toInt());
-    return ids;
-}
-
 void MainWindow::fillDeviceMenu(QMenu *menu, bool pin)
 {
     menu->clear();
-    const auto ids = selectedModules();
+    const auto ids = m_tree->selectedModules();
     for (const auto &d : m_document->deviceChoices()) {
         QPixmap swatch(12, 12);
         swatch.fill(m_document->deviceColor(d));
@@ -930,44 +711,25 @@ void MainWindow::loadSettings()
     restoreGeometry(s.value(QStringLiteral("geometry")).toByteArray());
     // Saved in the language saved with it (the state is saved on close, the language on switch).
     m_keepDockState = restoreState(s.value(QStringLiteral("windowState")).toByteArray());
-    m_recent = s.value(QStringLiteral("recentFiles")).toStringList();
+    const SavedSettings saved = loadSavedSettings();
+    m_recent = saved.recentFiles;
     m_start->setRecentFiles(m_recent);
-    const QStringList devices = s.value(QStringLiteral("devices")).toStringList();
-    std::vector<DeviceSetting> list;
-    for (const QString &entry : devices) {
-        // "key|bytes|simulated|label|capacity" (older settings: without the capacity)
-        const QStringList f = entry.split(QLatin1Char('|'));
-        if (f.size() < 3)
-            continue;
-        try {
-            list.push_back({planner::Device::fromString(f[0].toStdString()), f[1].toLongLong(), f[2] == QLatin1String("1"),
-                            f.size() > 3 ? f[3] : QString(), f.size() > 4 ? f[4].toLongLong() : -1});
-        } catch (const std::exception &) {
-            qWarning("mizan: ignoring saved device %s", qPrintable(entry));
-        }
-    }
-    if (!list.empty()) {
-        m_document->setDevices(list, QString());
-    }
-    m_document->setHeadroom(s.value(QStringLiteral("headroomTokens"), 0).toLongLong(),
-                            s.value(QStringLiteral("headroomBatch"), 1).toLongLong());
+    if (!saved.devices.empty())
+        m_document->setDevices(saved.devices, QString());
+    m_document->setHeadroom(saved.headroomTokens, saved.headroomBatch);
     m_document->undoStack()->clear(); // restored settings are not steps the user can undo
-    setLanguage(s.value(QStringLiteral("language"), QStringLiteral("en")).toString());
+    setLanguage(saved.language);
     m_keepDockState = false;
 }
 
 void MainWindow::saveSettings() const
 {
-    QSettings s;
-    s.setValue(QStringLiteral("recentFiles"), m_recent);
-    QStringList devices;
-    for (const auto &d : m_document->devices())
-        devices << QStringList{QString::fromStdString(d.device.toString()), QString::number(d.limitBytes),
-                               QString::number(d.simulated ? 1 : 0), d.label, QString::number(d.capacityBytes)}
-                       .join(QLatin1Char('|'));
-    s.setValue(QStringLiteral("devices"), devices);
-    s.setValue(QStringLiteral("headroomTokens"), static_cast<qlonglong>(m_document->headroomTokens()));
-    s.setValue(QStringLiteral("headroomBatch"), static_cast<qlonglong>(m_document->headroomBatch()));
+    SavedSettings settings;
+    settings.recentFiles = m_recent;
+    settings.devices = m_document->devices();
+    settings.headroomTokens = m_document->headroomTokens();
+    settings.headroomBatch = m_document->headroomBatch();
+    gui::saveSettings(settings);
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)

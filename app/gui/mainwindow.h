@@ -4,6 +4,9 @@
 // limits, no-split classes, charts, problems and history; menus, language switching at run time,
 // drag and drop, recent files and settings.
 
+#include "moduleview.h"
+#include "problemspanel.h"
+
 #include <QMainWindow>
 #include <QSortFilterProxyModel>
 #include <QTranslator>
@@ -28,24 +31,6 @@ class DevicePanel;
 class Document;
 class NoSplitPanel;
 class StartPage;
-
-// Filters the module tree by name or class (a match keeps its ancestors visible).
-class ModuleFilterProxy : public QSortFilterProxyModel {
-    Q_OBJECT
-public:
-    using QSortFilterProxyModel::QSortFilterProxyModel;
-    void setFilterText(const QString &text);
-
-protected:
-    bool filterAcceptsRow(int row, const QModelIndex &parent) const override;
-
-private:
-    QString m_text;
-};
-
-// Columns of the problems panel; a problem's suggested fix is its child row.
-enum ProblemColumns { ProblemTextColumn, ProblemModuleColumn, ProblemColumnCount };
-constexpr int ProblemSeverityRole = Qt::UserRole + 1; // "Error", "Warning", "Note" (translated)
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -91,12 +76,10 @@ private:
     void addRecent(const QString &path);
     void fillRecentMenu();
     void updateUndoTexts();
-    void fitColumns();
     void loadSettings();
     void saveSettings() const;
     void showError(const QString &title, const QString &message);
     void treeContextMenu(const QPoint &pos);
-    std::vector<int> selectedModules() const;
     void fillDeviceMenu(QMenu *menu, bool pin);
     void exportWith(const QString &title, const QString &filter, const QString &suffix,
                     const std::function<void(const QString &)> &write);
@@ -113,13 +96,12 @@ private:
     StartPage *m_start;
     QWidget *m_workspace;
     QLineEdit *m_filter;
-    QTreeView *m_tree;
-    ModuleFilterProxy *m_proxy;
+    ModuleView *m_tree;
     DetailPane *m_detail;
     DevicePanel *m_devicePanel;
     NoSplitPanel *m_noSplit;
     ChartsPanel *m_charts;
-    QTreeWidget *m_problems;
+    ProblemsPanel *m_problems;
     QUndoView *m_history;
     QDockWidget *m_devicesDock;
     QDockWidget *m_noSplitDock;
