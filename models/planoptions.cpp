@@ -79,7 +79,7 @@ ProfileBudgets budgetsFor(const HardwareProfile &profile)
             out.diskCapacityBytes = d.capacityBytes;
             continue;
         }
-        out.devices.push_back({device, d.capacityBytes, d.label, device.isGpu()});
+        out.devices.push_back({device, d.label, d.capacityBytes, device.isGpu()});
     }
     return out;
 }

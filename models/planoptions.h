@@ -10,6 +10,7 @@
 #include "planner/device.h"
 #include "planner/dtype.h"
 #include "planner/plan.h"
+#include "planner/planfile.h"
 
 #include <cstdint>
 #include <optional>
@@ -49,15 +50,10 @@ std::optional<DType> storedDtype(const ModelDescription &model);
 
 // ---- hardware profile -> budgets -----------------------------------------------------------------
 
-struct ProfileDevice {
-    planner::Device device;
-    std::int64_t capacityBytes = 0; // the profile's capacity, used as the device's budget
-    std::string label;              // the profile's label ("NVIDIA RTX 4090 24 GB"), may be empty
-    bool simulated = false;         // a profile's GPU is not this machine's: simulated when run here
-};
-
 struct ProfileBudgets {
-    std::vector<ProfileDevice> devices;            // GPUs, mps and cpu, in the profile's order
+    // GPUs, mps and cpu, in the profile's order: the profile's label and capacity (used as the
+    // device's budget); a profile's GPU is not this machine's, so it is simulated when run here.
+    std::vector<planner::PlanDevice> devices;
     std::optional<std::int64_t> diskCapacityBytes; // the profile's disk entry (offload folder size)
     planner::MaxMemory maxMemory() const;          // `devices` as max_memory
 };

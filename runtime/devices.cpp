@@ -129,4 +129,13 @@ planner::MaxMemory defaultMaxMemory(const DeviceReport &report)
     return memory;
 }
 
+std::vector<planner::PlanDevice> describeDevices(const DeviceReport &report)
+{
+    std::vector<planner::PlanDevice> out;
+    for (const auto &g : report.gpus)
+        out.push_back({planner::Device::gpu(g.index), g.name, g.totalBytes, false});
+    out.push_back({planner::Device::cpu(), "system RAM", report.host.totalBytes, false});
+    return out;
+}
+
 } // namespace mizan::runtime

@@ -6,6 +6,7 @@
 // here: only probeDevices() loads libtorch.
 
 #include "planner/device.h"
+#include "planner/planfile.h"
 
 #include <cstdint>
 #include <optional>
@@ -55,6 +56,10 @@ DeviceReport probeDevices(const std::string &offloadFolder = {});
 // Accelerate's default budget (get_max_memory with max_memory=None): every GPU's free memory in
 // index order, then "cpu" = available RAM. No "disk" key.
 planner::MaxMemory defaultMaxMemory(const DeviceReport &report);
+
+// What a plan file records of these devices: each GPU's name and memory, the CPU as "system RAM"
+// with its size; none simulated.
+std::vector<planner::PlanDevice> describeDevices(const DeviceReport &report);
 
 // The RAM alone (reads /proc/meminfo: fast, safe on any thread). Notes go to `notes` if given.
 HostMemory probeHostMemory(std::vector<std::string> *notes = nullptr);

@@ -189,6 +189,16 @@ private Q_SLOTS:
         QCOMPARE(cpuOnly.value("device").toString(), QString("cpu"));
         QCOMPARE(cpuOnly.value("simulated").toBool(true), false);
         QVERIFY(!cpuOnly.contains("capacity_bytes"));
+        // --max-memory auto: this machine's devices with their names and sizes (the CPU at least).
+        const QString fromAuto = dir.filePath("auto.mizan.json");
+        QCOMPARE(runCli({"plan", "gpt2", "--max-memory", "auto,cpu=2GB", "-o", fromAuto}).exitCode, 0);
+        const QJsonArray autoDevices = devicesOf(fromAuto).value("devices").toArray();
+        QVERIFY(!autoDevices.isEmpty());
+        const QJsonObject autoCpu = autoDevices.last().toObject();
+        QCOMPARE(autoCpu.value("device").toString(), QString("cpu"));
+        QCOMPARE(autoCpu.value("label").toString(), QString("system RAM"));
+        QVERIFY(autoCpu.value("capacity_bytes").toDouble() > 1e8);
+        QCOMPARE(autoCpu.value("simulated").toBool(true), false);
 
         // `edit` keeps them, and reports the edited map's usage: every byte of the model somewhere.
         const QString edited = dir.filePath("edited.mizan.json");

@@ -40,11 +40,16 @@ const runtime::DeviceReport &machine()
 
 } // namespace
 
-planner::MaxMemory maxMemoryFromArgument(const std::string &text)
+planner::MaxMemory maxMemoryFromArgument(const std::string &text, std::vector<planner::PlanDevice> *devices)
 {
     const std::string_view auto_ = "auto";
-    if (text.compare(0, auto_.size(), auto_) != 0 || (text.size() > auto_.size() && text[auto_.size()] != ','))
-        return planner::parseMaxMemory(text);
+    if (text.compare(0, auto_.size(), auto_) != 0 || (text.size() > auto_.size() && text[auto_.size()] != ',')) {
+        planner::MaxMemory memory = planner::parseMaxMemory(text);
+        if (devices)
+            for (const auto &entry : memory)
+                devices->push_back({entry.first, {}, -1, false});
+        return memory;
+    }
     planner::MaxMemory memory = runtime::defaultMaxMemory(machine());
     if (text.size() > auto_.size() + 1) {
         for (const auto &[device, bytes] : planner::parseMaxMemory(text.substr(auto_.size() + 1))) {
@@ -56,6 +61,16 @@ planner::MaxMemory maxMemoryFromArgument(const std::string &text)
                 }
             if (!replaced)
                 memory.emplace_back(device, bytes);
+        }
+    }
+    if (devices) {
+        const auto known = runtime::describeDevices(machine());
+        for (const auto &entry : memory) {
+            planner::PlanDevice d{entry.first, {}, -1, false};
+            for (const auto &k : known)
+                if (k.device == entry.first)
+                    d = k;
+            devices->push_back(std::move(d));
         }
     }
     return memory;

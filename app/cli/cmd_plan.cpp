@@ -91,45 +91,31 @@ std::string entriesText(int n)
     return std::to_string(n) + (n == 1 ? " entry" : " entries");
 }
 
-// What a plan file records of its devices: the command line plans for real devices (never
-// simulated); a hardware profile gives their names and capacities.
-std::vector<PlanDevice> planDevices(const Args &args, const MaxMemory &maxMemory)
-{
-    std::optional<models::HardwareProfile> profile;
-    if (auto name = args.value("--hardware"))
-        profile = models::hardwareProfile(*name);
-    std::vector<PlanDevice> out;
-    for (const auto &[device, bytes] : maxMemory) {
-        PlanDevice d{device, {}, -1, false};
-        if (profile)
-            for (const auto &p : profile->devices)
-                if (Device::fromString(p.key) == device) {
-                    d.label = p.label;
-                    d.capacityBytes = p.capacityBytes;
-                }
-        out.push_back(std::move(d));
-    }
-    return out;
-}
-
 } // namespace
 
 const std::vector<std::string> kPlanValueOptions = {"--max-memory", "--hardware", "--strategy", "--no-split", "--dtype", "--pin",
                                                     "--headroom-tokens", "--batch"};
 const std::vector<std::string> kPlanFlags = {"--offload-buffers", "--fallback", "--no-clean"};
 
-models::PlanSettings planSettingsFromArgs(const Args &args, bool budgetsRequired)
+PlanArgs planArgsFrom(const Args &args, bool budgetsRequired)
 {
-    models::PlanSettings s;
+    PlanArgs out;
+    models::PlanSettings &s = out.settings;
     const auto maxMemory = args.value("--max-memory");
     const auto hardware = args.value("--hardware");
     if (maxMemory && hardware)
         throw UsageError("give --max-memory or --hardware, not both");
     if (maxMemory) {
-        s.maxMemory = asUsage([&] { return maxMemoryFromArgument(*maxMemory); });
+        s.maxMemory = asUsage([&] { return maxMemoryFromArgument(*maxMemory, &out.devices); });
     } else if (hardware) {
         try {
-            s.maxMemory = models::budgetsFor(models::hardwareProfile(*hardware)).maxMemory();
+            const models::ProfileBudgets budgets = models::budgetsFor(models::hardwareProfile(*hardware));
+            s.maxMemory = budgets.maxMemory();
+            // A plan file made from a profile is for the machine the profile describes: its GPUs
+            // are real there (the GUI shows them as simulated because it would run them here).
+            out.devices = budgets.devices;
+            for (auto &d : out.devices)
+                d.simulated = false;
         } catch (const Error &e) {
             throw UsageError(e.file().empty() ? e.message() : e.file() + ": " + e.message());
         }
@@ -152,13 +138,12 @@ models::PlanSettings planSettingsFromArgs(const Args &args, bool budgetsRequired
     s.cleanResult = !args.flag("--no-clean");
     s.headroomTokens = positiveInt(args, "--headroom-tokens", 0);
     s.headroomBatch = positiveInt(args, "--batch", 1);
-    return s;
+    return out;
 }
 
-PlanOptions planOptionsFromArgs(const Args &args, const models::ModelDescription &model, bool budgetsRequired)
+PlanOptions planOptionsFor(const PlanArgs &plan, const models::ModelDescription &model)
 {
-    const models::PlanSettings settings = planSettingsFromArgs(args, budgetsRequired);
-    return asUsage([&] { return models::planOptionsFor(model, settings); });
+    return asUsage([&] { return models::planOptionsFor(model, plan.settings); });
 }
 
 int runPlan(const std::vector<std::string> &argv)
@@ -173,16 +158,16 @@ int runPlan(const std::vector<std::string> &argv)
     // Check the arguments before the (possibly slow) open.
     if (!args.value("--max-memory") && !args.value("--hardware"))
         throw UsageError("missing --max-memory (for example --max-memory 0=22GiB,cpu=64GiB) or --hardware PROFILE");
-    planSettingsFromArgs(args, true);
+    const PlanArgs planArgs = planArgsFrom(args, true);
 
     const models::Source source = models::openSource(path);
     const auto &model = source.model;
     const ModuleTree &tree = model.tree;
-    const PlanOptions options = planOptionsFromArgs(args, model, true);
+    const PlanOptions options = planOptionsFor(planArgs, model);
     const Plan result = asUsage([&] { return plan(tree, options); });
 
     if (auto out = args.value("-o")) {
-        const PlanFile file{identityOf(tree, path), options, result.deviceMap, result.usage, planDevices(args, options.maxMemory)};
+        const PlanFile file{identityOf(tree, path), options, result.deviceMap, result.usage, planArgs.devices};
         writePlanFile(*out, file);
     }
     if (auto out = args.value("--device-map-out"))

@@ -64,7 +64,11 @@ const char *const kEditUsage =
 namespace {
 
 // PATH MAP.json plus the planning options (checked before the slow open) and the extras of a command.
-Args mapCommandArgs(const std::vector<std::string> &argv, const std::vector<std::string> &extraValues,
+struct MapCommand {
+    Args args;
+    PlanArgs plan;
+};
+MapCommand mapCommandArgs(const std::vector<std::string> &argv, const std::vector<std::string> &extraValues,
                     const std::vector<std::string> &extraFlags)
 {
     std::vector<std::string> values = kPlanValueOptions;
@@ -73,8 +77,8 @@ Args mapCommandArgs(const std::vector<std::string> &argv, const std::vector<std:
     flags.insert(flags.end(), extraFlags.begin(), extraFlags.end());
     Args args(argv, values, flags);
     args.expectPositionals(2, 2);
-    planSettingsFromArgs(args, false);
-    return args;
+    PlanArgs plan = planArgsFrom(args, false);
+    return {std::move(args), std::move(plan)};
 }
 
 // A device map read from MAP.json, with the options to check it under.
@@ -84,11 +88,11 @@ struct LoadedMap {
     std::optional<planner::PlanFile> planFile; // when MAP.json is a Mizan plan file
 };
 
-LoadedMap loadMap(const Args &args, const std::string &path, const models::ModelDescription &model, const std::string &mapPath,
+LoadedMap loadMap(const Args &args, const PlanArgs &plan, const std::string &path, const models::ModelDescription &model, const std::string &mapPath,
                   planner::MapOrPlan file)
 {
     LoadedMap out;
-    out.options = planOptionsFromArgs(args, model, false);
+    out.options = planOptionsFor(plan, model);
     out.map = std::move(file.map);
     out.planFile = std::move(file.plan);
     if (!out.planFile)
@@ -151,12 +155,13 @@ int printIssues(std::ostream &out, const std::vector<planner::Issue> &issues, co
 
 int runValidate(const std::vector<std::string> &argv)
 {
-    const Args args = mapCommandArgs(argv, {}, {"--json"});
+    const MapCommand command = mapCommandArgs(argv, {}, {"--json"});
+    const Args &args = command.args;
     const std::string path = args.positional(0, "PATH");
     const std::string mapPath = args.positional(1, "MAP.json");
     planner::MapOrPlan file = planner::readMapOrPlanFile(mapPath); // a bad file fails before the slow open
     const models::Source source = models::openSource(path);
-    const LoadedMap loaded = loadMap(args, path, source.model, mapPath, std::move(file));
+    const LoadedMap loaded = loadMap(args, command.plan, path, source.model, mapPath, std::move(file));
 
     const auto issues = planner::validate(source.model.tree, loaded.map, loaded.options);
     const auto usage = planner::usageOf(source.model.tree, loaded.map, loaded.options);
@@ -181,7 +186,8 @@ int runValidate(const std::vector<std::string> &argv)
 
 int runEdit(const std::vector<std::string> &argv)
 {
-    const Args args = mapCommandArgs(argv, {"--move", "-o"}, {"--json", "--force"});
+    const MapCommand command = mapCommandArgs(argv, {"--move", "-o"}, {"--json", "--force"});
+    const Args &args = command.args;
     const std::string path = args.positional(0, "PATH");
     const std::string mapPath = args.positional(1, "MAP.json");
     std::vector<planner::Pin> moves;
@@ -204,7 +210,7 @@ int runEdit(const std::vector<std::string> &argv)
     planner::MapOrPlan file = planner::readMapOrPlanFile(mapPath); // a bad file fails before the slow open
     const models::Source source = models::openSource(path);
     const planner::ModuleTree &tree = source.model.tree;
-    LoadedMap loaded = loadMap(args, path, source.model, mapPath, std::move(file));
+    LoadedMap loaded = loadMap(args, command.plan, path, source.model, mapPath, std::move(file));
     for (const auto &move : moves) {
         try {
             loaded.map = planner::moveModule(tree, loaded.map, move.module, move.device);

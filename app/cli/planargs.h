@@ -6,6 +6,7 @@
 #include "models/describe.h"
 #include "models/planoptions.h"
 #include "planner/plan.h"
+#include "planner/planfile.h"
 
 #include <string>
 #include <vector>
@@ -15,16 +16,25 @@ namespace mizan::cli {
 extern const std::vector<std::string> kPlanValueOptions; // --max-memory, --strategy, --pin, ...
 extern const std::vector<std::string> kPlanFlags;        // --offload-buffers, --fallback, --no-clean
 
-// The settings the arguments give. Throws UsageError for bad devices, sizes, strategies, dtypes,
-// pins and profiles: callable before the (slow) open to check the arguments.
-models::PlanSettings planSettingsFromArgs(const Args &args, bool budgetsRequired);
-// models::planOptionsFor(model, planSettingsFromArgs(args)): UsageError as above, and when the
-// model cannot take the headroom asked for.
-planner::PlanOptions planOptionsFromArgs(const Args &args, const models::ModelDescription &model, bool budgetsRequired);
+// What the planning arguments say, read once: the settings, and what a plan file records of the
+// budgets' devices (a profile's labels and capacities, simulated GPUs; this machine's GPU names
+// and sizes for --max-memory auto; nothing more for explicit budgets).
+struct PlanArgs {
+    models::PlanSettings settings;
+    std::vector<planner::PlanDevice> devices; // one per settings.maxMemory entry, same order
+};
+
+// Throws UsageError for bad devices, sizes, strategies, dtypes, pins and profiles: call it before
+// the (slow) open to check the arguments.
+PlanArgs planArgsFrom(const Args &args, bool budgetsRequired);
+// models::planOptionsFor(model, plan.settings): UsageError when the model cannot take the
+// headroom asked for.
+planner::PlanOptions planOptionsFor(const PlanArgs &plan, const models::ModelDescription &model);
 
 // --max-memory's value: "0=22GiB,cpu=64GiB", or "auto" (this machine's devices as Accelerate's
-// get_max_memory() sees them), optionally followed by overrides: "auto,cpu=32GiB".
-// Throws mizan::Error(InvalidArgument). Defined in cmd_devices.cpp.
-planner::MaxMemory maxMemoryFromArgument(const std::string &text);
+// get_max_memory() sees them), optionally followed by overrides: "auto,cpu=32GiB". With
+// `devices`: what is known of each budget's device (see PlanArgs). Throws
+// mizan::Error(InvalidArgument). Defined in cmd_devices.cpp.
+planner::MaxMemory maxMemoryFromArgument(const std::string &text, std::vector<planner::PlanDevice> *devices = nullptr);
 
 } // namespace mizan::cli
