@@ -1,7 +1,9 @@
 #pragma once
 
-// Helpers shared by the test executables: running the built mizan-cli as a user would, the
-// mizan::Error a callable throws, and fixtures written into temporary folders.
+// Helpers shared by the test executables: running the built mizan-cli (or any program) as a user
+// would, the mizan::Error a callable throws, fixtures written into temporary folders, and the
+// fixtures of tests/data/ (a missing or malformed one is an error naming the file, never thrown,
+// so a test fails with QVERIFY2).
 
 #include "planner/error.h"
 #include "planner/message.h"
@@ -14,6 +16,11 @@
 #include <QString>
 #include <QStringList>
 
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <sstream>
+
 #include <optional>
 #include <set>
 #include <string>
@@ -21,7 +28,7 @@
 
 namespace mizan::test {
 
-// The outcome of one mizan-cli process.
+// The outcome of one process.
 struct CliRun {
     int exitCode = -1;   // -1: it did not finish in time, -2: it crashed
     QByteArray out;
@@ -35,15 +42,12 @@ inline QString cliPath()
     return QStringLiteral(MIZAN_BINARY_DIR "/app/cli/mizan-cli");
 }
 
-// Runs the built mizan-cli with `args` in `env`; its presets and profiles come from the
-// repository's resources/ unless `env` names MIZAN_RESOURCES itself.
-inline CliRun runCli(const QStringList &args, QProcessEnvironment env, int timeoutMs = 120000)
+// Runs `program` with `args` in `env`, waiting at most `timeoutMs` (then it is killed).
+inline CliRun runProgram(const QString &program, const QStringList &args, const QProcessEnvironment &env, int timeoutMs = 120000)
 {
     QProcess p;
-    p.setProgram(cliPath());
+    p.setProgram(program);
     p.setArguments(args);
-    if (!env.contains(QStringLiteral("MIZAN_RESOURCES")))
-        env.insert(QStringLiteral("MIZAN_RESOURCES"), QStringLiteral(MIZAN_SOURCE_DIR "/resources"));
     p.setProcessEnvironment(env);
     p.start();
     CliRun r;
@@ -56,6 +60,15 @@ inline CliRun runCli(const QStringList &args, QProcessEnvironment env, int timeo
     r.out = p.readAllStandardOutput();
     r.err = p.readAllStandardError();
     return r;
+}
+
+// Runs the built mizan-cli with `args` in `env`; its presets and profiles come from the
+// repository's resources/ unless `env` names MIZAN_RESOURCES itself.
+inline CliRun runCli(const QStringList &args, QProcessEnvironment env, int timeoutMs = 120000)
+{
+    if (!env.contains(QStringLiteral("MIZAN_RESOURCES")))
+        env.insert(QStringLiteral("MIZAN_RESOURCES"), QStringLiteral(MIZAN_SOURCE_DIR "/resources"));
+    return runProgram(cliPath(), args, env, timeoutMs);
 }
 
 // The same in this process's environment.
@@ -160,3 +173,61 @@ QStringList badMessageNames()
 }
 
 } // namespace mizan::test
+
+// ---- the fixtures in tests/data/ (see tests/data/README.md) -------------------------------------
+
+namespace mizan::testdata {
+
+// The absolute path of tests/data/<relative> in this source tree.
+inline std::string path(const std::string &relative)
+{
+    return std::string(MIZAN_SOURCE_DIR "/tests/data/") + relative;
+}
+
+struct JsonFile {
+    std::string path;
+    nlohmann::json value; // null when `error` is set
+    std::string error;    // "cannot read /…/cases.json: …" or "… is not valid JSON: …"
+    bool ok() const { return error.empty(); }
+};
+
+inline JsonFile readJson(const std::string &relative)
+{
+    JsonFile file;
+    file.path = path(relative);
+    std::ifstream in(file.path, std::ios::binary);
+    if (!in) {
+        file.error = "cannot read test data " + file.path + " (missing or unreadable; see tests/data/README.md)";
+        return file;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) {
+        file.error = "cannot read test data " + file.path + " (read error)";
+        return file;
+    }
+    try {
+        file.value = nlohmann::json::parse(text.str());
+    } catch (const nlohmann::json::exception &e) {
+        file.error = "test data " + file.path + " is not valid JSON: " + e.what();
+        file.value = nullptr;
+    }
+    return file;
+}
+
+// tests/data/parity/cases.json (real Accelerate's results, see tests/data/README.md), read once;
+// a missing or malformed file is an error naming it, reported by the test that needs it.
+inline const JsonFile &parityFile()
+{
+    static const JsonFile file = [] {
+        JsonFile f = readJson("parity/cases.json");
+        if (f.ok() && !(f.value.is_object() && f.value.contains("cases") && f.value["cases"].is_array())) {
+            f.error = "test data " + f.path + " has no \"cases\" list";
+            f.value = nullptr;
+        }
+        return f;
+    }();
+    return file;
+}
+
+} // namespace mizan::testdata

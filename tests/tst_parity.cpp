@@ -4,7 +4,7 @@
 #include "planner/accelerate.h"
 #include "planner/error.h"
 #include "planner/moduletree.h"
-#include "testdata.h"
+#include "testutil.h"
 
 #include <nlohmann/json.hpp>
 

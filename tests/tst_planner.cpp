@@ -6,9 +6,8 @@
 #include "planner/plan.h"
 #include "planner/validate.h"
 #include "planner/planfile.h"
-#include "testdata.h"
-#include "planner/usage.h"
 #include "testutil.h"
+#include "planner/usage.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,6 +1,8 @@
 // What the programs load at start-up: mizan-cli and mizan have no libtorch among their libraries;
 // only what needs libtorch (`mizan-cli devices`, `--max-memory auto`) opens the backend module,
 // and a missing module is a note, not a failure. Timing is bench/bench_startup's business.
+#include "testutil.h"
+
 #include <QtTest>
 
 #include <QJsonArray>
@@ -12,24 +14,17 @@
 
 namespace {
 
-struct Run {
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
+using Run = mizan::test::CliRun;
 
+// `program` without $MIZAN_TORCH_BACKEND (the search path is what is tested), with `environment`
+// ("NAME=value" entries) added.
 Run run(const QString &program, const QStringList &args, const QStringList &environment = {})
 {
-    QProcess p;
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.remove(QStringLiteral("MIZAN_TORCH_BACKEND"));
     for (const QString &kv : environment)
         env.insert(kv.section(QLatin1Char('='), 0, 0), kv.section(QLatin1Char('='), 1));
-    p.setProcessEnvironment(env);
-    p.start(program, args);
-    if (!p.waitForFinished(120000))
-        return {};
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2, p.readAllStandardOutput(), p.readAllStandardError()};
+    return mizan::test::runProgram(program, args, env);
 }
 
 Run cli(const QStringList &args, const QStringList &environment = {})
