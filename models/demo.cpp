@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <string>
 
 namespace fs = std::filesystem;
 
@@ -104,6 +105,24 @@ std::int64_t intOf(const nlohmann::json &config, std::initializer_list<const cha
     return 0;
 }
 
+// The head size of a demo whose hidden size is smaller than the preset's head size (hidden 64 of
+// a model with 128-wide heads): the largest power of two that divides `hidden` and leaves at
+// least two key/value heads at the preset's ratio of query to key/value heads (so GQA stays
+// GQA); the smallest such power of two (2) when none leaves that many.
+std::int64_t smallerHeadSize(std::int64_t hidden, std::int64_t headDim, std::int64_t heads, std::int64_t kv)
+{
+    const std::int64_t ratio = kv > 0 && heads % kv == 0 ? heads / kv : 1;
+    std::int64_t best = 0;
+    for (std::int64_t d = 2; d <= headDim && d <= hidden; d *= 2)
+        if (hidden % d == 0 && (best == 0 || hidden / d >= 2 * ratio))
+            best = d;
+    if (best == 0)
+        throw Error(ErrorKind::InvalidArgument, {},
+                    "hidden size " + std::to_string(hidden) + " is smaller than the head size "
+                        + std::to_string(headDim) + " and not even");
+    return best;
+}
+
 // SplitMix64: small, fast, and the same on every platform.
 struct Rng {
     std::uint64_t state;
@@ -114,6 +133,8 @@ struct Rng {
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
         return z ^ (z >> 31);
     }
+    // Moves the stream `n` draws ahead (SplitMix64's state only counts).
+    void skip(std::uint64_t n) { state += n * 0x9E3779B97F4A7C15ULL; }
     // Uniform in [-1, 1).
     float uniform() { return static_cast<float>(static_cast<double>(next() >> 11) * 0x1.0p-53 * 2.0 - 1.0); }
 };
@@ -126,6 +147,44 @@ std::uint64_t hashName(const std::string &s)
         h *= 1099511628211ULL;
     }
     return h;
+}
+
+// Where the random stream of a tensor comes from: its own name, or for the 4.x Mixtral layout
+// the fused v5 tensor it is a slice of (name, first element), so that both layouts of one seed
+// hold the same model.
+struct StreamOrigin {
+    std::string name;
+    std::uint64_t firstElement = 0;
+};
+
+StreamOrigin streamOrigin(const std::string &name, const std::vector<std::int64_t> &shape, TransformersLayout layout)
+{
+    static const std::string moe = "block_sparse_moe.";
+    const auto at = name.find(moe);
+    if (layout != TransformersLayout::V4 || at == std::string::npos || shape.size() != 2)
+        return {name, 0};
+    const std::string prefix = name.substr(0, at) + "mlp.";
+    const std::string rest = name.substr(at + moe.size());
+    if (rest == "gate.weight")
+        return {prefix + "gate.weight", 0};
+    // experts.K.wN.weight: w1/w3 [I, H] are rows [0, I) / [I, 2I) of gate_up_proj[K] ([2I, H]),
+    // w2 [H, I] is down_proj[K].
+    static const std::string experts = "experts.";
+    if (rest.compare(0, experts.size(), experts) != 0)
+        return {name, 0};
+    const auto dot = rest.find('.', experts.size());
+    if (dot == std::string::npos)
+        return {name, 0};
+    const std::uint64_t k = std::stoull(rest.substr(experts.size(), dot - experts.size()));
+    const std::string which = rest.substr(dot + 1);
+    const auto numel = static_cast<std::uint64_t>(shape[0] * shape[1]);
+    if (which == "w1.weight")
+        return {prefix + "experts.gate_up_proj", k * 2 * numel};
+    if (which == "w3.weight")
+        return {prefix + "experts.gate_up_proj", k * 2 * numel + numel};
+    if (which == "w2.weight")
+        return {prefix + "experts.down_proj", k * numel};
+    return {name, 0};
 }
 
 enum class Fill { Random, Ones, Zeros };
@@ -188,12 +247,15 @@ nlohmann::json demoConfig(const DemoOptions &options)
         std::int64_t headDim = intOf(config, {"head_dim", "d_kv"});
         if (headDim == 0)
             headDim = oldHidden / heads;
+        const std::int64_t kv = intOf(config, {"num_key_value_heads", "num_kv_heads"});
+        if (options.hidden < headDim)
+            headDim = smallerHeadSize(options.hidden, headDim, heads, kv);
         if (options.hidden % headDim != 0)
             throw Error(ErrorKind::InvalidArgument, {},
                         "hidden size " + std::to_string(options.hidden) + " must be a multiple of the head size "
                             + std::to_string(headDim));
         const std::int64_t newHeads = options.hidden / headDim;
-        const std::int64_t kv = intOf(config, {"num_key_value_heads", "num_kv_heads"});
+        setExisting(config, {"head_dim", "d_kv"}, headDim);
         setExisting(config, {"hidden_size", "n_embd", "d_model"}, options.hidden);
         setExisting(config, {"num_attention_heads", "n_head", "num_heads"}, newHeads);
         if (kv > 0) {
@@ -219,7 +281,7 @@ DemoResult writeDemo(const std::string &directory, const DemoOptions &options)
     if (options.shards < 2)
         throw Error(ErrorKind::InvalidArgument, {}, "a demo checkpoint needs at least 2 shards");
     const nlohmann::json config = demoConfig(options);
-    const ModelDescription model = describeConfig(config, options.dtype);
+    const ModelDescription model = describeConfig(config, DescribeOptions{options.dtype, options.layout});
 
     std::error_code ec;
     fs::create_directories(directory, ec);
@@ -252,7 +314,9 @@ DemoResult writeDemo(const std::string &directory, const DemoOptions &options)
                 if (!options.sparse) {
                     const Fill fill = fillOf(mod.className, t.name);
                     const DType dtype = t.dtype;
-                    auto rng = std::make_shared<Rng>(Rng{options.seed * 0x9E3779B97F4A7C15ULL ^ hashName(w.name)});
+                    const StreamOrigin origin = streamOrigin(w.name, w.shape, options.layout);
+                    auto rng = std::make_shared<Rng>(Rng{options.seed * 0x9E3779B97F4A7C15ULL ^ hashName(origin.name)});
+                    rng->skip(origin.firstElement);
                     const float scale = 0.02f * std::sqrt(3.0f);
                     w.filler = [fill, dtype, rng, scale](std::int64_t, std::span<std::byte> chunk) {
                         const int size = dtype == DType::F32 ? 4 : 2;

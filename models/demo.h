@@ -4,6 +4,7 @@
 // safetensors checkpoint with deterministic random weights (or as sparse files of the right
 // size for giant models). Used by `mizan-cli make-demo`, the tests and the benchmarks.
 
+#include "models/describe.h"
 #include "planner/dtype.h"
 
 #include <nlohmann/json.hpp>
@@ -22,6 +23,10 @@ struct DemoOptions {
     DType dtype = DType::F16;    // F16, BF16 or F32 for floating weights
     int shards = 2;              // >= 2
     bool sparse = false;         // headers only, data areas are holes (no disk used)
+    // Module layout of the transformers release to write (differs for Mixtral only). A V4
+    // Mixtral gets exactly the weights of the V5 one of the same seed: expert K's w1 and w3 are
+    // the two halves of gate_up_proj[K], w2 is down_proj[K], block_sparse_moe.gate is mlp.gate.
+    TransformersLayout layout = TransformersLayout::V5;
 };
 
 struct DemoResult {

@@ -56,6 +56,51 @@ private Q_SLOTS:
         QCOMPARE(model.dims.headDim, std::int64_t(128)); // head size kept: 256 / 2 heads
     }
 
+    // Every family the forward passes run is makeable small: hidden 64 below a preset's head
+    // size shrinks the head size (to the largest power of two leaving 2 key/value heads at the
+    // preset's grouping: Llama 3.1 8B's 32/8 heads become 8 of 8 with 2 key/value heads).
+    void makeDemoSmallFamilies_data()
+    {
+        QTest::addColumn<QString>("preset");
+        QTest::addColumn<QString>("layout");
+        QTest::addColumn<int>("heads");
+        QTest::addColumn<int>("kvHeads");
+        QTest::addColumn<int>("tensors");
+        QTest::newRow("llama-3.1-8b") << "llama-3.1-8b" << "v5" << 8 << 2 << 21;
+        QTest::newRow("llama-2-7b") << "llama-2-7b" << "v5" << 2 << 2 << 21;
+        QTest::newRow("mistral-7b") << "mistral-7b" << "v5" << 8 << 2 << 21;
+        QTest::newRow("qwen2-7b") << "qwen2-7b" << "v5" << 16 << 2 << 27;        // ratio 7 -> 14 heads: 16 of 4
+        QTest::newRow("mixtral-8x7b") << "mixtral-8x7b" << "v5" << 8 << 2 << 21; // gate, gate_up_proj, down_proj
+        QTest::newRow("mixtral-8x7b v4") << "mixtral-8x7b" << "v4" << 8 << 2 << 65; // gate + 8 x w1/w2/w3
+        QTest::newRow("gpt2") << "gpt2" << "v5" << 1 << 0 << 28;
+    }
+
+    void makeDemoSmallFamilies()
+    {
+        QFETCH(QString, preset);
+        QFETCH(QString, layout);
+        QFETCH(int, heads);
+        QFETCH(int, kvHeads);
+        QFETCH(int, tensors);
+        QTemporaryDir dir;
+        const CliRun r = runCli({"make-demo", dir.path(), "--preset", preset, "--layers", "2", "--hidden", "64",
+                                 "--dtype", "float32", "--layout", layout});
+        QCOMPARE(r.exitCode, 0);
+        const auto checkpoint = loader::open(dir.path().toStdString());
+        QCOMPARE(checkpoint.catalog.tensors.size(), std::size_t(tensors));
+        const auto &config = checkpoint.config;
+        const char *headKey = config.contains("n_head") ? "n_head" : "num_attention_heads";
+        QCOMPARE(config[headKey].get<int>(), heads);
+        if (kvHeads > 0)
+            QCOMPARE(config["num_key_value_heads"].get<int>(), kvHeads);
+        const auto model = models::describe(checkpoint);
+        QVERIFY(model.missingTensors.empty() && model.unexpectedTensors.empty() && model.shapeMismatches.empty());
+        QCOMPARE(model.dims.hiddenSize, std::int64_t(64));
+        QCOMPARE(checkpoint.catalog.find("model.layers.0.block_sparse_moe.gate.weight") >= 0, layout == "v4" && preset.startsWith("mixtral"));
+        const CliRun inspect = runCli({"inspect", dir.path()});
+        QCOMPARE(inspect.exitCode, 0);
+    }
+
     void makeDemoRejectsBadArguments_data()
     {
         QTest::addColumn<QStringList>("args");
@@ -67,6 +112,8 @@ private Q_SLOTS:
         QTest::newRow("unknown option") << QStringList{"make-demo", "DIR", "--fast"} << 2;
         QTest::newRow("unknown preset") << QStringList{"make-demo", "DIR", "--preset", "nope"} << 1;
         QTest::newRow("hidden not a head multiple") << QStringList{"make-demo", "DIR", "--hidden", "100"} << 1;
+        QTest::newRow("hidden below the head size, odd") << QStringList{"make-demo", "DIR", "--hidden", "15"} << 1;
+        QTest::newRow("unknown layout") << QStringList{"make-demo", "DIR", "--layout", "v3"} << 2;
         QTest::newRow("presets positional") << QStringList{"presets", "extra"} << 2;
     }
 

@@ -15,6 +15,7 @@ namespace mizan::cli {
 const char *const kMakeDemoUsage =
     "usage: mizan-cli make-demo DIR [--preset NAME] [--layers N] [--hidden N] [--seed N]\n"
     "                           [--dtype float16|bfloat16|float32] [--shards N] [--sparse]\n"
+    "                           [--layout v5|v4]\n"
     "\n"
     "Writes a sharded safetensors checkpoint with config.json and model.safetensors.index.json\n"
     "into DIR (created when missing), with deterministic random weights from the seed.\n"
@@ -26,11 +27,13 @@ const char *const kMakeDemoUsage =
     "  --seed N       random seed (default 0)\n"
     "  --dtype DTYPE  float16 (default), bfloat16 or float32\n"
     "  --shards N     number of shard files, at least 2 (default 2)\n"
-    "  --sparse       valid headers, data areas left as holes: giant models use no disk space\n";
+    "  --sparse       valid headers, data areas left as holes: giant models use no disk space\n"
+    "  --layout L     module layout of a transformers release: v5 (default) or v4 (4.x); differs\n"
+    "                 for Mixtral only (v4: block_sparse_moe.experts.N.w1/w2/w3), same weights\n";
 
 int runMakeDemo(const std::vector<std::string> &argv)
 {
-    Args args(argv, {"--preset", "--layers", "--hidden", "--seed", "--dtype", "--shards"}, {"--sparse"});
+    Args args(argv, {"--preset", "--layers", "--hidden", "--seed", "--dtype", "--shards", "--layout"}, {"--sparse"});
     args.expectPositionals(1, 1);
     models::DemoOptions options;
     const std::string dir = args.positional(0, "DIR");
@@ -49,6 +52,12 @@ int runMakeDemo(const std::vector<std::string> &argv)
         if (!dtype || (*dtype != DType::F16 && *dtype != DType::BF16 && *dtype != DType::F32))
             throw UsageError("--dtype must be float16, bfloat16 or float32");
         options.dtype = *dtype;
+    }
+    if (auto layout = args.value("--layout")) {
+        if (*layout == "v4")
+            options.layout = models::TransformersLayout::V4;
+        else if (*layout != "v5")
+            throw UsageError("--layout must be v5 or v4");
     }
     options.sparse = args.flag("--sparse");
     const models::DemoResult r = models::writeDemo(dir, options);
