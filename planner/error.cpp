@@ -24,6 +24,7 @@ const char *toString(ErrorKind kind)
     case ErrorKind::VersionMismatch: return "version-mismatch";
     case ErrorKind::NotFound: return "not-found";
     case ErrorKind::Cancelled: return "cancelled";
+    case ErrorKind::OutOfMemory: return "out-of-memory";
     }
     return "unknown";
 }

@@ -28,6 +28,7 @@ enum class ErrorKind {
     VersionMismatch,    // plan file from a newer version / another checkpoint
     NotFound,           // a named thing (tensor, module, preset) does not exist
     Cancelled,          // the caller asked to stop (a progress callback returned false)
+    OutOfMemory,        // a device (real or simulated GPU) cannot hold what the run needs
 };
 
 const char *toString(ErrorKind kind);

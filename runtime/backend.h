@@ -10,8 +10,10 @@
 // interface passes C++ types. kBackendAbiVersion guards against a stale module found on disk.
 
 #include "runtime/devices.h"
+#include "runtime/session.h"
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,7 +21,7 @@ namespace mizan::runtime {
 
 // Bump whenever Backend (its virtual functions, their order or signatures) or a type it passes
 // (GpuInfo, ...) changes. A module reporting another number is refused with a clear error.
-inline constexpr int kBackendAbiVersion = 1;
+inline constexpr int kBackendAbiVersion = 2;
 
 // What libtorch does for Mizan. One object per process, owned by the module, alive until exit (the
 // module is never closed). Calls may come from any thread; none throws across the boundary.
@@ -38,9 +40,9 @@ public:
     // skipped with a note appended to `notes`. Leaves the calling thread's current device as it was.
     virtual std::vector<GpuInfo> probeGpus(std::vector<std::string> &notes) = 0;
 
-    // Issue 10 adds dispatched inference here, e.g.
-    //   virtual std::unique_ptr<Session> createSession(const SessionRequest &request) = 0;
-    // with Session an abstract class declared in a torch-free header of runtime/ (bump the ABI).
+    // A dispatched-inference session for `request` (session.h). Nothing is read until
+    // Session::run(), which reports failures in its result instead of throwing.
+    virtual std::unique_ptr<Session> createSession(const RunRequest &request) = 0;
 };
 
 // The result of finding and opening the module.

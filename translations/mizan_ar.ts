@@ -530,6 +530,10 @@
         <translation>غير موجود</translation>
     </message>
     <message>
+        <source>Out of memory on a device</source>
+        <translation>نفدت الذاكرة على أحد الأجهزة</translation>
+    </message>
+    <message>
         <source>Cancelled</source>
         <translation>أُلغي</translation>
     </message>

@@ -498,6 +498,10 @@
         <translation>Not found</translation>
     </message>
     <message>
+        <source>Out of memory on a device</source>
+        <translation>Out of memory on a device</translation>
+    </message>
+    <message>
         <source>Cancelled</source>
         <translation>Cancelled</translation>
     </message>

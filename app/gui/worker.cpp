@@ -40,6 +40,7 @@ QString errorHeadline(ErrorKind kind)
     case ErrorKind::VersionMismatch: return t(QT_TRANSLATE_NOOP("Worker", "The plan does not match"));
     case ErrorKind::NotFound: return t(QT_TRANSLATE_NOOP("Worker", "Not found"));
     case ErrorKind::Cancelled: return t(QT_TRANSLATE_NOOP("Worker", "Cancelled"));
+    case ErrorKind::OutOfMemory: return t(QT_TRANSLATE_NOOP("Worker", "Out of memory on a device"));
     }
     return t(QT_TRANSLATE_NOOP("Worker", "Error"));
 }

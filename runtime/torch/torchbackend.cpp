@@ -1,6 +1,8 @@
 // libmizan_torch_backend.so: the runtime's libtorch side (see runtime/backend.h), opened with
-// dlopen by runtime::loadBackend() only when something asks for it. Today: the GPU probe.
+// dlopen by runtime::loadBackend() only when something asks for it: the GPU probe and dispatched
+// inference (session.cpp).
 #include "runtime/backend.h"
+#include "session_p.h"
 
 #include <torch/cuda.h>
 #include <torch/version.h>
@@ -107,6 +109,8 @@ public:
         }
         return gpus;
     }
+
+    std::unique_ptr<Session> createSession(const RunRequest &request) override { return createDispatchSession(request); }
 };
 
 } // namespace

@@ -1,0 +1,145 @@
+#pragma once
+
+// Dispatched inference, torch-free side: what a run is asked to do (RunRequest), what it reports
+// while it runs (RunEvent, delivered in batches off the worker) and at the end (RunResult). The
+// libtorch backend module (backend.h) executes it: Backend::createSession().
+//
+// Placement follows Accelerate's big-model inference: a module mapped to a GPU (real, or simulated
+// on a CPU-only machine) is resident there; a "cpu" module lives in host memory and runs on the
+// map's execution device (the first GPU of the map, else the CPU), brought in right before its
+// forward and released after; a "disk" module is read from the checkpoint's mmapped safetensors
+// in place and brought in only for its forward. While step N computes, the offloaded weights of
+// the next `prefetch` steps are brought in on a background thread.
+
+#include "planner/device.h"
+#include "planner/error.h"
+#include "planner/plan.h"
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mizan::runtime {
+
+// A device the run may use, as the plan describes it.
+struct RunDevice {
+    planner::Device device;
+    // A GPU that is a CPU memory arena of `capacityBytes` (a CPU-only machine, or a plan for a
+    // machine with more GPUs than this one). Every allocation the run makes on it (weights, KV
+    // cache, activations) counts against the capacity; exceeding it is an out-of-memory error.
+    bool simulated = false;
+    std::int64_t capacityBytes = -1; // the arena's size (simulated GPUs); -1: no limit
+    std::string label;               // for reports: "NVIDIA H100", "simulated GPU 1", "system RAM"
+};
+
+struct RunRequest {
+    std::string checkpointPath;            // a checkpoint folder, index or .safetensors file
+    planner::DeviceMap map;                // module / tensor key -> device; must cover the model
+    std::vector<RunDevice> devices;        // the GPUs of the map (real or simulated); cpu and disk implied
+    std::vector<std::pair<planner::Device, std::int64_t>> plannedBytes; // per device, for the report
+    std::vector<std::int64_t> promptIds;   // at least one
+    int maxNewTokens = 16;
+    int prefetch = 1;                      // offloaded steps brought in ahead (0: none)
+    // Host-to-device bandwidth of simulated GPUs in bytes/s (0: as fast as memcpy): weights moved
+    // to a simulated GPU take at least bytes / bandwidth.
+    double simulatedBandwidth = 0;
+    // Compute dtype of CPU execution (CPU and simulated GPUs): "float32" (default) or "bfloat16".
+    // Real GPUs compute in `gpuDtype`, default the checkpoint's floating dtype.
+    std::string cpuDtype = "float32";
+    std::string gpuDtype;
+    float temperature = 0;                 // 0: greedy
+    int topK = 0;
+    std::uint64_t seed = 0;
+    bool keepLogits = false;               // RunResult::logits: the last position's logits per forward
+};
+
+enum class RunEventKind {
+    WeightMoved,    // module's offloaded weights brought to `to` (from `from`): bytes, seconds
+    WeightReleased, // module's brought-in weights released from `to`
+    ModuleRan,      // module computed on `to`: seconds
+    Token,          // a new token: token, index (0-based among the new ones), seconds since the start
+    Memory,         // `to` now holds `bytes` (peak `peakBytes`)
+    Progress,       // `message`: "loading weights", "prefill", "decoding"
+    Finished,
+    Cancelled,
+    Failed,         // `message`, `error`
+};
+const char *toString(RunEventKind kind);
+
+struct RunEvent {
+    RunEventKind kind = RunEventKind::Progress;
+    double at = 0;               // seconds since the run started
+    std::string module;
+    planner::Device from;        // WeightMoved: cpu or disk
+    planner::Device to;          // the device concerned
+    std::int64_t bytes = 0;
+    std::int64_t peakBytes = 0;
+    double seconds = 0;          // duration of the move / the computation
+    bool prefetched = false;     // WeightMoved by the prefetch thread
+    std::int64_t token = -1;
+    int index = -1;
+    std::string message;
+};
+
+// What one device did during the run.
+struct DeviceRunReport {
+    planner::Device device;
+    std::string label;
+    bool simulated = false;
+    double computeSeconds = 0;
+    double transferSeconds = 0;        // time weights took to come to this device
+    std::int64_t bytesMoved = 0;       // bytes brought to this device
+    std::int64_t residentBytes = 0;    // weights kept on it for the whole run
+    std::int64_t peakBytes = 0;        // weights + brought-in weights + KV cache + activations
+    std::int64_t plannedBytes = -1;    // what the plan put there (-1 unknown)
+    std::int64_t capacityBytes = -1;   // simulated arena size
+};
+
+struct RunError {
+    ErrorKind kind = ErrorKind::Io;
+    std::string file;
+    std::string message;
+};
+
+struct RunResult {
+    std::vector<std::int64_t> promptIds;
+    std::vector<std::int64_t> generatedIds;
+    std::vector<DeviceRunReport> devices;
+    double loadSeconds = 0;            // from the start to the weights in place
+    double prefillSeconds = 0;
+    double decodeSecondsPerToken = 0;  // mean over the tokens after the first
+    std::string cpuDtype, gpuDtype;    // what was computed in
+    std::int64_t convertedTensors = 0; // weights converted to the compute dtype (e.g. float16 -> float32 on CPU)
+    std::int64_t convertedBytes = 0;
+    double convertSeconds = 0;
+    std::int64_t inPlaceTensors = 0;   // float32 weights used straight from the mmapped file
+    std::vector<std::string> notes;
+    std::vector<std::vector<float>> logits; // with keepLogits
+    bool cancelled = false;
+    std::optional<RunError> error;     // set when the run failed
+};
+
+// Receives events in batches, on a thread of the session (never the worker's): a slow observer
+// delays later batches, never the computation. The last batch holds Finished, Cancelled or Failed.
+using RunObserver = std::function<void(const std::vector<RunEvent> &)>;
+
+class Session {
+public:
+    virtual ~Session() = default;
+    // Loads and runs, blocking the calling thread (the worker) until done, cancelled or failed;
+    // never throws (failures are in RunResult::error and a Failed event). Call once.
+    virtual RunResult run(const RunObserver &observer) = 0;
+    // From any thread: the run stops before its next step (within one block's time).
+    virtual void cancel() = 0;
+};
+
+// Turns an Error into the RunError a session reports.
+RunError runErrorOf(const Error &error);
+// "0" -> "GPU 0 (simulated)" and the like, for reports.
+std::string deviceName(const planner::Device &device, bool simulated);
+
+} // namespace mizan::runtime

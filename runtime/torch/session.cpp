@@ -1,0 +1,856 @@
+// Dispatched inference (runtime/session.h): the model's steps (models/torch/forward.h) placed by a
+// device map on real or simulated GPUs, the CPU and disk; offloaded weights brought in per step,
+// ahead of time on a prefetch thread; memory accounted per device; events batched to an observer.
+#include "session_p.h"
+
+#include "loader/torch/torchtensor.h"
+#include "models/describe.h"
+#include "models/torch/forward.h"
+
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <future>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+namespace mizan::runtime {
+
+namespace {
+
+using models::torchfwd::CausalLM;
+using models::torchfwd::DecodeState;
+using models::torchfwd::Step;
+using models::torchfwd::StepKind;
+using models::torchfwd::WeightSource;
+using Clock = std::chrono::steady_clock;
+using planner::Device;
+using planner::DeviceKind;
+
+double secondsSince(Clock::time_point start)
+{
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::int64_t bytesOf(const torch::Tensor &t)
+{
+    return t.defined() ? static_cast<std::int64_t>(t.numel()) * static_cast<std::int64_t>(t.element_size()) : 0;
+}
+
+c10::ScalarType dtypeNamed(const std::string &name, const char *what)
+{
+    if (name == "float32" || name == "float")
+        return torch::kFloat32;
+    if (name == "bfloat16")
+        return torch::kBFloat16;
+    if (name == "float16" || name == "half")
+        return torch::kFloat16;
+    throw Error(ErrorKind::InvalidArgument, {}, std::string("unknown ") + what + " \"" + name + "\" (float32, bfloat16 or float16)");
+}
+
+const char *dtypeName(c10::ScalarType t)
+{
+    switch (t) {
+    case torch::kFloat32: return "float32";
+    case torch::kBFloat16: return "bfloat16";
+    case torch::kFloat16: return "float16";
+    default: return "other";
+    }
+}
+
+// ---- events ----------------------------------------------------------------------------------------
+
+// The worker pushes; a delivery thread hands batches to the observer, keeping only the latest
+// Memory event per device of a batch. The worker never waits for the observer.
+class EventQueue {
+public:
+    EventQueue(RunObserver observer, Clock::time_point start) : m_observer(std::move(observer)), m_start(start)
+    {
+        if (m_observer)
+            m_thread = std::thread([this] { deliver(); });
+    }
+    ~EventQueue() { close(); }
+
+    double now() const { return secondsSince(m_start); }
+
+    void push(RunEvent event)
+    {
+        if (!m_observer)
+            return;
+        if (event.at == 0)
+            event.at = now();
+        {
+            const std::lock_guard lock(m_mutex);
+            if (event.kind == RunEventKind::Memory)
+                for (auto &e : m_pending)
+                    if (e.kind == RunEventKind::Memory && e.to == event.to) {
+                        e = std::move(event);
+                        return;
+                    }
+            m_pending.push_back(std::move(event));
+        }
+        m_wake.notify_one();
+    }
+
+    // Delivers what is pending and stops the delivery thread.
+    void close()
+    {
+        if (!m_thread.joinable())
+            return;
+        {
+            const std::lock_guard lock(m_mutex);
+            m_closed = true;
+        }
+        m_wake.notify_one();
+        m_thread.join();
+    }
+
+private:
+    void deliver()
+    {
+        std::unique_lock lock(m_mutex);
+        for (;;) {
+            m_wake.wait_for(lock, std::chrono::milliseconds(15), [this] { return m_closed; });
+            if (!m_pending.empty()) {
+                std::vector<RunEvent> batch;
+                batch.swap(m_pending);
+                lock.unlock();
+                try {
+                    m_observer(batch);
+                } catch (...) {
+                    // an observer's failure must not end the run
+                }
+                lock.lock();
+                continue; // more may have come meanwhile
+            }
+            if (m_closed)
+                return;
+        }
+    }
+
+    RunObserver m_observer;
+    Clock::time_point m_start;
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    std::vector<RunEvent> m_pending;
+    bool m_closed = false;
+    std::thread m_thread;
+};
+
+// ---- devices ----------------------------------------------------------------------------------------
+
+// A device of the run: where it computes, its memory account and what it did.
+struct DeviceState {
+    Device device;
+    std::string label;
+    bool simulated = false;
+    bool cuda = false;                // a real CUDA device
+    c10::Device exec{c10::kCPU};      // where its tensors live
+    c10::ScalarType dtype = torch::kFloat32;
+    std::int64_t capacity = -1;       // enforced for simulated GPUs
+    std::int64_t planned = -1;
+    std::atomic<std::int64_t> used{0};
+    std::atomic<std::int64_t> peak{0};
+    std::int64_t resident = 0;
+    // Written by the worker only, or under `statsMutex` by the prefetch thread.
+    std::mutex statsMutex;
+    double computeSeconds = 0;
+    double transferSeconds = 0;
+    std::int64_t bytesMoved = 0;
+
+    // Counts `bytes` more on this device; a simulated GPU refuses to go past its capacity, as a
+    // real one would fail its allocation.
+    void allocate(std::int64_t bytes, const std::string &what)
+    {
+        if (bytes <= 0)
+            return;
+        const std::int64_t now = used.fetch_add(bytes) + bytes;
+        if (capacity >= 0 && now > capacity) {
+            used.fetch_sub(bytes);
+            throw Error(ErrorKind::OutOfMemory, {},
+                        label + " is out of memory: " + what + " needs " + std::to_string(bytes) + " bytes, " +
+                            std::to_string(capacity - (now - bytes)) + " of its " + std::to_string(capacity) +
+                            " bytes are free");
+        }
+        std::int64_t p = peak.load();
+        while (now > p && !peak.compare_exchange_weak(p, now)) {
+        }
+    }
+    void release(std::int64_t bytes)
+    {
+        if (bytes > 0)
+            used.fetch_sub(bytes);
+    }
+};
+
+// ---- weights ------------------------------------------------------------------------------------------
+
+// One tensor a step reads: where the map puts it, and its resident copy when it has one.
+struct Weight {
+    std::string name;        // as the forward asks for it
+    std::string stored;      // the checkpoint's name (a tie resolved)
+    int catalogIndex = -1;
+    Device home;             // the map's device: a GPU, cpu or disk
+    torch::Tensor resident;  // GPU home: on that GPU; cpu home: in host memory (in the dtype it computes in)
+};
+
+// The weights of one step, ready on its execution device, and what bringing them cost.
+struct Staged {
+    std::unordered_map<std::string, torch::Tensor> tensors;
+    std::int64_t allocated = 0;                  // bytes counted on the execution device
+    std::vector<std::pair<Device, std::int64_t>> movedFrom; // bytes per source device
+    double seconds = 0;
+    bool prefetched = false;
+};
+
+class StagedSource final : public WeightSource {
+public:
+    explicit StagedSource(const Staged &staged) : m_staged(staged) {}
+    torch::Tensor get(const std::string &name) override
+    {
+        auto it = m_staged.tensors.find(name);
+        if (it == m_staged.tensors.end())
+            throw Error(ErrorKind::NotFound, {}, "tensor " + inQuotes(name) + " was not brought in for this step");
+        return it->second;
+    }
+
+private:
+    const Staged &m_staged;
+};
+
+struct StepPlan {
+    const Step *step = nullptr;
+    DeviceState *exec = nullptr;
+    std::vector<Weight *> weights;
+    bool needsStaging = false; // some weight is not already where the step computes
+};
+
+class DispatchSession final : public Session {
+public:
+    explicit DispatchSession(RunRequest request) : m_request(std::move(request)) {}
+
+    void cancel() override { m_cancel.store(true); }
+
+    RunResult run(const RunObserver &observer) override
+    {
+        m_start = Clock::now();
+        EventQueue events(observer, m_start);
+        m_events = &events;
+        RunResult result;
+        result.promptIds = m_request.promptIds;
+        try {
+            execute(result);
+            result.devices = reports();
+            RunEvent done;
+            done.kind = RunEventKind::Finished;
+            events.push(done);
+        } catch (const Error &e) {
+            result.devices = reports();
+            RunEvent ev;
+            if (e.kind() == ErrorKind::Cancelled) {
+                result.cancelled = true;
+                ev.kind = RunEventKind::Cancelled;
+            } else {
+                result.error = runErrorOf(e);
+                ev.kind = RunEventKind::Failed;
+                ev.message = e.what();
+            }
+            events.push(ev);
+        } catch (const std::exception &e) {
+            result.devices = reports();
+            result.error = RunError{ErrorKind::Io, {}, std::string("the run failed: ") + e.what()};
+            RunEvent ev;
+            ev.kind = RunEventKind::Failed;
+            ev.message = result.error->message;
+            events.push(ev);
+        }
+        releaseAll();
+        events.close();
+        m_events = nullptr;
+        return result;
+    }
+
+private:
+    // ---- set-up ----
+
+    DeviceState &deviceState(const Device &d)
+    {
+        for (auto &s : m_devices)
+            if (s->device == d)
+                return *s;
+        throw Error(ErrorKind::InvalidDeviceMap, {}, "the map uses " + d.label() + ", which the run has no device for");
+    }
+
+    void setUpDevices(c10::ScalarType stored)
+    {
+        const c10::ScalarType cpuDtype = dtypeNamed(m_request.cpuDtype.empty() ? "float32" : m_request.cpuDtype, "CPU dtype");
+        if (cpuDtype == torch::kFloat16)
+            throw Error(ErrorKind::InvalidArgument, {},
+                        "libtorch " TORCH_VERSION " cannot multiply float16 matrices on the CPU: compute in float32 or bfloat16");
+        const c10::ScalarType gpuDtype = m_request.gpuDtype.empty() ? stored : dtypeNamed(m_request.gpuDtype, "GPU dtype");
+        const std::int64_t cudaCount = torch::cuda::is_available() ? static_cast<std::int64_t>(torch::cuda::device_count()) : 0;
+        auto plannedFor = [&](const Device &d) -> std::int64_t {
+            for (const auto &[device, bytes] : m_request.plannedBytes)
+                if (device == d)
+                    return bytes;
+            return -1;
+        };
+        // GPUs the map uses, in index order.
+        std::vector<Device> gpus;
+        for (const auto &[key, d] : m_request.map)
+            if (d.isGpu() && std::find(gpus.begin(), gpus.end(), d) == gpus.end())
+                gpus.push_back(d);
+        std::sort(gpus.begin(), gpus.end());
+        for (const auto &g : gpus) {
+            auto s = std::make_unique<DeviceState>();
+            s->device = g;
+            const RunDevice *info = nullptr;
+            for (const auto &rd : m_request.devices)
+                if (rd.device == g)
+                    info = &rd;
+            if (!info)
+                throw Error(ErrorKind::InvalidDeviceMap, {},
+                            "the map puts modules on " + g.label() + " but the run was given no such device");
+            s->simulated = info->simulated;
+            if (!s->simulated) {
+                if (g.index >= cudaCount)
+                    throw Error(ErrorKind::InvalidArgument, {},
+                                "the map puts modules on " + g.label() + ", but this machine has " + std::to_string(cudaCount) +
+                                    " CUDA GPU(s) (" + TORCH_VERSION + (torch::cuda::is_available() ? "" : ", CPU only") +
+                                    "): run it on simulated GPUs instead");
+                s->cuda = true;
+                s->exec = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(g.index));
+                s->dtype = gpuDtype;
+            } else {
+                s->capacity = info->capacityBytes;
+                s->dtype = cpuDtype;
+            }
+            s->label = info->label.empty() ? deviceName(g, s->simulated) : info->label + (s->simulated ? " (simulated)" : "");
+            s->planned = plannedFor(g);
+            m_devices.push_back(std::move(s));
+        }
+        for (const Device &d : {Device::cpu(), Device::disk()}) {
+            auto s = std::make_unique<DeviceState>();
+            s->device = d;
+            s->label = d.kind == DeviceKind::Cpu ? "CPU" : "disk";
+            s->dtype = cpuDtype;
+            s->planned = plannedFor(d);
+            m_devices.push_back(std::move(s));
+        }
+        // Accelerate's execution device for offloaded modules: the first GPU of the map, else the CPU.
+        m_main = gpus.empty() ? &deviceState(Device::cpu()) : &deviceState(gpus.front());
+    }
+
+    // The map's device of a state-dict name: the longest key that is the name or one of its prefixes.
+    std::optional<Device> homeOf(const std::string &name) const
+    {
+        std::string prefix = name;
+        for (;;) {
+            if (auto it = m_keys.find(prefix); it != m_keys.end())
+                return it->second;
+            if (prefix.empty())
+                return std::nullopt;
+            const auto dot = prefix.rfind('.');
+            prefix = dot == std::string::npos ? std::string() : prefix.substr(0, dot);
+        }
+    }
+
+    // A tensor of the checkpoint as libtorch sees it: over the mmapped bytes.
+    torch::Tensor mapped(const Weight &w) const
+    {
+        return loader::toTorch(*m_checkpoint, m_checkpoint->catalog.tensors[static_cast<std::size_t>(w.catalogIndex)]);
+    }
+
+    // The tensor in `dtype` on `device`: the mmapped one itself when nothing changes.
+    torch::Tensor converted(const torch::Tensor &t, c10::ScalarType dtype, c10::Device device, bool copy, bool &didConvert)
+    {
+        didConvert = t.scalar_type() != dtype;
+        if (!didConvert && t.device() == device && !copy)
+            return t;
+        return t.to(device, dtype, /*non_blocking=*/false, /*copy=*/true);
+    }
+
+    void noteConversion(std::int64_t bytes, double seconds)
+    {
+        const std::lock_guard lock(m_conversionMutex);
+        ++m_converted;
+        m_convertedBytes += bytes;
+        m_convertSeconds += seconds;
+    }
+
+    // Puts every resident weight in place: GPU weights on their GPU, CPU weights in host memory in
+    // the dtype their execution device computes in (in place when they already are). Disk weights
+    // stay in the file.
+    void loadResident()
+    {
+        progress("loading weights");
+        for (auto &[name, w] : m_weights) {
+            checkCancel();
+            if (w.home.kind == DeviceKind::Disk)
+                continue;
+            DeviceState &home = deviceState(w.home);
+            // CPU weights compute on the device of their step; in host memory they are kept in that
+            // device's dtype so that a move is a plain copy. A float32 weight on the CPU stays mmapped.
+            const c10::ScalarType dtype = w.home.kind == DeviceKind::Cpu ? m_execDtypeOf[name] : home.dtype;
+            const torch::Tensor source = mapped(w);
+            const auto t0 = Clock::now();
+            bool didConvert = false;
+            const c10::Device target = home.cuda ? home.exec : c10::Device(c10::kCPU);
+            w.resident = converted(source, dtype, target, false, didConvert);
+            if (didConvert)
+                noteConversion(bytesOf(source), secondsSince(t0));
+            else if (!home.cuda)
+                ++m_inPlace;
+            if (home.cuda && w.home.kind == DeviceKind::Cpu)
+                w.resident = w.resident.pin_memory();
+            const std::int64_t bytes = bytesOf(w.resident);
+            home.allocate(bytes, "the weights of " + inQuotes(name));
+            home.resident += bytes;
+            memoryEvent(home);
+        }
+    }
+
+    void prepare(RunResult &result)
+    {
+        progress("opening the checkpoint");
+        m_checkpoint = std::make_unique<loader::Checkpoint>(loader::open(m_request.checkpointPath));
+        if (!m_checkpoint->hasWeights())
+            throw Error(ErrorKind::InvalidArgument, m_request.checkpointPath, "has no weights to run (a config.json alone)");
+        m_model = CausalLM::fromCheckpoint(*m_checkpoint);
+        models::torchfwd::checkCheckpoint(*m_model, *m_checkpoint);
+        if (m_request.promptIds.empty())
+            throw Error(ErrorKind::InvalidArgument, {}, "the prompt has no token ids");
+        for (const auto id : m_request.promptIds)
+            if (id < 0 || id >= m_model->vocabSize())
+                throw Error(ErrorKind::InvalidArgument, {},
+                            "prompt token id " + std::to_string(id) + " is outside the vocabulary (0.." +
+                                std::to_string(m_model->vocabSize() - 1) + ")");
+        if (m_request.maxNewTokens < 0 || m_request.prefetch < 0)
+            throw Error(ErrorKind::InvalidArgument, {}, "max new tokens and prefetch must not be negative");
+        for (const auto &[key, d] : m_request.map)
+            m_keys[key] = d;
+
+        // The stored floating dtype: what real GPUs compute in by default.
+        c10::ScalarType stored = torch::kFloat32;
+        for (const auto &t : m_checkpoint->catalog.tensors)
+            if (auto s = loader::torchScalarType(t.dtype); s && c10::isFloatingType(*s)) {
+                stored = *s;
+                break;
+            }
+        setUpDevices(stored);
+        result.cpuDtype = dtypeName(deviceState(Device::cpu()).dtype);
+        result.gpuDtype = dtypeName(m_devices.front()->cuda ? m_devices.front()->dtype : stored);
+
+        const auto source = models::torchfwd::checkpointSource(*m_checkpoint, torch::kFloat32, c10::Device(c10::kCPU));
+        const auto &steps = m_model->steps();
+        m_plans.resize(steps.size());
+        for (std::size_t i = 0; i < steps.size(); ++i) {
+            StepPlan &plan = m_plans[i];
+            plan.step = &steps[i];
+            // Where the step computes: the first GPU among its weights' homes, else the main device.
+            DeviceState *exec = nullptr;
+            for (const auto &name : steps[i].tensors) {
+                const auto home = homeOf(name);
+                if (!home)
+                    throw Error(ErrorKind::InvalidDeviceMap, {},
+                                "the device map does not cover " + inQuotes(name) + " (step " + inQuotes(steps[i].module) +
+                                    "): add a key for it or for a module that contains it");
+                if (home->isGpu() && !exec)
+                    exec = &deviceState(*home);
+            }
+            plan.exec = exec ? exec : m_main;
+            for (const auto &name : steps[i].tensors) {
+                auto [it, inserted] = m_weights.try_emplace(name);
+                Weight &w = it->second;
+                if (inserted) {
+                    w.name = name;
+                    w.stored = source->storedName(name);
+                    w.catalogIndex = m_checkpoint->catalog.find(w.stored);
+                    if (w.catalogIndex < 0)
+                        throw Error(ErrorKind::NotFound, m_request.checkpointPath, "tensor " + inQuotes(name) + " is not stored");
+                    w.home = *homeOf(name);
+                    m_execDtypeOf[name] = plan.exec->dtype;
+                }
+                plan.weights.push_back(&w);
+                if (!(w.home == plan.exec->device))
+                    plan.needsStaging = true;
+            }
+        }
+        loadResident();
+        result.loadSeconds = secondsSince(m_start);
+    }
+
+    // ---- bringing weights in ----
+
+    // Brings the weights of `plan` to its execution device. Runs on the worker or the prefetch thread.
+    Staged stage(const StepPlan &plan, bool prefetched)
+    {
+        Staged out;
+        out.prefetched = prefetched;
+        DeviceState &exec = *plan.exec;
+        const auto t0 = Clock::now();
+        std::int64_t moved = 0;
+        for (const Weight *w : plan.weights) {
+            if (w->home == exec.device) {
+                out.tensors[w->name] = w->resident;
+                continue;
+            }
+            torch::Tensor t;
+            std::int64_t bytes = 0;
+            if (w->home.kind == DeviceKind::Disk) {
+                const torch::Tensor source = mapped(*w);
+                bool didConvert = false;
+                const auto c0 = Clock::now();
+                // Computing on the CPU: the mmapped tensor itself (the page cache is the copy);
+                // anywhere else it is read in.
+                const bool inPlace = !exec.cuda && !exec.simulated;
+                t = converted(source, exec.dtype, exec.exec, !inPlace, didConvert);
+                if (didConvert)
+                    noteConversion(bytesOf(source), secondsSince(c0));
+                if (inPlace && !didConvert && prefetched)
+                    touchPages(t);
+                bytes = inPlace && !didConvert ? 0 : bytesOf(t);
+                out.movedFrom.push_back({w->home, bytesOf(source)});
+            } else {
+                // From host memory (a cpu module) or another GPU (a split across GPUs).
+                t = w->resident.to(exec.exec, exec.dtype, /*non_blocking=*/false, /*copy=*/true);
+                bytes = bytesOf(t);
+                out.movedFrom.push_back({w->home, bytes});
+            }
+            if (bytes > 0) {
+                exec.allocate(bytes, "the weights of " + inQuotes(w->name) + " brought in for " + inQuotes(plan.step->module));
+                out.allocated += bytes;
+            }
+            moved += bytes;
+            out.tensors[w->name] = t;
+        }
+        if (exec.cuda)
+            torch::cuda::synchronize(exec.exec.index());
+        // A simulated link: the move takes at least bytes / bandwidth.
+        if (exec.simulated && m_request.simulatedBandwidth > 0 && moved > 0) {
+            const double wanted = static_cast<double>(moved) / m_request.simulatedBandwidth;
+            const double spent = secondsSince(t0);
+            if (wanted > spent)
+                std::this_thread::sleep_for(std::chrono::duration<double>(wanted - spent));
+        }
+        out.seconds = secondsSince(t0);
+        return out;
+    }
+
+    // Reads one byte per page so that the kernel maps them now (the prefetch of an in-place tensor).
+    static void touchPages(const torch::Tensor &t)
+    {
+        const auto *p = static_cast<const volatile unsigned char *>(t.data_ptr());
+        const std::int64_t n = bytesOf(t);
+        unsigned sum = 0;
+        for (std::int64_t i = 0; i < n; i += 4096)
+            sum += p[i];
+        (void)sum;
+    }
+
+    void releaseStaged(const StepPlan &plan, Staged &staged)
+    {
+        if (staged.allocated > 0) {
+            plan.exec->release(staged.allocated);
+            RunEvent ev;
+            ev.kind = RunEventKind::WeightReleased;
+            ev.module = plan.step->module;
+            ev.to = plan.exec->device;
+            ev.bytes = staged.allocated;
+            m_events->push(ev);
+        }
+        staged.tensors.clear();
+        staged.allocated = 0;
+    }
+
+    void reportStaged(const StepPlan &plan, const Staged &staged)
+    {
+        if (staged.movedFrom.empty())
+            return;
+        std::vector<std::pair<Device, std::int64_t>> bySource;
+        std::int64_t total = 0;
+        for (const auto &[from, bytes] : staged.movedFrom) {
+            total += bytes;
+            auto it = std::find_if(bySource.begin(), bySource.end(), [&](const auto &p) { return p.first == from; });
+            if (it == bySource.end())
+                bySource.emplace_back(from, bytes);
+            else
+                it->second += bytes;
+        }
+        {
+            const std::lock_guard lock(plan.exec->statsMutex);
+            plan.exec->transferSeconds += staged.seconds;
+            plan.exec->bytesMoved += total;
+        }
+        for (const auto &[from, bytes] : bySource) {
+            RunEvent ev;
+            ev.kind = RunEventKind::WeightMoved;
+            ev.module = plan.step->module;
+            ev.from = from;
+            ev.to = plan.exec->device;
+            ev.bytes = bytes;
+            ev.seconds = staged.seconds * (total > 0 ? static_cast<double>(bytes) / static_cast<double>(total) : 1.0);
+            ev.prefetched = staged.prefetched;
+            m_events->push(ev);
+        }
+    }
+
+    // ---- running ----
+
+    // Bytes a step's computation holds at its peak beyond its weights: the activations of the
+    // hidden state and, for a block, the attention scores and the MLP's intermediate.
+    std::int64_t activationBytes(const StepPlan &plan, std::int64_t tokens, std::int64_t context) const
+    {
+        const auto &d = m_dims;
+        const std::int64_t elt = c10::elementSize(plan.exec->dtype);
+        const std::int64_t hidden = tokens * d.hiddenSize * elt;
+        switch (plan.step->kind) {
+        case StepKind::Embedding:
+        case StepKind::Norm: return 2 * hidden;
+        case StepKind::Head: return hidden + tokens * m_model->vocabSize() * 4;
+        case StepKind::Block:
+            return 3 * hidden + tokens * std::max<std::int64_t>(d.intermediateSize, d.hiddenSize) * elt * 3 +
+                   d.numAttentionHeads * tokens * context * 4;
+        }
+        return hidden;
+    }
+
+    void checkCancel() const
+    {
+        if (m_cancel.load())
+            throw Error(ErrorKind::Cancelled, {}, "cancelled");
+    }
+
+    void progress(const std::string &what)
+    {
+        RunEvent ev;
+        ev.kind = RunEventKind::Progress;
+        ev.message = what;
+        m_events->push(ev);
+    }
+
+    void memoryEvent(const DeviceState &d)
+    {
+        RunEvent ev;
+        ev.kind = RunEventKind::Memory;
+        ev.to = d.device;
+        ev.bytes = d.used.load();
+        ev.peakBytes = d.peak.load();
+        m_events->push(ev);
+    }
+
+    // One forward of `x` (token ids [1, T]) through every step; logits [1, T, V] on the CPU.
+    torch::Tensor forward(torch::Tensor x, std::int64_t &globalStep, std::int64_t totalSteps)
+    {
+        const std::int64_t tokens = x.size(1);
+        const std::int64_t context = m_state.position + tokens;
+        for (std::size_t i = 0; i < m_plans.size(); ++i, ++globalStep) {
+            checkCancel();
+            const StepPlan &plan = m_plans[i];
+            DeviceState &exec = *plan.exec;
+            // Keep up to `prefetch` steps ahead in flight.
+            for (std::int64_t g = std::max(globalStep + 1, m_nextPrefetch); g <= std::min(globalStep + m_request.prefetch, totalSteps - 1); ++g) {
+                m_nextPrefetch = g + 1;
+                const StepPlan &ahead = m_plans[static_cast<std::size_t>(g % static_cast<std::int64_t>(m_plans.size()))];
+                if (!ahead.needsStaging)
+                    continue;
+                m_inFlight.emplace_back(g, std::async(std::launch::async, [this, &ahead] { return stage(ahead, true); }));
+            }
+            Staged staged;
+            if (!m_inFlight.empty() && m_inFlight.front().first == globalStep) {
+                staged = m_inFlight.front().second.get();
+                m_inFlight.pop_front();
+            } else if (plan.needsStaging) {
+                staged = stage(plan, false);
+            } else {
+                for (const Weight *w : plan.weights)
+                    staged.tensors[w->name] = w->resident;
+            }
+            reportStaged(plan, staged);
+
+            // Inputs move to the step's device and dtype.
+            if (plan.step->kind == StepKind::Embedding)
+                x = x.to(exec.exec);
+            else
+                x = x.to(exec.exec, exec.dtype);
+            const std::int64_t activations = activationBytes(plan, tokens, context);
+            exec.allocate(activations, "the activations of " + inQuotes(plan.step->module));
+            const std::int64_t cacheBefore = plan.step->kind == StepKind::Block ? m_state.bytes(plan.step->layer) : 0;
+            StagedSource source(staged);
+            const auto t0 = Clock::now();
+            torch::Tensor y;
+            try {
+                y = m_model->run(i, x, m_state, source);
+            } catch (...) {
+                exec.release(activations);
+                releaseStaged(plan, staged);
+                throw;
+            }
+            if (exec.cuda)
+                torch::cuda::synchronize(exec.exec.index());
+            const double seconds = secondsSince(t0);
+            exec.release(activations);
+            if (plan.step->kind == StepKind::Block) {
+                const std::int64_t grown = m_state.bytes(plan.step->layer) - cacheBefore;
+                exec.allocate(grown, "the KV cache of " + inQuotes(plan.step->module));
+            }
+            exec.computeSeconds += seconds;
+            RunEvent ran;
+            ran.kind = RunEventKind::ModuleRan;
+            ran.module = plan.step->module;
+            ran.to = exec.device;
+            ran.seconds = seconds;
+            m_events->push(ran);
+            releaseStaged(plan, staged);
+            memoryEvent(exec);
+            x = y;
+        }
+        m_state.advance(tokens);
+        return x.to(torch::kCPU, torch::kFloat32);
+    }
+
+    void execute(RunResult &result)
+    {
+        torch::NoGradGuard noGrad;
+        prepare(result);
+        m_dims = models::describe(*m_checkpoint).dims;
+        m_state = m_model->newState();
+        models::torchfwd::Sampling sampling;
+        sampling.temperature = m_request.temperature;
+        sampling.topK = m_request.topK;
+        sampling.seed = m_request.seed;
+        auto generator = at::make_generator<at::CPUGeneratorImpl>(m_request.seed);
+
+        const int forwards = std::max(1, m_request.maxNewTokens);
+        const std::int64_t totalSteps = static_cast<std::int64_t>(forwards) * static_cast<std::int64_t>(m_plans.size());
+        std::int64_t globalStep = 0;
+        torch::Tensor ids = torch::tensor(m_request.promptIds, torch::kInt64).unsqueeze(0);
+        progress("prefill");
+        std::vector<double> decodeTimes;
+        for (int t = 0; t < m_request.maxNewTokens; ++t) {
+            const auto t0 = Clock::now();
+            const torch::Tensor logits = forward(ids, globalStep, totalSteps);
+            const torch::Tensor last = logits[0][logits.size(1) - 1];
+            if (m_request.keepLogits) {
+                const torch::Tensor c = last.contiguous();
+                result.logits.emplace_back(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+            }
+            const std::int64_t next = models::torchfwd::chooseToken(last, sampling, &generator);
+            const double seconds = secondsSince(t0);
+            if (t == 0) {
+                result.prefillSeconds = seconds;
+                progress("decoding");
+            } else {
+                decodeTimes.push_back(seconds);
+            }
+            result.generatedIds.push_back(next);
+            RunEvent ev;
+            ev.kind = RunEventKind::Token;
+            ev.token = next;
+            ev.index = t;
+            ev.seconds = seconds;
+            m_events->push(ev);
+            ids = torch::tensor({next}, torch::kInt64).unsqueeze(0);
+        }
+        if (!decodeTimes.empty()) {
+            double sum = 0;
+            for (double s : decodeTimes)
+                sum += s;
+            result.decodeSecondsPerToken = sum / static_cast<double>(decodeTimes.size());
+        }
+        result.convertedTensors = m_converted;
+        result.convertedBytes = m_convertedBytes;
+        result.convertSeconds = m_convertSeconds;
+        result.inPlaceTensors = m_inPlace;
+        if (m_converted > 0)
+            result.notes.push_back(std::to_string(m_converted) + " weight tensor(s) converted to the compute dtype (" +
+                                   std::to_string(m_convertedBytes) + " bytes read, " +
+                                   std::to_string(static_cast<long long>(m_convertSeconds * 1000)) + " ms)");
+        for (const auto &d : m_devices)
+            if (d->planned >= 0 && d->peak.load() > d->planned && d->device.kind != DeviceKind::Disk)
+                result.notes.push_back(d->label + " needed " + std::to_string(d->peak.load()) + " bytes at its peak, " +
+                                       std::to_string(d->peak.load() - d->planned) + " more than the plan's " +
+                                       std::to_string(d->planned) + " (KV cache and activations come on top of the weights)");
+    }
+
+    void releaseAll()
+    {
+        // Prefetches still in flight (a failure or cancel mid-run) finish before their weights go.
+        for (auto &[g, f] : m_inFlight)
+            if (f.valid()) {
+                try {
+                    f.get();
+                } catch (...) {
+                }
+            }
+        m_inFlight.clear();
+        m_state = DecodeState{};
+        m_weights.clear();
+        m_plans.clear();
+        m_model.reset();
+        m_checkpoint.reset();
+    }
+
+    std::vector<DeviceRunReport> reports() const
+    {
+        std::vector<DeviceRunReport> out;
+        for (const auto &d : m_devices) {
+            if (d->device.kind == DeviceKind::Disk && d->planned < 0) {
+                bool used = false;
+                for (const auto &[key, dev] : m_request.map)
+                    used = used || dev.kind == DeviceKind::Disk;
+                if (!used)
+                    continue;
+            }
+            DeviceRunReport r;
+            r.device = d->device;
+            r.label = d->label;
+            r.simulated = d->simulated;
+            r.computeSeconds = d->computeSeconds;
+            r.transferSeconds = d->transferSeconds;
+            r.bytesMoved = d->bytesMoved;
+            r.residentBytes = d->resident;
+            r.peakBytes = d->peak.load();
+            r.plannedBytes = d->planned;
+            r.capacityBytes = d->capacity;
+            out.push_back(r);
+        }
+        return out;
+    }
+
+    RunRequest m_request;
+    std::atomic<bool> m_cancel{false};
+    Clock::time_point m_start;
+    EventQueue *m_events = nullptr;
+    std::unique_ptr<loader::Checkpoint> m_checkpoint;
+    std::unique_ptr<CausalLM> m_model;
+    models::ModelDims m_dims;
+    DecodeState m_state;
+    std::vector<std::unique_ptr<DeviceState>> m_devices;
+    DeviceState *m_main = nullptr;
+    std::unordered_map<std::string, Device> m_keys;
+    std::map<std::string, Weight> m_weights;
+    std::unordered_map<std::string, c10::ScalarType> m_execDtypeOf;
+    std::vector<StepPlan> m_plans;
+    std::deque<std::pair<std::int64_t, std::future<Staged>>> m_inFlight;
+    std::int64_t m_nextPrefetch = 0;
+    std::mutex m_conversionMutex;
+    std::int64_t m_converted = 0, m_convertedBytes = 0, m_inPlace = 0;
+    double m_convertSeconds = 0;
+};
+
+} // namespace
+
+std::unique_ptr<Session> createDispatchSession(const RunRequest &request)
+{
+    return std::make_unique<DispatchSession>(request);
+}
+
+} // namespace mizan::runtime
