@@ -67,18 +67,25 @@ private:
     QString m_demo;      // LLaMA, 4 layers, hidden 64, float32
     QString m_plan;      // a plan file over 2 simulated GPUs and the CPU
     QString m_map;       // the same map as device_map.json
+    QString m_cpuOffloadPlan;  // GPU 0, then the CPU
+    QString m_diskOffloadPlan; // GPU 0, the CPU, then disk
     QString m_splitBudget;
     QList<qint64> m_reference; // the tokens of the all-CPU run
-    qint64 m_layerBytes = 0;
+    qint64 m_layerBytes = 0;   // one decoder layer
+    qint64 m_embedBytes = 0;   // the embeddings (as large as the head)
 
     QString path(const QString &name) const { return m_dir.filePath(name); }
 
     QStringList withPaths(QStringList args) const
     {
         args.replaceInStrings(QStringLiteral("DEMO"), m_demo);
+        args.replaceInStrings(QStringLiteral("CPUPLAN"), m_cpuOffloadPlan);
+        args.replaceInStrings(QStringLiteral("DISKPLAN"), m_diskOffloadPlan);
         args.replaceInStrings(QStringLiteral("PLAN"), m_plan);
         args.replaceInStrings(QStringLiteral("MAP"), m_map);
         args.replaceInStrings(QStringLiteral("SPLIT"), m_splitBudget);
+        args.replaceInStrings(QStringLiteral("GPUBUDGET"), QString::number(gpuBudget()));
+        args.replaceInStrings(QStringLiteral("CPUBUDGET"), QString::number(cpuBudget()));
         args.replaceInStrings(QStringLiteral("DIR/"), m_dir.path() + QLatin1Char('/'));
         return args;
     }
@@ -94,16 +101,21 @@ private Q_SLOTS:
                                                            QStringLiteral("64"), QStringLiteral("--dtype"), QStringLiteral("float32")});
         QVERIFY2(made.exitCode == 0, made.err.constData());
 
-        // The size of one decoder layer, to set budgets that split the model between layers.
+        // The sizes of a decoder layer and of the embeddings, to set budgets that split the model.
         const CliRun planned = runCli({QStringLiteral("plan"), m_demo, QStringLiteral("--max-memory"), QStringLiteral("cpu=10GB"),
                                        QStringLiteral("--no-clean"), QStringLiteral("--explain"), QStringLiteral("--json")});
         QVERIFY2(planned.exitCode == 0, planned.err.constData());
         for (const auto &v : jsonOf(planned).value(QStringLiteral("placements")).toArray())
-            if (v.toObject().value(QStringLiteral("name")).toString() == QStringLiteral("model.layers.0"))
-                m_layerBytes = static_cast<qint64>(v.toObject().value(QStringLiteral("bytes")).toDouble());
-        QVERIFY(m_layerBytes > 0);
-        // GPU 0 takes the embeddings and about two layers (plus the largest layer kept free), GPU 1 the rest.
-        m_splitBudget = QStringLiteral("0=%1,1=%2,cpu=10GB").arg(QString::number(planBudget(3)), QString::number(planBudget(40)));
+        {
+            const QString name = v.toObject().value(QStringLiteral("name")).toString();
+            const auto bytes = static_cast<qint64>(v.toObject().value(QStringLiteral("bytes")).toDouble());
+            if (name == QStringLiteral("model.layers.0"))
+                m_layerBytes = bytes;
+            if (name == QStringLiteral("model.embed_tokens"))
+                m_embedBytes = bytes;
+        }
+        QVERIFY(m_layerBytes > 0 && m_embedBytes > m_layerBytes);
+        m_splitBudget = QStringLiteral("0=%1,1=10MB,cpu=10GB").arg(gpuBudget());
 
         const CliRun reference = runCli(QStringList{QStringLiteral("run"), m_demo, QStringLiteral("--max-memory"), QStringLiteral("cpu=10GB"),
                                                     QStringLiteral("--json")} + prompt());
@@ -116,10 +128,19 @@ private Q_SLOTS:
         const CliRun plan = runCli({QStringLiteral("plan"), m_demo, QStringLiteral("--max-memory"), m_splitBudget, QStringLiteral("-o"), m_plan,
                                     QStringLiteral("--device-map-out"), m_map});
         QVERIFY2(plan.exitCode == 0, plan.err.constData());
+        m_cpuOffloadPlan = path(QStringLiteral("cpu-offload.mizan.json"));
+        m_diskOffloadPlan = path(QStringLiteral("disk-offload.mizan.json"));
+        for (const auto &[file, budget] : {std::pair{m_cpuOffloadPlan, QStringLiteral("0=%1,cpu=10GB").arg(gpuBudget())},
+                                           std::pair{m_diskOffloadPlan, QStringLiteral("0=%1,cpu=%2").arg(gpuBudget()).arg(cpuBudget())}}) {
+            const CliRun r = runCli({QStringLiteral("plan"), m_demo, QStringLiteral("--max-memory"), budget, QStringLiteral("-o"), file});
+            QVERIFY2(r.exitCode == 0, r.err.constData());
+        }
     }
 
-    // Bytes for a GPU budget of `layers` decoder layers' worth (the embeddings are a few layers' size).
-    qint64 planBudget(int layers) const { return m_layerBytes * layers + m_layerBytes / 2; }
+    // GPU 0: the embeddings, a layer, and the largest layer kept free (Accelerate's reserve on the
+    // main devices); the CPU: two layers and that reserve.
+    qint64 gpuBudget() const { return 2 * m_embedBytes + m_layerBytes * 3 / 2; }
+    qint64 cpuBudget() const { return m_embedBytes + m_layerBytes * 5 / 2; }
 
     // Every placement generates the same tokens as the all-CPU run.
     void sameTokens_data()
@@ -132,21 +153,29 @@ private Q_SLOTS:
         QTest::newRow("2 simulated GPUs") << QStringList{QStringLiteral("--max-memory"), QStringLiteral("SPLIT")}
                                           << QStringList{QStringLiteral("0"), QStringLiteral("1")} << false;
         QTest::newRow("hardware profile") << QStringList{QStringLiteral("--hardware"), QStringLiteral("demo-2gpu")}
-                                          << QStringList{QStringLiteral("0")} << false;
-        for (const char *prefetch : {"0", "1", "2"}) {
-            QTest::newRow(qPrintable(QStringLiteral("cpu offload, prefetch %1").arg(QLatin1String(prefetch))))
-                << QStringList{QStringLiteral("--max-memory"), QStringLiteral("0=BUDGET3,cpu=10GB"), QStringLiteral("--prefetch"), QLatin1String(prefetch)}
-                << QStringList{QStringLiteral("0"), QStringLiteral("cpu")} << true;
-            QTest::newRow(qPrintable(QStringLiteral("disk offload, prefetch %1").arg(QLatin1String(prefetch))))
-                << QStringList{QStringLiteral("--max-memory"), QStringLiteral("0=BUDGET3,cpu=BUDGET2"), QStringLiteral("--prefetch"),
-                               QLatin1String(prefetch)}
-                << QStringList{QStringLiteral("0"), QStringLiteral("cpu"), QStringLiteral("disk")} << true;
-        }
-        QTest::newRow("disk offload without a GPU") << QStringList{QStringLiteral("--max-memory"), QStringLiteral("cpu=BUDGET2")}
-                                                    << QStringList{QStringLiteral("cpu"), QStringLiteral("disk")} << false;
-        QTest::newRow("simulated bandwidth") << QStringList{QStringLiteral("--max-memory"), QStringLiteral("0=BUDGET3,cpu=10GB"),
+                                          << QStringList{QStringLiteral("0"), QStringLiteral("1")} << false;
+        // Planned here, under budgets: the simulated GPU is as large as its budget.
+        QTest::newRow("cpu offload") << QStringList{QStringLiteral("--max-memory"), QStringLiteral("0=GPUBUDGET,cpu=10GB")}
+                                     << QStringList{QStringLiteral("0"), QStringLiteral("cpu")} << true;
+        QTest::newRow("disk offload") << QStringList{QStringLiteral("--max-memory"), QStringLiteral("0=GPUBUDGET,cpu=CPUBUDGET")}
+                                      << QStringList{QStringLiteral("0"), QStringLiteral("cpu"), QStringLiteral("disk")} << true;
+        QTest::newRow("disk offload without a GPU") << QStringList{QStringLiteral("--max-memory"), QStringLiteral("cpu=GPUBUDGET")} // without a GPU the CPU is the main device
+                                                    << QStringList{QStringLiteral("cpu"), QStringLiteral("disk")} << true; // read from the mmapped file
+        QTest::newRow("simulated bandwidth") << QStringList{QStringLiteral("--max-memory"), QStringLiteral("0=GPUBUDGET,cpu=10GB"),
                                                             QStringLiteral("--simulated-bandwidth"), QStringLiteral("1GB/s")}
                                              << QStringList{QStringLiteral("0"), QStringLiteral("cpu")} << true;
+        // Prefetching K steps holds K steps' weights more than the plan's reserve of one layer: these
+        // plans run on a simulated GPU of 4 MB.
+        for (const char *prefetch : {"0", "1", "2"}) {
+            QTest::newRow(qPrintable(QStringLiteral("cpu offload, prefetch %1").arg(QLatin1String(prefetch))))
+                << QStringList{QStringLiteral("--plan"), QStringLiteral("CPUPLAN"), QStringLiteral("--max-memory"), QStringLiteral("0=4MB,cpu=10GB"),
+                               QStringLiteral("--prefetch"), QLatin1String(prefetch)}
+                << QStringList{QStringLiteral("0"), QStringLiteral("cpu")} << true;
+            QTest::newRow(qPrintable(QStringLiteral("disk offload, prefetch %1").arg(QLatin1String(prefetch))))
+                << QStringList{QStringLiteral("--plan"), QStringLiteral("DISKPLAN"), QStringLiteral("--max-memory"), QStringLiteral("0=4MB,cpu=10GB"),
+                               QStringLiteral("--prefetch"), QLatin1String(prefetch)}
+                << QStringList{QStringLiteral("0"), QStringLiteral("cpu"), QStringLiteral("disk")} << true;
+        }
         QTest::newRow("--plan") << QStringList{QStringLiteral("--plan"), QStringLiteral("PLAN")}
                                 << QStringList{QStringLiteral("0"), QStringLiteral("1")} << false;
         QTest::newRow("--device-map") << QStringList{QStringLiteral("--device-map"), QStringLiteral("MAP"), QStringLiteral("--max-memory"),
@@ -161,8 +190,6 @@ private Q_SLOTS:
         QFETCH(QStringList, devices);
         QFETCH(bool, moves);
         args = withPaths(args);
-        args.replaceInStrings(QStringLiteral("BUDGET3"), QString::number(planBudget(3)));
-        args.replaceInStrings(QStringLiteral("BUDGET2"), QString::number(planBudget(2)));
         const CliRun r = runCli(QStringList{QStringLiteral("run"), m_demo, QStringLiteral("--json")} + args + prompt());
         QVERIFY2(r.exitCode == 0, qPrintable(text(r)));
         const QJsonObject j = jsonOf(r);
@@ -182,7 +209,7 @@ private Q_SLOTS:
     // The JSON report: its shape, and what the devices did under CPU offload to a simulated GPU.
     void jsonReport()
     {
-        const qint64 budget = planBudget(3);
+        const qint64 budget = gpuBudget();
         const CliRun r = runCli(QStringList{QStringLiteral("run"), m_demo, QStringLiteral("--max-memory"),
                                             QStringLiteral("0=%1,cpu=10GB").arg(budget), QStringLiteral("--json")} + prompt());
         QVERIFY2(r.exitCode == 0, qPrintable(text(r)));
@@ -264,7 +291,7 @@ private Q_SLOTS:
                                                     << 1 << QStringLiteral("other.mizan.json");
         QTest::newRow("unreadable map") << QStringList{QStringLiteral("--device-map"), QStringLiteral("DIR/nothing.json"), ids, QStringLiteral("1")}
                                         << 1 << QStringLiteral("nothing.json");
-        QTest::newRow("preset without weights") << QStringList{QStringLiteral("PRESET"), mm, QStringLiteral("cpu=1TB"), ids, QStringLiteral("1")}
+        QTest::newRow("preset without weights") << QStringList{QStringLiteral("PRESET"), mm, QStringLiteral("cpu=1000GB"), ids, QStringLiteral("1")}
                                                 << 1 << QStringLiteral("has no weights to run");
         QTest::newRow("no --prompt-ids") << QStringList{mm, cpu} << 2 << QStringLiteral("missing --prompt-ids");
         QTest::newRow("bad --prompt-ids") << QStringList{mm, cpu, ids, QStringLiteral("1,x")} << 2 << QStringLiteral("--prompt-ids needs");
@@ -346,7 +373,7 @@ private Q_SLOTS:
         env.insert(QStringLiteral("MIZAN_RESOURCES"), QStringLiteral(MIZAN_SOURCE_DIR "/resources"));
         p.setProcessEnvironment(env);
         p.start(mizan::test::cliPath(), {QStringLiteral("run"), m_demo, QStringLiteral("--max-memory"),
-                                         QStringLiteral("0=%1,cpu=10GB").arg(planBudget(3)), QStringLiteral("--simulated-bandwidth"),
+                                         QStringLiteral("0=%1,cpu=10GB").arg(gpuBudget()), QStringLiteral("--simulated-bandwidth"),
                                          QStringLiteral("2MB"), QStringLiteral("--prompt-ids"), QStringLiteral("1"), QStringLiteral("--max-new-tokens"),
                                          QStringLiteral("100000")});
         QVERIFY(p.waitForStarted());

@@ -395,7 +395,7 @@ int runRun(const std::vector<std::string> &argv)
         request.plannedBytes.emplace_back(u.device, static_cast<std::int64_t>(std::llround(u.plannedBytes)));
     request.map = prepared.map;
     if (prepared.options.dtype) {
-        const std::string dtype(planner::torchName(*prepared.options.dtype));
+        const std::string dtype(torchName(*prepared.options.dtype));
         if (dtype == "float16" || dtype == "bfloat16" || dtype == "float32")
             request.gpuDtype = dtype;
     }
