@@ -489,7 +489,7 @@ int runRun(const std::vector<std::string> &argv)
                         " not on this machine; each is an arena of host memory with that capacity, enforced on every allocation "
                         "(weights, KV cache, activations), computing on the CPU in " +
                         result.cpuDtype + (request.simulatedBandwidth > 0 ? ", weights coming in at most at the --simulated-bandwidth" : "") +
-                        "; its times are this CPU's");
+                        "; their times are this CPU's");
     const std::size_t decoded = result.generatedIds.size() > 1 ? result.generatedIds.size() - 1 : 0;
     const double tokensPerSecond = result.decodeSecondsPerToken > 0 ? 1.0 / result.decodeSecondsPerToken : 0;
 
