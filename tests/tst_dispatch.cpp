@@ -1,0 +1,412 @@
+// Dispatched inference (runtime/session.h through the libtorch backend module): every placement
+// of every family gives the generated ids and logits of the single-device run (float32: within
+// 1e-6): all on the CPU, split over 2-3 simulated GPUs, CPU offload, disk offload, a split inside
+// a block, tied weights on two devices, prefetch 0/1/2. Plus events, cancel, simulated
+// out-of-memory, a shard gone at run time and maps that do not cover the model.
+#include "models/demo.h"
+#include "models/resources.h"
+#include "runtime/backend.h"
+#include "runtime/session.h"
+#include "testutil.h"
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <mutex>
+
+using namespace mizan;
+using planner::Device;
+using runtime::RunEvent;
+using runtime::RunEventKind;
+using runtime::RunRequest;
+using runtime::RunResult;
+
+namespace {
+
+// Names of a family's steps.
+struct Names {
+    std::vector<std::string> embedding; // modules of the embedding step
+    std::string block;                  // "model.layers." + N
+    std::string norm, head;
+    std::string attention, mlp;         // children of a block (for a split inside it)
+};
+
+Names namesOf(const std::string &family)
+{
+    if (family == "gpt2")
+        return {{"transformer.wte", "transformer.wpe"}, "transformer.h.", "transformer.ln_f", "lm_head", "attn", "mlp"};
+    return {{"model.embed_tokens"}, "model.layers.", "model.norm", "lm_head", "self_attn", "mlp"};
+}
+
+struct Demo {
+    QTemporaryDir dir;
+    std::string family;
+    int layers = 3;
+    std::string path() const { return dir.path().toStdString(); }
+};
+
+std::unique_ptr<Demo> makeDemo(const std::string &preset, bool tied = false, int layers = 3)
+{
+    auto demo = std::make_unique<Demo>();
+    models::DemoOptions o;
+    o.dtype = DType::F32;
+    o.layers = layers;
+    o.seed = 11;
+    o.config = models::presetConfig(preset);
+    o.config["vocab_size"] = 200;
+    if (preset == "gpt2") {
+        o.config["n_embd"] = 64;
+        o.config["n_head"] = 4;
+        o.config["n_positions"] = 64;
+        o.config["n_ctx"] = 64;
+    } else {
+        o.hidden = 64;
+        o.config["max_position_embeddings"] = 64;
+    }
+    if (tied)
+        o.config["tie_word_embeddings"] = true;
+    models::writeDemo(demo->path(), o);
+    demo->family = preset.substr(0, preset.find('-'));
+    demo->layers = layers;
+    return demo;
+}
+
+// GPUs 0..n-1 simulated, without a capacity.
+std::vector<runtime::RunDevice> simulatedGpus(int n, std::int64_t capacity = -1)
+{
+    std::vector<runtime::RunDevice> out;
+    for (int i = 0; i < n; ++i)
+        out.push_back({Device::gpu(i), true, capacity, {}});
+    return out;
+}
+
+// The map of a named placement for `demo`.
+planner::DeviceMap placement(const std::string &name, const Demo &demo)
+{
+    const Names n = namesOf(demo.family);
+    planner::DeviceMap map;
+    auto block = [&](int i) { return n.block + std::to_string(i); };
+    const Device g0 = Device::gpu(0), g1 = Device::gpu(1), g2 = Device::gpu(2);
+    if (name == "all cpu")
+        return {{"", Device::cpu()}};
+    if (name == "one gpu")
+        return {{"", g0}};
+    for (const auto &e : n.embedding)
+        map.emplace_back(e, g0);
+    if (name == "2 gpus") {
+        map.emplace_back(block(0), g0);
+        map.emplace_back(block(1), g1);
+        map.emplace_back(block(2), g1);
+        map.emplace_back(n.norm, g1);
+        map.emplace_back(n.head, g1);
+    } else if (name == "3 gpus") {
+        map.emplace_back(block(0), g0);
+        map.emplace_back(block(1), g1);
+        map.emplace_back(block(2), g2);
+        map.emplace_back(n.norm, g2);
+        map.emplace_back(n.head, g0);
+    } else if (name == "cpu offload") {
+        map.emplace_back(block(0), g0);
+        map.emplace_back(block(1), Device::cpu());
+        map.emplace_back(block(2), Device::cpu());
+        map.emplace_back(n.norm, g0);
+        map.emplace_back(n.head, Device::cpu());
+    } else if (name == "disk offload") {
+        map.emplace_back(block(0), Device::disk());
+        map.emplace_back(block(1), g0);
+        map.emplace_back(block(2), Device::disk());
+        map.emplace_back(n.norm, Device::cpu());
+        map.emplace_back(n.head, g0);
+    } else if (name == "disk, no gpu") {
+        map = {{n.embedding.front(), Device::cpu()}};
+        for (std::size_t i = 1; i < n.embedding.size(); ++i)
+            map.emplace_back(n.embedding[i], Device::cpu());
+        map.emplace_back(block(0), Device::disk());
+        map.emplace_back(block(1), Device::cpu());
+        map.emplace_back(block(2), Device::disk());
+        map.emplace_back(n.norm, Device::disk());
+        map.emplace_back(n.head, Device::cpu());
+    } else if (name == "split inside a block") {
+        map.emplace_back(block(0) + "." + n.attention, g0);
+        map.emplace_back(block(0) + "." + n.mlp, g1);
+        // the block's norms go with neither child key: their own keys
+        if (demo.family == "gpt2") {
+            map.emplace_back(block(0) + ".ln_1", g1);
+            map.emplace_back(block(0) + ".ln_2", Device::cpu());
+        } else {
+            map.emplace_back(block(0) + ".input_layernorm", g1);
+            map.emplace_back(block(0) + ".post_attention_layernorm", Device::cpu());
+        }
+        map.emplace_back(block(1), g1);
+        map.emplace_back(block(2), Device::disk());
+        map.emplace_back(n.norm, g1);
+        map.emplace_back(n.head, g0);
+    } else {
+        qFatal("unknown placement %s", name.c_str());
+    }
+    return map;
+}
+
+runtime::Backend *backend()
+{
+    const auto &load = runtime::loadBackend();
+    return load.backend;
+}
+
+struct Run {
+    RunResult result;
+    std::vector<RunEvent> events;
+};
+
+Run runOnce(RunRequest request, const std::function<void(runtime::Session &, const std::vector<RunEvent> &)> &onEvents = {})
+{
+    Run out;
+    std::mutex mutex;
+    auto session = backend()->createSession(request);
+    runtime::Session *s = session.get();
+    out.result = session->run([&](const std::vector<RunEvent> &batch) {
+        {
+            const std::lock_guard lock(mutex);
+            out.events.insert(out.events.end(), batch.begin(), batch.end());
+        }
+        if (onEvents)
+            onEvents(*s, batch);
+    });
+    return out;
+}
+
+RunRequest requestFor(const Demo &demo, planner::DeviceMap map, int gpus, int prefetch = 1)
+{
+    RunRequest r;
+    r.checkpointPath = demo.path();
+    r.map = std::move(map);
+    r.devices = simulatedGpus(gpus);
+    r.promptIds = {5, 17, 99, 3, 150, 42};
+    r.maxNewTokens = 6;
+    r.prefetch = prefetch;
+    r.keepLogits = true;
+    return r;
+}
+
+double maxDiff(const std::vector<std::vector<float>> &a, const std::vector<std::vector<float>> &b)
+{
+    if (a.size() != b.size())
+        return INFINITY;
+    double worst = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (a[i].size() != b[i].size())
+            return INFINITY;
+        for (std::size_t j = 0; j < a[i].size(); ++j)
+            worst = std::max(worst, std::fabs(double(a[i][j]) - double(b[i][j])));
+    }
+    return worst;
+}
+
+QString failure(const RunResult &r)
+{
+    return r.error ? QString::fromStdString(std::string(toString(r.error->kind)) + ": " + r.error->file + " " + r.error->message)
+                   : QString();
+}
+
+int countOf(const std::vector<RunEvent> &events, RunEventKind kind)
+{
+    int n = 0;
+    for (const auto &e : events)
+        n += e.kind == kind;
+    return n;
+}
+
+} // namespace
+
+class TestDispatch : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase()
+    {
+        const auto &load = runtime::loadBackend();
+        QVERIFY2(load.backend, load.error.c_str());
+    }
+
+    void placementsGiveTheSingleDeviceResult_data()
+    {
+        QTest::addColumn<QString>("preset");
+        QTest::addColumn<bool>("tied");
+        QTest::addColumn<QString>("place");
+        QTest::addColumn<int>("gpus");
+        QTest::addColumn<int>("prefetch");
+        struct Family {
+            const char *preset;
+            bool tied;
+        };
+        for (const Family f : {Family{"llama-3.1-8b", false}, Family{"llama-3.1-8b", true}, Family{"qwen2-7b", false},
+                               Family{"mistral-7b", false}, Family{"mixtral-8x7b", false}, Family{"gpt2", true}}) {
+            auto add = [&](const char *place, int gpus, int prefetch) {
+                QTest::newRow(qPrintable(QString("%1%2 / %3 / prefetch %4")
+                                             .arg(f.preset, f.tied && QString(f.preset) != "gpt2" ? " tied" : "", place)
+                                             .arg(prefetch)))
+                    << f.preset << f.tied << place << gpus << prefetch;
+            };
+            add("one gpu", 1, 1);
+            add("2 gpus", 2, 1);
+            add("3 gpus", 3, 1);
+            add("cpu offload", 1, 0);
+            add("cpu offload", 1, 1);
+            add("cpu offload", 1, 2);
+            add("disk offload", 1, 0);
+            add("disk offload", 1, 2);
+            add("disk, no gpu", 0, 1);
+            add("split inside a block", 2, 1);
+        }
+    }
+
+    void placementsGiveTheSingleDeviceResult()
+    {
+        QFETCH(QString, preset);
+        QFETCH(bool, tied);
+        QFETCH(QString, place);
+        QFETCH(int, gpus);
+        QFETCH(int, prefetch);
+        const auto demo = makeDemo(preset.toStdString(), tied);
+        const Run reference = runOnce(requestFor(*demo, placement("all cpu", *demo), 0));
+        QVERIFY2(!reference.result.error, qPrintable(failure(reference.result)));
+        QCOMPARE(reference.result.generatedIds.size(), std::size_t(6));
+
+        const Run run = runOnce(requestFor(*demo, placement(place.toStdString(), *demo), gpus, prefetch));
+        QVERIFY2(!run.result.error, qPrintable(failure(run.result)));
+        QCOMPARE(run.result.generatedIds, reference.result.generatedIds);
+        const double diff = maxDiff(run.result.logits, reference.result.logits);
+        QVERIFY2(diff <= 1e-6, qPrintable(QString("max logit difference %1").arg(diff)));
+
+        // What moved: offloaded placements bring weights in, resident ones never do.
+        const int moved = countOf(run.events, RunEventKind::WeightMoved);
+        const bool offloads = place.contains("offload") || place.contains("split") || place.contains("disk");
+        QVERIFY2(offloads ? moved > 0 : moved == 0, qPrintable(QString("%1 weight moves").arg(moved)));
+        QCOMPARE(countOf(run.events, RunEventKind::Token), 6);
+        QVERIFY(!run.events.empty() && run.events.back().kind == RunEventKind::Finished);
+        QCOMPARE(countOf(run.events, RunEventKind::WeightMoved) > 0, countOf(run.events, RunEventKind::WeightReleased) > 0 || place == "disk, no gpu");
+        for (const auto &d : run.result.devices)
+            QVERIFY2(d.peakBytes >= d.residentBytes, d.label.c_str());
+    }
+
+    // Offloaded weights come back for every forward; prefetched moves are marked as such.
+    void prefetchBringsWeightsAhead()
+    {
+        const auto demo = makeDemo("llama-3.1-8b");
+        const Run run = runOnce(requestFor(*demo, placement("cpu offload", *demo), 1, 2));
+        QVERIFY2(!run.result.error, qPrintable(failure(run.result)));
+        int prefetched = 0, moves = 0;
+        for (const auto &e : run.events)
+            if (e.kind == RunEventKind::WeightMoved) {
+                ++moves;
+                prefetched += e.prefetched;
+                QVERIFY(e.from == Device::cpu());
+                QVERIFY(e.to == Device::gpu(0));
+                QVERIFY(e.bytes > 0);
+            }
+        // Two blocks and the head offloaded, six forwards.
+        QCOMPARE(moves, 3 * 6);
+        QVERIFY2(prefetched > 0, "nothing was prefetched");
+        const auto &gpu = run.result.devices.front();
+        QVERIFY(gpu.device == Device::gpu(0));
+        QVERIFY(gpu.bytesMoved > 0);
+        QVERIFY(gpu.transferSeconds > 0);
+        QVERIFY(gpu.computeSeconds > 0);
+    }
+
+    // Weights on a simulated GPU count against its capacity: too small is an out-of-memory error
+    // naming the device, and the next run works.
+    void simulatedOutOfMemory()
+    {
+        const auto demo = makeDemo("llama-3.1-8b");
+        RunRequest small = requestFor(*demo, placement("one gpu", *demo), 1);
+        small.devices = simulatedGpus(1, 100 * 1024);
+        const Run failed = runOnce(small);
+        QVERIFY(failed.result.error);
+        QCOMPARE(failed.result.error->kind, ErrorKind::OutOfMemory);
+        QVERIFY2(failed.result.error->message.find("GPU 0") != std::string::npos, failed.result.error->message.c_str());
+        QVERIFY(failed.events.back().kind == RunEventKind::Failed);
+
+        // The KV cache and activations count too: room for the weights alone is not enough.
+        RunRequest tight = requestFor(*demo, placement("one gpu", *demo), 1);
+        const Run sized = runOnce(tight);
+        QVERIFY2(!sized.result.error, qPrintable(failure(sized.result)));
+        const std::int64_t weights = sized.result.devices.front().residentBytes;
+        QVERIFY(sized.result.devices.front().peakBytes > weights);
+        tight.devices = simulatedGpus(1, weights);
+        const Run over = runOnce(tight);
+        QVERIFY(over.result.error);
+        QCOMPARE(over.result.error->kind, ErrorKind::OutOfMemory);
+
+        tight.devices = simulatedGpus(1, sized.result.devices.front().peakBytes);
+        const Run fits = runOnce(tight);
+        QVERIFY2(!fits.result.error, qPrintable(failure(fits.result)));
+        QCOMPARE(fits.result.generatedIds, sized.result.generatedIds);
+    }
+
+    void cancelStopsTheRun()
+    {
+        const auto demo = makeDemo("llama-3.1-8b");
+        RunRequest r = requestFor(*demo, placement("cpu offload", *demo), 1);
+        r.maxNewTokens = 40;
+        const Run run = runOnce(r, [](runtime::Session &s, const std::vector<RunEvent> &batch) {
+            for (const auto &e : batch)
+                if (e.kind == RunEventKind::Token)
+                    s.cancel();
+        });
+        QVERIFY(run.result.cancelled);
+        QVERIFY(!run.result.error);
+        QVERIFY(run.result.generatedIds.size() < 40);
+        QVERIFY(run.events.back().kind == RunEventKind::Cancelled);
+        // Usable again.
+        const Run again = runOnce(requestFor(*demo, placement("2 gpus", *demo), 2));
+        QVERIFY2(!again.result.error, qPrintable(failure(again.result)));
+    }
+
+    void badRequestsAreClearErrors_data()
+    {
+        QTest::addColumn<QString>("what");
+        QTest::addColumn<int>("kind");
+        QTest::addColumn<QString>("mentions");
+        QTest::newRow("map misses a module") << "missing" << int(ErrorKind::InvalidDeviceMap) << "model.layers.2";
+        QTest::newRow("a real GPU this machine lacks") << "real gpu" << int(ErrorKind::InvalidArgument) << "GPU 64";
+        QTest::newRow("token id outside the vocabulary") << "bad id" << int(ErrorKind::InvalidArgument) << "vocabulary";
+        QTest::newRow("a shard gone at run time") << "no shard" << int(ErrorKind::MissingShard) << "model-00002-of-00002";
+        QTest::newRow("float16 compute on the CPU") << "fp16 cpu" << int(ErrorKind::InvalidArgument) << "float16";
+    }
+
+    void badRequestsAreClearErrors()
+    {
+        QFETCH(QString, what);
+        QFETCH(int, kind);
+        QFETCH(QString, mentions);
+        const auto demo = makeDemo("llama-3.1-8b");
+        RunRequest r = requestFor(*demo, placement("2 gpus", *demo), 2);
+        if (what == "missing") {
+            r.map.erase(std::remove_if(r.map.begin(), r.map.end(), [](const auto &e) { return e.first == "model.layers.2"; }),
+                        r.map.end());
+        } else if (what == "real gpu") {
+            // GPU 1 becomes a real GPU 64, which no machine here has.
+            for (auto &entry : r.map)
+                if (entry.second == Device::gpu(1))
+                    entry.second = Device::gpu(64);
+            r.devices = {{Device::gpu(0), true, -1, {}}, {Device::gpu(64), false, -1, {}}};
+        } else if (what == "bad id") {
+            r.promptIds.push_back(100000);
+        } else if (what == "no shard") {
+            QVERIFY(QFile::remove(demo->dir.filePath("model-00002-of-00002.safetensors")));
+        } else if (what == "fp16 cpu") {
+            r.cpuDtype = "float16";
+        }
+        const Run run = runOnce(r);
+        QVERIFY2(run.result.error, "no error");
+        const std::string text = run.result.error->file + " " + run.result.error->message;
+        QVERIFY2(int(run.result.error->kind) == kind, text.c_str());
+        QVERIFY2(text.find(mentions.toStdString()) != std::string::npos, text.c_str());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestDispatch)
+#include "tst_dispatch.moc"
