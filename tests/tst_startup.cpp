@@ -1,5 +1,5 @@
 // What the programs load at start-up: mizan-cli and mizan have no libtorch among their libraries;
-// only what needs libtorch (`mizan-cli devices`, `--max-memory auto`) opens the backend module,
+// only what needs libtorch (`mizan-cli devices`, `--max-memory auto`, `run`) opens the backend module,
 // and a missing module is a note, not a failure. Timing is bench/bench_startup's business.
 #include "testutil.h"
 
@@ -110,13 +110,19 @@ private Q_SLOTS:
         QVERIFY2(torchFiles(files).isEmpty(), qPrintable(torchFiles(files).join(QLatin1Char(' '))));
     }
 
-    // `devices` (and --max-memory auto) open the backend, which brings libtorch.
+    // `devices`, --max-memory auto and `run` open the backend, which brings libtorch.
     void devicesLoadsTheBackend_data()
     {
         QTest::addColumn<QStringList>("args");
         QTest::newRow("devices") << QStringList{QStringLiteral("devices"), QStringLiteral("--json")};
         QTest::newRow("plan auto") << QStringList{QStringLiteral("plan"), QStringLiteral("DEMO"), QStringLiteral("--max-memory"),
                                                   QStringLiteral("auto"), QStringLiteral("--json")};
+#ifdef MIZAN_TORCH_VERSION
+        // (without the backend, run fails: tst_runcli's business)
+        QTest::newRow("run") << QStringList{QStringLiteral("run"), QStringLiteral("DEMO"), QStringLiteral("--max-memory"), QStringLiteral("cpu=10GB"),
+                                            QStringLiteral("--prompt-ids"), QStringLiteral("1,2"), QStringLiteral("--max-new-tokens"),
+                                            QStringLiteral("1"), QStringLiteral("--json")};
+#endif
     }
     void devicesLoadsTheBackend()
     {

@@ -30,5 +30,7 @@ int runEdit(const std::vector<std::string> &args);
 extern const char *const kEditUsage;
 int runDevices(const std::vector<std::string> &args);
 extern const char *const kDevicesUsage;
+int runRun(const std::vector<std::string> &args);
+extern const char *const kRunUsage;
 
 } // namespace mizan::cli

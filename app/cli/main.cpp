@@ -19,6 +19,7 @@ const Command kCommands[] = {
     {"plan", "compute a device map under per-device budgets (Accelerate-exact)", kPlanUsage, runPlan},
     {"validate", "check a device map or plan file against a model", kValidateUsage, runValidate},
     {"edit", "move modules of a device map or plan file, validate, save", kEditUsage, runEdit},
+    {"run", "generate tokens with a checkpoint dispatched by a map (GPUs, simulated GPUs, CPU, disk)", kRunUsage, runRun},
     {"devices", "list this machine's GPUs, RAM and offload disk", kDevicesUsage, runDevices},
 };
 

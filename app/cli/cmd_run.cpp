@@ -1,0 +1,564 @@
+// mizan-cli run: generates tokens with a checkpoint dispatched as a device map says (a plan file, a
+// device_map.json, or planning flags), on this machine's GPUs, simulated GPUs, the CPU and disk.
+// The work is done by a runtime::Session of the libtorch backend module (loaded only here).
+#include "args.h"
+#include "commands.h"
+#include "format.h"
+#include "planargs.h"
+
+#include "models/describe.h"
+#include "models/source.h"
+#include "planner/device.h"
+#include "planner/error.h"
+#include "planner/mapfile.h"
+#include "planner/plan.h"
+#include "planner/planfile.h"
+#include "planner/usage.h"
+#include "runtime/backend.h"
+#include "runtime/session.h"
+
+#include <nlohmann/json.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+namespace mizan::cli {
+
+const char *const kRunUsage =
+    "usage: mizan-cli run PATH (--plan FILE | --device-map FILE | --max-memory DEVICES | --hardware PROFILE)\n"
+    "                      --prompt-ids 1,2,3 [options] [--json]\n"
+    "\n"
+    "Generates tokens with the checkpoint at PATH dispatched as a device map says, the way\n"
+    "Accelerate's big-model inference runs it: modules mapped to a GPU stay there; \"cpu\" modules\n"
+    "live in RAM and are brought to the execution device (the map's first GPU, else the CPU) for\n"
+    "their forward; \"disk\" modules are read from the mmapped safetensors when needed. While a\n"
+    "step computes, the offloaded weights of the next steps are brought in on another thread.\n"
+    "Prints the tokens as they come, then what each device did: time computing, time moving\n"
+    "weights, bytes moved, peak memory against the plan; prefill and decode speed.\n"
+    "\n"
+    "GPUs the map uses that this machine does not have are simulated: a memory arena in RAM with\n"
+    "the device's capacity (from the plan file, else its --max-memory budget), enforced on every\n"
+    "allocation (weights, KV cache, activations), computing on the CPU. Going past it is an\n"
+    "out-of-memory error naming the GPU, where a real card would fail.\n"
+    "\n"
+    "The map:\n"
+    "  --plan FILE            a Mizan plan file (*.mizan.json; `mizan-cli plan -o`); a plan made\n"
+    "                         for another checkpoint is refused\n"
+    "  --device-map FILE      a device_map.json ({\"model.embed_tokens\": 0, \"lm_head\": \"cpu\", ...});\n"
+    "                         either option also takes the other format\n"
+    "  --max-memory, --hardware, --strategy, --no-split, --dtype, --pin, --offload-buffers,\n"
+    "  --fallback, --no-clean, --headroom-tokens, --batch\n"
+    "                         plan here, as `mizan-cli plan` does (see its help). With a map\n"
+    "                         file, --max-memory/--hardware give the simulated GPUs' capacity and\n"
+    "                         --dtype the load dtype the planned sizes are counted in\n"
+    "\n"
+    "The run:\n"
+    "  --prompt-ids LIST      the prompt's token ids, e.g. 1,2,3 (required)\n"
+    "  --max-new-tokens N     tokens to generate (default 16)\n"
+    "  --prefetch K           offloaded steps brought in ahead (default 1; 0: none)\n"
+    "  --simulated-bandwidth B  host-to-GPU bandwidth of simulated GPUs in bytes/s, e.g. 2GB or\n"
+    "                         16GiB (an optional /s is accepted); default: as fast as a copy\n"
+    "  --cpu-dtype DTYPE      what the CPU and simulated GPUs compute in: float32 (default) or\n"
+    "                         bfloat16 (float16 weights are converted when brought in)\n"
+    "  --temperature T        sample with temperature T (default 0: greedy)\n"
+    "  --top-k K              sample among the K most likely tokens only\n"
+    "  --seed S               the sampling seed (default 0; the same seed gives the same tokens)\n"
+    "  --json                 print one object {\"format\": \"mizan-run-result\", \"version\": 1, ...}\n"
+    "\n"
+    "Ctrl-C stops the run before its next step (exit 130).\n"
+    "The run needs the libtorch backend, libmizan_torch_backend.so (see `mizan-cli help devices`).\n"
+    "\n"
+    "exit codes: 0 generated, 1 failure (unreadable checkpoint or map, map not covering the model,\n"
+    "out of memory, missing shard, token id outside the vocabulary), 2 wrong arguments,\n"
+    "130 cancelled\n";
+
+namespace {
+
+using planner::Device;
+
+std::int64_t nonNegative(const Args &args, const std::string &name, std::int64_t fallback)
+{
+    const auto v = args.value(name);
+    if (!v)
+        return fallback;
+    std::int64_t out = 0;
+    auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+    if (ec != std::errc() || ptr != v->data() + v->size() || out < 0)
+        throw UsageError("option " + name + " needs a non-negative integer, got \"" + *v + "\"");
+    return out;
+}
+
+std::string trimmed(const std::string &s)
+{
+    const auto b = s.find_first_not_of(" \t");
+    const auto e = s.find_last_not_of(" \t");
+    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+}
+
+std::vector<std::int64_t> promptIdsFrom(const std::string &text)
+{
+    std::vector<std::int64_t> ids;
+    std::size_t start = 0;
+    for (;;) {
+        const auto comma = text.find(',', start);
+        const std::string item = trimmed(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+        std::int64_t id = 0;
+        auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), id);
+        if (item.empty() || ec != std::errc() || ptr != item.data() + item.size() || id < 0)
+            throw UsageError("--prompt-ids needs token ids separated by commas (e.g. 1,2,3), got \"" + text + "\"");
+        ids.push_back(id);
+        if (comma == std::string::npos)
+            break;
+        start = comma + 1;
+    }
+    return ids;
+}
+
+// "2GB", "16GiB/s", "1000000": bytes per second.
+double bandwidthFrom(const std::string &text)
+{
+    std::string t = trimmed(text);
+    if (t.size() > 2 && t.compare(t.size() - 2, 2, "/s") == 0)
+        t = t.substr(0, t.size() - 2);
+    std::int64_t bytes = 0;
+    auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), bytes);
+    if (t.empty() || ec != std::errc() || ptr != t.data() + t.size()) {
+        try {
+            bytes = planner::parseSize(t);
+        } catch (const Error &) {
+            bytes = -1;
+        }
+    }
+    if (bytes <= 0)
+        throw UsageError("--simulated-bandwidth needs a positive size per second (e.g. 2GB or 16GiB/s), got \"" + text + "\"");
+    return static_cast<double>(bytes);
+}
+
+double milliseconds(double seconds)
+{
+    return seconds * 1000.0;
+}
+
+std::string ms(double seconds)
+{
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f ms", milliseconds(seconds));
+    return buf;
+}
+
+std::string perSecond(double count, double seconds)
+{
+    if (seconds <= 0)
+        return "-";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f", count / seconds);
+    return buf;
+}
+
+nlohmann::ordered_json orNull(std::int64_t v)
+{
+    return v < 0 ? nlohmann::ordered_json() : nlohmann::ordered_json(v);
+}
+
+// Ctrl-C while the session runs: the handler writes a byte to a pipe (async-signal-safe); a thread
+// reading it calls Session::cancel(). The previous handler is back when this object goes.
+int g_sigintPipe = -1;
+
+extern "C" void onSigint(int)
+{
+    const char c = 'c';
+    if (g_sigintPipe >= 0) {
+        const ssize_t n = ::write(g_sigintPipe, &c, 1);
+        (void)n;
+    }
+}
+
+class CancelOnSigint {
+public:
+    explicit CancelOnSigint(runtime::Session &session)
+    {
+        if (::pipe2(m_pipe, O_CLOEXEC) != 0) {
+            m_pipe[0] = m_pipe[1] = -1;
+            return; // Ctrl-C then ends the process as usual
+        }
+        m_thread = std::thread([this, &session] {
+            for (;;) {
+                char c = 0;
+                const ssize_t n = ::read(m_pipe[0], &c, 1);
+                if (n < 0 && errno == EINTR)
+                    continue;
+                if (n != 1 || c != 'c')
+                    return;
+                m_cancelled.store(true);
+                session.cancel();
+            }
+        });
+        g_sigintPipe = m_pipe[1];
+        struct sigaction action = {};
+        action.sa_handler = onSigint;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = SA_RESTART;
+        m_installed = ::sigaction(SIGINT, &action, &m_previous) == 0;
+    }
+    ~CancelOnSigint()
+    {
+        if (m_pipe[1] < 0)
+            return;
+        if (m_installed)
+            ::sigaction(SIGINT, &m_previous, nullptr);
+        g_sigintPipe = -1;
+        const char quit = 'q';
+        const ssize_t n = ::write(m_pipe[1], &quit, 1);
+        (void)n;
+        m_thread.join();
+        ::close(m_pipe[0]);
+        ::close(m_pipe[1]);
+    }
+    CancelOnSigint(const CancelOnSigint &) = delete;
+    CancelOnSigint &operator=(const CancelOnSigint &) = delete;
+
+private:
+    int m_pipe[2] = {-1, -1};
+    bool m_installed = false;
+    struct sigaction m_previous = {};
+    std::atomic<bool> m_cancelled{false};
+    std::thread m_thread;
+};
+
+// What the map, the plan and the arguments say about the run before it starts.
+struct Prepared {
+    planner::DeviceMap map;
+    planner::PlanOptions options;
+    std::vector<planner::DeviceUsage> usage;
+    std::vector<planner::PlanDevice> devices; // what the plan file / the budget arguments know of each device
+    std::vector<std::string> notes;
+};
+
+const planner::PlanDevice *deviceInfo(const std::vector<planner::PlanDevice> &devices, const Device &d)
+{
+    for (const auto &p : devices)
+        if (p.device == d)
+            return &p;
+    return nullptr;
+}
+
+std::string joined(const std::vector<std::string> &items, const char *sep)
+{
+    std::string out;
+    for (std::size_t i = 0; i < items.size(); ++i)
+        out += (i ? sep : "") + items[i];
+    return out;
+}
+
+} // namespace
+
+int runRun(const std::vector<std::string> &argv)
+{
+    std::vector<std::string> values = kPlanValueOptions;
+    values.insert(values.end(), {"--plan", "--device-map", "--prompt-ids", "--max-new-tokens", "--prefetch", "--simulated-bandwidth",
+                                 "--cpu-dtype", "--temperature", "--top-k", "--seed"});
+    std::vector<std::string> flags = kPlanFlags;
+    flags.push_back("--json");
+    const Args args(argv, values, flags);
+    args.expectPositionals(1, 1);
+    const std::string path = args.positional(0, "PATH");
+
+    // Every argument is checked before the (slow) open and the backend's load.
+    const auto planPath = args.value("--plan");
+    const auto mapPathArg = args.value("--device-map");
+    if (planPath && mapPathArg)
+        throw UsageError("give --plan or --device-map, not both");
+    const std::optional<std::string> mapPath = planPath ? planPath : mapPathArg;
+    if (mapPath) {
+        for (const char *planningOnly : {"--strategy", "--pin", "--headroom-tokens", "--batch"})
+            if (args.value(planningOnly))
+                throw UsageError(std::string(planningOnly) + " is for planning here; it does not apply to a map given with " +
+                                 (planPath ? "--plan" : "--device-map"));
+        for (const char *planningOnly : {"--fallback", "--no-clean"})
+            if (args.flag(planningOnly))
+                throw UsageError(std::string(planningOnly) + " is for planning here; it does not apply to a map given with " +
+                                 (planPath ? "--plan" : "--device-map"));
+    } else if (!args.value("--max-memory") && !args.value("--hardware")) {
+        throw UsageError("missing the map: --plan FILE, --device-map FILE, or budgets to plan with (--max-memory 0=2GiB,cpu=8GiB or "
+                         "--hardware PROFILE)");
+    }
+    const auto promptText = args.value("--prompt-ids");
+    if (!promptText)
+        throw UsageError("missing --prompt-ids (the prompt's token ids, e.g. --prompt-ids 1,2,3)");
+
+    runtime::RunRequest request;
+    request.checkpointPath = path;
+    request.promptIds = promptIdsFrom(*promptText);
+    const std::int64_t maxNew = nonNegative(args, "--max-new-tokens", 16);
+    const std::int64_t prefetch = nonNegative(args, "--prefetch", 1);
+    if (maxNew > 1000000 || prefetch > 1000000)
+        throw UsageError("--max-new-tokens and --prefetch must be at most 1000000");
+    request.maxNewTokens = static_cast<int>(maxNew);
+    request.prefetch = static_cast<int>(prefetch);
+    if (auto b = args.value("--simulated-bandwidth"))
+        request.simulatedBandwidth = bandwidthFrom(*b);
+    if (auto d = args.value("--cpu-dtype")) {
+        if (*d != "float32" && *d != "bfloat16")
+            throw UsageError("--cpu-dtype must be float32 or bfloat16 (libtorch cannot multiply float16 matrices on the CPU), got \"" + *d +
+                             "\"");
+        request.cpuDtype = *d;
+    }
+    if (auto t = args.value("--temperature")) {
+        double v = -1;
+        auto [ptr, ec] = std::from_chars(t->data(), t->data() + t->size(), v);
+        if (ec != std::errc() || ptr != t->data() + t->size() || !std::isfinite(v) || v < 0)
+            throw UsageError("--temperature needs a number >= 0, got \"" + *t + "\"");
+        request.temperature = static_cast<float>(v);
+    }
+    const std::int64_t topK = nonNegative(args, "--top-k", 0);
+    if (topK > 100000000)
+        throw UsageError("--top-k is too large");
+    request.topK = static_cast<int>(topK);
+    if (auto s = args.value("--seed")) {
+        std::uint64_t seed = 0;
+        auto [ptr, ec] = std::from_chars(s->data(), s->data() + s->size(), seed);
+        if (ec != std::errc() || ptr != s->data() + s->size())
+            throw UsageError("--seed needs a non-negative integer, got \"" + *s + "\"");
+        request.seed = seed;
+    }
+    const PlanArgs planArgs = planArgsFrom(args, !mapPath);
+    const bool json = args.flag("--json");
+
+    // The map: a file read before the slow open, or a plan made here.
+    std::optional<planner::MapOrPlan> file;
+    if (mapPath)
+        file = planner::readMapOrPlanFile(*mapPath);
+    const models::Source source = models::openSource(path);
+    const models::ModelDescription &model = source.model;
+    if (!source.checkpoint.hasWeights())
+        throw Error(ErrorKind::InvalidArgument, path, "has no weights to run (a config.json or a preset describes a model, it cannot run)");
+
+    Prepared prepared;
+    prepared.options = planOptionsFor(planArgs, model);
+    prepared.devices = planArgs.devices;
+    if (file) {
+        prepared.map = file->map;
+        if (file->plan) {
+            const planner::PlanFile &plan = *file->plan;
+            planner::checkPlanIdentity(plan, *mapPath, planner::identityOf(model.tree, path));
+            planner::PlanOptions &options = prepared.options;
+            if (options.maxMemory.empty()) {
+                options.maxMemory = plan.options.maxMemory;
+                prepared.devices = plan.devices;
+            }
+            if (!args.value("--dtype")) {
+                options.dtype = plan.options.dtype;
+                options.dtypeRule = plan.options.dtypeRule;
+                options.specialDtypes = plan.options.specialDtypes;
+            }
+            if (!args.value("--no-split"))
+                options.noSplitClasses = plan.options.noSplitClasses;
+            options.headroom = plan.options.headroom;
+            // The plan's own numbers unless the sizes are asked for in another dtype.
+            if (!args.value("--dtype"))
+                prepared.usage = plan.usage;
+            // Budgets given here: their own capacities (a profile's) or none (then the budget is the
+            // capacity); the plan file's labels still name the devices.
+            for (auto &d : prepared.devices)
+                if (const planner::PlanDevice *known = plan.deviceInfo(d.device); known && d.label.empty())
+                    d.label = known->label;
+        }
+        if (prepared.usage.empty())
+            prepared.usage = planner::usageOf(model.tree, prepared.map, prepared.options);
+    } else {
+        planner::Plan result;
+        try {
+            result = planner::plan(model.tree, prepared.options);
+        } catch (const Error &e) {
+            if (e.kind() == ErrorKind::InvalidArgument)
+                throw UsageError(e.message());
+            throw;
+        }
+        prepared.map = result.deviceMap;
+        prepared.usage = result.usage;
+        for (const auto &w : result.warnings)
+            prepared.notes.push_back("plan: " + w);
+    }
+    for (const auto &u : prepared.usage)
+        request.plannedBytes.emplace_back(u.device, static_cast<std::int64_t>(std::llround(u.plannedBytes)));
+    request.map = prepared.map;
+    if (prepared.options.dtype) {
+        const std::string dtype(torchName(*prepared.options.dtype));
+        if (dtype == "float16" || dtype == "bfloat16" || dtype == "float32")
+            request.gpuDtype = dtype;
+    }
+
+    // The backend, and this machine's GPUs: those of the map beyond them are simulated.
+    const runtime::BackendLoad &load = runtime::loadBackend();
+    if (!load.backend)
+        throw Error(ErrorKind::Io, load.path, "cannot run without the libtorch backend: " + load.error);
+    std::vector<std::string> gpuNotes;
+    const std::vector<runtime::GpuInfo> gpus = load.backend->probeGpus(gpuNotes);
+    for (const auto &n : gpuNotes)
+        prepared.notes.push_back(n);
+    std::vector<Device> mapGpus;
+    for (const auto &[key, d] : prepared.map)
+        if (d.isGpu() && std::find(mapGpus.begin(), mapGpus.end(), d) == mapGpus.end())
+            mapGpus.push_back(d);
+    std::sort(mapGpus.begin(), mapGpus.end());
+    std::vector<std::string> simulatedNames;
+    for (const Device &g : mapGpus) {
+        runtime::RunDevice rd;
+        rd.device = g;
+        const planner::PlanDevice *known = deviceInfo(prepared.devices, g);
+        const auto real = std::find_if(gpus.begin(), gpus.end(), [&](const runtime::GpuInfo &i) { return i.index == g.index; });
+        if (real != gpus.end()) {
+            rd.simulated = false;
+            rd.label = real->name;
+        } else {
+            rd.simulated = true;
+            rd.label = known ? known->label : std::string();
+            rd.capacityBytes = known && known->capacityBytes >= 0 ? known->capacityBytes : planner::budgetOf(prepared.options.maxMemory, g);
+            std::string name = runtime::deviceName(g, false);
+            if (rd.capacityBytes >= 0) {
+                simulatedNames.push_back(name + " (" + humanBytes(static_cast<double>(rd.capacityBytes)) + ")");
+            } else {
+                simulatedNames.push_back(name + " (unlimited)");
+                prepared.notes.push_back(name + " (simulated) has no known capacity (no budget for it in the plan or --max-memory): its arena is "
+                                                "not limited");
+            }
+        }
+        request.devices.push_back(rd);
+    }
+
+    // Run, streaming the tokens.
+    std::unique_ptr<runtime::Session> session = load.backend->createSession(request);
+    if (!session)
+        throw Error(ErrorKind::Io, load.path, "the libtorch backend made no session");
+    if (!json) {
+        std::cout << "Run         " << path << "  (" << (file ? *mapPath : std::string("planned here")) << ", " << prepared.map.size()
+                  << (prepared.map.size() == 1 ? " entry" : " entries") << ")\n";
+        if (!simulatedNames.empty())
+            std::cout << "Simulated   " << joined(simulatedNames, ", ") << "\n";
+        std::cout << "Prompt      ";
+        for (std::size_t i = 0; i < request.promptIds.size(); ++i)
+            std::cout << (i ? " " : "") << request.promptIds[i];
+        std::cout << "\nTokens      " << std::flush;
+    }
+    runtime::RunResult result;
+    {
+        const CancelOnSigint cancelOnSigint(*session);
+        result = session->run([json](const std::vector<runtime::RunEvent> &events) {
+            if (json)
+                return;
+            bool printed = false;
+            for (const auto &e : events)
+                if (e.kind == runtime::RunEventKind::Token) {
+                    std::cout << (e.index > 0 ? " " : "") << e.token;
+                    printed = true;
+                }
+            if (printed)
+                std::cout << std::flush;
+        });
+    }
+    if (!json)
+        std::cout << "\n" << std::flush;
+    if (result.cancelled) {
+        std::cerr << "mizan-cli run: cancelled after " << result.generatedIds.size() << " token(s)\n";
+        return 130;
+    }
+    if (result.error) {
+        const runtime::RunError &e = *result.error;
+        std::cerr << "mizan-cli run: error (" << toString(e.kind) << "): " << (e.file.empty() ? std::string() : e.file + ": ") << e.message
+                  << "\n";
+        return 1;
+    }
+
+    std::vector<std::string> notes = prepared.notes;
+    notes.insert(notes.end(), result.notes.begin(), result.notes.end());
+    if (!simulatedNames.empty())
+        notes.push_back("simulated: " + joined(simulatedNames, ", ") +
+                        (simulatedNames.size() == 1 ? " is" : " are") +
+                        " not on this machine; each is an arena of host memory with that capacity, enforced on every allocation "
+                        "(weights, KV cache, activations), computing on the CPU in " +
+                        result.cpuDtype + (request.simulatedBandwidth > 0 ? ", weights coming in at most at the --simulated-bandwidth" : "") +
+                        "; their times are this CPU's");
+    const std::size_t decoded = result.generatedIds.size() > 1 ? result.generatedIds.size() - 1 : 0;
+    const double tokensPerSecond = result.decodeSecondsPerToken > 0 ? 1.0 / result.decodeSecondsPerToken : 0;
+
+    if (json) {
+        nlohmann::ordered_json j;
+        j["format"] = "mizan-run-result";
+        j["version"] = 1;
+        j["path"] = path;
+        j["map"] = file ? nlohmann::ordered_json(*mapPath) : nlohmann::ordered_json();
+        j["device_map"] = planner::deviceMapToJson(prepared.map);
+        j["prompt_ids"] = result.promptIds;
+        j["generated_ids"] = result.generatedIds;
+        j["devices"] = nlohmann::ordered_json::array();
+        for (const auto &d : result.devices)
+            j["devices"].push_back({{"device", d.device.toJson()},
+                                    {"label", d.label},
+                                    {"simulated", d.simulated},
+                                    {"compute_ms", milliseconds(d.computeSeconds)},
+                                    {"transfer_ms", milliseconds(d.transferSeconds)},
+                                    {"bytes_moved", d.bytesMoved},
+                                    {"resident_bytes", d.residentBytes},
+                                    {"peak_bytes", d.peakBytes},
+                                    {"planned_bytes", orNull(d.plannedBytes)},
+                                    {"capacity_bytes", orNull(d.capacityBytes)}});
+        j["prefill_ms"] = milliseconds(result.prefillSeconds);
+        j["prefill_tokens_per_second"] =
+            result.prefillSeconds > 0 ? nlohmann::ordered_json(static_cast<double>(result.promptIds.size()) / result.prefillSeconds) : nlohmann::ordered_json();
+        j["decode_ms_per_token"] = decoded > 0 ? nlohmann::ordered_json(milliseconds(result.decodeSecondsPerToken)) : nlohmann::ordered_json();
+        j["tokens_per_second"] = decoded > 0 && tokensPerSecond > 0 ? nlohmann::ordered_json(tokensPerSecond) : nlohmann::ordered_json();
+        j["load_ms"] = milliseconds(result.loadSeconds);
+        j["prefetch"] = request.prefetch;
+        j["simulated_bandwidth"] = request.simulatedBandwidth > 0 ? nlohmann::ordered_json(request.simulatedBandwidth) : nlohmann::ordered_json();
+        j["cpu_dtype"] = result.cpuDtype;
+        j["gpu_dtype"] = result.gpuDtype;
+        j["converted_tensors"] = result.convertedTensors;
+        j["converted_bytes"] = result.convertedBytes;
+        j["convert_ms"] = milliseconds(result.convertSeconds);
+        j["in_place_tensors"] = result.inPlaceTensors;
+        j["notes"] = notes;
+        std::cout << j.dump(2) << "\n";
+        return 0;
+    }
+
+    std::cout << "\n";
+    TextTable table({"Device", "Compute", "Transfer", "Moved", "Peak", "Planned", "Capacity"}, {false, true, true, true, true, true, true});
+    for (const auto &d : result.devices)
+        table.addRow({d.label, ms(d.computeSeconds), ms(d.transferSeconds), humanBytes(static_cast<double>(d.bytesMoved)),
+                      humanBytes(static_cast<double>(d.peakBytes)), d.plannedBytes < 0 ? "-" : humanBytes(static_cast<double>(d.plannedBytes)),
+                      d.capacityBytes < 0 ? "-" : humanBytes(static_cast<double>(d.capacityBytes))});
+    std::cout << table.render() << "\n";
+    std::cout << "Prefill     " << result.promptIds.size() << (result.promptIds.size() == 1 ? " token" : " tokens") << " in "
+              << ms(result.prefillSeconds) << " (" << perSecond(static_cast<double>(result.promptIds.size()), result.prefillSeconds)
+              << " tokens/s)\n";
+    if (decoded > 0)
+        std::cout << "Decode      " << decoded << (decoded == 1 ? " token, " : " tokens, ") << ms(result.decodeSecondsPerToken) << "/token ("
+                  << perSecond(1.0, result.decodeSecondsPerToken) << " tokens/s)\n";
+    std::cout << "Load        " << ms(result.loadSeconds) << "\n";
+    std::cout << "Compute     " << result.cpuDtype << " on the CPU" << (simulatedNames.empty() ? "" : " and the simulated GPUs");
+    if (result.convertedTensors > 0)
+        std::cout << "; " << result.convertedTensors << " weight tensor(s) converted (" << humanBytes(static_cast<double>(result.convertedBytes))
+                  << " read, " << ms(result.convertSeconds) << ")";
+    else
+        std::cout << "; nothing converted";
+    if (result.inPlaceTensors > 0)
+        std::cout << "; " << result.inPlaceTensors << " tensor(s) used in place from the mmapped file";
+    std::cout << "\n";
+    for (const auto &n : notes)
+        std::cout << "note: " << n << "\n";
+    return 0;
+}
+
+} // namespace mizan::cli

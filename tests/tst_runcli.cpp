@@ -1,0 +1,396 @@
+// `mizan-cli run` as a user runs it: the same tokens whatever the placement (CPU, simulated GPUs,
+// CPU and disk offload, prefetch, a plan file, a device_map.json), the JSON report, the errors and
+// their exit codes, Ctrl-C. Small float32 demos so that every run takes a moment.
+#include "testutil.h"
+
+#include <QtTest>
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+
+#include <signal.h>
+
+namespace {
+
+using mizan::test::CliRun;
+using mizan::test::runCli;
+
+QJsonObject jsonOf(const CliRun &r)
+{
+    return QJsonDocument::fromJson(r.out).object();
+}
+
+QList<qint64> idsOf(const QJsonArray &a)
+{
+    QList<qint64> ids;
+    for (const auto &v : a)
+        ids << v.toInteger();
+    return ids;
+}
+
+// The devices a device map puts something on: "0", "1", "cpu", "disk".
+QStringList mapDevices(const QJsonObject &map)
+{
+    QStringList devices;
+    for (const auto &v : map)
+        devices << (v.isDouble() ? QString::number(v.toInt()) : v.toString());
+    devices.removeDuplicates();
+    devices.sort();
+    return devices;
+}
+
+QJsonObject deviceEntry(const QJsonObject &result, const QString &device)
+{
+    for (const auto &v : result.value(QStringLiteral("devices")).toArray()) {
+        const QJsonObject d = v.toObject();
+        const QJsonValue id = d.value(QStringLiteral("device"));
+        if ((id.isDouble() ? QString::number(id.toInt()) : id.toString()) == device)
+            return d;
+    }
+    return {};
+}
+
+QString text(const CliRun &r)
+{
+    return QStringLiteral("exit %1\nstdout: %2\nstderr: %3").arg(r.exitCode).arg(r.outText().left(3000), r.errText().left(3000));
+}
+
+} // namespace
+
+class TestRunCli : public QObject {
+    Q_OBJECT
+private:
+    QTemporaryDir m_dir;
+    QString m_demo;      // LLaMA, 4 layers, hidden 64, float32
+    QString m_plan;      // a plan file over 2 simulated GPUs and the CPU
+    QString m_map;       // the same map as device_map.json
+    QString m_cpuOffloadPlan;  // GPU 0, then the CPU
+    QString m_diskOffloadPlan; // GPU 0, the CPU, then disk
+    QString m_splitBudget;
+    QList<qint64> m_reference; // the tokens of the all-CPU run
+    qint64 m_layerBytes = 0;   // one decoder layer
+    qint64 m_embedBytes = 0;   // the embeddings (as large as the head)
+
+    QString path(const QString &name) const { return m_dir.filePath(name); }
+
+    QStringList withPaths(QStringList args) const
+    {
+        args.replaceInStrings(QStringLiteral("DEMO"), m_demo);
+        args.replaceInStrings(QStringLiteral("CPUPLAN"), m_cpuOffloadPlan);
+        args.replaceInStrings(QStringLiteral("DISKPLAN"), m_diskOffloadPlan);
+        args.replaceInStrings(QStringLiteral("PLAN"), m_plan);
+        args.replaceInStrings(QStringLiteral("MAP"), m_map);
+        args.replaceInStrings(QStringLiteral("SPLIT"), m_splitBudget);
+        args.replaceInStrings(QStringLiteral("GPUBUDGET"), QString::number(gpuBudget()));
+        args.replaceInStrings(QStringLiteral("CPUBUDGET"), QString::number(cpuBudget()));
+        args.replaceInStrings(QStringLiteral("DIR/"), m_dir.path() + QLatin1Char('/'));
+        return args;
+    }
+
+    static QStringList prompt() { return {QStringLiteral("--prompt-ids"), QStringLiteral("1,5,9,2"), QStringLiteral("--max-new-tokens"), QStringLiteral("6")}; }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(m_dir.isValid());
+        m_demo = path(QStringLiteral("demo"));
+        const CliRun made = mizan::test::makeDemo(m_demo, {QStringLiteral("--layers"), QStringLiteral("4"), QStringLiteral("--hidden"),
+                                                           QStringLiteral("64"), QStringLiteral("--dtype"), QStringLiteral("float32")});
+        QVERIFY2(made.exitCode == 0, made.err.constData());
+
+        // The sizes of a decoder layer and of the embeddings, to set budgets that split the model.
+        const CliRun planned = runCli({QStringLiteral("plan"), m_demo, QStringLiteral("--max-memory"), QStringLiteral("cpu=10GB"),
+                                       QStringLiteral("--no-clean"), QStringLiteral("--explain"), QStringLiteral("--json")});
+        QVERIFY2(planned.exitCode == 0, planned.err.constData());
+        for (const auto &v : jsonOf(planned).value(QStringLiteral("placements")).toArray())
+        {
+            const QString name = v.toObject().value(QStringLiteral("name")).toString();
+            const auto bytes = static_cast<qint64>(v.toObject().value(QStringLiteral("bytes")).toDouble());
+            if (name == QStringLiteral("model.layers.0"))
+                m_layerBytes = bytes;
+            if (name == QStringLiteral("model.embed_tokens"))
+                m_embedBytes = bytes;
+        }
+        QVERIFY(m_layerBytes > 0 && m_embedBytes > m_layerBytes);
+        m_splitBudget = QStringLiteral("0=%1,1=10MB,cpu=10GB").arg(gpuBudget());
+
+        const CliRun reference = runCli(QStringList{QStringLiteral("run"), m_demo, QStringLiteral("--max-memory"), QStringLiteral("cpu=10GB"),
+                                                    QStringLiteral("--json")} + prompt());
+        QVERIFY2(reference.exitCode == 0, qPrintable(text(reference)));
+        m_reference = idsOf(jsonOf(reference).value(QStringLiteral("generated_ids")).toArray());
+        QCOMPARE(m_reference.size(), 6);
+
+        m_plan = path(QStringLiteral("split.mizan.json"));
+        m_map = path(QStringLiteral("split_map.json"));
+        const CliRun plan = runCli({QStringLiteral("plan"), m_demo, QStringLiteral("--max-memory"), m_splitBudget, QStringLiteral("-o"), m_plan,
+                                    QStringLiteral("--device-map-out"), m_map});
+        QVERIFY2(plan.exitCode == 0, plan.err.constData());
+        m_cpuOffloadPlan = path(QStringLiteral("cpu-offload.mizan.json"));
+        m_diskOffloadPlan = path(QStringLiteral("disk-offload.mizan.json"));
+        for (const auto &[file, budget] : {std::pair{m_cpuOffloadPlan, QStringLiteral("0=%1,cpu=10GB").arg(gpuBudget())},
+                                           std::pair{m_diskOffloadPlan, QStringLiteral("0=%1,cpu=%2").arg(gpuBudget()).arg(cpuBudget())}}) {
+            const CliRun r = runCli({QStringLiteral("plan"), m_demo, QStringLiteral("--max-memory"), budget, QStringLiteral("-o"), file});
+            QVERIFY2(r.exitCode == 0, r.err.constData());
+        }
+    }
+
+    // GPU 0: the embeddings, a layer, and the largest layer kept free (Accelerate's reserve on the
+    // main devices); the CPU: two layers and that reserve.
+    qint64 gpuBudget() const { return 2 * m_embedBytes + m_layerBytes * 3 / 2; }
+    qint64 cpuBudget() const { return m_embedBytes + m_layerBytes * 5 / 2; }
+
+    // Every placement generates the same tokens as the all-CPU run.
+    void sameTokens_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QStringList>("devices");  // what the map must use, sorted
+        QTest::addColumn<bool>("moves");           // weights brought to an execution device
+        const QStringList cpuBig{QStringLiteral("--max-memory"), QStringLiteral("cpu=10GB")};
+        QTest::newRow("all on the CPU") << cpuBig << QStringList{QStringLiteral("cpu")} << false;
+        QTest::newRow("2 simulated GPUs") << QStringList{QStringLiteral("--max-memory"), QStringLiteral("SPLIT")}
+                                          << QStringList{QStringLiteral("0"), QStringLiteral("1")} << false;
+        QTest::newRow("hardware profile") << QStringList{QStringLiteral("--hardware"), QStringLiteral("demo-2gpu")}
+                                          << QStringList{QStringLiteral("0"), QStringLiteral("1")} << false;
+        // Planned here, under budgets: the simulated GPU is as large as its budget.
+        QTest::newRow("cpu offload") << QStringList{QStringLiteral("--max-memory"), QStringLiteral("0=GPUBUDGET,cpu=10GB")}
+                                     << QStringList{QStringLiteral("0"), QStringLiteral("cpu")} << true;
+        QTest::newRow("disk offload") << QStringList{QStringLiteral("--max-memory"), QStringLiteral("0=GPUBUDGET,cpu=CPUBUDGET")}
+                                      << QStringList{QStringLiteral("0"), QStringLiteral("cpu"), QStringLiteral("disk")} << true;
+        QTest::newRow("disk offload without a GPU") << QStringList{QStringLiteral("--max-memory"), QStringLiteral("cpu=GPUBUDGET")} // without a GPU the CPU is the main device
+                                                    << QStringList{QStringLiteral("cpu"), QStringLiteral("disk")} << true; // read from the mmapped file
+        QTest::newRow("simulated bandwidth") << QStringList{QStringLiteral("--max-memory"), QStringLiteral("0=GPUBUDGET,cpu=10GB"),
+                                                            QStringLiteral("--simulated-bandwidth"), QStringLiteral("1GB/s")}
+                                             << QStringList{QStringLiteral("0"), QStringLiteral("cpu")} << true;
+        // Prefetching K steps holds K steps' weights more than the plan's reserve of one layer: these
+        // plans run on a simulated GPU of 4 MB.
+        for (const char *prefetch : {"0", "1", "2"}) {
+            QTest::newRow(qPrintable(QStringLiteral("cpu offload, prefetch %1").arg(QLatin1String(prefetch))))
+                << QStringList{QStringLiteral("--plan"), QStringLiteral("CPUPLAN"), QStringLiteral("--max-memory"), QStringLiteral("0=4MB,cpu=10GB"),
+                               QStringLiteral("--prefetch"), QLatin1String(prefetch)}
+                << QStringList{QStringLiteral("0"), QStringLiteral("cpu")} << true;
+            QTest::newRow(qPrintable(QStringLiteral("disk offload, prefetch %1").arg(QLatin1String(prefetch))))
+                << QStringList{QStringLiteral("--plan"), QStringLiteral("DISKPLAN"), QStringLiteral("--max-memory"), QStringLiteral("0=4MB,cpu=10GB"),
+                               QStringLiteral("--prefetch"), QLatin1String(prefetch)}
+                << QStringList{QStringLiteral("0"), QStringLiteral("cpu"), QStringLiteral("disk")} << true;
+        }
+        QTest::newRow("--plan") << QStringList{QStringLiteral("--plan"), QStringLiteral("PLAN")}
+                                << QStringList{QStringLiteral("0"), QStringLiteral("1")} << false;
+        QTest::newRow("--device-map") << QStringList{QStringLiteral("--device-map"), QStringLiteral("MAP"), QStringLiteral("--max-memory"),
+                                                     QStringLiteral("SPLIT")}
+                                      << QStringList{QStringLiteral("0"), QStringLiteral("1")} << false;
+        QTest::newRow("--device-map, no capacity") << QStringList{QStringLiteral("--device-map"), QStringLiteral("MAP")}
+                                                   << QStringList{QStringLiteral("0"), QStringLiteral("1")} << false;
+    }
+    void sameTokens()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(QStringList, devices);
+        QFETCH(bool, moves);
+        args = withPaths(args);
+        const CliRun r = runCli(QStringList{QStringLiteral("run"), m_demo, QStringLiteral("--json")} + args + prompt());
+        QVERIFY2(r.exitCode == 0, qPrintable(text(r)));
+        const QJsonObject j = jsonOf(r);
+        QCOMPARE(mapDevices(j.value(QStringLiteral("device_map")).toObject()), devices);
+        QCOMPARE(idsOf(j.value(QStringLiteral("generated_ids")).toArray()), m_reference);
+        qint64 moved = 0;
+        for (const auto &v : j.value(QStringLiteral("devices")).toArray()) {
+            const QJsonObject d = v.toObject();
+            if (d.value(QStringLiteral("device")).isDouble()) // every GPU here is simulated
+                QVERIFY2(d.value(QStringLiteral("simulated")).toBool() && d.value(QStringLiteral("label")).toString().contains(QStringLiteral("simulated")),
+                         qPrintable(text(r)));
+            moved += static_cast<qint64>(d.value(QStringLiteral("bytes_moved")).toDouble());
+        }
+        QCOMPARE(moved > 0, moves);
+    }
+
+    // The JSON report: its shape, and what the devices did under CPU offload to a simulated GPU.
+    void jsonReport()
+    {
+        const qint64 budget = gpuBudget();
+        const CliRun r = runCli(QStringList{QStringLiteral("run"), m_demo, QStringLiteral("--max-memory"),
+                                            QStringLiteral("0=%1,cpu=10GB").arg(budget), QStringLiteral("--json")} + prompt());
+        QVERIFY2(r.exitCode == 0, qPrintable(text(r)));
+        const QJsonObject j = jsonOf(r);
+        QCOMPARE(j.value(QStringLiteral("format")).toString(), QStringLiteral("mizan-run-result"));
+        QCOMPARE(j.value(QStringLiteral("version")).toInt(), 1);
+        QCOMPARE(idsOf(j.value(QStringLiteral("prompt_ids")).toArray()), (QList<qint64>{1, 5, 9, 2}));
+        for (const char *key : {"generated_ids", "devices", "prefill_ms", "decode_ms_per_token", "tokens_per_second", "load_ms", "cpu_dtype",
+                                "converted_tensors", "converted_bytes", "notes"})
+            QVERIFY2(j.contains(QLatin1String(key)), key);
+        QVERIFY(j.value(QStringLiteral("prefill_ms")).toDouble() > 0);
+        QVERIFY(j.value(QStringLiteral("decode_ms_per_token")).toDouble() > 0);
+        QVERIFY(j.value(QStringLiteral("tokens_per_second")).toDouble() > 0);
+        QCOMPARE(j.value(QStringLiteral("cpu_dtype")).toString(), QStringLiteral("float32"));
+        QCOMPARE(j.value(QStringLiteral("converted_tensors")).toInt(), 0); // float32 weights used as stored
+        for (const auto &v : j.value(QStringLiteral("devices")).toArray())
+            for (const char *key : {"device", "label", "simulated", "compute_ms", "transfer_ms", "bytes_moved", "peak_bytes", "planned_bytes",
+                                    "capacity_bytes"})
+                QVERIFY2(v.toObject().contains(QLatin1String(key)), key);
+
+        // GPU 0 computes everything (the CPU's modules run there) and receives the CPU's weights.
+        const QJsonObject gpu = deviceEntry(j, QStringLiteral("0"));
+        QVERIFY2(!gpu.isEmpty(), r.out.constData());
+        QVERIFY(gpu.value(QStringLiteral("simulated")).toBool());
+        QCOMPARE(gpu.value(QStringLiteral("label")).toString(), QStringLiteral("GPU 0 (simulated)"));
+        QVERIFY(gpu.value(QStringLiteral("compute_ms")).toDouble() > 0);
+        QVERIFY(gpu.value(QStringLiteral("bytes_moved")).toDouble() > 0);
+        QCOMPARE(static_cast<qint64>(gpu.value(QStringLiteral("capacity_bytes")).toDouble()), budget);
+        QVERIFY(gpu.value(QStringLiteral("planned_bytes")).toDouble() > 0);
+        QVERIFY(gpu.value(QStringLiteral("peak_bytes")).toDouble() >= gpu.value(QStringLiteral("planned_bytes")).toDouble());
+        QVERIFY(gpu.value(QStringLiteral("peak_bytes")).toDouble() <= static_cast<double>(budget));
+        const QJsonObject cpu = deviceEntry(j, QStringLiteral("cpu"));
+        QVERIFY2(!cpu.isEmpty(), r.out.constData());
+        QVERIFY(!cpu.value(QStringLiteral("simulated")).toBool());
+        QVERIFY(cpu.value(QStringLiteral("planned_bytes")).toDouble() > 0);
+        QCOMPARE(cpu.value(QStringLiteral("capacity_bytes")), QJsonValue(QJsonValue::Null));
+        bool simulatedNote = false;
+        for (const auto &n : j.value(QStringLiteral("notes")).toArray())
+            simulatedNote = simulatedNote || n.toString().startsWith(QStringLiteral("simulated: GPU 0"));
+        QVERIFY2(simulatedNote, r.out.constData());
+    }
+
+    // The text report: tokens on one line, then a row per device and the speeds.
+    void textReport()
+    {
+        const CliRun r = runCli(QStringList{QStringLiteral("run"), m_demo, QStringLiteral("--plan"), m_plan} + prompt());
+        QVERIFY2(r.exitCode == 0, qPrintable(text(r)));
+        QStringList tokens;
+        for (qint64 id : m_reference)
+            tokens << QString::number(id);
+        const QString out = r.outText();
+        QVERIFY2(out.contains(QStringLiteral("\nTokens      ") + tokens.join(QLatin1Char(' ')) + QLatin1Char('\n')), qPrintable(out));
+        QVERIFY2(out.contains(QStringLiteral("\nSimulated   GPU 0 (")), qPrintable(out));
+        QVERIFY2(out.contains(QStringLiteral("\nGPU 0 (simulated) ")) && out.contains(QStringLiteral("\nGPU 1 (simulated) ")), qPrintable(out));
+        for (const char *header : {"Compute", "Transfer", "Moved", "Peak", "Planned", "Capacity"})
+            QVERIFY2(out.contains(QLatin1String(header)), header);
+        QVERIFY2(out.contains(QStringLiteral("\nPrefill     4 tokens in ")), qPrintable(out));
+        QVERIFY2(out.contains(QStringLiteral("\nDecode      5 tokens, ")), qPrintable(out));
+        QVERIFY2(out.contains(QStringLiteral("\nnote: simulated: GPU 0 (")), qPrintable(out));
+    }
+
+    // Failures: exit 1 naming what failed; wrong arguments: exit 2.
+    void errors_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<int>("exitCode");
+        QTest::addColumn<QString>("message");
+        const QString ids = QStringLiteral("--prompt-ids");
+        const QString mm = QStringLiteral("--max-memory");
+        const QString cpu = QStringLiteral("cpu=10GB");
+        QTest::newRow("map missing a module") << QStringList{QStringLiteral("--device-map"), QStringLiteral("DIR/partial.json"), ids, QStringLiteral("1")}
+                                              << 1 << QStringLiteral("\"lm_head");
+        QTest::newRow("simulated GPU too small") << QStringList{QStringLiteral("--device-map"), QStringLiteral("DIR/gpu0.json"), mm,
+                                                                QStringLiteral("0=1MB"), ids, QStringLiteral("1")}
+                                                 << 1 << QStringLiteral("GPU 0 (simulated) is out of memory");
+        QTest::newRow("token outside the vocabulary") << QStringList{mm, cpu, ids, QStringLiteral("1,99999999")} << 1
+                                                      << QStringLiteral("prompt token id 99999999 is outside the vocabulary");
+        QTest::newRow("plan of another checkpoint") << QStringList{QStringLiteral("--plan"), QStringLiteral("DIR/other.mizan.json"), ids, QStringLiteral("1")}
+                                                    << 1 << QStringLiteral("other.mizan.json");
+        QTest::newRow("unreadable map") << QStringList{QStringLiteral("--device-map"), QStringLiteral("DIR/nothing.json"), ids, QStringLiteral("1")}
+                                        << 1 << QStringLiteral("nothing.json");
+        QTest::newRow("preset without weights") << QStringList{QStringLiteral("PRESET"), mm, QStringLiteral("cpu=1000GB"), ids, QStringLiteral("1")}
+                                                << 1 << QStringLiteral("has no weights to run");
+        QTest::newRow("no --prompt-ids") << QStringList{mm, cpu} << 2 << QStringLiteral("missing --prompt-ids");
+        QTest::newRow("bad --prompt-ids") << QStringList{mm, cpu, ids, QStringLiteral("1,x")} << 2 << QStringLiteral("--prompt-ids needs");
+        QTest::newRow("empty --prompt-ids") << QStringList{mm, cpu, ids, QString()} << 2 << QStringLiteral("--prompt-ids needs");
+        QTest::newRow("negative token id") << QStringList{mm, cpu, ids, QStringLiteral("-3")} << 2 << QStringLiteral("--prompt-ids needs");
+        QTest::newRow("no map") << QStringList{ids, QStringLiteral("1")} << 2 << QStringLiteral("missing the map");
+        QTest::newRow("--plan and --device-map") << QStringList{QStringLiteral("--plan"), QStringLiteral("PLAN"), QStringLiteral("--device-map"),
+                                                                QStringLiteral("MAP"), ids, QStringLiteral("1")}
+                                                 << 2 << QStringLiteral("not both");
+        QTest::newRow("--strategy with a map") << QStringList{QStringLiteral("--plan"), QStringLiteral("PLAN"), QStringLiteral("--strategy"),
+                                                              QStringLiteral("balanced"), ids, QStringLiteral("1")}
+                                               << 2 << QStringLiteral("--strategy is for planning");
+        QTest::newRow("bad --max-new-tokens") << QStringList{mm, cpu, ids, QStringLiteral("1"), QStringLiteral("--max-new-tokens"), QStringLiteral("-1")}
+                                              << 2 << QStringLiteral("--max-new-tokens");
+        QTest::newRow("bad --prefetch") << QStringList{mm, cpu, ids, QStringLiteral("1"), QStringLiteral("--prefetch"), QStringLiteral("two")}
+                                        << 2 << QStringLiteral("--prefetch");
+        QTest::newRow("bad --simulated-bandwidth") << QStringList{mm, cpu, ids, QStringLiteral("1"), QStringLiteral("--simulated-bandwidth"),
+                                                                  QStringLiteral("fast")}
+                                                   << 2 << QStringLiteral("--simulated-bandwidth");
+        QTest::newRow("float16 on the CPU") << QStringList{mm, cpu, ids, QStringLiteral("1"), QStringLiteral("--cpu-dtype"), QStringLiteral("float16")}
+                                            << 2 << QStringLiteral("--cpu-dtype must be float32 or bfloat16");
+        QTest::newRow("bad --temperature") << QStringList{mm, cpu, ids, QStringLiteral("1"), QStringLiteral("--temperature"), QStringLiteral("-1")}
+                                           << 2 << QStringLiteral("--temperature");
+    }
+    void errors()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(int, exitCode);
+        QFETCH(QString, message);
+        // The fixtures some rows name.
+        QVERIFY(mizan::test::writeFile(path(QStringLiteral("partial.json")),
+                                       R"({"model.embed_tokens": "cpu", "model.layers": "cpu", "model.norm": "cpu"})"));
+        QVERIFY(mizan::test::writeFile(path(QStringLiteral("gpu0.json")), R"({"": 0})"));
+        if (!QFile::exists(path(QStringLiteral("other.mizan.json")))) {
+            const QString other = path(QStringLiteral("other"));
+            QCOMPARE(mizan::test::makeDemo(other, {QStringLiteral("--layers"), QStringLiteral("2"), QStringLiteral("--hidden"), QStringLiteral("64")}).exitCode, 0);
+            QCOMPARE(runCli({QStringLiteral("plan"), other, QStringLiteral("--max-memory"), QStringLiteral("cpu=10GB"), QStringLiteral("-o"),
+                             path(QStringLiteral("other.mizan.json"))})
+                         .exitCode,
+                     0);
+        }
+        QString target = m_demo;
+        if (args.first() == QStringLiteral("PRESET")) {
+            args.removeFirst();
+            target = QStringLiteral("llama-2-7b");
+        }
+        const CliRun r = runCli(QStringList{QStringLiteral("run"), target} + withPaths(args));
+        QVERIFY2(r.exitCode == exitCode, qPrintable(text(r)));
+        QVERIFY2(r.errText().contains(message), qPrintable(text(r)));
+        if (exitCode == 2)
+            QVERIFY2(r.errText().contains(QStringLiteral("usage: mizan-cli run")), qPrintable(text(r)));
+    }
+
+    // A shard deleted after planning: the run names the file.
+    void missingShard()
+    {
+        QTemporaryDir dir;
+        const QString demo = dir.filePath(QStringLiteral("demo"));
+        QCOMPARE(mizan::test::makeDemo(demo, {QStringLiteral("--layers"), QStringLiteral("2"), QStringLiteral("--hidden"), QStringLiteral("64"),
+                                              QStringLiteral("--dtype"), QStringLiteral("float32")})
+                     .exitCode,
+                 0);
+        const QString plan = dir.filePath(QStringLiteral("plan.mizan.json"));
+        QCOMPARE(runCli({QStringLiteral("plan"), demo, QStringLiteral("--max-memory"), QStringLiteral("cpu=10GB"), QStringLiteral("-o"), plan}).exitCode, 0);
+        const QStringList shards = QDir(demo).entryList({QStringLiteral("*.safetensors")}, QDir::Files, QDir::Name);
+        QVERIFY(shards.size() >= 2);
+        QVERIFY(QFile::remove(QDir(demo).filePath(shards.last())));
+        const CliRun r = runCli({QStringLiteral("run"), demo, QStringLiteral("--plan"), plan, QStringLiteral("--prompt-ids"), QStringLiteral("1")});
+        QVERIFY2(r.exitCode == 1, qPrintable(text(r)));
+        QVERIFY2(r.errText().contains(shards.last()), qPrintable(text(r)));
+    }
+
+    // Ctrl-C stops the run: exit 130, "cancelled".
+    void interrupt()
+    {
+        // Slow enough to be interrupted mid-run: CPU offload through a 2 MB/s simulated link.
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("MIZAN_RESOURCES"), QStringLiteral(MIZAN_SOURCE_DIR "/resources"));
+        p.setProcessEnvironment(env);
+        p.start(mizan::test::cliPath(), {QStringLiteral("run"), m_demo, QStringLiteral("--max-memory"),
+                                         QStringLiteral("0=%1,cpu=10GB").arg(gpuBudget()), QStringLiteral("--simulated-bandwidth"),
+                                         QStringLiteral("2MB"), QStringLiteral("--prompt-ids"), QStringLiteral("1"), QStringLiteral("--max-new-tokens"),
+                                         QStringLiteral("100000")});
+        QVERIFY(p.waitForStarted());
+        QByteArray out;
+        // Until the first token is printed: the run is under way.
+        while (!QRegularExpression(QStringLiteral("Tokens +\\d")).match(QString::fromUtf8(out)).hasMatch()) {
+            QVERIFY2(p.state() == QProcess::Running && p.waitForReadyRead(60000), out.constData());
+            out += p.readAllStandardOutput();
+        }
+        QCOMPARE(::kill(static_cast<pid_t>(p.processId()), SIGINT), 0);
+        QVERIFY(p.waitForFinished(60000));
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        const QByteArray err = p.readAllStandardError();
+        QVERIFY2(p.exitCode() == 130, err.constData());
+        QVERIFY2(err.contains("cancelled"), err.constData());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestRunCli)
+#include "tst_runcli.moc"
