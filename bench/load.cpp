@@ -98,7 +98,7 @@ int child(const std::string &placement, const std::string &dir, int tokens)
                 d.simulated = true;
                 request.devices.push_back(d);
             }
-        request.promptIds = {1, 450, 4996, 17354, 1701, 432, 17204, 975};
+        request.promptIds = {1, 450, 4996, 1735, 1701, 432, 1204, 975};
         request.maxNewTokens = tokens;
         const rt::RunResult result = load.backend->createSession(request)->run({});
         if (result.error) {
