@@ -14,7 +14,8 @@
 // first (RunResult::decodeSecondsPerToken); compute and transfer per token are summed from the
 // ModuleRan and WeightMoved events of those tokens. Figures: median (best) over the rounds.
 //
-// usage: bench_dispatch [--small] [--rounds N] [--tokens N]
+// usage: bench_dispatch [--small] [--rounds N] [--tokens N] [--verbose] [--only 1,3]   (--verbose: every run;
+//        --only: those rows of the table, no ratios)
 
 #include "benchmodel.h"
 
@@ -129,7 +130,8 @@ const char *verdict(double ratio, double target) { return ratio <= target ? "mee
 
 int main(int argc, char **argv)
 {
-    bool small = false;
+    bool small = false, verbose = false;
+    std::string only; // "1,3": those rows of the table only
     int rounds = 3;
     Setup setup;
     for (int i = 1; i < argc; ++i) {
@@ -138,10 +140,14 @@ int main(int argc, char **argv)
             small = true;
         else if (a == "--rounds" && i + 1 < argc)
             rounds = std::max(1, std::atoi(argv[++i]));
+        else if (a == "--only" && i + 1 < argc)
+            only = argv[++i];
+        else if (a == "--verbose")
+            verbose = true;
         else if (a == "--tokens" && i + 1 < argc)
             setup.tokens = std::max(3, std::atoi(argv[++i]));
         else {
-            std::fprintf(stderr, "usage: bench_dispatch [--small] [--rounds N] [--tokens N]\n");
+            std::fprintf(stderr, "usage: bench_dispatch [--small] [--rounds N] [--tokens N] [--verbose] [--only 1,3]\n");
             return 2;
         }
     }
@@ -193,11 +199,23 @@ int main(int argc, char **argv)
     // The same offload over a link half as fast (transfer about twice the compute): there the link,
     // not the CPU's own copy, is what prefetch has to hide.
     std::vector<Placement> placements{allCpu, twoGpus, onDisk, offload(0), offload(1), offload(2), offload(0, 2), offload(2, 2)};
+    if (!only.empty()) {
+        std::vector<Placement> kept;
+        for (std::size_t i = 0; i < placements.size(); ++i)
+            if (("," + only + ",").find("," + std::to_string(i + 1) + ",") != std::string::npos)
+                kept.push_back(placements[i]);
+        placements = kept;
+    }
     for (int r = 0; r < rounds; ++r) {
         std::printf("round %d/%d ...\n", r + 1, rounds);
         std::fflush(stdout);
-        for (auto &p : placements)
+        for (auto &p : placements) {
             p.runs.push_back(runOnce(*load.backend, setup, p));
+            if (verbose)
+                std::printf("  %-40s %8.1f ms/token, compute %8.1f, transfer %8.1f  (load %s)\n", p.label.c_str(),
+                            p.runs.back().decodeMs, p.runs.back().computeMs, p.runs.back().transferMs,
+                            bench::loadAverage().c_str());
+        }
     }
 
     std::printf("\ndecode, prompt 8 ids, %d new tokens, %d rounds: median (best)\n", setup.tokens, rounds);
@@ -208,6 +226,10 @@ int main(int argc, char **argv)
                     best(field(p, &Measure::computeMs)), median(field(p, &Measure::transferMs)),
                     best(field(p, &Measure::transferMs)));
 
+    if (!only.empty()) { // the ratios need every row
+        std::printf("load average: %s at the start, %s at the end (2 cores)\n", loadBefore.c_str(), bench::loadAverage().c_str());
+        return 0;
+    }
     // Ratios of medians, and of the per-round ratios' median (both placements ran back to back).
     auto ratio = [&](const Placement &a, const Placement &b) {
         std::vector<double> per;
@@ -230,11 +252,11 @@ int main(int argc, char **argv)
         std::printf("%-38s  %6.3fx  %-7s total / max(compute, transfer)%s\n", placements[i].label.c_str(), r,
                     placements[i].prefetch == 0 ? "" : verdict(r, 1.15),
                     placements[i].prefetch == 0 ? " (no prefetch: about compute + transfer)" : ", target <= 1.15x");
+    }
     std::printf("(CPU offload: blocks on \"cpu\", run on simulated GPU 0 over a simulated link of %.2f GB/s, chosen so\n"
                 " that moving a token's blocks takes as long as computing it; \"slow link\": %.2f GB/s. On a simulated\n"
                 " GPU the move is also a memcpy by the CPU, which competes with the computation for the cores.)\n",
                 setup.bandwidth / 1e9, setup.bandwidth / 2e9);
-    }
     std::printf("\nAccelerate 1.14, same shape, same machine: in RAM 261 ms/token, layers on disk 879 ms/token (3.37x).\n");
     std::printf("load average: %s at the start, %s at the end (2 cores)\n", loadBefore.c_str(), bench::loadAverage().c_str());
     return 0;
