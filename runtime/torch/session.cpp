@@ -201,6 +201,7 @@ struct Weight {
     int catalogIndex = -1;
     Device home;             // the map's device: a GPU, cpu or disk
     torch::Tensor resident;  // GPU home: on that GPU; cpu home: in host memory (in the dtype it computes in)
+    mutable std::atomic<bool> touched{false}; // disk home used in place: its pages were faulted in once
 };
 
 // The weights of one step, ready on its execution device, and what bringing them cost.
@@ -575,7 +576,9 @@ private:
                 const bool inPlace = !exec.cuda && !exec.simulated;
                 if (inPlace && !didConvert) {
                     t = source;
-                    if (prefetched)
+                    // Once: the pages stay mapped while the checkpoint is open, and touching them
+                    // again each token costs a cache and TLB miss per page on the compute's cores.
+                    if (prefetched && !w->touched.exchange(true))
                         touchPages(t);
                 } else {
                     t = copyIn(source, exec);
