@@ -13,11 +13,13 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <future>
 #include <map>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <unordered_map>
 
@@ -199,6 +201,7 @@ struct Weight {
     int catalogIndex = -1;
     Device home;             // the map's device: a GPU, cpu or disk
     torch::Tensor resident;  // GPU home: on that GPU; cpu home: in host memory (in the dtype it computes in)
+    mutable std::atomic<bool> touched{false}; // disk home used in place: its pages were faulted in once
 };
 
 // The weights of one step, ready on its execution device, and what bringing them cost.
@@ -208,6 +211,66 @@ struct Staged {
     std::vector<std::pair<Device, std::int64_t>> movedFrom; // bytes per source device
     double seconds = 0;
     bool prefetched = false;
+};
+
+// Host buffers for weights brought in to a CPU-backed device (simulated GPUs, conversions on the
+// CPU), reused from step to step. A fresh buffer of a block's size is a new mmap for malloc: every
+// 4 KiB page faults (and is zeroed) at its first touch, and the munmap after the step shoots down
+// TLBs; on a VM that cost several times the copy itself. A buffer goes back to the pool when the
+// last tensor over it dies, so the pool holds at most what was in flight at once (about
+// prefetch + 1 steps' offloaded weights), like CUDA's caching allocator.
+class StagingPool {
+public:
+    StagingPool() : m_state(std::make_shared<State>()) {}
+
+    torch::Tensor take(c10::IntArrayRef sizes, c10::ScalarType dtype)
+    {
+        const std::size_t bytes =
+            static_cast<std::size_t>(c10::multiply_integers(sizes)) * c10::elementSize(dtype);
+        void *block = nullptr;
+        {
+            const std::lock_guard lock(m_state->mutex);
+            auto it = m_state->free.find(bytes);
+            if (it != m_state->free.end() && !it->second.empty()) {
+                block = it->second.back();
+                it->second.pop_back();
+            }
+        }
+        if (!block) {
+            block = std::aligned_alloc(64, (std::max<std::size_t>(bytes, 1) + 63) / 64 * 64);
+            if (!block)
+                throw std::bad_alloc();
+        }
+        return torch::from_blob(
+            block, sizes,
+            [state = m_state, bytes](void *p) {
+                const std::lock_guard lock(state->mutex);
+                state->free[bytes].push_back(p);
+            },
+            torch::TensorOptions().dtype(dtype));
+    }
+    // Frees the buffers not in use (those in use are kept until their tensors die, then freed
+    // with the pool).
+    void clear()
+    {
+        const std::lock_guard lock(m_state->mutex);
+        m_state->freeAll();
+    }
+
+private:
+    struct State {
+        std::mutex mutex;
+        std::map<std::size_t, std::vector<void *>> free;
+        void freeAll()
+        {
+            for (auto &[bytes, blocks] : free)
+                for (void *p : blocks)
+                    std::free(p);
+            free.clear();
+        }
+        ~State() { freeAll(); }
+    };
+    std::shared_ptr<State> m_state;
 };
 
 class StagedSource final : public WeightSource {
@@ -506,21 +569,27 @@ private:
             std::int64_t bytes = 0;
             if (w->home.kind == DeviceKind::Disk) {
                 const torch::Tensor source = mapped(*w);
-                bool didConvert = false;
+                const bool didConvert = source.scalar_type() != exec.dtype;
                 const auto c0 = Clock::now();
                 // Computing on the CPU: the mmapped tensor itself (the page cache is the copy);
                 // anywhere else it is read in.
                 const bool inPlace = !exec.cuda && !exec.simulated;
-                t = converted(source, exec.dtype, exec.exec, !inPlace, didConvert);
+                if (inPlace && !didConvert) {
+                    t = source;
+                    // Once: the pages stay mapped while the checkpoint is open, and touching them
+                    // again each token costs a cache and TLB miss per page on the compute's cores.
+                    if (prefetched && !w->touched.exchange(true))
+                        touchPages(t);
+                } else {
+                    t = copyIn(source, exec);
+                }
                 if (didConvert)
                     noteConversion(bytesOf(source), secondsSince(c0));
-                if (inPlace && !didConvert && prefetched)
-                    touchPages(t);
                 bytes = inPlace && !didConvert ? 0 : bytesOf(t);
                 out.movedFrom.push_back({w->home, bytesOf(source)});
             } else {
                 // From host memory (a cpu module) or another GPU (a split across GPUs).
-                t = w->resident.to(exec.exec, exec.dtype, /*non_blocking=*/false, /*copy=*/true);
+                t = copyIn(w->resident, exec);
                 bytes = bytesOf(t);
                 out.movedFrom.push_back({w->home, bytes});
             }
@@ -542,6 +611,22 @@ private:
         }
         out.seconds = secondsSince(t0);
         return out;
+    }
+
+    // A copy of `source` on `exec` in its dtype; on a CPU-backed device in a pooled buffer.
+    torch::Tensor copyIn(const torch::Tensor &source, const DeviceState &exec)
+    {
+        if (exec.cuda)
+            return source.to(exec.exec, exec.dtype, /*non_blocking=*/false, /*copy=*/true);
+        torch::Tensor buffer = m_pool.take(source.sizes(), exec.dtype);
+        // A plain memcpy on this thread when nothing converts: Tensor::copy_ would split it over
+        // libtorch's intra-op threads, which then compete with the computation (the prefetch thread
+        // runs beside it) and spin at their barrier whenever the cores are oversubscribed.
+        if (source.device().is_cpu() && source.scalar_type() == exec.dtype && source.is_contiguous())
+            std::memcpy(buffer.data_ptr(), source.data_ptr(), static_cast<std::size_t>(bytesOf(source)));
+        else
+            buffer.copy_(source);
+        return buffer;
     }
 
     // Reads one byte per page so that the kernel maps them now (the prefetch of an in-place tensor).
@@ -791,6 +876,7 @@ private:
                 }
             }
         m_inFlight.clear();
+        m_pool.clear();
         m_state = DecodeState{};
         m_weights.clear();
         m_plans.clear();
@@ -841,6 +927,7 @@ private:
     std::vector<StepPlan> m_plans;
     std::deque<std::pair<std::int64_t, std::future<Staged>>> m_inFlight;
     std::int64_t m_nextPrefetch = 0;
+    StagingPool m_pool;
     std::mutex m_conversionMutex;
     std::int64_t m_converted = 0, m_convertedBytes = 0, m_inPlace = 0;
     double m_convertSeconds = 0;
