@@ -109,4 +109,16 @@ std::vector<std::string> splitList(const std::string &text, char sep)
     return out;
 }
 
+std::int64_t nonNegativeInt(const Args &args, const std::string &name, std::int64_t fallback)
+{
+    const auto v = args.value(name);
+    if (!v)
+        return fallback;
+    std::int64_t out = 0;
+    auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+    if (ec != std::errc() || ptr != v->data() + v->size() || out < 0)
+        throw UsageError("option " + name + " needs a non-negative integer, got \"" + *v + "\"");
+    return out;
+}
+
 } // namespace mizan::cli

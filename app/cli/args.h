@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -37,5 +38,8 @@ private:
 
 // Splits "a,b,c" (empty items dropped).
 std::vector<std::string> splitList(const std::string &text, char sep = ',');
+
+// The integer value of option `name` (>= 0), `fallback` when absent. Throws UsageError otherwise.
+std::int64_t nonNegativeInt(const Args &args, const std::string &name, std::int64_t fallback);
 
 } // namespace mizan::cli

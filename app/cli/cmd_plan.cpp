@@ -74,17 +74,6 @@ auto asUsage(F &&f) -> decltype(f())
     }
 }
 
-std::int64_t positiveInt(const Args &args, const std::string &name, std::int64_t fallback)
-{
-    auto v = args.value(name);
-    if (!v)
-        return fallback;
-    std::int64_t out = 0;
-    auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-    if (ec != std::errc() || ptr != v->data() + v->size() || out < 0)
-        throw UsageError("option " + name + " needs a non-negative integer, got \"" + *v + "\"");
-    return out;
-}
 
 std::string entriesText(int n)
 {
@@ -136,8 +125,8 @@ PlanArgs planArgsFrom(const Args &args, bool budgetsRequired)
     s.offloadBuffers = args.flag("--offload-buffers");
     s.fallbackAllocation = args.flag("--fallback");
     s.cleanResult = !args.flag("--no-clean");
-    s.headroomTokens = positiveInt(args, "--headroom-tokens", 0);
-    s.headroomBatch = positiveInt(args, "--batch", 1);
+    s.headroomTokens = nonNegativeInt(args, "--headroom-tokens", 0);
+    s.headroomBatch = nonNegativeInt(args, "--batch", 1);
     return out;
 }
 

@@ -88,17 +88,6 @@ namespace {
 
 using planner::Device;
 
-std::int64_t nonNegative(const Args &args, const std::string &name, std::int64_t fallback)
-{
-    const auto v = args.value(name);
-    if (!v)
-        return fallback;
-    std::int64_t out = 0;
-    auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-    if (ec != std::errc() || ptr != v->data() + v->size() || out < 0)
-        throw UsageError("option " + name + " needs a non-negative integer, got \"" + *v + "\"");
-    return out;
-}
 
 std::string trimmed(const std::string &s)
 {
@@ -301,8 +290,8 @@ int runRun(const std::vector<std::string> &argv)
     runtime::RunRequest request;
     request.checkpointPath = path;
     request.promptIds = promptIdsFrom(*promptText);
-    const std::int64_t maxNew = nonNegative(args, "--max-new-tokens", 16);
-    const std::int64_t prefetch = nonNegative(args, "--prefetch", 1);
+    const std::int64_t maxNew = nonNegativeInt(args, "--max-new-tokens", 16);
+    const std::int64_t prefetch = nonNegativeInt(args, "--prefetch", 1);
     if (maxNew > 1000000 || prefetch > 1000000)
         throw UsageError("--max-new-tokens and --prefetch must be at most 1000000");
     request.maxNewTokens = static_cast<int>(maxNew);
@@ -322,7 +311,7 @@ int runRun(const std::vector<std::string> &argv)
             throw UsageError("--temperature needs a number >= 0, got \"" + *t + "\"");
         request.temperature = static_cast<float>(v);
     }
-    const std::int64_t topK = nonNegative(args, "--top-k", 0);
+    const std::int64_t topK = nonNegativeInt(args, "--top-k", 0);
     if (topK > 100000000)
         throw UsageError("--top-k is too large");
     request.topK = static_cast<int>(topK);
