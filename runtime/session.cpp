@@ -1,5 +1,7 @@
 #include "session.h"
 
+#include <algorithm>
+
 namespace mizan::runtime {
 
 const char *toString(RunEventKind kind)
@@ -16,6 +18,36 @@ const char *toString(RunEventKind kind)
     case RunEventKind::Failed: return "failed";
     }
     return "unknown";
+}
+
+std::vector<RunDevice> runDevicesFor(const planner::DeviceMap &map, const std::vector<GpuInfo> &machine,
+                                     const std::vector<planner::PlanDevice> &known, const planner::MaxMemory &budgets)
+{
+    std::vector<planner::Device> gpus;
+    for (const auto &[key, d] : map)
+        if (d.isGpu() && std::find(gpus.begin(), gpus.end(), d) == gpus.end())
+            gpus.push_back(d);
+    std::sort(gpus.begin(), gpus.end());
+    std::vector<RunDevice> out;
+    for (const planner::Device &g : gpus) {
+        RunDevice rd;
+        rd.device = g;
+        const auto real = std::find_if(machine.begin(), machine.end(), [&](const GpuInfo &i) { return i.index == g.index; });
+        const auto info = std::find_if(known.begin(), known.end(), [&](const planner::PlanDevice &p) { return p.device == g; });
+        if (real != machine.end()) {
+            rd.label = real->name;
+        } else {
+            rd.simulated = true;
+            if (info != known.end()) {
+                rd.label = info->label;
+                rd.capacityBytes = info->capacityBytes;
+            }
+            if (rd.capacityBytes < 0)
+                rd.capacityBytes = planner::budgetOf(budgets, g);
+        }
+        out.push_back(rd);
+    }
+    return out;
 }
 
 RunError runErrorOf(const Error &error)

@@ -14,6 +14,8 @@
 #include "planner/device.h"
 #include "planner/error.h"
 #include "planner/plan.h"
+#include "planner/planfile.h"
+#include "runtime/devices.h"
 
 #include <atomic>
 #include <cstdint>
@@ -136,6 +138,13 @@ public:
     // From any thread: the run stops before its next step (within one block's time).
     virtual void cancel() = 0;
 };
+
+// The RunDevices of the map's GPUs, in index order, as mizan-cli run and the window's test inference
+// both decide them: a GPU of `machine` (matched by index) is real and named after its card; any
+// other is simulated, an arena of its `known` capacity (a plan file's or the window's device),
+// else of its budget in `budgets`, else unlimited (-1), labelled with the known label.
+std::vector<RunDevice> runDevicesFor(const planner::DeviceMap &map, const std::vector<GpuInfo> &machine,
+                                     const std::vector<planner::PlanDevice> &known, const planner::MaxMemory &budgets);
 
 // Turns an Error into the RunError a session reports.
 RunError runErrorOf(const Error &error);

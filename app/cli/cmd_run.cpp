@@ -235,14 +235,6 @@ struct Prepared {
     std::vector<std::string> notes;
 };
 
-const planner::PlanDevice *deviceInfo(const std::vector<planner::PlanDevice> &devices, const Device &d)
-{
-    for (const auto &p : devices)
-        if (p.device == d)
-            return &p;
-    return nullptr;
-}
-
 std::string joined(const std::vector<std::string> &items, const char *sep)
 {
     std::string out;
@@ -397,34 +389,19 @@ int runRun(const std::vector<std::string> &argv)
     const std::vector<runtime::GpuInfo> gpus = load.backend->probeGpus(gpuNotes);
     for (const auto &n : gpuNotes)
         prepared.notes.push_back(n);
-    std::vector<Device> mapGpus;
-    for (const auto &[key, d] : prepared.map)
-        if (d.isGpu() && std::find(mapGpus.begin(), mapGpus.end(), d) == mapGpus.end())
-            mapGpus.push_back(d);
-    std::sort(mapGpus.begin(), mapGpus.end());
     std::vector<std::string> simulatedNames;
-    for (const Device &g : mapGpus) {
-        runtime::RunDevice rd;
-        rd.device = g;
-        const planner::PlanDevice *known = deviceInfo(prepared.devices, g);
-        const auto real = std::find_if(gpus.begin(), gpus.end(), [&](const runtime::GpuInfo &i) { return i.index == g.index; });
-        if (real != gpus.end()) {
-            rd.simulated = false;
-            rd.label = real->name;
+    request.devices = runtime::runDevicesFor(prepared.map, gpus, prepared.devices, prepared.options.maxMemory);
+    for (const runtime::RunDevice &rd : request.devices) {
+        if (!rd.simulated)
+            continue;
+        const std::string name = runtime::deviceName(rd.device, false);
+        if (rd.capacityBytes >= 0) {
+            simulatedNames.push_back(name + " (" + humanBytes(static_cast<double>(rd.capacityBytes)) + ")");
         } else {
-            rd.simulated = true;
-            rd.label = known ? known->label : std::string();
-            rd.capacityBytes = known && known->capacityBytes >= 0 ? known->capacityBytes : planner::budgetOf(prepared.options.maxMemory, g);
-            std::string name = runtime::deviceName(g, false);
-            if (rd.capacityBytes >= 0) {
-                simulatedNames.push_back(name + " (" + humanBytes(static_cast<double>(rd.capacityBytes)) + ")");
-            } else {
-                simulatedNames.push_back(name + " (unlimited)");
-                prepared.notes.push_back(name + " (simulated) has no known capacity (no budget for it in the plan or --max-memory): its arena is "
-                                                "not limited");
-            }
+            simulatedNames.push_back(name + " (unlimited)");
+            prepared.notes.push_back(name + " (simulated) has no known capacity (no budget for it in the plan or --max-memory): its arena is "
+                                            "not limited");
         }
-        request.devices.push_back(rd);
     }
 
     // Run, streaming the tokens.

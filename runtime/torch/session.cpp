@@ -156,6 +156,10 @@ struct DeviceState {
     bool cuda = false;                // a real CUDA device
     c10::Device exec{c10::kCPU};      // where its tensors live
     c10::ScalarType dtype = torch::kFloat32;
+    // What its memory is counted in: a simulated GPU computes in `dtype` on the CPU but counts
+    // what a real GPU would hold, in the GPU dtype (a float16 plan fills its arena as it would fill
+    // the card, not twice over because the CPU computes in float32).
+    c10::ScalarType heldDtype = torch::kFloat32;
     std::int64_t capacity = -1;       // enforced for simulated GPUs
     std::int64_t planned = -1;
     std::atomic<std::int64_t> used{0};
@@ -185,6 +189,14 @@ struct DeviceState {
         while (now > p && !peak.compare_exchange_weak(p, now)) {
         }
     }
+    // The bytes `computeBytes` of floating data in `dtype` count for on this device.
+    std::int64_t held(std::int64_t computeBytes) const
+    {
+        if (heldDtype == dtype)
+            return computeBytes;
+        return computeBytes / static_cast<std::int64_t>(c10::elementSize(dtype)) * static_cast<std::int64_t>(c10::elementSize(heldDtype));
+    }
+    std::int64_t held(const torch::Tensor &t) const { return t.is_floating_point() ? held(bytesOf(t)) : bytesOf(t); }
     void release(std::int64_t bytes)
     {
         if (bytes > 0)
@@ -391,9 +403,11 @@ private:
                 s->cuda = true;
                 s->exec = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(g.index));
                 s->dtype = gpuDtype;
+                s->heldDtype = gpuDtype;
             } else {
                 s->capacity = info->capacityBytes;
                 s->dtype = cpuDtype;
+                s->heldDtype = gpuDtype;
             }
             s->label = info->label.empty() ? deviceName(g, s->simulated) : info->label + (s->simulated ? " (simulated)" : "");
             s->planned = plannedFor(g);
@@ -404,6 +418,7 @@ private:
             s->device = d;
             s->label = d.kind == DeviceKind::Cpu ? "CPU" : "disk";
             s->dtype = cpuDtype;
+            s->heldDtype = cpuDtype;
             s->planned = plannedFor(d);
             m_devices.push_back(std::move(s));
         }
@@ -473,7 +488,7 @@ private:
                 ++m_inPlace;
             if (home.cuda && w.home.kind == DeviceKind::Cpu)
                 w.resident = w.resident.pin_memory();
-            const std::int64_t bytes = bytesOf(w.resident);
+            const std::int64_t bytes = home.held(w.resident);
             home.allocate(bytes, "the weights of " + inQuotes(name));
             home.resident += bytes;
             memoryEvent(home);
@@ -585,12 +600,12 @@ private:
                 }
                 if (didConvert)
                     noteConversion(bytesOf(source), secondsSince(c0));
-                bytes = inPlace && !didConvert ? 0 : bytesOf(t);
+                bytes = inPlace && !didConvert ? 0 : exec.held(t);
                 out.movedFrom.push_back({w->home, bytesOf(source)});
             } else {
                 // From host memory (a cpu module) or another GPU (a split across GPUs).
                 t = copyIn(w->resident, exec);
-                bytes = bytesOf(t);
+                bytes = exec.held(t);
                 out.movedFrom.push_back({w->home, bytes});
             }
             if (bytes > 0) {
@@ -694,7 +709,7 @@ private:
     std::int64_t activationBytes(const StepPlan &plan, std::int64_t tokens, std::int64_t context) const
     {
         const auto &d = m_dims;
-        const std::int64_t elt = c10::elementSize(plan.exec->dtype);
+        const std::int64_t elt = c10::elementSize(plan.exec->heldDtype);
         const std::int64_t hidden = tokens * d.hiddenSize * elt;
         switch (plan.step->kind) {
         case StepKind::Embedding:
@@ -783,7 +798,7 @@ private:
             const double seconds = secondsSince(t0);
             exec.release(activations);
             if (plan.step->kind == StepKind::Block) {
-                const std::int64_t grown = m_state.bytes(plan.step->layer) - cacheBefore;
+                const std::int64_t grown = exec.held(m_state.bytes(plan.step->layer) - cacheBefore);
                 exec.allocate(grown, "the KV cache of " + inQuotes(plan.step->module));
             }
             exec.computeSeconds += seconds;
