@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Regenerates docs/screenshots/en.png and docs/screenshots/ar.png: exactly what scripts/run.sh
 # shows on a first run (the demo checkpoint planned over the demo-2gpu profile: layers on two
-# simulated GPUs, in CPU RAM and on disk), under Xvfb, in English and in Arabic.
-# The window saves itself (QWidget::grab) once the plan is shown, so the pictures are exact.
+# simulated GPUs, in CPU RAM and on disk), under Xvfb, in English and in Arabic; and
+# docs/screenshots/run-en.png and run-ar.png: the same plan's test inference caught mid-run (the
+# live view with weights moving over a simulated 1 GB/s link).
+# The window saves itself (QWidget::grab), so the pictures are exact.
 # Usage: scripts/screenshots.sh [BUILD_DIR]   (default: $MIZAN_BUILD_DIR or build/)
 set -euo pipefail
 MIZAN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,4 +20,8 @@ for lang in en ar; do
     XDG_CONFIG_HOME="$CONFIG/$lang" MIZAN_BUILD_DIR="$BUILD" xvfb-run -a -s "-screen 0 1600x1000x24" \
         "$MIZAN_ROOT/scripts/run.sh" --language "$lang" --size 1500x950 --screenshot "$OUT/$lang.png"
     echo "wrote $OUT/$lang.png"
+    XDG_CONFIG_HOME="$CONFIG/run-$lang" MIZAN_BUILD_DIR="$BUILD" xvfb-run -a -s "-screen 0 1600x1000x24" \
+        "$MIZAN_ROOT/scripts/run.sh" --language "$lang" --size 1500x950 --test-run --max-new-tokens 30 \
+        --simulated-bandwidth 1 --screenshot "$OUT/run-$lang.png"
+    echo "wrote $OUT/run-$lang.png"
 done
