@@ -176,6 +176,14 @@ private Q_SLOTS:
                                QStringLiteral("--prefetch"), QLatin1String(prefetch)}
                 << QStringList{QStringLiteral("0"), QStringLiteral("cpu"), QStringLiteral("disk")} << true;
         }
+        // At the plan's own capacity (one layer of reserve), prefetch 2 defers what finds no room.
+        QTest::newRow("disk offload, prefetch 2, the plan's capacity")
+            << QStringList{QStringLiteral("--plan"), QStringLiteral("DISKPLAN"), QStringLiteral("--prefetch"), QStringLiteral("2")}
+            << QStringList{QStringLiteral("0"), QStringLiteral("cpu"), QStringLiteral("disk")} << true;
+        // The disk modules written to an Accelerate offload folder, then read from it.
+        QTest::newRow("disk offload, --offload-folder")
+            << QStringList{QStringLiteral("--plan"), QStringLiteral("DISKPLAN"), QStringLiteral("--offload-folder"), QStringLiteral("DIR/offload")}
+            << QStringList{QStringLiteral("0"), QStringLiteral("cpu"), QStringLiteral("disk")} << true;
         QTest::newRow("--plan") << QStringList{QStringLiteral("--plan"), QStringLiteral("PLAN")}
                                 << QStringList{QStringLiteral("0"), QStringLiteral("1")} << false;
         QTest::newRow("--device-map") << QStringList{QStringLiteral("--device-map"), QStringLiteral("MAP"), QStringLiteral("--max-memory"),
@@ -204,6 +212,12 @@ private Q_SLOTS:
             moved += static_cast<qint64>(d.value(QStringLiteral("bytes_moved")).toDouble());
         }
         QCOMPARE(moved > 0, moves);
+        if (args.contains(QStringLiteral("--offload-folder"))) {
+            const QString folder = args.at(args.indexOf(QStringLiteral("--offload-folder")) + 1);
+            QCOMPARE(j.value(QStringLiteral("offload_folder")).toString(), folder);
+            QVERIFY2(QFile::exists(folder + QStringLiteral("/index.json")), qPrintable(text(r)));
+            QVERIFY2(r.out.contains("read from the offload folder"), qPrintable(text(r)));
+        }
     }
 
     // The JSON report: its shape, and what the devices did under CPU offload to a simulated GPU.
