@@ -220,6 +220,31 @@ private Q_SLOTS:
         }
     }
 
+    // `mizan-cli offload` writes the disk modules' tensors into an offload folder that `run
+    // --offload-folder` then reads without writing it again.
+    void offloadCommand()
+    {
+        const QString folder = path(QStringLiteral("written-by-offload"));
+        const CliRun w = runCli({QStringLiteral("offload"), m_demo, QStringLiteral("--device-map"), m_diskOffloadPlan, QStringLiteral("--folder"),
+                                 folder});
+        QVERIFY2(w.exitCode == 0, qPrintable(text(w)));
+        QVERIFY2(w.out.contains("Wrote ") && QFile::exists(folder + QStringLiteral("/index.json")), qPrintable(text(w)));
+        const CliRun r = runCli(QStringList{QStringLiteral("run"), m_demo, QStringLiteral("--plan"), m_diskOffloadPlan,
+                                            QStringLiteral("--offload-folder"), folder, QStringLiteral("--json")} + prompt());
+        QVERIFY2(r.exitCode == 0, qPrintable(text(r)));
+        QCOMPARE(idsOf(jsonOf(r).value(QStringLiteral("generated_ids")).toArray()), m_reference);
+        QVERIFY2(!r.out.contains("wrote the") && r.out.contains("read from the offload folder"), qPrintable(text(r)));
+
+        // A map with nothing on disk has nothing to offload; arguments missing are usage errors.
+        const CliRun none = runCli({QStringLiteral("offload"), m_demo, QStringLiteral("--device-map"), m_cpuOffloadPlan, QStringLiteral("--folder"),
+                                    path(QStringLiteral("nothing"))});
+        QCOMPARE(none.exitCode, 1);
+        QVERIFY2(none.err.contains("nothing to offload"), qPrintable(text(none)));
+        const CliRun usage = runCli({QStringLiteral("offload"), m_demo, QStringLiteral("--device-map"), m_diskOffloadPlan});
+        QCOMPARE(usage.exitCode, 2);
+        QVERIFY2(usage.err.contains("--folder"), qPrintable(text(usage)));
+    }
+
     // The JSON report: its shape, and what the devices did under CPU offload to a simulated GPU.
     void jsonReport()
     {

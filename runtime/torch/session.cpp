@@ -233,6 +233,20 @@ bool isOutOfMemory(const std::exception_ptr &error)
     }
 }
 
+// Rethrows the exception being handled, a real GPU's out-of-memory (a c10::Error) as an
+// Error(OutOfMemory) naming the device and what needed the memory.
+[[noreturn]] void rethrowOutOfMemory(const std::string &device, const std::string &what)
+{
+    try {
+        throw;
+    } catch (const Error &) {
+        throw;
+    } catch (const std::exception &e) {
+        const std::string text = e.what();
+        throw Error(ErrorKind::OutOfMemory, {}, device + " is out of memory: " + what + ": " + text.substr(0, text.find('\n')));
+    }
+}
+
 // A prefetch on the background thread; its result is taken once, by the worker or by an eviction.
 struct InFlight {
     std::int64_t step = 0; // global step index
@@ -663,7 +677,10 @@ private:
         } catch (...) {
             plan.exec->release(out.allocated);
             out.tensors.clear();
-            if (!prefetched || !isOutOfMemory(std::current_exception()))
+            const bool outOfMemory = isOutOfMemory(std::current_exception());
+            if (!prefetched && outOfMemory)
+                rethrowOutOfMemory(plan.exec->label, "bringing in the weights of " + inQuotes(plan.step->module));
+            if (!outOfMemory)
                 throw;
             Staged deferred;
             deferred.prefetched = true;
@@ -935,6 +952,8 @@ private:
             } catch (...) {
                 exec.release(activations);
                 releaseStaged(plan, staged);
+                if (exec.cuda && isOutOfMemory(std::current_exception()))
+                    rethrowOutOfMemory(exec.label, "computing " + inQuotes(plan.step->module));
                 throw;
             }
             if (exec.cuda)
