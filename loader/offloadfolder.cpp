@@ -152,6 +152,9 @@ OffloadWritten writeOffloadFolder(const std::string &folder, const Checkpoint &s
                         "tensor " + inQuotes(name) + " cannot be written as a file name of the offload folder");
         tensors.push_back(&t);
     }
+    struct stat st {};
+    if (::stat(folder.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
+        throw Error(ErrorKind::UnsupportedFormat, folder, "an offload folder must be a folder (index.json and one .dat per tensor)");
     std::error_code ec;
     std::filesystem::create_directories(folder, ec);
     if (ec)

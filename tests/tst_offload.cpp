@@ -179,6 +179,11 @@ private Q_SLOTS:
         // An existing index that is not an offload index is never overwritten.
         QDir().mkpath(QString::fromStdString(folder));
         writeText(QString::fromStdString(folder) + "/index.json", "[1, 2]");
+        // A file where the folder should be.
+        const auto file = errorOf([&] { writeOffloadFolder(folder + "/index.json", source, {"lm_head.weight"}); });
+        QVERIFY(file);
+        QCOMPARE(file->kind(), ErrorKind::UnsupportedFormat);
+        QVERIFY(file->file().ends_with("index.json"));
         const auto notObject = errorOf([&] { writeOffloadFolder(folder, source, {"lm_head.weight"}); });
         QVERIFY(notObject);
         QCOMPARE(notObject->kind(), ErrorKind::InvalidHeader);
