@@ -398,8 +398,12 @@ private Q_SLOTS:
         QCOMPARE(run.result.generatedIds, unlimited.result.generatedIds);
         QVERIFY2(maxDiff(run.result.logits, unlimited.result.logits) <= 1e-6, "logits differ");
         QVERIFY(run.result.devices.front().peakBytes <= need);
-        // With no room to spare, the steps ahead could not all come in early.
-        QVERIFY2(hasNote(run.result, "deferred: GPU 0 (simulated) had no room"), qPrintable(notesOf(run.result)));
+        // A step every earlier step of which prefetched is itself prefetched unless it was deferred
+        // (whether one is depends on the prefetch thread's timing): the note says so exactly then.
+        int broughtAtTurn = 0;
+        for (const auto &e : run.events)
+            broughtAtTurn += e.kind == RunEventKind::WeightMoved && !e.prefetched;
+        QCOMPARE(hasNote(run.result, "deferred: GPU 0 (simulated) had no room"), broughtAtTurn > 0);
 
         exact.devices = simulatedGpus(1, need - 1);
         const Run over = runOnce(exact);
