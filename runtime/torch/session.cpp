@@ -175,14 +175,16 @@ struct DeviceState {
     {
         if (bytes <= 0)
             return;
-        const std::int64_t now = used.fetch_add(bytes) + bytes;
-        if (capacity >= 0 && now > capacity) {
-            used.fetch_sub(bytes);
-            throw Error(ErrorKind::OutOfMemory, {},
-                        label + " is out of memory: " + what + " needs " + std::to_string(bytes) + " bytes, " +
-                            std::to_string(capacity - (now - bytes)) + " of its " + std::to_string(capacity) +
-                            " bytes are free");
-        }
+        // Never counted past the capacity, not even for a moment: the worker and the prefetch
+        // thread allocate at once, and a refused allocation must not make the other one fail.
+        std::int64_t before = used.load();
+        do {
+            if (capacity >= 0 && before + bytes > capacity)
+                throw Error(ErrorKind::OutOfMemory, {},
+                            label + " is out of memory: " + what + " needs " + std::to_string(bytes) + " bytes, " +
+                                std::to_string(capacity - before) + " of its " + std::to_string(capacity) + " bytes are free");
+        } while (!used.compare_exchange_weak(before, before + bytes));
+        const std::int64_t now = before + bytes;
         std::int64_t p = peak.load();
         while (now > p && !peak.compare_exchange_weak(p, now)) {
         }
@@ -707,8 +709,9 @@ private:
         attempt();
     }
 
-    // Releases the prefetched weights held on `device` (waiting for prefetches still under way);
-    // false when there were none.
+    // Releases the prefetched weights held on `device`, waiting for prefetches still under way
+    // (one may have held part of its weights when the worker's allocation failed, then deferred);
+    // false when no prefetch was concerned, so that trying again would change nothing.
     bool evictPrefetched(DeviceState &device)
     {
         bool freed = false;
@@ -716,7 +719,9 @@ private:
             const StepPlan &plan = m_plans[static_cast<std::size_t>(f.step % static_cast<std::int64_t>(m_plans.size()))];
             if (plan.exec != &device)
                 continue;
+            const bool wasUnderWay = !f.ready;
             Staged &staged = f.get();
+            freed = freed || wasUnderWay;
             if (staged.deferred || staged.allocated == 0)
                 continue;
             device.release(staged.allocated);
