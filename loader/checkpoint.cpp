@@ -435,6 +435,7 @@ const char *toString(Format format)
     case Format::Safetensors: return "safetensors";
     case Format::ShardedSafetensors: return "sharded-safetensors";
     case Format::ConfigOnly: return "config-only";
+    case Format::OffloadFolder: return "offload-folder";
     }
     return "unknown";
 }

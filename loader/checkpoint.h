@@ -26,6 +26,7 @@ enum class Format {
     Safetensors,        // one *.safetensors file
     ShardedSafetensors, // *.index.json + shards
     ConfigOnly,         // config.json without weights
+    OffloadFolder,      // Accelerate's offload folder: index.json + one .dat per tensor (offloadfolder.h)
 };
 const char *toString(Format format);
 

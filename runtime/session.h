@@ -45,7 +45,15 @@ struct RunRequest {
     std::vector<std::pair<planner::Device, std::int64_t>> plannedBytes; // per device, for the report
     std::vector<std::int64_t> promptIds;   // at least one
     int maxNewTokens = 16;
-    int prefetch = 1;                      // offloaded steps brought in ahead (0: none)
+    // Offloaded steps brought in ahead (0: none). A prefetch never causes an out-of-memory error a
+    // run without it would not hit: one that finds no room is deferred (the step is brought in at
+    // its turn), and prefetched weights give way when the step computing needs their room.
+    int prefetch = 1;
+    // Accelerate's offload folder (loader/offloadfolder.h) for the "disk" modules: their weights are
+    // read (mmapped, in place on the CPU) from its .dat files, which must match the checkpoint's
+    // names, dtypes and shapes. A folder without index.json is written first from the checkpoint.
+    // Empty: disk weights are read from the checkpoint's safetensors.
+    std::string offloadFolder;
     // Host-to-device bandwidth of simulated GPUs in bytes/s (0: as fast as memcpy): weights moved
     // to a simulated GPU take at least bytes / bandwidth.
     double simulatedBandwidth = 0;

@@ -176,6 +176,14 @@ private Q_SLOTS:
                                QStringLiteral("--prefetch"), QLatin1String(prefetch)}
                 << QStringList{QStringLiteral("0"), QStringLiteral("cpu"), QStringLiteral("disk")} << true;
         }
+        // At the plan's own capacity (one layer of reserve), prefetch 2 defers what finds no room.
+        QTest::newRow("disk offload, prefetch 2, the plan's capacity")
+            << QStringList{QStringLiteral("--plan"), QStringLiteral("DISKPLAN"), QStringLiteral("--prefetch"), QStringLiteral("2")}
+            << QStringList{QStringLiteral("0"), QStringLiteral("cpu"), QStringLiteral("disk")} << true;
+        // The disk modules written to an Accelerate offload folder, then read from it.
+        QTest::newRow("disk offload, --offload-folder")
+            << QStringList{QStringLiteral("--plan"), QStringLiteral("DISKPLAN"), QStringLiteral("--offload-folder"), QStringLiteral("DIR/offload")}
+            << QStringList{QStringLiteral("0"), QStringLiteral("cpu"), QStringLiteral("disk")} << true;
         QTest::newRow("--plan") << QStringList{QStringLiteral("--plan"), QStringLiteral("PLAN")}
                                 << QStringList{QStringLiteral("0"), QStringLiteral("1")} << false;
         QTest::newRow("--device-map") << QStringList{QStringLiteral("--device-map"), QStringLiteral("MAP"), QStringLiteral("--max-memory"),
@@ -204,6 +212,37 @@ private Q_SLOTS:
             moved += static_cast<qint64>(d.value(QStringLiteral("bytes_moved")).toDouble());
         }
         QCOMPARE(moved > 0, moves);
+        if (args.contains(QStringLiteral("--offload-folder"))) {
+            const QString folder = args.at(args.indexOf(QStringLiteral("--offload-folder")) + 1);
+            QCOMPARE(j.value(QStringLiteral("offload_folder")).toString(), folder);
+            QVERIFY2(QFile::exists(folder + QStringLiteral("/index.json")), qPrintable(text(r)));
+            QVERIFY2(r.out.contains("read from the offload folder"), qPrintable(text(r)));
+        }
+    }
+
+    // `mizan-cli offload` writes the disk modules' tensors into an offload folder that `run
+    // --offload-folder` then reads without writing it again.
+    void offloadCommand()
+    {
+        const QString folder = path(QStringLiteral("written-by-offload"));
+        const CliRun w = runCli({QStringLiteral("offload"), m_demo, QStringLiteral("--device-map"), m_diskOffloadPlan, QStringLiteral("--folder"),
+                                 folder});
+        QVERIFY2(w.exitCode == 0, qPrintable(text(w)));
+        QVERIFY2(w.out.contains("Wrote ") && QFile::exists(folder + QStringLiteral("/index.json")), qPrintable(text(w)));
+        const CliRun r = runCli(QStringList{QStringLiteral("run"), m_demo, QStringLiteral("--plan"), m_diskOffloadPlan,
+                                            QStringLiteral("--offload-folder"), folder, QStringLiteral("--json")} + prompt());
+        QVERIFY2(r.exitCode == 0, qPrintable(text(r)));
+        QCOMPARE(idsOf(jsonOf(r).value(QStringLiteral("generated_ids")).toArray()), m_reference);
+        QVERIFY2(!r.out.contains("wrote the") && r.out.contains("read from the offload folder"), qPrintable(text(r)));
+
+        // A map with nothing on disk has nothing to offload; arguments missing are usage errors.
+        const CliRun none = runCli({QStringLiteral("offload"), m_demo, QStringLiteral("--device-map"), m_cpuOffloadPlan, QStringLiteral("--folder"),
+                                    path(QStringLiteral("nothing"))});
+        QCOMPARE(none.exitCode, 1);
+        QVERIFY2(none.err.contains("nothing to offload"), qPrintable(text(none)));
+        const CliRun usage = runCli({QStringLiteral("offload"), m_demo, QStringLiteral("--device-map"), m_diskOffloadPlan});
+        QCOMPARE(usage.exitCode, 2);
+        QVERIFY2(usage.err.contains("--folder"), qPrintable(text(usage)));
     }
 
     // The JSON report: its shape, and what the devices did under CPU offload to a simulated GPU.

@@ -67,7 +67,11 @@ const char *const kRunUsage =
     "The run:\n"
     "  --prompt-ids LIST      the prompt's token ids, e.g. 1,2,3 (required)\n"
     "  --max-new-tokens N     tokens to generate (default 16)\n"
-    "  --prefetch K           offloaded steps brought in ahead (default 1; 0: none)\n"
+    "  --prefetch K           offloaded steps brought in ahead (default 1; 0: none); a step whose\n"
+    "                         weights find no room yet is brought in at its turn instead\n"
+    "  --offload-folder DIR   read the \"disk\" modules from Accelerate's offload folder DIR\n"
+    "                         (index.json + one .dat per tensor, mmapped); a folder without\n"
+    "                         index.json is written first from the checkpoint, as Accelerate does\n"
     "  --simulated-bandwidth B  host-to-GPU bandwidth of simulated GPUs in bytes/s, e.g. 2GB or\n"
     "                         16GiB (an optional /s is accepted); default: as fast as a copy\n"
     "  --cpu-dtype DTYPE      what the CPU and simulated GPUs compute in: float32 (default) or\n"
@@ -249,7 +253,7 @@ int runRun(const std::vector<std::string> &argv)
 {
     std::vector<std::string> values = kPlanValueOptions;
     values.insert(values.end(), {"--plan", "--device-map", "--prompt-ids", "--max-new-tokens", "--prefetch", "--simulated-bandwidth",
-                                 "--cpu-dtype", "--temperature", "--top-k", "--seed"});
+                                 "--offload-folder", "--cpu-dtype", "--temperature", "--top-k", "--seed"});
     std::vector<std::string> flags = kPlanFlags;
     flags.push_back("--json");
     const Args args(argv, values, flags);
@@ -290,6 +294,11 @@ int runRun(const std::vector<std::string> &argv)
     request.prefetch = static_cast<int>(prefetch);
     if (auto b = args.value("--simulated-bandwidth"))
         request.simulatedBandwidth = bandwidthFrom(*b);
+    if (auto f = args.value("--offload-folder")) {
+        if (f->empty())
+            throw UsageError("--offload-folder needs a folder");
+        request.offloadFolder = *f;
+    }
     if (auto d = args.value("--cpu-dtype")) {
         if (*d != "float32" && *d != "bfloat16")
             throw UsageError("--cpu-dtype must be float32 or bfloat16 (libtorch cannot multiply float16 matrices on the CPU), got \"" + *d +
@@ -487,6 +496,7 @@ int runRun(const std::vector<std::string> &argv)
         j["tokens_per_second"] = decoded > 0 && tokensPerSecond > 0 ? nlohmann::ordered_json(tokensPerSecond) : nlohmann::ordered_json();
         j["load_ms"] = milliseconds(result.loadSeconds);
         j["prefetch"] = request.prefetch;
+        j["offload_folder"] = request.offloadFolder.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(request.offloadFolder);
         j["simulated_bandwidth"] = request.simulatedBandwidth > 0 ? nlohmann::ordered_json(request.simulatedBandwidth) : nlohmann::ordered_json();
         j["cpu_dtype"] = result.cpuDtype;
         j["gpu_dtype"] = result.gpuDtype;

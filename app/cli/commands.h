@@ -32,5 +32,7 @@ int runDevices(const std::vector<std::string> &args);
 extern const char *const kDevicesUsage;
 int runRun(const std::vector<std::string> &args);
 extern const char *const kRunUsage;
+int runOffload(const std::vector<std::string> &args);
+extern const char *const kOffloadUsage;
 
 } // namespace mizan::cli

@@ -20,6 +20,7 @@ const Command kCommands[] = {
     {"validate", "check a device map or plan file against a model", kValidateUsage, runValidate},
     {"edit", "move modules of a device map or plan file, validate, save", kEditUsage, runEdit},
     {"run", "generate tokens with a checkpoint dispatched by a map (GPUs, simulated GPUs, CPU, disk)", kRunUsage, runRun},
+    {"offload", "write the tensors a map puts on disk into an Accelerate offload folder", kOffloadUsage, runOffload},
     {"devices", "list this machine's GPUs, RAM and offload disk", kDevicesUsage, runDevices},
 };
 

@@ -3,6 +3,7 @@
 // ahead of time on a prefetch thread; memory accounted per device; events batched to an observer.
 #include "session_p.h"
 
+#include "loader/offloadfolder.h"
 #include "loader/torch/torchtensor.h"
 #include "models/describe.h"
 #include "models/torch/forward.h"
@@ -16,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <future>
 #include <map>
 #include <mutex>
@@ -177,14 +179,16 @@ struct DeviceState {
     {
         if (bytes <= 0)
             return;
-        const std::int64_t now = used.fetch_add(bytes) + bytes;
-        if (capacity >= 0 && now > capacity) {
-            used.fetch_sub(bytes);
-            throw Error(ErrorKind::OutOfMemory, {},
-                        label + " is out of memory: " + what + " needs " + std::to_string(bytes) + " bytes, " +
-                            std::to_string(capacity - (now - bytes)) + " of its " + std::to_string(capacity) +
-                            " bytes are free");
-        }
+        // Never counted past the capacity, not even for a moment: the worker and the prefetch
+        // thread allocate at once, and a refused allocation must not make the other one fail.
+        std::int64_t before = used.load();
+        do {
+            if (capacity >= 0 && before + bytes > capacity)
+                throw Error(ErrorKind::OutOfMemory, {},
+                            label + " is out of memory: " + what + " needs " + std::to_string(bytes) + " bytes, " +
+                                std::to_string(capacity - before) + " of its " + std::to_string(capacity) + " bytes are free");
+        } while (!used.compare_exchange_weak(before, before + bytes));
+        const std::int64_t now = before + bytes;
         std::int64_t p = peak.load();
         while (now > p && !peak.compare_exchange_weak(p, now)) {
         }
@@ -212,6 +216,7 @@ struct Weight {
     std::string stored;      // the checkpoint's name (a tie resolved)
     int catalogIndex = -1;
     Device home;             // the map's device: a GPU, cpu or disk
+    int offloadIndex = -1;   // disk home read from the offload folder: its tensor there
     torch::Tensor resident;  // GPU home: on that GPU; cpu home: in host memory (in the dtype it computes in)
     mutable std::atomic<bool> touched{false}; // disk home used in place: its pages were faulted in once
 };
@@ -223,6 +228,50 @@ struct Staged {
     std::vector<std::pair<Device, std::int64_t>> movedFrom; // bytes per source device
     double seconds = 0;
     bool prefetched = false;
+    bool deferred = false; // a prefetch that found no room: brought in by the worker at its turn
+};
+
+// A failure for want of memory: a simulated GPU's arena, or a real GPU's allocator.
+bool isOutOfMemory(const std::exception_ptr &error)
+{
+    try {
+        std::rethrow_exception(error);
+    } catch (const Error &e) {
+        return e.kind() == ErrorKind::OutOfMemory;
+    } catch (const c10::OutOfMemoryError &) {
+        return true;
+    } catch (const c10::Error &e) {
+        return std::string(e.what()).find("out of memory") != std::string::npos;
+    } catch (...) {
+        return false;
+    }
+}
+
+// Rethrows the exception being handled, a real GPU's out-of-memory (a c10::Error) as an
+// Error(OutOfMemory) naming the device and what needed the memory.
+[[noreturn]] void rethrowOutOfMemory(const std::string &device, const std::string &what)
+{
+    try {
+        throw;
+    } catch (const Error &) {
+        throw;
+    } catch (const std::exception &e) {
+        const std::string text = e.what();
+        throw Error(ErrorKind::OutOfMemory, {}, device + " is out of memory: " + what + ": " + text.substr(0, text.find('\n')));
+    }
+}
+
+// A prefetch on the background thread; its result is taken once, by the worker or by an eviction.
+struct InFlight {
+    std::int64_t step = 0; // global step index
+    std::future<Staged> future;
+    std::optional<Staged> ready;
+    Staged &get()
+    {
+        if (!ready)
+            ready = future.get();
+        return *ready;
+    }
 };
 
 // Host buffers for weights brought in to a CPU-backed device (simulated GPUs, conversions on the
@@ -440,10 +489,75 @@ private:
         }
     }
 
-    // A tensor of the checkpoint as libtorch sees it: over the mmapped bytes.
+    // A tensor of the checkpoint as libtorch sees it: over the mmapped bytes (a disk weight's in the
+    // offload folder when the run has one).
     torch::Tensor mapped(const Weight &w) const
     {
+        if (m_offload && w.offloadIndex >= 0)
+            return loader::toTorch(*m_offload, m_offload->catalog.tensors[static_cast<std::size_t>(w.offloadIndex)]);
         return loader::toTorch(*m_checkpoint, m_checkpoint->catalog.tensors[static_cast<std::size_t>(w.catalogIndex)]);
+    }
+
+    // RunRequest::offloadFolder: disk weights come from Accelerate's offload folder, written first
+    // (from the checkpoint, in its stored dtypes) when the folder has no index.json yet.
+    void useOffloadFolder(RunResult &result)
+    {
+        const std::string &folder = m_request.offloadFolder;
+        if (folder.empty())
+            return;
+        std::vector<const Weight *> disk;
+        for (const auto &[name, w] : m_weights)
+            if (w.home.kind == DeviceKind::Disk)
+                disk.push_back(&w);
+        if (disk.empty()) {
+            result.notes.push_back("offload folder " + folder + " not used: the map puts nothing on disk");
+            return;
+        }
+        std::vector<int> stored; // checkpoint tensors, in checkpoint order, once each (ties)
+        for (const Weight *w : disk)
+            stored.push_back(w->catalogIndex);
+        std::sort(stored.begin(), stored.end());
+        stored.erase(std::unique(stored.begin(), stored.end()), stored.end());
+        if (loader::offloadIndexPath(folder).empty()) {
+            progress("writing the offload folder");
+            std::vector<std::string> names;
+            for (const int i : stored)
+                names.push_back(m_checkpoint->catalog.tensors[static_cast<std::size_t>(i)].name);
+            loader::OffloadWriteOptions options;
+            options.progress = [this](int, int) { return !m_cancel.load(); };
+            const auto t0 = Clock::now();
+            const loader::OffloadWritten written = loader::writeOffloadFolder(folder, *m_checkpoint, names, options);
+            result.notes.push_back("offload folder " + folder + ": wrote the " + std::to_string(written.tensors) +
+                                   " tensor(s) of the disk modules there (" + std::to_string(written.bytes) + " bytes, " +
+                                   std::to_string(static_cast<long long>(secondsSince(t0) * 1000)) +
+                                   " ms; it had no index.json), as Accelerate does");
+        }
+        m_offload = std::make_unique<loader::Checkpoint>(loader::openOffloadFolder(folder));
+        const std::string indexPath = folder + (folder.ends_with('/') ? "" : "/") + "index.json";
+        for (const int i : stored) {
+            const loader::TensorEntry &want = m_checkpoint->catalog.tensors[static_cast<std::size_t>(i)];
+            const int found = m_offload->catalog.find(want.name);
+            if (found < 0)
+                throw Error(ErrorKind::IndexMismatch, indexPath,
+                            "has no tensor " + inQuotes(want.name) + ", which the map puts on disk: write the folder again (remove its index.json)");
+            const loader::TensorEntry &have = m_offload->catalog.tensors[static_cast<std::size_t>(found)];
+            if (have.dtype != want.dtype || have.shape != want.shape) {
+                auto describe = [](const loader::TensorEntry &t) {
+                    std::string text = std::string(torchName(t.dtype)) + " [";
+                    for (std::size_t d = 0; d < t.shape.size(); ++d)
+                        text += (d ? ", " : "") + std::to_string(t.shape[d]);
+                    return text + "]";
+                };
+                throw Error(ErrorKind::IndexMismatch, indexPath,
+                            "tensor " + inQuotes(want.name) + " is " + describe(have) + " there but " + describe(want) +
+                                " in the checkpoint " + m_request.checkpointPath + ": the folder was written for another model");
+            }
+        }
+        for (auto &[name, w] : m_weights)
+            if (w.home.kind == DeviceKind::Disk)
+                w.offloadIndex = m_offload->catalog.find(m_checkpoint->catalog.tensors[static_cast<std::size_t>(w.catalogIndex)].name);
+        result.notes.push_back("disk modules read from the offload folder " + folder + " (" + std::to_string(stored.size()) +
+                               " tensor(s), mmapped like the safetensors)");
     }
 
     // The tensor in `dtype` on `device`: the mmapped one itself when nothing changes.
@@ -561,6 +675,7 @@ private:
                     plan.needsStaging = true;
             }
         }
+        useOffloadFolder(result);
         loadResident();
         result.loadSeconds = secondsSince(m_start);
     }
@@ -568,10 +683,73 @@ private:
     // ---- bringing weights in ----
 
     // Brings the weights of `plan` to its execution device. Runs on the worker or the prefetch thread.
+    // A failure releases what it took. A prefetch that finds no room comes back deferred instead of
+    // failing: the worker brings that step in at its turn, when only that step needs the room.
     Staged stage(const StepPlan &plan, bool prefetched)
     {
         Staged out;
         out.prefetched = prefetched;
+        try {
+            stageInto(plan, out);
+        } catch (...) {
+            plan.exec->release(out.allocated);
+            out.tensors.clear();
+            const bool outOfMemory = isOutOfMemory(std::current_exception());
+            if (!prefetched && outOfMemory)
+                rethrowOutOfMemory(plan.exec->label, "bringing in the weights of " + inQuotes(plan.step->module));
+            if (!outOfMemory)
+                throw;
+            Staged deferred;
+            deferred.prefetched = true;
+            deferred.deferred = true;
+            return deferred;
+        }
+        return out;
+    }
+
+    // The worker's allocations on `device` (a step's weights, its activations, its KV cache): when
+    // one fails for want of memory while prefetched weights are held there, those give way (they
+    // are brought in again at their turn) and it is tried once more. So prefetch never causes an
+    // out-of-memory error that a run without it would not hit.
+    template<typename F>
+    void withRoomOn(DeviceState &device, F &&attempt)
+    {
+        try {
+            attempt();
+            return;
+        } catch (...) {
+            if (!isOutOfMemory(std::current_exception()) || !evictPrefetched(device))
+                throw;
+        }
+        attempt();
+    }
+
+    // Releases the prefetched weights held on `device`, waiting for prefetches still under way
+    // (one may have held part of its weights when the worker's allocation failed, then deferred);
+    // false when no prefetch was concerned, so that trying again would change nothing.
+    bool evictPrefetched(DeviceState &device)
+    {
+        bool freed = false;
+        for (auto &f : m_inFlight) {
+            const StepPlan &plan = m_plans[static_cast<std::size_t>(f.step % static_cast<std::int64_t>(m_plans.size()))];
+            if (plan.exec != &device)
+                continue;
+            const bool wasUnderWay = !f.ready;
+            Staged &staged = f.get();
+            freed = freed || wasUnderWay;
+            if (staged.deferred || staged.allocated == 0)
+                continue;
+            device.release(staged.allocated);
+            freed = true;
+            staged = Staged{};
+            staged.prefetched = true;
+            staged.deferred = true;
+        }
+        return freed;
+    }
+
+    void stageInto(const StepPlan &plan, Staged &out)
+    {
         DeviceState &exec = *plan.exec;
         const auto t0 = Clock::now();
         std::int64_t moved = 0;
@@ -593,7 +771,7 @@ private:
                     t = source;
                     // Once: the pages stay mapped while the checkpoint is open, and touching them
                     // again each token costs a cache and TLB miss per page on the compute's cores.
-                    if (prefetched && !w->touched.exchange(true))
+                    if (out.prefetched && !w->touched.exchange(true))
                         touchPages(t);
                 } else {
                     t = copyIn(source, exec);
@@ -625,7 +803,6 @@ private:
                 std::this_thread::sleep_for(std::chrono::duration<double>(wanted - spent));
         }
         out.seconds = secondsSince(t0);
-        return out;
     }
 
     // A copy of `source` on `exec` in its dtype; on a CPU-backed device in a pooled buffer.
@@ -761,14 +938,18 @@ private:
                 const StepPlan &ahead = m_plans[static_cast<std::size_t>(g % static_cast<std::int64_t>(m_plans.size()))];
                 if (!ahead.needsStaging)
                     continue;
-                m_inFlight.emplace_back(g, std::async(std::launch::async, [this, &ahead] { return stage(ahead, true); }));
+                m_inFlight.push_back({g, std::async(std::launch::async, [this, &ahead] { return stage(ahead, true); }), {}});
             }
             Staged staged;
-            if (!m_inFlight.empty() && m_inFlight.front().first == globalStep) {
-                staged = m_inFlight.front().second.get();
+            if (!m_inFlight.empty() && m_inFlight.front().step == globalStep) {
+                staged = std::move(m_inFlight.front().get());
                 m_inFlight.pop_front();
+                if (staged.deferred) {
+                    ++m_deferred[&exec];
+                    withRoomOn(exec, [&] { staged = stage(plan, false); });
+                }
             } else if (plan.needsStaging) {
-                staged = stage(plan, false);
+                withRoomOn(exec, [&] { staged = stage(plan, false); });
             } else {
                 for (const Weight *w : plan.weights)
                     staged.tensors[w->name] = w->resident;
@@ -781,7 +962,7 @@ private:
             else
                 x = x.to(exec.exec, exec.dtype);
             const std::int64_t activations = activationBytes(plan, tokens, context);
-            exec.allocate(activations, "the activations of " + inQuotes(plan.step->module));
+            withRoomOn(exec, [&] { exec.allocate(activations, "the activations of " + inQuotes(plan.step->module)); });
             const std::int64_t cacheBefore = plan.step->kind == StepKind::Block ? m_state.bytes(plan.step->layer) : 0;
             StagedSource source(staged);
             const auto t0 = Clock::now();
@@ -791,6 +972,8 @@ private:
             } catch (...) {
                 exec.release(activations);
                 releaseStaged(plan, staged);
+                if (exec.cuda && isOutOfMemory(std::current_exception()))
+                    rethrowOutOfMemory(exec.label, "computing " + inQuotes(plan.step->module));
                 throw;
             }
             if (exec.cuda)
@@ -799,7 +982,7 @@ private:
             exec.release(activations);
             if (plan.step->kind == StepKind::Block) {
                 const std::int64_t grown = exec.held(m_state.bytes(plan.step->layer) - cacheBefore);
-                exec.allocate(grown, "the KV cache of " + inQuotes(plan.step->module));
+                withRoomOn(exec, [&] { exec.allocate(grown, "the KV cache of " + inQuotes(plan.step->module)); });
             }
             exec.computeSeconds += seconds;
             RunEvent ran;
@@ -878,15 +1061,21 @@ private:
                 result.notes.push_back(d->label + " needed " + std::to_string(d->peak.load()) + " bytes at its peak, " +
                                        std::to_string(d->peak.load() - d->planned) + " more than the plan's " +
                                        std::to_string(d->planned) + " (KV cache and activations come on top of the weights)");
+        for (const auto &d : m_devices)
+            if (const auto it = m_deferred.find(d.get()); it != m_deferred.end())
+                result.notes.push_back(std::to_string(it->second) + (it->second == 1 ? " prefetch" : " prefetches") + " deferred: " +
+                                       d->label + " had no room for the weights of the steps ahead (prefetch " +
+                                       std::to_string(m_request.prefetch) +
+                                       "), so they were brought in at their turn, after the previous step's were released");
     }
 
     void releaseAll()
     {
         // Prefetches still in flight (a failure or cancel mid-run) finish before their weights go.
-        for (auto &[g, f] : m_inFlight)
-            if (f.valid()) {
+        for (auto &f : m_inFlight)
+            if (f.future.valid()) {
                 try {
-                    f.get();
+                    f.future.get();
                 } catch (...) {
                 }
             }
@@ -896,6 +1085,7 @@ private:
         m_weights.clear();
         m_plans.clear();
         m_model.reset();
+        m_offload.reset();
         m_checkpoint.reset();
     }
 
@@ -931,6 +1121,7 @@ private:
     Clock::time_point m_start;
     EventQueue *m_events = nullptr;
     std::unique_ptr<loader::Checkpoint> m_checkpoint;
+    std::unique_ptr<loader::Checkpoint> m_offload; // RunRequest::offloadFolder, opened
     std::unique_ptr<CausalLM> m_model;
     models::ModelDims m_dims;
     DecodeState m_state;
@@ -940,7 +1131,8 @@ private:
     std::map<std::string, Weight> m_weights;
     std::unordered_map<std::string, c10::ScalarType> m_execDtypeOf;
     std::vector<StepPlan> m_plans;
-    std::deque<std::pair<std::int64_t, std::future<Staged>>> m_inFlight;
+    std::deque<InFlight> m_inFlight;
+    std::map<const DeviceState *, std::int64_t> m_deferred; // prefetches deferred per execution device
     std::int64_t m_nextPrefetch = 0;
     StagingPool m_pool;
     std::mutex m_conversionMutex;
