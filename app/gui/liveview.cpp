@@ -6,6 +6,7 @@
 
 #include <QCoreApplication>
 #include <QEvent>
+#include <QFontMetricsF>
 #include <QHelpEvent>
 #include <QLabel>
 #include <QLocale>
@@ -76,6 +77,18 @@ bool splitNumbered(const QString &name, QString &stem, int &number)
     stem = name.left(dot);
     number = n;
     return true;
+}
+
+// The name as it fits `room`: "model.layers.20", "layers.20", "20", or nothing.
+QString fittingName(const std::string &name, const QFontMetricsF &metrics, double room)
+{
+    const QStringList parts = QString::fromStdString(name).split(QLatin1Char('.'));
+    for (int keep = static_cast<int>(parts.size()); keep >= 1; --keep) {
+        const QString candidate = parts.mid(parts.size() - keep).join(QLatin1Char('.'));
+        if (metrics.horizontalAdvance(candidate) <= room)
+            return candidate;
+    }
+    return {};
 }
 
 } // namespace
@@ -178,6 +191,7 @@ LiveView::LiveView(QWidget *parent)
     splitter->addWidget(bottom);
     splitter->setStretchFactor(0, 3);
     splitter->setStretchFactor(1, 2);
+    splitter->setSizes({600, 400});
     layout->addWidget(splitter);
 
     setLanes({});
@@ -329,7 +343,7 @@ void LiveView::setLanes(std::vector<LaneSetup> lanes)
     m_concernedKnown.clear();
     m_ran.clear();
     m_visits.clear();
-    m_lastLitMs = -1000000;
+    m_lastLitMs = kNever;
     for (auto &setup : lanes) {
         Lane lane;
         lane.setup = std::move(setup);
@@ -369,6 +383,7 @@ void LiveView::setLanes(std::vector<LaneSetup> lanes)
     m_timer->stop();
     retranslate();
     m_timelineDirty = false;
+    m_lastReplotMs = kNever; // the run's first token shows at once
 }
 
 // ---- language and layout ------------------------------------------------------------------------
@@ -419,7 +434,15 @@ void LiveView::retranslate()
 void LiveView::updateGaugeText(int lane)
 {
     Lane &l = m_lanes[static_cast<std::size_t>(lane)];
-    l.gaugeText = tr("%1 now, peak %2").arg(formatBytes(l.current), formatBytes(l.peak));
+    l.hasGauge = l.setup.capacityBytes > 0 || l.setup.plannedBytes >= 0 || l.peak > 0;
+    if (l.hasGauge) {
+        l.gaugeText = tr("%1 now, peak %2").arg(formatBytes(l.current), formatBytes(l.peak));
+        return;
+    }
+    qint64 placed = 0;
+    for (int i = 0; i < l.blockCount; ++i)
+        placed += m_blocks[static_cast<std::size_t>(l.firstBlock + i)].bytes;
+    l.gaugeText = tr("%1 placed here").arg(formatBytes(placed));
 }
 
 void LiveView::relayout()
@@ -435,8 +458,9 @@ void LiveView::relayout()
     };
 
     // The label column: wide enough for the longest name and its badge, within bounds.
-    double labelWidth = 150;
     const double badge = small.horizontalAdvance(m_simulatedText) + 12;
+    const QString sample = formatBytes(qint64(1023) * 1024 * 1024 + 943718); // "1,023.9 MiB": the widest size
+    double labelWidth = std::max(150.0, small.horizontalAdvance(tr("%1 now, peak %2").arg(sample, sample)) + 2 * kPad);
     for (const Lane &l : m_lanes)
         labelWidth = std::max(labelWidth, fm.horizontalAdvance(l.label) + (l.setup.simulated ? badge + 6 : 0) + 2 * kPad);
     labelWidth = std::min(labelWidth, std::max(150.0, width * 0.3));
@@ -491,24 +515,16 @@ void LiveView::relayout()
             const double w = std::max(1.0, scale * (0.5 * meanBytes + static_cast<double>(std::max<qint64>(0, b.bytes))));
             b.rect = mirror(QRectF(x, y + kPad, w, blockHeight));
             x += w + gap;
-            // The name as it fits: "model.layers.20", "layers.20", "20", or nothing.
-            const QString full = QString::fromStdString(m_names[static_cast<std::size_t>(b.moduleId)]);
-            const QStringList parts = full.split(QLatin1Char('.'));
-            b.shown.clear();
-            const double room = w - 6;
-            for (int keep = static_cast<int>(parts.size()); keep >= 1; --keep) {
-                const QString candidate = parts.mid(parts.size() - keep).join(QLatin1Char('.'));
-                if (small.horizontalAdvance(candidate) <= room) {
-                    b.shown = candidate;
-                    break;
-                }
-            }
+            b.shown = fittingName(m_names[static_cast<std::size_t>(b.moduleId)], small, w - 6);
         }
         y += laneHeight + kLaneGap;
     }
     const int height = static_cast<int>(std::ceil(y));
-    if (m_canvas->minimumHeight() != height)
+    if (m_canvas->minimumHeight() != height) {
         m_canvas->setMinimumHeight(height);
+        // No empty band under the lanes: the chart takes the rest; many lanes scroll.
+        m_scroll->setMaximumHeight(height + 2 * m_scroll->frameWidth());
+    }
     m_canvas->update();
 }
 
@@ -544,7 +560,7 @@ void LiveView::addEvents(const std::vector<runtime::RunEvent> &events)
                 m_blocks[static_cast<std::size_t>(b)].litAtMs = t;
             const int lane = laneOf(e.to);
             for (Visit &v : m_visits)
-                if (v.toLane == lane && v.releasedMs < 0 && concerns(m_names[static_cast<std::size_t>(v.moduleId)], e.module))
+                if (v.toLane == lane && !v.released && concerns(m_names[static_cast<std::size_t>(v.moduleId)], e.module))
                     v.litAtMs = t;
             m_lastLitMs = std::max(m_lastLitMs, t);
             m_curCompute[static_cast<std::size_t>(slotOf(e.to))] += e.seconds;
@@ -583,7 +599,8 @@ void LiveView::addEvents(const std::vector<runtime::RunEvent> &events)
             const int id = intern(e.module);
             const int lane = laneOf(e.to);
             for (auto it = m_visits.rbegin(); it != m_visits.rend(); ++it)
-                if (it->moduleId == id && it->toLane == lane && it->releasedMs < 0) {
+                if (it->moduleId == id && it->toLane == lane && !it->released) {
+                    it->released = true;
                     it->releasedMs = std::max(when(e), it->arriveMs);
                     animate = true;
                     break;
@@ -752,11 +769,11 @@ void LiveView::tick()
     const qint64 now = nowMs();
     // Visits that have left are gone (no allocation: erase-remove in place).
     m_visits.erase(std::remove_if(m_visits.begin(), m_visits.end(),
-                                  [now](const Visit &v) { return v.releasedMs >= 0 && now >= v.releasedMs + kLeaveMs; }),
+                                  [now](const Visit &v) { return v.released && now >= v.releasedMs + kLeaveMs; }),
                    m_visits.end());
     bool moving = now - m_lastLitMs < kFadeMs;
     for (const Visit &v : m_visits)
-        moving = moving || now < v.arriveMs || v.releasedMs >= 0 || now - v.litAtMs < kFadeMs;
+        moving = moving || now < v.arriveMs || v.released || now - v.litAtMs < kFadeMs;
     if (m_timelineDirty && now - m_lastReplotMs >= 200)
         refreshTimeline();
     m_canvas->update();
@@ -836,40 +853,16 @@ void LiveView::paintLanes(QPainter &p)
             p.drawText(l.badgeRect, Qt::AlignCenter, m_simulatedText);
         }
 
-        // The memory gauge: current filled, peak as a tick, the plan as a dashed mark, against the
-        // limit (the full bar) or, without one, the largest of the three.
-        const double capacity = l.setup.capacityBytes > 0 ? static_cast<double>(l.setup.capacityBytes)
-                                                         : std::max({1.0, static_cast<double>(l.peak), static_cast<double>(l.setup.plannedBytes)}) * 1.1;
-        const QRectF g = l.gaugeRect;
-        auto at = [&](double bytes) {
-            const double f = std::clamp(bytes / capacity, 0.0, 1.0);
-            return rtl ? g.right() - f * g.width() : g.left() + f * g.width();
-        };
-        p.setPen(QPen(mix(laneBack, text, 0.35), 1));
-        p.setBrush(pal.color(QPalette::Base));
-        p.drawRoundedRect(g, 3, 3);
-        if (l.current > 0) {
-            const double x = at(static_cast<double>(l.current));
-            const QRectF fill = rtl ? QRectF(x, g.top(), g.right() - x, g.height()) : QRectF(g.left(), g.top(), x - g.left(), g.height());
-            p.setPen(Qt::NoPen);
-            const bool over = l.setup.capacityBytes > 0 && l.current > l.setup.capacityBytes;
-            p.setBrush(over ? QColor(0xc0, 0x20, 0x20) : color);
-            p.drawRoundedRect(fill, 3, 3);
-        }
-        if (l.setup.plannedBytes >= 0) {
-            const double x = at(static_cast<double>(l.setup.plannedBytes));
-            QPen plan(QColor(0xc0, 0x20, 0x20), 1.5, Qt::DashLine);
-            p.setPen(plan);
-            p.drawLine(QPointF(x, g.top() - 3), QPointF(x, g.bottom() + 3));
-        }
-        if (l.peak > 0) {
-            const double x = at(static_cast<double>(l.peak));
-            p.setPen(QPen(text, 2));
-            p.drawLine(QPointF(x, g.top() - 2), QPointF(x, g.bottom() + 2));
-        }
+        // The memory gauge, or for a lane with nothing to measure (the disk) what is placed there.
         p.setFont(small);
         p.setPen(faint);
-        p.drawText(l.gaugeTextRect, start, p.fontMetrics().elidedText(l.gaugeText, Qt::ElideRight, static_cast<int>(l.gaugeTextRect.width())));
+        if (l.hasGauge) {
+            paintGauge(p, l, laneBack, text);
+        } else {
+            const QRectF g = l.gaugeRect;
+            p.drawText(QRectF(g.left(), g.top() - 2, g.width(), l.gaugeTextRect.bottom() - g.top() + 2), start,
+                       p.fontMetrics().elidedText(l.gaugeText, Qt::ElideRight, static_cast<int>(g.width())));
+        }
 
         if (l.blockCount == 0) {
             p.setPen(faint);
@@ -904,13 +897,13 @@ void LiveView::paintLanes(QPainter &p)
     }
 
     // Brought-in weights: flying from their blocks to the visitor row, resident, then leaving.
-    for (const Visit &v : m_visits) {
+    for (Visit &v : m_visits) {
         QRectF from, to;
         visitGeometry(v, from, to);
         const QColor color = colorOf(m_lanes[static_cast<std::size_t>(v.fromLane)].setup.device);
         const Qt::PenStyle style = v.prefetched ? Qt::DashLine : Qt::SolidLine;
         double alpha = 1.0, drop = 0.0;
-        if (v.releasedMs >= 0 && now >= v.releasedMs) {
+        if (v.released && now >= v.releasedMs) {
             const double t = std::clamp(static_cast<double>(now - v.releasedMs) / kLeaveMs, 0.0, 1.0);
             alpha = 1.0 - t;
             drop = 8.0 * t;
@@ -955,11 +948,57 @@ void LiveView::paintLanes(QPainter &p)
             p.drawRoundedRect(pill, pill.height() / 2, pill.height() / 2);
             p.setPen(ink);
             p.drawText(pill, Qt::AlignCenter, v.sizeText);
-        } else if (textWidth <= box.width()) {
+        } else {
+            // Landed: its name as it fits (the tooltip tells the size).
+            if (v.shownWidth != box.width()) {
+                v.shownWidth = box.width();
+                v.shown = fittingName(m_names[static_cast<std::size_t>(v.moduleId)], fm, box.width() - 6);
+            }
             p.setPen(ink);
-            p.drawText(box, Qt::AlignCenter, v.sizeText);
-        } // else landed and too narrow: the tooltip tells the size
+            p.drawText(box, Qt::AlignCenter, v.shown);
+        }
     }
+}
+
+void LiveView::paintGauge(QPainter &p, const Lane &l, const QColor &laneBack, const QColor &text) const
+{
+    const bool rtl = m_canvas->layoutDirection() == Qt::RightToLeft;
+    const QColor faint = p.pen().color();
+    // Current filled, peak as a tick, the plan as a dashed mark, against the limit (the full bar)
+    // or, without one, the largest of the three.
+    const QColor color = colorOf(l.setup.device);
+    const double capacity = l.setup.capacityBytes > 0 ? static_cast<double>(l.setup.capacityBytes)
+                                                     : std::max({1.0, static_cast<double>(l.peak), static_cast<double>(l.setup.plannedBytes)}) * 1.1;
+    const QRectF g = l.gaugeRect;
+    auto at = [&](double bytes) {
+        const double f = std::clamp(bytes / capacity, 0.0, 1.0);
+        return rtl ? g.right() - f * g.width() : g.left() + f * g.width();
+    };
+    p.setPen(QPen(mix(laneBack, text, 0.35), 1));
+    p.setBrush(m_canvas->palette().color(QPalette::Base));
+    p.drawRoundedRect(g, 3, 3);
+    if (l.current > 0) {
+        const double x = at(static_cast<double>(l.current));
+        const QRectF fill = rtl ? QRectF(x, g.top(), g.right() - x, g.height()) : QRectF(g.left(), g.top(), x - g.left(), g.height());
+        p.setPen(Qt::NoPen);
+        const bool over = l.setup.capacityBytes > 0 && l.current > l.setup.capacityBytes;
+        p.setBrush(over ? QColor(0xc0, 0x20, 0x20) : color);
+        p.drawRoundedRect(fill, 3, 3);
+    }
+    if (l.setup.plannedBytes >= 0) {
+        const double x = at(static_cast<double>(l.setup.plannedBytes));
+        QPen plan(QColor(0xc0, 0x20, 0x20), 1.5, Qt::DashLine);
+        p.setPen(plan);
+        p.drawLine(QPointF(x, g.top() - 3), QPointF(x, g.bottom() + 3));
+    }
+    if (l.peak > 0) {
+        const double x = at(static_cast<double>(l.peak));
+        p.setPen(QPen(text, 2));
+        p.drawLine(QPointF(x, g.top() - 2), QPointF(x, g.bottom() + 2));
+    }
+    p.setPen(faint);
+    p.drawText(l.gaugeTextRect, (rtl ? Qt::AlignRight : Qt::AlignLeft) | Qt::AlignVCenter,
+               p.fontMetrics().elidedText(l.gaugeText, Qt::ElideRight, static_cast<int>(l.gaugeTextRect.width())));
 }
 
 QString LiveView::toolTipAt(const QPoint &pos)

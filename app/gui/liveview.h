@@ -97,13 +97,15 @@ protected:
 private:
     friend class LaneCanvas;
 
+    // View clock times (ms) are those of the events, which may lie before the view existed.
+    static constexpr qint64 kNever = -(qint64(1) << 60);
     struct Block {
         int lane = 0;
         int moduleId = -1;       // interned name
         qint64 bytes = 0;
         QRectF rect;             // canvas coordinates, mirrored when right-to-left
         QString shown;           // the name as it fits the block (set at layout)
-        qint64 litAtMs = -1000000; // when it last ran (view clock)
+        qint64 litAtMs = kNever;  // when it last ran (view clock)
     };
     struct Lane {
         LaneSetup setup;
@@ -114,6 +116,7 @@ private:
         QRectF labelArea, badgeRect, gaugeRect, gaugeTextRect, blocksArea, visitorRow;
         QString gaugeText;       // "1.2 GiB now, peak 1.5 GiB" (formatted when memory changes)
         bool gaugeDirty = false;
+        bool hasGauge = false;   // a limit, a plan or a measurement to show
         double lastCompute = 0, lastTransfer = 0; // of the last token (tooltips)
     };
     // Weights of a module brought to a lane (from another lane), drawn as a ghost in the target
@@ -123,9 +126,12 @@ private:
         int fromLane = -1, toLane = -1;
         qint64 bytes = 0;
         bool prefetched = false;
-        qint64 startMs = 0, arriveMs = 0, releasedMs = -1;
-        qint64 litAtMs = -1000000;
+        qint64 startMs = 0, arriveMs = 0, releasedMs = kNever;
+        bool released = false;
+        qint64 litAtMs = kNever;
         QString sizeText;        // formatted once
+        QString shown;           // its name as it fits the ghost, for shownWidth
+        double shownWidth = -1;
     };
     struct TokenRow {
         int index = -1;
@@ -146,6 +152,7 @@ private:
     QString laneName(int lane) const;
     void updateGaugeText(int lane);
     void paintLanes(QPainter &p);
+    void paintGauge(QPainter &p, const Lane &l, const QColor &laneBack, const QColor &text) const;
     QString toolTipAt(const QPoint &pos);
     bool visitGeometry(const Visit &v, QRectF &from, QRectF &to);
     QString secondsText(double seconds) const;
@@ -166,7 +173,7 @@ private:
     std::vector<Visit> m_visits;
     QElapsedTimer m_clock;
     QTimer *m_timer = nullptr;
-    qint64 m_lastLitMs = -1000000;
+    qint64 m_lastLitMs = kNever;
     static constexpr int kFadeMs = 150;
     static constexpr int kLeaveMs = 350;
     static constexpr int kMaxVisits = 48;
