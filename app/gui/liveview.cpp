@@ -12,6 +12,7 @@
 #include <QLocale>
 #include <QPainter>
 #include <QScrollArea>
+#include <QTransform>
 #include <QSplitter>
 #include <QTimer>
 #include <QToolTip>
@@ -79,16 +80,24 @@ bool splitNumbered(const QString &name, QString &stem, int &number)
     return true;
 }
 
+// How many trailing components of a dotted name fit `room` (0: not even the last).
+int fittingKeep(const std::string &name, const QFontMetricsF &metrics, double room)
+{
+    const QStringList parts = QString::fromStdString(name).split(QLatin1Char('.'));
+    for (int keep = static_cast<int>(parts.size()); keep >= 1; --keep)
+        if (metrics.horizontalAdvance(parts.mid(parts.size() - keep).join(QLatin1Char('.'))) <= room)
+            return keep;
+    return 0;
+}
+
 // The name as it fits `room`: "model.layers.20", "layers.20", "20", or nothing.
 QString fittingName(const std::string &name, const QFontMetricsF &metrics, double room)
 {
+    const int keep = fittingKeep(name, metrics, room);
+    if (keep == 0)
+        return {};
     const QStringList parts = QString::fromStdString(name).split(QLatin1Char('.'));
-    for (int keep = static_cast<int>(parts.size()); keep >= 1; --keep) {
-        const QString candidate = parts.mid(parts.size() - keep).join(QLatin1Char('.'));
-        if (metrics.horizontalAdvance(candidate) <= room)
-            return candidate;
-    }
-    return {};
+    return parts.mid(parts.size() - keep).join(QLatin1Char('.'));
 }
 
 } // namespace
@@ -344,6 +353,7 @@ void LiveView::setLanes(std::vector<LaneSetup> lanes)
     m_ran.clear();
     m_visits.clear();
     m_lastLitMs = kNever;
+    m_runToView = static_cast<double>(kNever);
     for (auto &setup : lanes) {
         Lane lane;
         lane.setup = std::move(setup);
@@ -510,12 +520,43 @@ void LiveView::relayout()
         l.blocksArea = mirror(QRectF(blocksX, y + kPad, blocksWidth, blockHeight));
         l.visitorRow = mirror(QRectF(blocksX, y + kPad + blockHeight + 4, blocksWidth, visitorHeight));
         double x = blocksX;
+        // Numbered blocks of a lane are named alike ("layers.9", "layers.10" or "9", "10"): the
+        // most components that fit every one of them.
+        int numberedKeep = 1 << 20;
         for (int i = 0; i < l.blockCount; ++i) {
             Block &b = m_blocks[static_cast<std::size_t>(l.firstBlock + i)];
             const double w = std::max(1.0, scale * (0.5 * meanBytes + static_cast<double>(std::max<qint64>(0, b.bytes))));
             b.rect = mirror(QRectF(x, y + kPad, w, blockHeight));
             x += w + gap;
-            b.shown = fittingName(m_names[static_cast<std::size_t>(b.moduleId)], small, w - 6);
+            const std::string &name = m_names[static_cast<std::size_t>(b.moduleId)];
+            QString stem;
+            int number = 0;
+            if (splitNumbered(QString::fromStdString(name), stem, number)) {
+                const int keep = fittingKeep(name, small, w - 6);
+                if (keep > 0)
+                    numberedKeep = std::min(numberedKeep, keep);
+            }
+        }
+        const QFont smallForText = smallFont(m_canvas->font());
+        for (int i = 0; i < l.blockCount; ++i) {
+            Block &b = m_blocks[static_cast<std::size_t>(l.firstBlock + i)];
+            const std::string &name = m_names[static_cast<std::size_t>(b.moduleId)];
+            QString stem;
+            int number = 0;
+            QString shown;
+            if (splitNumbered(QString::fromStdString(name), stem, number)) {
+                const int keep = std::min(numberedKeep, fittingKeep(name, small, b.rect.width() - 6));
+                if (keep > 0) {
+                    const QStringList parts = QString::fromStdString(name).split(QLatin1Char('.'));
+                    shown = parts.mid(parts.size() - keep).join(QLatin1Char('.'));
+                }
+            } else {
+                shown = fittingName(name, small, b.rect.width() - 6);
+            }
+            // Laid out once here, drawn every frame without a new text layout.
+            b.shown.setText(shown);
+            b.shown.setTextFormat(Qt::PlainText);
+            b.shown.prepare(QTransform(), smallForText);
         }
         y += laneHeight + kLaneGap;
     }
@@ -535,11 +576,14 @@ void LiveView::addEvents(const std::vector<runtime::RunEvent> &events)
     if (events.empty())
         return;
     const qint64 now = nowMs();
-    // The batch's events keep their spacing on screen: the last one happens now.
+    // Events keep their spacing on screen: the run's clock is mapped onto the view's so that the
+    // batch's last event happens now, and never earlier than an event already shown (a batch
+    // that comes late moves the mapping forward; one ahead of the view's clock is clamped to now).
     double lastAt = 0;
     for (const auto &e : events)
         lastAt = std::max(lastAt, e.at);
-    const double offset = static_cast<double>(now) - lastAt * 1000.0;
+    m_runToView = std::max(m_runToView, static_cast<double>(now) - lastAt * 1000.0);
+    const double offset = m_runToView;
     auto when = [&](const runtime::RunEvent &e) {
         return std::min(now, static_cast<qint64>(std::llround(e.at * 1000.0 + offset)));
     };
@@ -581,13 +625,26 @@ void LiveView::addEvents(const std::vector<runtime::RunEvent> &events)
             if (from != extra && to != extra && from != to) {
                 if (static_cast<int>(m_visits.size()) >= kMaxVisits)
                     m_visits.erase(m_visits.begin());
+                // A fast stream (a millisecond per layer) keeps a few packets on the way, not a
+                // staircase of them: the oldest still flying on this route lands now.
+                const qint64 t = when(e);
+                int flying = 0;
+                for (const Visit &other : m_visits)
+                    flying += other.fromLane == from && other.toLane == to && other.arriveMs > t ? 1 : 0;
+                for (auto it = m_visits.begin(); it != m_visits.end() && flying >= kMaxFlightsPerRoute; ++it)
+                    if (it->fromLane == from && it->toLane == to && it->arriveMs > t) {
+                        it->arriveMs = t;
+                        if (it->released)
+                            it->releasedMs = t;
+                        --flying;
+                    }
                 Visit v;
                 v.moduleId = id;
                 v.fromLane = from;
                 v.toLane = to;
                 v.bytes = e.bytes;
                 v.prefetched = e.prefetched;
-                v.startMs = when(e);
+                v.startMs = t;
                 v.arriveMs = v.startMs + std::clamp<qint64>(static_cast<qint64>(e.seconds * 1000.0), 220, 700);
                 v.sizeText = formatBytes(e.bytes);
                 m_visits.push_back(std::move(v));
@@ -890,9 +947,10 @@ void LiveView::paintLanes(QPainter &p)
             p.setBrush(Qt::NoBrush);
             p.drawRoundedRect(b.rect.adjusted(-1, -1, 1, 1), 3, 3);
         }
-        if (!b.shown.isEmpty()) {
+        if (!b.shown.text().isEmpty()) {
             p.setPen(text);
-            p.drawText(b.rect, Qt::AlignCenter, b.shown);
+            const QSizeF size = b.shown.size();
+            p.drawStaticText(QPointF(b.rect.center().x() - size.width() / 2, b.rect.center().y() - size.height() / 2), b.shown);
         }
     }
 
@@ -907,6 +965,8 @@ void LiveView::paintLanes(QPainter &p)
             const double t = std::clamp(static_cast<double>(now - v.releasedMs) / kLeaveMs, 0.0, 1.0);
             alpha = 1.0 - t;
             drop = 8.0 * t;
+            if (alpha <= 0)
+                continue; // gone; removed at the next tick
         }
         QRectF box = to.translated(0, drop);
         const bool flying = now < v.arriveMs;
@@ -1069,11 +1129,12 @@ void LiveView::refreshTimeline()
             anyCompute = anyCompute || m_ringCompute[pos * slotCount + s] > 0;
             anyTransfer = anyTransfer || m_ringTransfer[pos * slotCount + s] > 0;
         }
-        const QString name = laneName(s < m_lanes.size() ? static_cast<int>(s) : -1);
         const QColor color = s < m_lanes.size() ? colorOf(m_lanes[s].setup.device) : QColor(Qt::gray);
         if (anyCompute) {
             auto *bars = new QCPBars(plot->xAxis, plot->yAxis);
-            bars->setName(tr("computing on %1").arg(name));
+            bars->setName(tr("computing (in its device's colour)"));
+            if (belowCompute)
+                bars->removeFromLegend(); // the lanes above tell the colours
             bars->setWidth(0.36);
             bars->setPen(QPen(color.darker(130)));
             bars->setBrush(color);
@@ -1090,7 +1151,9 @@ void LiveView::refreshTimeline()
         }
         if (anyTransfer) {
             auto *bars = new QCPBars(plot->xAxis, plot->yAxis);
-            bars->setName(tr("weights brought to %1").arg(name));
+            bars->setName(tr("weights brought in (hatched)"));
+            if (belowTransfer)
+                bars->removeFromLegend();
             bars->setWidth(0.36);
             bars->setPen(QPen(color.darker(150)));
             bars->setBrush(QBrush(color.darker(115), Qt::BDiagPattern));

@@ -17,6 +17,7 @@
 
 #include <QElapsedTimer>
 #include <QRectF>
+#include <QStaticText>
 #include <QStringList>
 #include <QWidget>
 
@@ -104,7 +105,7 @@ private:
         int moduleId = -1;       // interned name
         qint64 bytes = 0;
         QRectF rect;             // canvas coordinates, mirrored when right-to-left
-        QString shown;           // the name as it fits the block (set at layout)
+        QStaticText shown;       // the name as it fits the block (set at layout)
         qint64 litAtMs = kNever;  // when it last ran (view clock)
     };
     struct Lane {
@@ -177,6 +178,7 @@ private:
     static constexpr int kFadeMs = 150;
     static constexpr int kLeaveMs = 350;
     static constexpr int kMaxVisits = 48;
+    static constexpr int kMaxFlightsPerRoute = 3;
 
     // Per-token sums: the token being computed (per lane, plus one slot for devices without a
     // lane), and a ring of the last kTokensShown closed tokens.
@@ -206,7 +208,7 @@ private:
     QString m_where, m_details;
     QString m_simulatedText, m_emptyLaneText, m_captionText;
     QRectF m_captionRect;
-    qint64 m_batchOffsetMs = 0;
+    double m_runToView = 0; // view ms = run seconds * 1000 + this
 
     LaneCanvas *m_canvas = nullptr;
     QScrollArea *m_scroll = nullptr;
