@@ -932,6 +932,174 @@ of %2</source>
     </message>
 </context>
 <context>
+    <name>mizan::gui::LiveView</name>
+    <message>
+        <source>another device</source>
+        <translation>جهاز آخر</translation>
+    </message>
+    <message>
+        <source>%1 (simulated)</source>
+        <comment>a simulated GPU</comment>
+        <translation>%1 (محاكى)</translation>
+    </message>
+    <message>
+        <source>GPU %1</source>
+        <translation>معالج رسوميات %1</translation>
+    </message>
+    <message>
+        <source>CPU</source>
+        <translation>المعالج المركزي</translation>
+    </message>
+    <message>
+        <source>Disk</source>
+        <translation>القرص</translation>
+    </message>
+    <message>
+        <source>MPS</source>
+        <translation>MPS</translation>
+    </message>
+    <message>
+        <source>simulated</source>
+        <comment>badge on the lane of a simulated GPU</comment>
+        <translation>محاكى</translation>
+    </message>
+    <message>
+        <source>nothing placed here</source>
+        <translation>لم يوضع شيء هنا</translation>
+    </message>
+    <message>
+        <source>Blocks light up as they compute. Weights brought to the device that runs them fly there and leave when released; dashed: prefetched.</source>
+        <translation>تضيء الكتل أثناء حسابها. تطير الأوزان إلى الجهاز الذي يشغّلها وتغادره عند تحريرها؛ المتقطّعة جُلبت مسبقًا.</translation>
+    </message>
+    <message>
+        <source>%1 now, peak %2</source>
+        <translation>%1 الآن، والذروة %2</translation>
+    </message>
+    <message>
+        <source>%1 placed here</source>
+        <translation>%1 موضوعة هنا</translation>
+    </message>
+    <message>
+        <source>The live view shows the devices of the plan once a test inference starts.</source>
+        <translation>يعرض العرض الحي أجهزة الخطة حين يبدأ استدلال تجريبي.</translation>
+    </message>
+    <message>
+        <source>%1: %2 brought from %3 to %4 ahead of its turn (prefetched)</source>
+        <translation>%1: %2 نُقلت من %3 إلى %4 قبل دورها (جلب مسبق)</translation>
+    </message>
+    <message>
+        <source>%1: %2 brought from %3 to %4</source>
+        <translation>%1: %2 نُقلت من %3 إلى %4</translation>
+    </message>
+    <message>
+        <source>%1: %2 on %3</source>
+        <translation>%1: %2 على %3</translation>
+    </message>
+    <message>
+        <source>Memory now: %1</source>
+        <translation>الذاكرة الآن: %1</translation>
+    </message>
+    <message>
+        <source>Peak: %1</source>
+        <translation>الذروة: %1</translation>
+    </message>
+    <message>
+        <source>Planned: %1</source>
+        <translation>المخطَّط: %1</translation>
+    </message>
+    <message>
+        <source>Limit: %1</source>
+        <translation>الحد: %1</translation>
+    </message>
+    <message>
+        <source>token</source>
+        <translation>الرمز</translation>
+    </message>
+    <message>
+        <source>ms</source>
+        <translation>ملّي ثانية</translation>
+    </message>
+    <message>
+        <source>time of the token</source>
+        <translation>زمن الرمز</translation>
+    </message>
+    <message>
+        <source>%1 ms</source>
+        <translation>%1 ملّي ثانية</translation>
+    </message>
+    <message>
+        <source>%1 s</source>
+        <translation>%1 ثانية</translation>
+    </message>
+    <message>
+        <source>%1%</source>
+        <comment>a percentage</comment>
+        <translation>%1٪</translation>
+    </message>
+    <message>
+        <source>No token was generated, so there is no time per token to explain.</source>
+        <translation>لم يُولَّد أي رمز، فلا زمن لكل رمز يُشرح.</translation>
+    </message>
+    <message>
+        <source>%1 of each token is spent reading %2 from disk</source>
+        <translation>يُقضى %1 من زمن كل رمز في قراءة %2 من القرص</translation>
+    </message>
+    <message>
+        <source>%1 of each token is spent moving %2 from %3 to %4</source>
+        <translation>يُقضى %1 من زمن كل رمز في نقل %2 من %3 إلى %4</translation>
+    </message>
+    <message>
+        <source>%1 of each token is spent computing on %2</source>
+        <translation>يُقضى %1 من زمن كل رمز في الحساب على %2</translation>
+    </message>
+    <message>
+        <source>%1; prefetch hid %2 of the transfers (%3 per token) behind the computation</source>
+        <translation>%1؛ وأخفى الجلب المسبق %2 من زمن النقل (%3 لكل رمز) خلف الحساب</translation>
+    </message>
+    <message>
+        <source>%1.</source>
+        <comment>ends the sentence saying where time went</comment>
+        <translation>%1.</translation>
+    </message>
+    <message>
+        <source>The run was cancelled.</source>
+        <translation>أُلغي التشغيل.</translation>
+    </message>
+    <message>
+        <source>The run failed.</source>
+        <translation>فشل التشغيل.</translation>
+    </message>
+    <message>
+        <source>%1: computing %2</source>
+        <translation>%1: الحساب %2</translation>
+    </message>
+    <message>
+        <source>%1: computing %2, receiving weights %3 (%4)</source>
+        <translation>%1: الحساب %2، واستقبال الأوزان %3 (%4)</translation>
+    </message>
+    <message>
+        <source>peak %1 against %2 planned</source>
+        <translation>الذروة %1 مقابل %2 مخطَّطة</translation>
+    </message>
+    <message>
+        <source>peak %1</source>
+        <translation>الذروة %1</translation>
+    </message>
+    <message>
+        <source>%1; %2</source>
+        <comment>a device&apos;s work; its memory</comment>
+        <translation>%1؛ %2</translation>
+    </message>
+    <message>
+        <source>computing (in its device&apos;s colour)</source>
+        <translation>الحساب (بلون جهازه)</translation>
+    </message>
+    <message>
+        <source>weights brought in (hatched)</source>
+        <translation>الأوزان المنقولة (مظلَّلة)</translation>
+    </message>
+</context>
+<context>
     <name>mizan::gui::MainWindow</name>
     <message>
         <source>Opening %1…</source>

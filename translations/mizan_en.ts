@@ -880,6 +880,174 @@ of %2</translation>
     </message>
 </context>
 <context>
+    <name>mizan::gui::LiveView</name>
+    <message>
+        <source>another device</source>
+        <translation>another device</translation>
+    </message>
+    <message>
+        <source>%1 (simulated)</source>
+        <comment>a simulated GPU</comment>
+        <translation>%1 (simulated)</translation>
+    </message>
+    <message>
+        <source>GPU %1</source>
+        <translation>GPU %1</translation>
+    </message>
+    <message>
+        <source>CPU</source>
+        <translation>CPU</translation>
+    </message>
+    <message>
+        <source>Disk</source>
+        <translation>Disk</translation>
+    </message>
+    <message>
+        <source>MPS</source>
+        <translation>MPS</translation>
+    </message>
+    <message>
+        <source>simulated</source>
+        <comment>badge on the lane of a simulated GPU</comment>
+        <translation>simulated</translation>
+    </message>
+    <message>
+        <source>nothing placed here</source>
+        <translation>nothing placed here</translation>
+    </message>
+    <message>
+        <source>Blocks light up as they compute. Weights brought to the device that runs them fly there and leave when released; dashed: prefetched.</source>
+        <translation>Blocks light up as they compute. Weights brought to the device that runs them fly there and leave when released; dashed: prefetched.</translation>
+    </message>
+    <message>
+        <source>%1 now, peak %2</source>
+        <translation>%1 now, peak %2</translation>
+    </message>
+    <message>
+        <source>%1 placed here</source>
+        <translation>%1 placed here</translation>
+    </message>
+    <message>
+        <source>The live view shows the devices of the plan once a test inference starts.</source>
+        <translation>The live view shows the devices of the plan once a test inference starts.</translation>
+    </message>
+    <message>
+        <source>%1: %2 brought from %3 to %4 ahead of its turn (prefetched)</source>
+        <translation>%1: %2 brought from %3 to %4 ahead of its turn (prefetched)</translation>
+    </message>
+    <message>
+        <source>%1: %2 brought from %3 to %4</source>
+        <translation>%1: %2 brought from %3 to %4</translation>
+    </message>
+    <message>
+        <source>%1: %2 on %3</source>
+        <translation>%1: %2 on %3</translation>
+    </message>
+    <message>
+        <source>Memory now: %1</source>
+        <translation>Memory now: %1</translation>
+    </message>
+    <message>
+        <source>Peak: %1</source>
+        <translation>Peak: %1</translation>
+    </message>
+    <message>
+        <source>Planned: %1</source>
+        <translation>Planned: %1</translation>
+    </message>
+    <message>
+        <source>Limit: %1</source>
+        <translation>Limit: %1</translation>
+    </message>
+    <message>
+        <source>token</source>
+        <translation>token</translation>
+    </message>
+    <message>
+        <source>ms</source>
+        <translation>ms</translation>
+    </message>
+    <message>
+        <source>time of the token</source>
+        <translation>time of the token</translation>
+    </message>
+    <message>
+        <source>%1 ms</source>
+        <translation>%1 ms</translation>
+    </message>
+    <message>
+        <source>%1 s</source>
+        <translation>%1 s</translation>
+    </message>
+    <message>
+        <source>%1%</source>
+        <comment>a percentage</comment>
+        <translation>%1%</translation>
+    </message>
+    <message>
+        <source>No token was generated, so there is no time per token to explain.</source>
+        <translation>No token was generated, so there is no time per token to explain.</translation>
+    </message>
+    <message>
+        <source>%1 of each token is spent reading %2 from disk</source>
+        <translation>%1 of each token is spent reading %2 from disk</translation>
+    </message>
+    <message>
+        <source>%1 of each token is spent moving %2 from %3 to %4</source>
+        <translation>%1 of each token is spent moving %2 from %3 to %4</translation>
+    </message>
+    <message>
+        <source>%1 of each token is spent computing on %2</source>
+        <translation>%1 of each token is spent computing on %2</translation>
+    </message>
+    <message>
+        <source>%1; prefetch hid %2 of the transfers (%3 per token) behind the computation</source>
+        <translation>%1; prefetch hid %2 of the transfers (%3 per token) behind the computation</translation>
+    </message>
+    <message>
+        <source>%1.</source>
+        <comment>ends the sentence saying where time went</comment>
+        <translation>%1.</translation>
+    </message>
+    <message>
+        <source>The run was cancelled.</source>
+        <translation>The run was cancelled.</translation>
+    </message>
+    <message>
+        <source>The run failed.</source>
+        <translation>The run failed.</translation>
+    </message>
+    <message>
+        <source>%1: computing %2</source>
+        <translation>%1: computing %2</translation>
+    </message>
+    <message>
+        <source>%1: computing %2, receiving weights %3 (%4)</source>
+        <translation>%1: computing %2, receiving weights %3 (%4)</translation>
+    </message>
+    <message>
+        <source>peak %1 against %2 planned</source>
+        <translation>peak %1 against %2 planned</translation>
+    </message>
+    <message>
+        <source>peak %1</source>
+        <translation>peak %1</translation>
+    </message>
+    <message>
+        <source>%1; %2</source>
+        <comment>a device&apos;s work; its memory</comment>
+        <translation>%1; %2</translation>
+    </message>
+    <message>
+        <source>computing (in its device&apos;s colour)</source>
+        <translation>computing (in its device&apos;s colour)</translation>
+    </message>
+    <message>
+        <source>weights brought in (hatched)</source>
+        <translation>weights brought in (hatched)</translation>
+    </message>
+</context>
+<context>
     <name>mizan::gui::MainWindow</name>
     <message>
         <source>Opening %1…</source>
