@@ -367,6 +367,37 @@ private Q_SLOTS:
         QCOMPARE(fits.result.generatedIds, sized.result.generatedIds);
     }
 
+    // A simulated GPU holds what a real card would: a float16 checkpoint counts its float16 bytes
+    // there although the CPU computes in float32 (not twice over); asked to run in float32, twice.
+    void simulatedGpuCountsTheGpuDtype()
+    {
+        Demo demo;
+        models::DemoOptions o;
+        o.dtype = DType::F16;
+        o.layers = 2;
+        o.hidden = 64;
+        o.seed = 3;
+        o.config = models::presetConfig("llama-3.1-8b");
+        o.config["vocab_size"] = 200;
+        o.config["max_position_embeddings"] = 64;
+        const auto written = models::writeDemo(demo.path(), o);
+        RunRequest r = requestFor(demo, {{"", Device::gpu(0)}}, 1);
+        const Run half = runOnce(r);
+        QVERIFY2(!half.result.error, qPrintable(failure(half.result)));
+        QCOMPARE(half.result.devices.front().residentBytes, written.totalBytes);
+        QCOMPARE(half.result.gpuDtype, std::string("float16"));
+        r.gpuDtype = "float32";
+        const Run full = runOnce(r);
+        QVERIFY2(!full.result.error, qPrintable(failure(full.result)));
+        QCOMPARE(full.result.devices.front().residentBytes, 2 * written.totalBytes);
+        QCOMPARE(full.result.generatedIds, half.result.generatedIds); // the CPU computes in float32 either way
+        // An arena of the float16 size runs the float16 plan.
+        r.gpuDtype.clear();
+        r.devices = simulatedGpus(1, half.result.devices.front().peakBytes);
+        const Run fits = runOnce(r);
+        QVERIFY2(!fits.result.error, qPrintable(failure(fits.result)));
+    }
+
     // Prefetch never causes an out-of-memory error that a run without it would not hit: on a
     // simulated GPU with exactly the room a run without prefetch needs, prefetch 1 and 2 defer what
     // does not fit and give the same tokens; one byte less fails with prefetch too.

@@ -448,6 +448,25 @@
     </message>
 </context>
 <context>
+    <name>TestRunPanel</name>
+    <message>
+        <source>Opening the checkpoint…</source>
+        <translation>فتح نقطة الحفظ…</translation>
+    </message>
+    <message>
+        <source>Loading the weights…</source>
+        <translation>تحميل الأوزان…</translation>
+    </message>
+    <message>
+        <source>Reading the prompt…</source>
+        <translation>قراءة الموجِّه…</translation>
+    </message>
+    <message>
+        <source>Generating…</source>
+        <translation>التوليد…</translation>
+    </message>
+</context>
+<context>
     <name>Worker</name>
     <message>
         <source>%1: %2</source>
@@ -929,6 +948,33 @@ of %2</source>
     <message>
         <source>This model&apos;s config gives no hidden size, so no headroom can be reserved for it.</source>
         <translation>لا تذكر إعدادات هذا النموذج الحجم المخفي (hidden size)، فلا يمكن حجز هامش له.</translation>
+    </message>
+    <message>
+        <source>Open a checkpoint to run it.</source>
+        <translation>افتح نقطة حفظ لتشغيلها.</translation>
+    </message>
+    <message>
+        <source>%1 describes a model without its weights: test inference needs a checkpoint with weights.</source>
+        <translation>يصف %1 نموذجًا بلا أوزانه: يحتاج الاستدلال التجريبي إلى نقطة حفظ فيها الأوزان.</translation>
+    </message>
+    <message>
+        <source>Wait for the plan.</source>
+        <translation>انتظر اكتمال الخطة.</translation>
+    </message>
+    <message>
+        <source>There is no device map to run yet.</source>
+        <translation>لا توجد خريطة أجهزة لتشغيلها بعد.</translation>
+    </message>
+    <message numerus="yes">
+        <source>The device map has %Ln error(s): fix them (see Problems) to run it.</source>
+        <translation>
+            <numerusform>في خريطة الأجهزة %Ln من الأخطاء: أصلحها (انظر المشكلات) لتشغيلها.</numerusform>
+            <numerusform>في خريطة الأجهزة خطأ واحد (%Ln): أصلحه (انظر المشكلات) لتشغيلها.</numerusform>
+            <numerusform>في خريطة الأجهزة خطآن (%Ln): أصلحهما (انظر المشكلات) لتشغيلها.</numerusform>
+            <numerusform>في خريطة الأجهزة %Ln أخطاء: أصلحها (انظر المشكلات) لتشغيلها.</numerusform>
+            <numerusform>في خريطة الأجهزة %Ln خطأً: أصلحها (انظر المشكلات) لتشغيلها.</numerusform>
+            <numerusform>في خريطة الأجهزة %Ln خطأ: أصلحها (انظر المشكلات) لتشغيلها.</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -1413,6 +1459,18 @@ of %2</source>
         <source>&amp;Redo %1</source>
         <translation>إ&amp;عادة %1</translation>
     </message>
+    <message>
+        <source>Test inference</source>
+        <translation>استدلال تجريبي</translation>
+    </message>
+    <message>
+        <source>Generate a few tokens with the weights placed as planned, and watch them move (F6)</source>
+        <translation>ولّد بضعة رموز والأوزان موضوعة كما في الخطة، وشاهدها تنتقل (F6)</translation>
+    </message>
+    <message>
+        <source>Cancel test inference</source>
+        <translation>إلغاء الاستدلال التجريبي</translation>
+    </message>
 </context>
 <context>
     <name>mizan::gui::ModuleTreeModel</name>
@@ -1553,6 +1611,14 @@ of %2</source>
             <numerusform>%Ln تحذير</numerusform>
         </translation>
     </message>
+    <message>
+        <source>%1: %2</source>
+        <translation>%1: %2</translation>
+    </message>
+    <message>
+        <source>Test inference failed: %1: %2</source>
+        <translation>فشل الاستدلال التجريبي: %1: %2</translation>
+    </message>
 </context>
 <context>
     <name>mizan::gui::StartPage</name>
@@ -1591,6 +1657,135 @@ of %2</source>
     <message>
         <source>Or drop a folder, a .safetensors file, an index or a config.json here.</source>
         <translation>أو أفلِت هنا مجلدًا أو ملف safetensors أو فهرسًا أو ملف config.json.</translation>
+    </message>
+</context>
+<context>
+    <name>mizan::gui::TestRunPanel</name>
+    <message>
+        <source>&amp;Prompt (token ids):</source>
+        <translation>ال&amp;موجِّه (معرّفات الرموز):</translation>
+    </message>
+    <message>
+        <source>The prompt&apos;s token ids, separated by commas or spaces</source>
+        <translation>معرّفات رموز الموجِّه، تفصل بينها فواصل أو مسافات</translation>
+    </message>
+    <message>
+        <source>&amp;Max new tokens:</source>
+        <translation>أقصى عدد من الرموز ال&amp;جديدة:</translation>
+    </message>
+    <message>
+        <source>Pre&amp;fetch:</source>
+        <translation>الجلب ال&amp;مسبق:</translation>
+    </message>
+    <message>
+        <source>Offloaded blocks brought in ahead while the current one computes (0: none)</source>
+        <translation>الكتل المُفرَّغة التي تُجلب مسبقًا بينما تحسب الكتلة الحالية (0: لا شيء)</translation>
+    </message>
+    <message>
+        <source>Simulated &amp;link:</source>
+        <translation>ال&amp;وصلة المحاكاة:</translation>
+    </message>
+    <message>
+        <source> GB/s</source>
+        <translation> غيغابايت/ث</translation>
+    </message>
+    <message>
+        <source>unlimited</source>
+        <translation>غير محدودة</translation>
+    </message>
+    <message>
+        <source>Host-to-GPU bandwidth of the simulated GPUs, to preview a PCIe-limited offload</source>
+        <translation>عرض النطاق من المضيف إلى وحدات GPU المحاكاة، لمعاينة تفريغ تحدّه وصلة PCIe</translation>
+    </message>
+    <message>
+        <source>&amp;Run</source>
+        <translation>&amp;تشغيل</translation>
+    </message>
+    <message>
+        <source>Run the plan on screen: generate tokens with the weights placed as planned</source>
+        <translation>شغّل الخطة المعروضة: ولّد رموزًا والأوزان موضوعة كما في الخطة</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>إلغاء</translation>
+    </message>
+    <message>
+        <source>Generated token ids</source>
+        <translation>معرّفات الرموز المولَّدة</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is not a token id (a whole number, 0 or more).</source>
+        <translation>«%1» ليس معرّف رمز (عدد صحيح، 0 أو أكثر).</translation>
+    </message>
+    <message>
+        <source>Type the prompt&apos;s token ids, e.g. 1, 2, 3.</source>
+        <translation>اكتب معرّفات رموز الموجِّه، مثل 1، 2، 3.</translation>
+    </message>
+    <message>
+        <source>Ready: Run generates with the weights placed as planned.</source>
+        <translation>جاهز: «تشغيل» يولّد والأوزان موضوعة كما في الخطة.</translation>
+    </message>
+    <message>
+        <source>%1 · %2</source>
+        <translation>%1 · %2</translation>
+    </message>
+    <message>
+        <source>Starting…</source>
+        <translation>البدء…</translation>
+    </message>
+    <message>
+        <source>Cancelling…</source>
+        <translation>الإلغاء…</translation>
+    </message>
+    <message>
+        <source>%1 %2 of %3 tokens</source>
+        <translation>%1 ‏%2 من %3 رمزًا</translation>
+    </message>
+    <message>
+        <source>Prefill %1 ms</source>
+        <translation>الملء المسبق %1 مللي ثانية</translation>
+    </message>
+    <message>
+        <source>%1 ms/token</source>
+        <translation>%1 مللي ثانية/رمز</translation>
+    </message>
+    <message>
+        <source>%1 tokens/s</source>
+        <translation>%1 رمز/ث</translation>
+    </message>
+    <message>
+        <source>No tokens yet.</source>
+        <translation>لا رموز بعد.</translation>
+    </message>
+    <message>
+        <source> · </source>
+        <translation> · </translation>
+    </message>
+    <message>
+        <source>The run failed: %1: %2</source>
+        <translation>فشل التشغيل: %1: %2</translation>
+    </message>
+    <message numerus="yes">
+        <source>Cancelled after %Ln token(s).</source>
+        <translation>
+            <numerusform>أُلغي بعد %Ln من الرموز.</numerusform>
+            <numerusform>أُلغي بعد رمز واحد (%Ln).</numerusform>
+            <numerusform>أُلغي بعد رمزين (%Ln).</numerusform>
+            <numerusform>أُلغي بعد %Ln رموز.</numerusform>
+            <numerusform>أُلغي بعد %Ln رمزًا.</numerusform>
+            <numerusform>أُلغي بعد %Ln رمز.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Done: %Ln token(s) generated; the weights were in place after %1 s.</source>
+        <translation>
+            <numerusform>تم: وُلِّد %Ln من الرموز؛ كانت الأوزان في أماكنها بعد %1 ث.</numerusform>
+            <numerusform>تم: وُلِّد رمز واحد (%Ln)؛ كانت الأوزان في أماكنها بعد %1 ث.</numerusform>
+            <numerusform>تم: وُلِّد رمزان (%Ln)؛ كانت الأوزان في أماكنها بعد %1 ث.</numerusform>
+            <numerusform>تم: وُلِّدت %Ln رموز؛ كانت الأوزان في أماكنها بعد %1 ث.</numerusform>
+            <numerusform>تم: وُلِّد %Ln رمزًا؛ كانت الأوزان في أماكنها بعد %1 ث.</numerusform>
+            <numerusform>تم: وُلِّد %Ln رمز؛ كانت الأوزان في أماكنها بعد %1 ث.</numerusform>
+        </translation>
     </message>
 </context>
 </TS>

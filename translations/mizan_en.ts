@@ -416,6 +416,25 @@
     </message>
 </context>
 <context>
+    <name>TestRunPanel</name>
+    <message>
+        <source>Opening the checkpoint…</source>
+        <translation>Opening the checkpoint…</translation>
+    </message>
+    <message>
+        <source>Loading the weights…</source>
+        <translation>Loading the weights…</translation>
+    </message>
+    <message>
+        <source>Reading the prompt…</source>
+        <translation>Reading the prompt…</translation>
+    </message>
+    <message>
+        <source>Generating…</source>
+        <translation>Generating…</translation>
+    </message>
+</context>
+<context>
     <name>Worker</name>
     <message>
         <source>%1: %2</source>
@@ -877,6 +896,29 @@ of %2</translation>
     <message>
         <source>This model&apos;s config gives no hidden size, so no headroom can be reserved for it.</source>
         <translation>This model&apos;s config gives no hidden size, so no headroom can be reserved for it.</translation>
+    </message>
+    <message>
+        <source>Open a checkpoint to run it.</source>
+        <translation>Open a checkpoint to run it.</translation>
+    </message>
+    <message>
+        <source>%1 describes a model without its weights: test inference needs a checkpoint with weights.</source>
+        <translation>%1 describes a model without its weights: test inference needs a checkpoint with weights.</translation>
+    </message>
+    <message>
+        <source>Wait for the plan.</source>
+        <translation>Wait for the plan.</translation>
+    </message>
+    <message>
+        <source>There is no device map to run yet.</source>
+        <translation>There is no device map to run yet.</translation>
+    </message>
+    <message numerus="yes">
+        <source>The device map has %Ln error(s): fix them (see Problems) to run it.</source>
+        <translation>
+            <numerusform>The device map has %Ln error: fix it (see Problems) to run it.</numerusform>
+            <numerusform>The device map has %Ln errors: fix them (see Problems) to run it.</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -1361,6 +1403,18 @@ of %2</translation>
         <source>&amp;Redo %1</source>
         <translation>&amp;Redo %1</translation>
     </message>
+    <message>
+        <source>Test inference</source>
+        <translation>Test inference</translation>
+    </message>
+    <message>
+        <source>Generate a few tokens with the weights placed as planned, and watch them move (F6)</source>
+        <translation>Generate a few tokens with the weights placed as planned, and watch them move (F6)</translation>
+    </message>
+    <message>
+        <source>Cancel test inference</source>
+        <translation>Cancel test inference</translation>
+    </message>
 </context>
 <context>
     <name>mizan::gui::ModuleTreeModel</name>
@@ -1493,6 +1547,14 @@ of %2</translation>
             <numerusform>%Ln warnings</numerusform>
         </translation>
     </message>
+    <message>
+        <source>%1: %2</source>
+        <translation>%1: %2</translation>
+    </message>
+    <message>
+        <source>Test inference failed: %1: %2</source>
+        <translation>Test inference failed: %1: %2</translation>
+    </message>
 </context>
 <context>
     <name>mizan::gui::StartPage</name>
@@ -1531,6 +1593,127 @@ of %2</translation>
     <message>
         <source>Or drop a folder, a .safetensors file, an index or a config.json here.</source>
         <translation>Or drop a folder, a .safetensors file, an index or a config.json here.</translation>
+    </message>
+</context>
+<context>
+    <name>mizan::gui::TestRunPanel</name>
+    <message>
+        <source>&amp;Prompt (token ids):</source>
+        <translation>&amp;Prompt (token ids):</translation>
+    </message>
+    <message>
+        <source>The prompt&apos;s token ids, separated by commas or spaces</source>
+        <translation>The prompt&apos;s token ids, separated by commas or spaces</translation>
+    </message>
+    <message>
+        <source>&amp;Max new tokens:</source>
+        <translation>&amp;Max new tokens:</translation>
+    </message>
+    <message>
+        <source>Pre&amp;fetch:</source>
+        <translation>Pre&amp;fetch:</translation>
+    </message>
+    <message>
+        <source>Offloaded blocks brought in ahead while the current one computes (0: none)</source>
+        <translation>Offloaded blocks brought in ahead while the current one computes (0: none)</translation>
+    </message>
+    <message>
+        <source>Simulated &amp;link:</source>
+        <translation>Simulated &amp;link:</translation>
+    </message>
+    <message>
+        <source> GB/s</source>
+        <translation> GB/s</translation>
+    </message>
+    <message>
+        <source>unlimited</source>
+        <translation>unlimited</translation>
+    </message>
+    <message>
+        <source>Host-to-GPU bandwidth of the simulated GPUs, to preview a PCIe-limited offload</source>
+        <translation>Host-to-GPU bandwidth of the simulated GPUs, to preview a PCIe-limited offload</translation>
+    </message>
+    <message>
+        <source>&amp;Run</source>
+        <translation>&amp;Run</translation>
+    </message>
+    <message>
+        <source>Run the plan on screen: generate tokens with the weights placed as planned</source>
+        <translation>Run the plan on screen: generate tokens with the weights placed as planned</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Cancel</translation>
+    </message>
+    <message>
+        <source>Generated token ids</source>
+        <translation>Generated token ids</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is not a token id (a whole number, 0 or more).</source>
+        <translation>&quot;%1&quot; is not a token id (a whole number, 0 or more).</translation>
+    </message>
+    <message>
+        <source>Type the prompt&apos;s token ids, e.g. 1, 2, 3.</source>
+        <translation>Type the prompt&apos;s token ids, e.g. 1, 2, 3.</translation>
+    </message>
+    <message>
+        <source>Ready: Run generates with the weights placed as planned.</source>
+        <translation>Ready: Run generates with the weights placed as planned.</translation>
+    </message>
+    <message>
+        <source>%1 · %2</source>
+        <translation>%1 · %2</translation>
+    </message>
+    <message>
+        <source>Starting…</source>
+        <translation>Starting…</translation>
+    </message>
+    <message>
+        <source>Cancelling…</source>
+        <translation>Cancelling…</translation>
+    </message>
+    <message>
+        <source>%1 %2 of %3 tokens</source>
+        <translation>%1 %2 of %3 tokens</translation>
+    </message>
+    <message>
+        <source>Prefill %1 ms</source>
+        <translation>Prefill %1 ms</translation>
+    </message>
+    <message>
+        <source>%1 ms/token</source>
+        <translation>%1 ms/token</translation>
+    </message>
+    <message>
+        <source>%1 tokens/s</source>
+        <translation>%1 tokens/s</translation>
+    </message>
+    <message>
+        <source>No tokens yet.</source>
+        <translation>No tokens yet.</translation>
+    </message>
+    <message>
+        <source> · </source>
+        <translation> · </translation>
+    </message>
+    <message>
+        <source>The run failed: %1: %2</source>
+        <translation>The run failed: %1: %2</translation>
+    </message>
+    <message numerus="yes">
+        <source>Cancelled after %Ln token(s).</source>
+        <translation>
+            <numerusform>Cancelled after %Ln token.</numerusform>
+            <numerusform>Cancelled after %Ln tokens.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Done: %Ln token(s) generated; the weights were in place after %1 s.</source>
+        <translation>
+            <numerusform>Done: %Ln token generated; the weights were in place after %1 s.</numerusform>
+            <numerusform>Done: %Ln tokens generated; the weights were in place after %1 s.</numerusform>
+        </translation>
     </message>
 </context>
 </TS>

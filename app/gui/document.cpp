@@ -138,6 +138,7 @@ void Document::applyOpened(std::shared_ptr<const OpenedModel> result)
     QElapsedTimer timer;
     timer.start();
     m_model = std::move(result);
+    setTestRunError(std::nullopt);
     m_tree = std::shared_ptr<const planner::ModuleTree>(m_model, &m_model->source.model.tree);
     m_plan.reset();
     m_map.clear();
@@ -600,6 +601,63 @@ PlacementView Document::placementView() const
             v.reason[id] = tr("Its parts are on %Ln devices.", nullptr, static_cast<int>(resolved.spread[id].size()));
     }
     return v;
+}
+
+// ---- test inference -----------------------------------------------------------------------------
+
+QString Document::testRunProblem() const
+{
+    if (!m_model)
+        return tr("Open a checkpoint to run it.");
+    if (!m_model->source.checkpoint.hasWeights())
+        return tr("%1 describes a model without its weights: test inference needs a checkpoint with weights.")
+            .arg(ltr(m_model->path));
+    if (m_planning)
+        return tr("Wait for the plan.");
+    if (m_map.empty())
+        return tr("There is no device map to run yet.");
+    const auto errors = std::count_if(m_issues.begin(), m_issues.end(),
+                                      [](const planner::Issue &i) { return i.severity == planner::Severity::Error; });
+    if (errors > 0)
+        return tr("The device map has %Ln error(s): fix them (see Problems) to run it.", nullptr, static_cast<int>(errors));
+    return {};
+}
+
+runtime::RunRequest Document::testRunRequest() const
+{
+    runtime::RunRequest request;
+    if (!m_model)
+        return request;
+    request.checkpointPath = m_model->path.toStdString();
+    request.map = m_map;
+    for (const auto &u : m_usage)
+        request.plannedBytes.emplace_back(u.device, static_cast<std::int64_t>(std::llround(u.plannedBytes)));
+    std::vector<runtime::GpuInfo> real;
+    if (m_machine)
+        for (const auto &g : m_machine->gpus) {
+            const auto it = std::find_if(m_devices.begin(), m_devices.end(),
+                                         [&](const DeviceSetting &d) { return d.device == planner::Device::gpu(g.index); });
+            if (it == m_devices.end() || !it->simulated)
+                real.push_back(g);
+        }
+    std::vector<planner::PlanDevice> known;
+    for (const auto &d : m_devices)
+        known.push_back({d.device, d.label.toStdString(), d.capacityBytes >= 0 ? d.capacityBytes : d.limitBytes, d.simulated});
+    request.devices = runtime::runDevicesFor(m_map, real, known, options().maxMemory);
+    if (m_dtype) {
+        const std::string dtype(torchName(*m_dtype));
+        if (dtype == "float16" || dtype == "bfloat16" || dtype == "float32")
+            request.gpuDtype = dtype;
+    }
+    return request;
+}
+
+void Document::setTestRunError(std::optional<runtime::RunError> error)
+{
+    if (!error && !m_runError)
+        return;
+    m_runError = std::move(error);
+    Q_EMIT testRunErrorChanged();
 }
 
 // ---- files --------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 #include "planner/validate.h"
 #include "planner/planfile.h"
 #include "runtime/devices.h"
+#include "runtime/session.h"
 
 #include <QObject>
 #include <QStringList>
@@ -106,6 +107,18 @@ public:
     const std::vector<double> &keyBytes() const { return m_keyBytes; }
     QUndoStack *undoStack() const { return m_undo; }
 
+    // ---- test inference ---------------------------------------------------------------------------
+    // Why the plan on screen cannot be test-run now, in the current language; empty when it can.
+    QString testRunProblem() const;
+    // The run of the plan on screen (edits included): its map, the planned bytes per device, and
+    // the devices as mizan-cli run would take them (runtime::runDevicesFor): this machine's GPUs
+    // are real unless the settings mark them simulated; the others are simulated arenas of the
+    // device's capacity, else its limit. Prompt and generation settings are left for the caller.
+    runtime::RunRequest testRunRequest() const;
+    // The last test inference's failure, shown in the problems panel until the next run or model.
+    const std::optional<runtime::RunError> &testRunError() const { return m_runError; }
+    void setTestRunError(std::optional<runtime::RunError> error);
+
     // ---- files (atomic writes; throw mizan::Error with a readable message) ----------------------
     void exportDeviceMap(const QString &path) const;
     void exportMaxMemory(const QString &path) const;
@@ -141,6 +154,7 @@ Q_SIGNALS:
     void planStarted();
     void planFinished(bool ok, const QString &message);
     void mapChanged();       // device map, plan, issues, placement view updated
+    void testRunErrorChanged();
     void busyChanged();
 
 private:
@@ -180,6 +194,7 @@ private:
     std::vector<planner::Issue> m_issues;
     std::vector<planner::DeviceUsage> m_usage;
     std::vector<double> m_keyBytes;
+    std::optional<runtime::RunError> m_runError;
 };
 
 } // namespace mizan::gui

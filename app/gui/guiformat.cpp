@@ -1,5 +1,10 @@
 #include "guiformat.h"
 
+#include <QPainter>
+#include <QPixmap>
+
+#include <functional>
+
 #include <QCoreApplication>
 #include <QLocale>
 
@@ -71,6 +76,44 @@ QColor deviceTint(const QColor &color)
     c.setAlpha(255);
     return QColor::fromRgbF(0.65f * 1.0f + 0.35f * c.redF(), 0.65f * 1.0f + 0.35f * c.greenF(),
                             0.65f * 1.0f + 0.35f * c.blueF());
+}
+
+namespace {
+
+QIcon drawnIcon(const std::function<void(QPainter &)> &draw)
+{
+    QIcon icon;
+    for (int size : {16, 24, 32, 48}) {
+        QPixmap pixmap(size, size);
+        pixmap.fill(Qt::transparent);
+        QPainter p(&pixmap);
+        p.setRenderHint(QPainter::Antialiasing);
+        p.scale(size / 32.0, size / 32.0);
+        draw(p);
+        icon.addPixmap(pixmap);
+    }
+    return icon;
+}
+
+} // namespace
+
+QIcon runIcon()
+{
+    return drawnIcon([](QPainter &p) {
+        p.setPen(QPen(QColor(0x1d, 0x5c, 0x39), 1.5));
+        p.setBrush(QColor(0x2e, 0x8b, 0x57));
+        const QPointF triangle[] = {{9, 5}, {27, 16}, {9, 27}};
+        p.drawPolygon(triangle, 3);
+    });
+}
+
+QIcon stopIcon()
+{
+    return drawnIcon([](QPainter &p) {
+        p.setPen(QPen(QColor(0x7a, 0x1f, 0x1f), 1.5));
+        p.setBrush(QColor(0xb0, 0x30, 0x30));
+        p.drawRoundedRect(QRectF(8, 8, 16, 16), 2, 2);
+    });
 }
 
 } // namespace mizan::gui

@@ -4,6 +4,7 @@
 // one stable colour per device.
 
 #include <QColor>
+#include <QIcon>
 #include <QString>
 
 #include <cstdint>
@@ -25,5 +26,9 @@ enum class DeviceColorKind { Gpu, Cpu, Disk, Mps };
 QColor deviceColor(DeviceColorKind kind, int gpuIndex);
 // A lighter tint of a device colour for table backgrounds.
 QColor deviceTint(const QColor &color);
+
+// Drawn icons: a "play" triangle (run) and a "stop" square (cancel a run), mirrored by nothing.
+QIcon runIcon();
+QIcon stopIcon();
 
 } // namespace mizan::gui

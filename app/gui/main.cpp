@@ -4,6 +4,7 @@
 
 #include "devicepanel.h"
 #include "document.h"
+#include "testrun.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -33,7 +34,11 @@ int main(int argc, char **argv)
     QCommandLineOption select(QStringLiteral("select"), QStringLiteral("select this module after opening"), QStringLiteral("module"));
     QCommandLineOption size(QStringLiteral("size"), QStringLiteral("window size, WIDTHxHEIGHT"), QStringLiteral("size"));
     QCommandLineOption map(QStringLiteral("map"), QStringLiteral("after the first plan, import this device_map.json or plan file"), QStringLiteral("file"));
-    parser.addOptions({language, hardware, screenshot, select, size, map});
+    QCommandLineOption testRun(QStringLiteral("test-run"), QStringLiteral("after the first plan, run a test inference of it (with --screenshot: capture it mid-run, quit when it ends)"));
+    QCommandLineOption maxNewTokens(QStringLiteral("max-new-tokens"), QStringLiteral("tokens the test inference generates"), QStringLiteral("n"));
+    QCommandLineOption bandwidth(QStringLiteral("simulated-bandwidth"), QStringLiteral("host-to-GPU bandwidth of simulated GPUs for the test inference, in GB/s"), QStringLiteral("gbps"));
+    QCommandLineOption prefetch(QStringLiteral("prefetch"), QStringLiteral("offloaded blocks the test inference brings in ahead"), QStringLiteral("k"));
+    parser.addOptions({language, hardware, screenshot, select, size, map, testRun, maxNewTokens, prefetch, bandwidth});
     parser.process(app);
 
     mizan::gui::MainWindow window;
@@ -49,7 +54,15 @@ int main(int argc, char **argv)
     if (parser.isSet(map))
         QObject::connect(window.document(), &mizan::gui::Document::planFinished, &window,
                          [&window, file = parser.value(map)] { window.importFile(file); }, Qt::SingleShotConnection);
-    if (parser.isSet(screenshot))
+    if (parser.isSet(maxNewTokens))
+        window.testRunPanel()->setMaxNewTokens(parser.value(maxNewTokens).toInt());
+    if (parser.isSet(prefetch))
+        window.testRunPanel()->setPrefetch(parser.value(prefetch).toInt());
+    if (parser.isSet(bandwidth))
+        window.testRunPanel()->setSimulatedBandwidth(parser.value(bandwidth).toDouble() * 1e9);
+    if (parser.isSet(testRun))
+        window.testRunWhenPlanned(parser.value(screenshot));
+    else if (parser.isSet(screenshot))
         window.screenshotWhenPlanned(parser.value(screenshot), parser.value(select));
     window.show();
 

@@ -10,6 +10,7 @@
 #include "messagetext.h"
 #include "nosplitpanel.h"
 #include "startpage.h"
+#include "testrun.h"
 
 #include <QAction>
 #include <QActionGroup>
@@ -38,6 +39,7 @@
 #include <QSettings>
 #include <QSplitter>
 #include <QStackedWidget>
+#include <QTabWidget>
 #include <QStatusBar>
 #include <QStyledItemDelegate>
 #include <QTimer>
@@ -78,7 +80,10 @@ MainWindow::MainWindow(QWidget *parent)
 
     m_stack = new QStackedWidget(this);
     m_start = new StartPage(m_stack);
-    m_workspace = new QWidget(m_stack);
+    m_pages = new QTabWidget(m_stack);
+    m_pages->setObjectName(QStringLiteral("pages"));
+    m_pages->setDocumentMode(true);
+    m_workspace = new QWidget(m_pages);
     auto *workLayout = new QVBoxLayout(m_workspace);
     workLayout->setContentsMargins(2, 2, 2, 2);
     m_filter = new QLineEdit(m_workspace);
@@ -93,8 +98,11 @@ MainWindow::MainWindow(QWidget *parent)
     splitter->setStretchFactor(0, 3);
     splitter->setStretchFactor(1, 1);
     workLayout->addWidget(splitter, 1);
+    m_testRun = new TestRunPanel(m_document, m_pages);
+    m_pages->addTab(m_workspace, QString());
+    m_pages->addTab(m_testRun, QString());
     m_stack->addWidget(m_start);
-    m_stack->addWidget(m_workspace);
+    m_stack->addWidget(m_pages);
     setCentralWidget(m_stack);
 
     m_statusLabel = new QLabel(this);
@@ -137,7 +145,7 @@ MainWindow::MainWindow(QWidget *parent)
     connect(m_document, &Document::opened, this, [this] {
         m_progress->hide();
         m_cancel->hide();
-        m_stack->setCurrentWidget(m_workspace);
+        m_stack->setCurrentWidget(m_pages);
         addRecent(m_document->model()->path);
         // Reveal the top levels (model, its layer list) without walking thousands of rows.
         m_tree->expandToDepth(0);
@@ -169,6 +177,13 @@ MainWindow::MainWindow(QWidget *parent)
         updateStatus();
     });
     connect(m_document, &Document::settingsChanged, this, &MainWindow::saveSettings);
+    connect(m_document, &Document::testRunErrorChanged, this, [this] {
+        updateProblems();
+        if (m_document->testRunError())
+            m_problemsDock->raise();
+    });
+    connect(m_testRun, &TestRunPanel::runStarted, this, &MainWindow::updateActions);
+    connect(m_testRun, &TestRunPanel::runFinished, this, &MainWindow::updateActions);
     connect(m_problems, &ProblemsPanel::moduleActivated, this, &MainWindow::selectModule);
 
     // Presets and hardware profiles are read off the GUI thread.
@@ -350,6 +365,10 @@ void MainWindow::createActions()
     });
     m_collapseAction = action(nullptr, {}, [this] { m_tree->collapseAll(); });
     m_planAction = action(":/icons/plan.png", QKeySequence(Qt::Key_F5), [this] { m_document->requestPlan(); });
+    m_testRunAction = action(nullptr, QKeySequence(Qt::Key_F6), [this] { startTestRun(); });
+    m_testRunAction->setIcon(runIcon());
+    m_cancelRunAction = action(nullptr, {}, [this] { m_testRun->cancel(); });
+    m_cancelRunAction->setIcon(stopIcon());
     m_englishAction = action(nullptr, {}, [this] { setLanguage(QStringLiteral("en")); });
     m_arabicAction = action(nullptr, {}, [this] { setLanguage(QStringLiteral("ar")); });
     auto *languages = new QActionGroup(this);
@@ -406,6 +425,9 @@ void MainWindow::createMenus()
 
     m_planMenu = menuBar()->addMenu(QString());
     m_planMenu->addAction(m_planAction);
+    m_planMenu->addSeparator();
+    m_planMenu->addAction(m_testRunAction);
+    m_planMenu->addAction(m_cancelRunAction);
 
     m_languageMenu = menuBar()->addMenu(QString());
     m_languageMenu->addAction(m_englishAction);
@@ -419,6 +441,7 @@ void MainWindow::createMenus()
     toolbar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
     toolbar->addAction(m_openFolderAction);
     toolbar->addAction(m_planAction);
+    toolbar->addAction(m_testRunAction);
     toolbar->addAction(m_undoAction);
     toolbar->addAction(m_redoAction);
     toolbar->addAction(m_exportMapAction);
@@ -454,6 +477,12 @@ void MainWindow::retranslateUi()
     m_collapseAction->setText(tr("Collapse all"));
     m_planAction->setText(tr("Plan"));
     m_planAction->setToolTip(tr("Compute a device map for these limits (F5)"));
+    m_testRunAction->setText(tr("Test inference"));
+    m_testRunAction->setToolTip(tr("Generate a few tokens with the weights placed as planned, and watch them move (F6)"));
+    m_cancelRunAction->setText(tr("Cancel test inference"));
+    m_pages->setTabText(m_pages->indexOf(m_workspace), tr("Plan"));
+    m_pages->setTabText(m_pages->indexOf(m_testRun), tr("Test inference"));
+    m_testRun->retranslate();
     m_englishAction->setText(QStringLiteral("English"));
     m_arabicAction->setText(QStringLiteral("العربية"));
     m_aboutAction->setText(tr("&About Mizan"));
@@ -551,11 +580,69 @@ void MainWindow::screenshotWhenPlanned(const QString &file, const QString &modul
     });
 }
 
+bool MainWindow::startTestRun()
+{
+    m_pages->setCurrentWidget(m_testRun);
+    return m_testRun->run();
+}
+
+void MainWindow::testRunWhenPlanned(const QString &screenshot)
+{
+    auto *conn = new QMetaObject::Connection;
+    *conn = connect(m_document, &Document::planFinished, this, [this, screenshot, conn](bool ok, const QString &message) {
+        disconnect(*conn);
+        delete conn;
+        if (!ok) {
+            qWarning("mizan: %s", qPrintable(message));
+            if (!screenshot.isEmpty())
+                qApp->exit(1);
+            return;
+        }
+        // After the views have taken the plan.
+        QTimer::singleShot(0, this, [this, screenshot] {
+            if (!startTestRun()) {
+                qWarning("mizan: cannot run: %s", qPrintable(m_testRun->statusText()));
+                if (!screenshot.isEmpty())
+                    qApp->exit(1);
+                return;
+            }
+            if (screenshot.isEmpty())
+                return;
+            auto shot = std::make_shared<bool>(false);
+            connect(m_testRun, &TestRunPanel::tokenProduced, this, [this, screenshot, shot](int index) {
+                const int wanted = std::max(1, m_testRun->maxNewTokens() / 3);
+                if (*shot || index + 1 < wanted)
+                    return;
+                *shot = true;
+                if (!grab().save(screenshot))
+                    qWarning("mizan: cannot write %s", qPrintable(screenshot));
+            });
+            connect(m_testRun, &TestRunPanel::runFinished, this, [this, screenshot, shot](const runtime::RunResult &result) {
+                if (!*shot) // a run too short to catch mid-way: the finished view
+                    *shot = grab().save(screenshot);
+                if (result.error)
+                    qWarning("mizan: the run failed: %s", result.error->message.c_str());
+                qApp->exit(*shot && !result.error ? 0 : 1);
+            });
+        });
+    });
+    connect(m_document, &Document::openFailed, this, [screenshot](const QString &message, bool) {
+        qWarning("mizan: %s", qPrintable(message));
+        if (!screenshot.isEmpty())
+            qApp->exit(1);
+    });
+}
+
 void MainWindow::updateActions()
 {
     const bool model = m_document->hasModel();
     const bool map = !m_document->deviceMap().empty();
     m_planAction->setEnabled(model && !m_document->isPlanning());
+    m_testRunAction->setEnabled(!m_testRun->isRunning() && m_document->testRunProblem().isEmpty());
+    m_testRunAction->setToolTip(m_testRunAction->isEnabled()
+                                    ? tr("Generate a few tokens with the weights placed as planned, and watch them move (F6)")
+                                    : m_document->testRunProblem());
+    m_cancelRunAction->setEnabled(m_testRun->isRunning());
     for (QAction *a : {m_importMapAction, m_importPlanAction})
         a->setEnabled(model);
     for (QAction *a : {m_exportMapAction, m_exportMaxMemoryAction, m_savePlanAction, m_copySnippetAction})
@@ -734,6 +821,7 @@ void MainWindow::saveSettings() const
 
 void MainWindow::closeEvent(QCloseEvent *event)
 {
+    m_testRun->cancel(); // the run's thread is joined when the panel goes, within one block's time
     QSettings s;
     s.setValue(QStringLiteral("geometry"), saveGeometry());
     s.setValue(QStringLiteral("windowState"), saveState());

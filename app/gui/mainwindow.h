@@ -19,6 +19,7 @@ class QMenu;
 class QProgressBar;
 class QPushButton;
 class QStackedWidget;
+class QTabWidget;
 class QTreeView;
 class QTreeWidget;
 class QUndoView;
@@ -31,6 +32,7 @@ class DevicePanel;
 class Document;
 class NoSplitPanel;
 class StartPage;
+class TestRunPanel;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -44,6 +46,9 @@ public:
     ChartsPanel *charts() const { return m_charts; }
     DevicePanel *devicePanel() const { return m_devicePanel; }
     DetailPane *detailPane() const { return m_detail; }
+    TestRunPanel *testRunPanel() const { return m_testRun; }
+    // Shows the test inference page and runs the plan on screen (when it can run).
+    bool startTestRun();
 
     // "en" or "ar"; switches translations, locale and layout direction at run time.
     void setLanguage(const QString &code);
@@ -57,6 +62,9 @@ public:
     bool selectModule(const QString &name);
     // Saves a PNG of the window once the next plan is shown, then quits (scripts/screenshots.sh).
     void screenshotWhenPlanned(const QString &file, const QString &selectModule);
+    // After the first plan, starts a test inference (mizan --test-run); with `screenshot`, saves a
+    // PNG of the window mid-run (once a third of the tokens are out) and quits when the run ends.
+    void testRunWhenPlanned(const QString &screenshot = {});
 
 protected:
     void changeEvent(QEvent *event) override;
@@ -94,7 +102,9 @@ private:
 
     QStackedWidget *m_stack;
     StartPage *m_start;
+    QTabWidget *m_pages;      // the plan and the test inference
     QWidget *m_workspace;
+    TestRunPanel *m_testRun;
     QLineEdit *m_filter;
     ModuleView *m_tree;
     DetailPane *m_detail;
@@ -119,6 +129,8 @@ private:
         *m_savePlanAction, *m_copySnippetAction;
     QAction *m_undoAction, *m_redoAction, *m_unpinAction, *m_filterAction, *m_expandAction, *m_collapseAction;
     QAction *m_planAction;
+    QAction *m_testRunAction;
+    QAction *m_cancelRunAction;
     QAction *m_englishAction, *m_arabicAction;
     QAction *m_aboutAction;
 };

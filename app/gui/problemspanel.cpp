@@ -1,6 +1,7 @@
 #include "problemspanel.h"
 
 #include "document.h"
+#include "guiformat.h"
 #include "messagetext.h"
 
 #include <QHeaderView>
@@ -95,6 +96,19 @@ void ProblemsPanel::refresh()
     int &errors = m_errors, &warnings = m_warnings;
     errors = warnings = 0;
     const DeviceLabeler deviceLabel = [this](const planner::Device &d) { return m_document->deviceLabel(d); };
+    if (const auto &failure = m_document->testRunError()) {
+        // The core's detail (module, device, numbers) as written, after a translated headline.
+        auto *item = new QTreeWidgetItem(this);
+        ++errors;
+        QString detail = ltr(QString::fromStdString(failure->message));
+        if (!failure->file.empty())
+            detail = tr("%1: %2").arg(ltr(QString::fromStdString(failure->file)), detail);
+        const QString text = tr("Test inference failed: %1: %2").arg(errorHeadline(failure->kind), detail);
+        item->setText(ProblemTextColumn, text);
+        item->setIcon(ProblemTextColumn, QIcon(QStringLiteral(":/icons/error.png")));
+        item->setToolTip(ProblemTextColumn, text);
+        item->setData(ProblemTextColumn, ProblemSeverityRole, tr("Error"));
+    }
     for (const auto &issue : m_document->issues()) {
         auto *item = new QTreeWidgetItem(this);
         const bool error = issue.severity == planner::Severity::Error;

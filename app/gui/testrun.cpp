@@ -1,0 +1,456 @@
+#include "testrun.h"
+
+#include "document.h"
+#include "guiformat.h"
+
+#include "runtime/backend.h"
+
+#include <QCoreApplication>
+#include <QDoubleSpinBox>
+#include <QEvent>
+#include <QGridLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLocale>
+#include <QMetaObject>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QRegularExpression>
+#include <QScrollBar>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QVBoxLayout>
+
+#include <algorithm>
+#include <mutex>
+
+namespace mizan::gui {
+
+// ---- RunController ------------------------------------------------------------------------------
+
+// What the GUI thread and the run's thread share: the session being run, to cancel it.
+struct RunController::Shared {
+    std::mutex mutex;
+    runtime::Session *session = nullptr;
+    bool cancelled = false;
+};
+
+RunController::RunController(QObject *parent) : QObject(parent), m_runner(new QObject), m_shared(std::make_shared<Shared>())
+{
+    m_runner->moveToThread(&m_thread);
+    connect(&m_thread, &QThread::finished, m_runner, &QObject::deleteLater);
+    m_thread.setObjectName(QStringLiteral("mizan-run"));
+    m_thread.start();
+}
+
+RunController::~RunController()
+{
+    cancel();
+    m_thread.quit();
+    m_thread.wait();
+}
+
+bool RunController::start(const runtime::RunRequest &request)
+{
+    if (m_running)
+        return false;
+    m_running = true;
+    {
+        const std::lock_guard lock(m_shared->mutex);
+        m_shared->cancelled = false;
+    }
+    auto shared = m_shared;
+    // The controller outlives the run: its destructor cancels and waits for this thread, and a
+    // queued call to a deleted object is dropped with it.
+    RunController *self = this;
+    QMetaObject::invokeMethod(m_runner, [self, shared, request] {
+        runtime::RunResult result;
+        result.promptIds = request.promptIds;
+        const runtime::BackendLoad &load = runtime::loadBackend();
+        std::unique_ptr<runtime::Session> session;
+        if (!load.backend)
+            result.error = runtime::RunError{ErrorKind::Io, load.path, "cannot run without the libtorch backend: " + load.error};
+        else if (!(session = load.backend->createSession(request)))
+            result.error = runtime::RunError{ErrorKind::Io, load.path, "the libtorch backend made no session"};
+        if (session) {
+            {
+                const std::lock_guard lock(shared->mutex);
+                shared->session = session.get();
+                if (shared->cancelled)
+                    session->cancel();
+            }
+            result = session->run([self](const std::vector<runtime::RunEvent> &batch) {
+                QMetaObject::invokeMethod(self, [self, batch] { Q_EMIT self->events(batch); }, Qt::QueuedConnection);
+            });
+            const std::lock_guard lock(shared->mutex);
+            shared->session = nullptr;
+        }
+        QMetaObject::invokeMethod(self, [self, result] {
+            self->m_running = false;
+            Q_EMIT self->finished(result);
+        }, Qt::QueuedConnection);
+    }, Qt::QueuedConnection);
+    return true;
+}
+
+void RunController::cancel()
+{
+    const std::lock_guard lock(m_shared->mutex);
+    m_shared->cancelled = true;
+    if (m_shared->session)
+        m_shared->session->cancel();
+}
+
+// ---- TestRunPanel -------------------------------------------------------------------------------
+
+namespace {
+
+// The core's progress words in the current language.
+QString progressText(const std::string &message)
+{
+    auto t = [](const char *text) { return QCoreApplication::translate("TestRunPanel", text); };
+    if (message == "opening the checkpoint")
+        return t(QT_TRANSLATE_NOOP("TestRunPanel", "Opening the checkpoint…"));
+    if (message == "loading weights")
+        return t(QT_TRANSLATE_NOOP("TestRunPanel", "Loading the weights…"));
+    if (message == "prefill")
+        return t(QT_TRANSLATE_NOOP("TestRunPanel", "Reading the prompt…"));
+    if (message == "decoding")
+        return t(QT_TRANSLATE_NOOP("TestRunPanel", "Generating…"));
+    return QString::fromStdString(message);
+}
+
+} // namespace
+
+TestRunPanel::TestRunPanel(Document *document, QWidget *parent)
+    : QWidget(parent), m_document(document), m_controller(new RunController(this))
+{
+    setObjectName(QStringLiteral("testRun"));
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(4, 4, 4, 4);
+
+    auto *controls = new QHBoxLayout;
+    m_promptLabel = new QLabel(this);
+    m_prompt = new QLineEdit(this);
+    m_prompt->setObjectName(QStringLiteral("promptIds"));
+    m_prompt->setText(QStringLiteral("1, 2, 3, 4"));
+    m_prompt->setMinimumWidth(160);
+    m_promptLabel->setBuddy(m_prompt);
+    m_maxLabel = new QLabel(this);
+    m_maxNewTokens = new QSpinBox(this);
+    m_maxNewTokens->setObjectName(QStringLiteral("maxNewTokens"));
+    m_maxNewTokens->setRange(1, 4096);
+    m_maxNewTokens->setValue(16);
+    m_maxLabel->setBuddy(m_maxNewTokens);
+    m_prefetchLabel = new QLabel(this);
+    m_prefetch = new QSpinBox(this);
+    m_prefetch->setObjectName(QStringLiteral("prefetch"));
+    m_prefetch->setRange(0, 8);
+    m_prefetch->setValue(1);
+    m_prefetchLabel->setBuddy(m_prefetch);
+    m_bandwidthLabel = new QLabel(this);
+    m_bandwidth = new QDoubleSpinBox(this);
+    m_bandwidth->setObjectName(QStringLiteral("simulatedBandwidth"));
+    m_bandwidth->setRange(0, 1000);
+    m_bandwidth->setDecimals(1);
+    m_bandwidth->setSingleStep(0.5);
+    m_bandwidthLabel->setBuddy(m_bandwidth);
+    m_runButton = new QPushButton(this);
+    m_runButton->setObjectName(QStringLiteral("runButton"));
+    m_runButton->setIcon(runIcon());
+    m_runButton->setDefault(true);
+    m_cancelButton = new QPushButton(this);
+    m_cancelButton->setObjectName(QStringLiteral("cancelRunButton"));
+    m_cancelButton->setIcon(stopIcon());
+    for (QWidget *w : std::initializer_list<QWidget *>{m_promptLabel, m_prompt, m_maxLabel, m_maxNewTokens, m_prefetchLabel,
+                                                       m_prefetch, m_bandwidthLabel, m_bandwidth})
+        controls->addWidget(w, w == m_prompt ? 1 : 0);
+    controls->addSpacing(8);
+    controls->addWidget(m_runButton);
+    controls->addWidget(m_cancelButton);
+    layout->addLayout(controls);
+
+    m_status = new QLabel(this);
+    m_status->setObjectName(QStringLiteral("runStatus"));
+    m_status->setWordWrap(true);
+    m_status->setTextFormat(Qt::PlainText);
+    layout->addWidget(m_status);
+
+    m_splitter = new QSplitter(Qt::Horizontal, this);
+    m_live = new LiveView(m_splitter);
+    m_outputBox = new QGroupBox(m_splitter);
+    auto *outLayout = new QVBoxLayout(m_outputBox);
+    m_output = new QPlainTextEdit(m_outputBox);
+    m_output->setObjectName(QStringLiteral("runOutput"));
+    m_output->setReadOnly(true);
+    m_output->setLayoutDirection(Qt::LeftToRight); // token ids read left to right in Arabic too
+    m_stats = new QLabel(m_outputBox);
+    m_stats->setObjectName(QStringLiteral("runStats"));
+    m_stats->setWordWrap(true);
+    outLayout->addWidget(m_output, 1);
+    outLayout->addWidget(m_stats);
+    m_splitter->addWidget(m_live);
+    m_splitter->addWidget(m_outputBox);
+    m_splitter->setStretchFactor(0, 4);
+    m_splitter->setStretchFactor(1, 1);
+    m_splitter->setSizes({900, 260});
+    layout->addWidget(m_splitter, 1);
+
+    connect(m_runButton, &QPushButton::clicked, this, &TestRunPanel::run);
+    connect(m_cancelButton, &QPushButton::clicked, this, &TestRunPanel::cancel);
+    connect(m_prompt, &QLineEdit::returnPressed, this, &TestRunPanel::run);
+    connect(m_controller, &RunController::events, this, &TestRunPanel::onEvents);
+    connect(m_controller, &RunController::finished, this, &TestRunPanel::onFinished);
+    connect(m_document, &Document::mapChanged, this, &TestRunPanel::updateState);
+    connect(m_document, &Document::busyChanged, this, &TestRunPanel::updateState);
+    connect(m_document, &Document::opened, this, &TestRunPanel::updateState);
+    // Another checkpoint replaces the one running: the run stops.
+    connect(m_document, &Document::openStarted, this, &TestRunPanel::cancel);
+    retranslate();
+}
+
+void TestRunPanel::retranslate()
+{
+    m_promptLabel->setText(tr("&Prompt (token ids):"));
+    m_prompt->setToolTip(tr("The prompt's token ids, separated by commas or spaces"));
+    m_maxLabel->setText(tr("&Max new tokens:"));
+    m_prefetchLabel->setText(tr("Pre&fetch:"));
+    m_prefetch->setToolTip(tr("Offloaded blocks brought in ahead while the current one computes (0: none)"));
+    m_bandwidthLabel->setText(tr("Simulated &link:"));
+    m_bandwidth->setSuffix(tr(" GB/s"));
+    m_bandwidth->setSpecialValueText(tr("unlimited"));
+    m_bandwidth->setToolTip(tr("Host-to-GPU bandwidth of the simulated GPUs, to preview a PCIe-limited offload"));
+    m_runButton->setText(tr("&Run"));
+    m_runButton->setToolTip(tr("Run the plan on screen: generate tokens with the weights placed as planned"));
+    m_cancelButton->setText(tr("Cancel"));
+    m_outputBox->setTitle(tr("Generated token ids"));
+    updateStats();
+    updateState();
+}
+
+void TestRunPanel::setPromptIds(const QString &text) { m_prompt->setText(text); }
+void TestRunPanel::setMaxNewTokens(int tokens) { m_maxNewTokens->setValue(tokens); }
+void TestRunPanel::setPrefetch(int steps) { m_prefetch->setValue(steps); }
+void TestRunPanel::setSimulatedBandwidth(double bytesPerSecond) { m_bandwidth->setValue(bytesPerSecond / 1e9); }
+
+int TestRunPanel::maxNewTokens() const { return m_maxNewTokens->value(); }
+
+QString TestRunPanel::outputText() const { return m_output->toPlainText(); }
+QString TestRunPanel::statusText() const { return m_statusText; }
+
+bool TestRunPanel::parsePromptIds(const QString &text, std::vector<std::int64_t> &ids, QString &error)
+{
+    ids.clear();
+    static const QRegularExpression separators(QStringLiteral("[,\\s،]+"));
+    const QStringList parts = text.split(separators, Qt::SkipEmptyParts);
+    for (const QString &part : parts) {
+        bool ok = false;
+        // Digits as typed in either language (Arabic-Indic digits too).
+        qlonglong v = QLocale::c().toLongLong(part, &ok);
+        if (!ok)
+            v = QLocale(QLocale::Arabic).toLongLong(part, &ok);
+        if (!ok || v < 0) {
+            error = tr("\"%1\" is not a token id (a whole number, 0 or more).").arg(part);
+            return false;
+        }
+        ids.push_back(v);
+    }
+    if (ids.empty()) {
+        error = tr("Type the prompt's token ids, e.g. 1, 2, 3.");
+        return false;
+    }
+    return true;
+}
+
+void TestRunPanel::setStatus(const QString &text, bool error)
+{
+    m_statusText = text;
+    m_statusError = error;
+    m_status->setText(text);
+    QPalette p = palette();
+    if (error)
+        p.setColor(QPalette::WindowText, QColor(0xb0, 0x20, 0x20));
+    m_status->setPalette(p);
+}
+
+void TestRunPanel::updateState()
+{
+    const bool running = m_controller->isRunning();
+    const QString problem = m_document->testRunProblem();
+    m_runButton->setEnabled(!running && problem.isEmpty());
+    m_cancelButton->setEnabled(running && !m_cancelRequested);
+    m_runButton->setToolTip(problem.isEmpty() ? tr("Run the plan on screen: generate tokens with the weights placed as planned")
+                                              : problem);
+    if (!running && !m_statusError) {
+        // Why Run is disabled, or what the last run did (kept until something changes).
+        if (!problem.isEmpty())
+            setStatus(problem, false);
+        else if (m_generated.empty() && m_statusText.isEmpty())
+            setStatus(tr("Ready: Run generates with the weights placed as planned."), false);
+    }
+}
+
+std::vector<LaneSetup> TestRunPanel::lanesFor(const runtime::RunRequest &request) const
+{
+    std::vector<planner::Device> order;
+    for (const auto &rd : request.devices)
+        order.push_back(rd.device);
+    std::sort(order.begin(), order.end());
+    order.push_back(planner::Device::cpu());
+    bool disk = false;
+    for (const auto &[key, d] : request.map)
+        disk = disk || d.kind == planner::DeviceKind::Disk;
+    if (disk)
+        order.push_back(planner::Device::disk());
+
+    const auto &map = m_document->deviceMap();
+    const auto &keyBytes = m_document->keyBytes();
+    const bool sameMap = map == request.map && keyBytes.size() == map.size();
+    std::vector<LaneSetup> lanes;
+    for (const planner::Device &d : order) {
+        LaneSetup lane;
+        lane.device = d;
+        // Empty: the view names the device itself (in the current language, with a "simulated"
+        // badge); a real GPU gets its card's name.
+        for (const auto &rd : request.devices)
+            if (rd.device == d) {
+                lane.simulated = rd.simulated;
+                lane.capacityBytes = rd.simulated ? rd.capacityBytes : -1;
+                if (!rd.simulated && !rd.label.empty())
+                    lane.label = tr("%1 · %2").arg(m_document->shortDeviceLabel(d), QString::fromStdString(rd.label));
+            }
+        if (lane.capacityBytes < 0 && d.kind != planner::DeviceKind::Disk)
+            for (const auto &s : m_document->devices())
+                if (s.device == d)
+                    lane.capacityBytes = s.limitBytes;
+        for (const auto &[device, bytes] : request.plannedBytes)
+            if (device == d)
+                lane.plannedBytes = bytes;
+        for (std::size_t i = 0; i < request.map.size(); ++i)
+            if (request.map[i].second == d)
+                lane.modules.push_back({QString::fromStdString(request.map[i].first),
+                                        sameMap ? static_cast<qint64>(keyBytes[i]) : 0});
+        lanes.push_back(std::move(lane));
+    }
+    return lanes;
+}
+
+bool TestRunPanel::run()
+{
+    if (m_controller->isRunning())
+        return false;
+    const QString problem = m_document->testRunProblem();
+    if (!problem.isEmpty()) {
+        setStatus(problem, true);
+        return false;
+    }
+    runtime::RunRequest request = m_document->testRunRequest();
+    QString error;
+    if (!parsePromptIds(m_prompt->text(), request.promptIds, error)) {
+        setStatus(error, true);
+        m_prompt->setFocus();
+        return false;
+    }
+    request.maxNewTokens = m_maxNewTokens->value();
+    request.prefetch = m_prefetch->value();
+    request.simulatedBandwidth = m_bandwidth->value() * 1e9;
+
+    m_generated.clear();
+    m_prefillSeconds = -1;
+    m_decodeSeconds = 0;
+    m_cancelRequested = false;
+    m_statusError = false;
+    m_output->clear();
+    m_document->setTestRunError(std::nullopt);
+    m_live->setLanes(lanesFor(request));
+    m_phase = tr("Starting…");
+    setStatus(m_phase, false);
+    updateStats();
+    m_controller->start(request);
+    updateState();
+    Q_EMIT runStarted();
+    return true;
+}
+
+void TestRunPanel::cancel()
+{
+    if (!m_controller->isRunning())
+        return;
+    m_cancelRequested = true;
+    m_controller->cancel();
+    setStatus(tr("Cancelling…"), false);
+    updateState();
+}
+
+void TestRunPanel::onEvents(const std::vector<runtime::RunEvent> &batch)
+{
+    m_live->addEvents(batch);
+    QString appended;
+    int lastIndex = -1;
+    for (const auto &e : batch) {
+        if (e.kind == runtime::RunEventKind::Token) {
+            m_generated.push_back(e.token);
+            if (e.index == 0)
+                m_prefillSeconds = e.seconds;
+            else
+                m_decodeSeconds += e.seconds;
+            appended += (m_generated.size() > 1 || !appended.isEmpty() ? QStringLiteral(" ") : QString()) + QString::number(e.token);
+            lastIndex = e.index;
+        } else if (e.kind == runtime::RunEventKind::Progress && !m_cancelRequested) {
+            m_phase = progressText(e.message);
+            setStatus(m_phase, false);
+        }
+    }
+    if (!appended.isEmpty()) {
+        m_output->moveCursor(QTextCursor::End);
+        m_output->insertPlainText(appended);
+        m_output->verticalScrollBar()->setValue(m_output->verticalScrollBar()->maximum());
+        updateStats();
+        if (!m_cancelRequested)
+            setStatus(tr("%1 %2 of %3 tokens").arg(m_phase, QLocale().toString(static_cast<qlonglong>(m_generated.size())),
+                                                    QLocale().toString(m_maxNewTokens->value())),
+                      false);
+        Q_EMIT tokenProduced(lastIndex);
+    }
+}
+
+void TestRunPanel::updateStats()
+{
+    const QLocale locale;
+    QStringList parts;
+    if (m_prefillSeconds >= 0)
+        parts << tr("Prefill %1 ms").arg(locale.toString(m_prefillSeconds * 1000, 'f', 1));
+    const auto decoded = m_generated.size() > 1 ? static_cast<double>(m_generated.size() - 1) : 0.0;
+    if (decoded > 0 && m_decodeSeconds > 0) {
+        const double perToken = m_decodeSeconds / decoded;
+        parts << tr("%1 ms/token").arg(locale.toString(perToken * 1000, 'f', 1))
+              << tr("%1 tokens/s").arg(locale.toString(1.0 / perToken, 'f', 1));
+    }
+    m_stats->setText(parts.isEmpty() ? tr("No tokens yet.") : parts.join(tr(" · ")));
+}
+
+void TestRunPanel::onFinished(const runtime::RunResult &result)
+{
+    m_live->finish(result);
+    m_cancelRequested = false;
+    if (result.error) {
+        m_document->setTestRunError(result.error);
+        setStatus(tr("The run failed: %1: %2").arg(errorHeadline(result.error->kind), ltr(QString::fromStdString(result.error->message))),
+                  true);
+    } else if (result.cancelled) {
+        setStatus(tr("Cancelled after %Ln token(s).", nullptr, static_cast<int>(m_generated.size())), false);
+    } else {
+        const QLocale locale;
+        setStatus(tr("Done: %Ln token(s) generated; the weights were in place after %1 s.", nullptr,
+                     static_cast<int>(result.generatedIds.size()))
+                      .arg(locale.toString(result.loadSeconds, 'f', 2)),
+                  false);
+    }
+    updateStats();
+    updateState();
+    Q_EMIT runFinished(result);
+}
+
+} // namespace mizan::gui
