@@ -31,4 +31,18 @@ if [ "${MIZAN_SANITIZE_STAGE:-1}" != 0 ]; then
             -j "$(nproc)" || status=$?
     fi
 fi
+
+# Optional: the runtime and forward-pass tests (libtorch) under AddressSanitizer + UBSan. Off by
+# default: building the libtorch parts in Debug with sanitizers takes about 15 minutes on 2 cores.
+# MIZAN_SANITIZE_TORCH=1 turns it on.
+if [ "${MIZAN_SANITIZE_TORCH:-0}" != 0 ]; then
+    ASAN_TORCH_BUILD="${MIZAN_ASAN_TORCH_BUILD_DIR:-$MIZAN_ROOT/build-asan-torch}"
+    echo "mizan: libtorch sanitizer stage in $ASAN_TORCH_BUILD"
+    mizan_configure "$ASAN_TORCH_BUILD" -DCMAKE_BUILD_TYPE=Debug -DMIZAN_SANITIZE=ON -DMIZAN_WITH_TORCH=ON \
+        -DMIZAN_BUILD_APP=OFF -DMIZAN_BUILD_TESTS=ON -DMIZAN_BUILD_BENCH=OFF >/dev/null
+    cmake --build "$ASAN_TORCH_BUILD" --parallel "$(nproc)" --target tst_dispatch tst_forward tst_offload
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        ctest --test-dir "$ASAN_TORCH_BUILD" -R '^(tst_dispatch|tst_forward|tst_offload)$' --no-tests=error \
+        --output-on-failure --timeout 900 || status=$?
+fi
 exit $status
