@@ -984,14 +984,26 @@ void LiveView::paintLanes(QPainter &p)
         if (lit <= 0)
             continue;
         const QColor color = colorOf(m_lanes[static_cast<std::size_t>(b.lane)].setup.device);
-        p.setPen(b.rect.width() >= 4 ? QPen(color.darker(130), 1) : QPen(Qt::NoPen));
-        p.setBrush(mix(deviceTint(color), color.lighter(110), lit));
-        p.drawRoundedRect(b.rect.adjusted(0.5, 0.5, -0.5, -0.5), 2.5, 2.5);
         QColor glow = color.darker(150);
         glow.setAlphaF(static_cast<float>(lit));
-        p.setPen(QPen(glow, 2));
-        p.setBrush(Qt::NoBrush);
-        p.drawRoundedRect(b.rect.adjusted(-1, -1, 1, 1), 3, 3);
+        if (b.rect.width() < 12) {
+            // Narrow blocks (a hundred layers on a lane, all lit within one fade): plain
+            // rectangles, without the cost of antialiased rounded outlines.
+            p.setRenderHint(QPainter::Antialiasing, false);
+            const QRect r = b.rect.toAlignedRect();
+            p.fillRect(r, mix(deviceTint(color), color.lighter(110), lit));
+            p.setPen(QPen(glow, 2));
+            p.setBrush(Qt::NoBrush);
+            p.drawRect(r.adjusted(-1, -1, 0, 0));
+            p.setRenderHint(QPainter::Antialiasing, true);
+        } else {
+            p.setPen(QPen(color.darker(130), 1));
+            p.setBrush(mix(deviceTint(color), color.lighter(110), lit));
+            p.drawRoundedRect(b.rect.adjusted(0.5, 0.5, -0.5, -0.5), 2.5, 2.5);
+            p.setPen(QPen(glow, 2));
+            p.setBrush(Qt::NoBrush);
+            p.drawRoundedRect(b.rect.adjusted(-1, -1, 1, 1), 3, 3);
+        }
         if (!b.shown.text().isEmpty()) {
             p.setPen(text);
             const QSizeF size = b.shown.size();
@@ -1000,6 +1012,7 @@ void LiveView::paintLanes(QPainter &p)
     }
 
     // Brought-in weights: flying from their blocks to the visitor row, resident, then leaving.
+    const double smallHeight = QFontMetricsF(small).height();
     for (Visit &v : m_visits) {
         QRectF from, to;
         visitGeometry(v, from, to);
@@ -1038,12 +1051,17 @@ void LiveView::paintLanes(QPainter &p)
         p.drawRoundedRect(box, 3, 3);
         // Its size, in a pill beside it while it flies, inside it once landed when it fits.
         p.setFont(small);
-        const QFontMetricsF fm(small);
-        const double textWidth = fm.horizontalAdvance(v.sizeText) + 8;
+        if (v.sizeStatic.text().isEmpty() && !v.sizeText.isEmpty()) {
+            // Laid out once, drawn every frame without a new text layout.
+            v.sizeStatic.setText(v.sizeText);
+            v.sizeStatic.setTextFormat(Qt::PlainText);
+            v.sizeStatic.prepare(QTransform(), small);
+        }
+        const double textWidth = v.sizeStatic.size().width() + 8;
         QColor ink = text;
         ink.setAlphaF(static_cast<float>(alpha));
         if (flying) {
-            QRectF pill(0, 0, textWidth, fm.height() + 2);
+            QRectF pill(0, 0, textWidth, smallHeight + 2);
             const double side = rtl ? -1 : 1;
             pill.moveCenter(QPointF(box.center().x() + side * (box.width() / 2 + textWidth / 2 + 3), box.center().y()));
             QColor back = pal.color(QPalette::Base);
@@ -1052,15 +1070,22 @@ void LiveView::paintLanes(QPainter &p)
             p.setPen(QPen(edge, 1, style));
             p.drawRoundedRect(pill, pill.height() / 2, pill.height() / 2);
             p.setPen(ink);
-            p.drawText(pill, Qt::AlignCenter, v.sizeText);
+            const QSizeF size = v.sizeStatic.size();
+            p.drawStaticText(QPointF(pill.center().x() - size.width() / 2, pill.center().y() - size.height() / 2), v.sizeStatic);
         } else {
             // Landed: its name as it fits (the tooltip tells the size).
             if (v.shownWidth != box.width()) {
                 v.shownWidth = box.width();
-                v.shown = fittingName(m_names[static_cast<std::size_t>(v.moduleId)], fm, box.width() - 6);
+                v.shown = fittingName(m_names[static_cast<std::size_t>(v.moduleId)], QFontMetricsF(small), box.width() - 6);
+                v.shownStatic.setText(v.shown);
+                v.shownStatic.setTextFormat(Qt::PlainText);
+                v.shownStatic.prepare(QTransform(), small);
             }
             p.setPen(ink);
-            p.drawText(box, Qt::AlignCenter, v.shown);
+            if (!v.shown.isEmpty()) {
+                const QSizeF size = v.shownStatic.size();
+                p.drawStaticText(QPointF(box.center().x() - size.width() / 2, box.center().y() - size.height() / 2), v.shownStatic);
+            }
         }
     }
 }

@@ -135,6 +135,7 @@ private:
         qint64 litAtMs = kNever;
         QString sizeText;        // formatted once
         QString shown;           // its name as it fits the ghost, for shownWidth
+        QStaticText sizeStatic, shownStatic; // the two, laid out once
         double shownWidth = -1;
     };
     struct TokenRow {
