@@ -123,7 +123,8 @@ protected:
     }
     void changeEvent(QEvent *event) override
     {
-        if (event->type() == QEvent::LayoutDirectionChange || event->type() == QEvent::FontChange)
+        if (event->type() == QEvent::LayoutDirectionChange || event->type() == QEvent::FontChange
+            || event->type() == QEvent::PaletteChange || event->type() == QEvent::StyleChange)
             m_view->relayout();
         QWidget::changeEvent(event);
     }
@@ -402,8 +403,10 @@ void LiveView::changeEvent(QEvent *event)
 {
     if (event->type() == QEvent::LanguageChange || event->type() == QEvent::LocaleChange)
         retranslate();
-    else if (event->type() == QEvent::LayoutDirectionChange)
+    else if (event->type() == QEvent::LayoutDirectionChange || event->type() == QEvent::PaletteChange) {
+        m_timelineStyleDirty = true;
         refreshTimeline();
+    }
     QWidget::changeEvent(event);
 }
 
@@ -436,6 +439,7 @@ void LiveView::retranslate()
     for (std::size_t i = 0; i < m_lanes.size(); ++i)
         updateGaugeText(static_cast<int>(i));
     relayout();
+    m_timelineStyleDirty = true;
     refreshTimeline();
     if (m_finished)
         updateSummary();
@@ -566,6 +570,7 @@ void LiveView::relayout()
         // No empty band under the lanes: the chart takes the rest; many lanes scroll.
         m_scroll->setMaximumHeight(height + 2 * m_scroll->frameWidth());
     }
+    m_staticValid = false;
     m_canvas->update();
 }
 
@@ -866,9 +871,8 @@ bool LiveView::visitGeometry(const Visit &v, QRectF &from, QRectF &to)
     return true;
 }
 
-void LiveView::paintLanes(QPainter &p)
+void LiveView::paintStatic(QPainter &p)
 {
-    const qint64 now = nowMs();
     const QPalette pal = m_canvas->palette();
     p.fillRect(m_canvas->rect(), pal.color(QPalette::Base));
     p.setRenderHint(QPainter::Antialiasing, true);
@@ -879,11 +883,6 @@ void LiveView::paintLanes(QPainter &p)
     const bool rtl = m_canvas->layoutDirection() == Qt::RightToLeft;
     const Qt::Alignment start = (rtl ? Qt::AlignRight : Qt::AlignLeft) | Qt::AlignVCenter;
 
-    if (m_lanes.empty()) {
-        p.setPen(faint);
-        p.drawText(m_canvas->rect(), Qt::AlignCenter, tr("The live view shows the devices of the plan once a test inference starts."));
-        return;
-    }
     p.setFont(small);
     p.setPen(faint);
     p.drawText(m_captionRect, start, p.fontMetrics().elidedText(m_captionText, Qt::ElideRight, static_cast<int>(m_captionRect.width())));
@@ -909,18 +908,7 @@ void LiveView::paintLanes(QPainter &p)
             p.setPen(color.darker(200));
             p.drawText(l.badgeRect, Qt::AlignCenter, m_simulatedText);
         }
-
-        // The memory gauge, or for a lane with nothing to measure (the disk) what is placed there.
         p.setFont(small);
-        p.setPen(faint);
-        if (l.hasGauge) {
-            paintGauge(p, l, laneBack, text);
-        } else {
-            const QRectF g = l.gaugeRect;
-            p.drawText(QRectF(g.left(), g.top() - 2, g.width(), l.gaugeTextRect.bottom() - g.top() + 2), start,
-                       p.fontMetrics().elidedText(l.gaugeText, Qt::ElideRight, static_cast<int>(g.width())));
-        }
-
         if (l.blockCount == 0) {
             p.setPen(faint);
             p.drawText(l.blocksArea, start, m_emptyLaneText);
@@ -930,19 +918,88 @@ void LiveView::paintLanes(QPainter &p)
         p.drawLine(QPointF(l.visitorRow.left(), l.visitorRow.bottom()), QPointF(l.visitorRow.right(), l.visitorRow.bottom()));
     }
 
-    // Blocks: tinted, lit in the device's colour while they compute and fading after.
+    // Blocks at rest: tinted, named.
     p.setFont(small);
     for (const Block &b : m_blocks) {
-        const Lane &l = m_lanes[static_cast<std::size_t>(b.lane)];
-        const QColor color = colorOf(l.setup.device);
-        const double lit = 1.0 - std::clamp(static_cast<double>(now - b.litAtMs) / kFadeMs, 0.0, 1.0);
-        const QColor base = deviceTint(color);
+        const QColor color = colorOf(m_lanes[static_cast<std::size_t>(b.lane)].setup.device);
         p.setPen(b.rect.width() >= 4 ? QPen(color.darker(130), 1) : QPen(Qt::NoPen));
-        p.setBrush(mix(base, color.lighter(110), lit));
+        p.setBrush(deviceTint(color));
         p.drawRoundedRect(b.rect.adjusted(0.5, 0.5, -0.5, -0.5), 2.5, 2.5);
-        if (lit > 0) {
-            QColor glow = color.darker(150);
-            glow.setAlphaF(static_cast<float>(lit));
+        if (!b.shown.text().isEmpty()) {
+            p.setPen(text);
+            const QSizeF size = b.shown.size();
+            p.drawStaticText(QPointF(b.rect.center().x() - size.width() / 2, b.rect.center().y() - size.height() / 2), b.shown);
+        }
+    }
+}
+
+void LiveView::paintLanes(QPainter &p)
+{
+    const qint64 now = nowMs();
+    const QPalette pal = m_canvas->palette();
+    const QFont font = m_canvas->font();
+    const QFont small = smallFont(font);
+    const QColor text = pal.color(QPalette::Text);
+    const QColor faint = mix(pal.color(QPalette::Base), text, 0.55);
+    const bool rtl = m_canvas->layoutDirection() == Qt::RightToLeft;
+    const Qt::Alignment start = (rtl ? Qt::AlignRight : Qt::AlignLeft) | Qt::AlignVCenter;
+
+    if (m_lanes.empty()) {
+        p.fillRect(m_canvas->rect(), pal.color(QPalette::Base));
+        p.setPen(faint);
+        p.drawText(m_canvas->rect(), Qt::AlignCenter, tr("The live view shows the devices of the plan once a test inference starts."));
+        return;
+    }
+    // What does not move comes from the cache, painted again only after a layout change; each
+    // frame draws the gauges, the lit blocks and the flights over it.
+    const qreal dpr = m_canvas->devicePixelRatioF();
+    const QSize pixels = (QSizeF(m_canvas->size()) * dpr).toSize();
+    if (!m_staticValid || m_staticCache.size() != pixels) {
+        m_staticCache = QPixmap(pixels);
+        m_staticCache.setDevicePixelRatio(dpr);
+        QPainter cache(&m_staticCache);
+        paintStatic(cache);
+        m_staticValid = true;
+    }
+    p.drawPixmap(0, 0, m_staticCache);
+    p.setRenderHint(QPainter::Antialiasing, true);
+
+    const QColor laneBack = pal.color(QPalette::AlternateBase).darker(102);
+    p.setFont(small);
+    for (const Lane &l : m_lanes) {
+        // The memory gauge, or for a lane with nothing to measure (the disk) what is placed there.
+        p.setPen(faint);
+        if (l.hasGauge) {
+            paintGauge(p, l, laneBack, text);
+        } else {
+            const QRectF g = l.gaugeRect;
+            p.drawText(QRectF(g.left(), g.top() - 2, g.width(), l.gaugeTextRect.bottom() - g.top() + 2), start,
+                       p.fontMetrics().elidedText(l.gaugeText, Qt::ElideRight, static_cast<int>(g.width())));
+        }
+    }
+
+    // Blocks lit in the device's colour while they compute and fading after.
+    for (const Block &b : m_blocks) {
+        const double lit = 1.0 - std::clamp(static_cast<double>(now - b.litAtMs) / kFadeMs, 0.0, 1.0);
+        if (lit <= 0)
+            continue;
+        const QColor color = colorOf(m_lanes[static_cast<std::size_t>(b.lane)].setup.device);
+        QColor glow = color.darker(150);
+        glow.setAlphaF(static_cast<float>(lit));
+        if (b.rect.width() < 12) {
+            // Narrow blocks (a hundred layers on a lane, all lit within one fade): plain
+            // rectangles, without the cost of antialiased rounded outlines.
+            p.setRenderHint(QPainter::Antialiasing, false);
+            const QRect r = b.rect.toAlignedRect();
+            p.fillRect(r, mix(deviceTint(color), color.lighter(110), lit));
+            p.setPen(QPen(glow, 2));
+            p.setBrush(Qt::NoBrush);
+            p.drawRect(r.adjusted(-1, -1, 0, 0));
+            p.setRenderHint(QPainter::Antialiasing, true);
+        } else {
+            p.setPen(QPen(color.darker(130), 1));
+            p.setBrush(mix(deviceTint(color), color.lighter(110), lit));
+            p.drawRoundedRect(b.rect.adjusted(0.5, 0.5, -0.5, -0.5), 2.5, 2.5);
             p.setPen(QPen(glow, 2));
             p.setBrush(Qt::NoBrush);
             p.drawRoundedRect(b.rect.adjusted(-1, -1, 1, 1), 3, 3);
@@ -955,6 +1012,7 @@ void LiveView::paintLanes(QPainter &p)
     }
 
     // Brought-in weights: flying from their blocks to the visitor row, resident, then leaving.
+    const double smallHeight = QFontMetricsF(small).height();
     for (Visit &v : m_visits) {
         QRectF from, to;
         visitGeometry(v, from, to);
@@ -993,12 +1051,17 @@ void LiveView::paintLanes(QPainter &p)
         p.drawRoundedRect(box, 3, 3);
         // Its size, in a pill beside it while it flies, inside it once landed when it fits.
         p.setFont(small);
-        const QFontMetricsF fm(small);
-        const double textWidth = fm.horizontalAdvance(v.sizeText) + 8;
+        if (v.sizeStatic.text().isEmpty() && !v.sizeText.isEmpty()) {
+            // Laid out once, drawn every frame without a new text layout.
+            v.sizeStatic.setText(v.sizeText);
+            v.sizeStatic.setTextFormat(Qt::PlainText);
+            v.sizeStatic.prepare(QTransform(), small);
+        }
+        const double textWidth = v.sizeStatic.size().width() + 8;
         QColor ink = text;
         ink.setAlphaF(static_cast<float>(alpha));
         if (flying) {
-            QRectF pill(0, 0, textWidth, fm.height() + 2);
+            QRectF pill(0, 0, textWidth, smallHeight + 2);
             const double side = rtl ? -1 : 1;
             pill.moveCenter(QPointF(box.center().x() + side * (box.width() / 2 + textWidth / 2 + 3), box.center().y()));
             QColor back = pal.color(QPalette::Base);
@@ -1007,15 +1070,22 @@ void LiveView::paintLanes(QPainter &p)
             p.setPen(QPen(edge, 1, style));
             p.drawRoundedRect(pill, pill.height() / 2, pill.height() / 2);
             p.setPen(ink);
-            p.drawText(pill, Qt::AlignCenter, v.sizeText);
+            const QSizeF size = v.sizeStatic.size();
+            p.drawStaticText(QPointF(pill.center().x() - size.width() / 2, pill.center().y() - size.height() / 2), v.sizeStatic);
         } else {
             // Landed: its name as it fits (the tooltip tells the size).
             if (v.shownWidth != box.width()) {
                 v.shownWidth = box.width();
-                v.shown = fittingName(m_names[static_cast<std::size_t>(v.moduleId)], fm, box.width() - 6);
+                v.shown = fittingName(m_names[static_cast<std::size_t>(v.moduleId)], QFontMetricsF(small), box.width() - 6);
+                v.shownStatic.setText(v.shown);
+                v.shownStatic.setTextFormat(Qt::PlainText);
+                v.shownStatic.prepare(QTransform(), small);
             }
             p.setPen(ink);
-            p.drawText(box, Qt::AlignCenter, v.shown);
+            if (!v.shown.isEmpty()) {
+                const QSizeF size = v.shownStatic.size();
+                p.drawStaticText(QPointF(box.center().x() - size.width() / 2, box.center().y() - size.height() / 2), v.shownStatic);
+            }
         }
     }
 }
@@ -1099,101 +1169,126 @@ void LiveView::refreshTimeline()
     m_lastReplotMs = nowMs();
     m_timelineDirty = false;
     QCustomPlot *plot = m_plot;
-    plot->clearPlottables();
-    plot->legend->clearItems();
     const bool rtl = layoutDirection() == Qt::RightToLeft;
-    plot->setLocale(QLocale());
-    const QFont small = smallFont(font());
-    plot->legend->setFont(small);
-    plot->xAxis->setLabel(tr("token"));
-    plot->yAxis->setLabel(tr("ms"));
-    plot->yAxis2->setLabel(plot->yAxis->label());
-    plot->xAxis->setTickLabelFont(small);
-    plot->yAxis->setTickLabelFont(small);
-    plot->yAxis2->setTickLabelFont(small);
-    plot->xAxis->setLabelFont(small);
-    plot->yAxis->setLabelFont(small);
-    plot->yAxis2->setLabelFont(small);
-
     const std::size_t slotCount = m_curCompute.size();
+
+    // Which series have data: per slot, computation and transfers, then the token's time.
+    std::vector<char> shape(2 * slotCount + 1, 0);
+    for (std::size_t s = 0; s < slotCount; ++s)
+        for (int i = 0; i < m_ringSize; ++i) {
+            const std::size_t pos = static_cast<std::size_t>((m_ringStart + i) % kTokensShown);
+            shape[2 * s] = shape[2 * s] || m_ringCompute[pos * slotCount + s] > 0;
+            shape[2 * s + 1] = shape[2 * s + 1] || m_ringTransfer[pos * slotCount + s] > 0;
+        }
+    shape.back() = m_ringSize > 0;
+
+    // The plottables and the style are made again only when needed; a new token replaces data.
+    if (m_timelineStyleDirty || shape != m_timelineShape) {
+        m_timelineStyleDirty = false;
+        m_timelineShape = shape;
+        plot->clearPlottables();
+        plot->legend->clearItems();
+        m_computeBars.assign(slotCount, nullptr);
+        m_transferBars.assign(slotCount, nullptr);
+        m_wallGraph = nullptr;
+        plot->setLocale(QLocale());
+        const QFont small = smallFont(font());
+        plot->legend->setFont(small);
+        plot->xAxis->setLabel(tr("token"));
+        plot->yAxis->setLabel(tr("ms"));
+        plot->yAxis2->setLabel(plot->yAxis->label());
+        plot->xAxis->setTickLabelFont(small);
+        plot->yAxis->setTickLabelFont(small);
+        plot->yAxis2->setTickLabelFont(small);
+        plot->xAxis->setLabelFont(small);
+        plot->yAxis->setLabelFont(small);
+        plot->yAxis2->setLabelFont(small);
+        QCPBars *belowCompute = nullptr, *belowTransfer = nullptr;
+        for (std::size_t s = 0; s < slotCount; ++s) {
+            const QColor color = s < m_lanes.size() ? colorOf(m_lanes[s].setup.device) : QColor(Qt::gray);
+            if (shape[2 * s]) {
+                auto *bars = new QCPBars(plot->xAxis, plot->yAxis);
+                bars->setName(tr("computing (in its device's colour)"));
+                if (belowCompute)
+                    bars->removeFromLegend(); // the lanes above tell the colours
+                bars->setWidth(0.36);
+                bars->setPen(QPen(color.darker(130)));
+                bars->setBrush(color);
+                bars->setStackingGap(0);
+                if (belowCompute)
+                    bars->moveAbove(belowCompute);
+                belowCompute = bars;
+                m_computeBars[s] = bars;
+            }
+            if (shape[2 * s + 1]) {
+                auto *bars = new QCPBars(plot->xAxis, plot->yAxis);
+                bars->setName(tr("weights brought in (hatched)"));
+                if (belowTransfer)
+                    bars->removeFromLegend();
+                bars->setWidth(0.36);
+                bars->setPen(QPen(color.darker(150)));
+                bars->setBrush(QBrush(color.darker(115), Qt::BDiagPattern));
+                bars->setStackingGap(0);
+                if (belowTransfer)
+                    bars->moveAbove(belowTransfer);
+                belowTransfer = bars;
+                m_transferBars[s] = bars;
+            }
+        }
+        if (shape.back()) {
+            m_wallGraph = plot->addGraph(plot->xAxis, plot->yAxis);
+            m_wallGraph->setName(tr("time of the token"));
+            m_wallGraph->setPen(QPen(palette().color(QPalette::Text), 1.5));
+            m_wallGraph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
+        }
+        auto ticker = QSharedPointer<QCPAxisTickerFixed>::create();
+        ticker->setTickStep(1.0);
+        ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+        plot->xAxis->setTicker(ticker);
+        plot->xAxis->grid()->setVisible(false);
+        // Mirrored for right-to-left: tokens run from the right, the value axis on the right.
+        plot->xAxis->setRangeReversed(rtl);
+        plot->yAxis->setVisible(!rtl);
+        plot->yAxis2->setVisible(rtl);
+        plot->yAxis2->setTickLabels(true);
+        plot->legend->setVisible(plot->legend->itemCount() > 0);
+    }
+
     int first = 0;
     if (m_ringSize > 0)
         first = m_ring[static_cast<std::size_t>(m_ringStart)].index;
     double top = 0;
+    const auto n = static_cast<qsizetype>(m_ringSize);
     std::vector<double> computeStack(static_cast<std::size_t>(m_ringSize), 0.0), transferStack(static_cast<std::size_t>(m_ringSize), 0.0);
-    QCPBars *belowCompute = nullptr, *belowTransfer = nullptr;
+    QVector<double> keys(n), values(n);
+    auto fill = [&](QCPBars *bars, const std::vector<double> &ring, std::size_t s, double shift, std::vector<double> &stack) {
+        for (int i = 0; i < m_ringSize; ++i) {
+            const std::size_t pos = static_cast<std::size_t>((m_ringStart + i) % kTokensShown);
+            const double ms = ring[pos * slotCount + s] * 1000.0;
+            keys[i] = m_ring[pos].index + shift;
+            values[i] = ms;
+            stack[static_cast<std::size_t>(i)] += ms;
+        }
+        bars->setData(keys, values, true);
+    };
     for (std::size_t s = 0; s < slotCount; ++s) {
-        bool anyCompute = false, anyTransfer = false;
-        for (int i = 0; i < m_ringSize; ++i) {
-            const std::size_t pos = static_cast<std::size_t>((m_ringStart + i) % kTokensShown);
-            anyCompute = anyCompute || m_ringCompute[pos * slotCount + s] > 0;
-            anyTransfer = anyTransfer || m_ringTransfer[pos * slotCount + s] > 0;
-        }
-        const QColor color = s < m_lanes.size() ? colorOf(m_lanes[s].setup.device) : QColor(Qt::gray);
-        if (anyCompute) {
-            auto *bars = new QCPBars(plot->xAxis, plot->yAxis);
-            bars->setName(tr("computing (in its device's colour)"));
-            if (belowCompute)
-                bars->removeFromLegend(); // the lanes above tell the colours
-            bars->setWidth(0.36);
-            bars->setPen(QPen(color.darker(130)));
-            bars->setBrush(color);
-            bars->setStackingGap(0);
-            if (belowCompute)
-                bars->moveAbove(belowCompute);
-            belowCompute = bars;
-            for (int i = 0; i < m_ringSize; ++i) {
-                const std::size_t pos = static_cast<std::size_t>((m_ringStart + i) % kTokensShown);
-                const double ms = m_ringCompute[pos * slotCount + s] * 1000.0;
-                bars->addData(m_ring[pos].index - 0.19, ms);
-                computeStack[static_cast<std::size_t>(i)] += ms;
-            }
-        }
-        if (anyTransfer) {
-            auto *bars = new QCPBars(plot->xAxis, plot->yAxis);
-            bars->setName(tr("weights brought in (hatched)"));
-            if (belowTransfer)
-                bars->removeFromLegend();
-            bars->setWidth(0.36);
-            bars->setPen(QPen(color.darker(150)));
-            bars->setBrush(QBrush(color.darker(115), Qt::BDiagPattern));
-            bars->setStackingGap(0);
-            if (belowTransfer)
-                bars->moveAbove(belowTransfer);
-            belowTransfer = bars;
-            for (int i = 0; i < m_ringSize; ++i) {
-                const std::size_t pos = static_cast<std::size_t>((m_ringStart + i) % kTokensShown);
-                const double ms = m_ringTransfer[pos * slotCount + s] * 1000.0;
-                bars->addData(m_ring[pos].index + 0.19, ms);
-                transferStack[static_cast<std::size_t>(i)] += ms;
-            }
-        }
+        if (m_computeBars[s])
+            fill(m_computeBars[s], m_ringCompute, s, -0.19, computeStack);
+        if (m_transferBars[s])
+            fill(m_transferBars[s], m_ringTransfer, s, 0.19, transferStack);
     }
-    if (m_ringSize > 0) {
-        auto *wall = plot->addGraph(plot->xAxis, plot->yAxis);
-        wall->setName(tr("time of the token"));
-        wall->setPen(QPen(palette().color(QPalette::Text), 1.5));
-        wall->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
+    if (m_wallGraph) {
         for (int i = 0; i < m_ringSize; ++i) {
             const std::size_t pos = static_cast<std::size_t>((m_ringStart + i) % kTokensShown);
-            wall->addData(m_ring[pos].index, m_ring[pos].wall * 1000.0);
+            keys[i] = m_ring[pos].index;
+            values[i] = m_ring[pos].wall * 1000.0;
             top = std::max({top, m_ring[pos].wall * 1000.0, computeStack[static_cast<std::size_t>(i)], transferStack[static_cast<std::size_t>(i)]});
         }
+        m_wallGraph->setData(keys, values, true);
     }
     plot->xAxis->setRange(first - 0.6, first + kTokensShown - 0.4);
     plot->yAxis->setRange(0, top > 0 ? top * 1.15 : 1.0);
-    auto ticker = QSharedPointer<QCPAxisTickerFixed>::create();
-    ticker->setTickStep(1.0);
-    ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
-    plot->xAxis->setTicker(ticker);
-    plot->xAxis->grid()->setVisible(false);
-    // Mirrored for right-to-left: tokens run from the right, the value axis on the right.
-    plot->xAxis->setRangeReversed(rtl);
-    plot->yAxis->setVisible(!rtl);
-    plot->yAxis2->setVisible(rtl);
-    plot->yAxis2->setTickLabels(true);
     plot->yAxis2->setRange(plot->yAxis->range());
-    plot->legend->setVisible(plot->legend->itemCount() > 0);
     plot->replot(QCustomPlot::rpQueuedReplot);
 }
 

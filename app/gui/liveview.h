@@ -16,6 +16,7 @@
 #include "runtime/session.h"
 
 #include <QElapsedTimer>
+#include <QPixmap>
 #include <QRectF>
 #include <QStaticText>
 #include <QStringList>
@@ -27,6 +28,8 @@
 #include <unordered_map>
 #include <vector>
 
+class QCPBars;
+class QCPGraph;
 class QCustomPlot;
 class QLabel;
 class QPainter;
@@ -132,6 +135,7 @@ private:
         qint64 litAtMs = kNever;
         QString sizeText;        // formatted once
         QString shown;           // its name as it fits the ghost, for shownWidth
+        QStaticText sizeStatic, shownStatic; // the two, laid out once
         double shownWidth = -1;
     };
     struct TokenRow {
@@ -153,6 +157,7 @@ private:
     QString laneName(int lane) const;
     void updateGaugeText(int lane);
     void paintLanes(QPainter &p);
+    void paintStatic(QPainter &p);
     void paintGauge(QPainter &p, const Lane &l, const QColor &laneBack, const QColor &text) const;
     QString toolTipAt(const QPoint &pos);
     bool visitGeometry(const Visit &v, QRectF &from, QRectF &to);
@@ -187,6 +192,12 @@ private:
     std::vector<TokenRow> m_ring;
     int m_ringStart = 0, m_ringSize = 0;
     bool m_timelineDirty = false;
+    // The timeline's plottables, kept while the same series have data (only their data is
+    // replaced); made again when that changes or on a new language, direction, palette or lanes.
+    std::vector<char> m_timelineShape;
+    std::vector<QCPBars *> m_computeBars, m_transferBars; // per slot; null: no series
+    QCPGraph *m_wallGraph = nullptr;
+    bool m_timelineStyleDirty = true;
     qint64 m_lastReplotMs = -1000000;
 
     // Totals for the summary sentence: the prefill (token 0) and the decode tokens apart.
@@ -208,6 +219,9 @@ private:
     QString m_where, m_details;
     QString m_simulatedText, m_emptyLaneText, m_captionText;
     QRectF m_captionRect;
+    // What does not move (lanes, labels, unlit blocks and their names), painted once per layout.
+    QPixmap m_staticCache;
+    bool m_staticValid = false;
     double m_runToView = 0; // view ms = run seconds * 1000 + this
 
     LaneCanvas *m_canvas = nullptr;
