@@ -15,18 +15,81 @@
 #include <QProcessEnvironment>
 #include <QString>
 #include <QStringList>
+#include <QElapsedTimer>
+#include <QTimer>
 
 #include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <sstream>
 
+#include <ctime>
 #include <optional>
 #include <set>
 #include <string>
 #include <utility>
 
 namespace mizan::test {
+
+// Watches the calling thread's event loop with a 5 ms timer: the longest gap between two turns
+// (wall clock), when it began, and the CPU time this thread itself spent in it (a gap with little
+// CPU of its own is the machine taking the thread away, not the thread's work).
+class EventLoopWatch {
+public:
+    EventLoopWatch()
+    {
+        m_timer.setTimerType(Qt::PreciseTimer);
+        m_timer.setInterval(5);
+        QObject::connect(&m_timer, &QTimer::timeout, [this] { tick(); });
+    }
+    void start()
+    {
+        m_clock.start();
+        m_last = 0;
+        m_lastCpu = threadCpuMs();
+        m_worst = m_worstAt = m_ticks = 0;
+        m_worstCpu = 0;
+        m_timer.start();
+    }
+    void stop()
+    {
+        tick();
+        m_timer.stop();
+    }
+    qint64 worstMs() const { return m_worst; }
+    qint64 worstAtMs() const { return m_worstAt; }
+    double worstCpuMs() const { return m_worstCpu; }
+    int ticks() const { return m_ticks; }
+    qint64 elapsedMs() const { return m_clock.elapsed(); }
+
+    static double threadCpuMs()
+    {
+        timespec ts{};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+        return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+    }
+
+private:
+    void tick()
+    {
+        const qint64 now = m_clock.elapsed();
+        const double cpu = threadCpuMs();
+        if (now - m_last > m_worst) {
+            m_worst = now - m_last;
+            m_worstAt = m_last;
+            m_worstCpu = cpu - m_lastCpu;
+        }
+        m_last = now;
+        m_lastCpu = cpu;
+        ++m_ticks;
+    }
+
+    QTimer m_timer;
+    QElapsedTimer m_clock;
+    qint64 m_last = 0, m_worst = 0, m_worstAt = 0;
+    double m_lastCpu = 0, m_worstCpu = 0;
+    int m_ticks = 0;
+};
 
 // The outcome of one process.
 struct CliRun {

@@ -644,11 +644,6 @@ void TestGui::opening405BNeverStallsTheEventLoop()
     // The machine running the suite is shared (other processes may take the CPU away from this
     // thread for a while): each attempt records the longest wall-clock gap and the CPU time this
     // thread itself spent in it; the best of three attempts is held to 50 ms.
-    auto threadCpuMs = [] {
-        timespec ts{};
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-        return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
-    };
     qint64 best = std::numeric_limits<qint64>::max();
     for (int attempt = 1; attempt <= 3 && best > 50; ++attempt) {
         MainWindow w;
@@ -660,28 +655,9 @@ void TestGui::opening405BNeverStallsTheEventLoop()
                          {planner::Device::cpu(), std::int64_t(512) << 30, false, {}}},
                         QStringLiteral("devices"));
         QVERIFY(QTest::qWaitForWindowExposed(&w));
-        QElapsedTimer clock;
-        qint64 last = 0, worst = 0;
-        double lastCpu = threadCpuMs(), worstCpu = 0;
-        int ticks = 0;
-        QTimer watch;
-        watch.setTimerType(Qt::PreciseTimer);
-        watch.setInterval(5);
-        connect(&watch, &QTimer::timeout, this, [&] {
-            const qint64 now = clock.elapsed();
-            const double cpu = threadCpuMs();
-            if (now - last > worst) {
-                worst = now - last;
-                worstCpu = cpu - lastCpu;
-            }
-            last = now;
-            lastCpu = cpu;
-            ++ticks;
-        });
+        test::EventLoopWatch watch;
         QSignalSpy opened(doc, &Document::opened);
         QSignalSpy planned(doc, &Document::planFinished);
-        clock.start();
-        lastCpu = threadCpuMs();
         watch.start();
         w.openPath(dir.path());
         QVERIFY(opened.wait(kTimeoutMs));
@@ -694,8 +670,8 @@ void TestGui::opening405BNeverStallsTheEventLoop()
         qInfo("405B attempt %d: opened in %lld ms (worker), %d modules, %zu map entries; longest GUI-thread "
               "stall %lld ms wall (%.1f ms of this thread's CPU) over %d ticks",
               attempt, static_cast<long long>(doc->model()->elapsedMs), doc->tree()->size(), doc->deviceMap().size(),
-              static_cast<long long>(worst), worstCpu, ticks);
-        best = std::min(best, worst);
+              static_cast<long long>(watch.worstMs()), watch.worstCpuMs(), watch.ticks());
+        best = std::min(best, watch.worstMs());
     }
     QVERIFY2(best <= 50, qPrintable(QStringLiteral("event loop stalled %1 ms").arg(best)));
 }

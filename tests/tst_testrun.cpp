@@ -352,8 +352,8 @@ void TestTestRun::eventLoopNeverStallsDuringARun()
 {
     QFETCH(bool, large);
     QFETCH(int, tokens);
-    // A 5 ms timer measures the longest gap between event-loop turns while weights load and
-    // tokens come; on a shared machine the best of three attempts is held to 50 ms.
+    // A 5 ms timer measures the longest gap between event-loop turns from the click on Run while
+    // weights load and tokens come; on a shared machine the best of three attempts is held to 50 ms.
     qint64 best = std::numeric_limits<qint64>::max();
     for (int attempt = 1; attempt <= 3 && best > 50; ++attempt) {
         MainWindow w;
@@ -363,34 +363,24 @@ void TestTestRun::eventLoopNeverStallsDuringARun()
         QVERIFY(openPlanned(w, large ? m_405b : m_small));
         TestRunPanel *panel = w.testRunPanel();
         panel->setMaxNewTokens(tokens);
-        QElapsedTimer clock;
-        qint64 last = 0, worst = 0, worstAt = 0;
-        int ticks = 0;
-        QTimer watch;
-        watch.setTimerType(Qt::PreciseTimer);
-        watch.setInterval(5);
-        connect(&watch, &QTimer::timeout, this, [&] {
-            const qint64 now = clock.elapsed();
-            if (now - last > worst) {
-                worst = now - last;
-                worstAt = last;
-            }
-            last = now;
-            ++ticks;
-        });
+        // The page is on screen, as when the user clicks Run on it.
+        w.showTestRunPage();
+        QTest::qWait(200);
+        test::EventLoopWatch watch;
         QSignalSpy finished(panel, &TestRunPanel::runFinished);
-        clock.start();
         watch.start();
-        QVERIFY(w.startTestRun());
+        panel->runButton()->click();
         QVERIFY(finished.wait(kTimeoutMs));
         QTest::qWait(100); // the summary's repaint is inside the watched window
         watch.stop();
         const auto result = finished.first().first().value<runtime::RunResult>();
         QVERIFY2(!result.error, result.error ? result.error->message.c_str() : "");
-        qInfo("attempt %d: %zu tokens in %lld ms, %lld module-ran events; longest GUI-thread stall %lld ms (from %lld ms) over %d ticks", attempt,
-              result.generatedIds.size(), static_cast<long long>(clock.elapsed()),
-              static_cast<long long>(panel->liveView()->ranModules().size()), static_cast<long long>(worst), static_cast<long long>(worstAt), ticks);
-        best = std::min(best, worst);
+        qInfo("attempt %d: %zu tokens in %lld ms, %lld module-ran events; longest GUI-thread stall %lld ms from %lld ms "
+              "(%.1f ms of this thread's CPU) over %d ticks",
+              attempt, result.generatedIds.size(), static_cast<long long>(watch.elapsedMs()),
+              static_cast<long long>(panel->liveView()->ranModules().size()), static_cast<long long>(watch.worstMs()),
+              static_cast<long long>(watch.worstAtMs()), watch.worstCpuMs(), watch.ticks());
+        best = std::min(best, watch.worstMs());
     }
     QVERIFY2(best <= 50, qPrintable(QStringLiteral("event loop stalled %1 ms").arg(best)));
 }

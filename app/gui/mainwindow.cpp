@@ -580,9 +580,14 @@ void MainWindow::screenshotWhenPlanned(const QString &file, const QString &modul
     });
 }
 
-bool MainWindow::startTestRun()
+void MainWindow::showTestRunPage()
 {
     m_pages->setCurrentWidget(m_testRun);
+}
+
+bool MainWindow::startTestRun()
+{
+    showTestRunPage();
     return m_testRun->run();
 }
 

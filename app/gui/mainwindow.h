@@ -49,6 +49,7 @@ public:
     TestRunPanel *testRunPanel() const { return m_testRun; }
     // Shows the test inference page and runs the plan on screen (when it can run).
     bool startTestRun();
+    void showTestRunPage();
 
     // "en" or "ar"; switches translations, locale and layout direction at run time.
     void setLanguage(const QString &code);
