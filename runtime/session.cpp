@@ -1,6 +1,7 @@
 #include "session.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace mizan::runtime {
 
@@ -48,6 +49,30 @@ std::vector<RunDevice> runDevicesFor(const planner::DeviceMap &map, const std::v
         out.push_back(rd);
     }
     return out;
+}
+
+void setPlan(RunRequest &request, const planner::DeviceMap &map, const std::vector<planner::DeviceUsage> &usage,
+             std::optional<DType> loadDtype)
+{
+    request.map = map;
+    request.plannedBytes.clear();
+    for (const auto &u : usage)
+        request.plannedBytes.emplace_back(u.device, static_cast<std::int64_t>(std::llround(u.plannedBytes)));
+    request.gpuDtype.clear();
+    if (loadDtype && (*loadDtype == DType::F16 || *loadDtype == DType::BF16 || *loadDtype == DType::F32))
+        request.gpuDtype = torchName(*loadDtype);
+}
+
+const char *toString(RunPhase phase)
+{
+    switch (phase) {
+    case RunPhase::OpeningCheckpoint: return "opening the checkpoint";
+    case RunPhase::WritingOffloadFolder: return "writing the offload folder";
+    case RunPhase::LoadingWeights: return "loading weights";
+    case RunPhase::Prefill: return "prefill";
+    case RunPhase::Decoding: return "decoding";
+    }
+    return "running";
 }
 
 RunError runErrorOf(const Error &error)

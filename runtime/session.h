@@ -12,6 +12,7 @@
 // the next `prefetch` steps are brought in on a background thread.
 
 #include "planner/device.h"
+#include "planner/dtype.h"
 #include "planner/error.h"
 #include "planner/plan.h"
 #include "planner/planfile.h"
@@ -73,12 +74,22 @@ enum class RunEventKind {
     ModuleRan,      // module computed on `to`: seconds
     Token,          // a new token: token, index (0-based among the new ones), seconds since the start
     Memory,         // `to` now holds `bytes` (peak `peakBytes`)
-    Progress,       // `message`: "loading weights", "prefill", "decoding"
+    Progress,       // `phase` (and `message`, its English words)
     Finished,
     Cancelled,
     Failed,         // `message`, `error`
 };
 const char *toString(RunEventKind kind);
+
+// Where a run is, for Progress events.
+enum class RunPhase {
+    OpeningCheckpoint,
+    WritingOffloadFolder,
+    LoadingWeights,
+    Prefill,
+    Decoding,
+};
+const char *toString(RunPhase phase); // "opening the checkpoint", ...
 
 struct RunEvent {
     RunEventKind kind = RunEventKind::Progress;
@@ -92,6 +103,7 @@ struct RunEvent {
     bool prefetched = false;     // WeightMoved by the prefetch thread
     std::int64_t token = -1;
     int index = -1;
+    RunPhase phase = RunPhase::OpeningCheckpoint; // Progress
     std::string message;
 };
 
@@ -153,6 +165,12 @@ public:
 // else of its budget in `budgets`, else unlimited (-1), labelled with the known label.
 std::vector<RunDevice> runDevicesFor(const planner::DeviceMap &map, const std::vector<GpuInfo> &machine,
                                      const std::vector<planner::PlanDevice> &known, const planner::MaxMemory &budgets);
+
+// The plan's part of a run, as mizan-cli run and the window both take it: the map, the bytes the
+// plan puts on each device (for the report), and real GPUs' compute dtype from the plan's load
+// dtype (float16, bfloat16 or float32; any other, or none, leaves the checkpoint's).
+void setPlan(RunRequest &request, const planner::DeviceMap &map, const std::vector<planner::DeviceUsage> &usage,
+             std::optional<DType> loadDtype);
 
 // Turns an Error into the RunError a session reports.
 RunError runErrorOf(const Error &error);

@@ -11,6 +11,7 @@
 #include "runtime/backend.h"
 #include "runtime/session.h"
 #include "testutil.h"
+#include "tinydemo.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -56,21 +57,7 @@ struct Demo {
 std::unique_ptr<Demo> makeDemo(const std::string &preset, bool tied = false, int layers = 3)
 {
     auto demo = std::make_unique<Demo>();
-    models::DemoOptions o;
-    o.dtype = DType::F32;
-    o.layers = layers;
-    o.seed = 11;
-    o.config = models::presetConfig(preset);
-    o.config["vocab_size"] = 200;
-    if (preset == "gpt2") {
-        o.config["n_embd"] = 64;
-        o.config["n_head"] = 4;
-        o.config["n_positions"] = 64;
-        o.config["n_ctx"] = 64;
-    } else {
-        o.hidden = 64;
-        o.config["max_position_embeddings"] = 64;
-    }
+    models::DemoOptions o = test::tinyDemoOptions(preset, layers, 200, 11);
     if (tied)
         o.config["tie_word_embeddings"] = true;
     models::writeDemo(demo->path(), o);
@@ -372,14 +359,8 @@ private Q_SLOTS:
     void simulatedGpuCountsTheGpuDtype()
     {
         Demo demo;
-        models::DemoOptions o;
+        models::DemoOptions o = test::tinyDemoOptions("llama-3.1-8b", 2, 200, 3);
         o.dtype = DType::F16;
-        o.layers = 2;
-        o.hidden = 64;
-        o.seed = 3;
-        o.config = models::presetConfig("llama-3.1-8b");
-        o.config["vocab_size"] = 200;
-        o.config["max_position_embeddings"] = 64;
         const auto written = models::writeDemo(demo.path(), o);
         RunRequest r = requestFor(demo, {{"", Device::gpu(0)}}, 1);
         const Run half = runOnce(r);

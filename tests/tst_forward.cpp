@@ -17,6 +17,7 @@
 #include "tests/reference/reference.h"
 #include "planner/error.h"
 #include "testutil.h"
+#include "tinydemo.h"
 
 #include <QFile>
 #include <QTemporaryDir>
@@ -35,10 +36,6 @@ namespace {
 // The demo models of the tests, by row name.
 models::DemoOptions demoOptions(const std::string &row)
 {
-    models::DemoOptions o;
-    o.dtype = DType::F32;
-    o.layers = 2;
-    o.seed = 7;
     std::string preset = row;
     if (row == "llama-3.1-8b tied" || row == "llama-2-7b" || row == "llama-3.1-8b")
         preset = row.substr(0, row.find(' '));
@@ -46,18 +43,7 @@ models::DemoOptions demoOptions(const std::string &row)
         preset = "mistral-7b";
     else if (row == "mixtral-8x7b v4")
         preset = "mixtral-8x7b";
-    o.config = models::presetConfig(preset);
-    o.config["vocab_size"] = 256;
-    if (preset == "gpt2") {
-        // Four heads of 16 (the hidden override would leave GPT-2 one head of 64).
-        o.config["n_embd"] = 64;
-        o.config["n_head"] = 4;
-        o.config["n_positions"] = 64;
-        o.config["n_ctx"] = 64;
-    } else {
-        o.hidden = 64;
-        o.config["max_position_embeddings"] = 64;
-    }
+    models::DemoOptions o = test::tinyDemoOptions(preset, 2, 256, 7);
     if (row == "llama-3.1-8b tied")
         o.config["tie_word_embeddings"] = true;
     if (row == "mistral-7b window 3")

@@ -448,25 +448,6 @@
     </message>
 </context>
 <context>
-    <name>TestRunPanel</name>
-    <message>
-        <source>Opening the checkpoint…</source>
-        <translation>فتح نقطة الحفظ…</translation>
-    </message>
-    <message>
-        <source>Loading the weights…</source>
-        <translation>تحميل الأوزان…</translation>
-    </message>
-    <message>
-        <source>Reading the prompt…</source>
-        <translation>قراءة الموجِّه…</translation>
-    </message>
-    <message>
-        <source>Generating…</source>
-        <translation>التوليد…</translation>
-    </message>
-</context>
-<context>
     <name>Worker</name>
     <message>
         <source>%1: %2</source>
@@ -1786,6 +1767,26 @@ of %2</source>
             <numerusform>تم: وُلِّد %Ln رمزًا؛ كانت الأوزان في أماكنها بعد %1 ث.</numerusform>
             <numerusform>تم: وُلِّد %Ln رمز؛ كانت الأوزان في أماكنها بعد %1 ث.</numerusform>
         </translation>
+    </message>
+    <message>
+        <source>Opening the checkpoint…</source>
+        <translation>فتح نقطة الحفظ…</translation>
+    </message>
+    <message>
+        <source>Writing the offload folder…</source>
+        <translation>كتابة مجلد التفريغ…</translation>
+    </message>
+    <message>
+        <source>Loading the weights…</source>
+        <translation>تحميل الأوزان…</translation>
+    </message>
+    <message>
+        <source>Reading the prompt…</source>
+        <translation>قراءة الموجِّه…</translation>
+    </message>
+    <message>
+        <source>Generating…</source>
+        <translation>التوليد…</translation>
     </message>
 </context>
 </TS>

@@ -416,25 +416,6 @@
     </message>
 </context>
 <context>
-    <name>TestRunPanel</name>
-    <message>
-        <source>Opening the checkpoint…</source>
-        <translation>Opening the checkpoint…</translation>
-    </message>
-    <message>
-        <source>Loading the weights…</source>
-        <translation>Loading the weights…</translation>
-    </message>
-    <message>
-        <source>Reading the prompt…</source>
-        <translation>Reading the prompt…</translation>
-    </message>
-    <message>
-        <source>Generating…</source>
-        <translation>Generating…</translation>
-    </message>
-</context>
-<context>
     <name>Worker</name>
     <message>
         <source>%1: %2</source>
@@ -1714,6 +1695,26 @@ of %2</translation>
             <numerusform>Done: %Ln token generated; the weights were in place after %1 s.</numerusform>
             <numerusform>Done: %Ln tokens generated; the weights were in place after %1 s.</numerusform>
         </translation>
+    </message>
+    <message>
+        <source>Opening the checkpoint…</source>
+        <translation>Opening the checkpoint…</translation>
+    </message>
+    <message>
+        <source>Writing the offload folder…</source>
+        <translation>Writing the offload folder…</translation>
+    </message>
+    <message>
+        <source>Loading the weights…</source>
+        <translation>Loading the weights…</translation>
+    </message>
+    <message>
+        <source>Reading the prompt…</source>
+        <translation>Reading the prompt…</translation>
+    </message>
+    <message>
+        <source>Generating…</source>
+        <translation>Generating…</translation>
     </message>
 </context>
 </TS>

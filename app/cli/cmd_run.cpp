@@ -381,14 +381,7 @@ int runRun(const std::vector<std::string> &argv)
         for (const auto &w : result.warnings)
             prepared.notes.push_back("plan: " + w);
     }
-    for (const auto &u : prepared.usage)
-        request.plannedBytes.emplace_back(u.device, static_cast<std::int64_t>(std::llround(u.plannedBytes)));
-    request.map = prepared.map;
-    if (prepared.options.dtype) {
-        const std::string dtype(torchName(*prepared.options.dtype));
-        if (dtype == "float16" || dtype == "bfloat16" || dtype == "float32")
-            request.gpuDtype = dtype;
-    }
+    runtime::setPlan(request, prepared.map, prepared.usage, prepared.options.dtype);
 
     // The backend, and this machine's GPUs: those of the map beyond them are simulated.
     const runtime::BackendLoad &load = runtime::loadBackend();

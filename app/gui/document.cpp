@@ -629,9 +629,7 @@ runtime::RunRequest Document::testRunRequest() const
     if (!m_model)
         return request;
     request.checkpointPath = m_model->path.toStdString();
-    request.map = m_map;
-    for (const auto &u : m_usage)
-        request.plannedBytes.emplace_back(u.device, static_cast<std::int64_t>(std::llround(u.plannedBytes)));
+    runtime::setPlan(request, m_map, m_usage, m_dtype);
     std::vector<runtime::GpuInfo> real;
     if (m_machine)
         for (const auto &g : m_machine->gpus) {
@@ -644,11 +642,6 @@ runtime::RunRequest Document::testRunRequest() const
     for (const auto &d : m_devices)
         known.push_back({d.device, d.label.toStdString(), d.capacityBytes >= 0 ? d.capacityBytes : d.limitBytes, d.simulated});
     request.devices = runtime::runDevicesFor(m_map, real, known, options().maxMemory);
-    if (m_dtype) {
-        const std::string dtype(torchName(*m_dtype));
-        if (dtype == "float16" || dtype == "bfloat16" || dtype == "float32")
-            request.gpuDtype = dtype;
-    }
     return request;
 }
 

@@ -785,32 +785,29 @@ std::vector<int> LiveView::timelineTokens() const
     return out;
 }
 
-double LiveView::tokenComputeSeconds(int tokenIndex, const planner::Device &d) const
+double LiveView::tokenSeconds(const std::vector<double> &ring, int tokenIndex, const planner::Device &d) const
 {
-    const int lane = laneOf(d);
-    const std::size_t slotCount = m_curCompute.size();
+    const std::size_t slotCount = m_curCompute.size(); // compute and transfer have one slot per lane + "other"
     if (slotCount == 0)
         return 0;
+    const int lane = laneOf(d);
+    const std::size_t slot = lane < 0 ? slotCount - 1 : static_cast<std::size_t>(lane);
     for (int i = 0; i < m_ringSize; ++i) {
-        const int pos = (m_ringStart + i) % kTokensShown;
-        if (m_ring[static_cast<std::size_t>(pos)].index == tokenIndex)
-            return m_ringCompute[static_cast<std::size_t>(pos) * slotCount + static_cast<std::size_t>(lane < 0 ? static_cast<int>(slotCount) - 1 : lane)];
+        const auto pos = static_cast<std::size_t>((m_ringStart + i) % kTokensShown);
+        if (m_ring[pos].index == tokenIndex)
+            return ring[pos * slotCount + slot];
     }
     return 0;
 }
 
+double LiveView::tokenComputeSeconds(int tokenIndex, const planner::Device &d) const
+{
+    return tokenSeconds(m_ringCompute, tokenIndex, d);
+}
+
 double LiveView::tokenTransferSeconds(int tokenIndex, const planner::Device &d) const
 {
-    const int lane = laneOf(d);
-    const std::size_t slotCount = m_curTransfer.size();
-    if (slotCount == 0)
-        return 0;
-    for (int i = 0; i < m_ringSize; ++i) {
-        const int pos = (m_ringStart + i) % kTokensShown;
-        if (m_ring[static_cast<std::size_t>(pos)].index == tokenIndex)
-            return m_ringTransfer[static_cast<std::size_t>(pos) * slotCount + static_cast<std::size_t>(lane < 0 ? static_cast<int>(slotCount) - 1 : lane)];
-    }
-    return 0;
+    return tokenSeconds(m_ringTransfer, tokenIndex, d);
 }
 
 // ---- animation ----------------------------------------------------------------------------------

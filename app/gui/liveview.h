@@ -189,6 +189,8 @@ private:
     // lane), and a ring of the last kTokensShown closed tokens.
     std::vector<double> m_curCompute, m_curTransfer;
     std::vector<double> m_ringCompute, m_ringTransfer; // kTokensShown x slots
+    // A token's seconds on device `d` in one of the two rings (0 when scrolled out or unknown).
+    double tokenSeconds(const std::vector<double> &ring, int tokenIndex, const planner::Device &d) const;
     std::vector<TokenRow> m_ring;
     int m_ringStart = 0, m_ringSize = 0;
     bool m_timelineDirty = false;

@@ -5,7 +5,6 @@
 
 #include "runtime/backend.h"
 
-#include <QCoreApplication>
 #include <QDoubleSpinBox>
 #include <QEvent>
 #include <QGridLayout>
@@ -107,19 +106,17 @@ void RunController::cancel()
 
 namespace {
 
-// The core's progress words in the current language.
-QString progressText(const std::string &message)
+// Where a run is, in the current language.
+QString phaseText(runtime::RunPhase phase)
 {
-    auto t = [](const char *text) { return QCoreApplication::translate("TestRunPanel", text); };
-    if (message == "opening the checkpoint")
-        return t(QT_TRANSLATE_NOOP("TestRunPanel", "Opening the checkpoint…"));
-    if (message == "loading weights")
-        return t(QT_TRANSLATE_NOOP("TestRunPanel", "Loading the weights…"));
-    if (message == "prefill")
-        return t(QT_TRANSLATE_NOOP("TestRunPanel", "Reading the prompt…"));
-    if (message == "decoding")
-        return t(QT_TRANSLATE_NOOP("TestRunPanel", "Generating…"));
-    return QString::fromStdString(message);
+    switch (phase) {
+    case runtime::RunPhase::OpeningCheckpoint: return TestRunPanel::tr("Opening the checkpoint…");
+    case runtime::RunPhase::WritingOffloadFolder: return TestRunPanel::tr("Writing the offload folder…");
+    case runtime::RunPhase::LoadingWeights: return TestRunPanel::tr("Loading the weights…");
+    case runtime::RunPhase::Prefill: return TestRunPanel::tr("Reading the prompt…");
+    case runtime::RunPhase::Decoding: return TestRunPanel::tr("Generating…");
+    }
+    return {};
 }
 
 } // namespace
@@ -399,7 +396,7 @@ void TestRunPanel::onEvents(const std::vector<runtime::RunEvent> &batch)
             appended += (m_generated.size() > 1 || !appended.isEmpty() ? QStringLiteral(" ") : QString()) + QString::number(e.token);
             lastIndex = e.index;
         } else if (e.kind == runtime::RunEventKind::Progress && !m_cancelRequested) {
-            m_phase = progressText(e.message);
+            m_phase = phaseText(e.phase);
             setStatus(m_phase, false);
         }
     }

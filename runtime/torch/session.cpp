@@ -519,7 +519,7 @@ private:
         std::sort(stored.begin(), stored.end());
         stored.erase(std::unique(stored.begin(), stored.end()), stored.end());
         if (loader::offloadIndexPath(folder).empty()) {
-            progress("writing the offload folder");
+            progress(RunPhase::WritingOffloadFolder);
             std::vector<std::string> names;
             for (const int i : stored)
                 names.push_back(m_checkpoint->catalog.tensors[static_cast<std::size_t>(i)].name);
@@ -582,7 +582,7 @@ private:
     // stay in the file.
     void loadResident()
     {
-        progress("loading weights");
+        progress(RunPhase::LoadingWeights);
         for (auto &[name, w] : m_weights) {
             checkCancel();
             if (w.home.kind == DeviceKind::Disk)
@@ -611,7 +611,7 @@ private:
 
     void prepare(RunResult &result)
     {
-        progress("opening the checkpoint");
+        progress(RunPhase::OpeningCheckpoint);
         m_checkpoint = std::make_unique<loader::Checkpoint>(loader::open(m_request.checkpointPath));
         if (!m_checkpoint->hasWeights())
             throw Error(ErrorKind::InvalidArgument, m_request.checkpointPath, "has no weights to run (a config.json alone)");
@@ -905,11 +905,12 @@ private:
             throw Error(ErrorKind::Cancelled, {}, "cancelled");
     }
 
-    void progress(const std::string &what)
+    void progress(RunPhase phase)
     {
         RunEvent ev;
         ev.kind = RunEventKind::Progress;
-        ev.message = what;
+        ev.phase = phase;
+        ev.message = toString(phase);
         m_events->push(ev);
     }
 
@@ -1015,7 +1016,7 @@ private:
         const std::int64_t totalSteps = static_cast<std::int64_t>(forwards) * static_cast<std::int64_t>(m_plans.size());
         std::int64_t globalStep = 0;
         torch::Tensor ids = torch::tensor(m_request.promptIds, torch::kInt64).unsqueeze(0);
-        progress("prefill");
+        progress(RunPhase::Prefill);
         std::vector<double> decodeTimes;
         for (int t = 0; t < m_request.maxNewTokens; ++t) {
             const auto t0 = Clock::now();
@@ -1029,7 +1030,7 @@ private:
             const double seconds = secondsSince(t0);
             if (t == 0) {
                 result.prefillSeconds = seconds;
-                progress("decoding");
+                progress(RunPhase::Decoding);
             } else {
                 decodeTimes.push_back(seconds);
             }
