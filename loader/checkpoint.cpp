@@ -27,22 +27,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::int64_t kMaxConfigBytes = 64ll << 20; // config.json: a few KB in practice
-constexpr std::int64_t kMaxIndexBytes = 512ll << 20; // an index of ~1M tensors
 constexpr std::size_t kMaxNamesInMessage = 8;
 
-enum class PathKind { Missing, File, Directory, Other };
-
-PathKind statPath(const std::string &path)
+// Whether `path` (in a checkpoint folder) is there at all: a regular file is read, something
+// else under that name (a FIFO, a folder, a loop of links) is an error naming it, not "missing".
+bool presentFile(const std::string &path)
 {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0)
-        return PathKind::Missing;
-    if (S_ISDIR(st.st_mode))
-        return PathKind::Directory;
-    if (S_ISREG(st.st_mode))
-        return PathKind::File;
-    return PathKind::Other;
+    const PathType type = pathType(path);
+    if (type == PathType::Missing)
+        return false;
+    if (type != PathType::File && type != PathType::NoAccess)
+        throw Error(ErrorKind::Io, path, std::string("is ") + describePathType(type) + ", not a regular file: refused");
+    return true;
 }
 
 std::string joinPath(const std::string &dir, const std::string &name)
@@ -172,7 +168,7 @@ struct IndexFile {
 IndexFile readIndex(const std::string &path)
 {
     using detail::JsonCursor;
-    const std::string text = detail::readSmallFile(path, kMaxIndexBytes);
+    const std::string text = detail::readInputFile(path, InputKind::SafetensorsIndex);
     JsonCursor cursor(text, path, 0);
     if (cursor.peek() != '{' || cursor.position() >= text.size()) {
         JsonCursor::validate(text, path, 0); // broken JSON is reported as such
@@ -346,7 +342,7 @@ void openSharded(Checkpoint &cp, const std::string &indexPath, const OpenOptions
 
 void loadConfig(Checkpoint &cp, const std::string &configPath)
 {
-    nlohmann::ordered_json config = planner::readJsonFile(configPath, ErrorKind::InvalidConfig, kMaxConfigBytes);
+    nlohmann::ordered_json config = planner::readJsonFile(configPath, InputKind::Config, ErrorKind::InvalidConfig);
     if (!config.is_object())
         throw Error(ErrorKind::InvalidConfig, configPath, std::string("config is ") + config.type_name()
                                                               + ", expected a JSON object");
@@ -358,14 +354,14 @@ void loadConfig(Checkpoint &cp, const std::string &configPath)
 void loadConfigBeside(Checkpoint &cp, const std::string &dir)
 {
     const std::string configPath = joinPath(dir, "config.json");
-    if (statPath(configPath) == PathKind::File)
+    if (presentFile(configPath))
         loadConfig(cp, configPath);
 }
 
 // Looks at a .json file that is not named *.index.json: an index (has "weight_map") or a config.
 bool looksLikeIndex(const std::string &path)
 {
-    const std::string text = detail::readSmallFile(path, kMaxIndexBytes);
+    const std::string text = detail::readInputFile(path, InputKind::SafetensorsIndex);
     try {
         const auto j = planner::parseJsonText(text, path);
         return j.is_object() && j.contains("weight_map");
@@ -396,7 +392,7 @@ void openDirectory(Checkpoint &cp, const std::string &dir, const OpenOptions &op
     }
     std::sort(indexes.begin(), indexes.end());
     std::sort(singles.begin(), singles.end());
-    const bool hasConfig = statPath(joinPath(dir, "config.json")) == PathKind::File;
+    const bool hasConfig = presentFile(joinPath(dir, "config.json"));
 
     if (std::find(singles.begin(), singles.end(), "model.safetensors") != singles.end()) {
         openSingle(cp, joinPath(dir, "model.safetensors"), options);
@@ -573,16 +569,23 @@ Checkpoint open(const std::string &path, const OpenOptions &options)
 {
     Checkpoint cp;
     cp.path = path;
-    switch (statPath(path)) {
-    case PathKind::Missing:
+    switch (const PathType type = pathType(path)) {
+    case PathType::Missing:
         throw Error(ErrorKind::NotFound, path, "no such file or folder");
-    case PathKind::Other:
-        throw Error(ErrorKind::UnsupportedFormat, path, "not a regular file or folder");
-    case PathKind::Directory:
+    case PathType::SymlinkLoop:
+    case PathType::NoAccess:
+    case PathType::Fifo:
+    case PathType::CharDevice:
+    case PathType::BlockDevice:
+    case PathType::Socket:
+    case PathType::Other:
+        throw Error(ErrorKind::UnsupportedFormat, path, std::string("is ") + describePathType(type)
+                                                            + ", expected a checkpoint file or folder");
+    case PathType::Directory:
         cp.directory = path;
         openDirectory(cp, path, options);
         break;
-    case PathKind::File: {
+    case PathType::File: {
         cp.directory = parentDirectory(path);
         const std::string name = fileNameOf(path);
         if (name.ends_with(".safetensors")) {

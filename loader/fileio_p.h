@@ -15,6 +15,7 @@ using mizan::fileSize;
 using mizan::openReadOnly;
 using mizan::openReadOnlyIfExists;
 using mizan::readExact;
+using mizan::readInputFile;
 using mizan::readSmallFile;
 using mizan::writeFileAtomically;
 

@@ -70,7 +70,7 @@ Checkpoint openOffloadFolder(const std::string &folder)
     const std::string indexPath = joinPath(folder, "index.json");
     if (::stat(indexPath.c_str(), &st) != 0)
         throw Error(ErrorKind::NotFound, indexPath, "the offload folder has no index.json");
-    const nlohmann::ordered_json index = planner::readJsonFile(indexPath);
+    const nlohmann::ordered_json index = planner::readJsonFile(indexPath, InputKind::OffloadIndex);
     if (!index.is_object())
         throw Error(ErrorKind::InvalidHeader, indexPath,
                     std::string("is ") + index.type_name() + ", expected an object {\"<tensor>\": {\"dtype\": ..., \"shape\": [...]}}");
@@ -162,7 +162,7 @@ OffloadWritten writeOffloadFolder(const std::string &folder, const Checkpoint &s
     const std::string indexPath = joinPath(folder, "index.json");
     nlohmann::ordered_json index = nlohmann::ordered_json::object();
     if (!offloadIndexPath(folder).empty()) {
-        index = planner::readJsonFile(indexPath);
+        index = planner::readJsonFile(indexPath, InputKind::OffloadIndex);
         if (!index.is_object())
             throw Error(ErrorKind::InvalidHeader, indexPath,
                         std::string("is ") + index.type_name() + ", expected the object of an offload folder's index");

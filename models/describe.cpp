@@ -376,8 +376,29 @@ ModelDescription describeConfig(const nlohmann::json &config, const DescribeOpti
                                             options.layout == TransformersLayout::V4 ? Layout::V4 : Layout::V5));
 }
 
+namespace {
+
+// A checkpoint's tensor names must be names PyTorch modules can have: dotted paths without an
+// empty part. "" or "a..b" would name the model itself or nothing, and be counted twice.
+void checkTensorNames(const loader::Checkpoint &checkpoint)
+{
+    for (const auto &e : checkpoint.catalog.tensors) {
+        const std::string &n = e.name;
+        if (!n.empty() && n.front() != '.' && n.back() != '.' && n.find("..") == std::string::npos)
+            continue;
+        const auto &shards = checkpoint.catalog.shards;
+        const std::string file = e.shard >= 0 && static_cast<std::size_t>(e.shard) < shards.size() ? shards[e.shard].path : checkpoint.path;
+        throw Error(ErrorKind::InvalidHeader, file,
+                    "tensor name " + inQuotes(n) + (n.empty() ? " is empty" : " has an empty part between dots")
+                        + ": no PyTorch module has such a parameter, so it cannot be placed");
+    }
+}
+
+} // namespace
+
 ModelDescription describe(const loader::Checkpoint &checkpoint)
 {
+    checkTensorNames(checkpoint);
     if (!checkpoint.hasWeights()) {
         if (checkpoint.config.is_null())
             throw Error(ErrorKind::InvalidConfig, checkpoint.path, "neither weights nor a config.json");

@@ -1,8 +1,10 @@
 #include "registry_p.h"
 
 #include "planner/error.h"
+#include "planner/jsonfile.h"
 
 #include <algorithm>
+#include <set>
 #include <cctype>
 #include <cmath>
 #include <map>
@@ -370,14 +372,37 @@ private:
     std::vector<std::pair<std::string, std::int64_t>> m_candidates;
 };
 
-double configNumber(const nlohmann::json &v, const std::string &key, const std::string &family)
+// Variables that count or size something (layers, heads, widths, vocabulary, experts): integers
+// in config.json. Those the model divides by or cannot be built without are at least 1.
+bool isCountVar(const std::string &var)
 {
+    static const std::set<std::string> counts{"H", "L", "NH", "KV", "HD", "I", "V", "P", "E", "FF", "D", "DKV", "LD", "NB", "WP"};
+    return counts.contains(var);
+}
+
+bool isPositiveVar(const std::string &var)
+{
+    static const std::set<std::string> positive{"H", "NH", "KV", "HD", "I", "V", "FF", "D", "DKV", "WP"};
+    return positive.contains(var);
+}
+
+double configNumber(const nlohmann::json &v, const std::string &key, const std::string &var, const std::string &family)
+{
+    if (isCountVar(var)) {
+        std::string why;
+        const std::int64_t min = isPositiveVar(var) ? 1 : 0;
+        const auto n = planner::jsonInteger(v, min, std::int64_t(1) << 53, &why);
+        if (!n)
+            throw Error(ErrorKind::InvalidConfig, {},
+                        family + " config: \"" + key + "\" must be an integer from " + std::to_string(min) + ", found " + why);
+        return static_cast<double>(*n);
+    }
     if (v.is_boolean())
         return v.get<bool>() ? 1 : 0;
     if (v.is_number())
         return v.get<double>();
     throw Error(ErrorKind::InvalidConfig, {},
-                family + " config: \"" + key + "\" must be a number or boolean, got " + v.dump());
+                family + " config: \"" + key + "\" must be a number or boolean, found " + planner::jsonTypeName(v));
 }
 
 // The variables of `family` read from `config`, and the activation class.
@@ -393,7 +418,7 @@ std::pair<Env, std::string> prepare(const Family &family, const nlohmann::json &
         for (const auto &key : splitKeys(var.keys)) {
             auto it = config.find(key);
             if (it != config.end() && !it->is_null()) {
-                env[var.name] = configNumber(*it, key, family.name);
+                env[var.name] = configNumber(*it, key, var.name, family.name);
                 found = true;
                 break;
             }

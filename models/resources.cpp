@@ -8,6 +8,7 @@
 
 #include "planner/device.h"
 #include "planner/error.h"
+#include "planner/fileio.h"
 #include "planner/jsonfile.h"
 
 #include <nlohmann/json.hpp>
@@ -70,12 +71,14 @@ bool validName(const std::string &name)
 
 HardwareProfile parseHardware(const fs::path &path)
 {
-    const nlohmann::json j = planner::readJsonFile(path.string());
+    const nlohmann::json j = planner::readJsonFile(path.string(), InputKind::HardwareProfile);
     HardwareProfile p;
     p.name = path.stem().string();
     p.path = path.string();
     if (!j.is_object() || !j.contains("devices") || !j["devices"].is_array())
         throw Error(ErrorKind::InvalidHeader, p.path, "hardware profile needs a \"devices\" array");
+    if (j.contains("description") && !j["description"].is_string())
+        throw Error(ErrorKind::InvalidHeader, p.path, "\"description\" must be a string, found " + planner::jsonTypeName(j["description"]));
     p.description = j.value("description", std::string());
     for (std::size_t i = 0; i < j["devices"].size(); ++i) {
         const auto &dj = j["devices"][i];
@@ -92,9 +95,13 @@ HardwareProfile parseHardware(const fs::path &path)
                 d.capacityBytes = planner::parseSize(cap.get<std::string>());
             else
                 throw Error(ErrorKind::InvalidArgument, {}, "capacity must be bytes or a size string");
+            if (d.capacityBytes < 0)
+                throw Error(ErrorKind::InvalidArgument, {}, "capacity must not be negative");
         } catch (const Error &e) {
             throw Error(ErrorKind::InvalidHeader, p.path, where + ": " + e.message());
         }
+        if (dj.contains("label") && !dj["label"].is_string())
+            throw Error(ErrorKind::InvalidHeader, p.path, where + ".label must be a string, found " + planner::jsonTypeName(dj["label"]));
         d.label = dj.value("label", std::string());
         for (const auto &earlier : p.devices)
             if (earlier.key == d.key)
@@ -113,7 +120,7 @@ nlohmann::json presetConfig(const std::string &name)
     if (!validName(name) || !fs::is_regular_file(path, ec))
         throw Error(ErrorKind::NotFound, name,
                     "no such file or preset; presets: " + namesOf(jsonFiles(fs::path(resourceDir()) / "models")));
-    nlohmann::json config = planner::readJsonFile(path.string());
+    nlohmann::json config = planner::readJsonFile(path.string(), InputKind::Preset);
     if (!config.is_object())
         throw Error(ErrorKind::InvalidConfig, path.string(), "preset must hold a JSON object");
     config.erase("_mizan");
@@ -128,7 +135,7 @@ std::vector<PresetInfo> listPresets()
         p.name = path.stem().string();
         p.path = path.string();
         try {
-            nlohmann::json j = planner::readJsonFile(path.string());
+            nlohmann::json j = planner::readJsonFile(path.string(), InputKind::Preset);
             if (!j.is_object())
                 throw Error(ErrorKind::InvalidConfig, p.path, "preset must hold a JSON object");
             if (j.contains("_mizan") && j["_mizan"].is_object()) {
@@ -185,8 +192,9 @@ HardwareProfile hardwareProfile(const std::string &name)
 Source openSource(const std::string &pathOrPreset, const loader::OpenOptions &options)
 {
     Source s;
-    std::error_code ec;
-    if (fs::exists(pathOrPreset, ec)) {
+    // Anything under that name (even a FIFO or a loop of links) is the user's path, reported as
+    // such by loader::open, not looked up as a preset.
+    if (pathType(pathOrPreset) != PathType::Missing) {
         s.checkpoint = loader::open(pathOrPreset, options);
         s.model = describe(s.checkpoint);
         return s;

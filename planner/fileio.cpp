@@ -11,15 +11,88 @@
 
 namespace mizan {
 
+namespace {
+
+PathType typeOfMode(mode_t mode)
+{
+    if (S_ISREG(mode))
+        return PathType::File;
+    if (S_ISDIR(mode))
+        return PathType::Directory;
+    if (S_ISFIFO(mode))
+        return PathType::Fifo;
+    if (S_ISCHR(mode))
+        return PathType::CharDevice;
+    if (S_ISBLK(mode))
+        return PathType::BlockDevice;
+    if (S_ISSOCK(mode))
+        return PathType::Socket;
+    return PathType::Other;
+}
+
+[[noreturn]] void notRegular(const std::string &path, PathType type)
+{
+    throw Error(ErrorKind::Io, path, std::string("is ") + describePathType(type) + ", not a regular file: refused");
+}
+
+} // namespace
+
+PathType pathType(const std::string &path)
+{
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        switch (errno) {
+        case ELOOP: return PathType::SymlinkLoop;
+        case EACCES: return PathType::NoAccess;
+        default: return PathType::Missing;
+        }
+    }
+    return typeOfMode(st.st_mode);
+}
+
+const char *describePathType(PathType type)
+{
+    switch (type) {
+    case PathType::Missing: return "missing";
+    case PathType::SymlinkLoop: return "a symbolic link loop (too many levels of symbolic links)";
+    case PathType::NoAccess: return "not accessible (permission denied)";
+    case PathType::File: return "a regular file";
+    case PathType::Directory: return "a folder";
+    case PathType::Fifo: return "a named pipe (FIFO)";
+    case PathType::CharDevice: return "a character device";
+    case PathType::BlockDevice: return "a block device";
+    case PathType::Socket: return "a socket";
+    case PathType::Other: break;
+    }
+    return "a special file";
+}
+
 FileDescriptor openReadOnlyIfExists(const std::string &path)
 {
+    const PathType type = pathType(path);
+    if (type == PathType::Missing)
+        return FileDescriptor();
+    if (type == PathType::SymlinkLoop)
+        throw Error(ErrorKind::Io, path, "cannot open for reading: it is a symbolic link loop (too many levels of symbolic links)");
+    if (type != PathType::File && type != PathType::NoAccess)
+        notRegular(path, type);
     int fd;
     do {
-        fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        // O_NONBLOCK: should the path have been swapped for a FIFO since the stat, the open
+        // returns at once and the fstat below refuses it.
+        fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     } while (fd < 0 && errno == EINTR);
-    if (fd < 0 && errno != ENOENT)
+    if (fd < 0 && errno == ENOENT)
+        return FileDescriptor();
+    if (fd < 0)
         throw Error(ErrorKind::Io, path, "cannot open for reading: " + errnoText(errno));
-    return FileDescriptor(fd);
+    FileDescriptor out(fd);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0)
+        throw Error(ErrorKind::Io, path, "cannot stat: " + errnoText(errno));
+    if (!S_ISREG(st.st_mode))
+        notRegular(path, typeOfMode(st.st_mode));
+    return out;
 }
 
 FileDescriptor openReadOnly(const std::string &path)
@@ -35,10 +108,8 @@ std::int64_t fileSize(int fd, const std::string &path)
     struct stat st {};
     if (::fstat(fd, &st) != 0)
         throw Error(ErrorKind::Io, path, "cannot stat: " + errnoText(errno));
-    if (S_ISDIR(st.st_mode))
-        throw Error(ErrorKind::Io, path, "is a directory, expected a file");
     if (!S_ISREG(st.st_mode))
-        throw Error(ErrorKind::Io, path, "is not a regular file");
+        notRegular(path, typeOfMode(st.st_mode));
     return static_cast<std::int64_t>(st.st_size);
 }
 
@@ -62,17 +133,32 @@ void readExact(int fd, const std::string &path, std::int64_t offset, void *out, 
     }
 }
 
-std::string readSmallFile(const std::string &path, std::int64_t maxBytes)
+namespace {
+
+std::string readWhole(const std::string &path, std::int64_t maxBytes, const char *what)
 {
     FileDescriptor fd = openReadOnly(path);
     const std::int64_t size = fileSize(fd.get(), path);
     if (size > maxBytes)
         throw Error(ErrorKind::HeaderTooLarge, path,
-                    "file is " + std::to_string(size) + " bytes, more than the "
-                        + std::to_string(maxBytes) + " bytes accepted for this kind of file");
+                    "file is " + std::to_string(size) + " bytes, more than the " + std::to_string(maxBytes)
+                        + " bytes accepted for " + what);
     std::string text(static_cast<std::size_t>(size), '\0');
     readExact(fd.get(), path, 0, text.data(), text.size());
     return text;
+}
+
+} // namespace
+
+std::string readSmallFile(const std::string &path, std::int64_t maxBytes)
+{
+    return readWhole(path, maxBytes, "this kind of file");
+}
+
+std::string readInputFile(const std::string &path, InputKind kind)
+{
+    const InputLimits limits = inputLimits(kind);
+    return readWhole(path, limits.maxBytes, limits.what);
 }
 
 } // namespace mizan

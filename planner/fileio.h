@@ -4,6 +4,7 @@
 // atomicfile.h). Shared by every core library (the planner is the bottom one).
 
 #include "atomicfile.h"
+#include "limits.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -11,7 +12,16 @@
 
 namespace mizan {
 
-// Opens `path` read-only; throws Error(Io) naming the file and errno's text.
+// What a path names, following symbolic links (stat).
+enum class PathType { Missing, SymlinkLoop, NoAccess, File, Directory, Fifo, CharDevice, BlockDevice, Socket, Other };
+PathType pathType(const std::string &path);
+// "a named pipe (FIFO)", "a folder", ... for messages.
+const char *describePathType(PathType type);
+
+// Opens the regular file `path` read-only; throws Error(Io) naming the file and the problem:
+// missing, a symbolic link loop, no permission, or not a regular file (a FIFO, a device, a
+// socket, a folder). The type is checked before opening and again on the descriptor, and the
+// open never blocks, so a FIFO put in place of a file is refused instead of waiting for a writer.
 FileDescriptor openReadOnly(const std::string &path);
 // The same, but a missing file gives an invalid descriptor instead of an error.
 FileDescriptor openReadOnlyIfExists(const std::string &path);
@@ -26,5 +36,7 @@ void readExact(int fd, const std::string &path, std::int64_t offset, void *out, 
 // Reads a whole small file (config.json, an index, a plan) into a string, refusing files larger
 // than `maxBytes` with Error(HeaderTooLarge) before allocating anything.
 std::string readSmallFile(const std::string &path, std::int64_t maxBytes);
+// The same with the limit of `kind` (limits.h), the message naming what the file is for.
+std::string readInputFile(const std::string &path, InputKind kind);
 
 } // namespace mizan

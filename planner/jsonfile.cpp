@@ -2,10 +2,67 @@
 
 #include "fileio.h"
 
+
 namespace mizan::planner {
+
+namespace {
+
+// Where `text` first nests deeper than kMaxJsonDepth, or npos. A linear scan that skips strings,
+// run before the parser so that no deep value is ever built (converting, copying or destroying
+// one recurses once per level).
+std::size_t tooDeepAt(std::string_view text)
+{
+    int depth = 0;
+    bool inString = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (inString) {
+            if (c == '\\')
+                ++i;
+            else if (c == '"')
+                inString = false;
+            continue;
+        }
+        switch (c) {
+        case '"': inString = true; break;
+        case '[':
+        case '{':
+            if (++depth > kMaxJsonDepth)
+                return i;
+            break;
+        case ']':
+        case '}': --depth; break;
+        default: break;
+        }
+    }
+    return std::string_view::npos;
+}
+
+template<typename Json>
+std::string typeName(const Json &v)
+{
+    if (v.is_number_float())
+        return "a decimal number (" + v.dump() + ")";
+    if (v.is_boolean())
+        return std::string(v.template get<bool>() ? "true" : "false");
+    if (v.is_null())
+        return "null";
+    if (v.is_string())
+        return "a string";
+    if (v.is_array())
+        return "an array";
+    if (v.is_object())
+        return "an object";
+    return v.type_name();
+}
+
+} // namespace
 
 nlohmann::ordered_json parseJsonText(std::string_view text, const std::string &path, ErrorKind syntaxKind)
 {
+    if (const std::size_t at = tooDeepAt(text); at != std::string_view::npos)
+        throw Error(syntaxKind, path, "invalid JSON at byte " + std::to_string(at) + ": nested more than "
+                                          + std::to_string(kMaxJsonDepth) + " levels deep");
     try {
         return nlohmann::ordered_json::parse(text.begin(), text.end());
     } catch (const nlohmann::json::parse_error &e) {
@@ -18,9 +75,44 @@ nlohmann::ordered_json parseJsonText(std::string_view text, const std::string &p
     }
 }
 
-nlohmann::ordered_json readJsonFile(const std::string &path, ErrorKind syntaxKind, std::int64_t maxBytes)
+nlohmann::ordered_json readJsonFile(const std::string &path, InputKind kind, ErrorKind syntaxKind)
 {
-    return parseJsonText(readSmallFile(path, maxBytes), path, syntaxKind);
+    return parseJsonText(readInputFile(path, kind), path, syntaxKind);
 }
+
+std::string jsonTypeName(const nlohmann::json &value) { return typeName(value); }
+std::string jsonTypeName(const nlohmann::ordered_json &value) { return typeName(value); }
+
+template<typename Json>
+std::optional<std::int64_t> jsonInteger(const Json &value, std::int64_t min, std::int64_t max, std::string *why)
+{
+    std::string reason;
+    std::optional<std::int64_t> out;
+    if (value.is_number_unsigned()) {
+        const auto u = value.template get<std::uint64_t>();
+        if (u > static_cast<std::uint64_t>(max))
+            reason = value.dump() + ", above " + std::to_string(max);
+        else if (min > 0 && u < static_cast<std::uint64_t>(min))
+            reason = value.dump() + ", below " + std::to_string(min);
+        else
+            out = static_cast<std::int64_t>(u);
+    } else if (value.is_number_integer()) {
+        const auto v = value.template get<std::int64_t>();
+        if (v < min)
+            reason = value.dump() + ", below " + std::to_string(min);
+        else if (v > max)
+            reason = value.dump() + ", above " + std::to_string(max);
+        else
+            out = v;
+    } else {
+        reason = typeName(value);
+    }
+    if (!out && why)
+        *why = reason;
+    return out;
+}
+
+template std::optional<std::int64_t> jsonInteger(const nlohmann::json &, std::int64_t, std::int64_t, std::string *);
+template std::optional<std::int64_t> jsonInteger(const nlohmann::ordered_json &, std::int64_t, std::int64_t, std::string *);
 
 } // namespace mizan::planner

@@ -72,7 +72,7 @@ DeviceMap moveModule(const ModuleTree &tree, const DeviceMap &map, std::string_v
         const auto target = tree.resolveKey(module);
         throw Error(ErrorKind::InvalidArgument, {},
                     "\"" + std::string(module) + "\" is not a module of this model"
-                        + (target ? " (it is a tensor of \"" + tree.module(target->module).name + "\": move that module)" : std::string()));
+                        + (target && target->isTensor() ? " (it is a tensor of \"" + tree.module(target->module).name + "\": move that module)" : std::string()));
     }
     return moveModule(tree, map, id, device);
 }

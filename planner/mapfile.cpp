@@ -8,7 +8,7 @@ namespace mizan::planner {
 
 MapOrPlan readMapOrPlanFile(const std::string &path, const CheckpointIdentity *expected)
 {
-    const nlohmann::ordered_json json = readJsonFile(path);
+    const nlohmann::ordered_json json = readJsonFile(path, InputKind::DeviceMap);
     MapOrPlan out;
     const auto format = json.is_object() ? json.find("format") : json.end();
     if (format != json.end() && format->is_string() && format->get<std::string>() == "mizan-plan") {

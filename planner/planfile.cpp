@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <limits>
 
 namespace mizan::planner {
 
@@ -79,26 +80,109 @@ nlohmann::ordered_json headroomToJson(const Headroom &h)
             {"intermediate_size", h.intermediateSize}, {"vocab_size", h.vocabSize}, {"dtype", torchName(h.dtype)}};
 }
 
+// Typed fields of a plan file; every error names the field by its path in the file
+// ("devices[1].budget_bytes") and what was found instead, never a JSON library's internals.
 template<typename Json>
-std::int64_t intField(const Json &j, const char *key, std::int64_t fallback, const std::string &file)
-{
-    if (!j.contains(key))
-        return fallback;
-    if (!j[key].is_number_integer())
-        badPlan(file, std::string("plan file: \"") + key + "\" must be an integer");
-    return j[key].template get<std::int64_t>();
-}
+class PlanFields {
+public:
+    explicit PlanFields(const std::string &file) : m_file(file) {}
 
-template<typename Json>
-DType dtypeField(const Json &value, const std::string &file)
-{
-    if (!value.is_string())
-        badPlan(file, "plan file: dtype must be a string");
-    auto d = dtypeFromTorch(value.template get<std::string>());
-    if (!d)
-        throw Error(ErrorKind::UnknownDtype, file, "plan file: unknown dtype \"" + value.template get<std::string>() + "\"");
-    return *d;
-}
+    [[noreturn]] void bad(const std::string &where, const std::string &expected, const Json &found) const
+    {
+        badPlan(m_file, "plan file: \"" + where + "\" must be " + expected + ", found " + jsonTypeName(found));
+    }
+
+    const Json &object(const Json &parent, const char *key, const std::string &where) const
+    {
+        if (!parent.contains(key))
+            badPlan(m_file, "plan file: \"" + where + "\" is missing");
+        const Json &v = parent[key];
+        if (!v.is_object())
+            bad(where, "an object", v);
+        return v;
+    }
+
+    const Json *array(const Json &parent, const char *key, const std::string &where, bool required) const
+    {
+        if (!parent.contains(key)) {
+            if (required)
+                badPlan(m_file, "plan file: \"" + where + "\" is missing");
+            return nullptr;
+        }
+        const Json &v = parent[key];
+        if (!v.is_array())
+            bad(where, "an array", v);
+        return &v;
+    }
+
+    std::int64_t integer(const Json &parent, const char *key, const std::string &where, std::int64_t fallback,
+                         std::int64_t min = 0, std::int64_t max = std::numeric_limits<std::int64_t>::max()) const
+    {
+        if (!parent.contains(key))
+            return fallback;
+        std::string why;
+        const auto v = jsonInteger(parent[key], min, max, &why);
+        if (!v)
+            badPlan(m_file, "plan file: \"" + where + "\" must be an integer from " + std::to_string(min) + ", found " + why);
+        return *v;
+    }
+
+    double number(const Json &parent, const char *key, const std::string &where, double fallback) const
+    {
+        if (!parent.contains(key))
+            return fallback;
+        const Json &v = parent[key];
+        if (!v.is_number())
+            bad(where, "a number", v);
+        return v.template get<double>();
+    }
+
+    std::string string(const Json &parent, const char *key, const std::string &where) const
+    {
+        if (!parent.contains(key))
+            return {};
+        const Json &v = parent[key];
+        if (!v.is_string())
+            bad(where, "a string", v);
+        return v.template get<std::string>();
+    }
+
+    bool boolean(const Json &parent, const char *key, const std::string &where, bool fallback) const
+    {
+        if (!parent.contains(key))
+            return fallback;
+        const Json &v = parent[key];
+        if (!v.is_boolean())
+            bad(where, "true or false", v);
+        return v.template get<bool>();
+    }
+
+    Device device(const Json &parent, const std::string &where) const
+    {
+        if (!parent.is_object())
+            bad(where, "an object", parent);
+        if (!parent.contains("device"))
+            badPlan(m_file, "plan file: \"" + where + ".device\" is missing");
+        try {
+            return Device::fromJson(nlohmann::json(parent["device"]));
+        } catch (const Error &e) {
+            badPlan(m_file, "plan file: \"" + where + ".device\": " + e.message());
+        }
+    }
+
+    DType dtype(const Json &value, const std::string &where) const
+    {
+        if (!value.is_string())
+            bad(where, "a dtype name such as \"float16\"", value);
+        auto d = dtypeFromTorch(value.template get<std::string>());
+        if (!d)
+            throw Error(ErrorKind::UnknownDtype, m_file, "plan file: \"" + where + "\": unknown dtype " + inQuotes(value.template get<std::string>()));
+        return *d;
+    }
+
+private:
+    const std::string &m_file;
+};
 
 } // namespace
 
@@ -122,7 +206,7 @@ DeviceMap deviceMapFromJson(const nlohmann::ordered_json &json, const std::strin
 
 DeviceMap readDeviceMapFile(const std::string &path)
 {
-    return mapFromJson(readJsonFile(path), path);
+    return mapFromJson(readJsonFile(path, InputKind::DeviceMap), path);
 }
 
 void writeDeviceMapFile(const std::string &path, const DeviceMap &map)
@@ -259,84 +343,106 @@ PlanFile planFromJson(const Json &j, const std::string &file)
 {
     if (!j.is_object() || !j.contains("format") || j["format"] != "mizan-plan")
         throw Error(ErrorKind::VersionMismatch, file, "not a Mizan plan file (\"format\" is not \"mizan-plan\")");
-    const std::int64_t version = intField(j, "version", -1, file);
+    const PlanFields<Json> f(file);
+    const std::int64_t version = f.integer(j, "version", "version", 0, 1);
     if (version > PlanFile::kVersion)
         throw Error(ErrorKind::VersionMismatch, file, "this plan file was written by a newer Mizan (plan format version " + std::to_string(version) +
                     "; this version reads up to " + std::to_string(PlanFile::kVersion) + "): update Mizan to open it");
     if (version < 1)
-        badPlan(file, "plan file: \"version\" must be a positive integer");
+        badPlan(file, "plan file: \"version\" is missing");
+    constexpr std::int64_t kAny = std::numeric_limits<std::int64_t>::min();
     PlanFile out;
     try {
-        const auto &c = j.at("checkpoint");
-        out.checkpoint.path = c.value("path", std::string());
-        out.checkpoint.fingerprint = c.value("fingerprint", std::string());
-        out.checkpoint.totalBytes = intField(c, "total_bytes", 0, file);
-        out.checkpoint.tensorCount = intField(c, "tensor_count", 0, file);
-        for (const auto &d : j.at("devices")) {
-            const Device device = Device::fromJson(nlohmann::json(d.at("device")));
-            out.options.maxMemory.emplace_back(device, intField(d, "budget_bytes", 0, file));
+        const Json &c = f.object(j, "checkpoint", "checkpoint");
+        out.checkpoint.path = f.string(c, "path", "checkpoint.path");
+        out.checkpoint.fingerprint = f.string(c, "fingerprint", "checkpoint.fingerprint");
+        out.checkpoint.totalBytes = f.integer(c, "total_bytes", "checkpoint.total_bytes", 0);
+        out.checkpoint.tensorCount = f.integer(c, "tensor_count", "checkpoint.tensor_count", 0);
+        const Json &devices = *f.array(j, "devices", "devices", true);
+        for (std::size_t i = 0; i < devices.size(); ++i) {
+            const Json &d = devices[i];
+            const std::string where = "devices[" + std::to_string(i) + "]";
+            const Device device = f.device(d, where);
+            out.options.maxMemory.emplace_back(device, f.integer(d, "budget_bytes", where + ".budget_bytes", 0));
             if (d.contains("label") || d.contains("capacity_bytes") || d.contains("simulated")) {
                 PlanDevice info;
                 info.device = device;
-                info.label = d.value("label", std::string());
-                info.capacityBytes = intField(d, "capacity_bytes", -1, file);
-                info.simulated = d.value("simulated", false);
+                info.label = f.string(d, "label", where + ".label");
+                info.capacityBytes = f.integer(d, "capacity_bytes", where + ".capacity_bytes", -1);
+                info.simulated = f.boolean(d, "simulated", where + ".simulated", false);
                 out.devices.push_back(std::move(info));
             }
         }
-        const auto &o = j.at("options");
-        out.options.strategy = strategyFromString(o.value("strategy", std::string("auto")));
+        const Json &o = f.object(j, "options", "options");
+        out.options.strategy = strategyFromString(o.contains("strategy") ? f.string(o, "strategy", "options.strategy") : std::string("auto"));
         if (o.contains("dtype") && !o["dtype"].is_null())
-            out.options.dtype = dtypeField(o["dtype"], file);
+            out.options.dtype = f.dtype(o["dtype"], "options.dtype");
         // Files written before the rule was recorded meant the load dtype as transformers does.
         if (o.contains("dtype_rule")) {
             const auto rule = o["dtype_rule"].is_string() ? dtypeRuleFromString(o["dtype_rule"].template get<std::string>()) : std::nullopt;
             if (!rule)
-                badPlan(file, "plan file: \"dtype_rule\" must be \"transformers\" or \"accelerate\"");
+                badPlan(file, "plan file: \"options.dtype_rule\" must be \"transformers\" or \"accelerate\"");
             out.options.dtypeRule = *rule;
         }
-        if (o.contains("no_split_module_classes"))
-            out.options.noSplitClasses = o["no_split_module_classes"].template get<std::vector<std::string>>();
-        if (o.contains("special_dtypes"))
-            for (auto it = o["special_dtypes"].begin(); it != o["special_dtypes"].end(); ++it)
-                out.options.specialDtypes.emplace_back(it.key(), dtypeField(it.value(), file));
-        out.options.offloadBuffers = o.value("offload_buffers", false);
-        out.options.fallbackAllocation = o.value("fallback_allocation", false);
-        out.options.cleanResult = o.value("clean_result", true);
-        if (o.contains("headroom")) {
-            const auto &h = o["headroom"];
-            Headroom &r = out.options.headroom;
-            r.batchSize = intField(h, "batch_size", 1, file);
-            r.tokens = intField(h, "tokens", 0, file);
-            r.hiddenSize = intField(h, "hidden_size", 0, file);
-            r.numLayers = intField(h, "num_layers", 0, file);
-            r.numAttentionHeads = intField(h, "num_attention_heads", 0, file);
-            r.numKeyValueHeads = intField(h, "num_key_value_heads", 0, file);
-            r.headDim = intField(h, "head_dim", 0, file);
-            r.intermediateSize = intField(h, "intermediate_size", 0, file);
-            r.vocabSize = intField(h, "vocab_size", 0, file);
-            if (h.contains("dtype"))
-                r.dtype = dtypeField(h["dtype"], file);
+        if (const Json *classes = f.array(o, "no_split_module_classes", "options.no_split_module_classes", false))
+            for (std::size_t i = 0; i < classes->size(); ++i) {
+                if (!(*classes)[i].is_string())
+                    f.bad("options.no_split_module_classes[" + std::to_string(i) + "]", "a class name", (*classes)[i]);
+                out.options.noSplitClasses.push_back((*classes)[i].template get<std::string>());
+            }
+        if (o.contains("special_dtypes")) {
+            const Json &special = f.object(o, "special_dtypes", "options.special_dtypes");
+            for (auto it = special.begin(); it != special.end(); ++it)
+                out.options.specialDtypes.emplace_back(it.key(), f.dtype(it.value(), "options.special_dtypes." + it.key()));
         }
-        if (j.contains("pins"))
-            for (const auto &p : j["pins"])
-                out.options.pins.push_back({p.at("module").template get<std::string>(), Device::fromJson(nlohmann::json(p.at("device"))),
-                                            p.value("forbid", false)});
-        out.deviceMap = mapFromJson(j.at("device_map"), file);
-        if (j.contains("usage"))
-            for (const auto &u : j["usage"]) {
+        out.options.offloadBuffers = f.boolean(o, "offload_buffers", "options.offload_buffers", false);
+        out.options.fallbackAllocation = f.boolean(o, "fallback_allocation", "options.fallback_allocation", false);
+        out.options.cleanResult = f.boolean(o, "clean_result", "options.clean_result", true);
+        if (o.contains("headroom")) {
+            const Json &h = f.object(o, "headroom", "options.headroom");
+            Headroom &r = out.options.headroom;
+            r.batchSize = f.integer(h, "batch_size", "options.headroom.batch_size", 1);
+            r.tokens = f.integer(h, "tokens", "options.headroom.tokens", 0);
+            r.hiddenSize = f.integer(h, "hidden_size", "options.headroom.hidden_size", 0);
+            r.numLayers = f.integer(h, "num_layers", "options.headroom.num_layers", 0);
+            r.numAttentionHeads = f.integer(h, "num_attention_heads", "options.headroom.num_attention_heads", 0);
+            r.numKeyValueHeads = f.integer(h, "num_key_value_heads", "options.headroom.num_key_value_heads", 0);
+            r.headDim = f.integer(h, "head_dim", "options.headroom.head_dim", 0);
+            r.intermediateSize = f.integer(h, "intermediate_size", "options.headroom.intermediate_size", 0);
+            r.vocabSize = f.integer(h, "vocab_size", "options.headroom.vocab_size", 0);
+            if (h.contains("dtype"))
+                r.dtype = f.dtype(h["dtype"], "options.headroom.dtype");
+        }
+        if (const Json *pins = f.array(j, "pins", "pins", false))
+            for (std::size_t i = 0; i < pins->size(); ++i) {
+                const Json &p = (*pins)[i];
+                const std::string where = "pins[" + std::to_string(i) + "]";
+                const Device device = f.device(p, where);
+                if (!p.contains("module") || !p["module"].is_string())
+                    f.bad(where + ".module", "a module name", p.contains("module") ? p["module"] : Json());
+                out.options.pins.push_back({p["module"].template get<std::string>(), device, f.boolean(p, "forbid", where + ".forbid", false)});
+            }
+        if (!j.contains("device_map"))
+            badPlan(file, "plan file: \"device_map\" is missing");
+        out.deviceMap = mapFromJson(j["device_map"], file);
+        if (const Json *usage = f.array(j, "usage", "usage", false))
+            for (std::size_t i = 0; i < usage->size(); ++i) {
+                const Json &u = (*usage)[i];
+                const std::string where = "usage[" + std::to_string(i) + "]";
                 DeviceUsage du;
-                du.device = Device::fromJson(nlohmann::json(u.at("device")));
-                du.budgetBytes = intField(u, "budget_bytes", -1, file);
-                du.effectiveBudgetBytes = intField(u, "effective_budget_bytes", -1, file);
-                du.plannedBytes = u.value("planned_bytes", 0.0);
-                du.reservedLargestLayerBytes = intField(u, "reserved_largest_layer_bytes", 0, file);
-                du.headroomBytes = intField(u, "headroom_bytes", 0, file);
-                du.freeBytes = u.value("free_bytes", 0.0);
-                du.moduleCount = static_cast<int>(intField(u, "module_count", 0, file));
+                du.device = f.device(u, where);
+                du.budgetBytes = f.integer(u, "budget_bytes", where + ".budget_bytes", -1, kAny);
+                du.effectiveBudgetBytes = f.integer(u, "effective_budget_bytes", where + ".effective_budget_bytes", -1, kAny);
+                du.plannedBytes = f.number(u, "planned_bytes", where + ".planned_bytes", 0.0);
+                du.reservedLargestLayerBytes = f.integer(u, "reserved_largest_layer_bytes", where + ".reserved_largest_layer_bytes", 0, kAny);
+                du.headroomBytes = f.integer(u, "headroom_bytes", where + ".headroom_bytes", 0, kAny);
+                du.freeBytes = f.number(u, "free_bytes", where + ".free_bytes", 0.0);
+                du.moduleCount = static_cast<int>(f.integer(u, "module_count", where + ".module_count", 0, 0, std::numeric_limits<int>::max()));
                 out.usage.push_back(du);
             }
     } catch (const nlohmann::json::exception &e) {
+        // Not reached by the checks above; kept so that a structure they miss is still an error
+        // naming the file rather than a crash.
         badPlan(file, std::string("plan file is malformed: ") + e.what());
     } catch (const Error &e) {
         if (e.kind() == ErrorKind::InvalidArgument)
@@ -379,7 +485,7 @@ void writePlanFile(const std::string &path, const PlanFile &file)
 
 PlanFile readPlanFile(const std::string &path, const CheckpointIdentity *expected)
 {
-    return planFileFromJson(readJsonFile(path), path, expected);
+    return planFileFromJson(readJsonFile(path, InputKind::PlanFile), path, expected);
 }
 
 } // namespace mizan::planner

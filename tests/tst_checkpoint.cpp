@@ -159,7 +159,7 @@ private Q_SLOTS:
         auto editIndex = [](std::function<void(nlohmann::ordered_json &)> edit) {
             return Mutation([edit](const QString &dir) {
                 const std::string index = (dir + "/model.safetensors.index.json").toStdString();
-                auto j = planner::readJsonFile(index);
+                auto j = planner::readJsonFile(index, mizan::InputKind::SafetensorsIndex);
                 edit(j);
                 writeText(index, j.dump(2));
             });
@@ -246,7 +246,7 @@ private Q_SLOTS:
         ShardOptions options;
         options.shardCount = 2;
         const auto written = writeShardedSafetensors(dir.path().toStdString(), tensors, options);
-        auto j = planner::readJsonFile(written.indexPath);
+        auto j = planner::readJsonFile(written.indexPath, mizan::InputKind::SafetensorsIndex);
         j["metadata"]["total_size"] = 16 + 2;
         writeText(written.indexPath, j.dump());
         QCOMPARE(open(dir.path().toStdString()).catalog.totalBytes(), std::int64_t(32));

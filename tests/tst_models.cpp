@@ -442,11 +442,16 @@ private Q_SLOTS:
         gpt2["tie_word_embeddings"] = false;
         rows("tiny gpt2 untied", gpt2, false);
         nlohmann::json llama = nlohmann::json::parse(kFamilies[0].config);
-        llama["num_hidden_layers"] = 0;
-        llama["intermediate_size"] = -5; // only inside the layers: no error without layers
+        llama["num_hidden_layers"] = 0; // transformers builds such a model: embeddings, norm, head
         rows("llama without layers", llama, false);
         llama["num_hidden_layers"] = 3;
+        llama["intermediate_size"] = -5;
         rows("llama negative intermediate", llama, true);
+        llama["intermediate_size"] = 3.5;
+        rows("llama fractional intermediate", llama, true);
+        llama["intermediate_size"] = 64;
+        llama["num_key_value_heads"] = 0;
+        rows("llama no key-value heads", llama, true);
         llama = nlohmann::json::parse(kFamilies[0].config);
         llama["num_hidden_layers"] = 1000000000;
         rows("llama a billion layers", llama, true);
@@ -522,7 +527,7 @@ private Q_SLOTS:
 
         const auto checkpoint = loader::open(dir.path().toStdString());
         const auto fromCheckpoint = models::describe(checkpoint);
-        const auto fromConfig = models::describeConfig(planner::readJsonFile(written.configPath));
+        const auto fromConfig = models::describeConfig(planner::readJsonFile(written.configPath, mizan::InputKind::Config));
         QVERIFY(fromCheckpoint.fromRegistry);
         QCOMPARE(fromCheckpoint.missingTensors, std::vector<std::string>{});
         QCOMPARE(fromCheckpoint.unexpectedTensors, std::vector<std::string>{});
@@ -584,7 +589,7 @@ private Q_SLOTS:
             nonzero += (std::to_integer<int>(qb[i]) | hi) != 0;
         }
         QVERIFY(nonzero > int(qb.size() / 2) * 9 / 10);
-        const nlohmann::json config = planner::readJsonFile(a.path().toStdString() + "/config.json");
+        const nlohmann::json config = planner::readJsonFile(a.path().toStdString() + "/config.json", mizan::InputKind::Config);
         QCOMPARE(config["architectures"][0].get<std::string>(), std::string("LlamaForCausalLM"));
         QCOMPARE(config["torch_dtype"].get<std::string>(), std::string("float16"));
         QVERIFY(ca.catalog.totalBytes() > 1000000 && ca.catalog.totalBytes() < 8000000); // a few MB
@@ -653,7 +658,7 @@ private Q_SLOTS:
         o.layers = 2;
         models::writeDemo(dir.path().toStdString(), o);
         const std::string configPath = dir.path().toStdString() + "/config.json";
-        const nlohmann::json original = planner::readJsonFile(configPath);
+        const nlohmann::json original = planner::readJsonFile(configPath, mizan::InputKind::Config);
 
         // One layer more in config.json: layer 2's tensors are missing.
         nlohmann::json c = original;
@@ -800,7 +805,7 @@ private Q_SLOTS:
         o.layers = 3;
         models::writeDemo(dir.path().toStdString(), o);
         const std::string configPath = dir.path().toStdString() + "/config.json";
-        nlohmann::json c = planner::readJsonFile(configPath);
+        nlohmann::json c = planner::readJsonFile(configPath, mizan::InputKind::Config);
         c["architectures"] = {"FooForCausalLM"};
         c["model_type"] = "foo";
         writeJson(configPath, c);
@@ -830,7 +835,7 @@ private Q_SLOTS:
         o.config["num_decoder_layers"] = 3;
         models::writeDemo(dir.path().toStdString(), o);
         const std::string configPath = dir.path().toStdString() + "/config.json";
-        nlohmann::json c = planner::readJsonFile(configPath);
+        nlohmann::json c = planner::readJsonFile(configPath, mizan::InputKind::Config);
         c["architectures"] = {"MyT5Variant"};
         c["model_type"] = "my_t5";
         writeJson(configPath, c);
@@ -898,7 +903,7 @@ private Q_SLOTS:
         o.layers = 2;
         models::writeDemo(dir.path().toStdString(), o);
         const std::string configPath = dir.path().toStdString() + "/config.json";
-        const nlohmann::json original = planner::readJsonFile(configPath);
+        const nlohmann::json original = planner::readJsonFile(configPath, mizan::InputKind::Config);
         auto describeWith = [&](const nlohmann::json &config) {
             writeJson(configPath, config);
             return models::describe(loader::open(dir.path().toStdString()));

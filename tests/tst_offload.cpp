@@ -130,7 +130,7 @@ private Q_SLOTS:
 
         // Accelerate's spelling: numpy dtype names, bfloat16 by name, shape [] for a 0-d tensor that
         // is one element on disk; raw files with no header.
-        const auto index = planner::readJsonFile(written.indexPath);
+        const auto index = planner::readJsonFile(written.indexPath, mizan::InputKind::OffloadIndex);
         QCOMPARE(index["model.layers.0.self_attn.q_proj.weight"]["dtype"].get<std::string>(), std::string("bfloat16"));
         QCOMPARE(index["model.embed_tokens.weight"]["dtype"].get<std::string>(), std::string("float16"));
         QCOMPARE(index["model.layers.0.position_ids"]["dtype"].get<std::string>(), std::string("int64"));
@@ -198,7 +198,7 @@ private Q_SLOTS:
         QTest::addColumn<QString>("mentions"); // and its message says this
         const auto editIndex = [](std::function<void(nlohmann::ordered_json &)> edit) {
             return Mutation([edit](const QString &folder) {
-                auto index = planner::readJsonFile((folder + "/index.json").toStdString());
+                auto index = planner::readJsonFile((folder + "/index.json").toStdString(), mizan::InputKind::OffloadIndex);
                 edit(index);
                 writeText(folder + "/index.json", index.dump(2));
             });

@@ -887,7 +887,7 @@ private Q_SLOTS:
         QTest::newRow("bad device") << QByteArray(R"({"embed": "meta"})") << int(ErrorKind::InvalidDeviceMap) << "\"embed\": unknown device";
         QTest::newRow("bad pair") << QByteArray(R"([["embed"]])") << int(ErrorKind::InvalidDeviceMap) << "[\"module name\", device]";
         QTest::newRow("newer plan") << QByteArray(R"({"format": "mizan-plan", "version": 99})") << int(ErrorKind::VersionMismatch) << "newer Mizan";
-        QTest::newRow("malformed plan") << QByteArray(R"({"format": "mizan-plan", "version": 1})") << int(ErrorKind::InvalidHeader) << "malformed";
+        QTest::newRow("malformed plan") << QByteArray(R"({"format": "mizan-plan", "version": 1})") << int(ErrorKind::InvalidHeader) << "\"checkpoint\" is missing";
         QTest::newRow("another checkpoint") << QByteArray("plan:5") << int(ErrorKind::VersionMismatch) << "another checkpoint";
     }
     void mapOrPlanErrorsNameTheFile()

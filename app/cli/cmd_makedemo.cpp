@@ -41,8 +41,10 @@ int runMakeDemo(const std::vector<std::string> &argv)
     options.layers = args.intValue("--layers", 0);
     options.hidden = args.intValue("--hidden", 0);
     const int seed = args.intValue("--seed", 0);
-    if (options.layers < 0 || options.hidden < 0 || seed < 0)
-        throw UsageError("--layers, --hidden and --seed must not be negative");
+    if ((args.value("--layers") && options.layers < 1) || (args.value("--hidden") && options.hidden < 1))
+        throw UsageError("--layers and --hidden must be at least 1 (a model needs a layer and a width)");
+    if (seed < 0)
+        throw UsageError("--seed must not be negative");
     options.seed = static_cast<std::uint64_t>(seed);
     options.shards = args.intValue("--shards", 2);
     if (options.shards < 2)

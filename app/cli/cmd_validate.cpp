@@ -193,6 +193,8 @@ int runEdit(const std::vector<std::string> &argv)
     std::vector<planner::Pin> moves;
     for (const auto &text : args.values("--move")) {
         planner::Pin move;
+        if (text.find('=') == std::string::npos)
+            throw UsageError("--move " + text + ": expected NAME=DEVICE (for example model.layers.0=1 or lm_head=cpu)");
         try {
             move = planner::parsePin(text);
         } catch (const Error &e) {

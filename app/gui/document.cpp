@@ -695,7 +695,7 @@ QString Document::pythonSnippet() const
 void Document::importDeviceMap(const QString &path)
 {
     if (m_tree)
-        applyImportedMap(planner::deviceMapFromJson(planner::readJsonFile(path.toStdString()), path.toStdString()), path);
+        applyImportedMap(planner::deviceMapFromJson(planner::readJsonFile(path.toStdString(), InputKind::DeviceMap), path.toStdString()), path);
 }
 
 void Document::importFile(const QString &path)
