@@ -72,6 +72,12 @@ nlohmann::ordered_json parseJsonText(std::string_view text, const std::string &p
             what = what.substr(colon + 2);
         const std::size_t at = e.byte > 0 ? e.byte - 1 : 0;
         throw Error(syntaxKind, path, "invalid JSON at byte " + std::to_string(at) + ": " + what);
+    } catch (const nlohmann::json::exception &e) {
+        // A number beyond a double ("1e400") is valid JSON syntax that the parser refuses.
+        std::string what = e.what();
+        if (const auto bracket = what.find("] "); bracket != std::string::npos)
+            what = what.substr(bracket + 2);
+        throw Error(syntaxKind, path, "invalid JSON: " + what);
     }
 }
 
