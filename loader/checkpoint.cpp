@@ -5,6 +5,7 @@
 #include "mappedfile_p.h"
 #include "safetensorsformat_p.h"
 #include "safetensorsreader_p.h"
+#include "torchbin_p.h"
 
 #include "planner/error.h"
 #include "planner/jsonfile.h"
@@ -129,11 +130,26 @@ private:
     std::vector<std::pair<Note, std::vector<std::string>>> m_items;
 };
 
+// The tensors of one weights file: a safetensors header, or a torch.save archive's state dict.
+using ShardReader = SafetensorsHeader (*)(int fd, const std::string &path);
+
+bool isBinName(std::string_view name)
+{
+    return name.ends_with(".bin") || name.ends_with(".pt") || name.ends_with(".pth");
+}
+
 void openSingle(Checkpoint &cp, const std::string &file, const OpenOptions &options)
 {
-    SafetensorsHeader header = readSafetensorsHeader(file);
+    const bool bin = isBinName(fileNameOf(file));
+    SafetensorsHeader header;
+    if (bin) {
+        const detail::FileDescriptor fd = detail::openReadOnly(file);
+        header = detail::readTorchBinHeader(fd.get(), file);
+    } else {
+        header = readSafetensorsHeader(file);
+    }
     header.info.fileName = fileNameOf(file);
-    cp.format = Format::Safetensors;
+    cp.format = bin ? Format::PyTorchBin : Format::Safetensors;
     cp.catalog.tensors = std::move(header.tensors);
     cp.catalog.shards.push_back(std::move(header.info));
     ShardWarnings warnings;
@@ -251,11 +267,12 @@ IndexFile readIndex(const std::string &path)
     return index;
 }
 
-void openSharded(Checkpoint &cp, const std::string &indexPath, const OpenOptions &options)
+void openSharded(Checkpoint &cp, const std::string &indexPath, const OpenOptions &options, bool bin = false)
 {
     const IndexFile index = readIndex(indexPath);
     const std::string dir = parentDirectory(indexPath);
-    cp.format = Format::ShardedSafetensors;
+    cp.format = bin ? Format::ShardedPyTorchBin : Format::ShardedSafetensors;
+    const ShardReader readShard = bin ? &detail::readTorchBinHeader : &detail::readSafetensorsHeader;
     for (const auto &name : index.shardNames) {
         ShardInfo info;
         info.fileName = name;
@@ -286,7 +303,7 @@ void openSharded(Checkpoint &cp, const std::string &indexPath, const OpenOptions
                         "shard " + inQuotes(info.fileName) + " is missing (it should hold " + inQuotes(index.names[first])
                             + (held > 1 ? " and " + std::to_string(held - 1) + " more tensors" : std::string()) + ")");
         }
-        SafetensorsHeader header = detail::readSafetensorsHeader(fd.get(), info.path);
+        SafetensorsHeader header = readShard(fd.get(), info.path);
         info.fileSize = header.info.fileSize;
         info.headerBytes = header.info.headerBytes;
         info.metadata = std::move(header.info.metadata);
@@ -408,16 +425,24 @@ void openDirectory(Checkpoint &cp, const std::string &dir, const OpenOptions &op
     } else if (singles.size() > 1) {
         throw Error(ErrorKind::UnsupportedFormat, dir, "several .safetensors files (" + listNames(singles)
                                                            + ") and no index; open one file or add an index");
+    } else if (std::find(binIndexes.begin(), binIndexes.end(), "pytorch_model.bin.index.json") != binIndexes.end()) {
+        // PyTorch weights, read as transformers does when there are no safetensors.
+        openSharded(cp, joinPath(dir, "pytorch_model.bin.index.json"), options, true);
+    } else if (binIndexes.size() == 1) {
+        openSharded(cp, joinPath(dir, binIndexes.front()), options, true);
+    } else if (binIndexes.size() > 1) {
+        throw Error(ErrorKind::UnsupportedFormat, dir, "several .bin indexes (" + listNames(binIndexes) + "); open the one you want");
+    } else if (std::find(bins.begin(), bins.end(), "pytorch_model.bin") != bins.end()) {
+        openSingle(cp, joinPath(dir, "pytorch_model.bin"), options);
+    } else if (bins.size() == 1) {
+        openSingle(cp, joinPath(dir, bins.front()), options);
+    } else if (bins.size() > 1) {
+        throw Error(ErrorKind::UnsupportedFormat, dir, "several .bin files (" + listNames(bins) + ") and no index; open one file or add an index");
     } else if (!hasConfig) {
-        if (!binIndexes.empty() || !bins.empty())
-            throw Error(ErrorKind::UnsupportedFormat, dir, "only PyTorch .bin weights found; this version reads "
-                                                               "safetensors checkpoints and config.json");
-        throw Error(ErrorKind::UnsupportedFormat, dir, "no model.safetensors, *.safetensors.index.json, "
-                                                           "*.safetensors or config.json in this folder");
+        throw Error(ErrorKind::UnsupportedFormat, dir, "no model.safetensors, *.safetensors.index.json, *.safetensors, "
+                                                           "pytorch_model.bin, *.bin.index.json or config.json in this folder");
     } else {
         cp.format = Format::ConfigOnly;
-        if (!binIndexes.empty() || !bins.empty())
-            addNote(cp, {NoteId::BinWeightsNotRead, {dir}});
     }
     if (hasConfig)
         loadConfig(cp, joinPath(dir, "config.json"));
@@ -432,6 +457,8 @@ const char *toString(Format format)
     case Format::ShardedSafetensors: return "sharded-safetensors";
     case Format::ConfigOnly: return "config-only";
     case Format::OffloadFolder: return "offload-folder";
+    case Format::PyTorchBin: return "pytorch-bin";
+    case Format::ShardedPyTorchBin: return "sharded-pytorch-bin";
     }
     return "unknown";
 }
@@ -588,12 +615,12 @@ Checkpoint open(const std::string &path, const OpenOptions &options)
     case PathType::File: {
         cp.directory = parentDirectory(path);
         const std::string name = fileNameOf(path);
-        if (name.ends_with(".safetensors")) {
+        if (name.ends_with(".safetensors") || isBinName(name)) {
             openSingle(cp, path, options);
             loadConfigBeside(cp, cp.directory);
-        } else if (name.ends_with(".bin.index.json") || name.ends_with(".bin")) {
-            throw Error(ErrorKind::UnsupportedFormat, path, "PyTorch .bin checkpoints are not read by this version; "
-                                                                "use the safetensors files");
+        } else if (name.ends_with(".bin.index.json")) {
+            openSharded(cp, path, options, true);
+            loadConfigBeside(cp, cp.directory);
         } else if (name.ends_with(".index.json") || (name.ends_with(".json") && looksLikeIndex(path))) {
             openSharded(cp, path, options);
             loadConfigBeside(cp, cp.directory);

@@ -27,6 +27,8 @@ enum class Format {
     ShardedSafetensors, // *.index.json + shards
     ConfigOnly,         // config.json without weights
     OffloadFolder,      // Accelerate's offload folder: index.json + one .dat per tensor (offloadfolder.h)
+    PyTorchBin,         // one torch.save archive (pytorch_model.bin)
+    ShardedPyTorchBin,  // pytorch_model.bin.index.json + .bin shards
 };
 const char *toString(Format format);
 

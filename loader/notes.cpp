@@ -29,8 +29,6 @@ const std::vector<std::pair<NoteId, planner::MessageShape>> &shapes()
         {N::MetadataFormatNotPtInShardsMore, {"metadata-format-not-pt-in-shards-more",
          "__metadata__ format is \"%1\", not \"pt\"; the tensors may not be PyTorch layouts (in %2 shards: %3 and %4 more)", J::Sentence,
          {K::Text, K::Count, K::Texts, K::Count}, quoted}},
-        {N::BinWeightsNotRead, {"bin-weights-not-read", "%1: PyTorch .bin weights are not read; only config.json was opened", J::Sentence,
-         {K::Text}}},
     };
     return table;
 }

@@ -17,7 +17,6 @@ enum class NoteId {
     MetadataFormatNotPtInFile,        // file, format
     MetadataFormatNotPtInShards,      // format, count (shards), files (all of them)
     MetadataFormatNotPtInShardsMore,  // format, count (shards), files (the first ones), count (the rest)
-    BinWeightsNotRead,                // folder
     Count                             // sentinel, not a note
 };
 // Throws Error(InvalidArgument) for Count. The name of an id: planner::messageName(id).

@@ -15,6 +15,7 @@ InputLimits inputLimits(InputKind kind)
     case InputKind::OffloadIndex: return {"an offload folder index", 512 * MiB};
     case InputKind::Tokenizer: return {"a tokenizer file", 256 * MiB};
     case InputKind::GenerationConfig: return {"a generation config", 16 * MiB};
+    case InputKind::TorchPickle: return {"a PyTorch state dict pickle", 512 * MiB};
     case InputKind::Other: break;
     }
     return {"this kind of file", 64 * MiB};

@@ -20,6 +20,7 @@ enum class InputKind {
     OffloadIndex,      // an Accelerate offload folder's index.json
     Tokenizer,         // tokenizer.json, tokenizer_config.json, vocab files
     GenerationConfig,  // generation_config.json
+    TorchPickle,       // data.pkl of a PyTorch .bin archive (about 150 bytes per tensor)
     Other,             // any other small JSON or text file
 };
 

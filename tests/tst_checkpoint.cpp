@@ -312,8 +312,11 @@ private Q_SLOTS:
                    writeSafetensors((dir + "/extra.safetensors").toStdString(), smallModel(1));
                })
             << "" << -1 << ErrorKind::UnsupportedFormat << 0 << false;
-        QTest::newRow("folder: only .bin weights")
-            << Mutation([](const QString &dir) { writeText((dir + "/pytorch_model.bin").toStdString(), "PK"); })
+        QTest::newRow("folder: several .bin files, no index")
+            << Mutation([](const QString &dir) {
+                   writeText((dir + "/a.bin").toStdString(), "PK");
+                   writeText((dir + "/b.bin").toStdString(), "PK");
+               })
             << "" << -1 << ErrorKind::UnsupportedFormat << 0 << false;
         QTest::newRow("file: .safetensors + config beside") << both(singleOther, config) << "weights.safetensors"
                                                             << int(Format::Safetensors) << none << oneLayer << true;
@@ -531,18 +534,17 @@ private Q_SLOTS:
                  cp.warnings[0].c_str());
     }
 
-    void notesBinWeightsBesideConfig()
+    void brokenBinBesideConfigNamesTheBin()
     {
-        // config.json with PyTorch .bin weights: the config is opened, the note says the weights are not read.
+        // config.json with a PyTorch .bin that is no archive: the weights are what the folder is
+        // opened for, so the error names the .bin, not the config.
         QTemporaryDir dir;
         writeText((dir.path() + "/config.json").toStdString(), kConfig);
         writeText((dir.path() + "/pytorch_model.bin").toStdString(), "PK");
-        const Checkpoint cp = open(dir.path().toStdString());
-        QCOMPARE(cp.format, Format::ConfigOnly);
-        QCOMPARE(cp.notes.size(), std::size_t(1));
-        QVERIFY(cp.notes[0] == (loader::Note{loader::NoteId::BinWeightsNotRead, {dir.path().toStdString()}}));
-        QCOMPARE(cp.warnings, std::vector<std::string>{dir.path().toStdString()
-                                                      + ": PyTorch .bin weights are not read; only config.json was opened"});
+        const auto e = errorOf([&] { open(dir.path().toStdString()); });
+        QVERIFY(e);
+        QCOMPARE(e->kind(), ErrorKind::UnsupportedFormat);
+        QVERIFY(e->file().ends_with("/pytorch_model.bin"));
     }
 
     // Llama-3.1-405B's shapes in 191 sparse shards: opening reads headers only.

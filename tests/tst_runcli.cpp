@@ -2,6 +2,9 @@
 // CPU and disk offload, prefetch, a plan file, a device_map.json), the JSON report, the errors and
 // their exit codes, Ctrl-C. Small float32 demos so that every run takes a moment.
 #include "testutil.h"
+#include "torchsave.h"
+
+#include "loader/checkpoint.h"
 
 #include <QtTest>
 
@@ -243,6 +246,36 @@ private Q_SLOTS:
         const CliRun usage = runCli({QStringLiteral("offload"), m_demo, QStringLiteral("--device-map"), m_diskOffloadPlan});
         QCOMPARE(usage.exitCode, 2);
         QVERIFY2(usage.err.contains("--folder"), qPrintable(text(usage)));
+    }
+
+    // The demo saved as torch.save would (a pytorch_model.bin beside its config.json): inspect,
+    // plan and run read it in place and generate the same tokens, offloaded to disk too.
+    void pytorchBinRunsAsSafetensors()
+    {
+        const QString bin = path(QStringLiteral("as-bin"));
+        QVERIFY(QDir().mkpath(bin));
+        QVERIFY(QFile::copy(m_demo + QStringLiteral("/config.json"), bin + QStringLiteral("/config.json")));
+        const mizan::loader::Checkpoint demo = mizan::loader::open(m_demo.toStdString());
+        std::vector<mizan::test::torchsave::Tensor> tensors;
+        std::vector<mizan::test::torchsave::Storage> storages;
+        for (const auto &e : demo.catalog.tensors) {
+            const auto bytes = demo.tensorBytes(e);
+            const std::string key = std::to_string(storages.size());
+            storages.push_back({key, e.dtype, QByteArray(reinterpret_cast<const char *>(bytes.data()), int(bytes.size()))});
+            tensors.push_back({e.name, e.dtype, e.shape, {}, 0, key});
+        }
+        QVERIFY(mizan::test::writeFile(bin + QStringLiteral("/pytorch_model.bin"), mizan::test::torchsave::archive(tensors, storages, "pytorch_model")));
+
+        const CliRun inspected = runCli({QStringLiteral("inspect"), bin});
+        QVERIFY2(inspected.exitCode == 0 && inspected.out.contains("pytorch-bin"), qPrintable(text(inspected)));
+        for (const QString &plan : {QStringLiteral("cpu=10GB"), m_splitBudget}) {
+            const CliRun r = runCli(QStringList{QStringLiteral("run"), bin, QStringLiteral("--max-memory"), plan, QStringLiteral("--json")} + prompt());
+            QVERIFY2(r.exitCode == 0, qPrintable(text(r)));
+            QCOMPARE(idsOf(jsonOf(r).value(QStringLiteral("generated_ids")).toArray()), m_reference);
+        }
+        const CliRun disk = runCli(QStringList{QStringLiteral("run"), bin, QStringLiteral("--plan"), m_diskOffloadPlan, QStringLiteral("--json")} + prompt());
+        QVERIFY2(disk.exitCode == 0, qPrintable(text(disk)));
+        QCOMPARE(idsOf(jsonOf(disk).value(QStringLiteral("generated_ids")).toArray()), m_reference);
     }
 
     // The JSON report: its shape, and what the devices did under CPU offload to a simulated GPU.

@@ -327,10 +327,6 @@
         <translation>%1: صيغة __metadata__ هي «%2» وليست «pt»: قد لا تكون الموترات بتخطيط PyTorch</translation>
     </message>
     <message>
-        <source>%1: PyTorch .bin weights are not read; only config.json was opened</source>
-        <translation>%1: لا تُقرأ أوزان PyTorch في ملفات bin؛ فُتح ملف config.json وحده</translation>
-    </message>
-    <message>
         <source>no repeated block structure found: no module class is kept whole</source>
         <translation>لم يُعثر على كتل متكررة: لا يُبقى أي صنف من الوحدات كاملًا دون تقسيم</translation>
     </message>
@@ -1165,10 +1161,6 @@ of %2</source>
         <translation>افتح ملف نقطة حفظ</translation>
     </message>
     <message>
-        <source>Checkpoints (*.safetensors *.json);;All files (*)</source>
-        <translation>نقاط الحفظ (*.safetensors *.json);;كل الملفات (*)</translation>
-    </message>
-    <message>
         <source>Import a device map</source>
         <translation>استيراد خريطة أجهزة</translation>
     </message>
@@ -1451,6 +1443,10 @@ of %2</source>
     <message>
         <source>Cancel test inference</source>
         <translation>إلغاء الاستدلال التجريبي</translation>
+    </message>
+    <message>
+        <source>Checkpoints (*.safetensors *.bin *.pt *.pth *.json);;All files (*)</source>
+        <translation>نقاط الحفظ (*.safetensors *.bin *.pt *.pth *.json);;كل الملفات (*)</translation>
     </message>
 </context>
 <context>

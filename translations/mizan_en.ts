@@ -327,10 +327,6 @@
         <translation>%1: __metadata__ format is &quot;%2&quot;, not &quot;pt&quot;: the tensors may not be in PyTorch layout</translation>
     </message>
     <message>
-        <source>%1: PyTorch .bin weights are not read; only config.json was opened</source>
-        <translation>%1: PyTorch .bin weights are not read; only config.json was opened</translation>
-    </message>
-    <message>
         <source>no repeated block structure found: no module class is kept whole</source>
         <translation>no repeated block structure found: no module class is kept whole</translation>
     </message>
@@ -1109,10 +1105,6 @@ of %2</translation>
         <translation>Open a checkpoint file</translation>
     </message>
     <message>
-        <source>Checkpoints (*.safetensors *.json);;All files (*)</source>
-        <translation>Checkpoints (*.safetensors *.json);;All files (*)</translation>
-    </message>
-    <message>
         <source>Import a device map</source>
         <translation>Import a device map</translation>
     </message>
@@ -1395,6 +1387,10 @@ of %2</translation>
     <message>
         <source>Cancel test inference</source>
         <translation>Cancel test inference</translation>
+    </message>
+    <message>
+        <source>Checkpoints (*.safetensors *.bin *.pt *.pth *.json);;All files (*)</source>
+        <translation>Checkpoints (*.safetensors *.bin *.pt *.pth *.json);;All files (*)</translation>
     </message>
 </context>
 <context>

@@ -312,7 +312,7 @@ void MainWindow::createActions()
     });
     m_openFileAction = action(nullptr, QKeySequence(tr("Ctrl+Shift+O")), [this] {
         const QString file = QFileDialog::getOpenFileName(this, tr("Open a checkpoint file"), QString(),
-                                                          tr("Checkpoints (*.safetensors *.json);;All files (*)"));
+                                                          tr("Checkpoints (*.safetensors *.bin *.pt *.pth *.json);;All files (*)"));
         if (!file.isEmpty())
             openPath(file);
     });

@@ -115,7 +115,6 @@ const std::pair<loader::NoteId, const char *> kLoaderPatterns[] = {
     {loader::NoteId::MetadataNoFormatInFile, QT_TRANSLATE_NOOP("MessageText", "%1: __metadata__ has no \"format\" entry (transformers expects \"pt\")")},
     {loader::NoteId::MetadataFormatNotPtInFile,
      QT_TRANSLATE_NOOP("MessageText", "%1: __metadata__ format is \"%2\", not \"pt\": the tensors may not be in PyTorch layout")},
-    {loader::NoteId::BinWeightsNotRead, QT_TRANSLATE_NOOP("MessageText", "%1: PyTorch .bin weights are not read; only config.json was opened")},
 };
 
 // The architecture registry's notes about a model; those with a count are in kModelsPluralPatterns.
