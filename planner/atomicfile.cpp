@@ -204,7 +204,7 @@ void checkOutputPath(const std::string &path)
             throw Error(ErrorKind::Io, path, "is a folder, not a file to write");
         if (!S_ISREG(st.st_mode))
             throw Error(ErrorKind::Io, path, "is not a regular file (a device, FIFO or socket): it would be replaced, not written");
-    } else if (errno != ENOENT) {
+    } else if (errno != ENOENT && errno != ENOTDIR) { // ENOTDIR: said below, of the folder
         throw Error(ErrorKind::Io, path, "cannot write it: " + errnoText(errno));
     }
     const auto slash = path.find_last_of('/');
