@@ -4,6 +4,8 @@
 // TerminalOutput per stream: bytes are written with write(2) and every failure is kept (a full
 // disk, a file-size limit, a closed pipe's EPIPE), and text is passed through printable() with
 // line breaks kept, so no control character or invalid UTF-8 from a name reaches the terminal.
+// JSON output stays valid and exact: nlohmann's dump escapes C0 controls itself, and the \u0085 or
+// \u202e the filter writes for a raw C1 or bidirectional character is that character in JSON.
 // main() installs both and checks the final flush: a command whose output could not be written
 // exits 1 with a message on standard error, whatever it returned.
 
