@@ -31,7 +31,8 @@ private:
 };
 
 // Writes files atomically: the data goes to a temporary file next to `path`, which is renamed
-// over `path` by commit(). If commit() is never reached the temporary file is removed.
+// over `path` by commit(). If commit() is never reached the temporary file is removed; while it
+// exists it is listed where removeTempFilesOnSignals()'s handler finds it.
 class AtomicFile {
 public:
     explicit AtomicFile(std::string path);
@@ -50,11 +51,30 @@ private:
     std::string m_path;
     std::string m_tempPath;
     FileDescriptor m_fd;
+    int m_slot = -1; // in the registry of temporary files (-1: not listed)
     bool m_committed = false;
 };
 
 // Writes `text` to `path` atomically.
 void writeFileAtomically(const std::string &path, const std::string &text);
+
+// Throws Error(Io) naming `path` unless a file can be written there: its folder exists, is a
+// folder and is writable, and `path` is not itself a folder or another non-regular file (a
+// device, FIFO or socket). A command calls it for every output before writing any, so a failing
+// command writes nothing.
+void checkOutputPath(const std::string &path);
+
+// Installs handlers for SIGINT, SIGTERM, SIGHUP and SIGQUIT (those not ignored) that remove the
+// temporary files of every AtomicFile not yet committed, then end the process as the signal's
+// default action would (async-signal-safe: a fixed table of paths, unlink, raise). An
+// application calls it once at start; signals handled later by the application itself (a
+// run's Ctrl-C cancel) take over while installed. At most 64 temporary files at a time are
+// listed (more are still removed by their AtomicFile, not by the handler).
+void removeTempFilesOnSignals();
+
+// Tests only: commit() waits this long before it syncs, so that a test can signal a process
+// whose temporary file exists (mizan-cli sets it from MIZAN_TEST_COMMIT_DELAY_MS).
+void setCommitDelayForTesting(int milliseconds);
 
 // strerror() text of an errno value.
 std::string errnoText(int error);

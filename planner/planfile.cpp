@@ -57,20 +57,73 @@ DeviceMap mapFromJson(const Json &json, const std::string &file)
     return map;
 }
 
-std::string pythonDevice(const Device &d)
-{
-    return d.isGpu() ? std::to_string(d.index) : "\"" + d.toString() + "\"";
-}
-
+// `s` as a Python string literal that parses back to the same str, the way Python's ascii()
+// writes one: printable ASCII as is (quotes and backslashes escaped), everything else as \xhh,
+// \uhhhh or \Uhhhhhhhh, so the snippet is plain ASCII whatever the names hold (newlines,
+// control characters, bidirectional overrides). Bytes that are not UTF-8 become the lone
+// surrogates \udc80-\udcff, as Python's os.fsdecode() reads such bytes in a path.
 std::string pythonString(const std::string &s)
 {
     std::string out = "\"";
-    for (char c : s) {
-        if (c == '\\' || c == '"')
-            out += '\\';
-        out += c;
+    char buf[16];
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+    for (std::size_t i = 0; i < s.size();) {
+        const unsigned char c = byte(i);
+        if (c >= 0x20 && c < 0x7F) {
+            if (c == '\\' || c == '"')
+                out += '\\';
+            out += static_cast<char>(c);
+            ++i;
+            continue;
+        }
+        // Decode one UTF-8 character; n = 0 when the bytes at i are not one.
+        std::size_t n = 0;
+        char32_t cp = c;
+        unsigned char lo = 0x80, hi = 0xBF;
+        if (c < 0x80)
+            n = 1;
+        else if (c >= 0xC2 && c <= 0xDF)
+            n = 2, cp = c & 0x1F;
+        else if (c >= 0xE0 && c <= 0xEF)
+            n = 3, cp = c & 0x0F, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+        else if (c >= 0xF0 && c <= 0xF4)
+            n = 4, cp = c & 0x07, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+        if (n > 1 && i + n > s.size())
+            n = 0;
+        for (std::size_t k = 1; k < n; ++k) {
+            const unsigned char x = byte(i + k);
+            if (x < (k == 1 ? lo : 0x80) || x > (k == 1 ? hi : 0xBF)) {
+                n = 0;
+                break;
+            }
+            cp = (cp << 6) | (x & 0x3F);
+        }
+        if (n == 0) {
+            std::snprintf(buf, sizeof buf, "\\udc%02x", c);
+            ++i;
+        } else {
+            if (cp == '\n')
+                std::snprintf(buf, sizeof buf, "\\n");
+            else if (cp == '\t')
+                std::snprintf(buf, sizeof buf, "\\t");
+            else if (cp == '\r')
+                std::snprintf(buf, sizeof buf, "\\r");
+            else if (cp < 0x100)
+                std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(cp));
+            else if (cp < 0x10000)
+                std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(cp));
+            else
+                std::snprintf(buf, sizeof buf, "\\U%08x", static_cast<unsigned>(cp));
+            i += n;
+        }
+        out += buf;
     }
     return out + "\"";
+}
+
+std::string pythonDevice(const Device &d)
+{
+    return d.isGpu() ? std::to_string(d.index) : pythonString(d.toString());
 }
 
 nlohmann::ordered_json headroomToJson(const Headroom &h)

@@ -11,6 +11,9 @@
 
 #include <QTemporaryDir>
 
+#include <csignal>
+
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 using namespace mizan;
@@ -90,6 +93,60 @@ private Q_SLOTS:
         QVERIFY2(QString::fromStdString(error->message()).contains(message), error->what());
         QCOMPARE(readAll(dir.filePath("existing/inside.txt")), QByteArray("old"));
         QCOMPARE(entries(dir.path()), QStringList{"existing"});
+    }
+
+    void fileSizeLimitFailsTheWrite()
+    {
+        // ulimit -f: with SIGXFSZ ignored (as mizan-cli does) write() fails with EFBIG.
+        QTemporaryDir dir;
+        const QString path = dir.filePath("plan.mizan.json");
+        writeFileAtomically(path.toStdString(), "keep me\n");
+        rlimit old{};
+        QCOMPARE(::getrlimit(RLIMIT_FSIZE, &old), 0);
+        const auto previous = std::signal(SIGXFSZ, SIG_IGN);
+        rlimit small = old;
+        small.rlim_cur = 4096;
+        QCOMPARE(::setrlimit(RLIMIT_FSIZE, &small), 0);
+        const auto error = test::errorOf([&] { writeFileAtomically(path.toStdString(), std::string(100000, 'x')); });
+        ::setrlimit(RLIMIT_FSIZE, &old);
+        std::signal(SIGXFSZ, previous);
+        QVERIFY(error);
+        QCOMPARE(error->kind(), ErrorKind::Io);
+        QVERIFY2(QString::fromStdString(error->message()).contains("write failed"), error->what());
+        QCOMPARE(readAll(path), QByteArray("keep me\n"));
+        QCOMPARE(entries(dir.path()), QStringList{"plan.mizan.json"});
+    }
+
+    void checkOutputPath_data()
+    {
+        QTest::addColumn<QString>("target"); // relative to the temporary folder; "/dev/null" as is
+        QTest::addColumn<QString>("message"); // empty: writable
+        QTest::newRow("new file") << "new.json" << "";
+        QTest::newRow("existing file") << "file.json" << "";
+        QTest::newRow("a folder") << "folder" << "is a folder";
+        QTest::newRow("missing folder") << "missing/map.json" << "does not exist";
+        QTest::newRow("under a file") << "file.json/map.json" << "is not a folder";
+        QTest::newRow("a device") << "/dev/null" << "not a regular file";
+        QTest::newRow("no name") << "" << "needs a name";
+    }
+    void checkOutputPath()
+    {
+        QFETCH(QString, target);
+        QFETCH(QString, message);
+        QTemporaryDir dir;
+        QVERIFY(QDir(dir.path()).mkdir("folder"));
+        writeFileAtomically(dir.filePath("file.json").toStdString(), "{}");
+        const QString path = target.isEmpty() || target.startsWith('/') ? target : dir.filePath(target);
+        const auto error = test::errorOf([&] { mizan::checkOutputPath(path.toStdString()); });
+        if (message.isEmpty()) {
+            QVERIFY2(!error, error ? error->what() : "");
+        } else {
+            QVERIFY(error);
+            QCOMPARE(error->kind(), ErrorKind::Io);
+            QCOMPARE(QString::fromStdString(error->file()), path);
+            QVERIFY2(QString::fromStdString(error->message()).contains(message), error->what());
+        }
+        QCOMPARE(entries(dir.path()), (QStringList{"file.json", "folder"})); // a check writes nothing
     }
 
     void planFilesGoThroughIt()

@@ -112,7 +112,7 @@ int runDevices(const std::vector<std::string> &argv)
 
     std::cout << "backend: " << report.backend;
     if (report.torchLinked)
-        std::cout << " (" << report.backendModule << ")";
+        std::cout << " (" << printable(report.backendModule) << ")";
     std::cout << "\n\n";
     TextTable table({"device", "name", "total", "free"}, {false, false, true, true});
     for (const auto &g : report.gpus)
@@ -135,7 +135,7 @@ int runDevices(const std::vector<std::string> &argv)
         list += (list.empty() ? "" : ",") + device.toString() + "=" + std::to_string(bytes);
     std::cout << "\nAccelerate's default max_memory here (--max-memory auto): " << list << "\n";
     for (const auto &n : report.notes)
-        std::cout << "note: " << n << "\n";
+        std::cout << "note: " << printable(n) << "\n";
     return 0;
 }
 

@@ -147,13 +147,13 @@ int runInspect(const std::vector<std::string> &argv)
         return 0;
     }
 
-    std::cout << "Checkpoint  " << path << "  (" << loader::toString(ck.format);
+    std::cout << "Checkpoint  " << printable(path) << "  (" << loader::toString(ck.format);
     if (ck.hasWeights())
         std::cout << ", " << ck.catalog.shards.size() << (ck.catalog.shards.size() == 1 ? " file, " : " shards, ")
                   << ck.catalog.tensors.size() << " tensors";
     std::cout << ")\n";
     if (!model.architecture.empty())
-        std::cout << "Model       " << model.architecture << (model.fromRegistry ? "" : "  (tree derived from tensor names)") << "\n";
+        std::cout << "Model       " << printable(model.architecture) << (model.fromRegistry ? "" : "  (tree derived from tensor names)") << "\n";
     std::cout << "Dtype       " << (dtype ? std::string(torchName(*dtype)) + " (override)" : std::string("as stored")) << "\n\n";
 
     TextTable table({"Module", "Class", "Params", "Size", "Dtype"}, {false, false, true, true, false});
@@ -177,25 +177,25 @@ int runInspect(const std::vector<std::string> &argv)
     if (!model.noSplitClasses.empty()) {
         std::cout << "No-split    ";
         for (std::size_t k = 0; k < model.noSplitClasses.size(); ++k)
-            std::cout << (k ? ", " : "") << model.noSplitClasses[k];
+            std::cout << (k ? ", " : "") << printable(model.noSplitClasses[k]);
         std::cout << (model.noSplitGuessed ? "  (guessed from repeated blocks)" : "") << "\n";
     }
     if (!largest.names.empty()) {
-        std::cout << "Largest     " << humanBytes(static_cast<double>(largest.bytes)) << "  " << largest.names.front();
+        std::cout << "Largest     " << humanBytes(static_cast<double>(largest.bytes)) << "  " << printable(largest.names.front());
         if (largest.names.size() > 1)
             std::cout << " (and " << largest.names.size() - 1 << " more of the same size)";
         std::cout << "\n";
     }
     for (const auto &w : ck.warnings)
-        std::cout << "warning: " << w << "\n";
+        std::cout << "warning: " << printable(w) << "\n";
     for (const auto &w : model.warnings)
-        std::cout << "warning: " << w << "\n";
+        std::cout << "warning: " << printable(w) << "\n";
     auto listSome = [](const char *what, const std::vector<std::string> &names) {
         if (names.empty())
             return;
         std::cout << what << " (" << names.size() << "): ";
         for (std::size_t k = 0; k < names.size() && k < 5; ++k)
-            std::cout << (k ? ", " : "") << names[k];
+            std::cout << (k ? ", " : "") << printable(names[k]);
         std::cout << (names.size() > 5 ? ", ...\n" : "\n");
     };
     listSome("missing tensors", model.missingTensors);

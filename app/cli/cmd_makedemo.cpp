@@ -63,7 +63,7 @@ int runMakeDemo(const std::vector<std::string> &argv)
     }
     options.sparse = args.flag("--sparse");
     const models::DemoResult r = models::writeDemo(dir, options);
-    std::cout << "wrote " << r.directory << ": " << r.tensorCount << " tensors, " << humanCount(r.parameters)
+    std::cout << "wrote " << printable(r.directory) << ": " << r.tensorCount << " tensors, " << humanCount(r.parameters)
               << " parameters, " << planner::formatBytes(static_cast<double>(r.totalBytes)) << " in " << r.shardCount
               << " shards" << (options.sparse ? " (sparse)" : "") << "\n";
     return 0;

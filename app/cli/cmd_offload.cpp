@@ -69,7 +69,7 @@ int runOffload(const std::vector<std::string> &argv)
         throw Error(ErrorKind::InvalidDeviceMap, *mapPath, "puts no tensor of " + path + " on disk: there is nothing to offload");
     const loader::OffloadWritten written = loader::writeOffloadFolder(*folder, checkpoint, disk);
     std::cout << "Wrote " << written.tensors << " tensor(s), " << humanBytes(static_cast<double>(written.bytes)) << ", of the disk modules to "
-              << *folder << " (" << written.indexPath << ")\n";
+              << printable(*folder) << " (" << printable(written.indexPath) << ")\n";
     return 0;
 }
 

@@ -2,6 +2,7 @@
 #include "args.h"
 #include "commands.h"
 #include "format.h"
+#include "output.h"
 #include "planargs.h"
 
 #include "models/describe.h"
@@ -148,6 +149,12 @@ int runPlan(const std::vector<std::string> &argv)
     if (!args.value("--max-memory") && !args.value("--hardware"))
         throw UsageError("missing --max-memory (for example --max-memory 0=22GiB,cpu=64GiB) or --hardware PROFILE");
     const PlanArgs planArgs = planArgsFrom(args, true);
+    // Every output path is checked before anything is written (a failing plan writes nothing).
+    std::vector<std::string> outputs;
+    for (const char *option : {"-o", "--device-map-out", "--python-out"})
+        if (auto out = args.value(option))
+            outputs.push_back(*out);
+    checkOutputPaths(outputs);
 
     const models::Source source = models::openSource(path);
     const auto &model = source.model;
@@ -155,14 +162,19 @@ int runPlan(const std::vector<std::string> &argv)
     const PlanOptions options = planOptionsFor(planArgs, model);
     const Plan result = asUsage([&] { return plan(tree, options); });
 
-    if (auto out = args.value("-o")) {
-        const PlanFile file{identityOf(tree, path), options, result.deviceMap, result.usage, planArgs.devices};
-        writePlanFile(*out, file);
+    {
+        OutputFiles written;
+        if (auto out = args.value("-o")) {
+            const PlanFile file{identityOf(tree, path), options, result.deviceMap, result.usage, planArgs.devices};
+            written.write(*out, [&] { writePlanFile(*out, file); });
+        }
+        if (auto out = args.value("--device-map-out"))
+            written.write(*out, [&] { writeDeviceMapFile(*out, result.deviceMap); });
+        if (auto out = args.value("--python-out"))
+            written.write(*out, [&] {
+                writeFileAtomically(*out, pythonSnippet(path, result.deviceMap, options.maxMemory, options.dtype, options.offloadBuffers));
+            });
     }
-    if (auto out = args.value("--device-map-out"))
-        writeDeviceMapFile(*out, result.deviceMap);
-    if (auto out = args.value("--python-out"))
-        writeFileAtomically(*out, pythonSnippet(path, result.deviceMap, options.maxMemory, options.dtype, options.offloadBuffers));
 
     const bool explain = args.flag("--explain");
     if (args.flag("--json")) {
@@ -191,13 +203,13 @@ int runPlan(const std::vector<std::string> &argv)
         return 0;
     }
 
-    std::cout << "Plan        " << path << "  (" << toString(options.strategy) << ", "
+    std::cout << "Plan        " << printable(path) << "  (" << toString(options.strategy) << ", "
               << (options.dtype ? std::string(torchName(*options.dtype)) : std::string("dtype as stored")) << ", "
               << humanBytes(result.totalBytes) << ")\n";
     if (!options.noSplitClasses.empty()) {
         std::cout << "No-split    ";
         for (std::size_t k = 0; k < options.noSplitClasses.size(); ++k)
-            std::cout << (k ? ", " : "") << options.noSplitClasses[k];
+            std::cout << (k ? ", " : "") << printable(options.noSplitClasses[k]);
         std::cout << "\n";
     }
     std::cout << "\n";
@@ -222,7 +234,8 @@ int runPlan(const std::vector<std::string> &argv)
             const int id = tree.find(name);
             rows.emplace_back(name, id >= 0 ? result.placements[static_cast<std::size_t>(id)].bytes : -1.0);
         }
-        auto printRow = [](const std::string &label, const std::string &size) {
+        auto printRow = [](const std::string &name, const std::string &size) {
+            const std::string label = printable(name);
             std::cout << "  " << label << std::string(label.size() < 48 ? 48 - label.size() : 1, ' ') << size << "\n";
         };
         for (std::size_t r = 0; r < rows.size();) {
@@ -257,7 +270,7 @@ int runPlan(const std::vector<std::string> &argv)
             printRow(name.empty() ? std::string("(whole model)") : name, rows[r].second < 0 ? std::string() : humanBytes(rows[r].second));
             const int id = tree.find(name);
             if (explain && id >= 0)
-                std::cout << "      " << result.placements[static_cast<std::size_t>(id)].reason << "\n";
+                std::cout << "      " << printable(result.placements[static_cast<std::size_t>(id)].reason) << "\n";
             ++r;
         }
         std::cout << "\n";
@@ -268,18 +281,14 @@ int runPlan(const std::vector<std::string> &argv)
             const auto &p = result.placements[static_cast<std::size_t>(id)];
             if (p.mapKey || p.kind == PlacementKind::Inside)
                 continue;
-            std::cout << "  " << (p.name.empty() ? std::string("(whole model)") : p.name) << ": " << p.reason << "\n";
+            std::cout << "  " << (p.name.empty() ? std::string("(whole model)") : printable(p.name)) << ": " << printable(p.reason) << "\n";
         }
         std::cout << "\n";
     }
     for (const auto &w : result.warnings)
-        std::cout << "warning: " << w << "\n";
-    if (auto out = args.value("-o"))
-        std::cout << "wrote " << *out << "\n";
-    if (auto out = args.value("--device-map-out"))
-        std::cout << "wrote " << *out << "\n";
-    if (auto out = args.value("--python-out"))
-        std::cout << "wrote " << *out << "\n";
+        std::cout << "warning: " << printable(w) << "\n";
+    for (const auto &out : outputs)
+        std::cout << "wrote " << printable(out) << "\n";
     return 0;
 }
 

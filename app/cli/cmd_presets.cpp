@@ -61,24 +61,24 @@ int runPresets(const std::vector<std::string> &argv)
     std::cout << "model presets:\n";
     for (const auto &p : presets) {
         if (!p.error.empty()) {
-            std::cout << "  " << std::left << std::setw(16) << p.name << "unusable: " << p.error << "\n";
+            std::cout << "  " << std::left << std::setw(16) << printable(p.name) << "unusable: " << printable(p.error) << "\n";
             continue;
         }
-        std::cout << "  " << std::left << std::setw(16) << p.name << std::setw(20) << p.displayName
-                  << std::setw(28) << p.architecture << std::right << std::setw(10) << humanCount(p.parameters)
+        std::cout << "  " << std::left << std::setw(16) << printable(p.name) << std::setw(20) << printable(p.displayName)
+                  << std::setw(28) << printable(p.architecture) << std::right << std::setw(10) << humanCount(p.parameters)
                   << " parameters\n";
     }
     std::cout << "\nhardware profiles:\n";
     for (const auto &h : hardware) {
         if (!h.error.empty()) {
-            std::cout << "  " << std::left << std::setw(16) << h.name << "unusable: " << h.error << "\n";
+            std::cout << "  " << std::left << std::setw(16) << printable(h.name) << "unusable: " << printable(h.error) << "\n";
             continue;
         }
         std::string devices;
         for (const auto &d : h.devices)
             devices += (devices.empty() ? "" : ", ") + d.key + "=" + planner::formatBytes(static_cast<double>(d.capacityBytes));
-        std::cout << "  " << std::left << std::setw(16) << h.name << h.description << "\n"
-                  << std::string(18, ' ') << devices << "\n";
+        std::cout << "  " << std::left << std::setw(16) << printable(h.name) << printable(h.description) << "\n"
+                  << std::string(18, ' ') << printable(devices) << "\n";
     }
     return 0;
 }

@@ -4,6 +4,7 @@
 #include "args.h"
 #include "commands.h"
 #include "format.h"
+#include "output.h"
 #include "planargs.h"
 
 #include "models/describe.h"
@@ -411,7 +412,7 @@ int runRun(const std::vector<std::string> &argv)
     if (!session)
         throw Error(ErrorKind::Io, load.path, "the libtorch backend made no session");
     if (!json) {
-        std::cout << "Run         " << path << "  (" << (file ? *mapPath : std::string("planned here")) << ", " << prepared.map.size()
+        std::cout << "Run         " << printable(path) << "  (" << (file ? printable(*mapPath) : std::string("planned here")) << ", " << prepared.map.size()
                   << (prepared.map.size() == 1 ? " entry" : " entries") << ")\n";
         if (!simulatedNames.empty())
             std::cout << "Simulated   " << joined(simulatedNames, ", ") << "\n";
@@ -423,7 +424,7 @@ int runRun(const std::vector<std::string> &argv)
     runtime::RunResult result;
     {
         const CancelOnSigint cancelOnSigint(*session);
-        result = session->run([json](const std::vector<runtime::RunEvent> &events) {
+        result = session->run([json, &session](const std::vector<runtime::RunEvent> &events) {
             if (json)
                 return;
             bool printed = false;
@@ -434,8 +435,12 @@ int runRun(const std::vector<std::string> &argv)
                 }
             if (printed)
                 std::cout << std::flush;
+            if (standardOutputFailed())
+                session->cancel(); // nobody sees the tokens: stop; main() reports the failed write
         });
     }
+    if (standardOutputFailed())
+        return 1;
     if (!json)
         std::cout << "\n" << std::flush;
     if (result.cancelled) {
@@ -444,7 +449,7 @@ int runRun(const std::vector<std::string> &argv)
     }
     if (result.error) {
         const runtime::RunError &e = *result.error;
-        std::cerr << "mizan-cli run: error (" << toString(e.kind) << "): " << (e.file.empty() ? std::string() : e.file + ": ") << e.message
+        std::cerr << "mizan-cli run: error (" << toString(e.kind) << "): " << printable((e.file.empty() ? std::string() : e.file + ": ") + e.message)
                   << "\n";
         return 1;
     }
@@ -526,7 +531,7 @@ int runRun(const std::vector<std::string> &argv)
         std::cout << "; " << result.inPlaceTensors << " tensor(s) used in place from the mmapped file";
     std::cout << "\n";
     for (const auto &n : notes)
-        std::cout << "note: " << n << "\n";
+        std::cout << "note: " << printable(n) << "\n";
     return 0;
 }
 

@@ -2,6 +2,7 @@
 #include "args.h"
 #include "commands.h"
 #include "format.h"
+#include "output.h"
 #include "planargs.h"
 
 #include "models/describe.h"
@@ -143,10 +144,10 @@ int printIssues(std::ostream &out, const std::vector<planner::Issue> &issues, co
     int errors = 0, warnings = 0;
     for (const auto &i : issues) {
         (i.severity == planner::Severity::Error ? errors : warnings)++;
-        out << planner::toString(i.severity) << " [" << planner::toString(i.kind) << "]: " << i.message << "\n"
-            << "    fix: " << i.suggestedFix << "\n";
+        out << planner::toString(i.severity) << " [" << planner::toString(i.kind) << "]: " << printable(i.message) << "\n"
+            << "    fix: " << printable(i.suggestedFix) << "\n";
     }
-    out << what << ": " << entries << " entries, " << errors << (errors == 1 ? " error, " : " errors, ") << warnings
+    out << printable(what) << ": " << entries << " entries, " << errors << (errors == 1 ? " error, " : " errors, ") << warnings
         << (warnings == 1 ? " warning" : " warnings") << (errors == 0 ? " - valid\n" : " - INVALID\n");
     return errors;
 }
@@ -208,6 +209,8 @@ int runEdit(const std::vector<std::string> &argv)
     }
     if (moves.empty())
         throw UsageError("nothing to do: give at least one --move NAME=DEVICE");
+    if (auto out = args.value("-o"))
+        checkOutputPaths({*out}); // before the slow open
 
     planner::MapOrPlan file = planner::readMapOrPlanFile(mapPath); // a bad file fails before the slow open
     const models::Source source = models::openSource(path);

@@ -1,9 +1,14 @@
 // mizan-cli: every capability of Mizan from the command line, with JSON output for scripts.
 #include "args.h"
 #include "commands.h"
+#include "format.h"
+#include "output.h"
 
+#include "planner/atomicfile.h"
 #include "planner/error.h"
 
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <iostream>
@@ -42,11 +47,36 @@ const Command *findCommand(const std::string &name)
     return nullptr;
 }
 
+// The command's exit code; `name` gets the command's name once it is known.
+int dispatch(const std::vector<std::string> &args, std::string &name);
+
 } // namespace
 
 int main(int argc, char **argv)
 {
-    std::vector<std::string> args(argv + 1, argv + argc);
+    // A file-size limit (ulimit -f) makes write() fail with EFBIG, reported like a full disk,
+    // instead of killing the process with SIGXFSZ halfway through its output.
+    std::signal(SIGXFSZ, SIG_IGN);
+    installTerminalOutput();
+    mizan::removeTempFilesOnSignals();
+    if (const char *delay = std::getenv("MIZAN_TEST_COMMIT_DELAY_MS"))
+        mizan::setCommitDelayForTesting(std::atoi(delay));
+
+    std::string name;
+    const int code = dispatch(std::vector<std::string>(argv + 1, argv + argc), name);
+    // Everything printed must have reached standard output; a failed write is a failure.
+    const std::string failure = finishTerminalOutput();
+    if (!failure.empty()) {
+        std::cerr << "mizan-cli" << (name.empty() ? "" : " " + name) << ": error: " << failure << "\n" << std::flush;
+        return 1;
+    }
+    return code;
+}
+
+namespace {
+
+int dispatch(const std::vector<std::string> &args, std::string &name)
+{
     if (args.empty()) {
         printHelp(std::cerr);
         return 2;
@@ -57,7 +87,7 @@ int main(int argc, char **argv)
                 std::cout << c->usage;
                 return 0;
             }
-            std::cerr << "mizan-cli: unknown command \"" << args[1] << "\"\n";
+            std::cerr << "mizan-cli: unknown command \"" << printable(args[1]) << "\"\n";
             return 2;
         }
         printHelp(std::cout);
@@ -69,10 +99,11 @@ int main(int argc, char **argv)
     }
     const Command *command = findCommand(args[0]);
     if (!command) {
-        std::cerr << "mizan-cli: unknown command \"" << args[0] << "\"\n\n";
+        std::cerr << "mizan-cli: unknown command \"" << printable(args[0]) << "\"\n\n";
         printHelp(std::cerr);
         return 2;
     }
+    name = command->name;
     std::vector<std::string> rest(args.begin() + 1, args.end());
     for (const auto &a : rest)
         if (a == "--help" || a == "-h") {
@@ -82,13 +113,14 @@ int main(int argc, char **argv)
     try {
         return command->run(rest);
     } catch (const UsageError &e) {
-        std::cerr << "mizan-cli " << command->name << ": " << e.what() << "\n\n" << command->usage;
+        std::cerr << "mizan-cli " << command->name << ": " << printable(e.what()) << "\n\n" << command->usage;
         return 2;
-    } catch (const mizan::Error &e) {
-        std::cerr << "mizan-cli " << command->name << ": error: " << e.what() << "\n";
-        return 1;
     } catch (const std::exception &e) {
-        std::cerr << "mizan-cli " << command->name << ": error: " << e.what() << "\n";
+        // mizan::Error too: its what() names the file and the problem. Names and paths in it
+        // come from files and arguments: printable() escapes their line breaks and controls.
+        std::cerr << "mizan-cli " << command->name << ": error: " << printable(e.what()) << "\n";
         return 1;
     }
 }
+
+} // namespace

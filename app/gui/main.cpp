@@ -6,6 +6,8 @@
 #include "document.h"
 #include "testrun.h"
 
+#include "planner/atomicfile.h"
+
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QFont>
@@ -15,6 +17,7 @@
 int main(int argc, char **argv)
 {
     QApplication app(argc, argv);
+    mizan::removeTempFilesOnSignals(); // Ctrl-C or a kill during a save leaves no temporary file
     QApplication::setOrganizationName(QStringLiteral("Mizan"));
     QApplication::setApplicationName(QStringLiteral("mizan"));
     QApplication::setApplicationVersion(QStringLiteral(MIZAN_VERSION));
