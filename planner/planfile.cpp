@@ -533,7 +533,7 @@ PlanFile planFileFromJson(const nlohmann::ordered_json &json, const std::string 
 
 void writePlanFile(const std::string &path, const PlanFile &file)
 {
-    writeFileAtomically(path, planFileToJson(file).dump(2) + "\n");
+    writeFileAtomically(path, planFileToJson(file).dump(2, ' ', false, nlohmann::detail::error_handler_t::replace) + "\n");
 }
 
 PlanFile readPlanFile(const std::string &path, const CheckpointIdentity *expected)

@@ -214,7 +214,7 @@ private slots:
         QTest::newRow("stack underflow") << start + "s." << "stack underflow";
         QTest::newRow("memo never stored") << start + "h\x07." << "never stored";
         QTest::newRow("storage key with ..") << start + "}" + ts::str("w") + ts::global("torch._utils", "_rebuild_tensor_v2") + "((" + ts::str("storage")
-                                                 + ts::global("torch", "FloatStorage") + ts::str("../../etc/passwd") + ts::str("cpu") + ts::integer(1) + "tQ"
+                                                 + ts::global("torch", "FloatStorage") + ts::str(std::string("..") + "/secret") + ts::str("cpu") + ts::integer(1) + "tQ"
                                                  + ts::integer(0) + ts::tupleOf({1}) + ts::tupleOf({1}) + "tRs." << "storage key";
     }
     void refusesCode()

@@ -106,7 +106,7 @@ int runDevices(const std::vector<std::string> &argv)
                            {"free_bytes", report.disk->freeBytes}};
         out["max_memory"] = planner::maxMemoryToJson(defaults);
         out["notes"] = report.notes;
-        std::cout << out.dump(2) << "\n";
+        std::cout << jsonText(out) << "\n";
         return 0;
     }
 

@@ -143,7 +143,7 @@ int runInspect(const std::vector<std::string> &argv)
         for (const auto &w : model.warnings)
             warnings.push_back(w);
         j["warnings"] = warnings;
-        std::cout << j.dump(2) << "\n";
+        std::cout << jsonText(j) << "\n";
         return 0;
     }
 

@@ -199,7 +199,7 @@ int runPlan(const std::vector<std::string> &argv)
                                            {"bytes", p.bytes}, {"kind", toString(p.kind)}, {"map_key", p.mapKey}, {"reason", p.reason}});
             }
         }
-        std::cout << j.dump(2) << "\n";
+        std::cout << jsonText(j) << "\n";
         return 0;
     }
 

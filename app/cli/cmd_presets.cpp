@@ -55,7 +55,7 @@ int runPresets(const std::vector<std::string> &argv)
             if (!h.error.empty())
                 out["hardware"].back()["error"] = h.error;
         }
-        std::cout << out.dump(2) << "\n";
+        std::cout << jsonText(out) << "\n";
         return 0;
     }
     std::cout << "model presets:\n";

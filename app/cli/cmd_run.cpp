@@ -503,7 +503,7 @@ int runRun(const std::vector<std::string> &argv)
         j["convert_ms"] = milliseconds(result.convertSeconds);
         j["in_place_tensors"] = result.inPlaceTensors;
         j["notes"] = notes;
-        std::cout << j.dump(2) << "\n";
+        std::cout << jsonText(j) << "\n";
         return 0;
     }
 

@@ -177,7 +177,7 @@ int runValidate(const std::vector<std::string> &argv)
         j["entries"] = loaded.map.size();
         j["issues"] = issuesJson(issues);
         j["usage"] = planner::usageToJson(usage);
-        std::cout << j.dump(2) << "\n";
+        std::cout << jsonText(j) << "\n";
         return valid ? 0 : 1;
     }
     printUsage(std::cout, usage);
@@ -251,11 +251,11 @@ int runEdit(const std::vector<std::string> &argv)
         j["device_map"] = planner::deviceMapToJson(loaded.map);
         j["issues"] = issuesJson(issues);
         j["usage"] = planner::usageToJson(usage);
-        std::cout << j.dump(2) << "\n";
+        std::cout << jsonText(j) << "\n";
     } else {
         std::ostream &report = out ? std::cout : std::cerr;
         if (!out)
-            std::cout << planner::deviceMapToJson(loaded.map).dump(2) << "\n";
+            std::cout << jsonText(planner::deviceMapToJson(loaded.map)) << "\n";
         printUsage(report, usage);
         printIssues(report, issues, out ? *out : std::string("edited map"), loaded.map.size());
         if (out && !write)

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -14,6 +16,14 @@ namespace mizan::cli {
 // as escapes (\n, \t, \r, \x1b, \u202e); valid UTF-8 text is kept. With `keepLines`, \n and
 // \t stay (the filter on standard output and error, which sees whole lines; see output.h).
 std::string printable(std::string_view text, bool keepLines = false);
+
+// JSON output, indented; text that is not UTF-8 (a path argument) becomes U+FFFD instead of
+// failing the whole document.
+template<typename Json>
+std::string jsonText(const Json &json)
+{
+    return json.dump(2, ' ', false, nlohmann::detail::error_handler_t::replace);
+}
 // How many bytes at the end of `text` begin a UTF-8 character that is still incomplete (0-3):
 // a stream filter keeps them back until the rest arrives.
 std::size_t incompleteUtf8Tail(std::string_view text);
