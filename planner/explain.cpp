@@ -85,6 +85,19 @@ void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &si
         }
         return out;
     };
+    // Indices of the raw keys at or below each module that is a map key, in raw order (made for
+    // the first merged key).
+    std::vector<std::vector<std::size_t>> rawBelow;
+    auto rawKeysBelow = [&](std::size_t module) -> const std::vector<std::size_t> & {
+        if (rawBelow.empty()) {
+            rawBelow.resize(n);
+            for (std::size_t r = 0; r < raw.size(); ++r)
+                for (int m = resolveOrNone(tree, raw[r].first).module; m >= 0; m = tree.module(m).parent)
+                    if (keyOfModule[static_cast<std::size_t>(m)] >= 0)
+                        rawBelow[static_cast<std::size_t>(m)].push_back(r);
+        }
+        return rawBelow[module];
+    };
     std::vector<int> keyAbove(n, -1); // the map key at or above each module
     for (int id : pre) {
         const auto i = static_cast<std::size_t>(id);
@@ -115,9 +128,8 @@ void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &si
                     p.kind = PlacementKind::Merged;
                     p.explanation = {{MessageId::Merged, {d}}};
                     // Why they went there: the first part that was turned away by an earlier device.
-                    for (const auto &[key, device] : raw) {
-                        if (!nameWithin(key, m.name))
-                            continue;
+                    for (std::size_t r : rawKeysBelow(i)) {
+                        const std::string &key = raw[r].first;
                         auto kt = trace.byName.find(key);
                         if (kt == trace.byName.end())
                             continue;
