@@ -257,9 +257,9 @@ SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, c
         // Module keys are the dotted prefixes of tensor names: walk the ancestor chain by id.
         std::vector<std::int64_t> position(static_cast<std::size_t>(tree.size()), -1);
         std::vector<int> chain;
-        const auto tensors = enumerateTensors(tree, from, !buffersOnly, true);
+        auto tensors = enumerateTensors(tree, from, !buffersOnly, true);
         sizes.reserve(static_cast<std::size_t>(tree.size()) + tensors.size());
-        for (const auto &nt : tensors) {
+        for (auto &nt : tensors) {
             const double bytes = tensorBytes(*nt.tensor, nt.name, dtype, special);
             chain.clear();
             for (int m = nt.module; m >= 0; m = tree.module(m).parent)
@@ -271,8 +271,12 @@ SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, c
                 else
                     sizes.addAt(static_cast<std::size_t>(pos), bytes);
             }
-            sizes.add(nt.name, bytes);
+            if (sizes.contains(nt.name))
+                sizes.add(nt.name, bytes);
+            else
+                sizes.append(std::move(nt.name), bytes);
         }
+        sizes.setModulePositions(std::move(position));
         return sizes;
     }
     for (const auto &nt : enumerateTensors(tree, from, !buffersOnly, true)) {
@@ -480,14 +484,15 @@ Memory getBalancedMemory(const ModuleTree &tree, const Memory &maxMemoryIn, cons
     // below them. Computed on the tree instead of splitting names (same keys, same sums).
     double leafSum = 0;
     std::size_t leafCount = 0;
+    const bool byModule = sizes.byModule();
+    auto contains = [&](int id) { return byModule ? sizes.containsModule(id) : sizes.contains(tree.module(id).name); };
     for (int id = 1; id < tree.size(); ++id) {
         const Module &m = tree.module(id);
-        if (!sizes.contains(m.name))
+        if (!contains(id))
             continue;
-        const bool parent = std::any_of(m.children.begin(), m.children.end(),
-                                        [&](int c) { return sizes.contains(tree.module(c).name); });
+        const bool parent = std::any_of(m.children.begin(), m.children.end(), contains);
         if (!parent) {
-            leafSum += sizes[m.name];
+            leafSum += byModule ? sizes.moduleBytes(id) : sizes[m.name];
             ++leafCount;
         }
     }
@@ -649,7 +654,7 @@ public:
     {
         m_moduleBytes.assign(static_cast<std::size_t>(tree.size()), 0.0);
         for (int id = 0; id < tree.size(); ++id)
-            m_moduleBytes[static_cast<std::size_t>(id)] = m_sizes[tree.module(id).name];
+            m_moduleBytes[static_cast<std::size_t>(id)] = m_sizes.byModule() ? m_sizes.moduleBytes(id) : m_sizes[tree.module(id).name];
         m_tied = options.tiedGroups ? *options.tiedGroups : findTiedParameters(tree);
         for (const auto &c : options.noSplitClasses)
             m_noSplit.insert(c);

@@ -48,12 +48,23 @@ public:
         m_entries.reserve(entries);
         m_index.reserve(entries);
     }
+    // Made by computeModuleSizes on the whole tree: the entry of every module of that tree by id,
+    // without hashing its name. Empty otherwise.
+    bool byModule() const { return !m_modulePosition.empty(); }
+    bool containsModule(int id) const { return m_modulePosition[static_cast<std::size_t>(id)] >= 0; }
+    double moduleBytes(int id) const
+    {
+        const std::int64_t p = m_modulePosition[static_cast<std::size_t>(id)];
+        return p < 0 ? 0.0 : m_entries[static_cast<std::size_t>(p)].second;
+    }
+    void setModulePositions(std::vector<std::int64_t> positions) { m_modulePosition = std::move(positions); }
 
 private:
     std::int64_t position(std::string_view name) const;
 
     std::vector<std::pair<std::string, double>> m_entries;
     NameTable m_index; // key -> position in m_entries
+    std::vector<std::int64_t> m_modulePosition; // module id -> position in m_entries, -1 when absent
 };
 
 // compute_module_sizes on the subtree `from` (names relative to it, like calling it on that
