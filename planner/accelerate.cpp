@@ -115,9 +115,14 @@ std::vector<NamedTensor> enumerateTensors(const ModuleTree &tree, int from, bool
     const auto order = tree.preorder(from);
     const std::string &base = tree.module(from).name;
     auto relative = [&](int id, const Tensor &t) {
-        const std::string &mn = tree.module(id).name;
-        std::string rel = base.empty() ? mn : (mn.size() > base.size() ? mn.substr(base.size() + 1) : std::string());
-        return rel.empty() ? t.name : rel + "." + t.name;
+        const std::string_view mn = tree.module(id).name;
+        const std::string_view rel = base.empty() ? mn : (mn.size() > base.size() ? mn.substr(base.size() + 1) : std::string_view());
+        if (rel.empty())
+            return t.name;
+        std::string name;
+        name.reserve(rel.size() + 1 + t.name.size());
+        name.append(rel).append(1, '.').append(t.name);
+        return name;
     };
     for (int pass = 0; pass < 2; ++pass) {
         if ((pass == 0 && !params) || (pass == 1 && !buffers))
@@ -233,10 +238,27 @@ double SizeMap::operator[](const std::string &name) const
 
 void SizeMap::add(const std::string &name, double bytes)
 {
-    if (const std::int64_t i = position(name); i >= 0)
+    const std::size_t hash = std::hash<std::string_view>()(name);
+    auto matches = [&](std::int64_t i) { return m_entries[static_cast<std::size_t>(i)].first == name; };
+    if (const std::int64_t i = m_index.findHashed(hash, matches); i >= 0) {
         m_entries[static_cast<std::size_t>(i)].second += bytes;
-    else
-        append(name, bytes);
+        return;
+    }
+    m_entries.emplace_back(name, bytes);
+    m_index.appendHashed(hash, [](std::int64_t) { return false; }); // known to be new
+}
+
+void SizeMap::add(std::string &&name, double bytes)
+{
+    // One hash for the look-up and the entry.
+    const std::size_t hash = std::hash<std::string_view>()(name);
+    auto matches = [&](std::int64_t i) { return m_entries[static_cast<std::size_t>(i)].first == name; };
+    if (const std::int64_t i = m_index.findHashed(hash, matches); i >= 0) {
+        m_entries[static_cast<std::size_t>(i)].second += bytes;
+        return;
+    }
+    m_entries.emplace_back(std::move(name), bytes);
+    m_index.appendHashed(hash, [](std::int64_t) { return false; }); // known to be new
 }
 
 std::size_t SizeMap::append(std::string name, double bytes)
@@ -271,10 +293,7 @@ SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, c
                 else
                     sizes.addAt(static_cast<std::size_t>(pos), bytes);
             }
-            if (sizes.contains(nt.name))
-                sizes.add(nt.name, bytes);
-            else
-                sizes.append(std::move(nt.name), bytes);
+            sizes.add(std::move(nt.name), bytes);
         }
         sizes.setModulePositions(std::move(position));
         return sizes;

@@ -39,6 +39,7 @@ public:
     double operator[](const std::string &name) const;
     bool contains(const std::string &name) const { return position(name) >= 0; }
     void add(const std::string &name, double bytes);
+    void add(std::string &&name, double bytes);
     const std::vector<std::pair<std::string, double>> &entries() const { return m_entries; }
     // Appends a key known to be new; returns its position.
     std::size_t append(std::string name, double bytes);
