@@ -363,7 +363,7 @@ private Q_SLOTS:
         for (int owner : {ModuleTree::kRoot, other}) {
             const std::string prefix = owner == other ? "m." : "";
             for (int i = 0; i <= count; ++i) // i == count: a name nobody has
-                for (const std::string local : {"p" + std::to_string(i), "b" + std::to_string(i)}) {
+                for (const std::string &local : {"p" + std::to_string(i), "b" + std::to_string(i)}) {
                     const int expected = scan(owner, local);
                     const auto target = tree.resolveKey(prefix + local);
                     QCOMPARE(target.has_value(), expected >= 0);
