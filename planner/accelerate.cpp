@@ -115,9 +115,14 @@ std::vector<NamedTensor> enumerateTensors(const ModuleTree &tree, int from, bool
     const auto order = tree.preorder(from);
     const std::string &base = tree.module(from).name;
     auto relative = [&](int id, const Tensor &t) {
-        const std::string &mn = tree.module(id).name;
-        std::string rel = base.empty() ? mn : (mn.size() > base.size() ? mn.substr(base.size() + 1) : std::string());
-        return rel.empty() ? t.name : rel + "." + t.name;
+        const std::string_view mn = tree.module(id).name;
+        const std::string_view rel = base.empty() ? mn : (mn.size() > base.size() ? mn.substr(base.size() + 1) : std::string_view());
+        if (rel.empty())
+            return t.name;
+        std::string name;
+        name.reserve(rel.size() + 1 + t.name.size());
+        name.append(rel).append(1, '.').append(t.name);
+        return name;
     };
     for (int pass = 0; pass < 2; ++pass) {
         if ((pass == 0 && !params) || (pass == 1 && !buffers))
@@ -233,10 +238,27 @@ double SizeMap::operator[](const std::string &name) const
 
 void SizeMap::add(const std::string &name, double bytes)
 {
-    if (const std::int64_t i = position(name); i >= 0)
+    const std::size_t hash = std::hash<std::string_view>()(name);
+    auto matches = [&](std::int64_t i) { return m_entries[static_cast<std::size_t>(i)].first == name; };
+    if (const std::int64_t i = m_index.findHashed(hash, matches); i >= 0) {
         m_entries[static_cast<std::size_t>(i)].second += bytes;
-    else
-        append(name, bytes);
+        return;
+    }
+    m_entries.emplace_back(name, bytes);
+    m_index.appendHashed(hash, [](std::int64_t) { return false; }); // known to be new
+}
+
+void SizeMap::add(std::string &&name, double bytes)
+{
+    // One hash for the look-up and the entry.
+    const std::size_t hash = std::hash<std::string_view>()(name);
+    auto matches = [&](std::int64_t i) { return m_entries[static_cast<std::size_t>(i)].first == name; };
+    if (const std::int64_t i = m_index.findHashed(hash, matches); i >= 0) {
+        m_entries[static_cast<std::size_t>(i)].second += bytes;
+        return;
+    }
+    m_entries.emplace_back(std::move(name), bytes);
+    m_index.appendHashed(hash, [](std::int64_t) { return false; }); // known to be new
 }
 
 std::size_t SizeMap::append(std::string name, double bytes)
@@ -257,9 +279,9 @@ SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, c
         // Module keys are the dotted prefixes of tensor names: walk the ancestor chain by id.
         std::vector<std::int64_t> position(static_cast<std::size_t>(tree.size()), -1);
         std::vector<int> chain;
-        const auto tensors = enumerateTensors(tree, from, !buffersOnly, true);
+        auto tensors = enumerateTensors(tree, from, !buffersOnly, true);
         sizes.reserve(static_cast<std::size_t>(tree.size()) + tensors.size());
-        for (const auto &nt : tensors) {
+        for (auto &nt : tensors) {
             const double bytes = tensorBytes(*nt.tensor, nt.name, dtype, special);
             chain.clear();
             for (int m = nt.module; m >= 0; m = tree.module(m).parent)
@@ -271,8 +293,9 @@ SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, c
                 else
                     sizes.addAt(static_cast<std::size_t>(pos), bytes);
             }
-            sizes.add(nt.name, bytes);
+            sizes.add(std::move(nt.name), bytes);
         }
+        sizes.setModulePositions(std::move(position));
         return sizes;
     }
     for (const auto &nt : enumerateTensors(tree, from, !buffersOnly, true)) {
@@ -460,15 +483,15 @@ Memory getBalancedMemory(const ModuleTree &tree, const Memory &maxMemoryIn, cons
     double buffer = 0;
     if (!noSplitClasses.empty()) {
         std::vector<std::pair<std::string, double>> found;
+        const std::unordered_set<std::string> wanted(noSplitClasses.begin(), noSplitClasses.end());
         for (const auto &[name, size] : sizes.entries()) {
             if (name.empty())
                 continue;
             const std::string cls = classOfKey(tree, name);
-            const bool listed = std::find(noSplitClasses.begin(), noSplitClasses.end(), cls) != noSplitClasses.end();
+            const bool listed = wanted.count(cls) != 0;
             const bool known = std::any_of(found.begin(), found.end(), [&](const auto &p) { return p.first == cls; });
             if (listed && !known)
                 found.emplace_back(cls, size);
-            std::unordered_set<std::string> wanted(noSplitClasses.begin(), noSplitClasses.end());
             if (found.size() == wanted.size())
                 break;
         }
@@ -480,14 +503,15 @@ Memory getBalancedMemory(const ModuleTree &tree, const Memory &maxMemoryIn, cons
     // below them. Computed on the tree instead of splitting names (same keys, same sums).
     double leafSum = 0;
     std::size_t leafCount = 0;
+    const bool byModule = sizes.byModule();
+    auto contains = [&](int id) { return byModule ? sizes.containsModule(id) : sizes.contains(tree.module(id).name); };
     for (int id = 1; id < tree.size(); ++id) {
         const Module &m = tree.module(id);
-        if (!sizes.contains(m.name))
+        if (!contains(id))
             continue;
-        const bool parent = std::any_of(m.children.begin(), m.children.end(),
-                                        [&](int c) { return sizes.contains(tree.module(c).name); });
+        const bool parent = std::any_of(m.children.begin(), m.children.end(), contains);
         if (!parent) {
-            leafSum += sizes[m.name];
+            leafSum += byModule ? sizes.moduleBytes(id) : sizes[m.name];
             ++leafCount;
         }
     }
@@ -649,7 +673,7 @@ public:
     {
         m_moduleBytes.assign(static_cast<std::size_t>(tree.size()), 0.0);
         for (int id = 0; id < tree.size(); ++id)
-            m_moduleBytes[static_cast<std::size_t>(id)] = m_sizes[tree.module(id).name];
+            m_moduleBytes[static_cast<std::size_t>(id)] = m_sizes.byModule() ? m_sizes.moduleBytes(id) : m_sizes[tree.module(id).name];
         m_tied = options.tiedGroups ? *options.tiedGroups : findTiedParameters(tree);
         for (const auto &c : options.noSplitClasses)
             m_noSplit.insert(c);
@@ -734,33 +758,198 @@ private:
 
     bool skipped(const Entry &e) const { return m_constraints && m_constraints->skip && m_constraints->skip(e.name); }
 
-    template<typename Container>
-    std::pair<double, std::vector<std::string>> maxLayer(const Container &entries, bool modulesOnly) const
+    // ---- get_max_layer_size(modules_to_treat), as infer_auto_device_map keeps its result ----
+    // Accelerate recomputes the largest layer over the whole work list whenever the layers it
+    // found last are all placed (and after every split): quadratic when done literally. Here the
+    // work list is snapshotted at each full computation (after a split), with, from every
+    // position on, the largest layer of its module entries; until the next split the list only
+    // loses entries at its front (an entry that moves to the next device goes back where it was),
+    // so each later recomputation is a look-up at the current position. Tied entries taken out of
+    // the middle of the list and fallback_allocation's reordering drop the snapshot (rare).
+    // The layer set itself is kept by module id (names are unique module names).
+
+    // Is the entry a "layer" of get_max_layer_size (no children, or of a no-split class)?
+    bool layerLeaf(int id) const
     {
-        double best = 0;
-        std::vector<std::string> names;
-        std::deque<Entry> work;
-        for (const auto &e : entries)
-            if ((!modulesOnly || e.isModule()) && !skipped(e))
-                work.push_back(e);
-        while (!work.empty()) {
-            Entry e = std::move(work.front());
-            work.pop_front();
-            if (!hasChildren(e) || noSplit(e)) {
-                if (e.size > best) {
-                    best = e.size;
-                    names.assign(1, e.name);
-                } else if (e.size == best) {
-                    names.push_back(e.name);
-                }
-            } else {
-                const Module &m = m_tree.module(e.module);
-                for (auto it = m.children.rbegin(); it != m.children.rend(); ++it)
-                    work.push_front(moduleEntry(*it, e.name + "." + m_tree.module(*it).localName));
+        const Module &m = m_tree.module(id);
+        return m.children.empty() || m_noSplit.count(m.className) != 0;
+    }
+    // The largest layer at or below every module (children have larger ids than their parent).
+    void computeLeafMax()
+    {
+        m_leafMax.assign(static_cast<std::size_t>(m_tree.size()), 0.0);
+        for (int id = m_tree.size() - 1; id >= 0; --id) {
+            const auto i = static_cast<std::size_t>(id);
+            if (layerLeaf(id)) {
+                m_leafMax[i] = m_moduleBytes[i];
+                continue;
+            }
+            double best = -std::numeric_limits<double>::infinity();
+            for (int c : m_tree.module(id).children)
+                best = std::max(best, m_leafMax[static_cast<std::size_t>(c)]);
+            m_leafMax[i] = best;
+        }
+    }
+    static std::int64_t tensorLayerKey(const Entry &e)
+    {
+        return -1 - ((static_cast<std::int64_t>(e.module) << 32) | (static_cast<std::int64_t>(e.tensor) << 1) | (e.buffer ? 1 : 0));
+    }
+    bool layersEmpty() const { return m_layerCount == 0 && m_layerTensors.empty(); }
+    void resetLayers(double size)
+    {
+        for (int id : m_layerModules)
+            m_isLayer[static_cast<std::size_t>(id)] = 0;
+        m_layerModules.clear();
+        m_layerCount = 0;
+        m_layerTensors.clear();
+        m_layerSize = size;
+    }
+    void addLayer(int id)
+    {
+        auto &flag = m_isLayer[static_cast<std::size_t>(id)];
+        if (flag)
+            return;
+        flag = 1;
+        m_layerModules.push_back(id);
+        ++m_layerCount;
+    }
+    void dropLayer(int id)
+    {
+        auto &flag = m_isLayer[static_cast<std::size_t>(id)];
+        if (flag) {
+            flag = 0;
+            --m_layerCount;
+        }
+    }
+    // The layers of size `best` at or below module `id`.
+    void collectLayers(int id, double best)
+    {
+        m_stack.assign(1, id);
+        while (!m_stack.empty()) {
+            const int m = m_stack.back();
+            m_stack.pop_back();
+            const auto i = static_cast<std::size_t>(m);
+            if (layerLeaf(m)) {
+                if (m_moduleBytes[i] == best)
+                    addLayer(m);
+                continue;
+            }
+            for (int c : m_tree.module(m).children)
+                if (m_leafMax[static_cast<std::size_t>(c)] >= best)
+                    m_stack.push_back(c);
+        }
+    }
+    // Takes the snapshot of `work`.
+    void snapshot(const std::deque<Entry> &work)
+    {
+        const std::size_t k = work.size();
+        m_snapModule.assign(k, -1);
+        m_snapMax.assign(k + 1, -std::numeric_limits<double>::infinity());
+        m_snapFirst.assign(k + 1, -1);
+        m_snapNext.assign(k, -1);
+        for (std::size_t j = 0; j < k; ++j)
+            if (work[j].isModule() && !skipped(work[j]))
+                m_snapModule[j] = work[j].module;
+        std::unordered_map<double, int> later; // value -> nearest later position with it
+        for (std::size_t j = k; j-- > 0;) {
+            m_snapMax[j] = m_snapMax[j + 1];
+            m_snapFirst[j] = m_snapFirst[j + 1];
+            if (m_snapModule[j] < 0)
+                continue;
+            const double v = m_leafMax[static_cast<std::size_t>(m_snapModule[j])];
+            auto [it, fresh] = later.emplace(v, static_cast<int>(j));
+            if (!fresh) {
+                m_snapNext[j] = it->second;
+                it->second = static_cast<int>(j);
+            }
+            if (v >= m_snapMax[j]) {
+                m_snapMax[j] = v;
+                m_snapFirst[j] = static_cast<int>(j);
             }
         }
-        return {best, names};
+        m_snapPos = 0;
+        m_snapValid = true;
     }
+    // get_max_layer_size over the module entries of the work list (the snapshot from m_snapPos).
+    void layersFromSnapshot()
+    {
+        const double top = m_snapMax[m_snapPos];
+        resetLayers(std::max(0.0, top));
+        if (top < 0)
+            return; // no module entry: size 0, no names
+        for (int p = m_snapFirst[m_snapPos]; p >= 0; p = m_snapNext[static_cast<std::size_t>(p)])
+            collectLayers(m_snapModule[static_cast<std::size_t>(p)], m_layerSize);
+    }
+    // get_max_layer_size(work) after a split: a fresh snapshot.
+    void layersAfterSplit(const std::deque<Entry> &work)
+    {
+        snapshot(work);
+        layersFromSnapshot();
+    }
+    // The first computation, on the root's entries: its own tensors count as layers too.
+    void firstLayers(const std::deque<Entry> &work)
+    {
+        computeLeafMax();
+        m_isLayer.assign(static_cast<std::size_t>(m_tree.size()), 0);
+        layersAfterSplit(work);
+        double top = -1;
+        for (const auto &e : work)
+            if (!e.isModule() && !skipped(e))
+                top = std::max(top, e.size);
+        if (top < 0 || top < m_layerSize)
+            return;
+        if (top > m_layerSize)
+            resetLayers(top);
+        for (const auto &e : work)
+            if (!e.isModule() && !skipped(e) && e.size == top)
+                m_layerTensors.insert(tensorLayerKey(e));
+    }
+    // An entry taken off the work list leaves the layer set (with every layer below it when it
+    // can be split: they exist only when the layer walk expanded it).
+    void takeLayer(const Entry &e)
+    {
+        if (!e.isModule()) {
+            m_layerTensors.erase(tensorLayerKey(e));
+            return;
+        }
+        if (!splittable(e)) {
+            dropLayer(e.module);
+            return;
+        }
+        if (m_layerCount == 0)
+            return;
+        if (m_subtreeEnd.empty()) {
+            m_preorder = m_tree.preorder();
+            m_preorderPos.assign(static_cast<std::size_t>(m_tree.size()), 0);
+            m_subtreeEnd.assign(static_cast<std::size_t>(m_tree.size()), 0);
+            for (std::size_t i = 0; i < m_preorder.size(); ++i)
+                m_preorderPos[static_cast<std::size_t>(m_preorder[i])] = i;
+            for (auto it = m_preorder.rbegin(); it != m_preorder.rend(); ++it) {
+                const auto id = static_cast<std::size_t>(*it);
+                const auto &children = m_tree.module(*it).children;
+                m_subtreeEnd[id] = children.empty() ? m_preorderPos[id] + 1 : m_subtreeEnd[static_cast<std::size_t>(children.back())];
+            }
+        }
+        const auto id = static_cast<std::size_t>(e.module);
+        for (std::size_t i = m_preorderPos[id]; i < m_subtreeEnd[id]; ++i)
+            dropLayer(m_preorder[i]);
+    }
+
+    std::vector<double> m_leafMax;
+    double m_layerSize = 0;
+    std::vector<char> m_isLayer;         // by module id
+    std::vector<int> m_layerModules;     // flagged since the last reset (some cleared since)
+    std::size_t m_layerCount = 0;        // modules flagged
+    std::unordered_set<std::int64_t> m_layerTensors; // the root's tensors (first computation only)
+    std::vector<int> m_stack;
+    std::vector<int> m_snapModule;       // module id of each snapshot entry (-1: tensor or skipped)
+    std::vector<double> m_snapMax;       // largest layer from each position on (-inf: none)
+    std::vector<int> m_snapFirst;        // first position from each on with that largest layer
+    std::vector<int> m_snapNext;         // next position with the same largest layer
+    std::size_t m_snapPos = 0;           // the work list is the snapshot from here on
+    bool m_snapValid = false;
+    std::vector<int> m_preorder;
+    std::vector<std::size_t> m_preorderPos, m_subtreeEnd;
 
     // tied params outside `name` (in group order)
     std::vector<std::string> tiedParamsOutside(const std::string &name) const
@@ -931,30 +1120,31 @@ InferResult Inferrer::run()
     std::vector<std::pair<Device, double>> minimumAssignment;
     std::size_t current = 0;
 
-    double maxLayerSize = 0;
-    std::unordered_set<std::string> maxLayerNames;
-    auto setMaxLayer = [&](std::pair<double, std::vector<std::string>> layer) {
-        maxLayerSize = layer.first;
-        maxLayerNames.clear();
-        maxLayerNames.insert(layer.second.begin(), layer.second.end());
+    firstLayers(work);
+    const double &maxLayerSize = m_layerSize;
+    // Takes a tied entry out of the work list.
+    auto removeFromWork = [&](const std::string &name) {
+        auto it = std::find_if(work.begin(), work.end(), [&](const Entry &e) { return e.name == name; });
+        if (it != work.end()) {
+            work.erase(it);
+            m_snapValid = false;
+        }
     };
-    setMaxLayer(maxLayer(work, false));
 
     while (!work.empty()) {
         Entry entry = std::move(work.front());
         work.pop_front();
+        if (m_snapValid)
+            ++m_snapPos;
         if (skipped(entry))
             continue;
         const std::string &name = entry.name;
-        // Layer names below `name` exist only when the layer walk expanded it (splittable).
-        if (splittable(entry)) {
-            const std::string prefix = name + ".";
-            std::erase_if(maxLayerNames, [&](const std::string &n) { return n == name || n.starts_with(prefix); });
-        } else {
-            maxLayerNames.erase(name);
+        takeLayer(entry);
+        if (layersEmpty()) {
+            if (!m_snapValid)
+                snapshot(work);
+            layersFromSnapshot();
         }
-        if (maxLayerNames.empty())
-            setMaxLayer(maxLayer(work, true));
         const double moduleSize = entry.size;
         const auto tiedParams = m_tied.empty() ? std::vector<std::string>() : tiedParamsOutside(name);
 
@@ -979,7 +1169,7 @@ InferResult Inferrer::run()
                 emit(InferEvent::Split, name, device, moduleSize, deviceUsed, limit, reserved);
                 auto children = childrenOf(entry, true);
                 work.insert(work.begin(), children.begin(), children.end());
-                setMaxLayer(maxLayer(work, true));
+                layersAfterSplit(work);
                 continue;
             }
             if (verdict != PinVerdict::Allowed) {
@@ -999,9 +1189,7 @@ InferResult Inferrer::run()
                 used[*target] += ties.size;
                 assign(name, devices[*target]);
                 for (const auto &t : ties.names) {
-                    auto it = std::find_if(work.begin(), work.end(), [&](const Entry &e) { return e.name == t; });
-                    if (it != work.end())
-                        work.erase(it);
+                    removeFromWork(t);
                     assign(t, devices[*target]);
                 }
                 continue;
@@ -1013,9 +1201,7 @@ InferResult Inferrer::run()
             deviceUsed += ties.size;
             assign(name, device);
             for (const auto &t : ties.names) {
-                auto it = std::find_if(work.begin(), work.end(), [&](const Entry &e) { return e.name == t; });
-                if (it != work.end())
-                    work.erase(it);
+                removeFromWork(t);
                 assign(t, device);
             }
             if (!m_opt.offloadBuffers && entry.isModule())
@@ -1036,7 +1222,7 @@ InferResult Inferrer::run()
                 work.erase(it);
                 work.insert(work.begin() + pos, children.begin(), children.end());
                 work.push_front(entry);
-                setMaxLayer(maxLayer(work, true));
+                layersAfterSplit(work);
                 splitHappened = true;
                 break;
             }
@@ -1048,7 +1234,7 @@ InferResult Inferrer::run()
             emit(InferEvent::Split, name, device, moduleSize, deviceUsed, limit, reserved);
             auto children = childrenOf(entry);
             work.insert(work.begin(), children.begin(), children.end());
-            setMaxLayer(maxLayer(work, true));
+            layersAfterSplit(work);
             continue;
         }
 
@@ -1059,6 +1245,7 @@ InferResult Inferrer::run()
                 work = std::move(found->second);
                 work.push_front(entry);
                 work.push_front(std::move(found->first));
+                m_snapValid = false;
                 continue;
             }
         }
@@ -1069,6 +1256,11 @@ InferResult Inferrer::run()
         deviceUsed += reserved;
         ++current;
         work.push_front(std::move(entry));
+        // Back where it was in the snapshot (unless the snapshot was taken without it).
+        if (m_snapValid && m_snapPos > 0)
+            --m_snapPos;
+        else
+            m_snapValid = false;
         if (current >= devices.size())
             throw Error(ErrorKind::Impossible, {}, "no device left for \"" + name + "\"");
     }

@@ -39,6 +39,7 @@ public:
     double operator[](const std::string &name) const;
     bool contains(const std::string &name) const { return position(name) >= 0; }
     void add(const std::string &name, double bytes);
+    void add(std::string &&name, double bytes);
     const std::vector<std::pair<std::string, double>> &entries() const { return m_entries; }
     // Appends a key known to be new; returns its position.
     std::size_t append(std::string name, double bytes);
@@ -48,12 +49,23 @@ public:
         m_entries.reserve(entries);
         m_index.reserve(entries);
     }
+    // Made by computeModuleSizes on the whole tree: the entry of every module of that tree by id,
+    // without hashing its name. Empty otherwise.
+    bool byModule() const { return !m_modulePosition.empty(); }
+    bool containsModule(int id) const { return m_modulePosition[static_cast<std::size_t>(id)] >= 0; }
+    double moduleBytes(int id) const
+    {
+        const std::int64_t p = m_modulePosition[static_cast<std::size_t>(id)];
+        return p < 0 ? 0.0 : m_entries[static_cast<std::size_t>(p)].second;
+    }
+    void setModulePositions(std::vector<std::int64_t> positions) { m_modulePosition = std::move(positions); }
 
 private:
     std::int64_t position(std::string_view name) const;
 
     std::vector<std::pair<std::string, double>> m_entries;
     NameTable m_index; // key -> position in m_entries
+    std::vector<std::int64_t> m_modulePosition; // module id -> position in m_entries, -1 when absent
 };
 
 // compute_module_sizes on the subtree `from` (names relative to it, like calling it on that

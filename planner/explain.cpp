@@ -85,7 +85,21 @@ void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &si
         }
         return out;
     };
+    // Indices of the raw keys at or below each module that is a map key, in raw order (made for
+    // the first merged key).
+    std::vector<std::vector<std::size_t>> rawBelow;
+    auto rawKeysBelow = [&](std::size_t module) -> const std::vector<std::size_t> & {
+        if (rawBelow.empty()) {
+            rawBelow.resize(n);
+            for (std::size_t r = 0; r < raw.size(); ++r)
+                for (int m = resolveOrNone(tree, raw[r].first).module; m >= 0; m = tree.module(m).parent)
+                    if (keyOfModule[static_cast<std::size_t>(m)] >= 0)
+                        rawBelow[static_cast<std::size_t>(m)].push_back(r);
+        }
+        return rawBelow[module];
+    };
     std::vector<int> keyAbove(n, -1); // the map key at or above each module
+    std::vector<int> insideOf(n, -1); // for a module inside a map key: that key
     for (int id : pre) {
         const auto i = static_cast<std::size_t>(id);
         const Module &m = tree.module(id);
@@ -115,9 +129,8 @@ void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &si
                     p.kind = PlacementKind::Merged;
                     p.explanation = {{MessageId::Merged, {d}}};
                     // Why they went there: the first part that was turned away by an earlier device.
-                    for (const auto &[key, device] : raw) {
-                        if (!nameWithin(key, m.name))
-                            continue;
+                    for (std::size_t r : rawKeysBelow(i)) {
+                        const std::string &key = raw[r].first;
                         auto kt = trace.byName.find(key);
                         if (kt == trace.byName.end())
                             continue;
@@ -161,6 +174,7 @@ void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &si
             continue;
         }
         if (parent >= 0 && keyAbove[static_cast<std::size_t>(parent)] >= 0) {
+            insideOf[i] = keyAbove[static_cast<std::size_t>(parent)];
             const auto &key = result.deviceMap[static_cast<std::size_t>(keyAbove[static_cast<std::size_t>(parent)])];
             p.device = key.second;
             p.kind = PlacementKind::Inside;
@@ -194,8 +208,23 @@ void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &si
             why.push_back({MessageId::PartsOn, {sorted}});
         p.explanation = std::move(why);
     }
-    for (auto &p : result.placements)
-        p.reason = toEnglish(p.explanation);
+    // The modules inside one key share one reason ("part of model.layers.3 on disk"): made once.
+    std::vector<int> insideReason(result.deviceMap.size(), -1); // key -> a module whose reason it is
+    for (std::size_t i = 0; i < n; ++i) {
+        Placement &p = result.placements[i];
+        const int key = insideOf[i];
+        if (key < 0) {
+            p.reason = toEnglish(p.explanation);
+            continue;
+        }
+        int &first = insideReason[static_cast<std::size_t>(key)];
+        if (first >= 0) {
+            p.reason = result.placements[static_cast<std::size_t>(first)].reason;
+        } else {
+            p.reason = toEnglish(p.explanation);
+            first = static_cast<int>(i);
+        }
+    }
 }
 
 } // namespace mizan::planner::detail

@@ -96,10 +96,55 @@ int ModuleTree::ensureModule(std::string_view fullName)
     return addChild(parent, std::string(local));
 }
 
+namespace {
+
+// Modules with at most this many params (or buffers) are searched by a scan; beyond, by the index.
+constexpr std::size_t kScanTensors = 16;
+
+std::size_t tensorKeyHash(int module, std::string_view local)
+{
+    return std::hash<std::string_view>()(local) ^ (static_cast<std::size_t>(module) * 0x9E3779B97F4A7C15ull);
+}
+
+} // namespace
+
 void ModuleTree::addTensor(int id, Tensor tensor)
 {
     Module &m = module(id);
-    (tensor.buffer ? m.buffers : m.params).push_back(std::move(tensor));
+    const bool buffer = tensor.buffer;
+    auto &list = buffer ? m.buffers : m.params;
+    list.push_back(std::move(tensor));
+    if (list.size() <= kScanTensors)
+        return;
+    TensorIndex &index = buffer ? m_bufferIndex : m_paramIndex;
+    // Past the scan limit: the module's tensors so far, then each new one.
+    for (std::size_t i = list.size() == kScanTensors + 1 ? 0 : list.size() - 1; i < list.size(); ++i) {
+        const std::string &local = list[i].name;
+        index.table.appendHashed(tensorKeyHash(id, local), [&](std::int64_t position) {
+            const auto [owner, at] = index.refs[static_cast<std::size_t>(position)];
+            const Module &o = this->module(owner);
+            return owner == id && (buffer ? o.buffers : o.params)[static_cast<std::size_t>(at)].name == local;
+        });
+        index.refs.emplace_back(id, static_cast<int>(i));
+    }
+}
+
+int ModuleTree::findTensor(int id, bool buffer, std::string_view local) const
+{
+    const Module &m = module(id);
+    const auto &list = buffer ? m.buffers : m.params;
+    if (list.size() <= kScanTensors) {
+        for (std::size_t i = 0; i < list.size(); ++i)
+            if (list[i].name == local)
+                return static_cast<int>(i);
+        return -1;
+    }
+    const TensorIndex &index = buffer ? m_bufferIndex : m_paramIndex;
+    const std::int64_t position = index.table.findHashed(tensorKeyHash(id, local), [&](std::int64_t p) {
+        const auto [owner, at] = index.refs[static_cast<std::size_t>(p)];
+        return owner == id && list[static_cast<std::size_t>(at)].name == local;
+    });
+    return position < 0 ? -1 : index.refs[static_cast<std::size_t>(position)].second;
 }
 
 bool nameWithin(std::string_view name, std::string_view scope)
@@ -116,13 +161,10 @@ std::optional<KeyTarget> ModuleTree::resolveKey(std::string_view key) const
     if (owner < 0)
         return std::nullopt;
     const std::string_view local = dot == std::string_view::npos ? key : key.substr(dot + 1);
-    const Module &m = module(owner);
-    for (std::size_t i = 0; i < m.params.size(); ++i)
-        if (m.params[i].name == local)
-            return KeyTarget{owner, static_cast<int>(i)};
-    for (std::size_t i = 0; i < m.buffers.size(); ++i)
-        if (m.buffers[i].name == local)
-            return KeyTarget{owner, static_cast<int>(m.params.size() + i)};
+    if (const int i = findTensor(owner, false, local); i >= 0)
+        return KeyTarget{owner, i};
+    if (const int i = findTensor(owner, true, local); i >= 0)
+        return KeyTarget{owner, static_cast<int>(module(owner).params.size()) + i};
     return std::nullopt;
 }
 

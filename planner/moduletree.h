@@ -58,15 +58,35 @@ public:
     template<typename NameAt>
     std::int64_t find(std::string_view name, const NameAt &nameAt) const
     {
-        return m_slots.empty() ? -1 : find(name, std::hash<std::string_view>()(name), nameAt);
+        return findHashed(std::hash<std::string_view>()(name), [&](std::int64_t position) { return nameAt(position) == name; });
     }
     // Enters the next position (size()) under `name`; when `name` is there already, find() keeps
     // answering the earlier position (the new one still counts in size()).
     template<typename NameAt>
     void append(std::string_view name, const NameAt &nameAt)
     {
-        const std::size_t hash = std::hash<std::string_view>()(name);
-        if (!m_slots.empty() && find(name, hash, nameAt) >= 0) {
+        appendHashed(std::hash<std::string_view>()(name), [&](std::int64_t position) { return nameAt(position) == name; });
+    }
+    // The same for keys that are not one string: the caller hashes the key, and `matches(position)`
+    // says whether the key entered at `position` is the one sought.
+    template<typename Matches>
+    std::int64_t findHashed(std::size_t hash, const Matches &matches) const
+    {
+        if (m_slots.empty())
+            return -1;
+        const std::size_t mask = m_slots.size() - 1;
+        for (std::size_t slot = hash & mask;; slot = (slot + 1) & mask) {
+            const std::int64_t position = m_slots[slot];
+            if (position < 0)
+                return -1;
+            if (m_hashes[static_cast<std::size_t>(position)] == hash && matches(position))
+                return position;
+        }
+    }
+    template<typename Matches>
+    void appendHashed(std::size_t hash, const Matches &matches)
+    {
+        if (findHashed(hash, matches) >= 0) {
             m_hashes.push_back(hash);
             return;
         }
@@ -80,18 +100,6 @@ public:
     void reserve(std::size_t n);
 
 private:
-    template<typename NameAt>
-    std::int64_t find(std::string_view name, std::size_t hash, const NameAt &nameAt) const
-    {
-        const std::size_t mask = m_slots.size() - 1;
-        for (std::size_t slot = hash & mask;; slot = (slot + 1) & mask) {
-            const std::int64_t position = m_slots[slot];
-            if (position < 0)
-                return -1;
-            if (m_hashes[static_cast<std::size_t>(position)] == hash && nameAt(position) == name)
-                return position;
-        }
-    }
     void rehash(std::size_t slots);
     void enter(std::size_t position);
 
@@ -152,8 +160,18 @@ public:
     void reserve(int modules);
 
 private:
+    // The tensor named `local` in one of a module's lists, or -1.
+    int findTensor(int module, bool buffer, std::string_view local) const;
+
     std::vector<Module> m_modules;
     NameTable m_index; // full name -> id
+    // (module, local name) -> index in its params / buffers, for modules holding more tensors than
+    // a scan handles fast (a checkpoint of N top-level tensors: the root holds N).
+    struct TensorIndex {
+        NameTable table;
+        std::vector<std::pair<int, int>> refs; // position -> (module, index in the list)
+    };
+    TensorIndex m_paramIndex, m_bufferIndex;
 };
 
 // What a load dtype means (PlanOptions::dtypeRule).

@@ -37,7 +37,7 @@ SizeTable::SizeTable(const ModuleTree &tree, const PlanOptions &options)
 {
     module.resize(static_cast<std::size_t>(tree.size()));
     for (int id = 0; id < tree.size(); ++id)
-        module[static_cast<std::size_t>(id)] = map[tree.module(id).name];
+        module[static_cast<std::size_t>(id)] = map.byModule() ? map.moduleBytes(id) : map[tree.module(id).name];
 }
 
 double SizeTable::ofKey(const std::string &key, const KeyTarget &target) const

@@ -55,37 +55,51 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
     std::vector<KeyTarget> resolved(map.size());
     std::vector<int> moduleKey(n, -1);
     std::unordered_map<std::string, std::size_t> seen;
-    std::unordered_map<std::int64_t, std::size_t> tensorKey; // owner * 2^20 + slot -> key index
+    std::unordered_map<std::int64_t, std::size_t> tensorKey; // owner * 2^32 + slot -> key index
+    auto tensorKeyOf = [](int owner, int slot) { return static_cast<std::int64_t>(owner) * (std::int64_t(1) << 32) + slot; };
+    std::vector<bool> twice(map.size(), false);
+    // A likely intended name for an unknown key: the first module whose name ends with "." + key.
+    // Every module name suffix after a dot is looked up among the unknown keys, once.
+    std::unordered_map<std::string_view, int> suffixGuess; // unknown key -> module id, or -1
     for (std::size_t i = 0; i < map.size(); ++i) {
         const std::string &key = map[i].first;
-        if (auto [it, inserted] = seen.emplace(key, i); !inserted) {
-            add(Severity::Error, IssueKind::CoveredTwice, key, {MessageId::KeyTwice, {key, map[it->second].second, map[i].second}},
-                {MessageId::FixKeepOneEntry, {key}});
-            resolved[i] = KeyTarget{};
+        if (!seen.emplace(key, i).second) {
+            twice[i] = true;
             continue;
         }
         resolved[i] = resolve(tree, key);
-        if (resolved[i].module < 0) {
-            // A likely intended name: a module that ends with the key, or the key minus a
-            // leading component ("model.lm_head" -> "lm_head").
-            std::string guess;
-            const std::string suffix = "." + key;
-            for (const auto &m : tree.modules())
-                if (m.name.size() > suffix.size() && m.name.compare(m.name.size() - suffix.size(), suffix.size(), suffix) == 0) {
-                    guess = m.name;
-                    break;
-                }
-            if (guess.empty())
-                if (const auto dot = key.find('.'); dot != std::string::npos && tree.resolveKey(std::string_view(key).substr(dot + 1)))
-                    guess = key.substr(dot + 1);
-            add(Severity::Error, IssueKind::UnknownModule, key, {MessageId::UnknownKey, {key}},
-                guess.empty() ? Message{MessageId::FixRemoveOrCorrect, {}} : Message{MessageId::FixDidYouMean, {guess}});
-            continue;
-        }
-        if (resolved[i].tensor < 0)
+        if (resolved[i].module < 0)
+            suffixGuess.emplace(key, -1);
+        else if (resolved[i].tensor < 0)
             moduleKey[static_cast<std::size_t>(resolved[i].module)] = static_cast<int>(i);
         else
-            tensorKey[static_cast<std::int64_t>(resolved[i].module) * (1 << 20) + resolved[i].tensor] = i;
+            tensorKey[tensorKeyOf(resolved[i].module, resolved[i].tensor)] = i;
+    }
+    if (!suffixGuess.empty())
+        for (int id = 1; id < tree.size(); ++id) {
+            const std::string_view name = tree.module(id).name;
+            for (auto dot = name.find('.', 1); dot != std::string_view::npos; dot = name.find('.', dot + 1))
+                if (auto it = suffixGuess.find(name.substr(dot + 1)); it != suffixGuess.end() && it->second < 0)
+                    it->second = id;
+        }
+    for (std::size_t i = 0; i < map.size(); ++i) {
+        const std::string &key = map[i].first;
+        if (twice[i]) {
+            add(Severity::Error, IssueKind::CoveredTwice, key, {MessageId::KeyTwice, {key, map[seen.at(key)].second, map[i].second}},
+                {MessageId::FixKeepOneEntry, {key}});
+            continue;
+        }
+        if (resolved[i].module >= 0)
+            continue;
+        // Else the key minus a leading component ("model.lm_head" -> "lm_head").
+        std::string guess;
+        if (const int id = suffixGuess.at(key); id >= 0)
+            guess = tree.module(id).name;
+        if (guess.empty())
+            if (const auto dot = key.find('.'); dot != std::string::npos && tree.resolveKey(std::string_view(key).substr(dot + 1)))
+                guess = key.substr(dot + 1);
+        add(Severity::Error, IssueKind::UnknownModule, key, {MessageId::UnknownKey, {key}},
+            guess.empty() ? Message{MessageId::FixRemoveOrCorrect, {}} : Message{MessageId::FixDidYouMean, {guess}});
     }
 
     // Unknown devices.
@@ -118,7 +132,7 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
     std::size_t uncoveredCount = 0;
     std::vector<std::string> uncoveredSample;
     auto deviceOfTensor = [&](int owner, int slot) -> std::optional<Device> {
-        auto it = tensorKey.find(static_cast<std::int64_t>(owner) * (1 << 20) + slot);
+        auto it = tensorKey.find(tensorKeyOf(owner, slot));
         if (it != tensorKey.end())
             return map[it->second].second;
         const int c = cover[static_cast<std::size_t>(owner)];
@@ -132,7 +146,7 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         for (std::size_t s = 0; s < m.params.size() + m.buffers.size(); ++s) {
             const bool buffer = s >= m.params.size();
             const Tensor &t = buffer ? m.buffers[s - m.params.size()] : m.params[s];
-            const auto it = tensorKey.find(static_cast<std::int64_t>(id) * (1 << 20) + static_cast<int>(s));
+            const auto it = tensorKey.find(tensorKeyOf(id, static_cast<int>(s)));
             if (it != tensorKey.end() && c >= 0) {
                 const auto &key = map[it->second].first;
                 const auto &outer = map[static_cast<std::size_t>(c)].first;

@@ -319,6 +319,65 @@ private Q_SLOTS:
         }
     }
 
+    // Modules holding many tensors (a checkpoint of N top-level tensors) are searched through an
+    // index past 16 tensors: every key must resolve as a scan of the lists would (first match,
+    // params before buffers, each module its own names), including tensors added after the index.
+    void resolvesKeysOfModulesWithManyTensors_data()
+    {
+        QTest::addColumn<int>("count");
+        for (int n : {1, 15, 16, 17, 40, 3000})
+            QTest::newRow(qPrintable(QString::number(n) + " tensors")) << n;
+    }
+    void resolvesKeysOfModulesWithManyTensors()
+    {
+        QFETCH(int, count);
+        ModuleTree tree;
+        const int other = tree.addChild(ModuleTree::kRoot, "m");
+        for (int i = 0; i < count; ++i) {
+            for (int owner : {ModuleTree::kRoot, other}) {
+                Tensor p = t(DType::F16, {i + 1});
+                p.name = "p" + std::to_string(i);
+                tree.addTensor(owner, p);
+                Tensor b = t(DType::F32, {i + 2}, true);
+                b.name = i % 3 == 0 ? "p" + std::to_string(i) : "b" + std::to_string(i); // some buffers named like a param
+                tree.addTensor(owner, b);
+            }
+            if (i % 5 == 0) { // a second param of the same name: the first one wins
+                Tensor again = t(DType::BF16, {7});
+                again.name = "p" + std::to_string(i);
+                tree.addTensor(ModuleTree::kRoot, again);
+            }
+        }
+        // The scan this must agree with.
+        auto scan = [&](int owner, const std::string &local) -> int {
+            const Module &m = tree.module(owner);
+            for (std::size_t i = 0; i < m.params.size(); ++i)
+                if (m.params[i].name == local)
+                    return static_cast<int>(i);
+            for (std::size_t i = 0; i < m.buffers.size(); ++i)
+                if (m.buffers[i].name == local)
+                    return static_cast<int>(m.params.size() + i);
+            return -1;
+        };
+        int checked = 0;
+        for (int owner : {ModuleTree::kRoot, other}) {
+            const std::string prefix = owner == other ? "m." : "";
+            for (int i = 0; i <= count; ++i) // i == count: a name nobody has
+                for (const std::string &local : {"p" + std::to_string(i), "b" + std::to_string(i)}) {
+                    const int expected = scan(owner, local);
+                    const auto target = tree.resolveKey(prefix + local);
+                    QCOMPARE(target.has_value(), expected >= 0);
+                    if (target) {
+                        QCOMPARE(target->module, owner);
+                        QCOMPARE(target->tensor, expected);
+                        QCOMPARE(tree.tensor(*target).name, local);
+                        ++checked;
+                    }
+                }
+        }
+        QVERIFY(checked >= 2 * count);
+    }
+
     void namesWithinAScope_data()
     {
         QTest::addColumn<QString>("name");

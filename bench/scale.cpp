@@ -1,0 +1,287 @@
+// bench_scale: how planning and validation grow with the input (issue 12: linear time on huge
+// inputs). Each case grows N by 10x steps and prints the time of every stage per step and its
+// ratio to the step before, measured side by side in one run. Linear is 10x per step; the target
+// is at most 12x (O(N log N) at these sizes); a quadratic stage shows ~100x.
+//
+//   tensors   a checkpoint with N top-level tensors (no module at all) that must be spread over
+//             4 GPUs, the CPU and disk: tree from the tensor names, plan(), validate() of the plan
+//   unknown   validate() of a map that covers a small model and also lists N keys the model does
+//             not have (each gets an error with a "did you mean" search)
+//   layers    a Llama config (405B dimensions) with num_hidden_layers = N / 16 (about 13 modules
+//             a layer; the registry builds at most 65,536 layers): config -> module tree, plan() over 8 GPUs + CPU + disk, validate()
+//
+// Before the steps: the 405B config with 65,536 layers (issue 12's case) on the 8 x H100 profile.
+// Usage: bench_scale [largest N, default 1000000] [case: 65536, tensors, unknown or layers; default
+// all]. Asserts nothing.
+
+#include "models/describe.h"
+#include "models/planoptions.h"
+#include "models/resources.h"
+#include "planner/plan.h"
+#include "planner/validate.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <vector>
+
+using namespace mizan;
+using namespace mizan::planner;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::int64_t KiB = 1024;
+constexpr std::int64_t GiB = std::int64_t(1) << 30;
+
+double msSince(Clock::time_point t0)
+{
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// Fastest of a few runs for small steps (less disturbed by other load), one run for large ones.
+double timeMs(const std::function<void()> &f, double expectedMs)
+{
+    const int runs = expectedMs < 5 ? 9 : expectedMs < 50 ? 3 : 1;
+    double best = 1e300;
+    for (int i = 0; i < runs; ++i) {
+        const auto t0 = Clock::now();
+        f();
+        best = std::min(best, msSince(t0));
+    }
+    return best;
+}
+
+long peakRssMiB()
+{
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_maxrss / 1024;
+}
+
+struct Step {
+    std::int64_t n = 0;
+    std::string size; // what n means here (tensors, keys, modules)
+    std::vector<double> ms;
+};
+
+// One case: its stages timed per step, ratios to the previous step printed as they come.
+class Case {
+public:
+    Case(std::string name, std::vector<std::string> stages) : m_name(std::move(name)), m_stages(std::move(stages))
+    {
+        std::printf("\n%s\n  %-9s %-22s", m_name.c_str(), "N", "");
+        for (const auto &s : m_stages)
+            std::printf(" %12s %7s", (s + " ms").c_str(), "ratio");
+        std::printf("\n");
+    }
+    void add(Step step)
+    {
+        std::printf("  %-9lld %-22s", static_cast<long long>(step.n), step.size.c_str());
+        for (std::size_t i = 0; i < step.ms.size(); ++i) {
+            std::printf(" %12.2f", step.ms[i]);
+            if (m_steps.empty() || m_steps.back().ms[i] <= 0)
+                std::printf(" %7s", "");
+            else
+                std::printf(" %6.1fx", step.ms[i] / m_steps.back().ms[i]);
+        }
+        std::printf("\n");
+        std::fflush(stdout);
+        m_steps.push_back(std::move(step));
+    }
+    // The largest ratio per 10x step of each stage among steps whose previous step took at least
+    // `floorMs` (shorter times are mostly noise and fixed costs).
+    void summary(double floorMs = 1.0) const
+    {
+        std::printf("  worst ratio per 10x step (steps from %.0f ms):", floorMs);
+        for (std::size_t i = 0; i < m_stages.size(); ++i) {
+            double worst = 0;
+            for (std::size_t k = 1; k < m_steps.size(); ++k)
+                if (m_steps[k - 1].ms[i] >= floorMs)
+                    worst = std::max(worst, m_steps[k].ms[i] / m_steps[k - 1].ms[i]);
+            std::printf(" %s %.1fx%s", m_stages[i].c_str(), worst, worst > 12.0 ? " [OVER 12x]" : "");
+        }
+        std::printf("\n");
+    }
+    double last(std::size_t stage) const { return m_steps.empty() ? 0 : m_steps.back().ms[stage]; }
+
+private:
+    std::string m_name;
+    std::vector<std::string> m_stages;
+    std::vector<Step> m_steps;
+};
+
+// A stage slower than this stops its case: the next step would take ~100x longer if quadratic.
+constexpr double kGiveUpMs = 20000;
+
+bool tooSlow(const Step &s)
+{
+    return std::any_of(s.ms.begin(), s.ms.end(), [](double ms) { return ms > kGiveUpMs; });
+}
+
+MaxMemory budgets(int gpus, std::int64_t gpuBytes, std::int64_t cpuBytes)
+{
+    MaxMemory m;
+    for (int i = 0; i < gpus; ++i)
+        m.emplace_back(Device::gpu(i), gpuBytes);
+    m.emplace_back(Device::cpu(), cpuBytes);
+    return m;
+}
+
+void checkValid(const std::vector<Issue> &issues, const char *what)
+{
+    if (hasErrors(issues)) {
+        std::fprintf(stderr, "%s: the plan does not validate: %s\n", what, issues.front().message.c_str());
+        std::exit(1);
+    }
+}
+
+// ---- tensors: N top-level tensors, 1 KiB each, over 4 GPUs (1/8 each), the CPU (1/4) and disk --
+void topLevelTensors(std::int64_t maxN)
+{
+    Case c("tensors: N top-level tensors (1 KiB each) spread over 4 GPUs + CPU + disk", {"tree", "plan", "validate"});
+    for (std::int64_t n = 1000; n <= maxN; n *= 10) {
+        std::vector<std::pair<std::string, Tensor>> named;
+        named.reserve(static_cast<std::size_t>(n));
+        for (std::int64_t i = 0; i < n; ++i) {
+            Tensor t;
+            t.dtype = DType::F16;
+            t.shape = {512};
+            named.emplace_back("w" + std::to_string(i), t);
+        }
+        ModuleTree tree;
+        Step s{n, std::to_string(n) + " tensors", {}};
+        s.ms.push_back(timeMs([&] { tree = ModuleTree::fromTensorNames(named); }, c.last(0)));
+        PlanOptions o;
+        o.maxMemory = budgets(4, n * KiB / 8, n * KiB / 4);
+        Plan p;
+        s.ms.push_back(timeMs([&] { p = plan(tree, o); }, c.last(1)));
+        std::vector<Issue> issues;
+        s.ms.push_back(timeMs([&] { issues = validate(tree, p.deviceMap, o); }, c.last(2)));
+        checkValid(issues, "tensors");
+        s.size = std::to_string(p.deviceMap.size()) + " map keys";
+        c.add(s);
+        if (tooSlow(s))
+            break;
+    }
+    c.summary();
+}
+
+// ---- unknown: a small model's map plus N keys it does not have -----------------------------------
+void unknownKeys(std::int64_t maxN)
+{
+    Case c("unknown: validate() of a map with N keys the model does not have", {"validate"});
+    std::vector<std::pair<std::string, Tensor>> named;
+    for (int l = 0; l < 4; ++l)
+        for (const char *t : {"self_attn.q_proj.weight", "self_attn.k_proj.weight", "mlp.up_proj.weight", "input_layernorm.weight"}) {
+            Tensor w;
+            w.dtype = DType::BF16;
+            w.shape = {64, 64};
+            named.emplace_back("model.layers." + std::to_string(l) + "." + t, w);
+        }
+    const ModuleTree tree = ModuleTree::fromTensorNames(named);
+    PlanOptions o;
+    o.maxMemory = budgets(2, GiB, GiB);
+    for (std::int64_t n = 1000; n <= maxN; n *= 10) {
+        DeviceMap map = {{"model", Device::gpu(0)}};
+        map.reserve(static_cast<std::size_t>(n) + 1);
+        // Half look like layers the model lacks, half like typos of a tensor name.
+        for (std::int64_t i = 0; i < n; ++i)
+            map.emplace_back(i % 2 ? "model.layers." + std::to_string(i + 4) + ".mlp" : "lm_head" + std::to_string(i) + ".weight",
+                             Device::gpu(static_cast<int>(i % 2)));
+        std::vector<Issue> issues;
+        Step s{n, std::to_string(n) + " unknown keys", {}};
+        s.ms.push_back(timeMs([&] { issues = validate(tree, map, o); }, c.last(0)));
+        if (static_cast<std::int64_t>(issues.size()) < n) {
+            std::fprintf(stderr, "unknown: %zu issues for %lld unknown keys\n", issues.size(), static_cast<long long>(n));
+            std::exit(1);
+        }
+        c.add(s);
+        if (tooSlow(s))
+            break;
+    }
+    c.summary();
+}
+
+nlohmann::json llamaConfig(std::int64_t layers)
+{
+    nlohmann::json config = models::presetConfig("llama-3.1-405b");
+    config["num_hidden_layers"] = layers;
+    return config;
+}
+
+// ---- layers: the 405B config with N / 16 layers ---------------------------------------------------
+void configLayers(std::int64_t maxN)
+{
+    Case c("layers: Llama 405B config with N/16 layers (~13 modules a layer) over 8 GPUs + CPU + disk",
+           {"config->tree", "plan", "validate"});
+    for (std::int64_t n = 1000; n <= maxN; n *= 10) {
+        const std::int64_t layers = n / 16;
+        const nlohmann::json config = llamaConfig(layers);
+        models::ModelDescription model;
+        Step s{n, "", {}};
+        s.ms.push_back(timeMs([&] { model = models::describeConfig(config); }, c.last(0)));
+        models::PlanSettings settings;
+        // The 126-layer model's budgets (~756 GiB: 8 x 70 GiB + 100 GiB RAM, the rest on disk)
+        // scaled with the layer count, so that every step spreads the same way.
+        settings.maxMemory = budgets(8, 70 * GiB * layers / 126, 100 * GiB * layers / 126);
+        const PlanOptions o = models::planOptionsFor(model, settings);
+        Plan p;
+        s.ms.push_back(timeMs([&] { p = plan(model.tree, o); }, c.last(1)));
+        std::vector<Issue> issues;
+        s.ms.push_back(timeMs([&] { issues = validate(model.tree, p.deviceMap, o); }, c.last(2)));
+        checkValid(issues, "layers");
+        s.size = std::to_string(model.tree.size()) + " modules";
+        c.add(s);
+        if (tooSlow(s))
+            break;
+    }
+    c.summary();
+}
+
+// ---- issue 12's case: 65,536 layers on the 8 x H100 profile ---------------------------------------
+void layers65536()
+{
+    const auto t0 = Clock::now();
+    const models::ModelDescription model = models::describeConfig(llamaConfig(65536));
+    const double describeMs = msSince(t0);
+    models::PlanSettings settings;
+    settings.maxMemory = models::budgetsFor(models::hardwareProfile("8x-h100-80gb")).maxMemory();
+    const PlanOptions o = models::planOptionsFor(model, settings);
+    const auto t1 = Clock::now();
+    const Plan p = plan(model.tree, o);
+    const double planMs = msSince(t1);
+    const auto t2 = Clock::now();
+    const auto issues = validate(model.tree, p.deviceMap, o);
+    const double validateMs = msSince(t2);
+    checkValid(issues, "65536 layers");
+    std::printf("Llama 405B config with 65,536 layers (%d modules), 8 x H100 80 GB profile:\n"
+                "  config->tree %.0f ms, plan %.0f ms, validate %.0f ms, %zu map keys, peak RSS %ld MiB\n",
+                model.tree.size(), describeMs, planMs, validateMs, p.deviceMap.size(), peakRssMiB());
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    const std::int64_t maxN = argc > 1 ? std::max<std::int64_t>(1000, std::atoll(argv[1])) : 1000000;
+    const std::string only = argc > 2 ? argv[2] : "";
+    auto wanted = [&](const char *name) { return only.empty() || only == name; };
+    const auto t0 = Clock::now();
+    std::printf("bench_scale: time per 10x step of N (fastest of 9 runs under 5 ms, of 3 under 50 ms, else one run)\n\n");
+    if (wanted("65536"))
+        layers65536();
+    if (wanted("tensors"))
+        topLevelTensors(maxN);
+    if (wanted("unknown"))
+        unknownKeys(maxN);
+    if (wanted("layers"))
+        configLayers(maxN);
+    std::printf("\ntotal %.1f s\n", msSince(t0) / 1000.0);
+    return 0;
+}
