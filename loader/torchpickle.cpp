@@ -423,7 +423,9 @@ private:
         return out;
     }
 
-    static constexpr std::size_t kMaxValues = 50'000'000;
+    // About 15 values a tensor: room for some 500,000 tensors in one file (Llama 3.1 405B has about 1,100),
+    // while a hostile pickle of one-byte opcodes stays within about 1.5 GB of values.
+    static constexpr std::size_t kMaxValues = 8'000'000;
     std::string_view m_data;
     const std::string &m_path;
     std::size_t m_pos = 0;
