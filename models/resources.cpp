@@ -6,6 +6,7 @@
 #include "source.h"
 #include "registry_p.h"
 
+#include "loader/hfcache.h"
 #include "planner/device.h"
 #include "planner/error.h"
 #include "planner/fileio.h"
@@ -196,6 +197,16 @@ Source openSource(const std::string &pathOrPreset, const loader::OpenOptions &op
     // such by loader::open, not looked up as a preset.
     if (pathType(pathOrPreset) != PathType::Missing) {
         s.checkpoint = loader::open(pathOrPreset, options);
+        s.model = describe(s.checkpoint);
+        return s;
+    }
+    // "org/name": the newest complete snapshot of the Hugging Face cache (refs/main first).
+    if (loader::looksLikeRepoId(pathOrPreset)) {
+        std::string why;
+        const auto cached = loader::findCachedModel(pathOrPreset, &why);
+        if (!cached)
+            throw Error(ErrorKind::NotFound, pathOrPreset, why);
+        s.checkpoint = loader::open(cached->path, options);
         s.model = describe(s.checkpoint);
         return s;
     }

@@ -34,5 +34,7 @@ int runRun(const std::vector<std::string> &args);
 extern const char *const kRunUsage;
 int runOffload(const std::vector<std::string> &args);
 extern const char *const kOffloadUsage;
+int runList(const std::vector<std::string> &args);
+extern const char *const kListUsage;
 
 } // namespace mizan::cli

@@ -20,6 +20,7 @@ namespace {
 const Command kCommands[] = {
     {"inspect", "show a checkpoint's module tree, sizes and dtypes", kInspectUsage, runInspect},
     {"presets", "list the bundled model presets and hardware profiles", kPresetsUsage, runPresets},
+    {"list", "list the models in the Hugging Face cache (open them as ORG/NAME)", kListUsage, runList},
     {"make-demo", "write a demo checkpoint (small LLaMA, a preset, or a sparse giant)", kMakeDemoUsage, runMakeDemo},
     {"plan", "compute a device map under per-device budgets (Accelerate-exact)", kPlanUsage, runPlan},
     {"validate", "check a device map or plan file against a model", kValidateUsage, runValidate},
