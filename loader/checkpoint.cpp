@@ -30,18 +30,6 @@ namespace {
 
 constexpr std::size_t kMaxNamesInMessage = 8;
 
-// Whether `path` (in a checkpoint folder) is there at all: a regular file is read, something
-// else under that name (a FIFO, a folder, a loop of links) is an error naming it, not "missing".
-bool presentFile(const std::string &path)
-{
-    const PathType type = pathType(path);
-    if (type == PathType::Missing)
-        return false;
-    if (type != PathType::File && type != PathType::NoAccess)
-        throw Error(ErrorKind::Io, path, std::string("is ") + describePathType(type) + ", not a regular file: refused");
-    return true;
-}
-
 std::string joinPath(const std::string &dir, const std::string &name)
 {
     if (dir.empty())
@@ -371,7 +359,7 @@ void loadConfig(Checkpoint &cp, const std::string &configPath)
 void loadConfigBeside(Checkpoint &cp, const std::string &dir)
 {
     const std::string configPath = joinPath(dir, "config.json");
-    if (presentFile(configPath))
+    if (regularFileExists(configPath))
         loadConfig(cp, configPath);
 }
 
@@ -409,7 +397,7 @@ void openDirectory(Checkpoint &cp, const std::string &dir, const OpenOptions &op
     }
     std::sort(indexes.begin(), indexes.end());
     std::sort(singles.begin(), singles.end());
-    const bool hasConfig = presentFile(joinPath(dir, "config.json"));
+    const bool hasConfig = regularFileExists(joinPath(dir, "config.json"));
 
     if (std::find(singles.begin(), singles.end(), "model.safetensors") != singles.end()) {
         openSingle(cp, joinPath(dir, "model.safetensors"), options);

@@ -155,46 +155,68 @@ std::vector<std::string> hfCacheRoots()
     return out;
 }
 
+namespace {
+
+// The snapshots of one repository folder (models--org--name) into `out`.
+void addRepository(const fs::path &repoDir, std::vector<CachedModel> &out)
+{
+    const std::string dir = repoDir.filename().string();
+    // models--org--name (a name without an org has one part).
+    std::string id = dir.substr(8);
+    if (const auto sep = id.find("--"); sep != std::string::npos)
+        id = id.substr(0, sep) + "/" + id.substr(sep + 2);
+    std::vector<std::pair<std::string, std::string>> refs; // (branch, revision)
+    std::error_code e2;
+    for (fs::directory_iterator r(repoDir / "refs", e2), rend; !e2 && r != rend; r.increment(e2))
+        if (std::error_code e3; r->is_regular_file(e3))
+            refs.emplace_back(r->path().filename().string(), readRef(r->path()));
+    const std::size_t first = out.size();
+    for (fs::directory_iterator s(repoDir / "snapshots", e2), send; !e2 && s != send; s.increment(e2)) {
+        if (std::error_code e3; !s->is_directory(e3))
+            continue;
+        std::vector<std::string> here;
+        for (const auto &[branch, revision] : refs)
+            if (revision == s->path().filename().string())
+                here.push_back(branch);
+        out.push_back(describeSnapshot(id, s->path(), here));
+    }
+    // A download in progress leaves blobs/<hash>.incomplete: the snapshots are not to be trusted.
+    bool downloading = false;
+    for (fs::directory_iterator b(repoDir / "blobs", e2), bend; !e2 && b != bend; b.increment(e2))
+        downloading = downloading || b->path().filename().string().ends_with(".incomplete");
+    for (std::size_t k = first; k < out.size(); ++k)
+        if (downloading && out[k].complete) {
+            out[k].complete = false;
+            out[k].problem = "a download is in progress (blobs/*.incomplete)";
+        }
+}
+
+void sortModels(std::vector<CachedModel> &out)
+{
+    std::sort(out.begin(), out.end(), [](const CachedModel &a, const CachedModel &b) {
+        return a.repoId != b.repoId ? a.repoId < b.repoId : a.modifiedSeconds > b.modifiedSeconds;
+    });
+}
+
+// The folder huggingface_hub keeps `repoId` in: models--org--name.
+std::string repoFolderName(const std::string &repoId)
+{
+    std::string name = "models--" + repoId;
+    if (const auto slash = name.find('/'); slash != std::string::npos)
+        name.replace(slash, 1, "--");
+    return name;
+}
+
+} // namespace
+
 std::vector<CachedModel> listCachedModels(const std::string &root)
 {
     std::vector<CachedModel> out;
     std::error_code ec;
-    for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
-        const std::string dir = it->path().filename().string();
-        if (!dir.starts_with("models--"))
-            continue;
-        // models--org--name (a name without an org has one part).
-        std::string id = dir.substr(8);
-        if (const auto sep = id.find("--"); sep != std::string::npos)
-            id = id.substr(0, sep) + "/" + id.substr(sep + 2);
-        std::vector<std::pair<std::string, std::string>> refs; // (branch, revision)
-        std::error_code e2;
-        for (fs::directory_iterator r(it->path() / "refs", e2), rend; !e2 && r != rend; r.increment(e2))
-            if (std::error_code e3; r->is_regular_file(e3))
-                refs.emplace_back(r->path().filename().string(), readRef(r->path()));
-        const std::size_t first = out.size();
-        for (fs::directory_iterator s(it->path() / "snapshots", e2), send; !e2 && s != send; s.increment(e2)) {
-            if (std::error_code e3; !s->is_directory(e3))
-                continue;
-            std::vector<std::string> here;
-            for (const auto &[branch, revision] : refs)
-                if (revision == s->path().filename().string())
-                    here.push_back(branch);
-            out.push_back(describeSnapshot(id, s->path(), here));
-        }
-        // A download in progress leaves blobs/<hash>.incomplete: the snapshots are not to be trusted.
-        bool downloading = false;
-        for (fs::directory_iterator b(it->path() / "blobs", e2), bend; !e2 && b != bend; b.increment(e2))
-            downloading = downloading || b->path().filename().string().ends_with(".incomplete");
-        for (std::size_t k = first; k < out.size(); ++k)
-            if (downloading && out[k].complete) {
-                out[k].complete = false;
-                out[k].problem = "a download is in progress (blobs/*.incomplete)";
-            }
-    }
-    std::sort(out.begin(), out.end(), [](const CachedModel &a, const CachedModel &b) {
-        return a.repoId != b.repoId ? a.repoId < b.repoId : a.modifiedSeconds > b.modifiedSeconds;
-    });
+    for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec))
+        if (it->path().filename().string().starts_with("models--"))
+            addRepository(it->path(), out);
+    sortModels(out);
     return out;
 }
 
@@ -224,7 +246,13 @@ std::optional<CachedModel> findCachedModel(const std::string &repoId, std::strin
     std::optional<CachedModel> newest, onMain;
     std::string problems;
     int snapshots = 0;
-    for (auto &m : listCachedModels()) {
+    // Only this repository's folder in each root: no other model is walked.
+    std::vector<CachedModel> models;
+    for (const auto &root : hfCacheRoots())
+        if (std::error_code ec; fs::is_directory(fs::path(root) / repoFolderName(repoId), ec))
+            addRepository(fs::path(root) / repoFolderName(repoId), models);
+    sortModels(models);
+    for (auto &m : models) {
         if (m.repoId != repoId)
             continue;
         ++snapshots;

@@ -67,15 +67,22 @@ const char *describePathType(PathType type)
     return "a special file";
 }
 
-FileDescriptor openReadOnlyIfExists(const std::string &path)
+bool regularFileExists(const std::string &path)
 {
     const PathType type = pathType(path);
     if (type == PathType::Missing)
-        return FileDescriptor();
+        return false;
     if (type == PathType::SymlinkLoop)
         throw Error(ErrorKind::Io, path, "cannot open for reading: it is a symbolic link loop (too many levels of symbolic links)");
     if (type != PathType::File && type != PathType::NoAccess)
         notRegular(path, type);
+    return true;
+}
+
+FileDescriptor openReadOnlyIfExists(const std::string &path)
+{
+    if (!regularFileExists(path))
+        return FileDescriptor();
     int fd;
     do {
         // O_NONBLOCK: should the path have been swapped for a FIFO since the stat, the open

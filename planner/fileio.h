@@ -18,6 +18,10 @@ PathType pathType(const std::string &path);
 // "a named pipe (FIFO)", "a folder", ... for messages.
 const char *describePathType(PathType type);
 
+// Whether a regular file is at `path`: false when nothing is, Error(Io) naming what is there
+// instead (a FIFO, a folder, a loop of links), so that "missing" is never said of those.
+bool regularFileExists(const std::string &path);
+
 // Opens the regular file `path` read-only; throws Error(Io) naming the file and the problem:
 // missing, a symbolic link loop, no permission, or not a regular file (a FIFO, a device, a
 // socket, a folder). The type is checked before opening and again on the descriptor, and the
