@@ -227,4 +227,32 @@ Source openSource(const std::string &pathOrPreset, const loader::OpenOptions &op
     return s;
 }
 
+loader::Tokenizer openTokenizer(const std::string &pathOrName)
+{
+    std::string folder = pathOrName;
+    const PathType type = pathType(pathOrName);
+    if (type == PathType::File)
+        return loader::Tokenizer::fromFile(pathOrName);
+    if (type == PathType::Missing && loader::looksLikeRepoId(pathOrName)) {
+        std::string why;
+        const auto cached = loader::findCachedModel(pathOrName, &why);
+        if (!cached)
+            throw Error(ErrorKind::NotFound, pathOrName, why);
+        folder = cached->path;
+    } else if (type != PathType::Directory) {
+        throw Error(ErrorKind::NotFound, pathOrName,
+                    type == PathType::Missing ? "no such file or folder" : std::string("is ") + describePathType(type) + ", not a tokenizer file or a model folder");
+    }
+    if (auto tokenizer = loader::Tokenizer::forModel(folder))
+        return std::move(*tokenizer);
+    throw Error(ErrorKind::NotFound, folder, "has no tokenizer (tokenizer.json, or vocab.json + merges.txt)");
+}
+
+std::optional<loader::Tokenizer> tokenizerOf(const loader::Checkpoint &checkpoint)
+{
+    if (checkpoint.directory.empty() || checkpoint.format == loader::Format::ConfigOnly)
+        return std::nullopt;
+    return loader::Tokenizer::forModel(checkpoint.directory);
+}
+
 } // namespace mizan::models

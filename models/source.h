@@ -4,8 +4,10 @@
 // opened and described in one call: the front door of the CLI, the GUI and the runtime.
 
 #include "loader/checkpoint.h"
+#include "loader/tokenizer.h"
 #include "models/describe.h"
 
+#include <optional>
 #include <string>
 
 namespace mizan::models {
@@ -19,5 +21,12 @@ struct Source {
 // A path that exists is opened with loader::open(); otherwise the name must be a preset
 // ("llama-3.1-405b"). Throws mizan::Error(NotFound) naming the presets when neither.
 Source openSource(const std::string &pathOrPreset, const loader::OpenOptions &options = {});
+
+// The tokenizer a user names: a tokenizer.json file, a model folder (tokenizer.json, else
+// vocab.json + merges.txt), or ORG/NAME in the Hugging Face cache. Throws mizan::Error(NotFound)
+// naming the place when it has no tokenizer, and the tokenizer's own errors.
+loader::Tokenizer openTokenizer(const std::string &pathOrName);
+// The tokenizer beside an opened checkpoint (its folder), nullopt when it has none.
+std::optional<loader::Tokenizer> tokenizerOf(const loader::Checkpoint &checkpoint);
 
 } // namespace mizan::models

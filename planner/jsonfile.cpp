@@ -58,13 +58,16 @@ std::string typeName(const Json &v)
 
 } // namespace
 
-nlohmann::ordered_json parseJsonText(std::string_view text, const std::string &path, ErrorKind syntaxKind)
+namespace {
+
+template<typename Json>
+Json parseAs(std::string_view text, const std::string &path, ErrorKind syntaxKind)
 {
     if (const std::size_t at = tooDeepAt(text); at != std::string_view::npos)
         throw Error(syntaxKind, path, "invalid JSON at byte " + std::to_string(at) + ": nested more than "
                                           + std::to_string(kMaxJsonDepth) + " levels deep");
     try {
-        return nlohmann::ordered_json::parse(text.begin(), text.end());
+        return Json::parse(text.begin(), text.end());
     } catch (const nlohmann::json::parse_error &e) {
         // nlohmann's text: "[json.exception.parse_error.101] parse error at line 1, column 5: ..."
         std::string what = e.what();
@@ -81,9 +84,21 @@ nlohmann::ordered_json parseJsonText(std::string_view text, const std::string &p
     }
 }
 
+} // namespace
+
+nlohmann::ordered_json parseJsonText(std::string_view text, const std::string &path, ErrorKind syntaxKind)
+{
+    return parseAs<nlohmann::ordered_json>(text, path, syntaxKind);
+}
+
 nlohmann::ordered_json readJsonFile(const std::string &path, InputKind kind, ErrorKind syntaxKind)
 {
     return parseJsonText(readInputFile(path, kind), path, syntaxKind);
+}
+
+nlohmann::json readLargeJsonFile(const std::string &path, InputKind kind, ErrorKind syntaxKind)
+{
+    return parseAs<nlohmann::json>(readInputFile(path, kind), path, syntaxKind);
 }
 
 std::string jsonTypeName(const nlohmann::json &value) { return typeName(value); }

@@ -5,7 +5,7 @@
 set -euo pipefail
 MIZAN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$MIZAN_ROOT/scripts/deps.sh"
-mizan_install_deps xvfb xauth
+mizan_install_deps xvfb xauth nodejs npm
 BUILD="${MIZAN_BUILD_DIR:-$MIZAN_ROOT/build}"
 mizan_configure "$BUILD" "${MIZAN_BUILD_OPTIONS[@]}"
 cmake --build "$BUILD" --parallel "$(nproc)"

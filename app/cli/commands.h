@@ -36,5 +36,7 @@ int runOffload(const std::vector<std::string> &args);
 extern const char *const kOffloadUsage;
 int runList(const std::vector<std::string> &args);
 extern const char *const kListUsage;
+int runTokenize(const std::vector<std::string> &args);
+extern const char *const kTokenizeUsage;
 
 } // namespace mizan::cli
