@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 
 namespace fs = std::filesystem;
 
@@ -253,6 +254,60 @@ std::optional<loader::Tokenizer> tokenizerOf(const loader::Checkpoint &checkpoin
     if (checkpoint.directory.empty() || checkpoint.format == loader::Format::ConfigOnly)
         return std::nullopt;
     return loader::Tokenizer::forModel(checkpoint.directory);
+}
+
+std::optional<loader::Tokenizer> tokenizerForCheckpoint(const std::string &pathOrName)
+{
+    const PathType type = pathType(pathOrName);
+    if (type == PathType::Directory)
+        return loader::Tokenizer::forModel(pathOrName);
+    if (type == PathType::File)
+        return loader::Tokenizer::forModel(fs::path(pathOrName).parent_path().string());
+    if (type == PathType::Missing && loader::looksLikeRepoId(pathOrName))
+        if (const auto cached = loader::findCachedModel(pathOrName))
+            return loader::Tokenizer::forModel(cached->path);
+    return std::nullopt;
+}
+
+namespace {
+
+// eos_token_id of a config: a number or a list of numbers; nullopt when absent.
+template<typename Json>
+std::optional<std::vector<std::int64_t>> eosIdsIn(const Json &config)
+{
+    if (!config.is_object())
+        return std::nullopt;
+    const auto it = config.find("eos_token_id");
+    if (it == config.end() || it->is_null())
+        return std::nullopt;
+    std::vector<std::int64_t> ids;
+    const auto add = [&](const auto &value) {
+        if (const auto id = planner::jsonInteger(value, 0, std::numeric_limits<std::int32_t>::max(), nullptr))
+            ids.push_back(*id);
+    };
+    if (it->is_array())
+        for (const auto &item : *it)
+            add(item);
+    else
+        add(*it);
+    return ids;
+}
+
+} // namespace
+
+std::vector<std::int64_t> stopIdsOf(const loader::Checkpoint &checkpoint, const loader::Tokenizer *tokenizer)
+{
+    if (!checkpoint.directory.empty()) {
+        const std::string path = (fs::path(checkpoint.directory) / "generation_config.json").string();
+        if (regularFileExists(path))
+            if (auto ids = eosIdsIn(planner::readJsonFile(path, InputKind::GenerationConfig)))
+                return *ids;
+    }
+    if (auto ids = eosIdsIn(checkpoint.config))
+        return *ids;
+    if (tokenizer && tokenizer->eosId())
+        return {*tokenizer->eosId()};
+    return {};
 }
 
 } // namespace mizan::models

@@ -7,8 +7,10 @@
 #include "loader/tokenizer.h"
 #include "models/describe.h"
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace mizan::models {
 
@@ -28,5 +30,13 @@ Source openSource(const std::string &pathOrPreset, const loader::OpenOptions &op
 loader::Tokenizer openTokenizer(const std::string &pathOrName);
 // The tokenizer beside an opened checkpoint (its folder), nullopt when it has none.
 std::optional<loader::Tokenizer> tokenizerOf(const loader::Checkpoint &checkpoint);
+// The same for a checkpoint path as the user gave it: a folder, a file in a folder, or ORG/NAME
+// in the Hugging Face cache; nullopt when there is no tokenizer there (or no such path).
+std::optional<loader::Tokenizer> tokenizerForCheckpoint(const std::string &pathOrName);
+
+// The ids that end generation, as transformers' generate() takes them: generation_config.json's
+// eos_token_id (a number or a list) in the checkpoint's folder, else config.json's, else the
+// tokenizer's end-of-sequence token; empty when none says. Ids outside [0, 2^31) are ignored.
+std::vector<std::int64_t> stopIdsOf(const loader::Checkpoint &checkpoint, const loader::Tokenizer *tokenizer);
 
 } // namespace mizan::models

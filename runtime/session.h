@@ -66,6 +66,9 @@ struct RunRequest {
     int topK = 0;
     std::uint64_t seed = 0;
     bool keepLogits = false;               // RunResult::logits: the last position's logits per forward
+    // Generation ends after one of these ids (the tokenizer's / generation_config.json's end of
+    // sequence), before maxNewTokens; empty: always maxNewTokens.
+    std::vector<std::int64_t> stopIds;
 };
 
 enum class RunEventKind {
@@ -130,6 +133,7 @@ struct RunError {
 struct RunResult {
     std::vector<std::int64_t> promptIds;
     std::vector<std::int64_t> generatedIds;
+    bool stoppedAtStopId = false;      // the last generated id is one of RunRequest::stopIds
     std::vector<DeviceRunReport> devices;
     double loadSeconds = 0;            // from the start to the weights in place
     double prefillSeconds = 0;

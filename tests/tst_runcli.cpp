@@ -5,6 +5,7 @@
 #include "torchsave.h"
 
 #include "loader/checkpoint.h"
+#include "loader/tokenizer.h"
 
 #include <QtTest>
 
@@ -276,6 +277,69 @@ private Q_SLOTS:
         const CliRun disk = runCli(QStringList{QStringLiteral("run"), bin, QStringLiteral("--plan"), m_diskOffloadPlan, QStringLiteral("--json")} + prompt());
         QVERIFY2(disk.exitCode == 0, qPrintable(text(disk)));
         QCOMPARE(idsOf(jsonOf(disk).value(QStringLiteral("generated_ids")).toArray()), m_reference);
+    }
+
+    // --prompt TEXT: encoded with the tokenizer in the checkpoint's folder, the same tokens on every
+    // placement, the text decoded from them, and generation stopping at the end-of-sequence id.
+    void promptText()
+    {
+        const QString withTokenizer = path(QStringLiteral("with-tokenizer"));
+        QVERIFY(QDir().mkpath(withTokenizer));
+        for (const QString &name : QDir(m_demo).entryList(QDir::Files))
+            QVERIFY(QFile::copy(m_demo + QLatin1Char('/') + name, withTokenizer + QLatin1Char('/') + name));
+        const QString tokenizerDir = QString::fromStdString(mizan::testdata::path("tokenizers/split-normalized"));
+        for (const QString &name : {QStringLiteral("tokenizer.json"), QStringLiteral("tokenizer_config.json")})
+            QVERIFY(QFile::copy(tokenizerDir + QLatin1Char('/') + name, withTokenizer + QLatin1Char('/') + name));
+        const auto tokenizer = mizan::loader::Tokenizer::forModel(withTokenizer.toStdString());
+        QVERIFY(tokenizer);
+        const QString prompt = QStringLiteral("Hello world!"); // 3 tokens: the split budgets fit 4
+        const QStringList args = {QStringLiteral("--prompt"), prompt, QStringLiteral("--max-new-tokens"), QStringLiteral("8"), QStringLiteral("--ignore-eos"),
+                                  QStringLiteral("--json")};
+        const CliRun cpu = runCli(QStringList{QStringLiteral("run"), withTokenizer, QStringLiteral("--max-memory"), QStringLiteral("cpu=10GB")} + args);
+        QVERIFY2(cpu.exitCode == 0, qPrintable(text(cpu)));
+        const QJsonObject reference = jsonOf(cpu);
+        const auto expectedPrompt = tokenizer->encode(prompt.toStdString(), true).ids;
+        QCOMPARE(idsOf(reference.value(QStringLiteral("prompt_ids")).toArray()), QList<qint64>(expectedPrompt.begin(), expectedPrompt.end()));
+        const QList<qint64> generated = idsOf(reference.value(QStringLiteral("generated_ids")).toArray());
+        QCOMPARE(generated.size(), 8);
+        const std::vector<std::int64_t> ids(generated.begin(), generated.end());
+        QCOMPARE(reference.value(QStringLiteral("text")).toString(), QString::fromStdString(tokenizer->decode(ids)));
+        QCOMPARE(reference.value(QStringLiteral("prompt")).toString(), prompt);
+        QCOMPARE(reference.value(QStringLiteral("stopped_at_eos")).toBool(), false);
+        // Split over two simulated GPUs and disk offload: the same ids and text.
+        for (const QStringList &map : {QStringList{QStringLiteral("--max-memory"), m_splitBudget}, QStringList{QStringLiteral("--plan"), m_diskOffloadPlan}}) {
+            const CliRun r = runCli(QStringList{QStringLiteral("run"), withTokenizer} + map + args);
+            QVERIFY2(r.exitCode == 0, qPrintable(text(r)));
+            QCOMPARE(idsOf(jsonOf(r).value(QStringLiteral("generated_ids")).toArray()), generated);
+            QCOMPARE(jsonOf(r).value(QStringLiteral("text")).toString(), reference.value(QStringLiteral("text")).toString());
+        }
+        // The text report streams the text, then the ids.
+        const CliRun plain = runCli({QStringLiteral("run"), withTokenizer, QStringLiteral("--max-memory"), QStringLiteral("cpu=10GB"), QStringLiteral("--prompt"),
+                                     prompt, QStringLiteral("--max-new-tokens"), QStringLiteral("8"), QStringLiteral("--ignore-eos")});
+        QVERIFY2(plain.exitCode == 0, qPrintable(text(plain)));
+        QVERIFY2(plain.outText().contains(QStringLiteral("Tokenizer   ")), qPrintable(text(plain)));
+        QVERIFY2(plain.outText().contains(QStringLiteral("\nText        ")), qPrintable(text(plain)));
+        QStringList idTexts;
+        for (const qint64 id : generated)
+            idTexts << QString::number(id);
+        QVERIFY2(plain.outText().contains(QStringLiteral("Tokens      ") + idTexts.join(QLatin1Char(' '))), qPrintable(text(plain)));
+        // generation_config.json's eos_token_id ends generation when it is generated (the third id).
+        QVERIFY(mizan::test::writeFile(withTokenizer + QStringLiteral("/generation_config.json"),
+                                       QStringLiteral("{\"eos_token_id\": [%1]}").arg(generated[2]).toUtf8()));
+        QStringList stopArgs = args;
+        stopArgs.removeAll(QStringLiteral("--ignore-eos"));
+        const CliRun stopped = runCli(QStringList{QStringLiteral("run"), withTokenizer, QStringLiteral("--max-memory"), QStringLiteral("cpu=10GB")} + stopArgs);
+        QVERIFY2(stopped.exitCode == 0, qPrintable(text(stopped)));
+        const int firstStop = static_cast<int>(generated.indexOf(generated[2]));
+        QCOMPARE(idsOf(jsonOf(stopped).value(QStringLiteral("generated_ids")).toArray()), generated.mid(0, firstStop + 1));
+        QVERIFY(jsonOf(stopped).value(QStringLiteral("stopped_at_eos")).toBool());
+        // No tokenizer: --prompt is refused naming the folder; a tokenizer too large for the model too.
+        const CliRun none = runCli({QStringLiteral("run"), m_demo, QStringLiteral("--max-memory"), QStringLiteral("cpu=10GB"), QStringLiteral("--prompt"), prompt});
+        QCOMPARE(none.exitCode, 1);
+        QVERIFY2(none.errText().contains(QStringLiteral("has no tokenizer")), qPrintable(text(none)));
+        const CliRun both = runCli({QStringLiteral("run"), m_demo, QStringLiteral("--max-memory"), QStringLiteral("cpu=10GB"), QStringLiteral("--prompt"), prompt,
+                                    QStringLiteral("--prompt-ids"), QStringLiteral("1")});
+        QCOMPARE(both.exitCode, 2);
     }
 
     // The JSON report: its shape, and what the devices did under CPU offload to a simulated GPU.

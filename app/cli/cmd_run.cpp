@@ -39,7 +39,7 @@ namespace mizan::cli {
 
 const char *const kRunUsage =
     "usage: mizan-cli run PATH (--plan FILE | --device-map FILE | --max-memory DEVICES | --hardware PROFILE)\n"
-    "                      --prompt-ids 1,2,3 [options] [--json]\n"
+    "                      (--prompt TEXT | --prompt-ids 1,2,3) [options] [--json]\n"
     "\n"
     "Generates tokens with the checkpoint at PATH dispatched as a device map says, the way\n"
     "Accelerate's big-model inference runs it: modules mapped to a GPU stay there; \"cpu\" modules\n"
@@ -66,7 +66,16 @@ const char *const kRunUsage =
     "                         --dtype the load dtype the planned sizes are counted in\n"
     "\n"
     "The run:\n"
-    "  --prompt-ids LIST      the prompt's token ids, e.g. 1,2,3 (required)\n"
+    "  --prompt TEXT          the prompt, encoded with the checkpoint's tokenizer (tokenizer.json,\n"
+    "                         or vocab.json + merges.txt, in its folder) with its special tokens\n"
+    "                         (a BOS where the tokenizer adds one); the new tokens are printed as\n"
+    "                         text as they come. Generation stops at the end-of-sequence token\n"
+    "                         (generation_config.json's eos_token_id, else config.json's, else\n"
+    "                         the tokenizer's) unless --ignore-eos\n"
+    "  --prompt-ids LIST      the prompt's token ids, e.g. 1,2,3; exactly --max-new-tokens tokens\n"
+    "                         are generated (the text is shown too when there is a tokenizer)\n"
+    "  --tokenizer PATH       another tokenizer: a tokenizer.json, a model folder, or ORG/NAME\n"
+    "  --ignore-eos           with --prompt: generate --max-new-tokens tokens whatever they are\n"
     "  --max-new-tokens N     tokens to generate (default 16)\n"
     "  --prefetch K           offloaded steps brought in ahead (default 1; 0: none); a step whose\n"
     "                         weights find no room yet is brought in at its turn instead\n"
@@ -253,10 +262,11 @@ std::string joined(const std::vector<std::string> &items, const char *sep)
 int runRun(const std::vector<std::string> &argv)
 {
     std::vector<std::string> values = kPlanValueOptions;
-    values.insert(values.end(), {"--plan", "--device-map", "--prompt-ids", "--max-new-tokens", "--prefetch", "--simulated-bandwidth",
+    values.insert(values.end(), {"--plan", "--device-map", "--prompt", "--prompt-ids", "--tokenizer", "--max-new-tokens", "--prefetch", "--simulated-bandwidth",
                                  "--offload-folder", "--cpu-dtype", "--temperature", "--top-k", "--seed"});
     std::vector<std::string> flags = kPlanFlags;
     flags.push_back("--json");
+    flags.push_back("--ignore-eos");
     const Args args(argv, values, flags);
     args.expectPositionals(1, 1);
     const std::string path = args.positional(0, "PATH");
@@ -280,13 +290,21 @@ int runRun(const std::vector<std::string> &argv)
         throw UsageError("missing the map: --plan FILE, --device-map FILE, or budgets to plan with (--max-memory 0=2GiB,cpu=8GiB or "
                          "--hardware PROFILE)");
     }
-    const auto promptText = args.value("--prompt-ids");
-    if (!promptText)
-        throw UsageError("missing --prompt-ids (the prompt's token ids, e.g. --prompt-ids 1,2,3)");
+    const auto promptIdsText = args.value("--prompt-ids");
+    const auto promptText = args.value("--prompt");
+    if (promptIdsText && promptText)
+        throw UsageError("give --prompt or --prompt-ids, not both");
+    if (!promptIdsText && !promptText)
+        throw UsageError("missing the prompt: --prompt TEXT (with the checkpoint's tokenizer) or --prompt-ids 1,2,3");
+    if (promptText && promptText->empty())
+        throw UsageError("--prompt needs some text");
+    if (args.flag("--ignore-eos") && !promptText)
+        throw UsageError("--ignore-eos goes with --prompt (--prompt-ids always generates --max-new-tokens tokens)");
 
     runtime::RunRequest request;
     request.checkpointPath = path;
-    request.promptIds = promptIdsFrom(*promptText);
+    if (promptIdsText)
+        request.promptIds = promptIdsFrom(*promptIdsText);
     const std::int64_t maxNew = nonNegativeInt(args, "--max-new-tokens", 16);
     const std::int64_t prefetch = nonNegativeInt(args, "--prefetch", 1);
     if (maxNew > 1000000 || prefetch > 1000000)
@@ -335,6 +353,30 @@ int runRun(const std::vector<std::string> &argv)
     const models::ModelDescription &model = source.model;
     if (!source.checkpoint.hasWeights())
         throw Error(ErrorKind::InvalidArgument, path, "has no weights to run (a config.json or a preset describes a model, it cannot run)");
+
+    // The tokenizer: given, else the checkpoint's (needed for --prompt, used to show text).
+    std::optional<loader::Tokenizer> tokenizer;
+    if (const auto t = args.value("--tokenizer"))
+        tokenizer = models::openTokenizer(*t);
+    else
+        tokenizer = models::tokenizerOf(source.checkpoint);
+    if (promptText) {
+        if (!tokenizer)
+            throw Error(ErrorKind::NotFound, source.checkpoint.directory.empty() ? path : source.checkpoint.directory,
+                        "has no tokenizer (tokenizer.json, or vocab.json + merges.txt) to encode --prompt: give --tokenizer PATH "
+                        "or the ids with --prompt-ids");
+        request.promptIds = tokenizer->encode(*promptText, true).ids;
+        if (request.promptIds.empty())
+            throw Error(ErrorKind::InvalidArgument, tokenizer->path(), "encodes the prompt to no tokens at all");
+        const std::int64_t vocab = model.dims.vocabSize;
+        for (const auto id : request.promptIds)
+            if (vocab > 0 && id >= vocab)
+                throw Error(ErrorKind::InvalidArgument, tokenizer->path(),
+                            "does not fit this model: it encodes the prompt with token " + std::to_string(id) + ", beyond the model's "
+                                + std::to_string(vocab) + " embeddings (" + tokenizer->describe() + ")");
+        if (!args.flag("--ignore-eos"))
+            request.stopIds = models::stopIdsOf(source.checkpoint, &*tokenizer);
+    }
 
     Prepared prepared;
     prepared.options = planOptionsFor(planArgs, model);
@@ -416,21 +458,33 @@ int runRun(const std::vector<std::string> &argv)
                   << (prepared.map.size() == 1 ? " entry" : " entries") << ")\n";
         if (!simulatedNames.empty())
             std::cout << "Simulated   " << joined(simulatedNames, ", ") << "\n";
-        std::cout << "Prompt      ";
+        if (tokenizer)
+            std::cout << "Tokenizer   " << printable(tokenizer->path()) << " (" << tokenizer->describe() << ")\n";
+        if (promptText)
+            std::cout << "Prompt      " << printable(jsonText(nlohmann::ordered_json(*promptText))) << " = ";
+        else
+            std::cout << "Prompt      ";
         for (std::size_t i = 0; i < request.promptIds.size(); ++i)
             std::cout << (i ? " " : "") << request.promptIds[i];
-        std::cout << "\nTokens      " << std::flush;
+        // With a tokenizer the new tokens are printed as text as they come (ids after the run).
+        std::cout << (tokenizer ? "\nText        " : "\nTokens      ") << std::flush;
     }
+    std::optional<loader::TextStream> stream;
+    if (tokenizer)
+        stream.emplace(*tokenizer);
     runtime::RunResult result;
     {
         const CancelOnSigint cancelOnSigint(*session);
-        result = session->run([json, &session](const std::vector<runtime::RunEvent> &events) {
+        result = session->run([json, &session, &stream](const std::vector<runtime::RunEvent> &events) {
             if (json)
                 return;
             bool printed = false;
             for (const auto &e : events)
                 if (e.kind == runtime::RunEventKind::Token) {
-                    std::cout << (e.index > 0 ? " " : "") << e.token;
+                    if (stream)
+                        std::cout << printable(stream->push(e.token), true);
+                    else
+                        std::cout << (e.index > 0 ? " " : "") << e.token;
                     printed = true;
                 }
             if (printed)
@@ -441,6 +495,13 @@ int runRun(const std::vector<std::string> &argv)
     }
     if (standardOutputFailed())
         return 1;
+    if (!json && stream) {
+        std::cout << printable(stream->finish(), true) << "\nTokens      ";
+        for (std::size_t i = 0; i < result.generatedIds.size(); ++i)
+            std::cout << (i ? " " : "") << result.generatedIds[i];
+        if (result.stoppedAtStopId)
+            std::cout << "  (stopped at the end-of-sequence token)";
+    }
     if (!json)
         std::cout << "\n" << std::flush;
     if (result.cancelled) {
@@ -473,8 +534,12 @@ int runRun(const std::vector<std::string> &argv)
         j["path"] = path;
         j["map"] = file ? nlohmann::ordered_json(*mapPath) : nlohmann::ordered_json();
         j["device_map"] = planner::deviceMapToJson(prepared.map);
+        j["prompt"] = promptText ? nlohmann::ordered_json(*promptText) : nlohmann::ordered_json();
         j["prompt_ids"] = result.promptIds;
         j["generated_ids"] = result.generatedIds;
+        j["text"] = tokenizer ? nlohmann::ordered_json(tokenizer->decode(result.generatedIds)) : nlohmann::ordered_json();
+        j["tokenizer"] = tokenizer ? nlohmann::ordered_json(tokenizer->path()) : nlohmann::ordered_json();
+        j["stopped_at_eos"] = result.stoppedAtStopId;
         j["devices"] = nlohmann::ordered_json::array();
         for (const auto &d : result.devices)
             j["devices"].push_back({{"device", d.device.toJson()},

@@ -1041,6 +1041,10 @@ private:
             ev.index = t;
             ev.seconds = seconds;
             m_events->push(ev);
+            if (std::find(m_request.stopIds.begin(), m_request.stopIds.end(), next) != m_request.stopIds.end()) {
+                result.stoppedAtStopId = true;
+                break;
+            }
             ids = torch::tensor({next}, torch::kInt64).unsqueeze(0);
         }
         if (!decodeTimes.empty()) {
