@@ -429,7 +429,7 @@ private Q_SLOTS:
                                         << 1 << QStringLiteral("nothing.json");
         QTest::newRow("preset without weights") << QStringList{QStringLiteral("PRESET"), mm, QStringLiteral("cpu=1000GB"), ids, QStringLiteral("1")}
                                                 << 1 << QStringLiteral("has no weights to run");
-        QTest::newRow("no --prompt-ids") << QStringList{mm, cpu} << 2 << QStringLiteral("missing --prompt-ids");
+        QTest::newRow("no prompt") << QStringList{mm, cpu} << 2 << QStringLiteral("missing the prompt: --prompt TEXT");
         QTest::newRow("bad --prompt-ids") << QStringList{mm, cpu, ids, QStringLiteral("1,x")} << 2 << QStringLiteral("--prompt-ids needs");
         QTest::newRow("empty --prompt-ids") << QStringList{mm, cpu, ids, QString()} << 2 << QStringLiteral("--prompt-ids needs");
         QTest::newRow("negative token id") << QStringList{mm, cpu, ids, QStringLiteral("-3")} << 2 << QStringLiteral("--prompt-ids needs");

@@ -7,6 +7,7 @@
 #include "problemspanel.h"
 #include "testrun.h"
 
+#include "loader/tokenizer.h"
 #include "models/demo.h"
 #include "testutil.h"
 
@@ -56,6 +57,7 @@ private Q_SLOTS:
     void promptIdsAreParsed();
     void runNeedsWeightsAndAValidMap();
     void sameIdsAsTheCli();
+    void promptTextWithTheModelsTokenizer();
     void cancelStopsWithinABlock();
     void outOfMemoryIsAProblemAndTheNextRunWorks();
     void eventLoopNeverStallsDuringARun_data();
@@ -266,6 +268,51 @@ void TestTestRun::sameIdsAsTheCli()
     }
     QCOMPARE(panel->liveView()->ranModules(), expected);
     QVERIFY(!w.document()->testRunError());
+}
+
+void TestTestRun::promptTextWithTheModelsTokenizer()
+{
+    // The demo with a tokenizer beside it: the prompt box takes text, the output is text.
+    Demo withTokenizer = m_small;
+    withTokenizer.path = m_dir.filePath(QStringLiteral("demo-with-tokenizer"));
+    QVERIFY(QDir().mkpath(withTokenizer.path));
+    for (const QString &name : QDir(m_demo).entryList(QDir::Files))
+        QVERIFY(QFile::copy(m_demo + QLatin1Char('/') + name, withTokenizer.path + QLatin1Char('/') + name));
+    const QString tokenizerDir = QString::fromStdString(testdata::path("tokenizers/split-normalized"));
+    for (const QString &name : {QStringLiteral("tokenizer.json"), QStringLiteral("tokenizer_config.json")})
+        QVERIFY(QFile::copy(tokenizerDir + QLatin1Char('/') + name, withTokenizer.path + QLatin1Char('/') + name));
+
+    MainWindow w;
+    QVERIFY(openPlanned(w, withTokenizer));
+    TestRunPanel *panel = w.testRunPanel();
+    QVERIFY(panel->usesTokenizer());
+    panel->setPromptText(QStringLiteral("Hello world!"));
+    panel->setMaxNewTokens(8);
+    const runtime::RunResult result = runAndWait(panel);
+    QVERIFY2(!result.error, result.error ? result.error->message.c_str() : "");
+    QVERIFY(!result.generatedIds.empty());
+    const auto tokenizer = loader::Tokenizer::forModel(withTokenizer.path.toStdString());
+    QVERIFY(tokenizer);
+    QCOMPARE(result.promptIds, tokenizer->encode("Hello world!", true).ids);
+    QCOMPARE(panel->outputText(), QString::fromStdString(tokenizer->decode(result.generatedIds)));
+
+    // The command line with the same prompt text and plan: the same ids (both end at the
+    // config's end-of-sequence id if they generate it).
+    const QString planFile = m_dir.filePath(QStringLiteral("gui-text.mizan.json"));
+    w.document()->exportPlan(planFile);
+    const auto cli = test::runCli({QStringLiteral("run"), withTokenizer.path, QStringLiteral("--plan"), planFile, QStringLiteral("--prompt"),
+                                   QStringLiteral("Hello world!"), QStringLiteral("--max-new-tokens"), QStringLiteral("8"), QStringLiteral("--json")});
+    QVERIFY2(cli.exitCode == 0, qPrintable(cli.errText()));
+    const QJsonObject json = QJsonDocument::fromJson(cli.out).object();
+    std::vector<std::int64_t> cliIds;
+    for (const auto &v : json.value(QStringLiteral("generated_ids")).toArray())
+        cliIds.push_back(v.toInteger());
+    QCOMPARE(cliIds, result.generatedIds);
+    QCOMPARE(json.value(QStringLiteral("text")).toString(), panel->outputText());
+
+    // Back to a model without a tokenizer: token ids again.
+    QVERIFY(openPlanned(w));
+    QVERIFY(!panel->usesTokenizer());
 }
 
 void TestTestRun::cancelStopsWithinABlock()

@@ -1784,5 +1784,33 @@ of %2</source>
         <source>Generating…</source>
         <translation>التوليد…</translation>
     </message>
+    <message>
+        <source>&amp;Prompt:</source>
+        <translation>ال&amp;موجِّه:</translation>
+    </message>
+    <message>
+        <source>The prompt, encoded with the model&apos;s tokenizer (%1)</source>
+        <translation>الموجِّه، مُرمَّزًا بمُقسِّم الرموز الخاص بالنموذج (%1)</translation>
+    </message>
+    <message>
+        <source>The prompt&apos;s token ids, separated by commas or spaces. The tokenizer could not be read: %1</source>
+        <translation>معرّفات رموز الموجِّه، مفصولة بفواصل أو مسافات. تعذّرت قراءة مُقسِّم الرموز: %1</translation>
+    </message>
+    <message>
+        <source>Generated text</source>
+        <translation>النص المُولَّد</translation>
+    </message>
+    <message>
+        <source>Write a prompt first.</source>
+        <translation>اكتب موجِّهًا أولًا.</translation>
+    </message>
+    <message>
+        <source>The tokenizer does not fit this model: it gives token %1, beyond the model&apos;s %2 embeddings.</source>
+        <translation>مُقسِّم الرموز لا يناسب هذا النموذج: يعطي الرمز %1، وهو خارج تضمينات النموذج البالغ عددها %2.</translation>
+    </message>
+    <message>
+        <source>The prompt encodes to no tokens.</source>
+        <translation>الموجِّه لا يُرمَّز إلى أي رمز.</translation>
+    </message>
 </context>
 </TS>

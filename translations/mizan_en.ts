@@ -1712,5 +1712,33 @@ of %2</translation>
         <source>Generating…</source>
         <translation>Generating…</translation>
     </message>
+    <message>
+        <source>&amp;Prompt:</source>
+        <translation>&amp;Prompt:</translation>
+    </message>
+    <message>
+        <source>The prompt, encoded with the model&apos;s tokenizer (%1)</source>
+        <translation>The prompt, encoded with the model&apos;s tokenizer (%1)</translation>
+    </message>
+    <message>
+        <source>The prompt&apos;s token ids, separated by commas or spaces. The tokenizer could not be read: %1</source>
+        <translation>The prompt&apos;s token ids, separated by commas or spaces. The tokenizer could not be read: %1</translation>
+    </message>
+    <message>
+        <source>Generated text</source>
+        <translation>Generated text</translation>
+    </message>
+    <message>
+        <source>Write a prompt first.</source>
+        <translation>Write a prompt first.</translation>
+    </message>
+    <message>
+        <source>The tokenizer does not fit this model: it gives token %1, beyond the model&apos;s %2 embeddings.</source>
+        <translation>The tokenizer does not fit this model: it gives token %1, beyond the model&apos;s %2 embeddings.</translation>
+    </message>
+    <message>
+        <source>The prompt encodes to no tokens.</source>
+        <translation>The prompt encodes to no tokens.</translation>
+    </message>
 </context>
 </TS>

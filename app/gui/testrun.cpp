@@ -133,6 +133,7 @@ TestRunPanel::TestRunPanel(Document *document, QWidget *parent)
     m_prompt = new QLineEdit(this);
     m_prompt->setObjectName(QStringLiteral("promptIds"));
     m_prompt->setText(QStringLiteral("1, 2, 3, 4"));
+    m_idsPrompt = m_prompt->text();
     m_prompt->setMinimumWidth(160);
     m_promptLabel->setBuddy(m_prompt);
     m_maxLabel = new QLabel(this);
@@ -202,7 +203,7 @@ TestRunPanel::TestRunPanel(Document *document, QWidget *parent)
     connect(m_controller, &RunController::finished, this, &TestRunPanel::onFinished);
     connect(m_document, &Document::mapChanged, this, &TestRunPanel::updateState);
     connect(m_document, &Document::busyChanged, this, &TestRunPanel::updateState);
-    connect(m_document, &Document::opened, this, &TestRunPanel::updateState);
+    connect(m_document, &Document::opened, this, &TestRunPanel::onOpened);
     // Another checkpoint replaces the one running: the run stops.
     connect(m_document, &Document::openStarted, this, &TestRunPanel::cancel);
     retranslate();
@@ -210,8 +211,18 @@ TestRunPanel::TestRunPanel(Document *document, QWidget *parent)
 
 void TestRunPanel::retranslate()
 {
-    m_promptLabel->setText(tr("&Prompt (token ids):"));
-    m_prompt->setToolTip(tr("The prompt's token ids, separated by commas or spaces"));
+    const OpenedModel *model = m_document->model();
+    if (m_textMode) {
+        m_promptLabel->setText(tr("&Prompt:"));
+        m_prompt->setToolTip(tr("The prompt, encoded with the model's tokenizer (%1)")
+                                 .arg(model && model->tokenizer ? QString::fromStdString(model->tokenizer->describe()) : QString()));
+    } else {
+        m_promptLabel->setText(tr("&Prompt (token ids):"));
+        m_prompt->setToolTip(model && !model->tokenizerProblem.isEmpty()
+                                 ? tr("The prompt's token ids, separated by commas or spaces. The tokenizer could not be read: %1")
+                                       .arg(model->tokenizerProblem)
+                                 : tr("The prompt's token ids, separated by commas or spaces"));
+    }
     m_maxLabel->setText(tr("&Max new tokens:"));
     m_prefetchLabel->setText(tr("Pre&fetch:"));
     m_prefetch->setToolTip(tr("Offloaded blocks brought in ahead while the current one computes (0: none)"));
@@ -222,12 +233,31 @@ void TestRunPanel::retranslate()
     m_runButton->setText(tr("&Run"));
     m_runButton->setToolTip(tr("Run the plan on screen: generate tokens with the weights placed as planned"));
     m_cancelButton->setText(tr("Cancel"));
-    m_outputBox->setTitle(tr("Generated token ids"));
+    m_outputBox->setTitle(m_textMode ? tr("Generated text") : tr("Generated token ids"));
     updateStats();
     updateState();
 }
 
 void TestRunPanel::setPromptIds(const QString &text) { m_prompt->setText(text); }
+bool TestRunPanel::usesTokenizer() const { return m_textMode; }
+
+void TestRunPanel::onOpened()
+{
+    const OpenedModel *model = m_document->model();
+    const bool textMode = model && model->tokenizer;
+    if (textMode != m_textMode) {
+        (m_textMode ? m_textPrompt : m_idsPrompt) = m_prompt->text();
+        m_textMode = textMode;
+        // The default prompt is input for the model (whose language is the checkpoint's), not
+        // interface text: it is not translated.
+        if (m_textMode && m_textPrompt.isEmpty())
+            m_textPrompt = QStringLiteral("The meaning of life is");
+        m_prompt->setText(m_textMode ? m_textPrompt : m_idsPrompt);
+        m_output->clear();
+        m_generated.clear();
+    }
+    retranslate();
+}
 void TestRunPanel::setMaxNewTokens(int tokens) { m_maxNewTokens->setValue(tokens); }
 void TestRunPanel::setPrefetch(int steps) { m_prefetch->setValue(steps); }
 void TestRunPanel::setSimulatedBandwidth(double bytesPerSecond) { m_bandwidth->setValue(bytesPerSecond / 1e9); }
@@ -344,11 +374,39 @@ bool TestRunPanel::run()
         return false;
     }
     runtime::RunRequest request = m_document->testRunRequest();
-    QString error;
-    if (!parsePromptIds(m_prompt->text(), request.promptIds, error)) {
-        setStatus(error, true);
-        m_prompt->setFocus();
-        return false;
+    const OpenedModel *model = m_document->model();
+    m_tokenizer = m_textMode && model ? model->tokenizer : nullptr;
+    if (m_tokenizer) {
+        const QString text = m_prompt->text();
+        if (text.isEmpty()) {
+            setStatus(tr("Write a prompt first."), true);
+            m_prompt->setFocus();
+            return false;
+        }
+        request.promptIds = m_tokenizer->encode(text.toStdString(), true).ids;
+        const std::int64_t vocab = model->source.model.dims.vocabSize;
+        for (const auto id : request.promptIds)
+            if (vocab > 0 && id >= vocab) {
+                setStatus(tr("The tokenizer does not fit this model: it gives token %1, beyond the model's %2 embeddings.")
+                              .arg(id)
+                              .arg(vocab),
+                          true);
+                return false;
+            }
+        if (request.promptIds.empty()) {
+            setStatus(tr("The prompt encodes to no tokens."), true);
+            return false;
+        }
+        request.stopIds = model->stopIds;
+        m_stream = std::make_unique<loader::TextStream>(*m_tokenizer);
+    } else {
+        m_stream.reset();
+        QString error;
+        if (!parsePromptIds(m_prompt->text(), request.promptIds, error)) {
+            setStatus(error, true);
+            m_prompt->setFocus();
+            return false;
+        }
     }
     request.maxNewTokens = m_maxNewTokens->value();
     request.prefetch = m_prefetch->value();
@@ -393,14 +451,17 @@ void TestRunPanel::onEvents(const std::vector<runtime::RunEvent> &batch)
                 m_prefillSeconds = e.seconds;
             else
                 m_decodeSeconds += e.seconds;
-            appended += (m_generated.size() > 1 || !appended.isEmpty() ? QStringLiteral(" ") : QString()) + QString::number(e.token);
+            if (m_stream)
+                appended += QString::fromStdString(m_stream->push(e.token));
+            else
+                appended += (m_generated.size() > 1 || !appended.isEmpty() ? QStringLiteral(" ") : QString()) + QString::number(e.token);
             lastIndex = e.index;
         } else if (e.kind == runtime::RunEventKind::Progress && !m_cancelRequested) {
             m_phase = phaseText(e.phase);
             setStatus(m_phase, false);
         }
     }
-    if (!appended.isEmpty()) {
+    if (lastIndex >= 0) {
         m_output->moveCursor(QTextCursor::End);
         m_output->insertPlainText(appended);
         m_output->verticalScrollBar()->setValue(m_output->verticalScrollBar()->maximum());
@@ -431,6 +492,14 @@ void TestRunPanel::updateStats()
 void TestRunPanel::onFinished(const runtime::RunResult &result)
 {
     m_live->finish(result);
+    if (m_stream) {
+        const QString rest = QString::fromStdString(m_stream->finish());
+        if (!rest.isEmpty()) {
+            m_output->moveCursor(QTextCursor::End);
+            m_output->insertPlainText(rest);
+        }
+        m_stream.reset();
+    }
     m_cancelRequested = false;
     if (result.error) {
         m_document->setTestRunError(result.error);

@@ -6,6 +6,7 @@
 
 #include "liveview.h"
 
+#include "loader/tokenizer.h"
 #include "runtime/session.h"
 
 #include <QObject>
@@ -74,7 +75,11 @@ public:
     // and the disk when the map uses it; each with the map keys placed on it, in map order.
     std::vector<LaneSetup> lanesFor(const runtime::RunRequest &request) const;
 
+    // The prompt box: text when the opened checkpoint has a tokenizer (encoded with it, the
+    // output decoded to text, generation ending at its end-of-sequence token), else token ids.
     void setPromptIds(const QString &text);
+    void setPromptText(const QString &text) { setPromptIds(text); }
+    bool usesTokenizer() const;
     void setMaxNewTokens(int tokens);
     void setPrefetch(int steps);
     void setSimulatedBandwidth(double bytesPerSecond); // 0: as fast as memory copies
@@ -104,6 +109,7 @@ private:
     void onEvents(const std::vector<runtime::RunEvent> &batch);
     void onFinished(const runtime::RunResult &result);
     void setStatus(const QString &text, bool error);
+    void onOpened(); // switches the prompt box between text and token ids
     void updateStats();
 
     Document *m_document;
@@ -122,6 +128,11 @@ private:
     QLabel *m_stats;
 
     std::vector<std::int64_t> m_generated;
+    std::shared_ptr<const loader::Tokenizer> m_tokenizer; // of the run going or last run
+    std::unique_ptr<loader::TextStream> m_stream;
+    bool m_textMode = false;   // the prompt box holds text (the model has a tokenizer)
+    QString m_idsPrompt;       // what each mode's box held, restored when the mode changes
+    QString m_textPrompt;
     double m_prefillSeconds = -1;
     double m_decodeSeconds = 0; // sum over the tokens after the first
     QString m_phase;            // the last Progress message, translated

@@ -116,6 +116,23 @@ void Worker::open(const QString &path, std::shared_ptr<std::atomic<bool>> cancel
         result->tensorIndex.reserve(static_cast<qsizetype>(tensors.size()));
         for (std::size_t i = 0; i < tensors.size(); ++i)
             result->tensorIndex.insert(QString::fromStdString(tensors[i].name), static_cast<int>(i));
+        // A tokenizer that cannot be read does not stop the model from opening: the test run
+        // then takes token ids, and says why.
+        if (result->source.checkpoint.hasWeights()) {
+            try {
+                if (auto tokenizer = models::tokenizerOf(result->source.checkpoint))
+                    result->tokenizer = std::make_shared<const loader::Tokenizer>(std::move(*tokenizer));
+            } catch (const std::exception &e) {
+                result->tokenizerProblem = describeError(e);
+            }
+            try {
+                result->stopIds = models::stopIdsOf(result->source.checkpoint, result->tokenizer.get());
+            } catch (const std::exception &e) {
+                result->stopIds.clear(); // an unreadable generation_config.json: no stop ids, said
+                if (result->tokenizerProblem.isEmpty())
+                    result->tokenizerProblem = describeError(e);
+            }
+        }
         result->elapsedMs = timer.elapsed();
         post(receiver, [done, result = std::shared_ptr<const OpenedModel>(std::move(result))] { done(result); });
     } catch (const std::exception &e) {

@@ -31,6 +31,11 @@ struct OpenedModel {
     models::Source source;
     planner::ModuleSizes storedSizes;  // sizes as stored (no dtype override)
     QHash<QString, int> tensorIndex;   // full tensor name -> catalog index
+    // The tokenizer in the checkpoint's folder (null when it has none, or when it cannot be read:
+    // then tokenizerProblem says why), and the ids that end generation (models::stopIdsOf).
+    std::shared_ptr<const loader::Tokenizer> tokenizer;
+    QString tokenizerProblem;
+    std::vector<std::int64_t> stopIds;
     qint64 elapsedMs = 0;
 };
 
