@@ -1,6 +1,7 @@
 // planner/mapedit: moving modules in a device map (the GUI's edits and `mizan-cli edit`) and
 // resolving which device every module ends up on.
 #include "planner/error.h"
+#include "planner/jsonfile.h"
 #include "planner/mapedit.h"
 #include "planner/validate.h"
 
@@ -125,6 +126,28 @@ private Q_SLOTS:
         QCOMPARE(spread.size(), std::size_t(2));
         QVERIFY(r.isKey[static_cast<std::size_t>(tree.find("model.layers.2"))]);
         QVERIFY(!r.isKey[static_cast<std::size_t>(tree.find("head"))]);
+    }
+
+    // Map and plan files keep their key order, read in linear time (a device map of 200,000 keys),
+    // and a repeated key keeps its first place with the last value, as nlohmann's parser does.
+    void jsonFilesKeepOrderInLinearTime()
+    {
+        const auto parsed = planner::parseJsonText(R"({"b": 1, "a": {"z": [1, {"y": 2, "x": 3}], "c": null}, "b": 7, "0": "s"})", "t.json");
+        QCOMPARE(QString::fromStdString(parsed.dump()), QStringLiteral(R"({"b":7,"a":{"z":[1,{"y":2,"x":3}],"c":null},"0":"s"})"));
+        std::string big = "{";
+        for (int i = 0; i < 200000; ++i)
+            big += (i ? ",\"k" : "\"k") + std::to_string(199999 - i) + "\": " + std::to_string(i);
+        big += "}";
+        const auto many = planner::parseJsonText(big, "big.json");
+        QCOMPARE(many.size(), std::size_t(200000));
+        QCOMPARE(QString::fromStdString(many.begin().key()), QStringLiteral("k199999"));
+        const auto &last = many.get_ref<const nlohmann::ordered_json::object_t &>().back();
+        QCOMPARE(QString::fromStdString(last.first), QStringLiteral("k0"));
+        QCOMPARE(last.second.get<int>(), 199999);
+        // Syntax errors still name the byte.
+        const auto error = mizan::test::errorOf([] { (void)planner::parseJsonText(R"({"a": 1,})", "bad.json"); });
+        QVERIFY(error);
+        QVERIFY2(QString::fromStdString(error->message()).startsWith(QStringLiteral("invalid JSON at byte 8")), error->what());
     }
 };
 
