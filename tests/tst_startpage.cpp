@@ -208,6 +208,7 @@ private Q_SLOTS:
     {
         QFETCH(QString, how);
         MainWindow w;
+        w.resize(1400, 900);
         w.show();
         QVERIFY(waitListed(w.startPage()));
         QTreeWidget *list = listOf(w.startPage());
@@ -219,8 +220,9 @@ private Q_SLOTS:
             list->setFocus();
             QTest::keyClick(list, Qt::Key_Return);
         } else if (how == QLatin1String("double-click")) {
-            const QRect rect = list->visualItemRect(row);
-            QTest::mouseDClick(list->viewport(), Qt::LeftButton, {}, rect.center());
+            const QPoint at = list->visualItemRect(row).center();
+            QTest::mouseClick(list->viewport(), Qt::LeftButton, {}, at);
+            QTest::mouseDClick(list->viewport(), Qt::LeftButton, {}, at);
         } else {
             QTest::mouseClick(buttonOf(w.startPage(), "openLocalModel"), Qt::LeftButton);
         }
@@ -244,6 +246,7 @@ private Q_SLOTS:
         QFETCH(QString, revision);
         QFETCH(QString, why);
         MainWindow w;
+        w.resize(1400, 900);
         w.show();
         QVERIFY(waitListed(w.startPage()));
         QTreeWidget *list = listOf(w.startPage());
@@ -254,7 +257,10 @@ private Q_SLOTS:
         list->setFocus();
         QTest::keyClick(list, Qt::Key_Return);
         QVERIFY(!w.startPage()->openSelectedLocalModel());
-        QTest::mouseDClick(list->viewport(), Qt::LeftButton, {}, list->visualItemRect(row).center());
+        const QPoint at = list->visualItemRect(row).center();
+        QTest::mouseClick(list->viewport(), Qt::LeftButton, {}, at);
+        QTest::mouseDClick(list->viewport(), Qt::LeftButton, {}, at);
+        QCOMPARE(list->currentItem(), row);
         QCoreApplication::processEvents();
         QCOMPARE(started.count(), 0);
         QVERIFY(!w.document()->isOpening() && !w.document()->hasModel());
