@@ -259,7 +259,7 @@ void StartPage::fillLocalModels()
                 refs << QString::fromStdString(r);
             revision = tr("%1 (%2)").arg(revision, refs.join(QStringLiteral(", ")));
         }
-        item->setText(RevisionColumn, revision);
+        item->setText(RevisionColumn, ltr(revision)); // "(main)" stays after the hash in Arabic too
         item->setToolTip(RevisionColumn, QString::fromStdString(m.revision));
         item->setText(SizeColumn, formatBytes(m.bytesOnDisk));
         item->setTextAlignment(SizeColumn, Qt::AlignTrailing | Qt::AlignVCenter);
