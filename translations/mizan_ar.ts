@@ -1763,6 +1763,10 @@ of %2</source>
         <source>Status</source>
         <translation>الحالة</translation>
     </message>
+    <message>
+        <source>Cannot list the Hugging Face cache: %1</source>
+        <translation>تتعذر قراءة ذاكرة Hugging Face المؤقتة: %1</translation>
+    </message>
 </context>
 <context>
     <name>mizan::gui::TestRunPanel</name>

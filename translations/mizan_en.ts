@@ -1699,6 +1699,10 @@ of %2</translation>
         <source>Status</source>
         <translation>Status</translation>
     </message>
+    <message>
+        <source>Cannot list the Hugging Face cache: %1</source>
+        <translation>Cannot list the Hugging Face cache: %1</translation>
+    </message>
 </context>
 <context>
     <name>mizan::gui::TestRunPanel</name>

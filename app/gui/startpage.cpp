@@ -1,6 +1,7 @@
 #include "startpage.h"
 
 #include "guiformat.h"
+#include "worker.h"
 
 #include <QEvent>
 #include <QFileInfo>
@@ -28,6 +29,7 @@ namespace {
 struct CacheListing {
     std::vector<std::string> roots;
     std::vector<loader::CachedModel> models;
+    QString error; // the listing failed (what it found before is kept)
 };
 
 // The row's index into localModels(), and its snapshot folder.
@@ -203,17 +205,26 @@ void StartPage::refreshLocalModels()
         m_localModels = std::move(listing.models);
         m_listing = false;
         m_listedOnce = true;
+        m_listingError = listing.error;
         fillLocalModels();
+        if (!m_listingError.isEmpty() && !m_localModels.empty()) {
+            m_localMessage->setText(tr("Cannot list the Hugging Face cache: %1").arg(m_listingError));
+            m_localMessage->show();
+        }
         Q_EMIT localModelsListed();
         if (m_refreshAgain)
             refreshLocalModels();
     });
     watcher->setFuture(QtConcurrent::run([] {
         CacheListing listing;
-        listing.roots = loader::hfCacheRoots();
-        for (const auto &root : listing.roots) {
-            auto models = loader::listCachedModels(root);
-            listing.models.insert(listing.models.end(), std::make_move_iterator(models.begin()), std::make_move_iterator(models.end()));
+        try {
+            listing.roots = loader::hfCacheRoots();
+            for (const auto &root : listing.roots) {
+                auto models = loader::listCachedModels(root);
+                listing.models.insert(listing.models.end(), std::make_move_iterator(models.begin()), std::make_move_iterator(models.end()));
+            }
+        } catch (const std::exception &e) {
+            listing.error = describeError(e);
         }
         return listing;
     }));
@@ -228,6 +239,12 @@ void StartPage::fillLocalModels()
     m_localRootsLabel->setText(m_cacheRoots.empty() ? QString() : tr("in %1").arg(joined(m_cacheRoots)));
     m_localRootsLabel->setToolTip(m_localRootsLabel->text());
     if (!m_listedOnce) {
+        updateLocalActions();
+        return;
+    }
+    if (m_localModels.empty() && !m_listingError.isEmpty()) {
+        m_localEmpty->setText(tr("Cannot list the Hugging Face cache: %1").arg(m_listingError));
+        m_localStack->setCurrentWidget(m_localEmpty);
         updateLocalActions();
         return;
     }

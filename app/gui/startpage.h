@@ -87,6 +87,7 @@ private:
     bool m_listing = false;
     bool m_listedOnce = false;
     bool m_refreshAgain = false;
+    QString m_listingError;
 };
 
 } // namespace mizan::gui
