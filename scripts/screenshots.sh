@@ -31,7 +31,7 @@ cache_snapshot() {
         [ "$name" = "$skip" ] && continue
         hash="$(sha1sum "$f" | cut -d' ' -f1)"
         [ -f "$root/blobs/$hash" ] || cp "$f" "$root/blobs/$hash"
-        ln -s "../../blobs/$hash" "$root/snapshots/$revision/$name"
+        ln -sr "$root/blobs/$hash" "$root/snapshots/$revision/$name" # relative, as huggingface_hub links
     done
 }
 for lang in en ar; do
