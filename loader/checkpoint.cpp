@@ -5,6 +5,7 @@
 #include "mappedfile_p.h"
 #include "safetensorsformat_p.h"
 #include "safetensorsreader_p.h"
+#include "stridedview_p.h"
 #include "torchbin_p.h"
 
 #include "planner/error.h"
@@ -16,7 +17,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <mutex>
+#include <new>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -493,9 +496,28 @@ int Catalog::find(const std::string &name) const
     return -1;
 }
 
+namespace {
+
+// A strided view's identity: the same view of the same shard shares one contiguous copy.
+struct ViewKey {
+    int shard = 0;
+    std::int64_t offset = 0;
+    std::int64_t elementSize = 0;
+    std::vector<std::int64_t> shape, stride;
+    auto operator<=>(const ViewKey &) const = default;
+};
+
+using ViewCopy = std::vector<std::byte>;
+
+} // namespace
+
 struct Checkpoint::Mappings {
     std::mutex mutex;
     std::vector<std::shared_ptr<MappedFile>> files;
+    // Contiguous copies of strided views: shared while their owners live (tensorBytesShared), kept
+    // for the checkpoint's life once tensorBytes() handed out a span into one.
+    std::map<ViewKey, std::weak_ptr<const ViewCopy>> views;
+    std::map<ViewKey, std::shared_ptr<const ViewCopy>> kept;
 };
 
 Checkpoint::Checkpoint()
@@ -507,17 +529,44 @@ Checkpoint::~Checkpoint() = default;
 Checkpoint::Checkpoint(Checkpoint &&) noexcept = default;
 Checkpoint &Checkpoint::operator=(Checkpoint &&) noexcept = default;
 
+namespace {
+
+// Bytes of the file a tensor reaches, from its offset: byteSize, or for a strided view up to the
+// end of its last element; nullopt when its shape and stride cannot describe a view.
+std::optional<std::int64_t> bytesReached(const TensorEntry &tensor)
+{
+    if (tensor.stride.empty())
+        return tensor.byteSize;
+    const auto numel = detail::checkedNumel(tensor.shape);
+    if (!numel || tensor.stride.size() != tensor.shape.size())
+        return std::nullopt;
+    if (*numel == 0)
+        return tensor.byteSize == 0 ? std::optional<std::int64_t>(0) : std::nullopt;
+    const std::int64_t element = storageBytes(tensor.dtype, 1);
+    const auto last = detail::lastElementOf(tensor.shape, tensor.stride);
+    std::int64_t reached = 0;
+    if (!last || element <= 0 || tensor.byteSize != *numel * element || __builtin_add_overflow(*last, 1, &reached)
+        || __builtin_mul_overflow(reached, element, &reached))
+        return std::nullopt;
+    return reached;
+}
+
+} // namespace
+
 Checkpoint::SharedBytes Checkpoint::tensorBytesShared(const TensorEntry &tensor) const
 {
     if (tensor.shard < 0 || tensor.shard >= static_cast<int>(catalog.shards.size()))
         throw Error(ErrorKind::InvalidArgument, path, "tensor " + inQuotes(tensor.name) + " names shard "
                                                           + std::to_string(tensor.shard) + ", which this checkpoint does not have");
     const ShardInfo &shard = catalog.shards[tensor.shard];
-    if (tensor.offset < shard.headerBytes || tensor.byteSize < 0
-        || tensor.offset > shard.fileSize - tensor.byteSize)
+    const auto reached = bytesReached(tensor);
+    if (!reached)
+        throw Error(ErrorKind::InvalidArgument, shard.path, "tensor " + inQuotes(tensor.name) + ": its stride does not describe a view of "
+                                                                + std::to_string(tensor.byteSize) + " bytes");
+    if (tensor.offset < shard.headerBytes || tensor.byteSize < 0 || tensor.offset > shard.fileSize - *reached)
         throw Error(ErrorKind::InvalidArgument, shard.path, "tensor " + inQuotes(tensor.name) + " bytes ["
                                                                 + std::to_string(tensor.offset) + ", +"
-                                                                + std::to_string(tensor.byteSize) + ") lie outside the data");
+                                                                + std::to_string(*reached) + ") lie outside the data");
     if (!m_maps)
         throw Error(ErrorKind::InvalidArgument, path, "this checkpoint was moved from");
     std::shared_ptr<MappedFile> file;
@@ -530,14 +579,48 @@ Checkpoint::SharedBytes Checkpoint::tensorBytesShared(const TensorEntry &tensor)
             slot = std::make_shared<MappedFile>(shard.path, shard.fileSize);
         file = slot;
     }
-    const auto bytes = file->bytes().subspan(static_cast<std::size_t>(tensor.offset),
-                                             static_cast<std::size_t>(tensor.byteSize));
-    return SharedBytes{bytes, std::move(file)};
+    const auto bytes = file->bytes().subspan(static_cast<std::size_t>(tensor.offset), static_cast<std::size_t>(*reached));
+    if (tensor.stride.empty())
+        return SharedBytes{bytes, std::move(file)};
+
+    // A strided view: its elements gathered in row-major order, once while the copy is in use.
+    ViewKey key{tensor.shard, tensor.offset, storageBytes(tensor.dtype, 1), tensor.shape, tensor.stride};
+    {
+        std::lock_guard lock(m_maps->mutex);
+        if (const auto it = m_maps->views.find(key); it != m_maps->views.end())
+            if (auto copy = it->second.lock())
+                return SharedBytes{std::span<const std::byte>(copy->data(), copy->size()), std::move(copy)};
+    }
+    std::shared_ptr<ViewCopy> copy;
+    try {
+        copy = std::make_shared<ViewCopy>(static_cast<std::size_t>(tensor.byteSize));
+    } catch (const std::bad_alloc &) {
+        throw Error(ErrorKind::OutOfMemory, shard.path, "tensor " + inQuotes(tensor.name) + ": no memory for a contiguous copy of its strided view ("
+                                                            + std::to_string(tensor.byteSize) + " bytes)");
+    }
+    detail::gatherStrided(bytes.data(), static_cast<std::size_t>(key.elementSize), tensor.shape, tensor.stride, copy->data());
+    std::shared_ptr<const ViewCopy> shared = std::move(copy);
+    {
+        std::lock_guard lock(m_maps->mutex);
+        auto &slot = m_maps->views[std::move(key)];
+        if (auto other = slot.lock()) // another thread gathered it meanwhile: one copy
+            shared = std::move(other);
+        else
+            slot = shared;
+    }
+    return SharedBytes{std::span<const std::byte>(shared->data(), shared->size()), shared};
 }
 
 std::span<const std::byte> Checkpoint::tensorBytes(const TensorEntry &tensor) const
 {
-    return tensorBytesShared(tensor).bytes;
+    SharedBytes shared = tensorBytesShared(tensor);
+    if (!tensor.stride.empty()) {
+        // The span must stay valid while this checkpoint lives: keep the copy.
+        std::lock_guard lock(m_maps->mutex);
+        m_maps->kept[ViewKey{tensor.shard, tensor.offset, storageBytes(tensor.dtype, 1), tensor.shape, tensor.stride}] =
+            std::static_pointer_cast<const ViewCopy>(shared.owner);
+    }
+    return shared.bytes;
 }
 
 ConfigInfo readConfigInfo(const nlohmann::ordered_json &config, const std::string &file)

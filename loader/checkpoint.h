@@ -37,9 +37,14 @@ struct TensorEntry {
     std::string name;
     DType dtype = DType::F32;
     std::vector<std::int64_t> shape;
-    std::int64_t byteSize = 0;   // bytes in the file (numel * dtype size)
+    std::int64_t byteSize = 0;   // bytes of the tensor (numel * dtype size), what it takes loaded
     int shard = 0;               // index into Catalog::shards
-    std::int64_t offset = 0;     // absolute byte offset of the data in the shard file
+    std::int64_t offset = 0;     // absolute byte offset of the data (its first element) in the shard file
+    // A strided view of a larger storage (a PyTorch .bin may save a transposed weight or a slice
+    // as its whole storage with the view's offset and stride): the stride of each dimension, in
+    // elements. Empty when the bytes are contiguous in row-major order (every other format, and
+    // .bin tensors that are not such views); tensorBytes() then hands them out in place.
+    std::vector<std::int64_t> stride;
     std::int64_t numel() const;
 };
 
@@ -93,12 +98,15 @@ public:
 
     bool hasWeights() const { return format != Format::ConfigOnly; }
 
-    // Zero-copy view of a tensor's bytes inside the memory-mapped shard (mapped on first use).
-    // Throws mizan::Error(Io) if the shard cannot be mapped. Thread-safe.
+    // The tensor's bytes in row-major order: a zero-copy view inside the memory-mapped shard
+    // (mapped on first use). A strided view (TensorEntry::stride) is gathered into a contiguous
+    // copy that this Checkpoint keeps until it is destroyed. Throws mizan::Error(Io) if the shard
+    // cannot be mapped. Thread-safe.
     std::span<const std::byte> tensorBytes(const TensorEntry &tensor) const;
 
-    // The same view plus an owner that keeps the mapping alive on its own, even after this
-    // Checkpoint is destroyed (for zero-copy tensors that outlive it, e.g. the torch bridge).
+    // The same bytes plus an owner that keeps them alive on its own, even after this Checkpoint is
+    // destroyed (for zero-copy tensors that outlive it, e.g. the torch bridge): the mapping, or for
+    // a strided view its contiguous copy, shared while any owner of it lives (not kept otherwise).
     struct SharedBytes {
         std::span<const std::byte> bytes;
         std::shared_ptr<const void> owner;

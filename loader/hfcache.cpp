@@ -95,7 +95,7 @@ CachedModel describeSnapshot(const std::string &repoId, const fs::path &snapshot
     auto anyEnding = [&](const char *suffix) {
         return std::any_of(names.begin(), names.end(), [&](const std::string &n) { return n.ends_with(suffix); });
     };
-    std::vector<std::string> missing;
+    std::vector<std::string> missing, unreadable;
     if (has("model.safetensors") || anyEnding(".safetensors"))
         m.formats.push_back("safetensors");
     if (has("pytorch_model.bin") || anyEnding(".bin"))
@@ -105,7 +105,7 @@ CachedModel describeSnapshot(const std::string &repoId, const fs::path &snapshot
             continue;
         const auto shards = indexShards(snapshot / index);
         if (!shards) {
-            missing.push_back(std::string(index) + " (unreadable)");
+            unreadable.push_back(index);
             continue;
         }
         for (const auto &s : *shards)
@@ -114,15 +114,30 @@ CachedModel describeSnapshot(const std::string &repoId, const fs::path &snapshot
     }
     if (has("config.json"))
         m.formats.push_back("config");
-    if (!dangling.empty())
-        m.problem = "links to missing blobs: " + dangling.front() + (dangling.size() > 1 ? " and " + std::to_string(dangling.size() - 1) + " more" : "");
-    else if (!missing.empty())
-        m.problem = "missing shards: " + missing.front() + (missing.size() > 1 ? " and " + std::to_string(missing.size() - 1) + " more" : "");
-    else if (!has("config.json"))
+    std::sort(dangling.begin(), dangling.end());
+    auto firstOf = [](const std::vector<std::string> &files) {
+        return files.front() + (files.size() > 1 ? " and " + std::to_string(files.size() - 1) + " more" : "");
+    };
+    if (!dangling.empty()) {
+        m.problemKind = SnapshotProblem::MissingBlobs;
+        m.problemFiles = dangling;
+        m.problem = "links to missing blobs: " + firstOf(dangling);
+    } else if (!unreadable.empty()) {
+        m.problemKind = SnapshotProblem::UnreadableIndex;
+        m.problemFiles = unreadable;
+        m.problem = "cannot read the index " + firstOf(unreadable);
+    } else if (!missing.empty()) {
+        m.problemKind = SnapshotProblem::MissingShards;
+        m.problemFiles = missing;
+        m.problem = "missing shards: " + firstOf(missing);
+    } else if (!has("config.json")) {
+        m.problemKind = SnapshotProblem::NoConfig;
         m.problem = "no config.json";
-    else if (std::find(m.formats.begin(), m.formats.end(), "safetensors") == m.formats.end()
-             && std::find(m.formats.begin(), m.formats.end(), "pytorch-bin") == m.formats.end())
+    } else if (std::find(m.formats.begin(), m.formats.end(), "safetensors") == m.formats.end()
+               && std::find(m.formats.begin(), m.formats.end(), "pytorch-bin") == m.formats.end()) {
+        m.problemKind = SnapshotProblem::NoWeights;
         m.problem = "no weights (config only)";
+    }
     m.complete = m.problem.empty();
     return m;
 }
@@ -187,6 +202,7 @@ void addRepository(const fs::path &repoDir, std::vector<CachedModel> &out)
     for (std::size_t k = first; k < out.size(); ++k)
         if (downloading && out[k].complete) {
             out[k].complete = false;
+            out[k].problemKind = SnapshotProblem::Downloading;
             out[k].problem = "a download is in progress (blobs/*.incomplete)";
         }
 }

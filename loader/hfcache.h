@@ -19,6 +19,17 @@ namespace mizan::loader {
 // existing folders are returned.
 std::vector<std::string> hfCacheRoots();
 
+// Why a snapshot is not complete, for callers that word it themselves (the GUI translates it).
+enum class SnapshotProblem {
+    None,
+    MissingBlobs,      // links to blobs that are gone (problemFiles: the links)
+    UnreadableIndex,   // a weights index that cannot be read (problemFiles: the index)
+    MissingShards,     // shards a weights index names are not in the snapshot (problemFiles: the shards)
+    NoConfig,          // no config.json
+    NoWeights,         // config.json alone
+    Downloading,       // blobs/*.incomplete: a download of this repository is in progress
+};
+
 struct CachedModel {
     std::string repoId;                 // "meta-llama/Llama-3.1-8B"
     std::string revision;               // the snapshot folder's name (a commit hash)
@@ -27,7 +38,9 @@ struct CachedModel {
     std::int64_t bytesOnDisk = 0;       // the blobs its files link to, each counted once
     std::vector<std::string> formats;   // "safetensors", "pytorch-bin", "config"
     bool complete = false;
-    std::string problem;                // why not complete (empty when complete)
+    std::string problem;                // why not complete, in English (empty when complete)
+    SnapshotProblem problemKind = SnapshotProblem::None; // the same, as a kind
+    std::vector<std::string> problemFiles;               // the files it concerns, every one
     std::int64_t modifiedSeconds = 0;   // the snapshot folder's mtime (newest first)
 };
 

@@ -173,7 +173,9 @@ OffloadWritten writeOffloadFolder(const std::string &folder, const Checkpoint &s
     const int total = static_cast<int>(tensors.size());
     for (int i = 0; i < total; ++i) {
         const TensorEntry &t = *tensors[static_cast<std::size_t>(i)];
-        const std::span<const std::byte> bytes = source.tensorBytes(t);
+        // Shared, not tensorBytes(): a strided view's contiguous copy is freed once written.
+        const Checkpoint::SharedBytes shared = source.tensorBytesShared(t);
+        const std::span<const std::byte> bytes = shared.bytes;
         detail::AtomicFile file(joinPath(folder, t.name + ".dat"));
         file.write(bytes.data(), bytes.size());
         file.commit();

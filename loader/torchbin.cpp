@@ -2,6 +2,7 @@
 
 #include "fileio_p.h"
 #include "safetensorsformat_p.h"
+#include "stridedview_p.h"
 #include "torchpickle_p.h"
 #include "ziparchive_p.h"
 
@@ -25,19 +26,6 @@ const ZipEntry &storedEntry(const std::unordered_map<std::string, const ZipEntry
                                                             + std::to_string(it->second->method)
                                                             + "); torch.save stores entries uncompressed: re-save the file with torch.save");
     return *it->second;
-}
-
-// Whether `stride` is the contiguous (row-major) stride of `shape`; dimensions of size 1 may have
-// any stride, as torch's is_contiguous() allows.
-bool contiguous(const std::vector<std::int64_t> &shape, const std::vector<std::int64_t> &stride)
-{
-    std::int64_t expected = 1;
-    for (std::size_t k = shape.size(); k-- > 0;) {
-        if (shape[k] != 1 && stride[k] != expected)
-            return false;
-        expected *= shape[k];
-    }
-    return true;
 }
 
 std::string dims(const std::vector<std::int64_t> &v)
@@ -114,18 +102,35 @@ SafetensorsHeader readTorchBinHeader(int fd, const std::string &path)
         const auto numel = checkedNumel(t.shape);
         if (!numel)
             throw Error(ErrorKind::BadShape, path, what + ": shape " + dims(t.shape) + " has too many elements");
-        if (!contiguous(t.shape, t.stride))
-            throw Error(ErrorKind::UnsupportedFormat, path, what + " is a non-contiguous view (size " + dims(t.shape) + ", stride "
-                                                                + dims(t.stride) + "): not read yet; save it with .contiguous()");
-        if (t.offset > t.storageNumel || *numel > t.storageNumel - t.offset)
-            throw Error(ErrorKind::BadOffsets, path, what + ": elements " + std::to_string(t.offset) + ".." + std::to_string(t.offset + *numel)
-                                                         + " lie outside its storage of " + std::to_string(t.storageNumel));
+        // The view must lie inside its storage: elements offset .. offset + last (last: the sum of
+        // (size - 1) x stride); a view without elements reads nothing.
+        if (t.offset > t.storageNumel)
+            throw Error(ErrorKind::BadOffsets, path, what + ": its offset " + std::to_string(t.offset) + " lies outside its storage of "
+                                                         + std::to_string(t.storageNumel) + " elements");
+        const auto last = detail::lastElementOf(t.shape, t.stride);
+        if (!last)
+            throw Error(ErrorKind::BadShape, path, what + ": size " + dims(t.shape) + " with stride " + dims(t.stride)
+                                                       + " reaches beyond any storage (the element offsets overflow)");
+        if (*numel > 0 && *last >= t.storageNumel - t.offset)
+            throw Error(ErrorKind::BadOffsets, path, what + ": a view of size " + dims(t.shape) + ", stride " + dims(t.stride) + " at offset "
+                                                         + std::to_string(t.offset) + " reaches element " + std::to_string(t.offset + *last)
+                                                         + ", outside its storage of " + std::to_string(t.storageNumel) + " elements");
+        // A view that repeats elements (a stride of 0: an expanded tensor) would be gathered into a copy
+        // larger than what the file holds; state dicts do not save such views.
+        if (*numel > t.storageNumel)
+            throw Error(ErrorKind::UnsupportedFormat, path, what + ": a view of " + std::to_string(*numel) + " elements (size " + dims(t.shape)
+                                                                + ", stride " + dims(t.stride) + ") over a storage of "
+                                                                + std::to_string(t.storageNumel)
+                                                                + " repeats elements (an expanded tensor); save it with .contiguous()");
         TensorEntry e;
         e.name = t.name;
         e.dtype = t.dtype;
         e.shape = t.shape;
         e.byteSize = *numel * element;
         e.offset = storage.dataOffset + t.offset * element;
+        // A view that is not contiguous keeps its stride: tensorBytes() gathers it.
+        if (!detail::isContiguous(t.shape, t.stride))
+            e.stride = t.stride;
         out.tensors.push_back(std::move(e));
     }
     return out;

@@ -3,19 +3,16 @@
 // checkpoint path is taken; incomplete snapshots (a missing shard, a link to a missing blob, a
 // download in progress, no config) are reported, never crashed on, and never opened.
 
+#include "fakehfcache.h"
 #include "testutil.h"
 
 #include "loader/hfcache.h"
 
-#include <QCryptographicHash>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QTemporaryDir>
 #include <QtTest>
-
-#include <sys/stat.h>
-#include <utime.h>
 
 using namespace mizan;
 
@@ -38,39 +35,14 @@ class TestHfCache : public QObject {
         return e;
     }
 
-    // models--org--name with the demo's files as blobs, linked from snapshot `revision`; `skip`
-    // names files left out of the snapshot, `mtime` its folder's modification time.
     bool addSnapshot(const QString &repo, const QString &revision, const QStringList &skip = {}, qint64 mtime = 0)
     {
-        const QString root = hub() + "/models--" + QString(repo).replace('/', "--");
-        const QString snapshot = root + "/snapshots/" + revision;
-        if (!QDir().mkpath(root + "/blobs") || !QDir().mkpath(snapshot) || !QDir().mkpath(root + "/refs"))
-            return false;
-        for (const QString &f : QDir(m_demo).entryList(QDir::Files)) {
-            if (skip.contains(f))
-                continue;
-            QFile in(m_demo + "/" + f);
-            if (!in.open(QIODevice::ReadOnly))
-                return false;
-            const QString hash = QCryptographicHash::hash(in.readAll(), QCryptographicHash::Sha1).toHex();
-            const QString blob = root + "/blobs/" + hash;
-            if (!QFile::exists(blob) && !QFile::copy(m_demo + "/" + f, blob))
-                return false;
-            // Relative, as huggingface_hub links them: up from snapshots/<revision> to blobs.
-            const QString up = QStringLiteral("..") + '/' + QStringLiteral("..") + '/';
-            if (!QFile::link(up + "blobs/" + hash, snapshot + "/" + f))
-                return false;
-        }
-        if (mtime) {
-            struct utimbuf t {static_cast<time_t>(mtime), static_cast<time_t>(mtime)};
-            ::utime(qPrintable(snapshot), &t);
-        }
-        return true;
+        return test::addCachedSnapshot(hub(), m_demo, repo, revision, skip, mtime);
     }
 
     bool setRef(const QString &repo, const QString &branch, const QString &revision)
     {
-        return test::writeFile(hub() + "/models--" + QString(repo).replace('/', "--") + "/refs/" + branch, revision.toUtf8());
+        return test::setCachedRef(hub(), repo, branch, revision);
     }
 
     QJsonArray listed()
@@ -112,7 +84,7 @@ private slots:
         QVERIFY(QFile::remove(blobs + "/" + all.front()));
         // acme/downloading: a blob still being downloaded.
         QVERIFY(addSnapshot("acme/downloading", "eeee0001"));
-        QVERIFY(test::writeFile(hub() + "/models--acme--downloading/blobs/0123.incomplete", "partial"));
+        QVERIFY(test::addIncompleteBlob(hub(), "acme/downloading"));
         // acme/noconfig: weights only.
         QVERIFY(addSnapshot("acme/noconfig", "ffff0001", {"config.json"}));
     }
@@ -154,6 +126,44 @@ private slots:
         QVERIFY2(s.value("problem").toString().contains(problem), qPrintable(s.value("problem").toString()));
         QVERIFY(s.value("formats").toArray().contains(QJsonValue("safetensors")));
         QVERIFY(s.value("bytes_on_disk").toDouble() > 0);
+    }
+
+    void problemKindsForCallersThatWordThem_data()
+    {
+        QTest::addColumn<QString>("repo");
+        QTest::addColumn<QString>("revision");
+        QTest::addColumn<int>("kind");
+        QTest::addColumn<QStringList>("files");
+        QTest::newRow("complete") << "acme/tiny" << "aaaa1111" << int(loader::SnapshotProblem::None) << QStringList();
+        QTest::newRow("missing shard") << "acme/tiny" << "bbbb2222" << int(loader::SnapshotProblem::MissingShards)
+                                       << QStringList{"model-00002-of-00002.safetensors"};
+        QTest::newRow("dangling link") << "acme/dangling" << "dddd0001" << int(loader::SnapshotProblem::MissingBlobs) << QStringList{"*"};
+        QTest::newRow("download in progress") << "acme/downloading" << "eeee0001" << int(loader::SnapshotProblem::Downloading) << QStringList();
+        QTest::newRow("no config") << "acme/noconfig" << "ffff0001" << int(loader::SnapshotProblem::NoConfig) << QStringList();
+    }
+    void problemKindsForCallersThatWordThem()
+    {
+        // The GUI words the problem itself: the kind and the files it concerns, beside the English.
+        QFETCH(QString, repo);
+        QFETCH(QString, revision);
+        QFETCH(int, kind);
+        QFETCH(QStringList, files);
+        const auto models = loader::listCachedModels(hub().toStdString());
+        const auto it = std::find_if(models.begin(), models.end(), [&](const loader::CachedModel &m) {
+            return m.repoId == repo.toStdString() && m.revision == revision.toStdString();
+        });
+        QVERIFY(it != models.end());
+        QCOMPARE(int(it->problemKind), kind);
+        QCOMPARE(it->complete, kind == int(loader::SnapshotProblem::None));
+        QCOMPARE(it->problem.empty(), it->complete);
+        if (files == QStringList{"*"}) {
+            QCOMPARE(it->problemFiles.size(), std::size_t(1)); // the one link whose blob was removed
+        } else {
+            QStringList got;
+            for (const auto &f : it->problemFiles)
+                got << QString::fromStdString(f);
+            QCOMPARE(got, files);
+        }
     }
 
     void sizeCountsTheBlobsLinked()

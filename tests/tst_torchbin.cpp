@@ -1,21 +1,29 @@
 // PyTorch .bin checkpoints (torch.save's zip archive) read without running code: tensors in place,
-// shared storages and views, sharded .bin with an index, the same module tree and plan as the
+// shared storages and views (transposed, strided slices, several views of one storage: gathered
+// into contiguous copies, their size the view's), sharded .bin with an index, the same module tree
+// and plan as the safetensors copy, and a model saved as views that runs to the same logits as its
 // safetensors copy; malicious pickles (globals that run code, opcodes a state dict never uses),
-// damaged archives and 600 mutated files refused cleanly with an error naming the file.
+// damaged archives, impossible views and 600 mutated files refused cleanly with an error naming
+// the file.
 
 #include "testutil.h"
+#include "tinydemo.h"
 #include "torchsave.h"
 
 #include "loader/checkpoint.h"
 #include "loader/safetensorswriter.h"
 #include "planner/planfile.h"
+#include "models/demo.h"
 #include "models/describe.h"
 #include "planner/error.h"
 #include "planner/plan.h"
+#include "runtime/backend.h"
+#include "runtime/session.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 
@@ -41,7 +49,8 @@ QByteArray filled(int bytes, int seed)
 }
 
 // A tiny model: an embedding and a head tied to it (one storage), a norm in float16, a position
-// table in int64 and a bool mask; `lm_head.weight` a view of the embedding's storage.
+// table in int64 and a bool mask; `lm_head.weight` a view of the embedding's storage,
+// `model.tail` a slice at an offset, `model.proj.weight` a transposed view (not contiguous).
 struct Tiny {
     std::vector<ts::Tensor> tensors;
     std::vector<ts::Storage> storages;
@@ -54,14 +63,165 @@ Tiny tiny()
                   {"1", DType::F16, filled(4 * 2, 2)},
                   {"2", DType::I64, filled(3 * 8, 3)},
                   {"3", DType::Bool, QByteArray("\1\0\1\1", 4)},
-                  {"4", DType::F32, floats({1, 2, 3, 4, 5, 6})}};
+                  {"4", DType::F32, floats({1, 2, 3, 4, 5, 6})},
+                  {"5", DType::F32, floats({10, 20, 30, 40, 50, 60})}};
     t.tensors = {{"model.embed_tokens.weight", DType::F32, {8, 4}, {}, 0, "0"},
                  {"model.norm.weight", DType::F16, {4}, {}, 0, "1"},
                  {"model.positions", DType::I64, {3}, {}, 0, "2"},
                  {"model.mask", DType::Bool, {2, 2}, {}, 0, "3"},
                  {"lm_head.weight", DType::F32, {8, 4}, {}, 0, "0"},
-                 {"model.tail", DType::F32, {2, 2}, {}, 2, "4"}};
+                 {"model.tail", DType::F32, {2, 2}, {}, 2, "4"},
+                 {"model.proj.weight", DType::F32, {3, 2}, {1, 3}, 0, "5"}};
     return t;
+}
+
+const ts::Storage &storageOf(const std::vector<ts::Storage> &storages, const std::string &key)
+{
+    for (const auto &s : storages)
+        if (s.key == key)
+            return s;
+    qFatal("no storage %s", key.c_str());
+}
+
+// The view's elements in row-major order, element by element from its offset and stride (the
+// reference the loader's gather is checked against).
+QByteArray viewBytes(const QByteArray &storage, const ts::Tensor &t)
+{
+    const int element = int(storageBytes(t.dtype, 1));
+    const auto stride = t.stride.empty() ? ts::contiguousStride(t.shape) : t.stride;
+    std::int64_t numel = 1;
+    for (auto d : t.shape)
+        numel *= d;
+    QByteArray out;
+    for (std::int64_t i = 0; i < numel; ++i) {
+        std::int64_t rest = i, at = t.offset;
+        for (std::size_t k = t.shape.size(); k-- > 0;) {
+            at += (rest % t.shape[k]) * stride[k];
+            rest /= t.shape[k];
+        }
+        out += storage.mid(int(at * element), element);
+    }
+    return out;
+}
+
+QByteArray bytesOf(std::span<const std::byte> b) { return QByteArray(reinterpret_cast<const char *>(b.data()), int(b.size())); }
+
+// Views over three storages: a 3 x 4 float32 matrix (0..11), a 2 x 3 x 4 float16 block and six
+// int64 values.
+struct Views {
+    std::vector<ts::Tensor> tensors;
+    std::vector<ts::Storage> storages;
+};
+
+Views views()
+{
+    Views v;
+    QByteArray matrix, block, longs;
+    for (int i = 0; i < 12; ++i)
+        matrix += floats({float(i)});
+    for (int i = 0; i < 24; ++i)
+        block += ts::le(std::uint64_t(0x3c00 + i), 2); // float16 1.0, then the next values up
+    for (int i = 0; i < 6; ++i)
+        longs += ts::le(std::uint64_t(100 + i), 8);
+    v.storages = {{"m", DType::F32, matrix}, {"b", DType::F16, block}, {"l", DType::I64, longs}};
+    v.tensors = {{"transposed", DType::F32, {4, 3}, {1, 4}, 0, "m"},
+                 {"column slice", DType::F32, {3, 2}, {4, 1}, 1, "m"},
+                 {"every other", DType::F32, {6}, {2}, 1, "m"},
+                 {"row slice", DType::F32, {2, 4}, {4, 1}, 4, "m"},
+                 {"scalar", DType::F32, {}, {}, 5, "m"},
+                 {"single column", DType::F32, {3, 1}, {4, 7}, 2, "m"},
+                 {"one row", DType::F32, {1, 4}, {99, 1}, 8, "m"},
+                 {"empty", DType::F32, {0, 3}, {1, 100}, 12, "m"},
+                 {"permuted", DType::F16, {4, 2, 3}, {1, 12, 4}, 0, "b"},
+                 {"sliced block", DType::F16, {2, 2, 2}, {12, 4, 2}, 1, "b"},
+                 {"int64 stride", DType::I64, {3}, {2}, 1, "l"}};
+    return v;
+}
+
+// A model's tensors saved as views, as a conversion script might leave them: 2-D weights followed
+// by one of the same shape as two views of one storage (both transposed), the others in turn as
+// transposed views of their transpose and as slices of a padded storage at an offset; 1-D weights
+// as every other element of a storage.
+struct AsViews {
+    std::vector<ts::Tensor> tensors;
+    std::vector<ts::Storage> storages;
+    int strided = 0;  // tensors that are not contiguous
+    int shared = 0;   // tensors sharing their storage with another
+};
+
+AsViews saveAsViews(const loader::Checkpoint &cp)
+{
+    AsViews out;
+    const auto &all = cp.catalog.tensors;
+    auto values = [&](const loader::TensorEntry &e) { return bytesOf(cp.tensorBytes(e)); };
+    int turn = 0;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        const loader::TensorEntry &e = all[i];
+        const int element = int(storageBytes(e.dtype, 1));
+        const std::string key = std::to_string(out.storages.size());
+        const QByteArray v = values(e);
+        auto transposedOf = [&](const QByteArray &x, std::int64_t rows, std::int64_t cols, std::int64_t ld, std::int64_t column, QByteArray &into) {
+            // x (rows x cols) written transposed into `into`, a (cols x ld) matrix, from column `column`.
+            for (std::int64_t c = 0; c < cols; ++c)
+                for (std::int64_t r = 0; r < rows; ++r)
+                    std::memcpy(into.data() + (c * ld + column + r) * element, x.constData() + (r * cols + c) * element, std::size_t(element));
+        };
+        if (e.shape.size() == 1) {
+            // Every other element, from the second.
+            QByteArray s(int(2 * e.shape[0] + 1) * element, '\x7f');
+            for (std::int64_t k = 0; k < e.shape[0]; ++k)
+                std::memcpy(s.data() + (2 * k + 1) * element, v.constData() + k * element, std::size_t(element));
+            out.storages.push_back({key, e.dtype, s});
+            out.tensors.push_back({e.name, e.dtype, e.shape, {2}, 1, key});
+            ++out.strided;
+        } else if (e.shape.size() == 2) {
+            const std::int64_t rows = e.shape[0], cols = e.shape[1];
+            if (i + 1 < all.size() && all[i + 1].shape == e.shape && all[i + 1].dtype == e.dtype) {
+                // Two views of one (cols x 2 rows) storage: this tensor's transpose, then the next one's.
+                QByteArray s(int(cols * 2 * rows) * element, '\0');
+                transposedOf(v, rows, cols, 2 * rows, 0, s);
+                transposedOf(values(all[i + 1]), rows, cols, 2 * rows, rows, s);
+                out.storages.push_back({key, e.dtype, s});
+                out.tensors.push_back({e.name, e.dtype, e.shape, {1, 2 * rows}, 0, key});
+                out.tensors.push_back({all[i + 1].name, e.dtype, e.shape, {1, 2 * rows}, rows, key});
+                out.strided += 2;
+                out.shared += 2;
+                ++i;
+            } else if (turn++ % 2 == 0) {
+                QByteArray s(int(cols * rows) * element, '\0');
+                transposedOf(v, rows, cols, rows, 0, s);
+                out.storages.push_back({key, e.dtype, s});
+                out.tensors.push_back({e.name, e.dtype, e.shape, {1, rows}, 0, key});
+                ++out.strided;
+            } else {
+                // Rows of cols + 3 elements, from element 5: a slice at an offset.
+                QByteArray s(int(5 + rows * (cols + 3)) * element, '\x55');
+                for (std::int64_t r = 0; r < rows; ++r)
+                    std::memcpy(s.data() + (5 + r * (cols + 3)) * element, v.constData() + r * cols * element, std::size_t(cols * element));
+                out.storages.push_back({key, e.dtype, s});
+                out.tensors.push_back({e.name, e.dtype, e.shape, {cols + 3, 1}, 5, key});
+                ++out.strided;
+            }
+        } else {
+            out.storages.push_back({key, e.dtype, v});
+            out.tensors.push_back({e.name, e.dtype, e.shape, {}, 0, key});
+        }
+    }
+    return out;
+}
+
+double maxDiff(const std::vector<std::vector<float>> &a, const std::vector<std::vector<float>> &b)
+{
+    if (a.size() != b.size())
+        return INFINITY;
+    double worst = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (a[i].size() != b[i].size())
+            return INFINITY;
+        for (std::size_t j = 0; j < a[i].size(); ++j)
+            worst = std::max(worst, std::fabs(double(a[i][j]) - double(b[i][j])));
+    }
+    return worst;
 }
 
 bool write(const QString &path, const QByteArray &bytes) { return test::writeFile(path, bytes); }
@@ -102,17 +262,13 @@ private slots:
             QCOMPARE(e.name, want.name);
             QCOMPARE(e.dtype, want.dtype);
             QCOMPARE(e.shape, want.shape);
-            // The bytes are the storage's, from the view's offset on.
-            const ts::Storage *storage = nullptr;
-            for (const auto &s : t.storages)
-                if (s.key == want.storage)
-                    storage = &s;
-            QVERIFY(storage);
+            // The bytes are the view's elements of its storage.
+            const ts::Storage &storage = storageOf(t.storages, want.storage);
             const auto bytes = cp.tensorBytes(e);
             const auto element = storageBytes(want.dtype, 1);
             QCOMPARE(std::int64_t(bytes.size()), e.numel() * element);
-            QCOMPARE(QByteArray(reinterpret_cast<const char *>(bytes.data()), int(bytes.size())),
-                     storage->bytes.mid(int(want.offset * element), int(bytes.size())));
+            QCOMPARE(e.byteSize, e.numel() * element);
+            QCOMPARE(bytesOf(bytes), viewBytes(storage.bytes, want));
             // torch.save aligns storages to 64 bytes: views at offset 0 can be used without a copy.
             if (want.offset == 0)
                 QCOMPARE(e.offset % 64, std::int64_t(0));
@@ -134,19 +290,18 @@ private slots:
             w.name = x.name;
             w.dtype = x.dtype;
             w.shape = x.shape;
-            for (const auto &st : t.storages)
-                if (st.key == x.storage) {
-                    const auto element = storageBytes(x.dtype, 1);
-                    const QByteArray bytes = st.bytes.mid(int(x.offset * element), int(w.byteSize()));
-                    w.data.resize(std::size_t(bytes.size()));
-                    std::memcpy(w.data.data(), bytes.data(), w.data.size());
-                }
+            const QByteArray bytes = viewBytes(storageOf(t.storages, x.storage).bytes, x);
+            w.data.resize(std::size_t(bytes.size()));
+            std::memcpy(w.data.data(), bytes.data(), w.data.size());
             copies.push_back(std::move(w));
         }
         loader::writeSafetensors(at("as-safetensors/model.safetensors").toStdString(), copies);
         const loader::Checkpoint bin = loader::open(at("as-bin").toStdString());
         const loader::Checkpoint st = loader::open(at("as-safetensors").toStdString());
         QCOMPARE(bin.format, loader::Format::PyTorchBin);
+        // Sizes are the tensors', not their storages' (the tied head and the transposed view count
+        // their own elements).
+        QCOMPARE(bin.catalog.totalBytes(), st.catalog.totalBytes());
         for (std::size_t i = 0; i < copies.size(); ++i) {
             const auto a = bin.tensorBytes(bin.catalog.tensors[i]);
             const auto b = st.tensorBytes(st.catalog.tensors[i]);
@@ -170,7 +325,7 @@ private slots:
         const std::vector<ts::Tensor> first(t.tensors.begin(), t.tensors.begin() + 3);
         const std::vector<ts::Tensor> second(t.tensors.begin() + 3, t.tensors.end());
         QVERIFY(write(at("sharded/pytorch_model-00001-of-00002.bin"), ts::archive(first, {t.storages[0], t.storages[1], t.storages[2]})));
-        QVERIFY(write(at("sharded/pytorch_model-00002-of-00002.bin"), ts::archive(second, {t.storages[0], t.storages[3], t.storages[4]})));
+        QVERIFY(write(at("sharded/pytorch_model-00002-of-00002.bin"), ts::archive(second, {t.storages[0], t.storages[3], t.storages[4], t.storages[5]})));
         nlohmann::json index = {{"metadata", nlohmann::json::object()}, {"weight_map", nlohmann::json::object()}};
         for (const auto &x : first)
             index["weight_map"][x.name] = "pytorch_model-00001-of-00002.bin";
@@ -187,6 +342,142 @@ private slots:
         QVERIFY(e);
         QCOMPARE(e->kind(), ErrorKind::MissingShard);
         QVERIFY(e->message().find("pytorch_model-00002-of-00002.bin") != std::string::npos);
+    }
+
+    void stridedViewsHaveTheirValues_data()
+    {
+        QTest::addColumn<int>("index");
+        QTest::addColumn<bool>("contiguous");
+        const Views v = views();
+        for (std::size_t i = 0; i < v.tensors.size(); ++i) {
+            const std::string &name = v.tensors[i].name;
+            // Dimensions of size 1 may have any stride, and an empty view reads nothing.
+            const bool contiguous = name == "row slice" || name == "scalar" || name == "one row" || name == "empty";
+            QTest::newRow(name.c_str()) << int(i) << contiguous;
+        }
+    }
+    void stridedViewsHaveTheirValues()
+    {
+        // Each view reads as its elements in row-major order, sized as the view (not its storage);
+        // contiguous ones stay in place in the mapping, the others are gathered into a copy.
+        QFETCH(int, index);
+        QFETCH(bool, contiguous);
+        const Views v = views();
+        const QString file = at("views.bin");
+        QVERIFY(write(file, ts::archive(v.tensors, v.storages)));
+        const loader::Checkpoint cp = loader::open(file.toStdString());
+        const ts::Tensor &want = v.tensors[std::size_t(index)];
+        const loader::TensorEntry &e = cp.catalog.tensors[std::size_t(index)];
+        QCOMPARE(e.name, want.name);
+        QCOMPARE(e.shape, want.shape);
+        QCOMPARE(e.byteSize, e.numel() * storageBytes(want.dtype, 1));
+        QCOMPARE(e.stride.empty(), contiguous);
+        const auto bytes = cp.tensorBytes(e);
+        QCOMPARE(bytesOf(bytes), viewBytes(storageOf(v.storages, want.storage).bytes, want));
+        const std::byte *file0 = cp.tensorBytes(cp.catalog.tensors[0]).data() - cp.catalog.tensors[0].offset; // tensor 0 is a copy
+        const auto mapped = cp.tensorBytes(cp.catalog.tensors[3]); // "row slice": in place
+        const std::byte *base = mapped.data() - cp.catalog.tensors[3].offset;
+        QVERIFY(file0 != base);
+        if (contiguous && !bytes.empty())
+            QCOMPARE(static_cast<const void *>(bytes.data()), static_cast<const void *>(base + e.offset));
+        else if (!bytes.empty())
+            QVERIFY(bytes.data() < base || bytes.data() >= base + cp.catalog.shards[0].fileSize);
+        // Handed out twice, the same bytes.
+        QCOMPARE(static_cast<const void *>(cp.tensorBytes(e).data()), static_cast<const void *>(bytes.data()));
+    }
+
+    void viewCopiesAreSharedAndOutliveTheCheckpoint()
+    {
+        const Views v = views();
+        const QString file = at("views.bin");
+        QVERIFY(write(file, ts::archive(v.tensors, v.storages)));
+        loader::Checkpoint::SharedBytes kept;
+        {
+            const loader::Checkpoint cp = loader::open(file.toStdString());
+            const loader::TensorEntry &transposed = cp.catalog.tensors[0];
+            QVERIFY(!transposed.stride.empty());
+            kept = cp.tensorBytesShared(transposed);
+            // While one owner holds the copy, the view is handed out from it.
+            const auto again = cp.tensorBytesShared(transposed);
+            QCOMPARE(static_cast<const void *>(again.bytes.data()), static_cast<const void *>(kept.bytes.data()));
+            // Two views of one storage are two copies.
+            const auto other = cp.tensorBytesShared(cp.catalog.tensors[1]);
+            QVERIFY(other.bytes.data() != kept.bytes.data());
+        }
+        QCOMPARE(bytesOf(kept.bytes), viewBytes(v.storages[0].bytes, v.tensors[0]));
+        // The floats of the 3 x 4 matrix, transposed.
+        std::vector<float> values(12);
+        std::memcpy(values.data(), kept.bytes.data(), kept.bytes.size());
+        QCOMPARE(values, (std::vector<float>{0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11}));
+    }
+
+    void modelSavedAsViewsRunsLikeSafetensors()
+    {
+        // A LLaMA demo saved as torch.save would save views of other storages: the same catalog
+        // sizes, module tree, plan and bytes as its safetensors copy, and (with the libtorch
+        // backend) the same tokens and logits, all on the CPU and dispatched over a simulated GPU,
+        // the CPU and the disk.
+        const models::DemoOptions options = test::tinyDemoOptions("llama-3.1-8b", 3, 200, 3);
+        const QString st = at("views-st"), bin = at("views-bin");
+        models::writeDemo(st.toStdString(), options);
+        const loader::Checkpoint reference = loader::open(st.toStdString());
+        const AsViews saved = saveAsViews(reference);
+        QVERIFY2(saved.strided > 10 && saved.shared >= 4, qPrintable(QString("%1 strided, %2 shared").arg(saved.strided).arg(saved.shared)));
+        QVERIFY(QDir().mkpath(bin));
+        QVERIFY(QFile::copy(st + "/config.json", bin + "/config.json"));
+        QVERIFY(write(bin + "/pytorch_model.bin", ts::archive(saved.tensors, saved.storages, "pytorch_model")));
+        const loader::Checkpoint cp = loader::open(bin.toStdString());
+        QCOMPARE(cp.format, loader::Format::PyTorchBin);
+        QCOMPARE(cp.catalog.tensors.size(), reference.catalog.tensors.size());
+        QCOMPARE(cp.catalog.totalBytes(), reference.catalog.totalBytes());
+        int strided = 0;
+        for (const auto &e : cp.catalog.tensors) {
+            const int i = reference.catalog.find(e.name);
+            QVERIFY(i >= 0);
+            const auto &r = reference.catalog.tensors[std::size_t(i)];
+            QCOMPARE(e.byteSize, r.byteSize);
+            QVERIFY2(bytesOf(cp.tensorBytes(e)) == bytesOf(reference.tensorBytes(r)), e.name.c_str());
+            strided += !e.stride.empty();
+        }
+        QCOMPARE(strided, saved.strided);
+        const models::ModelDescription fromBin = models::describe(cp);
+        const models::ModelDescription fromSt = models::describe(reference);
+        QCOMPARE(planner::identityOf(fromBin.tree, "").fingerprint, planner::identityOf(fromSt.tree, "").fingerprint);
+        planner::PlanOptions planOptions;
+        planOptions.maxMemory = {{planner::Device::gpu(0), reference.catalog.totalBytes() / 3}, {planner::Device::cpu(), reference.catalog.totalBytes() / 3}};
+        const planner::Plan planBin = planner::plan(fromBin.tree, planOptions);
+        const planner::Plan planSt = planner::plan(fromSt.tree, planOptions);
+        QVERIFY(planBin.deviceMap == planSt.deviceMap);
+        QSet<QString> used;
+        for (const auto &[key, device] : planSt.deviceMap)
+            used.insert(QString::fromStdString(device.toString()));
+        QVERIFY2(used.contains("0") && used.contains("cpu") && used.contains("disk"), qPrintable(QStringList(used.values()).join(",")));
+
+        const auto &load = runtime::loadBackend();
+        if (!load.backend)
+            QSKIP(qPrintable("no libtorch backend in this build (" + QString::fromStdString(load.error) + "): the bytes and plans were compared"));
+        for (const planner::DeviceMap &map : {planner::DeviceMap{{"", planner::Device::cpu()}}, planSt.deviceMap}) {
+            std::vector<std::vector<float>> logits[2];
+            std::vector<std::int64_t> tokens[2];
+            for (int k = 0; k < 2; ++k) {
+                runtime::RunRequest r;
+                r.checkpointPath = (k == 0 ? st : bin).toStdString();
+                r.map = map;
+                r.devices = {{planner::Device::gpu(0), true, -1, {}}};
+                r.promptIds = {5, 17, 99, 3};
+                r.maxNewTokens = 5;
+                r.keepLogits = true;
+                auto session = load.backend->createSession(r);
+                const runtime::RunResult result = session->run([](const std::vector<runtime::RunEvent> &) {});
+                QVERIFY2(!result.error, result.error ? result.error->message.c_str() : "");
+                logits[k] = result.logits;
+                tokens[k] = result.generatedIds;
+            }
+            QCOMPARE(tokens[1], tokens[0]);
+            QCOMPARE(tokens[0].size(), std::size_t(5));
+            const double diff = maxDiff(logits[1], logits[0]);
+            QVERIFY2(diff <= 1e-6, qPrintable(QString("max logit difference %1").arg(diff)));
+        }
     }
 
     void refusesCode_data()
@@ -239,8 +530,18 @@ private slots:
         lying[0].numel = 1000;
         auto outside = t.tensors;
         outside[5].offset = 5;
-        auto strided = t.tensors;
-        strided[0].stride = {1, 8};
+        auto beyond = t.tensors;
+        beyond[0].stride = {1, 9}; // reaches element 7 + 3 x 9 = 34 of 32
+        auto overflowing = t.tensors;
+        overflowing[0].stride = {std::int64_t(1) << 62, 1};
+        auto repeating = t.tensors;
+        repeating[5].shape = {4, 4};
+        repeating[5].stride = {0, 1};
+        repeating[5].offset = 0;
+        auto offsetBeyond = t.tensors;
+        offsetBeyond[6].offset = 7;
+        offsetBeyond[6].shape = {0};
+        offsetBeyond[6].stride = {1};
         auto missing = t.tensors;
         missing[1].storage = std::string(1, '9');
         QTest::newRow("legacy format") << QByteArray("\x80\x02\x8a\x0a") + QByteArray(64, 'x') << int(ErrorKind::UnsupportedFormat) << "legacy torch.save format";
@@ -249,7 +550,10 @@ private slots:
         QTest::newRow("cut in half") << good.left(good.size() / 2) << int(ErrorKind::Truncated) << "end of central directory";
         QTest::newRow("storage size lies") << ts::archive(t.tensors, lying) << int(ErrorKind::BadShape) << "should hold 1000";
         QTest::newRow("view outside its storage") << ts::archive(outside, t.storages) << int(ErrorKind::BadOffsets) << "outside its storage";
-        QTest::newRow("non-contiguous view") << ts::archive(strided, t.storages) << int(ErrorKind::UnsupportedFormat) << "non-contiguous";
+        QTest::newRow("strided view beyond its storage") << ts::archive(beyond, t.storages) << int(ErrorKind::BadOffsets) << "reaches element 34, outside its storage of 32";
+        QTest::newRow("stride overflows") << ts::archive(overflowing, t.storages) << int(ErrorKind::BadShape) << "overflow";
+        QTest::newRow("view repeats elements") << ts::archive(repeating, t.storages) << int(ErrorKind::UnsupportedFormat) << "repeats elements";
+        QTest::newRow("empty view past its storage") << ts::archive(offsetBeyond, t.storages) << int(ErrorKind::BadOffsets) << "offset 7 lies outside";
         QTest::newRow("storage entry missing") << ts::archive(missing, t.storages) << int(ErrorKind::IndexMismatch) << "archive/data/9";
         QTest::newRow("no data.pkl") << ts::zipStored({{"archive/data/0", "abcd"}}) << int(ErrorKind::UnsupportedFormat) << "without <name>/data.pkl";
         QTest::newRow("big-endian") << ts::zipStored({{"a/data.pkl", ts::statePickle({}, {})}, {"a/byteorder", "big"}}) << int(ErrorKind::UnsupportedFormat) << "byte order";

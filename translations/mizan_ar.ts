@@ -1635,6 +1635,138 @@ of %2</source>
         <source>Or drop a folder, a .safetensors file, an index or a config.json here.</source>
         <translation>أو أفلِت هنا مجلدًا أو ملف safetensors أو فهرسًا أو ملف config.json.</translation>
     </message>
+    <message>
+        <source>%1 and %2 more</source>
+        <translation>%1 و%2 أخرى</translation>
+    </message>
+    <message>
+        <source>Links to missing blobs: %1</source>
+        <translation>روابط إلى كتل (blobs) مفقودة: %1</translation>
+    </message>
+    <message>
+        <source>Unreadable index: %1</source>
+        <translation>فهرس تتعذر قراءته: %1</translation>
+    </message>
+    <message>
+        <source>Missing shards: %1</source>
+        <translation>أجزاء مفقودة: %1</translation>
+    </message>
+    <message>
+        <source>No config.json</source>
+        <translation>لا يوجد config.json</translation>
+    </message>
+    <message>
+        <source>No weights (config.json only)</source>
+        <translation>لا أوزان (config.json وحده)</translation>
+    </message>
+    <message>
+        <source>Download in progress</source>
+        <translation>تنزيل جارٍ</translation>
+    </message>
+    <message>
+        <source>Looking for models in the Hugging Face cache…</source>
+        <translation>البحث عن نماذج في ذاكرة Hugging Face المؤقتة…</translation>
+    </message>
+    <message>
+        <source>in %1</source>
+        <translation>في %1</translation>
+    </message>
+    <message>
+        <source>No Hugging Face cache folder here (searched: %1).</source>
+        <translation>لا يوجد هنا مجلد لذاكرة Hugging Face المؤقتة (بُحث في: %1).</translation>
+    </message>
+    <message>
+        <source>No models in the Hugging Face cache (searched: %1).</source>
+        <translation>لا نماذج في ذاكرة Hugging Face المؤقتة (بُحث في: %1).</translation>
+    </message>
+    <message>
+        <source>%1 (%2)</source>
+        <translation>%1 (%2)</translation>
+    </message>
+    <message>
+        <source>safetensors</source>
+        <translation>safetensors</translation>
+    </message>
+    <message>
+        <source>PyTorch .bin</source>
+        <translation>PyTorch .bin</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>لا شيء</translation>
+    </message>
+    <message>
+        <source>, </source>
+        <translation>، </translation>
+    </message>
+    <message>
+        <source>Complete</source>
+        <translation>مكتمل</translation>
+    </message>
+    <message>
+        <source>Double-click or press Enter to open this snapshot.</source>
+        <translation>انقر نقرًا مزدوجًا أو اضغط Enter لفتح هذه اللقطة.</translation>
+    </message>
+    <message>
+        <source>Incomplete: %1</source>
+        <translation>غير مكتمل: %1</translation>
+    </message>
+    <message>
+        <source>This snapshot cannot be opened: %1</source>
+        <translation>لا يمكن فتح هذه اللقطة: %1</translation>
+    </message>
+    <message>
+        <source>Select a complete snapshot to open it.</source>
+        <translation>اختر لقطة مكتملة لفتحها.</translation>
+    </message>
+    <message>
+        <source>Open %1</source>
+        <translation>فتح %1</translation>
+    </message>
+    <message>
+        <source>%1 (%2) cannot be opened: %3</source>
+        <translation>لا يمكن فتح %1 (%2): %3</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Local models&lt;/b&gt; (Hugging Face cache)</source>
+        <translation>&lt;b&gt;النماذج المحلية&lt;/b&gt; (ذاكرة Hugging Face المؤقتة)</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>تحديث</translation>
+    </message>
+    <message>
+        <source>List the Hugging Face cache again</source>
+        <translation>أعد قراءة محتويات ذاكرة Hugging Face المؤقتة</translation>
+    </message>
+    <message>
+        <source>Open</source>
+        <translation>فتح</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>النموذج</translation>
+    </message>
+    <message>
+        <source>Revision</source>
+        <translation>المراجعة</translation>
+    </message>
+    <message>
+        <source>Size on disk</source>
+        <translation>الحجم على القرص</translation>
+    </message>
+    <message>
+        <source>Formats</source>
+        <translation>الصيغ</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>الحالة</translation>
+    </message>
+    <message>
+        <source>Cannot list the Hugging Face cache: %1</source>
+        <translation>تتعذر قراءة ذاكرة Hugging Face المؤقتة: %1</translation>
+    </message>
 </context>
 <context>
     <name>mizan::gui::TestRunPanel</name>

@@ -1571,6 +1571,138 @@ of %2</translation>
         <source>Or drop a folder, a .safetensors file, an index or a config.json here.</source>
         <translation>Or drop a folder, a .safetensors file, an index or a config.json here.</translation>
     </message>
+    <message>
+        <source>%1 and %2 more</source>
+        <translation>%1 and %2 more</translation>
+    </message>
+    <message>
+        <source>Links to missing blobs: %1</source>
+        <translation>Links to missing blobs: %1</translation>
+    </message>
+    <message>
+        <source>Unreadable index: %1</source>
+        <translation>Unreadable index: %1</translation>
+    </message>
+    <message>
+        <source>Missing shards: %1</source>
+        <translation>Missing shards: %1</translation>
+    </message>
+    <message>
+        <source>No config.json</source>
+        <translation>No config.json</translation>
+    </message>
+    <message>
+        <source>No weights (config.json only)</source>
+        <translation>No weights (config.json only)</translation>
+    </message>
+    <message>
+        <source>Download in progress</source>
+        <translation>Download in progress</translation>
+    </message>
+    <message>
+        <source>Looking for models in the Hugging Face cache…</source>
+        <translation>Looking for models in the Hugging Face cache…</translation>
+    </message>
+    <message>
+        <source>in %1</source>
+        <translation>in %1</translation>
+    </message>
+    <message>
+        <source>No Hugging Face cache folder here (searched: %1).</source>
+        <translation>No Hugging Face cache folder here (searched: %1).</translation>
+    </message>
+    <message>
+        <source>No models in the Hugging Face cache (searched: %1).</source>
+        <translation>No models in the Hugging Face cache (searched: %1).</translation>
+    </message>
+    <message>
+        <source>%1 (%2)</source>
+        <translation>%1 (%2)</translation>
+    </message>
+    <message>
+        <source>safetensors</source>
+        <translation>safetensors</translation>
+    </message>
+    <message>
+        <source>PyTorch .bin</source>
+        <translation>PyTorch .bin</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>none</translation>
+    </message>
+    <message>
+        <source>, </source>
+        <translation>, </translation>
+    </message>
+    <message>
+        <source>Complete</source>
+        <translation>Complete</translation>
+    </message>
+    <message>
+        <source>Double-click or press Enter to open this snapshot.</source>
+        <translation>Double-click or press Enter to open this snapshot.</translation>
+    </message>
+    <message>
+        <source>Incomplete: %1</source>
+        <translation>Incomplete: %1</translation>
+    </message>
+    <message>
+        <source>This snapshot cannot be opened: %1</source>
+        <translation>This snapshot cannot be opened: %1</translation>
+    </message>
+    <message>
+        <source>Select a complete snapshot to open it.</source>
+        <translation>Select a complete snapshot to open it.</translation>
+    </message>
+    <message>
+        <source>Open %1</source>
+        <translation>Open %1</translation>
+    </message>
+    <message>
+        <source>%1 (%2) cannot be opened: %3</source>
+        <translation>%1 (%2) cannot be opened: %3</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Local models&lt;/b&gt; (Hugging Face cache)</source>
+        <translation>&lt;b&gt;Local models&lt;/b&gt; (Hugging Face cache)</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>Refresh</translation>
+    </message>
+    <message>
+        <source>List the Hugging Face cache again</source>
+        <translation>List the Hugging Face cache again</translation>
+    </message>
+    <message>
+        <source>Open</source>
+        <translation>Open</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>Model</translation>
+    </message>
+    <message>
+        <source>Revision</source>
+        <translation>Revision</translation>
+    </message>
+    <message>
+        <source>Size on disk</source>
+        <translation>Size on disk</translation>
+    </message>
+    <message>
+        <source>Formats</source>
+        <translation>Formats</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>Cannot list the Hugging Face cache: %1</source>
+        <translation>Cannot list the Hugging Face cache: %1</translation>
+    </message>
 </context>
 <context>
     <name>mizan::gui::TestRunPanel</name>

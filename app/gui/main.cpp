@@ -33,7 +33,7 @@ int main(int argc, char **argv)
     parser.addPositionalArgument(QStringLiteral("path"), QStringLiteral("checkpoint folder, .safetensors, *.index.json, config.json or preset name"));
     QCommandLineOption language(QStringLiteral("language"), QStringLiteral("user interface language: en or ar"), QStringLiteral("code"));
     QCommandLineOption hardware(QStringLiteral("hardware"), QStringLiteral("use this hardware profile's devices"), QStringLiteral("profile"));
-    QCommandLineOption screenshot(QStringLiteral("screenshot"), QStringLiteral("save a PNG of the window after the first plan and quit"), QStringLiteral("file"));
+    QCommandLineOption screenshot(QStringLiteral("screenshot"), QStringLiteral("save a PNG of the window after the first plan (without a path: of the start page once the local models are listed) and quit"), QStringLiteral("file"));
     QCommandLineOption select(QStringLiteral("select"), QStringLiteral("select this module after opening"), QStringLiteral("module"));
     QCommandLineOption size(QStringLiteral("size"), QStringLiteral("window size, WIDTHxHEIGHT"), QStringLiteral("size"));
     QCommandLineOption map(QStringLiteral("map"), QStringLiteral("after the first plan, import this device_map.json or plan file"), QStringLiteral("file"));
@@ -65,6 +65,8 @@ int main(int argc, char **argv)
         window.testRunPanel()->setSimulatedBandwidth(parser.value(bandwidth).toDouble() * 1e9);
     if (parser.isSet(testRun))
         window.testRunWhenPlanned(parser.value(screenshot));
+    else if (parser.isSet(screenshot) && parser.positionalArguments().isEmpty())
+        window.screenshotStartPage(parser.value(screenshot));
     else if (parser.isSet(screenshot))
         window.screenshotWhenPlanned(parser.value(screenshot), parser.value(select));
     window.show();

@@ -580,6 +580,18 @@ void MainWindow::screenshotWhenPlanned(const QString &file, const QString &modul
     });
 }
 
+void MainWindow::screenshotStartPage(const QString &file)
+{
+    auto save = [this, file] {
+        // After the rows are laid out and painted once.
+        QTimer::singleShot(500, this, [this, file] { qApp->exit(grab().save(file) ? 0 : 1); });
+    };
+    if (m_start->isListingLocalModels())
+        connect(m_start, &StartPage::localModelsListed, this, save, Qt::SingleShotConnection);
+    else
+        save();
+}
+
 void MainWindow::showTestRunPage()
 {
     m_pages->setCurrentWidget(m_testRun);

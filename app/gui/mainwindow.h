@@ -47,6 +47,7 @@ public:
     DevicePanel *devicePanel() const { return m_devicePanel; }
     DetailPane *detailPane() const { return m_detail; }
     TestRunPanel *testRunPanel() const { return m_testRun; }
+    StartPage *startPage() const { return m_start; }
     // Shows the test inference page and runs the plan on screen (when it can run).
     bool startTestRun();
     void showTestRunPage();
@@ -63,6 +64,9 @@ public:
     bool selectModule(const QString &name);
     // Saves a PNG of the window once the next plan is shown, then quits (scripts/screenshots.sh).
     void screenshotWhenPlanned(const QString &file, const QString &selectModule);
+    // Saves a PNG of the start page once its local models are listed, then quits (mizan
+    // --screenshot FILE without a path).
+    void screenshotStartPage(const QString &file);
     // After the first plan, starts a test inference (mizan --test-run); with `screenshot`, saves a
     // PNG of the window mid-run (once a third of the tokens are out) and quits when the run ends.
     void testRunWhenPlanned(const QString &screenshot = {});

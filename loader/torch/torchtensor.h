@@ -16,7 +16,8 @@ namespace mizan::loader {
 // (unsigned 16/32/64-bit, the 8/6/4-bit floats, complex128 is not stored by safetensors).
 std::optional<c10::ScalarType> torchScalarType(DType dtype);
 
-// A CPU tensor over the tensor's bytes in the memory-mapped shard, without a copy: the tensor
+// A CPU tensor over the tensor's bytes in the memory-mapped shard, without a copy (a strided
+// view of a .bin storage: over the contiguous copy tensorBytesShared() gathers): the tensor
 // keeps the mapping alive (it may outlive `checkpoint`). The mapping is private copy-on-write,
 // so writing into the tensor never changes the file. When the bytes are not aligned for the
 // element type (files written without alignment), the tensor is an aligned copy instead.
