@@ -5,8 +5,9 @@
 //
 //   tensors   a checkpoint with N top-level tensors (no module at all) that must be spread over
 //             4 GPUs, the CPU and disk: tree from the tensor names, plan(), validate() of the plan
-//   unknown   validate() of a map that covers a small model and also lists N keys the model does
-//             not have (each gets an error with a "did you mean" search)
+//   unknown   a device_map.json that covers a small model and also lists N keys the model does
+//             not have: the file read back (JSON parse keeping order), then validate() (each
+//             unknown key gets an error with a "did you mean" search)
 //   layers    a Llama config (405B dimensions) with num_hidden_layers = N / 16 (about 13 modules
 //             a layer; the registry builds at most 65,536 layers): config -> module tree, plan() over 8 GPUs + CPU + disk, validate()
 //
@@ -17,15 +18,20 @@
 #include "models/describe.h"
 #include "models/planoptions.h"
 #include "models/resources.h"
+#include "planner/mapfile.h"
 #include "planner/plan.h"
+#include "planner/planfile.h"
 #include "planner/validate.h"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -175,7 +181,7 @@ void topLevelTensors(std::int64_t maxN)
 // ---- unknown: a small model's map plus N keys it does not have -----------------------------------
 void unknownKeys(std::int64_t maxN)
 {
-    Case c("unknown: validate() of a map with N keys the model does not have", {"validate"});
+    Case c("unknown: a device_map.json with N keys the model does not have, read then validate()d", {"read", "validate"});
     std::vector<std::pair<std::string, Tensor>> named;
     for (int l = 0; l < 4; ++l)
         for (const char *t : {"self_attn.q_proj.weight", "self_attn.k_proj.weight", "mlp.up_proj.weight", "input_layernorm.weight"}) {
@@ -194,9 +200,22 @@ void unknownKeys(std::int64_t maxN)
         for (std::int64_t i = 0; i < n; ++i)
             map.emplace_back(i % 2 ? "model.layers." + std::to_string(i + 4) + ".mlp" : "lm_head" + std::to_string(i) + ".weight",
                              Device::gpu(static_cast<int>(i % 2)));
+        // The file as a user hands it over: read back (parsed, order kept) before validation.
+        const std::string path = (std::filesystem::temp_directory_path() / ("bench_scale_map_" + std::to_string(::getpid()) + ".json")).string();
+        {
+            std::ofstream out(path, std::ios::binary);
+            out << deviceMapToJson(map).dump();
+        }
         std::vector<Issue> issues;
         Step s{n, std::to_string(n) + " unknown keys", {}};
-        s.ms.push_back(timeMs([&] { issues = validate(tree, map, o); }, c.last(0)));
+        s.ms.push_back(timeMs([&] {
+            if (readMapOrPlanFile(path).map.size() != map.size()) {
+                std::fprintf(stderr, "unknown: the map file read back has another size\n");
+                std::exit(1);
+            }
+        }, c.last(0)));
+        std::filesystem::remove(path);
+        s.ms.push_back(timeMs([&] { issues = validate(tree, map, o); }, c.last(1)));
         if (static_cast<std::int64_t>(issues.size()) < n) {
             std::fprintf(stderr, "unknown: %zu issues for %lld unknown keys\n", issues.size(), static_cast<long long>(n));
             std::exit(1);
