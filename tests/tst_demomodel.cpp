@@ -144,7 +144,7 @@ private Q_SLOTS:
     // trainer): cross-entropy in bits per byte through the project's forward pass, with the
     // windows and the counting of tools/traindemo (windows of max_position_embeddings tokens,
     // <|begin_of_text|> fortune <|end_of_text|>, only byte targets counted). A uniform guess costs
-    // 8 bits per byte; the shipped model measured 2.23 (README, "The demo model").
+    // 8 bits per byte; the shipped model measured 2.455 (README, "The demo model").
     void heldoutBitsPerByte()
     {
         const QByteArray heldout = readAll(QString::fromStdString(mizan::testdata::path("fortunes-heldout.txt")));
@@ -179,7 +179,7 @@ private Q_SLOTS:
         }
         const double bitsPerByte = nats / static_cast<double>(bytes) / std::numbers::ln2;
         qInfo("held-out: %lld bytes, %.4f bits per byte", static_cast<long long>(bytes), bitsPerByte);
-        QVERIFY2(bitsPerByte < 2.6, qPrintable(QString::number(bitsPerByte)));
+        QVERIFY2(bitsPerByte < 2.55, qPrintable(QString::number(bitsPerByte)));
     }
 
     // Dispatched over the demo profile (layers on two simulated GPUs, in CPU RAM and on disk),
@@ -225,10 +225,21 @@ private Q_SLOTS:
         }
         QCOMPARE(printable, static_cast<int>(out.size()));
         QVERIFY2(lettersOrSpaces * 10 >= static_cast<int>(out.size()) * 8, out.c_str());
-        int words = 0;
-        for (const QString &w : QString::fromStdString(out).split(QRegularExpression(QStringLiteral("[^A-Za-z]+")), Qt::SkipEmptyParts))
-            words += w.size() >= 2;
+        // Words of English: most of them occur in the held-out fortunes too.
+        const QRegularExpression nonLetters(QStringLiteral("[^A-Za-z]+"));
+        const QString heldout = QString::fromUtf8(readAll(QString::fromStdString(mizan::testdata::path("fortunes-heldout.txt")))).toLower();
+        const QStringList known = heldout.split(nonLetters, Qt::SkipEmptyParts);
+        const QSet<QString> vocabulary(known.begin(), known.end());
+        QVERIFY(vocabulary.size() > 500);
+        int words = 0, english = 0;
+        for (const QString &w : QString::fromStdString(out).toLower().split(nonLetters, Qt::SkipEmptyParts)) {
+            if (w.size() < 2)
+                continue;
+            ++words;
+            english += vocabulary.contains(w);
+        }
         QVERIFY2(words >= 5, out.c_str());
+        QVERIFY2(english * 4 >= words * 3, qPrintable(QStringLiteral("%1 of %2 words known: %3").arg(english).arg(words).arg(QString::fromStdString(out))));
     }
 };
 

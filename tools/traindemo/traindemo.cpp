@@ -52,7 +52,7 @@ const char *const kUsage =
     "  --corpus DIR          fortune files (default /usr/share/games/fortunes)\n"
     "  --heldout FILE        where to write the held-out fortunes (fortune format)\n"
     "  --heldout-every N     default 400\n"
-    "  --steps N             optimizer steps (default 1200)\n"
+    "  --steps N             optimizer steps (default 1500)\n"
     "  --batch N             sequences per step (default 8)\n"
     "  --context N           positions per sequence (default 256; also max_position_embeddings)\n"
     "  --lr X                peak learning rate (default 3e-3), warmup then cosine to lr/10\n"
@@ -69,7 +69,7 @@ struct Options {
     std::string corpus = "/usr/share/games/fortunes";
     std::string heldout;
     int heldoutEvery = 400;
-    int steps = 1200;
+    int steps = 1500;
     int batch = 8;
     int context = 256;
     double lr = 3e-3;
