@@ -123,6 +123,44 @@ private Q_SLOTS:
         QCOMPARE(added.at(1).toObject().value(QStringLiteral("id")).toInteger(), mizan::demo::kEndOfText);
     }
 
+    // The trainer's path through the forward: CausalLM::run records autograd history when the
+    // source hands out tensors that require grad, and every weight gets a gradient; logits() and
+    // generate() (inference) record none and leave grad mode as they found it.
+    void forwardTrainsAndInfersWithoutGrad()
+    {
+        const nlohmann::json config = {{"architectures", {"LlamaForCausalLM"}}, {"model_type", "llama"}, {"vocab_size", 258},
+                                        {"hidden_size", 16}, {"intermediate_size", 24}, {"num_hidden_layers", 2},
+                                        {"num_attention_heads", 4}, {"num_key_value_heads", 2}};
+        const auto model = fwd::CausalLM::fromConfig(config);
+        torch::manual_seed(7);
+        std::map<std::string, torch::Tensor> params;
+        for (const auto &step : model->steps())
+            for (std::size_t i = 0; i < step.tensors.size(); ++i)
+                params[step.tensors[i]] = (torch::randn(step.shapes[i]) * 0.2).set_requires_grad(true);
+        struct Source final : fwd::WeightSource {
+            std::map<std::string, torch::Tensor> &p;
+            explicit Source(std::map<std::string, torch::Tensor> &params) : p(params) {}
+            torch::Tensor get(const std::string &name) override { return p.at(name); }
+        } source(params);
+
+        QVERIFY(torch::GradMode::is_enabled());
+        const torch::Tensor ids = torch::tensor(mizan::demo::encode("Fortune favours the bold."), torch::kInt64).unsqueeze(0);
+        fwd::DecodeState state = model->newState();
+        torch::Tensor x = ids.slice(1, 0, -1);
+        for (std::size_t i = 0; i < model->steps().size(); ++i)
+            x = model->run(i, x, state, source);
+        QVERIFY(x.requires_grad());
+        torch::nn::functional::cross_entropy(x.reshape({-1, x.size(-1)}), ids.slice(1, 1).reshape({-1})).backward();
+        for (const auto &[name, t] : params)
+            QVERIFY2(t.grad().defined() && t.grad().abs().sum().item<double>() > 0, name.c_str());
+
+        fwd::DecodeState fresh = model->newState();
+        QVERIFY(!fwd::logits(*model, ids, fresh, source).requires_grad());
+        QVERIFY(torch::GradMode::is_enabled());
+        QCOMPARE(fwd::generate(*model, source, {256, 70}, 3).size(), std::size_t(3));
+        QVERIFY(torch::GradMode::is_enabled());
+    }
+
     // The JSON files in the repository are byte for byte what `mizan-train-demo` writes with its
     // defaults (the options scripts/train-demo.sh trains with), so config and trainer cannot drift.
     void metadataIsWhatTheTrainerWrites()
