@@ -1066,7 +1066,7 @@ private Q_SLOTS:
         QVERIFY(error->message().find("llama-3.1-8b") != std::string::npos);
 
         const auto profiles = models::listHardware();
-        QCOMPARE(profiles.size(), std::size_t(6));
+        QCOMPARE(profiles.size(), std::size_t(7));
         const auto rtx = models::hardwareProfile("rtx4090-64gb");
         QCOMPARE(rtx.devices.size(), std::size_t(2));
         QCOMPARE(rtx.devices[0].key, std::string("0"));

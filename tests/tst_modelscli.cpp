@@ -136,7 +136,7 @@ private Q_SLOTS:
         const auto j = nlohmann::json::parse(r.out.toStdString());
         QCOMPARE(j["format"].get<std::string>(), std::string("mizan-presets"));
         QCOMPARE(j["models"].size(), std::size_t(17));
-        QCOMPARE(j["hardware"].size(), std::size_t(6));
+        QCOMPARE(j["hardware"].size(), std::size_t(7));
         bool found = false;
         for (const auto &m : j["models"])
             if (m["name"] == "llama-3.1-405b") {

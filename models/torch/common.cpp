@@ -303,7 +303,6 @@ torch::Tensor Model::run(std::size_t i, const torch::Tensor &x, DecodeState &sta
                             + std::to_string(m_hidden) + "]"
                             + (x.defined() ? ", got " + shapeText(x.sizes()) : std::string()));
     }
-    torch::NoGradGuard noGrad;
     switch (step.kind) {
     case StepKind::Embedding: return embed(step, x, state, weights);
     case StepKind::Block: return block(step, x, state, weights);

@@ -113,7 +113,9 @@ public:
     // weight's device) -> hidden [B, T, H]. Block, Norm: hidden -> hidden. Head: hidden -> logits
     // [B, T, V]. Positions are state.position .. state.position + T - 1. Throws mizan::Error
     // (BadShape naming tensor and file for weights of the wrong shape, InvalidArgument for bad
-    // ids or positions past the model's maximum).
+    // ids or positions past the model's maximum). Records autograd history when a weight the
+    // source hands out requires grad (training: tools/traindemo); inference callers hold a
+    // torch::NoGradGuard (logits(), generate() and the runtime's session do).
     virtual torch::Tensor run(std::size_t i, const torch::Tensor &x, DecodeState &state,
                               WeightSource &weights) const = 0;
 };
