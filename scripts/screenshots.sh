@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates docs/screenshots/en.png and docs/screenshots/ar.png: exactly what scripts/run.sh
-# shows on a first run (the demo checkpoint planned over the demo-2gpu profile: layers on two
+# shows on a first run (the demo model planned over the fortunes-demo profile: layers on two
 # simulated GPUs, in CPU RAM and on disk), under Xvfb, in English and in Arabic; and
 # docs/screenshots/run-en.png and run-ar.png: the same plan's test inference caught mid-run (the
 # live view with weights moving over a simulated 1 GB/s link); and docs/screenshots/start-en.png and

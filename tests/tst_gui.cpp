@@ -1089,34 +1089,22 @@ void TestGui::pinErrorsAreTranslated()
     w.setLanguage(QStringLiteral("en"));
 }
 
-// What scripts/run.sh shows a new user: its demo checkpoint (the make-demo arguments and the
-// hardware profile are read from the script itself) opens already planned, with decoder layers on
-// each simulated GPU, in CPU RAM and on disk.
+// What scripts/run.sh shows a new user: its demo model (the shipped checkpoint and the hardware
+// profile are read from the script itself) opens already planned, with decoder layers on each
+// simulated GPU, in CPU RAM and on disk.
 void TestGui::firstRunDemoShowsTheSplit()
 {
     QFile script(QStringLiteral(MIZAN_SOURCE_DIR "/scripts/run.sh"));
     QVERIFY2(script.open(QIODevice::ReadOnly), qPrintable(QStringLiteral("cannot read ") + script.fileName()));
     const QString text = QString::fromUtf8(script.readAll());
-    const auto profile = QRegularExpression(QString::fromLatin1("^PROFILE=\"([^\"]+)\""), QRegularExpression::MultilineOption).match(text);
-    const auto demo = QRegularExpression(QString::fromLatin1("make-demo \"\\$DEMO\"([^\\n]*)")).match(text);
-    QVERIFY2(profile.hasMatch() && demo.hasMatch(), "scripts/run.sh has no PROFILE=\"...\" or make-demo \"$DEMO\" ... line");
-    models::DemoOptions options;
-    const QStringList args = demo.captured(1).split(u' ', Qt::SkipEmptyParts);
-    for (int i = 0; i < args.size(); i += 2) {
-        bool ok = false;
-        const int value = i + 1 < args.size() ? args[i + 1].toInt(&ok) : 0;
-        if (args[i] == QLatin1String("--layers") && ok)
-            options.layers = value;
-        else if (args[i] == QLatin1String("--hidden") && ok)
-            options.hidden = value;
-        else if (args[i] == QLatin1String("--shards") && ok)
-            options.shards = value;
-        else
-            QFAIL(qPrintable(QStringLiteral("scripts/run.sh: make-demo argument unknown to this test: ") + args[i]));
-    }
-    QTemporaryDir dir;
-    const QString path = dir.filePath(QStringLiteral("demo"));
-    models::writeDemo(path.toStdString(), options);
+    const auto profile = QRegularExpression(QString::fromLatin1("^PROFILE=\"\\$\\{MIZAN_DEMO_PROFILE:-([^}\"]+)\\}\""),
+                                            QRegularExpression::MultilineOption).match(text);
+    const auto demo = QRegularExpression(QString::fromLatin1("^DEMO=\"\\$\\{MIZAN_DEMO_DIR:-\\$MIZAN_ROOT/([^}\"]+)\\}\""),
+                                         QRegularExpression::MultilineOption).match(text);
+    QVERIFY2(profile.hasMatch() && demo.hasMatch(),
+             "scripts/run.sh has no PROFILE=\"${MIZAN_DEMO_PROFILE:-...}\" or DEMO=\"${MIZAN_DEMO_DIR:-$MIZAN_ROOT/...}\" line");
+    const QString path = QStringLiteral(MIZAN_SOURCE_DIR "/") + demo.captured(1);
+    QVERIFY2(QFile::exists(path + QStringLiteral("/config.json")), qPrintable(path));
 
     // As main.cpp does for `mizan DEMO --hardware PROFILE`: the profile, then the path.
     MainWindow w;
