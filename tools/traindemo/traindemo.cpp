@@ -515,9 +515,10 @@ int train(const Options &o)
     torch::set_num_threads(o.threads);
     torch::manual_seed(o.seed);
     fs::create_directories(o.out);
-    writeMetadata(o);
-    if (o.metadataOnly)
+    if (o.metadataOnly) {
+        writeMetadata(o);
         return 0;
+    }
 
     const Corpus corpus = readCorpus(o);
     const std::vector<std::int64_t> stream = mizan::demo::tokenStream(corpus.train);
@@ -606,6 +607,8 @@ int train(const Options &o)
     const double trainSeconds = secondsSince(trainStart);
     const double bppTrained = bitsPerByte(*model, source, heldoutStream, o.context);
 
+    // Only now the folder changes (each file atomically): a failed run leaves the old model whole.
+    writeMetadata(o);
     writeWeights(o, params);
 
     // What was written, read back as Mizan reads any checkpoint.
