@@ -113,6 +113,23 @@ std::shared_ptr<tok::Regex> readPattern(const Reader &r, const Json &parent, con
     r.fail(where + ".pattern", "must have a \"String\" or a \"Regex\"");
 }
 
+// A "Sequence" stage: its `key` array read part by part with `readPart(item, where)` (null parts,
+// i.e. JSON nulls, left out).
+template<typename Sequence, typename ReadPart>
+std::unique_ptr<Sequence> readSequence(const Reader &r, const Json &value, const std::string &where, const char *key,
+                                       ReadPart readPart)
+{
+    auto out = std::make_unique<Sequence>();
+    const auto it = value.find(key);
+    if (it == value.end())
+        r.fail(where, std::string("has no \"") + key + "\"");
+    r.array(*it, where + "." + key);
+    for (std::size_t i = 0; i < it->size(); ++i)
+        if (auto part = readPart((*it)[i], at(where + "." + key, i)))
+            out->parts.push_back(std::move(part));
+    return out;
+}
+
 // ---- normalizers --------------------------------------------------------------------------------
 
 struct Normalizer {
@@ -173,17 +190,10 @@ std::unique_ptr<Normalizer> readNormalizer(const Reader &r, const Json &value, c
     if (value.is_null())
         return nullptr;
     const std::string type = r.type(value, where);
-    if (type == "Sequence") {
-        auto out = std::make_unique<NormalizerSequence>();
-        const auto it = value.find("normalizers");
-        if (it == value.end())
-            r.fail(where, "has no \"normalizers\"");
-        r.array(*it, where + ".normalizers");
-        for (std::size_t i = 0; i < it->size(); ++i)
-            if (auto part = readNormalizer(r, (*it)[i], at(where + ".normalizers", i)))
-                out->parts.push_back(std::move(part));
-        return out;
-    }
+    if (type == "Sequence")
+        return readSequence<NormalizerSequence>(r, value, where, "normalizers", [&](const Json &item, const std::string &itemWhere) {
+            return readNormalizer(r, item, itemWhere);
+        });
     if (type == "Replace") {
         auto out = std::make_unique<ReplaceNormalizer>();
         out->pattern = readPattern(r, value, where);
@@ -432,17 +442,10 @@ std::unique_ptr<PreTokenizer> readPreTokenizer(const Reader &r, const Json &valu
     if (value.is_null())
         return nullptr;
     const std::string type = r.type(value, where);
-    if (type == "Sequence") {
-        auto out = std::make_unique<PreTokenizerSequence>();
-        const auto it = value.find("pretokenizers");
-        if (it == value.end())
-            r.fail(where, "has no \"pretokenizers\"");
-        r.array(*it, where + ".pretokenizers");
-        for (std::size_t i = 0; i < it->size(); ++i)
-            if (auto part = readPreTokenizer(r, (*it)[i], at(where + ".pretokenizers", i)))
-                out->parts.push_back(std::move(part));
-        return out;
-    }
+    if (type == "Sequence")
+        return readSequence<PreTokenizerSequence>(r, value, where, "pretokenizers", [&](const Json &item, const std::string &itemWhere) {
+            return readPreTokenizer(r, item, itemWhere);
+        });
     if (type == "ByteLevel") {
         auto out = std::make_unique<ByteLevelPreTokenizer>();
         out->addPrefixSpace = r.boolean(value, "add_prefix_space", where, false);
@@ -667,17 +670,10 @@ std::unique_ptr<Decoder> readDecoder(const Reader &r, const Json &value, const s
     if (value.is_null())
         return nullptr;
     const std::string type = r.type(value, where);
-    if (type == "Sequence") {
-        auto out = std::make_unique<DecoderSequence>();
-        const auto it = value.find("decoders");
-        if (it == value.end())
-            r.fail(where, "has no \"decoders\"");
-        r.array(*it, where + ".decoders");
-        for (std::size_t i = 0; i < it->size(); ++i)
-            if (auto part = readDecoder(r, (*it)[i], at(where + ".decoders", i), addedContents))
-                out->parts.push_back(std::move(part));
-        return out;
-    }
+    if (type == "Sequence")
+        return readSequence<DecoderSequence>(r, value, where, "decoders", [&](const Json &item, const std::string &itemWhere) {
+            return readDecoder(r, item, itemWhere, addedContents);
+        });
     if (type == "ByteLevel") {
         auto out = std::make_unique<ByteLevelDecoder>();
         out->addedContents = addedContents;
@@ -1353,17 +1349,10 @@ std::unique_ptr<PostProcessor> readPostProcessor(const Impl &t, const Reader &r,
     const std::string type = r.type(value, where);
     if (type == "ByteLevel")
         return nullptr; // offsets only
-    if (type == "Sequence") {
-        auto out = std::make_unique<PostProcessorSequence>();
-        const auto it = value.find("processors");
-        if (it == value.end())
-            r.fail(where, "has no \"processors\"");
-        r.array(*it, where + ".processors");
-        for (std::size_t i = 0; i < it->size(); ++i)
-            if (auto part = readPostProcessor(t, r, (*it)[i], at(where + ".processors", i)))
-                out->parts.push_back(std::move(part));
-        return out;
-    }
+    if (type == "Sequence")
+        return readSequence<PostProcessorSequence>(r, value, where, "processors", [&](const Json &item, const std::string &itemWhere) {
+            return readPostProcessor(t, r, item, itemWhere);
+        });
     if (type == "TemplateProcessing") {
         auto out = std::make_unique<TemplatePostProcessor>();
         std::map<std::string, Special> specials;
