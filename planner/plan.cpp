@@ -54,6 +54,7 @@ const char *toString(PlacementKind kind)
     case PlacementKind::Merged: return "merged";
     case PlacementKind::Inside: return "inside";
     case PlacementKind::Pinned: return "pinned";
+    case PlacementKind::Policy: return "policy";
     case PlacementKind::Tied: return "tied";
     case PlacementKind::Fallback: return "fallback";
     case PlacementKind::Mixed: return "mixed";
@@ -173,34 +174,43 @@ using detail::layersOnDevices;
 using detail::SizeTable;
 using detail::treeAsLoaded;
 
-Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vector<std::int64_t> &layersPerDevice);
+Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vector<std::int64_t> &layersPerDevice,
+              const std::vector<std::int64_t> &partsReserve);
 
 } // namespace
 
 // With runtime headroom, the KV cache a GPU needs depends on how many layers it ends up holding:
-// start from an even spread and re-plan while some GPU holds more layers than reserved for.
+// start from an even spread and re-plan while some GPU holds more layers than reserved for. With
+// policies, a GPU other than the first that runs blocks whose parts a policy offloaded needs room
+// to bring the largest of those parts in: re-planned the same way.
 Plan plan(const ModuleTree &input, const PlanOptions &options)
 {
     std::optional<ModuleTree> instantiated;
     const ModuleTree &tree = treeAsLoaded(input, options, instantiated);
     std::vector<std::int64_t> layers(options.maxMemory.size(), options.headroom.enabled() ? evenLayers(options) : 0);
-    Plan result = planOnce(tree, options, layers);
-    if (!options.headroom.enabled() || options.noSplitClasses.empty() || result.headroom.kvCachePerLayerBytes == 0)
+    std::vector<std::int64_t> partsReserve(options.maxMemory.size(), 0);
+    Plan result = planOnce(tree, options, layers, partsReserve);
+    const bool headroomRounds = options.headroom.enabled() && !options.noSplitClasses.empty() && result.headroom.kvCachePerLayerBytes > 0;
+    if (!headroomRounds && options.policies.empty())
         return result;
     for (int round = 0; round < 8; ++round) {
-        std::vector<std::optional<Device>> deviceOf(result.placements.size());
-        for (std::size_t i = 0; i < result.placements.size(); ++i)
-            deviceOf[i] = result.placements[i].device;
-        const auto held = layersOnDevices(tree, options.maxMemory, deviceOf, options.noSplitClasses);
         bool grew = false;
-        for (std::size_t i = 0; i < layers.size(); ++i)
-            if (held[i] > layers[i] && (options.maxMemory[i].first.isGpu() || options.maxMemory[i].first.kind == DeviceKind::Mps)) {
-                layers[i] = held[i];
-                grew = true;
-            }
+        if (headroomRounds) {
+            std::vector<std::optional<Device>> deviceOf(result.placements.size());
+            for (std::size_t i = 0; i < result.placements.size(); ++i)
+                deviceOf[i] = result.placements[i].device;
+            const auto held = layersOnDevices(tree, options.maxMemory, deviceOf, options.noSplitClasses);
+            for (std::size_t i = 0; i < layers.size(); ++i)
+                if (held[i] > layers[i] && (options.maxMemory[i].first.isGpu() || options.maxMemory[i].first.kind == DeviceKind::Mps)) {
+                    layers[i] = held[i];
+                    grew = true;
+                }
+        }
+        if (!options.policies.empty() && detail::growPartsReserve(tree, options, result, partsReserve))
+            grew = true;
         if (!grew)
             return result;
-        result = planOnce(tree, options, layers);
+        result = planOnce(tree, options, layers, partsReserve);
     }
     addWarning(result, {{MessageId::HeadroomUnsettled, {std::int64_t{8}}}});
     return result;
@@ -208,7 +218,8 @@ Plan plan(const ModuleTree &input, const PlanOptions &options)
 
 namespace {
 
-Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vector<std::int64_t> &layersPerDevice)
+Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vector<std::int64_t> &layersPerDevice,
+              const std::vector<std::int64_t> &partsReserve)
 {
     if (options.maxMemory.empty())
         invalid("no device budget given: set a max memory for at least one device (for example 0=22GiB,cpu=64GiB)");
@@ -253,7 +264,10 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
     // Pins, and the budgets left around them.
     const auto tiedGroups = accel::findTiedParameters(tree);
     const detail::Pins pins = detail::resolvePins(tree, options, noSplit, tiedGroups, result);
-    const accel::Memory memory = detail::budgetsAfterPins(tree, options, sizes, pins, headroomOf);
+    std::vector<std::int64_t> keptFree = headroomOf; // headroom, and room for the parts a policy offloaded
+    for (std::size_t i = 0; i < keptFree.size(); ++i)
+        keptFree[i] = std::min<std::int64_t>(options.maxMemory[i].second, keptFree[i] + partsReserve[i]);
+    const accel::Memory memory = detail::budgetsAfterPins(tree, options, sizes, pins, keptFree);
 
     // ---- strategy ----
     accel::Memory effective;
@@ -336,6 +350,9 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
         for (const auto &[k, v] : trace.reserveAt)
             if (k == d)
                 u.reservedLargestLayerBytes = v;
+        for (std::size_t i = 0; i < options.maxMemory.size(); ++i)
+            if (options.maxMemory[i].first == d)
+                u.reservedLargestLayerBytes += partsReserve[i];
         for (std::size_t i = 0; i < result.deviceMap.size(); ++i) {
             if (result.deviceMap[i].second != d)
                 continue;
