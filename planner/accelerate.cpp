@@ -1186,10 +1186,12 @@ InferResult Inferrer::run()
         const bool isDisk = device.kind == DeviceKind::Disk;
         double limit = isDisk ? -1 : budget(device);
         double reserved = 0;
-        if (std::find(mainDevices.begin(), mainDevices.end(), device) != mainDevices.end() && !isDisk) {
-            limit -= maxLayerSize;
+        if (std::find(mainDevices.begin(), mainDevices.end(), device) != mainDevices.end() && !isDisk)
             reserved = maxLayerSize;
-        }
+        for (const auto &[d, bytes] : m_opt.minimumReserve)
+            if (d == device && !isDisk)
+                reserved = std::max(reserved, bytes);
+        limit -= reserved;
         double &deviceUsed = used[current];
         const WithTies ties = sizeWithTies(tiedParams, moduleSize, work);
 

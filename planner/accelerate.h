@@ -160,6 +160,9 @@ struct InferOptions {
     bool offloadBuffers = false;
     bool fallbackAllocation = false;
     bool cleanResult = true;
+    // Not Accelerate's: room kept free on a device whatever the largest layer (plan()'s policies:
+    // the parts a GPU brings in for the blocks it runs). The reserve is the larger of the two.
+    std::vector<std::pair<Device, double>> minimumReserve;
     // Optional precomputed computeModuleSizes(tree, dtype, specialDtypes) / findTiedParameters(tree).
     const SizeMap *sizes = nullptr;
     const std::vector<std::vector<std::string>> *tiedGroups = nullptr;

@@ -201,11 +201,6 @@ accel::InferConstraints Pins::constraints() const
 
 bool growPartsReserve(const ModuleTree &tree, const PlanOptions &options, const Plan &result, std::vector<std::int64_t> &reserve)
 {
-    // Accelerate's main device (the first GPU, or mps) keeps room for the largest layer already.
-    std::optional<Device> main;
-    for (const auto &[d, b] : options.maxMemory)
-        if (placesOn(d) && (!main || (d.kind == DeviceKind::Mps) || (main->kind != DeviceKind::Mps && d < *main)))
-            main = d;
     std::vector<std::string> blocks;
     for (const auto &effect : result.policies)
         blocks.insert(blocks.end(), effect.splitBlocks.begin(), effect.splitBlocks.end());
@@ -224,7 +219,7 @@ bool growPartsReserve(const ModuleTree &tree, const PlanOptions &options, const 
             if (d.kind == DeviceKind::Cpu || d.kind == DeviceKind::Disk)
                 offloaded += sizes.ofKey(key, resolveOrNone(tree, key));
         }
-        if (!runsOn || runsOn == main)
+        if (!runsOn)
             continue;
         for (std::size_t i = 0; i < options.maxMemory.size(); ++i)
             if (options.maxMemory[i].first == *runsOn)

@@ -181,8 +181,8 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
 
 // With runtime headroom, the KV cache a GPU needs depends on how many layers it ends up holding:
 // start from an even spread and re-plan while some GPU holds more layers than reserved for. With
-// policies, a GPU other than the first that runs blocks whose parts a policy offloaded needs room
-// to bring the largest of those parts in: re-planned the same way.
+// policies, a GPU that runs blocks whose parts a policy offloaded needs room to bring the largest
+// of those parts in: re-planned the same way.
 Plan plan(const ModuleTree &input, const PlanOptions &options)
 {
     std::optional<ModuleTree> instantiated;
@@ -264,10 +264,7 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
     // Pins, and the budgets left around them.
     const auto tiedGroups = accel::findTiedParameters(tree);
     const detail::Pins pins = detail::resolvePins(tree, options, noSplit, tiedGroups, result);
-    std::vector<std::int64_t> keptFree = headroomOf; // headroom, and room for the parts a policy offloaded
-    for (std::size_t i = 0; i < keptFree.size(); ++i)
-        keptFree[i] = std::min<std::int64_t>(options.maxMemory[i].second, keptFree[i] + partsReserve[i]);
-    const accel::Memory memory = detail::budgetsAfterPins(tree, options, sizes, pins, keptFree);
+    const accel::Memory memory = detail::budgetsAfterPins(tree, options, sizes, pins, headroomOf);
 
     // ---- strategy ----
     accel::Memory effective;
@@ -290,6 +287,9 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
     io.cleanResult = false;
     io.sizes = &sizes.map;
     io.tiedGroups = &tiedGroups;
+    for (std::size_t i = 0; i < partsReserve.size(); ++i)
+        if (partsReserve[i] > 0)
+            io.minimumReserve.emplace_back(options.maxMemory[i].first, static_cast<double>(partsReserve[i]));
 
     const auto constraints = pins.constraints();
     detail::InferTrace trace;
@@ -350,9 +350,6 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
         for (const auto &[k, v] : trace.reserveAt)
             if (k == d)
                 u.reservedLargestLayerBytes = v;
-        for (std::size_t i = 0; i < options.maxMemory.size(); ++i)
-            if (options.maxMemory[i].first == d)
-                u.reservedLargestLayerBytes += partsReserve[i];
         for (std::size_t i = 0; i < result.deviceMap.size(); ++i) {
             if (result.deviceMap[i].second != d)
                 continue;

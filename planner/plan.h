@@ -121,9 +121,9 @@ struct DeviceUsage {
     std::int64_t budgetBytes = -1;           // the user's max_memory (-1: unlimited, disk)
     std::int64_t effectiveBudgetBytes = -1;  // after the strategy's balancing (what infer used)
     double plannedBytes = 0;                 // weights of the modules mapped here
-    std::int64_t reservedLargestLayerBytes = 0; // kept free for the largest layer (main devices), and on
-                                                // other GPUs for the largest part a policy offloaded
-                                                // from a block they run
+    std::int64_t reservedLargestLayerBytes = 0; // kept free for the largest layer (main devices); with
+                                                // policies, at least the largest part a policy offloaded
+                                                // from a block the GPU runs
     std::int64_t headroomBytes = 0;          // runtime headroom (activations + KV cache)
     double freeBytes = 0;                    // budget - planned - reserved - headroom (may be < 0)
     int moduleCount = 0;                     // device map keys on this device

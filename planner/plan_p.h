@@ -62,10 +62,12 @@ Pins resolvePins(const ModuleTree &tree, const PlanOptions &options, const std::
 accel::Memory budgetsAfterPins(const ModuleTree &tree, const PlanOptions &options, const SizeTable &sizes,
                                const Pins &pins, const std::vector<std::int64_t> &headroomOf);
 
-// Policies: a GPU other than the first that runs a block whose parts a policy put on the CPU or
-// disk brings those parts in for the block's step (the runtime runs a split block on its first
-// GPU). Raises `reserve` (per options.maxMemory device) to the largest such part of each GPU of
-// `result`; true when it grew.
+// Policies: a GPU that runs a block whose parts a policy put on the CPU or disk brings those parts
+// in for the block's step (the runtime runs a split block on its first GPU); the pins put those
+// parts aside without Accelerate's walk leaving the device, so its largest-layer reserve may be
+// used up by the last modules. Raises `reserve` (per options.maxMemory device; the planner keeps
+// the larger of it and the largest layer free: InferOptions::minimumReserve) to the largest such
+// part of each GPU of `result`; true when it grew.
 bool growPartsReserve(const ModuleTree &tree, const PlanOptions &options, const Plan &result, std::vector<std::int64_t> &reserve);
 
 // What infer_auto_device_map did with each name (its observer's events), for the reasons.
