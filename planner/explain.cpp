@@ -232,10 +232,20 @@ void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &si
         p.explanation = std::move(why);
     }
     // What each policy did.
+    // Bytes: what a placing policy placed once the more specific rules took their parts; what a
+    // forbidding one matched.
     result.policies = pins.effects;
-    for (auto &effect : result.policies)
-        for (const auto &name : effect.names)
-            effect.bytes += sizes.ofKey(name, resolveOrNone(tree, name));
+    for (auto &effect : result.policies) {
+        bool placing = false;
+        for (const auto &p : pins.list)
+            if (!p.forbid && p.policy == effect.policy) {
+                placing = true;
+                effect.bytes += sizes.ofKey(p.module, resolveOrNone(tree, p.module));
+            }
+        if (!placing)
+            for (const auto &name : effect.names)
+                effect.bytes += sizes.ofKey(name, resolveOrNone(tree, name));
+    }
 
     // The modules inside one key share one reason ("part of model.layers.3 on disk"): made once.
     std::vector<int> insideReason(result.deviceMap.size(), -1); // key -> a module whose reason it is

@@ -158,7 +158,8 @@ struct Placement {
 struct PolicyEffect {
     std::string policy;                 // toString(policy)
     std::vector<std::string> names;     // the modules / tensors it matched, execution order (outermost only)
-    double bytes = 0;                   // their bytes under the plan's dtype
+    double bytes = 0;                   // bytes it placed under the plan's dtype (less the parts more
+                                        // specific rules took); for a forbidding policy, of its names
     std::vector<std::string> splitBlocks; // no-split modules it splits (the rest of each kept on one device)
 };
 
