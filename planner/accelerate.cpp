@@ -1168,7 +1168,11 @@ InferResult Inferrer::run()
             ++m_snapPos;
         if (skipped(entry))
             continue;
-        if (!entry.rest && noSplit(entry) && mustSplit(entry.name)) {
+        if (m_constraints && !entry.rest && noSplit(entry) && mustSplit(entry.name)) {
+            bool parts = false;
+            forEachRestPart(entry, [&](const Entry &) { parts = true; });
+            if (!parts)
+                continue; // the caller placed all of it
             entry = restOf(std::move(entry));
             emit(InferEvent::Rest, entry.name, devices[current], entry.size, used[current], -1, 0);
         }
