@@ -3,6 +3,7 @@
 #include "plan.h"
 
 #include "error.h"
+#include "cost.h"
 #include "plan_p.h"
 #include "planerror.h"
 
@@ -33,16 +34,17 @@ const char *toString(Strategy strategy)
     case Strategy::Balanced: return "balanced";
     case Strategy::BalancedLow0: return "balanced_low_0";
     case Strategy::Sequential: return "sequential";
+    case Strategy::Optimal: return "optimal";
     }
     return "auto";
 }
 
 Strategy strategyFromString(std::string_view text)
 {
-    for (Strategy s : {Strategy::Auto, Strategy::Balanced, Strategy::BalancedLow0, Strategy::Sequential})
+    for (Strategy s : {Strategy::Auto, Strategy::Balanced, Strategy::BalancedLow0, Strategy::Sequential, Strategy::Optimal})
         if (text == toString(s))
             return s;
-    invalid("unknown strategy \"" + std::string(text) + "\": use auto, balanced, balanced_low_0 or sequential");
+    invalid("unknown strategy \"" + std::string(text) + "\": use auto, balanced, balanced_low_0, sequential or optimal");
 }
 
 const char *toString(PlacementKind kind)
@@ -179,7 +181,35 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
 
 // With runtime headroom, the KV cache a GPU needs depends on how many layers it ends up holding:
 // start from an even spread and re-plan while some GPU holds more layers than reserved for.
+Plan planWithHeadroom(const ModuleTree &input, const PlanOptions &options);
+
+// The optimal strategy's map, or auto's when that is predicted to be faster (never slower than greedy).
 Plan plan(const ModuleTree &input, const PlanOptions &options)
+{
+    if (options.strategy != Strategy::Optimal)
+        return planWithHeadroom(input, options);
+    Plan optimal = planWithHeadroom(input, options);
+    PlanOptions greedyOptions = options;
+    greedyOptions.strategy = Strategy::Auto;
+    Plan greedy = planWithHeadroom(input, greedyOptions);
+    const SpeedModel speeds = options.speeds.value_or(assumedSpeedModel());
+    Workload workload;
+    workload.prefetch = options.prefetch;
+    std::optional<ModuleTree> instantiated;
+    const ModuleTree &tree = treeAsLoaded(input, options, instantiated);
+    try {
+        const double a = predict(tree, optimal.deviceMap, options, speeds, workload).decodeSeconds;
+        const double b = predict(tree, greedy.deviceMap, options, speeds, workload).decodeSeconds;
+        if (b < a * (1 - 1e-9))
+            return greedy;
+    } catch (const Error &) {
+        // A map the cost model cannot follow (weights left uncovered) is not better.
+        return greedy;
+    }
+    return optimal;
+}
+
+Plan planWithHeadroom(const ModuleTree &input, const PlanOptions &options)
 {
     std::optional<ModuleTree> instantiated;
     const ModuleTree &tree = treeAsLoaded(input, options, instantiated);
@@ -257,7 +287,7 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
 
     // ---- strategy ----
     accel::Memory effective;
-    if (options.strategy == Strategy::Sequential)
+    if (options.strategy == Strategy::Sequential || options.strategy == Strategy::Optimal)
         effective = accel::getMaxMemory(memory);
     else
         effective = accel::getBalancedMemory(tree, memory, options.noSplitClasses, options.dtype, {},
@@ -279,17 +309,22 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
 
     const auto constraints = pins.constraints();
     detail::InferTrace trace;
-    auto observer = [&trace](const accel::InferEvent &event) { trace.record(event); };
-    const auto inferred = accel::inferAutoDeviceMap(tree, io, observer, pins.empty() ? nullptr : &constraints);
-    result.bufferWarning = inferred.bufferWarning;
-    if (inferred.bufferWarning)
-        addWarning(result, inferred.bufferWarningMessages);
-    result.insufficientMemory = inferred.insufficientMemory;
-    if (!inferred.insufficientMemoryMessages.empty())
-        addWarning(result, inferred.insufficientMemoryMessages);
+    std::vector<std::pair<std::string, Device>> map;
+    if (options.strategy == Strategy::Optimal) {
+        map = detail::optimalAssignment(tree, options, sizes, effective, pins, tiedGroups, trace.reserveAt);
+    } else {
+        auto observer = [&trace](const accel::InferEvent &event) { trace.record(event); };
+        const auto inferred = accel::inferAutoDeviceMap(tree, io, observer, pins.empty() ? nullptr : &constraints);
+        result.bufferWarning = inferred.bufferWarning;
+        if (inferred.bufferWarning)
+            addWarning(result, inferred.bufferWarningMessages);
+        result.insufficientMemory = inferred.insufficientMemory;
+        if (!inferred.insufficientMemoryMessages.empty())
+            addWarning(result, inferred.insufficientMemoryMessages);
+        map = inferred.deviceMap;
+    }
 
     // ---- the map: infer's keys + pins, cleaned, in execution order ----
-    std::vector<std::pair<std::string, Device>> map = inferred.deviceMap;
     for (const auto &p : pins.list)
         if (!p.forbid)
             map.emplace_back(p.module, p.device);

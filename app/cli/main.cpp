@@ -28,6 +28,7 @@ const Command kCommands[] = {
     {"run", "generate tokens with a checkpoint dispatched by a map (GPUs, simulated GPUs, CPU, disk)", kRunUsage, runRun},
     {"offload", "write the tensors a map puts on disk into an Accelerate offload folder", kOffloadUsage, runOffload},
     {"devices", "list this machine's GPUs, RAM and offload disk", kDevicesUsage, runDevices},
+    {"calibrate", "measure this machine's memory, disk and compute speed for predictions", kCalibrateUsage, runCalibrate},
     {"tokenize", "text to token ids and back with a model's tokenizer", kTokenizeUsage, runTokenize},
 };
 
