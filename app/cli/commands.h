@@ -38,5 +38,9 @@ int runList(const std::vector<std::string> &args);
 extern const char *const kListUsage;
 int runTokenize(const std::vector<std::string> &args);
 extern const char *const kTokenizeUsage;
+int runExport(const std::vector<std::string> &args);
+extern const char *const kExportUsage;
+int runDiff(const std::vector<std::string> &args);
+extern const char *const kDiffUsage;
 
 } // namespace mizan::cli
