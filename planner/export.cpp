@@ -334,6 +334,7 @@ struct MapView {
     LayerStack stack;
     std::vector<Placed> tensors;
     double diskBytes = 0;
+    double mpsBytes = 0;
     std::vector<std::string> diskModules; // map keys on disk
 };
 
@@ -395,6 +396,8 @@ const GlobalRule kGlobalNames[] = {
     {"transformer.wte", "token_embd", Role::Input},
     {"transformer.word_embeddings", "token_embd", Role::Input},
     {"gpt_neox.embed_in", "token_embd", Role::Input},
+    {"model.decoder.embed_tokens", "token_embd", Role::Input},
+    {"model.decoder.embed_positions", "position_embd", Role::Input},
     {"transformer.wpe", "position_embd", Role::Input},
     {"transformer.word_embeddings_layernorm", "token_embd_norm", Role::Input},
     {"lm_head", "output", Role::Output},
@@ -403,6 +406,7 @@ const GlobalRule kGlobalNames[] = {
     {"transformer.ln_f", "output_norm", Role::Output},
     {"gpt_neox.final_layer_norm", "output_norm", Role::Output},
     {"model.final_layernorm", "output_norm", Role::Output},
+    {"model.decoder.final_layer_norm", "output_norm", Role::Output},
 };
 
 std::string numbersAsHash(std::string_view path)
@@ -480,6 +484,8 @@ MapView viewOf(const ModuleTree &tree, const DeviceMap &map, const PlanOptions &
             }
             if (p.device.kind == DeviceKind::Disk)
                 view.diskBytes += p.bytes;
+            if (p.device.kind == DeviceKind::Mps)
+                view.mpsBytes += p.bytes;
             view.tensors.push_back(std::move(p));
         }
     }
@@ -882,6 +888,8 @@ EngineExport exportLlamaCpp(const MapView &view)
                                                  "; llama.cpp always keeps its input layer (token_embd) on the CPU, where only the rows "
                                                  "of the prompt's tokens are read"});
     }
+    if (view.mpsBytes > 0)
+        out.notes.push_back({"mps", "the map puts " + gib(view.mpsBytes) + " on MPS; these options name CUDA devices: exported as CPU"});
     if (inputMoved)
         out.notes.push_back({"tied-output", "the head shares its weights with the input embeddings (GGUF has no output tensor): the "
                                             "token_embd override moves the input layer's copy to the GPU too"});
@@ -1037,6 +1045,8 @@ EngineExport exportVllm(const MapView &view)
                                                 "streams them to the GPU at every step"});
     }
     noteDisk(view, out.notes, "vLLM has no disk offload: those weights are counted in --cpu-offload-gb and held in CPU memory");
+    if (view.mpsBytes > 0)
+        out.notes.push_back({"mps", "the map puts " + gib(view.mpsBytes) + " on MPS, which vLLM does not use: counted as offloaded to the CPU"});
 
     auto roleNote = [&](const Tally &t, const char *what, int gpu, const char *stage) {
         if (t.empty())
