@@ -326,6 +326,43 @@ private Q_SLOTS:
                                       .toStdString());
     }
 
+    // transformers 4.x's Mixtral (block_sparse_moe.experts.N.w1/w2/w3): GGUF stores the experts of
+    // a layer as one tensor per projection, so experts of one layer on two devices cannot be kept.
+    void mixtralV4ExpertsAreOneGgufTensor()
+    {
+        models::DescribeOptions v4;
+        v4.layout = models::TransformersLayout::V4;
+        const models::ModelDescription model = models::describeConfig(models::presetConfig("mixtral-8x7b"), v4);
+        planner::PlanOptions options = models::planOptionsFor(model, {});
+        auto mapWith = [](int firstOnCpu) {
+            QString spec = "model.embed_tokens=0;";
+            for (int l = 0; l < 32; ++l) {
+                const QString p = QString("model.layers.%1.").arg(l);
+                spec += p + "self_attn=0;" + p + "block_sparse_moe.gate=0;";
+                for (int e = 0; e < 8; ++e)
+                    spec += p + QString("block_sparse_moe.experts.%1=").arg(e) + (l == 0 && e >= firstOnCpu ? "cpu;" : "0;");
+                spec += p + "input_layernorm=0;" + p + "post_attention_layernorm=0;";
+            }
+            return mapOf(spec + "model.norm=0;model.rotary_emb=0;lm_head=0");
+        };
+        planner::ExportRequest request;
+        // Every expert of layer 0 on the CPU: --n-cpu-moe 1.
+        auto e = planner::exportMap(model.tree, mapWith(0), options, request);
+        QCOMPARE(toList(e.args), (QStringList{"-ngl", "33", "-sm", "none", "--n-cpu-moe", "1"}));
+        // Experts 3-7 of layer 0 on the CPU: each projection goes where most of its bytes are.
+        e = planner::exportMap(model.tree, mapWith(3), options, request);
+        QCOMPARE(toList(e.args), (QStringList{"-ngl", "33", "-sm", "none", "--n-cpu-moe", "1"}));
+        QCOMPARE(noteText(e, "merged-tensor"),
+                 QString("layer 0: the map splits what GGUF stores as one tensor, ffn_down_exps (block_sparse_moe.experts.0.w2, "
+                         "block_sparse_moe.experts.1.w2, block_sparse_moe.experts.2.w2, block_sparse_moe.experts.3.w2, "
+                         "block_sparse_moe.experts.4.w2, block_sparse_moe.experts.5.w2, block_sparse_moe.experts.6.w2, "
+                         "block_sparse_moe.experts.7.w2: 336.00 MiB on GPU 0, 560.00 MiB on CPU); it goes to CPU, where most of it is"));
+        // Experts 5-7: most bytes stay on GPU 0, nothing to override.
+        e = planner::exportMap(model.tree, mapWith(5), options, request);
+        QCOMPARE(toList(e.args), (QStringList{"-ngl", "33", "-sm", "none"}));
+        QVERIFY(noteKinds(e).contains("merged-tensor"));
+    }
+
     // The exported -ngl/-ts, run through llama.cpp's own arithmetic, put every layer the map
     // puts on a GPU on that GPU (a plan made by the planner, not written by hand).
     void llamaCppReproducesAPlannedSplit()

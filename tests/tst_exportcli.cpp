@@ -131,6 +131,28 @@ private Q_SLOTS:
         QCOMPARE(withModel.out, fromPlan.out);
     }
 
+    // A plan naming its checkpoint by a path relative to the plan's folder opens from elsewhere.
+    void checkpointBesideThePlan()
+    {
+        const QString demo = path("demo");
+        CliRun r = mizan::test::makeDemo(demo);
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QString planFile = path("demo.mizan.json");
+        r = runCli({"plan", demo, "--max-memory", "0=3MB,cpu=1GB", "-o", planFile});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QJsonObject plan = QJsonDocument::fromJson(readText(planFile).toUtf8()).object();
+        QJsonObject checkpoint = plan.value("checkpoint").toObject();
+        QCOMPARE(checkpoint.value("path").toString(), demo);
+        checkpoint["path"] = "demo";
+        plan["checkpoint"] = checkpoint;
+        QVERIFY(mizan::test::writeFile(planFile, QJsonDocument(plan).toJson()));
+        QVERIFY(!QFileInfo::exists("demo"));
+        r = runCli({"export", planFile, "--to", "llamacpp", "--json"});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QCOMPARE(jsonOf(r).value("model").toString(), m_dir.path() + "/demo");
+        QCOMPARE(jsonOf(r).value("layers").toObject().value("prefix").toString(), QString("model.layers"));
+    }
+
     void badInput_data()
     {
         QTest::addColumn<QStringList>("args");

@@ -5,11 +5,31 @@
 #include "planner/planfile.h"
 #include "planner/validate.h"
 
+#include <filesystem>
 #include <map>
 
 namespace mizan::cli {
 
 const std::vector<std::string> kPlanInputOptions = {"--model", "--dtype", "--no-split"};
+
+namespace {
+
+// The checkpoint a plan file names, as written; a relative path that does not exist from here but
+// does from the plan file's folder is taken from there (a plan made beside its checkpoint).
+std::string modelOfPlan(const std::string &planFile, const std::string &checkpoint)
+{
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path path(checkpoint);
+    if (path.is_absolute() || fs::exists(path, ec))
+        return checkpoint;
+    const fs::path beside = fs::path(planFile).parent_path() / path;
+    if (!fs::path(planFile).parent_path().empty() && fs::exists(beside, ec))
+        return beside.string();
+    return checkpoint; // a preset name, or a path that is nowhere (opening it says so)
+}
+
+} // namespace
 
 std::vector<PlanInput> readPlanInputs(const Args &args, const std::vector<std::string> &files)
 {
@@ -39,7 +59,7 @@ std::vector<PlanInput> readPlanInputs(const Args &args, const std::vector<std::s
         if (model)
             in.modelPath = *model;
         else if (in.content.plan && !in.content.plan->checkpoint.path.empty())
-            in.modelPath = in.content.plan->checkpoint.path;
+            in.modelPath = modelOfPlan(in.file, in.content.plan->checkpoint.path);
         else if (in.content.plan)
             throw Error(ErrorKind::InvalidHeader, in.file, "the plan names no checkpoint: give --model PATH");
         else if (!planModel.empty())
