@@ -588,7 +588,7 @@ Device diskAsCpu(const Device &d) { return d.kind == DeviceKind::Disk ? Device::
 class LayerNotes {
 public:
     void add(const std::string &kind, const std::string &text, int layer) { m_items[{kind, text}].push_back(layer); }
-    // "layers 0-31: <text>" in the order first added.
+    // "layers 0-31: <text>", by first layer.
     void flush(std::vector<ExportNote> &notes)
     {
         std::vector<std::pair<int, std::pair<std::string, std::string>>> ordered;
@@ -870,8 +870,9 @@ EngineExport exportLlamaCpp(const MapView &view)
             return a.target.kind == DeviceKind::Cpu ? true : b.target.kind == DeviceKind::Cpu ? false : a.target < b.target;
         return *std::min_element(a.layers.begin(), a.layers.end()) < *std::min_element(b.layers.begin(), b.layers.end());
     });
-    bool wholeLayersMoved = false, inputMoved = false;
+    bool wholeLayersMoved = false, inputMoved = false, toGpu = false;
     for (const auto &o : overrides) {
+        toGpu = toGpu || o.target.isGpu();
         out.args.insert(out.args.end(), {"-ot", overridePattern(o) + "=" + bufferName(o.target)});
         wholeLayersMoved = wholeLayersMoved || o.whole;
         inputMoved = inputMoved || (o.target.isGpu() && std::find(o.names.begin(), o.names.end(), "token_embd") != o.names.end());
@@ -897,9 +898,10 @@ EngineExport exportLlamaCpp(const MapView &view)
              "llama.cpp memory-maps the GGUF file, so weights it keeps on the CPU are read from disk by the page cache as they are "
              "used: exported as CPU (do not add --mlock or --no-mmap)");
     if (wholeLayersMoved)
-        out.notes.push_back({"layer-order", "-ngl offloads the last layers, the map puts other ones on the GPUs: --override-tensor moves "
-                                            "their weights, while their KV cache stays where -ngl puts the layer (add --no-kv-offload "
-                                            "to keep every KV cache on the CPU)"});
+        out.notes.push_back({"layer-order", "-ngl and -ts place layers in llama.cpp's order (the last ones on the GPUs, consecutive "
+                                            "ones per GPU); --override-tensor moves the weights of the layers the map puts elsewhere, "
+                                            "while their KV cache stays where -ngl and -ts put the layer (--no-kv-offload keeps every "
+                                            "KV cache on the CPU)"});
     layerNotes.flush(out.notes);
     if (!moeArg.empty())
         out.notes.push_back({"experts-on-cpu", moeArg + " keeps the experts (ffn_*_exps) of those layers on the CPU, as the map does"});
@@ -914,6 +916,9 @@ EngineExport exportLlamaCpp(const MapView &view)
     if (!split.empty())
         out.notes.push_back({"device-order", "-ts gives layers to llama.cpp's devices in their order (CUDA0, CUDA1, ...: see "
                                              "llama-server --list-devices), counting the output layer on the last one"});
+    if (toGpu)
+        out.notes.push_back({"buffer-names", "-ot names CUDA buffers (CUDA0, CUDA1, ...); with another backend use the names "
+                                             "llama-server --list-devices prints (ROCm0, Vulkan0, ...)"});
     if (ngl > 0)
         out.notes.push_back({"fit", "llama.cpp's --fit (on by default) leaves the given -ngl, -ts and -ot as they are; it may still "
                                     "shrink the context size when -c is not given"});

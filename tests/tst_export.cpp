@@ -263,6 +263,10 @@ private Q_SLOTS:
                                       << QStringList{"input-on-cpu", "fit"};
         QTest::newRow("two gpus") << "llama-3.1-8b" << kLlamaTwoGpus << QStringList{"-ngl", "33", "-ts", "16,17"}
                                   << QStringList{"input-on-cpu", "device-order", "fit"};
+        QTest::newRow("gpus in reverse order")
+            << "llama-3.1-8b" << "model.embed_tokens=1;model.layers.{0-15}=1;model.layers.{16-31}=0;model.norm=0;model.rotary_emb=0;lm_head=0"
+            << QStringList{"-ngl", "33", "-ts", "0,33", "-ot", "^blk\\.(1[6-9]|2[0-9]|3[01])\\.=CUDA0", "-ot", "^(output|output_norm)\\.=CUDA0"}
+            << QStringList{"input-on-cpu", "layer-order", "device-order", "buffer-names", "fit"};
         QTest::newRow("cpu tail") << "llama-3.1-8b" << kLlamaCpuTail
                                   << QStringList{"-ngl", "33", "-sm", "none", "-ot", "^blk\\.(2[0-9]|3[01])\\.=CPU", "-ot",
                                                  "^(output|output_norm)\\.=CPU"}
