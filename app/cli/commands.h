@@ -44,5 +44,9 @@ int runCalibrate(const std::vector<std::string> &args);
 extern const char *const kCalibrateUsage;
 // The calibrate table of a speed model (used by devices too).
 void printSpeeds(const planner::SpeedModel &speeds, std::ostream &out);
+int runExport(const std::vector<std::string> &args);
+extern const char *const kExportUsage;
+int runDiff(const std::vector<std::string> &args);
+extern const char *const kDiffUsage;
 
 } // namespace mizan::cli
