@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cmath>
 #include <filesystem>
 #include <limits>
 
@@ -71,6 +72,35 @@ bool validName(const std::string &name)
     return !name.empty() && name.find('/') == std::string::npos && name.find("..") == std::string::npos;
 }
 
+// A bandwidth: a size per second ("2.7TB", "24GB", or bytes as a number); 0 when absent.
+double rateField(const nlohmann::json &j, const char *key, const std::string &file, const std::string &where)
+{
+    const auto it = j.find(key);
+    if (it == j.end())
+        return 0;
+    try {
+        if (it->is_number_integer())
+            return static_cast<double>(planner::parseSize(it->get<std::int64_t>()));
+        if (it->is_string())
+            return static_cast<double>(planner::parseSize(it->get<std::string>()));
+    } catch (const Error &e) {
+        throw Error(ErrorKind::InvalidHeader, file, where + "." + key + ": " + e.message());
+    }
+    throw Error(ErrorKind::InvalidHeader, file, where + "." + key + " must be bytes per second or a size string such as \"24GB\", found " +
+                                                    planner::jsonTypeName(*it));
+}
+
+double numberField(const nlohmann::json &j, const char *key, const std::string &file, const std::string &where)
+{
+    const auto it = j.find(key);
+    if (it == j.end())
+        return 0;
+    if (!it->is_number() || !std::isfinite(it->get<double>()) || it->get<double>() < 0 || it->get<double>() > 1e9)
+        throw Error(ErrorKind::InvalidHeader, file, where + "." + key + " must be a number between 0 and 1e9, found " +
+                                                        (it->is_number() ? it->dump() : planner::jsonTypeName(*it)));
+    return it->get<double>();
+}
+
 HardwareProfile parseHardware(const fs::path &path)
 {
     const nlohmann::json j = planner::readJsonFile(path.string(), InputKind::HardwareProfile);
@@ -82,6 +112,10 @@ HardwareProfile parseHardware(const fs::path &path)
     if (j.contains("description") && !j["description"].is_string())
         throw Error(ErrorKind::InvalidHeader, p.path, "\"description\" must be a string, found " + planner::jsonTypeName(j["description"]));
     p.description = j.value("description", std::string());
+    p.diskReadBandwidth = rateField(j, "disk_read_bandwidth", p.path, "profile");
+    if (j.contains("speed_source") && !j["speed_source"].is_string())
+        throw Error(ErrorKind::InvalidHeader, p.path, "\"speed_source\" must be a string, found " + planner::jsonTypeName(j["speed_source"]));
+    p.speedSource = j.value("speed_source", std::string());
     for (std::size_t i = 0; i < j["devices"].size(); ++i) {
         const auto &dj = j["devices"][i];
         const std::string where = "devices[" + std::to_string(i) + "]";
@@ -105,6 +139,10 @@ HardwareProfile parseHardware(const fs::path &path)
         if (dj.contains("label") && !dj["label"].is_string())
             throw Error(ErrorKind::InvalidHeader, p.path, where + ".label must be a string, found " + planner::jsonTypeName(dj["label"]));
         d.label = dj.value("label", std::string());
+        d.weightBandwidth = rateField(dj, "weight_bandwidth", p.path, where);
+        d.flops = numberField(dj, "tflops", p.path, where) * 1e12;
+        d.hostLink = rateField(dj, "host_link", p.path, where);
+        d.moduleOverhead = numberField(dj, "module_overhead_us", p.path, where) * 1e-6;
         for (const auto &earlier : p.devices)
             if (earlier.key == d.key)
                 throw Error(ErrorKind::InvalidHeader, p.path, where + ": device " + d.key + " is listed twice");
@@ -114,6 +152,46 @@ HardwareProfile parseHardware(const fs::path &path)
 }
 
 } // namespace
+
+planner::SpeedModel speedModelFor(const HardwareProfile &profile)
+{
+    planner::SpeedModel s = planner::assumedSpeedModel();
+    s.notes.clear();
+    const std::string source = "profile " + profile.name;
+    bool assumed = false;
+    for (const auto &d : profile.devices) {
+        const planner::Device device = planner::Device::fromString(d.key);
+        if (device.kind != planner::DeviceKind::Gpu && device.kind != planner::DeviceKind::Cpu)
+            continue;
+        planner::DeviceSpeed speed = device.isGpu() ? s.assumedGpu : s.cpu;
+        speed.device = device;
+        const bool given = d.weightBandwidth > 0 || d.flops > 0;
+        if (d.weightBandwidth > 0)
+            speed.compute.weightBandwidth = d.weightBandwidth;
+        if (d.flops > 0)
+            speed.compute.flops = d.flops;
+        if (d.moduleOverhead > 0)
+            speed.compute.moduleOverhead = d.moduleOverhead;
+        if (d.hostLink > 0)
+            speed.hostLink = d.hostLink;
+        speed.source = given ? source : "assumed (profile " + profile.name + " gives no speed)";
+        assumed = assumed || !given;
+        if (device.isGpu())
+            s.gpus.push_back(speed);
+        else {
+            s.cpu = speed;
+            s.pageCacheBytes = d.capacityBytes; // the RAM: what CPU offload leaves of it caches disk weights
+        }
+    }
+    if (profile.diskReadBandwidth > 0)
+        s.diskBandwidth = profile.diskReadBandwidth;
+    else
+        assumed = true;
+    s.notes.push_back(profile.speedSource.empty() ? "speeds from profile " + profile.name : source + ": " + profile.speedSource);
+    if (assumed)
+        s.notes.push_back("some speeds assumed: profile " + profile.name + " does not give them all");
+    return s;
+}
 
 nlohmann::json presetConfig(const std::string &name)
 {

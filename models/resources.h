@@ -3,6 +3,8 @@
 // The bundled resources: model presets (resources/models/*.json, transformers configs with a
 // "_mizan" entry) and hardware profiles (resources/hardware/*.json), and where they are found.
 
+#include "planner/cost.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -31,14 +33,25 @@ struct HardwareDevice {
     std::string key;            // Accelerate key: "0", "1", ... for GPUs, "cpu", "disk", "mps"
     std::int64_t capacityBytes = 0;
     std::string label;          // "NVIDIA RTX 4090 24 GB"
+    // Speeds for the cost model (planner/cost.h); 0 = not given.
+    double weightBandwidth = 0; // "weight_bandwidth": bytes/s of weights streamed while decoding ("2700GB")
+    double flops = 0;           // "tflops": dense matmul TFLOP/s (stored as FLOP/s)
+    double hostLink = 0;        // "host_link": host-to-device bytes/s (GPUs, "24GB")
+    double moduleOverhead = 0;  // "module_overhead_us": fixed cost per module with weights (stored in seconds)
 };
 struct HardwareProfile {
     std::string name;           // file stem, e.g. "rtx4090-64gb"
     std::string description;
     std::vector<HardwareDevice> devices; // GPUs in index order, then cpu (then disk if any)
+    double diskReadBandwidth = 0; // "disk_read_bandwidth": bytes/s of the offload disk (0 = not given)
+    std::string speedSource;      // "speed_source": where the speeds come from
     std::string path;
     std::string error;          // listHardware(): non-empty when the file is unusable (no devices then)
 };
+// The cost model's speeds for the machine a profile describes: its numbers where given, assumed
+// ones (planner::assumedSpeedModel) elsewhere, with notes saying which.
+planner::SpeedModel speedModelFor(const HardwareProfile &profile);
+
 // Every resources/hardware/*.json, sorted by name; a broken file is listed with `error` set.
 std::vector<HardwareProfile> listHardware();
 // Throws mizan::Error(NotFound) naming the known profiles.

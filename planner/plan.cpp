@@ -3,6 +3,7 @@
 #include "plan.h"
 
 #include "error.h"
+#include "cost.h"
 #include "plan_p.h"
 #include "planerror.h"
 
@@ -33,16 +34,17 @@ const char *toString(Strategy strategy)
     case Strategy::Balanced: return "balanced";
     case Strategy::BalancedLow0: return "balanced_low_0";
     case Strategy::Sequential: return "sequential";
+    case Strategy::Optimal: return "optimal";
     }
     return "auto";
 }
 
 Strategy strategyFromString(std::string_view text)
 {
-    for (Strategy s : {Strategy::Auto, Strategy::Balanced, Strategy::BalancedLow0, Strategy::Sequential})
+    for (Strategy s : {Strategy::Auto, Strategy::Balanced, Strategy::BalancedLow0, Strategy::Sequential, Strategy::Optimal})
         if (text == toString(s))
             return s;
-    invalid("unknown strategy \"" + std::string(text) + "\": use auto, balanced, balanced_low_0 or sequential");
+    invalid("unknown strategy \"" + std::string(text) + "\": use auto, balanced, balanced_low_0, sequential or optimal");
 }
 
 const char *toString(PlacementKind kind)
@@ -183,7 +185,35 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
 // start from an even spread and re-plan while some GPU holds more layers than reserved for. With
 // policies, a GPU that runs blocks whose parts a policy offloaded needs room to bring the largest
 // of those parts in: re-planned the same way.
+Plan planWithHeadroom(const ModuleTree &input, const PlanOptions &options);
+
+// The optimal strategy's map, or auto's when that is predicted to be faster (never slower than greedy).
 Plan plan(const ModuleTree &input, const PlanOptions &options)
+{
+    if (options.strategy != Strategy::Optimal)
+        return planWithHeadroom(input, options);
+    Plan optimal = planWithHeadroom(input, options);
+    PlanOptions greedyOptions = options;
+    greedyOptions.strategy = Strategy::Auto;
+    Plan greedy = planWithHeadroom(input, greedyOptions);
+    const SpeedModel speeds = options.speeds.value_or(assumedSpeedModel());
+    Workload workload;
+    workload.prefetch = options.prefetch;
+    std::optional<ModuleTree> instantiated;
+    const ModuleTree &tree = treeAsLoaded(input, options, instantiated);
+    try {
+        const double a = predict(tree, optimal.deviceMap, options, speeds, workload).decodeSeconds;
+        const double b = predict(tree, greedy.deviceMap, options, speeds, workload).decodeSeconds;
+        if (b < a * (1 - 1e-9))
+            return greedy;
+    } catch (const Error &) {
+        // A map the cost model cannot follow (weights left uncovered) is not better.
+        return greedy;
+    }
+    return optimal;
+}
+
+Plan planWithHeadroom(const ModuleTree &input, const PlanOptions &options)
 {
     std::optional<ModuleTree> instantiated;
     const ModuleTree &tree = treeAsLoaded(input, options, instantiated);
@@ -268,7 +298,7 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
 
     // ---- strategy ----
     accel::Memory effective;
-    if (options.strategy == Strategy::Sequential)
+    if (options.strategy == Strategy::Sequential || options.strategy == Strategy::Optimal)
         effective = accel::getMaxMemory(memory);
     else
         effective = accel::getBalancedMemory(tree, memory, options.noSplitClasses, options.dtype, {},
@@ -293,17 +323,40 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
 
     const auto constraints = pins.constraints();
     detail::InferTrace trace;
-    auto observer = [&trace](const accel::InferEvent &event) { trace.record(event); };
-    const auto inferred = accel::inferAutoDeviceMap(tree, io, observer, pins.empty() ? nullptr : &constraints);
-    result.bufferWarning = inferred.bufferWarning;
-    if (inferred.bufferWarning)
-        addWarning(result, inferred.bufferWarningMessages);
-    result.insufficientMemory = inferred.insufficientMemory;
-    if (!inferred.insufficientMemoryMessages.empty())
-        addWarning(result, inferred.insufficientMemoryMessages);
+    std::vector<std::pair<std::string, Device>> map;
+    if (options.strategy == Strategy::Optimal) {
+        // Policies: room on each GPU for the parts it brings in (growPartsReserve).
+        accel::Memory room = effective;
+        std::vector<std::pair<Device, std::int64_t>> kept; // kept free: the parts, then the staging
+        for (auto &[d, bytes] : room)
+            for (std::size_t i = 0; i < partsReserve.size(); ++i)
+                if (options.maxMemory[i].first == d && partsReserve[i] > 0) {
+                    bytes = std::max(0.0, bytes - static_cast<double>(partsReserve[i]));
+                    kept.emplace_back(d, partsReserve[i]);
+                }
+        std::vector<std::pair<Device, std::int64_t>> staging;
+        map = detail::optimalAssignment(tree, options, sizes, room, pins, tiedGroups, staging);
+        for (const auto &[d, bytes] : staging) {
+            auto it = std::find_if(kept.begin(), kept.end(), [&](const auto &k) { return k.first == d; });
+            if (it == kept.end())
+                kept.emplace_back(d, bytes);
+            else
+                it->second += bytes;
+        }
+        trace.reserveAt.insert(trace.reserveAt.end(), kept.begin(), kept.end());
+    } else {
+        auto observer = [&trace](const accel::InferEvent &event) { trace.record(event); };
+        const auto inferred = accel::inferAutoDeviceMap(tree, io, observer, pins.empty() ? nullptr : &constraints);
+        result.bufferWarning = inferred.bufferWarning;
+        if (inferred.bufferWarning)
+            addWarning(result, inferred.bufferWarningMessages);
+        result.insufficientMemory = inferred.insufficientMemory;
+        if (!inferred.insufficientMemoryMessages.empty())
+            addWarning(result, inferred.insufficientMemoryMessages);
+        map = inferred.deviceMap;
+    }
 
     // ---- the map: infer's keys + pins, cleaned, in execution order ----
-    std::vector<std::pair<std::string, Device>> map = inferred.deviceMap;
     for (const auto &p : pins.list)
         if (!p.forbid)
             map.emplace_back(p.module, p.device);

@@ -9,6 +9,7 @@
 #include "dtype.h"
 #include "message.h"
 #include "moduletree.h"
+#include "speed.h"
 
 #include <nlohmann/json.hpp>
 
@@ -24,9 +25,11 @@ namespace mizan::planner {
 // Ordered device map: module (or tensor) name -> device. "" is the whole model.
 using DeviceMap = std::vector<std::pair<std::string, Device>>;
 
-// device_map="auto" | "balanced" | "balanced_low_0" | "sequential" as transformers takes it.
-enum class Strategy { Auto, Balanced, BalancedLow0, Sequential };
-const char *toString(Strategy strategy);               // "auto", "balanced", "balanced_low_0", "sequential"
+// device_map="auto" | "balanced" | "balanced_low_0" | "sequential" as transformers takes it, and
+// Mizan's own "optimal": the map with the least predicted time per token (cost.h) under the same
+// budgets, pins, no-split classes, tied groups and headroom, never slower than "auto".
+enum class Strategy { Auto, Balanced, BalancedLow0, Sequential, Optimal };
+const char *toString(Strategy strategy);               // "auto", "balanced", "balanced_low_0", "sequential", "optimal"
 Strategy strategyFromString(std::string_view text);   // throws Error(InvalidArgument)
 
 // A user constraint: `module` must be on `device` (forbid = false), or must not be on it
@@ -112,6 +115,10 @@ struct PlanOptions {
     std::vector<Pin> pins;
     std::vector<Policy> policies;                // expanded to pins; the more specific rule wins (policy.h)
     Headroom headroom;
+    // Strategy::Optimal: the speeds it minimises the time per token with (none: assumed numbers,
+    // assumedSpeedModel() in cost.h) and the prefetch depth the runtime will use.
+    std::optional<SpeedModel> speeds;
+    int prefetch = 1;
     bool operator==(const PlanOptions &) const = default;
 };
 

@@ -85,6 +85,13 @@ struct InferTrace {
     void record(const accel::InferEvent &event);
 };
 
+// Strategy::Optimal's map of the modules not pinned (optimal.cpp): the keys of the units it chose
+// devices for, in execution order. `memory` is the budgets after pins and headroom; the reserve it
+// keeps on the execution device for staging offloaded units goes to `reserveAt`.
+DeviceMap optimalAssignment(const ModuleTree &tree, const PlanOptions &options, const SizeTable &sizes, const accel::Memory &memory,
+                            const Pins &pins, const std::vector<std::vector<std::string>> &tiedGroups,
+                            std::vector<std::pair<Device, std::int64_t>> &reserveAt);
+
 // Fills result.placements (device, kind, reasons) for every module of `tree` from the final map
 // (result.deviceMap, execution order), the map before cleaning (`raw`), the pins and the trace.
 void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &sizes, const Pins &pins,

@@ -680,6 +680,40 @@ private slots:
         for (const auto &issue : validate(tree, p.deviceMap, o))
             QVERIFY2(issue.kind != IssueKind::NoSplitBroken, issue.message.c_str());
     }
+    void optimalStrategyKeepsPolicies_data()
+    {
+        QTest::addColumn<QString>("policies");
+        QTest::newRow("experts on the CPU") << "experts-on-cpu";
+        QTest::newRow("experts of 18 blocks") << "experts:18=cpu";
+        QTest::newRow("and the first blocks on GPU 1") << "experts-on-cpu first:4=1";
+    }
+    void optimalStrategyKeepsPolicies()
+    {
+        // --strategy optimal plans units; the rest of a block a policy splits is one unit there too.
+        QFETCH(QString, policies);
+        std::vector<std::string> texts;
+        for (const QString &p : policies.split(' '))
+            texts.push_back(p.toStdString());
+        const auto model = mixtral();
+        PlanOptions o = presetOptions(model, "0=24GiB,1=24GiB,cpu=128GiB", texts);
+        o.strategy = Strategy::Optimal;
+        const Plan p = plan(model.tree, o);
+        const auto m = asMap(p.deviceMap);
+        for (const auto &effect : p.policies)
+            for (const auto &name : effect.names) {
+                const bool experts = name.ends_with(".experts");
+                QVERIFY2(!experts || m.at(name) == "cpu", name.c_str());
+            }
+        for (int b = 0; b < 32; ++b) // (first:4=1 places all of blocks 0-3 but their experts itself)
+            QVERIFY(restDevices(p, "model.layers." + std::to_string(b)).size() <= 1);
+        for (const auto &u : p.usage)
+            if (u.budgetBytes >= 0)
+                QVERIFY2(u.freeBytes >= 0, u.device.label().c_str());
+        const auto issues = validate(model.tree, p.deviceMap, o);
+        QVERIFY(!hasErrors(issues));
+        for (const auto &issue : issues)
+            QVERIFY2(issue.kind != IssueKind::NoSplitBroken, issue.message.c_str());
+    }
     void mixtralClassPolicies()
     {
         // The 4.x layout has one module per expert; v5 has one fused module for all of them.

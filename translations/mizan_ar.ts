@@ -36,6 +36,18 @@
         <comment>billions of parameters</comment>
         <translation>%1 مليار</translation>
     </message>
+    <message>
+        <source>%1 s</source>
+        <translation>%1 ثانية</translation>
+    </message>
+    <message>
+        <source>%1 ms</source>
+        <translation>%1 ملّي ثانية</translation>
+    </message>
+    <message>
+        <source>%1 us</source>
+        <translation>%1 ميكروثانية</translation>
+    </message>
 </context>
 <context>
     <name>MessageText</name>
@@ -901,6 +913,25 @@ of %2</source>
     <message>
         <source>Reserved per GPU: %1 for activations + %2 of KV cache per layer it holds.</source>
         <translation>المحجوز لكل معالج رسوميات: %1 للتنشيطات + %2 من ذاكرة KV المؤقتة لكل طبقة يحملها.</translation>
+    </message>
+    <message>
+        <source>Predicted on this machine: about %1 per token (%2 tokens/s), prompt of 32 tokens in %3.</source>
+        <translation>المتوقع على هذا الجهاز: نحو %1 لكل رمز (%2 رمزًا في الثانية)، ومُدخل من 32 رمزًا في %3.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln steps offloaded (%1 from disk), %2 moved per token: about %3x slower than with every weight resident.</source>
+        <translation>
+            <numerusform>لا خطوات منقولة خارج المعالج (%1 من القرص)، ويُنقل %2 لكل رمز: أبطأ بنحو %3 مرة مما لو كانت كل الأوزان مقيمة.</numerusform>
+            <numerusform>خطوة واحدة منقولة (%1 من القرص)، ويُنقل %2 لكل رمز: أبطأ بنحو %3 مرة مما لو كانت كل الأوزان مقيمة.</numerusform>
+            <numerusform>خطوتان منقولتان (%1 من القرص)، ويُنقل %2 لكل رمز: أبطأ بنحو %3 مرة مما لو كانت كل الأوزان مقيمة.</numerusform>
+            <numerusform>%Ln خطوات منقولة (%1 من القرص)، ويُنقل %2 لكل رمز: أبطأ بنحو %3 مرة مما لو كانت كل الأوزان مقيمة.</numerusform>
+            <numerusform>%Ln خطوة منقولة (%1 من القرص)، ويُنقل %2 لكل رمز: أبطأ بنحو %3 مرة مما لو كانت كل الأوزان مقيمة.</numerusform>
+            <numerusform>%Ln خطوة منقولة (%1 من القرص)، ويُنقل %2 لكل رمز: أبطأ بنحو %3 مرة مما لو كانت كل الأوزان مقيمة.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>(Speeds assumed: run mizan-cli calibrate for this machine&apos;s.)</source>
+        <translation>(السرعات مفترضة: شغّل mizan-cli calibrate لقياس سرعات هذا الجهاز.)</translation>
     </message>
 </context>
 <context>

@@ -36,6 +36,18 @@
         <comment>billions of parameters</comment>
         <translation>%1 B</translation>
     </message>
+    <message>
+        <source>%1 s</source>
+        <translation>%1 s</translation>
+    </message>
+    <message>
+        <source>%1 ms</source>
+        <translation>%1 ms</translation>
+    </message>
+    <message>
+        <source>%1 us</source>
+        <translation>%1 µs</translation>
+    </message>
 </context>
 <context>
     <name>MessageText</name>
@@ -861,6 +873,21 @@ of %2</translation>
     <message>
         <source>Reserved per GPU: %1 for activations + %2 of KV cache per layer it holds.</source>
         <translation>Reserved per GPU: %1 for activations + %2 of KV cache per layer it holds.</translation>
+    </message>
+    <message>
+        <source>Predicted on this machine: about %1 per token (%2 tokens/s), prompt of 32 tokens in %3.</source>
+        <translation>Predicted on this machine: about %1 per token (%2 tokens/s), prompt of 32 tokens in %3.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln steps offloaded (%1 from disk), %2 moved per token: about %3x slower than with every weight resident.</source>
+        <translation>
+            <numerusform>%Ln step offloaded (%1 from disk), %2 moved per token: about %3x slower than with every weight resident.</numerusform>
+            <numerusform>%Ln steps offloaded (%1 from disk), %2 moved per token: about %3x slower than with every weight resident.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>(Speeds assumed: run mizan-cli calibrate for this machine&apos;s.)</source>
+        <translation>(Speeds assumed: run mizan-cli calibrate for this machine&apos;s.)</translation>
     </message>
 </context>
 <context>

@@ -7,6 +7,7 @@
 
 #include "planner/device.h"
 #include "planner/error.h"
+#include "runtime/calibrate.h"
 #include "runtime/devices.h"
 
 #include <nlohmann/json.hpp>
@@ -83,6 +84,13 @@ int runDevices(const std::vector<std::string> &argv)
     const auto folder = args.value("--offload-folder");
     const runtime::DeviceReport report = folder ? runtime::probeDevices(*folder) : machine();
     const planner::MaxMemory defaults = runtime::defaultMaxMemory(report);
+    std::optional<runtime::Calibration> calibration;
+    std::string calibrationProblem;
+    try {
+        calibration = runtime::loadCalibration();
+    } catch (const Error &e) {
+        calibrationProblem = e.what();
+    }
 
     if (args.flag("--json")) {
         nlohmann::ordered_json out;
@@ -106,6 +114,9 @@ int runDevices(const std::vector<std::string> &argv)
                            {"free_bytes", report.disk->freeBytes}};
         out["max_memory"] = planner::maxMemoryToJson(defaults);
         out["notes"] = report.notes;
+        out["calibration"] = calibration ? runtime::calibrationToJson(*calibration) : nlohmann::ordered_json();
+        if (!calibrationProblem.empty())
+            out["calibration_problem"] = calibrationProblem;
         std::cout << jsonText(out) << "\n";
         return 0;
     }
@@ -136,6 +147,15 @@ int runDevices(const std::vector<std::string> &argv)
     std::cout << "\nAccelerate's default max_memory here (--max-memory auto): " << list << "\n";
     for (const auto &n : report.notes)
         std::cout << "note: " << printable(n) << "\n";
+    std::cout << "\n";
+    if (calibration) {
+        std::cout << "Speeds (mizan-cli calibrate, " << calibration->date << ", " << printable(runtime::calibrationPath()) << "):\n";
+        printSpeeds(calibration->speeds, std::cout);
+    } else if (!calibrationProblem.empty()) {
+        std::cout << "Speeds: the saved calibration cannot be used: " << printable(calibrationProblem) << "\n";
+    } else {
+        std::cout << "Speeds: not calibrated; predictions use assumed numbers until `mizan-cli calibrate` runs.\n";
+    }
     return 0;
 }
 

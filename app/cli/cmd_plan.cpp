@@ -8,6 +8,8 @@
 #include "models/describe.h"
 #include "models/resources.h"
 #include "models/source.h"
+#include "planner/cost.h"
+#include "runtime/calibrate.h"
 #include "planner/error.h"
 #include "planner/plan.h"
 #include "planner/validate.h"
@@ -37,7 +39,9 @@ const char *const kPlanUsage =
     "  --hardware PROFILE     budgets from a hardware profile (see `mizan-cli presets`); a disk\n"
     "                         entry there is the offload folder's size, not a budget (Accelerate\n"
     "                         puts on disk without limit)\n"
-    "  --strategy S           auto (default), balanced, balanced_low_0 or sequential\n"
+    "  --strategy S           auto (default), balanced, balanced_low_0, sequential (Accelerate's),\n"
+    "                         or optimal: the least predicted time per token under the same\n"
+    "                         budgets (never slower than auto; uses the speeds below)\n"
     "  --no-split CLASS,...   module classes never split (default: the architecture's)\n"
     "  --dtype DTYPE          load dtype as from_pretrained(torch_dtype=DTYPE) means it: the model\n"
     "                         is instantiated in DTYPE, so floating weights take its size, larger\n"
@@ -65,8 +69,14 @@ const char *const kPlanUsage =
     "  -o FILE                write the plan file (*.mizan.json)\n"
     "  --device-map-out FILE  write device_map.json (what transformers/Accelerate take)\n"
     "  --python-out FILE      write a Python snippet loading the model with this map\n"
+    "  --prompt-tokens N      prompt length for the predicted prefill time (default 32)\n"
+    "  --prefetch K           steps the runtime brings in ahead, for the prediction (default 1)\n"
     "  --json                 print a JSON object (format \"mizan-plan-result\", version 1)\n"
     "  --explain              print why every module landed where it is\n"
+    "\n"
+    "The plan comes with a predicted speed (prefill, time per token with and without prefetch,\n"
+    "bytes moved per token) from the profile's speeds (--hardware), else this machine's\n"
+    "calibration (`mizan-cli calibrate`), else assumed numbers; the notes say which.\n"
     "\n"
     "exit codes: 0 planned, 1 failure (unreadable checkpoint, impossible pins), 2 wrong arguments\n";
 
@@ -115,6 +125,7 @@ PlanArgs planArgsFrom(const Args &args, bool budgetsRequired)
             // A plan file made from a profile is for the machine the profile describes: its GPUs
             // are real there (the GUI shows them as simulated because it would run them here).
             out.devices = budgets.devices;
+            out.hardware = *hardware;
             for (auto &d : out.devices)
                 d.simulated = false;
         } catch (const Error &e) {
@@ -144,6 +155,33 @@ PlanArgs planArgsFrom(const Args &args, bool budgetsRequired)
     return out;
 }
 
+SpeedModel speedsFor(const PlanArgs &plan)
+{
+    if (!plan.hardware.empty())
+        return models::speedModelFor(models::hardwareProfile(plan.hardware));
+    std::optional<runtime::Calibration> calibration;
+    std::string problem;
+    try {
+        calibration = runtime::loadCalibration();
+    } catch (const Error &e) {
+        problem = e.what();
+    }
+    SpeedModel speeds = runtime::speedModelForThisMachine(calibration, {}, 0);
+    if (!problem.empty())
+        speeds.notes.push_back("the saved calibration cannot be used (" + problem + "): speeds assumed");
+    else if (!calibration)
+        speeds.notes.push_back("not calibrated: run `mizan-cli calibrate` for this machine's numbers, or plan with --hardware");
+    return speeds;
+}
+
+Workload workloadFrom(const Args &args)
+{
+    Workload w;
+    w.promptTokens = std::max<std::int64_t>(1, nonNegativeInt(args, "--prompt-tokens", 32));
+    w.prefetch = static_cast<int>(std::min<std::int64_t>(64, nonNegativeInt(args, "--prefetch", 1)));
+    return w;
+}
+
 PlanOptions planOptionsFor(const PlanArgs &plan, const models::ModelDescription &model)
 {
     return asUsage([&] { return models::planOptionsFor(model, plan.settings); });
@@ -152,7 +190,7 @@ PlanOptions planOptionsFor(const PlanArgs &plan, const models::ModelDescription 
 int runPlan(const std::vector<std::string> &argv)
 {
     std::vector<std::string> values = kPlanValueOptions;
-    values.insert(values.end(), {"-o", "--device-map-out", "--python-out"});
+    values.insert(values.end(), {"-o", "--device-map-out", "--python-out", "--prompt-tokens", "--prefetch"});
     std::vector<std::string> flags = kPlanFlags;
     flags.insert(flags.end(), {"--json", "--explain"});
     Args args(argv, values, flags);
@@ -162,6 +200,7 @@ int runPlan(const std::vector<std::string> &argv)
     if (!args.value("--max-memory") && !args.value("--hardware"))
         throw UsageError("missing --max-memory (for example --max-memory 0=22GiB,cpu=64GiB) or --hardware PROFILE");
     const PlanArgs planArgs = planArgsFrom(args, true);
+    const Workload workload = workloadFrom(args);
     // Every output path is checked before anything is written (a failing plan writes nothing).
     std::vector<std::string> outputs;
     for (const char *option : {"-o", "--device-map-out", "--python-out"})
@@ -172,8 +211,14 @@ int runPlan(const std::vector<std::string> &argv)
     const models::Source source = models::openSource(path);
     const auto &model = source.model;
     const ModuleTree &tree = model.tree;
-    const PlanOptions options = planOptionsFor(planArgs, model);
+    PlanOptions options = planOptionsFor(planArgs, model);
+    const SpeedModel speeds = speedsFor(planArgs);
+    options.speeds = speeds;
+    options.prefetch = workload.prefetch;
     const Plan result = asUsage([&] { return plan(tree, options); });
+    const Prediction prediction = predict(tree, result.deviceMap, options, speeds, workload);
+    std::vector<std::string> speedNotes = speeds.notes;
+    speedNotes.insert(speedNotes.end(), prediction.notes.begin(), prediction.notes.end());
 
     {
         OutputFiles written;
@@ -213,6 +258,8 @@ int runPlan(const std::vector<std::string> &argv)
             }
         }
         j["warnings"] = result.warnings;
+        j["prediction"] = predictionToJson(prediction);
+        j["prediction"]["notes"] = speedNotes;
         if (explain) {
             j["placements"] = nlohmann::ordered_json::array();
             for (int id : tree.preorder()) {
@@ -261,6 +308,10 @@ int runPlan(const std::vector<std::string> &argv)
                       u.budgetBytes < 0 ? "-" : (u.freeBytes < 0 ? "-" + humanBytes(-u.freeBytes) : humanBytes(u.freeBytes)),
                       std::to_string(u.moduleCount)});
     std::cout << usage.render() << "\n";
+    std::cout << "Speed       " << printable(summarize(prediction)) << "\n";
+    for (const auto &n : speedNotes)
+        std::cout << "            (" << printable(n) << ")\n";
+    std::cout << "\n";
 
     for (const auto &u : result.usage) {
         if (u.moduleCount == 0)

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "planner/cost.h"
+
 #include <ostream>
 #include <string>
 #include <vector>
@@ -38,5 +40,13 @@ int runList(const std::vector<std::string> &args);
 extern const char *const kListUsage;
 int runTokenize(const std::vector<std::string> &args);
 extern const char *const kTokenizeUsage;
+int runCalibrate(const std::vector<std::string> &args);
+extern const char *const kCalibrateUsage;
+// The calibrate table of a speed model (used by devices too).
+void printSpeeds(const planner::SpeedModel &speeds, std::ostream &out);
+int runExport(const std::vector<std::string> &args);
+extern const char *const kExportUsage;
+int runDiff(const std::vector<std::string> &args);
+extern const char *const kDiffUsage;
 
 } // namespace mizan::cli

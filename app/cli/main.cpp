@@ -25,9 +25,12 @@ const Command kCommands[] = {
     {"plan", "compute a device map under per-device budgets (Accelerate-exact)", kPlanUsage, runPlan},
     {"validate", "check a device map or plan file against a model", kValidateUsage, runValidate},
     {"edit", "move modules of a device map or plan file, validate, save", kEditUsage, runEdit},
+    {"diff", "compare two plans: modules moved, bytes per device before and after", kDiffUsage, runDiff},
+    {"export", "a plan as llama.cpp options, vLLM pipeline stages or a mistral.rs topology", kExportUsage, runExport},
     {"run", "generate tokens with a checkpoint dispatched by a map (GPUs, simulated GPUs, CPU, disk)", kRunUsage, runRun},
     {"offload", "write the tensors a map puts on disk into an Accelerate offload folder", kOffloadUsage, runOffload},
     {"devices", "list this machine's GPUs, RAM and offload disk", kDevicesUsage, runDevices},
+    {"calibrate", "measure this machine's memory, disk and compute speed for predictions", kCalibrateUsage, runCalibrate},
     {"tokenize", "text to token ids and back with a model's tokenizer", kTokenizeUsage, runTokenize},
 };
 

@@ -5,6 +5,7 @@
 
 #include "models/describe.h"
 #include "models/planoptions.h"
+#include "planner/cost.h"
 #include "planner/plan.h"
 #include "planner/planfile.h"
 
@@ -22,7 +23,14 @@ extern const std::vector<std::string> kPlanFlags;        // --offload-buffers, -
 struct PlanArgs {
     models::PlanSettings settings;
     std::vector<planner::PlanDevice> devices; // one per settings.maxMemory entry, same order
+    std::string hardware;                     // --hardware PROFILE, if given
 };
+
+// The cost model's speeds for a plan made with these arguments: the profile's (--hardware), else
+// this machine's calibration (`mizan-cli calibrate`), else assumed numbers; notes say which.
+planner::SpeedModel speedsFor(const PlanArgs &plan);
+// --prompt-tokens and --prefetch (for the prediction).
+planner::Workload workloadFrom(const Args &args);
 
 // Throws UsageError for bad devices, sizes, strategies, dtypes, pins and profiles: call it before
 // the (slow) open to check the arguments.

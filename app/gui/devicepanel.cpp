@@ -33,7 +33,8 @@ constexpr std::int64_t kGB = 1000000000;
 const std::optional<DType> kDtypes[] = {std::nullopt, DType::F32, DType::BF16, DType::F16, DType::I8,
                                         DType::CustomFp8, DType::CustomInt4};
 const planner::Strategy kStrategies[] = {planner::Strategy::Auto, planner::Strategy::Balanced,
-                                         planner::Strategy::BalancedLow0, planner::Strategy::Sequential};
+                                         planner::Strategy::BalancedLow0, planner::Strategy::Sequential,
+                                         planner::Strategy::Optimal};
 
 enum Columns { DeviceCol, LimitCol, UnitCol, RemoveCol };
 
@@ -386,8 +387,21 @@ void DevicePanel::syncValues()
         m_headroomNote->clear();
     m_headroomNote->setVisible(!m_headroomNote->text().isEmpty());
     if (const auto *plan = m_document->plan()) {
-        m_summary->setText(tr("%Ln map entries, %1 in total.", nullptr, static_cast<int>(m_document->deviceMap().size()))
-                               .arg(formatBytes(static_cast<std::int64_t>(plan->totalBytes))));
+        QString text = tr("%Ln map entries, %1 in total.", nullptr, static_cast<int>(m_document->deviceMap().size()))
+                           .arg(formatBytes(static_cast<std::int64_t>(plan->totalBytes)));
+        if (const auto &p = m_document->prediction(); p && !p->steps.empty()) {
+            text += QLatin1Char('\n') + tr("Predicted on this machine: about %1 per token (%2 tokens/s), prompt of 32 tokens in %3.")
+                                             .arg(formatSeconds(p->decodeSeconds), QLocale().toString(p->tokensPerSecond(), 'f', 1),
+                                                  formatSeconds(p->prefillSeconds));
+            if (p->offloadedSteps > 0)
+                text += QLatin1Char(' ') + tr("%Ln steps offloaded (%1 from disk), %2 moved per token: about %3x slower than with every weight resident.",
+                                              nullptr, p->offloadedSteps)
+                                               .arg(QLocale().toString(p->diskSteps), formatBytes(p->bytesMovedPerToken),
+                                                    QLocale().toString(p->slowdown(), 'f', 1));
+            if (!m_document->speedsCalibrated())
+                text += QLatin1Char(' ') + tr("(Speeds assumed: run mizan-cli calibrate for this machine's.)");
+        }
+        m_summary->setText(text);
     } else {
         m_summary->setText(m_document->hasModel() ? tr("No plan yet: press Plan.") : QString());
     }

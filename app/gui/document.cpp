@@ -434,7 +434,28 @@ planner::PlanOptions Document::options() const
         s.headroomBatch = m_headroomBatch;
     }
     static const models::ModelDescription noModel;
-    return models::planOptionsFor(m_model ? m_model->source.model : noModel, s);
+    planner::PlanOptions options = models::planOptionsFor(m_model ? m_model->source.model : noModel, s);
+    if (m_strategy == planner::Strategy::Optimal)
+        options.speeds = speeds();
+    return options;
+}
+
+planner::SpeedModel Document::speeds() const
+{
+    if (!m_calibratedChecked) {
+        m_calibratedChecked = true;
+        try {
+            m_calibration = runtime::loadCalibration();
+        } catch (const Error &e) {
+            qWarning("mizan: %s", e.what());
+        }
+        m_calibrated = m_calibration.has_value();
+    }
+    std::vector<int> simulated;
+    for (const auto &d : m_devices)
+        if (d.device.isGpu() && d.simulated)
+            simulated.push_back(d.device.index);
+    return runtime::speedModelForThisMachine(m_calibration, simulated, 0);
 }
 
 std::vector<planner::Device> Document::deviceChoices() const
@@ -566,6 +587,14 @@ void Document::refreshMap()
         if (!m_map.empty())
             m_issues = planner::validate(*m_tree, m_map, options);
         m_usage = planner::usageOf(*m_tree, m_map, options, &m_keyBytes);
+    }
+    m_prediction.reset();
+    if (m_tree && !m_map.empty() && !planner::hasErrors(m_issues)) {
+        try {
+            m_prediction = planner::predict(*m_tree, m_map, this->options(), speeds());
+        } catch (const Error &) {
+            // Weights the map leaves uncovered: validation already says so.
+        }
     }
     const qint64 validated = timer.elapsed();
     if (m_tree)

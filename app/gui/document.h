@@ -7,9 +7,11 @@
 #include "moduletreemodel.h"
 #include "worker.h"
 
+#include "planner/cost.h"
 #include "planner/plan.h"
 #include "planner/validate.h"
 #include "planner/planfile.h"
+#include "runtime/calibrate.h"
 #include "runtime/devices.h"
 #include "runtime/session.h"
 
@@ -111,6 +113,13 @@ public:
     // Bytes of each key of deviceMap(), counted the same way.
     const std::vector<double> &keyBytes() const { return m_keyBytes; }
     QUndoStack *undoStack() const { return m_undo; }
+    // The predicted speed of the map on screen when run on this machine (planner/cost.h): this
+    // machine's calibration (else assumed numbers), simulated GPUs computing as the CPU. None
+    // without a map, or when the map leaves weights uncovered.
+    const std::optional<planner::Prediction> &prediction() const { return m_prediction; }
+    bool speedsCalibrated() const { return m_calibrated; }
+    // The speeds options() gives the optimal strategy: this machine's, as prediction() uses them.
+    planner::SpeedModel speeds() const;
 
     // ---- test inference ---------------------------------------------------------------------------
     // Why the plan on screen cannot be test-run now, in the current language; empty when it can.
@@ -200,6 +209,10 @@ private:
     std::shared_ptr<const planner::Plan> m_plan;
     std::vector<planner::Issue> m_issues;
     std::vector<planner::DeviceUsage> m_usage;
+    std::optional<planner::Prediction> m_prediction;
+    mutable std::optional<bool> m_calibratedChecked;
+    mutable bool m_calibrated = false;
+    mutable std::optional<runtime::Calibration> m_calibration;
     std::vector<double> m_keyBytes;
     std::optional<runtime::RunError> m_runError;
 };

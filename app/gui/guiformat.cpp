@@ -37,6 +37,16 @@ QString formatBytes(std::int64_t bytes)
     return QCoreApplication::translate("Format", "%1 TiB").arg(locale.toString(b / (1024.0 * 1024.0 * 1024.0 * 1024.0), 'f', 2));
 }
 
+QString formatSeconds(double seconds)
+{
+    const QLocale locale;
+    if (seconds >= 1)
+        return QCoreApplication::translate("Format", "%1 s").arg(locale.toString(seconds, 'f', 2));
+    if (seconds >= 1e-3)
+        return QCoreApplication::translate("Format", "%1 ms").arg(locale.toString(seconds * 1e3, 'f', seconds >= 0.1 ? 0 : 1));
+    return QCoreApplication::translate("Format", "%1 us").arg(locale.toString(seconds * 1e6, 'f', 0));
+}
+
 QString formatCount(std::int64_t count, bool compact)
 {
     const QLocale locale;

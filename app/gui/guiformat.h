@@ -13,6 +13,8 @@ namespace mizan::gui {
 
 // "1.5 GiB" in the current default locale (Arabic digits and unit names in Arabic).
 QString formatBytes(std::int64_t bytes);
+// "31.0 ms", "2.40 s", "850 us" in the current default locale.
+QString formatSeconds(double seconds);
 // "8,030,261,248" or "8.03 B" (compact) in the current default locale.
 QString formatCount(std::int64_t count, bool compact = false);
 

@@ -1,0 +1,165 @@
+// mizan-cli diff: what moved between two plans (plan files or device maps) of one model.
+#include "args.h"
+#include "commands.h"
+#include "format.h"
+#include "output.h"
+#include "planinput.h"
+
+#include "planner/error.h"
+#include "planner/plandiff.h"
+#include "planner/planfile.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+
+namespace mizan::cli {
+
+const char *const kDiffUsage =
+    "usage: mizan-cli diff A B [--model PATH] [--dtype DTYPE] [--json]\n"
+    "\n"
+    "Compares two plans of one model, each a Mizan plan file or a device_map.json (told apart by\n"
+    "the plan file's \"format\"): the modules that moved from one device to another (the largest\n"
+    "module that moved as a whole; a map naming a module and one naming its children are compared\n"
+    "tensor by tensor, so that is no move), the keys only one map names, and the bytes on every\n"
+    "device before (A) and after (B).\n"
+    "\n"
+    "  --model PATH           checkpoint, config.json or preset of the plans (default: the one a\n"
+    "                         plan file names; required when both are device maps)\n"
+    "  --dtype DTYPE          load dtype of the sizes (default: each plan file's; device maps: as stored)\n"
+    "  --no-split CLASS,...   no-split classes for the checks (default: the plan's or the model's)\n"
+    "  --json                 print {\"format\": \"mizan-diff\", \"version\": 1, \"a\", \"b\", \"identical\",\n"
+    "                         \"moved_bytes\", \"moves\", \"keys_only_in_a\", \"keys_only_in_b\", \"devices\",\n"
+    "                         \"notes\", \"predicted\", \"summary\"}\n"
+    "\n"
+    "exit codes: 0 compared (identical or not), 1 unreadable or invalid file, or plans of two\n"
+    "different models, 2 wrong arguments\n";
+
+namespace {
+
+// "prefix.N" -> N, else -1.
+long numberAfter(const std::string &name, const std::string &prefix)
+{
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0)
+        return -1;
+    long v = 0;
+    auto [ptr, ec] = std::from_chars(name.data() + prefix.size(), name.data() + name.size(), v);
+    return ec == std::errc() && ptr == name.data() + name.size() ? v : -1;
+}
+
+std::string keyList(const std::vector<std::string> &keys)
+{
+    std::string text;
+    const std::size_t shown = std::min<std::size_t>(keys.size(), 8);
+    for (std::size_t k = 0; k < shown; ++k)
+        text += (k ? ", " : "") + (keys[k].empty() ? std::string("(whole model)") : printable(keys[k]));
+    if (keys.size() > shown)
+        text += ", ...";
+    return text;
+}
+
+std::string seconds(double s)
+{
+    if (s < 0)
+        return "?";
+    char text[32];
+    std::snprintf(text, sizeof text, s < 1 ? "%.1f ms" : "%.2f s", s < 1 ? s * 1000 : s);
+    return text;
+}
+
+} // namespace
+
+int runDiff(const std::vector<std::string> &argv)
+{
+    Args args(argv, kPlanInputOptions, {"--json"});
+    args.expectPositionals(2, 2);
+    const std::string a = args.positional(0, "A"), b = args.positional(1, "B");
+    const std::vector<PlanInput> inputs = readPlanInputs(args, {a, b});
+    const PlanInput &in1 = inputs[0], &in2 = inputs[1];
+    const std::string fa = planner::treeFingerprint(in1.tree()), fb = planner::treeFingerprint(in2.tree());
+    if (fa != fb)
+        throw Error(ErrorKind::VersionMismatch, b,
+                    "is a plan of another model than " + a + " (" + in2.modelPath + ", fingerprint " + fb + "; " + in1.modelPath +
+                        ", fingerprint " + fa + ")");
+    const planner::PlanDiff diff = planner::diffMaps(in1.tree(), in1.content.map, in1.options, in2.content.map, in2.options);
+
+    auto describe = [](const PlanInput &in) {
+        return std::string(in.content.isPlan() ? "plan file" : "device map") + ", " + std::to_string(in.content.map.size()) +
+               (in.content.map.size() == 1 ? " entry" : " entries");
+    };
+    if (args.flag("--json")) {
+        nlohmann::ordered_json j;
+        j["format"] = "mizan-diff";
+        j["version"] = 1;
+        j["a"] = {{"file", a}, {"kind", in1.content.isPlan() ? "plan" : "device_map"}, {"model", in1.modelPath}};
+        j["b"] = {{"file", b}, {"kind", in2.content.isPlan() ? "plan" : "device_map"}, {"model", in2.modelPath}};
+        const nlohmann::ordered_json body = planner::planDiffToJson(diff);
+        for (const auto &[key, value] : body.items())
+            j[key] = value;
+        std::cout << jsonText(j) << "\n";
+        return 0;
+    }
+
+    std::cout << "A  " << printable(a) << "  (" << describe(in1) << ")\n"
+              << "B  " << printable(b) << "  (" << describe(in2) << ")\n\n";
+    if (!diff.moves.empty()) {
+        TextTable moves({"Moved", "From", "To", "Size"}, {false, false, false, true});
+        for (std::size_t r = 0; r < diff.moves.size();) {
+            const auto &m = diff.moves[r];
+            // Runs of numbered siblings that moved alike (model.layers.20 .. model.layers.31) take one line.
+            const auto dot = m.name.rfind('.');
+            std::size_t end = r + 1;
+            long first = -1;
+            if (!m.tensor && dot != std::string::npos) {
+                const std::string prefix = m.name.substr(0, dot + 1);
+                first = numberAfter(m.name, prefix);
+                if (first >= 0)
+                    while (end < diff.moves.size() && !diff.moves[end].tensor && diff.moves[end].from == m.from &&
+                           diff.moves[end].to == m.to && numberAfter(diff.moves[end].name, prefix) == first + static_cast<long>(end - r))
+                        ++end;
+            }
+            if (end - r >= 3) {
+                double total = 0;
+                for (std::size_t k = r; k < end; ++k)
+                    total += diff.moves[k].bytes;
+                moves.addRow({m.name.substr(0, dot + 1) + std::to_string(first) + "-" + std::to_string(first + static_cast<long>(end - r) - 1) +
+                                  " (" + std::to_string(end - r) + ")",
+                              m.from.label(), m.to.label(), humanBytes(total)});
+                r = end;
+                continue;
+            }
+            moves.addRow({m.name.empty() ? std::string("(whole model)") : m.name, m.from.label(), m.to.label(), humanBytes(m.bytes)});
+            ++r;
+        }
+        std::cout << moves.render() << "\n";
+    }
+    TextTable devices({"Device", "Before", "After", "Change"}, {false, true, true, true});
+    for (const auto &d : diff.devices)
+        devices.addRow({d.device.label(), humanBytes(d.bytesBefore), humanBytes(d.bytesAfter),
+                        d.change() == 0 ? std::string("0") : (d.change() < 0 ? "-" : "+") + humanBytes(std::abs(d.change()))});
+    std::cout << devices.render() << "\n";
+    if (!diff.keysOnlyInA.empty())
+        std::cout << "keys only in A (" << diff.keysOnlyInA.size() << "): " << keyList(diff.keysOnlyInA) << "\n";
+    if (!diff.keysOnlyInB.empty())
+        std::cout << "keys only in B (" << diff.keysOnlyInB.size() << "): " << keyList(diff.keysOnlyInB) << "\n";
+    if (diff.speedA || diff.speedB) {
+        auto line = [](const char *which, const std::optional<planner::PredictedSpeed> &s) {
+            std::cout << "predicted " << which << ": "
+                      << (s ? "prefill " + seconds(s->prefillSeconds) + ", decode " + seconds(s->decodeSecondsPerToken) + " per token"
+                            : std::string("-"))
+                      << "\n";
+        };
+        line("A", diff.speedA);
+        line("B", diff.speedB);
+    }
+    for (const auto &n : diff.notes)
+        std::cout << "note: " << printable(n) << "\n";
+    std::cout << planner::diffSummary(diff) << "\n";
+    return 0;
+}
+
+} // namespace mizan::cli

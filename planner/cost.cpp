@@ -1,0 +1,537 @@
+#include "cost.h"
+
+#include "error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+namespace mizan::planner {
+
+const DeviceSpeed &SpeedModel::speedOf(const Device &device) const
+{
+    if (device.isGpu()) {
+        for (const auto &g : gpus)
+            if (g.device == device)
+                return g;
+        return assumedGpu;
+    }
+    return cpu;
+}
+
+SpeedModel assumedSpeedModel()
+{
+    SpeedModel m;
+    m.cpu.device = Device::cpu();
+    // A desktop CPU: about 20 GB/s of weights through a batch-1 linear layer, 0.5 TFLOP/s float32.
+    m.cpu.compute = {20e9, 0.5e12, 30e-6};
+    m.cpu.source = "assumed";
+    m.assumedGpu.device = Device::gpu(0);
+    // A PCIe 4.0 x16 data-centre or high-end desktop GPU.
+    m.assumedGpu.compute = {1.5e12, 100e12, 20e-6};
+    m.assumedGpu.hostLink = 20e9;
+    m.assumedGpu.source = "assumed";
+    m.memcpyBandwidth = 10e9;
+    m.pageCacheBandwidth = 8e9;
+    m.diskBandwidth = 2e9; // an NVMe SSD
+    m.pageCacheBytes = 0;
+    m.convertBandwidth = 4e9;
+    m.notes.push_back("speeds assumed (no calibration, no hardware profile numbers)");
+    return m;
+}
+
+// ---- JSON ----
+
+namespace {
+
+nlohmann::ordered_json computeJson(const ComputeSpeed &c)
+{
+    return {{"weight_bandwidth", c.weightBandwidth}, {"flops", c.flops}, {"module_overhead_s", c.moduleOverhead}};
+}
+
+nlohmann::ordered_json deviceJson(const DeviceSpeed &d)
+{
+    nlohmann::ordered_json j;
+    j["device"] = d.device.toJson();
+    j["compute"] = computeJson(d.compute);
+    if (d.device.isGpu()) {
+        j["host_link"] = d.hostLink;
+        j["simulated"] = d.simulated;
+    }
+    j["source"] = d.source;
+    return j;
+}
+
+[[noreturn]] void badField(const std::string &file, const std::string &field, const std::string &what)
+{
+    throw Error(ErrorKind::InvalidHeader, file, "speed model: \"" + field + "\" " + what);
+}
+
+double number(const nlohmann::json &j, const char *key, double fallback, const std::string &file, const std::string &where)
+{
+    const auto it = j.find(key);
+    if (it == j.end())
+        return fallback;
+    if (!it->is_number())
+        badField(file, where + key, "must be a number");
+    const double v = it->get<double>();
+    if (!std::isfinite(v) || v < 0)
+        badField(file, where + key, "must be a finite number >= 0");
+    return v;
+}
+
+ComputeSpeed computeFrom(const nlohmann::json &j, ComputeSpeed base, const std::string &file, const std::string &where)
+{
+    if (!j.is_object())
+        badField(file, where, "must be an object");
+    base.weightBandwidth = number(j, "weight_bandwidth", base.weightBandwidth, file, where + ".");
+    base.flops = number(j, "flops", base.flops, file, where + ".");
+    base.moduleOverhead = number(j, "module_overhead_s", base.moduleOverhead, file, where + ".");
+    return base;
+}
+
+DeviceSpeed deviceFrom(const nlohmann::json &j, DeviceSpeed base, const std::string &file, const std::string &where)
+{
+    if (!j.is_object())
+        badField(file, where, "must be an object");
+    if (auto it = j.find("device"); it != j.end()) {
+        try {
+            base.device = Device::fromJson(*it);
+        } catch (const Error &e) {
+            badField(file, where + ".device", e.message());
+        }
+    }
+    if (auto it = j.find("compute"); it != j.end())
+        base.compute = computeFrom(*it, base.compute, file, where + ".compute");
+    base.hostLink = number(j, "host_link", base.hostLink, file, where + ".");
+    if (auto it = j.find("simulated"); it != j.end()) {
+        if (!it->is_boolean())
+            badField(file, where + ".simulated", "must be true or false");
+        base.simulated = it->get<bool>();
+    }
+    if (auto it = j.find("source"); it != j.end()) {
+        if (!it->is_string())
+            badField(file, where + ".source", "must be a string");
+        base.source = it->get<std::string>();
+    }
+    return base;
+}
+
+} // namespace
+
+nlohmann::ordered_json speedModelToJson(const SpeedModel &m)
+{
+    nlohmann::ordered_json j;
+    j["cpu"] = deviceJson(m.cpu);
+    j["gpus"] = nlohmann::ordered_json::array();
+    for (const auto &g : m.gpus)
+        j["gpus"].push_back(deviceJson(g));
+    j["assumed_gpu"] = deviceJson(m.assumedGpu);
+    j["memcpy_bandwidth"] = m.memcpyBandwidth;
+    j["page_cache_bandwidth"] = m.pageCacheBandwidth;
+    j["disk_bandwidth"] = m.diskBandwidth;
+    j["page_cache_bytes"] = m.pageCacheBytes;
+    j["convert_bandwidth"] = m.convertBandwidth;
+    j["cpu_compute_dtype"] = torchName(m.cpuComputeDtype);
+    j["serial_link"] = m.serialLink;
+    j["notes"] = m.notes;
+    return j;
+}
+
+SpeedModel speedModelFromJson(const nlohmann::json &j, SpeedModel m, const std::string &file)
+{
+    if (!j.is_object())
+        throw Error(ErrorKind::InvalidHeader, file, "speed model: expected a JSON object");
+    if (auto it = j.find("cpu"); it != j.end())
+        m.cpu = deviceFrom(*it, m.cpu, file, "cpu");
+    m.cpu.device = Device::cpu();
+    if (auto it = j.find("gpus"); it != j.end()) {
+        if (!it->is_array())
+            badField(file, "gpus", "must be a list");
+        m.gpus.clear();
+        for (std::size_t i = 0; i < it->size(); ++i) {
+            DeviceSpeed g = deviceFrom((*it)[i], m.assumedGpu, file, "gpus[" + std::to_string(i) + "]");
+            if (!g.device.isGpu())
+                badField(file, "gpus[" + std::to_string(i) + "].device", "must be a GPU index");
+            m.gpus.push_back(std::move(g));
+        }
+    }
+    if (auto it = j.find("assumed_gpu"); it != j.end())
+        m.assumedGpu = deviceFrom(*it, m.assumedGpu, file, "assumed_gpu");
+    m.memcpyBandwidth = number(j, "memcpy_bandwidth", m.memcpyBandwidth, file, "");
+    m.pageCacheBandwidth = number(j, "page_cache_bandwidth", m.pageCacheBandwidth, file, "");
+    m.diskBandwidth = number(j, "disk_bandwidth", m.diskBandwidth, file, "");
+    m.pageCacheBytes = static_cast<std::int64_t>(number(j, "page_cache_bytes", static_cast<double>(m.pageCacheBytes), file, ""));
+    m.convertBandwidth = number(j, "convert_bandwidth", m.convertBandwidth, file, "");
+    if (auto it = j.find("cpu_compute_dtype"); it != j.end()) {
+        if (!it->is_string())
+            badField(file, "cpu_compute_dtype", "must be a dtype name");
+        const auto dtype = dtypeFromTorch(it->get<std::string>());
+        if (!dtype)
+            badField(file, "cpu_compute_dtype", "is not a torch dtype name (\"float32\", \"bfloat16\")");
+        m.cpuComputeDtype = *dtype;
+    }
+    if (auto it = j.find("serial_link"); it != j.end()) {
+        if (!it->is_boolean())
+            badField(file, "serial_link", "must be true or false");
+        m.serialLink = it->get<bool>();
+    }
+    if (auto it = j.find("notes"); it != j.end()) {
+        if (!it->is_array())
+            badField(file, "notes", "must be a list of strings");
+        m.notes.clear();
+        for (const auto &n : *it) {
+            if (!n.is_string())
+                badField(file, "notes", "must be a list of strings");
+            m.notes.push_back(n.get<std::string>());
+        }
+    }
+    return m;
+}
+
+// ---- prediction ----
+
+namespace {
+
+struct Weight {
+    int module = -1;
+    const Tensor *tensor = nullptr;
+    Device home;
+    bool embedding = false; // read one row per token, not streamed
+};
+
+struct Step {
+    std::string module;
+    std::vector<Weight> weights;
+    int weightedModules = 0; // modules with weights (for the fixed cost)
+};
+
+bool isEmbeddingClass(const std::string &className)
+{
+    return className.find("Embedding") != std::string::npos && className.find("Rotary") == std::string::npos;
+}
+
+bool counts(const Tensor &t)
+{
+    return !t.buffer || t.persistent;
+}
+
+// Device of every module (from its own key or an ancestor's) and of tensor keys.
+struct Homes {
+    std::vector<std::optional<Device>> module;
+    std::map<std::pair<int, const Tensor *>, Device> tensor;
+};
+
+Homes resolveHomes(const ModuleTree &tree, const DeviceMap &map)
+{
+    Homes homes;
+    homes.module.assign(static_cast<std::size_t>(tree.size()), std::nullopt);
+    for (const auto &[key, device] : map) {
+        const auto target = tree.resolveKey(key);
+        if (!target)
+            throw Error(ErrorKind::InvalidDeviceMap, {}, "the device map names \"" + key + "\", which the model does not have");
+        if (target->isTensor())
+            homes.tensor[{target->module, &tree.tensor(*target)}] = device;
+        else
+            homes.module[static_cast<std::size_t>(target->module)] = device;
+    }
+    for (int id : tree.preorder()) {
+        const int parent = tree.module(id).parent;
+        if (!homes.module[static_cast<std::size_t>(id)] && parent >= 0)
+            homes.module[static_cast<std::size_t>(id)] = homes.module[static_cast<std::size_t>(parent)];
+    }
+    return homes;
+}
+
+std::vector<Step> stepsOf(const ModuleTree &tree, const DeviceMap &map, const PlanOptions &options)
+{
+    const Homes homes = resolveHomes(tree, map);
+    std::vector<Step> steps;
+    int unitRoot = -1; // the no-split module being walked
+    auto addWeights = [&](Step &step, int id) {
+        const Module &m = tree.module(id);
+        bool any = false;
+        auto add = [&](const std::vector<Tensor> &list) {
+            for (const auto &t : list) {
+                if (!counts(t))
+                    continue;
+                Weight w;
+                w.module = id;
+                w.tensor = &t;
+                if (auto it = homes.tensor.find({id, &t}); it != homes.tensor.end())
+                    w.home = it->second;
+                else if (homes.module[static_cast<std::size_t>(id)])
+                    w.home = *homes.module[static_cast<std::size_t>(id)];
+                else
+                    throw Error(ErrorKind::InvalidDeviceMap, {},
+                                "the device map does not cover \"" + tree.tensorName(id, t) + "\": add a key for it or for a module that contains it");
+                w.embedding = isEmbeddingClass(m.className);
+                step.weights.push_back(w);
+                any = true;
+            }
+        };
+        add(m.params);
+        add(m.buffers);
+        if (any)
+            ++step.weightedModules;
+    };
+    for (int id : tree.preorder()) {
+        const Module &m = tree.module(id);
+        if (unitRoot >= 0 && tree.isWithin(id, unitRoot)) {
+            addWeights(steps.back(), id);
+            continue;
+        }
+        unitRoot = -1;
+        const bool noSplit = !m.className.empty() &&
+                             std::find(options.noSplitClasses.begin(), options.noSplitClasses.end(), m.className) != options.noSplitClasses.end();
+        if (noSplit) {
+            unitRoot = id;
+            steps.push_back({m.name, {}, 0});
+            addWeights(steps.back(), id);
+            continue;
+        }
+        Step step{m.name, {}, 0};
+        addWeights(step, id);
+        if (!step.weights.empty())
+            steps.push_back(std::move(step));
+    }
+    steps.erase(std::remove_if(steps.begin(), steps.end(), [](const Step &s) { return s.weights.empty(); }), steps.end());
+    return steps;
+}
+
+double seconds(double bytes, double bandwidth)
+{
+    return bytes > 0 && bandwidth > 0 ? bytes / bandwidth : 0;
+}
+
+std::int64_t sizeOf(DType d, std::int64_t numel)
+{
+    return storageBytes(d, numel);
+}
+
+// The time line of the worker and the prefetch thread over `forwards` forwards of `costs`, the
+// first one with `prefill` compute times. Returns the end of each forward.
+std::vector<double> simulate(const std::vector<StepCost> &costs, int prefetch, bool serialLink, int forwards)
+{
+    const std::int64_t n = static_cast<std::int64_t>(costs.size());
+    const std::int64_t total = n * forwards;
+    std::vector<double> transferEnd(static_cast<std::size_t>(total), -1);
+    std::vector<double> ends;
+    double computeEnd = 0, linkFree = 0;
+    std::int64_t nextLaunch = 1;
+    for (std::int64_t g = 0; g < total; ++g) {
+        const double iterStart = computeEnd;
+        for (std::int64_t a = std::max(g + 1, nextLaunch); a <= std::min<std::int64_t>(g + prefetch, total - 1); ++a) {
+            nextLaunch = a + 1;
+            const StepCost &ahead = costs[static_cast<std::size_t>(a % n)];
+            if (ahead.offloadedBytes == 0 && ahead.transferSeconds == 0)
+                continue;
+            const double start = serialLink ? std::max(iterStart, linkFree) : iterStart;
+            transferEnd[static_cast<std::size_t>(a)] = start + ahead.transferSeconds;
+            if (serialLink)
+                linkFree = transferEnd[static_cast<std::size_t>(a)];
+        }
+        const StepCost &step = costs[static_cast<std::size_t>(g % n)];
+        double computeStart = iterStart;
+        if (transferEnd[static_cast<std::size_t>(g)] >= 0) {
+            computeStart = std::max(iterStart, transferEnd[static_cast<std::size_t>(g)]);
+        } else if (step.offloadedBytes > 0 || step.transferSeconds > 0) {
+            const double start = serialLink ? std::max(iterStart, linkFree) : iterStart;
+            computeStart = start + step.transferSeconds;
+            if (serialLink)
+                linkFree = computeStart;
+        }
+        computeEnd = computeStart + (g < n ? step.prefillComputeSeconds : step.computeSeconds);
+        if ((g + 1) % n == 0)
+            ends.push_back(computeEnd);
+    }
+    return ends;
+}
+
+std::string fixed(double v, int decimals)
+{
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+    return buf;
+}
+
+std::string duration(double s)
+{
+    if (s >= 1)
+        return fixed(s, 2) + " s";
+    if (s >= 1e-3)
+        return fixed(s * 1e3, s >= 0.1 ? 0 : 1) + " ms";
+    return fixed(s * 1e6, 0) + " us";
+}
+
+} // namespace
+
+Prediction predict(const ModuleTree &tree, const DeviceMap &map, const PlanOptions &options, const SpeedModel &speeds,
+                   const Workload &workload)
+{
+    Prediction p;
+    const std::vector<Step> steps = stepsOf(tree, map, options);
+    // The map's execution device: its first GPU, else the CPU.
+    std::optional<Device> main;
+    for (const auto &entry : map)
+        if (entry.second.isGpu() && (!main || entry.second < *main))
+            main = entry.second;
+    const Device mainDevice = main.value_or(Device::cpu());
+    const double tokens = static_cast<double>(std::max<std::int64_t>(1, workload.promptTokens));
+
+    // Disk bytes read per token: all from the page cache when they all fit there.
+    // The RAM that "cpu" weights take is not there for the page cache.
+    std::int64_t diskBytes = 0, cpuBytes = 0;
+    for (const auto &s : steps)
+        for (const auto &w : s.weights) {
+            if (w.home.kind == DeviceKind::Disk)
+                diskBytes += sizeOf(w.tensor->dtype, w.tensor->numel());
+            else if (w.home.kind == DeviceKind::Cpu)
+                cpuBytes += sizeOf(w.tensor->dtype, w.tensor->numel());
+        }
+    const std::int64_t cache = std::max<std::int64_t>(0, speeds.pageCacheBytes - cpuBytes);
+    const bool diskCached = diskBytes <= cache;
+
+    std::vector<bool> assumed(64, false);
+    for (const auto &s : steps) {
+        StepCost c;
+        c.module = s.module;
+        c.exec = mainDevice;
+        for (const auto &w : s.weights)
+            if (w.home.isGpu()) {
+                c.exec = w.home;
+                break;
+            }
+        const DeviceSpeed &speed = speeds.speedOf(c.exec);
+        const bool cpuLike = !c.exec.isGpu() || speed.simulated;
+        if (c.exec.isGpu() && &speed == &speeds.assumedGpu && c.exec.index >= 0 && c.exec.index < 64 && !assumed[static_cast<std::size_t>(c.exec.index)]) {
+            assumed[static_cast<std::size_t>(c.exec.index)] = true;
+            p.notes.push_back(c.exec.label() + ": no speed known (no calibration or profile numbers): " + speeds.assumedGpu.source +
+                              " numbers of a PCIe 4.0 GPU");
+        }
+        double streamed = 0, flops = 0, transfer = 0;
+        std::int64_t moved = 0;
+        for (const auto &w : s.weights) {
+            const std::int64_t numel = w.tensor->numel();
+            const DType loaded = loadedDtype(tree, w.module, *w.tensor, options);
+            DType exec = loaded;
+            if (isFloating(loaded))
+                exec = cpuLike ? speeds.cpuComputeDtype : speeds.gpuComputeDtype.value_or(loaded);
+            const std::int64_t execBytes = sizeOf(exec, numel);
+            if (!w.embedding) {
+                streamed += static_cast<double>(execBytes);
+                flops += 2.0 * static_cast<double>(numel);
+            }
+            if (w.home == c.exec) {
+                c.residentBytes += execBytes;
+                continue;
+            }
+            const DType stored = w.tensor->dtype;
+            const std::int64_t storedBytes = sizeOf(stored, numel);
+            c.offloadedBytes += storedBytes;
+            const bool converts = isFloating(stored) && stored != exec;
+            if (w.home.kind == DeviceKind::Disk) {
+                c.fromDisk = true;
+                const double read = diskCached ? 0 : seconds(static_cast<double>(storedBytes), speeds.diskBandwidth);
+                if (!diskCached)
+                    p.bytesFromDiskPerToken += storedBytes;
+                if (!c.exec.isGpu()) {
+                    // Used in place from the page cache; converted when the dtypes differ.
+                    transfer += read + (converts ? seconds(static_cast<double>(storedBytes), speeds.convertBandwidth) : 0);
+                    if (converts)
+                        moved += execBytes;
+                } else if (speed.simulated) {
+                    const double copy = converts ? seconds(static_cast<double>(storedBytes), speeds.convertBandwidth)
+                                                 : (diskCached ? seconds(static_cast<double>(storedBytes), speeds.pageCacheBandwidth) : 0);
+                    transfer += std::max(read + copy, seconds(static_cast<double>(execBytes), speed.hostLink));
+                    moved += execBytes;
+                } else {
+                    transfer += read + seconds(static_cast<double>(execBytes), speed.hostLink);
+                    moved += execBytes;
+                }
+            } else {
+                // From host memory (kept in the compute dtype) or from another GPU.
+                if (speed.simulated || !c.exec.isGpu())
+                    transfer += std::max(seconds(static_cast<double>(execBytes), speeds.memcpyBandwidth),
+                                         seconds(static_cast<double>(execBytes), speed.hostLink));
+                else
+                    transfer += seconds(static_cast<double>(execBytes), speed.hostLink);
+                moved += execBytes;
+            }
+        }
+        const ComputeSpeed &cs = cpuLike ? speeds.cpu.compute : speed.compute;
+        const double overhead = cs.moduleOverhead * s.weightedModules;
+        c.computeSeconds = overhead + seconds(streamed, cs.weightBandwidth);
+        c.prefillComputeSeconds = overhead + std::max(seconds(streamed, cs.weightBandwidth), seconds(flops * tokens, cs.flops));
+        c.transferSeconds = transfer;
+        c.bytesMoved = moved;
+        p.computeSecondsPerToken += c.computeSeconds;
+        p.transferSecondsPerToken += c.transferSeconds;
+        p.bytesMovedPerToken += moved;
+        if (c.offloadedBytes > 0) {
+            ++p.offloadedSteps;
+            if (c.fromDisk)
+                ++p.diskSteps;
+        }
+        p.steps.push_back(std::move(c));
+    }
+    if (p.steps.empty())
+        return p;
+    const int forwards = 4;
+    const auto withPrefetch = simulate(p.steps, std::max(0, workload.prefetch), speeds.serialLink, forwards);
+    const auto without = simulate(p.steps, 0, speeds.serialLink, forwards);
+    p.prefillSeconds = withPrefetch.front();
+    p.decodeSeconds = withPrefetch[forwards - 1] - withPrefetch[forwards - 2];
+    p.decodeSecondsNoPrefetch = without[forwards - 1] - without[forwards - 2];
+    p.decodeSecondsResident = p.computeSecondsPerToken;
+    p.transferShare = p.decodeSeconds > 0 ? std::max(0.0, (p.decodeSeconds - p.computeSecondsPerToken) / p.decodeSeconds) : 0;
+    if (diskBytes > 0 && !diskCached)
+        p.notes.push_back(formatBytes(static_cast<double>(diskBytes)) + " on disk do not fit in the page cache (" +
+                          formatBytes(static_cast<double>(cache)) + "): read from disk for every token");
+    p.notes.push_back("attention over the KV cache is not counted (short contexts)");
+    return p;
+}
+
+std::string summarize(const Prediction &p)
+{
+    if (p.steps.empty())
+        return "nothing to run";
+    std::string s = "about " + duration(p.decodeSeconds) + " per token (" + fixed(p.tokensPerSecond(), p.tokensPerSecond() >= 100 ? 0 : 1) +
+                    " tokens/s), prefill " + duration(p.prefillSeconds);
+    if (p.offloadedSteps == 0)
+        return s + "; every weight resident";
+    s += "; " + std::to_string(p.offloadedSteps) + (p.offloadedSteps == 1 ? " step" : " steps") + " offloaded";
+    if (p.diskSteps > 0)
+        s += " (" + std::to_string(p.diskSteps) + " from disk)";
+    s += ", " + formatBytes(static_cast<double>(p.bytesMovedPerToken)) + " moved per token: about " + fixed(p.slowdown(), 1) +
+         "x slower than with every weight resident";
+    if (p.decodeSecondsNoPrefetch > p.decodeSeconds * 1.005)
+        s += " (" + duration(p.decodeSecondsNoPrefetch) + " without prefetch)";
+    return s;
+}
+
+nlohmann::ordered_json predictionToJson(const Prediction &p)
+{
+    nlohmann::ordered_json j;
+    j["prefill_s"] = p.prefillSeconds;
+    j["decode_s_per_token"] = p.decodeSeconds;
+    j["decode_s_per_token_no_prefetch"] = p.decodeSecondsNoPrefetch;
+    j["decode_s_per_token_resident"] = p.decodeSecondsResident;
+    j["tokens_per_s"] = p.tokensPerSecond();
+    j["compute_s_per_token"] = p.computeSecondsPerToken;
+    j["transfer_s_per_token"] = p.transferSecondsPerToken;
+    j["bytes_moved_per_token"] = p.bytesMovedPerToken;
+    j["bytes_from_disk_per_token"] = p.bytesFromDiskPerToken;
+    j["transfer_share"] = p.transferShare;
+    j["offloaded_steps"] = p.offloadedSteps;
+    j["disk_steps"] = p.diskSteps;
+    j["slowdown"] = p.slowdown();
+    j["summary"] = summarize(p);
+    j["notes"] = p.notes;
+    return j;
+}
+
+} // namespace mizan::planner

@@ -1,0 +1,391 @@
+// Strategy::Optimal: the device map with the least predicted time per token (cost.h) under the
+// budgets left after pins and headroom.
+//
+// The model runs as a sequence of units (each no-split module, and each module with weights outside
+// them), as the runtime executes it. A unit resident on a GPU costs its compute there; one kept in
+// RAM or on disk is brought to the execution device (the first GPU) for every token, which adds its
+// transfer. So the choice is which units stay on GPUs, then which of the rest stay in RAM:
+//   1. GPUs: dynamic programming over the units in execution order, GPUs taken in index order (so
+//      each GPU holds a contiguous run of the units it keeps), state = (current GPU, room used on it
+//      in buckets of 1/Q of its budget), value = the time saved against keeping the unit in RAM.
+//      Sizes are rounded up to whole buckets, so the result never exceeds a budget; the loss
+//      against the exact optimum is at most one bucket per unit on each GPU.
+//   2. RAM: a 0/1 knapsack of the units left over, value = the time saved against disk.
+//   3. The rest: disk.
+// Offloaded units are staged on the execution device: the largest of them must fit there beside what
+// it keeps, so its room is reduced by that much and the choice repeated until the
+// reserve covers what is offloaded. Tied units go where the first of them goes.
+#include "cost.h"
+#include "plan_p.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace mizan::planner::detail {
+
+namespace {
+
+struct Unit {
+    std::string key;          // module or tensor name (the map key)
+    std::vector<std::string> restKeys; // a no-split module holding pinned parts (policies): the keys of the rest
+    double bytes = 0;         // as loaded
+    double streamed = 0;      // weights read per token (embeddings: one row, not counted)
+    int modules = 0;          // modules with weights
+    int leader = -1;          // a tied unit: the unit whose device it follows
+    std::vector<Device> forbidden;
+};
+
+bool isEmbedding(const std::string &className)
+{
+    return className.find("Embedding") != std::string::npos && className.find("Rotary") == std::string::npos;
+}
+
+double ownBytes(const ModuleTree &tree, int id, const SizeTable &sizes)
+{
+    double b = 0;
+    const Module &m = tree.module(id);
+    for (std::size_t i = 0; i < m.params.size() + m.buffers.size(); ++i) {
+        const Tensor &t = i < m.params.size() ? m.params[i] : m.buffers[i - m.params.size()];
+        const std::string name = tree.tensorName(id, t);
+        b += sizes.ofKey(name, resolveOrNone(tree, name));
+    }
+    return b;
+}
+
+bool hasWeights(const Module &m)
+{
+    return !m.params.empty() || !m.buffers.empty();
+}
+
+} // namespace
+
+DeviceMap optimalAssignment(const ModuleTree &tree, const PlanOptions &options, const SizeTable &sizes, const accel::Memory &memory,
+                            const Pins &pins, const std::vector<std::vector<std::string>> &tiedGroups,
+                            std::vector<std::pair<Device, std::int64_t>> &reserveAt)
+{
+    const SpeedModel speeds = options.speeds.value_or(assumedSpeedModel());
+    // ---- the units ----
+    std::vector<int> pinnedRoot(static_cast<std::size_t>(tree.size()), 0);
+    for (const auto &p : pins.list)
+        if (!p.forbid)
+            if (auto t = tree.resolveKey(p.module); t && !t->isTensor())
+                pinnedRoot[static_cast<std::size_t>(t->module)] = 1;
+    // Policies may pin parts of a no-split module: the rest of it is one unit (as plan() keeps it).
+    std::unordered_set<std::string> placedNames;
+    std::vector<char> holdsPinned(static_cast<std::size_t>(tree.size()), 0); // strictly above a placing pin
+    for (const auto &p : pins.list) {
+        if (p.forbid)
+            continue;
+        placedNames.insert(p.module);
+        if (auto t = tree.resolveKey(p.module))
+            for (int a = t->isTensor() ? t->module : tree.module(t->module).parent; a >= 0; a = tree.module(a).parent)
+                holdsPinned[static_cast<std::size_t>(a)] = 1;
+    }
+    auto restKeys = [&](int block) {
+        std::vector<std::string> keys;
+        auto walk = [&](auto &&self, int id) -> void {
+            const Module &m = tree.module(id);
+            for (const auto &t : m.params)
+                if (std::string n = tree.tensorName(id, t); !placedNames.count(n))
+                    keys.push_back(std::move(n));
+            for (int c : m.children) {
+                const std::string &n = tree.module(c).name;
+                if (placedNames.count(n))
+                    continue;
+                if (holdsPinned[static_cast<std::size_t>(c)])
+                    self(self, c);
+                else
+                    keys.push_back(n);
+            }
+            for (const auto &t : m.buffers)
+                if (std::string n = tree.tensorName(id, t); !placedNames.count(n))
+                    keys.push_back(std::move(n));
+        };
+        walk(walk, block);
+        return keys;
+    };
+    std::vector<Unit> units;
+    std::unordered_map<int, int> unitOfModule; // module id -> unit (for the units' subtrees)
+    int inside = -1;
+    for (int id : tree.preorder()) {
+        const Module &m = tree.module(id);
+        if (inside >= 0 && tree.isWithin(id, inside)) {
+            unitOfModule[id] = static_cast<int>(units.size()) - 1;
+            if (!units.back().restKeys.empty())
+                continue; // counted when the rest was made
+            if (hasWeights(m)) {
+                units.back().modules += 1;
+                if (!isEmbedding(m.className))
+                    units.back().streamed += ownBytes(tree, id, sizes);
+            }
+            continue;
+        }
+        inside = -1;
+        if (pinnedRoot[static_cast<std::size_t>(id)] || (m.parent >= 0 && pinnedRoot[static_cast<std::size_t>(m.parent)] == 2)) {
+            pinnedRoot[static_cast<std::size_t>(id)] = 2; // this and everything below is pinned
+            continue;
+        }
+        const bool noSplit = std::find(options.noSplitClasses.begin(), options.noSplitClasses.end(), m.className) != options.noSplitClasses.end() &&
+                             !m.className.empty();
+        if (noSplit && holdsPinned[static_cast<std::size_t>(id)]) {
+            inside = id;
+            Unit u;
+            u.key = m.name;
+            u.restKeys = restKeys(id);
+            if (u.restKeys.empty())
+                continue; // pinned whole, part by part
+            for (const auto &k : u.restKeys)
+                u.bytes += sizes.ofKey(k, resolveOrNone(tree, k));
+            u.modules = 1;
+            u.streamed = u.bytes;
+            unitOfModule[id] = static_cast<int>(units.size());
+            units.push_back(std::move(u));
+            continue;
+        }
+        if (noSplit) {
+            inside = id;
+            Unit u;
+            u.key = m.name;
+            u.bytes = sizes.module[static_cast<std::size_t>(id)];
+            unitOfModule[id] = static_cast<int>(units.size());
+            if (hasWeights(m)) {
+                u.modules = 1;
+                if (!isEmbedding(m.className))
+                    u.streamed = ownBytes(tree, id, sizes);
+            }
+            units.push_back(std::move(u));
+            continue;
+        }
+        if (!hasWeights(m))
+            continue;
+        bool childWeights = false;
+        for (int c : m.children)
+            childWeights = childWeights || sizes.module[static_cast<std::size_t>(c)] > 0;
+        if (!childWeights) {
+            Unit u;
+            u.key = m.name;
+            u.bytes = sizes.module[static_cast<std::size_t>(id)];
+            u.modules = 1;
+            u.streamed = isEmbedding(m.className) ? 0 : u.bytes;
+            unitOfModule[id] = static_cast<int>(units.size());
+            units.push_back(std::move(u));
+        } else {
+            // Own tensors of a module whose children also hold weights: one key per tensor.
+            for (std::size_t i = 0; i < m.params.size() + m.buffers.size(); ++i) {
+                const Tensor &t = i < m.params.size() ? m.params[i] : m.buffers[i - m.params.size()];
+                Unit u;
+                u.key = tree.tensorName(id, t);
+                u.bytes = sizes.ofKey(u.key, resolveOrNone(tree, u.key));
+                u.modules = 1;
+                u.streamed = u.bytes;
+                units.push_back(std::move(u));
+            }
+        }
+    }
+    // Forbidden devices.
+    for (const auto &p : pins.list) {
+        if (!p.forbid)
+            continue;
+        const auto t = tree.resolveKey(p.module);
+        if (!t)
+            continue;
+        for (std::size_t u = 0; u < units.size(); ++u) {
+            const auto ut = tree.resolveKey(units[u].key);
+            if (ut && (tree.isWithin(ut->module, t->module) || tree.isWithin(t->module, ut->module)))
+                units[u].forbidden.push_back(p.device);
+        }
+    }
+    // Tied units follow the first of their group.
+    for (const auto &group : tiedGroups) {
+        int leader = -1;
+        for (const auto &name : group) {
+            const auto t = tree.resolveKey(name);
+            if (!t)
+                continue;
+            const auto it = unitOfModule.find(t->module);
+            if (it == unitOfModule.end())
+                continue;
+            if (leader < 0 || it->second < leader)
+                leader = it->second;
+        }
+        if (leader < 0)
+            continue;
+        for (const auto &name : group) {
+            const auto t = tree.resolveKey(name);
+            if (!t)
+                continue;
+            const auto it = unitOfModule.find(t->module);
+            if (it != unitOfModule.end() && it->second != leader && units[static_cast<std::size_t>(it->second)].leader < 0) {
+                Unit &f = units[static_cast<std::size_t>(it->second)];
+                f.leader = leader;
+                // The tied tensor is counted once: the follower adds what else it holds.
+                units[static_cast<std::size_t>(leader)].bytes += f.bytes;
+                units[static_cast<std::size_t>(leader)].streamed += f.streamed;
+                units[static_cast<std::size_t>(leader)].modules += f.modules;
+                units[static_cast<std::size_t>(leader)].forbidden.insert(units[static_cast<std::size_t>(leader)].forbidden.end(),
+                                                                          f.forbidden.begin(), f.forbidden.end());
+            }
+        }
+    }
+
+    // ---- devices and costs ----
+    std::vector<std::pair<Device, double>> gpus;
+    double cpuBudget = -1; // -1: no CPU budget (nothing may stay in RAM)
+    for (const auto &[d, b] : memory) {
+        if (d.isGpu() && b > 0)
+            gpus.emplace_back(d, b);
+        else if (d.kind == DeviceKind::Cpu)
+            cpuBudget = std::max(0.0, b);
+    }
+    const std::optional<Device> main = gpus.empty() ? std::nullopt : std::optional<Device>(gpus.front().first);
+    auto computeOn = [&](const Unit &u, const Device &d) {
+        const ComputeSpeed &c = (d.isGpu() && !speeds.speedOf(d).simulated) ? speeds.speedOf(d).compute : speeds.cpu.compute;
+        return c.moduleOverhead * u.modules + (c.weightBandwidth > 0 ? u.streamed / c.weightBandwidth : 0);
+    };
+    auto rate = [](double bytes, double bw) { return bw > 0 ? bytes / bw : 0; };
+    auto costCpu = [&](const Unit &u) {
+        if (!main)
+            return computeOn(u, Device::cpu());
+        const DeviceSpeed &s = speeds.speedOf(*main);
+        const double link = s.simulated ? std::max(rate(u.bytes, speeds.memcpyBandwidth), rate(u.bytes, s.hostLink)) : rate(u.bytes, s.hostLink);
+        return link + computeOn(u, *main);
+    };
+    auto costDisk = [&](const Unit &u) { return costCpu(u) + rate(u.bytes, speeds.diskBandwidth); };
+    auto allowed = [](const Unit &u, const Device &d) { return std::find(u.forbidden.begin(), u.forbidden.end(), d) == u.forbidden.end(); };
+
+    std::vector<int> order; // the units that choose (followers go with their leader)
+    for (std::size_t u = 0; u < units.size(); ++u)
+        if (units[u].leader < 0)
+            order.push_back(static_cast<int>(u));
+    const std::size_t n = order.size();
+    std::vector<std::optional<Device>> chosen(units.size());
+
+    // ---- 1. GPUs, with the staging reserve on the execution device ----
+    const std::size_t G = gpus.size();
+    double reserve = 0;
+    for (int round = 0; round < 6 && G > 0; ++round) {
+        const std::size_t Q = std::clamp<std::size_t>(static_cast<std::size_t>(4e7 / std::max<double>(1.0, double(n) * double(G) * double(G))), 16, 1024);
+        std::vector<double> capacity(G);
+        for (std::size_t g = 0; g < G; ++g)
+            capacity[g] = std::max(0.0, gpus[g].second - (g == 0 ? reserve : 0));
+        auto bucketsOf = [&](const Unit &u, std::size_t g) -> std::size_t {
+            if (capacity[g] <= 0)
+                return Q + 1;
+            const double w = std::ceil(u.bytes / (capacity[g] / static_cast<double>(Q)) - 1e-9);
+            return w > static_cast<double>(Q) ? Q + 1 : static_cast<std::size_t>(std::max(0.0, w));
+        };
+        const double minusInf = -std::numeric_limits<double>::infinity();
+        const std::size_t states = G * (Q + 1);
+        std::vector<double> value(states, minusInf), next(states);
+        // from[i][state] = previous state (or the same state for "not on a GPU").
+        std::vector<std::uint32_t> from(n * states);
+        std::vector<std::uint8_t> placed(n * states);
+        value[0] = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            const Unit &u = units[static_cast<std::size_t>(order[i])];
+            std::fill(next.begin(), next.end(), minusInf);
+            const double off = costCpu(u);
+            for (std::size_t s = 0; s < states; ++s) {
+                if (value[s] == minusInf)
+                    continue;
+                const std::size_t g = s / (Q + 1), q = s % (Q + 1);
+                auto relax = [&](std::size_t to, double v, bool onGpu) {
+                    if (v > next[to]) {
+                        next[to] = v;
+                        from[i * states + to] = static_cast<std::uint32_t>(s);
+                        placed[i * states + to] = onGpu;
+                    }
+                };
+                relax(s, value[s], false);
+                for (std::size_t h = g; h < G; ++h) {
+                    if (!allowed(u, gpus[h].first))
+                        continue;
+                    const std::size_t w = bucketsOf(u, h);
+                    const std::size_t start = h == g ? q : 0;
+                    if (start + w > Q)
+                        continue;
+                    relax(h * (Q + 1) + start + w, value[s] + off - computeOn(u, gpus[h].first), true);
+                }
+            }
+            value.swap(next);
+        }
+        std::size_t best = 0;
+        for (std::size_t s = 1; s < states; ++s)
+            if (value[s] > value[best])
+                best = s;
+        std::fill(chosen.begin(), chosen.end(), std::nullopt);
+        for (std::size_t i = n; i-- > 0;) {
+            if (placed[i * states + best])
+                chosen[static_cast<std::size_t>(order[i])] = gpus[best / (Q + 1)].first;
+            best = from[i * states + best];
+        }
+        double largest = 0;
+        for (int u : order)
+            if (!chosen[static_cast<std::size_t>(u)])
+                largest = std::max(largest, units[static_cast<std::size_t>(u)].bytes);
+        // Room to bring the largest offloaded unit in (a prefetch that finds no more room waits
+        // for its turn in the runtime, as Accelerate's own reserve of one largest layer assumes).
+        const double needed = largest;
+        if (needed <= reserve + 0.5)
+            break;
+        reserve = needed;
+    }
+    if (G > 0 && reserve > 0)
+        reserveAt.emplace_back(gpus.front().first, static_cast<std::int64_t>(std::ceil(reserve)));
+
+    // ---- 2. RAM ----
+    std::vector<int> rest;
+    for (int u : order)
+        if (!chosen[static_cast<std::size_t>(u)] && allowed(units[static_cast<std::size_t>(u)], Device::cpu()))
+            rest.push_back(u);
+    if (cpuBudget > 0 && !rest.empty()) {
+        const std::size_t Q = std::clamp<std::size_t>(static_cast<std::size_t>(4e7 / double(rest.size())), 16, 4096);
+        const double bucket = cpuBudget / static_cast<double>(Q);
+        std::vector<double> value(Q + 1, -1);
+        std::vector<std::uint8_t> take(rest.size() * (Q + 1), 0);
+        value[0] = 0;
+        for (std::size_t i = 0; i < rest.size(); ++i) {
+            const Unit &u = units[static_cast<std::size_t>(rest[i])];
+            const double w = std::ceil(u.bytes / bucket - 1e-9);
+            if (w > static_cast<double>(Q))
+                continue;
+            const std::size_t wi = static_cast<std::size_t>(std::max(0.0, w));
+            const double gain = costDisk(u) - costCpu(u) + 1e-12 * u.bytes; // ties: keep the larger in RAM
+            for (std::size_t q = Q + 1; q-- > wi;) {
+                if (value[q - wi] < 0)
+                    continue;
+                if (value[q - wi] + gain > value[q]) {
+                    value[q] = value[q - wi] + gain;
+                    take[i * (Q + 1) + q] = 1;
+                }
+            }
+        }
+        std::size_t q = static_cast<std::size_t>(std::max_element(value.begin(), value.end()) - value.begin());
+        for (std::size_t i = rest.size(); i-- > 0;) {
+            if (!take[i * (Q + 1) + q])
+                continue;
+            chosen[static_cast<std::size_t>(rest[i])] = Device::cpu();
+            const double w = std::ceil(units[static_cast<std::size_t>(rest[i])].bytes / bucket - 1e-9);
+            q -= static_cast<std::size_t>(std::max(0.0, w));
+        }
+    }
+
+    // ---- 3. disk; the map ----
+    DeviceMap map;
+    map.reserve(units.size());
+    for (std::size_t u = 0; u < units.size(); ++u) {
+        const int lead = units[u].leader >= 0 ? units[u].leader : static_cast<int>(u);
+        const Device d = chosen[static_cast<std::size_t>(lead)].value_or(Device::disk());
+        if (units[u].restKeys.empty())
+            map.emplace_back(units[u].key, d);
+        else
+            for (const auto &k : units[u].restKeys)
+                map.emplace_back(k, d);
+    }
+    return map;
+}
+
+} // namespace mizan::planner::detail

@@ -1,0 +1,373 @@
+// planner/cost: the predicted speed of a device map (prefill, time per token with and without
+// prefetch, bytes moved), checked against time lines worked out by hand, and the speed model's
+// JSON.
+#include "planner/cost.h"
+#include "planner/error.h"
+#include "planner/validate.h"
+
+#include <nlohmann/json.hpp>
+
+#include <QtTest>
+
+using namespace mizan;
+using namespace mizan::planner;
+
+namespace {
+
+// embed (Embedding [10, 4]), layers.0 and layers.1 (class Block, one [4, 4] linear each), head
+// (Linear [10, 4]); every weight float32 unless `dtype` says otherwise. Blocks are no-split.
+ModuleTree tinyTree(DType blockDtype = DType::F32)
+{
+    ModuleTree tree;
+    const int embed = tree.addChild(ModuleTree::kRoot, "embed", "Embedding");
+    tree.addTensor(embed, Tensor{"weight", DType::F32, {10, 4}});
+    const int layers = tree.addChild(ModuleTree::kRoot, "layers", "ModuleList");
+    for (int i = 0; i < 2; ++i) {
+        const int block = tree.addChild(layers, std::to_string(i), "Block");
+        const int lin = tree.addChild(block, "lin", "Linear");
+        tree.addTensor(lin, Tensor{"weight", blockDtype, {4, 4}});
+    }
+    const int head = tree.addChild(ModuleTree::kRoot, "head", "Linear");
+    tree.addTensor(head, Tensor{"weight", DType::F32, {10, 4}});
+    return tree;
+}
+
+PlanOptions options()
+{
+    PlanOptions o;
+    o.maxMemory = {{Device::cpu(), 1 << 20}};
+    o.noSplitClasses = {"Block"};
+    return o;
+}
+
+// Round numbers: 64 bytes/s of weights, 0.5 s per module, 64 FLOP/s; a 32 bytes/s host link.
+SpeedModel speeds()
+{
+    SpeedModel s;
+    s.cpu.device = Device::cpu();
+    s.cpu.compute = {64, 64, 0.5};
+    DeviceSpeed gpu;
+    gpu.device = Device::gpu(0);
+    gpu.compute = {64, 64, 0.5};
+    gpu.hostLink = 32;
+    s.gpus = {gpu};
+    s.assumedGpu = gpu;
+    s.memcpyBandwidth = 128;
+    s.pageCacheBandwidth = 128;
+    s.diskBandwidth = 16;
+    s.pageCacheBytes = 1 << 20;
+    s.convertBandwidth = 32;
+    return s;
+}
+
+DeviceMap mapOf(const char *layer0)
+{
+    return {{"embed", Device::gpu(0)}, {"layers.0", Device::fromString(layer0)}, {"layers.1", Device::gpu(0)}, {"head", Device::gpu(0)}};
+}
+
+// embed [V, 4], N blocks of one [W, 4] linear, head [V, 4] (tied to embed when `tied`): float32.
+ModuleTree chainTree(int blocks, std::int64_t width, bool tied)
+{
+    ModuleTree tree;
+    const int embed = tree.addChild(ModuleTree::kRoot, "embed", "Embedding");
+    tree.addTensor(embed, Tensor{"weight", DType::F32, {32, 4}, false, true, tied ? 0 : -1});
+    const int layers = tree.addChild(ModuleTree::kRoot, "layers", "ModuleList");
+    for (int i = 0; i < blocks; ++i) {
+        const int block = tree.addChild(layers, std::to_string(i), "Block");
+        const int lin = tree.addChild(block, "lin", "Linear");
+        tree.addTensor(lin, Tensor{"weight", DType::F32, {width + i % 3, 4}});
+    }
+    const int head = tree.addChild(ModuleTree::kRoot, "head", "Linear");
+    tree.addTensor(head, Tensor{"weight", DType::F32, {32, 4}, false, true, tied ? 0 : -1});
+    return tree;
+}
+
+Device deviceOf(const DeviceMap &map, const std::string &module)
+{
+    // The key naming the module or its closest ancestor.
+    std::string best;
+    std::optional<Device> found;
+    for (const auto &[key, device] : map)
+        if ((key.empty() || module == key || module.rfind(key + ".", 0) == 0) && (!found || key.size() >= best.size())) {
+            best = key;
+            found = device;
+        }
+    return found.value_or(Device::disk());
+}
+
+} // namespace
+
+class TestCost : public QObject {
+    Q_OBJECT
+private slots:
+    void residentComputeIsOverheadPlusStreamedWeights();
+    void prefetchHidesTransfers_data();
+    void prefetchHidesTransfers();
+    void diskBeyondThePageCacheIsReadEveryToken();
+    void cpuComputesDiskWeightsInPlaceOrConverts();
+    void prefillIsBoundByFlopsOrBandwidth();
+    void uncoveredWeightIsAnError();
+    void speedModelJsonRoundTrip();
+    void speedModelJsonNamesTheBadField_data();
+    void speedModelJsonNamesTheBadField();
+    void optimalIsNeverSlowerThanGreedy_data();
+    void optimalIsNeverSlowerThanGreedy();
+    void optimalHonoursPinsForbidsAndTies();
+    void optimalStrategyName();
+};
+
+void TestCost::residentComputeIsOverheadPlusStreamedWeights()
+{
+    const Prediction p = predict(tinyTree(), {{"", Device::cpu()}}, options(), speeds());
+    // embed: 0.5 (one row read, not streamed); each block 0.5 + 64/64; head 0.5 + 160/64.
+    QCOMPARE(p.steps.size(), std::size_t(4));
+    QCOMPARE(p.steps[1].module, std::string("layers.0"));
+    QCOMPARE(p.steps[0].computeSeconds, 0.5);
+    QCOMPARE(p.steps[1].computeSeconds, 1.5);
+    QCOMPARE(p.steps[3].computeSeconds, 3.0);
+    QCOMPARE(p.decodeSeconds, 6.5);
+    QCOMPARE(p.decodeSecondsNoPrefetch, 6.5);
+    QCOMPARE(p.decodeSecondsResident, 6.5);
+    QCOMPARE(p.bytesMovedPerToken, std::int64_t(0));
+    QCOMPARE(p.offloadedSteps, 0);
+    QCOMPARE(p.slowdown(), 1.0);
+}
+
+void TestCost::prefetchHidesTransfers_data()
+{
+    QTest::addColumn<int>("prefetch");
+    QTest::addColumn<double>("decode");
+    // layers.0 lives in RAM and runs on GPU 0: 64 bytes over a 32 B/s link = 2 s per token.
+    QTest::newRow("no prefetch: compute + transfer") << 0 << 8.5;
+    // Brought in while embed computes (0.5 s): the block waits 1.5 s more.
+    QTest::newRow("prefetch 1: overlaps embed") << 1 << 8.0;
+    // Brought in while the previous token's head computes (3 s): hidden entirely.
+    QTest::newRow("prefetch 2: hidden behind the head") << 2 << 6.5;
+}
+
+void TestCost::prefetchHidesTransfers()
+{
+    QFETCH(int, prefetch);
+    QFETCH(double, decode);
+    Workload w;
+    w.prefetch = prefetch;
+    const Prediction p = predict(tinyTree(), mapOf("cpu"), options(), speeds(), w);
+    QCOMPARE(p.steps[1].exec, Device::gpu(0));
+    QCOMPARE(p.steps[1].transferSeconds, 2.0);
+    QCOMPARE(p.bytesMovedPerToken, std::int64_t(64));
+    QCOMPARE(p.decodeSeconds, decode);
+    QCOMPARE(p.decodeSecondsNoPrefetch, 8.5);
+    QCOMPARE(p.offloadedSteps, 1);
+    QCOMPARE(p.diskSteps, 0);
+    QVERIFY(qFuzzyCompare(p.slowdown(), decode / 6.5));
+}
+
+void TestCost::diskBeyondThePageCacheIsReadEveryToken()
+{
+    SpeedModel s = speeds();
+    Workload w;
+    w.prefetch = 0;
+    const Prediction cached = predict(tinyTree(), mapOf("disk"), options(), s, w);
+    QCOMPARE(cached.steps[1].transferSeconds, 2.0); // page cache, then the link
+    QCOMPARE(cached.bytesFromDiskPerToken, std::int64_t(0));
+    s.pageCacheBytes = 63; // the block's 64 bytes do not fit
+    const Prediction cold = predict(tinyTree(), mapOf("disk"), options(), s, w);
+    QCOMPARE(cold.steps[1].transferSeconds, 2.0 + 64.0 / 16);
+    QCOMPARE(cold.bytesFromDiskPerToken, std::int64_t(64));
+    QCOMPARE(cold.decodeSeconds, 6.5 + 6.0);
+    QCOMPARE(cold.diskSteps, 1);
+    // CPU weights take RAM from the page cache.
+    s.pageCacheBytes = 64 + 64;
+    DeviceMap map = mapOf("disk");
+    map[2].second = Device::cpu();
+    QCOMPARE(predict(tinyTree(), map, options(), s, w).bytesFromDiskPerToken, std::int64_t(0));
+    s.pageCacheBytes = 64 + 63;
+    QCOMPARE(predict(tinyTree(), map, options(), s, w).bytesFromDiskPerToken, std::int64_t(64));
+}
+
+void TestCost::cpuComputesDiskWeightsInPlaceOrConverts()
+{
+    Workload w;
+    w.prefetch = 0;
+    const DeviceMap map{{"embed", Device::cpu()}, {"layers.0", Device::disk()}, {"layers.1", Device::cpu()}, {"head", Device::cpu()}};
+    // float32 on disk, computed on the CPU: used in place from the page cache, nothing moved.
+    const Prediction inPlace = predict(tinyTree(), map, options(), speeds(), w);
+    QCOMPARE(inPlace.steps[1].exec, Device::cpu());
+    QCOMPARE(inPlace.steps[1].transferSeconds, 0.0);
+    QCOMPARE(inPlace.bytesMovedPerToken, std::int64_t(0));
+    QCOMPARE(inPlace.decodeSeconds, 6.5);
+    // float16 on disk: 32 stored bytes converted at 32 B/s, 64 bytes of float32 made.
+    const Prediction converted = predict(tinyTree(DType::F16), map, options(), speeds(), w);
+    QCOMPARE(converted.steps[1].transferSeconds, 1.0);
+    QCOMPARE(converted.steps[1].bytesMoved, std::int64_t(64));
+    QCOMPARE(converted.steps[1].computeSeconds, 1.5); // computed in float32
+    QCOMPARE(converted.decodeSeconds, 7.5);
+}
+
+void TestCost::prefillIsBoundByFlopsOrBandwidth()
+{
+    Workload w;
+    w.promptTokens = 4;
+    const Prediction p = predict(tinyTree(), {{"", Device::cpu()}}, options(), speeds(), w);
+    // A block: 16 weights, 2 FLOPs each per token, 4 tokens = 128 FLOP at 64 FLOP/s = 2 s > 1 s of weights.
+    QCOMPARE(p.steps[1].prefillComputeSeconds, 0.5 + 2.0);
+    QCOMPARE(p.steps[3].prefillComputeSeconds, 0.5 + 40.0 * 2 * 4 / 64);
+    QCOMPARE(p.prefillSeconds, 0.5 + 2.5 * 2 + 0.5 + 5.0);
+    w.promptTokens = 1; // one token: bandwidth-bound, as a decode step
+    QCOMPARE(predict(tinyTree(), {{"", Device::cpu()}}, options(), speeds(), w).prefillSeconds, 6.5);
+}
+
+void TestCost::uncoveredWeightIsAnError()
+{
+    const DeviceMap map{{"embed", Device::cpu()}, {"layers", Device::cpu()}};
+    try {
+        predict(tinyTree(), map, options(), speeds());
+        QFAIL("no error");
+    } catch (const Error &e) {
+        QCOMPARE(e.kind(), ErrorKind::InvalidDeviceMap);
+        QVERIFY2(QString::fromStdString(e.message()).contains("head.weight"), e.what());
+    }
+    try {
+        predict(tinyTree(), {{"nothing", Device::cpu()}}, options(), speeds());
+        QFAIL("no error");
+    } catch (const Error &e) {
+        QVERIFY2(QString::fromStdString(e.message()).contains("nothing"), e.what());
+    }
+}
+
+void TestCost::speedModelJsonRoundTrip()
+{
+    SpeedModel s = speeds();
+    s.gpus[0].simulated = true;
+    s.gpus[0].source = "simulated in host RAM";
+    s.cpuComputeDtype = DType::BF16;
+    s.serialLink = false;
+    s.notes = {"a note"};
+    const nlohmann::json j = nlohmann::json::parse(speedModelToJson(s).dump());
+    const SpeedModel back = speedModelFromJson(j, assumedSpeedModel());
+    QVERIFY(back == s);
+    // Missing fields keep the base's.
+    const SpeedModel partial = speedModelFromJson(nlohmann::json{{"disk_bandwidth", 5}}, s);
+    QCOMPARE(partial.diskBandwidth, 5.0);
+    QCOMPARE(partial.memcpyBandwidth, s.memcpyBandwidth);
+}
+
+void TestCost::speedModelJsonNamesTheBadField_data()
+{
+    QTest::addColumn<QString>("json");
+    QTest::addColumn<QString>("words");
+    QTest::newRow("not an object") << "[1]" << "expected a JSON object";
+    QTest::newRow("negative bandwidth") << R"({"disk_bandwidth": -1})" << "\"disk_bandwidth\" must be a finite number >= 0";
+    QTest::newRow("string bandwidth") << R"({"memcpy_bandwidth": "fast"})" << "\"memcpy_bandwidth\" must be a number";
+    QTest::newRow("cpu compute wrong type") << R"({"cpu": {"compute": {"flops": true}}})" << "\"cpu.compute.flops\" must be a number";
+    QTest::newRow("gpu not a GPU") << R"({"gpus": [{"device": "cpu"}]})" << "\"gpus[0].device\" must be a GPU index";
+    QTest::newRow("bad dtype") << R"({"cpu_compute_dtype": "float12"})" << "\"cpu_compute_dtype\" is not a torch dtype";
+    QTest::newRow("notes not strings") << R"({"notes": [1]})" << "\"notes\" must be a list of strings";
+}
+
+void TestCost::speedModelJsonNamesTheBadField()
+{
+    QFETCH(QString, json);
+    QFETCH(QString, words);
+    try {
+        speedModelFromJson(nlohmann::json::parse(json.toStdString()), assumedSpeedModel(), "speeds.json");
+        QFAIL("no error");
+    } catch (const Error &e) {
+        QCOMPARE(QString::fromStdString(e.file()), QStringLiteral("speeds.json"));
+        QVERIFY2(QString::fromStdString(e.message()).contains(words), e.what());
+    }
+}
+
+void TestCost::optimalIsNeverSlowerThanGreedy_data()
+{
+    QTest::addColumn<int>("blocks");
+    QTest::addColumn<QString>("budgets");
+    QTest::addColumn<bool>("tied");
+    QTest::addColumn<int>("prefetch");
+    QTest::newRow("fits on one GPU") << 6 << "0=4KiB,cpu=1MiB" << false << 1;
+    QTest::newRow("one GPU, CPU offload") << 12 << "0=1000,cpu=1MiB" << false << 1;
+    QTest::newRow("two GPUs, CPU offload") << 16 << "0=1100,1=700,cpu=1MiB" << false << 1;
+    QTest::newRow("two GPUs, CPU and disk") << 16 << "0=1100,1=700,cpu=900" << false << 0;
+    QTest::newRow("uneven GPUs, tied head") << 16 << "0=1500,1=500,2=300,cpu=800" << true << 1;
+    QTest::newRow("no GPU, CPU and disk") << 10 << "cpu=600" << false << 1;
+    QTest::newRow("tiny GPU 0") << 10 << "0=100,1=3000,cpu=1MiB" << false << 2;
+}
+
+void TestCost::optimalIsNeverSlowerThanGreedy()
+{
+    QFETCH(int, blocks);
+    QFETCH(QString, budgets);
+    QFETCH(bool, tied);
+    QFETCH(int, prefetch);
+    const ModuleTree tree = chainTree(blocks, 12, tied);
+    PlanOptions o = options();
+    o.maxMemory = parseMaxMemory(budgets.toStdString());
+    SpeedModel s = speeds();
+    s.gpus.push_back(s.gpus[0]);
+    s.gpus.back().device = Device::gpu(1);
+    s.gpus.push_back(s.gpus[0]);
+    s.gpus.back().device = Device::gpu(2);
+    o.speeds = s;
+    o.prefetch = prefetch;
+    Workload w;
+    w.prefetch = prefetch;
+    PlanOptions greedyOptions = o;
+    greedyOptions.strategy = Strategy::Auto;
+    const Plan greedy = plan(tree, greedyOptions);
+    o.strategy = Strategy::Optimal;
+    const Plan optimal = plan(tree, o);
+    const Prediction pg = predict(tree, greedy.deviceMap, o, s, w);
+    const Prediction po = predict(tree, optimal.deviceMap, o, s, w);
+    QVERIFY2(po.decodeSeconds <= pg.decodeSeconds, qPrintable(QStringLiteral("optimal %1 s, greedy %2 s").arg(po.decodeSeconds).arg(pg.decodeSeconds)));
+    // Within the budgets (validate's checks), every weight covered.
+    const auto issues = validate(tree, optimal.deviceMap, o);
+    for (const auto &i : issues)
+        QVERIFY2(i.severity != Severity::Error, i.message.c_str());
+    // Whenever something is offloaded, no GPU keeps free room the smallest offloaded block fits in
+    // (beyond the reserve for bringing offloaded blocks in).
+    double smallest = -1;
+    for (const auto &step : po.steps)
+        if (step.offloadedBytes > 0 && step.module.rfind("layers.", 0) == 0)
+            smallest = smallest < 0 ? double(step.offloadedBytes) : std::min(smallest, double(step.offloadedBytes));
+    if (smallest > 0)
+        for (const auto &u : optimal.usage)
+            if (u.device.isGpu())
+                QVERIFY2(u.freeBytes < smallest, qPrintable(QStringLiteral("%1 keeps %2 B free, a %3 B block is offloaded")
+                                                                .arg(QString::fromStdString(u.device.label()))
+                                                                .arg(u.freeBytes)
+                                                                .arg(smallest)));
+}
+
+void TestCost::optimalHonoursPinsForbidsAndTies()
+{
+    const ModuleTree tree = chainTree(8, 12, true);
+    PlanOptions o = options();
+    o.maxMemory = parseMaxMemory("0=600,1=600,cpu=1MiB");
+    SpeedModel s = speeds();
+    s.gpus.push_back(s.gpus[0]);
+    s.gpus.back().device = Device::gpu(1);
+    o.speeds = s;
+    o.strategy = Strategy::Optimal;
+    o.pins = {parsePin("layers.7=1"), parsePin("layers.0!=0")};
+    const Plan p = plan(tree, o);
+    QCOMPARE(deviceOf(p.deviceMap, "layers.7"), Device::gpu(1));
+    QVERIFY(deviceOf(p.deviceMap, "layers.0") != Device::gpu(0));
+    QCOMPARE(deviceOf(p.deviceMap, "head"), deviceOf(p.deviceMap, "embed")); // tied
+    for (const auto &i : validate(tree, p.deviceMap, o))
+        QVERIFY2(i.severity != Severity::Error, i.message.c_str());
+}
+
+void TestCost::optimalStrategyName()
+{
+    QCOMPARE(std::string(toString(Strategy::Optimal)), std::string("optimal"));
+    QCOMPARE(strategyFromString("optimal"), Strategy::Optimal);
+    try {
+        strategyFromString("fastest");
+        QFAIL("no error");
+    } catch (const Error &e) {
+        QVERIFY2(QString::fromStdString(e.message()).contains("optimal"), e.what());
+    }
+}
+
+QTEST_APPLESS_MAIN(TestCost)
+#include "tst_cost.moc"
