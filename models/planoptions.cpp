@@ -47,6 +47,7 @@ planner::PlanOptions planOptionsFor(const ModelDescription &model, const PlanSet
         o.specialDtypes = keepFp32SpecialDtypes(model);
     o.strategy = settings.strategy;
     o.pins = settings.pins;
+    o.policies = settings.policies;
     o.offloadBuffers = settings.offloadBuffers;
     o.fallbackAllocation = settings.fallbackAllocation;
     o.cleanResult = settings.cleanResult;

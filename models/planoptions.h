@@ -26,6 +26,7 @@ struct PlanSettings {
     std::optional<DType> dtype;                             // load dtype (transformers' torch_dtype); none: as stored
     planner::Strategy strategy = planner::Strategy::Auto;
     std::vector<planner::Pin> pins;
+    std::vector<planner::Policy> policies;                  // placement policies (README "Policies")
     bool offloadBuffers = false;
     bool fallbackAllocation = false;
     bool cleanResult = true;

@@ -661,6 +661,7 @@ struct Entry {
     int tensor = -1;      // index into the owner's params/buffers; -1 for a module entry
     bool buffer = false;
     double size = 0;
+    bool rest = false;    // a no-split module without its parts placed by the caller (InferConstraints::mustSplit)
     bool isModule() const { return tensor < 0; }
 };
 
@@ -757,6 +758,28 @@ private:
     bool m_tiedBuffers = false;
 
     bool skipped(const Entry &e) const { return m_constraints && m_constraints->skip && m_constraints->skip(e.name); }
+    bool mustSplit(const std::string &name) const { return m_constraints && m_constraints->mustSplit && m_constraints->mustSplit(name); }
+
+    // A no-split module holding parts the caller placed (policies) stays one unit: its rest, the
+    // module less those parts. Calls `f` with the name and size of every outermost entry of the rest.
+    template<typename F>
+    void forEachRestPart(const Entry &e, F &&f) const
+    {
+        for (auto &c : childrenOf(e, true)) {
+            if (c.isModule() && mustSplit(c.name))
+                forEachRestPart(c, f);
+            else
+                f(c);
+        }
+    }
+    Entry restOf(Entry e) const
+    {
+        double size = 0;
+        forEachRestPart(e, [&](const Entry &part) { size += part.size; });
+        e.size = size;
+        e.rest = true;
+        return e;
+    }
 
     // ---- get_max_layer_size(modules_to_treat), as infer_auto_device_map keeps its result ----
     // Accelerate recomputes the largest layer over the whole work list whenever the layers it
@@ -1101,6 +1124,13 @@ InferResult Inferrer::run()
         else
             deviceMap[it->second].second = d;
     };
+    // The map keys of an entry: its name, or for the rest of a no-split module its parts.
+    auto assignEntry = [&](const Entry &e, const Device &d) {
+        if (!e.rest)
+            assign(e.name, d);
+        else
+            forEachRestPart(e, [&](const Entry &part) { assign(part.name, d); });
+    };
     std::vector<double> used(devices.size(), 0.0);
     std::vector<std::pair<Device, double>> bufferSizes;
     auto addBuffer = [&](const Device &d, double b) {
@@ -1138,6 +1168,14 @@ InferResult Inferrer::run()
             ++m_snapPos;
         if (skipped(entry))
             continue;
+        if (m_constraints && !entry.rest && noSplit(entry) && mustSplit(entry.name)) {
+            bool parts = false;
+            forEachRestPart(entry, [&](const Entry &) { parts = true; });
+            if (!parts)
+                continue; // the caller placed all of it
+            entry = restOf(std::move(entry));
+            emit(InferEvent::Rest, entry.name, devices[current], entry.size, used[current], -1, 0);
+        }
         const std::string &name = entry.name;
         takeLayer(entry);
         if (layersEmpty()) {
@@ -1152,16 +1190,18 @@ InferResult Inferrer::run()
         const bool isDisk = device.kind == DeviceKind::Disk;
         double limit = isDisk ? -1 : budget(device);
         double reserved = 0;
-        if (std::find(mainDevices.begin(), mainDevices.end(), device) != mainDevices.end() && !isDisk) {
-            limit -= maxLayerSize;
+        if (std::find(mainDevices.begin(), mainDevices.end(), device) != mainDevices.end() && !isDisk)
             reserved = maxLayerSize;
-        }
+        for (const auto &[d, bytes] : m_opt.minimumReserve)
+            if (d == device && !isDisk)
+                reserved = std::max(reserved, bytes);
+        limit -= reserved;
         double &deviceUsed = used[current];
         const WithTies ties = sizeWithTies(tiedParams, moduleSize, work);
 
         // Constraints (pins): must split, or forbidden on this device.
         if (m_constraints) {
-            const bool mustSplit = m_constraints->mustSplit && m_constraints->mustSplit(name);
+            const bool mustSplit = !entry.rest && this->mustSplit(name);
             PinVerdict verdict = m_constraints->verdict ? m_constraints->verdict(name, device) : PinVerdict::Allowed;
             if (verdict == PinVerdict::ForbiddenInside && !splittable(entry))
                 verdict = PinVerdict::Forbidden; // a no-split module with a forbidden part moves as a whole
@@ -1187,7 +1227,7 @@ InferResult Inferrer::run()
                                 " and no later device allowed for it has room for " + std::to_string(static_cast<long long>(ties.size)) + " bytes");
                 emit(InferEvent::Forbidden, name, devices[*target], ties.size, used[*target], -1, 0, ties.names);
                 used[*target] += ties.size;
-                assign(name, devices[*target]);
+                assignEntry(entry, devices[*target]);
                 for (const auto &t : ties.names) {
                     removeFromWork(t);
                     assign(t, devices[*target]);
@@ -1199,7 +1239,7 @@ InferResult Inferrer::run()
         if (isDisk || deviceUsed + ties.size <= limit) {
             emit(InferEvent::Placed, name, device, ties.size, deviceUsed, limit, reserved, ties.names);
             deviceUsed += ties.size;
-            assign(name, device);
+            assignEntry(entry, device);
             for (const auto &t : ties.names) {
                 removeFromWork(t);
                 assign(t, device);

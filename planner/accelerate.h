@@ -122,6 +122,8 @@ struct InferEvent {
         NextDevice,   // could not be placed on device: moving on
         Fallback,     // fallback_allocation picked `name` for device
         Forbidden,    // a constraint forbids device for name (placed further on)
+        Rest,         // a no-split module holding parts placed by the caller: placed as one unit
+                      // without them (size = the rest), its parts' keys instead of its name
     } kind;
     std::string name;
     Device device;
@@ -144,7 +146,9 @@ struct InferConstraints {
     std::function<PinVerdict(const std::string &name, const Device &device)> verdict;
     // Entries already placed by the caller: skipped entirely (not in the map).
     std::function<bool(const std::string &name)> skip;
-    // Entries that must be split whatever their size (ancestors of skipped entries).
+    // Entries that must be split whatever their size (ancestors of skipped entries). A module of a
+    // no-split class is not split: the rest of it (without the skipped entries) is placed as one
+    // unit, and the map gets the keys of its parts.
     std::function<bool(const std::string &name)> mustSplit;
 };
 
@@ -156,6 +160,9 @@ struct InferOptions {
     bool offloadBuffers = false;
     bool fallbackAllocation = false;
     bool cleanResult = true;
+    // Not Accelerate's: room kept free on a device whatever the largest layer (plan()'s policies:
+    // the parts a GPU brings in for the blocks it runs). The reserve is the larger of the two.
+    std::vector<std::pair<Device, double>> minimumReserve;
     // Optional precomputed computeModuleSizes(tree, dtype, specialDtypes) / findTiedParameters(tree).
     const SizeMap *sizes = nullptr;
     const std::vector<std::vector<std::string>> *tiedGroups = nullptr;

@@ -24,8 +24,11 @@ void InferTrace::record(const accel::InferEvent &ev)
     case accel::InferEvent::Fallback:
         byName[ev.name].fallback = true;
         break;
+    case accel::InferEvent::Rest:
+        byName[ev.name].rest = true;
+        break;
     }
-    if (ev.kind != accel::InferEvent::Forbidden && ev.device.kind != DeviceKind::Disk) {
+    if (ev.kind != accel::InferEvent::Forbidden && ev.kind != accel::InferEvent::Rest && ev.device.kind != DeviceKind::Disk) {
         auto it = std::find_if(reserveAt.begin(), reserveAt.end(), [&](const auto &p) { return p.first == ev.device; });
         if (it == reserveAt.end())
             reserveAt.emplace_back(ev.device, static_cast<std::int64_t>(ev.reserved));
@@ -114,11 +117,24 @@ void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &si
             p.mapKey = true;
             if (auto pin = pins.placing.find(m.name); pin != pins.placing.end()) {
                 const auto &ap = pins.list[pin->second];
-                p.kind = ap.automatic ? PlacementKind::Tied : PlacementKind::Pinned;
-                p.explanation = {ap.automatic ? Message{MessageId::TiedToPinned, {ap.tiedTo, d}} : Message{MessageId::PinnedByUser, {d}}};
+                p.kind = ap.automatic ? PlacementKind::Tied : !ap.policy.empty() ? PlacementKind::Policy : PlacementKind::Pinned;
+                p.explanation = {ap.automatic        ? Message{MessageId::TiedToPinned, {ap.tiedTo, d}}
+                                 : !ap.policy.empty() ? Message{MessageId::PlacedByPolicy, {ap.policy, d}}
+                                                      : Message{MessageId::PinnedByUser, {d}}};
                 continue;
             }
             auto t = trace.byName.find(m.name);
+            if ((t == trace.byName.end() || !t->second.placed) && rawKeys.count(m.name)) {
+                // A part of the rest of a no-split module split by a policy: that module's reason.
+                int block = m.parent;
+                while (block > 0 && !trace.byName.count(tree.module(block).name))
+                    block = tree.module(block).parent;
+                auto bt = block > 0 ? trace.byName.find(tree.module(block).name) : trace.byName.end();
+                if (bt != trace.byName.end() && bt->second.rest && bt->second.placed) {
+                    t = bt;
+                    p.explanation = {{MessageId::RestOf, {tree.module(block).name, d}}};
+                }
+            }
             if (t != trace.byName.end() && !t->second.placed && !t->second.tiedTo.empty()) {
                 p.kind = PlacementKind::Tied;
                 p.explanation = {{MessageId::TiedTo, {t->second.tiedTo, d}}};
@@ -146,6 +162,8 @@ void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &si
                 }
                 continue;
             }
+            const std::vector<Message> restOf = std::move(p.explanation);
+            p.explanation.clear();
             const InferTrace::Entry &tr = t->second;
             const auto rejected = rejections(tr.rejections);
             if (tr.placed->kind == accel::InferEvent::Forbidden) {
@@ -171,6 +189,7 @@ void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &si
                                  : reserving          ? Message{MessageId::FitsOnReserved, {d, needs, reserved}}
                                                       : Message{MessageId::FitsOn, {d, needs}}};
             }
+            p.explanation.insert(p.explanation.begin(), restOf.begin(), restOf.end());
             continue;
         }
         if (parent >= 0 && keyAbove[static_cast<std::size_t>(parent)] >= 0) {
@@ -188,7 +207,11 @@ void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &si
         p.kind = below.size() == 1 ? PlacementKind::Merged : PlacementKind::Mixed;
         auto t = trace.byName.find(m.name);
         std::vector<Message> why;
-        if (t != trace.byName.end())
+        if (auto split = pins.splitBy.find(m.name); split != pins.splitBy.end()) {
+            why = {{MessageId::SplitByPolicy, {split->second}}};
+            if (t != trace.byName.end() && t->second.rest && t->second.placed)
+                why.push_back({MessageId::RestKeptOn, {t->second.placed->device}});
+        } else if (t != trace.byName.end())
             for (const auto &ev : t->second.rejections)
                 if (ev.kind == accel::InferEvent::Split) {
                     if (ev.limit >= 0 && ev.used + ev.size >= ev.limit)
@@ -208,6 +231,22 @@ void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &si
             why.push_back({MessageId::PartsOn, {sorted}});
         p.explanation = std::move(why);
     }
+    // What each policy did.
+    // Bytes: what a placing policy placed once the more specific rules took their parts; what a
+    // forbidding one matched.
+    result.policies = pins.effects;
+    for (auto &effect : result.policies) {
+        bool placing = false;
+        for (const auto &p : pins.list)
+            if (!p.forbid && p.policy == effect.policy) {
+                placing = true;
+                effect.bytes += sizes.ofKey(p.module, resolveOrNone(tree, p.module));
+            }
+        if (!placing)
+            for (const auto &name : effect.names)
+                effect.bytes += sizes.ofKey(name, resolveOrNone(tree, name));
+    }
+
     // The modules inside one key share one reason ("part of model.layers.3 on disk"): made once.
     std::vector<int> insideReason(result.deviceMap.size(), -1); // key -> a module whose reason it is
     for (std::size_t i = 0; i < n; ++i) {

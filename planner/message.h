@@ -203,6 +203,34 @@ enum class MessageId {
     PinsOverBudget,           // bytes (pinned), device, bytes (budget), count (bytes over)
     PinsOverBudgetHeadroom,   // bytes (pinned), device, bytes (budget), bytes (after headroom), count (bytes over)
     PinnedBytes,              // module, bytes (detail of PinsOverBudget)
+    // ---- policies (issue 14): placement reasons ----
+    PlacedByPolicy,           // policy, device
+    SplitByPolicy,            // policy
+    RestKeptOn,               // device (after SplitByPolicy)
+    RestOf,                   // module (the split no-split one), device
+    // ---- policies: errors of parsePolicy() and plan() ----
+    PolicySyntax,             // text
+    PolicyBadPattern,         // policy
+    PolicyBadDevice,          // policy, text (the device)
+    PolicyUnknownClass,       // policy, texts (the model's classes)
+    PolicyMatchesNothing,     // policy
+    PolicyClosest,            // module, texts (what it holds) (detail of PolicyMatchesNothing)
+    PolicyTopLevel,           // texts (the top-level modules) (detail of PolicyMatchesNothing)
+    PolicyNoExperts,          // policy
+    PolicyNoEmbeddings,       // policy
+    PolicyNoBlocks,           // policy
+    PolicyTooManyBlocks,      // policy, count (asked), count (blocks)
+    PolicyDeviceWithoutBudget,// policy, device, devices (those with a budget)
+    PolicyConflict,           // policy, module, device, policy, device
+    PolicyPinConflict,        // policy, module, device (policy's), device (pin's)
+    PolicyPlacesForbidden,    // policy, module, device, module (the forbidden one)
+    PolicyForbidsPlaced,      // policy, module (forbidden), device, module (the placed one)
+    PolicyPinnedBytes,        // policy, count (names), bytes (detail of PinsOverBudget)
+    // ---- policies: validation issues and fixes ----
+    PolicyViolated,           // policy, module, policy's device, actual device
+    PolicyForbids,            // policy, module, device
+    FixMoveToPolicy,          // device
+    FixCorrectPolicy,         // (none)
     Count                     // sentinel, not a message
 };
 const MessageShape &shapeOf(MessageId id);   // throws Error(InvalidArgument) for Count

@@ -22,6 +22,7 @@
 #include <cmath>
 #include <limits>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace mizan::planner::detail {
 
@@ -29,6 +30,7 @@ namespace {
 
 struct Unit {
     std::string key;          // module or tensor name (the map key)
+    std::vector<std::string> restKeys; // a no-split module holding pinned parts (policies): the keys of the rest
     double bytes = 0;         // as loaded
     double streamed = 0;      // weights read per token (embeddings: one row, not counted)
     int modules = 0;          // modules with weights
@@ -71,6 +73,40 @@ DeviceMap optimalAssignment(const ModuleTree &tree, const PlanOptions &options, 
         if (!p.forbid)
             if (auto t = tree.resolveKey(p.module); t && !t->isTensor())
                 pinnedRoot[static_cast<std::size_t>(t->module)] = 1;
+    // Policies may pin parts of a no-split module: the rest of it is one unit (as plan() keeps it).
+    std::unordered_set<std::string> placedNames;
+    std::vector<char> holdsPinned(static_cast<std::size_t>(tree.size()), 0); // strictly above a placing pin
+    for (const auto &p : pins.list) {
+        if (p.forbid)
+            continue;
+        placedNames.insert(p.module);
+        if (auto t = tree.resolveKey(p.module))
+            for (int a = t->isTensor() ? t->module : tree.module(t->module).parent; a >= 0; a = tree.module(a).parent)
+                holdsPinned[static_cast<std::size_t>(a)] = 1;
+    }
+    auto restKeys = [&](int block) {
+        std::vector<std::string> keys;
+        auto walk = [&](auto &&self, int id) -> void {
+            const Module &m = tree.module(id);
+            for (const auto &t : m.params)
+                if (std::string n = tree.tensorName(id, t); !placedNames.count(n))
+                    keys.push_back(std::move(n));
+            for (int c : m.children) {
+                const std::string &n = tree.module(c).name;
+                if (placedNames.count(n))
+                    continue;
+                if (holdsPinned[static_cast<std::size_t>(c)])
+                    self(self, c);
+                else
+                    keys.push_back(n);
+            }
+            for (const auto &t : m.buffers)
+                if (std::string n = tree.tensorName(id, t); !placedNames.count(n))
+                    keys.push_back(std::move(n));
+        };
+        walk(walk, block);
+        return keys;
+    };
     std::vector<Unit> units;
     std::unordered_map<int, int> unitOfModule; // module id -> unit (for the units' subtrees)
     int inside = -1;
@@ -78,6 +114,8 @@ DeviceMap optimalAssignment(const ModuleTree &tree, const PlanOptions &options, 
         const Module &m = tree.module(id);
         if (inside >= 0 && tree.isWithin(id, inside)) {
             unitOfModule[id] = static_cast<int>(units.size()) - 1;
+            if (!units.back().restKeys.empty())
+                continue; // counted when the rest was made
             if (hasWeights(m)) {
                 units.back().modules += 1;
                 if (!isEmbedding(m.className))
@@ -92,6 +130,21 @@ DeviceMap optimalAssignment(const ModuleTree &tree, const PlanOptions &options, 
         }
         const bool noSplit = std::find(options.noSplitClasses.begin(), options.noSplitClasses.end(), m.className) != options.noSplitClasses.end() &&
                              !m.className.empty();
+        if (noSplit && holdsPinned[static_cast<std::size_t>(id)]) {
+            inside = id;
+            Unit u;
+            u.key = m.name;
+            u.restKeys = restKeys(id);
+            if (u.restKeys.empty())
+                continue; // pinned whole, part by part
+            for (const auto &k : u.restKeys)
+                u.bytes += sizes.ofKey(k, resolveOrNone(tree, k));
+            u.modules = 1;
+            u.streamed = u.bytes;
+            unitOfModule[id] = static_cast<int>(units.size());
+            units.push_back(std::move(u));
+            continue;
+        }
         if (noSplit) {
             inside = id;
             Unit u;
@@ -325,7 +378,12 @@ DeviceMap optimalAssignment(const ModuleTree &tree, const PlanOptions &options, 
     map.reserve(units.size());
     for (std::size_t u = 0; u < units.size(); ++u) {
         const int lead = units[u].leader >= 0 ? units[u].leader : static_cast<int>(u);
-        map.emplace_back(units[u].key, chosen[static_cast<std::size_t>(lead)].value_or(Device::disk()));
+        const Device d = chosen[static_cast<std::size_t>(lead)].value_or(Device::disk());
+        if (units[u].restKeys.empty())
+            map.emplace_back(units[u].key, d);
+        else
+            for (const auto &k : units[u].restKeys)
+                map.emplace_back(k, d);
     }
     return map;
 }

@@ -4,7 +4,9 @@
 #include "plan_p.h"
 
 #include "planerror.h"
+#include "policy.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace mizan::planner::detail {
@@ -14,6 +16,14 @@ namespace {
 bool placesOn(const Device &d)
 {
     return d.isGpu() || d.kind == DeviceKind::Mps;
+}
+
+std::vector<Device> budgetDevices(const PlanOptions &options)
+{
+    std::vector<Device> listed;
+    for (const auto &m : options.maxMemory)
+        listed.push_back(m.first);
+    return listed;
 }
 
 } // namespace
@@ -30,16 +40,13 @@ Pins resolvePins(const ModuleTree &tree, const PlanOptions &options, const std::
                 found = m;
         return found;
     };
+    std::vector<const Pin *> placingPins;
     for (const auto &p : options.pins) {
         const auto resolved = resolveOrNone(tree, p.module);
         if (resolved.module < 0)
             throw PlanError(ErrorKind::InvalidArgument, {{MessageId::PinUnknownModule, {p.module}}});
-        if (placesOn(p.device) && budgetOf(options.maxMemory, p.device) < 0) {
-            std::vector<Device> listed;
-            for (const auto &m : options.maxMemory)
-                listed.push_back(m.first);
-            throw PlanError(ErrorKind::InvalidArgument, {{MessageId::PinDeviceWithoutBudget, {p.module, p.device, listed}}});
-        }
+        if (placesOn(p.device) && budgetOf(options.maxMemory, p.device) < 0)
+            throw PlanError(ErrorKind::InvalidArgument, {{MessageId::PinDeviceWithoutBudget, {p.module, p.device, budgetDevices(options)}}});
         if (!p.forbid) {
             const int inside = resolved.tensor < 0 ? outermostNoSplit(resolved.module)
                                : noSplit.count(tree.module(resolved.module).className) ? resolved.module
@@ -47,16 +54,46 @@ Pins resolvePins(const ModuleTree &tree, const PlanOptions &options, const std::
             if (inside > 0)
                 throw PlanError(ErrorKind::Impossible,
                                 {{MessageId::PinInsideNoSplit, {p.module, tree.module(inside).name, tree.module(inside).className}}});
-            for (const auto &q : pins)
-                if (!q.forbid && (nameWithin(p.module, q.module) || nameWithin(q.module, p.module)))
-                    throw PlanError(ErrorKind::InvalidArgument, {{MessageId::PinsOverlap, {q.module, p.module}}});
+            for (const Pin *q : placingPins)
+                if (nameWithin(p.module, q->module) || nameWithin(q->module, p.module))
+                    throw PlanError(ErrorKind::InvalidArgument, {{MessageId::PinsOverlap, {q->module, p.module}}});
+            placingPins.push_back(&p);
         }
-        pins.push_back({p.module, p.device, p.forbid, false, {}});
     }
-    for (const auto &p : pins)
-        for (const auto &q : pins)
-            if (!p.forbid && q.forbid && p.device == q.device && (nameWithin(p.module, q.module) || nameWithin(q.module, p.module)))
-                throw PlanError(ErrorKind::InvalidArgument, {{MessageId::PinsContradict, {p.module, p.device, q.module}}});
+    // With the policies: the more specific rule wins (policy.h). Contradictions throw there.
+    for (const auto &policy : options.policies)
+        if (placesOn(policy.device) && budgetOf(options.maxMemory, policy.device) < 0)
+            throw PlanError(ErrorKind::InvalidArgument,
+                            {{MessageId::PolicyDeviceWithoutBudget, {toString(policy), policy.device, budgetDevices(options)}}});
+    const ResolvedRules rules = resolveRules(tree, options);
+    for (const auto &r : rules.rules)
+        pins.push_back({r.name, r.device, r.forbid, false, {}, r.policy >= 0 ? toString(options.policies[static_cast<std::size_t>(r.policy)]) : std::string()});
+    for (std::size_t i = 0; i < options.policies.size(); ++i) {
+        PolicyEffect effect;
+        effect.policy = toString(options.policies[i]);
+        effect.names = rules.selected[i];
+        effect.splitBlocks = rules.splitBlocks[i];
+        for (const auto &block : effect.splitBlocks)
+            out.splitBy.emplace(block, effect.policy);
+        out.effects.push_back(std::move(effect));
+    }
+    // The modules between a split block and the parts its policy placed are split by it too.
+    for (const auto &r : rules.rules) {
+        if (r.policy < 0 || r.forbid)
+            continue;
+        const auto &blocks = rules.splitBlocks[static_cast<std::size_t>(r.policy)];
+        std::vector<std::string> path;
+        for (std::string name = r.name; !name.empty();) {
+            const auto dot = name.rfind('.');
+            name = dot == std::string::npos ? std::string() : name.substr(0, dot);
+            if (std::find(blocks.begin(), blocks.end(), name) != blocks.end()) {
+                for (const auto &m : path)
+                    out.splitBy.emplace(m, out.effects[static_cast<std::size_t>(r.policy)].policy);
+                break;
+            }
+            path.push_back(name);
+        }
+    }
     // Tied parameters follow a pinned module.
     for (const auto &group : tiedGroups) {
         const ActivePin *pinned = nullptr;
@@ -82,7 +119,7 @@ Pins resolvePins(const ModuleTree &tree, const PlanOptions &options, const std::
                 continue;
             if (int ns = outermostNoSplit(owner); ns > 0)
                 owner = ns;
-            pins.push_back({tree.module(owner).name, anchor.device, false, true, anchor.module});
+            pins.push_back({tree.module(owner).name, anchor.device, false, true, anchor.module, {}});
         }
     }
     for (std::size_t i = 0; i < pins.size(); ++i)
@@ -99,12 +136,23 @@ accel::Memory budgetsAfterPins(const ModuleTree &tree, const PlanOptions &option
         const auto &[d, b] = options.maxMemory[i];
         double pinned = 0;
         std::vector<Message> pinList;
+        std::vector<std::pair<std::string, std::pair<std::int64_t, double>>> byPolicy; // policy -> (entries, bytes)
         for (const auto &p : pins.list)
             if (!p.forbid && p.device == d) {
                 const double s = sizes.ofKey(p.module, resolveOrNone(tree, p.module));
                 pinned += s;
-                pinList.push_back({MessageId::PinnedBytes, {p.module, ByteCount{s}}});
+                if (p.policy.empty()) {
+                    pinList.push_back({MessageId::PinnedBytes, {p.module, ByteCount{s}}});
+                    continue;
+                }
+                auto it = std::find_if(byPolicy.begin(), byPolicy.end(), [&](const auto &e) { return e.first == p.policy; });
+                if (it == byPolicy.end())
+                    it = byPolicy.insert(byPolicy.end(), {p.policy, {0, 0.0}});
+                ++it->second.first;
+                it->second.second += s;
             }
+        for (const auto &[policy, counted] : byPolicy)
+            pinList.push_back({MessageId::PolicyPinnedBytes, {policy, counted.first, ByteCount{counted.second}}});
         const double available = static_cast<double>(b - headroomOf[i]);
         if (pinned > available) {
             const auto over = static_cast<std::int64_t>(std::ceil(pinned - available));
@@ -149,6 +197,43 @@ accel::InferConstraints Pins::constraints() const
         return verdict;
     };
     return c;
+}
+
+bool growPartsReserve(const ModuleTree &tree, const PlanOptions &options, const Plan &result, std::vector<std::int64_t> &reserve)
+{
+    std::vector<std::string> blocks;
+    for (const auto &effect : result.policies)
+        blocks.insert(blocks.end(), effect.splitBlocks.begin(), effect.splitBlocks.end());
+    if (blocks.empty())
+        return false;
+    const SizeTable sizes(tree, options);
+    std::vector<double> need(options.maxMemory.size(), 0.0);
+    for (const auto &block : blocks) {
+        std::optional<Device> runsOn;
+        double offloaded = 0;
+        for (const auto &[key, d] : result.deviceMap) {
+            if (!nameWithin(key, block))
+                continue;
+            if (!runsOn && placesOn(d))
+                runsOn = d;
+            if (d.kind == DeviceKind::Cpu || d.kind == DeviceKind::Disk)
+                offloaded += sizes.ofKey(key, resolveOrNone(tree, key));
+        }
+        if (!runsOn)
+            continue;
+        for (std::size_t i = 0; i < options.maxMemory.size(); ++i)
+            if (options.maxMemory[i].first == *runsOn)
+                need[i] = std::max(need[i], offloaded);
+    }
+    bool grew = false;
+    for (std::size_t i = 0; i < need.size(); ++i) {
+        const auto bytes = static_cast<std::int64_t>(std::ceil(need[i]));
+        if (bytes > reserve[i]) {
+            reserve[i] = bytes;
+            grew = true;
+        }
+    }
+    return grew;
 }
 
 } // namespace mizan::planner::detail

@@ -56,6 +56,7 @@ const char *toString(PlacementKind kind)
     case PlacementKind::Merged: return "merged";
     case PlacementKind::Inside: return "inside";
     case PlacementKind::Pinned: return "pinned";
+    case PlacementKind::Policy: return "policy";
     case PlacementKind::Tied: return "tied";
     case PlacementKind::Fallback: return "fallback";
     case PlacementKind::Mixed: return "mixed";
@@ -175,12 +176,15 @@ using detail::layersOnDevices;
 using detail::SizeTable;
 using detail::treeAsLoaded;
 
-Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vector<std::int64_t> &layersPerDevice);
+Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vector<std::int64_t> &layersPerDevice,
+              const std::vector<std::int64_t> &partsReserve);
 
 } // namespace
 
 // With runtime headroom, the KV cache a GPU needs depends on how many layers it ends up holding:
-// start from an even spread and re-plan while some GPU holds more layers than reserved for.
+// start from an even spread and re-plan while some GPU holds more layers than reserved for. With
+// policies, a GPU that runs blocks whose parts a policy offloaded needs room to bring the largest
+// of those parts in: re-planned the same way.
 Plan planWithHeadroom(const ModuleTree &input, const PlanOptions &options);
 
 // The optimal strategy's map, or auto's when that is predicted to be faster (never slower than greedy).
@@ -214,23 +218,29 @@ Plan planWithHeadroom(const ModuleTree &input, const PlanOptions &options)
     std::optional<ModuleTree> instantiated;
     const ModuleTree &tree = treeAsLoaded(input, options, instantiated);
     std::vector<std::int64_t> layers(options.maxMemory.size(), options.headroom.enabled() ? evenLayers(options) : 0);
-    Plan result = planOnce(tree, options, layers);
-    if (!options.headroom.enabled() || options.noSplitClasses.empty() || result.headroom.kvCachePerLayerBytes == 0)
+    std::vector<std::int64_t> partsReserve(options.maxMemory.size(), 0);
+    Plan result = planOnce(tree, options, layers, partsReserve);
+    const bool headroomRounds = options.headroom.enabled() && !options.noSplitClasses.empty() && result.headroom.kvCachePerLayerBytes > 0;
+    if (!headroomRounds && options.policies.empty())
         return result;
     for (int round = 0; round < 8; ++round) {
-        std::vector<std::optional<Device>> deviceOf(result.placements.size());
-        for (std::size_t i = 0; i < result.placements.size(); ++i)
-            deviceOf[i] = result.placements[i].device;
-        const auto held = layersOnDevices(tree, options.maxMemory, deviceOf, options.noSplitClasses);
         bool grew = false;
-        for (std::size_t i = 0; i < layers.size(); ++i)
-            if (held[i] > layers[i] && (options.maxMemory[i].first.isGpu() || options.maxMemory[i].first.kind == DeviceKind::Mps)) {
-                layers[i] = held[i];
-                grew = true;
-            }
+        if (headroomRounds) {
+            std::vector<std::optional<Device>> deviceOf(result.placements.size());
+            for (std::size_t i = 0; i < result.placements.size(); ++i)
+                deviceOf[i] = result.placements[i].device;
+            const auto held = layersOnDevices(tree, options.maxMemory, deviceOf, options.noSplitClasses);
+            for (std::size_t i = 0; i < layers.size(); ++i)
+                if (held[i] > layers[i] && (options.maxMemory[i].first.isGpu() || options.maxMemory[i].first.kind == DeviceKind::Mps)) {
+                    layers[i] = held[i];
+                    grew = true;
+                }
+        }
+        if (!options.policies.empty() && detail::growPartsReserve(tree, options, result, partsReserve))
+            grew = true;
         if (!grew)
             return result;
-        result = planOnce(tree, options, layers);
+        result = planOnce(tree, options, layers, partsReserve);
     }
     addWarning(result, {{MessageId::HeadroomUnsettled, {std::int64_t{8}}}});
     return result;
@@ -238,7 +248,8 @@ Plan planWithHeadroom(const ModuleTree &input, const PlanOptions &options)
 
 namespace {
 
-Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vector<std::int64_t> &layersPerDevice)
+Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vector<std::int64_t> &layersPerDevice,
+              const std::vector<std::int64_t> &partsReserve)
 {
     if (options.maxMemory.empty())
         invalid("no device budget given: set a max memory for at least one device (for example 0=22GiB,cpu=64GiB)");
@@ -306,12 +317,33 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
     io.cleanResult = false;
     io.sizes = &sizes.map;
     io.tiedGroups = &tiedGroups;
+    for (std::size_t i = 0; i < partsReserve.size(); ++i)
+        if (partsReserve[i] > 0)
+            io.minimumReserve.emplace_back(options.maxMemory[i].first, static_cast<double>(partsReserve[i]));
 
     const auto constraints = pins.constraints();
     detail::InferTrace trace;
     std::vector<std::pair<std::string, Device>> map;
     if (options.strategy == Strategy::Optimal) {
-        map = detail::optimalAssignment(tree, options, sizes, effective, pins, tiedGroups, trace.reserveAt);
+        // Policies: room on each GPU for the parts it brings in (growPartsReserve).
+        accel::Memory room = effective;
+        std::vector<std::pair<Device, std::int64_t>> kept; // kept free: the parts, then the staging
+        for (auto &[d, bytes] : room)
+            for (std::size_t i = 0; i < partsReserve.size(); ++i)
+                if (options.maxMemory[i].first == d && partsReserve[i] > 0) {
+                    bytes = std::max(0.0, bytes - static_cast<double>(partsReserve[i]));
+                    kept.emplace_back(d, partsReserve[i]);
+                }
+        std::vector<std::pair<Device, std::int64_t>> staging;
+        map = detail::optimalAssignment(tree, options, sizes, room, pins, tiedGroups, staging);
+        for (const auto &[d, bytes] : staging) {
+            auto it = std::find_if(kept.begin(), kept.end(), [&](const auto &k) { return k.first == d; });
+            if (it == kept.end())
+                kept.emplace_back(d, bytes);
+            else
+                it->second += bytes;
+        }
+        trace.reserveAt.insert(trace.reserveAt.end(), kept.begin(), kept.end());
     } else {
         auto observer = [&trace](const accel::InferEvent &event) { trace.record(event); };
         const auto inferred = accel::inferAutoDeviceMap(tree, io, observer, pins.empty() ? nullptr : &constraints);

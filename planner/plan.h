@@ -43,6 +43,35 @@ struct Pin {
 // "model.layers.0=1", "lm_head=cpu", "model.norm!=0" (forbid). Throws Error(InvalidArgument).
 Pin parsePin(std::string_view text);
 
+// A placement rule over many modules (README "Policies"): a selector and a target, expanded to
+// pins over the tree before planning (policy.h). Text form (parsePolicy / toString):
+//   class:GLOB=DEVICE     modules whose class matches ("class:MixtralBlockSparseTop2MLP=cpu")
+//   name:GLOB=DEVICE      modules or tensors whose dotted name matches ("name:model.layers.*.mlp.experts=cpu");
+//                         * = any characters but '.', ** = any characters, ? = one character but
+//                         '.', {A..B} = a number from A to B, {x,y} = one of the words
+//   first:N=DEVICE        the first N decoder blocks (modules of a no-split class)
+//   experts=DEVICE        the experts of every mixture-of-experts block (modules named "experts")
+//   experts:N=DEVICE      the experts of the first N such blocks (llama.cpp's --n-cpu-moe N)
+//   embeddings=DEVICE     the input embeddings (classes ending in "Embedding" holding a weight)
+//   SELECTOR!=DEVICE      forbids the device instead
+//   experts-on-cpu, embeddings-on-cpu: the built-in names of experts=cpu and embeddings=cpu
+struct Policy {
+    enum class Selector { Class, Name, First, Experts, Embeddings };
+    Selector selector = Selector::Name;
+    std::string pattern;      // Class, Name: the glob
+    std::int64_t count = 0;   // First: N >= 1; Experts: N >= 1, or 0 for all
+    Device device;
+    bool forbid = false;
+    bool operator==(const Policy &) const = default;
+};
+// Throws PlanError(InvalidArgument) (planerror.h): messages PolicySyntax, PolicyBadDevice.
+Policy parsePolicy(std::string_view text);
+// The canonical text: parsePolicy(toString(p)) == p; experts=cpu and embeddings=cpu are written
+// by their built-in names.
+std::string toString(const Policy &policy);
+// The built-in named policies, for front ends offering them: {"experts-on-cpu", "embeddings-on-cpu"}.
+std::vector<std::string> builtInPolicies();
+
 // Reservation per GPU for generation (activations + KV cache). All zero = no headroom.
 struct Headroom {
     std::int64_t batchSize = 1;
@@ -84,6 +113,7 @@ struct PlanOptions {
     bool fallbackAllocation = false;
     bool cleanResult = true;                     // merge children sharing a device into the parent
     std::vector<Pin> pins;
+    std::vector<Policy> policies;                // expanded to pins; the more specific rule wins (policy.h)
     Headroom headroom;
     // Strategy::Optimal: the speeds it minimises the time per token with (none: assumed numbers,
     // assumedSpeedModel() in cost.h) and the prefetch depth the runtime will use.
@@ -98,7 +128,9 @@ struct DeviceUsage {
     std::int64_t budgetBytes = -1;           // the user's max_memory (-1: unlimited, disk)
     std::int64_t effectiveBudgetBytes = -1;  // after the strategy's balancing (what infer used)
     double plannedBytes = 0;                 // weights of the modules mapped here
-    std::int64_t reservedLargestLayerBytes = 0; // kept free for the largest layer (main devices)
+    std::int64_t reservedLargestLayerBytes = 0; // kept free for the largest layer (main devices); with
+                                                // policies, at least the largest part a policy offloaded
+                                                // from a block the GPU runs
     std::int64_t headroomBytes = 0;          // runtime headroom (activations + KV cache)
     double freeBytes = 0;                    // budget - planned - reserved - headroom (may be < 0)
     int moduleCount = 0;                     // device map keys on this device
@@ -112,6 +144,7 @@ enum class PlacementKind {
     Merged,        // every child on the same device: one key for all
     Inside,        // below a map key: follows it
     Pinned,        // fixed by a pin
+    Policy,        // fixed by a policy (PlanOptions::policies)
     Tied,          // pulled next to a tied parameter
     Fallback,      // picked by fallback_allocation to fill a device
     Mixed,         // above map keys on several devices
@@ -128,6 +161,15 @@ struct Placement {
     std::vector<Message> explanation; // the same as structured messages: reason == toEnglish(explanation)
 };
 
+// What one policy did in a plan.
+struct PolicyEffect {
+    std::string policy;                 // toString(policy)
+    std::vector<std::string> names;     // the modules / tensors it matched, execution order (outermost only)
+    double bytes = 0;                   // bytes it placed under the plan's dtype (less the parts more
+                                        // specific rules took); for a forbidding policy, of its names
+    std::vector<std::string> splitBlocks; // no-split modules it splits (the rest of each kept on one device)
+};
+
 struct Plan {
     DeviceMap deviceMap;              // execution order; a merged parent sits at its first child's place
     MaxMemory effectiveMaxMemory;     // normalised and balanced (what infer_auto_device_map used)
@@ -139,6 +181,7 @@ struct Plan {
     std::vector<std::pair<Device, double>> insufficientMemory; // devices left empty: minimum bytes needed
     double totalBytes = 0;
     HeadroomEstimate headroom;
+    std::vector<PolicyEffect> policies; // one per PlanOptions::policies entry, same order
 
     const DeviceUsage *usageOf(const Device &device) const;
 };
@@ -149,9 +192,11 @@ ModuleSizes aggregateSizes(const ModuleTree &tree, const PlanOptions &options);
 DType loadedDtype(const ModuleTree &tree, int module, const Tensor &tensor, const PlanOptions &options);
 
 // Plans `tree` under `options`. Deterministic (same inputs, same bytes). Throws Error:
-// InvalidArgument (no device, bad pin name/device), Impossible (pins over a budget: which pin,
-// which device, how many bytes over; a pin inside a no-split module). Errors about pins are
-// PlanError (planerror.h): the same text as structured messages, for translation.
+// InvalidArgument (no device, bad pin name/device, a policy that matches nothing or conflicts),
+// Impossible (pins over a budget: which pin or policy, which device, how many bytes over; a pin
+// inside a no-split module). Errors about pins and policies are PlanError (planerror.h): the same
+// text as structured messages, for translation. A policy may split a no-split module: the parts
+// it places go where it says, the rest of the module stays together on one device.
 Plan plan(const ModuleTree &tree, const PlanOptions &options);
 
 } // namespace mizan::planner

@@ -34,13 +34,16 @@ struct ActivePin {
     bool forbid = false;
     bool automatic = false; // added to keep a tied group together
     std::string tiedTo;     // for automatic pins: the user's pin it follows
+    std::string policy;     // toString() of the policy it comes from; empty for the user's pins
 };
 
-// The user's pins checked against the tree and the budgets, plus the pins added to keep each tied
-// group with a pinned member together.
+// The user's pins checked against the tree and the budgets, with the policies' (policy.h:
+// resolveRules), plus the pins added to keep each tied group with a pinned member together.
 struct Pins {
     std::vector<ActivePin> list;
     std::unordered_map<std::string, std::size_t> placing; // module -> index of the pin placing it
+    std::vector<PolicyEffect> effects;                    // per policy (bytes filled by explainPlacements)
+    std::unordered_map<std::string, std::string> splitBy; // no-split module split by a policy -> that policy
 
     bool empty() const { return list.empty(); }
     // The constraints infer_auto_device_map runs under. They refer to *this.
@@ -48,8 +51,9 @@ struct Pins {
 };
 
 // Throws PlanError: an unknown module or a device without budget (InvalidArgument), a pin inside a
-// no-split module (Impossible), overlapping or contradicting pins (InvalidArgument). Warnings (tied
-// members pinned to different devices) go to `result`.
+// no-split module (Impossible; a policy may split one), overlapping or contradicting pins, a policy
+// that selects nothing or conflicts (InvalidArgument). Warnings (tied members pinned to different
+// devices) go to `result`.
 Pins resolvePins(const ModuleTree &tree, const PlanOptions &options, const std::unordered_set<std::string> &noSplit,
                  const std::vector<std::vector<std::string>> &tiedGroups, Plan &result);
 
@@ -58,6 +62,14 @@ Pins resolvePins(const ModuleTree &tree, const PlanOptions &options, const std::
 accel::Memory budgetsAfterPins(const ModuleTree &tree, const PlanOptions &options, const SizeTable &sizes,
                                const Pins &pins, const std::vector<std::int64_t> &headroomOf);
 
+// Policies: a GPU that runs a block whose parts a policy put on the CPU or disk brings those parts
+// in for the block's step (the runtime runs a split block on its first GPU); the pins put those
+// parts aside without Accelerate's walk leaving the device, so its largest-layer reserve may be
+// used up by the last modules. Raises `reserve` (per options.maxMemory device; the planner keeps
+// the larger of it and the largest layer free: InferOptions::minimumReserve) to the largest such
+// part of each GPU of `result`; true when it grew.
+bool growPartsReserve(const ModuleTree &tree, const PlanOptions &options, const Plan &result, std::vector<std::int64_t> &reserve);
+
 // What infer_auto_device_map did with each name (its observer's events), for the reasons.
 struct InferTrace {
     struct Entry {
@@ -65,6 +77,7 @@ struct InferTrace {
         std::optional<accel::InferEvent> placed;
         std::string tiedTo;
         bool fallback = false;
+        bool rest = false; // a no-split module placed without the parts a policy placed
     };
     std::unordered_map<std::string, Entry> byName;
     std::vector<std::pair<Device, std::int64_t>> reserveAt; // last largest-layer reserve seen per device

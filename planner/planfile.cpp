@@ -382,6 +382,11 @@ nlohmann::ordered_json planFileToJson(const PlanFile &file)
     j["pins"] = nlohmann::ordered_json::array();
     for (const auto &p : o.pins)
         j["pins"].push_back({{"module", p.module}, {"device", p.device.toJson()}, {"forbid", p.forbid}});
+    if (!o.policies.empty()) { // added by issue 14; absent = none
+        j["policies"] = nlohmann::ordered_json::array();
+        for (const auto &p : o.policies)
+            j["policies"].push_back(toString(p));
+    }
     j["device_map"] = nlohmann::ordered_json::array();
     for (const auto &[name, device] : file.deviceMap)
         j["device_map"].push_back({name, device.toJson()});
@@ -474,6 +479,18 @@ PlanFile planFromJson(const Json &j, const std::string &file)
                 if (!p.contains("module") || !p["module"].is_string())
                     f.bad(where + ".module", "a module name", p.contains("module") ? p["module"] : Json());
                 out.options.pins.push_back({p["module"].template get<std::string>(), device, f.boolean(p, "forbid", where + ".forbid", false)});
+            }
+        if (const Json *policies = f.array(j, "policies", "policies", false))
+            for (std::size_t i = 0; i < policies->size(); ++i) {
+                const Json &p = (*policies)[i];
+                const std::string where = "policies[" + std::to_string(i) + "]";
+                if (!p.is_string())
+                    f.bad(where, "a policy such as \"experts-on-cpu\"", p);
+                try {
+                    out.options.policies.push_back(parsePolicy(p.template get<std::string>()));
+                } catch (const Error &e) {
+                    badPlan(file, "plan file: " + where + ": " + e.message());
+                }
             }
         if (!j.contains("device_map"))
             badPlan(file, "plan file: \"device_map\" is missing");

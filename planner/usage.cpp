@@ -55,8 +55,20 @@ std::vector<std::int64_t> layersOnDevices(const ModuleTree &tree, const MaxMemor
 {
     std::vector<std::int64_t> count(devices.size(), 0);
     for (int id = 1; id < tree.size(); ++id) {
-        const auto &d = deviceOfModule[static_cast<std::size_t>(id)];
-        if (!d || std::find(noSplitClasses.begin(), noSplitClasses.end(), tree.module(id).className) == noSplitClasses.end())
+        if (std::find(noSplitClasses.begin(), noSplitClasses.end(), tree.module(id).className) == noSplitClasses.end())
+            continue;
+        std::optional<Device> d = deviceOfModule[static_cast<std::size_t>(id)];
+        if (!d) {
+            // Split (by a policy, or an edit): the block runs, with its KV cache, on its first GPU.
+            for (int part : tree.preorder(id)) {
+                const auto &pd = deviceOfModule[static_cast<std::size_t>(part)];
+                if (pd && (pd->isGpu() || pd->kind == DeviceKind::Mps)) {
+                    d = pd;
+                    break;
+                }
+            }
+        }
+        if (!d)
             continue;
         for (std::size_t i = 0; i < devices.size(); ++i)
             if (devices[i].first == *d)

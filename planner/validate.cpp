@@ -1,5 +1,7 @@
 #include "validate.h"
 
+#include "planerror.h"
+#include "policy.h"
 #include "usage_p.h"
 
 #include <algorithm>
@@ -38,6 +40,8 @@ const char *toString(IssueKind kind)
     case IssueKind::DiskWhileCpuHasRoom: return "disk-while-cpu-has-room";
     case IssueKind::EmptyGpu: return "empty-gpu";
     case IssueKind::NoSplitBroken: return "no-split-broken";
+    case IssueKind::PolicyInvalid: return "policy-invalid";
+    case IssueKind::PolicyViolated: return "policy-violated";
     }
     return "unknown";
 }
@@ -191,9 +195,31 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         }
     }
 
-    // Pins.
-    for (const auto &pin : options.pins) {
-        const auto r = resolve(tree, pin.module);
+    // Pins, and the policies' rules (with policies, the user's pins as the more specific rules left them).
+    struct Rule {
+        std::string name;
+        Device device;
+        bool forbid = false;
+        std::string policy; // empty: a user pin
+    };
+    std::vector<Rule> rules;
+    if (options.policies.empty()) {
+        for (const auto &pin : options.pins)
+            rules.push_back({pin.module, pin.device, pin.forbid, {}});
+    } else {
+        try {
+            for (const auto &r : resolveRules(tree, options).rules)
+                rules.push_back({r.name, r.device, r.forbid,
+                                 r.policy >= 0 ? toString(options.policies[static_cast<std::size_t>(r.policy)]) : std::string()});
+        } catch (const PlanError &e) {
+            const Message &what = e.messages().front();
+            add(Severity::Error, IssueKind::PolicyInvalid, {}, what, {MessageId::FixCorrectPolicy, {}});
+            for (const auto &pin : options.pins)
+                rules.push_back({pin.module, pin.device, pin.forbid, {}});
+        }
+    }
+    for (const auto &pin : rules) {
+        const auto r = resolve(tree, pin.name);
         if (r.module < 0)
             continue;
         std::vector<Device> devices;
@@ -209,9 +235,15 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         }
         for (const auto &d : devices) {
             if (pin.forbid ? d == pin.device : d != pin.device) {
-                add(Severity::Error, IssueKind::PinViolated, pin.module,
-                    pin.forbid ? Message{MessageId::PinForbids, {pin.module, d}} : Message{MessageId::PinViolated, {pin.module, pin.device, d}},
-                    pin.forbid ? Message{MessageId::FixAnotherDevice, {}} : Message{MessageId::FixMoveToPinned, {pin.device}});
+                if (!pin.policy.empty())
+                    add(Severity::Error, IssueKind::PolicyViolated, pin.name,
+                        pin.forbid ? Message{MessageId::PolicyForbids, {pin.policy, pin.name, d}}
+                                   : Message{MessageId::PolicyViolated, {pin.policy, pin.name, pin.device, d}},
+                        pin.forbid ? Message{MessageId::FixAnotherDevice, {}} : Message{MessageId::FixMoveToPolicy, {pin.device}});
+                else
+                    add(Severity::Error, IssueKind::PinViolated, pin.name,
+                        pin.forbid ? Message{MessageId::PinForbids, {pin.name, d}} : Message{MessageId::PinViolated, {pin.name, pin.device, d}},
+                        pin.forbid ? Message{MessageId::FixAnotherDevice, {}} : Message{MessageId::FixMoveToPinned, {pin.device}});
                 break;
             }
         }
@@ -219,9 +251,24 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
 
     // No-split modules kept whole.
     {
+        // The parts a policy places elsewhere do not break a no-split module (the rest stays whole).
+        std::unordered_set<std::string_view> policyPlaced;
+        for (const auto &r : rules)
+            if (!r.policy.empty() && !r.forbid)
+                policyPlaced.insert(r.name);
+        auto placedByPolicy = [&](std::string_view key) {
+            while (true) {
+                if (policyPlaced.count(key))
+                    return true;
+                const auto dot = key.rfind('.');
+                if (dot == std::string_view::npos)
+                    return policyPlaced.count(std::string_view()) != 0;
+                key = key.substr(0, dot);
+            }
+        };
         std::unordered_map<int, std::vector<Device>> parts;
         for (std::size_t i = 0; i < map.size(); ++i) {
-            if (resolved[i].module < 0)
+            if (resolved[i].module < 0 || (!policyPlaced.empty() && placedByPolicy(map[i].first)))
                 continue;
             int outer = -1;
             int start = resolved[i].tensor < 0 ? tree.module(resolved[i].module).parent : resolved[i].module;

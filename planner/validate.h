@@ -24,7 +24,9 @@ enum class IssueKind {
     OverBudget,          // warning: planned bytes exceed a device's budget by N bytes
     DiskWhileCpuHasRoom, // warning: modules on disk though the CPU budget has room for them
     EmptyGpu,            // warning: a GPU holds nothing while a later GPU holds modules
-    NoSplitBroken,       // warning: a no-split module's parts are on several devices
+    NoSplitBroken,       // warning: a no-split module's parts are on several devices (parts a policy places aside)
+    PolicyInvalid,       // error: a policy selects nothing or conflicts with another rule (the plan() error)
+    PolicyViolated,      // error: the map contradicts a policy
 };
 const char *toString(IssueKind kind);
 

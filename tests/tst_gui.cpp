@@ -5,6 +5,7 @@
 #include "mainwindow.h"
 #include "messagetext.h"
 #include "moduletreemodel.h"
+#include "policypanel.h"
 #include "worker.h"
 
 #include "loader/checkpoint.h"
@@ -26,6 +27,8 @@
 #include <QFile>
 #include <QHeaderView>
 #include <QLineEdit>
+#include <QListWidget>
+#include <QPushButton>
 #include <QMimeData>
 #include <QMenuBar>
 #include <QProcess>
@@ -130,6 +133,7 @@ private Q_SLOTS:
     void pinErrorsAreTranslated();
     void loadDtypeAndProfilesComeFromTheCore();
     void firstRunDemoShowsTheSplit();
+    void policiesReplanAndAreSaved();
 
 private:
     void openDemo(MainWindow &w);
@@ -813,6 +817,7 @@ void TestGui::docksMirrorWithTheLanguage()
     QCoreApplication::processEvents();
     QCOMPARE(w.dockWidgetArea(devices), Qt::RightDockWidgetArea);
     QCOMPARE(w.dockWidgetArea(dockNamed("noSplitDock")), Qt::RightDockWidgetArea);
+    QCOMPARE(w.dockWidgetArea(dockNamed("policiesDock")), Qt::RightDockWidgetArea);
     QVERIFY(devices->geometry().center().x() > w.centralWidget()->geometry().center().x());
     QVERIFY(charts->geometry().center().x() > problems->geometry().center().x()); // read from the right
     QVERIFY(devices->isVisible());
@@ -1181,6 +1186,87 @@ void TestGui::loadDtypeAndProfilesComeFromTheCore()
     QVERIFY(doc->options().maxMemory == models::budgetsFor(profile).maxMemory());
 }
 
+
+// Policies (issue 14): added from the panel (a built-in or a written one), each change plans
+// again; the Mixtral preset's experts go to the CPU; saved in the plan file; errors and the list in
+// both languages.
+void TestGui::policiesReplanAndAreSaved()
+{
+    MainWindow w;
+    w.show();
+    Document *doc = w.document();
+    doc->setDevices({{planner::Device::gpu(0), std::int64_t(24) << 30, true, {}}, {planner::Device::gpu(1), std::int64_t(24) << 30, true, {}},
+                     {planner::Device::cpu(), std::int64_t(128) << 30, false, {}}},
+                    QStringLiteral("test devices"));
+    QSignalSpy opened(doc, &Document::opened);
+    QSignalSpy planned(doc, &Document::planFinished);
+    doc->open(QStringLiteral("mixtral-8x7b"));
+    QVERIFY(opened.wait(kTimeoutMs));
+    if (planned.isEmpty())
+        QVERIFY(planned.wait(kTimeoutMs));
+    auto *panel = w.findChild<PolicyPanel *>();
+    auto *list = w.findChild<QListWidget *>(QStringLiteral("policyList"));
+    auto *error = w.findChild<QLabel *>(QStringLiteral("policyError"));
+    QVERIFY(panel && list && error);
+    QCOMPARE(list->count(), 0);
+
+    // Not a policy, and a class this model does not have: nothing added, the reason shown.
+    QVERIFY(!panel->addPolicy(QStringLiteral("experts")));
+    QVERIFY2(error->isVisibleTo(&w) && error->text().contains(QStringLiteral("is not a policy")), qPrintable(error->text()));
+    QVERIFY(!panel->addPolicy(QStringLiteral("class:MixtralBlockSparseTop2MLP=cpu")));
+    QVERIFY2(error->text().contains(QStringLiteral("MixtralExperts")), qPrintable(error->text()));
+    QVERIFY(doc->policies().empty());
+
+    // The built-in: added, planned again, every block's experts on the CPU.
+    planned.clear();
+    QVERIFY(panel->addPolicy(QStringLiteral("experts-on-cpu")));
+    QVERIFY(!error->isVisibleTo(&w));
+    QVERIFY(planned.wait(kTimeoutMs));
+    QCOMPARE(planned.last().at(0).toBool(), true);
+    QCOMPARE(doc->policies().size(), std::size_t(1));
+    std::map<std::string, planner::Device> map(doc->deviceMap().begin(), doc->deviceMap().end());
+    QCOMPARE(map.at("model.layers.31.mlp.experts"), planner::Device::cpu());
+    QVERIFY(map.at("model.layers.31.self_attn").isGpu());
+    QVERIFY(std::none_of(doc->issues().begin(), doc->issues().end(), [](const auto &i) { return i.kind == planner::IssueKind::NoSplitBroken; }));
+    QCOMPARE(list->count(), 1);
+    QVERIFY2(list->item(0)->text().contains(QStringLiteral("32 entries on CPU (84.00 GiB)")), qPrintable(list->item(0)->text()));
+    QVERIFY(!panel->addPolicy(QStringLiteral("experts=cpu"))); // the same policy
+    QVERIFY2(error->text().contains(QStringLiteral("in the list already")), qPrintable(error->text()));
+
+    // Saved with the plan; undone, then read back.
+    QTemporaryDir dir;
+    const QString file = dir.filePath(QStringLiteral("mixtral.mizan.json"));
+    doc->exportPlan(file);
+    doc->undoStack()->undo(); // the plan
+    doc->undoStack()->undo(); // the policy
+    QVERIFY(doc->policies().empty());
+    QCOMPARE(list->count(), 0);
+    doc->importPlan(file);
+    QCOMPARE(doc->policies().size(), std::size_t(1));
+    QCOMPARE(QString::fromStdString(planner::toString(doc->policies().front())), QStringLiteral("experts-on-cpu"));
+
+    // In Arabic: the list and the errors.
+    w.setLanguage(QStringLiteral("ar"));
+    QVERIFY(!panel->addPolicy(QStringLiteral("first:99=0")));
+    QVERIFY2(hasArabicLetters(error->text()) && !hasLeftoverPlaceholder(error->text()), qPrintable(error->text()));
+    planned.clear();
+    doc->requestPlan();
+    QVERIFY(planned.wait(kTimeoutMs));
+    QVERIFY2(hasArabicLetters(list->item(0)->text()) && list->item(0)->text().contains(QChar(0x2066) + QStringLiteral("experts-on-cpu")),
+             qPrintable(list->item(0)->text()));
+    w.setLanguage(QStringLiteral("en"));
+
+    // Removed from the panel: planned again without it.
+    list->setCurrentRow(0);
+    planned.clear();
+    auto *remove = w.findChild<QPushButton *>(QStringLiteral("removePolicy"));
+    QVERIFY(remove && remove->isEnabled());
+    remove->click();
+    QVERIFY(planned.wait(kTimeoutMs));
+    QVERIFY(doc->policies().empty());
+    map = std::map<std::string, planner::Device>(doc->deviceMap().begin(), doc->deviceMap().end());
+    QVERIFY(!map.count("model.layers.31.mlp.experts"));
+}
 
 QTEST_MAIN(TestGui)
 #include "tst_gui.moc"

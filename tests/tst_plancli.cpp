@@ -60,6 +60,12 @@ private Q_SLOTS:
         QTest::newRow("no budgets") << QStringList{"plan", "gpt2"} << "missing --max-memory";
         QTest::newRow("bad dtype") << QStringList{"plan", "gpt2", "--max-memory", "0=1GB", "--dtype", "float7"} << "unknown dtype";
         QTest::newRow("unknown option") << QStringList{"plan", "gpt2", "--max-memory", "0=1GB", "--speed"} << "unknown option --speed";
+        QTest::newRow("bad policy") << QStringList{"plan", "gpt2", "--max-memory", "0=1GB", "--policy", "experts"} << "\"experts\" is not a policy";
+        QTest::newRow("policy device") << QStringList{"plan", "gpt2", "--max-memory", "0=1GB", "--policy", "first:2=gpu"} << "\"gpu\" is not a device";
+        QTest::newRow("policy unknown class") << QStringList{"plan", "gpt2", "--max-memory", "0=1GB", "--policy", "class:MixtralExperts=cpu"}
+                                              << "no module of the model has that class; its classes: ";
+        QTest::newRow("no experts") << QStringList{"plan", "gpt2", "--max-memory", "0=1GB", "--policy", "experts-on-cpu"}
+                                    << "the model has no mixture-of-experts layers";
         QTest::newRow("validate args") << QStringList{"validate", "gpt2"} << "too few arguments";
         QTest::newRow("validate bad size") << QStringList{"validate", "gpt2", "map.json", "--max-memory", "cpu=5TB"} << "`size` 5TB";
     }
@@ -315,6 +321,52 @@ private Q_SLOTS:
         for (const auto &i : j.value("issues").toArray())
             kinds << i.toObject().value("kind").toString();
         QVERIFY2(kinds.contains("not-covered") && kinds.contains("unknown-device"), qPrintable(kinds.join(",")));
+    }
+
+    void policiesArePlannedSavedAndChecked()
+    {
+        QTemporaryDir dir;
+        const QString planFile = dir.filePath("mixtral.mizan.json");
+        const QStringList budgets{"--max-memory", "0=24GiB,1=24GiB,cpu=128GiB"};
+        CliRun r = runCli(QStringList{"plan", "mixtral-8x7b", "--policy", "experts-on-cpu", "-o", planFile} + budgets);
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY2(r.out.contains("Policy      experts-on-cpu: 32 entries on CPU, 84.00 GiB (model.layers.0.mlp.experts, "), r.out.constData());
+        QVERIFY2(r.out.contains("splits 32 no-split modules, the rest of each kept on one device"), r.out.constData());
+        r = runCli(QStringList{"plan", "mixtral-8x7b", "--policy", "experts-on-cpu", "--json"} + budgets);
+        QCOMPARE(r.exitCode, 0);
+        const QJsonObject j = QJsonDocument::fromJson(r.out).object();
+        const QJsonObject policy = j.value("policies").toArray().at(0).toObject();
+        QCOMPARE(policy.value("policy").toString(), QString("experts-on-cpu"));
+        QCOMPARE(policy.value("device").toString(), QString("cpu"));
+        QCOMPARE(policy.value("names").toArray().size(), 32);
+        QCOMPARE(policy.value("bytes").toDouble(), 32.0 * 8 * 3 * 4096 * 14336 * 2);
+        QCOMPARE(policy.value("split_blocks").toArray().size(), 32);
+        const QJsonObject map = j.value("device_map").toObject();
+        QCOMPARE(map.value("model.layers.7.mlp.experts").toString(), QString("cpu"));
+        QCOMPARE(map.value("model.layers.7.self_attn").toInt(-1), 0);
+        // The plan file keeps the policy: validate uses it (the split blocks are no warning) ...
+        QFile f(planFile);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(QJsonDocument::fromJson(f.readAll()).object().value("policies").toArray(), QJsonArray{"experts-on-cpu"});
+        r = runCli({"validate", "mixtral-8x7b", planFile});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY2(!r.out.contains("no-split-broken"), r.out.constData());
+        // ... and so does edit: moving an expert back to a GPU breaks it.
+        const QString edited = dir.filePath("edited.mizan.json");
+        r = runCli({"edit", "mixtral-8x7b", planFile, "--move", "model.layers.3.mlp.experts=1", "-o", edited});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.out.contains("[policy-violated]: policy \"experts-on-cpu\" places \"model.layers.3.mlp.experts\" on CPU but the map puts it on GPU 1"),
+                 r.out.constData());
+        QVERIFY(!QFileInfo::exists(edited));
+        r = runCli({"edit", "mixtral-8x7b", planFile, "--move", "model.layers.3.self_attn=1", "-o", edited});
+        QCOMPARE(r.exitCode, 0);
+        QFile e(edited);
+        QVERIFY(e.open(QIODevice::ReadOnly));
+        QCOMPARE(QJsonDocument::fromJson(e.readAll()).object().value("policies").toArray(), QJsonArray{"experts-on-cpu"});
+        // A policy that selects nothing of this model, given to validate, is an error of the map check.
+        r = runCli({"validate", "mixtral-8x7b", planFile, "--policy", "name:model.layers.*.block_sparse_moe.experts=cpu", "--json"});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.out.contains("policy-invalid") && r.out.contains("matches no module or tensor of the model"), r.out.constData());
     }
 
     void impossiblePinsExitWith1()

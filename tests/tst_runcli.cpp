@@ -224,6 +224,58 @@ private Q_SLOTS:
         }
     }
 
+    // A policy that splits Mixtral's no-split decoder layers (experts on the CPU, the rest of each
+    // layer on a simulated GPU) runs, and generates the all-CPU run's tokens, in both layouts.
+    void mixtralPolicies_data()
+    {
+        QTest::addColumn<QString>("layout");
+        QTest::addColumn<QStringList>("policies");
+        QTest::addColumn<QStringList>("devices");
+        for (const char *layout : {"v5", "v4"}) {
+            QTest::newRow(qPrintable(QStringLiteral("%1, experts on the CPU").arg(QLatin1String(layout))))
+                << QString::fromLatin1(layout) << QStringList{QStringLiteral("experts-on-cpu")}
+                << QStringList{QStringLiteral("0"), QStringLiteral("cpu")};
+            // Blocks 0-1 run on GPU 1, bringing their experts in from the CPU (GPU 1 keeps room for them).
+            QTest::newRow(qPrintable(QStringLiteral("%1, first blocks on GPU 1, experts on the CPU").arg(QLatin1String(layout))))
+                << QString::fromLatin1(layout) << QStringList{QStringLiteral("first:2=1"), QStringLiteral("experts-on-cpu")}
+                << QStringList{QStringLiteral("0"), QStringLiteral("1"), QStringLiteral("cpu")};
+        }
+    }
+    void mixtralPolicies()
+    {
+        QFETCH(QString, layout);
+        QFETCH(QStringList, policies);
+        QFETCH(QStringList, devices);
+        const QString demo = path(QStringLiteral("mixtral-") + layout);
+        if (!QFileInfo::exists(demo)) {
+            const CliRun made = mizan::test::makeDemo(demo, {QStringLiteral("--preset"), QStringLiteral("mixtral-8x7b"), QStringLiteral("--layers"),
+                                                             QStringLiteral("4"), QStringLiteral("--hidden"), QStringLiteral("64"), QStringLiteral("--dtype"),
+                                                             QStringLiteral("float32"), QStringLiteral("--layout"), layout});
+            QVERIFY2(made.exitCode == 0, made.err.constData());
+        }
+        const CliRun reference = runCli(QStringList{QStringLiteral("run"), demo, QStringLiteral("--max-memory"), QStringLiteral("cpu=10GB"),
+                                                    QStringLiteral("--json")} + prompt());
+        QVERIFY2(reference.exitCode == 0, qPrintable(text(reference)));
+        const QString planFile = path(QStringLiteral("mixtral-policy.mizan.json"));
+        QStringList plan{QStringLiteral("plan"), demo, QStringLiteral("--max-memory"), QStringLiteral("0=24MiB,1=24MiB,cpu=10GB"),
+                         QStringLiteral("--strategy"), QStringLiteral("sequential"), QStringLiteral("--headroom-tokens"), QStringLiteral("16"), QStringLiteral("-o"), planFile};
+        for (const auto &p : policies)
+            plan << QStringLiteral("--policy") << p;
+        const CliRun planned = runCli(plan);
+        QVERIFY2(planned.exitCode == 0, qPrintable(text(planned)));
+        const CliRun r = runCli(QStringList{QStringLiteral("run"), demo, QStringLiteral("--plan"), planFile, QStringLiteral("--json")} + prompt());
+        QVERIFY2(r.exitCode == 0, qPrintable(text(r)));
+        const QJsonObject j = jsonOf(r);
+        const QJsonObject map = j.value(QStringLiteral("device_map")).toObject();
+        QCOMPARE(mapDevices(map), devices);
+        const QString experts = layout == QStringLiteral("v5") ? QStringLiteral("model.layers.%1.mlp.experts") : QStringLiteral("model.layers.%1.block_sparse_moe.experts");
+        for (int b = 0; b < 4; ++b) {
+            QCOMPARE(map.value(experts.arg(b)).toString(), QStringLiteral("cpu"));
+            QVERIFY(map.value(QStringLiteral("model.layers.%1.self_attn").arg(b)).isDouble()); // on a GPU
+        }
+        QCOMPARE(idsOf(j.value(QStringLiteral("generated_ids")).toArray()), idsOf(jsonOf(reference).value(QStringLiteral("generated_ids")).toArray()));
+    }
+
     // `mizan-cli offload` writes the disk modules' tensors into an offload folder that `run
     // --offload-folder` then reads without writing it again.
     void offloadCommand()

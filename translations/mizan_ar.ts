@@ -454,6 +454,106 @@
             <numerusform>%1 شكل موتر يخالف config.json</numerusform>
         </translation>
     </message>
+    <message>
+        <source>placed on %2 by the policy &quot;%1&quot;</source>
+        <translation>وُضع على %2 بحسب السياسة «%1»</translation>
+    </message>
+    <message>
+        <source>split by the policy &quot;%1&quot;</source>
+        <translation>قسّمته السياسة «%1»</translation>
+    </message>
+    <message>
+        <source>the rest kept together on %1</source>
+        <translation>وبقي الباقي مجتمعًا على %1</translation>
+    </message>
+    <message>
+        <source>part of the rest of &quot;%1&quot;, kept together on %2 (a policy placed its other parts)</source>
+        <translation>جزء من باقي «%1» المجتمع على %2 (وضعت سياسةٌ أجزاءه الأخرى)</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is not a policy: write SELECTOR=DEVICE or SELECTOR!=DEVICE, the selector being class:CLASS, name:PATTERN, first:N, experts, experts:N or embeddings, or a built-in name (experts-on-cpu, embeddings-on-cpu)</source>
+        <translation>«%1» ليست سياسة: اكتب ⁦SELECTOR=DEVICE⁩ أو ⁦SELECTOR!=DEVICE⁩، والمحدِّد أحد ⁦class:CLASS⁩ أو ⁦name:PATTERN⁩ أو ⁦first:N⁩ أو ⁦experts⁩ أو ⁦experts:N⁩ أو ⁦embeddings⁩، أو اكتب اسمًا مدمجًا (⁦experts-on-cpu⁩ أو ⁦embeddings-on-cpu⁩)</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot; has a malformed pattern (empty, an unclosed &quot;{&quot;, or a range other than {A..B} with A &lt;= B)</source>
+        <translation>نمط السياسة «%1» غير سليم (فارغ، أو فيه «{» غير مغلق، أو مدى غير {A..B} حيث A &lt;= B)</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot;: &quot;%2&quot; is not a device (use 0, 1, …, cpu, disk or mps)</source>
+        <translation>السياسة «%1»: «%2» ليس جهازًا (استعمل 0 أو 1 أو … أو cpu أو disk أو mps)</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot;: no module of the model has that class; its classes: %2</source>
+        <translation>السياسة «%1»: لا وحدة في النموذج من هذا الصنف؛ أصنافه: %2</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot; matches no module or tensor of the model</source>
+        <translation>السياسة «%1» لا تطابق أي وحدة أو موتر في النموذج</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; holds %2</source>
+        <translation>«%1» يحوي %2</translation>
+    </message>
+    <message>
+        <source>the model&apos;s top-level modules: %1</source>
+        <translation>وحدات النموذج في المستوى الأعلى: %1</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot;: the model has no mixture-of-experts layers (no module named &quot;experts&quot;)</source>
+        <translation>السياسة «%1»: لا طبقات مزيج خبراء في النموذج (لا وحدة اسمها «experts»)</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot;: the model has no embedding module</source>
+        <translation>السياسة «%1»: لا وحدة تضمين في النموذج</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot;: the model has no decoder blocks (no module of a no-split class, no numbered list of modules)</source>
+        <translation>السياسة «%1»: لا كتل مفكِّك في النموذج (لا وحدة من صنف لا يُقسَّم، ولا قائمة وحدات مرقّمة)</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot; asks for the first %2 blocks but the model has %3</source>
+        <translation>تطلب السياسة «%1» الكتل الأولى وعددها %2، لكن عدد كتل النموذج %3</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot; places modules on %2, which has no limit (the limits list %3)</source>
+        <translation>تضع السياسة «%1» وحدات على %2، ولا حدّ لهذا الجهاز (الحدود تذكر %3)</translation>
+    </message>
+    <message>
+        <source>the policies &quot;%1&quot; and &quot;%4&quot; both place &quot;%2&quot;: on %3 and on %5</source>
+        <translation>السياستان «%1» و«%4» تضعان كلتاهما «%2»: على %3 وعلى %5</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot; places &quot;%2&quot; on %3 but it is pinned to %4</source>
+        <translation>تضع السياسة «%1» «%2» على %3 لكنه مثبّت على %4</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot; places &quot;%2&quot; on %3 but &quot;%4&quot; is forbidden there</source>
+        <translation>تضع السياسة «%1» «%2» على %3 لكن «%4» ممنوع عليه</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot; forbids &quot;%2&quot; on %3 but &quot;%4&quot; is placed there</source>
+        <translation>تمنع السياسة «%1» «%2» من %3 لكن «%4» موضوع عليه</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot;: %3 in %2 entries</source>
+        <translation>السياسة «%1»: %3 في إدخالات عددها %2</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot; places &quot;%2&quot; on %3 but the map puts it on %4</source>
+        <translation>تضع السياسة «%1» «%2» على %3 لكن الخريطة تضعه على %4</translation>
+    </message>
+    <message>
+        <source>&quot;%2&quot; is on %3, which the policy &quot;%1&quot; forbids for it</source>
+        <translation>«%2» على %3، والسياسة «%1» تمنعه منه</translation>
+    </message>
+    <message>
+        <source>move it to %1 or remove the policy</source>
+        <translation>انقله إلى %1 أو احذف السياسة</translation>
+    </message>
+    <message>
+        <source>correct or remove the policy</source>
+        <translation>صحّح السياسة أو احذفها</translation>
+    </message>
 </context>
 <context>
     <name>Worker</name>
@@ -984,6 +1084,14 @@ of %2</source>
             <numerusform>في خريطة الأجهزة %Ln خطأ: أصلحها (انظر المشكلات) لتشغيلها.</numerusform>
         </translation>
     </message>
+    <message>
+        <source>Add the policy %1</source>
+        <translation>إضافة السياسة %1</translation>
+    </message>
+    <message>
+        <source>Remove the policy %1</source>
+        <translation>حذف السياسة %1</translation>
+    </message>
 </context>
 <context>
     <name>mizan::gui::LiveView</name>
@@ -1479,6 +1587,10 @@ of %2</source>
         <source>Checkpoints (*.safetensors *.bin *.pt *.pth *.json);;All files (*)</source>
         <translation>نقاط الحفظ (*.safetensors *.bin *.pt *.pth *.json);;كل الملفات (*)</translation>
     </message>
+    <message>
+        <source>Policies</source>
+        <translation>السياسات</translation>
+    </message>
 </context>
 <context>
     <name>mizan::gui::ModuleTreeModel</name>
@@ -1533,6 +1645,78 @@ of %2</source>
     <message>
         <source>%1: a default no-split class of this architecture</source>
         <translation>%1: صنف افتراضي لا يُقسَّم في هذه البنية</translation>
+    </message>
+</context>
+<context>
+    <name>mizan::gui::PolicyPanel</name>
+    <message>
+        <source>%1 is in the list already.</source>
+        <translation>%1 موجودة في القائمة من قبل.</translation>
+    </message>
+    <message>
+        <source>Rules that place many modules at once, kept like pins and saved with the plan. Adding or removing one plans again.</source>
+        <translation>قواعد تضع وحدات كثيرة دفعة واحدة، تُحترم كالتثبيتات وتُحفظ مع الخطة. إضافة قاعدة أو حذفها يعيد التخطيط.</translation>
+    </message>
+    <message>
+        <source>Remove the selected policy</source>
+        <translation>حذف السياسة المحددة</translation>
+    </message>
+    <message>
+        <source>Add policy</source>
+        <translation>إضافة سياسة</translation>
+    </message>
+    <message>
+        <source>for example name:model.layers.*.mlp.experts=cpu</source>
+        <translation>مثلًا name:model.layers.*.mlp.experts=cpu</translation>
+    </message>
+    <message>
+        <source>Write SELECTOR=DEVICE, or SELECTOR!=DEVICE to keep it off a device. Selectors: experts (the experts of every mixture-of-experts block), experts:N (those of the first N blocks), embeddings, first:N (the first N blocks), class:CLASS, name:PATTERN (* any characters but a dot, ** any characters, ? one character, {0..3} a number from 0 to 3, {a,b} one of the words). Devices: 0, 1, …, cpu, disk. The more specific rule wins: first:4=0 with experts-on-cpu keeps blocks 0-3 on GPU 0 but their experts on the CPU.</source>
+        <translation>اكتب ⁦SELECTOR=DEVICE⁩، أو ⁦SELECTOR!=DEVICE⁩ لإبعاد الوحدات عن جهاز. المحدِّدات: ⁦experts⁩ (خبراء كل كتلة من مزيج الخبراء)، و⁦experts:N⁩ (خبراء الكتل الأولى وعددها N)، و⁦embeddings⁩، و⁦first:N⁩ (الكتل الأولى وعددها N)، و⁦class:CLASS⁩، و⁦name:PATTERN⁩ (حيث ⁦*⁩ أي محارف عدا النقطة، و⁦**⁩ أي محارف، و⁦?⁩ محرف واحد، و⁦{0..3}⁩ عدد من 0 إلى 3، و⁦{a,b}⁩ إحدى الكلمتين). الأجهزة: 0 و1 و… و⁦cpu⁩ و⁦disk⁩. القاعدة الأخص هي الغالبة: ⁦first:4=0⁩ مع ⁦experts-on-cpu⁩ تُبقي الكتل ⁦0-3⁩ على معالج الرسوميات 0 وخبراءها على المعالج المركزي.</translation>
+    </message>
+    <message>
+        <source>The experts of every mixture-of-experts block on the CPU; attention, router and norms stay on the GPUs (what llama.cpp&apos;s --n-cpu-moe and ktransformers do)</source>
+        <translation>خبراء كل كتلة من مزيج الخبراء على المعالج المركزي، ويبقى الانتباه والموجِّه والتسويات على معالجات الرسوميات (كما يفعل الخيار --n-cpu-moe في llama.cpp، وktransformers)</translation>
+    </message>
+    <message>
+        <source>The input embeddings on the CPU</source>
+        <translation>تضمينات المدخلات على المعالج المركزي</translation>
+    </message>
+    <message>
+        <source>SELECTOR=DEVICE or SELECTOR!=DEVICE, the selector being experts, experts:N, embeddings, first:N, class:CLASS or name:PATTERN</source>
+        <translation>⁦SELECTOR=DEVICE⁩ أو ⁦SELECTOR!=DEVICE⁩، والمحدِّد أحد ⁦experts⁩ أو ⁦experts:N⁩ أو ⁦embeddings⁩ أو ⁦first:N⁩ أو ⁦class:CLASS⁩ أو ⁦name:PATTERN⁩</translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln entries kept off %1 (%2)</source>
+        <translation>
+            <numerusform>لا إدخالات مُبعَدة عن %1 (%2)</numerusform>
+            <numerusform>إدخال واحد مُبعَد عن %1 (%2)</numerusform>
+            <numerusform>إدخالان مُبعَدان عن %1 (%2)</numerusform>
+            <numerusform>%Ln إدخالات مُبعَدة عن %1 (%2)</numerusform>
+            <numerusform>%Ln إدخالًا مُبعَدًا عن %1 (%2)</numerusform>
+            <numerusform>%Ln إدخال مُبعَد عن %1 (%2)</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln entries on %1 (%2)</source>
+        <translation>
+            <numerusform>لا إدخالات على %1 (%2)</numerusform>
+            <numerusform>إدخال واحد على %1 (%2)</numerusform>
+            <numerusform>إدخالان على %1 (%2)</numerusform>
+            <numerusform>%Ln إدخالات على %1 (%2)</numerusform>
+            <numerusform>%Ln إدخالًا على %1 (%2)</numerusform>
+            <numerusform>%Ln إدخال على %1 (%2)</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>splits %Ln blocks: the rest of each stays on one device</source>
+        <translation>
+            <numerusform>لا تقسم أي كتلة</numerusform>
+            <numerusform>تقسم كتلة واحدة: يبقى باقيها على جهاز واحد</numerusform>
+            <numerusform>تقسم كتلتين: يبقى باقي كل منهما على جهاز واحد</numerusform>
+            <numerusform>تقسم %Ln كتل: يبقى باقي كل منها على جهاز واحد</numerusform>
+            <numerusform>تقسم %Ln كتلة: يبقى باقي كل منها على جهاز واحد</numerusform>
+            <numerusform>تقسم %Ln كتلة: يبقى باقي كل منها على جهاز واحد</numerusform>
+        </translation>
     </message>
 </context>
 <context>

@@ -422,6 +422,106 @@
             <numerusform>%1 tensor shapes differ from config.json</numerusform>
         </translation>
     </message>
+    <message>
+        <source>placed on %2 by the policy &quot;%1&quot;</source>
+        <translation>placed on %2 by the policy &quot;%1&quot;</translation>
+    </message>
+    <message>
+        <source>split by the policy &quot;%1&quot;</source>
+        <translation>split by the policy &quot;%1&quot;</translation>
+    </message>
+    <message>
+        <source>the rest kept together on %1</source>
+        <translation>the rest kept together on %1</translation>
+    </message>
+    <message>
+        <source>part of the rest of &quot;%1&quot;, kept together on %2 (a policy placed its other parts)</source>
+        <translation>part of the rest of &quot;%1&quot;, kept together on %2 (a policy placed its other parts)</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is not a policy: write SELECTOR=DEVICE or SELECTOR!=DEVICE, the selector being class:CLASS, name:PATTERN, first:N, experts, experts:N or embeddings, or a built-in name (experts-on-cpu, embeddings-on-cpu)</source>
+        <translation>&quot;%1&quot; is not a policy: write SELECTOR=DEVICE or SELECTOR!=DEVICE, the selector being class:CLASS, name:PATTERN, first:N, experts, experts:N or embeddings, or a built-in name (experts-on-cpu, embeddings-on-cpu)</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot; has a malformed pattern (empty, an unclosed &quot;{&quot;, or a range other than {A..B} with A &lt;= B)</source>
+        <translation>the policy &quot;%1&quot; has a malformed pattern (empty, an unclosed &quot;{&quot;, or a range other than {A..B} with A &lt;= B)</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot;: &quot;%2&quot; is not a device (use 0, 1, …, cpu, disk or mps)</source>
+        <translation>the policy &quot;%1&quot;: &quot;%2&quot; is not a device (use 0, 1, …, cpu, disk or mps)</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot;: no module of the model has that class; its classes: %2</source>
+        <translation>the policy &quot;%1&quot;: no module of the model has that class; its classes: %2</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot; matches no module or tensor of the model</source>
+        <translation>the policy &quot;%1&quot; matches no module or tensor of the model</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; holds %2</source>
+        <translation>&quot;%1&quot; holds %2</translation>
+    </message>
+    <message>
+        <source>the model&apos;s top-level modules: %1</source>
+        <translation>the model&apos;s top-level modules: %1</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot;: the model has no mixture-of-experts layers (no module named &quot;experts&quot;)</source>
+        <translation>the policy &quot;%1&quot;: the model has no mixture-of-experts layers (no module named &quot;experts&quot;)</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot;: the model has no embedding module</source>
+        <translation>the policy &quot;%1&quot;: the model has no embedding module</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot;: the model has no decoder blocks (no module of a no-split class, no numbered list of modules)</source>
+        <translation>the policy &quot;%1&quot;: the model has no decoder blocks (no module of a no-split class, no numbered list of modules)</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot; asks for the first %2 blocks but the model has %3</source>
+        <translation>the policy &quot;%1&quot; asks for the first %2 blocks but the model has %3</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot; places modules on %2, which has no limit (the limits list %3)</source>
+        <translation>the policy &quot;%1&quot; places modules on %2, which has no limit (the limits list %3)</translation>
+    </message>
+    <message>
+        <source>the policies &quot;%1&quot; and &quot;%4&quot; both place &quot;%2&quot;: on %3 and on %5</source>
+        <translation>the policies &quot;%1&quot; and &quot;%4&quot; both place &quot;%2&quot;: on %3 and on %5</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot; places &quot;%2&quot; on %3 but it is pinned to %4</source>
+        <translation>the policy &quot;%1&quot; places &quot;%2&quot; on %3 but it is pinned to %4</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot; places &quot;%2&quot; on %3 but &quot;%4&quot; is forbidden there</source>
+        <translation>the policy &quot;%1&quot; places &quot;%2&quot; on %3 but &quot;%4&quot; is forbidden there</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot; forbids &quot;%2&quot; on %3 but &quot;%4&quot; is placed there</source>
+        <translation>the policy &quot;%1&quot; forbids &quot;%2&quot; on %3 but &quot;%4&quot; is placed there</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot;: %3 in %2 entries</source>
+        <translation>the policy &quot;%1&quot;: %3 in %2 entries</translation>
+    </message>
+    <message>
+        <source>the policy &quot;%1&quot; places &quot;%2&quot; on %3 but the map puts it on %4</source>
+        <translation>the policy &quot;%1&quot; places &quot;%2&quot; on %3 but the map puts it on %4</translation>
+    </message>
+    <message>
+        <source>&quot;%2&quot; is on %3, which the policy &quot;%1&quot; forbids for it</source>
+        <translation>&quot;%2&quot; is on %3, which the policy &quot;%1&quot; forbids for it</translation>
+    </message>
+    <message>
+        <source>move it to %1 or remove the policy</source>
+        <translation>move it to %1 or remove the policy</translation>
+    </message>
+    <message>
+        <source>correct or remove the policy</source>
+        <translation>correct or remove the policy</translation>
+    </message>
 </context>
 <context>
     <name>Worker</name>
@@ -924,6 +1024,14 @@ of %2</translation>
             <numerusform>The device map has %Ln errors: fix them (see Problems) to run it.</numerusform>
         </translation>
     </message>
+    <message>
+        <source>Add the policy %1</source>
+        <translation>Add the policy %1</translation>
+    </message>
+    <message>
+        <source>Remove the policy %1</source>
+        <translation>Remove the policy %1</translation>
+    </message>
 </context>
 <context>
     <name>mizan::gui::LiveView</name>
@@ -1419,6 +1527,10 @@ of %2</translation>
         <source>Checkpoints (*.safetensors *.bin *.pt *.pth *.json);;All files (*)</source>
         <translation>Checkpoints (*.safetensors *.bin *.pt *.pth *.json);;All files (*)</translation>
     </message>
+    <message>
+        <source>Policies</source>
+        <translation>Policies</translation>
+    </message>
 </context>
 <context>
     <name>mizan::gui::ModuleTreeModel</name>
@@ -1473,6 +1585,66 @@ of %2</translation>
     <message>
         <source>%1: a default no-split class of this architecture</source>
         <translation>%1: a default no-split class of this architecture</translation>
+    </message>
+</context>
+<context>
+    <name>mizan::gui::PolicyPanel</name>
+    <message>
+        <source>%1 is in the list already.</source>
+        <translation>%1 is in the list already.</translation>
+    </message>
+    <message>
+        <source>Rules that place many modules at once, kept like pins and saved with the plan. Adding or removing one plans again.</source>
+        <translation>Rules that place many modules at once, kept like pins and saved with the plan. Adding or removing one plans again.</translation>
+    </message>
+    <message>
+        <source>Remove the selected policy</source>
+        <translation>Remove the selected policy</translation>
+    </message>
+    <message>
+        <source>Add policy</source>
+        <translation>Add policy</translation>
+    </message>
+    <message>
+        <source>for example name:model.layers.*.mlp.experts=cpu</source>
+        <translation>for example name:model.layers.*.mlp.experts=cpu</translation>
+    </message>
+    <message>
+        <source>Write SELECTOR=DEVICE, or SELECTOR!=DEVICE to keep it off a device. Selectors: experts (the experts of every mixture-of-experts block), experts:N (those of the first N blocks), embeddings, first:N (the first N blocks), class:CLASS, name:PATTERN (* any characters but a dot, ** any characters, ? one character, {0..3} a number from 0 to 3, {a,b} one of the words). Devices: 0, 1, …, cpu, disk. The more specific rule wins: first:4=0 with experts-on-cpu keeps blocks 0-3 on GPU 0 but their experts on the CPU.</source>
+        <translation>Write SELECTOR=DEVICE, or SELECTOR!=DEVICE to keep it off a device. Selectors: experts (the experts of every mixture-of-experts block), experts:N (those of the first N blocks), embeddings, first:N (the first N blocks), class:CLASS, name:PATTERN (* any characters but a dot, ** any characters, ? one character, {0..3} a number from 0 to 3, {a,b} one of the words). Devices: 0, 1, …, cpu, disk. The more specific rule wins: first:4=0 with experts-on-cpu keeps blocks 0-3 on GPU 0 but their experts on the CPU.</translation>
+    </message>
+    <message>
+        <source>The experts of every mixture-of-experts block on the CPU; attention, router and norms stay on the GPUs (what llama.cpp&apos;s --n-cpu-moe and ktransformers do)</source>
+        <translation>The experts of every mixture-of-experts block on the CPU; attention, router and norms stay on the GPUs (what llama.cpp&apos;s --n-cpu-moe and ktransformers do)</translation>
+    </message>
+    <message>
+        <source>The input embeddings on the CPU</source>
+        <translation>The input embeddings on the CPU</translation>
+    </message>
+    <message>
+        <source>SELECTOR=DEVICE or SELECTOR!=DEVICE, the selector being experts, experts:N, embeddings, first:N, class:CLASS or name:PATTERN</source>
+        <translation>SELECTOR=DEVICE or SELECTOR!=DEVICE, the selector being experts, experts:N, embeddings, first:N, class:CLASS or name:PATTERN</translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln entries kept off %1 (%2)</source>
+        <translation>
+            <numerusform>%Ln entry kept off %1 (%2)</numerusform>
+            <numerusform>%Ln entries kept off %1 (%2)</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln entries on %1 (%2)</source>
+        <translation>
+            <numerusform>%Ln entry on %1 (%2)</numerusform>
+            <numerusform>%Ln entries on %1 (%2)</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>splits %Ln blocks: the rest of each stays on one device</source>
+        <translation>
+            <numerusform>splits %Ln block: the rest of it stays on one device</numerusform>
+            <numerusform>splits %Ln blocks: the rest of each stays on one device</numerusform>
+        </translation>
     </message>
 </context>
 <context>

@@ -51,6 +51,16 @@ const char *const kPlanUsage =
     "                         custom_int4, custom_fp8 size weights as 8-bit/4-bit/fp8 loading does.\n"
     "                         Default: the dtypes the checkpoint (or config) stores\n"
     "  --pin NAME=DEVICE      keep module NAME on DEVICE (repeatable); NAME!=DEVICE forbids it\n"
+    "  --policy POLICY        a placement rule over many modules (repeatable): SELECTOR=DEVICE or\n"
+    "                         SELECTOR!=DEVICE with the selector class:CLASS, name:PATTERN (* = any\n"
+    "                         characters but '.', ** = any, ? = one, {0..3} = a number from 0 to 3,\n"
+    "                         {a,b} = one of the words), first:N (the first N decoder blocks),\n"
+    "                         experts (every mixture-of-experts block's experts), experts:N (those\n"
+    "                         of the first N such blocks, as llama.cpp's --n-cpu-moe N) or embeddings;\n"
+    "                         built-in: experts-on-cpu, embeddings-on-cpu. The more specific rule\n"
+    "                         wins: first:4=0 with experts-on-cpu keeps blocks 0-3 on GPU 0 but\n"
+    "                         their experts on the CPU. A policy may split a no-split block: the\n"
+    "                         rest of the block stays together on one device\n"
     "  --offload-buffers      offload buffers with their modules (Accelerate's offload_buffers)\n"
     "  --fallback             Accelerate's fallback_allocation\n"
     "  --no-clean             keep children sharing a device as separate entries\n"
@@ -95,7 +105,7 @@ std::string entriesText(int n)
 } // namespace
 
 const std::vector<std::string> kPlanValueOptions = {"--max-memory", "--hardware", "--strategy", "--no-split", "--dtype", "--pin",
-                                                    "--headroom-tokens", "--batch"};
+                                                    "--policy", "--headroom-tokens", "--batch"};
 const std::vector<std::string> kPlanFlags = {"--offload-buffers", "--fallback", "--no-clean"};
 
 PlanArgs planArgsFrom(const Args &args, bool budgetsRequired)
@@ -135,6 +145,8 @@ PlanArgs planArgsFrom(const Args &args, bool budgetsRequired)
     }
     for (const auto &p : args.values("--pin"))
         s.pins.push_back(asUsage([&] { return parsePin(p); }));
+    for (const auto &p : args.values("--policy"))
+        s.policies.push_back(asUsage([&] { return parsePolicy(p); }));
     s.offloadBuffers = args.flag("--offload-buffers");
     s.fallbackAllocation = args.flag("--fallback");
     s.cleanResult = !args.flag("--no-clean");
@@ -236,6 +248,15 @@ int runPlan(const std::vector<std::string> &argv)
         j["max_memory"] = maxMemoryToJson(options.maxMemory);
         j["effective_max_memory"] = maxMemoryToJson(result.effectiveMaxMemory);
         j["usage"] = usageToJson(result.usage);
+        if (!options.policies.empty()) {
+            j["policies"] = nlohmann::ordered_json::array();
+            for (std::size_t i = 0; i < result.policies.size(); ++i) {
+                const auto &e = result.policies[i];
+                j["policies"].push_back({{"policy", e.policy}, {"device", options.policies[i].device.toJson()},
+                                         {"forbid", options.policies[i].forbid}, {"bytes", e.bytes}, {"names", e.names},
+                                         {"split_blocks", e.splitBlocks}});
+            }
+        }
         j["warnings"] = result.warnings;
         j["prediction"] = predictionToJson(prediction);
         j["prediction"]["notes"] = speedNotes;
@@ -258,6 +279,23 @@ int runPlan(const std::vector<std::string> &argv)
         std::cout << "No-split    ";
         for (std::size_t k = 0; k < options.noSplitClasses.size(); ++k)
             std::cout << (k ? ", " : "") << printable(options.noSplitClasses[k]);
+        std::cout << "\n";
+    }
+    for (std::size_t i = 0; i < result.policies.size(); ++i) {
+        const auto &e = result.policies[i];
+        const Policy &policy = options.policies[i];
+        std::cout << "Policy      " << printable(e.policy) << ": " << e.names.size() << (e.names.size() == 1 ? " entry " : " entries ")
+                  << (policy.forbid ? "kept off " : "on ") << policy.device.label() << ", " << humanBytes(e.bytes);
+        const std::size_t shown = explain ? e.names.size() : std::min<std::size_t>(e.names.size(), 3);
+        std::cout << " (";
+        for (std::size_t k = 0; k < shown; ++k)
+            std::cout << (k ? ", " : "") << printable(e.names[k]);
+        if (shown < e.names.size())
+            std::cout << ", ... " << printable(e.names.back()) << ": " << e.names.size() - shown << " more";
+        std::cout << ")";
+        if (!e.splitBlocks.empty())
+            std::cout << "; splits " << e.splitBlocks.size() << " no-split " << (e.splitBlocks.size() == 1 ? "module" : "modules")
+                      << ", the rest of each kept on one device";
         std::cout << "\n";
     }
     std::cout << "\n";

@@ -59,8 +59,8 @@ const char *const kRunUsage =
     "                         for another checkpoint is refused\n"
     "  --device-map FILE      a device_map.json ({\"model.embed_tokens\": 0, \"lm_head\": \"cpu\", ...});\n"
     "                         either option also takes the other format\n"
-    "  --max-memory, --hardware, --strategy, --no-split, --dtype, --pin, --offload-buffers,\n"
-    "  --fallback, --no-clean, --headroom-tokens, --batch\n"
+    "  --max-memory, --hardware, --strategy, --no-split, --dtype, --pin, --policy,\n"
+    "  --offload-buffers, --fallback, --no-clean, --headroom-tokens, --batch\n"
     "                         plan here, as `mizan-cli plan` does (see its help). With a map\n"
     "                         file, --max-memory/--hardware give the simulated GPUs' capacity and\n"
     "                         --dtype the load dtype the planned sizes are counted in\n"
@@ -278,7 +278,7 @@ int runRun(const std::vector<std::string> &argv)
         throw UsageError("give --plan or --device-map, not both");
     const std::optional<std::string> mapPath = planPath ? planPath : mapPathArg;
     if (mapPath) {
-        for (const char *planningOnly : {"--strategy", "--pin", "--headroom-tokens", "--batch"})
+        for (const char *planningOnly : {"--strategy", "--pin", "--policy", "--headroom-tokens", "--batch"})
             if (args.value(planningOnly))
                 throw UsageError(std::string(planningOnly) + " is for planning here; it does not apply to a map given with " +
                                  (planPath ? "--plan" : "--device-map"));

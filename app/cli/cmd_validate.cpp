@@ -27,13 +27,13 @@ const char *const kValidateUsage =
     "usage: mizan-cli validate PATH MAP.json [--max-memory DEVICES | --hardware PROFILE] [options] [--json]\n"
     "\n"
     "Checks a device map against the model of PATH: every parameter covered once, names that\n"
-    "exist, tied weights together, known devices, pins (errors); budgets exceeded, disk used\n"
+    "exist, tied weights together, known devices, pins and policies (errors); budgets exceeded, disk used\n"
     "while the CPU has room, GPUs left empty, no-split modules cut (warnings). Prints what the map\n"
     "puts on each device (planned bytes in the load dtype, keep-in-float32 modules in float32,\n"
     "runtime headroom), the numbers the budget checks use.\n"
     "MAP.json is a device_map.json as transformers/Accelerate take it ({\"model.embed_tokens\": 0,\n"
     "\"lm_head\": \"cpu\", ...}; \"cuda:1\" style devices accepted) or a Mizan plan file, whose budgets,\n"
-    "pins and options are used unless given here.\n"
+    "pins, policies and options are used unless given here.\n"
     "\n"
     "  --max-memory LIST      budgets for the budget checks, e.g. 0=22GiB,cpu=64GiB\n"
     "  --hardware PROFILE     budgets from a hardware profile (its disk entry is not a budget)\n"
@@ -41,6 +41,7 @@ const char *const kValidateUsage =
     "  --dtype DTYPE          load dtype for the sizes, as for plan: what from_pretrained(torch_dtype=\n"
     "                         DTYPE) instantiates (float16 weights as float32: 4 bytes each)\n"
     "  --pin NAME=DEVICE      a pin the map must respect (repeatable; NAME!=DEVICE forbids)\n"
+    "  --policy POLICY        a policy the map must respect (repeatable; see `mizan-cli plan --help`)\n"
     "  --json                 print a JSON object (format \"mizan-validate\", version 1)\n"
     "\n"
     "exit codes: 0 valid (warnings allowed), 1 invalid map or unreadable file, 2 wrong arguments\n";
@@ -57,7 +58,7 @@ const char *const kEditUsage =
     "  --move NAME=DEVICE     move module NAME (\"\" or . = the whole model) to DEVICE, in order\n"
     "  -o FILE                write the edited map or plan file here (may be MAP.json itself)\n"
     "  --force                write even when the edited map has errors\n"
-    "  --max-memory, --hardware, --no-split, --dtype, --pin   as for validate\n"
+    "  --max-memory, --hardware, --no-split, --dtype, --pin, --policy   as for validate\n"
     "  --json                 print {\"format\": \"mizan-edit\", \"version\": 1, device_map, issues, usage}\n"
     "\n"
     "exit codes: 0 edited and valid, 1 invalid result or unreadable file, 2 wrong arguments\n";
@@ -113,6 +114,8 @@ LoadedMap loadMap(const Args &args, const PlanArgs &plan, const std::string &pat
     }
     if (options.pins.empty())
         options.pins = saved.pins;
+    if (options.policies.empty())
+        options.policies = saved.policies;
     options.headroom = saved.headroom;
     return out;
 }

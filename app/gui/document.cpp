@@ -143,6 +143,7 @@ void Document::applyOpened(std::shared_ptr<const OpenedModel> result)
     m_plan.reset();
     m_map.clear();
     m_pins.clear();
+    m_policies.clear();
     m_noSplit.clear();
     for (const auto &c : m_model->source.model.noSplitClasses)
         m_noSplit << QString::fromStdString(c);
@@ -166,7 +167,7 @@ void Document::applyOpened(std::shared_ptr<const OpenedModel> result)
 
 Document::State Document::state() const
 {
-    return State{m_devices, m_dtype, m_noSplit, m_strategy, m_headroomTokens, m_headroomBatch, m_pins, m_map, m_plan};
+    return State{m_devices, m_dtype, m_noSplit, m_strategy, m_headroomTokens, m_headroomBatch, m_pins, m_policies, m_map, m_plan};
 }
 
 void Document::restore(const State &s)
@@ -180,6 +181,7 @@ void Document::restore(const State &s)
     m_headroomTokens = s.headroomTokens;
     m_headroomBatch = s.headroomBatch;
     m_pins = s.pins;
+    m_policies = s.policies;
     m_map = s.map;
     m_plan = s.plan;
     if (dtypeChanged)
@@ -392,6 +394,28 @@ void Document::unpinModule(int moduleId)
     pushState(tr("Unpin %1").arg(QString::fromStdString(name)), next);
 }
 
+bool Document::addPolicy(const planner::Policy &policy)
+{
+    if (std::find(m_policies.begin(), m_policies.end(), policy) != m_policies.end())
+        return false;
+    State next = state();
+    next.policies.push_back(policy);
+    pushState(tr("Add the policy %1").arg(ltr(QString::fromStdString(planner::toString(policy)))), next);
+    requestPlan();
+    return true;
+}
+
+void Document::removePolicy(int index)
+{
+    if (index < 0 || index >= static_cast<int>(m_policies.size()))
+        return;
+    State next = state();
+    const QString text = QString::fromStdString(planner::toString(next.policies[static_cast<std::size_t>(index)]));
+    next.policies.erase(next.policies.begin() + index);
+    pushState(tr("Remove the policy %1").arg(ltr(text)), next);
+    requestPlan();
+}
+
 planner::PlanOptions Document::options() const
 {
     models::PlanSettings s;
@@ -404,6 +428,7 @@ planner::PlanOptions Document::options() const
     s.dtype = m_dtype;
     s.strategy = m_strategy;
     s.pins = m_pins;
+    s.policies = m_policies;
     if (m_model && headroomProblem().isEmpty()) {
         s.headroomTokens = m_headroomTokens;
         s.headroomBatch = m_headroomBatch;
@@ -790,6 +815,7 @@ void Document::applyImportedPlan(const planner::PlanFile &file, const QString &p
     next.headroomTokens = file.options.headroom.enabled() ? file.options.headroom.tokens : 0;
     next.headroomBatch = std::max<std::int64_t>(1, file.options.headroom.batchSize);
     next.pins = file.options.pins;
+    next.policies = file.options.policies;
     next.map = file.deviceMap;
     next.plan.reset();
     pushState(tr("Import %1").arg(ltr(QFileInfo(path).fileName())), next);

@@ -1,7 +1,7 @@
 #pragma once
 
 // The one document of a window: the opened model, the planning settings (devices and limits,
-// dtype, no-split classes, strategy, pins), the current device map, its validation issues and
+// dtype, no-split classes, strategy, pins, policies), the current device map, its validation issues and
 // the edit history. Every change goes through the undo stack; long work goes to the worker.
 
 #include "moduletreemodel.h"
@@ -86,6 +86,11 @@ public:
     const std::vector<planner::Pin> &pins() const { return m_pins; }
     void pinModule(int moduleId, const planner::Device &device);
     void unpinModule(int moduleId);
+    // Placement policies (planner::Policy, README "Policies"): each change is one undo step and
+    // re-plans. addPolicy() returns false when the same policy is there already.
+    const std::vector<planner::Policy> &policies() const { return m_policies; }
+    bool addPolicy(const planner::Policy &policy);
+    void removePolicy(int index);
 
     planner::PlanOptions options() const;
     // Devices a module may be put on: the settings' devices then disk.
@@ -146,6 +151,7 @@ public:
         std::int64_t headroomTokens = 0;
         std::int64_t headroomBatch = 1;
         std::vector<planner::Pin> pins;
+        std::vector<planner::Policy> policies;
         planner::DeviceMap map;
         std::shared_ptr<const planner::Plan> plan;
     };
@@ -198,6 +204,7 @@ private:
     std::shared_ptr<const runtime::DeviceReport> m_machine;
     bool m_devicesTouched = false; // devices set by settings, a profile, an edit or an import
     std::vector<planner::Pin> m_pins;
+    std::vector<planner::Policy> m_policies;
     planner::DeviceMap m_map;
     std::shared_ptr<const planner::Plan> m_plan;
     std::vector<planner::Issue> m_issues;

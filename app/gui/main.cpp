@@ -41,7 +41,8 @@ int main(int argc, char **argv)
     QCommandLineOption maxNewTokens(QStringLiteral("max-new-tokens"), QStringLiteral("tokens the test inference generates"), QStringLiteral("n"));
     QCommandLineOption bandwidth(QStringLiteral("simulated-bandwidth"), QStringLiteral("host-to-GPU bandwidth of simulated GPUs for the test inference, in GB/s"), QStringLiteral("gbps"));
     QCommandLineOption prefetch(QStringLiteral("prefetch"), QStringLiteral("offloaded blocks the test inference brings in ahead"), QStringLiteral("k"));
-    parser.addOptions({language, hardware, screenshot, select, size, map, testRun, maxNewTokens, prefetch, bandwidth});
+    QCommandLineOption policy(QStringLiteral("policy"), QStringLiteral("after opening, add this placement policy (repeatable; as mizan-cli plan --policy) and show the Policies panel"), QStringLiteral("policy"));
+    parser.addOptions({language, hardware, screenshot, select, size, map, testRun, maxNewTokens, prefetch, bandwidth, policy});
     parser.process(app);
 
     mizan::gui::MainWindow window;
@@ -57,6 +58,9 @@ int main(int argc, char **argv)
     if (parser.isSet(map))
         QObject::connect(window.document(), &mizan::gui::Document::planFinished, &window,
                          [&window, file = parser.value(map)] { window.importFile(file); }, Qt::SingleShotConnection);
+    if (parser.isSet(policy))
+        QObject::connect(window.document(), &mizan::gui::Document::opened, &window,
+                         [&window, policies = parser.values(policy)] { window.addPolicies(policies); }, Qt::SingleShotConnection);
     if (parser.isSet(maxNewTokens))
         window.testRunPanel()->setMaxNewTokens(parser.value(maxNewTokens).toInt());
     if (parser.isSet(prefetch))

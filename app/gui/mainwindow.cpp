@@ -9,6 +9,7 @@
 #include "guiformat.h"
 #include "messagetext.h"
 #include "nosplitpanel.h"
+#include "policypanel.h"
 #include "startpage.h"
 #include "testrun.h"
 
@@ -236,6 +237,7 @@ void MainWindow::createDocks()
 {
     m_devicePanel = new DevicePanel(m_document, this);
     m_noSplit = new NoSplitPanel(m_document, this);
+    m_policies = new PolicyPanel(m_document, this);
     m_charts = new ChartsPanel(m_document, this);
     m_problems = new ProblemsPanel(m_document, this);
     m_history = new QUndoView(m_document->undoStack(), this);
@@ -255,6 +257,7 @@ void MainWindow::createDocks()
     deviceScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     m_devicesDock = dock(QStringLiteral("devicesDock"), deviceScroll);
     m_noSplitDock = dock(QStringLiteral("noSplitDock"), m_noSplit);
+    m_policiesDock = dock(QStringLiteral("policiesDock"), m_policies);
     m_chartsDock = dock(QStringLiteral("chartsDock"), m_charts);
     m_problemsDock = dock(QStringLiteral("problemsDock"), m_problems);
     m_historyDock = dock(QStringLiteral("historyDock"), m_history);
@@ -271,7 +274,7 @@ void MainWindow::arrangeDocks()
     // Arabic expects the side panels on the right and the bottom row read from the right.
     const bool rtl = QGuiApplication::layoutDirection() == Qt::RightToLeft;
     const Qt::DockWidgetArea side = rtl ? Qt::RightDockWidgetArea : Qt::LeftDockWidgetArea;
-    const QList<QDockWidget *> docks = {m_devicesDock, m_noSplitDock, m_chartsDock, m_problemsDock, m_historyDock};
+    const QList<QDockWidget *> docks = {m_devicesDock, m_noSplitDock, m_policiesDock, m_chartsDock, m_problemsDock, m_historyDock};
     QList<bool> hidden;
     for (QDockWidget *d : docks) {
         hidden << (d->testAttribute(Qt::WA_WState_ExplicitShowHide) && d->testAttribute(Qt::WA_WState_Hidden));
@@ -279,6 +282,8 @@ void MainWindow::arrangeDocks()
     }
     addDockWidget(side, m_devicesDock);
     addDockWidget(side, m_noSplitDock, Qt::Vertical);
+    // The two panels of planning constraints share a place: no-split classes and policies.
+    tabifyDockWidget(m_noSplitDock, m_policiesDock);
     QDockWidget *first = rtl ? m_problemsDock : m_chartsDock;
     QDockWidget *second = rtl ? m_chartsDock : m_problemsDock;
     addDockWidget(Qt::BottomDockWidgetArea, first);
@@ -287,6 +292,7 @@ void MainWindow::arrangeDocks()
     for (int i = 0; i < docks.size(); ++i)
         docks[i]->setVisible(!hidden[i]);
     m_problemsDock->raise();
+    m_noSplitDock->raise();
     resizeDocks({m_devicesDock}, {420}, Qt::Horizontal);
     // The devices panel gets the height it asks for; the no-split chips take the rest.
     resizeDocks({m_devicesDock, m_noSplitDock}, {m_devicePanel->sizeHint().height() + 8, 200}, Qt::Vertical);
@@ -417,7 +423,7 @@ void MainWindow::createMenus()
     connect(m_pinMenu, &QMenu::aboutToShow, this, [this] { fillDeviceMenu(m_pinMenu, true); });
 
     m_viewMenu = menuBar()->addMenu(QString());
-    for (QDockWidget *d : {m_devicesDock, m_noSplitDock, m_chartsDock, m_problemsDock, m_historyDock})
+    for (QDockWidget *d : {m_devicesDock, m_noSplitDock, m_policiesDock, m_chartsDock, m_problemsDock, m_historyDock})
         m_viewMenu->addAction(d->toggleViewAction());
     m_viewMenu->addSeparator();
     m_viewMenu->addAction(m_expandAction);
@@ -488,6 +494,7 @@ void MainWindow::retranslateUi()
     m_aboutAction->setText(tr("&About Mizan"));
     m_devicesDock->setWindowTitle(tr("Devices and limits"));
     m_noSplitDock->setWindowTitle(tr("No-split classes"));
+    m_policiesDock->setWindowTitle(tr("Policies"));
     m_chartsDock->setWindowTitle(tr("Memory per device and per layer"));
     m_historyDock->setWindowTitle(tr("History"));
     m_history->setEmptyLabel(tr("<opened>"));
@@ -559,6 +566,15 @@ void MainWindow::openPath(const QString &pathOrPreset)
 bool MainWindow::selectModule(const QString &name)
 {
     return m_tree->selectModule(name);
+}
+
+void MainWindow::addPolicies(const QStringList &policies)
+{
+    m_policiesDock->show();
+    m_policiesDock->raise();
+    for (const QString &p : policies)
+        if (!m_policies->addPolicy(p))
+            qWarning("mizan: the policy %s was not added", qPrintable(p));
 }
 
 void MainWindow::screenshotWhenPlanned(const QString &file, const QString &module)

@@ -31,6 +31,7 @@ class DetailPane;
 class DevicePanel;
 class Document;
 class NoSplitPanel;
+class PolicyPanel;
 class StartPage;
 class TestRunPanel;
 
@@ -63,6 +64,9 @@ public:
     // Selects (and reveals) a module by its full name; false when the model has none.
     bool selectModule(const QString &name);
     // Saves a PNG of the window once the next plan is shown, then quits (scripts/screenshots.sh).
+    // Adds placement policies (the policy syntax; those that are not valid for the model are
+    // reported on the terminal and left out) and shows the Policies panel.
+    void addPolicies(const QStringList &policies);
     void screenshotWhenPlanned(const QString &file, const QString &selectModule);
     // Saves a PNG of the start page once its local models are listed, then quits (mizan
     // --screenshot FILE without a path).
@@ -115,11 +119,13 @@ private:
     DetailPane *m_detail;
     DevicePanel *m_devicePanel;
     NoSplitPanel *m_noSplit;
+    PolicyPanel *m_policies;
     ChartsPanel *m_charts;
     ProblemsPanel *m_problems;
     QUndoView *m_history;
     QDockWidget *m_devicesDock;
     QDockWidget *m_noSplitDock;
+    QDockWidget *m_policiesDock;
     QDockWidget *m_chartsDock;
     QDockWidget *m_problemsDock;
     QDockWidget *m_historyDock;
