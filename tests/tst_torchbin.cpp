@@ -48,6 +48,113 @@ QByteArray filled(int bytes, int seed)
     return out;
 }
 
+// The number a stored element is, for comparing with the values real torch.save was given.
+double elementValue(DType dtype, const std::byte *p)
+{
+    const auto get = [p](auto v) { std::memcpy(&v, p, sizeof v); return v; };
+    switch (dtype) {
+    case DType::F32: return double(get(float{}));
+    case DType::F64: return get(double{});
+    case DType::BF16: {
+        const std::uint32_t bits = std::uint32_t(get(std::uint16_t{})) << 16;
+        float f;
+        std::memcpy(&f, &bits, sizeof f);
+        return double(f);
+    }
+    case DType::F16: {
+        const std::uint16_t h = get(std::uint16_t{});
+        const int exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
+        const double sign = (h & 0x8000) ? -1.0 : 1.0;
+        if (exponent == 0)
+            return sign * std::ldexp(double(mantissa), -24);
+        if (exponent == 31)
+            return mantissa ? std::nan("") : sign * INFINITY;
+        return sign * std::ldexp(double(mantissa | 0x400), exponent - 25);
+    }
+    case DType::I64: return double(get(std::int64_t{}));
+    case DType::I32: return double(get(std::int32_t{}));
+    case DType::I16: return double(get(std::int16_t{}));
+    case DType::I8: return double(get(std::int8_t{}));
+    case DType::U8: return double(get(std::uint8_t{}));
+    case DType::Bool: return double(get(std::uint8_t{}));
+    default: return std::nan("");
+    }
+}
+
+// expected.json's number: a JSON number, or "inf", "-inf", "nan" (what json cannot hold).
+double expectedValue(const nlohmann::json &v)
+{
+    if (v.is_string())
+        return std::strtod(v.get<std::string>().c_str(), nullptr);
+    return v.get<double>();
+}
+
+// /usr/bin/python3 with Debian's python3-torch, when installed.
+bool havePythonTorch()
+{
+    QProcess p;
+    p.start(QStringLiteral("/usr/bin/python3"), {QStringLiteral("-c"), QStringLiteral("import torch")});
+    return p.waitForFinished(60000) && p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0;
+}
+
+// Checks every file expected.json in `dir` describes: its tensors' names, dtypes, shapes and
+// values, or the words its refusal must say. Empty when all match, else what did not.
+QString checkTorchSaveFolder(const QString &dir)
+{
+    QFile f(dir + QStringLiteral("/expected.json"));
+    if (!f.open(QIODevice::ReadOnly))
+        return QStringLiteral("cannot read ") + f.fileName();
+    const nlohmann::json expected = nlohmann::json::parse(f.readAll().toStdString());
+    QStringList problems;
+    for (const auto &[file, want] : expected.items()) {
+        const std::string path = (dir + QLatin1Char('/') + QString::fromStdString(file)).toStdString();
+        const auto fail = [&](const std::string &what) { problems << QString::fromStdString(file + ": " + what); };
+        if (want.contains("error")) {
+            const auto e = errorOf([&] { loader::open(path); });
+            if (!e)
+                fail("accepted, expected a refusal");
+            else if (e->message().find(want["error"].get<std::string>()) == std::string::npos || e->file() != path)
+                fail("refusal without \"" + want["error"].get<std::string>() + "\": " + e->file() + ": " + e->message());
+            continue;
+        }
+        try {
+            const loader::Checkpoint cp = loader::open(path);
+            const auto &tensors = want["tensors"];
+            if (cp.catalog.tensors.size() != tensors.size())
+                fail(std::to_string(cp.catalog.tensors.size()) + " tensors, expected " + std::to_string(tensors.size()));
+            for (const auto &e : cp.catalog.tensors) {
+                if (!tensors.contains(e.name)) {
+                    fail("unexpected tensor " + e.name);
+                    continue;
+                }
+                const auto &t = tensors[e.name];
+                const char *dtype = safetensorsName(e.dtype);
+                if (!dtype || t["dtype"].get<std::string>() != dtype)
+                    fail(e.name + ": dtype " + (dtype ? dtype : "?") + ", expected " + t["dtype"].get<std::string>());
+                if (e.shape != t["shape"].get<std::vector<std::int64_t>>())
+                    fail(e.name + ": shape differs");
+                const auto bytes = cp.tensorBytes(e);
+                const auto &values = t["values"];
+                const std::size_t element = std::size_t(dtypeInfo(e.dtype).storageBits / 8);
+                if (bytes.size() != values.size() * element) {
+                    fail(e.name + ": " + std::to_string(bytes.size()) + " bytes for " + std::to_string(values.size()) + " values");
+                    continue;
+                }
+                for (std::size_t i = 0; i < values.size(); ++i) {
+                    const double got = elementValue(e.dtype, bytes.data() + i * element), exp = expectedValue(values[i]);
+                    if (!(got == exp || (std::isnan(got) && std::isnan(exp))) || std::signbit(got) != std::signbit(exp)) {
+                        fail(e.name + "[" + std::to_string(i) + "] = " + std::to_string(got) + ", expected " + std::to_string(exp));
+                        break;
+                    }
+                }
+            }
+        } catch (const Error &e) {
+            fail("refused: " + e.file() + ": " + e.message());
+        }
+    }
+    return problems.join(QLatin1Char('\n'));
+}
+
 // A tiny model: an embedding and a head tied to it (one storage), a norm in float16, a position
 // table in int64 and a bool mask; `lm_head.weight` a view of the embedding's storage,
 // `model.tail` a slice at an offset, `model.proj.weight` a transposed view (not contiguous).
@@ -478,6 +585,31 @@ private slots:
             const double diff = maxDiff(logits[1], logits[0]);
             QVERIFY2(diff <= 1e-6, qPrintable(QString("max logit difference %1").arg(diff)));
         }
+    }
+
+    void filesRealTorchSaveWrote()
+    {
+        // tests/data/torchsave/: files PyTorch 1.13's torch.save wrote (scripts/torchsave-fixtures.py):
+        // a module's state dict with a tied head and a buffer, every dtype, views of one storage,
+        // parameters, a sharded checkpoint with its index, and files to refuse (legacy format,
+        // entries that are not tensors, a global that is code, an expanded tensor).
+        const QString problems = checkTorchSaveFolder(QString::fromStdString(testdata::path("torchsave")));
+        QVERIFY2(problems.isEmpty(), qPrintable(problems));
+    }
+
+    void filesThisMachinesTorchSaveWrites()
+    {
+        // The same files written now by this machine's torch.save, when Debian's python3-torch is
+        // installed: a newer PyTorch changing its layout is caught here.
+        if (!havePythonTorch())
+            QSKIP("python3-torch is not installed: only the committed torch.save files were checked");
+        const QString dir = at("fresh");
+        QProcess p;
+        p.start(QStringLiteral("/usr/bin/python3"), {QStringLiteral(MIZAN_SOURCE_DIR "/scripts/torchsave-fixtures.py"), dir});
+        QVERIFY(p.waitForFinished(120000));
+        QVERIFY2(p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0, p.readAllStandardError().constData());
+        const QString problems = checkTorchSaveFolder(dir);
+        QVERIFY2(problems.isEmpty(), qPrintable(problems));
     }
 
     void refusesCode_data()
