@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -266,6 +267,13 @@ DeviceMap optimalAssignment(const ModuleTree &tree, const PlanOptions &options, 
     // ---- 1. GPUs, with the staging reserve on the execution device ----
     const std::size_t G = gpus.size();
     double reserve = 0;
+    struct Table {
+        std::unique_ptr<std::uint32_t[]> data_;
+        std::size_t size_ = 0;
+        std::uint32_t *data() { return data_.get(); }
+        std::size_t size() const { return size_; }
+        void reset(std::uint32_t *p, std::size_t n) { data_.reset(p); size_ = n; }
+    } fromTable;
     for (int round = 0; round < 6 && G > 0; ++round) {
         const std::size_t Q = std::clamp<std::size_t>(static_cast<std::size_t>(4e7 / std::max<double>(1.0, double(n) * double(G) * double(G))), 16, 1024);
         std::vector<double> capacity(G);
@@ -280,34 +288,57 @@ DeviceMap optimalAssignment(const ModuleTree &tree, const PlanOptions &options, 
         const double minusInf = -std::numeric_limits<double>::infinity();
         const std::size_t states = G * (Q + 1);
         std::vector<double> value(states, minusInf), next(states);
-        // from[i][state] = previous state (or the same state for "not on a GPU").
-        std::vector<std::uint32_t> from(n * states);
-        std::vector<std::uint8_t> placed(n * states);
+        // from[i][state] = previous state, its top bit set when unit i went on a GPU (clear: the
+        // same state, the unit stays off the GPUs). Only states reached at step i are written and
+        // read back, so the table needs no clearing between rounds.
+        constexpr std::uint32_t onGpuBit = 0x80000000u;
+        if (fromTable.size() < n * states)
+            fromTable.reset(new std::uint32_t[n * states], n * states);
+        std::uint32_t *from = fromTable.data();
         value[0] = 0;
+        std::vector<std::size_t> width(G);
         for (std::size_t i = 0; i < n; ++i) {
             const Unit &u = units[static_cast<std::size_t>(order[i])];
+            std::uint32_t *fromI = from + i * states;
             std::fill(next.begin(), next.end(), minusInf);
             const double off = costCpu(u);
-            for (std::size_t s = 0; s < states; ++s) {
-                if (value[s] == minusInf)
-                    continue;
-                const std::size_t g = s / (Q + 1), q = s % (Q + 1);
-                auto relax = [&](std::size_t to, double v, bool onGpu) {
+            for (std::size_t h = 0; h < G; ++h)
+                width[h] = allowed(u, gpus[h].first) ? bucketsOf(u, h) : Q + 1;
+            // Moving on to GPU h starts it empty: the best state on any earlier GPU leads there
+            // (a running maximum over the GPUs before h), so each state is visited once.
+            double bestBefore = minusInf;
+            std::size_t bestBeforeState = 0;
+            for (std::size_t g = 0; g < G; ++g) {
+                const std::size_t w = width[g];
+                if (bestBefore != minusInf && w <= Q) {
+                    const std::size_t to = g * (Q + 1) + w;
+                    const double v = bestBefore + off - computeOn(u, gpus[g].first);
                     if (v > next[to]) {
                         next[to] = v;
-                        from[i * states + to] = static_cast<std::uint32_t>(s);
-                        placed[i * states + to] = onGpu;
+                        fromI[to] = static_cast<std::uint32_t>(bestBeforeState) | onGpuBit;
                     }
-                };
-                relax(s, value[s], false);
-                for (std::size_t h = g; h < G; ++h) {
-                    if (!allowed(u, gpus[h].first))
+                }
+                const double gain = w <= Q ? off - computeOn(u, gpus[g].first) : 0;
+                for (std::size_t q = 0; q <= Q; ++q) {
+                    const std::size_t s = g * (Q + 1) + q;
+                    const double v = value[s];
+                    if (v == minusInf)
                         continue;
-                    const std::size_t w = bucketsOf(u, h);
-                    const std::size_t start = h == g ? q : 0;
-                    if (start + w > Q)
-                        continue;
-                    relax(h * (Q + 1) + start + w, value[s] + off - computeOn(u, gpus[h].first), true);
+                    if (v > next[s]) { // stays off the GPUs
+                        next[s] = v;
+                        fromI[s] = static_cast<std::uint32_t>(s);
+                    }
+                    if (w <= Q && q + w <= Q) { // on this GPU, after what it holds
+                        const std::size_t to = s + w;
+                        if (v + gain > next[to]) {
+                            next[to] = v + gain;
+                            fromI[to] = static_cast<std::uint32_t>(s) | onGpuBit;
+                        }
+                    }
+                    if (v > bestBefore) {
+                        bestBefore = v;
+                        bestBeforeState = s;
+                    }
                 }
             }
             value.swap(next);
@@ -318,9 +349,10 @@ DeviceMap optimalAssignment(const ModuleTree &tree, const PlanOptions &options, 
                 best = s;
         std::fill(chosen.begin(), chosen.end(), std::nullopt);
         for (std::size_t i = n; i-- > 0;) {
-            if (placed[i * states + best])
+            const std::uint32_t f = from[i * states + best];
+            if (f & onGpuBit)
                 chosen[static_cast<std::size_t>(order[i])] = gpus[best / (Q + 1)].first;
-            best = from[i * states + best];
+            best = f & ~onGpuBit;
         }
         double largest = 0;
         for (int u : order)
