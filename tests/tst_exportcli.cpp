@@ -211,7 +211,27 @@ private Q_SLOTS:
         QVERIFY(gpu1Before > 0);
         QCOMPARE(gpu1After, 0.0);
         QCOMPARE(change, 0.0);
-        QVERIFY(j.value("predicted").toObject().value("a").isNull());
+        // Both plans predicted with one set of speeds (this machine's or assumed ones here).
+        const QJsonObject predicted = j.value("predicted").toObject();
+        QVERIFY(predicted.value("a").toObject().value("decode_seconds_per_token").toDouble() > 0);
+        QVERIFY(predicted.value("b").toObject().value("prefill_seconds").toDouble() > 0);
+        QVERIFY(!predicted.value("source").toString().isEmpty());
+
+        // With a profile's speeds: each side is what `plan` predicts for it on that profile, and
+        // the plan that offloads 8 GiB is the slower one.
+        r = runCli({"diff", m_twoGpus, m_offload, "--hardware", "2x-rtx3090", "--json"});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QJsonObject onProfile = jsonOf(r).value("predicted").toObject();
+        QCOMPARE(onProfile.value("source").toString(), QString("profile 2x-rtx3090"));
+        const double a = onProfile.value("a").toObject().value("decode_seconds_per_token").toDouble();
+        const double b = onProfile.value("b").toObject().value("decode_seconds_per_token").toDouble();
+        CliRun plan = runCli({"plan", "llama-3.1-8b", "--hardware", "2x-rtx3090", "--json"});
+        QCOMPARE(plan.exitCode, 0);
+        QCOMPARE(a, jsonOf(plan).value("prediction").toObject().value("decode_s_per_token").toDouble());
+        QVERIFY2(b > 3 * a, qPrintable(QStringLiteral("%1 vs %2").arg(b).arg(a)));
+        r = runCli({"diff", m_twoGpus, m_offload, "--hardware", "2x-rtx3090"});
+        QVERIFY2(r.outText().contains("slower than A (profile 2x-rtx3090)"), r.out.constData());
+        QCOMPARE(runCli({"diff", m_twoGpus, m_offload, "--hardware", "no-such-machine"}).exitCode, 2);
 
         r = runCli({"diff", m_twoGpus, m_offload});
         QCOMPARE(r.exitCode, 0);
