@@ -1,8 +1,8 @@
 #include "plandiff.h"
-
 #include "usage.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <unordered_set>
 
@@ -205,6 +205,54 @@ std::string diffSummary(const PlanDiff &diff)
         if (d.change() != 0)
             changes += (changes.empty() ? ": " : ", ") + d.device.label() + " " + signedBytes(d.change());
     return text + changes;
+}
+
+namespace {
+// "prefix.N" -> N, else -1.
+long numberAfter(const std::string &name, const std::string &prefix)
+{
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0)
+        return -1;
+    long v = 0;
+    auto [ptr, ec] = std::from_chars(name.data() + prefix.size(), name.data() + name.size(), v);
+    return ec == std::errc() && ptr == name.data() + name.size() ? v : -1;
+}
+} // namespace
+
+std::vector<MoveRun> moveRuns(const PlanDiff &diff)
+{
+    std::vector<MoveRun> runs;
+    const auto &moves = diff.moves;
+    for (std::size_t r = 0; r < moves.size();) {
+        const ModuleMove &m = moves[r];
+        const auto dot = m.name.rfind('.');
+        std::size_t end = r + 1;
+        long first = -1;
+        if (!m.tensor && dot != std::string::npos) {
+            const std::string prefix = m.name.substr(0, dot + 1);
+            first = numberAfter(m.name, prefix);
+            if (first >= 0)
+                while (end < moves.size() && !moves[end].tensor && moves[end].from == m.from && moves[end].to == m.to &&
+                       numberAfter(moves[end].name, prefix) == first + static_cast<long>(end - r))
+                    ++end;
+        }
+        MoveRun run;
+        run.first = r;
+        if (end - r >= 3) {
+            run.count = end - r;
+            for (std::size_t k = r; k < end; ++k)
+                run.bytes += moves[k].bytes;
+            run.label = m.name.substr(0, dot + 1) + std::to_string(first) + "-" + std::to_string(first + static_cast<long>(run.count) - 1) +
+                        " (" + std::to_string(run.count) + ")";
+        } else {
+            end = r + 1;
+            run.bytes = m.bytes;
+            run.label = m.name;
+        }
+        runs.push_back(std::move(run));
+        r = end;
+    }
+    return runs;
 }
 
 nlohmann::ordered_json planDiffToJson(const PlanDiff &diff)

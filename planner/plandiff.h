@@ -71,6 +71,16 @@ struct PlanDiff {
 PlanDiff diffMaps(const ModuleTree &tree, const DeviceMap &a, const PlanOptions &optionsA, const DeviceMap &b,
                   const PlanOptions &optionsB);
 
+// The moves as people read them: three or more numbered siblings that moved alike (from one device
+// to one device, model.layers.20 .. model.layers.31) make one run; any other move is a run of one.
+struct MoveRun {
+    std::size_t first = 0;   // index into PlanDiff::moves
+    std::size_t count = 1;
+    double bytes = 0;        // of the whole run
+    std::string label;       // "model.layers.20-31 (12)", or the move's name ("" = the whole model)
+};
+std::vector<MoveRun> moveRuns(const PlanDiff &diff);
+
 // "3 modules moved (1.50 GiB): GPU 0 -1.50 GiB, CPU +1.50 GiB" / "no module moved".
 std::string diffSummary(const PlanDiff &diff);
 

@@ -14,7 +14,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -46,16 +45,6 @@ const char *const kDiffUsage =
     "different models, 2 wrong arguments\n";
 
 namespace {
-
-// "prefix.N" -> N, else -1.
-long numberAfter(const std::string &name, const std::string &prefix)
-{
-    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0)
-        return -1;
-    long v = 0;
-    auto [ptr, ec] = std::from_chars(name.data() + prefix.size(), name.data() + name.size(), v);
-    return ec == std::errc() && ptr == name.data() + name.size() ? v : -1;
-}
 
 std::string keyList(const std::vector<std::string> &keys)
 {
@@ -140,32 +129,10 @@ int runDiff(const std::vector<std::string> &argv)
               << "B  " << printable(b) << "  (" << describe(in2) << ")\n\n";
     if (!diff.moves.empty()) {
         TextTable moves({"Moved", "From", "To", "Size"}, {false, false, false, true});
-        for (std::size_t r = 0; r < diff.moves.size();) {
-            const auto &m = diff.moves[r];
-            // Runs of numbered siblings that moved alike (model.layers.20 .. model.layers.31) take one line.
-            const auto dot = m.name.rfind('.');
-            std::size_t end = r + 1;
-            long first = -1;
-            if (!m.tensor && dot != std::string::npos) {
-                const std::string prefix = m.name.substr(0, dot + 1);
-                first = numberAfter(m.name, prefix);
-                if (first >= 0)
-                    while (end < diff.moves.size() && !diff.moves[end].tensor && diff.moves[end].from == m.from &&
-                           diff.moves[end].to == m.to && numberAfter(diff.moves[end].name, prefix) == first + static_cast<long>(end - r))
-                        ++end;
-            }
-            if (end - r >= 3) {
-                double total = 0;
-                for (std::size_t k = r; k < end; ++k)
-                    total += diff.moves[k].bytes;
-                moves.addRow({m.name.substr(0, dot + 1) + std::to_string(first) + "-" + std::to_string(first + static_cast<long>(end - r) - 1) +
-                                  " (" + std::to_string(end - r) + ")",
-                              m.from.label(), m.to.label(), humanBytes(total)});
-                r = end;
-                continue;
-            }
-            moves.addRow({m.name.empty() ? std::string("(whole model)") : m.name, m.from.label(), m.to.label(), humanBytes(m.bytes)});
-            ++r;
+        for (const auto &run : planner::moveRuns(diff)) {
+            const auto &m = diff.moves[run.first];
+            moves.addRow({run.label.empty() ? std::string("(whole model)") : printable(run.label), m.from.label(), m.to.label(),
+                          humanBytes(run.bytes)});
         }
         std::cout << moves.render() << "\n";
     }
