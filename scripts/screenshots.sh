@@ -64,3 +64,13 @@ for lang in en ar; do
         "$BUILD/app/gui/mizan" --language "$lang" --size 1500x950 --screenshot "$OUT/start-$lang.png"
     echo "wrote $OUT/start-$lang.png"
 done
+
+# Plans side by side (File > Compare with plan): Llama 3.1 8B on two RTX 3090s against a plan for
+# 4 GiB per device, which offloads most of the model.
+"$BUILD/app/cli/mizan-cli" plan llama-3.1-8b --max-memory 0=4GiB,1=4GiB,cpu=4GiB -o "$CONFIG/small.mizan.json" >/dev/null 2>&1
+for lang in en ar; do
+    XDG_CONFIG_HOME="$CONFIG/compare-$lang" xvfb-run -a -s "-screen 0 1600x1000x24" \
+        "$BUILD/app/gui/mizan" llama-3.1-8b --hardware 2x-rtx3090 --language "$lang" \
+        --compare "$CONFIG/small.mizan.json" --screenshot "$OUT/compare-$lang.png"
+    echo "wrote $OUT/compare-$lang.png"
+done

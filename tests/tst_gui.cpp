@@ -3,6 +3,8 @@
 #include "chartspanel.h"
 #include "document.h"
 #include "mainwindow.h"
+#include "comparedialog.h"
+#include "guiformat.h"
 #include "messagetext.h"
 #include "moduletreemodel.h"
 #include "policypanel.h"
@@ -134,6 +136,7 @@ private Q_SLOTS:
     void loadDtypeAndProfilesComeFromTheCore();
     void firstRunDemoShowsTheSplit();
     void policiesReplanAndAreSaved();
+    void comparesPlansSideBySide();
 
 private:
     void openDemo(MainWindow &w);
@@ -1266,6 +1269,79 @@ void TestGui::policiesReplanAndAreSaved()
     QVERIFY(doc->policies().empty());
     map = std::map<std::string, planner::Device>(doc->deviceMap().begin(), doc->deviceMap().end());
     QVERIFY(!map.count("model.layers.31.mlp.experts"));
+}
+
+// File > Compare with plan: the map on screen (A) against a saved plan (B), side by side: the module
+// moved, the bytes per device before and after, and both speeds predicted the same way.
+void TestGui::comparesPlansSideBySide()
+{
+    MainWindow w;
+    w.show();
+    openDemo(w);
+    Document *doc = w.document();
+    QTemporaryDir dir;
+    const QString saved = dir.filePath(QStringLiteral("saved.mizan.json"));
+    doc->exportPlan(saved);
+    const planner::ModuleTree &tree = *doc->tree();
+    const int moved = tree.find("model.layers.1");
+    QVERIFY(moved >= 0);
+    const planner::Device before = [&] {
+        const planner::DeviceMap &map = doc->deviceMap();
+        for (const auto &[key, device] : map)
+            if (key == "model.layers.1" || key == "model.layers" || key.empty())
+                return device;
+        return planner::Device::cpu();
+    }();
+    QVERIFY(before != planner::Device::disk());
+    doc->setModuleDevice(moved, planner::Device::disk());
+
+    const Document::Comparison c = doc->compareWith(saved);
+    QCOMPARE(c.diff.moves.size(), std::size_t(1));
+    QCOMPARE(c.diff.moves[0].name, std::string("model.layers.1"));
+    QCOMPARE(c.diff.moves[0].from, planner::Device::disk()); // A: on screen
+    QCOMPARE(c.diff.moves[0].to, before);                     // B: the saved plan
+    QVERIFY(c.a && c.b);
+    QCOMPARE(c.a->decodeSeconds, doc->prediction()->decodeSeconds); // A is what the device panel shows
+    QVERIFY(c.a->decodeSeconds >= c.b->decodeSeconds);                 // a block read from disk is no faster
+    QVERIFY(c.diff.speedA && c.diff.speedB);
+
+    CompareDialog *dialog = w.compareWith(saved);
+    QVERIFY(dialog);
+    QCOMPARE(dialog->moveTable()->rowCount(), 1);
+    QCOMPARE(dialog->moveTable()->item(0, 0)->text(), QStringLiteral("model.layers.1"));
+    QCOMPARE(dialog->moveTable()->item(0, 1)->text(), doc->deviceLabel(planner::Device::disk()));
+    QCOMPARE(dialog->moveTable()->item(0, 2)->text(), doc->deviceLabel(before));
+    QCOMPARE(dialog->deviceTable()->rowCount(), static_cast<int>(c.diff.devices.size()));
+    bool diskRow = false;
+    for (int r = 0; r < dialog->deviceTable()->rowCount(); ++r)
+        if (dialog->deviceTable()->item(r, 0)->text() == doc->deviceLabel(planner::Device::disk())) {
+            diskRow = true;
+            QVERIFY2(dialog->deviceTable()->item(r, 3)->text().startsWith(QLatin1Char('-')) ||
+                         dialog->deviceTable()->item(r, 3)->text().startsWith(QChar(0x2212)),
+                     qPrintable(dialog->deviceTable()->item(r, 3)->text())); // B holds less on disk
+        }
+    QVERIFY(diskRow);
+    QCOMPARE(dialog->speedTable()->item(0, 1)->text(), formatSeconds(c.a->decodeSeconds));
+    QCOMPARE(dialog->speedTable()->item(0, 2)->text(), formatSeconds(c.b->decodeSeconds));
+    QVERIFY(!dialog->verdict().isEmpty());
+    // In Arabic: the same comparison, translated and mirrored.
+    w.setLanguage(QStringLiteral("ar"));
+    QCOMPARE(dialog->layoutDirection(), Qt::RightToLeft);
+    QVERIFY2(dialog->windowTitle() != QStringLiteral("Compare plans"), qPrintable(dialog->windowTitle()));
+    w.setLanguage(QStringLiteral("en"));
+    dialog->close();
+
+    // The same map: nothing moved, the same speed.
+    const QString same = dir.filePath(QStringLiteral("same.json"));
+    doc->exportDeviceMap(same);
+    const Document::Comparison none = doc->compareWith(same);
+    QVERIFY(none.diff.moves.empty());
+    QCOMPARE(none.a->decodeSeconds, none.b->decodeSeconds);
+    // A map that leaves weights without a device cannot be compared: a message, no dialog.
+    const QString partial = dir.filePath(QStringLiteral("partial.json"));
+    QVERIFY(test::writeFile(partial, "{\"model.layers.0\": 0}"));
+    QVERIFY(!w.compareWith(partial));
+    QVERIFY2(w.statusBar()->currentMessage().contains(QStringLiteral("partial.json")), qPrintable(w.statusBar()->currentMessage()));
 }
 
 QTEST_MAIN(TestGui)

@@ -696,6 +696,161 @@ of %2</source>
     </message>
 </context>
 <context>
+    <name>mizan::gui::CompareDialog</name>
+    <message>
+        <source>Compare plans</source>
+        <translation>مقارنة الخطط</translation>
+    </message>
+    <message numerus="yes">
+        <source>plan file, %Ln entries</source>
+        <translation>
+            <numerusform>ملف خطة، بلا مدخلات</numerusform>
+            <numerusform>ملف خطة، مدخل واحد</numerusform>
+            <numerusform>ملف خطة، مدخلان</numerusform>
+            <numerusform>ملف خطة، %Ln مدخلات</numerusform>
+            <numerusform>ملف خطة، %Ln مدخلًا</numerusform>
+            <numerusform>ملف خطة، %Ln مدخل</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>device map, %Ln entries</source>
+        <translation>
+            <numerusform>خريطة أجهزة، بلا مدخلات</numerusform>
+            <numerusform>خريطة أجهزة، مدخل واحد</numerusform>
+            <numerusform>خريطة أجهزة، مدخلان</numerusform>
+            <numerusform>خريطة أجهزة، %Ln مدخلات</numerusform>
+            <numerusform>خريطة أجهزة، %Ln مدخلًا</numerusform>
+            <numerusform>خريطة أجهزة، %Ln مدخل</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>A: the map on screen (%Ln entries)</source>
+        <translation>
+            <numerusform>أ: الخريطة التي على الشاشة (بلا مدخلات)</numerusform>
+            <numerusform>أ: الخريطة التي على الشاشة (مدخل واحد)</numerusform>
+            <numerusform>أ: الخريطة التي على الشاشة (مدخلان)</numerusform>
+            <numerusform>أ: الخريطة التي على الشاشة (%Ln مدخلات)</numerusform>
+            <numerusform>أ: الخريطة التي على الشاشة (%Ln مدخلًا)</numerusform>
+            <numerusform>أ: الخريطة التي على الشاشة (%Ln مدخل)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>B: %1 (%2)</source>
+        <translation>ب: %1 (%2)</translation>
+    </message>
+    <message>
+        <source>Predicted speed on this machine</source>
+        <translation>السرعة المتوقَّعة على هذا الجهاز</translation>
+    </message>
+    <message>
+        <source>A</source>
+        <translation>أ</translation>
+    </message>
+    <message>
+        <source>B</source>
+        <translation>ب</translation>
+    </message>
+    <message>
+        <source>Time per token</source>
+        <translation>الزمن لكل رمز</translation>
+    </message>
+    <message>
+        <source>Tokens per second</source>
+        <translation>رموز في الثانية</translation>
+    </message>
+    <message>
+        <source>not predictable</source>
+        <translation>لا يمكن توقُّعها</translation>
+    </message>
+    <message>
+        <source>One of the maps leaves weights without a device: its speed cannot be predicted.</source>
+        <translation>إحدى الخريطتين تترك أوزانًا بلا جهاز: لا يمكن توقُّع سرعتها.</translation>
+    </message>
+    <message>
+        <source>A and B decode at about the same speed.</source>
+        <translation>تولِّد أ وب الرموز بالسرعة نفسها تقريبًا.</translation>
+    </message>
+    <message>
+        <source>B decodes about %1x faster than A.</source>
+        <translation>تولِّد ب الرموز أسرع من أ بنحو %1 مرة.</translation>
+    </message>
+    <message>
+        <source>B decodes about %1x slower than A.</source>
+        <translation>تولِّد ب الرموز أبطأ من أ بنحو %1 مرة.</translation>
+    </message>
+    <message>
+        <source>(Speeds assumed: run mizan-cli calibrate for this machine&apos;s.)</source>
+        <translation>(السرعات مفترضة: شغّل mizan-cli calibrate لقياس سرعات هذا الجهاز.)</translation>
+    </message>
+    <message>
+        <source>Memory per device</source>
+        <translation>الذاكرة لكل جهاز</translation>
+    </message>
+    <message>
+        <source>Device</source>
+        <translation>الجهاز</translation>
+    </message>
+    <message>
+        <source>Change</source>
+        <translation>التغيُّر</translation>
+    </message>
+    <message>
+        <source>Moved modules</source>
+        <translation>الوحدات المنقولة</translation>
+    </message>
+    <message numerus="yes">
+        <source>Moved modules: %Ln, %1</source>
+        <translation>
+            <numerusform>الوحدات المنقولة: لا شيء، %1</numerusform>
+            <numerusform>الوحدات المنقولة: وحدة واحدة، %1</numerusform>
+            <numerusform>الوحدات المنقولة: وحدتان، %1</numerusform>
+            <numerusform>الوحدات المنقولة: %Ln وحدات، %1</numerusform>
+            <numerusform>الوحدات المنقولة: %Ln وحدة، %1</numerusform>
+            <numerusform>الوحدات المنقولة: %Ln وحدة، %1</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Module</source>
+        <translation>الوحدة</translation>
+    </message>
+    <message>
+        <source>In A</source>
+        <translation>في أ</translation>
+    </message>
+    <message>
+        <source>In B</source>
+        <translation>في ب</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>الحجم</translation>
+    </message>
+    <message>
+        <source>(whole model)</source>
+        <translation>(النموذج كله)</translation>
+    </message>
+    <message>
+        <source>No module moved: A and B place every weight alike.</source>
+        <translation>لم تُنقل أي وحدة: تضع أ وب كل وزن في المكان نفسه.</translation>
+    </message>
+    <message>
+        <source>The maps name modules differently (%1 keys only in A, %2 only in B); compared weight by weight.</source>
+        <translation>تسمّي الخريطتان الوحدات بطريقتين مختلفتين (%1 مفتاحًا في أ وحدها، و%2 في ب وحدها)؛ فقورنتا وزنًا وزنًا.</translation>
+    </message>
+    <message>
+        <source>A and B load the weights in different dtypes: bytes in A are sized as A loads them, in B as B does.</source>
+        <translation>تحمِّل أ وب الأوزان بنوعَي بيانات مختلفين: تُحسب بايتات أ كما تحمِّلها أ، وبايتات ب كما تحمِّلها ب.</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>إغلاق</translation>
+    </message>
+    <message>
+        <source>Prompt of %1 tokens</source>
+        <translation>موجِّه من %1 رمزًا</translation>
+    </message>
+</context>
+<context>
     <name>mizan::gui::DetailPane</name>
     <message>
         <source>Tensor</source>
@@ -1590,6 +1745,26 @@ of %2</source>
     <message>
         <source>Policies</source>
         <translation>السياسات</translation>
+    </message>
+    <message>
+        <source>Compare with a plan</source>
+        <translation>المقارنة بخطة</translation>
+    </message>
+    <message>
+        <source>Mizan plan or device map (*.json)</source>
+        <translation>خطة ميزان أو خريطة أجهزة (*.json)</translation>
+    </message>
+    <message>
+        <source>&amp;Compare with plan…</source>
+        <translation>&amp;مقارنة بخطة…</translation>
+    </message>
+    <message>
+        <source>Show the map on screen and a saved plan or device map side by side: what moved, memory per device, predicted speed</source>
+        <translation>اعرض الخريطة التي على الشاشة وخطةً محفوظة أو خريطة أجهزة جنبًا إلى جنب: ما نُقل، والذاكرة لكل جهاز، والسرعة المتوقَّعة</translation>
+    </message>
+    <message>
+        <source>Cannot compare</source>
+        <translation>تعذَّرت المقارنة</translation>
     </message>
 </context>
 <context>

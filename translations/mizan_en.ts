@@ -664,6 +664,145 @@ of %2</translation>
     </message>
 </context>
 <context>
+    <name>mizan::gui::CompareDialog</name>
+    <message>
+        <source>Compare plans</source>
+        <translation>Compare plans</translation>
+    </message>
+    <message numerus="yes">
+        <source>plan file, %Ln entries</source>
+        <translation>
+            <numerusform>plan file, %Ln entry</numerusform>
+            <numerusform>plan file, %Ln entries</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>device map, %Ln entries</source>
+        <translation>
+            <numerusform>device map, %Ln entry</numerusform>
+            <numerusform>device map, %Ln entries</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>A: the map on screen (%Ln entries)</source>
+        <translation>
+            <numerusform>A: the map on screen (%Ln entry)</numerusform>
+            <numerusform>A: the map on screen (%Ln entries)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>B: %1 (%2)</source>
+        <translation>B: %1 (%2)</translation>
+    </message>
+    <message>
+        <source>Predicted speed on this machine</source>
+        <translation>Predicted speed on this machine</translation>
+    </message>
+    <message>
+        <source>A</source>
+        <translation>A</translation>
+    </message>
+    <message>
+        <source>B</source>
+        <translation>B</translation>
+    </message>
+    <message>
+        <source>Time per token</source>
+        <translation>Time per token</translation>
+    </message>
+    <message>
+        <source>Tokens per second</source>
+        <translation>Tokens per second</translation>
+    </message>
+    <message>
+        <source>not predictable</source>
+        <translation>not predictable</translation>
+    </message>
+    <message>
+        <source>One of the maps leaves weights without a device: its speed cannot be predicted.</source>
+        <translation>One of the maps leaves weights without a device: its speed cannot be predicted.</translation>
+    </message>
+    <message>
+        <source>A and B decode at about the same speed.</source>
+        <translation>A and B decode at about the same speed.</translation>
+    </message>
+    <message>
+        <source>B decodes about %1x faster than A.</source>
+        <translation>B decodes about %1x faster than A.</translation>
+    </message>
+    <message>
+        <source>B decodes about %1x slower than A.</source>
+        <translation>B decodes about %1x slower than A.</translation>
+    </message>
+    <message>
+        <source>(Speeds assumed: run mizan-cli calibrate for this machine&apos;s.)</source>
+        <translation>(Speeds assumed: run mizan-cli calibrate for this machine&apos;s.)</translation>
+    </message>
+    <message>
+        <source>Memory per device</source>
+        <translation>Memory per device</translation>
+    </message>
+    <message>
+        <source>Device</source>
+        <translation>Device</translation>
+    </message>
+    <message>
+        <source>Change</source>
+        <translation>Change</translation>
+    </message>
+    <message>
+        <source>Moved modules</source>
+        <translation>Moved modules</translation>
+    </message>
+    <message numerus="yes">
+        <source>Moved modules: %Ln, %1</source>
+        <translation>
+            <numerusform>Moved modules: %Ln, %1</numerusform>
+            <numerusform>Moved modules: %Ln, %1</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Module</source>
+        <translation>Module</translation>
+    </message>
+    <message>
+        <source>In A</source>
+        <translation>In A</translation>
+    </message>
+    <message>
+        <source>In B</source>
+        <translation>In B</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>Size</translation>
+    </message>
+    <message>
+        <source>(whole model)</source>
+        <translation>(whole model)</translation>
+    </message>
+    <message>
+        <source>No module moved: A and B place every weight alike.</source>
+        <translation>No module moved: A and B place every weight alike.</translation>
+    </message>
+    <message>
+        <source>The maps name modules differently (%1 keys only in A, %2 only in B); compared weight by weight.</source>
+        <translation>The maps name modules differently (%1 keys only in A, %2 only in B); compared weight by weight.</translation>
+    </message>
+    <message>
+        <source>A and B load the weights in different dtypes: bytes in A are sized as A loads them, in B as B does.</source>
+        <translation>A and B load the weights in different dtypes: bytes in A are sized as A loads them, in B as B does.</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>Close</translation>
+    </message>
+    <message>
+        <source>Prompt of %1 tokens</source>
+        <translation>Prompt of %1 tokens</translation>
+    </message>
+</context>
+<context>
     <name>mizan::gui::DetailPane</name>
     <message>
         <source>Tensor</source>
@@ -1530,6 +1669,26 @@ of %2</translation>
     <message>
         <source>Policies</source>
         <translation>Policies</translation>
+    </message>
+    <message>
+        <source>Compare with a plan</source>
+        <translation>Compare with a plan</translation>
+    </message>
+    <message>
+        <source>Mizan plan or device map (*.json)</source>
+        <translation>Mizan plan or device map (*.json)</translation>
+    </message>
+    <message>
+        <source>&amp;Compare with plan…</source>
+        <translation>&amp;Compare with plan…</translation>
+    </message>
+    <message>
+        <source>Show the map on screen and a saved plan or device map side by side: what moved, memory per device, predicted speed</source>
+        <translation>Show the map on screen and a saved plan or device map side by side: what moved, memory per device, predicted speed</translation>
+    </message>
+    <message>
+        <source>Cannot compare</source>
+        <translation>Cannot compare</translation>
     </message>
 </context>
 <context>

@@ -455,7 +455,9 @@ planner::SpeedModel Document::speeds() const
     for (const auto &d : m_devices)
         if (d.device.isGpu() && d.simulated)
             simulated.push_back(d.device.index);
-    return runtime::speedModelForThisMachine(m_calibration, simulated, 0);
+    if (!m_speeds || m_speeds->first != simulated)
+        m_speeds.emplace(simulated, runtime::speedModelForThisMachine(m_calibration, simulated, 0));
+    return m_speeds->second;
 }
 
 std::vector<planner::Device> Document::deviceChoices() const
@@ -762,6 +764,45 @@ void Document::importFile(const QString &path)
         applyImportedPlan(*file.plan, path);
     else
         applyImportedMap(std::move(file.map), path);
+}
+
+Document::Comparison Document::compareWith(const QString &path) const
+{
+    if (!m_tree)
+        throw Error(ErrorKind::InvalidArgument, path.toStdString(), "no model is open to compare with");
+    const auto identity = planner::identityOf(*m_tree, m_model->path.toStdString());
+    const planner::MapOrPlan file = planner::readMapOrPlanFile(path.toStdString(), &identity);
+    const planner::PlanOptions mine = options();
+    planner::PlanOptions theirs = mine;
+    if (file.plan) {
+        // The plan's own load dtype and no-split classes size its side.
+        theirs.dtype = file.plan->options.dtype;
+        theirs.noSplitClasses = file.plan->options.noSplitClasses;
+    }
+    // A map of other budgets or devices compares fine; one that does not place the model does not.
+    for (const auto &issue : planner::validate(*m_tree, file.map, theirs))
+        if (issue.kind == planner::IssueKind::NotCovered || issue.kind == planner::IssueKind::CoveredTwice ||
+            issue.kind == planner::IssueKind::UnknownModule)
+            throw Error(ErrorKind::InvalidDeviceMap, path.toStdString(), issue.message);
+    Comparison c;
+    c.diff = planner::diffMaps(*m_tree, m_map, mine, file.map, theirs);
+    c.otherIsPlan = file.plan.has_value();
+    c.otherEntries = file.map.size();
+    const planner::SpeedModel s = speeds();
+    auto predicted = [&](const planner::DeviceMap &map, const planner::PlanOptions &o) -> std::optional<planner::Prediction> {
+        try {
+            return planner::predict(*m_tree, map, o, s);
+        } catch (const Error &) {
+            return std::nullopt;
+        }
+    };
+    c.a = predicted(m_map, mine);
+    c.b = predicted(file.map, theirs);
+    if (c.a)
+        c.diff.speedA = planner::PredictedSpeed{c.a->prefillSeconds, c.a->decodeSeconds};
+    if (c.b)
+        c.diff.speedB = planner::PredictedSpeed{c.b->prefillSeconds, c.b->decodeSeconds};
+    return c;
 }
 
 void Document::applyImportedMap(planner::DeviceMap map, const QString &path)

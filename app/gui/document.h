@@ -9,6 +9,7 @@
 
 #include "planner/cost.h"
 #include "planner/plan.h"
+#include "planner/plandiff.h"
 #include "planner/validate.h"
 #include "planner/planfile.h"
 #include "runtime/calibrate.h"
@@ -141,6 +142,16 @@ public:
     void importDeviceMap(const QString &path);    // undoable; validated
     void importPlan(const QString &path);         // undoable; settings and map
     void importFile(const QString &path);         // either of the two, told apart by "format"
+    // The map on screen (A) against a plan file or device map of the same model (B): what moved,
+    // the bytes on every device before and after, and both predicted with the speeds prediction()
+    // uses. Throws mizan::Error for an unreadable file, another model's plan or an invalid map.
+    struct Comparison {
+        planner::PlanDiff diff;
+        std::optional<planner::Prediction> a, b; // none where a map leaves weights uncovered
+        bool otherIsPlan = false;
+        std::size_t otherEntries = 0;
+    };
+    Comparison compareWith(const QString &path) const;
 
     // Raw setters used by undo commands.
     struct State {
@@ -213,6 +224,8 @@ private:
     mutable std::optional<bool> m_calibratedChecked;
     mutable bool m_calibrated = false;
     mutable std::optional<runtime::Calibration> m_calibration;
+    // speeds() for the simulated GPUs it was built for (rebuilt when they change).
+    mutable std::optional<std::pair<std::vector<int>, planner::SpeedModel>> m_speeds;
     std::vector<double> m_keyBytes;
     std::optional<runtime::RunError> m_runError;
 };

@@ -42,7 +42,8 @@ int main(int argc, char **argv)
     QCommandLineOption bandwidth(QStringLiteral("simulated-bandwidth"), QStringLiteral("host-to-GPU bandwidth of simulated GPUs for the test inference, in GB/s"), QStringLiteral("gbps"));
     QCommandLineOption prefetch(QStringLiteral("prefetch"), QStringLiteral("offloaded blocks the test inference brings in ahead"), QStringLiteral("k"));
     QCommandLineOption policy(QStringLiteral("policy"), QStringLiteral("after opening, add this placement policy (repeatable; as mizan-cli plan --policy) and show the Policies panel"), QStringLiteral("policy"));
-    parser.addOptions({language, hardware, screenshot, select, size, map, testRun, maxNewTokens, prefetch, bandwidth, policy});
+    QCommandLineOption compare(QStringLiteral("compare"), QStringLiteral("after the first plan, show it side by side with this plan file or device_map.json (with --screenshot: a PNG of the comparison)"), QStringLiteral("file"));
+    parser.addOptions({language, hardware, screenshot, select, size, map, testRun, maxNewTokens, prefetch, bandwidth, policy, compare});
     parser.process(app);
 
     mizan::gui::MainWindow window;
@@ -67,7 +68,9 @@ int main(int argc, char **argv)
         window.testRunPanel()->setPrefetch(parser.value(prefetch).toInt());
     if (parser.isSet(bandwidth))
         window.testRunPanel()->setSimulatedBandwidth(parser.value(bandwidth).toDouble() * 1e9);
-    if (parser.isSet(testRun))
+    if (parser.isSet(compare))
+        window.compareWhenPlanned(parser.value(compare), parser.value(screenshot));
+    else if (parser.isSet(testRun))
         window.testRunWhenPlanned(parser.value(screenshot));
     else if (parser.isSet(screenshot) && parser.positionalArguments().isEmpty())
         window.screenshotStartPage(parser.value(screenshot));

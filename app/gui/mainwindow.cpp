@@ -1,4 +1,5 @@
 #include "mainwindow.h"
+#include "comparedialog.h"
 
 #include "settings.h"
 
@@ -329,6 +330,12 @@ void MainWindow::createActions()
     m_importPlanAction = action(nullptr, {}, [this] {
         importWith(tr("Open a plan"), tr("Mizan plan (*.mizan.json);;JSON (*.json)"), [this](const QString &f) { m_document->importPlan(f); });
     });
+    m_compareAction = action(nullptr, {}, [this] {
+        const QString file = QFileDialog::getOpenFileName(this, tr("Compare with a plan"), QString(),
+                                                          tr("Mizan plan or device map (*.json)"));
+        if (!file.isEmpty())
+            compareWith(file);
+    });
     m_exportMapAction = action(":/icons/export.png", QKeySequence(tr("Ctrl+E")), [this] {
         exportWith(tr("Export the device map"), tr("Device map (*.json)"), QStringLiteral("device_map.json"),
                    [this](const QString &f) { m_document->exportDeviceMap(f); });
@@ -407,6 +414,7 @@ void MainWindow::createMenus()
     m_exportMenu->addAction(m_savePlanAction);
     m_exportMenu->addAction(m_copySnippetAction);
     m_fileMenu->addAction(m_savePlanAction);
+    m_fileMenu->addAction(m_compareAction);
     m_fileMenu->addSeparator();
     m_fileMenu->addAction(m_quitAction);
 
@@ -472,6 +480,8 @@ void MainWindow::retranslateUi()
     m_quitAction->setText(tr("&Quit"));
     m_importMapAction->setText(tr("Device map JSON…"));
     m_importPlanAction->setText(tr("Plan file…"));
+    m_compareAction->setText(tr("&Compare with plan…"));
+    m_compareAction->setToolTip(tr("Show the map on screen and a saved plan or device map side by side: what moved, memory per device, predicted speed"));
     m_exportMapAction->setText(tr("Export device map…"));
     m_exportMaxMemoryAction->setText(tr("max_memory JSON…"));
     m_savePlanAction->setText(tr("&Save plan…"));
@@ -596,6 +606,33 @@ void MainWindow::screenshotWhenPlanned(const QString &file, const QString &modul
     });
 }
 
+CompareDialog *MainWindow::compareWith(const QString &file)
+{
+    try {
+        auto *dialog = new CompareDialog(m_document, m_document->compareWith(file), file, this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        dialog->show();
+        return dialog;
+    } catch (const std::exception &e) {
+        showError(tr("Cannot compare"), describeError(e));
+        return nullptr;
+    }
+}
+
+void MainWindow::compareWhenPlanned(const QString &file, const QString &screenshot)
+{
+    connect(m_document, &Document::planFinished, this, [this, file, screenshot] {
+        CompareDialog *dialog = compareWith(file);
+        if (screenshot.isEmpty())
+            return;
+        if (!dialog) {
+            qApp->exit(1);
+            return;
+        }
+        QTimer::singleShot(1200, dialog, [dialog, screenshot] { qApp->exit(dialog->grab().save(screenshot) ? 0 : 1); });
+    }, Qt::SingleShotConnection);
+}
+
 void MainWindow::screenshotStartPage(const QString &file)
 {
     auto save = [this, file] {
@@ -678,7 +715,7 @@ void MainWindow::updateActions()
     m_cancelRunAction->setEnabled(m_testRun->isRunning());
     for (QAction *a : {m_importMapAction, m_importPlanAction})
         a->setEnabled(model);
-    for (QAction *a : {m_exportMapAction, m_exportMaxMemoryAction, m_savePlanAction, m_copySnippetAction})
+    for (QAction *a : {m_exportMapAction, m_exportMaxMemoryAction, m_savePlanAction, m_copySnippetAction, m_compareAction})
         a->setEnabled(map);
     const bool selection = model && m_tree->selectionModel()->hasSelection();
     m_moveMenu->setEnabled(selection && map);

@@ -74,6 +74,12 @@ public:
     // After the first plan, starts a test inference (mizan --test-run); with `screenshot`, saves a
     // PNG of the window mid-run (once a third of the tokens are out) and quits when the run ends.
     void testRunWhenPlanned(const QString &screenshot = {});
+    // Opens the plans side by side: the map on screen against `file` (a plan file or device map);
+    // nullptr (and a message box) when the file cannot be compared.
+    class CompareDialog *compareWith(const QString &file);
+    // After the first plan, compareWith(file) (mizan --compare FILE); with `screenshot`, saves a PNG
+    // of the comparison and quits.
+    void compareWhenPlanned(const QString &file, const QString &screenshot = {});
 
 protected:
     void changeEvent(QEvent *event) override;
@@ -136,6 +142,7 @@ private:
     QMenu *m_fileMenu, *m_recentMenu, *m_presetMenu, *m_importMenu, *m_exportMenu, *m_editMenu, *m_moveMenu,
         *m_pinMenu, *m_viewMenu, *m_planMenu, *m_languageMenu, *m_helpMenu;
     QAction *m_openFolderAction, *m_openFileAction, *m_quitAction;
+    QAction *m_compareAction;
     QAction *m_importMapAction, *m_importPlanAction, *m_exportMapAction, *m_exportMaxMemoryAction,
         *m_savePlanAction, *m_copySnippetAction;
     QAction *m_undoAction, *m_redoAction, *m_unpinAction, *m_filterAction, *m_expandAction, *m_collapseAction;
