@@ -1,6 +1,7 @@
 #include "cost.h"
 
 #include "error.h"
+#include "steps_p.h"
 
 #include <nlohmann/json.hpp>
 
@@ -209,11 +210,6 @@ struct Step {
     int weightedModules = 0; // modules with weights (for the fixed cost)
 };
 
-bool isEmbeddingClass(const std::string &className)
-{
-    return className.find("Embedding") != std::string::npos && className.find("Rotary") == std::string::npos;
-}
-
 bool counts(const Tensor &t)
 {
     return !t.buffer || t.persistent;
@@ -250,7 +246,6 @@ std::vector<Step> stepsOf(const ModuleTree &tree, const DeviceMap &map, const Pl
 {
     const Homes homes = resolveHomes(tree, map);
     std::vector<Step> steps;
-    int unitRoot = -1; // the no-split module being walked
     auto addWeights = [&](Step &step, int id) {
         const Module &m = tree.module(id);
         bool any = false;
@@ -268,7 +263,7 @@ std::vector<Step> stepsOf(const ModuleTree &tree, const DeviceMap &map, const Pl
                 else
                     throw Error(ErrorKind::InvalidDeviceMap, {},
                                 "the device map does not cover \"" + tree.tensorName(id, t) + "\": add a key for it or for a module that contains it");
-                w.embedding = isEmbeddingClass(m.className);
+                w.embedding = detail::isEmbeddingClass(m.className);
                 step.weights.push_back(w);
                 any = true;
             }
@@ -278,27 +273,14 @@ std::vector<Step> stepsOf(const ModuleTree &tree, const DeviceMap &map, const Pl
         if (any)
             ++step.weightedModules;
     };
-    for (int id : tree.preorder()) {
-        const Module &m = tree.module(id);
-        if (unitRoot >= 0 && tree.isWithin(id, unitRoot)) {
-            addWeights(steps.back(), id);
-            continue;
-        }
-        unitRoot = -1;
-        const bool noSplit = !m.className.empty() &&
-                             std::find(options.noSplitClasses.begin(), options.noSplitClasses.end(), m.className) != options.noSplitClasses.end();
-        if (noSplit) {
-            unitRoot = id;
-            steps.push_back({m.name, {}, 0});
-            addWeights(steps.back(), id);
-            continue;
-        }
-        Step step{m.name, {}, 0};
-        addWeights(step, id);
+    const detail::ExecutionSteps order = detail::executionSteps(tree, options.noSplitClasses);
+    for (const auto &st : order.steps) {
+        Step step{tree.module(st.module).name, {}, 0};
+        for (std::size_t i = st.first; i < st.end; ++i)
+            addWeights(step, order.preorder[i]);
         if (!step.weights.empty())
             steps.push_back(std::move(step));
     }
-    steps.erase(std::remove_if(steps.begin(), steps.end(), [](const Step &s) { return s.weights.empty(); }), steps.end());
     return steps;
 }
 

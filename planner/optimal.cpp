@@ -17,6 +17,7 @@
 // reserve covers what is offloaded. Tied units go where the first of them goes.
 #include "cost.h"
 #include "plan_p.h"
+#include "steps_p.h"
 
 #include <algorithm>
 #include <cmath>
@@ -38,11 +39,6 @@ struct Unit {
     int leader = -1;          // a tied unit: the unit whose device it follows
     std::vector<Device> forbidden;
 };
-
-bool isEmbedding(const std::string &className)
-{
-    return className.find("Embedding") != std::string::npos && className.find("Rotary") == std::string::npos;
-}
 
 double ownBytes(const ModuleTree &tree, int id, const SizeTable &sizes)
 {
@@ -110,29 +106,20 @@ DeviceMap optimalAssignment(const ModuleTree &tree, const PlanOptions &options, 
     };
     std::vector<Unit> units;
     std::unordered_map<int, int> unitOfModule; // module id -> unit (for the units' subtrees)
-    int inside = -1;
-    for (int id : tree.preorder()) {
+    const ExecutionSteps execution = executionSteps(tree, options.noSplitClasses);
+    // Pinned: a module a pin places, and everything under it.
+    std::vector<char> pinned(static_cast<std::size_t>(tree.size()), 0);
+    for (int id : execution.preorder) {
+        const int parent = tree.module(id).parent;
+        pinned[static_cast<std::size_t>(id)] = pinnedRoot[static_cast<std::size_t>(id)] || (parent >= 0 && pinned[static_cast<std::size_t>(parent)]);
+    }
+    for (const auto &step : execution.steps) {
+        const int id = step.module;
         const Module &m = tree.module(id);
-        if (inside >= 0 && tree.isWithin(id, inside)) {
-            unitOfModule[id] = static_cast<int>(units.size()) - 1;
-            if (!units.back().restKeys.empty())
-                continue; // counted when the rest was made
-            if (hasWeights(m)) {
-                units.back().modules += 1;
-                if (!isEmbedding(m.className))
-                    units.back().streamed += ownBytes(tree, id, sizes);
-            }
+        if (pinned[static_cast<std::size_t>(id)])
             continue;
-        }
-        inside = -1;
-        if (pinnedRoot[static_cast<std::size_t>(id)] || (m.parent >= 0 && pinnedRoot[static_cast<std::size_t>(m.parent)] == 2)) {
-            pinnedRoot[static_cast<std::size_t>(id)] = 2; // this and everything below is pinned
-            continue;
-        }
-        const bool noSplit = std::find(options.noSplitClasses.begin(), options.noSplitClasses.end(), m.className) != options.noSplitClasses.end() &&
-                             !m.className.empty();
-        if (noSplit && holdsPinned[static_cast<std::size_t>(id)]) {
-            inside = id;
+        if (step.whole && holdsPinned[static_cast<std::size_t>(id)]) {
+            // Policies pinned parts of this no-split module: the rest of it is one unit.
             Unit u;
             u.key = m.name;
             u.restKeys = restKeys(id);
@@ -142,26 +129,28 @@ DeviceMap optimalAssignment(const ModuleTree &tree, const PlanOptions &options, 
                 u.bytes += sizes.ofKey(k, resolveOrNone(tree, k));
             u.modules = 1;
             u.streamed = u.bytes;
-            unitOfModule[id] = static_cast<int>(units.size());
+            for (std::size_t i = step.first; i < step.end; ++i)
+                unitOfModule[execution.preorder[i]] = static_cast<int>(units.size());
             units.push_back(std::move(u));
             continue;
         }
-        if (noSplit) {
-            inside = id;
+        if (step.whole) {
             Unit u;
             u.key = m.name;
             u.bytes = sizes.module[static_cast<std::size_t>(id)];
-            unitOfModule[id] = static_cast<int>(units.size());
-            if (hasWeights(m)) {
-                u.modules = 1;
-                if (!isEmbedding(m.className))
-                    u.streamed = ownBytes(tree, id, sizes);
+            for (std::size_t i = step.first; i < step.end; ++i) {
+                const int inner = execution.preorder[i];
+                const Module &im = tree.module(inner);
+                unitOfModule[inner] = static_cast<int>(units.size());
+                if (hasWeights(im)) {
+                    u.modules += 1;
+                    if (!isEmbeddingClass(im.className))
+                        u.streamed += ownBytes(tree, inner, sizes);
+                }
             }
             units.push_back(std::move(u));
             continue;
         }
-        if (!hasWeights(m))
-            continue;
         bool childWeights = false;
         for (int c : m.children)
             childWeights = childWeights || sizes.module[static_cast<std::size_t>(c)] > 0;
@@ -170,7 +159,7 @@ DeviceMap optimalAssignment(const ModuleTree &tree, const PlanOptions &options, 
             u.key = m.name;
             u.bytes = sizes.module[static_cast<std::size_t>(id)];
             u.modules = 1;
-            u.streamed = isEmbedding(m.className) ? 0 : u.bytes;
+            u.streamed = isEmbeddingClass(m.className) ? 0 : u.bytes;
             unitOfModule[id] = static_cast<int>(units.size());
             units.push_back(std::move(u));
         } else {
