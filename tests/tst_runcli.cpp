@@ -499,6 +499,9 @@ private Q_SLOTS:
         QTest::newRow("bad --simulated-bandwidth") << QStringList{mm, cpu, ids, QStringLiteral("1"), QStringLiteral("--simulated-bandwidth"),
                                                                   QStringLiteral("fast")}
                                                    << 2 << QStringLiteral("--simulated-bandwidth");
+        QTest::newRow("--simulated-bandwidth without a unit") << QStringList{mm, cpu, ids, QStringLiteral("1"), QStringLiteral("--simulated-bandwidth"),
+                                                                             QStringLiteral("2")}
+                                                              << 2 << QStringLiteral("under 1 MB/s: give a unit");
         QTest::newRow("float16 on the CPU") << QStringList{mm, cpu, ids, QStringLiteral("1"), QStringLiteral("--cpu-dtype"), QStringLiteral("float16")}
                                             << 2 << QStringLiteral("--cpu-dtype must be float32 or bfloat16");
         QTest::newRow("bad --temperature") << QStringList{mm, cpu, ids, QStringLiteral("1"), QStringLiteral("--temperature"), QStringLiteral("-1")}

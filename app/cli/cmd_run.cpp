@@ -146,6 +146,11 @@ double bandwidthFrom(const std::string &text)
     }
     if (bytes <= 0)
         throw UsageError("--simulated-bandwidth needs a positive size per second (e.g. 2GB or 16GiB/s), got \"" + text + "\"");
+    // A bare "2" is 2 bytes/s: a run that would sleep for years on its first weight. No link is
+    // that slow; the unit was forgotten.
+    if (bytes < 1000000)
+        throw UsageError("--simulated-bandwidth \"" + text + "\" is " + std::to_string(bytes) +
+                         " bytes/s, under 1 MB/s: give a unit, e.g. 2GB for 2 GB/s");
     return static_cast<double>(bytes);
 }
 
