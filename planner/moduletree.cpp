@@ -219,6 +219,12 @@ void ModuleTree::sortNumericChildren()
 ModuleTree ModuleTree::fromTensorNames(const std::vector<std::pair<std::string, Tensor>> &tensors)
 {
     ModuleTree tree;
+    // A module holding many tensors indexes them (addTensor): room for all of them at once, so the
+    // index is not rebuilt every time it doubles (each rebuild touches fresh pages).
+    if (tensors.size() > kScanTensors) {
+        tree.m_paramIndex.table.reserve(tensors.size());
+        tree.m_paramIndex.refs.reserve(tensors.size());
+    }
     for (const auto &[fullName, tensor] : tensors) {
         const auto dot = fullName.rfind('.');
         const int owner = dot == std::string::npos ? kRoot : tree.ensureModule(std::string_view(fullName).substr(0, dot));
