@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -235,9 +236,20 @@ int runLocalRanks(const std::vector<std::string> &argv, const Args &args, const 
         stage["load_ms"] = results[r].value("load_ms", nlohmann::ordered_json());
         stage["decode_ms_per_token"] = results[r].value("decode_ms_per_token", nlohmann::ordered_json());
         stages.push_back(stage);
-        for (const auto &n : results[r].value("notes", nlohmann::ordered_json::array()))
-            notes.push_back("rank " + std::to_string(r) + ": " + n.get<std::string>());
     }
+    // A note every rank makes (the plan's) once; the others with their rank.
+    for (std::size_t r = 0; r < results.size(); ++r)
+        for (const auto &n : results[r].value("notes", nlohmann::ordered_json::array())) {
+            bool everywhere = true;
+            for (const auto &other : results) {
+                const auto theirs = other.value("notes", nlohmann::ordered_json::array());
+                everywhere = everywhere && std::find(theirs.begin(), theirs.end(), n) != theirs.end();
+            }
+            if (!everywhere)
+                notes.push_back("rank " + std::to_string(r) + ": " + n.get<std::string>());
+            else if (r == 0)
+                notes.push_back(n);
+        }
     out.erase("stage");
     out["local_ranks"] = world;
     out["master"] = master;

@@ -693,8 +693,12 @@ private:
         // The other stages: fingerprints compared before any weight is read.
         if (m_request.pipeline.world > 1)
             m_link = StageLink::connect(m_request.pipeline, fingerprint());
+        if (m_link)
+            m_link->loading();
         useOffloadFolder(result);
         loadResident();
+        if (m_link)
+            m_link->allLoaded();
         result.loadSeconds = secondsSince(m_start);
     }
 
@@ -1289,6 +1293,14 @@ private:
     {
         std::vector<DeviceRunReport> out;
         for (const auto &d : m_devices) {
+            // A stage reports the devices its part of the map uses (and where it computes).
+            if (m_request.pipeline.world > 1 && d.get() != m_main) {
+                bool used = false;
+                for (const auto &[key, dev] : m_request.map)
+                    used = used || dev == d->device;
+                if (!used)
+                    continue;
+            }
             if (d->device.kind == DeviceKind::Disk && d->planned < 0) {
                 bool used = false;
                 for (const auto &[key, dev] : m_request.map)

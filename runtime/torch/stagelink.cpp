@@ -8,7 +8,12 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #endif
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
 #include <cstdlib>
 #include <exception>
 #include <string>
@@ -85,6 +90,64 @@ public:
         }
     }
 
+    ~GlooLink() override { stopBeating(); }
+
+    void loading() override
+    {
+        m_beating = true;
+        m_beat = std::thread([this] {
+            std::unique_lock lock(m_beatMutex);
+            while (m_beating) {
+                try {
+                    m_store->add(keyOf("beat", m_spec.rank), 1);
+                } catch (...) {
+                    return; // the store is gone: the wait or the next exchange reports it
+                }
+                m_beatWake.wait_for(lock, beatPeriod(), [this] { return !m_beating; });
+            }
+        });
+    }
+
+    void allLoaded() override
+    {
+        stopBeating();
+        const auto t0 = Clock::now();
+        try {
+            m_store->set(keyOf("loaded", m_spec.rank), bytesOf("1"));
+        } catch (const std::exception &e) {
+            lost(0, "telling the others its weights are loaded (rank 0 serves the rendezvous)", e);
+        }
+        std::map<int, std::pair<std::int64_t, Clock::time_point>> lastBeat;
+        for (int q = 0; q < m_spec.world; ++q)
+            if (q != m_spec.rank)
+                lastBeat[q] = {-1, Clock::now()};
+        while (!lastBeat.empty()) {
+            for (auto it = lastBeat.begin(); it != lastBeat.end();) {
+                const int q = it->first;
+                try {
+                    if (m_store->check({keyOf("loaded", q)})) {
+                        it = lastBeat.erase(it);
+                        continue;
+                    }
+                    const std::int64_t beats = m_store->add(keyOf("beat", q), 0);
+                    if (beats != it->second.first)
+                        it->second = {beats, Clock::now()};
+                } catch (const std::exception &e) {
+                    lost(0, "waiting for the others to load their weights (rank 0 serves the rendezvous)", e);
+                }
+                if (Clock::now() - it->second.second > m_timeout)
+                    throw Error(ErrorKind::Io, {},
+                                "rank " + std::to_string(m_spec.rank) + " lost rank " + std::to_string(q) +
+                                    " while it was loading its weights: no sign of life for " + seconds(m_spec.timeoutSeconds) +
+                                    peerErrors());
+                ++it;
+            }
+            if (!lastBeat.empty())
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        waitSeconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    }
+
     void sendHidden(const torch::Tensor &hidden) override
     {
         std::vector<at::Tensor> tensors{hidden.to(torch::kCPU, torch::kFloat32).contiguous()};
@@ -145,6 +208,22 @@ public:
     }
 
 private:
+    std::chrono::milliseconds beatPeriod() const
+    {
+        return std::max(std::chrono::milliseconds(50), std::min(std::chrono::milliseconds(1000), m_timeout / 4));
+    }
+
+    void stopBeating()
+    {
+        {
+            const std::lock_guard lock(m_beatMutex);
+            m_beating = false;
+        }
+        m_beatWake.notify_all();
+        if (m_beat.joinable())
+            m_beat.join();
+    }
+
     void rendezvous(const nlohmann::json &fingerprint, const std::string &where)
     {
         const int rank = m_spec.rank;
@@ -230,6 +309,10 @@ private:
     std::chrono::milliseconds m_timeout{30000};
     c10::intrusive_ptr<c10d::TCPStore> m_store;
     c10::intrusive_ptr<c10d::ProcessGroupGloo> m_group;
+    std::mutex m_beatMutex;
+    std::condition_variable m_beatWake;
+    bool m_beating = false;
+    std::thread m_beat;
 };
 
 } // namespace

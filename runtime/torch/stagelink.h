@@ -29,6 +29,12 @@ public:
     // Whether this build has c10d with gloo.
     static bool available();
 
+    // Loading weights takes each rank its own time, longer than the timeout on a large stage: while
+    // this rank loads, a heartbeat tells the others it is alive. allLoaded() ends it and waits for
+    // every other rank to have loaded, failing only when one stops beating for the timeout.
+    virtual void loading() = 0;
+    virtual void allLoaded() = 0;
+
     // The hidden state [1, T, H] (sent as float32 from the CPU) to the next rank.
     virtual void sendHidden(const torch::Tensor &hidden) = 0;
     // The previous rank's hidden state [1, tokens, hiddenSize], float32 on the CPU.
