@@ -116,19 +116,27 @@ std::vector<int> balancedStages(const std::vector<std::int64_t> &weights, const 
     std::vector<std::int64_t> prefix(items.size() + 1, 0);
     for (std::size_t i = 0; i < items.size(); ++i)
         prefix[i + 1] = prefix[i] + items[i];
-    // best[k][i]: the smallest largest stage putting the first i blocks into k stages.
-    constexpr std::int64_t kInf = std::numeric_limits<std::int64_t>::max();
+    // best[k][i]: the first i blocks in k stages with the smallest largest stage, then (among
+    // splits as good) the smallest sum of squared stage sizes: the other stages as even as they go.
+    struct Cost {
+        std::int64_t largest = std::numeric_limits<std::int64_t>::max();
+        double squares = 0;
+        bool operator<(const Cost &o) const { return largest != o.largest ? largest < o.largest : squares < o.squares; }
+    };
     const auto n = static_cast<std::size_t>(blocks);
     const auto stages = static_cast<std::size_t>(world);
-    std::vector<std::vector<std::int64_t>> best(stages + 1, std::vector<std::int64_t>(n + 1, kInf));
+    std::vector<std::vector<Cost>> best(stages + 1, std::vector<Cost>(n + 1));
     std::vector<std::vector<std::size_t>> cut(stages + 1, std::vector<std::size_t>(n + 1, 0));
-    best[0][0] = 0;
+    best[0][0] = Cost{0, 0};
+    constexpr std::int64_t kInf = std::numeric_limits<std::int64_t>::max();
     for (std::size_t k = 1; k <= stages; ++k)
         for (std::size_t i = k; i <= n; ++i)
             for (std::size_t j = k - 1; j < i; ++j) {
-                if (best[k - 1][j] == kInf)
+                if (best[k - 1][j].largest == kInf)
                     continue;
-                const std::int64_t cost = std::max(best[k - 1][j], prefix[i] - prefix[j]);
+                const std::int64_t stage = prefix[i] - prefix[j];
+                const Cost cost{std::max(best[k - 1][j].largest, stage),
+                                best[k - 1][j].squares + static_cast<double>(stage) * static_cast<double>(stage)};
                 if (cost < best[k][i]) {
                     best[k][i] = cost;
                     cut[k][i] = j;

@@ -111,7 +111,6 @@ public:
     void allLoaded() override
     {
         stopBeating();
-        const auto t0 = Clock::now();
         try {
             m_store->set(keyOf("loaded", m_spec.rank), bytesOf("1"));
         } catch (const std::exception &e) {
@@ -129,9 +128,18 @@ public:
                         it = lastBeat.erase(it);
                         continue;
                     }
+                    if (m_store->check({keyOf("error", q)})) {
+                        const std::vector<std::uint8_t> bytes = m_store->get(keyOf("error", q));
+                        throw Error(ErrorKind::Io, {},
+                                    "rank " + std::to_string(m_spec.rank) + " lost rank " + std::to_string(q) +
+                                        " while it was loading its weights: rank " + std::to_string(q) +
+                                        " reported: " + std::string(bytes.begin(), bytes.end()));
+                    }
                     const std::int64_t beats = m_store->add(keyOf("beat", q), 0);
                     if (beats != it->second.first)
                         it->second = {beats, Clock::now()};
+                } catch (const Error &) {
+                    throw;
                 } catch (const std::exception &e) {
                     lost(0, "waiting for the others to load their weights (rank 0 serves the rendezvous)", e);
                 }
@@ -145,7 +153,6 @@ public:
             if (!lastBeat.empty())
                 std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
-        waitSeconds += std::chrono::duration<double>(Clock::now() - t0).count();
     }
 
     void sendHidden(const torch::Tensor &hidden) override
