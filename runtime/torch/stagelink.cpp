@@ -8,6 +8,10 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #endif
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -50,6 +54,35 @@ std::string keyOf(const char *what, int rank)
     return std::string("mizan/") + what + "/" + std::to_string(rank);
 }
 
+// Waits until something accepts TCP connections at host:port (rank 0's store), trying every 20 ms
+// until `deadline`: the store's own client backs off a whole second after a refused connection,
+// which every rank started with rank 0 would pay. False at the deadline.
+bool waitForListener(const std::string &host, int port, Clock::time_point deadline)
+{
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    for (;;) {
+        addrinfo *found = nullptr;
+        if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) == 0) {
+            bool connected = false;
+            for (addrinfo *a = found; a && !connected; a = a->ai_next) {
+                const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+                if (fd < 0)
+                    continue;
+                connected = ::connect(fd, a->ai_addr, a->ai_addrlen) == 0;
+                ::close(fd);
+            }
+            ::freeaddrinfo(found);
+            if (connected)
+                return true;
+        }
+        if (Clock::now() >= deadline)
+            return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
 class GlooLink final : public StageLink {
 public:
     GlooLink(const PipelineSpec &spec, const nlohmann::json &fingerprint) : m_spec(spec)
@@ -62,6 +95,10 @@ public:
         options.numWorkers = static_cast<std::size_t>(spec.world);
         options.waitWorkers = false;
         options.timeout = m_timeout;
+        if (spec.rank != 0 && !waitForListener(spec.masterAddress, spec.masterPort, Clock::now() + m_timeout))
+            throw Error(ErrorKind::Io, {},
+                        "rank " + std::to_string(spec.rank) + " could not reach the master " + where + " within " + seconds(spec.timeoutSeconds) +
+                            " (is rank 0 running, the port open?): nothing accepted a connection there");
         try {
             m_store = c10::make_intrusive<c10d::TCPStore>(spec.masterAddress, options);
         } catch (const std::exception &e) {
