@@ -21,7 +21,7 @@ namespace mizan::runtime {
 
 // Bump whenever Backend (its virtual functions, their order or signatures) or a type it passes
 // (GpuInfo, ...) changes. A module reporting another number is refused with a clear error.
-inline constexpr int kBackendAbiVersion = 5;
+inline constexpr int kBackendAbiVersion = 6;
 
 // What libtorch does for Mizan. One object per process, owned by the module, alive until exit (the
 // module is never closed). Calls may come from any thread; none throws across the boundary.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace mizan::runtime {
 
@@ -89,6 +90,66 @@ std::string deviceName(const planner::Device &device, bool simulated)
     if (device.kind == planner::DeviceKind::Disk)
         return "disk";
     return device.label();
+}
+
+std::vector<int> balancedStages(const std::vector<std::int64_t> &weights, const std::vector<bool> &isBlock, int world)
+{
+    // One item per block; what precedes the first block joins it, what follows a block joins it.
+    std::vector<std::int64_t> items;
+    std::int64_t before = 0;
+    for (std::size_t i = 0; i < weights.size(); ++i) {
+        const std::int64_t w = std::max<std::int64_t>(0, weights[i]);
+        if (i < isBlock.size() && isBlock[i]) {
+            items.push_back(before + w);
+            before = 0;
+        } else if (items.empty()) {
+            before += w;
+        } else {
+            items.back() += w;
+        }
+    }
+    const int blocks = static_cast<int>(items.size());
+    if (world < 1 || world > blocks)
+        throw Error(ErrorKind::InvalidArgument, {},
+                    "cannot split " + std::to_string(blocks) + " decoder block(s) into " + std::to_string(world) +
+                        " pipeline stages: each stage needs at least one block");
+    std::vector<std::int64_t> prefix(items.size() + 1, 0);
+    for (std::size_t i = 0; i < items.size(); ++i)
+        prefix[i + 1] = prefix[i] + items[i];
+    // best[k][i]: the first i blocks in k stages with the smallest largest stage, then (among
+    // splits as good) the smallest sum of squared stage sizes: the other stages as even as they go.
+    struct Cost {
+        std::int64_t largest = std::numeric_limits<std::int64_t>::max();
+        double squares = 0;
+        bool operator<(const Cost &o) const { return largest != o.largest ? largest < o.largest : squares < o.squares; }
+    };
+    const auto n = static_cast<std::size_t>(blocks);
+    const auto stages = static_cast<std::size_t>(world);
+    std::vector<std::vector<Cost>> best(stages + 1, std::vector<Cost>(n + 1));
+    std::vector<std::vector<std::size_t>> cut(stages + 1, std::vector<std::size_t>(n + 1, 0));
+    best[0][0] = Cost{0, 0};
+    constexpr std::int64_t kInf = std::numeric_limits<std::int64_t>::max();
+    for (std::size_t k = 1; k <= stages; ++k)
+        for (std::size_t i = k; i <= n; ++i)
+            for (std::size_t j = k - 1; j < i; ++j) {
+                if (best[k - 1][j].largest == kInf)
+                    continue;
+                const std::int64_t stage = prefix[i] - prefix[j];
+                const Cost cost{std::max(best[k - 1][j].largest, stage),
+                                best[k - 1][j].squares + static_cast<double>(stage) * static_cast<double>(stage)};
+                if (cost < best[k][i]) {
+                    best[k][i] = cost;
+                    cut[k][i] = j;
+                }
+            }
+    std::vector<int> counts(stages, 0);
+    std::size_t end = n;
+    for (std::size_t k = stages; k >= 1; --k) {
+        const std::size_t start = cut[k][end];
+        counts[k - 1] = static_cast<int>(end - start);
+        end = start;
+    }
+    return counts;
 }
 
 } // namespace mizan::runtime

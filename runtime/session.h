@@ -39,6 +39,37 @@ struct RunDevice {
     std::string label;               // for reports: "NVIDIA H100", "simulated GPU 1", "system RAM"
 };
 
+// A run as one stage of a pipeline over several processes (ranks), connected through libtorch's
+// c10d (ProcessGroupGloo over TCP, a TCPStore on rank 0 for the rendezvous). The decoder blocks are
+// split into `world` contiguous stages: rank 0 also runs the embeddings, the last rank the final
+// norm and the head and samples the token, which every rank receives. Each rank runs the map
+// restricted to its stage's modules on its own devices. world == 1 is a single-process run.
+struct PipelineSpec {
+    int rank = 0;
+    int world = 1;
+    std::string masterAddress = "127.0.0.1"; // where rank 0 serves the TCPStore
+    int masterPort = 0;
+    // Every wait on another rank (joining, the rendezvous, a hidden state, a token) fails after this.
+    double timeoutSeconds = 30;
+    // Decoder blocks per stage (world counts, their sum the model's blocks); empty: split balanced
+    // by the bytes of each stage's weights (the same on every rank: it depends on the checkpoint only).
+    std::vector<int> blocksPerStage;
+};
+
+// What a stage did (RunResult::stage).
+struct StageReport {
+    int rank = 0;
+    int world = 1;
+    int firstBlock = 0, endBlock = 0;      // its decoder blocks [firstBlock, endBlock)
+    bool embeddings = true, head = true;   // also ran the embeddings / the final norm and head
+    std::vector<std::pair<int, int>> split; // every rank's [firstBlock, endBlock)
+    std::int64_t bytesSent = 0;            // hidden states and tokens this rank sent
+    std::int64_t bytesReceived = 0;
+    double waitSeconds = 0;                // time spent in send / receive / token exchange
+    double seconds = 0;                    // the whole run on this rank
+    std::string fingerprint;               // of its checkpoint, as published at the rendezvous
+};
+
 struct RunRequest {
     std::string checkpointPath;            // a checkpoint folder, index or .safetensors file
     planner::DeviceMap map;                // module / tensor key -> device; must cover the model
@@ -69,6 +100,7 @@ struct RunRequest {
     // Generation ends after one of these ids (the tokenizer's / generation_config.json's end of
     // sequence), before maxNewTokens; empty: always maxNewTokens.
     std::vector<std::int64_t> stopIds;
+    PipelineSpec pipeline;                 // world > 1: this run is one stage of a pipeline
 };
 
 enum class RunEventKind {
@@ -144,7 +176,8 @@ struct RunResult {
     double convertSeconds = 0;
     std::int64_t inPlaceTensors = 0;   // float32 weights used straight from the mmapped file
     std::vector<std::string> notes;
-    std::vector<std::vector<float>> logits; // with keepLogits
+    std::vector<std::vector<float>> logits; // with keepLogits (the last stage's only)
+    StageReport stage;                 // the pipeline stage this run was (world 1: everything)
     bool cancelled = false;
     std::optional<RunError> error;     // set when the run failed
 };
@@ -178,6 +211,12 @@ void setPlan(RunRequest &request, const planner::DeviceMap &map, const std::vect
 
 // Turns an Error into the RunError a session reports.
 RunError runErrorOf(const Error &error);
+// Decoder blocks per stage: `weights` holds the bytes of each step of the model in order (embedding,
+// blocks..., norm, head; `isBlock` marks the blocks); the blocks are cut into `world` contiguous,
+// non-empty ranges minimising the largest stage's bytes (the first stage also holds what comes
+// before the first block, the last what comes after the last). Throws InvalidArgument when there
+// are fewer blocks than stages.
+std::vector<int> balancedStages(const std::vector<std::int64_t> &weights, const std::vector<bool> &isBlock, int world);
 // "0" -> "GPU 0 (simulated)" and the like, for reports.
 std::string deviceName(const planner::Device &device, bool simulated);
 

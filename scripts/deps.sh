@@ -4,7 +4,7 @@
 mizan_install_deps() {
     local pkgs=(cmake ninja-build g++ pkg-config
         qt6-base-dev qt6-tools-dev qt6-l10n-tools qt6-tools-dev-tools
-        libtorch-dev nlohmann-json3-dev libqcustomplot-dev libopenblas0-pthread
+        libtorch-dev libgloo-dev nlohmann-json3-dev libqcustomplot-dev libopenblas0-pthread
         libpcre2-dev libicu-dev
         fonts-dejavu-core "$@")
     local missing=()

@@ -6,6 +6,7 @@
 #include "format.h"
 #include "output.h"
 #include "planargs.h"
+#include "stage.h"
 
 #include "models/describe.h"
 #include "models/source.h"
@@ -90,6 +91,23 @@ const char *const kRunUsage =
     "  --top-k K              sample among the K most likely tokens only\n"
     "  --seed S               the sampling seed (default 0; the same seed gives the same tokens)\n"
     "  --json                 print one object {\"format\": \"mizan-run-result\", \"version\": 1, ...}\n"
+    "\n"
+    "Pipeline stages (libtorch's c10d: ProcessGroupGloo over TCP, a TCPStore on rank 0):\n"
+    "  --local-ranks N        run the plan as N pipeline stages, N processes on 127.0.0.1 started\n"
+    "                         here (a free port is chosen): the decoder blocks are split into N\n"
+    "                         contiguous stages balanced by bytes; prints the tokens once and what\n"
+    "                         each stage did; a failing rank fails the run with every rank's error.\n"
+    "                         With --offload-folder DIR, rank R uses DIR/rank-R\n"
+    "  --distributed          this process is one rank of such a pipeline (one per host), with:\n"
+    "  --master ADDR:PORT     where rank 0 serves the rendezvous (rank 0 listens there)\n"
+    "  --rank R --world N     this rank and the number of ranks\n"
+    "  --split A,B,...        decoder blocks per stage (default: balanced by bytes)\n"
+    "  --timeout SECONDS      how long a rank waits for another (joining, a hidden state, a\n"
+    "                         token) before failing (default 30)\n"
+    "Every rank needs the same checkpoint, map and arguments except --rank (and its devices):\n"
+    "fingerprints of the checkpoint, the plan, the split and the generation settings are compared\n"
+    "at the rendezvous, before any weights load. Each rank runs the map restricted to its stage's\n"
+    "modules on its own devices (GPUs, simulated GPUs, CPU, disk).\n"
     "\n"
     "Ctrl-C stops the run before its next step (exit 130).\n"
     "The run needs the libtorch backend, libmizan_torch_backend.so (see `mizan-cli help devices`).\n"
@@ -262,19 +280,126 @@ std::string joined(const std::vector<std::string> &items, const char *sep)
     return out;
 }
 
+std::string stageSummary(const runtime::StageReport &s, std::size_t tokens)
+{
+    std::string text = "rank " + std::to_string(s.rank) + " of " + std::to_string(s.world) + ": blocks " + std::to_string(s.firstBlock) + "-" +
+                       std::to_string(s.endBlock - 1) + (s.embeddings ? " with the embeddings" : "") +
+                       (s.head ? std::string(s.embeddings ? " and" : " with") + " the norm and head" : "") + "; sent " +
+                       humanBytes(static_cast<double>(s.bytesSent)) + " (" +
+                       humanBytes(tokens ? static_cast<double>(s.bytesSent) / static_cast<double>(tokens) : 0.0) + "/token), waited " +
+                       ms(s.waitSeconds) + " for the other stages";
+    return text;
+}
+
+nlohmann::ordered_json stageJson(const runtime::StageReport &s, std::size_t tokens)
+{
+    nlohmann::ordered_json split = nlohmann::ordered_json::array();
+    for (const auto &[first, end] : s.split)
+        split.push_back({first, end});
+    return {{"rank", s.rank},
+            {"world", s.world},
+            {"blocks", {s.firstBlock, s.endBlock}},
+            {"embeddings", s.embeddings},
+            {"head", s.head},
+            {"split", split},
+            {"seconds", s.seconds},
+            {"bytes_sent", s.bytesSent},
+            {"bytes_received", s.bytesReceived},
+            {"bytes_sent_per_token", tokens ? static_cast<double>(s.bytesSent) / static_cast<double>(tokens) : 0.0},
+            {"wait_ms", milliseconds(s.waitSeconds)},
+            {"checkpoint_fingerprint", s.fingerprint.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(s.fingerprint)}};
+}
+
 } // namespace
+
+runtime::PipelineSpec pipelineFrom(const Args &args)
+{
+    runtime::PipelineSpec spec;
+    const bool distributed = args.flag("--distributed");
+    const auto local = args.value("--local-ranks");
+    if (distributed && local)
+        throw UsageError("give --distributed (one rank of a pipeline) or --local-ranks N (all ranks here), not both");
+    for (const char *option : {"--master", "--rank", "--world"}) {
+        if (distributed && !args.value(option))
+            throw UsageError(std::string("--distributed needs ") + option + " (--master ADDR:PORT --rank R --world N)");
+        if (!distributed && args.value(option))
+            throw UsageError(std::string(option) + " goes with --distributed" + (local ? " (--local-ranks chooses ranks and port itself)" : ""));
+    }
+    if (!distributed && !local)
+        for (const char *option : {"--split", "--timeout"})
+            if (args.value(option))
+                throw UsageError(std::string(option) + " goes with --distributed or --local-ranks");
+    if (auto t = args.value("--timeout")) {
+        double v = -1;
+        auto [ptr, ec] = std::from_chars(t->data(), t->data() + t->size(), v);
+        if (ec != std::errc() || ptr != t->data() + t->size() || !std::isfinite(v) || v <= 0 || v > 86400)
+            throw UsageError("--timeout needs a number of seconds > 0 (at most 86400), got \"" + *t + "\"");
+        spec.timeoutSeconds = v;
+    }
+    if (auto s = args.value("--split")) {
+        for (const auto &item : splitList(*s)) {
+            int n = 0;
+            auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), n);
+            if (ec != std::errc() || ptr != item.data() + item.size() || n <= 0)
+                throw UsageError("--split needs block counts per stage, e.g. 4,4,8, got \"" + *s + "\"");
+            spec.blocksPerStage.push_back(n);
+        }
+    }
+    if (local) {
+        const std::int64_t n = nonNegativeInt(args, "--local-ranks", 1);
+        if (n < 1 || n > 64)
+            throw UsageError("--local-ranks needs a number of ranks from 1 to 64, got \"" + *local + "\"");
+        spec.world = static_cast<int>(n);
+    }
+    if (distributed) {
+        const std::string master = *args.value("--master");
+        const auto colon = master.rfind(':');
+        int port = 0;
+        const std::string portText = colon == std::string::npos ? std::string() : master.substr(colon + 1);
+        auto [ptr, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), port);
+        if (colon == std::string::npos || colon == 0 || ec != std::errc() || ptr != portText.data() + portText.size() || port < 1 || port > 65535)
+            throw UsageError("--master needs ADDR:PORT (e.g. 10.0.0.1:29500), got \"" + master + "\"");
+        spec.masterAddress = master.substr(0, colon);
+        spec.masterPort = port;
+        const std::int64_t world = nonNegativeInt(args, "--world", 1);
+        const std::int64_t rank = nonNegativeInt(args, "--rank", 0);
+        if (world < 1 || world > 1024)
+            throw UsageError("--world needs a number of ranks from 1 to 1024");
+        if (rank >= world)
+            throw UsageError("--rank must be below --world (ranks are 0.." + std::to_string(world - 1) + ")");
+        spec.world = static_cast<int>(world);
+        spec.rank = static_cast<int>(rank);
+    }
+    if (!spec.blocksPerStage.empty() && static_cast<int>(spec.blocksPerStage.size()) != spec.world)
+        throw UsageError("--split gives " + std::to_string(spec.blocksPerStage.size()) + " stage(s) for " + std::to_string(spec.world) +
+                         " rank(s)");
+    return spec;
+}
+
+int runStage(const std::vector<std::string> &argv)
+{
+    std::vector<std::string> all = argv;
+    if (std::find(all.begin(), all.end(), "--distributed") == all.end())
+        all.push_back("--distributed");
+    return runRun(all);
+}
 
 int runRun(const std::vector<std::string> &argv)
 {
     std::vector<std::string> values = kPlanValueOptions;
     values.insert(values.end(), {"--plan", "--device-map", "--prompt", "--prompt-ids", "--tokenizer", "--max-new-tokens", "--prefetch", "--simulated-bandwidth",
-                                 "--offload-folder", "--cpu-dtype", "--temperature", "--top-k", "--seed"});
+                                 "--offload-folder", "--cpu-dtype", "--temperature", "--top-k", "--seed", "--master", "--rank", "--world",
+                                 "--split", "--timeout", "--local-ranks"});
     std::vector<std::string> flags = kPlanFlags;
     flags.push_back("--json");
     flags.push_back("--ignore-eos");
+    flags.push_back("--distributed");
     const Args args(argv, values, flags);
     args.expectPositionals(1, 1);
     const std::string path = args.positional(0, "PATH");
+    const runtime::PipelineSpec pipeline = pipelineFrom(args);
+    if (args.value("--local-ranks"))
+        return runLocalRanks(argv, args, pipeline);
 
     // Every argument is checked before the (slow) open and the backend's load.
     const auto planPath = args.value("--plan");
@@ -308,6 +433,7 @@ int runRun(const std::vector<std::string> &argv)
 
     runtime::RunRequest request;
     request.checkpointPath = path;
+    request.pipeline = pipeline;
     if (promptIdsText)
         request.promptIds = promptIdsFrom(*promptIdsText);
     const std::int64_t maxNew = nonNegativeInt(args, "--max-new-tokens", 16);
@@ -572,6 +698,7 @@ int runRun(const std::vector<std::string> &argv)
         j["converted_bytes"] = result.convertedBytes;
         j["convert_ms"] = milliseconds(result.convertSeconds);
         j["in_place_tensors"] = result.inPlaceTensors;
+        j["stage"] = stageJson(result.stage, result.generatedIds.size());
         j["notes"] = notes;
         std::cout << jsonText(j) << "\n";
         return 0;
@@ -591,6 +718,8 @@ int runRun(const std::vector<std::string> &argv)
         std::cout << "Decode      " << decoded << (decoded == 1 ? " token, " : " tokens, ") << ms(result.decodeSecondsPerToken) << "/token ("
                   << perSecond(1.0, result.decodeSecondsPerToken) << " tokens/s)\n";
     std::cout << "Load        " << ms(result.loadSeconds) << "\n";
+    if (result.stage.world > 1)
+        std::cout << "Stage       " << stageSummary(result.stage, result.generatedIds.size()) << "\n";
     std::cout << "Compute     " << result.cpuDtype << " on the CPU" << (simulatedNames.empty() ? "" : " and the simulated GPUs");
     if (result.convertedTensors > 0)
         std::cout << "; " << result.convertedTensors << " weight tensor(s) converted (" << humanBytes(static_cast<double>(result.convertedBytes))

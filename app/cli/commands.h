@@ -34,6 +34,9 @@ int runDevices(const std::vector<std::string> &args);
 extern const char *const kDevicesUsage;
 int runRun(const std::vector<std::string> &args);
 extern const char *const kRunUsage;
+// mizan-cli stage: `run --distributed` (one host's pipeline stage).
+int runStage(const std::vector<std::string> &args);
+extern const char *const kStageUsage;
 int runOffload(const std::vector<std::string> &args);
 extern const char *const kOffloadUsage;
 int runList(const std::vector<std::string> &args);

@@ -28,6 +28,7 @@ const Command kCommands[] = {
     {"diff", "compare two plans: modules moved, bytes per device before and after", kDiffUsage, runDiff},
     {"export", "a plan as llama.cpp options, vLLM pipeline stages or a mistral.rs topology", kExportUsage, runExport},
     {"run", "generate tokens with a checkpoint dispatched by a map (GPUs, simulated GPUs, CPU, disk)", kRunUsage, runRun},
+    {"stage", "run one host's pipeline stage of a plan (run --distributed --master ADDR:PORT --rank R --world N)", kStageUsage, runStage},
     {"offload", "write the tensors a map puts on disk into an Accelerate offload folder", kOffloadUsage, runOffload},
     {"devices", "list this machine's GPUs, RAM and offload disk", kDevicesUsage, runDevices},
     {"calibrate", "measure this machine's memory, disk and compute speed for predictions", kCalibrateUsage, runCalibrate},

@@ -2,6 +2,7 @@
 // device map on real or simulated GPUs, the CPU and disk; offloaded weights brought in per step,
 // ahead of time on a prefetch thread; memory accounted per device; events batched to an observer.
 #include "session_p.h"
+#include "stagelink.h"
 
 #include "loader/offloadfolder.h"
 #include "loader/torch/torchtensor.h"
@@ -16,6 +17,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <deque>
 #include <exception>
 #include <future>
@@ -351,6 +353,7 @@ private:
 
 struct StepPlan {
     const Step *step = nullptr;
+    std::size_t index = 0; // the step's index in the model
     DeviceState *exec = nullptr;
     std::vector<Weight *> weights;
     bool needsStaging = false; // some weight is not already where the step computes
@@ -371,11 +374,15 @@ public:
         result.promptIds = m_request.promptIds;
         try {
             execute(result);
+            result.stage = stageReport();
             result.devices = reports();
             RunEvent done;
             done.kind = RunEventKind::Finished;
             events.push(done);
         } catch (const Error &e) {
+            result.stage = stageReport();
+            if (m_link)
+                m_link->reportFailure(e.kind() == ErrorKind::Cancelled ? std::string("cancelled") : std::string(e.what()));
             result.devices = reports();
             RunEvent ev;
             if (e.kind() == ErrorKind::Cancelled) {
@@ -388,6 +395,9 @@ public:
             }
             events.push(ev);
         } catch (const std::exception &e) {
+            result.stage = stageReport();
+            if (m_link)
+                m_link->reportFailure(e.what());
             result.devices = reports();
             result.error = RunError{ErrorKind::Io, {}, std::string("the run failed: ") + e.what()};
             RunEvent ev;
@@ -396,6 +406,7 @@ public:
             events.push(ev);
         }
         releaseAll();
+        m_link.reset();
         events.close();
         m_events = nullptr;
         return result;
@@ -626,6 +637,8 @@ private:
                                 std::to_string(m_model->vocabSize() - 1) + ")");
         if (m_request.maxNewTokens < 0 || m_request.prefetch < 0)
             throw Error(ErrorKind::InvalidArgument, {}, "max new tokens and prefetch must not be negative");
+        const auto source = models::torchfwd::checkpointSource(*m_checkpoint, torch::kFloat32, c10::Device(c10::kCPU));
+        chooseStage(*source);
         for (const auto &[key, d] : m_request.map)
             m_keys[key] = d;
 
@@ -640,12 +653,14 @@ private:
         result.cpuDtype = dtypeName(deviceState(Device::cpu()).dtype);
         result.gpuDtype = dtypeName(m_devices.front()->cuda ? m_devices.front()->dtype : stored);
 
-        const auto source = models::torchfwd::checkpointSource(*m_checkpoint, torch::kFloat32, c10::Device(c10::kCPU));
-        const auto &steps = m_model->steps();
-        m_plans.resize(steps.size());
-        for (std::size_t i = 0; i < steps.size(); ++i) {
-            StepPlan &plan = m_plans[i];
+        const auto &allSteps = m_model->steps();
+        m_plans.resize(m_stageSteps.size());
+        for (std::size_t p = 0; p < m_stageSteps.size(); ++p) {
+            const std::size_t i = m_stageSteps[p];
+            const auto &steps = allSteps;
+            StepPlan &plan = m_plans[p];
             plan.step = &steps[i];
+            plan.index = i;
             // Where the step computes: the first GPU among its weights' homes, else the main device.
             DeviceState *exec = nullptr;
             for (const auto &name : steps[i].tensors) {
@@ -675,8 +690,15 @@ private:
                     plan.needsStaging = true;
             }
         }
+        // The other stages: fingerprints compared before any weight is read.
+        if (m_request.pipeline.world > 1)
+            m_link = StageLink::connect(m_request.pipeline, fingerprint());
+        if (m_link)
+            m_link->loading();
         useOffloadFolder(result);
         loadResident();
+        if (m_link)
+            m_link->allLoaded();
         result.loadSeconds = secondsSince(m_start);
     }
 
@@ -969,7 +991,7 @@ private:
             const auto t0 = Clock::now();
             torch::Tensor y;
             try {
-                y = m_model->run(i, x, m_state, source);
+                y = m_model->run(plan.index, x, m_state, source);
             } catch (...) {
                 exec.release(activations);
                 releaseStaged(plan, staged);
@@ -1018,15 +1040,28 @@ private:
         torch::Tensor ids = torch::tensor(m_request.promptIds, torch::kInt64).unsqueeze(0);
         progress(RunPhase::Prefill);
         std::vector<double> decodeTimes;
+        const bool first = m_request.pipeline.rank == 0;
+        const bool lastStage = m_request.pipeline.rank == m_request.pipeline.world - 1;
         for (int t = 0; t < m_request.maxNewTokens; ++t) {
             const auto t0 = Clock::now();
-            const torch::Tensor logits = forward(ids, globalStep, totalSteps);
-            const torch::Tensor last = logits[0][logits.size(1) - 1];
-            if (m_request.keepLogits) {
-                const torch::Tensor c = last.contiguous();
-                result.logits.emplace_back(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+            // A stage after the first starts from the previous stage's hidden state.
+            torch::Tensor input = ids;
+            if (!first)
+                input = m_link->receiveHidden(ids.size(1), m_dims.hiddenSize);
+            const torch::Tensor output = forward(input, globalStep, totalSteps);
+            std::int64_t next = -1;
+            if (lastStage) {
+                const torch::Tensor last = output[0][output.size(1) - 1];
+                if (m_request.keepLogits) {
+                    const torch::Tensor c = last.contiguous();
+                    result.logits.emplace_back(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+                }
+                next = models::torchfwd::chooseToken(last, sampling, &generator);
+            } else {
+                m_link->sendHidden(output);
             }
-            const std::int64_t next = models::torchfwd::chooseToken(last, sampling, &generator);
+            if (m_link)
+                next = m_link->shareToken(next);
             const double seconds = secondsSince(t0);
             if (t == 0) {
                 result.prefillSeconds = seconds;
@@ -1046,6 +1081,7 @@ private:
                 break;
             }
             ids = torch::tensor({next}, torch::kInt64).unsqueeze(0);
+            checkCancel();
         }
         if (!decodeTimes.empty()) {
             double sum = 0;
@@ -1074,6 +1110,165 @@ private:
                                        "), so they were brought in at their turn, after the previous step's were released");
     }
 
+    // The steps this run executes: all of them (one stage), or its pipeline stage's; the map is
+    // restricted to the keys of those steps' tensors, so that a rank needs only its own devices.
+    void chooseStage(const models::torchfwd::CheckpointSource &source)
+    {
+        const PipelineSpec &spec = m_request.pipeline;
+        if (spec.world < 1 || spec.rank < 0 || spec.rank >= spec.world)
+            throw Error(ErrorKind::InvalidArgument, {},
+                        "rank " + std::to_string(spec.rank) + " is not one of the " + std::to_string(spec.world) + " ranks of the pipeline");
+        const auto &steps = m_model->steps();
+        std::vector<std::int64_t> weights;
+        std::vector<bool> isBlock;
+        int blocks = 0;
+        for (const Step &step : steps) {
+            std::int64_t bytes = 0;
+            for (const auto &name : step.tensors)
+                if (const int i = m_checkpoint->catalog.find(source.storedName(name)); i >= 0)
+                    bytes += m_checkpoint->catalog.tensors[static_cast<std::size_t>(i)].byteSize;
+            weights.push_back(bytes);
+            isBlock.push_back(step.kind == StepKind::Block);
+            blocks += step.kind == StepKind::Block ? 1 : 0;
+        }
+        std::vector<int> counts = spec.blocksPerStage;
+        if (counts.empty()) {
+            counts = spec.world == 1 ? std::vector<int>{blocks} : balancedStages(weights, isBlock, spec.world);
+        } else {
+            int sum = 0;
+            bool positive = true;
+            for (const int c : counts) {
+                sum += c;
+                positive = positive && c > 0;
+            }
+            if (static_cast<int>(counts.size()) != spec.world || !positive || sum != blocks)
+                throw Error(ErrorKind::InvalidArgument, {},
+                            "the stage split gives " + std::to_string(counts.size()) + " stage(s) of " + std::to_string(sum) +
+                                " block(s) in all; the pipeline has " + std::to_string(spec.world) + " rank(s) and the model " +
+                                std::to_string(blocks) + " decoder block(s), at least one per stage");
+        }
+        m_split.clear();
+        int begin = 0;
+        for (const int c : counts) {
+            m_split.emplace_back(begin, begin + c);
+            begin += c;
+        }
+        const auto [firstBlock, endBlock] = m_split[static_cast<std::size_t>(spec.rank)];
+        m_stageSteps.clear();
+        for (std::size_t i = 0; i < steps.size(); ++i) {
+            const Step &step = steps[i];
+            const bool mine = step.kind == StepKind::Block ? step.layer >= firstBlock && step.layer < endBlock
+                              : step.kind == StepKind::Embedding ? spec.rank == 0
+                                                                 : spec.rank == spec.world - 1;
+            if (mine)
+                m_stageSteps.push_back(i);
+        }
+        m_fullMap = m_request.map;
+        if (spec.world == 1)
+            return;
+        planner::DeviceMap kept;
+        for (const auto &entry : m_request.map) {
+            const std::string &key = entry.first;
+            bool used = key.empty();
+            for (std::size_t i = 0; i < m_stageSteps.size() && !used; ++i)
+                for (const auto &name : steps[m_stageSteps[i]].tensors)
+                    if (name == key || (name.size() > key.size() && name.compare(0, key.size(), key) == 0 && name[key.size()] == '.')) {
+                        used = true;
+                        break;
+                    }
+            if (used)
+                kept.push_back(entry);
+        }
+        m_request.map = std::move(kept);
+    }
+
+    // What every rank must agree on, published at the rendezvous: the checkpoint (tensor names,
+    // dtypes, shapes, file sizes: headers only), the whole map, the stage split and the generation.
+    nlohmann::json fingerprint()
+    {
+        auto fnv = [](const std::string &text) {
+            std::uint64_t h = 1469598103934665603ull;
+            for (const unsigned char c : text) {
+                h ^= c;
+                h *= 1099511628211ull;
+            }
+            char buf[17];
+            std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+            return std::string(buf);
+        };
+        auto part = [&](const std::string &text, const std::string &summary) {
+            const std::string hash = fnv(text);
+            return nlohmann::json{{"hash", hash}, {"summary", summary + " (fingerprint " + hash + ")"}};
+        };
+        std::vector<std::string> tensors;
+        std::int64_t bytes = 0;
+        for (const auto &t : m_checkpoint->catalog.tensors) {
+            std::string line = t.name + ":" + torchName(t.dtype) + ":";
+            for (const auto d : t.shape)
+                line += std::to_string(d) + ",";
+            tensors.push_back(line);
+            bytes += t.byteSize;
+        }
+        std::sort(tensors.begin(), tensors.end());
+        std::vector<std::string> files;
+        for (const auto &shard : m_checkpoint->catalog.shards)
+            files.push_back(std::filesystem::path(shard.fileName.empty() ? shard.path : shard.fileName).filename().string() + ":" +
+                            std::to_string(shard.fileSize));
+        std::sort(files.begin(), files.end());
+        std::string checkpointText;
+        for (const auto &line : tensors)
+            checkpointText += line + "\n";
+        for (const auto &line : files)
+            checkpointText += line + "\n";
+        std::string mapText;
+        for (const auto &[key, d] : m_fullMap)
+            mapText += key + "=" + d.label() + "\n";
+        std::string splitText;
+        for (std::size_t r = 0; r < m_split.size(); ++r)
+            splitText += (r ? " | " : "") + std::to_string(m_split[r].first) + "-" + std::to_string(m_split[r].second - 1);
+        const RunRequest &q = m_request;
+        std::string runText = "max_new=" + std::to_string(q.maxNewTokens) + ";temperature=" + std::to_string(q.temperature) +
+                              ";top_k=" + std::to_string(q.topK) + ";seed=" + std::to_string(q.seed) + ";prompt=";
+        for (const auto id : q.promptIds)
+            runText += std::to_string(id) + ",";
+        runText += ";stop=";
+        for (const auto id : q.stopIds)
+            runText += std::to_string(id) + ",";
+        nlohmann::json j;
+        j["checkpoint"] = part(checkpointText, std::to_string(tensors.size()) + " tensors of " + std::to_string(bytes) + " bytes in " +
+                                                   std::to_string(files.size()) + " file(s)");
+        j["plan"] = part(mapText, "a device map of " + std::to_string(m_fullMap.size()) + " entries");
+        j["stage split"] = part(splitText + ";world=" + std::to_string(m_split.size()), "blocks " + splitText);
+        j["generation settings"] =
+            part(runText, std::to_string(q.promptIds.size()) + " prompt ids, " + std::to_string(q.maxNewTokens) + " new tokens, " +
+                              (q.temperature > 0 ? "temperature " + std::to_string(q.temperature) : std::string("greedy")) + ", seed " +
+                              std::to_string(q.seed));
+        m_fingerprint = j["checkpoint"]["hash"].get<std::string>();
+        return j;
+    }
+
+    StageReport stageReport() const
+    {
+        StageReport r;
+        r.rank = m_request.pipeline.rank;
+        r.world = m_request.pipeline.world;
+        if (static_cast<std::size_t>(r.rank) < m_split.size()) {
+            r.firstBlock = m_split[static_cast<std::size_t>(r.rank)].first;
+            r.endBlock = m_split[static_cast<std::size_t>(r.rank)].second;
+        }
+        r.embeddings = r.rank == 0;
+        r.head = r.rank == r.world - 1;
+        r.split = m_split;
+        r.seconds = secondsSince(m_start);
+        r.fingerprint = m_fingerprint;
+        if (m_link) {
+            r.bytesSent = m_link->bytesSent;
+            r.bytesReceived = m_link->bytesReceived;
+            r.waitSeconds = m_link->waitSeconds;
+        }
+        return r;
+    }
+
     void releaseAll()
     {
         // Prefetches still in flight (a failure or cancel mid-run) finish before their weights go.
@@ -1098,6 +1293,14 @@ private:
     {
         std::vector<DeviceRunReport> out;
         for (const auto &d : m_devices) {
+            // A stage reports the devices its part of the map uses (and where it computes).
+            if (m_request.pipeline.world > 1 && d.get() != m_main) {
+                bool used = false;
+                for (const auto &[key, dev] : m_request.map)
+                    used = used || dev == d->device;
+                if (!used)
+                    continue;
+            }
             if (d->device.kind == DeviceKind::Disk && d->planned < 0) {
                 bool used = false;
                 for (const auto &[key, dev] : m_request.map)
@@ -1136,6 +1339,11 @@ private:
     std::map<std::string, Weight> m_weights;
     std::unordered_map<std::string, c10::ScalarType> m_execDtypeOf;
     std::vector<StepPlan> m_plans;
+    std::vector<std::size_t> m_stageSteps;         // the model's steps this run executes
+    std::vector<std::pair<int, int>> m_split;      // every rank's blocks [first, end)
+    planner::DeviceMap m_fullMap;                  // the map before its restriction to this stage
+    std::string m_fingerprint;
+    std::unique_ptr<StageLink> m_link;             // world > 1: the other stages
     std::deque<InFlight> m_inFlight;
     std::map<const DeviceState *, std::int64_t> m_deferred; // prefetches deferred per execution device
     std::int64_t m_nextPrefetch = 0;
