@@ -85,4 +85,36 @@ ProfileBudgets budgetsFor(const HardwareProfile &profile)
     return out;
 }
 
+planner::Cluster clusterFor(const HardwareProfile &profile, const ModelDescription &model, const PlanSettings &settings,
+                            std::vector<std::vector<planner::PlanDevice>> *devices)
+{
+    planner::Cluster cluster;
+    cluster.linkBandwidth = profile.linkBandwidth;
+    cluster.linkLatency = profile.linkLatency;
+    for (std::size_t i = 0; i < profile.hosts.size(); ++i) {
+        const HardwareProfile machine = hostProfile(profile, i);
+        const ProfileBudgets budgets = budgetsFor(machine);
+        PlanSettings hostSettings = settings;
+        hostSettings.maxMemory = budgets.maxMemory();
+        planner::ClusterHost host;
+        host.name = profile.hosts[i].name;
+        host.address = profile.hosts[i].address;
+        host.options = planOptionsFor(model, hostSettings);
+        host.speeds = speedModelFor(machine);
+        cluster.hosts.push_back(std::move(host));
+        if (devices) {
+            std::vector<planner::PlanDevice> known = budgets.devices;
+            for (auto &d : known)
+                d.simulated = false;
+            devices->push_back(std::move(known));
+        }
+    }
+    return cluster;
+}
+
+std::int64_t hiddenBytesPerToken(const ModelDescription &model)
+{
+    return model.dims.hiddenSize > 0 ? model.dims.hiddenSize * 4 : 0;
+}
+
 } // namespace mizan::models

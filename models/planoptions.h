@@ -7,6 +7,7 @@
 #include "resources.h"
 #include "source.h"
 
+#include "planner/cluster.h"
 #include "planner/device.h"
 #include "planner/dtype.h"
 #include "planner/plan.h"
@@ -65,5 +66,17 @@ struct ProfileBudgets {
 // out of max_memory and its capacity is reported apart. (Duplicate devices are refused when the
 // profile is read: models::hardwareProfile.)
 ProfileBudgets budgetsFor(const HardwareProfile &profile);
+
+// ---- cluster profile -> cluster ------------------------------------------------------------------
+
+// The cluster a cluster profile describes, for `model` under `settings`: each host with its
+// devices' budgets (budgetsFor(hostProfile(...)), replacing settings.maxMemory), the settings'
+// other options, and its speeds (speedModelFor). `devices`, when given, receives per host what
+// the plan file records of its devices (real there: not simulated).
+planner::Cluster clusterFor(const HardwareProfile &profile, const ModelDescription &model, const PlanSettings &settings,
+                            std::vector<std::vector<planner::PlanDevice>> *devices = nullptr);
+// What one token's hidden state weighs as it crosses a link between hosts: the hidden size in
+// float32, as the runtime sends it (runtime/torch/stagelink.h); 0 when the config gives no hidden size.
+std::int64_t hiddenBytesPerToken(const ModelDescription &model);
 
 } // namespace mizan::models

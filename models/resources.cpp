@@ -3,10 +3,13 @@
 
 #include "describe.h"
 #include "resources.h"
+
+#include "planner/cluster.h"
 #include "source.h"
 #include "registry_p.h"
 
 #include "loader/hfcache.h"
+#include "planner/cluster.h"
 #include "planner/device.h"
 #include "planner/error.h"
 #include "planner/fileio.h"
@@ -59,6 +62,11 @@ fs::path presetPath(const std::string &name)
     return fs::path(resourceDir()) / "models" / (name + ".json");
 }
 
+fs::path profilePath(const std::string &name)
+{
+    return fs::path(resourceDir()) / "hardware" / (name + ".json");
+}
+
 std::string namesOf(const std::vector<fs::path> &files)
 {
     std::string s;
@@ -101,26 +109,14 @@ double numberField(const nlohmann::json &j, const char *key, const std::string &
     return it->get<double>();
 }
 
-HardwareProfile parseHardware(const fs::path &path)
+std::vector<HardwareDevice> parseDevices(const nlohmann::json &devices, const std::string &file, const std::string &prefix)
 {
-    const nlohmann::json j = planner::readJsonFile(path.string(), InputKind::HardwareProfile);
-    HardwareProfile p;
-    p.name = path.stem().string();
-    p.path = path.string();
-    if (!j.is_object() || !j.contains("devices") || !j["devices"].is_array())
-        throw Error(ErrorKind::InvalidHeader, p.path, "hardware profile needs a \"devices\" array");
-    if (j.contains("description") && !j["description"].is_string())
-        throw Error(ErrorKind::InvalidHeader, p.path, "\"description\" must be a string, found " + planner::jsonTypeName(j["description"]));
-    p.description = j.value("description", std::string());
-    p.diskReadBandwidth = rateField(j, "disk_read_bandwidth", p.path, "profile");
-    if (j.contains("speed_source") && !j["speed_source"].is_string())
-        throw Error(ErrorKind::InvalidHeader, p.path, "\"speed_source\" must be a string, found " + planner::jsonTypeName(j["speed_source"]));
-    p.speedSource = j.value("speed_source", std::string());
-    for (std::size_t i = 0; i < j["devices"].size(); ++i) {
-        const auto &dj = j["devices"][i];
-        const std::string where = "devices[" + std::to_string(i) + "]";
+    std::vector<HardwareDevice> out;
+    for (std::size_t i = 0; i < devices.size(); ++i) {
+        const auto &dj = devices[i];
+        const std::string where = prefix + "devices[" + std::to_string(i) + "]";
         if (!dj.is_object() || !dj.contains("device") || !dj.contains("capacity"))
-            throw Error(ErrorKind::InvalidHeader, p.path, where + " needs \"device\" and \"capacity\"");
+            throw Error(ErrorKind::InvalidHeader, file, where + " needs \"device\" and \"capacity\"");
         HardwareDevice d;
         try {
             d.key = planner::Device::fromJson(dj["device"]).toString();
@@ -134,20 +130,105 @@ HardwareProfile parseHardware(const fs::path &path)
             if (d.capacityBytes < 0)
                 throw Error(ErrorKind::InvalidArgument, {}, "capacity must not be negative");
         } catch (const Error &e) {
-            throw Error(ErrorKind::InvalidHeader, p.path, where + ": " + e.message());
+            throw Error(ErrorKind::InvalidHeader, file, where + ": " + e.message());
         }
         if (dj.contains("label") && !dj["label"].is_string())
-            throw Error(ErrorKind::InvalidHeader, p.path, where + ".label must be a string, found " + planner::jsonTypeName(dj["label"]));
+            throw Error(ErrorKind::InvalidHeader, file, where + ".label must be a string, found " + planner::jsonTypeName(dj["label"]));
         d.label = dj.value("label", std::string());
-        d.weightBandwidth = rateField(dj, "weight_bandwidth", p.path, where);
-        d.flops = numberField(dj, "tflops", p.path, where) * 1e12;
-        d.hostLink = rateField(dj, "host_link", p.path, where);
-        d.moduleOverhead = numberField(dj, "module_overhead_us", p.path, where) * 1e-6;
-        for (const auto &earlier : p.devices)
+        d.weightBandwidth = rateField(dj, "weight_bandwidth", file, where);
+        d.flops = numberField(dj, "tflops", file, where) * 1e12;
+        d.hostLink = rateField(dj, "host_link", file, where);
+        d.moduleOverhead = numberField(dj, "module_overhead_us", file, where) * 1e-6;
+        for (const auto &earlier : out)
             if (earlier.key == d.key)
-                throw Error(ErrorKind::InvalidHeader, p.path, where + ": device " + d.key + " is listed twice");
-        p.devices.push_back(std::move(d));
+                throw Error(ErrorKind::InvalidHeader, file, where + ": device " + d.key + " is listed twice");
+        out.push_back(std::move(d));
     }
+    return out;
+}
+
+std::string stringField(const nlohmann::json &j, const char *key, const std::string &file, const std::string &where)
+{
+    if (j.contains(key) && !j[key].is_string())
+        throw Error(ErrorKind::InvalidHeader, file, where + "\"" + key + "\" must be a string, found " + planner::jsonTypeName(j[key]));
+    return j.value(key, std::string());
+}
+
+HardwareProfile parseHardware(const fs::path &path, int depth = 0);
+
+// A cluster profile's "hosts": each names a machine profile ("profile": NAME) or lists its own
+// "devices" (and "disk_read_bandwidth", "speed_source").
+void parseHosts(const nlohmann::json &j, HardwareProfile &p, int depth)
+{
+    if (!j["hosts"].is_array() || j["hosts"].empty())
+        throw Error(ErrorKind::InvalidHeader, p.path, "\"hosts\" must be a non-empty array of hosts");
+    if (j.contains("devices"))
+        throw Error(ErrorKind::InvalidHeader, p.path, "a profile has \"devices\" (one machine) or \"hosts\" (a cluster), not both");
+    for (std::size_t i = 0; i < j["hosts"].size(); ++i) {
+        const auto &hj = j["hosts"][i];
+        const std::string where = "hosts[" + std::to_string(i) + "]";
+        if (!hj.is_object())
+            throw Error(ErrorKind::InvalidHeader, p.path, where + " must be an object, found " + planner::jsonTypeName(hj));
+        HardwareHost h;
+        h.name = stringField(hj, "name", p.path, where + ".");
+        if (!planner::isValidHostName(h.name))
+            throw Error(ErrorKind::InvalidHeader, p.path,
+                        where + ".name \"" + h.name + "\" is not a host name (letters, digits, '-', '_' and '.', at most 64)");
+        for (const auto &earlier : p.hosts)
+            if (earlier.name == h.name)
+                throw Error(ErrorKind::InvalidHeader, p.path, where + ": host " + h.name + " is listed twice");
+        h.address = stringField(hj, "address", p.path, where + ".");
+        h.profile = stringField(hj, "profile", p.path, where + ".");
+        if (!h.profile.empty() == hj.contains("devices"))
+            throw Error(ErrorKind::InvalidHeader, p.path, where + " needs \"profile\" (a machine profile's name) or \"devices\", one of them");
+        if (!h.profile.empty()) {
+            const fs::path machine = profilePath(h.profile);
+            std::error_code ec;
+            if (!validName(h.profile) || !fs::is_regular_file(machine, ec))
+                throw Error(ErrorKind::InvalidHeader, p.path, where + ".profile: no hardware profile \"" + h.profile + "\"");
+            if (depth > 0)
+                throw Error(ErrorKind::InvalidHeader, p.path, where + ".profile: a cluster's host cannot be a cluster");
+            HardwareProfile m = parseHardware(machine, depth + 1);
+            if (m.isCluster())
+                throw Error(ErrorKind::InvalidHeader, p.path, where + ".profile: \"" + h.profile + "\" is a cluster, not a machine");
+            h.devices = std::move(m.devices);
+            h.diskReadBandwidth = m.diskReadBandwidth;
+            h.speedSource = m.speedSource;
+        } else {
+            if (!hj["devices"].is_array() || hj["devices"].empty())
+                throw Error(ErrorKind::InvalidHeader, p.path, where + ".devices must be a non-empty array");
+            h.devices = parseDevices(hj["devices"], p.path, where + ".");
+            h.diskReadBandwidth = rateField(hj, "disk_read_bandwidth", p.path, where);
+            h.speedSource = stringField(hj, "speed_source", p.path, where + ".");
+        }
+        p.hosts.push_back(std::move(h));
+    }
+    p.linkBandwidth = rateField(j, "link_bandwidth", p.path, "profile");
+    p.linkLatency = numberField(j, "link_latency_us", p.path, "profile") * 1e-6;
+}
+
+HardwareProfile parseHardware(const fs::path &path, int depth)
+{
+    const nlohmann::json j = planner::readJsonFile(path.string(), InputKind::HardwareProfile);
+    HardwareProfile p;
+    p.name = path.stem().string();
+    p.path = path.string();
+    if (j.is_object() && j.contains("hosts")) {
+        p.description = stringField(j, "description", p.path, "");
+        p.speedSource = stringField(j, "speed_source", p.path, "");
+        parseHosts(j, p, depth);
+        return p;
+    }
+    if (!j.is_object() || !j.contains("devices") || !j["devices"].is_array())
+        throw Error(ErrorKind::InvalidHeader, p.path, "hardware profile needs a \"devices\" array (or \"hosts\", for a cluster)");
+    if (j.contains("description") && !j["description"].is_string())
+        throw Error(ErrorKind::InvalidHeader, p.path, "\"description\" must be a string, found " + planner::jsonTypeName(j["description"]));
+    p.description = j.value("description", std::string());
+    p.diskReadBandwidth = rateField(j, "disk_read_bandwidth", p.path, "profile");
+    if (j.contains("speed_source") && !j["speed_source"].is_string())
+        throw Error(ErrorKind::InvalidHeader, p.path, "\"speed_source\" must be a string, found " + planner::jsonTypeName(j["speed_source"]));
+    p.speedSource = j.value("speed_source", std::string());
+    p.devices = parseDevices(j["devices"], p.path, "");
     return p;
 }
 
@@ -191,6 +272,19 @@ planner::SpeedModel speedModelFor(const HardwareProfile &profile)
     if (assumed)
         s.notes.push_back("some speeds assumed: profile " + profile.name + " does not give them all");
     return s;
+}
+
+HardwareProfile hostProfile(const HardwareProfile &cluster, std::size_t host)
+{
+    const HardwareHost &h = cluster.hosts.at(host);
+    HardwareProfile p;
+    p.name = cluster.name + "/" + h.name;
+    p.description = h.profile.empty() ? h.name + " of " + cluster.name : h.profile + " (" + h.name + " of " + cluster.name + ")";
+    p.devices = h.devices;
+    p.diskReadBandwidth = h.diskReadBandwidth;
+    p.speedSource = h.speedSource.empty() ? cluster.speedSource : h.speedSource;
+    p.path = cluster.path;
+    return p;
 }
 
 nlohmann::json presetConfig(const std::string &name)

@@ -39,6 +39,15 @@ struct HardwareDevice {
     double hostLink = 0;        // "host_link": host-to-device bytes/s (GPUs, "24GB")
     double moduleOverhead = 0;  // "module_overhead_us": fixed cost per module with weights (stored in seconds)
 };
+// One host of a cluster profile ("hosts"): a machine profile by name, or its own devices.
+struct HardwareHost {
+    std::string name;           // "node0" (a host name: planner/cluster.h)
+    std::string address;        // "10.0.0.1", informative; may be empty
+    std::string profile;        // the machine profile it is, if it names one
+    std::vector<HardwareDevice> devices;
+    double diskReadBandwidth = 0;
+    std::string speedSource;
+};
 struct HardwareProfile {
     std::string name;           // file stem, e.g. "rtx4090-64gb"
     std::string description;
@@ -47,7 +56,14 @@ struct HardwareProfile {
     std::string speedSource;      // "speed_source": where the speeds come from
     std::string path;
     std::string error;          // listHardware(): non-empty when the file is unusable (no devices then)
+    // A cluster profile ("hosts" instead of "devices"): several machines joined by a network link.
+    std::vector<HardwareHost> hosts;
+    double linkBandwidth = 0;   // "link_bandwidth": bytes/s between consecutive hosts (0 = not given)
+    double linkLatency = 0;     // "link_latency_us" (stored in seconds)
+    bool isCluster() const { return !hosts.empty(); }
 };
+// Host `host` of a cluster profile as a machine profile of its own (named "CLUSTER/HOST").
+HardwareProfile hostProfile(const HardwareProfile &cluster, std::size_t host);
 // The cost model's speeds for the machine a profile describes: its numbers where given, assumed
 // ones (planner::assumedSpeedModel) elsewhere, with notes saying which.
 planner::SpeedModel speedModelFor(const HardwareProfile &profile);

@@ -14,6 +14,11 @@ MapOrPlan readMapOrPlanFile(const std::string &path, const CheckpointIdentity *e
     if (format != json.end() && format->is_string() && format->get<std::string>() == "mizan-plan") {
         out.plan = planFileFromJson(json, path, expected);
         out.map = out.plan->deviceMap;
+    } else if (format != json.end() && format->is_string() && format->get<std::string>() == "mizan-cluster-plan") {
+        // Each host's map is a map of its own stage: check or export those (plan --device-map-out).
+        throw Error(ErrorKind::UnsupportedFormat, path,
+                    "is a cluster plan (a stage per host): give one host's map instead (`mizan-cli plan --hardware CLUSTER "
+                    "--device-map-out FILE` writes FILE.HOST.json), or run it with `mizan-cli run PATH --plan FILE --local-ranks N`");
     } else {
         out.map = deviceMapFromJson(json, path);
     }

@@ -314,6 +314,61 @@ private Q_SLOTS:
         QVERIFY2(textRun.outText().contains(QStringLiteral("Tokens      ") + idsText.join(QLatin1Char(' '))), qPrintable(text(textRun)));
     }
 
+    // A cluster plan (`plan --hardware demo-2host`, issue 15) runs as its stages: rank R runs the
+    // R-th host's blocks on that host's devices; the same tokens as one process; a run with
+    // another number of ranks, or none, is refused with what to do.
+    void clusterPlanRunsAsItsStages_data()
+    {
+        QTest::addColumn<QString>("model");
+        QTest::addColumn<QString>("split"); // empty: chosen by the planner
+        QTest::newRow("llama, chosen split") << QStringLiteral("DEMO") << QString();
+        QTest::newRow("llama, 3+1") << QStringLiteral("DEMO") << QStringLiteral("3,1");
+        QTest::newRow("gpt2 (tied head), 1+2") << QStringLiteral("GPT2") << QStringLiteral("1,2");
+    }
+    void clusterPlanRunsAsItsStages()
+    {
+        REQUIRE_GLOO();
+        QFETCH(QString, model);
+        QFETCH(QString, split);
+        const QString plan = path(QStringLiteral("cluster-%1-%2.mizan.json").arg(model.toLower(), split.isEmpty() ? QStringLiteral("auto") : split));
+        QStringList planArgs{QStringLiteral("plan"), model, QStringLiteral("--hardware"), QStringLiteral("demo-2host"), QStringLiteral("-o"), plan};
+        if (!split.isEmpty())
+            planArgs << QStringLiteral("--split") << split;
+        const CliRun planned = runCli(withPaths(planArgs));
+        QVERIFY2(planned.exitCode == 0, qPrintable(text(planned)));
+
+        const CliRun reference = runCli(withPaths(QStringList{QStringLiteral("run"), model, QStringLiteral("--json"), QStringLiteral("--max-memory"),
+                                                              QStringLiteral("cpu=1GiB")} + prompt()));
+        QVERIFY2(reference.exitCode == 0, qPrintable(text(reference)));
+        const QList<qint64> expected = idsOf(jsonOf(reference).value(QStringLiteral("generated_ids")).toArray());
+
+        const CliRun run = runCli(withPaths(QStringList{QStringLiteral("run"), model, QStringLiteral("--json"), QStringLiteral("--plan"), plan,
+                                                        QStringLiteral("--local-ranks"), QStringLiteral("2"), QStringLiteral("--timeout"),
+                                                        QStringLiteral("60")} + prompt()));
+        QVERIFY2(run.exitCode == 0, qPrintable(text(run)));
+        const QJsonObject result = jsonOf(run);
+        QCOMPARE(idsOf(result.value(QStringLiteral("generated_ids")).toArray()), expected);
+        const QJsonArray stages = result.value(QStringLiteral("stages")).toArray();
+        QCOMPARE(stages.size(), 2);
+        QFile f(plan);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QJsonArray planned2 = QJsonDocument::fromJson(f.readAll()).object().value(QStringLiteral("stages")).toArray();
+        for (int r = 0; r < 2; ++r) {
+            const QJsonArray blocks = stages.at(r).toObject().value(QStringLiteral("blocks")).toArray();
+            QCOMPARE(blocks.at(0).toInt(), planned2.at(r).toObject().value(QStringLiteral("first_block")).toInt());
+            QCOMPARE(blocks.at(1).toInt(), planned2.at(r).toObject().value(QStringLiteral("end_block")).toInt());
+        }
+        if (!split.isEmpty())
+            QCOMPARE(stages.at(0).toObject().value(QStringLiteral("blocks")).toArray().at(1).toInt(), split.section(QLatin1Char(','), 0, 0).toInt());
+
+        for (const QStringList &wrong : {QStringList{}, QStringList{QStringLiteral("--local-ranks"), QStringLiteral("3")},
+                                         QStringList{QStringLiteral("--local-ranks"), QStringLiteral("2"), QStringLiteral("--split"), QStringLiteral("2,2")}}) {
+            const CliRun refused = runCli(withPaths(QStringList{QStringLiteral("run"), model, QStringLiteral("--plan"), plan} + wrong + prompt()));
+            QVERIFY2(refused.exitCode == 2, qPrintable(text(refused)));
+            QVERIFY2(refused.errText().contains(QStringLiteral("cluster plan")), qPrintable(text(refused)));
+        }
+    }
+
     // A rank that never comes: the others give up within the timeout, naming what they waited for.
     void neverJoins_data()
     {

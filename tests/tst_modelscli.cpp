@@ -136,7 +136,18 @@ private Q_SLOTS:
         const auto j = nlohmann::json::parse(r.out.toStdString());
         QCOMPARE(j["format"].get<std::string>(), std::string("mizan-presets"));
         QCOMPARE(j["models"].size(), std::size_t(17));
-        QCOMPARE(j["hardware"].size(), std::size_t(7));
+        QCOMPARE(j["hardware"].size(), std::size_t(9));
+        // Cluster profiles list their hosts and link.
+        bool cluster = false;
+        for (const auto &h : j["hardware"])
+            if (h["name"] == "2x-8xh100") {
+                cluster = true;
+                QCOMPARE(h["hosts"].size(), std::size_t(2));
+                QCOMPARE(h["hosts"][1]["address"].get<std::string>(), std::string("10.0.0.2"));
+                QCOMPARE(h["hosts"][1]["devices"].size(), std::size_t(9));
+                QCOMPARE(h["link_bandwidth"].get<double>(), 40e9);
+            }
+        QVERIFY(cluster);
         bool found = false;
         for (const auto &m : j["models"])
             if (m["name"] == "llama-3.1-405b") {

@@ -8,6 +8,7 @@
 #include "models/describe.h"
 #include "models/resources.h"
 #include "models/source.h"
+#include "planner/cluster.h"
 #include "planner/cost.h"
 #include "runtime/calibrate.h"
 #include "planner/error.h"
@@ -74,6 +75,15 @@ const char *const kPlanUsage =
     "  --json                 print a JSON object (format \"mizan-plan-result\", version 1)\n"
     "  --explain              print why every module landed where it is\n"
     "\n"
+    "Clusters: with --hardware naming a cluster profile (\"hosts\", e.g. demo-2host, 2x-8xh100),\n"
+    "the decoder blocks are cut into one contiguous pipeline stage per host (the first host also\n"
+    "runs the embeddings, the last the final norm and head), chosen for the least predicted time\n"
+    "per token including the hidden state's hop between hosts, or as --split A,B,... gives them;\n"
+    "each host's stage is then planned on its own devices with the options above. -o writes a\n"
+    "cluster plan file (run it with `mizan-cli run PATH --plan FILE --local-ranks N` or on each\n"
+    "host with --distributed); --device-map-out FILE writes FILE.HOST.json per host (the host's\n"
+    "stage only, its plain device names).\n"
+    "\n"
     "The plan comes with a predicted speed (prefill, time per token with and without prefetch,\n"
     "bytes moved per token) from the profile's speeds (--hardware), else this machine's\n"
     "calibration (`mizan-cli calibrate`), else assumed numbers; the notes say which.\n"
@@ -102,13 +112,189 @@ std::string entriesText(int n)
     return std::to_string(n) + (n == 1 ? " entry" : " entries");
 }
 
+// The budget table of a plan: one row per device.
+void printUsage(const Plan &result)
+{
+    TextTable usage({"Device", "Budget", "Effective", "Planned", "Reserved", "Headroom", "Free", "Entries"},
+                    {false, true, true, true, true, true, true, true});
+    for (const auto &u : result.usage)
+        usage.addRow({u.device.label(), u.budgetBytes < 0 ? "-" : humanBytes(static_cast<double>(u.budgetBytes)),
+                      u.effectiveBudgetBytes < 0 ? "-" : humanBytes(static_cast<double>(u.effectiveBudgetBytes)), humanBytes(u.plannedBytes),
+                      humanBytes(static_cast<double>(u.reservedLargestLayerBytes)), humanBytes(static_cast<double>(u.headroomBytes)),
+                      u.budgetBytes < 0 ? "-" : (u.freeBytes < 0 ? "-" + humanBytes(-u.freeBytes) : humanBytes(u.freeBytes)),
+                      std::to_string(u.moduleCount)});
+    std::cout << usage.render() << "\n";
+}
+
+// Every device's map entries (runs of numbered siblings on one line unless `explain`).
+void printEntries(const ModuleTree &tree, const Plan &result, bool explain)
+{
+    for (const auto &u : result.usage) {
+        if (u.moduleCount == 0)
+            continue;
+        std::cout << u.device.label() << "  (" << entriesText(u.moduleCount) << ", " << humanBytes(u.plannedBytes) << ")\n";
+        std::vector<std::pair<std::string, double>> rows; // this device's entries, in map order
+        for (const auto &[name, device] : result.deviceMap) {
+            if (device != u.device)
+                continue;
+            const int id = tree.find(name);
+            rows.emplace_back(name, id >= 0 ? result.placements[static_cast<std::size_t>(id)].bytes : -1.0);
+        }
+        auto printRow = [](const std::string &name, const std::string &size) {
+            const std::string label = printable(name);
+            std::cout << "  " << label << std::string(label.size() < 48 ? 48 - label.size() : 1, ' ') << size << "\n";
+        };
+        for (std::size_t r = 0; r < rows.size();) {
+            const std::string &name = rows[r].first;
+            // Without --explain, runs of numbered siblings (model.layers.3 .. model.layers.9) take one line.
+            const auto dot = name.rfind('.');
+            std::size_t end = r + 1;
+            long first = -1;
+            if (!explain && dot != std::string::npos) {
+                const std::string prefix = name.substr(0, dot + 1);
+                auto number = [&](const std::string &n) -> long {
+                    if (n.size() <= prefix.size() || n.compare(0, prefix.size(), prefix) != 0)
+                        return -1;
+                    long v = 0;
+                    auto [ptr, ec] = std::from_chars(n.data() + prefix.size(), n.data() + n.size(), v);
+                    return ec == std::errc() && ptr == n.data() + n.size() ? v : -1;
+                };
+                first = number(name);
+                if (first >= 0)
+                    while (end < rows.size() && number(rows[end].first) == first + static_cast<long>(end - r))
+                        ++end;
+            }
+            if (end - r >= 3) {
+                double total = 0;
+                for (std::size_t k = r; k < end; ++k)
+                    total += rows[k].second;
+                printRow(name.substr(0, dot + 1) + std::to_string(first) + "-" + std::to_string(first + static_cast<long>(end - r) - 1),
+                         humanBytes(total) + "  (" + std::to_string(end - r) + " entries)");
+                r = end;
+                continue;
+            }
+            printRow(name.empty() ? std::string("(whole model)") : name, rows[r].second < 0 ? std::string() : humanBytes(rows[r].second));
+            const int id = tree.find(name);
+            if (explain && id >= 0)
+                std::cout << "      " << printable(result.placements[static_cast<std::size_t>(id)].reason) << "\n";
+            ++r;
+        }
+        std::cout << "\n";
+    }
+}
+
+// Host `host`'s file name for a per-host output: "map.json" -> "map.node0.json".
+std::string perHostPath(const std::string &path, const std::string &host)
+{
+    const auto slash = path.find_last_of('/');
+    const auto dot = path.rfind('.');
+    if (dot == std::string::npos || (slash != std::string::npos && dot < slash) || dot == (slash == std::string::npos ? 0 : slash + 1))
+        return path + "." + host;
+    return path.substr(0, dot) + "." + host + path.substr(dot);
+}
+
+// `plan --hardware CLUSTER`: pipeline stages over the cluster's hosts, each host planned as usual.
+int planOnCluster(const Args &args, const std::string &path, const PlanArgs &planArgs, const Workload &workload)
+{
+    const models::HardwareProfile &profile = *planArgs.cluster;
+    if (args.value("--python-out"))
+        throw UsageError("--python-out writes one machine's loading code; a cluster plan has a map per host (--device-map-out)");
+    ClusterOptions clusterOptions;
+    clusterOptions.workload = workload;
+    if (auto split = args.value("--split")) {
+        for (const auto &item : splitList(*split)) {
+            int n = 0;
+            auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), n);
+            if (ec != std::errc() || ptr != item.data() + item.size() || n <= 0)
+                throw UsageError("--split needs decoder blocks per host, e.g. 40,40, got \"" + *split + "\"");
+            clusterOptions.blocksPerHost.push_back(n);
+        }
+        if (clusterOptions.blocksPerHost.size() != profile.hosts.size())
+            throw UsageError("--split gives " + std::to_string(clusterOptions.blocksPerHost.size()) + " stage(s) for the " +
+                             std::to_string(profile.hosts.size()) + " hosts of " + profile.name);
+    }
+    std::vector<std::string> outputs;
+    if (auto out = args.value("-o"))
+        outputs.push_back(*out);
+    if (auto out = args.value("--device-map-out"))
+        for (const auto &h : profile.hosts)
+            outputs.push_back(perHostPath(*out, h.name));
+    checkOutputPaths(outputs);
+
+    const models::Source source = models::openSource(path);
+    const auto &model = source.model;
+    const ModuleTree &tree = model.tree;
+    std::vector<std::vector<PlanDevice>> devices;
+    const Cluster cluster = asUsage([&] { return models::clusterFor(profile, model, planArgs.settings, &devices); });
+    clusterOptions.hiddenBytesPerToken = models::hiddenBytesPerToken(model);
+    const ClusterPlan result = asUsage([&] { return planCluster(tree, cluster, clusterOptions); });
+
+    {
+        OutputFiles written;
+        if (auto out = args.value("-o")) {
+            const ClusterPlanFile file = clusterPlanFileOf(result, identityOf(tree, path), profile.name, devices);
+            written.write(*out, [&] { writeClusterPlanFile(*out, file, &result); });
+        }
+        if (auto out = args.value("--device-map-out"))
+            for (const auto &stage : result.stages) {
+                const std::string file = perHostPath(*out, stage.host);
+                written.write(file, [&] { writeDeviceMapFile(file, stage.plan.deviceMap); });
+            }
+    }
+
+    if (args.flag("--json")) {
+        nlohmann::ordered_json j = clusterPlanToJson(result);
+        nlohmann::ordered_json out;
+        out["format"] = "mizan-cluster-plan-result";
+        out["version"] = 1;
+        out["path"] = path;
+        out["profile"] = profile.name;
+        for (auto it = j.begin(); it != j.end(); ++it)
+            out[it.key()] = *it;
+        std::cout << jsonText(out) << "\n";
+        return 0;
+    }
+    const bool explain = args.flag("--explain");
+    const PlanOptions &first = cluster.hosts.front().options;
+    std::cout << "Plan        " << printable(path) << "  (" << toString(first.strategy) << ", "
+              << (first.dtype ? std::string(torchName(*first.dtype)) : std::string("dtype as stored")) << ", "
+              << humanBytes(static_cast<double>(aggregateSizes(tree, first).totalBytes())) << ")\n";
+    std::cout << "Cluster     " << printable(profile.name) << ": " << result.stages.size() << (result.stages.size() == 1 ? " host, " : " hosts, ")
+              << result.blocks << " decoder blocks " << (result.chosenSplit ? "split for the least time per token" : "split as given (--split")
+              << (result.chosenSplit ? "" : ")") << "\n";
+    std::cout << "Speed       " << printable(summarize(result)) << "\n";
+    for (const auto &n : result.notes)
+        std::cout << "            (" << printable(n) << ")\n";
+    std::cout << "\n";
+    for (std::size_t i = 0; i < result.stages.size(); ++i) {
+        const ClusterStage &st = result.stages[i];
+        std::string parts;
+        if (st.embeddings)
+            parts += "embeddings, ";
+        parts += st.endBlock - st.firstBlock == 1 ? "block " + std::to_string(st.firstBlock)
+                                                  : "blocks " + std::to_string(st.firstBlock) + "-" + std::to_string(st.endBlock - 1);
+        if (st.head)
+            parts += ", head";
+        std::cout << "== Host " << printable(st.host) << (st.address.empty() ? std::string() : " (" + printable(st.address) + ")") << ": stage "
+                  << i + 1 << " of " << result.stages.size() << ", " << parts << ", " << humanBytes(static_cast<double>(st.bytes)) << "\n";
+        printUsage(st.plan);
+        std::cout << "Speed       " << printable(summarize(st.prediction)) << "\n\n";
+        printEntries(st.tree, st.plan, explain);
+        for (const auto &w : st.plan.warnings)
+            std::cout << "warning: " << printable(st.host) << ": " << printable(w) << "\n";
+    }
+    for (const auto &out : outputs)
+        std::cout << "wrote " << printable(out) << "\n";
+    return 0;
+}
+
 } // namespace
 
 const std::vector<std::string> kPlanValueOptions = {"--max-memory", "--hardware", "--strategy", "--no-split", "--dtype", "--pin",
                                                     "--policy", "--headroom-tokens", "--batch"};
 const std::vector<std::string> kPlanFlags = {"--offload-buffers", "--fallback", "--no-clean"};
 
-PlanArgs planArgsFrom(const Args &args, bool budgetsRequired)
+PlanArgs planArgsFrom(const Args &args, bool budgetsRequired, bool clusterAllowed)
 {
     PlanArgs out;
     models::PlanSettings &s = out.settings;
@@ -119,17 +305,27 @@ PlanArgs planArgsFrom(const Args &args, bool budgetsRequired)
     if (maxMemory) {
         s.maxMemory = asUsage([&] { return maxMemoryFromArgument(*maxMemory, &out.devices); });
     } else if (hardware) {
+        models::HardwareProfile profile;
         try {
-            const models::ProfileBudgets budgets = models::budgetsFor(models::hardwareProfile(*hardware));
+            profile = models::hardwareProfile(*hardware);
+        } catch (const Error &e) {
+            throw UsageError(e.file().empty() ? e.message() : e.file() + ": " + e.message());
+        }
+        out.hardware = *hardware;
+        if (profile.isCluster()) {
+            if (!clusterAllowed)
+                throw UsageError("--hardware " + *hardware + " is a cluster of " + std::to_string(profile.hosts.size()) +
+                                 " hosts: plan it with `mizan-cli plan PATH --hardware " + *hardware +
+                                 " -o FILE`, then run that plan file with --local-ranks or --distributed");
+            out.cluster = std::move(profile);
+        } else {
+            const models::ProfileBudgets budgets = models::budgetsFor(profile);
             s.maxMemory = budgets.maxMemory();
             // A plan file made from a profile is for the machine the profile describes: its GPUs
             // are real there (the GUI shows them as simulated because it would run them here).
             out.devices = budgets.devices;
-            out.hardware = *hardware;
             for (auto &d : out.devices)
                 d.simulated = false;
-        } catch (const Error &e) {
-            throw UsageError(e.file().empty() ? e.message() : e.file() + ": " + e.message());
         }
     } else if (budgetsRequired) {
         throw UsageError("missing --max-memory (for example --max-memory 0=22GiB,cpu=64GiB) or --hardware PROFILE");
@@ -190,7 +386,7 @@ PlanOptions planOptionsFor(const PlanArgs &plan, const models::ModelDescription 
 int runPlan(const std::vector<std::string> &argv)
 {
     std::vector<std::string> values = kPlanValueOptions;
-    values.insert(values.end(), {"-o", "--device-map-out", "--python-out", "--prompt-tokens", "--prefetch"});
+    values.insert(values.end(), {"-o", "--device-map-out", "--python-out", "--prompt-tokens", "--prefetch", "--split"});
     std::vector<std::string> flags = kPlanFlags;
     flags.insert(flags.end(), {"--json", "--explain"});
     Args args(argv, values, flags);
@@ -199,8 +395,12 @@ int runPlan(const std::vector<std::string> &argv)
     // Check the arguments before the (possibly slow) open.
     if (!args.value("--max-memory") && !args.value("--hardware"))
         throw UsageError("missing --max-memory (for example --max-memory 0=22GiB,cpu=64GiB) or --hardware PROFILE");
-    const PlanArgs planArgs = planArgsFrom(args, true);
+    const PlanArgs planArgs = planArgsFrom(args, true, true);
     const Workload workload = workloadFrom(args);
+    if (planArgs.cluster)
+        return planOnCluster(args, path, planArgs, workload);
+    if (args.value("--split"))
+        throw UsageError("--split cuts a model into stages for the hosts of a cluster profile (--hardware CLUSTER)");
     // Every output path is checked before anything is written (a failing plan writes nothing).
     std::vector<std::string> outputs;
     for (const char *option : {"-o", "--device-map-out", "--python-out"})
@@ -299,72 +499,13 @@ int runPlan(const std::vector<std::string> &argv)
         std::cout << "\n";
     }
     std::cout << "\n";
-    TextTable usage({"Device", "Budget", "Effective", "Planned", "Reserved", "Headroom", "Free", "Entries"},
-                    {false, true, true, true, true, true, true, true});
-    for (const auto &u : result.usage)
-        usage.addRow({u.device.label(), u.budgetBytes < 0 ? "-" : humanBytes(static_cast<double>(u.budgetBytes)),
-                      u.effectiveBudgetBytes < 0 ? "-" : humanBytes(static_cast<double>(u.effectiveBudgetBytes)), humanBytes(u.plannedBytes),
-                      humanBytes(static_cast<double>(u.reservedLargestLayerBytes)), humanBytes(static_cast<double>(u.headroomBytes)),
-                      u.budgetBytes < 0 ? "-" : (u.freeBytes < 0 ? "-" + humanBytes(-u.freeBytes) : humanBytes(u.freeBytes)),
-                      std::to_string(u.moduleCount)});
-    std::cout << usage.render() << "\n";
+    printUsage(result);
     std::cout << "Speed       " << printable(summarize(prediction)) << "\n";
     for (const auto &n : speedNotes)
         std::cout << "            (" << printable(n) << ")\n";
     std::cout << "\n";
 
-    for (const auto &u : result.usage) {
-        if (u.moduleCount == 0)
-            continue;
-        std::cout << u.device.label() << "  (" << entriesText(u.moduleCount) << ", " << humanBytes(u.plannedBytes) << ")\n";
-        std::vector<std::pair<std::string, double>> rows; // this device's entries, in map order
-        for (const auto &[name, device] : result.deviceMap) {
-            if (device != u.device)
-                continue;
-            const int id = tree.find(name);
-            rows.emplace_back(name, id >= 0 ? result.placements[static_cast<std::size_t>(id)].bytes : -1.0);
-        }
-        auto printRow = [](const std::string &name, const std::string &size) {
-            const std::string label = printable(name);
-            std::cout << "  " << label << std::string(label.size() < 48 ? 48 - label.size() : 1, ' ') << size << "\n";
-        };
-        for (std::size_t r = 0; r < rows.size();) {
-            const std::string &name = rows[r].first;
-            // Without --explain, runs of numbered siblings (model.layers.3 .. model.layers.9) take one line.
-            const auto dot = name.rfind('.');
-            std::size_t end = r + 1;
-            long first = -1;
-            if (!explain && dot != std::string::npos) {
-                const std::string prefix = name.substr(0, dot + 1);
-                auto number = [&](const std::string &n) -> long {
-                    if (n.size() <= prefix.size() || n.compare(0, prefix.size(), prefix) != 0)
-                        return -1;
-                    long v = 0;
-                    auto [ptr, ec] = std::from_chars(n.data() + prefix.size(), n.data() + n.size(), v);
-                    return ec == std::errc() && ptr == n.data() + n.size() ? v : -1;
-                };
-                first = number(name);
-                if (first >= 0)
-                    while (end < rows.size() && number(rows[end].first) == first + static_cast<long>(end - r))
-                        ++end;
-            }
-            if (end - r >= 3) {
-                double total = 0;
-                for (std::size_t k = r; k < end; ++k)
-                    total += rows[k].second;
-                printRow(name.substr(0, dot + 1) + std::to_string(first) + "-" + std::to_string(first + static_cast<long>(end - r) - 1),
-                         humanBytes(total) + "  (" + std::to_string(end - r) + " entries)");
-                r = end;
-                continue;
-            }
-            printRow(name.empty() ? std::string("(whole model)") : name, rows[r].second < 0 ? std::string() : humanBytes(rows[r].second));
-            const int id = tree.find(name);
-            if (explain && id >= 0)
-                std::cout << "      " << printable(result.placements[static_cast<std::size_t>(id)].reason) << "\n";
-            ++r;
-        }
-        std::cout << "\n";
-    }
+    printEntries(tree, result, explain);
     if (explain) {
         std::cout << "Split modules\n";
         for (int id : tree.preorder()) {

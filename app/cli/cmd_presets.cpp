@@ -52,6 +52,18 @@ int runPresets(const std::vector<std::string> &argv)
             for (const auto &d : h.devices)
                 devices.push_back({{"device", d.key}, {"capacity_bytes", d.capacityBytes}, {"label", d.label}});
             out["hardware"].push_back({{"name", h.name}, {"description", h.description}, {"devices", devices}});
+            if (h.isCluster()) {
+                nlohmann::ordered_json hosts = nlohmann::ordered_json::array();
+                for (const auto &host : h.hosts) {
+                    nlohmann::ordered_json hostDevices = nlohmann::ordered_json::array();
+                    for (const auto &d : host.devices)
+                        hostDevices.push_back({{"device", d.key}, {"capacity_bytes", d.capacityBytes}, {"label", d.label}});
+                    hosts.push_back({{"name", host.name}, {"address", host.address}, {"profile", host.profile}, {"devices", hostDevices}});
+                }
+                out["hardware"].back()["hosts"] = hosts;
+                out["hardware"].back()["link_bandwidth"] = h.linkBandwidth;
+                out["hardware"].back()["link_latency_s"] = h.linkLatency;
+            }
             if (!h.error.empty())
                 out["hardware"].back()["error"] = h.error;
         }
@@ -74,11 +86,20 @@ int runPresets(const std::vector<std::string> &argv)
             std::cout << "  " << std::left << std::setw(16) << printable(h.name) << "unusable: " << printable(h.error) << "\n";
             continue;
         }
-        std::string devices;
-        for (const auto &d : h.devices)
-            devices += (devices.empty() ? "" : ", ") + d.key + "=" + planner::formatBytes(static_cast<double>(d.capacityBytes));
-        std::cout << "  " << std::left << std::setw(16) << printable(h.name) << printable(h.description) << "\n"
-                  << std::string(18, ' ') << printable(devices) << "\n";
+        auto devicesText = [](const std::vector<models::HardwareDevice> &list) {
+            std::string devices;
+            for (const auto &d : list)
+                devices += (devices.empty() ? "" : ", ") + d.key + "=" + planner::formatBytes(static_cast<double>(d.capacityBytes));
+            return devices;
+        };
+        std::cout << "  " << std::left << std::setw(16) << printable(h.name) << printable(h.description) << "\n";
+        if (!h.isCluster())
+            std::cout << std::string(18, ' ') << printable(devicesText(h.devices)) << "\n";
+        for (const auto &host : h.hosts)
+            std::cout << std::string(18, ' ') << printable(host.name) << ": " << printable(devicesText(host.devices)) << "\n";
+        if (h.isCluster())
+            std::cout << std::string(18, ' ') << "link " << planner::formatBytes(h.linkBandwidth) << "/s, "
+                      << h.linkLatency * 1e6 << " us\n";
     }
     return 0;
 }

@@ -10,8 +10,10 @@
 
 #include "models/describe.h"
 #include "models/source.h"
+#include "planner/cluster.h"
 #include "planner/device.h"
 #include "planner/error.h"
+#include "planner/jsonfile.h"
 #include "planner/mapfile.h"
 #include "planner/plan.h"
 #include "planner/planfile.h"
@@ -57,7 +59,10 @@ const char *const kRunUsage =
     "\n"
     "The map:\n"
     "  --plan FILE            a Mizan plan file (*.mizan.json; `mizan-cli plan -o`); a plan made\n"
-    "                         for another checkpoint is refused\n"
+    "                         for another checkpoint is refused. A cluster plan (`plan --hardware\n"
+    "                         CLUSTER -o`) runs as its stages: --local-ranks N here, or\n"
+    "                         --distributed --rank R --world N on each host (rank R runs the\n"
+    "                         R-th host's stage on that host's devices)\n"
     "  --device-map FILE      a device_map.json ({\"model.embed_tokens\": 0, \"lm_head\": \"cpu\", ...});\n"
     "                         either option also takes the other format\n"
     "  --max-memory, --hardware, --strategy, --no-split, --dtype, --pin, --policy,\n"
@@ -264,6 +269,18 @@ private:
 };
 
 // What the map, the plan and the arguments say about the run before it starts.
+// The --plan file when it is a cluster plan (nullopt for a plan file or map of one machine).
+std::optional<planner::ClusterPlanFile> clusterPlanOf(const Args &args)
+{
+    const auto planPath = args.value("--plan");
+    if (!planPath)
+        return std::nullopt;
+    const nlohmann::ordered_json json = planner::readJsonFile(*planPath, InputKind::PlanFile);
+    if (!planner::isClusterPlanJson(json))
+        return std::nullopt;
+    return planner::clusterPlanFileFromJson(json, *planPath);
+}
+
 struct Prepared {
     planner::DeviceMap map;
     planner::PlanOptions options;
@@ -397,7 +414,24 @@ int runRun(const std::vector<std::string> &argv)
     const Args args(argv, values, flags);
     args.expectPositionals(1, 1);
     const std::string path = args.positional(0, "PATH");
-    const runtime::PipelineSpec pipeline = pipelineFrom(args);
+    runtime::PipelineSpec pipeline = pipelineFrom(args);
+    // A cluster plan (`plan --hardware CLUSTER -o FILE`) gives the stages: one per host, rank R
+    // running the R-th host's.
+    const std::optional<planner::ClusterPlanFile> cluster = clusterPlanOf(args);
+    if (cluster) {
+        const int stages = static_cast<int>(cluster->stages.size());
+        if (args.value("--split"))
+            throw UsageError("--split does not apply to a cluster plan: " + *args.value("--plan") + " gives each host's blocks");
+        if (pipeline.world != stages) {
+            std::string hosts;
+            for (const auto &st : cluster->stages)
+                hosts += (hosts.empty() ? "" : ", ") + st.host;
+            throw UsageError(*args.value("--plan") + " is a cluster plan of " + std::to_string(stages) + " stages (hosts " + hosts +
+                             "): run it with --local-ranks " + std::to_string(stages) + " here, or on each host with --distributed --rank R --world " +
+                             std::to_string(stages) + " (rank R runs the R-th host's stage)");
+        }
+        pipeline.blocksPerStage = cluster->blocksPerStage();
+    }
     if (args.value("--local-ranks"))
         return runLocalRanks(argv, args, pipeline);
 
@@ -478,7 +512,9 @@ int runRun(const std::vector<std::string> &argv)
 
     // The map: a file read before the slow open, or a plan made here.
     std::optional<planner::MapOrPlan> file;
-    if (mapPath)
+    if (cluster) // every stage's map (each rank keeps its own stage's keys), this rank's host's plan
+        file = planner::MapOrPlan{cluster->localDeviceMap(), cluster->stages[static_cast<std::size_t>(pipeline.rank)].plan};
+    else if (mapPath)
         file = planner::readMapOrPlanFile(*mapPath);
     const models::Source source = models::openSource(path);
     const models::ModelDescription &model = source.model;
@@ -566,7 +602,9 @@ int runRun(const std::vector<std::string> &argv)
     for (const auto &n : gpuNotes)
         prepared.notes.push_back(n);
     std::vector<std::string> simulatedNames;
-    request.devices = runtime::runDevicesFor(prepared.map, gpus, prepared.devices, prepared.options.maxMemory);
+    // A cluster plan's map holds every host's devices: this rank's are those of its own stage.
+    request.devices = runtime::runDevicesFor(cluster ? file->plan->deviceMap : prepared.map, gpus, prepared.devices,
+                                             prepared.options.maxMemory);
     for (const runtime::RunDevice &rd : request.devices) {
         if (!rd.simulated)
             continue;

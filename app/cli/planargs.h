@@ -9,6 +9,7 @@
 #include "planner/plan.h"
 #include "planner/planfile.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,9 @@ struct PlanArgs {
     models::PlanSettings settings;
     std::vector<planner::PlanDevice> devices; // one per settings.maxMemory entry, same order
     std::string hardware;                     // --hardware PROFILE, if given
+    // --hardware names a cluster profile (several hosts): `settings.maxMemory` and `devices` stay
+    // empty, each host's come from the profile (models::clusterFor).
+    std::optional<models::HardwareProfile> cluster;
 };
 
 // The cost model's speeds for a plan made with these arguments: the profile's (--hardware), else
@@ -33,8 +37,9 @@ planner::SpeedModel speedsFor(const PlanArgs &plan);
 planner::Workload workloadFrom(const Args &args);
 
 // Throws UsageError for bad devices, sizes, strategies, dtypes, pins and profiles: call it before
-// the (slow) open to check the arguments.
-PlanArgs planArgsFrom(const Args &args, bool budgetsRequired);
+// the (slow) open to check the arguments. A cluster profile is refused unless `clusterAllowed`
+// (only `plan` plans across hosts).
+PlanArgs planArgsFrom(const Args &args, bool budgetsRequired, bool clusterAllowed = false);
 // models::planOptionsFor(model, plan.settings): UsageError when the model cannot take the
 // headroom asked for.
 planner::PlanOptions planOptionsFor(const PlanArgs &plan, const models::ModelDescription &model);

@@ -19,6 +19,8 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 #include <cmath>
 
 namespace mizan::gui {
@@ -147,6 +149,9 @@ DevicePanel::DevicePanel(Document *document, QWidget *parent)
 
 void DevicePanel::setHardwareProfiles(std::vector<models::HardwareProfile> profiles)
 {
+    // Cluster profiles (several hosts) are planned by `mizan-cli plan`; the window plans one machine.
+    profiles.erase(std::remove_if(profiles.begin(), profiles.end(), [](const models::HardwareProfile &p) { return p.isCluster(); }),
+                   profiles.end());
     m_profiles = std::move(profiles);
     retranslateUi();
 }

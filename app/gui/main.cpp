@@ -84,7 +84,12 @@ int main(int argc, char **argv)
     QTimer::singleShot(0, &window, [&window, args, profile, selected, hasShot = parser.isSet(screenshot)] {
         if (!profile.isEmpty()) {
             try {
-                window.devicePanel()->applyProfile(mizan::models::hardwareProfile(profile.toStdString()));
+                const auto chosen = mizan::models::hardwareProfile(profile.toStdString());
+                if (chosen.isCluster())
+                    qWarning("mizan: %s is a cluster profile: plan it with mizan-cli plan PATH --hardware %s", qPrintable(profile),
+                             qPrintable(profile));
+                else
+                    window.devicePanel()->applyProfile(chosen);
             } catch (const std::exception &e) {
                 qWarning("mizan: %s", qPrintable(mizan::gui::describeError(e)));
             }
