@@ -1,5 +1,6 @@
 #include "export.h"
 
+#include "cluster.h"
 #include "error.h"
 #include "plandiff.h"
 
@@ -1177,6 +1178,78 @@ EngineExport exportMap(const ModuleTree &tree, const DeviceMap &map, const PlanO
     }
     out.layerPrefix = view.stack.prefix;
     out.layerCount = static_cast<int>(view.stack.layers.size());
+    return out;
+}
+
+EngineExport exportCluster(const ModuleTree &tree, const ClusterPlanFile &plan, const PlanOptions &options,
+                           const ExportRequest &request, int rpcPort)
+{
+    if (request.engine == Engine::MistralRs)
+        throw Error(ErrorKind::InvalidArgument, {},
+                    "a mistral.rs topology places layers on one machine's devices; a cluster plan needs llamacpp (--rpc) or vllm");
+    // Every host's GPUs in host order: host h's GPU g is offset[h] + g.
+    DeviceMap global;
+    std::vector<int> offset, gpus;
+    int total = 0;
+    std::vector<std::string> offHost; // hosts keeping layers on their CPU or disk
+    for (const auto &stage : plan.stages) {
+        int count = 0;
+        for (const auto &[device, bytes] : stage.plan.options.maxMemory)
+            if (device.isGpu())
+                count = std::max(count, device.index + 1);
+        for (const auto &[key, device] : stage.plan.deviceMap)
+            if (device.isGpu())
+                count = std::max(count, device.index + 1);
+        offset.push_back(total);
+        gpus.push_back(count);
+        total += count;
+        bool off = false;
+        for (const auto &[key, device] : stage.plan.deviceMap) {
+            global.emplace_back(key, device.isGpu() ? Device::gpu(offset.back() + device.index) : device);
+            off = off || !device.isGpu();
+        }
+        if (off)
+            offHost.push_back(stage.host);
+    }
+    EngineExport out = exportMap(tree, global, options, request);
+    std::string hosts;
+    for (std::size_t h = 0; h < plan.stages.size(); ++h)
+        hosts += (h ? ", " : "") + plan.stages[h].host + " GPU " + (gpus[h] == 0 ? std::string("none") :
+                 std::to_string(offset[h]) + (gpus[h] > 1 ? "-" + std::to_string(offset[h] + gpus[h] - 1) : std::string()));
+    const std::string &mainHost = plan.stages.back().host;
+    if (request.engine == Engine::LlamaCpp) {
+        std::string rpc;
+        std::string servers;
+        for (std::size_t h = 0; h + 1 < plan.stages.size(); ++h) {
+            const auto &st = plan.stages[h];
+            const std::string address = (st.address.empty() ? st.host : st.address) + ":" + std::to_string(rpcPort);
+            rpc += (rpc.empty() ? "" : ",") + address;
+            servers += (servers.empty() ? "" : "; ") + st.host + ": rpc-server -H 0.0.0.0 -p " + std::to_string(rpcPort);
+        }
+        if (!rpc.empty())
+            out.args.insert(out.args.begin(), {"--rpc", rpc});
+        out.notes.push_back({"cluster-hosts", "run this on " + mainHost + " (the last stage: its GPUs are the local ones and it holds the "
+                                              "output layer); first start " + servers + " (rpc-server exposes every GPU of its host). "
+                                              "Devices in llama.cpp's order: " + hosts});
+        for (std::size_t h = 0; h + 1 < plan.stages.size(); ++h)
+            if (gpus[h] == 0)
+                out.notes.push_back({"cluster-cpu-host", plan.stages[h].host + " has no GPU: its rpc-server exposes its CPU, which "
+                                                         "--tensor-split does not count; its layers go to the other devices"});
+    } else {
+        out.notes.push_back({"cluster-hosts", "vLLM places the pipeline stages over the nodes of a Ray cluster: start `ray start --head` on " +
+                                              plan.stages.front().host + " and `ray start --address " +
+                                              (plan.stages.front().address.empty() ? plan.stages.front().host : plan.stages.front().address) +
+                                              ":6379` on the others, then run this on " + plan.stages.front().host +
+                                              "; stages are GPUs in host order: " + hosts});
+    }
+    if (!offHost.empty()) {
+        std::string names;
+        for (const auto &n : offHost)
+            names += (names.empty() ? "" : ", ") + n;
+        out.notes.push_back({"cluster-offload", names + " keep" + (offHost.size() == 1 ? "s" : "") +
+                                                    " layers on CPU or disk: the engine runs CPU layers on the CPU of the host that "
+                                                    "starts it, not on theirs"});
+    }
     return out;
 }
 

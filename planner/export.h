@@ -66,6 +66,19 @@ struct EngineExport {
 // map at all (vLLM without a GPU), and findLayerStack's errors.
 EngineExport exportMap(const ModuleTree &tree, const DeviceMap &map, const PlanOptions &options, const ExportRequest &request);
 
+// A cluster plan (cluster.h) for engines that run past one machine. Every host's GPUs are numbered
+// in host order (host 0's first) and the stages' maps exported as one map over them:
+//  - llama.cpp: the last host runs llama-server (its GPUs are the local ones, after the RPC
+//    devices, and it holds the output layer); the other hosts run rpc-server (one per host,
+//    exposing all its GPUs) and are named by --rpc in host order, which is llama.cpp's device
+//    order (RPC devices first, in --rpc order), so --tensor-split counts over all the GPUs;
+//  - vLLM: pipeline stages over the nodes' GPUs in host order (a Ray cluster over the hosts).
+// mistral.rs (one machine's topology) is refused with Error(InvalidArgument). Layers a host keeps
+// on its CPU or disk are noted: the engines run CPU layers on the CPU of the host that starts them.
+// `rpcPort`: the port rpc-server listens on each host.
+struct ClusterPlanFile;
+EngineExport exportCluster(const ModuleTree &tree, const ClusterPlanFile &plan, const PlanOptions &options,
+                           const ExportRequest &request, int rpcPort = 50052);
 // {"engine", "command", "program", "args", "env": {...}, "files": {name: contents}, "notes": [{"kind", "message"}],
 //  "layers": {"prefix", "count"}}
 nlohmann::ordered_json exportToJson(const EngineExport &result);

@@ -8,6 +8,7 @@
 #include "planner/cluster.h"
 #include "planner/cost.h"
 #include "planner/error.h"
+#include "planner/export.h"
 #include "planner/plan.h"
 #include "planner/planfile.h"
 #include "testutil.h"
@@ -19,6 +20,7 @@
 #include <QElapsedTimer>
 #include <QTemporaryDir>
 
+#include <algorithm>
 #include <cstdlib>
 #include <set>
 
@@ -308,6 +310,52 @@ private Q_SLOTS:
         expectWords(damaged([](auto &j) { j["format"] = "mizan-plan"; }), "not a Mizan cluster plan");
     }
 
+    // Export to engines that run past one machine: every host's GPUs in host order.
+    void exportsToEngines()
+    {
+        const ModuleTree tree = toyDecoder(8, false);
+        Cluster cluster;
+        cluster.hosts = {host("a", "0=1MiB,1=1MiB,cpu=1MiB"), host("b", "0=1MiB,cpu=1MiB"), host("c", "0=1MiB,cpu=1MiB")};
+        cluster.hosts[0].address = "10.0.0.1";
+        ClusterOptions options;
+        options.blocksPerHost = {4, 2, 2};
+        const ClusterPlan p = planCluster(tree, cluster, options);
+        const ClusterPlanFile file = clusterPlanFileOf(p, identityOf(tree, "toy"), {}, {});
+        PlanOptions planOptions = cluster.hosts[0].options;
+
+        ExportRequest request;
+        request.engine = Engine::LlamaCpp;
+        const EngineExport llama = exportCluster(tree, file, planOptions, request, 50100);
+        const auto rpc = std::find(llama.args.begin(), llama.args.end(), "--rpc");
+        QVERIFY(rpc != llama.args.end());
+        QCOMPARE(*(rpc + 1), std::string("10.0.0.1:50100,b:50100"));
+        // Devices a:0, a:1, b:0, c:0; host a's 4 blocks on its two GPUs as its plan put them.
+        const auto ts = std::find(llama.args.begin(), llama.args.end(), "-ts");
+        QVERIFY(ts != llama.args.end());
+        int a0 = 0, a1 = 0;
+        for (const auto &[key, device] : file.stages[0].plan.deviceMap)
+            if (key.rfind("model.layers.", 0) == 0)
+                (device.index == 0 ? a0 : a1) += 1;
+        QCOMPARE(*(ts + 1), std::to_string(a0) + "," + std::to_string(a1) + ",2,3"); // the output layer on the last
+        bool hostsNote = false;
+        for (const auto &n : llama.notes)
+            hostsNote = hostsNote || (n.kind == "cluster-hosts" && n.message.find("run this on c") == 0);
+        QVERIFY(hostsNote);
+
+        request.engine = Engine::Vllm;
+        const EngineExport vllm = exportCluster(tree, file, planOptions, request);
+        bool partition = false;
+        for (const auto &[name, value] : vllm.env)
+            partition = partition || (name == "VLLM_PP_LAYER_PARTITION" &&
+                                       value == (a0 && a1 ? std::to_string(a0) + "," + std::to_string(a1) + ",2,2" : std::string("4,2,2")));
+        QVERIFY2(partition, vllm.commandLine().c_str());
+
+        request.engine = Engine::MistralRs;
+        const auto e = test::errorOf([&] { (void)exportCluster(tree, file, planOptions, request); });
+        QVERIFY(e);
+        QCOMPARE(e->kind(), ErrorKind::InvalidArgument);
+    }
+
     void clusterProfiles()
     {
         const models::HardwareProfile demo = models::hardwareProfile("demo-2host");
@@ -453,11 +501,19 @@ private Q_SLOTS:
         QVERIFY(!QFile::exists(dir.filePath(QStringLiteral("x.py"))));
         // Commands of one machine's map name what a cluster plan is and what to give them.
         for (const QStringList &args : {QStringList{QStringLiteral("validate"), demo, plan},
-                                        QStringList{QStringLiteral("export"), plan, QStringLiteral("--to"), QStringLiteral("vllm")}}) {
+                                        QStringList{QStringLiteral("diff"), plan, plan}}) {
             const test::CliRun bad = test::runCli(args);
             QCOMPARE(bad.exitCode, 1);
             QVERIFY2(bad.errText().contains(QStringLiteral("is a cluster plan")), qPrintable(bad.errText()));
         }
+        // export takes it: llama.cpp with the first host's rpc-server, run on the last host.
+        const test::CliRun llama = test::runCli({QStringLiteral("export"), plan, QStringLiteral("--to"), QStringLiteral("llamacpp")});
+        QVERIFY2(llama.exitCode == 0, qPrintable(llama.errText()));
+        QVERIFY2(llama.outText().startsWith(QStringLiteral("llama-server -m MODEL.gguf --rpc 127.0.0.1:50052 -ngl 5 -ts 2,3\n")),
+                 qPrintable(llama.outText()));
+        const test::CliRun mistral = test::runCli({QStringLiteral("export"), plan, QStringLiteral("--to"), QStringLiteral("mistralrs")});
+        QCOMPARE(mistral.exitCode, 1);
+        QVERIFY2(mistral.errText().contains(QStringLiteral("one machine")), qPrintable(mistral.errText()));
 
         const test::CliRun presets = test::runCli({QStringLiteral("presets")});
         QVERIFY(presets.outText().contains(QStringLiteral("node1: 0=40.00 MiB, cpu=48.00 MiB")));

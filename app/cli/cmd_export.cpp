@@ -28,6 +28,10 @@ const char *const kExportUsage =
     "  mistralrs  a topology file: decoder layer ranges to cuda[N] or cpu\n"
     "The decoder layers are found in the model's module tree. MODEL in the command stands for the\n"
     "model the engine loads (a GGUF file for llama.cpp).\n"
+    "A cluster plan (`mizan-cli plan --hardware CLUSTER -o`) numbers every host's GPUs in host\n"
+    "order: llamacpp adds --rpc with the other hosts' rpc-servers (run it on the last host:\n"
+    "llama.cpp puts RPC devices first, in --rpc order); vllm gives pipeline stages over the\n"
+    "hosts' GPUs (a Ray cluster). mistralrs topologies are one machine's.\n"
     "\n"
     "  --to ENGINE            llamacpp, vllm or mistralrs\n"
     "  --model PATH           checkpoint, config.json or preset of the plan (required for a\n"
@@ -65,11 +69,12 @@ int runExport(const std::vector<std::string> &argv)
             request.topologyFile = *out;
     }
 
-    const std::vector<PlanInput> inputs = readPlanInputs(args, {planPath});
+    const std::vector<PlanInput> inputs = readPlanInputs(args, {planPath}, true);
     const PlanInput &input = inputs.front();
     planner::EngineExport result;
     try {
-        result = planner::exportMap(input.tree(), input.content.map, input.options, request);
+        result = input.cluster ? planner::exportCluster(input.tree(), *input.cluster, input.options, request)
+                               : planner::exportMap(input.tree(), input.content.map, input.options, request);
     } catch (const Error &e) {
         throw Error(e.kind(), planPath, e.message());
     }

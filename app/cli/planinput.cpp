@@ -2,8 +2,11 @@
 
 #include "models/planoptions.h"
 #include "planner/error.h"
+#include "planner/jsonfile.h"
 #include "planner/planfile.h"
 #include "planner/validate.h"
+
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <map>
@@ -31,7 +34,7 @@ std::string modelOfPlan(const std::string &planFile, const std::string &checkpoi
 
 } // namespace
 
-std::vector<PlanInput> readPlanInputs(const Args &args, const std::vector<std::string> &files)
+std::vector<PlanInput> readPlanInputs(const Args &args, const std::vector<std::string> &files, bool clusterAllowed)
 {
     models::PlanSettings settings;
     if (auto d = args.value("--dtype")) {
@@ -47,6 +50,16 @@ std::vector<PlanInput> readPlanInputs(const Args &args, const std::vector<std::s
     for (const auto &file : files) {
         PlanInput in;
         in.file = file;
+        if (clusterAllowed) {
+            const nlohmann::ordered_json json = planner::readJsonFile(file, InputKind::PlanFile);
+            if (planner::isClusterPlanJson(json)) {
+                in.cluster = planner::clusterPlanFileFromJson(json, file);
+                in.content.map = in.cluster->localDeviceMap();
+                in.content.plan = in.cluster->stages.front().plan;
+                inputs.push_back(std::move(in));
+                continue;
+            }
+        }
         in.content = planner::readMapOrPlanFile(file);
         inputs.push_back(std::move(in));
     }

@@ -6,6 +6,7 @@
 #include "args.h"
 
 #include "models/source.h"
+#include "planner/cluster.h"
 #include "planner/mapfile.h"
 #include "planner/plan.h"
 
@@ -25,6 +26,9 @@ struct PlanInput {
     std::string modelPath;                   // what was opened: --model, else the plan file's checkpoint
     std::shared_ptr<const models::Source> source;
     planner::PlanOptions options;            // load dtype and no-split classes (no budgets for a device map)
+    // A cluster plan (readPlanInputs with clusterAllowed): `content` holds every stage's map and the
+    // first stage's plan (checkpoint, options).
+    std::optional<planner::ClusterPlanFile> cluster;
     const planner::ModuleTree &tree() const { return source->model.tree; }
 };
 
@@ -34,6 +38,7 @@ struct PlanInput {
 // or invalid (the first error; `mizan-cli validate` lists them all). With --model, every file is
 // taken for that model; without, a device map is taken for the model of the first plan file among
 // `files` (UsageError when there is none).
-std::vector<PlanInput> readPlanInputs(const Args &args, const std::vector<std::string> &files);
+// A cluster plan file is refused (what readMapOrPlanFile says) unless `clusterAllowed`.
+std::vector<PlanInput> readPlanInputs(const Args &args, const std::vector<std::string> &files, bool clusterAllowed = false);
 
 } // namespace mizan::cli
