@@ -254,6 +254,9 @@ ClusterStage planStage(const ModuleTree &tree, const StepLayout &l, const Cluste
     s.prediction = predict(s.tree, s.plan.deviceMap, s.options, host.speeds, workload);
     s.bytes = aggregateSizes(s.tree, s.options).totalBytes();
     s.plan.deviceMap = rekeyForModel(tree, s.tree, s.plan.deviceMap);
+    for (DeviceUsage &u : s.plan.usage) // the keys of the map as rekeyed
+        u.moduleCount = static_cast<int>(std::count_if(s.plan.deviceMap.begin(), s.plan.deviceMap.end(),
+                                                       [&](const auto &entry) { return entry.second == u.device; }));
     return s;
 }
 
@@ -614,6 +617,14 @@ nlohmann::ordered_json clusterPlanFileToJson(const ClusterPlanFile &file, const 
         st["embeddings"] = s.embeddings;
         st["head"] = s.head;
         st["plan"] = planFileToJson(s.plan);
+        if (plan) {
+            for (const auto &computed : plan->stages)
+                if (computed.host == s.host)
+                    st["predicted"] = {{"decode_s_per_token", computed.prediction.decodeSeconds},
+                                       {"summary", summarize(computed.prediction)}};
+        } else if (!s.predictedSummary.empty()) {
+            st["predicted"] = {{"decode_s_per_token", s.predictedDecodeSeconds}, {"summary", s.predictedSummary}};
+        }
         j["stages"].push_back(std::move(st));
         for (const auto &[key, device] : s.plan.deviceMap)
             map[key] = HostDevice{s.host, device}.toString();
@@ -621,6 +632,8 @@ nlohmann::ordered_json clusterPlanFileToJson(const ClusterPlanFile &file, const 
     j["device_map"] = std::move(map);
     if (plan)
         j["predicted"] = clusterPlanToJson(*plan)["predicted"];
+    else if (!file.predictedSummary.empty())
+        j["predicted"] = {{"decode_s_per_token", file.predictedDecodeSeconds}, {"summary", file.predictedSummary}};
     return j;
 }
 
@@ -670,6 +683,22 @@ double numberField(const nlohmann::ordered_json &object, const char *key, const 
     if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() < 0)
         badCluster(file, "\"" + path + "\" must be a number of at least 0, not " + jsonTypeName(v));
     return v.get<double>();
+}
+
+// The optional "predicted" object's summary and time per token.
+void readPrediction(const nlohmann::ordered_json &object, const std::string &at, const std::string &file, std::string &summary,
+                    double &seconds)
+{
+    if (!object.contains("predicted"))
+        return;
+    const std::string path = at.empty() ? std::string("predicted") : at + ".predicted";
+    const auto &p = object["predicted"];
+    if (!p.is_object())
+        badCluster(file, "\"" + path + "\" must be an object, not " + jsonTypeName(p));
+    if (p.contains("summary"))
+        summary = stringField(p, "summary", path + ".summary", file);
+    if (p.contains("decode_s_per_token"))
+        seconds = numberField(p, "decode_s_per_token", path + ".decode_s_per_token", file);
 }
 
 } // namespace
@@ -727,8 +756,10 @@ ClusterPlanFile clusterPlanFileFromJson(const nlohmann::ordered_json &j, const s
         } catch (const Error &e) {
             throw Error(e.kind(), file, "host \"" + st.host + "\"'s plan: " + e.message());
         }
+        readPrediction(s, at, file, st.predictedSummary, st.predictedDecodeSeconds);
         out.stages.push_back(std::move(st));
     }
+    readPrediction(j, "", file, out.predictedSummary, out.predictedDecodeSeconds);
     if (expected && !out.checkpoint.fingerprint.empty() && out.checkpoint.fingerprint != expected->fingerprint)
         throw Error(ErrorKind::VersionMismatch, file,
                     "this cluster plan was made for another checkpoint (" + out.checkpoint.path + ", fingerprint " +

@@ -134,8 +134,13 @@ struct ClusterPlanFile {
         int firstBlock = 0, endBlock = 0;
         bool embeddings = false, head = false;
         PlanFile plan;
+        // The prediction as written (informative; empty when the writer gave none).
+        std::string predictedSummary;
+        double predictedDecodeSeconds = 0;
     };
     std::vector<Stage> stages;
+    std::string predictedSummary;          // the whole cluster's, as written (informative)
+    double predictedDecodeSeconds = 0;
     // As ClusterPlan's: every stage's map with plain device names; the block counts per stage.
     DeviceMap localDeviceMap() const;
     std::vector<int> blocksPerStage() const;

@@ -42,17 +42,26 @@ double since(Clock::time_point t0)
 
 constexpr std::size_t kFileBytes = std::size_t(64) << 20;
 
+// The median of a few timings: what a run typically sees (the runtime's steps and the benchmarks
+// that check the predictions take typical times, not the luckiest one).
+double median(std::vector<double> values)
+{
+    std::sort(values.begin(), values.end());
+    const std::size_t n = values.size();
+    return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
 double memcpyBandwidth()
 {
     std::vector<char> a(kFileBytes, 1), b(kFileBytes, 2);
-    double best = std::numeric_limits<double>::max();
+    std::vector<double> times;
     for (int i = 0; i < 5; ++i) {
         const auto t0 = Clock::now();
         std::memcpy(b.data(), a.data(), a.size());
-        best = std::min(best, since(t0));
+        times.push_back(since(t0));
         a[static_cast<std::size_t>(i)] = b[static_cast<std::size_t>(i) + 1]; // keep the copies observable
     }
-    return static_cast<double>(kFileBytes) / best;
+    return static_cast<double>(kFileBytes) / median(times);
 }
 
 // A file of kFileBytes in `folder`, removed on destruction.
@@ -108,7 +117,7 @@ double pageCacheBandwidth(const TestFile &file)
         throw Error(ErrorKind::Io, file.path(), std::string("cannot map the test file: ") + std::strerror(errno));
     std::vector<char> out(kFileBytes);
     std::memcpy(out.data(), map.data, kFileBytes); // brings the pages in
-    double best = std::numeric_limits<double>::max();
+    std::vector<double> times;
     for (int i = 0; i < 3; ++i) {
         // A fresh mapping each time: the runtime maps a checkpoint once, but its pages are first
         // touched by the copy that brings a step in.
@@ -118,9 +127,9 @@ double pageCacheBandwidth(const TestFile &file)
             throw Error(ErrorKind::Io, file.path(), std::string("cannot map the test file: ") + std::strerror(errno));
         const auto t0 = Clock::now();
         std::memcpy(out.data(), again.data, kFileBytes);
-        best = std::min(best, since(t0));
+        times.push_back(since(t0));
     }
-    return static_cast<double>(kFileBytes) / best;
+    return static_cast<double>(kFileBytes) / median(times);
 }
 
 // Share of the file's pages in the page cache.
@@ -219,15 +228,19 @@ Measured runOnce(Backend &backend, const std::string &dir, const planner::Device
     return {result.decodeSecondsPerToken, result.prefillSeconds, std::move(result)};
 }
 
-Measured best(Backend &backend, const std::string &dir, const planner::DeviceMap &map, const std::vector<RunDevice> &devices,
-              int promptTokens, int newTokens, int tries)
+// The median decode and prefill times of `tries` runs (odd).
+Measured typical(Backend &backend, const std::string &dir, const planner::DeviceMap &map, const std::vector<RunDevice> &devices,
+                 int promptTokens, int newTokens, int tries)
 {
     Measured m = runOnce(backend, dir, map, devices, promptTokens, newTokens);
+    std::vector<double> decode{m.decode}, prefill{m.prefill};
     for (int i = 1; i < tries; ++i) {
-        Measured again = runOnce(backend, dir, map, devices, promptTokens, newTokens);
-        m.decode = std::min(m.decode, again.decode);
-        m.prefill = std::min(m.prefill, again.prefill);
+        const Measured again = runOnce(backend, dir, map, devices, promptTokens, newTokens);
+        decode.push_back(again.decode);
+        prefill.push_back(again.prefill);
     }
+    m.decode = median(decode);
+    m.prefill = median(prefill);
     return m;
 }
 
@@ -328,9 +341,9 @@ Calibration calibrate(const CalibrateOptions &options)
     const int prompt = 64;
     const planner::DeviceMap onCpu{{"", Device::cpu()}};
     say("measuring the CPU");
-    const double tTiny = best(backend, tinyDir.dir, onCpu, {}, 4, 24, 3).decode;
-    const Measured mLarge = best(backend, largeDir.dir, onCpu, {}, 4, 12, 2);
-    const double prefillLarge = best(backend, largeDir.dir, onCpu, {}, prompt, 1, 2).prefill;
+    const double tTiny = typical(backend, tinyDir.dir, onCpu, {}, 4, 24, 3).decode;
+    const Measured mLarge = typical(backend, largeDir.dir, onCpu, {}, 4, 12, 3);
+    const double prefillLarge = typical(backend, largeDir.dir, onCpu, {}, prompt, 1, 3).prefill;
     s.cpu.compute = fit(tiny, tTiny, large, mLarge.decode, prefillLarge, prompt);
     s.cpu.source = "calibrated on this machine " + cal.date;
     say("measuring float16 conversion");
@@ -351,9 +364,9 @@ Calibration calibrate(const CalibrateOptions &options)
             const planner::DeviceMap onGpu{{"", d}};
             planner::DeviceSpeed speed;
             speed.device = d;
-            const double gTiny = best(backend, tinyDir.dir, onGpu, devices, 4, 24, 3).decode;
-            const double gLarge = best(backend, largeDir.dir, onGpu, devices, 4, 12, 2).decode;
-            const double gPrefill = best(backend, largeDir.dir, onGpu, devices, prompt, 1, 2).prefill;
+            const double gTiny = typical(backend, tinyDir.dir, onGpu, devices, 4, 24, 3).decode;
+            const double gLarge = typical(backend, largeDir.dir, onGpu, devices, 4, 12, 3).decode;
+            const double gPrefill = typical(backend, largeDir.dir, onGpu, devices, prompt, 1, 3).prefill;
             speed.compute = fit(tiny, gTiny, large, gLarge, gPrefill, prompt);
             // The host link: the blocks' weights kept in RAM and brought to the GPU every token.
             const planner::DeviceMap streamed{{"model.embed_tokens", d}, {"model.layers", Device::cpu()}, {"model.norm", d}, {"lm_head", d}};

@@ -74,3 +74,12 @@ for lang in en ar; do
         --compare "$CONFIG/small.mizan.json" --screenshot "$OUT/compare-$lang.png"
     echo "wrote $OUT/compare-$lang.png"
 done
+
+# A cluster plan (File > Open cluster plan): a 16-block demo on the two small hosts of demo-2host.
+"$BUILD/app/cli/mizan-cli" make-demo "$CONFIG/cluster-demo" --layers 16 --hidden 512 >/dev/null 2>&1
+"$BUILD/app/cli/mizan-cli" plan "$CONFIG/cluster-demo" --hardware demo-2host -o "$CONFIG/cluster.mizan.json" >/dev/null 2>&1
+for lang in en ar; do
+    XDG_CONFIG_HOME="$CONFIG/cluster-$lang" xvfb-run -a -s "-screen 0 1600x1000x24" \
+        "$BUILD/app/gui/mizan" --language "$lang" --cluster "$CONFIG/cluster.mizan.json" --screenshot "$OUT/cluster-$lang.png"
+    echo "wrote $OUT/cluster-$lang.png"
+done

@@ -2,8 +2,9 @@
 // switch to Arabic at run time, and watch the event loop while a 405B index opens.
 #include "chartspanel.h"
 #include "document.h"
-#include "mainwindow.h"
+#include "clusterdialog.h"
 #include "comparedialog.h"
+#include "mainwindow.h"
 #include "guiformat.h"
 #include "messagetext.h"
 #include "moduletreemodel.h"
@@ -23,7 +24,9 @@
 #include <QApplication>
 #include <QComboBox>
 #include <QDockWidget>
+#include <QGroupBox>
 #include <QLabel>
+#include <QProgressBar>
 #include <QSpinBox>
 #include <QElapsedTimer>
 #include <QFile>
@@ -137,6 +140,7 @@ private Q_SLOTS:
     void firstRunDemoShowsTheSplit();
     void policiesReplanAndAreSaved();
     void comparesPlansSideBySide();
+    void showsClusterPlanAsHosts();
 
 private:
     void openDemo(MainWindow &w);
@@ -1342,6 +1346,64 @@ void TestGui::comparesPlansSideBySide()
     QVERIFY(test::writeFile(partial, "{\"model.layers.0\": 0}"));
     QVERIFY(!w.compareWith(partial));
     QVERIFY2(w.statusBar()->currentMessage().contains(QStringLiteral("partial.json")), qPrintable(w.statusBar()->currentMessage()));
+}
+
+// A cluster plan file (issue 15) shown as hosts, each a group of its devices' lanes, in both
+// languages; a file that is not one gives a message, no dialog.
+void TestGui::showsClusterPlanAsHosts()
+{
+    MainWindow w;
+    w.show();
+    openDemo(w);
+    Document *doc = w.document();
+    const planner::ModuleTree &tree = *doc->tree();
+    planner::Cluster cluster;
+    for (const char *name : {"node0", "node1"}) {
+        planner::ClusterHost h;
+        h.name = name;
+        h.address = std::string("10.0.0.") + (name[4] == '0' ? "1" : "2");
+        h.options.maxMemory = planner::parseMaxMemory("0=" + std::to_string(m_demoBytes / 3) + ",cpu=" + std::to_string(m_demoBytes));
+        h.options.noSplitClasses = doc->model()->source.model.noSplitClasses;
+        h.speeds = planner::assumedSpeedModel();
+        cluster.hosts.push_back(h);
+    }
+    const planner::ClusterPlan plan = planner::planCluster(tree, cluster, {});
+    QTemporaryDir dir;
+    const QString file = dir.filePath(QStringLiteral("cluster.mizan.json"));
+    planner::writeClusterPlanFile(file.toStdString(), planner::clusterPlanFileOf(plan, planner::identityOf(tree, "demo"), "test", {}), &plan);
+    QVERIFY(isClusterPlanFile(file));
+
+    ClusterDialog *dialog = w.openClusterPlan(file);
+    QVERIFY(dialog);
+    QCOMPARE(dialog->hostGroups().size(), 2);
+    QVERIFY2(dialog->hostGroups()[0]->title().contains(QStringLiteral("node0 (10.0.0.1)")), qPrintable(dialog->hostGroups()[0]->title()));
+    QVERIFY(dialog->hostGroups()[1]->title().contains(QStringLiteral("final norm and head")));
+    for (int h = 0; h < 2; ++h) {
+        const auto &stage = plan.stages[static_cast<std::size_t>(h)];
+        int shown = 0;
+        for (const auto &u : stage.plan.usage)
+            shown += u.device.kind != planner::DeviceKind::Disk || u.plannedBytes > 0 ? 1 : 0;
+        const QList<QProgressBar *> lanes = dialog->lanes(h);
+        QCOMPARE(lanes.size(), shown);
+        const QProgressBar *gpu = dialog->hostGroups()[h]->findChild<QProgressBar *>(QStringLiteral("lane-0"));
+        QVERIFY(gpu);
+        const planner::DeviceUsage &u = stage.plan.usage.front();
+        QCOMPARE(u.device, planner::Device::gpu(0));
+        QVERIFY2(gpu->text().startsWith(formatBytes(static_cast<std::int64_t>(std::llround(u.plannedBytes)))), qPrintable(gpu->text()));
+        QCOMPARE(gpu->value(), static_cast<int>(std::min<double>(1000, 1000.0 * u.plannedBytes / static_cast<double>(u.budgetBytes))));
+    }
+    w.setLanguage(QStringLiteral("ar"));
+    QCOMPARE(dialog->layoutDirection(), Qt::RightToLeft);
+    QVERIFY2(!dialog->hostGroups()[0]->title().startsWith(QStringLiteral("Host")), qPrintable(dialog->hostGroups()[0]->title()));
+    w.setLanguage(QStringLiteral("en"));
+    dialog->close();
+
+    // A plan of one machine is not a cluster plan: a message naming the file.
+    const QString single = dir.filePath(QStringLiteral("single.mizan.json"));
+    doc->exportPlan(single);
+    QVERIFY(!isClusterPlanFile(single));
+    QVERIFY(!w.openClusterPlan(single));
+    QVERIFY2(w.statusBar()->currentMessage().contains(QStringLiteral("single.mizan.json")), qPrintable(w.statusBar()->currentMessage()));
 }
 
 QTEST_MAIN(TestGui)

@@ -696,6 +696,79 @@ of %2</source>
     </message>
 </context>
 <context>
+    <name>mizan::gui::ClusterDialog</name>
+    <message>
+        <source>Cluster plan: %1</source>
+        <translation>خطة عنقودية: %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 on %Ln host(s), %2 decoder blocks cut into one pipeline stage per host.</source>
+        <translation>
+            <numerusform>%1 على %Ln مضيف، %2 كتلة فك ترميز مقسّمة إلى مرحلة خط أنابيب واحدة لكل مضيف.</numerusform>
+            <numerusform>%1 على مضيف واحد، %2 كتلة فك ترميز في مرحلة خط أنابيب واحدة.</numerusform>
+            <numerusform>%1 على مضيفَين، %2 كتلة فك ترميز مقسّمة إلى مرحلة خط أنابيب واحدة لكل مضيف.</numerusform>
+            <numerusform>%1 على %Ln مضيفات، %2 كتلة فك ترميز مقسّمة إلى مرحلة خط أنابيب واحدة لكل مضيف.</numerusform>
+            <numerusform>%1 على %Ln مضيفًا، %2 كتلة فك ترميز مقسّمة إلى مرحلة خط أنابيب واحدة لكل مضيف.</numerusform>
+            <numerusform>%1 على %Ln مضيف، %2 كتلة فك ترميز مقسّمة إلى مرحلة خط أنابيب واحدة لكل مضيف.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Predicted: about %1 per token, with %2 per token crossing each link between hosts.</source>
+        <translation>المتوقع: نحو %1 لكل رمز، مع %2 لكل رمز تعبر كل وصلة بين المضيفات.</translation>
+    </message>
+    <message>
+        <source>Hardware profile: %1.</source>
+        <translation>ملف العتاد: %1.</translation>
+    </message>
+    <message>
+        <source>block %1</source>
+        <translation>الكتلة %1</translation>
+    </message>
+    <message>
+        <source>blocks %1–%2</source>
+        <translation>الكتل %1–%2</translation>
+    </message>
+    <message>
+        <source>embeddings, %1</source>
+        <translation>التضمينات، %1</translation>
+    </message>
+    <message>
+        <source>%1, final norm and head</source>
+        <translation>%1، والتطبيع الأخير والرأس</translation>
+    </message>
+    <message>
+        <source>Host %1 — stage %2 of %3: %4</source>
+        <translation>المضيف %1 — المرحلة %2 من %3: %4</translation>
+    </message>
+    <message>
+        <source>Host %1 (%2) — stage %3 of %4: %5</source>
+        <translation>المضيف %1 (%2) — المرحلة %3 من %4: %5</translation>
+    </message>
+    <message>
+        <source>%1 (%2)</source>
+        <translation>%1 (%2)</translation>
+    </message>
+    <message>
+        <source>%1 of %2</source>
+        <translation>%1 من %2</translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln entry(s)</source>
+        <translation>
+            <numerusform>%Ln مدخل</numerusform>
+            <numerusform>مدخل واحد</numerusform>
+            <numerusform>مدخلان</numerusform>
+            <numerusform>%Ln مدخلات</numerusform>
+            <numerusform>%Ln مدخلًا</numerusform>
+            <numerusform>%Ln مدخل</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Predicted for this stage: about %1 per token.</source>
+        <translation>المتوقع لهذه المرحلة: نحو %1 لكل رمز.</translation>
+    </message>
+</context>
+<context>
     <name>mizan::gui::CompareDialog</name>
     <message>
         <source>Compare plans</source>
@@ -1765,6 +1838,26 @@ of %2</source>
     <message>
         <source>Cannot compare</source>
         <translation>تعذَّرت المقارنة</translation>
+    </message>
+    <message>
+        <source>Open a cluster plan</source>
+        <translation>فتح خطة عنقودية</translation>
+    </message>
+    <message>
+        <source>Mizan cluster plan (*.json)</source>
+        <translation>خطة ميزان العنقودية (*.json)</translation>
+    </message>
+    <message>
+        <source>Open c&amp;luster plan…</source>
+        <translation>فتح خطة &amp;عنقودية…</translation>
+    </message>
+    <message>
+        <source>Show a plan made for several hosts (mizan-cli plan --hardware CLUSTER): each host&apos;s stage and device lanes</source>
+        <translation>عرض خطة مُعدّة لعدة مضيفات (mizan-cli plan --hardware CLUSTER): مرحلة كل مضيف ومسارات أجهزته</translation>
+    </message>
+    <message>
+        <source>Cannot open the cluster plan</source>
+        <translation>تعذّر فتح الخطة العنقودية</translation>
     </message>
 </context>
 <context>

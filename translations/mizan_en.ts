@@ -664,6 +664,71 @@ of %2</translation>
     </message>
 </context>
 <context>
+    <name>mizan::gui::ClusterDialog</name>
+    <message>
+        <source>Cluster plan: %1</source>
+        <translation>Cluster plan: %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 on %Ln host(s), %2 decoder blocks cut into one pipeline stage per host.</source>
+        <translation>
+            <numerusform>%1 on %Ln host, %2 decoder blocks in one pipeline stage.</numerusform>
+            <numerusform>%1 on %Ln hosts, %2 decoder blocks cut into one pipeline stage per host.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Predicted: about %1 per token, with %2 per token crossing each link between hosts.</source>
+        <translation>Predicted: about %1 per token, with %2 per token crossing each link between hosts.</translation>
+    </message>
+    <message>
+        <source>Hardware profile: %1.</source>
+        <translation>Hardware profile: %1.</translation>
+    </message>
+    <message>
+        <source>block %1</source>
+        <translation>block %1</translation>
+    </message>
+    <message>
+        <source>blocks %1–%2</source>
+        <translation>blocks %1–%2</translation>
+    </message>
+    <message>
+        <source>embeddings, %1</source>
+        <translation>embeddings, %1</translation>
+    </message>
+    <message>
+        <source>%1, final norm and head</source>
+        <translation>%1, final norm and head</translation>
+    </message>
+    <message>
+        <source>Host %1 — stage %2 of %3: %4</source>
+        <translation>Host %1 — stage %2 of %3: %4</translation>
+    </message>
+    <message>
+        <source>Host %1 (%2) — stage %3 of %4: %5</source>
+        <translation>Host %1 (%2) — stage %3 of %4: %5</translation>
+    </message>
+    <message>
+        <source>%1 (%2)</source>
+        <translation>%1 (%2)</translation>
+    </message>
+    <message>
+        <source>%1 of %2</source>
+        <translation>%1 of %2</translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln entry(s)</source>
+        <translation>
+            <numerusform>%Ln entry</numerusform>
+            <numerusform>%Ln entries</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Predicted for this stage: about %1 per token.</source>
+        <translation>Predicted for this stage: about %1 per token.</translation>
+    </message>
+</context>
+<context>
     <name>mizan::gui::CompareDialog</name>
     <message>
         <source>Compare plans</source>
@@ -1689,6 +1754,26 @@ of %2</translation>
     <message>
         <source>Cannot compare</source>
         <translation>Cannot compare</translation>
+    </message>
+    <message>
+        <source>Open a cluster plan</source>
+        <translation>Open a cluster plan</translation>
+    </message>
+    <message>
+        <source>Mizan cluster plan (*.json)</source>
+        <translation>Mizan cluster plan (*.json)</translation>
+    </message>
+    <message>
+        <source>Open c&amp;luster plan…</source>
+        <translation>Open c&amp;luster plan…</translation>
+    </message>
+    <message>
+        <source>Show a plan made for several hosts (mizan-cli plan --hardware CLUSTER): each host&apos;s stage and device lanes</source>
+        <translation>Show a plan made for several hosts (mizan-cli plan --hardware CLUSTER): each host&apos;s stage and device lanes</translation>
+    </message>
+    <message>
+        <source>Cannot open the cluster plan</source>
+        <translation>Cannot open the cluster plan</translation>
     </message>
 </context>
 <context>

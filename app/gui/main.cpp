@@ -43,7 +43,8 @@ int main(int argc, char **argv)
     QCommandLineOption prefetch(QStringLiteral("prefetch"), QStringLiteral("offloaded blocks the test inference brings in ahead"), QStringLiteral("k"));
     QCommandLineOption policy(QStringLiteral("policy"), QStringLiteral("after opening, add this placement policy (repeatable; as mizan-cli plan --policy) and show the Policies panel"), QStringLiteral("policy"));
     QCommandLineOption compare(QStringLiteral("compare"), QStringLiteral("after the first plan, show it side by side with this plan file or device_map.json (with --screenshot: a PNG of the comparison)"), QStringLiteral("file"));
-    parser.addOptions({language, hardware, screenshot, select, size, map, testRun, maxNewTokens, prefetch, bandwidth, policy, compare});
+    QCommandLineOption cluster(QStringLiteral("cluster"), QStringLiteral("show this cluster plan file (mizan-cli plan --hardware CLUSTER -o FILE) as hosts and device lanes (with --screenshot: a PNG of it)"), QStringLiteral("file"));
+    parser.addOptions({language, hardware, screenshot, select, size, map, testRun, maxNewTokens, prefetch, bandwidth, policy, compare, cluster});
     parser.process(app);
 
     mizan::gui::MainWindow window;
@@ -70,6 +71,8 @@ int main(int argc, char **argv)
         window.testRunPanel()->setSimulatedBandwidth(parser.value(bandwidth).toDouble() * 1e9);
     if (parser.isSet(compare))
         window.compareWhenPlanned(parser.value(compare), parser.value(screenshot));
+    else if (parser.isSet(cluster))
+        QTimer::singleShot(0, &window, [&window, file = parser.value(cluster), shot = parser.value(screenshot)] { window.openClusterPlan(file, shot); });
     else if (parser.isSet(testRun))
         window.testRunWhenPlanned(parser.value(screenshot));
     else if (parser.isSet(screenshot) && parser.positionalArguments().isEmpty())

@@ -1,4 +1,5 @@
 #include "mainwindow.h"
+#include "clusterdialog.h"
 #include "comparedialog.h"
 
 #include "settings.h"
@@ -328,7 +329,17 @@ void MainWindow::createActions()
         importWith(tr("Import a device map"), tr("Device map (*.json)"), [this](const QString &f) { m_document->importDeviceMap(f); });
     });
     m_importPlanAction = action(nullptr, {}, [this] {
-        importWith(tr("Open a plan"), tr("Mizan plan (*.mizan.json);;JSON (*.json)"), [this](const QString &f) { m_document->importPlan(f); });
+        importWith(tr("Open a plan"), tr("Mizan plan (*.mizan.json);;JSON (*.json)"), [this](const QString &f) {
+            if (isClusterPlanFile(f))
+                openClusterPlan(f);
+            else
+                m_document->importPlan(f);
+        });
+    });
+    m_clusterAction = action(nullptr, {}, [this] {
+        const QString file = QFileDialog::getOpenFileName(this, tr("Open a cluster plan"), QString(), tr("Mizan cluster plan (*.json)"));
+        if (!file.isEmpty())
+            openClusterPlan(file);
     });
     m_compareAction = action(nullptr, {}, [this] {
         const QString file = QFileDialog::getOpenFileName(this, tr("Compare with a plan"), QString(),
@@ -415,6 +426,7 @@ void MainWindow::createMenus()
     m_exportMenu->addAction(m_copySnippetAction);
     m_fileMenu->addAction(m_savePlanAction);
     m_fileMenu->addAction(m_compareAction);
+    m_fileMenu->addAction(m_clusterAction);
     m_fileMenu->addSeparator();
     m_fileMenu->addAction(m_quitAction);
 
@@ -482,6 +494,8 @@ void MainWindow::retranslateUi()
     m_importPlanAction->setText(tr("Plan file…"));
     m_compareAction->setText(tr("&Compare with plan…"));
     m_compareAction->setToolTip(tr("Show the map on screen and a saved plan or device map side by side: what moved, memory per device, predicted speed"));
+    m_clusterAction->setText(tr("Open c&luster plan…"));
+    m_clusterAction->setToolTip(tr("Show a plan made for several hosts (mizan-cli plan --hardware CLUSTER): each host's stage and device lanes"));
     m_exportMapAction->setText(tr("Export device map…"));
     m_exportMaxMemoryAction->setText(tr("max_memory JSON…"));
     m_savePlanAction->setText(tr("&Save plan…"));
@@ -617,6 +631,27 @@ CompareDialog *MainWindow::compareWith(const QString &file)
         showError(tr("Cannot compare"), describeError(e));
         return nullptr;
     }
+}
+
+ClusterDialog *MainWindow::openClusterPlan(const QString &file, const QString &screenshot)
+{
+    ClusterDialog *dialog = nullptr;
+    try {
+        dialog = new ClusterDialog(m_document, planner::readClusterPlanFile(file.toStdString()), file, this);
+    } catch (const std::exception &e) {
+        if (!screenshot.isEmpty()) {
+            qWarning("mizan: %s", qPrintable(describeError(e)));
+            qApp->exit(1);
+            return nullptr;
+        }
+        showError(tr("Cannot open the cluster plan"), describeError(e));
+        return nullptr;
+    }
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->show();
+    if (!screenshot.isEmpty())
+        QTimer::singleShot(800, dialog, [dialog, screenshot] { qApp->exit(dialog->grab().save(screenshot) ? 0 : 1); });
+    return dialog;
 }
 
 void MainWindow::compareWhenPlanned(const QString &file, const QString &screenshot)

@@ -80,6 +80,10 @@ public:
     // After the first plan, compareWith(file) (mizan --compare FILE); with `screenshot`, saves a PNG
     // of the comparison and quits.
     void compareWhenPlanned(const QString &file, const QString &screenshot = {});
+    // Shows a cluster plan file as hosts and their device lanes (File > Open cluster plan…, or a
+    // cluster plan opened as a plan); nullptr (and a message box) when it cannot be read. With
+    // `screenshot` (mizan --cluster FILE --screenshot PNG), saves a PNG of it and quits.
+    class ClusterDialog *openClusterPlan(const QString &file, const QString &screenshot = {});
 
 protected:
     void changeEvent(QEvent *event) override;
@@ -143,6 +147,7 @@ private:
         *m_pinMenu, *m_viewMenu, *m_planMenu, *m_languageMenu, *m_helpMenu;
     QAction *m_openFolderAction, *m_openFileAction, *m_quitAction;
     QAction *m_compareAction;
+    QAction *m_clusterAction;
     QAction *m_importMapAction, *m_importPlanAction, *m_exportMapAction, *m_exportMaxMemoryAction,
         *m_savePlanAction, *m_copySnippetAction;
     QAction *m_undoAction, *m_redoAction, *m_unpinAction, *m_filterAction, *m_expandAction, *m_collapseAction;
