@@ -652,10 +652,10 @@ const nlohmann::ordered_json &field(const nlohmann::ordered_json &object, const 
 }
 
 std::int64_t integerField(const nlohmann::ordered_json &object, const char *key, const std::string &path, const std::string &file,
-                          std::int64_t min = 0)
+                          std::int64_t min = 0, std::int64_t max = std::numeric_limits<std::int64_t>::max())
 {
     std::string why;
-    const auto value = jsonInteger(field(object, key, path, file), min, std::numeric_limits<std::int64_t>::max(), &why);
+    const auto value = jsonInteger(field(object, key, path, file), min, max, &why);
     if (!value)
         badCluster(file, "\"" + path + "\" must be an integer, not " + why);
     return *value;
@@ -707,7 +707,7 @@ ClusterPlanFile clusterPlanFileFromJson(const nlohmann::ordered_json &j, const s
 {
     if (!isClusterPlanJson(j))
         throw Error(ErrorKind::VersionMismatch, file, "not a Mizan cluster plan file (\"format\" is not \"mizan-cluster-plan\")");
-    const std::int64_t version = integerField(j, "version", "version", file, 1);
+    const std::int64_t version = integerField(j, "version", "version", file, 1, 1 << 20);
     if (version > ClusterPlanFile::kVersion)
         throw Error(ErrorKind::VersionMismatch, file,
                     "this cluster plan file was written by a newer Mizan (format version " + std::to_string(version) +
@@ -740,9 +740,10 @@ ClusterPlanFile clusterPlanFileFromJson(const nlohmann::ordered_json &j, const s
             badCluster(file, "host \"" + st.host + "\" has two stages");
         if (s.contains("address"))
             st.address = stringField(s, "address", at + ".address", file);
-        st.firstBlock = static_cast<int>(integerField(s, "first_block", at + ".first_block", file));
-        st.endBlock = static_cast<int>(integerField(s, "end_block", at + ".end_block", file));
-        if (st.firstBlock != expectedFirst || st.endBlock <= st.firstBlock || st.endBlock > (1 << 24))
+        constexpr std::int64_t kMaxBlocks = 1 << 24;
+        st.firstBlock = static_cast<int>(integerField(s, "first_block", at + ".first_block", file, 0, kMaxBlocks));
+        st.endBlock = static_cast<int>(integerField(s, "end_block", at + ".end_block", file, 0, kMaxBlocks));
+        if (st.firstBlock != expectedFirst || st.endBlock <= st.firstBlock)
             badCluster(file, "\"" + at + "\" runs blocks [" + std::to_string(st.firstBlock) + ", " + std::to_string(st.endBlock) +
                                  "); the stages must run contiguous, non-empty ranges from block 0 (this one from block " +
                                  std::to_string(expectedFirst) + ")");

@@ -9,8 +9,10 @@
 #include "loader/offloadfolder.h"
 #include "models/demo.h"
 #include "models/describe.h"
+#include "models/planoptions.h"
 #include "models/resources.h"
 #include "models/source.h"
+#include "planner/cluster.h"
 #include "planner/error.h"
 #include "planner/mapfile.h"
 #include "planner/plan.h"
@@ -385,6 +387,61 @@ private slots:
         });
         qunsetenv("MIZAN_RESOURCES");
         qInfo("%s: %d accepted, %d refused", qPrintable(kind), o.accepted, o.refused);
+    }
+
+    // A cluster plan file (issue 15), read as `run --plan FILE` reads it, its stages' maps validated.
+    void clusterPlanFiles()
+    {
+        planner::Cluster cluster;
+        for (const char *name : {"node0", "node1"}) {
+            planner::ClusterHost h;
+            h.name = name;
+            h.address = "127.0.0.1";
+            h.options = smallBudgets(m_source.model);
+            h.speeds = planner::assumedSpeedModel();
+            cluster.hosts.push_back(h);
+        }
+        const planner::ClusterPlan p = planner::planCluster(m_source.model.tree, cluster, {});
+        const planner::CheckpointIdentity id = planner::identityOf(m_source.model.tree, m_demo);
+        const std::string path = dir() + "/cluster.mizan.json";
+        Outcome o;
+        run(o, planner::clusterPlanFileToJson(planner::clusterPlanFileOf(p, id, "demo-2host", {}), &p).dump(2), 8, path,
+            [&](const std::string &text) {
+                QVERIFY(writeText(path, text));
+                const planner::ClusterPlanFile read = planner::readClusterPlanFile(path, &id);
+                (void)read.blocksPerStage();
+                for (const auto &stage : read.stages)
+                    planner::validate(m_source.model.tree, read.localDeviceMap(), stage.plan.options);
+            });
+        qInfo("cluster plan file: %d accepted, %d refused", o.accepted, o.refused);
+    }
+
+    // A cluster profile (hosts and a link), read and planned on as `plan --hardware CLUSTER` does.
+    void clusterProfiles()
+    {
+        const std::string resources = dir() + "/resources-cluster";
+        QDir().mkpath(QString::fromStdString(resources + "/hardware"));
+        const std::string path = resources + "/hardware/fuzz.json";
+        const std::string seed = readText(MIZAN_SOURCE_DIR "/resources/hardware/demo-2host.json");
+        QVERIFY2(!seed.empty(), "seed resource missing");
+        qputenv("MIZAN_RESOURCES", QByteArray::fromStdString(resources));
+        Outcome o;
+        run(o, seed, 9, path, [&](const std::string &text) {
+            QVERIFY(writeText(path, text));
+            const models::HardwareProfile profile = models::hardwareProfile("fuzz");
+            if (!profile.isCluster())
+                return;
+            try {
+                const planner::Cluster cluster = models::clusterFor(profile, m_source.model, {});
+                planner::planCluster(m_source.model.tree, cluster, {});
+            } catch (const Error &e) {
+                // A cluster that cannot take this model is a clear refusal; the profile itself was read.
+                if (e.kind() != ErrorKind::Impossible && e.kind() != ErrorKind::InvalidArgument)
+                    throw;
+            }
+        });
+        qunsetenv("MIZAN_RESOURCES");
+        qInfo("cluster profile: %d accepted, %d refused", o.accepted, o.refused);
     }
 
     void offloadIndexes()

@@ -12,6 +12,7 @@
 #include "models/source.h"
 #include "models/planoptions.h"
 #include "models/registry_p.h"
+#include "planner/cluster.h"
 #include "planner/error.h"
 #include "planner/jsonfile.h"
 #include "planner/plan.h"
@@ -1066,7 +1067,8 @@ private Q_SLOTS:
         QVERIFY(error->message().find("llama-3.1-8b") != std::string::npos);
 
         const auto profiles = models::listHardware();
-        QCOMPARE(profiles.size(), std::size_t(7));
+        QCOMPARE(profiles.size(), std::size_t(9));
+        QCOMPARE(std::count_if(profiles.begin(), profiles.end(), [](const auto &p) { return p.isCluster(); }), 2);
         const auto rtx = models::hardwareProfile("rtx4090-64gb");
         QCOMPARE(rtx.devices.size(), std::size_t(2));
         QCOMPARE(rtx.devices[0].key, std::string("0"));
@@ -1140,7 +1142,34 @@ private Q_SLOTS:
         QFETCH(QString, hardware);
         const auto model = models::describeConfig(models::presetConfig(preset.toStdString()));
         models::PlanSettings settings;
-        settings.maxMemory = models::budgetsFor(models::hardwareProfile(hardware.toStdString())).maxMemory();
+        const models::HardwareProfile profile = models::hardwareProfile(hardware.toStdString());
+        if (profile.isCluster()) {
+            // A cluster: one stage per host, each valid over its own modules, together every weight once.
+            const planner::Cluster cluster = models::clusterFor(profile, model, settings);
+            const planner::ClusterPlan plan = planner::planCluster(model.tree, cluster, {});
+            QCOMPARE(plan.stages.size(), profile.hosts.size());
+            for (const auto &stage : plan.stages)
+                QVERIFY(!planner::hasErrors(planner::validate(stage.tree, stage.plan.deviceMap, stage.options)));
+            // Every weight in exactly one host's map (tied weights: one copy per host that uses them,
+            // so the union is no one machine's map and is not validated as one).
+            std::set<std::string> keys;
+            for (const auto &[key, device] : plan.localDeviceMap())
+                QVERIFY2(keys.insert(key).second, key.c_str());
+            for (int id : model.tree.preorder()) {
+                const auto &m = model.tree.module(id);
+                for (const auto *list : {&m.params, &m.buffers})
+                    for (const auto &t : *list) {
+                        const std::string name = model.tree.tensorName(id, t);
+                        int covering = keys.count("") ? 1 : 0;
+                        for (std::size_t dot = name.find('.'); dot != std::string::npos; dot = name.find('.', dot + 1))
+                            covering += keys.count(name.substr(0, dot)) ? 1 : 0;
+                        covering += keys.count(name) ? 1 : 0;
+                        QVERIFY2(covering == 1, (name + " covered " + std::to_string(covering) + " times").c_str());
+                    }
+            }
+            return;
+        }
+        settings.maxMemory = models::budgetsFor(profile).maxMemory();
         const planner::PlanOptions options = models::planOptionsFor(model, settings);
         const auto plan = planner::plan(model.tree, options);
         const auto issues = planner::validate(model.tree, plan.deviceMap, options);
