@@ -11,6 +11,10 @@
 #include <QByteArray>
 #include <QDir>
 #include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QList>
 #include <QProcess>
 #include <QProcessEnvironment>
 #include <QString>
@@ -138,6 +142,27 @@ inline CliRun runCli(const QStringList &args, QProcessEnvironment env, int timeo
 inline CliRun runCli(const QStringList &args, int timeoutMs = 120000)
 {
     return runCli(args, QProcessEnvironment::systemEnvironment(), timeoutMs);
+}
+
+// A run's JSON output (`--json`) as an object (empty when it is not one).
+inline QJsonObject jsonOf(const CliRun &r)
+{
+    return QJsonDocument::fromJson(r.out).object();
+}
+
+// Token ids of a JSON array ("generated_ids").
+inline QList<qint64> idsOf(const QJsonArray &a)
+{
+    QList<qint64> ids;
+    for (const auto &v : a)
+        ids << v.toInteger();
+    return ids;
+}
+
+// A run for failure messages: its exit code and the start of what it printed.
+inline QString text(const CliRun &r)
+{
+    return QStringLiteral("exit %1\nstdout: %2\nstderr: %3").arg(r.exitCode).arg(r.outText().left(3000), r.errText().left(3000));
 }
 
 // Writes the demo checkpoint (`mizan-cli make-demo DIR OPTIONS...`) as a user would.

@@ -27,6 +27,7 @@ namespace {
 namespace fwd = mizan::models::torchfwd;
 using mizan::test::CliRun;
 using mizan::test::runCli;
+using mizan::test::text;
 
 const QString kModel = QStringLiteral(MIZAN_SOURCE_DIR "/resources/demo/fortunes-llama");
 const QString kProfile = QStringLiteral("fortunes-demo");
@@ -45,11 +46,6 @@ QString promptIds()
     for (const std::int64_t id : mizan::demo::encode(kPrompt))
         ids << QString::number(id);
     return ids.join(QLatin1Char(','));
-}
-
-QString text(const CliRun &r)
-{
-    return QStringLiteral("exit %1\nstdout: %2\nstderr: %3").arg(r.exitCode).arg(r.outText().left(3000), r.errText().left(3000));
 }
 
 std::vector<std::int64_t> idsOf(const QJsonArray &a)

@@ -28,24 +28,9 @@ namespace {
 
 using mizan::test::CliRun;
 using mizan::test::runCli;
-
-QJsonObject jsonOf(const CliRun &r)
-{
-    return QJsonDocument::fromJson(r.out).object();
-}
-
-QList<qint64> idsOf(const QJsonArray &a)
-{
-    QList<qint64> ids;
-    for (const auto &v : a)
-        ids << v.toInteger();
-    return ids;
-}
-
-QString text(const CliRun &r)
-{
-    return QStringLiteral("exit %1\nstdout: %2\nstderr: %3").arg(r.exitCode).arg(r.outText().left(3000), r.errText().left(3000));
-}
+using mizan::test::idsOf;
+using mizan::test::jsonOf;
+using mizan::test::text;
 
 // A port of 127.0.0.1 nothing listens on now.
 int freePort()

@@ -10,13 +10,9 @@
 
 using mizan::test::CliRun;
 using mizan::test::runCli;
+using mizan::test::jsonOf;
 
 namespace {
-
-QJsonObject jsonOf(const CliRun &r)
-{
-    return QJsonDocument::fromJson(r.out).object();
-}
 
 QString readText(const QString &path)
 {

@@ -21,19 +21,9 @@ namespace {
 
 using mizan::test::CliRun;
 using mizan::test::runCli;
-
-QJsonObject jsonOf(const CliRun &r)
-{
-    return QJsonDocument::fromJson(r.out).object();
-}
-
-QList<qint64> idsOf(const QJsonArray &a)
-{
-    QList<qint64> ids;
-    for (const auto &v : a)
-        ids << v.toInteger();
-    return ids;
-}
+using mizan::test::idsOf;
+using mizan::test::jsonOf;
+using mizan::test::text;
 
 // The devices a device map puts something on: "0", "1", "cpu", "disk".
 QStringList mapDevices(const QJsonObject &map)
@@ -55,11 +45,6 @@ QJsonObject deviceEntry(const QJsonObject &result, const QString &device)
             return d;
     }
     return {};
-}
-
-QString text(const CliRun &r)
-{
-    return QStringLiteral("exit %1\nstdout: %2\nstderr: %3").arg(r.exitCode).arg(r.outText().left(3000), r.errText().left(3000));
 }
 
 } // namespace
