@@ -346,6 +346,27 @@ private Q_SLOTS:
         if (!split.isEmpty())
             QCOMPARE(stages.at(0).toObject().value(QStringLiteral("blocks")).toArray().at(1).toInt(), split.section(QLatin1Char(','), 0, 0).toInt());
 
+        // Host by host, as on two machines: `stage --host NAME` takes its rank from the plan.
+        {
+            const QString master = QStringLiteral("127.0.0.1:%1").arg(freePort());
+            Ranks ranks;
+            for (const QString &host : {QStringLiteral("node1"), QStringLiteral("node0")})
+                ranks.start(withPaths(QStringList{QStringLiteral("stage"), model, QStringLiteral("--plan"), plan, QStringLiteral("--master"), master,
+                                                  QStringLiteral("--host"), host, QStringLiteral("--timeout"), QStringLiteral("60"),
+                                                  QStringLiteral("--json")} + prompt()));
+            QVERIFY2(ranks.finish(90000), "a host's stage still runs");
+            for (int i = 0; i < 2; ++i) {
+                QProcess &p = *ranks.processes[static_cast<std::size_t>(i)];
+                const QByteArray out = p.readAllStandardOutput();
+                QVERIFY2(p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0, p.readAllStandardError().constData());
+                const QJsonObject r = QJsonDocument::fromJson(out).object();
+                QCOMPARE(idsOf(r.value(QStringLiteral("generated_ids")).toArray()), expected);
+            }
+        }
+        const CliRun unknownHost = runCli(withPaths(QStringList{QStringLiteral("stage"), model, QStringLiteral("--plan"), plan, QStringLiteral("--master"),
+                                                                QStringLiteral("127.0.0.1:1"), QStringLiteral("--host"), QStringLiteral("node7")} + prompt()));
+        QVERIFY2(unknownHost.exitCode == 2 && unknownHost.errText().contains(QStringLiteral("node0, node1")), qPrintable(text(unknownHost)));
+
         for (const QStringList &wrong : {QStringList{}, QStringList{QStringLiteral("--local-ranks"), QStringLiteral("3")},
                                          QStringList{QStringLiteral("--local-ranks"), QStringLiteral("2"), QStringLiteral("--split"), QStringLiteral("2,2")}}) {
             const CliRun refused = runCli(withPaths(QStringList{QStringLiteral("run"), model, QStringLiteral("--plan"), plan} + wrong + prompt()));

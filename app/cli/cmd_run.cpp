@@ -35,6 +35,7 @@
 #include <cstdio>
 #include <iostream>
 #include <optional>
+#include <string_view>
 #include <sstream>
 #include <thread>
 
@@ -106,6 +107,8 @@ const char *const kRunUsage =
     "  --distributed          this process is one rank of such a pipeline (one per host), with:\n"
     "  --master ADDR:PORT     where rank 0 serves the rendezvous (rank 0 listens there)\n"
     "  --rank R --world N     this rank and the number of ranks\n"
+    "  --host NAME            instead of --rank and --world, with a cluster plan: run host NAME's\n"
+    "                         stage (its rank is its place in the plan)\n"
     "  --split A,B,...        decoder blocks per stage (default: balanced by bytes)\n"
     "  --timeout SECONDS      how long a rank waits for another (joining, a hidden state, a\n"
     "                         token) before failing (default 30)\n"
@@ -336,8 +339,13 @@ runtime::PipelineSpec pipelineFrom(const Args &args)
     const auto local = args.value("--local-ranks");
     if (distributed && local)
         throw UsageError("give --distributed (one rank of a pipeline) or --local-ranks N (all ranks here), not both");
+    const bool byHost = args.value("--host").has_value();
+    if (byHost && !distributed)
+        throw UsageError("--host goes with --distributed (this host's stage of a cluster plan)");
+    if (byHost && (args.value("--rank") || args.value("--world")))
+        throw UsageError("give --host NAME (the cluster plan gives its rank and the world) or --rank R --world N, not both");
     for (const char *option : {"--master", "--rank", "--world"}) {
-        if (distributed && !args.value(option))
+        if (distributed && !args.value(option) && !(byHost && std::string_view(option) != "--master"))
             throw UsageError(std::string("--distributed needs ") + option + " (--master ADDR:PORT --rank R --world N)");
         if (!distributed && args.value(option))
             throw UsageError(std::string(option) + " goes with --distributed" + (local ? " (--local-ranks chooses ranks and port itself)" : ""));
@@ -378,6 +386,7 @@ runtime::PipelineSpec pipelineFrom(const Args &args)
             throw UsageError("--master needs ADDR:PORT (e.g. 10.0.0.1:29500), got \"" + master + "\"");
         spec.masterAddress = master.substr(0, colon);
         spec.masterPort = port;
+        // With --host, the cluster plan gives both (runRun).
         const std::int64_t world = nonNegativeInt(args, "--world", 1);
         const std::int64_t rank = nonNegativeInt(args, "--rank", 0);
         if (world < 1 || world > 1024)
@@ -406,7 +415,7 @@ int runRun(const std::vector<std::string> &argv)
     std::vector<std::string> values = kPlanValueOptions;
     values.insert(values.end(), {"--plan", "--device-map", "--prompt", "--prompt-ids", "--tokenizer", "--max-new-tokens", "--prefetch", "--simulated-bandwidth",
                                  "--offload-folder", "--cpu-dtype", "--temperature", "--top-k", "--seed", "--master", "--rank", "--world",
-                                 "--split", "--timeout", "--local-ranks"});
+                                 "--split", "--timeout", "--local-ranks", "--host"});
     std::vector<std::string> flags = kPlanFlags;
     flags.push_back("--json");
     flags.push_back("--ignore-eos");
@@ -418,6 +427,20 @@ int runRun(const std::vector<std::string> &argv)
     // A cluster plan (`plan --hardware CLUSTER -o FILE`) gives the stages: one per host, rank R
     // running the R-th host's.
     const std::optional<planner::ClusterPlanFile> cluster = clusterPlanOf(args);
+    if (const auto host = args.value("--host")) {
+        if (!cluster)
+            throw UsageError("--host names a host of a cluster plan: give the plan with --plan FILE (`mizan-cli plan --hardware CLUSTER -o FILE`)");
+        std::string hosts;
+        pipeline.rank = -1;
+        for (std::size_t i = 0; i < cluster->stages.size(); ++i) {
+            hosts += (i ? ", " : "") + cluster->stages[i].host;
+            if (cluster->stages[i].host == *host)
+                pipeline.rank = static_cast<int>(i);
+        }
+        if (pipeline.rank < 0)
+            throw UsageError("--host " + *host + " is not a host of " + *args.value("--plan") + " (its hosts: " + hosts + ")");
+        pipeline.world = static_cast<int>(cluster->stages.size());
+    }
     if (cluster) {
         const int stages = static_cast<int>(cluster->stages.size());
         if (args.value("--split"))

@@ -27,7 +27,8 @@
 namespace mizan::cli {
 
 const char *const kStageUsage =
-    "usage: mizan-cli stage PATH --master ADDR:PORT --rank R --world N [run options] [--json]\n"
+    "usage: mizan-cli stage PATH --master ADDR:PORT (--rank R --world N | --plan CLUSTER.json --host NAME)\n"
+    "                       [run options] [--json]\n"
     "\n"
     "Runs one host's stage of a plan run as a pipeline over several hosts: the same as\n"
     "`mizan-cli run PATH --distributed --master ADDR:PORT --rank R --world N ...` (see\n"
@@ -38,6 +39,8 @@ const char *const kStageUsage =
     "stage over TCP (libtorch's c10d, ProcessGroupGloo; GLOO_SOCKET_IFNAME picks the network\n"
     "interface), the last stage samples each token and every rank receives it. A rank that does\n"
     "not join or stops makes the others fail within --timeout SECONDS (default 30).\n"
+    "With a cluster plan (`mizan-cli plan --hardware CLUSTER -o FILE`), --host NAME runs that\n"
+    "host's stage: the plan gives its rank, the world and each stage's blocks.\n"
     "\n"
     "exit codes: 0 generated, 1 failure (another rank lost, fingerprints differ, ...), 2 wrong\n"
     "arguments, 130 cancelled\n";
