@@ -202,12 +202,22 @@ struct Weight {
     const Tensor *tensor = nullptr;
     Device home;
     bool embedding = false; // read one row per token, not streamed
+    int experts = -1;       // inside a block's experts (module named "experts"): its index in Step::experts
+};
+
+// The experts module of a mixture-of-experts block inside a step.
+struct Experts {
+    int module = -1;
+    int count = 1;           // experts: the leading dimension of stacked weights, else the children
+    std::int64_t hidden = 0; // the hidden size: the last dimension of its first weight
+    int weightedModules = 0;
 };
 
 struct Step {
     std::string module;
     std::vector<Weight> weights;
-    int weightedModules = 0; // modules with weights (for the fixed cost)
+    int weightedModules = 0; // modules with weights (for the fixed cost), those of `experts` included
+    std::vector<Experts> experts;
 };
 
 bool counts(const Tensor &t)
@@ -275,9 +285,37 @@ std::vector<Step> stepsOf(const ModuleTree &tree, const DeviceMap &map, const Pl
     };
     const detail::ExecutionSteps order = detail::executionSteps(tree, options.noSplitClasses);
     for (const auto &st : order.steps) {
-        Step step{tree.module(st.module).name, {}, 0};
-        for (std::size_t i = st.first; i < st.end; ++i)
-            addWeights(step, order.preorder[i]);
+        Step step{tree.module(st.module).name, {}, 0, {}};
+        int expertsEnd = -1; // the pre-order end of the experts module being walked
+        for (std::size_t i = st.first; i < st.end; ++i) {
+            const int id = order.preorder[i];
+            const Module &m = tree.module(id);
+            if (st.whole && static_cast<int>(i) >= expertsEnd && m.localName == "experts" && id != st.module) {
+                std::size_t end = i + 1;
+                while (end < st.end && tree.isWithin(order.preorder[end], id))
+                    ++end;
+                expertsEnd = static_cast<int>(end);
+                Experts e;
+                e.module = id;
+                e.count = m.params.empty() ? std::max<int>(1, static_cast<int>(m.children.size()))
+                                           : static_cast<int>(std::max<std::int64_t>(1, m.params.front().shape.empty() ? 1 : m.params.front().shape.front()));
+                for (std::size_t j = i; j < end && e.hidden == 0; ++j)
+                    for (const auto &t : tree.module(order.preorder[j]).params)
+                        if (t.shape.size() >= 2) {
+                            e.hidden = t.shape.back();
+                            break;
+                        }
+                step.experts.push_back(e);
+            }
+            const std::size_t before = step.weights.size();
+            const int weighted = step.weightedModules;
+            addWeights(step, id);
+            if (static_cast<int>(i) < expertsEnd) {
+                for (std::size_t w = before; w < step.weights.size(); ++w)
+                    step.weights[w].experts = static_cast<int>(step.experts.size()) - 1;
+                step.experts.back().weightedModules += step.weightedModules - weighted;
+            }
+        }
         if (!step.weights.empty())
             steps.push_back(std::move(step));
     }
@@ -394,11 +432,41 @@ Prediction predict(const ModuleTree &tree, const DeviceMap &map, const PlanOptio
             p.notes.push_back(c.exec.label() + ": no speed known (no calibration or profile numbers): " + speeds.assumedGpu.source +
                               " numbers of a PCIe 4.0 GPU");
         }
+        // Experts whose weights all live in host memory while the step runs on a GPU compute on
+        // the CPU (the runtime's WeightSource::runPart): per token they read only the experts the
+        // token is routed to; the prompt's forward reads them all.
+        // Only when the rest of the step lives on that GPU (a block split by experts-on-cpu): a
+        // whole block mapped to "cpu" is brought in, as Accelerate does.
+        bool execHolds = false;
+        for (const auto &w : s.weights)
+            execHolds = execHolds || w.home == c.exec;
+        std::vector<bool> onCpu(s.experts.size(), c.exec.isGpu() && execHolds);
+        for (const auto &w : s.weights)
+            if (w.experts >= 0 && w.home.kind != DeviceKind::Cpu)
+                onCpu[static_cast<std::size_t>(w.experts)] = false;
+        double cpuStreamed = 0, cpuRouted = 0, cpuFlops = 0;
+        int cpuModules = 0;
+        double hopBytes = 0;
+        for (std::size_t e = 0; e < s.experts.size(); ++e)
+            if (onCpu[e]) {
+                cpuModules += s.experts[e].weightedModules;
+                hopBytes += 2.0 * static_cast<double>(s.experts[e].hidden) * 4; // float32 there and back
+            }
         double streamed = 0, flops = 0, transfer = 0;
         std::int64_t moved = 0;
         for (const auto &w : s.weights) {
             const std::int64_t numel = w.tensor->numel();
             const DType loaded = loadedDtype(tree, w.module, *w.tensor, options);
+            if (w.experts >= 0 && onCpu[static_cast<std::size_t>(w.experts)]) {
+                const Experts &e = s.experts[static_cast<std::size_t>(w.experts)];
+                const double routed = workload.expertsPerToken > 0 ? std::min(1.0, workload.expertsPerToken / static_cast<double>(e.count)) : 1.0;
+                const DType cpuDtype = isFloating(loaded) ? speeds.cpuComputeDtype : loaded;
+                cpuStreamed += static_cast<double>(sizeOf(cpuDtype, numel));
+                cpuRouted += static_cast<double>(sizeOf(cpuDtype, numel)) * routed;
+                cpuFlops += 2.0 * static_cast<double>(numel) * routed;
+                c.cpuComputedBytes += sizeOf(w.tensor->dtype, numel);
+                continue;
+            }
             DType exec = loaded;
             if (isFloating(loaded))
                 exec = cpuLike ? speeds.cpuComputeDtype : speeds.gpuComputeDtype.value_or(loaded);
@@ -448,9 +516,25 @@ Prediction predict(const ModuleTree &tree, const DeviceMap &map, const PlanOptio
         const double overhead = cs.moduleOverhead * s.weightedModules;
         c.computeSeconds = overhead + seconds(streamed, cs.weightBandwidth);
         c.prefillComputeSeconds = overhead + std::max(seconds(streamed, cs.weightBandwidth), seconds(flops * tokens, cs.flops));
+        if (cpuModules > 0 || cpuStreamed > 0) {
+            const ComputeSpeed &cpu = speeds.cpu.compute;
+            const double cpuOverhead = cpu.moduleOverhead * cpuModules;
+            const double gpuOverheadSaved = cs.moduleOverhead * cpuModules;
+            // The hidden states go to the CPU and come back: host link (memcpy for a simulated GPU).
+            const double hop = speed.simulated ? std::max(seconds(hopBytes, speeds.memcpyBandwidth), seconds(hopBytes, speed.hostLink))
+                                               : seconds(hopBytes, speed.hostLink);
+            c.cpuComputeSeconds = cpuOverhead + seconds(cpuRouted, cpu.weightBandwidth) + hop;
+            c.cpuPrefillComputeSeconds = cpuOverhead + std::max(seconds(cpuStreamed, cpu.weightBandwidth), seconds(cpuFlops * tokens, cpu.flops)) + hop * tokens;
+            c.computeSeconds += c.cpuComputeSeconds - gpuOverheadSaved;
+            c.prefillComputeSeconds += c.cpuPrefillComputeSeconds - gpuOverheadSaved;
+        }
         c.transferSeconds = transfer;
         c.bytesMoved = moved;
         p.computeSecondsPerToken += c.computeSeconds;
+        if (c.cpuComputedBytes > 0) {
+            ++p.cpuExpertSteps;
+            p.cpuComputeSecondsPerToken += c.cpuComputeSeconds;
+        }
         p.transferSecondsPerToken += c.transferSeconds;
         p.bytesMovedPerToken += moved;
         if (c.offloadedBytes > 0) {
@@ -483,8 +567,11 @@ std::string summarize(const Prediction &p)
         return "nothing to run";
     std::string s = "about " + duration(p.decodeSeconds) + " per token (" + fixed(p.tokensPerSecond(), p.tokensPerSecond() >= 100 ? 0 : 1) +
                     " tokens/s), prefill " + duration(p.prefillSeconds);
+    if (p.cpuExpertSteps > 0)
+        s += "; the experts of " + std::to_string(p.cpuExpertSteps) + (p.cpuExpertSteps == 1 ? " block" : " blocks") +
+             " computed on the CPU (" + duration(p.cpuComputeSecondsPerToken) + " per token)";
     if (p.offloadedSteps == 0)
-        return s + "; every weight resident";
+        return s + (p.cpuExpertSteps > 0 ? "; no weight moved" : "; every weight resident");
     s += "; " + std::to_string(p.offloadedSteps) + (p.offloadedSteps == 1 ? " step" : " steps") + " offloaded";
     if (p.diskSteps > 0)
         s += " (" + std::to_string(p.diskSteps) + " from disk)";
@@ -510,6 +597,8 @@ nlohmann::ordered_json predictionToJson(const Prediction &p)
     j["transfer_share"] = p.transferShare;
     j["offloaded_steps"] = p.offloadedSteps;
     j["disk_steps"] = p.diskSteps;
+    j["cpu_expert_steps"] = p.cpuExpertSteps;
+    j["cpu_compute_s_per_token"] = p.cpuComputeSecondsPerToken;
     j["slowdown"] = p.slowdown();
     j["summary"] = summarize(p);
     j["notes"] = p.notes;

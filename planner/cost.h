@@ -51,6 +51,12 @@ struct StepCost {
     std::int64_t residentBytes = 0;    // weights already on `exec`
     std::int64_t offloadedBytes = 0;   // weights brought in (as stored at their home)
     bool fromDisk = false;             // some of them come from disk
+    // Of computeSeconds / prefillComputeSeconds: the experts of a mixture-of-experts block mapped
+    // to "cpu" while the rest of the step lives on the GPU it runs on, computed on the CPU where they live (as the runtime
+    // does), with the hop of the hidden states there and back. Their weights are not moved.
+    double cpuComputeSeconds = 0;
+    double cpuPrefillComputeSeconds = 0;
+    std::int64_t cpuComputedBytes = 0; // those experts' weights (as stored)
 };
 
 struct Prediction {
@@ -65,6 +71,8 @@ struct Prediction {
     double transferShare = 0;              // of decodeSeconds, the part the compute waits for weights
     int offloadedSteps = 0;                // steps with weights brought in
     int diskSteps = 0;                     // of which with weights from disk
+    int cpuExpertSteps = 0;                // steps whose experts compute on the CPU (StepCost::cpuComputeSeconds)
+    double cpuComputeSecondsPerToken = 0;  // their share of computeSecondsPerToken
     std::vector<StepCost> steps;           // execution order
     std::vector<std::string> notes;        // assumptions ("GPU 1: no speed known, assumed ...")
     // decodeSeconds / decodeSecondsResident (1 when nothing moves).

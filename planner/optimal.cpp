@@ -38,6 +38,11 @@ struct Unit {
     int modules = 0;          // modules with weights
     int leader = -1;          // a tied unit: the unit whose device it follows
     std::vector<Device> forbidden;
+    // The rest of a block whose experts policies put on the CPU: kept on a GPU, the block computes
+    // them on the CPU (cost.h); kept off the GPUs, the whole block, experts too, is brought in.
+    double cpuExpertsBytes = 0;    // their weights, as loaded
+    double cpuExpertsRouted = 0;   // of those, read per token on the CPU (the routed experts)
+    int cpuExpertsModules = 0;     // their modules with weights
 };
 
 double ownBytes(const ModuleTree &tree, int id, const SizeTable &sizes)
@@ -113,6 +118,13 @@ DeviceMap optimalAssignment(const ModuleTree &tree, const PlanOptions &options, 
         const int parent = tree.module(id).parent;
         pinned[static_cast<std::size_t>(id)] = pinnedRoot[static_cast<std::size_t>(id)] || (parent >= 0 && pinned[static_cast<std::size_t>(parent)]);
     }
+    // Experts modules that policies place on the CPU.
+    std::vector<char> cpuExperts(static_cast<std::size_t>(tree.size()), 0);
+    for (const auto &p : pins.list)
+        if (!p.forbid && p.device.kind == DeviceKind::Cpu)
+            if (auto t = tree.resolveKey(p.module); t && !t->isTensor() && tree.module(t->module).localName == "experts")
+                cpuExperts[static_cast<std::size_t>(t->module)] = 1;
+    const int expertsPerToken = Workload{}.expertsPerToken;
     for (const auto &step : execution.steps) {
         const int id = step.module;
         const Module &m = tree.module(id);
@@ -129,8 +141,20 @@ DeviceMap optimalAssignment(const ModuleTree &tree, const PlanOptions &options, 
                 u.bytes += sizes.ofKey(k, resolveOrNone(tree, k));
             u.modules = 1;
             u.streamed = u.bytes;
-            for (std::size_t i = step.first; i < step.end; ++i)
-                unitOfModule[execution.preorder[i]] = static_cast<int>(units.size());
+            for (std::size_t i = step.first; i < step.end; ++i) {
+                const int inner = execution.preorder[i];
+                unitOfModule[inner] = static_cast<int>(units.size());
+                if (!cpuExperts[static_cast<std::size_t>(inner)])
+                    continue;
+                const Module &em = tree.module(inner);
+                const std::int64_t count = em.params.empty() ? static_cast<std::int64_t>(em.children.size())
+                                           : (em.params.front().shape.empty() ? 1 : em.params.front().shape.front());
+                const double routed = expertsPerToken > 0 && count > 0 ? std::min(1.0, expertsPerToken / static_cast<double>(count)) : 1.0;
+                const double bytes = sizes.module[static_cast<std::size_t>(inner)];
+                u.cpuExpertsBytes += bytes;
+                u.cpuExpertsRouted += bytes * routed;
+                u.cpuExpertsModules += std::max<int>(1, static_cast<int>(em.children.size()));
+            }
             units.push_back(std::move(u));
             continue;
         }
@@ -240,8 +264,20 @@ DeviceMap optimalAssignment(const ModuleTree &tree, const PlanOptions &options, 
         if (!main)
             return computeOn(u, Device::cpu());
         const DeviceSpeed &s = speeds.speedOf(*main);
-        const double link = s.simulated ? std::max(rate(u.bytes, speeds.memcpyBandwidth), rate(u.bytes, s.hostLink)) : rate(u.bytes, s.hostLink);
-        return link + computeOn(u, *main);
+        auto link = [&](double bytes) {
+            return s.simulated ? std::max(rate(bytes, speeds.memcpyBandwidth), rate(bytes, s.hostLink)) : rate(bytes, s.hostLink);
+        };
+        double experts = 0;
+        if (u.cpuExpertsBytes > 0) {
+            // Off the GPUs, the block's CPU experts come in with it and compute on the execution
+            // device, instead of computing on the CPU as they do beside a rest kept on a GPU.
+            const ComputeSpeed &c = s.simulated ? speeds.cpu.compute : s.compute;
+            const ComputeSpeed &cpu = speeds.cpu.compute;
+            const double broughtIn = link(u.cpuExpertsBytes) + c.moduleOverhead * u.cpuExpertsModules + rate(u.cpuExpertsBytes, c.weightBandwidth);
+            const double onCpu = cpu.moduleOverhead * u.cpuExpertsModules + rate(u.cpuExpertsRouted, cpu.weightBandwidth);
+            experts = broughtIn - onCpu;
+        }
+        return link(u.bytes) + computeOn(u, *main) + experts;
     };
     auto costDisk = [&](const Unit &u) { return costCpu(u) + rate(u.bytes, speeds.diskBandwidth); };
     auto allowed = [](const Unit &u, const Device &d) { return std::find(u.forbidden.begin(), u.forbidden.end(), d) == u.forbidden.end(); };

@@ -59,6 +59,9 @@ struct SpeedModel {
 struct Workload {
     std::int64_t promptTokens = 32;
     int prefetch = 1;                  // steps brought in ahead (0: none), as the runtime's --prefetch
+    // Experts a token is routed to in a mixture-of-experts block (Mixtral's num_experts_per_tok):
+    // experts computed on the CPU read only those per generated token. 0: all of them.
+    int expertsPerToken = 2;
 };
 
 } // namespace mizan::planner

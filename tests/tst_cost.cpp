@@ -82,6 +82,28 @@ ModuleTree chainTree(int blocks, std::int64_t width, bool tied)
     return tree;
 }
 
+// embed [10, 4], two Block layers of attn [4, 4], mlp.gate [4, 4] and mlp.experts (4 experts stacked:
+// gate_up_proj [4, 8, 4], down_proj [4, 4, 4], 768 bytes), head [10, 4]: float32, Mixtral's v5 layout.
+ModuleTree moeTree()
+{
+    ModuleTree tree;
+    const int embed = tree.addChild(ModuleTree::kRoot, "embed", "Embedding");
+    tree.addTensor(embed, Tensor{"weight", DType::F32, {10, 4}});
+    const int layers = tree.addChild(ModuleTree::kRoot, "layers", "ModuleList");
+    for (int i = 0; i < 2; ++i) {
+        const int block = tree.addChild(layers, std::to_string(i), "Block");
+        tree.addTensor(tree.addChild(block, "attn", "Linear"), Tensor{"weight", DType::F32, {4, 4}});
+        const int mlp = tree.addChild(block, "mlp", "SparseMoeBlock");
+        tree.addTensor(tree.addChild(mlp, "gate", "Linear"), Tensor{"weight", DType::F32, {4, 4}});
+        const int experts = tree.addChild(mlp, "experts", "Experts");
+        tree.addTensor(experts, Tensor{"gate_up_proj", DType::F32, {4, 8, 4}});
+        tree.addTensor(experts, Tensor{"down_proj", DType::F32, {4, 4, 4}});
+    }
+    const int head = tree.addChild(ModuleTree::kRoot, "head", "Linear");
+    tree.addTensor(head, Tensor{"weight", DType::F32, {10, 4}});
+    return tree;
+}
+
 Device deviceOf(const DeviceMap &map, const std::string &module)
 {
     // The key naming the module or its closest ancestor.
@@ -106,6 +128,7 @@ private slots:
     void diskBeyondThePageCacheIsReadEveryToken();
     void cpuComputesDiskWeightsInPlaceOrConverts();
     void prefillIsBoundByFlopsOrBandwidth();
+    void expertsOnTheCpuComputeThere();
     void uncoveredWeightIsAnError();
     void speedModelJsonRoundTrip();
     void speedModelJsonNamesTheBadField_data();
@@ -215,6 +238,60 @@ void TestCost::prefillIsBoundByFlopsOrBandwidth()
     QCOMPARE(p.prefillSeconds, 0.5 + 2.5 * 2 + 0.5 + 5.0);
     w.promptTokens = 1; // one token: bandwidth-bound, as a decode step
     QCOMPARE(predict(tinyTree(), {{"", Device::cpu()}}, options(), speeds(), w).prefillSeconds, 6.5);
+}
+
+// A block's experts mapped to "cpu" while the block runs on GPU 0 compute on the CPU, as the
+// runtime does: per token the routed experts' weights at the CPU's bandwidth plus the hidden state's
+// hop there and back, nothing moved; the prompt reads them all (or is FLOP-bound).
+void TestCost::expertsOnTheCpuComputeThere()
+{
+    Workload w;
+    w.promptTokens = 4;
+    w.prefetch = 0;
+    const DeviceMap map{{"embed", Device::gpu(0)}, {"layers.0", Device::gpu(0)}, {"layers.0.mlp.experts", Device::cpu()},
+                        {"layers.1", Device::gpu(0)}, {"head", Device::gpu(0)}};
+    const Prediction p = predict(moeTree(), map, options(), speeds(), w);
+    QCOMPARE(p.steps[1].module, std::string("layers.0"));
+    QCOMPARE(p.steps[1].exec, Device::gpu(0));
+    // GPU: 3 modules x 0.5 + 128 bytes / 64, minus the experts' 0.5 now paid on the CPU.
+    // CPU: 0.5 + 768 bytes x 2 of 4 experts / 64 + 32 bytes of hidden state there and back / 32 = 7.5.
+    QCOMPARE(p.steps[1].cpuComputeSeconds, 0.5 + 6.0 + 1.0);
+    QCOMPARE(p.steps[1].computeSeconds, 3.5 - 0.5 + 7.5);
+    QCOMPARE(p.steps[1].bytesMoved, std::int64_t(0));
+    QCOMPARE(p.steps[1].offloadedBytes, std::int64_t(0));
+    QCOMPARE(p.steps[1].cpuComputedBytes, std::int64_t(768));
+    QCOMPARE(p.bytesMovedPerToken, std::int64_t(0));
+    QCOMPARE(p.offloadedSteps, 0);
+    QCOMPARE(p.cpuExpertSteps, 1);
+    QCOMPARE(p.cpuComputeSecondsPerToken, 7.5);
+    // The block on layers.1, all on GPU 0: 4 modules... 3 x 0.5 + 896 / 64 = 15.5.
+    QCOMPARE(p.steps[2].computeSeconds, 1.5 + 14.0);
+    QCOMPARE(p.steps[2].cpuComputeSeconds, 0.0);
+    // Prefill of 4 tokens: GPU max(128 / 64, 2 x 32 x 4 / 64) = 4 s + 1.5 s; CPU max(768 / 64,
+    // 2 x 192 x 0.5 x 4 / 64) = 12 s + 0.5 s + 4 hops of 1 s.
+    QCOMPARE(p.steps[1].cpuPrefillComputeSeconds, 0.5 + 12.0 + 4.0);
+    QCOMPARE(p.steps[1].prefillComputeSeconds, 5.5 - 0.5 + 16.5);
+    QVERIFY(summarize(p).find("experts of 1 block computed on the CPU") != std::string::npos);
+
+    // Every expert read per token when the routing is not known.
+    Workload all = w;
+    all.expertsPerToken = 0;
+    QCOMPARE(predict(moeTree(), map, options(), speeds(), all).steps[1].cpuComputeSeconds, 0.5 + 12.0 + 1.0);
+
+    // Brought in, not computed on the CPU: experts on disk, or only a part of them on the CPU.
+    DeviceMap onDisk = map;
+    onDisk[2].second = Device::disk();
+    const Prediction disk = predict(moeTree(), onDisk, options(), speeds(), w);
+    QCOMPARE(disk.steps[1].cpuComputeSeconds, 0.0);
+    QCOMPARE(disk.steps[1].offloadedBytes, std::int64_t(768));
+    QCOMPARE(disk.cpuExpertSteps, 0);
+    // The whole block on the CPU: it computes there anyway, nothing split.
+    DeviceMap cpuBlock = map;
+    cpuBlock[1].second = Device::cpu();
+    const Prediction whole = predict(moeTree(), cpuBlock, options(), speeds(), w);
+    QCOMPARE(whole.steps[1].exec, Device::gpu(0)); // the execution device brings the block in
+    QCOMPARE(whole.steps[1].cpuComputeSeconds, 0.0);
+    QCOMPARE(whole.steps[1].offloadedBytes, std::int64_t(128 + 768));
 }
 
 void TestCost::uncoveredWeightIsAnError()

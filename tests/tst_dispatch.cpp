@@ -299,6 +299,90 @@ private Q_SLOTS:
             QVERIFY2(d.peakBytes >= d.residentBytes, d.label.c_str());
     }
 
+    // A mixture-of-experts block whose experts are mapped to "cpu" while the rest of it is on a
+    // (simulated) GPU computes its experts on the CPU where they live: the router runs on the GPU,
+    // the hidden states go to the CPU and back; the experts' weights never move. Both module
+    // layouts (v5 stacked experts, 4.x ModuleList). Experts on "disk" are still brought in.
+    void expertsOnTheCpuComputeThere_data()
+    {
+        QTest::addColumn<bool>("v4");
+        QTest::addColumn<QString>("expertsOn");
+        QTest::addColumn<int>("prefetch");
+        for (const bool v4 : {false, true}) {
+            const char *layout = v4 ? "4.x layout" : "v5 layout";
+            QTest::newRow(qPrintable(QString("%1 / cpu / prefetch 1").arg(layout))) << v4 << "cpu" << 1;
+            QTest::newRow(qPrintable(QString("%1 / cpu / prefetch 0").arg(layout))) << v4 << "cpu" << 0;
+            QTest::newRow(qPrintable(QString("%1 / disk / prefetch 1").arg(layout))) << v4 << "disk" << 1;
+        }
+    }
+
+    void expertsOnTheCpuComputeThere()
+    {
+        QFETCH(bool, v4);
+        QFETCH(QString, expertsOn);
+        QFETCH(int, prefetch);
+        auto demo = std::make_unique<Demo>();
+        models::DemoOptions o = test::tinyDemoOptions("mixtral-8x7b", 3, 200, 11);
+        o.layout = v4 ? models::TransformersLayout::V4 : models::TransformersLayout::V5;
+        models::writeDemo(demo->path(), o);
+        const Run reference = runOnce(requestFor(*demo, {{"", Device::cpu()}}, 0));
+        QVERIFY2(!reference.result.error, qPrintable(failure(reference.result)));
+
+        const Device experts = expertsOn == "cpu" ? Device::cpu() : Device::disk();
+        const std::string moe = v4 ? ".block_sparse_moe.experts" : ".mlp.experts";
+        planner::DeviceMap map{{"model.embed_tokens", Device::gpu(0)}};
+        for (int i = 0; i < 3; ++i) {
+            map.emplace_back("model.layers." + std::to_string(i), Device::gpu(0));
+            map.emplace_back("model.layers." + std::to_string(i) + moe, experts);
+        }
+        map.emplace_back("model.norm", Device::gpu(0));
+        map.emplace_back("lm_head", Device::cpu()); // something still brought in
+        const Run run = runOnce(requestFor(*demo, map, 1, prefetch));
+        QVERIFY2(!run.result.error, qPrintable(failure(run.result)));
+        QCOMPARE(run.result.generatedIds, reference.result.generatedIds);
+        const double diff = maxDiff(run.result.logits, reference.result.logits);
+        QVERIFY2(diff <= 1e-5, qPrintable(QString("max logit difference %1").arg(diff)));
+
+        // Bytes brought to GPU 0 per forward: the head's, plus the experts' when they are on disk.
+        const loader::Checkpoint checkpoint = loader::open(demo->path());
+        std::int64_t head = 0, expertBytes = 0;
+        for (const auto &t : checkpoint.catalog.tensors) {
+            if (t.name == "lm_head.weight")
+                head += t.byteSize;
+            if (t.name.find(moe + ".") != std::string::npos)
+                expertBytes += t.byteSize;
+        }
+        QVERIFY(head > 0 && expertBytes > 0);
+        const bool onCpu = expertsOn == "cpu";
+        const std::int64_t forwards = static_cast<std::int64_t>(run.result.generatedIds.size());
+        const runtime::DeviceRunReport *gpu = nullptr, *cpu = nullptr;
+        for (const auto &d : run.result.devices) {
+            if (d.device == Device::gpu(0))
+                gpu = &d;
+            if (d.device == Device::cpu())
+                cpu = &d;
+        }
+        QVERIFY(gpu && cpu);
+        QCOMPARE(gpu->bytesMoved, forwards * (head + (onCpu ? 0 : expertBytes)));
+        QVERIFY(gpu->computeSeconds > 0);
+        QCOMPARE(cpu->computeSeconds > 0, onCpu);
+        QCOMPARE(hasNote(run.result, "computed their experts on the CPU"), onCpu);
+
+        // Events: the experts ran on the CPU, once per block and forward, and never moved.
+        int expertRuns = 0, expertMoves = 0;
+        for (const auto &e : run.events) {
+            const bool isExperts = e.module.find(moe) != std::string::npos;
+            if (e.kind == RunEventKind::ModuleRan && isExperts) {
+                ++expertRuns;
+                QVERIFY(e.to == Device::cpu());
+            }
+            if (e.kind == RunEventKind::WeightMoved && (isExperts || e.module.rfind("model.layers.", 0) == 0))
+                ++expertMoves;
+        }
+        QCOMPARE(expertRuns, onCpu ? 3 * static_cast<int>(forwards) : 0);
+        QCOMPARE(expertMoves > 0, !onCpu);
+    }
+
     // Offloaded weights come back for every forward; prefetched moves are marked as such.
     void prefetchBringsWeightsAhead()
     {

@@ -220,7 +220,7 @@ private Q_SLOTS:
             QTest::newRow(qPrintable(QStringLiteral("%1, experts on the CPU").arg(QLatin1String(layout))))
                 << QString::fromLatin1(layout) << QStringList{QStringLiteral("experts-on-cpu")}
                 << QStringList{QStringLiteral("0"), QStringLiteral("cpu")};
-            // Blocks 0-1 run on GPU 1, bringing their experts in from the CPU (GPU 1 keeps room for them).
+            // Blocks 0-1 run on GPU 1, computing their experts on the CPU like the others.
             QTest::newRow(qPrintable(QStringLiteral("%1, first blocks on GPU 1, experts on the CPU").arg(QLatin1String(layout))))
                 << QString::fromLatin1(layout) << QStringList{QStringLiteral("first:2=1"), QStringLiteral("experts-on-cpu")}
                 << QStringList{QStringLiteral("0"), QStringLiteral("1"), QStringLiteral("cpu")};
@@ -259,6 +259,13 @@ private Q_SLOTS:
             QVERIFY(map.value(QStringLiteral("model.layers.%1.self_attn").arg(b)).isDouble()); // on a GPU
         }
         QCOMPARE(idsOf(j.value(QStringLiteral("generated_ids")).toArray()), idsOf(jsonOf(reference).value(QStringLiteral("generated_ids")).toArray()));
+        // The experts computed on the CPU where they live: it has compute time, and a note says so.
+        bool cpuComputed = false;
+        for (const auto &d : j.value(QStringLiteral("devices")).toArray())
+            if (d.toObject().value(QStringLiteral("device")).toString() == QStringLiteral("cpu"))
+                cpuComputed = d.toObject().value(QStringLiteral("compute_ms")).toDouble() > 0;
+        QVERIFY2(cpuComputed, qPrintable(text(r)));
+        QVERIFY2(r.out.contains("4 mixture-of-experts block(s) computed their experts on the CPU"), qPrintable(text(r)));
     }
 
     // `mizan-cli offload` writes the disk modules' tensors into an offload folder that `run

@@ -19,6 +19,12 @@ std::string WeightSource::fileOf(const std::string &) const
     return {};
 }
 
+torch::Tensor WeightSource::runPart(const std::string &, c10::Device device, c10::ScalarType dtype,
+                                    const PartCompute &compute)
+{
+    return compute(device, dtype).to(device, dtype);
+}
+
 const char *toString(StepKind kind)
 {
     switch (kind) {

@@ -40,6 +40,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -57,6 +58,14 @@ public:
     virtual torch::Tensor get(const std::string &name) = 0;
     // The file that holds `name` (for error messages), "" when unknown.
     virtual std::string fileOf(const std::string &name) const;
+    // A part of a step that may compute on another device than the step (Step::parts: the experts
+    // of a sparse-MoE block): compute(device, dtype) computes it on that device in that dtype, with
+    // weights from get() converted there, and returns its output; runPart() returns that output on
+    // `device` in `dtype` (the step's). Default: computed on the step's device. A runtime computes
+    // it where the part's weights live (experts mapped to the CPU while the block runs on a GPU).
+    using PartCompute = std::function<torch::Tensor(c10::Device device, c10::ScalarType dtype)>;
+    virtual torch::Tensor runPart(const std::string &module, c10::Device device, c10::ScalarType dtype,
+                                  const PartCompute &compute);
 };
 
 enum class StepKind { Embedding, Block, Norm, Head };
@@ -71,6 +80,9 @@ struct Step {
     int layer = -1;                               // block index for Block steps
     std::vector<std::string> tensors;             // every name get() may be asked for by this step
     std::vector<std::vector<std::int64_t>> shapes; // the shape the config implies, per tensor
+    // Modules of the step that WeightSource::runPart() may compute elsewhere (Mixtral: the block's
+    // experts, "model.layers.3.mlp.experts" or "model.layers.3.block_sparse_moe.experts").
+    std::vector<std::string> parts;
 };
 
 // Keys and values of one decoder block: [batch, key/value heads, positions, head size], on the

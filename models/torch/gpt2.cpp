@@ -70,13 +70,13 @@ Gpt2::Gpt2(const ConfigReader &config)
         config.refuse("add_cross_attention", "cross-attention needs an encoder; only the causal LM runs");
 
     const std::int64_t h = m_hidden;
-    Step embedding{StepKind::Embedding, "transformer.wte", -1, {}, {}};
+    Step embedding{StepKind::Embedding, "transformer.wte", -1, {}, {}, {}};
     need(embedding, "weight", {m_vocab, h});
     embedding.tensors.push_back("transformer.wpe.weight");
     embedding.shapes.push_back({m_positions, h});
     m_steps.push_back(std::move(embedding));
     for (int i = 0; i < m_layers; ++i) {
-        Step s{StepKind::Block, "transformer.h." + std::to_string(i), i, {}, {}};
+        Step s{StepKind::Block, "transformer.h." + std::to_string(i), i, {}, {}, {}};
         need(s, "ln_1.weight", {h});
         need(s, "ln_1.bias", {h});
         need(s, "attn.c_attn.weight", {h, 3 * h});
@@ -91,11 +91,11 @@ Gpt2::Gpt2(const ConfigReader &config)
         need(s, "mlp.c_proj.bias", {h});
         m_steps.push_back(std::move(s));
     }
-    Step final{StepKind::Norm, "transformer.ln_f", -1, {}, {}};
+    Step final{StepKind::Norm, "transformer.ln_f", -1, {}, {}, {}};
     need(final, "weight", {h});
     need(final, "bias", {h});
     m_steps.push_back(std::move(final));
-    Step head{StepKind::Head, "lm_head", -1, {}, {}};
+    Step head{StepKind::Head, "lm_head", -1, {}, {}, {}};
     need(head, "weight", {m_vocab, h});
     m_steps.push_back(std::move(head));
 }

@@ -97,7 +97,7 @@ protected:
 private:
     torch::Tensor attention(const Step &step, const StepWeights &w, const torch::Tensor &h, DecodeState &state) const;
     torch::Tensor mlp(const StepWeights &w, const torch::Tensor &h) const;
-    torch::Tensor experts(const StepWeights &w, const torch::Tensor &h) const;
+    torch::Tensor experts(const Step &step, WeightSource &weights, const StepWeights &w, const torch::Tensor &h) const;
 
     std::string m_family;
     TransformersLayout m_layout;
@@ -176,11 +176,11 @@ LlamaFamily::LlamaFamily(const ConfigReader &config, std::string family, Transfo
     }
 
     const std::int64_t h = m_hidden, q = m_heads * m_headDim, kv = m_kvHeads * m_headDim, inter = m_intermediate;
-    Step embedding{StepKind::Embedding, "model.embed_tokens", -1, {}, {}};
+    Step embedding{StepKind::Embedding, "model.embed_tokens", -1, {}, {}, {}};
     need(embedding, "weight", {m_vocab, h});
     m_steps.push_back(std::move(embedding));
     for (int i = 0; i < m_layers; ++i) {
-        Step s{StepKind::Block, "model.layers." + std::to_string(i), i, {}, {}};
+        Step s{StepKind::Block, "model.layers." + std::to_string(i), i, {}, {}, {}};
         need(s, "input_layernorm.weight", {h});
         for (auto [name, rows] : {std::pair<const char *, std::int64_t>{"q_proj", q}, {"k_proj", kv}, {"v_proj", kv}}) {
             need(s, std::string("self_attn.") + name + ".weight", {rows, h});
@@ -193,6 +193,7 @@ LlamaFamily::LlamaFamily(const ConfigReader &config, std::string family, Transfo
         need(s, "post_attention_layernorm.weight", {h});
         if (mixtral && layout == TransformersLayout::V4) {
             need(s, "block_sparse_moe.gate.weight", {m_experts, h});
+            s.parts.push_back(s.module + ".block_sparse_moe.experts");
             for (std::int64_t e = 0; e < m_experts; ++e) {
                 const std::string expert = "block_sparse_moe.experts." + std::to_string(e) + ".";
                 need(s, expert + "w1.weight", {inter, h});
@@ -201,6 +202,7 @@ LlamaFamily::LlamaFamily(const ConfigReader &config, std::string family, Transfo
             }
         } else if (mixtral) {
             need(s, "mlp.gate.weight", {m_experts, h});
+            s.parts.push_back(s.module + ".mlp.experts");
             need(s, "mlp.experts.gate_up_proj", {m_experts, 2 * inter, h});
             need(s, "mlp.experts.down_proj", {m_experts, h, inter});
         } else {
@@ -215,10 +217,10 @@ LlamaFamily::LlamaFamily(const ConfigReader &config, std::string family, Transfo
         }
         m_steps.push_back(std::move(s));
     }
-    Step final{StepKind::Norm, "model.norm", -1, {}, {}};
+    Step final{StepKind::Norm, "model.norm", -1, {}, {}, {}};
     need(final, "weight", {h});
     m_steps.push_back(std::move(final));
-    Step head{StepKind::Head, "lm_head", -1, {}, {}};
+    Step head{StepKind::Head, "lm_head", -1, {}, {}, {}};
     need(head, "weight", {m_vocab, h});
     m_steps.push_back(std::move(head));
 }
@@ -274,8 +276,11 @@ torch::Tensor LlamaFamily::mlp(const StepWeights &w, const torch::Tensor &h) con
 }
 
 // Mixtral's sparse MoE block: router softmax over all experts in float32, the top k kept and
-// renormalised; each token's output is the weighted sum of its k experts' SwiGLU outputs.
-torch::Tensor LlamaFamily::experts(const StepWeights &w, const torch::Tensor &h) const
+// renormalised; each token's output is the weighted sum of its k experts' SwiGLU outputs. The
+// router runs on the block's device; the experts are a part of the step (Step::parts) that the
+// source may compute elsewhere (where their weights live), given the hidden states and the routing.
+torch::Tensor LlamaFamily::experts(const Step &step, WeightSource &weights, const StepWeights &w,
+                                   const torch::Tensor &h) const
 {
     const bool v4 = m_layout == TransformersLayout::V4;
     const torch::Tensor flat = h.reshape({-1, m_hidden});
@@ -290,32 +295,40 @@ torch::Tensor LlamaFamily::experts(const StepWeights &w, const torch::Tensor &h)
     for (std::int64_t i = 0; i < chosen.numel(); ++i)
         hit[static_cast<std::size_t>(ids[i])] = true;
 
-    torch::Tensor gateUp, down;
-    if (!v4) {
-        gateUp = w("mlp.experts.gate_up_proj");
-        down = w("mlp.experts.down_proj");
-    }
-    torch::Tensor out = torch::zeros_like(flat);
-    for (std::int64_t e = 0; e < m_experts; ++e) {
-        if (!hit[static_cast<std::size_t>(e)])
-            continue;
-        const torch::Tensor where = (topExperts == e).nonzero(); // [n, 2]: token, slot
-        const torch::Tensor tokens = where.select(1, 0);
-        const torch::Tensor slots = where.select(1, 1);
-        const torch::Tensor xs = flat.index_select(0, tokens);
-        torch::Tensor ys;
-        if (v4) {
-            const std::string expert = "block_sparse_moe.experts." + std::to_string(e) + ".";
-            ys = dense(activate(dense(xs, w(expert + "w1.weight")), m_act) * dense(xs, w(expert + "w3.weight")),
-                        w(expert + "w2.weight"));
-        } else {
-            const auto halves = dense(xs, gateUp[e]).chunk(2, -1);
-            ys = dense(activate(halves[0], m_act) * halves[1], down[e]);
+    const std::string part = step.module + (v4 ? ".block_sparse_moe.experts" : ".mlp.experts");
+    auto compute = [&](c10::Device device, c10::ScalarType dtype) {
+        const StepWeights pw(step, weights, device, dtype);
+        const torch::Tensor xs0 = flat.to(device, dtype);
+        const torch::Tensor routed = topExperts.to(device);
+        const torch::Tensor routedWeights = topWeights.to(device);
+        torch::Tensor gateUp, down;
+        if (!v4) {
+            gateUp = pw("mlp.experts.gate_up_proj");
+            down = pw("mlp.experts.down_proj");
         }
-        const torch::Tensor routing = topWeights.index({tokens, slots}).unsqueeze(1);
-        out.index_add_(0, tokens, (ys * routing).to(out.scalar_type()));
-    }
-    return out.view_as(h);
+        torch::Tensor out = torch::zeros_like(xs0);
+        for (std::int64_t e = 0; e < m_experts; ++e) {
+            if (!hit[static_cast<std::size_t>(e)])
+                continue;
+            const torch::Tensor where = (routed == e).nonzero(); // [n, 2]: token, slot
+            const torch::Tensor tokens = where.select(1, 0);
+            const torch::Tensor slots = where.select(1, 1);
+            const torch::Tensor xs = xs0.index_select(0, tokens);
+            torch::Tensor ys;
+            if (v4) {
+                const std::string expert = "block_sparse_moe.experts." + std::to_string(e) + ".";
+                ys = dense(activate(dense(xs, pw(expert + "w1.weight")), m_act) * dense(xs, pw(expert + "w3.weight")),
+                           pw(expert + "w2.weight"));
+            } else {
+                const auto halves = dense(xs, gateUp[e]).chunk(2, -1);
+                ys = dense(activate(halves[0], m_act) * halves[1], down[e]);
+            }
+            const torch::Tensor routing = routedWeights.index({tokens, slots}).unsqueeze(1);
+            out.index_add_(0, tokens, (ys * routing).to(out.scalar_type()));
+        }
+        return out;
+    };
+    return weights.runPart(part, h.device(), h.scalar_type(), compute).view_as(h);
 }
 
 torch::Tensor LlamaFamily::block(const Step &step, const torch::Tensor &x, DecodeState &state,
@@ -324,7 +337,7 @@ torch::Tensor LlamaFamily::block(const Step &step, const torch::Tensor &x, Decod
     const StepWeights w(step, weights, x);
     const torch::Tensor attended = x + attention(step, w, rmsNorm(x, w("input_layernorm.weight"), m_eps), state);
     const torch::Tensor h = rmsNorm(attended, w("post_attention_layernorm.weight"), m_eps);
-    return attended + (m_experts > 0 ? experts(w, h) : mlp(w, h));
+    return attended + (m_experts > 0 ? experts(step, weights, w, h) : mlp(w, h));
 }
 
 } // namespace

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -221,6 +222,9 @@ struct Weight {
     int offloadIndex = -1;   // disk home read from the offload folder: its tensor there
     torch::Tensor resident;  // GPU home: on that GPU; cpu home: in host memory (in the dtype it computes in)
     mutable std::atomic<bool> touched{false}; // disk home used in place: its pages were faulted in once
+    // Part of a step's part (Step::parts: a sparse-MoE block's experts) that computes on the CPU,
+    // where it lives, while the step runs on a GPU: never brought in, handed out as `resident`.
+    bool computedOnCpu = false;
 };
 
 // The weights of one step, ready on its execution device, and what bringing them cost.
@@ -338,7 +342,13 @@ private:
 
 class StagedSource final : public WeightSource {
 public:
-    explicit StagedSource(const Staged &staged) : m_staged(staged) {}
+    using PartRunner = std::function<torch::Tensor(const std::string &, c10::Device, c10::ScalarType, const PartCompute &)>;
+    explicit StagedSource(const Staged &staged, PartRunner parts = {}) : m_staged(staged), m_parts(std::move(parts)) {}
+    torch::Tensor runPart(const std::string &module, c10::Device device, c10::ScalarType dtype,
+                          const PartCompute &compute) override
+    {
+        return m_parts ? m_parts(module, device, dtype, compute) : WeightSource::runPart(module, device, dtype, compute);
+    }
     torch::Tensor get(const std::string &name) override
     {
         auto it = m_staged.tensors.find(name);
@@ -349,6 +359,7 @@ public:
 
 private:
     const Staged &m_staged;
+    PartRunner m_parts;
 };
 
 struct StepPlan {
@@ -357,6 +368,10 @@ struct StepPlan {
     DeviceState *exec = nullptr;
     std::vector<Weight *> weights;
     bool needsStaging = false; // some weight is not already where the step computes
+    // Step::parts computed on the CPU where their weights live (the step runs on a GPU that holds
+    // some of its weights, every tensor of the part is mapped to "cpu"): the experts of a sparse-MoE block, as llama.cpp's
+    // --n-cpu-moe and ktransformers do. Only the hidden states go to the CPU and back.
+    std::vector<std::string> cpuParts;
 };
 
 class DispatchSession final : public Session {
@@ -673,6 +688,27 @@ private:
                     exec = &deviceState(*home);
             }
             plan.exec = exec ? exec : m_main;
+            // Parts whose weights all live in host memory compute there while the rest of the step
+            // lives on a GPU (a block split by the experts-on-cpu policy); a whole block mapped to
+            // "cpu" is brought in as Accelerate does. Parts on "disk" are brought in like any
+            // offloaded weight.
+            auto partOf = [&](const std::string &name) -> const std::string * {
+                for (const auto &part : plan.cpuParts)
+                    if (name.size() > part.size() && name.compare(0, part.size(), part) == 0 && name[part.size()] == '.')
+                        return &part;
+                return nullptr;
+            };
+            if (exec)
+                for (const auto &part : steps[i].parts) {
+                    bool any = false, allCpu = true;
+                    for (const auto &name : steps[i].tensors)
+                        if (name.size() > part.size() && name.compare(0, part.size(), part) == 0 && name[part.size()] == '.') {
+                            any = true;
+                            allCpu = allCpu && homeOf(name)->kind == DeviceKind::Cpu;
+                        }
+                    if (any && allCpu)
+                        plan.cpuParts.push_back(part);
+                }
             for (const auto &name : steps[i].tensors) {
                 auto [it, inserted] = m_weights.try_emplace(name);
                 Weight &w = it->second;
@@ -683,10 +719,11 @@ private:
                     if (w.catalogIndex < 0)
                         throw Error(ErrorKind::NotFound, m_request.checkpointPath, "tensor " + inQuotes(name) + " is not stored");
                     w.home = *homeOf(name);
-                    m_execDtypeOf[name] = plan.exec->dtype;
+                    w.computedOnCpu = partOf(name) != nullptr;
+                    m_execDtypeOf[name] = w.computedOnCpu ? deviceState(Device::cpu()).dtype : plan.exec->dtype;
                 }
                 plan.weights.push_back(&w);
-                if (!(w.home == plan.exec->device))
+                if (!(w.home == plan.exec->device) && !w.computedOnCpu)
                     plan.needsStaging = true;
             }
         }
@@ -776,7 +813,7 @@ private:
         const auto t0 = Clock::now();
         std::int64_t moved = 0;
         for (const Weight *w : plan.weights) {
-            if (w->home == exec.device) {
+            if (w->home == exec.device || w->computedOnCpu) {
                 out.tensors[w->name] = w->resident;
                 continue;
             }
@@ -987,7 +1024,27 @@ private:
             const std::int64_t activations = activationBytes(plan, tokens, context);
             withRoomOn(exec, [&] { exec.allocate(activations, "the activations of " + inQuotes(plan.step->module)); });
             const std::int64_t cacheBefore = plan.step->kind == StepKind::Block ? m_state.bytes(plan.step->layer) : 0;
-            StagedSource source(staged);
+            double partSeconds = 0; // of the parts computed on the CPU
+            StagedSource source(staged, [&](const std::string &module, c10::Device device, c10::ScalarType dtype,
+                                            const WeightSource::PartCompute &compute) {
+                if (std::find(plan.cpuParts.begin(), plan.cpuParts.end(), module) == plan.cpuParts.end())
+                    return compute(device, dtype).to(device, dtype);
+                // The hidden states go to the CPU (in its dtype), the part computes there over the
+                // weights in host memory, its output comes back.
+                DeviceState &cpu = deviceState(Device::cpu());
+                const auto p0 = Clock::now();
+                const torch::Tensor out = compute(c10::Device(c10::kCPU), cpu.dtype);
+                const double partTime = secondsSince(p0);
+                partSeconds += partTime;
+                cpu.computeSeconds += partTime;
+                RunEvent ran;
+                ran.kind = RunEventKind::ModuleRan;
+                ran.module = module;
+                ran.to = cpu.device;
+                ran.seconds = partTime;
+                m_events->push(ran);
+                return out.to(device, dtype);
+            });
             const auto t0 = Clock::now();
             torch::Tensor y;
             try {
@@ -1001,7 +1058,7 @@ private:
             }
             if (exec.cuda)
                 torch::cuda::synchronize(exec.exec.index());
-            const double seconds = secondsSince(t0);
+            const double seconds = std::max(0.0, secondsSince(t0) - partSeconds);
             exec.release(activations);
             if (plan.step->kind == StepKind::Block) {
                 const std::int64_t grown = exec.held(m_state.bytes(plan.step->layer) - cacheBefore);
@@ -1097,6 +1154,12 @@ private:
             result.notes.push_back(std::to_string(m_converted) + " weight tensor(s) converted to the compute dtype (" +
                                    std::to_string(m_convertedBytes) + " bytes read, " +
                                    std::to_string(static_cast<long long>(m_convertSeconds * 1000)) + " ms)");
+        std::int64_t cpuParts = 0;
+        for (const auto &plan : m_plans)
+            cpuParts += static_cast<std::int64_t>(plan.cpuParts.size());
+        if (cpuParts > 0)
+            result.notes.push_back(std::to_string(cpuParts) + " mixture-of-experts block(s) computed their experts on the CPU, "
+                                   "where the map puts them (only the hidden states moved), not brought to the GPU");
         for (const auto &d : m_devices)
             if (d->planned >= 0 && d->peak.load() > d->planned && d->device.kind != DeviceKind::Disk)
                 result.notes.push_back(d->label + " needed " + std::to_string(d->peak.load()) + " bytes at its peak, " +
