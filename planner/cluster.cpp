@@ -3,6 +3,7 @@
 #include "error.h"
 #include "jsonfile.h"
 #include "steps_p.h"
+#include "text_p.h"
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +15,9 @@
 #include <set>
 
 namespace mizan::planner {
+
+using detail::duration;
+using detail::fixed;
 
 // ---- host devices --------------------------------------------------------------------------------
 
@@ -56,7 +60,10 @@ struct StepLayout {
     std::vector<int> block;       // per step: its block index, or the last block before it (-1: none)
     std::vector<bool> isBlock;
     int blocks = 0;
+    std::vector<std::int64_t> tensorsUnder; // per module of the whole model: tensors at and below it
 };
+
+std::vector<std::int64_t> tensorsUnder(const ModuleTree &tree);
 
 StepLayout layoutOf(const ModuleTree &tree, const std::vector<std::string> &noSplitClasses)
 {
@@ -69,6 +76,7 @@ StepLayout layoutOf(const ModuleTree &tree, const std::vector<std::string> &noSp
         l.block.push_back(current);
         l.isBlock.push_back(step.whole);
     }
+    l.tensorsUnder = tensorsUnder(tree);
     return l;
 }
 
@@ -153,9 +161,8 @@ std::vector<std::int64_t> tensorsUnder(const ModuleTree &tree)
 // The stage plan's map over the whole model's names: a key naming a module that holds more in the
 // whole model than in the stage (an ancestor such as "model", or "" when all fitted on one device)
 // is replaced by the stage's parts of it (its own tensors, then its children, recursively).
-DeviceMap rekeyForModel(const ModuleTree &full, const ModuleTree &stage, const DeviceMap &map)
+DeviceMap rekeyForModel(const ModuleTree &full, const std::vector<std::int64_t> &inFull, const ModuleTree &stage, const DeviceMap &map)
 {
-    const auto inFull = tensorsUnder(full);
     const auto inStage = tensorsUnder(stage);
     DeviceMap out;
     auto add = [&](auto &&self, int id, const Device &device) -> void {
@@ -190,22 +197,6 @@ std::int64_t budgetTotal(const PlanOptions &options)
     return total;
 }
 
-std::string fixed(double value, int decimals)
-{
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
-    return buf;
-}
-
-std::string duration(double seconds)
-{
-    if (seconds < 1e-3)
-        return fixed(seconds * 1e6, 1) + " us";
-    if (seconds < 1)
-        return fixed(seconds * 1e3, seconds < 0.1 ? 2 : 1) + " ms";
-    return fixed(seconds, 2) + " s";
-}
-
 // The width of the first embedding table (a 2-D weight of the first step), or 0.
 std::int64_t embeddingWidth(const ModuleTree &tree, const StepLayout &l)
 {
@@ -230,8 +221,10 @@ struct StageInput {
     bool embeddings = false, head = false;
 };
 
+// The stage planned and predicted; with `forModel` its map rekeyed over the whole model's names
+// (what a cluster plan keeps; the split's trial stages need the prediction only).
 ClusterStage planStage(const ModuleTree &tree, const StepLayout &l, const ClusterHost &host, const StageInput &in,
-                       const Workload &workload)
+                       const Workload &workload, bool forModel)
 {
     ClusterStage s;
     s.host = host.name;
@@ -253,7 +246,9 @@ ClusterStage planStage(const ModuleTree &tree, const StepLayout &l, const Cluste
     s.plan = plan(s.tree, s.options);
     s.prediction = predict(s.tree, s.plan.deviceMap, s.options, host.speeds, workload);
     s.bytes = aggregateSizes(s.tree, s.options).totalBytes();
-    s.plan.deviceMap = rekeyForModel(tree, s.tree, s.plan.deviceMap);
+    if (!forModel)
+        return s;
+    s.plan.deviceMap = rekeyForModel(tree, l.tensorsUnder, s.tree, s.plan.deviceMap);
     for (DeviceUsage &u : s.plan.usage) // the keys of the map as rekeyed
         u.moduleCount = static_cast<int>(std::count_if(s.plan.deviceMap.begin(), s.plan.deviceMap.end(),
                                                        [&](const auto &entry) { return entry.second == u.device; }));
@@ -320,7 +315,7 @@ std::vector<int> chooseSplit(const ModuleTree &tree, const StepLayout &l, const 
             // Representative blocks: the first host runs [0, k), the last [blocks - k, blocks), one in
             // the middle [1, 1 + k) (every family the runtime runs has blocks of one shape).
             const int first = h == 0 ? 0 : h == hosts - 1 ? blocks - k : 1;
-            const ClusterStage s = planStage(tree, l, host, stageFor(h, hosts, first, first + k), workload);
+            const ClusterStage s = planStage(tree, l, host, stageFor(h, hosts, first, first + k), workload, false);
             row[static_cast<std::size_t>(k)] = {s.prediction.decodeSeconds, static_cast<double>(s.bytes) / budget};
         }
         for (std::size_t i = 0; i + 1 < sampled.size(); ++i)
@@ -431,7 +426,7 @@ ClusterPlan planCluster(const ModuleTree &tree, const Cluster &cluster, const Cl
     for (int h = 0; h < hosts; ++h) {
         const int count = counts[static_cast<std::size_t>(h)];
         out.stages.push_back(planStage(tree, l, cluster.hosts[static_cast<std::size_t>(h)],
-                                       stageFor(h, hosts, first, first + count), options.workload));
+                                       stageFor(h, hosts, first, first + count), options.workload, true));
         first += count;
     }
     const double hop = static_cast<double>(out.hiddenBytesPerToken) / out.linkBandwidth + out.linkLatency;
@@ -460,7 +455,11 @@ std::vector<std::pair<std::string, HostDevice>> ClusterPlan::deviceMap() const
     return out;
 }
 
-DeviceMap ClusterPlan::localDeviceMap() const
+namespace {
+
+// Every stage's map together, and the blocks of each (ClusterPlan's and ClusterPlanFile's stages).
+template<typename Stages>
+DeviceMap mapsOf(const Stages &stages)
 {
     DeviceMap out;
     for (const auto &s : stages)
@@ -468,12 +467,25 @@ DeviceMap ClusterPlan::localDeviceMap() const
     return out;
 }
 
-std::vector<int> ClusterPlan::blocksPerStage() const
+template<typename Stages>
+std::vector<int> blockCountsOf(const Stages &stages)
 {
     std::vector<int> out;
     for (const auto &s : stages)
         out.push_back(s.endBlock - s.firstBlock);
     return out;
+}
+
+} // namespace
+
+DeviceMap ClusterPlan::localDeviceMap() const
+{
+    return mapsOf(stages);
+}
+
+std::vector<int> ClusterPlan::blocksPerStage() const
+{
+    return blockCountsOf(stages);
 }
 
 namespace {
@@ -486,6 +498,11 @@ std::string blockRange(int first, int end)
 }
 
 } // namespace
+
+std::string stageParts(int firstBlock, int endBlock, bool embeddings, bool head)
+{
+    return (embeddings ? "embeddings, " : "") + blockRange(firstBlock, endBlock) + (head ? ", head" : "");
+}
 
 std::string summarize(const ClusterPlan &plan)
 {
@@ -541,18 +558,12 @@ nlohmann::ordered_json clusterPlanToJson(const ClusterPlan &plan)
 
 DeviceMap ClusterPlanFile::localDeviceMap() const
 {
-    DeviceMap out;
-    for (const auto &s : stages)
-        out.insert(out.end(), s.plan.deviceMap.begin(), s.plan.deviceMap.end());
-    return out;
+    return mapsOf(stages);
 }
 
 std::vector<int> ClusterPlanFile::blocksPerStage() const
 {
-    std::vector<int> out;
-    for (const auto &s : stages)
-        out.push_back(s.endBlock - s.firstBlock);
-    return out;
+    return blockCountsOf(stages);
 }
 
 const ClusterPlanFile::Stage *ClusterPlanFile::stageOf(std::string_view host) const

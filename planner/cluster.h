@@ -112,6 +112,9 @@ ClusterPlan planCluster(const ModuleTree &tree, const Cluster &cluster, const Cl
 ModuleTree stageTree(const ModuleTree &tree, const std::vector<std::string> &noSplitClasses, int firstBlock, int endBlock,
                      bool embeddings, bool head);
 
+// What a stage runs, for people: "embeddings, blocks 0-59", "block 60", "blocks 61-79, head".
+std::string stageParts(int firstBlock, int endBlock, bool embeddings, bool head);
+
 // One line: "2 hosts, about 41.2 ms per token (24.3 tokens/s): node0 blocks 0-59 31.0 ms, node1 ...;
 // 2 hops of 16.0 KiB, 0.10 ms".
 std::string summarize(const ClusterPlan &plan);

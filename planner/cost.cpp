@@ -2,6 +2,7 @@
 
 #include "error.h"
 #include "steps_p.h"
+#include "text_p.h"
 
 #include <nlohmann/json.hpp>
 
@@ -371,6 +372,10 @@ std::vector<double> simulate(const std::vector<StepCost> &costs, int prefetch, b
     return ends;
 }
 
+} // namespace
+
+namespace detail {
+
 std::string fixed(double v, int decimals)
 {
     char buf[64];
@@ -387,7 +392,10 @@ std::string duration(double s)
     return fixed(s * 1e6, 0) + " us";
 }
 
-} // namespace
+} // namespace detail
+
+using detail::duration;
+using detail::fixed;
 
 Prediction predict(const ModuleTree &tree, const DeviceMap &map, const PlanOptions &options, const SpeedModel &speeds,
                    const Workload &workload)

@@ -6,7 +6,7 @@
 
 namespace mizan::planner {
 
-MapOrPlan readMapOrPlanFile(const std::string &path, const CheckpointIdentity *expected)
+MapOrPlan readMapOrPlanFile(const std::string &path, const CheckpointIdentity *expected, bool clusterAllowed)
 {
     const nlohmann::ordered_json json = readJsonFile(path, InputKind::DeviceMap);
     MapOrPlan out;
@@ -14,7 +14,10 @@ MapOrPlan readMapOrPlanFile(const std::string &path, const CheckpointIdentity *e
     if (format != json.end() && format->is_string() && format->get<std::string>() == "mizan-plan") {
         out.plan = planFileFromJson(json, path, expected);
         out.map = out.plan->deviceMap;
-    } else if (format != json.end() && format->is_string() && format->get<std::string>() == "mizan-cluster-plan") {
+    } else if (isClusterPlanJson(json) && clusterAllowed) {
+        out.cluster = clusterPlanFileFromJson(json, path, expected);
+        out.map = out.cluster->localDeviceMap();
+    } else if (isClusterPlanJson(json)) {
         // Each host's map is a map of its own stage: check or export those (plan --device-map-out).
         throw Error(ErrorKind::UnsupportedFormat, path,
                     "is a cluster plan (a stage per host): give one host's map instead (`mizan-cli plan --hardware CLUSTER "

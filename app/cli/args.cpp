@@ -121,4 +121,20 @@ std::int64_t nonNegativeInt(const Args &args, const std::string &name, std::int6
     return out;
 }
 
+std::vector<int> blockCounts(const Args &args)
+{
+    std::vector<int> out;
+    const auto text = args.value("--split");
+    if (!text)
+        return out;
+    for (const auto &item : splitList(*text)) {
+        int n = 0;
+        auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), n);
+        if (ec != std::errc() || ptr != item.data() + item.size() || n <= 0)
+            throw UsageError("--split needs decoder blocks per stage, e.g. 4,4,8, got \"" + *text + "\"");
+        out.push_back(n);
+    }
+    return out;
+}
+
 } // namespace mizan::cli

@@ -41,5 +41,8 @@ std::vector<std::string> splitList(const std::string &text, char sep = ',');
 
 // The integer value of option `name` (>= 0), `fallback` when absent. Throws UsageError otherwise.
 std::int64_t nonNegativeInt(const Args &args, const std::string &name, std::int64_t fallback);
+// --split A,B,...: decoder blocks per stage (plan --hardware CLUSTER, run with pipeline stages);
+// empty when not given. Throws UsageError for anything but positive integers.
+std::vector<int> blockCounts(const Args &args);
 
 } // namespace mizan::cli

@@ -73,7 +73,7 @@ int runExport(const std::vector<std::string> &argv)
     const PlanInput &input = inputs.front();
     planner::EngineExport result;
     try {
-        result = input.cluster ? planner::exportCluster(input.tree(), *input.cluster, input.options, request)
+        result = input.content.cluster ? planner::exportCluster(input.tree(), *input.content.cluster, input.options, request)
                                : planner::exportMap(input.tree(), input.content.map, input.options, request);
     } catch (const Error &e) {
         throw Error(e.kind(), planPath, e.message());

@@ -201,14 +201,8 @@ int planOnCluster(const Args &args, const std::string &path, const PlanArgs &pla
         throw UsageError("--python-out writes one machine's loading code; a cluster plan has a map per host (--device-map-out)");
     ClusterOptions clusterOptions;
     clusterOptions.workload = workload;
-    if (auto split = args.value("--split")) {
-        for (const auto &item : splitList(*split)) {
-            int n = 0;
-            auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), n);
-            if (ec != std::errc() || ptr != item.data() + item.size() || n <= 0)
-                throw UsageError("--split needs decoder blocks per host, e.g. 40,40, got \"" + *split + "\"");
-            clusterOptions.blocksPerHost.push_back(n);
-        }
+    clusterOptions.blocksPerHost = blockCounts(args);
+    if (!clusterOptions.blocksPerHost.empty()) {
         if (clusterOptions.blocksPerHost.size() != profile.hosts.size())
             throw UsageError("--split gives " + std::to_string(clusterOptions.blocksPerHost.size()) + " stage(s) for the " +
                              std::to_string(profile.hosts.size()) + " hosts of " + profile.name);
@@ -268,13 +262,7 @@ int planOnCluster(const Args &args, const std::string &path, const PlanArgs &pla
     std::cout << "\n";
     for (std::size_t i = 0; i < result.stages.size(); ++i) {
         const ClusterStage &st = result.stages[i];
-        std::string parts;
-        if (st.embeddings)
-            parts += "embeddings, ";
-        parts += st.endBlock - st.firstBlock == 1 ? "block " + std::to_string(st.firstBlock)
-                                                  : "blocks " + std::to_string(st.firstBlock) + "-" + std::to_string(st.endBlock - 1);
-        if (st.head)
-            parts += ", head";
+        const std::string parts = stageParts(st.firstBlock, st.endBlock, st.embeddings, st.head);
         std::cout << "== Host " << printable(st.host) << (st.address.empty() ? std::string() : " (" + printable(st.address) + ")") << ": stage "
                   << i + 1 << " of " << result.stages.size() << ", " << parts << ", " << humanBytes(static_cast<double>(st.bytes)) << "\n";
         printUsage(st.plan);

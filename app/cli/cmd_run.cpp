@@ -13,7 +13,6 @@
 #include "planner/cluster.h"
 #include "planner/device.h"
 #include "planner/error.h"
-#include "planner/jsonfile.h"
 #include "planner/mapfile.h"
 #include "planner/plan.h"
 #include "planner/planfile.h"
@@ -272,18 +271,6 @@ private:
 };
 
 // What the map, the plan and the arguments say about the run before it starts.
-// The --plan file when it is a cluster plan (nullopt for a plan file or map of one machine).
-std::optional<planner::ClusterPlanFile> clusterPlanOf(const Args &args)
-{
-    const auto planPath = args.value("--plan");
-    if (!planPath)
-        return std::nullopt;
-    const nlohmann::ordered_json json = planner::readJsonFile(*planPath, InputKind::PlanFile);
-    if (!planner::isClusterPlanJson(json))
-        return std::nullopt;
-    return planner::clusterPlanFileFromJson(json, *planPath);
-}
-
 struct Prepared {
     planner::DeviceMap map;
     planner::PlanOptions options;
@@ -361,15 +348,7 @@ runtime::PipelineSpec pipelineFrom(const Args &args)
             throw UsageError("--timeout needs a number of seconds > 0 (at most 86400), got \"" + *t + "\"");
         spec.timeoutSeconds = v;
     }
-    if (auto s = args.value("--split")) {
-        for (const auto &item : splitList(*s)) {
-            int n = 0;
-            auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), n);
-            if (ec != std::errc() || ptr != item.data() + item.size() || n <= 0)
-                throw UsageError("--split needs block counts per stage, e.g. 4,4,8, got \"" + *s + "\"");
-            spec.blocksPerStage.push_back(n);
-        }
-    }
+    spec.blocksPerStage = blockCounts(args);
     if (local) {
         const std::int64_t n = nonNegativeInt(args, "--local-ranks", 1);
         if (n < 1 || n > 64)
@@ -426,7 +405,12 @@ int runRun(const std::vector<std::string> &argv)
     runtime::PipelineSpec pipeline = pipelineFrom(args);
     // A cluster plan (`plan --hardware CLUSTER -o FILE`) gives the stages: one per host, rank R
     // running the R-th host's.
-    const std::optional<planner::ClusterPlanFile> cluster = clusterPlanOf(args);
+    // The --plan file, read once here (before anything slow, and before --local-ranks starts the
+    // ranks, which read it themselves).
+    std::optional<planner::MapOrPlan> planFile;
+    if (const auto plan = args.value("--plan"))
+        planFile = planner::readMapOrPlanFile(*plan, nullptr, true);
+    const planner::ClusterPlanFile *cluster = planFile && planFile->cluster ? &*planFile->cluster : nullptr;
     if (const auto host = args.value("--host")) {
         if (!cluster)
             throw UsageError("--host names a host of a cluster plan: give the plan with --plan FILE (`mizan-cli plan --hardware CLUSTER -o FILE`)");
@@ -536,7 +520,9 @@ int runRun(const std::vector<std::string> &argv)
     // The map: a file read before the slow open, or a plan made here.
     std::optional<planner::MapOrPlan> file;
     if (cluster) // every stage's map (each rank keeps its own stage's keys), this rank's host's plan
-        file = planner::MapOrPlan{cluster->localDeviceMap(), cluster->stages[static_cast<std::size_t>(pipeline.rank)].plan};
+        file = planner::MapOrPlan{cluster->localDeviceMap(), cluster->stages[static_cast<std::size_t>(pipeline.rank)].plan, std::nullopt};
+    else if (planFile)
+        file = std::move(planFile);
     else if (mapPath)
         file = planner::readMapOrPlanFile(*mapPath);
     const models::Source source = models::openSource(path);

@@ -2,11 +2,8 @@
 
 #include "models/planoptions.h"
 #include "planner/error.h"
-#include "planner/jsonfile.h"
 #include "planner/planfile.h"
 #include "planner/validate.h"
-
-#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <map>
@@ -50,17 +47,9 @@ std::vector<PlanInput> readPlanInputs(const Args &args, const std::vector<std::s
     for (const auto &file : files) {
         PlanInput in;
         in.file = file;
-        if (clusterAllowed) {
-            const nlohmann::ordered_json json = planner::readJsonFile(file, InputKind::PlanFile);
-            if (planner::isClusterPlanJson(json)) {
-                in.cluster = planner::clusterPlanFileFromJson(json, file);
-                in.content.map = in.cluster->localDeviceMap();
-                in.content.plan = in.cluster->stages.front().plan;
-                inputs.push_back(std::move(in));
-                continue;
-            }
-        }
-        in.content = planner::readMapOrPlanFile(file);
+        in.content = planner::readMapOrPlanFile(file, nullptr, clusterAllowed);
+        if (in.content.cluster) // its checkpoint and options: the first stage's plan
+            in.content.plan = in.content.cluster->stages.front().plan;
         inputs.push_back(std::move(in));
     }
     // A device map is for the model given, else for the one the (first) plan file names.

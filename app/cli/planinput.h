@@ -6,7 +6,6 @@
 #include "args.h"
 
 #include "models/source.h"
-#include "planner/cluster.h"
 #include "planner/mapfile.h"
 #include "planner/plan.h"
 
@@ -22,13 +21,10 @@ extern const std::vector<std::string> kPlanInputOptions;
 
 struct PlanInput {
     std::string file;                        // as given
-    planner::MapOrPlan content;
+    planner::MapOrPlan content;              // a cluster plan (clusterAllowed): its stages' maps, the first stage's plan
     std::string modelPath;                   // what was opened: --model, else the plan file's checkpoint
     std::shared_ptr<const models::Source> source;
     planner::PlanOptions options;            // load dtype and no-split classes (no budgets for a device map)
-    // A cluster plan (readPlanInputs with clusterAllowed): `content` holds every stage's map and the
-    // first stage's plan (checkpoint, options).
-    std::optional<planner::ClusterPlanFile> cluster;
     const planner::ModuleTree &tree() const { return source->model.tree; }
 };
 
