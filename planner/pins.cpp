@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
+#include <string_view>
 
 namespace mizan::planner::detail {
 
@@ -16,6 +18,19 @@ namespace {
 bool placesOn(const Device &d)
 {
     return d.isGpu() || d.kind == DeviceKind::Mps;
+}
+
+// The mixture-of-experts module (one named "experts" below `block`) that `key` lies within, or
+// empty: "model.layers.3.mlp.experts" for "model.layers.3.mlp.experts.5.w1" in "model.layers.3".
+std::string expertsModuleOf(std::string_view key, std::string_view block)
+{
+    for (std::size_t at = block.size(); at < key.size() && key[at] == '.';) {
+        const std::size_t end = std::min(key.find('.', at + 1), key.size());
+        if (key.substr(at + 1, end - at - 1) == "experts")
+            return std::string(key.substr(0, end));
+        at = end;
+    }
+    return {};
 }
 
 std::vector<Device> budgetDevices(const PlanOptions &options)
@@ -210,17 +225,31 @@ bool growPartsReserve(const ModuleTree &tree, const PlanOptions &options, const 
     std::vector<double> need(options.maxMemory.size(), 0.0);
     for (const auto &block : blocks) {
         std::optional<Device> runsOn;
-        double offloaded = 0;
-        for (const auto &[key, d] : result.deviceMap) {
-            if (!nameWithin(key, block))
-                continue;
-            if (!runsOn && placesOn(d))
-                runsOn = d;
-            if (d.kind == DeviceKind::Cpu || d.kind == DeviceKind::Disk)
-                offloaded += sizes.ofKey(key, resolveOrNone(tree, key));
-        }
+        std::vector<const std::pair<std::string, Device> *> inBlock;
+        for (const auto &entry : result.deviceMap)
+            if (nameWithin(entry.first, block)) {
+                inBlock.push_back(&entry);
+                if (!runsOn && placesOn(entry.second))
+                    runsOn = entry.second;
+            }
         if (!runsOn)
             continue;
+        double offloaded = 0;
+        for (const auto *entry : inBlock) {
+            const auto &[key, d] = *entry;
+            if (d.kind != DeviceKind::Cpu && d.kind != DeviceKind::Disk)
+                continue;
+            // Experts whose keys all say "cpu" while the rest of the block runs on a GPU compute on
+            // the CPU where they live (the runtime's WeightSource::runPart, cost.cpp): nothing of
+            // them is brought in. On disk, or with a part elsewhere, they are brought in.
+            const std::string experts = expertsModuleOf(key, block);
+            if (runsOn->isGpu() && !experts.empty() &&
+                std::all_of(inBlock.begin(), inBlock.end(), [&](const auto *other) {
+                    return !nameWithin(other->first, experts) || other->second.kind == DeviceKind::Cpu;
+                }))
+                continue;
+            offloaded += sizes.ofKey(key, resolveOrNone(tree, key));
+        }
         for (std::size_t i = 0; i < options.maxMemory.size(); ++i)
             if (options.maxMemory[i].first == *runsOn)
                 need[i] = std::max(need[i], offloaded);

@@ -4,6 +4,7 @@
 #include "models/describe.h"
 #include "models/planoptions.h"
 #include "models/resources.h"
+#include "planner/cost.h"
 #include "planner/error.h"
 #include "planner/plan.h"
 #include "planner/planerror.h"
@@ -401,24 +402,51 @@ private slots:
             QCOMPARE(QString::fromStdString(m.at(block + ".moe.experts")), QString("cpu"));
         }
         QVERIFY(validate(tree, p.deviceMap, o).empty());
-        // GPU 1 runs blocks whose experts are on the CPU: it keeps room to bring them in.
+        // GPU 1 runs blocks whose experts are on the CPU: they compute there (the runtime's
+        // WeightSource::runPart), nothing is brought in, so no room is kept for them.
         const DeviceUsage *g1 = p.usageOf(Device::gpu(1));
-        QCOMPARE(g1->reservedLargestLayerBytes, std::int64_t(kExperts));
+        QCOMPARE(g1->reservedLargestLayerBytes, std::int64_t(0));
         QVERIFY(g1->freeBytes >= 0);
+    }
+    void partsReserveMovesTheRestWhenTight_data()
+    {
+        QTest::addColumn<QString>("policy");
+        QTest::addColumn<QString>("expertsOn");
+        QTest::addColumn<qint64>("reserve"); // kept free on GPU 1 to bring the experts in
+        QTest::addColumn<int>("restsOnGpu1");
+        // On the CPU the experts compute where they live: GPU 1 holds two rests and keeps nothing.
+        QTest::newRow("experts on cpu, computed there") << "experts-on-cpu" << "cpu" << qint64(0) << 2;
+        // On disk they are brought in for each block's forward: GPU 1 keeps room for one block's
+        // experts (8704 B) and then holds only one rest (1360 B); the next goes to the CPU.
+        QTest::newRow("experts on disk, brought in") << "name:layers.*.moe.experts=disk" << "disk" << qint64(kExperts) << 1;
     }
     void partsReserveMovesTheRestWhenTight()
     {
-        // GPU 1 holds two rests (2720 B) but not also the experts they bring in (8704 B): with the
-        // reserve, what does not fit goes on to the CPU (the block's first GPU would not hold it).
+        QFETCH(QString, policy);
+        QFETCH(QString, expertsOn);
+        QFETCH(qint64, reserve);
+        QFETCH(int, restsOnGpu1);
         const ModuleTree tree = toyMoe();
         const PlanOptions o = toyOptions({{Device::gpu(0), std::int64_t(kEmbed + kBlock + 2 * (kAttn + kGate) + 100)},
                                           {Device::gpu(1), std::int64_t(kExperts + kAttn + kGate + 100)}, {Device::cpu(), 100000}},
-                                         {"experts-on-cpu"});
+                                         {policy.toStdString()});
         const Plan p = plan(tree, o);
         for (const auto &u : p.usage)
             if (u.budgetBytes >= 0)
                 QVERIFY2(u.freeBytes >= 0, u.device.label().c_str());
-        QCOMPARE(p.usageOf(Device::gpu(1))->reservedLargestLayerBytes, std::int64_t(kExperts));
+        QCOMPARE(qint64(p.usageOf(Device::gpu(1))->reservedLargestLayerBytes), reserve);
+        const auto m = asMap(p.deviceMap);
+        int onGpu1 = 0;
+        for (int b = 0; b < 4; ++b) {
+            const std::string block = "layers." + std::to_string(b);
+            QCOMPARE(QString::fromStdString(m.at(block + ".moe.experts")), expertsOn);
+            onGpu1 += m.at(block + ".attn") == "1";
+        }
+        QCOMPARE(onGpu1, restsOnGpu1);
+        // (A policy may put the experts on disk with room on the CPU: a warning, not an error.)
+        for (const auto &issue : validate(tree, p.deviceMap, o))
+            if (issue.severity == Severity::Error)
+                QFAIL(issue.message.c_str());
     }
     void firstBlocksOnAGpu()
     {
@@ -713,6 +741,28 @@ private slots:
         QVERIFY(!hasErrors(issues));
         for (const auto &issue : issues)
             QVERIFY2(issue.kind != IssueKind::NoSplitBroken, issue.message.c_str());
+    }
+    void expertsComputedOnTheCpuNeedNoRoomOnTheGpu()
+    {
+        // Mixtral 8x7B in float16 on one 4 GiB GPU: the rest of every block, the embeddings and the
+        // head (2.99 GiB) fit. The experts on the CPU compute there, so the GPU keeps no room for
+        // them: --strategy optimal keeps every rest on GPU 0 and moves no weight per token (with a
+        // block's experts reserved, 2.7 GiB, only 13 rests fitted and 21 steps were brought in).
+        const auto model = mixtral();
+        PlanOptions o = presetOptions(model, "0=4GiB,cpu=100GiB", {"experts-on-cpu"});
+        o.dtype = DType::F16;
+        o.strategy = Strategy::Optimal;
+        const Plan p = plan(model.tree, o);
+        const DeviceUsage *gpu = p.usageOf(Device::gpu(0));
+        QCOMPARE(gpu->reservedLargestLayerBytes, std::int64_t(0));
+        QCOMPARE(gpu->plannedBytes + p.usageOf(Device::cpu())->plannedBytes, p.totalBytes);
+        QCOMPARE(p.usageOf(Device::cpu())->plannedBytes, p.policies[0].bytes);
+        QVERIFY(gpu->freeBytes >= 0);
+        const Prediction speed = predict(model.tree, p.deviceMap, o, assumedSpeedModel());
+        QCOMPARE(speed.bytesMovedPerToken, std::int64_t(0));
+        QCOMPARE(speed.offloadedSteps, 0);
+        QCOMPARE(speed.cpuExpertSteps, 32);
+        QVERIFY(!hasErrors(validate(model.tree, p.deviceMap, o)));
     }
     void mixtralClassPolicies()
     {
