@@ -235,6 +235,7 @@ struct Staged {
     double seconds = 0;
     bool prefetched = false;
     bool deferred = false; // a prefetch that found no room: brought in by the worker at its turn
+    bool takenBack = false; // a prefetch not started when the worker needed it: brought in by the worker
 };
 
 // A failure for want of memory: a simulated GPU's arena, or a real GPU's allocator.
@@ -268,14 +269,47 @@ bool isOutOfMemory(const std::exception_ptr &error)
 }
 
 // A prefetch on the background thread; its result is taken once, by the worker or by an eviction.
+// Drops the futures whose thread has returned (destroying one still running would wait for it).
+void forgetFinished(std::vector<std::future<Staged>> &futures)
+{
+    std::erase_if(futures, [](const std::future<Staged> &f) { return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready; });
+}
+
+// A prefetch of one step on its own thread. Until that thread starts it, the worker may take it
+// back and bring the step in itself (`get`): on a busy machine (libtorch's compute threads
+// spinning on every core, another process) a new thread can wait milliseconds to be scheduled, far
+// longer than a small step's weights take to copy, and waiting for it would make prefetching
+// slower than none.
 struct InFlight {
+    enum : int { Queued, Running, TakenBack };
     std::int64_t step = 0; // global step index
+    std::shared_ptr<std::atomic<int>> state = std::make_shared<std::atomic<int>>(Queued);
     std::future<Staged> future;
     std::optional<Staged> ready;
-    Staged &get()
+    // On the prefetch thread, before staging: false when the worker took the step back.
+    static bool begin(std::atomic<int> &state)
     {
-        if (!ready)
-            ready = future.get();
+        int expected = Queued;
+        return state.compare_exchange_strong(expected, Running);
+    }
+    // The staged step; one the prefetch thread had not started comes back empty, deferred and
+    // takenBack (its future, whose thread returns at once, goes to `abandoned`, never waited on
+    // here: a std::async future waits for its thread when destroyed).
+    Staged &get(std::vector<std::future<Staged>> &abandoned)
+    {
+        if (!ready) {
+            int expected = Queued;
+            if (state->compare_exchange_strong(expected, TakenBack)) {
+                abandoned.push_back(std::move(future));
+                Staged back;
+                back.prefetched = true;
+                back.deferred = true;
+                back.takenBack = true;
+                ready = std::move(back);
+            } else {
+                ready = future.get();
+            }
+        }
         return *ready;
     }
 };
@@ -794,7 +828,7 @@ private:
             if (plan.exec != &device)
                 continue;
             const bool wasUnderWay = !f.ready;
-            Staged &staged = f.get();
+            Staged &staged = f.get(m_abandoned);
             freed = freed || wasUnderWay;
             if (staged.deferred || staged.allocated == 0)
                 continue;
@@ -998,16 +1032,25 @@ private:
                 const StepPlan &ahead = m_plans[static_cast<std::size_t>(g % static_cast<std::int64_t>(m_plans.size()))];
                 if (!ahead.needsStaging)
                     continue;
-                m_inFlight.push_back({g, std::async(std::launch::async, [this, &ahead] { return stage(ahead, true); }), {}});
+                InFlight f;
+                f.step = g;
+                f.future = std::async(std::launch::async, [this, &ahead, state = f.state] {
+                    return InFlight::begin(*state) ? stage(ahead, true) : Staged{};
+                });
+                m_inFlight.push_back(std::move(f));
             }
             Staged staged;
             if (!m_inFlight.empty() && m_inFlight.front().step == globalStep) {
-                staged = std::move(m_inFlight.front().get());
+                staged = std::move(m_inFlight.front().get(m_abandoned));
                 m_inFlight.pop_front();
                 if (staged.deferred) {
-                    ++m_deferred[&exec];
+                    if (staged.takenBack)
+                        ++m_takenBack;
+                    else
+                        ++m_deferred[&exec];
                     withRoomOn(exec, [&] { staged = stage(plan, false); });
                 }
+                forgetFinished(m_abandoned);
             } else if (plan.needsStaging) {
                 withRoomOn(exec, [&] { staged = stage(plan, false); });
             } else {
@@ -1171,6 +1214,11 @@ private:
                                        d->label + " had no room for the weights of the steps ahead (prefetch " +
                                        std::to_string(m_request.prefetch) +
                                        "), so they were brought in at their turn, after the previous step's were released");
+        if (m_takenBack > 0)
+            result.notes.push_back(std::to_string(m_takenBack) +
+                                   (m_takenBack == 1 ? " prefetch had not started when its step came" : " prefetches had not started when their steps came") +
+                                   " (the prefetch thread was not scheduled in time, as on a busy machine): the worker brought those "
+                                   "weights in itself rather than wait for it");
     }
 
     // The steps this run executes: all of them (one stage), or its pipeline stage's; the map is
@@ -1343,6 +1391,7 @@ private:
                 }
             }
         m_inFlight.clear();
+        m_abandoned.clear(); // their threads return without staging anything
         m_pool.clear();
         m_state = DecodeState{};
         m_weights.clear();
@@ -1409,6 +1458,8 @@ private:
     std::unique_ptr<StageLink> m_link;             // world > 1: the other stages
     std::deque<InFlight> m_inFlight;
     std::map<const DeviceState *, std::int64_t> m_deferred; // prefetches deferred per execution device
+    std::int64_t m_takenBack = 0;                  // prefetches the worker took back before they started
+    std::vector<std::future<Staged>> m_abandoned;  // the futures of those (see InFlight::get)
     std::int64_t m_nextPrefetch = 0;
     StagingPool m_pool;
     std::mutex m_conversionMutex;
