@@ -81,6 +81,11 @@ struct RunRequest {
     // run without it would not hit: one that finds no room is deferred (the step is brought in at
     // its turn), and prefetched weights give way when the step computing needs their room.
     int prefetch = 1;
+    // A prefetch whose thread has not started when its step comes is taken back: the worker brings
+    // the step in itself rather than wait for a thread the machine has not scheduled yet (on a busy
+    // machine that wait can exceed a small step's copy). false: always wait for it (tests that
+    // must see every prefetch happen).
+    bool prefetchTakeBack = true;
     // Accelerate's offload folder (loader/offloadfolder.h) for the "disk" modules: their weights are
     // read (mmapped, in place on the CPU) from its .dat files, which must match the checkpoint's
     // names, dtypes and shapes. A folder without index.json is written first from the checkpoint.

@@ -387,7 +387,9 @@ private Q_SLOTS:
     void prefetchBringsWeightsAhead()
     {
         const auto demo = makeDemo("llama-3.1-8b");
-        const Run run = runOnce(requestFor(*demo, placement("cpu offload", *demo), 1, 2));
+        RunRequest request = requestFor(*demo, placement("cpu offload", *demo), 1, 2);
+        request.prefetchTakeBack = false; // every prefetch happens, however late its thread starts
+        const Run run = runOnce(request);
         QVERIFY2(!run.result.error, qPrintable(failure(run.result)));
         int prefetched = 0, moves = 0;
         for (const auto &e : run.events)
@@ -495,11 +497,13 @@ private Q_SLOTS:
         QVERIFY2(maxDiff(run.result.logits, unlimited.result.logits) <= 1e-6, "logits differ");
         QVERIFY(run.result.devices.front().peakBytes <= need);
         // A step every earlier step of which prefetched is itself prefetched unless it was deferred
-        // (whether one is depends on the prefetch thread's timing): the note says so exactly then.
+        // or taken back by the worker before its thread started (whether one is depends on the
+        // prefetch thread's timing): the notes say so exactly then.
         int broughtAtTurn = 0;
         for (const auto &e : run.events)
             broughtAtTurn += e.kind == RunEventKind::WeightMoved && !e.prefetched;
-        QCOMPARE(hasNote(run.result, "deferred: GPU 0 (simulated) had no room"), broughtAtTurn > 0);
+        QCOMPARE(hasNote(run.result, "deferred: GPU 0 (simulated) had no room") || hasNote(run.result, "had not started when"),
+                 broughtAtTurn > 0);
 
         exact.devices = simulatedGpus(1, need - 1);
         const Run over = runOnce(exact);

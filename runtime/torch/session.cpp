@@ -295,11 +295,11 @@ struct InFlight {
     // The staged step; one the prefetch thread had not started comes back empty, deferred and
     // takenBack (its future, whose thread returns at once, goes to `abandoned`, never waited on
     // here: a std::async future waits for its thread when destroyed).
-    Staged &get(std::vector<std::future<Staged>> &abandoned)
+    Staged &get(std::vector<std::future<Staged>> &abandoned, bool takeBack)
     {
         if (!ready) {
             int expected = Queued;
-            if (state->compare_exchange_strong(expected, TakenBack)) {
+            if (takeBack && state->compare_exchange_strong(expected, TakenBack)) {
                 abandoned.push_back(std::move(future));
                 Staged back;
                 back.prefetched = true;
@@ -828,7 +828,9 @@ private:
             if (plan.exec != &device)
                 continue;
             const bool wasUnderWay = !f.ready;
-            Staged &staged = f.get(m_abandoned);
+            // One not started yet holds nothing: taken back, it is deferred for want of room.
+            Staged &staged = f.get(m_abandoned, true);
+            staged.takenBack = false;
             freed = freed || wasUnderWay;
             if (staged.deferred || staged.allocated == 0)
                 continue;
@@ -1041,7 +1043,7 @@ private:
             }
             Staged staged;
             if (!m_inFlight.empty() && m_inFlight.front().step == globalStep) {
-                staged = std::move(m_inFlight.front().get(m_abandoned));
+                staged = std::move(m_inFlight.front().get(m_abandoned, m_request.prefetchTakeBack));
                 m_inFlight.pop_front();
                 if (staged.deferred) {
                     if (staged.takenBack)
