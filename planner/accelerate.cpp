@@ -575,7 +575,11 @@ std::vector<std::pair<std::string, Device>> cleanDeviceMap(std::vector<std::pair
                     break;
                 start = pos + 1;
             }
-            std::string child = pos == std::string::npos ? key : key.substr(0, pos);
+            // A key one level below moduleName is a child itself, never in a group (its group holds
+            // what lies below it): nothing to record (a million top-level keys cost no table).
+            if (pos == std::string::npos)
+                continue;
+            std::string child = key.substr(0, pos);
             auto it = groups.find(child);
             if (it == groups.end()) {
                 order.push_back(child);
