@@ -473,6 +473,8 @@ Prediction predict(const ModuleTree &tree, const DeviceMap &map, const PlanOptio
                 cpuRouted += static_cast<double>(sizeOf(cpuDtype, numel)) * routed;
                 cpuFlops += 2.0 * static_cast<double>(numel) * routed;
                 c.cpuComputedBytes += sizeOf(w.tensor->dtype, numel);
+                p.cpuExpertsPlannedBytes += sizeOf(loaded, numel);
+                p.cpuExpertsHeldBytes += sizeOf(cpuDtype, numel);
                 continue;
             }
             DType exec = loaded;
@@ -565,6 +567,11 @@ Prediction predict(const ModuleTree &tree, const DeviceMap &map, const PlanOptio
     if (diskBytes > 0 && !diskCached)
         p.notes.push_back(formatBytes(static_cast<double>(diskBytes)) + " on disk do not fit in the page cache (" +
                           formatBytes(static_cast<double>(cache)) + "): read from disk for every token");
+    if (p.cpuExpertsHeldBytes > p.cpuExpertsPlannedBytes)
+        p.notes.push_back("the experts computed on the CPU are held there in " + std::string(torchName(speeds.cpuComputeDtype)) + ": " +
+                          formatBytes(static_cast<double>(p.cpuExpertsHeldBytes)) + " of RAM where the plan counts " +
+                          formatBytes(static_cast<double>(p.cpuExpertsPlannedBytes)) +
+                          " (run with --cpu-dtype bfloat16 to hold them in 2 bytes per weight)");
     p.notes.push_back("attention over the KV cache is not counted (short contexts)");
     return p;
 }
@@ -606,6 +613,8 @@ nlohmann::ordered_json predictionToJson(const Prediction &p)
     j["offloaded_steps"] = p.offloadedSteps;
     j["disk_steps"] = p.diskSteps;
     j["cpu_expert_steps"] = p.cpuExpertSteps;
+    j["cpu_experts_planned_bytes"] = p.cpuExpertsPlannedBytes;
+    j["cpu_experts_held_bytes"] = p.cpuExpertsHeldBytes;
     j["cpu_compute_s_per_token"] = p.cpuComputeSecondsPerToken;
     j["slowdown"] = p.slowdown();
     j["summary"] = summarize(p);

@@ -73,6 +73,9 @@ struct Prediction {
     int diskSteps = 0;                     // of which with weights from disk
     int cpuExpertSteps = 0;                // steps whose experts compute on the CPU (StepCost::cpuComputeSeconds)
     double cpuComputeSecondsPerToken = 0;  // their share of computeSecondsPerToken
+    // Those experts' weights as the plan counts them (load dtype) and as the CPU holds them to
+    // compute (SpeedModel::cpuComputeDtype: float16/bfloat16 experts take twice the RAM in float32).
+    std::int64_t cpuExpertsPlannedBytes = 0, cpuExpertsHeldBytes = 0;
     std::vector<StepCost> steps;           // execution order
     std::vector<std::string> notes;        // assumptions ("GPU 1: no speed known, assumed ...")
     // decodeSeconds / decodeSecondsResident (1 when nothing moves).

@@ -272,6 +272,29 @@ void TestCost::expertsOnTheCpuComputeThere()
     QCOMPARE(p.steps[1].cpuPrefillComputeSeconds, 0.5 + 12.0 + 4.0);
     QCOMPARE(p.steps[1].prefillComputeSeconds, 5.5 - 0.5 + 16.5);
     QVERIFY(summarize(p).find("experts of 1 block computed on the CPU") != std::string::npos);
+    // The RAM they take there: in the CPU's compute dtype. float32 experts are held as planned;
+    // float16 ones take twice what the plan counts in float32, as stored in bfloat16.
+    auto ramNote = [](const Prediction &pr) {
+        for (const auto &n : pr.notes)
+            if (n.find("held there in") != std::string::npos)
+                return n;
+        return std::string();
+    };
+    QCOMPARE(p.cpuExpertsPlannedBytes, std::int64_t(768));
+    QCOMPARE(p.cpuExpertsHeldBytes, std::int64_t(768));
+    QCOMPARE(ramNote(p), std::string());
+    PlanOptions half = options();
+    half.dtype = DType::F16;
+    const Prediction f16 = predict(moeTree(), map, half, speeds(), w);
+    QCOMPARE(f16.cpuExpertsPlannedBytes, std::int64_t(384));
+    QCOMPARE(f16.cpuExpertsHeldBytes, std::int64_t(768));
+    QCOMPARE(ramNote(f16), std::string("the experts computed on the CPU are held there in float32: 768 B of RAM where the plan counts 384 B "
+                                       "(run with --cpu-dtype bfloat16 to hold them in 2 bytes per weight)"));
+    SpeedModel bf16 = speeds();
+    bf16.cpuComputeDtype = DType::BF16;
+    const Prediction held = predict(moeTree(), map, half, bf16, w);
+    QCOMPARE(held.cpuExpertsHeldBytes, std::int64_t(384));
+    QCOMPARE(ramNote(held), std::string());
 
     // Every expert read per token when the routing is not known.
     Workload all = w;
