@@ -12,14 +12,14 @@ void InferTrace::record(const accel::InferEvent &ev)
     switch (ev.kind) {
     case accel::InferEvent::Placed:
     case accel::InferEvent::Forbidden:
-        byName[ev.name].placed = ev;
+        byName[ev.name].placed.emplace(ev);
         for (const auto &t : ev.tiedModules)
             byName[t].tiedTo = ev.name;
         break;
     case accel::InferEvent::Split:
     case accel::InferEvent::NextDevice:
     case accel::InferEvent::TiedSplit:
-        byName[ev.name].rejections.push_back(ev);
+        byName[ev.name].rejections.emplace_back(ev);
         break;
     case accel::InferEvent::Fallback:
         byName[ev.name].fallback = true;
@@ -73,7 +73,7 @@ void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &si
     }
     // "did not fit on GPU 0: ..." for every device that turned an entry away; with `part`, the
     // same about that part of a merged module.
-    auto rejections = [&](const std::vector<accel::InferEvent> &events, const std::string *part = nullptr) {
+    auto rejections = [&](const std::vector<InferTrace::Step> &events, const std::string *part = nullptr) {
         std::vector<Message> out;
         for (const auto &ev : events) {
             if (ev.kind != accel::InferEvent::NextDevice)

@@ -72,9 +72,17 @@ bool growPartsReserve(const ModuleTree &tree, const PlanOptions &options, const 
 
 // What infer_auto_device_map did with each name (its observer's events), for the reasons.
 struct InferTrace {
+    // What explain needs of an event (not its name and ties: a million entries stay small).
+    struct Step {
+        accel::InferEvent::Kind kind;
+        Device device;
+        double size = 0, used = 0, limit = -1, reserved = 0;
+        explicit Step(const accel::InferEvent &e)
+            : kind(e.kind), device(e.device), size(e.size), used(e.used), limit(e.limit), reserved(e.reserved) {}
+    };
     struct Entry {
-        std::vector<accel::InferEvent> rejections; // NextDevice / Split for this name
-        std::optional<accel::InferEvent> placed;
+        std::vector<Step> rejections; // NextDevice / Split for this name
+        std::optional<Step> placed;
         std::string tiedTo;
         bool fallback = false;
         bool rest = false; // a no-split module placed without the parts a policy placed
