@@ -1,5 +1,10 @@
 #include "session.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -150,6 +155,24 @@ std::vector<int> balancedStages(const std::vector<std::int64_t> &weights, const 
         end = start;
     }
     return counts;
+}
+
+int freePort()
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        throw Error(ErrorKind::Io, {}, "cannot open a socket to find a free port");
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = 0;
+    socklen_t length = sizeof address;
+    const bool ok = ::bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0 &&
+                    ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length) == 0;
+    ::close(fd);
+    if (!ok)
+        throw Error(ErrorKind::Io, {}, "cannot find a free port on 127.0.0.1");
+    return ntohs(address.sin_port);
 }
 
 } // namespace mizan::runtime

@@ -216,6 +216,11 @@ void setPlan(RunRequest &request, const planner::DeviceMap &map, const std::vect
 
 // Turns an Error into the RunError a session reports.
 RunError runErrorOf(const Error &error);
+
+// A TCP port of 127.0.0.1 that nothing listens on now (the kernel's pick): the master port of a
+// pipeline run on local ranks (mizan-cli run --local-ranks, the window's cluster run). Throws
+// Error(Io) when no socket can be opened.
+int freePort();
 // Decoder blocks per stage: `weights` holds the bytes of each step of the model in order (embedding,
 // blocks..., norm, head; `isBlock` marks the blocks); the blocks are cut into `world` contiguous,
 // non-empty ranges minimising the largest stage's bytes (the first stage also holds what comes

@@ -5,7 +5,8 @@
 # docs/screenshots/run-en.png and run-ar.png: the same plan's test inference caught mid-run (the
 # live view with weights moving over a simulated 1 GB/s link); and docs/screenshots/start-en.png and
 # start-ar.png: the start page over a Hugging Face cache made here (a complete model, one missing a
-# shard, one still downloading).
+# shard, one still downloading); cluster-*.png: a cluster plan as hosts, and cluster-run-*.png: one
+# run from the window on local ranks.
 # The window saves itself (QWidget::grab), so the pictures are exact.
 # Usage: scripts/screenshots.sh [BUILD_DIR]   (default: $MIZAN_BUILD_DIR or build/)
 set -euo pipefail
@@ -82,4 +83,14 @@ for lang in en ar; do
     XDG_CONFIG_HOME="$CONFIG/cluster-$lang" xvfb-run -a -s "-screen 0 1600x1000x24" \
         "$BUILD/app/gui/mizan" --language "$lang" --cluster "$CONFIG/cluster.mizan.json" --screenshot "$OUT/cluster-$lang.png"
     echo "wrote $OUT/cluster-$lang.png"
+done
+
+# The same kind of plan run from the window on local ranks (the dialog's Run on local ranks page):
+# the fortunes demo on demo-2host, one rank per host, the live view grouped by host.
+"$BUILD/app/cli/mizan-cli" plan "$MIZAN_ROOT/resources/demo/fortunes-llama" --hardware demo-2host -o "$CONFIG/fortunes-cluster.mizan.json" >/dev/null 2>&1
+for lang in en ar; do
+    XDG_CONFIG_HOME="$CONFIG/cluster-run-$lang" xvfb-run -a -s "-screen 0 1600x1000x24" \
+        "$BUILD/app/gui/mizan" "$MIZAN_ROOT/resources/demo/fortunes-llama" --language "$lang" --cluster "$CONFIG/fortunes-cluster.mizan.json" \
+        --test-run --max-new-tokens 24 --screenshot "$OUT/cluster-run-$lang.png"
+    echo "wrote $OUT/cluster-run-$lang.png"
 done

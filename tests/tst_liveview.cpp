@@ -207,6 +207,8 @@ private Q_SLOTS:
     void summaryPerDevice();
     void animationStopsWhenNothingMoves();
     void mirroredRightToLeft();
+    void groupsKeepHostsApart_data();
+    void groupsKeepHostsApart();
     void picturesMidRun_data();
     void picturesMidRun();
 };
@@ -633,6 +635,103 @@ void TestLiveView::mirroredRightToLeft()
     // Switching direction at run time re-lays out.
     ar.setLayoutDirection(Qt::LeftToRight);
     QCOMPARE(ar.blockRect(1, 2), en.blockRect(1, 2));
+}
+
+void TestLiveView::groupsKeepHostsApart_data()
+{
+    QTest::addColumn<Qt::LayoutDirection>("direction");
+    QTest::newRow("left to right") << Qt::LeftToRight;
+    QTest::newRow("right to left") << Qt::RightToLeft;
+}
+
+// Two hosts, each with a GPU 0 and a CPU: a rank's events go to its own host's lanes only, the
+// timeline counts a token once (the last host's), the summary names each host's devices, and the
+// headers sit above their lanes, on the reading side.
+void TestLiveView::groupsKeepHostsApart()
+{
+    QFETCH(Qt::LayoutDirection, direction);
+    LiveView view;
+    view.setLayoutDirection(direction);
+    view.resize(1000, 700);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    std::vector<LaneSetup> lanes;
+    for (int host = 0; host < 2; ++host) {
+        auto gpu = lane(Device::gpu(0), layers(2 * host, 2 * host), kMiB, true, 8 * kGiB);
+        auto cpu = lane(Device::cpu(), layers(2 * host + 1, 2 * host + 1), kMiB);
+        if (host == 1)
+            gpu.modules.push_back({QStringLiteral("lm_head"), kMiB});
+        gpu.group = cpu.group = host;
+        lanes.push_back(gpu);
+        lanes.push_back(cpu);
+    }
+    // The same module name on both hosts' lanes (a buffer-only key each stage holds).
+    lanes[0].modules.push_back({QStringLiteral("model.rotary_emb"), 0});
+    lanes[2].modules.push_back({QStringLiteral("model.rotary_emb"), 0});
+    view.setLanes(lanes, {{QStringLiteral("node0"), QStringLiteral("node0: blocks 0-1")}, {QStringLiteral("node1"), QStringLiteral("node1: blocks 2-3, head")}});
+    QCOMPARE(view.groupCount(), 2);
+    QCOMPARE(view.laneGroup(0), 0);
+    QCOMPARE(view.laneGroup(3), 1);
+    QCOMPARE(view.laneModules(2), (QStringList{QStringLiteral("model.layers.2"), QStringLiteral("lm_head"), QStringLiteral("model.rotary_emb")}));
+    // Headers above their lanes, host 1's below host 0's lanes.
+    const QRectF h0 = view.groupHeaderRect(0), h1 = view.groupHeaderRect(1);
+    QVERIFY(!h0.isEmpty() && !h1.isEmpty());
+    QVERIFY(h0.bottom() <= view.blockRect(0, 0).top());
+    QVERIFY(h1.top() >= view.blockRect(1, 0).bottom());
+    QVERIFY(h1.bottom() <= view.blockRect(2, 0).top());
+    const double width = view.canvas()->width();
+    QVERIFY(direction == Qt::LeftToRight ? view.blockRect(2, 0).center().x() < width / 2 : view.blockRect(2, 0).center().x() > width / 2);
+
+    // Rank 1 (host 1): its GPU 0 and CPU, never host 0's.
+    Script r1;
+    r1.memory(Device::gpu(0), 3 * kMiB, 5 * kMiB);
+    r1.moved(QStringLiteral("model.layers.3"), Device::cpu(), Device::gpu(0), kMiB, 0.002, false);
+    r1.ran(QStringLiteral("model.layers.2"), Device::gpu(0), 0.001);
+    r1.ran(QStringLiteral("model.layers.3"), Device::gpu(0), 0.001);
+    r1.ran(QStringLiteral("model.rotary_emb"), Device::gpu(0), 0.0);
+    r1.token(0, 0.01);
+    view.addEvents(r1.events, 1);
+    QCOMPARE(view.peakBytes(Device::gpu(0), 1), 5 * kMiB);
+    QCOMPARE(view.currentBytes(Device::gpu(0), 1), 3 * kMiB);
+    QCOMPARE(view.peakBytes(Device::gpu(0), 0), 0);
+    QCOMPARE(view.blockRuns(2, 0), 1);
+    QCOMPARE(view.blockRuns(2, 2), 1); // host 1's rotary_emb
+    QCOMPARE(view.blockRuns(0, 1), 0); // not host 0's
+    // Rank 0 (host 0): its own lanes; its Token (every rank receives it) closes nothing.
+    Script r0;
+    r0.memory(Device::gpu(0), 2 * kMiB, 2 * kMiB);
+    r0.ran(QStringLiteral("model.layers.0"), Device::gpu(0), 0.004);
+    r0.ran(QStringLiteral("model.rotary_emb"), Device::gpu(0), 0.0);
+    r0.token(0, 0.01);
+    view.addEvents(r0.events, 0);
+    QCOMPARE(view.peakBytes(Device::gpu(0), 0), 2 * kMiB);
+    QCOMPARE(view.peakBytes(Device::gpu(0), 1), 5 * kMiB);
+    QCOMPARE(view.blockRuns(0, 0), 1);
+    QCOMPARE(view.blockRuns(0, 1), 1);
+    QCOMPARE(view.blockRuns(2, 2), 1);
+    QCOMPARE(view.ranModules(0), (QStringList{QStringLiteral("model.layers.0"), QStringLiteral("model.rotary_emb")}));
+    QCOMPARE(view.ranModules(1).size(), 3);
+    QCOMPARE(view.timelineTokens(), std::vector<int>{0});
+
+    // The summary: a line per host's devices, named with the host.
+    runtime::RunResult a, b;
+    for (runtime::RunResult *r : {&a, &b}) {
+        runtime::DeviceRunReport gpu;
+        gpu.device = Device::gpu(0);
+        gpu.simulated = true;
+        gpu.computeSeconds = r == &a ? 0.25 : 0.5;
+        gpu.peakBytes = kMiB;
+        r->devices = {gpu};
+    }
+    view.finish(std::vector<runtime::RunResult>{a, b});
+    const QString summary = view.summaryText();
+    QVERIFY2(summary.contains(QStringLiteral("node0: GPU 0 (simulated): computing 250.0 ms")), qPrintable(summary));
+    QVERIFY2(summary.contains(QStringLiteral("node1: GPU 0 (simulated): computing 500.0 ms")), qPrintable(summary));
+    // New titles (a language change) keep the run.
+    view.setGroups({{QStringLiteral("n0"), QStringLiteral("first")}, {QStringLiteral("n1"), QStringLiteral("second")}});
+    QCOMPARE(view.groupTitle(1), QStringLiteral("second"));
+    QCOMPARE(view.blockRuns(0, 0), 1);
+    QVERIFY2(view.summaryText().contains(QStringLiteral("n1: GPU 0")), qPrintable(view.summaryText()));
 }
 
 void TestLiveView::picturesMidRun_data()

@@ -1,6 +1,7 @@
 // The window's test inference (app/gui/testrun.h): the plan on screen run from the panel on a
 // thread of its own, as `mizan-cli run` runs it; cancel, out-of-memory, the live view's events
 // and the event loop's responsiveness during a run.
+#include "clusterdialog.h"
 #include "document.h"
 #include "liveview.h"
 #include "mainwindow.h"
@@ -9,6 +10,7 @@
 
 #include "loader/tokenizer.h"
 #include "models/demo.h"
+#include "planner/cluster.h"
 #include "testutil.h"
 
 #include <QApplication>
@@ -16,6 +18,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QPointer>
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
@@ -63,8 +66,19 @@ private Q_SLOTS:
     void eventLoopNeverStallsDuringARun_data();
     void eventLoopNeverStallsDuringARun();
     void closingTheWindowCancelsTheRun();
+    void clusterPlanRunsOnLocalRanks_data();
+    void clusterPlanRunsOnLocalRanks();
+    void clusterRunCancelStopsEveryRank();
+    void clusterRunShowsTheFailedRanksError();
+    void clusterRunNeedsThePlansCheckpoint_data();
+    void clusterRunNeedsThePlansCheckpoint();
 
 private:
+    // A 2-host cluster plan of the checkpoint open in `w` (node0, node1: a small simulated GPU 0
+    // and the CPU each), written to a file of m_dir; `blocksPerHost` empty: the planner's split.
+    // `devices[h]`: what the file says of host h's devices (their capacities: simulated arenas).
+    QString writeClusterPlan(MainWindow &w, const std::vector<int> &blocksPerHost, const QString &name,
+                             planner::ClusterPlan *plan = nullptr, const std::vector<std::vector<planner::PlanDevice>> &devices = {});
     // Opens the demo in `w` over 2 simulated GPUs (GPU 0's arena `gpu0Capacity`, -1: its limit),
     // the CPU and disk, and waits for the plan.
     bool openPlanned(MainWindow &w, qint64 gpu0Capacity = -1) { return openPlanned(w, m_small, gpu0Capacity); }
@@ -456,6 +470,311 @@ void TestTestRun::closingTheWindowCancelsTheRun()
     w->close();
     w.reset();
     qInfo("window closed and destroyed mid-run in %lld ms", static_cast<long long>(clock.elapsed()));
+}
+
+QString TestTestRun::writeClusterPlan(MainWindow &w, const std::vector<int> &blocksPerHost, const QString &name, planner::ClusterPlan *out,
+                                      const std::vector<std::vector<planner::PlanDevice>> &devices)
+{
+    const Document *doc = w.document();
+    const OpenedModel *model = doc->model();
+    if (!model)
+        return {};
+    const planner::ModuleTree &tree = model->source.model.tree;
+    const qint64 layer = m_small.layerBytes, embed = m_small.embedBytes;
+    planner::Cluster cluster;
+    for (const char *host : {"node0", "node1"}) {
+        planner::ClusterHost h;
+        h.name = host;
+        h.address = host[4] == '0' ? "10.0.0.1" : "10.0.0.2";
+        h.options = doc->options(); // the dtype, no-split classes and headroom of the window's plan
+        h.options.maxMemory = planner::parseMaxMemory("0=" + std::to_string(2 * embed + 2 * layer + layer / 2) + ",cpu=" + std::to_string(8 * layer));
+        h.speeds = planner::assumedSpeedModel();
+        cluster.hosts.push_back(h);
+    }
+    planner::ClusterOptions options;
+    options.blocksPerHost = blocksPerHost;
+    const planner::ClusterPlan plan = planner::planCluster(tree, cluster, options);
+    const QString file = m_dir.filePath(name);
+    planner::writeClusterPlanFile(file.toStdString(),
+                                  planner::clusterPlanFileOf(plan, planner::identityOf(tree, model->path.toStdString()), "test", devices), &plan);
+    if (out)
+        *out = plan;
+    return file;
+}
+
+void TestTestRun::clusterPlanRunsOnLocalRanks_data()
+{
+    QTest::addColumn<std::vector<int>>("blocksPerHost");
+    QTest::newRow("the planner's split") << std::vector<int>{};
+    QTest::newRow("1 + 5") << std::vector<int>{1, 5};
+    QTest::newRow("4 + 2") << std::vector<int>{4, 2};
+}
+
+// A 2-host cluster plan of the open checkpoint run from its dialog, one local rank per host: the
+// tokens of the single-process run; the live view's lanes grouped by host, each holding its
+// stage's keys only, lit and measured by its own rank's events.
+void TestTestRun::clusterPlanRunsOnLocalRanks()
+{
+#ifndef MIZAN_HAVE_GLOO
+    QSKIP("libtorch without c10d gloo: no pipeline runs");
+#endif
+    QFETCH(std::vector<int>, blocksPerHost);
+    MainWindow w;
+    QVERIFY(openPlanned(w));
+    TestRunPanel *panel = w.testRunPanel();
+    panel->setPromptIds(QStringLiteral("3, 1, 4, 1, 5"));
+    panel->setMaxNewTokens(6);
+    const runtime::RunResult single = runAndWait(panel);
+    QVERIFY2(!single.error, single.error ? single.error->message.c_str() : "");
+    QCOMPARE(single.generatedIds.size(), std::size_t(6));
+
+    planner::ClusterPlan plan;
+    const QString file = writeClusterPlan(w, blocksPerHost, QStringLiteral("cluster-%1.mizan.json").arg(QTest::currentDataTag()), &plan);
+    QVERIFY(!file.isEmpty());
+    QCOMPARE(plan.stages.size(), std::size_t(2));
+    if (!blocksPerHost.empty())
+        QCOMPARE(plan.blocksPerStage(), blocksPerHost);
+    ClusterDialog *dialog = w.openClusterPlan(file);
+    QVERIFY(dialog);
+    QVERIFY2(dialog->runProblem().isEmpty(), qPrintable(dialog->runProblem()));
+    QVERIFY(dialog->runButton()->isEnabled());
+    QVERIFY(!dialog->cancelButton()->isEnabled());
+    QVERIFY(!dialog->usesTokenizer());
+    dialog->showRunPage();
+    dialog->setPromptIds(QStringLiteral("3 1 4 1 5"));
+    dialog->setMaxNewTokens(6);
+    QSignalSpy finished(dialog, &ClusterDialog::runFinished);
+    QVERIFY(dialog->run());
+    QVERIFY(dialog->isRunning());
+    QVERIFY(!dialog->runButton()->isEnabled());
+    QVERIFY(dialog->cancelButton()->isEnabled());
+    QTRY_VERIFY_WITH_TIMEOUT(!finished.isEmpty(), kTimeoutMs);
+    const auto results = finished.first().first().value<std::vector<runtime::RunResult>>();
+    QCOMPARE(results.size(), std::size_t(2));
+    for (const auto &r : results) {
+        QVERIFY2(!r.error, r.error ? r.error->message.c_str() : "");
+        QVERIFY(!r.cancelled);
+        QCOMPARE(r.generatedIds, single.generatedIds);
+    }
+    QCOMPARE(dialog->generatedIds(), single.generatedIds);
+    QStringList ids;
+    for (auto id : single.generatedIds)
+        ids << QString::number(id);
+    QCOMPARE(dialog->outputText(), ids.join(QLatin1Char(' ')));
+    QVERIFY2(dialog->statusText().startsWith(QStringLiteral("Done")), qPrintable(dialog->statusText()));
+    QVERIFY(dialog->runButton()->isEnabled());
+    // Each rank ran its host's blocks.
+    for (int r = 0; r < 2; ++r) {
+        const auto &stage = plan.stages[static_cast<std::size_t>(r)];
+        QCOMPARE(results[static_cast<std::size_t>(r)].stage.rank, r);
+        QCOMPARE(results[static_cast<std::size_t>(r)].stage.firstBlock, stage.firstBlock);
+        QCOMPARE(results[static_cast<std::size_t>(r)].stage.endBlock, stage.endBlock);
+    }
+
+    // The live view: two groups, each host's lanes holding only its stage's keys, on their devices.
+    LiveView *live = dialog->liveView();
+    QCOMPARE(live->groupCount(), 2);
+    for (int g = 0; g < 2; ++g) {
+        const auto &stage = plan.stages[static_cast<std::size_t>(g)];
+        QVERIFY2(live->groupTitle(g).contains(QString::fromStdString(stage.host)), qPrintable(live->groupTitle(g)));
+        QVERIFY(!live->groupHeaderRect(g).isEmpty());
+        QStringList shown, planned;
+        for (int lane = 0; lane < live->laneCount(); ++lane) {
+            if (live->laneGroup(lane) != g)
+                continue;
+            for (const QString &key : live->laneModules(lane)) {
+                shown << key;
+                const auto it = std::find_if(stage.plan.deviceMap.begin(), stage.plan.deviceMap.end(),
+                                             [&](const auto &e) { return e.first == key.toStdString(); });
+                QVERIFY2(it != stage.plan.deviceMap.end(), qPrintable(QStringLiteral("%1 on host %2").arg(key).arg(g)));
+                QCOMPARE(it->second, live->laneDevice(lane));
+            }
+            // Every block of this host's lanes that computes (not the rotary embedding's buffers)
+            // was lit by this host's rank, once per token.
+            const QStringList keys = live->laneModules(lane);
+            for (int b = 0; b < keys.size(); ++b) {
+                const bool computes = keys[b] != QStringLiteral("model.rotary_emb");
+                QVERIFY2(live->blockRuns(lane, b) == (computes ? 6 : 0),
+                         qPrintable(QStringLiteral("%1 on host %2 lit %3 times").arg(keys[b]).arg(g).arg(live->blockRuns(lane, b))));
+            }
+        }
+        for (const auto &[key, d] : stage.plan.deviceMap)
+            planned << QString::fromStdString(key);
+        shown.sort();
+        planned.sort();
+        QCOMPARE(shown, planned);
+        // The modules this rank ran are its stage's (host 0: the embeddings and its blocks).
+        const QStringList ran = live->ranModules(g);
+        QVERIFY(!ran.isEmpty());
+        for (const QString &m : ran) {
+            bool mine = false;
+            for (const QString &key : planned)
+                mine = mine || LiveView::concerns(key.toStdString(), m.toStdString());
+            QVERIFY2(mine, qPrintable(QStringLiteral("%1 ran on host %2").arg(m).arg(g)));
+        }
+        QCOMPARE(ran.contains(QStringLiteral("model.embed_tokens")), g == 0);
+        QCOMPARE(ran.contains(QStringLiteral("lm_head")), g == 1);
+        // Its memory: measured on its own lanes (both hosts have a GPU 0 and a CPU).
+        for (const auto &d : results[static_cast<std::size_t>(g)].devices)
+            if (d.peakBytes > 0 && d.device.kind == planner::DeviceKind::Gpu)
+                QVERIFY2(live->peakBytes(d.device, g) > 0, qPrintable(QStringLiteral("%1 of host %2").arg(QString::fromStdString(d.device.toString())).arg(g)));
+    }
+    QVERIFY(live->ranModules(-1).isEmpty());
+    // One token per generated id on the timeline (the last host's, not one per host).
+    QCOMPARE(live->timelineTokens().size(), std::size_t(6));
+    const QString summary = live->summaryText();
+    QVERIFY2(summary.contains(QStringLiteral("node0: GPU 0")) && summary.contains(QStringLiteral("node1: GPU 0")), qPrintable(summary));
+
+    // In Arabic: the groups' titles translated, the dialog mirrored.
+    w.setLanguage(QStringLiteral("ar"));
+    QCOMPARE(dialog->layoutDirection(), Qt::RightToLeft);
+    QVERIFY2(!live->groupTitle(0).startsWith(QStringLiteral("Host")), qPrintable(live->groupTitle(0)));
+    QVERIFY2(live->summaryText() != summary, qPrintable(live->summaryText()));
+    w.setLanguage(QStringLiteral("en"));
+    dialog->close();
+}
+
+// Cancel stops every rank: the run ends (cancelled, or having lost a cancelled rank) well before
+// the tokens asked for, and the next run works.
+void TestTestRun::clusterRunCancelStopsEveryRank()
+{
+#ifndef MIZAN_HAVE_GLOO
+    QSKIP("libtorch without c10d gloo: no pipeline runs");
+#endif
+    MainWindow w;
+    QVERIFY(openPlanned(w));
+    const QString file = writeClusterPlan(w, {}, QStringLiteral("cluster-cancel.mizan.json"));
+    QVERIFY(!file.isEmpty());
+    ClusterDialog *dialog = w.openClusterPlan(file);
+    QVERIFY(dialog);
+    dialog->setMaxNewTokens(4000);
+    QSignalSpy token(dialog, &ClusterDialog::tokenProduced);
+    QSignalSpy finished(dialog, &ClusterDialog::runFinished);
+    QVERIFY(dialog->run());
+    QTRY_VERIFY_WITH_TIMEOUT(!token.isEmpty(), kTimeoutMs);
+    QElapsedTimer clock;
+    clock.start();
+    QVERIFY(dialog->cancelButton()->isEnabled());
+    dialog->cancelButton()->click();
+    QVERIFY(!dialog->cancelButton()->isEnabled());
+    QTRY_VERIFY_WITH_TIMEOUT(!finished.isEmpty(), kTimeoutMs);
+    qInfo("every rank stopped %lld ms after cancel", static_cast<long long>(clock.elapsed()));
+    QVERIFY(!dialog->isRunning());
+    const auto results = finished.first().first().value<std::vector<runtime::RunResult>>();
+    QCOMPARE(results.size(), std::size_t(2));
+    bool cancelled = false;
+    for (const auto &r : results) {
+        QVERIFY(r.cancelled || r.error);
+        cancelled = cancelled || r.cancelled;
+        QVERIFY(r.generatedIds.size() < 4000);
+    }
+    QVERIFY(cancelled);
+    QVERIFY(dialog->generatedIds().size() < 4000);
+    QVERIFY2(dialog->statusText().startsWith(QStringLiteral("Cancelled")), qPrintable(dialog->statusText()));
+    QVERIFY(dialog->runButton()->isEnabled());
+    // The next run works (a new port, new ranks).
+    finished.clear();
+    dialog->setMaxNewTokens(3);
+    QVERIFY(dialog->run());
+    QTRY_VERIFY_WITH_TIMEOUT(!finished.isEmpty(), kTimeoutMs);
+    for (const auto &r : finished.first().first().value<std::vector<runtime::RunResult>>()) {
+        QVERIFY2(!r.error && !r.cancelled, r.error ? r.error->message.c_str() : "cancelled");
+        QCOMPARE(r.generatedIds.size(), std::size_t(3));
+    }
+    // Closing the dialog mid-run stops every rank; their threads are joined as it goes.
+    dialog->setMaxNewTokens(4000);
+    const auto before = token.size();
+    QVERIFY(dialog->run());
+    QTRY_VERIFY_WITH_TIMEOUT(token.size() > before, kTimeoutMs);
+    QPointer<ClusterDialog> open(dialog);
+    clock.restart();
+    dialog->close(); // deleted on close
+    QTRY_VERIFY_WITH_TIMEOUT(open.isNull(), kTimeoutMs);
+    qInfo("dialog closed and destroyed mid-run in %lld ms", static_cast<long long>(clock.elapsed()));
+}
+
+// A rank that fails (host 1's GPU 0 is an arena too small for its weights): the run ends, and the
+// status shows that rank's error, not the other's lost-rank one.
+void TestTestRun::clusterRunShowsTheFailedRanksError()
+{
+#ifndef MIZAN_HAVE_GLOO
+    QSKIP("libtorch without c10d gloo: no pipeline runs");
+#endif
+    MainWindow w;
+    QVERIFY(openPlanned(w));
+    const std::vector<std::vector<planner::PlanDevice>> devices{{}, {{planner::Device::gpu(0), "tiny", 4096, true}}};
+    const QString file = writeClusterPlan(w, {3, 3}, QStringLiteral("cluster-tiny.mizan.json"), nullptr, devices);
+    QVERIFY(!file.isEmpty());
+    ClusterDialog *dialog = w.openClusterPlan(file);
+    QVERIFY(dialog);
+    dialog->setMaxNewTokens(4);
+    QSignalSpy finished(dialog, &ClusterDialog::runFinished);
+    QVERIFY(dialog->run());
+    QTRY_VERIFY_WITH_TIMEOUT(!finished.isEmpty(), kTimeoutMs);
+    const auto results = finished.first().first().value<std::vector<runtime::RunResult>>();
+    QCOMPARE(results.size(), std::size_t(2));
+    QVERIFY(results[1].error);
+    QCOMPARE(results[1].error->kind, ErrorKind::OutOfMemory);
+    QVERIFY(results[0].error || results[0].cancelled); // it lost rank 1, or stopped when told to
+    QVERIFY(dialog->generatedIds().empty());
+    const QString status = dialog->statusText();
+    QVERIFY2(status.startsWith(QStringLiteral("The run failed on node1: ")), qPrintable(status));
+    QVERIFY2(status.contains(QString::fromStdString(results[1].error->message)), qPrintable(status));
+    QVERIFY2(dialog->liveView()->summaryText().contains(QStringLiteral("The run failed.")), qPrintable(dialog->liveView()->summaryText()));
+    QVERIFY(dialog->runButton()->isEnabled());
+    dialog->close();
+}
+
+void TestTestRun::clusterRunNeedsThePlansCheckpoint_data()
+{
+    QTest::addColumn<QString>("open");  // what the window has open when the dialog shows the plan
+    QTest::addColumn<QString>("reason"); // in the problem
+    QTest::newRow("nothing open") << QString() << QStringLiteral("Open the checkpoint this plan was made for");
+    QTest::newRow("another checkpoint") << QStringLiteral("405b") << QStringLiteral("not the one this plan was made for");
+    QTest::newRow("a preset without weights") << QStringLiteral("llama-3.1-8b") << QStringLiteral("with its weights");
+}
+
+// The plan's checkpoint must be the window's: otherwise Run is disabled and the status says why.
+void TestTestRun::clusterRunNeedsThePlansCheckpoint()
+{
+    QFETCH(QString, open);
+    QFETCH(QString, reason);
+    QString file;
+    {
+        MainWindow made;
+        QVERIFY(openPlanned(made));
+        file = writeClusterPlan(made, {3, 3}, QStringLiteral("cluster-identity.mizan.json"));
+        QVERIFY(!file.isEmpty());
+    }
+    MainWindow w;
+    if (open == QStringLiteral("405b")) {
+        QVERIFY(openPlanned(w, m_405b));
+    } else if (!open.isEmpty()) {
+        QSignalSpy planned(w.document(), &Document::planFinished);
+        w.openPath(open);
+        QVERIFY(planned.wait(kTimeoutMs));
+    }
+    ClusterDialog *dialog = w.openClusterPlan(file);
+    QVERIFY(dialog);
+    const QString problem = dialog->runProblem();
+    QVERIFY2(problem.contains(reason), qPrintable(problem));
+    QVERIFY(!dialog->runButton()->isEnabled());
+    QCOMPARE(dialog->runButton()->toolTip(), problem);
+    QCOMPARE(dialog->statusText(), problem);
+    QVERIFY(!dialog->run());
+    QVERIFY(!dialog->isRunning());
+    QCOMPARE(dialog->statusText(), problem);
+    // The reason in Arabic too.
+    w.setLanguage(QStringLiteral("ar"));
+    QVERIFY(!dialog->runProblem().isEmpty());
+    QVERIFY(dialog->runProblem() != problem);
+    w.setLanguage(QStringLiteral("en"));
+    // Opening the plan's checkpoint enables Run.
+    if (open != QStringLiteral("405b"))
+        return;
+    QVERIFY(openPlanned(w));
+    QTRY_VERIFY_WITH_TIMEOUT(dialog->runButton()->isEnabled(), kTimeoutMs);
+    QVERIFY(dialog->runProblem().isEmpty());
 }
 
 QTEST_MAIN(TestTestRun)

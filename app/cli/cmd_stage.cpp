@@ -7,11 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,25 +43,6 @@ const char *const kStageUsage =
     "arguments, 130 cancelled\n";
 
 namespace {
-
-// A port of 127.0.0.1 that nothing listens on now (the kernel's pick).
-int freePort()
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        throw Error(ErrorKind::Io, {}, "cannot open a socket to find a free port");
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = 0;
-    socklen_t length = sizeof address;
-    const bool ok = ::bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0 &&
-                    ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length) == 0;
-    ::close(fd);
-    if (!ok)
-        throw Error(ErrorKind::Io, {}, "cannot find a free port on 127.0.0.1");
-    return ntohs(address.sin_port);
-}
 
 std::string readAll(const std::filesystem::path &path)
 {
@@ -130,7 +108,7 @@ int runLocalRanks(const std::vector<std::string> &argv, const Args &args, const 
     if (!::mkdtemp(folderTemplate.data()))
         throw Error(ErrorKind::Io, folderTemplate, "cannot create a folder for the ranks' output");
     const std::filesystem::path folder = folderTemplate;
-    const int port = freePort();
+    const int port = runtime::freePort();
     const std::string master = "127.0.0.1:" + std::to_string(port);
 
     std::vector<Rank> ranks(static_cast<std::size_t>(world));

@@ -305,10 +305,10 @@ QStringList LiveView::itemsConcerned(const QString &eventModule) const
     return out;
 }
 
-int LiveView::laneOf(const planner::Device &d) const
+int LiveView::laneOf(const planner::Device &d, int group) const
 {
     for (std::size_t i = 0; i < m_lanes.size(); ++i)
-        if (m_lanes[i].setup.device == d)
+        if (m_lanes[i].setup.device == d && (group < 0 || m_lanes[i].setup.group == group))
             return static_cast<int>(i);
     return -1;
 }
@@ -318,7 +318,50 @@ QString LiveView::laneName(int lane) const
     if (lane < 0 || lane >= static_cast<int>(m_lanes.size()))
         return tr("another device");
     const Lane &l = m_lanes[static_cast<std::size_t>(lane)];
-    return l.setup.simulated ? tr("%1 (simulated)", "a simulated GPU").arg(l.label) : l.label;
+    const QString name = l.setup.simulated ? tr("%1 (simulated)", "a simulated GPU").arg(l.label) : l.label;
+    const int g = l.setup.group;
+    if (g < 0 || g >= static_cast<int>(m_groups.size()) || m_groups[static_cast<std::size_t>(g)].name.isEmpty())
+        return name;
+    return tr("%1: %2", "a host and one of its devices").arg(m_groups[static_cast<std::size_t>(g)].name, name);
+}
+
+QString LiveView::groupTitle(int group) const
+{
+    return group >= 0 && group < groupCount() ? m_groups[static_cast<std::size_t>(group)].title : QString();
+}
+
+QRectF LiveView::groupHeaderRect(int group) const
+{
+    return group >= 0 && group < static_cast<int>(m_groupHeaders.size()) ? m_groupHeaders[static_cast<std::size_t>(group)] : QRectF();
+}
+
+int LiveView::laneGroup(int lane) const
+{
+    return lane >= 0 && lane < laneCount() ? m_lanes[static_cast<std::size_t>(lane)].setup.group : -1;
+}
+
+planner::Device LiveView::laneDevice(int lane) const
+{
+    return lane >= 0 && lane < laneCount() ? m_lanes[static_cast<std::size_t>(lane)].setup.device : planner::Device::cpu();
+}
+
+QStringList LiveView::laneModules(int lane) const
+{
+    QStringList out;
+    if (lane < 0 || lane >= laneCount())
+        return out;
+    const Lane &l = m_lanes[static_cast<std::size_t>(lane)];
+    for (int i = 0; i < l.blockCount; ++i)
+        out << QString::fromStdString(m_names[static_cast<std::size_t>(m_blocks[static_cast<std::size_t>(l.firstBlock + i)].moduleId)]);
+    return out;
+}
+
+int LiveView::blockRuns(int lane, int block) const
+{
+    if (lane < 0 || lane >= laneCount())
+        return 0;
+    const Lane &l = m_lanes[static_cast<std::size_t>(lane)];
+    return block >= 0 && block < l.blockCount ? m_blocks[static_cast<std::size_t>(l.firstBlock + block)].runs : 0;
 }
 
 int LiveView::laneCount() const
@@ -343,8 +386,23 @@ void LiveView::clear()
     setLanes({});
 }
 
-void LiveView::setLanes(std::vector<LaneSetup> lanes)
+void LiveView::setGroups(std::vector<LaneGroup> groups)
 {
+    m_groups = std::move(groups);
+    m_groupHeaders.assign(m_groups.size(), QRectF());
+    relayout();
+    if (m_finished)
+        updateSummary();
+}
+
+void LiveView::setLanes(std::vector<LaneSetup> lanes, std::vector<LaneGroup> groups)
+{
+    m_groups = std::move(groups);
+    m_groupHeaders.assign(m_groups.size(), QRectF());
+    m_tokenGroup = -1;
+    for (const auto &l : lanes)
+        m_tokenGroup = std::max(m_tokenGroup, l.group);
+    m_ranGroup.clear();
     m_lanes.clear();
     m_blocks.clear();
     m_ids.clear();
@@ -387,7 +445,8 @@ void LiveView::setLanes(std::vector<LaneSetup> lanes)
         t->movedTo.assign(slotCount, {});
     }
     m_finished = false;
-    m_result = runtime::RunResult{};
+    m_results.clear();
+    m_groupedResults = false;
     m_where.clear();
     m_summary->clear();
     m_summary->hide();
@@ -406,6 +465,8 @@ void LiveView::changeEvent(QEvent *event)
     else if (event->type() == QEvent::LayoutDirectionChange || event->type() == QEvent::PaletteChange) {
         m_timelineStyleDirty = true;
         refreshTimeline();
+        if (event->type() == QEvent::LayoutDirectionChange && m_finished)
+            updateSummary();
     }
     QWidget::changeEvent(event);
 }
@@ -507,8 +568,19 @@ void LiveView::relayout()
     scale = std::min(scale, 140.0 / (1.5 * meanBytes)); // a mean block at most 140 px wide
 
     double y = captionHeight + 2;
+    const double headerHeight = fm.height() + 10;
+    int previousGroup = -1;
+    for (QRectF &header : m_groupHeaders)
+        header = QRectF();
     for (std::size_t li = 0; li < m_lanes.size(); ++li) {
         Lane &l = m_lanes[li];
+        // A host's lanes under its header.
+        const int g = l.setup.group;
+        if (g >= 0 && g != previousGroup && g < static_cast<int>(m_groupHeaders.size())) {
+            m_groupHeaders[static_cast<std::size_t>(g)] = mirror(QRectF(kPad, y + 2, std::max(0.0, width - 2 * kPad), headerHeight - 4));
+            y += headerHeight;
+        }
+        previousGroup = g;
         const QRectF area(kPad / 2, y, width - kPad, laneHeight);
         l.area = area; // symmetric: no mirroring needed
         const QRectF labelArea(kPad + 4, y + kPad, labelWidth - 4, fm.height());
@@ -578,6 +650,11 @@ void LiveView::relayout()
 
 void LiveView::addEvents(const std::vector<runtime::RunEvent> &events)
 {
+    addEvents(events, -1);
+}
+
+void LiveView::addEvents(const std::vector<runtime::RunEvent> &events, int group)
+{
     if (events.empty())
         return;
     const qint64 now = nowMs();
@@ -594,7 +671,7 @@ void LiveView::addEvents(const std::vector<runtime::RunEvent> &events)
     };
     const int extra = static_cast<int>(m_lanes.size());
     auto slotOf = [&](const planner::Device &d) {
-        const int lane = laneOf(d);
+        const int lane = laneOf(d, group);
         return lane >= 0 ? lane : extra;
     };
     bool memoryChanged = false;
@@ -604,10 +681,16 @@ void LiveView::addEvents(const std::vector<runtime::RunEvent> &events)
         case runtime::RunEventKind::ModuleRan: {
             const int id = intern(e.module);
             m_ran.push_back(id);
+            m_ranGroup.push_back(group);
             const qint64 t = when(e);
-            for (int b : blocksConcerned(id))
-                m_blocks[static_cast<std::size_t>(b)].litAtMs = t;
-            const int lane = laneOf(e.to);
+            for (int b : blocksConcerned(id)) {
+                Block &block = m_blocks[static_cast<std::size_t>(b)];
+                if (group >= 0 && m_lanes[static_cast<std::size_t>(block.lane)].setup.group != group)
+                    continue; // the same name on another host's lanes: not this rank's
+                block.litAtMs = t;
+                ++block.runs;
+            }
+            const int lane = laneOf(e.to, group);
             for (Visit &v : m_visits)
                 if (v.toLane == lane && !v.released && concerns(m_names[static_cast<std::size_t>(v.moduleId)], e.module))
                     v.litAtMs = t;
@@ -659,7 +742,7 @@ void LiveView::addEvents(const std::vector<runtime::RunEvent> &events)
         }
         case runtime::RunEventKind::WeightReleased: {
             const int id = intern(e.module);
-            const int lane = laneOf(e.to);
+            const int lane = laneOf(e.to, group);
             for (auto it = m_visits.rbegin(); it != m_visits.rend(); ++it)
                 if (it->moduleId == id && it->toLane == lane && !it->released) {
                     it->released = true;
@@ -670,7 +753,7 @@ void LiveView::addEvents(const std::vector<runtime::RunEvent> &events)
             break;
         }
         case runtime::RunEventKind::Memory: {
-            const int lane = laneOf(e.to);
+            const int lane = laneOf(e.to, group);
             if (lane < 0)
                 break;
             Lane &l = m_lanes[static_cast<std::size_t>(lane)];
@@ -681,7 +764,9 @@ void LiveView::addEvents(const std::vector<runtime::RunEvent> &events)
             break;
         }
         case runtime::RunEventKind::Token:
-            closeToken(e);
+            // Every rank of a pipeline receives each token: the last stage's closes it.
+            if (group < 0 || group == m_tokenGroup)
+                closeToken(e);
             break;
         default:
             break;
@@ -756,6 +841,15 @@ void LiveView::closeToken(const runtime::RunEvent &token)
     m_timelineDirty = true;
 }
 
+QStringList LiveView::ranModules(int group) const
+{
+    QStringList out;
+    for (std::size_t i = 0; i < m_ran.size(); ++i)
+        if (m_ranGroup[i] == group)
+            out << QString::fromStdString(m_names[static_cast<std::size_t>(m_ran[i])]);
+    return out;
+}
+
 QStringList LiveView::ranModules() const
 {
     QStringList out;
@@ -767,13 +861,23 @@ QStringList LiveView::ranModules() const
 
 qint64 LiveView::currentBytes(const planner::Device &d) const
 {
-    const int lane = laneOf(d);
-    return lane < 0 ? 0 : m_lanes[static_cast<std::size_t>(lane)].current;
+    return currentBytes(d, -1);
 }
 
 qint64 LiveView::peakBytes(const planner::Device &d) const
 {
-    const int lane = laneOf(d);
+    return peakBytes(d, -1);
+}
+
+qint64 LiveView::currentBytes(const planner::Device &d, int group) const
+{
+    const int lane = laneOf(d, group);
+    return lane < 0 ? 0 : m_lanes[static_cast<std::size_t>(lane)].current;
+}
+
+qint64 LiveView::peakBytes(const planner::Device &d, int group) const
+{
+    const int lane = laneOf(d, group);
     return lane < 0 ? 0 : m_lanes[static_cast<std::size_t>(lane)].peak;
 }
 
@@ -883,6 +987,20 @@ void LiveView::paintStatic(QPainter &p)
     p.setFont(small);
     p.setPen(faint);
     p.drawText(m_captionRect, start, p.fontMetrics().elidedText(m_captionText, Qt::ElideRight, static_cast<int>(m_captionRect.width())));
+
+    // The hosts' headers: the title in bold on the reading side, a rule under it.
+    QFont bold = font;
+    bold.setBold(true);
+    for (std::size_t g = 0; g < m_groupHeaders.size(); ++g) {
+        const QRectF &header = m_groupHeaders[g];
+        if (header.isEmpty())
+            continue;
+        p.setFont(bold);
+        p.setPen(text);
+        p.drawText(header, start, p.fontMetrics().elidedText(m_groups[g].title, Qt::ElideRight, static_cast<int>(header.width())));
+        p.setPen(QPen(faint, 1));
+        p.drawLine(QPointF(header.left(), header.bottom()), QPointF(header.right(), header.bottom()));
+    }
 
     const QColor laneBack = pal.color(QPalette::AlternateBase).darker(102);
     for (const Lane &l : m_lanes) {
@@ -1294,7 +1412,18 @@ void LiveView::refreshTimeline()
 void LiveView::finish(const runtime::RunResult &result)
 {
     // The last token's events are in; what was computed after it (none) needs no closing.
-    m_result = result;
+    m_results = {result};
+    m_groupedResults = false;
+    m_finished = true;
+    refreshTimeline();
+    updateSummary();
+    ensureTicking(); // lets the last flights land and the light fade
+}
+
+void LiveView::finish(const std::vector<runtime::RunResult> &results)
+{
+    m_results = results;
+    m_groupedResults = true;
     m_finished = true;
     refreshTimeline();
     updateSummary();
@@ -1363,23 +1492,38 @@ void LiveView::updateSummary()
 {
     computeWhereTimeWent();
     QStringList lines;
-    if (m_result.cancelled)
+    const bool cancelled = std::any_of(m_results.begin(), m_results.end(), [](const runtime::RunResult &r) { return r.cancelled; });
+    const bool failed = std::any_of(m_results.begin(), m_results.end(), [](const runtime::RunResult &r) { return r.error.has_value(); });
+    if (cancelled)
         lines << tr("The run was cancelled.");
-    else if (m_result.error)
+    else if (failed)
         lines << tr("The run failed.");
-    for (const auto &d : m_result.devices) {
-        const int lane = laneOf(d.device);
-        const QString name = lane >= 0 ? laneName(lane) : QString::fromStdString(d.label);
-        if (d.computeSeconds <= 0 && d.transferSeconds <= 0 && d.bytesMoved <= 0 && d.peakBytes <= 0)
-            continue;
-        const QString work = d.transferSeconds <= 0 && d.bytesMoved <= 0
-            ? tr("%1: computing %2").arg(name, secondsText(d.computeSeconds))
-            : tr("%1: computing %2, receiving weights %3 (%4)")
-                  .arg(name, secondsText(d.computeSeconds), secondsText(d.transferSeconds), formatBytes(d.bytesMoved));
-        const QString memory = d.plannedBytes >= 0 ? tr("peak %1 against %2 planned").arg(formatBytes(d.peakBytes), formatBytes(d.plannedBytes))
-                                                   : tr("peak %1").arg(formatBytes(d.peakBytes));
-        lines << tr("%1; %2", "a device's work; its memory").arg(work, memory);
+    for (std::size_t r = 0; r < m_results.size(); ++r) {
+        const runtime::RunResult &result = m_results[r];
+        const int group = m_groupedResults ? static_cast<int>(r) : -1;
+        // A host's stage: what crossed the link, and how long it waited for the others.
+        if (group >= 0 && group < groupCount() && result.stage.world > 1 && result.stage.seconds > 0)
+            lines << tr("%1: sent %2 and received %3 between hosts, waiting %4 for the others")
+                         .arg(m_groups[static_cast<std::size_t>(group)].name, formatBytes(result.stage.bytesSent),
+                              formatBytes(result.stage.bytesReceived), secondsText(result.stage.waitSeconds));
+        for (const auto &d : result.devices) {
+            const int lane = laneOf(d.device, group);
+            const QString name = lane >= 0 ? laneName(lane) : QString::fromStdString(d.label);
+            if (d.computeSeconds <= 0 && d.transferSeconds <= 0 && d.bytesMoved <= 0 && d.peakBytes <= 0)
+                continue;
+            const QString work = d.transferSeconds <= 0 && d.bytesMoved <= 0
+                ? tr("%1: computing %2").arg(name, secondsText(d.computeSeconds))
+                : tr("%1: computing %2, receiving weights %3 (%4)")
+                      .arg(name, secondsText(d.computeSeconds), secondsText(d.transferSeconds), formatBytes(d.bytesMoved));
+            const QString memory = d.plannedBytes >= 0 ? tr("peak %1 against %2 planned").arg(formatBytes(d.peakBytes), formatBytes(d.plannedBytes))
+                                                       : tr("peak %1").arg(formatBytes(d.peakBytes));
+            lines << tr("%1; %2", "a device's work; its memory").arg(work, memory);
+        }
     }
+    // A line that starts with a host's name (Latin) still reads from the right in Arabic.
+    if (layoutDirection() == Qt::RightToLeft)
+        for (QString &line : lines)
+            line.prepend(QChar(0x200F));
     m_details = lines.join(QLatin1Char('\n'));
     QString html = QStringLiteral("<b>%1</b>").arg(m_where.toHtmlEscaped());
     for (const QString &line : lines)

@@ -8,6 +8,11 @@
 // device over the last tokens; after the run, a summary per device and one sentence saying where
 // the time of a token went.
 //
+// Lanes may be grouped by host (a cluster plan run on local ranks): each group gets a header
+// (the host, its address, its blocks) above its lanes, and the events of rank r go to group r's
+// lanes only (every host has its own "GPU 0" and "CPU"); the timeline counts a token when the
+// last group (the stage that samples it) reports it; the summary names each host's devices.
+//
 // Events arrive in batches on the GUI thread (addEvents). A batch only updates counters and the
 // lanes' state and schedules a repaint; one timer drives every animation and stops when nothing
 // moves. Mirrored in right-to-left layouts (lanes read from the right); numbers in the locale.
@@ -53,6 +58,13 @@ struct LaneSetup {
     qint64 capacityBytes = -1;        // the device's limit (arena size / budget); -1 unknown
     qint64 plannedBytes = -1;         // what the plan puts there; -1 unknown
     std::vector<LaneModule> modules;  // the map keys on this device, in execution (tree) order
+    int group = -1;                   // the host it belongs to (an index of setLanes' groups); -1 none
+};
+
+// A group of lanes: the devices of one host.
+struct LaneGroup {
+    QString name;   // "node0": prefixes its lanes' names in tooltips and the summary
+    QString title;  // the header above its lanes ("node0 (10.0.0.1): embeddings, blocks 0–2")
 };
 
 class LaneCanvas;
@@ -63,9 +75,16 @@ public:
     explicit LiveView(QWidget *parent = nullptr);
     ~LiveView() override;
 
-    void setLanes(std::vector<LaneSetup> lanes);                  // before a run (also clears the previous run)
+    // Before a run (also clears the previous run). Lanes of one group are consecutive.
+    void setLanes(std::vector<LaneSetup> lanes, std::vector<LaneGroup> groups = {});
+    // New names and titles of the groups (a language change), keeping the run.
+    void setGroups(std::vector<LaneGroup> groups);
     void addEvents(const std::vector<runtime::RunEvent> &events); // GUI thread, one call per batch
+    // The events of one group's run (rank `group` of a pipeline): lanes looked up in that group.
+    void addEvents(const std::vector<runtime::RunEvent> &events, int group);
     void finish(const runtime::RunResult &result);               // the run ended: summary + where time went
+    // A grouped run ended: one result per group (rank), in group order.
+    void finish(const std::vector<runtime::RunResult> &results);
     void clear();                                                  // no lanes, no run
 
     // An event about `eventModule` concerns the map key `item` when one is the other or a dotted
@@ -77,10 +96,20 @@ public:
 
     // For tests and the window.
     QStringList ranModules() const;    // the module of every ModuleRan event received, in order
+    QStringList ranModules(int group) const; // those received for one group
     QString summaryText() const;       // the summary shown after finish()
     QString whereTimeWent() const;     // the sentence of the summary (empty before finish())
     qint64 currentBytes(const planner::Device &d) const;
     qint64 peakBytes(const planner::Device &d) const;
+    qint64 currentBytes(const planner::Device &d, int group) const;
+    qint64 peakBytes(const planner::Device &d, int group) const;
+    int groupCount() const { return static_cast<int>(m_groups.size()); }
+    QString groupTitle(int group) const;
+    QRectF groupHeaderRect(int group) const; // canvas coordinates; empty if none
+    int laneGroup(int lane) const;
+    planner::Device laneDevice(int lane) const;
+    QStringList laneModules(int lane) const;  // the map keys placed on a lane
+    int blockRuns(int lane, int block) const; // the ModuleRan events that lit a block
     QStringList itemsConcerned(const QString &eventModule) const; // the lane items an event names
     int laneCount() const;
     // A block's rectangle in the canvas's coordinates (canvas()->width() wide); empty if none.
@@ -110,6 +139,7 @@ private:
         QRectF rect;             // canvas coordinates, mirrored when right-to-left
         QStaticText shown;       // the name as it fits the block (set at layout)
         qint64 litAtMs = kNever;  // when it last ran (view clock)
+        int runs = 0;            // ModuleRan events that lit it
     };
     struct Lane {
         LaneSetup setup;
@@ -143,7 +173,8 @@ private:
         double wall = 0;
     };
 
-    int laneOf(const planner::Device &d) const;
+    // The lane of `d` in `group`; group -1: the first lane of `d` whatever its group.
+    int laneOf(const planner::Device &d, int group = -1) const;
     int intern(const std::string &name);
     const std::vector<int> &blocksConcerned(int moduleId);
     void relayout();
@@ -191,6 +222,12 @@ private:
     std::vector<double> m_ringCompute, m_ringTransfer; // kTokensShown x slots
     // A token's seconds on device `d` in one of the two rings (0 when scrolled out or unknown).
     double tokenSeconds(const std::vector<double> &ring, int tokenIndex, const planner::Device &d) const;
+    // Groups: their names and titles, the header of each (canvas coordinates), the group whose
+    // Token events close a token (the last one: the stage that samples it).
+    std::vector<LaneGroup> m_groups;
+    std::vector<QRectF> m_groupHeaders;
+    int m_tokenGroup = -1;
+    std::vector<int> m_ranGroup;               // the group of each m_ran entry
     std::vector<TokenRow> m_ring;
     int m_ringStart = 0, m_ringSize = 0;
     bool m_timelineDirty = false;
@@ -217,7 +254,8 @@ private:
     std::vector<std::vector<int>> m_curMovedTo;
 
     bool m_finished = false;
-    runtime::RunResult m_result;
+    std::vector<runtime::RunResult> m_results; // one per group (grouped), else the run's
+    bool m_groupedResults = false;
     QString m_where, m_details;
     QString m_simulatedText, m_emptyLaneText, m_captionText;
     QRectF m_captionRect;

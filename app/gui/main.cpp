@@ -37,13 +37,13 @@ int main(int argc, char **argv)
     QCommandLineOption select(QStringLiteral("select"), QStringLiteral("select this module after opening"), QStringLiteral("module"));
     QCommandLineOption size(QStringLiteral("size"), QStringLiteral("window size, WIDTHxHEIGHT"), QStringLiteral("size"));
     QCommandLineOption map(QStringLiteral("map"), QStringLiteral("after the first plan, import this device_map.json or plan file"), QStringLiteral("file"));
-    QCommandLineOption testRun(QStringLiteral("test-run"), QStringLiteral("after the first plan, run a test inference of it (with --screenshot: capture it mid-run, quit when it ends)"));
+    QCommandLineOption testRun(QStringLiteral("test-run"), QStringLiteral("after the first plan, run a test inference of it (with --screenshot: capture it mid-run, quit when it ends; with --cluster: run the cluster plan on local ranks)"));
     QCommandLineOption maxNewTokens(QStringLiteral("max-new-tokens"), QStringLiteral("tokens the test inference generates"), QStringLiteral("n"));
     QCommandLineOption bandwidth(QStringLiteral("simulated-bandwidth"), QStringLiteral("host-to-GPU bandwidth of simulated GPUs for the test inference, in GB/s"), QStringLiteral("gbps"));
     QCommandLineOption prefetch(QStringLiteral("prefetch"), QStringLiteral("offloaded blocks the test inference brings in ahead"), QStringLiteral("k"));
     QCommandLineOption policy(QStringLiteral("policy"), QStringLiteral("after opening, add this placement policy (repeatable; as mizan-cli plan --policy) and show the Policies panel"), QStringLiteral("policy"));
     QCommandLineOption compare(QStringLiteral("compare"), QStringLiteral("after the first plan, show it side by side with this plan file or device_map.json (with --screenshot: a PNG of the comparison)"), QStringLiteral("file"));
-    QCommandLineOption cluster(QStringLiteral("cluster"), QStringLiteral("show this cluster plan file (mizan-cli plan --hardware CLUSTER -o FILE) as hosts and device lanes (with --screenshot: a PNG of it)"), QStringLiteral("file"));
+    QCommandLineOption cluster(QStringLiteral("cluster"), QStringLiteral("show this cluster plan file (mizan-cli plan --hardware CLUSTER -o FILE) as hosts and device lanes (with --screenshot: a PNG of it; with --test-run: run it on local ranks after the first plan, the PNG once it has finished)"), QStringLiteral("file"));
     parser.addOptions({language, hardware, screenshot, select, size, map, testRun, maxNewTokens, prefetch, bandwidth, policy, compare, cluster});
     parser.process(app);
 
@@ -71,6 +71,8 @@ int main(int argc, char **argv)
         window.testRunPanel()->setSimulatedBandwidth(parser.value(bandwidth).toDouble() * 1e9);
     if (parser.isSet(compare))
         window.compareWhenPlanned(parser.value(compare), parser.value(screenshot));
+    else if (parser.isSet(cluster) && parser.isSet(testRun))
+        window.runClusterPlanWhenPlanned(parser.value(cluster), parser.value(screenshot), parser.value(maxNewTokens).toInt());
     else if (parser.isSet(cluster))
         QTimer::singleShot(0, &window, [&window, file = parser.value(cluster), shot = parser.value(screenshot)] { window.openClusterPlan(file, shot); });
     else if (parser.isSet(testRun))

@@ -654,6 +654,36 @@ ClusterDialog *MainWindow::openClusterPlan(const QString &file, const QString &s
     return dialog;
 }
 
+void MainWindow::runClusterPlanWhenPlanned(const QString &file, const QString &screenshot, int maxNewTokens)
+{
+    connect(m_document, &Document::planFinished, this, [this, file, screenshot, maxNewTokens] {
+        ClusterDialog *dialog = openClusterPlan(file);
+        if (!dialog) {
+            if (!screenshot.isEmpty())
+                qApp->exit(1);
+            return;
+        }
+        dialog->showRunPage();
+        if (maxNewTokens > 0)
+            dialog->setMaxNewTokens(maxNewTokens);
+        if (!screenshot.isEmpty())
+            connect(dialog, &ClusterDialog::runFinished, dialog, [dialog, screenshot](const std::vector<runtime::RunResult> &results) {
+                bool failed = false;
+                for (const auto &r : results)
+                    failed = failed || r.error.has_value();
+                if (failed)
+                    qWarning("mizan: the run failed: %s", qPrintable(dialog->statusText()));
+                // After the last lights have faded.
+                QTimer::singleShot(800, dialog, [dialog, screenshot, failed] { qApp->exit(dialog->grab().save(screenshot) && !failed ? 0 : 1); });
+            });
+        if (!dialog->run()) {
+            qWarning("mizan: cannot run: %s", qPrintable(dialog->statusText()));
+            if (!screenshot.isEmpty())
+                qApp->exit(1);
+        }
+    }, Qt::SingleShotConnection);
+}
+
 void MainWindow::compareWhenPlanned(const QString &file, const QString &screenshot)
 {
     connect(m_document, &Document::planFinished, this, [this, file, screenshot] {

@@ -84,6 +84,10 @@ public:
     // cluster plan opened as a plan); nullptr (and a message box) when it cannot be read. With
     // `screenshot` (mizan --cluster FILE --screenshot PNG), saves a PNG of it and quits.
     class ClusterDialog *openClusterPlan(const QString &file, const QString &screenshot = {});
+    // After the first plan, opens the cluster plan and runs it on local ranks from its dialog
+    // (mizan PATH --cluster FILE --test-run), `maxNewTokens` tokens (0: the dialog's default); with
+    // `screenshot`, saves a PNG of the dialog once the run has finished and quits.
+    void runClusterPlanWhenPlanned(const QString &file, const QString &screenshot = {}, int maxNewTokens = 0);
 
 protected:
     void changeEvent(QEvent *event) override;

@@ -102,12 +102,118 @@ void RunController::cancel()
         m_shared->session->cancel();
 }
 
+// ---- PipelineRunController ----------------------------------------------------------------------
+
+PipelineRunController::PipelineRunController(QObject *parent) : QObject(parent) {}
+
+PipelineRunController::~PipelineRunController()
+{
+    cancel();
+    m_ranks.clear(); // each waits for its thread
+}
+
+bool PipelineRunController::start(const std::vector<runtime::RunRequest> &requests)
+{
+    if (isRunning() || requests.empty())
+        return false;
+    while (m_ranks.size() < requests.size()) {
+        const int rank = static_cast<int>(m_ranks.size());
+        auto controller = std::make_unique<RunController>();
+        connect(controller.get(), &RunController::events, this,
+                [this, rank](const std::vector<runtime::RunEvent> &batch) { Q_EMIT events(batch, rank); });
+        connect(controller.get(), &RunController::finished, this,
+                [this, rank](const runtime::RunResult &result) { onRankFinished(rank, result); });
+        m_ranks.push_back(std::move(controller));
+    }
+    m_results.assign(requests.size(), runtime::RunResult{});
+    m_pending = static_cast<int>(requests.size());
+    m_firstFailed = -1;
+    m_failed.clear();
+    for (std::size_t r = 0; r < requests.size(); ++r)
+        m_ranks[r]->start(requests[r]);
+    return true;
+}
+
+void PipelineRunController::cancel()
+{
+    for (auto &rank : m_ranks)
+        if (rank->isRunning())
+            rank->cancel();
+}
+
+void PipelineRunController::onRankFinished(int rank, const runtime::RunResult &result)
+{
+    if (rank < 0 || rank >= static_cast<int>(m_results.size()) || m_pending <= 0)
+        return;
+    m_results[static_cast<std::size_t>(rank)] = result;
+    if (result.error) {
+        // The others stop at their next step instead of waiting for this rank until the timeout.
+        if (m_failed.empty())
+            cancel();
+        m_failed.push_back(rank);
+    }
+    if (--m_pending > 0)
+        return;
+    // A rank that lost another (the runtime's "rank R lost rank Q ...") failed because of it.
+    for (const int r : m_failed)
+        if (m_results[static_cast<std::size_t>(r)].error->message.find(" lost rank ") == std::string::npos) {
+            m_firstFailed = r;
+            break;
+        }
+    if (m_firstFailed < 0 && !m_failed.empty())
+        m_firstFailed = m_failed.front();
+    Q_EMIT finished(m_results);
+}
+
+// ---- lanes --------------------------------------------------------------------------------------
+
+std::vector<LaneSetup> runLanes(const std::vector<runtime::RunDevice> &devices, const planner::DeviceMap &map,
+                                const std::vector<std::pair<planner::Device, std::int64_t>> &plannedBytes,
+                                const std::vector<double> &keyBytes, const std::function<qint64(const planner::Device &)> &capacityOf,
+                                const std::function<QString(const planner::Device &)> &shortLabel, int group)
+{
+    std::vector<planner::Device> order;
+    for (const auto &rd : devices)
+        order.push_back(rd.device);
+    std::sort(order.begin(), order.end());
+    order.push_back(planner::Device::cpu());
+    bool disk = false;
+    for (const auto &[key, d] : map)
+        disk = disk || d.kind == planner::DeviceKind::Disk;
+    if (disk)
+        order.push_back(planner::Device::disk());
+
+    const bool sized = keyBytes.size() == map.size();
+    std::vector<LaneSetup> lanes;
+    for (const planner::Device &d : order) {
+        LaneSetup lane;
+        lane.device = d;
+        lane.group = group;
+        // Empty: the view names the device itself (in the current language, with a "simulated"
+        // badge); a real GPU gets its card's name.
+        for (const auto &rd : devices)
+            if (rd.device == d) {
+                lane.simulated = rd.simulated;
+                lane.capacityBytes = rd.simulated ? rd.capacityBytes : -1;
+                if (!rd.simulated && !rd.label.empty())
+                    lane.label = TestRunPanel::tr("%1 · %2").arg(shortLabel(d), QString::fromStdString(rd.label));
+            }
+        if (lane.capacityBytes < 0 && d.kind != planner::DeviceKind::Disk)
+            lane.capacityBytes = capacityOf(d);
+        for (const auto &[device, bytes] : plannedBytes)
+            if (device == d)
+                lane.plannedBytes = bytes;
+        for (std::size_t i = 0; i < map.size(); ++i)
+            if (map[i].second == d)
+                lane.modules.push_back({QString::fromStdString(map[i].first), sized ? static_cast<qint64>(keyBytes[i]) : 0});
+        lanes.push_back(std::move(lane));
+    }
+    return lanes;
+}
+
 // ---- TestRunPanel -------------------------------------------------------------------------------
 
-namespace {
-
-// Where a run is, in the current language.
-QString phaseText(runtime::RunPhase phase)
+QString runPhaseText(runtime::RunPhase phase)
 {
     switch (phase) {
     case runtime::RunPhase::OpeningCheckpoint: return TestRunPanel::tr("Opening the checkpoint…");
@@ -118,8 +224,6 @@ QString phaseText(runtime::RunPhase phase)
     }
     return {};
 }
-
-} // namespace
 
 TestRunPanel::TestRunPanel(Document *document, QWidget *parent)
     : QWidget(parent), m_document(document), m_controller(new RunController(this))
@@ -321,47 +425,18 @@ void TestRunPanel::updateState()
 
 std::vector<LaneSetup> TestRunPanel::lanesFor(const runtime::RunRequest &request) const
 {
-    std::vector<planner::Device> order;
-    for (const auto &rd : request.devices)
-        order.push_back(rd.device);
-    std::sort(order.begin(), order.end());
-    order.push_back(planner::Device::cpu());
-    bool disk = false;
-    for (const auto &[key, d] : request.map)
-        disk = disk || d.kind == planner::DeviceKind::Disk;
-    if (disk)
-        order.push_back(planner::Device::disk());
-
     const auto &map = m_document->deviceMap();
     const auto &keyBytes = m_document->keyBytes();
     const bool sameMap = map == request.map && keyBytes.size() == map.size();
-    std::vector<LaneSetup> lanes;
-    for (const planner::Device &d : order) {
-        LaneSetup lane;
-        lane.device = d;
-        // Empty: the view names the device itself (in the current language, with a "simulated"
-        // badge); a real GPU gets its card's name.
-        for (const auto &rd : request.devices)
-            if (rd.device == d) {
-                lane.simulated = rd.simulated;
-                lane.capacityBytes = rd.simulated ? rd.capacityBytes : -1;
-                if (!rd.simulated && !rd.label.empty())
-                    lane.label = tr("%1 · %2").arg(m_document->shortDeviceLabel(d), QString::fromStdString(rd.label));
-            }
-        if (lane.capacityBytes < 0 && d.kind != planner::DeviceKind::Disk)
+    return runLanes(
+        request.devices, request.map, request.plannedBytes, sameMap ? keyBytes : std::vector<double>{},
+        [this](const planner::Device &d) {
             for (const auto &s : m_document->devices())
                 if (s.device == d)
-                    lane.capacityBytes = s.limitBytes;
-        for (const auto &[device, bytes] : request.plannedBytes)
-            if (device == d)
-                lane.plannedBytes = bytes;
-        for (std::size_t i = 0; i < request.map.size(); ++i)
-            if (request.map[i].second == d)
-                lane.modules.push_back({QString::fromStdString(request.map[i].first),
-                                        sameMap ? static_cast<qint64>(keyBytes[i]) : 0});
-        lanes.push_back(std::move(lane));
-    }
-    return lanes;
+                    return static_cast<qint64>(s.limitBytes);
+            return qint64(-1);
+        },
+        [this](const planner::Device &d) { return m_document->shortDeviceLabel(d); });
 }
 
 bool TestRunPanel::run()
@@ -457,7 +532,7 @@ void TestRunPanel::onEvents(const std::vector<runtime::RunEvent> &batch)
                 appended += (m_generated.size() > 1 || !appended.isEmpty() ? QStringLiteral(" ") : QString()) + QString::number(e.token);
             lastIndex = e.index;
         } else if (e.kind == runtime::RunEventKind::Progress && !m_cancelRequested) {
-            m_phase = phaseText(e.phase);
+            m_phase = runPhaseText(e.phase);
             setStatus(m_phase, false);
         }
     }

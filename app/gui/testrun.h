@@ -14,6 +14,7 @@
 #include <QWidget>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -57,6 +58,53 @@ private:
     std::shared_ptr<Shared> m_shared;
     bool m_running = false;
 };
+
+// Runs the ranks of a pipeline in this process (a cluster plan on local ranks): one RunController,
+// so one thread and one session, per rank; each rank's session joins the others over c10d on
+// 127.0.0.1 as separate processes would. `events` carries a batch and its rank; `finished` comes
+// once, after every rank has ended, with their results in rank order.
+class PipelineRunController : public QObject {
+    Q_OBJECT
+public:
+    explicit PipelineRunController(QObject *parent = nullptr);
+    ~PipelineRunController() override; // cancels every rank and waits for their threads
+
+    bool isRunning() const { return m_pending > 0; }
+    // Starts one rank per request (request r: rank r of the pipeline); false when a run is going.
+    bool start(const std::vector<runtime::RunRequest> &requests);
+    // Every rank stops before its next step; `finished` follows.
+    void cancel();
+    // The rank whose failure is the last run's, or -1: the first to fail of its own (a rank that
+    // fails reports it to the others, which then fail having lost it, maybe before its own result
+    // comes back), else the first to fail.
+    int firstFailedRank() const { return m_firstFailed; }
+
+Q_SIGNALS:
+    void events(const std::vector<mizan::runtime::RunEvent> &batch, int rank);
+    void finished(const std::vector<mizan::runtime::RunResult> &results);
+
+private:
+    void onRankFinished(int rank, const runtime::RunResult &result);
+
+    std::vector<std::unique_ptr<RunController>> m_ranks;
+    std::vector<runtime::RunResult> m_results;
+    int m_pending = 0;
+    int m_firstFailed = -1;
+    std::vector<int> m_failed; // ranks whose run failed, in the order their results came
+};
+
+// The lanes of the live view for one machine's part of a run: the GPUs of `devices` in index
+// order, the CPU, and the disk when `map` uses it; each with the keys of `map` placed on it, in map
+// order (`keyBytes[i]`: the bytes of map[i], or empty when unknown), the bytes planned on it, and
+// its capacity (a simulated GPU's arena, else `capacityOf`, -1 unknown). `deviceLabel` names a
+// real GPU's lane with its card. All in `group` (-1: none).
+std::vector<LaneSetup> runLanes(const std::vector<runtime::RunDevice> &devices, const planner::DeviceMap &map,
+                                const std::vector<std::pair<planner::Device, std::int64_t>> &plannedBytes,
+                                const std::vector<double> &keyBytes, const std::function<qint64(const planner::Device &)> &capacityOf,
+                                const std::function<QString(const planner::Device &)> &shortLabel, int group = -1);
+
+// Where a run is (a Progress event's phase), in the current language.
+QString runPhaseText(runtime::RunPhase phase);
 
 // The "Test inference" page: prompt, generation settings, Run / Cancel, the live view, the
 // generated tokens with their timings.
