@@ -23,7 +23,6 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QScrollArea>
-#include <QScrollBar>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QTabWidget>
@@ -128,6 +127,7 @@ ClusterDialog::ClusterDialog(const Document *document, planner::ClusterPlanFile 
     m_output->setReadOnly(true);
     m_output->setLayoutDirection(Qt::LeftToRight); // token ids read left to right in Arabic too
     outLayout->addWidget(m_output);
+    m_tokens = std::make_unique<TokenOutput>(m_output);
     splitter->addWidget(m_live);
     splitter->addWidget(m_outputBox);
     splitter->setStretchFactor(0, 4);
@@ -154,6 +154,8 @@ ClusterDialog::ClusterDialog(const Document *document, planner::ClusterPlanFile 
 }
 
 ClusterDialog::~ClusterDialog() = default;
+
+const std::vector<std::int64_t> &ClusterDialog::generatedIds() const { return m_tokens->ids(); }
 
 QList<QProgressBar *> ClusterDialog::lanes(int host) const
 {
@@ -381,11 +383,7 @@ void ClusterDialog::setStatus(const QString &text, bool error)
 {
     m_statusText = text;
     m_statusError = error;
-    m_status->setText(text);
-    QPalette p = palette();
-    if (error)
-        p.setColor(QPalette::WindowText, QColor(0xb0, 0x20, 0x20));
-    m_status->setPalette(p);
+    showStatus(m_status, text, error);
 }
 
 void ClusterDialog::updateRunState()
@@ -410,7 +408,7 @@ void ClusterDialog::updateRunState()
     if (!running && !m_statusError) {
         if (!problem.isEmpty())
             setStatus(problem, false);
-        else if (m_generated.empty())
+        else if (m_tokens->ids().empty())
             setStatus(tr("Ready: Run starts %Ln local rank(s), one per host, each with its host's stage and devices.", nullptr,
                          static_cast<int>(m_plan.stages.size())),
                       false);
@@ -428,35 +426,11 @@ bool ClusterDialog::run()
     }
     const OpenedModel *model = m_document->model();
     std::vector<std::int64_t> promptIds;
-    m_tokenizer = m_textMode ? model->tokenizer : nullptr;
-    if (m_tokenizer) {
-        const QString text = m_prompt->text();
-        if (text.isEmpty()) {
-            setStatus(TestRunPanel::tr("Write a prompt first."), true);
-            return false;
-        }
-        promptIds = m_tokenizer->encode(text.toStdString(), true).ids;
-        const std::int64_t vocab = model->source.model.dims.vocabSize;
-        for (const auto id : promptIds)
-            if (vocab > 0 && id >= vocab) {
-                setStatus(TestRunPanel::tr("The tokenizer does not fit this model: it gives token %1, beyond the model's %2 embeddings.")
-                              .arg(id)
-                              .arg(vocab),
-                          true);
-                return false;
-            }
-        if (promptIds.empty()) {
-            setStatus(TestRunPanel::tr("The prompt encodes to no tokens."), true);
-            return false;
-        }
-        m_stream = std::make_unique<loader::TextStream>(*m_tokenizer);
-    } else {
-        m_stream.reset();
-        QString error;
-        if (!TestRunPanel::parsePromptIds(m_prompt->text(), promptIds, error)) {
-            setStatus(error, true);
-            return false;
-        }
+    const std::shared_ptr<const loader::Tokenizer> tokenizer = m_textMode ? model->tokenizer : nullptr;
+    QString error;
+    if (!TestRunPanel::promptIds(m_prompt->text(), tokenizer.get(), model->source.model.dims.vocabSize, promptIds, error)) {
+        setStatus(error, true);
+        return false;
     }
     std::vector<runtime::RunRequest> requests;
     try {
@@ -465,8 +439,7 @@ bool ClusterDialog::run()
         setStatus(describeError(e), true);
         return false;
     }
-    m_generated.clear();
-    m_output->clear();
+    m_tokens->start(tokenizer);
     m_cancelRequested = false;
     m_statusError = false;
     m_live->setLanes(runLanes(), laneGroups());
@@ -494,15 +467,10 @@ void ClusterDialog::onEvents(const std::vector<runtime::RunEvent> &batch, int ra
     const int last = static_cast<int>(m_plan.stages.size()) - 1;
     if (rank != last)
         return;
-    QString appended;
     int lastIndex = -1;
     for (const auto &e : batch) {
         if (e.kind == runtime::RunEventKind::Token) {
-            m_generated.push_back(e.token);
-            if (m_stream)
-                appended += QString::fromStdString(m_stream->push(e.token));
-            else
-                appended += (m_generated.size() > 1 || !appended.isEmpty() ? QStringLiteral(" ") : QString()) + QString::number(e.token);
+            m_tokens->add(e.token);
             lastIndex = e.index;
         } else if (e.kind == runtime::RunEventKind::Progress && !m_cancelRequested) {
             m_phase = runPhaseText(e.phase);
@@ -510,12 +478,10 @@ void ClusterDialog::onEvents(const std::vector<runtime::RunEvent> &batch, int ra
         }
     }
     if (lastIndex >= 0) {
-        m_output->moveCursor(QTextCursor::End);
-        m_output->insertPlainText(appended);
-        m_output->verticalScrollBar()->setValue(m_output->verticalScrollBar()->maximum());
+        m_tokens->flush();
         if (!m_cancelRequested)
             setStatus(TestRunPanel::tr("%1 %2 of %3 tokens")
-                          .arg(m_phase, QLocale().toString(static_cast<qlonglong>(m_generated.size())), QLocale().toString(m_maxNewTokens->value())),
+                          .arg(m_phase, QLocale().toString(static_cast<qlonglong>(m_tokens->ids().size())), QLocale().toString(m_maxNewTokens->value())),
                       false);
         Q_EMIT tokenProduced(lastIndex);
     }
@@ -524,19 +490,12 @@ void ClusterDialog::onEvents(const std::vector<runtime::RunEvent> &batch, int ra
 void ClusterDialog::onFinished(const std::vector<runtime::RunResult> &results)
 {
     m_live->finish(results);
-    if (m_stream) {
-        const QString rest = QString::fromStdString(m_stream->finish());
-        if (!rest.isEmpty()) {
-            m_output->moveCursor(QTextCursor::End);
-            m_output->insertPlainText(rest);
-        }
-        m_stream.reset();
-    }
+    m_tokens->finish();
     const bool cancelled = m_cancelRequested;
     m_cancelRequested = false;
     const int failed = m_controller->firstFailedRank();
     if (cancelled) {
-        setStatus(TestRunPanel::tr("Cancelled after %Ln token(s).", nullptr, static_cast<int>(m_generated.size())), false);
+        setStatus(TestRunPanel::tr("Cancelled after %Ln token(s).", nullptr, static_cast<int>(m_tokens->ids().size())), false);
     } else if (failed >= 0) {
         const runtime::RunError &error = *results[static_cast<std::size_t>(failed)].error;
         setStatus(tr("The run failed on %1: %2: %3")
@@ -544,7 +503,7 @@ void ClusterDialog::onFinished(const std::vector<runtime::RunResult> &results)
                            ltr(QString::fromStdString(error.message))),
                   true);
     } else {
-        setStatus(tr("Done: %Ln token(s) generated by %1 local ranks, one per host.", nullptr, static_cast<int>(m_generated.size()))
+        setStatus(tr("Done: %Ln token(s) generated by %1 local ranks, one per host.", nullptr, static_cast<int>(m_tokens->ids().size()))
                       .arg(QLocale().toString(static_cast<int>(results.size()))),
                   false);
     }

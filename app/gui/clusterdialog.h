@@ -43,6 +43,7 @@ class LiveView;
 struct LaneGroup;
 struct LaneSetup;
 class PipelineRunController;
+class TokenOutput;
 
 class ClusterDialog : public QDialog {
     Q_OBJECT
@@ -75,7 +76,7 @@ public:
     LiveView *liveView() const { return m_live; }
     QPushButton *runButton() const { return m_runButton; }
     QPushButton *cancelButton() const { return m_cancelButton; }
-    const std::vector<std::int64_t> &generatedIds() const { return m_generated; }
+    const std::vector<std::int64_t> &generatedIds() const;
     QString outputText() const;
     QString statusText() const { return m_statusText; }
     bool usesTokenizer() const;
@@ -114,9 +115,7 @@ private:
     LiveView *m_live = nullptr;
     QGroupBox *m_outputBox = nullptr;
     QPlainTextEdit *m_output = nullptr;
-    std::vector<std::int64_t> m_generated;
-    std::shared_ptr<const loader::Tokenizer> m_tokenizer; // of the run going or last run
-    std::unique_ptr<loader::TextStream> m_stream;
+    std::unique_ptr<TokenOutput> m_tokens; // over m_output
     bool m_textMode = false;
     bool m_cancelRequested = false;
     QString m_statusText, m_phase;

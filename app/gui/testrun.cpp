@@ -292,6 +292,7 @@ TestRunPanel::TestRunPanel(Document *document, QWidget *parent)
     m_stats->setObjectName(QStringLiteral("runStats"));
     m_stats->setWordWrap(true);
     outLayout->addWidget(m_output, 1);
+    m_tokens = std::make_unique<TokenOutput>(m_output);
     outLayout->addWidget(m_stats);
     m_splitter->addWidget(m_live);
     m_splitter->addWidget(m_outputBox);
@@ -357,8 +358,7 @@ void TestRunPanel::onOpened()
         if (m_textMode && m_textPrompt.isEmpty())
             m_textPrompt = QStringLiteral("The meaning of life is");
         m_prompt->setText(m_textMode ? m_textPrompt : m_idsPrompt);
-        m_output->clear();
-        m_generated.clear();
+        m_tokens->start(nullptr);
     }
     retranslate();
 }
@@ -395,15 +395,80 @@ bool TestRunPanel::parsePromptIds(const QString &text, std::vector<std::int64_t>
     return true;
 }
 
+bool TestRunPanel::promptIds(const QString &text, const loader::Tokenizer *tokenizer, std::int64_t vocab, std::vector<std::int64_t> &ids,
+                             QString &error)
+{
+    if (!tokenizer)
+        return parsePromptIds(text, ids, error);
+    if (text.isEmpty()) {
+        error = tr("Write a prompt first.");
+        return false;
+    }
+    ids = tokenizer->encode(text.toStdString(), true).ids;
+    for (const auto id : ids)
+        if (vocab > 0 && id >= vocab) {
+            error = tr("The tokenizer does not fit this model: it gives token %1, beyond the model's %2 embeddings.").arg(id).arg(vocab);
+            return false;
+        }
+    if (ids.empty()) {
+        error = tr("The prompt encodes to no tokens.");
+        return false;
+    }
+    return true;
+}
+
+void showStatus(QLabel *label, const QString &text, bool error)
+{
+    label->setText(text);
+    QPalette p = label->parentWidget() ? label->parentWidget()->palette() : label->palette();
+    if (error)
+        p.setColor(QPalette::WindowText, QColor(0xb0, 0x20, 0x20));
+    label->setPalette(p);
+}
+
+void TokenOutput::start(std::shared_ptr<const loader::Tokenizer> tokenizer)
+{
+    m_tokenizer = std::move(tokenizer);
+    m_stream = m_tokenizer ? std::make_unique<loader::TextStream>(*m_tokenizer) : nullptr;
+    m_ids.clear();
+    m_pending.clear();
+    m_box->clear();
+}
+
+void TokenOutput::add(std::int64_t token)
+{
+    m_ids.push_back(token);
+    if (m_stream)
+        m_pending += QString::fromStdString(m_stream->push(token));
+    else
+        m_pending += (m_ids.size() > 1 ? QStringLiteral(" ") : QString()) + QString::number(token);
+}
+
+bool TokenOutput::flush()
+{
+    if (m_pending.isEmpty())
+        return false;
+    m_box->moveCursor(QTextCursor::End);
+    m_box->insertPlainText(m_pending);
+    m_box->verticalScrollBar()->setValue(m_box->verticalScrollBar()->maximum());
+    m_pending.clear();
+    return true;
+}
+
+void TokenOutput::finish()
+{
+    if (m_stream) {
+        m_pending += QString::fromStdString(m_stream->finish());
+        m_stream.reset();
+    }
+    flush();
+}
+
 void TestRunPanel::setStatus(const QString &text, bool error)
 {
     m_statusText = text;
     m_statusError = error;
-    m_status->setText(text);
-    QPalette p = palette();
-    if (error)
-        p.setColor(QPalette::WindowText, QColor(0xb0, 0x20, 0x20));
-    m_status->setPalette(p);
+    showStatus(m_status, text, error);
 }
 
 void TestRunPanel::updateState()
@@ -418,7 +483,7 @@ void TestRunPanel::updateState()
         // Why Run is disabled, or what the last run did (kept until something changes).
         if (!problem.isEmpty())
             setStatus(problem, false);
-        else if (m_generated.empty() && m_statusText.isEmpty())
+        else if (m_tokens->ids().empty() && m_statusText.isEmpty())
             setStatus(tr("Ready: Run generates with the weights placed as planned."), false);
     }
 }
@@ -450,49 +515,24 @@ bool TestRunPanel::run()
     }
     runtime::RunRequest request = m_document->testRunRequest();
     const OpenedModel *model = m_document->model();
-    m_tokenizer = m_textMode && model ? model->tokenizer : nullptr;
-    if (m_tokenizer) {
-        const QString text = m_prompt->text();
-        if (text.isEmpty()) {
-            setStatus(tr("Write a prompt first."), true);
-            m_prompt->setFocus();
-            return false;
-        }
-        request.promptIds = m_tokenizer->encode(text.toStdString(), true).ids;
-        const std::int64_t vocab = model->source.model.dims.vocabSize;
-        for (const auto id : request.promptIds)
-            if (vocab > 0 && id >= vocab) {
-                setStatus(tr("The tokenizer does not fit this model: it gives token %1, beyond the model's %2 embeddings.")
-                              .arg(id)
-                              .arg(vocab),
-                          true);
-                return false;
-            }
-        if (request.promptIds.empty()) {
-            setStatus(tr("The prompt encodes to no tokens."), true);
-            return false;
-        }
-        request.stopIds = model->stopIds;
-        m_stream = std::make_unique<loader::TextStream>(*m_tokenizer);
-    } else {
-        m_stream.reset();
-        QString error;
-        if (!parsePromptIds(m_prompt->text(), request.promptIds, error)) {
-            setStatus(error, true);
-            m_prompt->setFocus();
-            return false;
-        }
+    const std::shared_ptr<const loader::Tokenizer> tokenizer = m_textMode && model ? model->tokenizer : nullptr;
+    QString error;
+    if (!promptIds(m_prompt->text(), tokenizer.get(), model ? model->source.model.dims.vocabSize : 0, request.promptIds, error)) {
+        setStatus(error, true);
+        m_prompt->setFocus();
+        return false;
     }
+    if (tokenizer)
+        request.stopIds = model->stopIds;
     request.maxNewTokens = m_maxNewTokens->value();
     request.prefetch = m_prefetch->value();
     request.simulatedBandwidth = m_bandwidth->value() * 1e9;
 
-    m_generated.clear();
+    m_tokens->start(tokenizer);
     m_prefillSeconds = -1;
     m_decodeSeconds = 0;
     m_cancelRequested = false;
     m_statusError = false;
-    m_output->clear();
     m_document->setTestRunError(std::nullopt);
     m_live->setLanes(lanesFor(request));
     m_phase = tr("Starting…");
@@ -517,19 +557,14 @@ void TestRunPanel::cancel()
 void TestRunPanel::onEvents(const std::vector<runtime::RunEvent> &batch)
 {
     m_live->addEvents(batch);
-    QString appended;
     int lastIndex = -1;
     for (const auto &e : batch) {
         if (e.kind == runtime::RunEventKind::Token) {
-            m_generated.push_back(e.token);
+            m_tokens->add(e.token);
             if (e.index == 0)
                 m_prefillSeconds = e.seconds;
             else
                 m_decodeSeconds += e.seconds;
-            if (m_stream)
-                appended += QString::fromStdString(m_stream->push(e.token));
-            else
-                appended += (m_generated.size() > 1 || !appended.isEmpty() ? QStringLiteral(" ") : QString()) + QString::number(e.token);
             lastIndex = e.index;
         } else if (e.kind == runtime::RunEventKind::Progress && !m_cancelRequested) {
             m_phase = runPhaseText(e.phase);
@@ -537,12 +572,10 @@ void TestRunPanel::onEvents(const std::vector<runtime::RunEvent> &batch)
         }
     }
     if (lastIndex >= 0) {
-        m_output->moveCursor(QTextCursor::End);
-        m_output->insertPlainText(appended);
-        m_output->verticalScrollBar()->setValue(m_output->verticalScrollBar()->maximum());
+        m_tokens->flush();
         updateStats();
         if (!m_cancelRequested)
-            setStatus(tr("%1 %2 of %3 tokens").arg(m_phase, QLocale().toString(static_cast<qlonglong>(m_generated.size())),
+            setStatus(tr("%1 %2 of %3 tokens").arg(m_phase, QLocale().toString(static_cast<qlonglong>(m_tokens->ids().size())),
                                                     QLocale().toString(m_maxNewTokens->value())),
                       false);
         Q_EMIT tokenProduced(lastIndex);
@@ -555,7 +588,8 @@ void TestRunPanel::updateStats()
     QStringList parts;
     if (m_prefillSeconds >= 0)
         parts << tr("Prefill %1 ms").arg(locale.toString(m_prefillSeconds * 1000, 'f', 1));
-    const auto decoded = m_generated.size() > 1 ? static_cast<double>(m_generated.size() - 1) : 0.0;
+    const std::size_t generated = m_tokens->ids().size();
+    const auto decoded = generated > 1 ? static_cast<double>(generated - 1) : 0.0;
     if (decoded > 0 && m_decodeSeconds > 0) {
         const double perToken = m_decodeSeconds / decoded;
         parts << tr("%1 ms/token").arg(locale.toString(perToken * 1000, 'f', 1))
@@ -567,21 +601,14 @@ void TestRunPanel::updateStats()
 void TestRunPanel::onFinished(const runtime::RunResult &result)
 {
     m_live->finish(result);
-    if (m_stream) {
-        const QString rest = QString::fromStdString(m_stream->finish());
-        if (!rest.isEmpty()) {
-            m_output->moveCursor(QTextCursor::End);
-            m_output->insertPlainText(rest);
-        }
-        m_stream.reset();
-    }
+    m_tokens->finish();
     m_cancelRequested = false;
     if (result.error) {
         m_document->setTestRunError(result.error);
         setStatus(tr("The run failed: %1: %2").arg(errorHeadline(result.error->kind), ltr(QString::fromStdString(result.error->message))),
                   true);
     } else if (result.cancelled) {
-        setStatus(tr("Cancelled after %Ln token(s).", nullptr, static_cast<int>(m_generated.size())), false);
+        setStatus(tr("Cancelled after %Ln token(s).", nullptr, static_cast<int>(m_tokens->ids().size())), false);
     } else {
         const QLocale locale;
         setStatus(tr("Done: %Ln token(s) generated; the weights were in place after %1 s.", nullptr,

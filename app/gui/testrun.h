@@ -31,6 +31,29 @@ namespace mizan::gui {
 
 class Document;
 
+// The generated tokens of a run in a read-only text box: decoded with the run's tokenizer when it
+// has one, else the ids separated by spaces. Tokens are gathered per batch (add) and written at
+// once (flush), the box scrolled to its end.
+class TokenOutput {
+public:
+    explicit TokenOutput(QPlainTextEdit *box) : m_box(box) {}
+    void start(std::shared_ptr<const loader::Tokenizer> tokenizer); // a new run: clears the box and the ids
+    void add(std::int64_t token);
+    bool flush();  // writes what add() gathered; false when nothing was
+    void finish(); // the run ended: the rest of the decoded text
+    const std::vector<std::int64_t> &ids() const { return m_ids; }
+
+private:
+    QPlainTextEdit *m_box;
+    std::shared_ptr<const loader::Tokenizer> m_tokenizer; // of the run going or last run
+    std::unique_ptr<loader::TextStream> m_stream;
+    std::vector<std::int64_t> m_ids;
+    QString m_pending;
+};
+
+// A status line: `text` in the label, in red when it is an error.
+void showStatus(QLabel *label, const QString &text, bool error);
+
 // Runs one session at a time on its own thread: opening the backend (loading libtorch takes most
 // of a second the first time) and the run itself happen there; event batches and the result come
 // back queued to the GUI thread, where `events` and `finished` are emitted.
@@ -137,7 +160,7 @@ public:
     LiveView *liveView() const { return m_live; }
     QPushButton *runButton() const { return m_runButton; }
     QPushButton *cancelButton() const { return m_cancelButton; }
-    const std::vector<std::int64_t> &generatedIds() const { return m_generated; }
+    const std::vector<std::int64_t> &generatedIds() const { return m_tokens->ids(); }
     QString outputText() const;
     QString statusText() const;
 
@@ -147,6 +170,10 @@ public:
 
     // Token ids from "1, 2, 3" or "1 2 3"; false with `error` set when the text is not that.
     static bool parsePromptIds(const QString &text, std::vector<std::int64_t> &ids, QString &error);
+    // The prompt box's ids: `text` encoded with `tokenizer` (checked against the model's `vocab`
+    // embeddings), or parsed as token ids without one; false with `error` set.
+    static bool promptIds(const QString &text, const loader::Tokenizer *tokenizer, std::int64_t vocab, std::vector<std::int64_t> &ids,
+                          QString &error);
 
 Q_SIGNALS:
     void runStarted();
@@ -175,9 +202,7 @@ private:
     QPlainTextEdit *m_output;
     QLabel *m_stats;
 
-    std::vector<std::int64_t> m_generated;
-    std::shared_ptr<const loader::Tokenizer> m_tokenizer; // of the run going or last run
-    std::unique_ptr<loader::TextStream> m_stream;
+    std::unique_ptr<TokenOutput> m_tokens; // over m_output
     bool m_textMode = false;   // the prompt box holds text (the model has a tokenizer)
     QString m_idsPrompt;       // what each mode's box held, restored when the mode changes
     QString m_textPrompt;
