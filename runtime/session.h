@@ -68,6 +68,9 @@ struct StageReport {
     double waitSeconds = 0;                // time spent in send / receive / token exchange
     double seconds = 0;                    // the whole run on this rank
     std::string fingerprint;               // of its checkpoint, as published at the rendezvous
+    // The run failed because this other rank failed or stopped answering (-1: not so); that
+    // rank's own error says why.
+    int lostRank = -1;
 };
 
 struct RunRequest {

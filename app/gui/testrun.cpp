@@ -154,9 +154,9 @@ void PipelineRunController::onRankFinished(int rank, const runtime::RunResult &r
     }
     if (--m_pending > 0)
         return;
-    // A rank that lost another (the runtime's "rank R lost rank Q ...") failed because of it.
+    // A rank that lost another (StageReport::lostRank) failed because of it.
     for (const int r : m_failed)
-        if (m_results[static_cast<std::size_t>(r)].error->message.find(" lost rank ") == std::string::npos) {
+        if (m_results[static_cast<std::size_t>(r)].stage.lostRank < 0) {
             m_firstFailed = r;
             break;
         }

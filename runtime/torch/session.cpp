@@ -430,6 +430,8 @@ public:
             events.push(done);
         } catch (const Error &e) {
             result.stage = stageReport();
+            if (const auto *lost = dynamic_cast<const PeerLost *>(&e))
+                result.stage.lostRank = lost->peer();
             if (m_link)
                 m_link->reportFailure(e.kind() == ErrorKind::Cancelled ? std::string("cancelled") : std::string(e.what()));
             result.devices = reports();

@@ -167,7 +167,7 @@ public:
                     }
                     if (m_store->check({keyOf("error", q)})) {
                         const std::vector<std::uint8_t> bytes = m_store->get(keyOf("error", q));
-                        throw Error(ErrorKind::Io, {},
+                        throw PeerLost(q,
                                     "rank " + std::to_string(m_spec.rank) + " lost rank " + std::to_string(q) +
                                         " while it was loading its weights: rank " + std::to_string(q) +
                                         " reported: " + std::string(bytes.begin(), bytes.end()));
@@ -181,7 +181,7 @@ public:
                     lost(0, "waiting for the others to load their weights (rank 0 serves the rendezvous)", e);
                 }
                 if (Clock::now() - it->second.second > m_timeout)
-                    throw Error(ErrorKind::Io, {},
+                    throw PeerLost(q,
                                 "rank " + std::to_string(m_spec.rank) + " lost rank " + std::to_string(q) +
                                     " while it was loading its weights: no sign of life for " + seconds(m_spec.timeoutSeconds) +
                                     peerErrors());
@@ -284,7 +284,7 @@ private:
                 const std::vector<std::uint8_t> bytes = m_store->get(keyOf("fingerprint", q));
                 theirs = nlohmann::json::parse(std::string(bytes.begin(), bytes.end()));
             } catch (const std::exception &e) {
-                throw Error(ErrorKind::Io, {},
+                throw PeerLost(q,
                             "rank " + std::to_string(q) + " did not join the rendezvous at " + where + " within " +
                                 seconds(m_spec.timeoutSeconds) + " (rank " + std::to_string(rank) + " waited for it; --timeout sets the wait): " +
                                 firstLine(e.what()));
@@ -343,7 +343,7 @@ private:
 
     [[noreturn]] void lost(int peer, const char *doing, const std::exception &e)
     {
-        throw Error(ErrorKind::Io, {},
+        throw PeerLost(peer,
                     "rank " + std::to_string(m_spec.rank) + " lost rank " + std::to_string(peer) + " while " + doing +
                         " (it stopped, was killed or did not answer within " + seconds(m_spec.timeoutSeconds) + "): " + firstLine(e.what()) +
                         peerErrors());

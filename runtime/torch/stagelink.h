@@ -17,6 +17,16 @@
 
 namespace mizan::runtime {
 
+// Another rank failed or stopped answering: this rank's failure follows from that one's.
+class PeerLost : public Error {
+public:
+    PeerLost(int peer, std::string message) : Error(ErrorKind::Io, {}, std::move(message)), m_peer(peer) {}
+    int peer() const { return m_peer; }
+
+private:
+    int m_peer;
+};
+
 class StageLink {
 public:
     virtual ~StageLink() = default;
