@@ -168,6 +168,7 @@ OffloadWritten writeOffloadFolder(const std::string &folder, const Checkpoint &s
                         std::string("is ") + index.type_name() + ", expected the object of an offload folder's index");
     }
 
+    planner::OrderedObjectIndex indexMembers(index);
     OffloadWritten out;
     out.indexPath = indexPath;
     const int total = static_cast<int>(tensors.size());
@@ -179,7 +180,7 @@ OffloadWritten writeOffloadFolder(const std::string &folder, const Checkpoint &s
         detail::AtomicFile file(joinPath(folder, t.name + ".dat"));
         file.write(bytes.data(), bytes.size());
         file.commit();
-        index[t.name] = {{"dtype", offloadDtypeName(t.dtype)}, {"shape", t.shape}};
+        indexMembers[t.name] = {{"dtype", offloadDtypeName(t.dtype)}, {"shape", t.shape}};
         ++out.tensors;
         out.bytes += static_cast<std::int64_t>(bytes.size());
         if (options.progress && !options.progress(i + 1, total))

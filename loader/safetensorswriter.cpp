@@ -4,6 +4,7 @@
 #include "safetensorsformat_p.h"
 
 #include "planner/error.h"
+#include "planner/jsonfile.h"
 
 #include <algorithm>
 #include <array>
@@ -61,6 +62,7 @@ PreparedHeader prepareHeader(const std::string &path, const TensorRefs &tensors,
     }
     std::unordered_set<std::string> seen;
     seen.reserve(tensors.size());
+    planner::OrderedObjectIndex headerMembers(header);
     out.sizes.reserve(tensors.size());
     std::int64_t offset = 0;
     for (const WriteTensor *tp : tensors) {
@@ -87,7 +89,7 @@ PreparedHeader prepareHeader(const std::string &path, const TensorRefs &tensors,
         entry["dtype"] = dtypeName;
         entry["shape"] = t.shape;
         entry["data_offsets"] = {offset, offset + size};
-        header[t.name] = std::move(entry);
+        headerMembers[t.name] = std::move(entry);
         out.sizes.push_back(size);
         offset += size;
     }
@@ -234,8 +236,9 @@ WrittenCheckpoint writeShardedSafetensors(const std::string &directory,
 
     WrittenCheckpoint result;
     nlohmann::ordered_json weightMap = nlohmann::ordered_json::object();
+    planner::OrderedObjectIndex weightMapMembers(weightMap);
     for (std::size_t i = 0; i < tensors.size(); ++i)
-        weightMap[tensors[i].name] = shardName(shardOf[i]);
+        weightMapMembers[tensors[i].name] = shardName(shardOf[i]);
     for (int k = 0; k < shardCount; ++k) {
         result.shards.push_back(writeFile(dir + shardName(k), members[k], options.write));
         for (const WriteTensor *t : members[k])

@@ -2,6 +2,7 @@
 
 #include "fileio.h"
 
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <unordered_map>
@@ -46,9 +47,9 @@ std::size_t tooDeepAt(std::string_view text)
 
 // Builds an ordered_json from SAX events in time linear in the text. nlohmann's own parser
 // inserts each key of an ordered_json object with a scan of the keys before it (its ordered_map
-// is a vector): quadratic, 20 s for a device map of 100,000 keys. Here members are appended, and
-// a repeated key (which JSON allows) replaces the earlier value in its place, as nlohmann does,
-// found through a hash index kept while the object is built.
+// is a vector): quadratic, 20 s for a device map of 100,000 keys. Here members go through an
+// OrderedObjectIndex, and a repeated key (which JSON allows) replaces the earlier value in its
+// place, as nlohmann does.
 class OrderedBuilder {
 public:
     using Json = nlohmann::ordered_json;
@@ -80,7 +81,7 @@ public:
 private:
     struct Open {
         Json *value;
-        std::unordered_map<std::string, std::size_t> keys; // objects: key -> member index
+        std::optional<OrderedObjectIndex> keys; // objects only
     };
 
     // Places `value` in the container being built (or as the root); returns where it went.
@@ -96,15 +97,9 @@ private:
             array.push_back(std::move(value));
             return &array.back();
         }
-        auto &object = top.value->get_ref<Json::object_t &>();
-        const auto [it, inserted] = top.keys.emplace(m_key, object.size());
-        if (!inserted) {
-            Json &slot = (object.begin() + static_cast<std::ptrdiff_t>(it->second))->second;
-            slot = std::move(value);
-            return &slot;
-        }
-        object.Container::emplace_back(std::move(m_key), std::move(value));
-        return &object.back().second;
+        Json &slot = (*top.keys)[std::move(m_key)];
+        slot = std::move(value);
+        return &slot;
     }
     bool add(Json &&value)
     {
@@ -115,6 +110,8 @@ private:
     {
         Json *placed = place(std::move(container));
         m_stack.push_back({placed, {}});
+        if (placed->is_object())
+            m_stack.back().keys.emplace(*placed);
         return true;
     }
     bool close()
@@ -238,5 +235,23 @@ std::optional<std::int64_t> jsonInteger(const Json &value, std::int64_t min, std
 
 template std::optional<std::int64_t> jsonInteger(const nlohmann::json &, std::int64_t, std::int64_t, std::string *);
 template std::optional<std::int64_t> jsonInteger(const nlohmann::ordered_json &, std::int64_t, std::int64_t, std::string *);
+
+OrderedObjectIndex::OrderedObjectIndex(nlohmann::ordered_json &object)
+    : m_object(&object.get_ref<nlohmann::ordered_json::object_t &>())
+{
+    m_index.reserve(m_object->size());
+    for (std::size_t i = 0; i < m_object->size(); ++i)
+        m_index.emplace((m_object->begin() + static_cast<std::ptrdiff_t>(i))->first, i);
+}
+
+nlohmann::ordered_json &OrderedObjectIndex::operator[](std::string key)
+{
+    const auto [it, inserted] = m_index.emplace(key, m_object->size());
+    if (!inserted)
+        return (m_object->begin() + static_cast<std::ptrdiff_t>(it->second))->second;
+    // Appended past ordered_map's own emplace, which would scan the keys again.
+    m_object->nlohmann::ordered_json::object_t::Container::emplace_back(std::move(key), nlohmann::ordered_json());
+    return m_object->back().second;
+}
 
 } // namespace mizan::planner

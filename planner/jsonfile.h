@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace mizan::planner {
 
@@ -28,6 +29,21 @@ nlohmann::ordered_json readJsonFile(const std::string &path, InputKind kind, Err
 // The same, without keeping key order: objects of many keys (a tokenizer's vocabulary) parse in
 // O(n log n) instead of ordered_json's O(n^2) insertion.
 nlohmann::json readLargeJsonFile(const std::string &path, InputKind kind, ErrorKind syntaxKind = ErrorKind::InvalidJson);
+
+// Sets members of an ordered_json object in time linear in their number. ordered_json's own
+// operator[] scans every key before the new one (its ordered_map is a vector): writing a device
+// map, an index or a safetensors header of a million names that way never finishes. Like
+// operator[], a key already present keeps its place and gets the new value. `object` must be an
+// object and outlive the index; its existing keys are indexed once.
+class OrderedObjectIndex {
+public:
+    explicit OrderedObjectIndex(nlohmann::ordered_json &object);
+    nlohmann::ordered_json &operator[](std::string key);
+
+private:
+    nlohmann::ordered_json::object_t *m_object;
+    std::unordered_map<std::string, std::size_t> m_index;
+};
 
 // The name of a JSON value's type for messages: "a string", "an object", "a fractional number".
 std::string jsonTypeName(const nlohmann::json &value);

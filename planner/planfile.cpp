@@ -242,8 +242,9 @@ private:
 nlohmann::ordered_json deviceMapToJson(const DeviceMap &map)
 {
     nlohmann::ordered_json j = nlohmann::ordered_json::object();
+    OrderedObjectIndex members(j);
     for (const auto &[name, device] : map)
-        j[name] = device.toJson();
+        members[name] = device.toJson();
     return j;
 }
 

@@ -1,6 +1,7 @@
 // planner::plan(), validate() and the plan formats (beyond the Accelerate parity table).
 #include "planner/accelerate.h"
 #include "planner/error.h"
+#include "planner/jsonfile.h"
 #include "planner/mapfile.h"
 #include "planner/planerror.h"
 #include "planner/plan.h"
@@ -766,6 +767,20 @@ private Q_SLOTS:
         const auto j = deviceMapToJson(map);
         QCOMPARE(QString::fromStdString(j.dump()), QString(R"({"model.embed_tokens":0,"model.layers":1,"model.norm":"cpu","lm_head":"disk"})"));
         QVERIFY(deviceMapFromJson(j) == map);
+    }
+    void orderedObjectIndexKeepsOrderAndReplacesInPlace()
+    {
+        // What ordered_json's operator[] does, without scanning the keys before each new one.
+        nlohmann::ordered_json j = nlohmann::ordered_json::parse(R"({"z": 1, "a": 2})");
+        planner::OrderedObjectIndex members(j);
+        members["m"] = 3;
+        members["a"] = 20; // already there: keeps its place
+        members["m"] = 30;
+        members["b"] = nlohmann::ordered_json::array();
+        QCOMPARE(QString::fromStdString(j.dump()), QString(R"({"z":1,"a":20,"m":30,"b":[]})"));
+        // A repeated key in a device map: its first place, its last device (as before).
+        const auto dup = deviceMapToJson({{"x", Device::gpu(0)}, {"y", Device::cpu()}, {"x", Device::disk()}});
+        QCOMPARE(QString::fromStdString(dup.dump()), QString(R"({"x":"disk","y":"cpu"})"));
     }
     void importsAccelerateSpellings()
     {
