@@ -102,7 +102,6 @@ void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &si
         return rawBelow[module];
     };
     std::vector<int> keyAbove(n, -1); // the map key at or above each module
-    std::vector<int> insideOf(n, -1); // for a module inside a map key: that key
     for (int id : pre) {
         const auto i = static_cast<std::size_t>(id);
         const Module &m = tree.module(id);
@@ -193,7 +192,6 @@ void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &si
             continue;
         }
         if (parent >= 0 && keyAbove[static_cast<std::size_t>(parent)] >= 0) {
-            insideOf[i] = keyAbove[static_cast<std::size_t>(parent)];
             const auto &key = result.deviceMap[static_cast<std::size_t>(keyAbove[static_cast<std::size_t>(parent)])];
             p.device = key.second;
             p.kind = PlacementKind::Inside;
@@ -245,24 +243,6 @@ void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &si
         if (!placing)
             for (const auto &name : effect.names)
                 effect.bytes += sizes.ofKey(name, resolveOrNone(tree, name));
-    }
-
-    // The modules inside one key share one reason ("part of model.layers.3 on disk"): made once.
-    std::vector<int> insideReason(result.deviceMap.size(), -1); // key -> a module whose reason it is
-    for (std::size_t i = 0; i < n; ++i) {
-        Placement &p = result.placements[i];
-        const int key = insideOf[i];
-        if (key < 0) {
-            p.reason = toEnglish(p.explanation);
-            continue;
-        }
-        int &first = insideReason[static_cast<std::size_t>(key)];
-        if (first >= 0) {
-            p.reason = result.placements[static_cast<std::size_t>(first)].reason;
-        } else {
-            p.reason = toEnglish(p.explanation);
-            first = static_cast<int>(i);
-        }
     }
 }
 

@@ -157,8 +157,10 @@ struct Placement {
     double bytes = 0;
     PlacementKind kind = PlacementKind::Inside;
     bool mapKey = false;              // appears in the device map
-    std::string reason;               // "did not fit on GPU 0: 1.20 GiB free, needs 1.60 GiB; split into children"
-    std::vector<Message> explanation; // the same as structured messages: reason == toEnglish(explanation)
+    std::vector<Message> explanation; // why, as structured messages (the GUI translates them)
+    // The explanation in English: "did not fit on GPU 0: 1.20 GiB free, needs 1.60 GiB; split into
+    // children". Rendered when asked: a plan has one per module, and most are never shown.
+    std::string reason() const { return toEnglish(explanation); }
 };
 
 // What one policy did in a plan.

@@ -373,13 +373,13 @@ private slots:
         QCOMPARE(joined(p.policies[0].splitBlocks), QString("layers.0 layers.1 layers.2 layers.3"));
         const Placement &experts = placementOf(tree, p, "layers.2.moe.experts");
         QCOMPARE(int(experts.kind), int(PlacementKind::Policy));
-        QCOMPARE(experts.reason, std::string("placed on CPU by policy \"experts-on-cpu\""));
+        QCOMPARE(experts.reason(), std::string("placed on CPU by policy \"experts-on-cpu\""));
         const Placement &block = placementOf(tree, p, "layers.2");
         QCOMPARE(int(block.kind), int(PlacementKind::Mixed));
-        QCOMPARE(block.reason, std::string("split by policy \"experts-on-cpu\"; the rest kept together on GPU 0 (parts on GPU 0, CPU)"));
+        QCOMPARE(block.reason(), std::string("split by policy \"experts-on-cpu\"; the rest kept together on GPU 0 (parts on GPU 0, CPU)"));
         const Placement &attn = placementOf(tree, p, "layers.2.attn");
-        QVERIFY2(attn.reason.starts_with("part of the rest of \"layers.2\", kept together on GPU 0 (a policy placed its other parts); fits on GPU 0"),
-                 attn.reason.c_str());
+        QVERIFY2(attn.reason().starts_with("part of the rest of \"layers.2\", kept together on GPU 0 (a policy placed its other parts); fits on GPU 0"),
+                 attn.reason().c_str());
         // The split is what the policy asked for: no validation issue.
         QVERIFY(validate(tree, p.deviceMap, o).empty());
     }

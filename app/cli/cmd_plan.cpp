@@ -176,7 +176,7 @@ void printEntries(const ModuleTree &tree, const Plan &result, bool explain)
             printRow(name.empty() ? std::string("(whole model)") : name, rows[r].second < 0 ? std::string() : humanBytes(rows[r].second));
             const int id = tree.find(name);
             if (explain && id >= 0)
-                std::cout << "      " << printable(result.placements[static_cast<std::size_t>(id)].reason) << "\n";
+                std::cout << "      " << printable(result.placements[static_cast<std::size_t>(id)].reason()) << "\n";
             ++r;
         }
         std::cout << "\n";
@@ -453,7 +453,7 @@ int runPlan(const std::vector<std::string> &argv)
             for (int id : tree.preorder()) {
                 const auto &p = result.placements[static_cast<std::size_t>(id)];
                 j["placements"].push_back({{"name", p.name}, {"device", p.device ? nlohmann::ordered_json(p.device->toJson()) : nlohmann::ordered_json()},
-                                           {"bytes", p.bytes}, {"kind", toString(p.kind)}, {"map_key", p.mapKey}, {"reason", p.reason}});
+                                           {"bytes", p.bytes}, {"kind", toString(p.kind)}, {"map_key", p.mapKey}, {"reason", p.reason()}});
             }
         }
         std::cout << jsonText(j) << "\n";
@@ -500,7 +500,7 @@ int runPlan(const std::vector<std::string> &argv)
             const auto &p = result.placements[static_cast<std::size_t>(id)];
             if (p.mapKey || p.kind == PlacementKind::Inside)
                 continue;
-            std::cout << "  " << (p.name.empty() ? std::string("(whole model)") : printable(p.name)) << ": " << printable(p.reason) << "\n";
+            std::cout << "  " << (p.name.empty() ? std::string("(whole model)") : printable(p.name)) << ": " << printable(p.reason()) << "\n";
         }
         std::cout << "\n";
     }
