@@ -341,7 +341,9 @@ Calibration calibrate(const CalibrateOptions &options)
     const int prompt = 64;
     const planner::DeviceMap onCpu{{"", Device::cpu()}};
     say("measuring the CPU");
-    const double tTiny = typical(backend, tinyDir.dir, onCpu, {}, 4, 24, 3).decode;
+    // The tiny model's ~1 ms tokens are what the fixed cost per module is fitted on, and a busy
+    // machine spreads them widely: more tokens and runs than the large model needs.
+    const double tTiny = typical(backend, tinyDir.dir, onCpu, {}, 4, 48, 7).decode;
     const Measured mLarge = typical(backend, largeDir.dir, onCpu, {}, 4, 12, 3);
     const double prefillLarge = typical(backend, largeDir.dir, onCpu, {}, prompt, 1, 3).prefill;
     s.cpu.compute = fit(tiny, tTiny, large, mLarge.decode, prefillLarge, prompt);
@@ -364,7 +366,7 @@ Calibration calibrate(const CalibrateOptions &options)
             const planner::DeviceMap onGpu{{"", d}};
             planner::DeviceSpeed speed;
             speed.device = d;
-            const double gTiny = typical(backend, tinyDir.dir, onGpu, devices, 4, 24, 3).decode;
+            const double gTiny = typical(backend, tinyDir.dir, onGpu, devices, 4, 48, 7).decode;
             const double gLarge = typical(backend, largeDir.dir, onGpu, devices, 4, 12, 3).decode;
             const double gPrefill = typical(backend, largeDir.dir, onGpu, devices, prompt, 1, 3).prefill;
             speed.compute = fit(tiny, gTiny, large, gLarge, gPrefill, prompt);
