@@ -4,8 +4,25 @@
 #include "plan_p.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace mizan::planner::detail {
+
+namespace {
+
+// A one-message explanation built in place: `{{id, {args}}}` would copy the message and every
+// argument out of their initializer lists, and a plan has one explanation per module.
+template<typename... Args>
+std::vector<Message> only(MessageId id, Args &&...args)
+{
+    std::vector<Message> out(1);
+    out[0].id = id;
+    out[0].args.reserve(sizeof...(args));
+    (out[0].args.emplace_back(std::forward<Args>(args)), ...);
+    return out;
+}
+
+} // namespace
 
 void InferTrace::record(const accel::InferEvent &ev)
 {
@@ -131,18 +148,18 @@ void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &si
                 auto bt = block > 0 ? trace.byName.find(tree.module(block).name) : trace.byName.end();
                 if (bt != trace.byName.end() && bt->second.rest && bt->second.placed) {
                     t = bt;
-                    p.explanation = {{MessageId::RestOf, {tree.module(block).name, d}}};
+                    p.explanation = only(MessageId::RestOf, tree.module(block).name, d);
                 }
             }
             if (t != trace.byName.end() && !t->second.placed && !t->second.tiedTo.empty()) {
                 p.kind = PlacementKind::Tied;
-                p.explanation = {{MessageId::TiedTo, {t->second.tiedTo, d}}};
+                p.explanation = only(MessageId::TiedTo, t->second.tiedTo, d);
                 continue;
             }
             if (t == trace.byName.end() || !t->second.placed) {
                 if (!rawKeys.count(m.name)) {
                     p.kind = PlacementKind::Merged;
-                    p.explanation = {{MessageId::Merged, {d}}};
+                    p.explanation = only(MessageId::Merged, d);
                     // Why they went there: the first part that was turned away by an earlier device.
                     for (std::size_t r : rawKeysBelow(i)) {
                         const std::string &key = raw[r].first;
@@ -157,7 +174,7 @@ void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &si
                     }
                 } else {
                     p.kind = PlacementKind::Placed;
-                    p.explanation = {{MessageId::PlacedOn, {d}}};
+                    p.explanation = only(MessageId::PlacedOn, d);
                 }
                 continue;
             }
@@ -170,10 +187,10 @@ void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &si
                 p.explanation = {{MessageId::ForbiddenEarlier, {}}, {MessageId::PlacedOn, {d}}};
             } else if (!tr.tiedTo.empty()) {
                 p.kind = PlacementKind::Tied;
-                p.explanation = {{MessageId::TiedTo, {tr.tiedTo, d}}};
+                p.explanation = only(MessageId::TiedTo, tr.tiedTo, d);
             } else if (tr.fallback) {
                 p.kind = PlacementKind::Fallback;
-                p.explanation = {{MessageId::FallbackFill, {d}}};
+                p.explanation = only(MessageId::FallbackFill, d);
             } else if (!rejected.empty()) {
                 p.kind = PlacementKind::Moved;
                 p.explanation = rejected;
@@ -183,19 +200,20 @@ void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &si
                 const ByteCount needs{tr.placed->size}, reserved{tr.placed->reserved};
                 const ByteCount free{std::max(0.0, tr.placed->limit - tr.placed->used)};
                 const bool limited = tr.placed->limit >= 0, reserving = tr.placed->reserved > 0;
-                p.explanation = {limited && reserving ? Message{MessageId::FitsOnFreeReserved, {d, needs, free, reserved}}
-                                 : limited            ? Message{MessageId::FitsOnFree, {d, needs, free}}
-                                 : reserving          ? Message{MessageId::FitsOnReserved, {d, needs, reserved}}
-                                                      : Message{MessageId::FitsOn, {d, needs}}};
+                p.explanation = limited && reserving ? only(MessageId::FitsOnFreeReserved, d, needs, free, reserved)
+                                : limited            ? only(MessageId::FitsOnFree, d, needs, free)
+                                : reserving          ? only(MessageId::FitsOnReserved, d, needs, reserved)
+                                                     : only(MessageId::FitsOn, d, needs);
             }
-            p.explanation.insert(p.explanation.begin(), restOf.begin(), restOf.end());
+            if (!restOf.empty())
+                p.explanation.insert(p.explanation.begin(), restOf.begin(), restOf.end());
             continue;
         }
         if (parent >= 0 && keyAbove[static_cast<std::size_t>(parent)] >= 0) {
             const auto &key = result.deviceMap[static_cast<std::size_t>(keyAbove[static_cast<std::size_t>(parent)])];
             p.device = key.second;
             p.kind = PlacementKind::Inside;
-            p.explanation = {{MessageId::PartOf, {key.first, key.second}}};
+            p.explanation = only(MessageId::PartOf, key.first, key.second);
             continue;
         }
         // Above the map keys.
