@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 
 namespace mizan::planner {
 
@@ -210,6 +211,7 @@ struct Weight {
 struct Experts {
     int module = -1;
     int count = 1;           // experts: the leading dimension of stacked weights, else the children
+    bool stacked = false;    // one tensor per projection for all experts (transformers v5), not a module each
     std::int64_t hidden = 0; // the hidden size: the last dimension of its first weight
     int weightedModules = 0;
 };
@@ -298,6 +300,7 @@ std::vector<Step> stepsOf(const ModuleTree &tree, const DeviceMap &map, const Pl
                 expertsEnd = static_cast<int>(end);
                 Experts e;
                 e.module = id;
+                e.stacked = !m.params.empty();
                 e.count = m.params.empty() ? std::max<int>(1, static_cast<int>(m.children.size()))
                                            : static_cast<int>(std::max<std::int64_t>(1, m.params.front().shape.empty() ? 1 : m.params.front().shape.front()));
                 for (std::size_t j = i; j < end && e.hidden == 0; ++j)
@@ -424,6 +427,8 @@ Prediction predict(const ModuleTree &tree, const DeviceMap &map, const PlanOptio
     const bool diskCached = diskBytes <= cache;
 
     std::vector<bool> assumed(64, false);
+    double convertedDiskExperts = 0; // bytes of experts on disk converted on every use
+    std::optional<DType> convertedFrom;
     for (const auto &s : steps) {
         StepCost c;
         c.module = s.module;
@@ -440,9 +445,11 @@ Prediction predict(const ModuleTree &tree, const DeviceMap &map, const PlanOptio
             p.notes.push_back(c.exec.label() + ": no speed known (no calibration or profile numbers): " + speeds.assumedGpu.source +
                               " numbers of a PCIe 4.0 GPU");
         }
-        // Experts whose weights all live in host memory while the step runs on a GPU compute on
-        // the CPU (the runtime's WeightSource::runPart): per token they read only the experts the
-        // token is routed to; the prompt's forward reads them all.
+        // Experts whose weights all live in host memory or on disk while the step runs on a GPU
+        // compute on the CPU (the runtime's WeightSource::runPart): per token they read only the
+        // experts the token is routed to; the prompt's forward reads them all. On disk they are
+        // read in place from the mmapped file: the routed experts' pages, or, when their dtype
+        // must be converted and they are stacked in one tensor, all of it.
         // Only when the rest of the step lives on that GPU (a block split by experts-on-cpu): a
         // whole block mapped to "cpu" is brought in, as Accelerate does.
         bool execHolds = false;
@@ -450,9 +457,10 @@ Prediction predict(const ModuleTree &tree, const DeviceMap &map, const PlanOptio
             execHolds = execHolds || w.home == c.exec;
         std::vector<bool> onCpu(s.experts.size(), c.exec.isGpu() && execHolds);
         for (const auto &w : s.weights)
-            if (w.experts >= 0 && w.home.kind != DeviceKind::Cpu)
+            if (w.experts >= 0 && w.home.kind != DeviceKind::Cpu && w.home.kind != DeviceKind::Disk)
                 onCpu[static_cast<std::size_t>(w.experts)] = false;
         double cpuStreamed = 0, cpuRouted = 0, cpuFlops = 0;
+        double cpuDiskRead = 0, cpuDiskReadAll = 0; // seconds per token, and for the prompt (every expert)
         int cpuModules = 0;
         double hopBytes = 0;
         for (std::size_t e = 0; e < s.experts.size(); ++e)
@@ -473,8 +481,25 @@ Prediction predict(const ModuleTree &tree, const DeviceMap &map, const PlanOptio
                 cpuRouted += static_cast<double>(sizeOf(cpuDtype, numel)) * routed;
                 cpuFlops += 2.0 * static_cast<double>(numel) * routed;
                 c.cpuComputedBytes += sizeOf(w.tensor->dtype, numel);
-                p.cpuExpertsPlannedBytes += sizeOf(loaded, numel);
-                p.cpuExpertsHeldBytes += sizeOf(cpuDtype, numel);
+                if (w.home.kind == DeviceKind::Disk) {
+                    const double stored = static_cast<double>(sizeOf(w.tensor->dtype, numel));
+                    const bool converts = isFloating(w.tensor->dtype) && w.tensor->dtype != cpuDtype;
+                    const double read = converts && e.stacked ? stored : stored * routed;
+                    if (converts) {
+                        convertedDiskExperts += read;
+                        convertedFrom = w.tensor->dtype;
+                    }
+                    c.fromDisk = true;
+                    if (!diskCached)
+                        p.bytesFromDiskPerToken += static_cast<std::int64_t>(read);
+                    const double fromDisk = diskCached ? 0 : seconds(read, speeds.diskBandwidth);
+                    const double fromDiskAll = diskCached ? 0 : seconds(stored, speeds.diskBandwidth);
+                    cpuDiskRead += fromDisk + (converts ? seconds(read, speeds.convertBandwidth) : 0);
+                    cpuDiskReadAll += fromDiskAll + (converts ? seconds(stored, speeds.convertBandwidth) : 0);
+                } else {
+                    p.cpuExpertsPlannedBytes += sizeOf(loaded, numel);
+                    p.cpuExpertsHeldBytes += sizeOf(cpuDtype, numel);
+                }
                 continue;
             }
             DType exec = loaded;
@@ -533,8 +558,9 @@ Prediction predict(const ModuleTree &tree, const DeviceMap &map, const PlanOptio
             // The hidden states go to the CPU and come back: host link (memcpy for a simulated GPU).
             const double hop = speed.simulated ? std::max(seconds(hopBytes, speeds.memcpyBandwidth), seconds(hopBytes, speed.hostLink))
                                                : seconds(hopBytes, speed.hostLink);
-            c.cpuComputeSeconds = cpuOverhead + seconds(cpuRouted, cpu.weightBandwidth) + hop;
-            c.cpuPrefillComputeSeconds = cpuOverhead + std::max(seconds(cpuStreamed, cpu.weightBandwidth), seconds(cpuFlops * tokens, cpu.flops)) + hop * tokens;
+            c.cpuComputeSeconds = cpuOverhead + seconds(cpuRouted, cpu.weightBandwidth) + hop + cpuDiskRead;
+            c.cpuPrefillComputeSeconds = cpuOverhead + std::max(seconds(cpuStreamed, cpu.weightBandwidth), seconds(cpuFlops * tokens, cpu.flops)) +
+                                         hop * tokens + cpuDiskReadAll;
             c.computeSeconds += c.cpuComputeSeconds - gpuOverheadSaved;
             c.prefillComputeSeconds += c.cpuPrefillComputeSeconds - gpuOverheadSaved;
         }
@@ -572,6 +598,13 @@ Prediction predict(const ModuleTree &tree, const DeviceMap &map, const PlanOptio
                           formatBytes(static_cast<double>(p.cpuExpertsHeldBytes)) + " of RAM where the plan counts " +
                           formatBytes(static_cast<double>(p.cpuExpertsPlannedBytes)) +
                           " (run with --cpu-dtype bfloat16 to hold them in 2 bytes per weight)");
+    if (convertedDiskExperts > 0)
+        p.notes.push_back("the experts read from disk are converted from " + std::string(torchName(*convertedFrom)) + " to " +
+                          torchName(speeds.cpuComputeDtype) + " on every use: " + formatBytes(convertedDiskExperts) +
+                          " per token (" +
+                          (*convertedFrom == DType::BF16 ? std::string("with `mizan-cli run --cpu-dtype bfloat16` they are")
+                                                         : std::string("stored in bfloat16 and run with --cpu-dtype bfloat16, they would be")) +
+                          " used in place, reading only the routed experts; or map them to a GPU or \"cpu\")");
     p.notes.push_back("attention over the KV cache is not counted (short contexts)");
     return p;
 }

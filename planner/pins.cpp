@@ -239,13 +239,14 @@ bool growPartsReserve(const ModuleTree &tree, const PlanOptions &options, const 
             const auto &[key, d] = *entry;
             if (d.kind != DeviceKind::Cpu && d.kind != DeviceKind::Disk)
                 continue;
-            // Experts whose keys all say "cpu" while the rest of the block runs on a GPU compute on
-            // the CPU where they live (the runtime's WeightSource::runPart, cost.cpp): nothing of
-            // them is brought in. On disk, or with a part elsewhere, they are brought in.
+            // Experts whose keys all say "cpu" or "disk" while the rest of the block runs on a GPU
+            // compute on the CPU where they live (the runtime's WeightSource::runPart, cost.cpp):
+            // nothing of them is brought in. With a part on a GPU, they are brought in.
             const std::string experts = expertsModuleOf(key, block);
             if (runsOn->isGpu() && !experts.empty() &&
                 std::all_of(inBlock.begin(), inBlock.end(), [&](const auto *other) {
-                    return !nameWithin(other->first, experts) || other->second.kind == DeviceKind::Cpu;
+                    return !nameWithin(other->first, experts) || other->second.kind == DeviceKind::Cpu ||
+                           other->second.kind == DeviceKind::Disk;
                 }))
                 continue;
             offloaded += sizes.ofKey(key, resolveOrNone(tree, key));

@@ -9,6 +9,8 @@
 
 #include <QtTest>
 
+#include <algorithm>
+
 using namespace mizan;
 using namespace mizan::planner;
 
@@ -84,7 +86,7 @@ ModuleTree chainTree(int blocks, std::int64_t width, bool tied)
 
 // embed [10, 4], two Block layers of attn [4, 4], mlp.gate [4, 4] and mlp.experts (4 experts stacked:
 // gate_up_proj [4, 8, 4], down_proj [4, 4, 4], 768 bytes), head [10, 4]: float32, Mixtral's v5 layout.
-ModuleTree moeTree()
+ModuleTree moeTree(DType expertsDtype = DType::F32)
 {
     ModuleTree tree;
     const int embed = tree.addChild(ModuleTree::kRoot, "embed", "Embedding");
@@ -96,8 +98,8 @@ ModuleTree moeTree()
         const int mlp = tree.addChild(block, "mlp", "SparseMoeBlock");
         tree.addTensor(tree.addChild(mlp, "gate", "Linear"), Tensor{"weight", DType::F32, {4, 4}});
         const int experts = tree.addChild(mlp, "experts", "Experts");
-        tree.addTensor(experts, Tensor{"gate_up_proj", DType::F32, {4, 8, 4}});
-        tree.addTensor(experts, Tensor{"down_proj", DType::F32, {4, 4, 4}});
+        tree.addTensor(experts, Tensor{"gate_up_proj", expertsDtype, {4, 8, 4}});
+        tree.addTensor(experts, Tensor{"down_proj", expertsDtype, {4, 4, 4}});
     }
     const int head = tree.addChild(ModuleTree::kRoot, "head", "Linear");
     tree.addTensor(head, Tensor{"weight", DType::F32, {10, 4}});
@@ -301,13 +303,41 @@ void TestCost::expertsOnTheCpuComputeThere()
     all.expertsPerToken = 0;
     QCOMPARE(predict(moeTree(), map, options(), speeds(), all).steps[1].cpuComputeSeconds, 0.5 + 12.0 + 1.0);
 
-    // Brought in, not computed on the CPU: experts on disk, or only a part of them on the CPU.
+    // On disk they compute on the CPU too, used in place from the page cache (their 768 B fit in
+    // it): the same time as in RAM, nothing moved, no RAM held for them.
     DeviceMap onDisk = map;
     onDisk[2].second = Device::disk();
     const Prediction disk = predict(moeTree(), onDisk, options(), speeds(), w);
-    QCOMPARE(disk.steps[1].cpuComputeSeconds, 0.0);
-    QCOMPARE(disk.steps[1].offloadedBytes, std::int64_t(768));
-    QCOMPARE(disk.cpuExpertSteps, 0);
+    QCOMPARE(disk.steps[1].cpuComputeSeconds, 7.5);
+    QCOMPARE(disk.steps[1].offloadedBytes, std::int64_t(0));
+    QCOMPARE(disk.steps[1].bytesMoved, std::int64_t(0));
+    QCOMPARE(disk.cpuExpertSteps, 1);
+    QCOMPARE(disk.cpuExpertsHeldBytes, std::int64_t(0));
+    QCOMPARE(disk.bytesFromDiskPerToken, std::int64_t(0));
+    // Not in the page cache: per token the routed half of their pages (384 B at 16 B/s), for the
+    // prompt all of them (768 B).
+    SpeedModel cold = speeds();
+    cold.pageCacheBytes = 0;
+    const Prediction uncached = predict(moeTree(), onDisk, options(), cold, w);
+    QCOMPARE(uncached.steps[1].cpuComputeSeconds, 7.5 + 24.0);
+    QCOMPARE(uncached.steps[1].cpuPrefillComputeSeconds, 0.5 + 12.0 + 4.0 + 48.0);
+    QCOMPARE(uncached.bytesFromDiskPerToken, std::int64_t(384));
+    // Stored in float16 and stacked in one tensor per projection: converted to float32 on every
+    // use, every expert (384 B at 32 B/s), and a note says so.
+    const Prediction stored16 = predict(moeTree(DType::F16), onDisk, options(), speeds(), w);
+    QCOMPARE(stored16.steps[1].cpuComputeSeconds, 7.5 + 12.0);
+    QVERIFY(std::any_of(stored16.notes.begin(), stored16.notes.end(), [](const std::string &n) {
+        return n.find("converted from float16 to float32 on every use: 384 B per token") != std::string::npos;
+    }));
+    QVERIFY(std::none_of(disk.notes.begin(), disk.notes.end(), [](const std::string &n) { return n.find("on every use") != std::string::npos; }));
+    // Brought in, not computed on the CPU: a part of the experts on GPU 0, the rest on disk.
+    DeviceMap split = map;
+    split[2] = {"layers.0.mlp.experts.gate_up_proj", Device::gpu(0)};
+    split.insert(split.begin() + 3, {"layers.0.mlp.experts.down_proj", Device::disk()});
+    const Prediction part = predict(moeTree(), split, options(), speeds(), w);
+    QCOMPARE(part.steps[1].cpuComputeSeconds, 0.0);
+    QCOMPARE(part.steps[1].offloadedBytes, std::int64_t(256));
+    QCOMPARE(part.cpuExpertSteps, 0);
     // The whole block on the CPU: it computes there anyway, nothing split.
     DeviceMap cpuBlock = map;
     cpuBlock[1].second = Device::cpu();

@@ -299,10 +299,11 @@ private Q_SLOTS:
             QVERIFY2(d.peakBytes >= d.residentBytes, d.label.c_str());
     }
 
-    // A mixture-of-experts block whose experts are mapped to "cpu" while the rest of it is on a
-    // (simulated) GPU computes its experts on the CPU where they live: the router runs on the GPU,
-    // the hidden states go to the CPU and back; the experts' weights never move. Both module
-    // layouts (v5 stacked experts, 4.x ModuleList). Experts on "disk" are still brought in.
+    // A mixture-of-experts block whose experts are mapped to "cpu" or "disk" while the rest of it is
+    // on a (simulated) GPU computes its experts on the CPU where they live: the router runs on the
+    // GPU, the hidden states go to the CPU and back; the experts' weights never move (on disk they
+    // are read in place from the mmapped file). Both module layouts (v5 stacked experts, 4.x
+    // ModuleList). Experts split between the GPU and disk are brought in, the disk part each time.
     void expertsOnTheCpuComputeThere_data()
     {
         QTest::addColumn<bool>("v4");
@@ -313,6 +314,8 @@ private Q_SLOTS:
             QTest::newRow(qPrintable(QString("%1 / cpu / prefetch 1").arg(layout))) << v4 << "cpu" << 1;
             QTest::newRow(qPrintable(QString("%1 / cpu / prefetch 0").arg(layout))) << v4 << "cpu" << 0;
             QTest::newRow(qPrintable(QString("%1 / disk / prefetch 1").arg(layout))) << v4 << "disk" << 1;
+            QTest::newRow(qPrintable(QString("%1 / disk / prefetch 0").arg(layout))) << v4 << "disk" << 0;
+            QTest::newRow(qPrintable(QString("%1 / split gpu+disk / prefetch 1").arg(layout))) << v4 << "split" << 1;
         }
     }
 
@@ -330,10 +333,23 @@ private Q_SLOTS:
 
         const Device experts = expertsOn == "cpu" ? Device::cpu() : Device::disk();
         const std::string moe = v4 ? ".block_sparse_moe.experts" : ".mlp.experts";
+        // "split": the first expert (4.x) or the stacked gate/up projections (v5) on GPU 0, the
+        // rest of the experts on disk.
+        const std::string onGpuPart = v4 ? moe + ".0." : moe + ".gate_up_proj";
+        const bool split = expertsOn == "split";
         planner::DeviceMap map{{"model.embed_tokens", Device::gpu(0)}};
         for (int i = 0; i < 3; ++i) {
-            map.emplace_back("model.layers." + std::to_string(i), Device::gpu(0));
-            map.emplace_back("model.layers." + std::to_string(i) + moe, experts);
+            const std::string block = "model.layers." + std::to_string(i);
+            map.emplace_back(block, Device::gpu(0));
+            if (split && v4) {
+                for (int e = 0; e < o.config["num_local_experts"].get<int>(); ++e)
+                    map.emplace_back(block + moe + "." + std::to_string(e), e == 0 ? Device::gpu(0) : Device::disk());
+            } else if (split) {
+                map.emplace_back(block + moe + ".gate_up_proj", Device::gpu(0));
+                map.emplace_back(block + moe + ".down_proj", Device::disk());
+            } else {
+                map.emplace_back(block + moe, experts);
+            }
         }
         map.emplace_back("model.norm", Device::gpu(0));
         map.emplace_back("lm_head", Device::cpu()); // something still brought in
@@ -343,17 +359,17 @@ private Q_SLOTS:
         const double diff = maxDiff(run.result.logits, reference.result.logits);
         QVERIFY2(diff <= 1e-5, qPrintable(QString("max logit difference %1").arg(diff)));
 
-        // Bytes brought to GPU 0 per forward: the head's, plus the experts' when they are on disk.
+        // Bytes brought to GPU 0 per forward: the head's, plus the disk part of split experts.
         const loader::Checkpoint checkpoint = loader::open(demo->path());
         std::int64_t head = 0, expertBytes = 0;
         for (const auto &t : checkpoint.catalog.tensors) {
             if (t.name == "lm_head.weight")
                 head += t.byteSize;
-            if (t.name.find(moe + ".") != std::string::npos)
+            if (t.name.find(moe + ".") != std::string::npos && t.name.find(onGpuPart) == std::string::npos)
                 expertBytes += t.byteSize;
         }
         QVERIFY(head > 0 && expertBytes > 0);
-        const bool onCpu = expertsOn == "cpu";
+        const bool onCpu = !split;
         const std::int64_t forwards = static_cast<std::int64_t>(run.result.generatedIds.size());
         const runtime::DeviceRunReport *gpu = nullptr, *cpu = nullptr;
         for (const auto &d : run.result.devices) {

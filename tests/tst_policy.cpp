@@ -414,11 +414,15 @@ private slots:
         QTest::addColumn<QString>("expertsOn");
         QTest::addColumn<qint64>("reserve"); // kept free on GPU 1 to bring the experts in
         QTest::addColumn<int>("restsOnGpu1");
-        // On the CPU the experts compute where they live: GPU 1 holds two rests and keeps nothing.
+        // On the CPU or on disk the experts compute on the CPU where they live (read in place from
+        // disk): GPU 1 holds two rests and keeps nothing. (Before, experts on disk were brought in
+        // for each block's forward: GPU 1 kept room for one block's experts, 8704 B, and then held
+        // only one rest, 1360 B.)
         QTest::newRow("experts on cpu, computed there") << "experts-on-cpu" << "cpu" << qint64(0) << 2;
-        // On disk they are brought in for each block's forward: GPU 1 keeps room for one block's
-        // experts (8704 B) and then holds only one rest (1360 B); the next goes to the CPU.
-        QTest::newRow("experts on disk, brought in") << "name:layers.*.moe.experts=disk" << "disk" << qint64(kExperts) << 1;
+        QTest::newRow("experts on disk, computed on the cpu") << "name:layers.*.moe.experts=disk" << "disk" << qint64(0) << 2;
+        // One expert on disk, the others with the block on a GPU: the disk one is brought in for
+        // each block's forward, and GPU 1 keeps room for it (8704 / 4 B).
+        QTest::newRow("one expert on disk, brought in") << "name:layers.*.moe.experts.0=disk" << "split" << qint64(kExperts / 4) << 1;
     }
     void partsReserveMovesTheRestWhenTight()
     {
@@ -439,8 +443,11 @@ private slots:
         int onGpu1 = 0;
         for (int b = 0; b < 4; ++b) {
             const std::string block = "layers." + std::to_string(b);
-            QCOMPARE(QString::fromStdString(m.at(block + ".moe.experts")), expertsOn);
-            onGpu1 += m.at(block + ".attn") == "1";
+            if (expertsOn == "split")
+                QCOMPARE(QString::fromStdString(m.at(block + ".moe.experts.0")), QString("disk"));
+            else
+                QCOMPARE(QString::fromStdString(m.at(block + ".moe.experts")), expertsOn);
+            onGpu1 += m.count(block + ".attn") ? m.at(block + ".attn") == "1" : m.at(block) == "1";
         }
         QCOMPARE(onGpu1, restsOnGpu1);
         // (A policy may put the experts on disk with room on the CPU: a warning, not an error.)

@@ -403,8 +403,10 @@ struct StepPlan {
     std::vector<Weight *> weights;
     bool needsStaging = false; // some weight is not already where the step computes
     // Step::parts computed on the CPU where their weights live (the step runs on a GPU that holds
-    // some of its weights, every tensor of the part is mapped to "cpu"): the experts of a sparse-MoE block, as llama.cpp's
-    // --n-cpu-moe and ktransformers do. Only the hidden states go to the CPU and back.
+    // some of its weights, every tensor of the part is mapped to "cpu" or "disk"): the experts of a
+    // sparse-MoE block, as llama.cpp's --n-cpu-moe and ktransformers do. Only the hidden states go
+    // to the CPU and back; experts on disk are read in place from the mmapped file, so a token
+    // touches only the pages of the experts it is routed to.
     std::vector<std::string> cpuParts;
 };
 
@@ -553,6 +555,10 @@ private:
 
     // A tensor of the checkpoint as libtorch sees it: over the mmapped bytes (a disk weight's in the
     // offload folder when the run has one).
+    // A weight used where it lives: resident, or a part computed on the CPU over its disk home
+    // (the mmapped tensor in its stored dtype; the forward converts what it reads).
+    torch::Tensor inPlace(const Weight &w) const { return w.home.kind == DeviceKind::Disk ? mapped(w) : w.resident; }
+
     torch::Tensor mapped(const Weight &w) const
     {
         if (m_offload && w.offloadIndex >= 0)
@@ -724,10 +730,10 @@ private:
                     exec = &deviceState(*home);
             }
             plan.exec = exec ? exec : m_main;
-            // Parts whose weights all live in host memory compute there while the rest of the step
-            // lives on a GPU (a block split by the experts-on-cpu policy); a whole block mapped to
-            // "cpu" is brought in as Accelerate does. Parts on "disk" are brought in like any
-            // offloaded weight.
+            // Parts whose weights all live in host memory or on disk compute on the CPU while the
+            // rest of the step lives on a GPU (a block split by the experts-on-cpu policy, or its
+            // experts sent to disk); a whole block mapped to "cpu" or "disk" is brought in as
+            // Accelerate does. A part with some weights on a GPU is brought in too.
             auto partOf = [&](const std::string &name) -> const std::string * {
                 for (const auto &part : plan.cpuParts)
                     if (name.size() > part.size() && name.compare(0, part.size(), part) == 0 && name[part.size()] == '.')
@@ -736,13 +742,14 @@ private:
             };
             if (exec)
                 for (const auto &part : steps[i].parts) {
-                    bool any = false, allCpu = true;
+                    bool any = false, allHost = true;
                     for (const auto &name : steps[i].tensors)
                         if (name.size() > part.size() && name.compare(0, part.size(), part) == 0 && name[part.size()] == '.') {
                             any = true;
-                            allCpu = allCpu && homeOf(name)->kind == DeviceKind::Cpu;
+                            const DeviceKind home = homeOf(name)->kind;
+                            allHost = allHost && (home == DeviceKind::Cpu || home == DeviceKind::Disk);
                         }
-                    if (any && allCpu)
+                    if (any && allHost)
                         plan.cpuParts.push_back(part);
                 }
             for (const auto &name : steps[i].tensors) {
@@ -852,7 +859,7 @@ private:
         std::int64_t moved = 0;
         for (const Weight *w : plan.weights) {
             if (w->home == exec.device || w->computedOnCpu) {
-                out.tensors[w->name] = w->resident;
+                out.tensors[w->name] = inPlace(*w);
                 continue;
             }
             torch::Tensor t;
@@ -1059,7 +1066,7 @@ private:
                 withRoomOn(exec, [&] { staged = stage(plan, false); });
             } else {
                 for (const Weight *w : plan.weights)
-                    staged.tensors[w->name] = w->resident;
+                    staged.tensors[w->name] = inPlace(*w);
             }
             reportStaged(plan, staged);
 
@@ -1206,7 +1213,7 @@ private:
             cpuParts += static_cast<std::int64_t>(plan.cpuParts.size());
         if (cpuParts > 0)
             result.notes.push_back(std::to_string(cpuParts) + " mixture-of-experts block(s) computed their experts on the CPU, "
-                                   "where the map puts them (only the hidden states moved), not brought to the GPU");
+                                   "where the map puts them (only the hidden states moved; experts on disk read in place), not brought to the GPU");
         for (const auto &d : m_devices)
             if (d->planned >= 0 && d->peak.load() > d->planned && d->device.kind != DeviceKind::Disk)
                 result.notes.push_back(d->label + " needed " + std::to_string(d->peak.load()) + " bytes at its peak, " +
