@@ -542,8 +542,9 @@ nlohmann::ordered_json clusterPlanToJson(const ClusterPlan &plan)
         j["stages"].push_back(std::move(st));
     }
     nlohmann::ordered_json map = nlohmann::ordered_json::object();
+    OrderedObjectIndex members(map);
     for (const auto &[key, device] : plan.deviceMap())
-        map[key] = device.toString();
+        members[key] = device.toString();
     j["device_map"] = std::move(map);
     j["predicted"] = {{"decode_s_per_token", plan.decodeSeconds},
                       {"tokens_per_s", plan.decodeSeconds > 0 ? 1 / plan.decodeSeconds : 0},
@@ -619,6 +620,7 @@ nlohmann::ordered_json clusterPlanFileToJson(const ClusterPlanFile &file, const 
     j["link"] = {{"bandwidth", file.linkBandwidth}, {"latency_s", file.linkLatency}, {"hidden_bytes_per_token", file.hiddenBytesPerToken}};
     j["stages"] = nlohmann::ordered_json::array();
     nlohmann::ordered_json map = nlohmann::ordered_json::object();
+    OrderedObjectIndex members(map);
     for (const auto &s : file.stages) {
         nlohmann::ordered_json st;
         st["host"] = s.host;
@@ -638,7 +640,7 @@ nlohmann::ordered_json clusterPlanFileToJson(const ClusterPlanFile &file, const 
         }
         j["stages"].push_back(std::move(st));
         for (const auto &[key, device] : s.plan.deviceMap)
-            map[key] = HostDevice{s.host, device}.toString();
+            members[key] = HostDevice{s.host, device}.toString();
     }
     j["device_map"] = std::move(map);
     if (plan)
