@@ -11,6 +11,7 @@
 #include <deque>
 #include <limits>
 #include <sstream>
+#include <string_view>
 #include <unordered_set>
 
 namespace mizan::planner::accel {
@@ -626,14 +627,15 @@ std::string checkDeviceMap(const ModuleTree &tree, const std::vector<std::pair<s
         return warning;
     // state_dict order: each module's own params, own persistent buffers, then its children.
     std::vector<std::string> missing;
-    std::unordered_set<std::string> keys;
+    std::unordered_set<std::string_view> keys; // views of `map`'s keys
+    keys.reserve(map.size());
     for (const auto &[key, device] : map)
         keys.insert(key);
     auto covered = [&](const std::string &name) {
         if (keys.count(name))
             return true;
         for (std::size_t pos = name.find('.'); pos != std::string::npos; pos = name.find('.', pos + 1))
-            if (keys.count(name.substr(0, pos)))
+            if (keys.count(std::string_view(name).substr(0, pos)))
                 return true;
         return false;
     };

@@ -4,6 +4,8 @@
 #include "plan_p.h"
 
 #include <algorithm>
+#include <string_view>
+#include <unordered_set>
 #include <utility>
 
 namespace mizan::planner::detail {
@@ -65,7 +67,8 @@ void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &si
         if (std::find(list.begin(), list.end(), d) == list.end())
             list.push_back(d);
     };
-    std::unordered_set<std::string> rawKeys;
+    std::unordered_set<std::string_view> rawKeys; // views of `raw`'s keys
+    rawKeys.reserve(raw.size());
     for (const auto &entry : raw)
         rawKeys.insert(entry.first);
     for (std::size_t i = 0; i < result.deviceMap.size(); ++i) {

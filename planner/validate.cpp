@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <string_view>
 #include <unordered_set>
 
 namespace mizan::planner {
@@ -58,7 +59,8 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
     // Resolve keys; duplicates and unknown names.
     std::vector<KeyTarget> resolved(map.size());
     std::vector<int> moduleKey(n, -1);
-    std::unordered_map<std::string, std::size_t> seen;
+    std::unordered_map<std::string_view, std::size_t> seen; // views of `map`'s keys
+    seen.reserve(map.size());
     std::unordered_map<std::int64_t, std::size_t> tensorKey; // owner * 2^32 + slot -> key index
     auto tensorKeyOf = [](int owner, int slot) { return static_cast<std::int64_t>(owner) * (std::int64_t(1) << 32) + slot; };
     std::vector<bool> twice(map.size(), false);
