@@ -62,6 +62,7 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
     std::unordered_map<std::string_view, std::size_t> seen; // views of `map`'s keys
     seen.reserve(map.size());
     std::unordered_map<std::int64_t, std::size_t> tensorKey; // owner * 2^32 + slot -> key index
+    tensorKey.reserve(map.size());
     auto tensorKeyOf = [](int owner, int slot) { return static_cast<std::int64_t>(owner) * (std::int64_t(1) << 32) + slot; };
     std::vector<bool> twice(map.size(), false);
     // A likely intended name for an unknown key: the first module whose name ends with "." + key.
