@@ -7,6 +7,9 @@
 //   - models: the 138 M parameter float32 LLaMA of bench_dispatch (--small shape, benchmodel.h),
 //     and the trained fortunes demo (resources/demo/fortunes-llama, 0.8 M parameters: the fixed
 //     cost per module dominates).
+//   - a small float32 Mixtral (4 blocks of 8 experts, hidden 256, written to a temporary folder):
+//     all on the CPU, and the rest of every block on a simulated GPU with its experts on "cpu" or
+//     on "disk", computed on the CPU where they live (2 of 8 experts read per token).
 // Target: every prediction within +-25% of the measurement. Each placement runs `rounds` times
 // interleaved (a busy machine slows all alike); the median is compared.
 //
@@ -15,6 +18,7 @@
 #include "benchmodel.h"
 
 #include "loader/checkpoint.h"
+#include "models/demo.h"
 #include "models/describe.h"
 #include "models/resources.h"
 #include "planner/cost.h"
@@ -28,6 +32,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -84,6 +89,38 @@ std::vector<Case> casesFor(const std::string &model, const std::string &dir, int
     cases.push_back({model, dir, "half on disk, CPU computes", mapOf(cpu, cpu, disk, cpu), 0, 1, 0, 0, {}});
     return cases;
 }
+
+// Placements of a mixture-of-experts model: all on the CPU; the rest of every block on a simulated
+// GPU (link 2 GB/s) with its experts on "cpu" or "disk", computed on the CPU where they live.
+std::vector<Case> moeCasesFor(const std::string &model, const std::string &dir, int layers)
+{
+    auto split = [&](Device experts) {
+        planner::DeviceMap map{{"model.embed_tokens", Device::gpu(0)}};
+        for (int i = 0; i < layers; ++i) {
+            map.emplace_back("model.layers." + std::to_string(i), Device::gpu(0));
+            map.emplace_back("model.layers." + std::to_string(i) + ".mlp.experts", experts);
+        }
+        map.emplace_back("model.norm", Device::gpu(0));
+        map.emplace_back("lm_head", Device::gpu(0));
+        return map;
+    };
+    std::vector<Case> cases;
+    cases.push_back({model, dir, "all on the CPU", {{"", Device::cpu()}}, 0, 1, 0, 0, {}});
+    cases.push_back({model, dir, "experts on cpu, rest on a GPU (link 2 GB/s)", split(Device::cpu()), 1, 1, kLink, 0, {}});
+    cases.push_back({model, dir, "experts on disk, rest on a GPU (link 2 GB/s)", split(Device::disk()), 1, 1, kLink, 0, {}});
+    return cases;
+}
+
+// A temporary folder removed with its contents at the end.
+struct TempDir {
+    std::string path;
+    ~TempDir()
+    {
+        std::error_code ec;
+        if (!path.empty())
+            std::filesystem::remove_all(path, ec);
+    }
+};
 
 double measure(Backend &backend, const Case &c, int tokens)
 {
@@ -164,6 +201,20 @@ int main(int argc, char **argv)
         if (m.name.rfind("model.layers.", 0) == 0 && m.name.find('.', 13) == std::string::npos)
             ++demoLayers;
     for (auto &c : casesFor("fortunes demo", demo, demoLayers))
+        cases.push_back(std::move(c));
+    TempDir moe;
+    moe.path = (std::filesystem::temp_directory_path() / ("mizan-bench-predict-moe-" + std::to_string(::getpid()))).string();
+    {
+        models::DemoOptions o;
+        o.config = models::presetConfig("mixtral-8x7b");
+        o.config["vocab_size"] = 1024;
+        o.config["max_position_embeddings"] = 256;
+        o.layers = 4;
+        o.hidden = 256;
+        o.dtype = DType::F32;
+        models::writeDemo(moe.path, o);
+    }
+    for (auto &c : moeCasesFor("mixtral 4x8 f32", moe.path, 4))
         cases.push_back(std::move(c));
 
     // Predictions.

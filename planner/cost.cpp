@@ -468,14 +468,19 @@ Prediction predict(const ModuleTree &tree, const DeviceMap &map, const PlanOptio
                 cpuModules += s.experts[e].weightedModules;
                 hopBytes += 2.0 * static_cast<double>(s.experts[e].hidden) * 4; // float32 there and back
             }
-        double streamed = 0, flops = 0, transfer = 0;
+        // The share of an experts module's weights a token reads: the forward computes only the
+        // experts it is routed to, wherever they compute.
+        auto routedShare = [&](const Experts &e) {
+            return workload.expertsPerToken > 0 ? std::min(1.0, workload.expertsPerToken / static_cast<double>(e.count)) : 1.0;
+        };
+        double streamed = 0, streamedAll = 0, flops = 0, transfer = 0; // streamedAll: every expert (the prompt)
         std::int64_t moved = 0;
         for (const auto &w : s.weights) {
             const std::int64_t numel = w.tensor->numel();
             const DType loaded = loadedDtype(tree, w.module, *w.tensor, options);
             if (w.experts >= 0 && onCpu[static_cast<std::size_t>(w.experts)]) {
                 const Experts &e = s.experts[static_cast<std::size_t>(w.experts)];
-                const double routed = workload.expertsPerToken > 0 ? std::min(1.0, workload.expertsPerToken / static_cast<double>(e.count)) : 1.0;
+                const double routed = routedShare(e);
                 const DType cpuDtype = isFloating(loaded) ? speeds.cpuComputeDtype : loaded;
                 cpuStreamed += static_cast<double>(sizeOf(cpuDtype, numel));
                 cpuRouted += static_cast<double>(sizeOf(cpuDtype, numel)) * routed;
@@ -507,8 +512,10 @@ Prediction predict(const ModuleTree &tree, const DeviceMap &map, const PlanOptio
                 exec = cpuLike ? speeds.cpuComputeDtype : speeds.gpuComputeDtype.value_or(loaded);
             const std::int64_t execBytes = sizeOf(exec, numel);
             if (!w.embedding) {
-                streamed += static_cast<double>(execBytes);
-                flops += 2.0 * static_cast<double>(numel);
+                const double share = w.experts >= 0 ? routedShare(s.experts[static_cast<std::size_t>(w.experts)]) : 1.0;
+                streamed += static_cast<double>(execBytes) * share;
+                streamedAll += static_cast<double>(execBytes);
+                flops += 2.0 * static_cast<double>(numel) * share;
             }
             if (w.home == c.exec) {
                 c.residentBytes += execBytes;
@@ -550,7 +557,7 @@ Prediction predict(const ModuleTree &tree, const DeviceMap &map, const PlanOptio
         const ComputeSpeed &cs = cpuLike ? speeds.cpu.compute : speed.compute;
         const double overhead = cs.moduleOverhead * s.weightedModules;
         c.computeSeconds = overhead + seconds(streamed, cs.weightBandwidth);
-        c.prefillComputeSeconds = overhead + std::max(seconds(streamed, cs.weightBandwidth), seconds(flops * tokens, cs.flops));
+        c.prefillComputeSeconds = overhead + std::max(seconds(streamedAll, cs.weightBandwidth), seconds(flops * tokens, cs.flops));
         if (cpuModules > 0 || cpuStreamed > 0) {
             const ComputeSpeed &cpu = speeds.cpu.compute;
             const double cpuOverhead = cpu.moduleOverhead * cpuModules;

@@ -266,8 +266,11 @@ void TestCost::expertsOnTheCpuComputeThere()
     QCOMPARE(p.offloadedSteps, 0);
     QCOMPARE(p.cpuExpertSteps, 1);
     QCOMPARE(p.cpuComputeSecondsPerToken, 7.5);
-    // The block on layers.1, all on GPU 0: 4 modules... 3 x 0.5 + 896 / 64 = 15.5.
-    QCOMPARE(p.steps[2].computeSeconds, 1.5 + 14.0);
+    // The block on layers.1, all on GPU 0: 3 modules with weights x 0.5, and per token the
+    // attention and router (128 B) and the routed 2 of 4 experts (384 of 768 B) at 64 B/s; its
+    // prompt reads every expert: max(896 / 64, 2 x (32 + 192 x 0.5) x 4 / 64) = 16 s.
+    QCOMPARE(p.steps[2].computeSeconds, 1.5 + 8.0);
+    QCOMPARE(p.steps[2].prefillComputeSeconds, 1.5 + 16.0);
     QCOMPARE(p.steps[2].cpuComputeSeconds, 0.0);
     // Prefill of 4 tokens: GPU max(128 / 64, 2 x 32 x 4 / 64) = 4 s + 1.5 s; CPU max(768 / 64,
     // 2 x 192 x 0.5 x 4 / 64) = 12 s + 0.5 s + 4 hops of 1 s.
