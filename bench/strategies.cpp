@@ -45,6 +45,11 @@ int main(int argc, char **argv)
     for (const auto &profile : models::listHardware()) {
         if (!profile.error.empty())
             continue;
+        if (profile.isCluster()) {
+            // Several hosts: a pipeline of stages (planner::planCluster, `mizan-cli plan --hardware CLUSTER`).
+            std::printf("\n%s: a cluster profile (%zu hosts), not a machine: skipped\n", profile.name.c_str(), profile.hosts.size());
+            continue;
+        }
         const planner::SpeedModel speeds = models::speedModelFor(profile);
         std::printf("\n%s (%s)\n", profile.name.c_str(), profile.description.c_str());
         std::printf("| model | strategy | on GPUs | offloaded (RAM + disk) | predicted ms/token | plan ms |\n|---|---|---|---|---|---|\n");
