@@ -1097,7 +1097,7 @@ InferResult Inferrer::run()
         devices.push_back(Device::disk());
     std::vector<Device> gpus;
     for (const auto &d : devices)
-        if (d.kind != DeviceKind::Cpu && d.kind != DeviceKind::Disk)
+        if (!d.isOffload())
             gpus.push_back(d);
     std::vector<Device> mainDevices;
     if (std::find(gpus.begin(), gpus.end(), Device::mps()) != gpus.end())
@@ -1321,7 +1321,7 @@ InferResult Inferrer::run()
     if (nonGpu > 0 && !m_opt.offloadBuffers) {
         bool fits = false;
         for (const auto &[d, m] : maxMemory) {
-            if (d.kind == DeviceKind::Cpu || d.kind == DeviceKind::Disk || fits)
+            if (d.isOffload() || fits)
                 continue;
             double usedHere = 0;
             for (const auto &[k, v] : result.memoryUsed)

@@ -457,7 +457,7 @@ Prediction predict(const ModuleTree &tree, const DeviceMap &map, const PlanOptio
             execHolds = execHolds || w.home == c.exec;
         std::vector<bool> onCpu(s.experts.size(), c.exec.isGpu() && execHolds);
         for (const auto &w : s.weights)
-            if (w.experts >= 0 && w.home.kind != DeviceKind::Cpu && w.home.kind != DeviceKind::Disk)
+            if (w.experts >= 0 && !w.home.isOffload())
                 onCpu[static_cast<std::size_t>(w.experts)] = false;
         double cpuStreamed = 0, cpuRouted = 0, cpuFlops = 0;
         double cpuDiskRead = 0, cpuDiskReadAll = 0; // seconds per token, and for the prompt (every expert)

@@ -27,6 +27,9 @@ struct Device {
     static Device mps() { return {DeviceKind::Mps, 0}; }
 
     bool isGpu() const { return kind == DeviceKind::Gpu; }
+    // "cpu" or "disk": Accelerate's offload targets, the weights a GPU step brings in (or computes
+    // where they live, for a mixture-of-experts block's experts).
+    bool isOffload() const { return kind == DeviceKind::Cpu || kind == DeviceKind::Disk; }
     // Accelerate's key spelling: "0", "1", "cpu", "disk", "mps".
     std::string toString() const;
     // For people: "GPU 0", "CPU", "disk", "MPS".

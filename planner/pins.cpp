@@ -237,7 +237,7 @@ bool growPartsReserve(const ModuleTree &tree, const PlanOptions &options, const 
         double offloaded = 0;
         for (const auto *entry : inBlock) {
             const auto &[key, d] = *entry;
-            if (d.kind != DeviceKind::Cpu && d.kind != DeviceKind::Disk)
+            if (!d.isOffload())
                 continue;
             // Experts whose keys all say "cpu" or "disk" while the rest of the block runs on a GPU
             // compute on the CPU where they live (the runtime's WeightSource::runPart, cost.cpp):
@@ -245,8 +245,7 @@ bool growPartsReserve(const ModuleTree &tree, const PlanOptions &options, const 
             const std::string experts = expertsModuleOf(key, block);
             if (runsOn->isGpu() && !experts.empty() &&
                 std::all_of(inBlock.begin(), inBlock.end(), [&](const auto *other) {
-                    return !nameWithin(other->first, experts) || other->second.kind == DeviceKind::Cpu ||
-                           other->second.kind == DeviceKind::Disk;
+                    return !nameWithin(other->first, experts) || other->second.isOffload();
                 }))
                 continue;
             offloaded += sizes.ofKey(key, resolveOrNone(tree, key));

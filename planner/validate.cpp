@@ -114,7 +114,7 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         std::vector<Device> reported;
         for (std::size_t i = 0; i < map.size(); ++i) {
             const Device &d = map[i].second;
-            if (d.kind == DeviceKind::Disk || d.kind == DeviceKind::Cpu || budgetOf(options.maxMemory, d) >= 0)
+            if (d.isOffload() || budgetOf(options.maxMemory, d) >= 0)
                 continue;
             add(Severity::Error, IssueKind::UnknownDevice, map[i].first, {MessageId::UnknownDevice, {map[i].first, d}},
                 {MessageId::FixListedDevice, {d}});

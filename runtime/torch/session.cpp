@@ -220,7 +220,8 @@ struct Weight {
     int catalogIndex = -1;
     Device home;             // the map's device: a GPU, cpu or disk
     int offloadIndex = -1;   // disk home read from the offload folder: its tensor there
-    torch::Tensor resident;  // GPU home: on that GPU; cpu home: in host memory (in the dtype it computes in)
+    torch::Tensor resident;  // GPU home: on that GPU; cpu home: in host memory (in the dtype it computes in);
+                             // disk home computed on the CPU: the mmapped tensor (stored dtype)
     mutable std::atomic<bool> touched{false}; // disk home used in place: its pages were faulted in once
     // Part of a step's part (Step::parts: a sparse-MoE block's experts) that computes on the CPU,
     // where it lives, while the step runs on a GPU: never brought in, handed out as `resident`.
@@ -555,10 +556,6 @@ private:
 
     // A tensor of the checkpoint as libtorch sees it: over the mmapped bytes (a disk weight's in the
     // offload folder when the run has one).
-    // A weight used where it lives: resident, or a part computed on the CPU over its disk home
-    // (the mmapped tensor in its stored dtype; the forward converts what it reads).
-    torch::Tensor inPlace(const Weight &w) const { return w.home.kind == DeviceKind::Disk ? mapped(w) : w.resident; }
-
     torch::Tensor mapped(const Weight &w) const
     {
         if (m_offload && w.offloadIndex >= 0)
@@ -647,14 +644,19 @@ private:
 
     // Puts every resident weight in place: GPU weights on their GPU, CPU weights in host memory in
     // the dtype their execution device computes in (in place when they already are). Disk weights
-    // stay in the file.
+    // stay in the file; those of a part computed on the CPU are the mmapped tensor itself, in its
+    // stored dtype (the forward converts what it reads, so a token touches only its routed
+    // experts' pages).
     void loadResident()
     {
         progress(RunPhase::LoadingWeights);
         for (auto &[name, w] : m_weights) {
             checkCancel();
-            if (w.home.kind == DeviceKind::Disk)
+            if (w.home.kind == DeviceKind::Disk) {
+                if (w.computedOnCpu)
+                    w.resident = mapped(w);
                 continue;
+            }
             DeviceState &home = deviceState(w.home);
             // CPU weights compute on the device of their step; in host memory they are kept in that
             // device's dtype so that a move is a plain copy. A float32 weight on the CPU stays mmapped.
@@ -742,14 +744,13 @@ private:
             };
             if (exec)
                 for (const auto &part : steps[i].parts) {
-                    bool any = false, allHost = true;
+                    bool any = false, allOffloaded = true;
                     for (const auto &name : steps[i].tensors)
                         if (name.size() > part.size() && name.compare(0, part.size(), part) == 0 && name[part.size()] == '.') {
                             any = true;
-                            const DeviceKind home = homeOf(name)->kind;
-                            allHost = allHost && (home == DeviceKind::Cpu || home == DeviceKind::Disk);
+                            allOffloaded = allOffloaded && homeOf(name)->isOffload();
                         }
-                    if (any && allHost)
+                    if (any && allOffloaded)
                         plan.cpuParts.push_back(part);
                 }
             for (const auto &name : steps[i].tensors) {
@@ -859,7 +860,7 @@ private:
         std::int64_t moved = 0;
         for (const Weight *w : plan.weights) {
             if (w->home == exec.device || w->computedOnCpu) {
-                out.tensors[w->name] = inPlace(*w);
+                out.tensors[w->name] = w->resident;
                 continue;
             }
             torch::Tensor t;
@@ -1066,7 +1067,7 @@ private:
                 withRoomOn(exec, [&] { staged = stage(plan, false); });
             } else {
                 for (const Weight *w : plan.weights)
-                    staged.tensors[w->name] = inPlace(*w);
+                    staged.tensors[w->name] = w->resident;
             }
             reportStaged(plan, staged);
 
