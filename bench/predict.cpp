@@ -142,6 +142,17 @@ double measure(Backend &backend, const Case &c, int tokens)
     return r.decodeSecondsPerToken;
 }
 
+// Tokens to generate for a case: `tokens`, or more for a model predicted under a few ms a token,
+// so that every measurement decodes for at least 40 ms (at most 64 tokens). A tiny model's tokens
+// vary by tens of percent one to the next on a busy 2-core machine; a dozen of them are no measure.
+int tokensFor(const Case &c, int tokens)
+{
+    constexpr double kMinSeconds = 0.04;
+    if (c.predicted <= 0)
+        return tokens;
+    return std::clamp(static_cast<int>(std::ceil(kMinSeconds / c.predicted)), tokens, std::max(tokens, 64));
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -245,10 +256,10 @@ int main(int argc, char **argv)
     for (int r = 0; r < rounds; ++r) {
         std::fprintf(stderr, "round %d/%d\n", r + 1, rounds);
         for (auto &c : cases)
-            c.measured.push_back(measure(*load.backend, c, tokens));
+            c.measured.push_back(measure(*load.backend, c, tokensFor(c, tokens)));
     }
 
-    std::printf("%-15s %-44s %12s %12s %8s\n", "model", "placement", "predicted ms", "measured ms", "ratio");
+    std::printf("%-15s %-44s %7s %12s %12s %8s\n", "model", "placement", "tokens", "predicted ms", "measured ms", "ratio");
     int within = 0;
     double worst = 1;
     for (const auto &c : cases) {
@@ -258,10 +269,11 @@ int main(int argc, char **argv)
         within += ok;
         if (std::abs(std::log(ratio)) > std::abs(std::log(worst)))
             worst = ratio;
-        std::printf("%-15s %-44s %12.2f %12.2f %7.2fx%s\n", c.model.c_str(), c.label.c_str(), c.predicted * 1e3, m * 1e3, ratio,
-                    ok ? "" : "  [OUTSIDE +-25%]");
+        std::printf("%-15s %-44s %7d %12.2f %12.2f %7.2fx%s\n", c.model.c_str(), c.label.c_str(), tokensFor(c, tokens), c.predicted * 1e3,
+                    m * 1e3, ratio, ok ? "" : "  [OUTSIDE +-25%]");
     }
-    std::printf("\n%d of %zu predictions within +-25%% of the measurement (worst predicted/measured %.2fx); %d rounds, %d new tokens, load %s\n",
+    std::printf("\n%d of %zu predictions within +-25%% of the measurement (worst predicted/measured %.2fx); %d rounds, at least %d new "
+                "tokens (at least 40 ms of decoding), load %s\n",
                 within, cases.size(), worst, rounds, tokens, bench::loadAverage().c_str());
     return 0;
 }

@@ -11,9 +11,16 @@
 //   layers    a Llama config (405B dimensions) with num_hidden_layers = N / 16 (about 13 modules
 //             a layer; the registry builds at most 65,536 layers): config -> module tree, plan() over 8 GPUs + CPU + disk, validate()
 //
+// A reference runs first: N names entered in a std::unordered_map and each looked up once, the
+// least that any pass keyed by names does. It is linear too, yet on a machine whose caches hold a
+// 10k-name table and not a 100k one its time grows far more than 10x per step: every random access
+// becomes a trip to memory. Each case's summary prints its worst ratio beside the reference's ratio
+// at that same step, and their quotient ("x reference"): near 1 or below means the stage grows no
+// faster than one hash lookup per name does on this machine.
+//
 // Before the steps: the 405B config with 65,536 layers (issue 12's case) on the 8 x H100 profile.
 // Usage: bench_scale [largest N, default 1000000] [case: 65536, tensors, unknown or layers; default
-// all]. Asserts nothing.
+// all; the reference runs before any case but 65536]. Asserts nothing.
 
 #include "models/describe.h"
 #include "models/planoptions.h"
@@ -34,6 +41,7 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 using namespace mizan;
@@ -76,6 +84,17 @@ struct Step {
     std::vector<double> ms;
 };
 
+// The reference's time per N (the first case run), for the summaries.
+std::vector<std::pair<std::int64_t, double>> g_reference;
+
+double referenceMs(std::int64_t n)
+{
+    for (const auto &[rn, ms] : g_reference)
+        if (rn == n)
+            return ms;
+    return 0;
+}
+
 // One case: its stages timed per step, ratios to the previous step printed as they come.
 class Case {
 public:
@@ -102,17 +121,33 @@ public:
     }
     // The largest ratio per 10x step of each stage among steps whose previous step took at least
     // `floorMs` (shorter times are mostly noise and fixed costs).
+    // With the reference measured, also the worst quotient of a step's ratio by the reference's
+    // ratio at that step.
     void summary(double floorMs = 1.0) const
     {
-        std::printf("  worst ratio per 10x step (steps from %.0f ms):", floorMs);
+        std::printf("  worst ratio per 10x step (steps from %.0f ms):\n", floorMs);
         for (std::size_t i = 0; i < m_stages.size(); ++i) {
-            double worst = 0;
-            for (std::size_t k = 1; k < m_steps.size(); ++k)
-                if (m_steps[k - 1].ms[i] >= floorMs)
-                    worst = std::max(worst, m_steps[k].ms[i] / m_steps[k - 1].ms[i]);
-            std::printf(" %s %.1fx%s", m_stages[i].c_str(), worst, worst > 12.0 ? " [OVER 12x]" : "");
+            double worst = 0, worstRel = 0, refThere = 0;
+            std::size_t relAt = 0;
+            for (std::size_t k = 1; k < m_steps.size(); ++k) {
+                if (m_steps[k - 1].ms[i] < floorMs)
+                    continue;
+                const double ratio = m_steps[k].ms[i] / m_steps[k - 1].ms[i];
+                worst = std::max(worst, ratio);
+                const double ref = referenceMs(m_steps[k].n), refBefore = referenceMs(m_steps[k - 1].n);
+                if (ref > 0 && refBefore > 0 && ratio / (ref / refBefore) > worstRel) {
+                    worstRel = ratio / (ref / refBefore);
+                    refThere = ref / refBefore;
+                    relAt = k;
+                }
+            }
+            std::printf("    %-14s %5.1fx%s", m_stages[i].c_str(), worst, worst > 12.0 ? " [OVER 12x]" : "           ");
+            if (relAt)
+                std::printf("  against the reference: %.2fx at %lld -> %lld (%.1fx, reference %.1fx)", worstRel,
+                            static_cast<long long>(m_steps[relAt - 1].n), static_cast<long long>(m_steps[relAt].n),
+                            m_steps[relAt].ms[i] / m_steps[relAt - 1].ms[i], refThere);
+            std::printf("\n");
         }
-        std::printf("\n");
     }
     double last(std::size_t stage) const { return m_steps.empty() ? 0 : m_steps.back().ms[stage]; }
 
@@ -145,6 +180,37 @@ void checkValid(const std::vector<Issue> &issues, const char *what)
         std::fprintf(stderr, "%s: the plan does not validate: %s\n", what, issues.front().message.c_str());
         std::exit(1);
     }
+}
+
+// ---- reference: N names into a hash table, each looked up once ------------------------------------
+void reference(std::int64_t maxN)
+{
+    Case c("reference: N names (\"model.layers.<i>.mlp.weight\") entered in a std::unordered_map, each looked up once",
+           {"hash"});
+    for (std::int64_t n = 1000; n <= maxN; n *= 10) {
+        Step s{n, std::to_string(n) + " names", {}};
+        s.ms.push_back(timeMs([&] {
+            std::vector<std::string> names;
+            names.reserve(static_cast<std::size_t>(n));
+            for (std::int64_t i = 0; i < n; ++i)
+                names.push_back("model.layers." + std::to_string(i) + ".mlp.weight");
+            std::unordered_map<std::string, std::int64_t> table;
+            table.reserve(static_cast<std::size_t>(n));
+            for (std::int64_t i = 0; i < n; ++i)
+                table.emplace(names[static_cast<std::size_t>(i)], i);
+            // Looked up in a scattered order, as keys of a map arrive.
+            std::int64_t sum = 0;
+            for (std::int64_t i = 0; i < n; ++i)
+                sum += table.find(names[static_cast<std::size_t>((i * 7919) % n)])->second;
+            if (sum != n * (n - 1) / 2) {
+                std::fprintf(stderr, "reference: wrong sum\n");
+                std::exit(1);
+            }
+        }, c.last(0)));
+        g_reference.emplace_back(n, s.ms[0]);
+        c.add(s);
+    }
+    c.summary();
 }
 
 // ---- tensors: N top-level tensors, 1 KiB each, over 4 GPUs (1/8 each), the CPU (1/4) and disk --
@@ -295,6 +361,8 @@ int main(int argc, char **argv)
     std::printf("bench_scale: time per 10x step of N (fastest of 9 runs under 5 ms, of 3 under 50 ms, else one run)\n\n");
     if (wanted("65536"))
         layers65536();
+    if (only.empty() || only != "65536")
+        reference(maxN);
     if (wanted("tensors"))
         topLevelTensors(maxN);
     if (wanted("unknown"))

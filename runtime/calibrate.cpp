@@ -330,7 +330,7 @@ Calibration calibrate(const CalibrateOptions &options)
     tinyOptions.dtype = DType::F32;
     models::writeDemo(tinyDir.dir, tinyOptions);
     models::DemoOptions largeOptions = tinyOptions;
-    largeOptions.hidden = 1024;
+    largeOptions.hidden = 2048;
     models::writeDemo(largeDir.dir, largeOptions);
     models::DemoOptions halfOptions = largeOptions;
     halfOptions.layers = 2;
