@@ -547,6 +547,56 @@ private Q_SLOTS:
         QVERIFY2(r.errText().contains(shards.last()), qPrintable(text(r)));
     }
 
+    // `calibrate` measures this machine through the runtime, saves the numbers where `devices`
+    // and `plan` read them, and leaves nothing in its folder; a folder that is a file is refused.
+    void calibrateMeasuresAndSaves()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.remove(QStringLiteral("MIZAN_CALIBRATION"));
+        env.insert(QStringLiteral("XDG_CONFIG_HOME"), dir.filePath(QStringLiteral("config")));
+        const QString folder = dir.filePath(QStringLiteral("disk"));
+        const CliRun r = runCli({QStringLiteral("calibrate"), QStringLiteral("--no-gpu"), QStringLiteral("--folder"), folder, QStringLiteral("--json")},
+                                env, 300000);
+        QVERIFY2(r.exitCode == 0, qPrintable(text(r)));
+        const QJsonObject out = jsonOf(r);
+        QCOMPARE(out.value(QStringLiteral("format")).toString(), QStringLiteral("mizan-calibration"));
+        const QString saved = dir.filePath(QStringLiteral("config/mizan/calibration.json"));
+        QCOMPARE(out.value(QStringLiteral("saved_to")).toString(), saved);
+        QVERIFY(QFile::exists(saved));
+        const QJsonObject speeds = out.value(QStringLiteral("speeds")).toObject();
+        const QJsonObject cpu = speeds.value(QStringLiteral("cpu")).toObject().value(QStringLiteral("compute")).toObject();
+        // Measured, not the assumed defaults (20 GB/s, 0.5 TFLOP/s, 30 us) and within what any CPU does.
+        const double bandwidth = cpu.value(QStringLiteral("weight_bandwidth")).toDouble();
+        const double flops = cpu.value(QStringLiteral("flops")).toDouble();
+        const double overhead = cpu.value(QStringLiteral("module_overhead_s")).toDouble();
+        QVERIFY2(bandwidth > 1e8 && bandwidth < 1e12 && bandwidth != 20e9, qPrintable(QString::number(bandwidth)));
+        QVERIFY2(flops > 1e8 && flops < 1e14 && flops != 0.5e12, qPrintable(QString::number(flops)));
+        QVERIFY2(overhead > 0 && overhead < 0.01 && overhead != 30e-6, qPrintable(QString::number(overhead)));
+        for (const char *key : {"memcpy_bandwidth", "page_cache_bandwidth", "disk_bandwidth", "convert_bandwidth"})
+            QVERIFY2(speeds.value(QLatin1String(key)).toDouble() > 1e6, key);
+        QVERIFY2(speeds.value(QStringLiteral("cpu")).toObject().value(QStringLiteral("source")).toString().startsWith(
+                     QStringLiteral("calibrated on this machine")),
+                 r.out.constData());
+        // The test models and files are gone.
+        QVERIFY2(QDir(folder).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot).isEmpty(),
+                 qPrintable(QDir(folder).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot).join(QLatin1Char(' '))));
+
+        const CliRun devices = runCli({QStringLiteral("devices")}, env);
+        QVERIFY2(devices.exitCode == 0, qPrintable(text(devices)));
+        QVERIFY2(devices.outText().contains(QStringLiteral("calibrated on this machine")), qPrintable(text(devices)));
+
+        QFile file(dir.filePath(QStringLiteral("a-file")));
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.close();
+        const CliRun refused = runCli({QStringLiteral("calibrate"), QStringLiteral("--no-gpu"), QStringLiteral("--no-save"), QStringLiteral("--folder"),
+                                       file.fileName()},
+                                      env);
+        QVERIFY2(refused.exitCode == 1, qPrintable(text(refused)));
+        QVERIFY2(refused.errText().contains(file.fileName()) && refused.errText().contains(QStringLiteral("not a folder")), qPrintable(text(refused)));
+    }
+
     // Ctrl-C stops the run: exit 130, "cancelled".
     void interrupt()
     {
