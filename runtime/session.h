@@ -179,7 +179,9 @@ struct RunResult {
     double prefillSeconds = 0;
     double decodeSecondsPerToken = 0;  // mean over the tokens after the first
     std::string cpuDtype, gpuDtype;    // what was computed in
-    std::int64_t convertedTensors = 0; // weights converted to the compute dtype (e.g. float16 -> float32 on CPU)
+    // Conversions of weights to the compute dtype (e.g. float16 -> float32 on the CPU): one per
+    // weight at load or per move, and one per use for experts computed on the CPU from disk.
+    std::int64_t convertedTensors = 0;
     std::int64_t convertedBytes = 0;
     double convertSeconds = 0;
     std::int64_t inPlaceTensors = 0;   // float32 weights used straight from the mmapped file

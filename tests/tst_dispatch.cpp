@@ -399,6 +399,67 @@ private Q_SLOTS:
         QCOMPARE(expertMoves > 0, !onCpu);
     }
 
+    // Experts on disk computed on the CPU from a bfloat16 checkpoint are converted to float32 on
+    // every use, inside the forward: the run report counts each of those conversions, where
+    // experts on "cpu" are converted once, at load, like every other weight.
+    void diskExpertsConvertedOnUseAreCounted_data()
+    {
+        QTest::addColumn<bool>("v4");
+        QTest::newRow("4.x layout, one tensor per expert") << true;
+        QTest::newRow("v5 layout, stacked experts") << false;
+    }
+
+    void diskExpertsConvertedOnUseAreCounted()
+    {
+        QFETCH(bool, v4);
+        auto demo = std::make_unique<Demo>();
+        models::DemoOptions o = test::tinyDemoOptions("mixtral-8x7b", 2, 200, 5);
+        o.dtype = DType::BF16;
+        o.layout = v4 ? models::TransformersLayout::V4 : models::TransformersLayout::V5;
+        models::writeDemo(demo->path(), o);
+        const std::string moe = v4 ? ".block_sparse_moe.experts" : ".mlp.experts";
+        auto mapWith = [&](Device experts) {
+            planner::DeviceMap map{{"model.embed_tokens", Device::gpu(0)}};
+            for (int i = 0; i < 2; ++i) {
+                map.emplace_back("model.layers." + std::to_string(i), Device::gpu(0));
+                map.emplace_back("model.layers." + std::to_string(i) + moe, experts);
+            }
+            map.emplace_back("model.norm", Device::gpu(0));
+            map.emplace_back("lm_head", Device::gpu(0));
+            return map;
+        };
+        const Run cpu = runOnce(requestFor(*demo, mapWith(Device::cpu()), 1));
+        const Run disk = runOnce(requestFor(*demo, mapWith(Device::disk()), 1));
+        QVERIFY2(!cpu.result.error, qPrintable(failure(cpu.result)));
+        QVERIFY2(!disk.result.error, qPrintable(failure(disk.result)));
+        QCOMPARE(disk.result.generatedIds, cpu.result.generatedIds);
+
+        const loader::Checkpoint checkpoint = loader::open(demo->path());
+        std::int64_t total = 0, experts = 0; // stored bytes; experts of one block
+        for (const auto &t : checkpoint.catalog.tensors) {
+            total += t.byteSize;
+            if (t.name.rfind("model.layers.0" + moe + ".", 0) == 0)
+                experts += t.byteSize;
+        }
+        QVERIFY(experts > 0);
+        const int count = o.config["num_local_experts"].get<int>(), routed = o.config["num_experts_per_tok"].get<int>();
+        const std::int64_t forwards = static_cast<std::int64_t>(disk.result.generatedIds.size());
+        // Experts on "cpu": every weight converted once, at load (the simulated GPU computes in
+        // float32 too).
+        QCOMPARE(cpu.result.convertedBytes, total);
+        // On disk: the rest at load, then the experts a forward uses, every forward: at least the
+        // routed ones of each block (all of them when stacked in one tensor per projection), at
+        // most all of them.
+        const std::int64_t perUse = disk.result.convertedBytes - (total - 2 * experts);
+        const std::int64_t least = v4 ? forwards * 2 * routed * (experts / count) : forwards * 2 * experts;
+        QVERIFY2(perUse >= least && perUse <= forwards * 2 * experts,
+                 qPrintable(QString("converted on use %1 bytes, expected %2 to %3").arg(perUse).arg(least).arg(forwards * 2 * experts)));
+        QVERIFY(disk.result.convertSeconds > 0);
+        // More conversions than the load's (every tensor but the two blocks' experts).
+        QVERIFY(disk.result.convertedTensors > cpu.result.convertedTensors - 2 * (v4 ? 3 * count : 2));
+        QVERIFY(hasNote(disk.result, "weight conversion(s) to the compute dtype"));
+    }
+
     // Offloaded weights come back for every forward; prefetched moves are marked as such.
     void prefetchBringsWeightsAhead()
     {

@@ -769,7 +769,7 @@ int runRun(const std::vector<std::string> &argv)
         std::cout << "Stage       " << stageSummary(result.stage, result.generatedIds.size()) << "\n";
     std::cout << "Compute     " << result.cpuDtype << " on the CPU" << (simulatedNames.empty() ? "" : " and the simulated GPUs");
     if (result.convertedTensors > 0)
-        std::cout << "; " << result.convertedTensors << " weight tensor(s) converted (" << humanBytes(static_cast<double>(result.convertedBytes))
+        std::cout << "; " << result.convertedTensors << " weight conversion(s) (" << humanBytes(static_cast<double>(result.convertedBytes))
                   << " read, " << ms(result.convertSeconds) << ")";
     else
         std::cout << "; nothing converted";

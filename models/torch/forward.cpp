@@ -25,6 +25,8 @@ torch::Tensor WeightSource::runPart(const std::string &, c10::Device device, c10
     return compute(device, dtype).to(device, dtype);
 }
 
+void WeightSource::converted(const std::string &, std::int64_t, double) {}
+
 const char *toString(StepKind kind)
 {
     switch (kind) {

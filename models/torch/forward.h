@@ -66,6 +66,10 @@ public:
     using PartCompute = std::function<torch::Tensor(c10::Device device, c10::ScalarType dtype)>;
     virtual torch::Tensor runPart(const std::string &module, c10::Device device, c10::ScalarType dtype,
                                   const PartCompute &compute);
+    // The forward converted a weight from get() to another floating dtype where it computes
+    // (`bytes` read, in `seconds`): a part computed on the CPU over weights stored in another
+    // dtype, mmapped experts converted on every use. Default: nothing.
+    virtual void converted(const std::string &name, std::int64_t bytes, double seconds);
 };
 
 enum class StepKind { Embedding, Block, Norm, Head };

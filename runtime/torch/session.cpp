@@ -391,7 +391,16 @@ private:
 class StagedSource final : public WeightSource {
 public:
     using PartRunner = std::function<torch::Tensor(const std::string &, c10::Device, c10::ScalarType, const PartCompute &)>;
-    explicit StagedSource(const Staged &staged, PartRunner parts = {}) : m_staged(staged), m_parts(std::move(parts)) {}
+    using ConversionNote = std::function<void(std::int64_t bytes, double seconds)>;
+    StagedSource(const Staged &staged, PartRunner parts, ConversionNote note)
+        : m_staged(staged), m_parts(std::move(parts)), m_note(std::move(note))
+    {
+    }
+    void converted(const std::string &, std::int64_t bytes, double seconds) override
+    {
+        if (m_note)
+            m_note(bytes, seconds);
+    }
     torch::Tensor runPart(const std::string &module, c10::Device device, c10::ScalarType dtype,
                           const PartCompute &compute) override
     {
@@ -408,6 +417,7 @@ public:
 private:
     const Staged &m_staged;
     PartRunner m_parts;
+    ConversionNote m_note;
 };
 
 struct StepPlan {
@@ -1110,7 +1120,7 @@ private:
                 ran.seconds = partTime;
                 m_events->push(ran);
                 return out.to(device, dtype);
-            });
+            }, [this](std::int64_t bytes, double seconds) { noteConversion(bytes, seconds); });
             const auto t0 = Clock::now();
             torch::Tensor y;
             try {
@@ -1217,7 +1227,7 @@ private:
         result.convertSeconds = m_convertSeconds;
         result.inPlaceTensors = m_inPlace;
         if (m_converted > 0)
-            result.notes.push_back(std::to_string(m_converted) + " weight tensor(s) converted to the compute dtype (" +
+            result.notes.push_back(std::to_string(m_converted) + " weight conversion(s) to the compute dtype (" +
                                    std::to_string(m_convertedBytes) + " bytes read, " +
                                    std::to_string(static_cast<long long>(m_convertSeconds * 1000)) + " ms)");
         std::int64_t cpuParts = 0;
