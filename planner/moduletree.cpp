@@ -31,7 +31,7 @@ void NameTable::reserve(std::size_t n)
 void NameTable::rehash(std::size_t slots)
 {
     // Positions re-entered in order: of two equal names the earlier stays first on its probe path.
-    m_slots.assign(std::bit_ceil(std::max<std::size_t>(16, slots)), -1);
+    m_slots.assign(std::bit_ceil(std::max<std::size_t>(16, slots)), Slot{});
     for (std::size_t position = 0; position < m_hashes.size(); ++position)
         enter(position);
 }
@@ -39,10 +39,11 @@ void NameTable::rehash(std::size_t slots)
 void NameTable::enter(std::size_t position)
 {
     const std::size_t mask = m_slots.size() - 1;
-    std::size_t slot = m_hashes[position] & mask;
-    while (m_slots[slot] >= 0)
+    const std::size_t hash = m_hashes[position];
+    std::size_t slot = hash & mask;
+    while (m_slots[slot].position >= 0)
         slot = (slot + 1) & mask;
-    m_slots[slot] = static_cast<std::int32_t>(position);
+    m_slots[slot] = Slot{static_cast<std::int32_t>(position), tagOf(hash)};
 }
 
 ModuleTree::ModuleTree()

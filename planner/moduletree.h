@@ -51,7 +51,9 @@ struct Module {
 
 // Name -> position for names kept elsewhere (module names, size-map keys), in the order they were
 // entered: open addressing over positions keyed by each name's hash, so that no name is copied and
-// none is hashed twice. nameAt(position) gives the name entered at a position.
+// none is hashed twice. nameAt(position) gives the name entered at a position. Each slot holds the
+// position and the hash's upper half: a probe compares names only when those match, so a lookup
+// among a million names costs one cache miss for the slot and one for the name it finds.
 class NameTable {
 public:
     // Position of `name`, or -1.
@@ -75,22 +77,22 @@ public:
         if (m_slots.empty())
             return -1;
         const std::size_t mask = m_slots.size() - 1;
+        const std::uint32_t tag = tagOf(hash);
         for (std::size_t slot = hash & mask;; slot = (slot + 1) & mask) {
-            const std::int64_t position = m_slots[slot];
-            if (position < 0)
+            const Slot &s = m_slots[slot];
+            if (s.position < 0)
                 return -1;
-            if (m_hashes[static_cast<std::size_t>(position)] == hash && matches(position))
-                return position;
+            if (s.tag == tag && matches(s.position))
+                return s.position;
         }
     }
     template<typename Matches>
     void appendHashed(std::size_t hash, const Matches &matches)
     {
-        if (findHashed(hash, matches) >= 0) {
-            m_hashes.push_back(hash);
-            return;
-        }
+        const bool known = findHashed(hash, matches) >= 0;
         m_hashes.push_back(hash);
+        if (known)
+            return;
         if (2 * m_hashes.size() > m_slots.size())
             rehash(4 * m_hashes.size()); // enters this one too
         else
@@ -100,11 +102,16 @@ public:
     void reserve(std::size_t n);
 
 private:
+    struct Slot {
+        std::int32_t position = -1; // -1: empty
+        std::uint32_t tag = 0;      // upper half of the hash
+    };
+    static std::uint32_t tagOf(std::size_t hash) { return static_cast<std::uint32_t>(static_cast<std::uint64_t>(hash) >> 32); }
     void rehash(std::size_t slots);
     void enter(std::size_t position);
 
-    std::vector<std::int32_t> m_slots;  // power-of-two many, -1 empty, at most half used
-    std::vector<std::size_t> m_hashes;  // by position
+    std::vector<Slot> m_slots;          // power-of-two many, at most half used
+    std::vector<std::size_t> m_hashes;  // by position (for rehashing)
 };
 
 // A module hierarchy as torch's nn.Module builds it: the root is id 0; ids are stable and
