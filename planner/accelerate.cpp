@@ -1,4 +1,5 @@
 #include "accelerate.h"
+#include "namemap.h"
 
 #include "error.h"
 
@@ -627,15 +628,15 @@ std::string checkDeviceMap(const ModuleTree &tree, const std::vector<std::pair<s
         return warning;
     // state_dict order: each module's own params, own persistent buffers, then its children.
     std::vector<std::string> missing;
-    std::unordered_set<std::string_view> keys; // views of `map`'s keys
+    NameMap<std::string_view, bool> keys; // views of `map`'s keys
     keys.reserve(map.size());
     for (const auto &[key, device] : map)
-        keys.insert(key);
+        keys.emplace(key, true);
     auto covered = [&](const std::string &name) {
-        if (keys.count(name))
+        if (keys.contains(name))
             return true;
         for (std::size_t pos = name.find('.'); pos != std::string::npos; pos = name.find('.', pos + 1))
-            if (keys.count(std::string_view(name).substr(0, pos)))
+            if (keys.contains(std::string_view(name).substr(0, pos)))
                 return true;
         return false;
     };
@@ -1122,13 +1123,16 @@ InferResult Inferrer::run()
     }
 
     std::vector<std::pair<std::string, Device>> deviceMap;
-    std::unordered_map<std::string, std::size_t> mapIndex;
+    NameTable mapIndex; // deviceMap's keys -> their positions
     auto assign = [&](const std::string &name, const Device &d) {
-        auto [it, inserted] = mapIndex.emplace(name, deviceMap.size());
-        if (inserted)
-            deviceMap.emplace_back(name, d);
-        else
-            deviceMap[it->second].second = d;
+        const std::size_t hash = std::hash<std::string_view>()(name);
+        const auto same = [&](std::int64_t p) { return deviceMap[static_cast<std::size_t>(p)].first == name; };
+        if (const std::int64_t p = mapIndex.findHashed(hash, same); p >= 0) {
+            deviceMap[static_cast<std::size_t>(p)].second = d;
+            return;
+        }
+        deviceMap.emplace_back(name, d);
+        mapIndex.appendHashed(hash, [](std::int64_t) { return false; }); // known to be new
     };
     // The map keys of an entry: its name, or for the rest of a no-split module its parts.
     auto assignEntry = [&](const Entry &e, const Device &d) {

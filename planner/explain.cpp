@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <string_view>
-#include <unordered_set>
 #include <utility>
 
 namespace mizan::planner::detail {
@@ -67,10 +66,10 @@ void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &si
         if (std::find(list.begin(), list.end(), d) == list.end())
             list.push_back(d);
     };
-    std::unordered_set<std::string_view> rawKeys; // views of `raw`'s keys
+    NameMap<std::string_view, bool> rawKeys; // views of `raw`'s keys
     rawKeys.reserve(raw.size());
     for (const auto &entry : raw)
-        rawKeys.insert(entry.first);
+        rawKeys.emplace(entry.first, true);
     for (std::size_t i = 0; i < result.deviceMap.size(); ++i) {
         const auto r = resolveOrNone(tree, result.deviceMap[i].first);
         if (r.module < 0)
@@ -142,34 +141,34 @@ void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &si
                                                       : Message{MessageId::PinnedByUser, {d}}};
                 continue;
             }
-            auto t = trace.byName.find(m.name);
-            if ((t == trace.byName.end() || !t->second.placed) && rawKeys.count(m.name)) {
+            const InferTrace::Entry *t = trace.byName.find(m.name);
+            if ((!t || !t->placed) && rawKeys.contains(m.name)) {
                 // A part of the rest of a no-split module split by a policy: that module's reason.
                 int block = m.parent;
-                while (block > 0 && !trace.byName.count(tree.module(block).name))
+                while (block > 0 && !trace.byName.contains(tree.module(block).name))
                     block = tree.module(block).parent;
-                auto bt = block > 0 ? trace.byName.find(tree.module(block).name) : trace.byName.end();
-                if (bt != trace.byName.end() && bt->second.rest && bt->second.placed) {
+                const InferTrace::Entry *bt = block > 0 ? trace.byName.find(tree.module(block).name) : nullptr;
+                if (bt && bt->rest && bt->placed) {
                     t = bt;
                     p.explanation = only(MessageId::RestOf, tree.module(block).name, d);
                 }
             }
-            if (t != trace.byName.end() && !t->second.placed && !t->second.tiedTo.empty()) {
+            if (t && !t->placed && !t->tiedTo.empty()) {
                 p.kind = PlacementKind::Tied;
-                p.explanation = only(MessageId::TiedTo, t->second.tiedTo, d);
+                p.explanation = only(MessageId::TiedTo, t->tiedTo, d);
                 continue;
             }
-            if (t == trace.byName.end() || !t->second.placed) {
-                if (!rawKeys.count(m.name)) {
+            if (!t || !t->placed) {
+                if (!rawKeys.contains(m.name)) {
                     p.kind = PlacementKind::Merged;
                     p.explanation = only(MessageId::Merged, d);
                     // Why they went there: the first part that was turned away by an earlier device.
                     for (std::size_t r : rawKeysBelow(i)) {
                         const std::string &key = raw[r].first;
-                        auto kt = trace.byName.find(key);
-                        if (kt == trace.byName.end())
+                        const InferTrace::Entry *kt = trace.byName.find(key);
+                        if (!kt)
                             continue;
-                        const auto why = rejections(kt->second.rejections, &key);
+                        const auto why = rejections(kt->rejections, &key);
                         if (!why.empty()) {
                             p.explanation.insert(p.explanation.end(), why.begin(), why.end());
                             break;
@@ -183,7 +182,7 @@ void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &si
             }
             const std::vector<Message> restOf = std::move(p.explanation);
             p.explanation.clear();
-            const InferTrace::Entry &tr = t->second;
+            const InferTrace::Entry &tr = *t;
             const auto rejected = rejections(tr.rejections);
             if (tr.placed->kind == accel::InferEvent::Forbidden) {
                 p.kind = PlacementKind::Moved;
@@ -224,14 +223,14 @@ void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &si
         if (below.size() == 1)
             p.device = below.front();
         p.kind = below.size() == 1 ? PlacementKind::Merged : PlacementKind::Mixed;
-        auto t = trace.byName.find(m.name);
+        const InferTrace::Entry *t = trace.byName.find(m.name);
         std::vector<Message> why;
         if (auto split = pins.splitBy.find(m.name); split != pins.splitBy.end()) {
             why = {{MessageId::SplitByPolicy, {split->second}}};
-            if (t != trace.byName.end() && t->second.rest && t->second.placed)
-                why.push_back({MessageId::RestKeptOn, {t->second.placed->device}});
-        } else if (t != trace.byName.end())
-            for (const auto &ev : t->second.rejections)
+            if (t && t->rest && t->placed)
+                why.push_back({MessageId::RestKeptOn, {t->placed->device}});
+        } else if (t)
+            for (const auto &ev : t->rejections)
                 if (ev.kind == accel::InferEvent::Split) {
                     if (ev.limit >= 0 && ev.used + ev.size >= ev.limit)
                         why = {{MessageId::DidNotFitOn, {ev.device, ByteCount{std::max(0.0, ev.limit - ev.used)}, ByteCount{ev.size}}},

@@ -4,6 +4,7 @@
 // (pins.cpp) and the reasons given for every module's place (explain.cpp).
 
 #include "accelerate.h"
+#include "namemap.h"
 #include "plan.h"
 #include "usage_p.h"
 
@@ -87,7 +88,7 @@ struct InferTrace {
         bool fallback = false;
         bool rest = false; // a no-split module placed without the parts a policy placed
     };
-    std::unordered_map<std::string, Entry> byName;
+    NameMap<std::string, Entry> byName;
     std::vector<std::pair<Device, std::int64_t>> reserveAt; // last largest-layer reserve seen per device
 
     void record(const accel::InferEvent &event);

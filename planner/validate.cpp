@@ -1,5 +1,6 @@
 #include "validate.h"
 
+#include "namemap.h"
 #include "planerror.h"
 #include "policy.h"
 #include "usage_p.h"
@@ -59,15 +60,22 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
     // Resolve keys; duplicates and unknown names.
     std::vector<KeyTarget> resolved(map.size());
     std::vector<int> moduleKey(n, -1);
-    std::unordered_map<std::string_view, std::size_t> seen; // views of `map`'s keys
+    NameMap<std::string_view, std::size_t> seen; // views of `map`'s keys -> their first index
     seen.reserve(map.size());
-    std::unordered_map<std::int64_t, std::size_t> tensorKey; // owner * 2^32 + slot -> key index
-    tensorKey.reserve(map.size());
-    auto tensorKeyOf = [](int owner, int slot) { return static_cast<std::int64_t>(owner) * (std::int64_t(1) << 32) + slot; };
+    // The key naming each tensor by itself, -1 when none: flat over (module, slot).
+    std::vector<std::size_t> firstSlot(n + 1, 0);
+    for (std::size_t id = 0; id < n; ++id) {
+        const Module &m = tree.module(static_cast<int>(id));
+        firstSlot[id + 1] = firstSlot[id] + m.params.size() + m.buffers.size();
+    }
+    std::vector<std::int64_t> tensorKey(firstSlot[n], -1);
+    auto tensorKeyAt = [&](int owner, int slot) -> std::int64_t & {
+        return tensorKey[firstSlot[static_cast<std::size_t>(owner)] + static_cast<std::size_t>(slot)];
+    };
     std::vector<bool> twice(map.size(), false);
     // A likely intended name for an unknown key: the first module whose name ends with "." + key.
     // Every module name suffix after a dot is looked up among the unknown keys, once.
-    std::unordered_map<std::string_view, int> suffixGuess; // unknown key -> module id, or -1
+    NameMap<std::string_view, int> suffixGuess; // unknown key -> module id, or -1
     for (std::size_t i = 0; i < map.size(); ++i) {
         const std::string &key = map[i].first;
         if (!seen.emplace(key, i).second) {
@@ -80,19 +88,19 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         else if (resolved[i].tensor < 0)
             moduleKey[static_cast<std::size_t>(resolved[i].module)] = static_cast<int>(i);
         else
-            tensorKey[tensorKeyOf(resolved[i].module, resolved[i].tensor)] = i;
+            tensorKeyAt(resolved[i].module, resolved[i].tensor) = static_cast<std::int64_t>(i);
     }
     if (!suffixGuess.empty())
         for (int id = 1; id < tree.size(); ++id) {
             const std::string_view name = tree.module(id).name;
             for (auto dot = name.find('.', 1); dot != std::string_view::npos; dot = name.find('.', dot + 1))
-                if (auto it = suffixGuess.find(name.substr(dot + 1)); it != suffixGuess.end() && it->second < 0)
-                    it->second = id;
+                if (int *guess = suffixGuess.find(name.substr(dot + 1)); guess && *guess < 0)
+                    *guess = id;
         }
     for (std::size_t i = 0; i < map.size(); ++i) {
         const std::string &key = map[i].first;
         if (twice[i]) {
-            add(Severity::Error, IssueKind::CoveredTwice, key, {MessageId::KeyTwice, {key, map[seen.at(key)].second, map[i].second}},
+            add(Severity::Error, IssueKind::CoveredTwice, key, {MessageId::KeyTwice, {key, map[*seen.find(key)].second, map[i].second}},
                 {MessageId::FixKeepOneEntry, {key}});
             continue;
         }
@@ -100,7 +108,7 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
             continue;
         // Else the key minus a leading component ("model.lm_head" -> "lm_head").
         std::string guess;
-        if (const int id = suffixGuess.at(key); id >= 0)
+        if (const int id = *suffixGuess.find(key); id >= 0)
             guess = tree.module(id).name;
         if (guess.empty())
             if (const auto dot = key.find('.'); dot != std::string::npos && tree.resolveKey(std::string_view(key).substr(dot + 1)))
@@ -139,9 +147,8 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
     std::size_t uncoveredCount = 0;
     std::vector<std::string> uncoveredSample;
     auto deviceOfTensor = [&](int owner, int slot) -> std::optional<Device> {
-        auto it = tensorKey.find(tensorKeyOf(owner, slot));
-        if (it != tensorKey.end())
-            return map[it->second].second;
+        if (const std::int64_t k = tensorKeyAt(owner, slot); k >= 0)
+            return map[static_cast<std::size_t>(k)].second;
         const int c = cover[static_cast<std::size_t>(owner)];
         if (c >= 0)
             return map[static_cast<std::size_t>(c)].second;
@@ -153,15 +160,15 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         for (std::size_t s = 0; s < m.params.size() + m.buffers.size(); ++s) {
             const bool buffer = s >= m.params.size();
             const Tensor &t = buffer ? m.buffers[s - m.params.size()] : m.params[s];
-            const auto it = tensorKey.find(tensorKeyOf(id, static_cast<int>(s)));
-            if (it != tensorKey.end() && c >= 0) {
-                const auto &key = map[it->second].first;
+            const std::int64_t k = tensorKeyAt(id, static_cast<int>(s));
+            if (k >= 0 && c >= 0) {
+                const auto &key = map[static_cast<std::size_t>(k)].first;
                 const auto &outer = map[static_cast<std::size_t>(c)].first;
                 add(Severity::Error, IssueKind::CoveredTwice, key,
                     outer.empty() ? Message{MessageId::KeyInsideWholeModel, {key}} : Message{MessageId::KeyInside, {key, outer}},
                     {MessageId::FixRemoveOneOfTwo, {}});
             }
-            if (it == tensorKey.end() && c < 0 && (!buffer || t.persistent)) {
+            if (k < 0 && c < 0 && (!buffer || t.persistent)) {
                 ++uncoveredCount;
                 if (uncoveredSample.size() < 5)
                     uncoveredSample.push_back(tree.tensorName(id, t));
