@@ -111,7 +111,7 @@ struct NamedTensor {
 };
 
 // Section 1: params of the subtree (pre-order, dedup by tie id), then buffers likewise.
-std::vector<NamedTensor> enumerateTensors(const ModuleTree &tree, int from, bool params, bool buffers)
+std::vector<NamedTensor> enumerateTensors(const ModuleTree &tree, int from, bool params, bool buffers, bool names = true)
 {
     std::vector<NamedTensor> out;
     const auto order = tree.preorder(from);
@@ -135,7 +135,7 @@ std::vector<NamedTensor> enumerateTensors(const ModuleTree &tree, int from, bool
             for (const auto &t : pass == 0 ? m.params : m.buffers) {
                 if (t.tie >= 0 && !seen.insert(t.tie).second)
                     continue;
-                out.push_back({relative(id, t), id, &t});
+                out.push_back({names ? relative(id, t) : std::string(), id, &t});
             }
         }
     }
@@ -227,49 +227,51 @@ std::int64_t convertFileSizeToInt(std::string_view size)
 
 std::int64_t SizeMap::position(std::string_view name) const
 {
-    return m_index.find(name, [this](std::int64_t i) -> const std::string & {
-        return m_entries[static_cast<std::size_t>(i)].first;
-    });
+    return m_index.find(name, [this](std::int64_t i) { return this->name(static_cast<std::size_t>(i)); });
 }
 
-double SizeMap::operator[](const std::string &name) const
+double SizeMap::operator[](std::string_view name) const
 {
     const std::int64_t i = position(name);
-    return i < 0 ? 0.0 : m_entries[static_cast<std::size_t>(i)].second;
+    return i < 0 ? 0.0 : m_entries[static_cast<std::size_t>(i)].bytes;
 }
 
-void SizeMap::add(const std::string &name, double bytes)
+void SizeMap::enterTail(std::size_t start, double bytes)
 {
-    const std::size_t hash = std::hash<std::string_view>()(name);
-    auto matches = [&](std::int64_t i) { return m_entries[static_cast<std::size_t>(i)].first == name; };
+    const std::string_view key(m_names.data() + start, m_names.size() - start);
+    const std::size_t hash = std::hash<std::string_view>()(key);
+    auto matches = [&](std::int64_t i) { return name(static_cast<std::size_t>(i)) == key; };
     if (const std::int64_t i = m_index.findHashed(hash, matches); i >= 0) {
-        m_entries[static_cast<std::size_t>(i)].second += bytes;
+        m_entries[static_cast<std::size_t>(i)].bytes += bytes;
+        m_names.resize(start);
         return;
     }
-    m_entries.emplace_back(name, bytes);
+    m_entries.push_back({start, key.size(), bytes});
     m_index.appendHashed(hash, [](std::int64_t) { return false; }); // known to be new
 }
 
-void SizeMap::add(std::string &&name, double bytes)
+void SizeMap::add(std::string_view name, double bytes)
 {
-    // One hash for the look-up and the entry.
-    const std::size_t hash = std::hash<std::string_view>()(name);
-    auto matches = [&](std::int64_t i) { return m_entries[static_cast<std::size_t>(i)].first == name; };
-    if (const std::int64_t i = m_index.findHashed(hash, matches); i >= 0) {
-        m_entries[static_cast<std::size_t>(i)].second += bytes;
-        return;
-    }
-    m_entries.emplace_back(std::move(name), bytes);
-    m_index.appendHashed(hash, [](std::int64_t) { return false; }); // known to be new
+    const std::size_t start = m_names.size();
+    m_names.append(name);
+    enterTail(start, bytes);
 }
 
-std::size_t SizeMap::append(std::string name, double bytes)
+void SizeMap::addJoined(std::string_view prefix, std::string_view suffix, double bytes)
+{
+    const std::size_t start = m_names.size();
+    if (!prefix.empty())
+        m_names.append(prefix).append(1, '.');
+    m_names.append(suffix);
+    enterTail(start, bytes);
+}
+
+std::size_t SizeMap::append(std::string_view name, double bytes)
 {
     const std::size_t position = m_entries.size();
-    m_entries.emplace_back(std::move(name), bytes);
-    m_index.append(m_entries.back().first, [this](std::int64_t i) -> const std::string & {
-        return m_entries[static_cast<std::size_t>(i)].first;
-    });
+    m_entries.push_back({m_names.size(), name.size(), bytes});
+    m_names.append(name);
+    m_index.append(name, [this](std::int64_t i) { return this->name(static_cast<std::size_t>(i)); });
     return position;
 }
 
@@ -281,10 +283,24 @@ SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, c
         // Module keys are the dotted prefixes of tensor names: walk the ancestor chain by id.
         std::vector<std::int64_t> position(static_cast<std::size_t>(tree.size()), -1);
         std::vector<int> chain;
-        auto tensors = enumerateTensors(tree, from, !buffersOnly, true);
-        sizes.reserve(static_cast<std::size_t>(tree.size()) + tensors.size());
-        for (auto &nt : tensors) {
-            const double bytes = tensorBytes(*nt.tensor, nt.name, dtype, special);
+        // Names are joined straight into the map's buffer (built apart only for special dtypes).
+        const auto tensors = enumerateTensors(tree, from, !buffersOnly, true, false);
+        std::size_t nameBytes = 0;
+        for (const auto &m : tree.modules())
+            nameBytes += m.name.size();
+        for (const auto &nt : tensors)
+            nameBytes += tree.module(nt.module).name.size() + 1 + nt.tensor->name.size();
+        sizes.reserve(static_cast<std::size_t>(tree.size()) + tensors.size(), nameBytes);
+        std::string full;
+        for (const auto &nt : tensors) {
+            const std::string &owner = tree.module(nt.module).name;
+            if (!special.empty()) {
+                full.assign(owner);
+                if (!owner.empty())
+                    full.append(1, '.');
+                full.append(nt.tensor->name);
+            }
+            const double bytes = tensorBytes(*nt.tensor, full, dtype, special);
             chain.clear();
             for (int m = nt.module; m >= 0; m = tree.module(m).parent)
                 chain.push_back(m);
@@ -295,7 +311,7 @@ SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, c
                 else
                     sizes.addAt(static_cast<std::size_t>(pos), bytes);
             }
-            sizes.add(std::move(nt.name), bytes);
+            sizes.addJoined(owner, nt.tensor->name, bytes);
         }
         sizes.setModulePositions(std::move(position));
         return sizes;
@@ -446,7 +462,7 @@ Memory maxMemoryFromAccelerateJson(const nlohmann::json &json)
 namespace {
 
 // Class name of the object a size-map key names (tensors: "Parameter" / "Tensor").
-std::string classOfKey(const ModuleTree &tree, const std::string &key)
+std::string classOfKey(const ModuleTree &tree, std::string_view key)
 {
     const auto target = tree.resolveKey(key);
     if (target && !target->isTensor())
@@ -486,7 +502,9 @@ Memory getBalancedMemory(const ModuleTree &tree, const Memory &maxMemoryIn, cons
     if (!noSplitClasses.empty()) {
         std::vector<std::pair<std::string, double>> found;
         const std::unordered_set<std::string> wanted(noSplitClasses.begin(), noSplitClasses.end());
-        for (const auto &[name, size] : sizes.entries()) {
+        for (std::size_t i = 0; i < sizes.size(); ++i) {
+            const std::string_view name = sizes.name(i);
+            const double size = sizes.bytes(i);
             if (name.empty())
                 continue;
             const std::string cls = classOfKey(tree, name);

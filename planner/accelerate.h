@@ -33,21 +33,31 @@ std::int64_t convertFileSizeToInt(std::int64_t size);
 
 using SpecialDtypes = std::vector<std::pair<std::string, DType>>;
 
-// name -> bytes, keys in first-touch order (root first). Absent keys read 0 (tied aliases).
+// name -> bytes, keys in first-touch order (root first). Absent keys read 0 (tied aliases). The
+// names sit in one buffer (a million-module tree makes two million keys, each a string allocation
+// otherwise).
 class SizeMap {
 public:
-    double operator[](const std::string &name) const;
-    bool contains(const std::string &name) const { return position(name) >= 0; }
-    void add(const std::string &name, double bytes);
-    void add(std::string &&name, double bytes);
-    const std::vector<std::pair<std::string, double>> &entries() const { return m_entries; }
+    double operator[](std::string_view name) const;
+    bool contains(std::string_view name) const { return position(name) >= 0; }
+    void add(std::string_view name, double bytes);
+    // add() of `prefix + "." + suffix` (`suffix` alone when `prefix` is empty), not built first.
+    void addJoined(std::string_view prefix, std::string_view suffix, double bytes);
+    std::size_t size() const { return m_entries.size(); }
+    std::string_view name(std::size_t position) const
+    {
+        const Entry &e = m_entries[position];
+        return std::string_view(m_names.data() + e.offset, e.length);
+    }
+    double bytes(std::size_t position) const { return m_entries[position].bytes; }
     // Appends a key known to be new; returns its position.
-    std::size_t append(std::string name, double bytes);
-    void addAt(std::size_t position, double bytes) { m_entries[position].second += bytes; }
-    void reserve(std::size_t entries)
+    std::size_t append(std::string_view name, double bytes);
+    void addAt(std::size_t position, double bytes) { m_entries[position].bytes += bytes; }
+    void reserve(std::size_t entries, std::size_t nameBytes = 0)
     {
         m_entries.reserve(entries);
         m_index.reserve(entries);
+        m_names.reserve(nameBytes);
     }
     // Made by computeModuleSizes on the whole tree: the entry of every module of that tree by id,
     // without hashing its name. Empty otherwise.
@@ -56,14 +66,22 @@ public:
     double moduleBytes(int id) const
     {
         const std::int64_t p = m_modulePosition[static_cast<std::size_t>(id)];
-        return p < 0 ? 0.0 : m_entries[static_cast<std::size_t>(p)].second;
+        return p < 0 ? 0.0 : m_entries[static_cast<std::size_t>(p)].bytes;
     }
     void setModulePositions(std::vector<std::int64_t> positions) { m_modulePosition = std::move(positions); }
 
 private:
+    struct Entry {
+        std::size_t offset; // of the name in m_names
+        std::size_t length;
+        double bytes;
+    };
     std::int64_t position(std::string_view name) const;
+    // Enters the name just written at m_names[start...] (or adds to its entry and drops the copy).
+    void enterTail(std::size_t start, double bytes);
 
-    std::vector<std::pair<std::string, double>> m_entries;
+    std::string m_names;
+    std::vector<Entry> m_entries;
     NameTable m_index; // key -> position in m_entries
     std::vector<std::int64_t> m_modulePosition; // module id -> position in m_entries, -1 when absent
 };

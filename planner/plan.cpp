@@ -347,7 +347,7 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
     } else {
         // At most one entry per name the sizes know (modules and tensors): no rehash of a table
         // of a million names while infer runs.
-        trace.byName.reserve(sizes.map.entries().size());
+        trace.byName.reserve(sizes.map.size());
         auto observer = [&trace](const accel::InferEvent &event) { trace.record(event); };
         const auto inferred = accel::inferAutoDeviceMap(tree, io, observer, pins.empty() ? nullptr : &constraints);
         result.bufferWarning = inferred.bufferWarning;

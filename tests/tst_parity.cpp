@@ -142,10 +142,10 @@ private Q_SLOTS:
         } else if (kind == "compute_module_sizes") {
             const auto sizes = accel::computeModuleSizes(tree, dtypeOf(input), specialOf(input));
             const auto &want = expected["sizes"];
-            QCOMPARE(sizes.entries().size(), want.size());
+            QCOMPARE(sizes.size(), want.size());
             for (std::size_t i = 0; i < want.size(); ++i) {
-                QCOMPARE(QString::fromStdString(sizes.entries()[i].first), QString::fromStdString(want[i][0].get<std::string>()));
-                QCOMPARE(sizes.entries()[i].second, want[i][1].get<double>());
+                QCOMPARE(QString::fromStdString(std::string(sizes.name(i))), QString::fromStdString(want[i][0].get<std::string>()));
+                QCOMPARE(sizes.bytes(i), want[i][1].get<double>());
             }
         } else if (kind == "compute_module_total_buffer_size") {
             QCOMPARE(accel::computeModuleTotalBufferSize(tree, ModuleTree::kRoot, dtypeOf(input), specialOf(input)),
