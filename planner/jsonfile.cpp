@@ -5,7 +5,6 @@
 #include <optional>
 #include <string>
 #include <type_traits>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -241,16 +240,23 @@ OrderedObjectIndex::OrderedObjectIndex(nlohmann::ordered_json &object)
 {
     m_index.reserve(m_object->size());
     for (std::size_t i = 0; i < m_object->size(); ++i)
-        m_index.emplace((m_object->begin() + static_cast<std::ptrdiff_t>(i))->first, i);
+        m_index.append(keyAt(i), [this](std::int64_t p) { return keyAt(static_cast<std::size_t>(p)); });
+}
+
+std::string_view OrderedObjectIndex::keyAt(std::size_t position) const
+{
+    return (m_object->begin() + static_cast<std::ptrdiff_t>(position))->first;
 }
 
 nlohmann::ordered_json &OrderedObjectIndex::operator[](std::string key)
 {
-    const auto [it, inserted] = m_index.emplace(key, m_object->size());
-    if (!inserted)
-        return (m_object->begin() + static_cast<std::ptrdiff_t>(it->second))->second;
+    const std::size_t hash = std::hash<std::string_view>()(key);
+    const auto same = [&](std::int64_t p) { return keyAt(static_cast<std::size_t>(p)) == key; };
+    if (const std::int64_t p = m_index.findHashed(hash, same); p >= 0)
+        return (m_object->begin() + static_cast<std::ptrdiff_t>(p))->second;
     // Appended past ordered_map's own emplace, which would scan the keys again.
     m_object->nlohmann::ordered_json::object_t::Container::emplace_back(std::move(key), nlohmann::ordered_json());
+    m_index.appendHashed(hash, [](std::int64_t) { return false; }); // known to be new
     return m_object->back().second;
 }
 

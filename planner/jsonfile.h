@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "limits.h"
+#include "nametable.h"
 
 #include <nlohmann/json.hpp>
 
@@ -14,7 +15,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 namespace mizan::planner {
 
@@ -41,8 +41,9 @@ public:
     nlohmann::ordered_json &operator[](std::string key);
 
 private:
+    std::string_view keyAt(std::size_t position) const;
     nlohmann::ordered_json::object_t *m_object;
-    std::unordered_map<std::string, std::size_t> m_index;
+    NameTable m_index; // the object's keys -> their positions
 };
 
 // The name of a JSON value's type for messages: "a string", "an object", "a fractional number".

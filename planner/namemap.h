@@ -5,7 +5,7 @@
 // cache misses and a malloc per name that a million-key plan pays several times over. Here the
 // entries sit in one array in insertion order, found through a NameTable.
 
-#include "moduletree.h"
+#include "nametable.h"
 
 #include <cstdint>
 #include <functional>
