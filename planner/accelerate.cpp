@@ -241,20 +241,17 @@ void SizeMap::enterTail(std::size_t start, double bytes)
     const std::string_view key(m_names.data() + start, m_names.size() - start);
     const std::size_t hash = std::hash<std::string_view>()(key);
     auto matches = [&](std::int64_t i) { return name(static_cast<std::size_t>(i)) == key; };
-    if (const std::int64_t i = m_index.findHashed(hash, matches); i >= 0) {
+    if (const std::int64_t i = m_index.findOrAppend(hash, matches); i >= 0) {
         m_entries[static_cast<std::size_t>(i)].bytes += bytes;
         m_names.resize(start);
         return;
     }
     m_entries.push_back({start, key.size(), bytes});
-    m_index.appendHashed(hash, [](std::int64_t) { return false; }); // known to be new
 }
 
 void SizeMap::add(std::string_view name, double bytes)
 {
-    const std::size_t start = m_names.size();
-    m_names.append(name);
-    enterTail(start, bytes);
+    addJoined({}, name, bytes);
 }
 
 void SizeMap::addJoined(std::string_view prefix, std::string_view suffix, double bytes)
@@ -1145,12 +1142,11 @@ InferResult Inferrer::run()
     auto assign = [&](const std::string &name, const Device &d) {
         const std::size_t hash = std::hash<std::string_view>()(name);
         const auto same = [&](std::int64_t p) { return deviceMap[static_cast<std::size_t>(p)].first == name; };
-        if (const std::int64_t p = mapIndex.findHashed(hash, same); p >= 0) {
+        if (const std::int64_t p = mapIndex.findOrAppend(hash, same); p >= 0) {
             deviceMap[static_cast<std::size_t>(p)].second = d;
             return;
         }
         deviceMap.emplace_back(name, d);
-        mapIndex.appendHashed(hash, [](std::int64_t) { return false; }); // known to be new
     };
     // The map keys of an entry: its name, or for the rest of a no-split module its parts.
     auto assignEntry = [&](const Entry &e, const Device &d) {

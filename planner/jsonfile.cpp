@@ -252,11 +252,10 @@ nlohmann::ordered_json &OrderedObjectIndex::operator[](std::string key)
 {
     const std::size_t hash = std::hash<std::string_view>()(key);
     const auto same = [&](std::int64_t p) { return keyAt(static_cast<std::size_t>(p)) == key; };
-    if (const std::int64_t p = m_index.findHashed(hash, same); p >= 0)
+    if (const std::int64_t p = m_index.findOrAppend(hash, same); p >= 0)
         return (m_object->begin() + static_cast<std::ptrdiff_t>(p))->second;
     // Appended past ordered_map's own emplace, which would scan the keys again.
     m_object->nlohmann::ordered_json::object_t::Container::emplace_back(std::move(key), nlohmann::ordered_json());
-    m_index.appendHashed(hash, [](std::int64_t) { return false; }); // known to be new
     return m_object->back().second;
 }
 

@@ -47,10 +47,9 @@ public:
     {
         const std::size_t hash = std::hash<std::string_view>()(name);
         const auto same = [&](std::int64_t p) { return std::string_view(m_entries[static_cast<std::size_t>(p)].first) == name; };
-        if (const std::int64_t p = m_table.findHashed(hash, same); p >= 0)
+        if (const std::int64_t p = m_table.findOrAppend(hash, same); p >= 0)
             return {&m_entries[static_cast<std::size_t>(p)].second, false};
         m_entries.emplace_back(Key(name), std::move(value));
-        m_table.appendHashed(hash, [](std::int64_t) { return false; }); // known to be new
         return {&m_entries.back().second, true};
     }
     T &operator[](std::string_view name) { return *emplace(name).first; }

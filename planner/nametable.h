@@ -50,14 +50,22 @@ public:
     template<typename Matches>
     void appendHashed(std::size_t hash, const Matches &matches)
     {
-        const bool known = findHashed(hash, matches) >= 0;
+        if (findOrAppend(hash, matches) >= 0)
+            m_hashes.push_back(hash); // counted, not entered: find() keeps the earlier position
+    }
+    // The position `matches` recognizes; else enters the next position (size()) under `hash` and
+    // returns -1: the caller appends its entry there. One probe for a look-up that may insert.
+    template<typename Matches>
+    std::int64_t findOrAppend(std::size_t hash, const Matches &matches)
+    {
+        if (const std::int64_t position = findHashed(hash, matches); position >= 0)
+            return position;
         m_hashes.push_back(hash);
-        if (known)
-            return;
         if (2 * m_hashes.size() > m_slots.size())
             rehash(4 * m_hashes.size()); // enters this one too
         else
             enter(m_hashes.size() - 1);
+        return -1;
     }
     std::size_t size() const { return m_hashes.size(); }
     void reserve(std::size_t n);

@@ -177,8 +177,8 @@ torch::Tensor StepWeights::full(const std::string &name) const
         throw Error(ErrorKind::BadShape, m_source.fileOf(name),
                     "tensor " + inQuotes(name) + " has shape " + shapeText(t.sizes()) + ", the config implies "
                         + shapeText(expected));
-    if (m_convert && (t.device() != m_device || (t.is_floating_point() && t.scalar_type() != m_dtype))) {
-        const bool converts = t.is_floating_point() && t.scalar_type() != m_dtype;
+    const bool converts = t.is_floating_point() && t.scalar_type() != m_dtype;
+    if (m_convert && (t.device() != m_device || converts)) {
         const auto t0 = std::chrono::steady_clock::now();
         const std::int64_t bytes = static_cast<std::int64_t>(t.nbytes());
         t = t.to(m_device, t.is_floating_point() ? m_dtype : t.scalar_type());
