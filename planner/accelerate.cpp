@@ -108,6 +108,7 @@ struct NamedTensor {
     std::string name; // relative to the enumeration root
     int module;
     const Tensor *tensor;
+    int slot; // in the module: KeyTarget::tensor (params first, then buffers)
 };
 
 // Section 1: params of the subtree (pre-order, dedup by tie id), then buffers likewise.
@@ -132,10 +133,13 @@ std::vector<NamedTensor> enumerateTensors(const ModuleTree &tree, int from, bool
         std::unordered_set<int> seen;
         for (int id : order) {
             const Module &m = tree.module(id);
-            for (const auto &t : pass == 0 ? m.params : m.buffers) {
+            const auto &list = pass == 0 ? m.params : m.buffers;
+            const int first = pass == 0 ? 0 : static_cast<int>(m.params.size());
+            for (std::size_t i = 0; i < list.size(); ++i) {
+                const Tensor &t = list[i];
                 if (t.tie >= 0 && !seen.insert(t.tie).second)
                     continue;
-                out.push_back({names ? relative(id, t) : std::string(), id, &t});
+                out.push_back({names ? relative(id, t) : std::string(), id, &t, first + static_cast<int>(i)});
             }
         }
     }
@@ -227,7 +231,17 @@ std::int64_t convertFileSizeToInt(std::string_view size)
 
 std::int64_t SizeMap::position(std::string_view name) const
 {
+    if (!m_indexed)
+        std::call_once(*m_indexOnce, [this] { buildIndex(); });
     return m_index.find(name, [this](std::int64_t i) { return this->name(static_cast<std::size_t>(i)); });
+}
+
+void SizeMap::buildIndex() const
+{
+    // Every key is new (namesArePaths): entered in order, none twice.
+    m_index.reserve(m_entries.size());
+    for (std::size_t i = 0; i < m_entries.size(); ++i)
+        m_index.appendHashed(std::hash<std::string_view>()(name(i)), [](std::int64_t) { return false; });
 }
 
 double SizeMap::operator[](std::string_view name) const
@@ -236,7 +250,28 @@ double SizeMap::operator[](std::string_view name) const
     return i < 0 ? 0.0 : m_entries[static_cast<std::size_t>(i)].bytes;
 }
 
-void SizeMap::enterTail(std::size_t start, double bytes)
+double SizeMap::ofKey(std::string_view key, const KeyTarget &target) const
+{
+    if (byModule() && target.module >= 0 && !target.isTensor())
+        return moduleBytes(target.module);
+    if (!m_paths)
+        return (*this)[key];
+    if (target.module < 0)
+        return 0;
+    const std::int64_t p = m_tensorPosition[static_cast<std::size_t>(m_tensorBase[static_cast<std::size_t>(target.module)] + target.tensor)];
+    return p < 0 ? 0.0 : m_entries[static_cast<std::size_t>(p)].bytes;
+}
+
+double SizeMap::ofName(const ModuleTree &tree, std::string_view name) const
+{
+    if (!m_paths)
+        return (*this)[name];
+    // Every key is a module's name or a tensor's full name, which resolveKey finds.
+    const std::optional<KeyTarget> target = tree.resolveKey(name);
+    return target ? ofKey(name, *target) : 0.0;
+}
+
+std::size_t SizeMap::enterTail(std::size_t start, double bytes)
 {
     const std::string_view key(m_names.data() + start, m_names.size() - start);
     const std::size_t hash = std::hash<std::string_view>()(key);
@@ -244,9 +279,16 @@ void SizeMap::enterTail(std::size_t start, double bytes)
     if (const std::int64_t i = m_index.findOrAppend(hash, matches); i >= 0) {
         m_entries[static_cast<std::size_t>(i)].bytes += bytes;
         m_names.resize(start);
-        return;
+        return static_cast<std::size_t>(i);
     }
     m_entries.push_back({start, key.size(), bytes});
+    return m_entries.size() - 1;
+}
+
+std::size_t SizeMap::appendTail(std::size_t start, double bytes)
+{
+    m_entries.push_back({start, m_names.size() - start, bytes});
+    return m_entries.size() - 1;
 }
 
 void SizeMap::add(std::string_view name, double bytes)
@@ -272,6 +314,46 @@ std::size_t SizeMap::append(std::string_view name, double bytes)
     return position;
 }
 
+namespace {
+
+// Are the tree's full names paths: no local name empty or dotted, and the children and tensors of
+// each module named apart? Then no module or tensor has another's full name (module names are
+// their parent's and their own joined by a dot), so a size map's keys are all distinct.
+bool namesArePaths(const ModuleTree &tree)
+{
+    std::vector<std::string_view> names;
+    NameTable seen;
+    for (int id = 0; id < tree.size(); ++id) {
+        const Module &m = tree.module(id);
+        names.clear();
+        for (int c : m.children)
+            names.push_back(tree.module(c).localName);
+        for (const auto *list : {&m.params, &m.buffers})
+            for (const auto &t : *list)
+                names.push_back(t.name);
+        for (std::string_view n : names)
+            if (n.empty() || n.find('.') != std::string_view::npos)
+                return false;
+        if (names.size() <= 16) {
+            for (std::size_t i = 0; i < names.size(); ++i)
+                for (std::size_t j = i + 1; j < names.size(); ++j)
+                    if (names[i] == names[j])
+                        return false;
+            continue;
+        }
+        seen = NameTable();
+        seen.reserve(names.size());
+        for (std::string_view n : names) {
+            const std::size_t hash = std::hash<std::string_view>()(n);
+            if (seen.findOrAppend(hash, [&](std::int64_t i) { return names[static_cast<std::size_t>(i)] == n; }) >= 0)
+                return false;
+        }
+    }
+    return true;
+}
+
+} // namespace
+
 SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, const SpecialDtypes &special,
                            bool buffersOnly, int from)
 {
@@ -279,6 +361,7 @@ SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, c
     if (from == ModuleTree::kRoot) {
         // Module keys are the dotted prefixes of tensor names: walk the ancestor chain by id.
         std::vector<std::int64_t> position(static_cast<std::size_t>(tree.size()), -1);
+        std::vector<double> own(static_cast<std::size_t>(tree.size()), 0.0);
         std::vector<int> chain;
         // Names are joined straight into the map's buffer (built apart only for special dtypes).
         const auto tensors = enumerateTensors(tree, from, !buffersOnly, true, false);
@@ -287,7 +370,21 @@ SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, c
             nameBytes += m.name.size();
         for (const auto &nt : tensors)
             nameBytes += tree.module(nt.module).name.size() + 1 + nt.tensor->name.size();
-        sizes.reserve(static_cast<std::size_t>(tree.size()) + tensors.size(), nameBytes);
+        // With names that are paths, no key can repeat another: none is hashed here, and the index
+        // is built only if a look-up by name asks for it (plan() and validate() resolve by id).
+        sizes.m_paths = namesArePaths(tree);
+        sizes.m_indexed = !sizes.m_paths;
+        sizes.m_entries.reserve(static_cast<std::size_t>(tree.size()) + tensors.size());
+        sizes.m_names.reserve(nameBytes);
+        if (!sizes.m_paths)
+            sizes.m_index.reserve(static_cast<std::size_t>(tree.size()) + tensors.size());
+        sizes.m_tensorBase.resize(static_cast<std::size_t>(tree.size()) + 1);
+        for (int id = 0; id < tree.size(); ++id) {
+            const Module &m = tree.module(id);
+            sizes.m_tensorBase[static_cast<std::size_t>(id) + 1] =
+                sizes.m_tensorBase[static_cast<std::size_t>(id)] + static_cast<std::int64_t>(m.params.size() + m.buffers.size());
+        }
+        sizes.m_tensorPosition.assign(static_cast<std::size_t>(sizes.m_tensorBase.back()), -1);
         std::string full;
         for (const auto &nt : tensors) {
             const std::string &owner = tree.module(nt.module).name;
@@ -298,18 +395,37 @@ SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, c
                 full.append(nt.tensor->name);
             }
             const double bytes = tensorBytes(*nt.tensor, full, dtype, special);
+            own[static_cast<std::size_t>(nt.module)] += bytes;
+            // The owner's ancestors not entered yet (a module entered has its ancestors entered),
+            // entered from the top; their bytes are summed below.
             chain.clear();
-            for (int m = nt.module; m >= 0; m = tree.module(m).parent)
+            for (int m = nt.module; m >= 0 && position[static_cast<std::size_t>(m)] < 0; m = tree.module(m).parent)
                 chain.push_back(m);
             for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
                 auto &pos = position[static_cast<std::size_t>(*it)];
-                if (pos < 0)
-                    pos = static_cast<std::int64_t>(sizes.append(tree.module(*it).name, bytes));
-                else
-                    sizes.addAt(static_cast<std::size_t>(pos), bytes);
+                if (sizes.m_paths) {
+                    const std::size_t start = sizes.m_names.size();
+                    sizes.m_names.append(tree.module(*it).name);
+                    pos = static_cast<std::int64_t>(sizes.appendTail(start, 0));
+                } else {
+                    pos = static_cast<std::int64_t>(sizes.append(tree.module(*it).name, 0));
+                }
             }
-            sizes.addJoined(owner, nt.tensor->name, bytes);
+            const std::size_t start = sizes.m_names.size();
+            if (!owner.empty())
+                sizes.m_names.append(owner).append(1, '.');
+            sizes.m_names.append(nt.tensor->name);
+            const std::size_t at = sizes.m_paths ? sizes.appendTail(start, bytes) : sizes.enterTail(start, bytes);
+            sizes.m_tensorPosition[static_cast<std::size_t>(sizes.m_tensorBase[static_cast<std::size_t>(nt.module)] + nt.slot)] =
+                static_cast<std::int64_t>(at);
         }
+        // Each module's bytes: its own tensors' and its children's (a child's id is above its
+        // parent's). Sums of multiples of 1/8 byte, exact in any order.
+        for (int id = tree.size() - 1; id > ModuleTree::kRoot; --id)
+            own[static_cast<std::size_t>(tree.module(id).parent)] += own[static_cast<std::size_t>(id)];
+        for (int id = 0; id < tree.size(); ++id)
+            if (const std::int64_t p = position[static_cast<std::size_t>(id)]; p >= 0)
+                sizes.addAt(static_cast<std::size_t>(p), own[static_cast<std::size_t>(id)]);
         sizes.setModulePositions(std::move(position));
         return sizes;
     }
@@ -492,7 +608,7 @@ Memory getBalancedMemory(const ModuleTree &tree, const Memory &maxMemoryIn, cons
     if (!precomputed)
         computed = computeModuleSizes(tree, dtype, special);
     const SizeMap &sizes = precomputed ? *precomputed : computed;
-    const double total = sizes[""];
+    const double total = sizes.ofName(tree, "");
     double perGpu = std::floor(total / (lowZero ? numDevices - 1 : numDevices));
 
     double buffer = 0;
@@ -719,7 +835,8 @@ private:
         e.module = owner;
         e.tensor = index;
         e.buffer = buffer;
-        e.size = m_sizes[name];
+        const int slot = buffer ? static_cast<int>(m_tree.module(owner).params.size()) + index : index;
+        e.size = m_sizes.ofKey(name, KeyTarget{owner, slot});
         e.name = std::move(name);
         return e;
     }
@@ -1032,7 +1149,7 @@ private:
                 continue; // Accelerate would raise IndexError: the tied module was placed already
             w.names.push_back(it->name);
             w.entries.push_back(*it);
-            w.size += it->size - m_sizes[p];
+            w.size += it->size - m_sizes.ofName(m_tree, p);
         }
         return w;
     }

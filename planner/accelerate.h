@@ -9,10 +9,13 @@
 #include "dtype.h"
 #include "message.h"
 #include "moduletree.h"
+#include "nametable.h"
 
 #include <nlohmann/json_fwd.hpp>
 
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +41,11 @@ using SpecialDtypes = std::vector<std::pair<std::string, DType>>;
 // otherwise).
 class SizeMap {
 public:
+    SizeMap() = default;
+    SizeMap(SizeMap &&) = default;
+    SizeMap &operator=(SizeMap &&) = default;
+
+    // By name: the first look-up builds the name index when computeModuleSizes left it out.
     double operator[](std::string_view name) const;
     bool contains(std::string_view name) const { return position(name) >= 0; }
     void add(std::string_view name, double bytes);
@@ -70,20 +78,41 @@ public:
     }
     void setModulePositions(std::vector<std::int64_t> positions) { m_modulePosition = std::move(positions); }
 
+    // The bytes of a key the tree resolves to `target` (ModuleTree::resolveKey), or of a key
+    // named `name`: found by id, without the name index, when computeModuleSizes made this map on
+    // the whole tree and every key in it is one module's or one tensor's own (no two share a name:
+    // see namesArePaths in accelerate.cpp); by name otherwise.
+    double ofKey(std::string_view key, const KeyTarget &target) const;
+    double ofName(const ModuleTree &tree, std::string_view name) const;
+
 private:
+    friend SizeMap computeModuleSizes(const ModuleTree &, std::optional<DType>, const SpecialDtypes &, bool, int);
     struct Entry {
         std::size_t offset; // of the name in m_names
         std::size_t length;
         double bytes;
     };
     std::int64_t position(std::string_view name) const;
-    // Enters the name just written at m_names[start...] (or adds to its entry and drops the copy).
-    void enterTail(std::size_t start, double bytes);
+    // Enters the name just written at m_names[start...] (or adds to its entry and drops the copy);
+    // returns its position.
+    std::size_t enterTail(std::size_t start, double bytes);
+    // Appends the name just written at m_names[start...] as a new key, not indexed.
+    std::size_t appendTail(std::size_t start, double bytes);
+    void buildIndex() const;
 
     std::string m_names;
     std::vector<Entry> m_entries;
-    NameTable m_index; // key -> position in m_entries
+    // key -> position in m_entries. Left empty by computeModuleSizes when names are paths, and
+    // built on the first look-up by name (once, also when threads share a const map).
+    mutable NameTable m_index;
+    std::unique_ptr<std::once_flag> m_indexOnce = std::make_unique<std::once_flag>();
+    bool m_indexed = true;
     std::vector<std::int64_t> m_modulePosition; // module id -> position in m_entries, -1 when absent
+    // With m_paths: (module, tensor slot as KeyTarget::tensor counts) -> position in m_entries, -1
+    // for a tensor tied to one counted before; a module's slots start at m_tensorBase[module].
+    bool m_paths = false;
+    std::vector<std::int64_t> m_tensorBase;
+    std::vector<std::int64_t> m_tensorPosition;
 };
 
 // compute_module_sizes on the subtree `from` (names relative to it, like calling it on that

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <deque>
 #include <limits>
+#include <numeric>
 #include <unordered_set>
 
 namespace mizan::planner {
@@ -54,6 +55,8 @@ int ModuleTree::addChild(int parent, std::string localName, std::string classNam
         m_modules.push_back(std::move(m));
     }
     module(parent).children.push_back(id);
+    // The new module follows the last one in pre-order when that one is in the parent's subtree.
+    m_idsInPreorder = m_idsInPreorder && isWithin(id - 1, parent);
     m_index.append(m_modules.back().name, [this](std::int64_t i) -> const std::string & {
         return m_modules[static_cast<std::size_t>(i)].name;
     });
@@ -190,6 +193,11 @@ void ModuleTree::sortNumericChildren()
         for (std::size_t k = 0; k < slots.size(); ++k)
             m.children[slots[k]] = numbered[k].second;
     }
+    m_idsInPreorder = false;
+    const std::vector<int> order = preorder();
+    m_idsInPreorder = true;
+    for (std::size_t i = 0; i < order.size() && m_idsInPreorder; ++i)
+        m_idsInPreorder = order[i] == static_cast<int>(i);
 }
 
 ModuleTree ModuleTree::fromTensorNames(const std::vector<std::pair<std::string, Tensor>> &tensors)
@@ -324,6 +332,16 @@ nlohmann::json ModuleTree::toJson() const
 std::vector<int> ModuleTree::preorder(int from) const
 {
     std::vector<int> order;
+    if (m_idsInPreorder) {
+        // The subtree is the run of ids from `from` up to the next module no deeper than it.
+        int end = from == kRoot ? size() : from + 1;
+        const int depth = module(from).depth;
+        while (end < size() && module(end).depth > depth)
+            ++end;
+        order.resize(static_cast<std::size_t>(end - from));
+        std::iota(order.begin(), order.end(), from);
+        return order;
+    }
     if (from == kRoot)
         order.reserve(m_modules.size());
     std::vector<int> stack{from};

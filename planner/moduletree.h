@@ -45,7 +45,7 @@ struct Module {
     std::string className;   // e.g. "LlamaDecoderLayer"; empty when unknown
     int parent = -1;
     int depth = 0;
-    std::vector<int> children;     // registration (= execution) order
+    std::vector<int> children;     // registration (= execution) order; changed by ModuleTree only
     std::vector<Tensor> params;    // own parameters, registration order
     std::vector<Tensor> buffers;   // own buffers, registration order
 };
@@ -107,6 +107,10 @@ private:
     int findTensor(int module, bool buffer, std::string_view local) const;
 
     std::vector<Module> m_modules;
+    // Are the ids themselves the depth-first pre-order (the usual case: a builder adds each module
+    // after the modules before it in execution order)? Then preorder() counts instead of walking.
+    // Kept by addChild and sortNumericChildren, the only code that changes a module's children.
+    bool m_idsInPreorder = true;
     NameTable m_index; // full name -> id
     // (module, local name) -> index in its params / buffers, for modules holding more tensors than
     // a scan handles fast (a checkpoint of N top-level tensors: the root holds N).

@@ -46,7 +46,7 @@ double SizeTable::ofKey(const std::string &key, const KeyTarget &target) const
         return 0;
     if (!target.isTensor())
         return module[static_cast<std::size_t>(target.module)];
-    return map[key];
+    return map.ofKey(key, target);
 }
 
 std::vector<std::int64_t> layersOnDevices(const ModuleTree &tree, const MaxMemory &devices,

@@ -1,9 +1,13 @@
+#include "planner/accelerate.h"
 #include "planner/error.h"
 #include "planner/moduletree.h"
 
 #include <nlohmann/json.hpp>
 
 #include <QtTest>
+
+#include <map>
+#include <set>
 
 using namespace mizan;
 using namespace mizan::planner;
@@ -17,6 +21,27 @@ Tensor t(DType d, std::vector<std::int64_t> shape, bool buffer = false)
     x.shape = std::move(shape);
     x.buffer = buffer;
     return x;
+}
+
+// Pre-order by recursion over the children lists, the definition preorder() must match.
+void walk(const ModuleTree &tree, int id, std::vector<int> &out)
+{
+    out.push_back(id);
+    for (int c : tree.module(id).children)
+        walk(tree, c, out);
+}
+
+// A tree from full module names made in the given order (ensureModule: missing ancestors first,
+// each a new last child), each module holding a float32 weight of 4 elements.
+ModuleTree treeOf(const QStringList &modules)
+{
+    ModuleTree tree;
+    for (const QString &name : modules) {
+        Tensor w = t(DType::F32, {4});
+        w.name = "weight";
+        tree.addTensor(tree.ensureModule(name.toStdString()), w);
+    }
+    return tree;
 }
 
 std::vector<std::string> childNames(const ModuleTree &tree, const std::string &name)
@@ -376,6 +401,155 @@ private Q_SLOTS:
                 }
         }
         QVERIFY(checked >= 2 * count);
+    }
+
+    // preorder() counts ids when they already are the pre-order and walks otherwise: both must
+    // give the recursive walk's order, for the whole tree and for every subtree.
+    void preorderFollowsChildren_data()
+    {
+        QTest::addColumn<QStringList>("modules");
+        QTest::addColumn<bool>("sortNumeric");
+        QTest::newRow("built in order") << QStringList{"a", "a.x", "a.x.p", "a.y", "b", "b.z", "c"} << false;
+        QTest::newRow("child added to an earlier parent") << QStringList{"a", "a.x", "b", "a.y", "b.z", "a.x.q"} << false;
+        QTest::newRow("deep then shallow") << QStringList{"a.b.c.d", "e", "a.f"} << false;
+        QTest::newRow("root only") << QStringList{} << false;
+        QTest::newRow("numbered siblings reordered") << QStringList{"layers.0.w", "layers.10.w", "layers.2.w", "norm"} << true;
+        QTest::newRow("numbered siblings already in order") << QStringList{"layers.0.w", "layers.1.w", "layers.2.w", "norm"} << true;
+        QTest::newRow("reordered, then a child added") << QStringList{"l.1", "l.0", "m"} << true;
+    }
+    void preorderFollowsChildren()
+    {
+        QFETCH(QStringList, modules);
+        QFETCH(bool, sortNumeric);
+        ModuleTree tree = treeOf(modules);
+        if (sortNumeric) {
+            tree.sortNumericChildren();
+            if (QTest::currentDataTag() == QLatin1String("reordered, then a child added"))
+                tree.addChild(tree.find("l.1"), "late");
+        }
+        for (int from = 0; from < tree.size(); ++from) {
+            std::vector<int> expected;
+            walk(tree, from, expected);
+            QCOMPARE(tree.preorder(from), expected);
+        }
+        const ModuleTree copy = tree;
+        std::vector<int> expected;
+        walk(copy, ModuleTree::kRoot, expected);
+        QCOMPARE(copy.preorder(), expected);
+    }
+
+    // The size map answers a key resolved on the tree by id when the tree's names are paths (no
+    // dotted or empty local name, no two alike in a module: what torch allows) and by name
+    // otherwise. With paths, each module's and tensor's bytes are what Accelerate's
+    // compute_module_sizes gives: every counted tensor added to its full name and to each dotted
+    // prefix of it (computed here by brute force), asked by id before any look-up by name builds
+    // the name index. Without, a tensor's bytes by id are its name's, shared names summed.
+    void sizeMapByIdMatchesNames_data()
+    {
+        QTest::addColumn<int>("shape");
+        QTest::addColumn<bool>("paths");
+        QTest::newRow("paths") << 0 << true;
+        QTest::newRow("tied weights") << 1 << true;
+        QTest::newRow("dotted tensor name") << 2 << false;
+        QTest::newRow("tensor named like a child module") << 3 << false;
+        QTest::newRow("tensor with an empty name") << 4 << false;
+        QTest::newRow("two children with one name") << 5 << false;
+        QTest::newRow("many tensors, two alike") << 6 << false;
+        QTest::newRow("many tensors, all apart") << 7 << true;
+    }
+    void sizeMapByIdMatchesNames()
+    {
+        QFETCH(int, shape);
+        QFETCH(bool, paths);
+        ModuleTree tree = treeOf({"model.embed", "model.layers.0.mlp", "model.layers.1.mlp", "lm_head"});
+        Tensor buf = t(DType::F16, {3}, true);
+        buf.name = "buf";
+        tree.addTensor(tree.find("model.layers.0"), buf);
+        switch (shape) {
+        case 1: {
+            Tensor a = t(DType::F32, {8}), b = t(DType::F32, {8});
+            a.name = b.name = "tied";
+            a.tie = b.tie = 7;
+            tree.addTensor(tree.find("model.embed"), a);
+            tree.addTensor(tree.find("lm_head"), b);
+            break;
+        }
+        case 2: {
+            Tensor x = t(DType::F32, {5});
+            x.name = "mlp.weight"; // full name model.layers.1.mlp.weight, a second key beside the module's own
+            tree.addTensor(tree.find("model.layers.1"), x);
+            break;
+        }
+        case 3: {
+            Tensor x = t(DType::F32, {6});
+            x.name = "mlp";
+            tree.addTensor(tree.find("model.layers.0"), x);
+            break;
+        }
+        case 4:
+            tree.addTensor(ModuleTree::kRoot, t(DType::F32, {9})); // named "", like the root
+            break;
+        case 5: {
+            Tensor w = t(DType::F32, {2});
+            w.name = "weight";
+            tree.addTensor(tree.addChild(tree.find("model"), "embed"), w);
+            break;
+        }
+        case 6:
+        case 7:
+            for (int i = 0; i < 40; ++i) {
+                Tensor x = t(DType::BF16, {i + 1});
+                x.name = "p" + std::to_string(shape == 6 && i == 39 ? 3 : i);
+                tree.addTensor(tree.find("model.embed"), x);
+            }
+            break;
+        default:
+            break;
+        }
+        std::map<std::string, double> expected;
+        std::set<int> ties;
+        for (bool buffers : {false, true})
+            for (int id : tree.preorder()) {
+                const auto &list = buffers ? tree.module(id).buffers : tree.module(id).params;
+                for (std::size_t i = 0; i < list.size(); ++i) {
+                    const Tensor &x = list[i];
+                    if (x.tie >= 0 && !ties.insert(x.tie).second)
+                        continue;
+                    const std::string full = tree.tensorName(id, x);
+                    const double bytes = static_cast<double>(x.numel()) * accelerateByteSize(x.dtype);
+                    expected[""] += bytes;
+                    for (std::size_t dot = full.find('.'); dot != std::string::npos; dot = full.find('.', dot + 1))
+                        expected[full.substr(0, dot)] += bytes;
+                    expected[full] += bytes;
+                }
+            }
+
+        const accel::SizeMap sizes = accel::computeModuleSizes(tree);
+        std::vector<std::pair<std::string, double>> byId, tensorsById;
+        for (int id = 0; id < tree.size(); ++id) {
+            const Module &m = tree.module(id);
+            byId.emplace_back(m.name, sizes.ofKey(m.name, KeyTarget{id, -1}));
+            for (std::size_t i = 0; i < m.params.size() + m.buffers.size(); ++i) {
+                const Tensor &x = i < m.params.size() ? m.params[i] : m.buffers[i - m.params.size()];
+                const std::string name = tree.tensorName(id, x);
+                byId.emplace_back(name, sizes.ofKey(name, KeyTarget{id, static_cast<int>(i)}));
+                tensorsById.push_back(byId.back());
+            }
+        }
+        if (paths) {
+            for (const auto &[name, bytes] : byId) {
+                const double want = expected.count(name) ? expected[name] : 0.0;
+                QCOMPARE(bytes, want);
+                QCOMPARE(sizes.ofName(tree, name), want);
+                QCOMPARE(sizes[name], want);
+            }
+            QCOMPARE(sizes.size(), expected.size());
+        } else {
+            for (const auto &[name, bytes] : tensorsById) {
+                QCOMPARE(bytes, sizes[name]);
+                QCOMPARE(sizes.ofName(tree, name), sizes[name]);
+            }
+        }
     }
 
     void namesWithinAScope_data()
