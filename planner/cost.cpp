@@ -42,6 +42,7 @@ SpeedModel assumedSpeedModel()
     m.diskBandwidth = 2e9; // an NVMe SSD
     m.pageCacheBytes = 0;
     m.convertBandwidth = 4e9;
+    m.prefetchHandoff = 30e-6; // starting a thread, waking one: tens of microseconds
     m.notes.push_back("speeds assumed (no calibration, no hardware profile numbers)");
     return m;
 }
@@ -140,6 +141,7 @@ nlohmann::ordered_json speedModelToJson(const SpeedModel &m)
     j["convert_bandwidth"] = m.convertBandwidth;
     j["cpu_compute_dtype"] = torchName(m.cpuComputeDtype);
     j["serial_link"] = m.serialLink;
+    j["prefetch_handoff_s"] = m.prefetchHandoff;
     j["notes"] = m.notes;
     return j;
 }
@@ -169,6 +171,7 @@ SpeedModel speedModelFromJson(const nlohmann::json &j, SpeedModel m, const std::
     m.diskBandwidth = number(j, "disk_bandwidth", m.diskBandwidth, file, "");
     m.pageCacheBytes = static_cast<std::int64_t>(number(j, "page_cache_bytes", static_cast<double>(m.pageCacheBytes), file, ""));
     m.convertBandwidth = number(j, "convert_bandwidth", m.convertBandwidth, file, "");
+    m.prefetchHandoff = number(j, "prefetch_handoff_s", m.prefetchHandoff, file, "");
     if (auto it = j.find("cpu_compute_dtype"); it != j.end()) {
         if (!it->is_string())
             badField(file, "cpu_compute_dtype", "must be a dtype name");
@@ -336,9 +339,11 @@ std::int64_t sizeOf(DType d, std::int64_t numel)
     return storageBytes(d, numel);
 }
 
-// The time line of the worker and the prefetch thread over `forwards` forwards of `costs`, the
-// first one with `prefill` compute times. Returns the end of each forward.
-std::vector<double> simulate(const std::vector<StepCost> &costs, int prefetch, bool serialLink, int forwards)
+// The time line of the worker and the prefetch threads over `forwards` forwards of `costs`, the
+// first one with `prefill` compute times. Returns the end of each forward. A prefetch starts
+// `handoff` after its launch (its thread has to run), and a worker that had to wait for it
+// resumes `handoff` after it ends (it has to wake).
+std::vector<double> simulate(const std::vector<StepCost> &costs, int prefetch, bool serialLink, double handoff, int forwards)
 {
     const std::int64_t n = static_cast<std::int64_t>(costs.size());
     const std::int64_t total = n * forwards;
@@ -353,15 +358,15 @@ std::vector<double> simulate(const std::vector<StepCost> &costs, int prefetch, b
             const StepCost &ahead = costs[static_cast<std::size_t>(a % n)];
             if (ahead.offloadedBytes == 0 && ahead.transferSeconds == 0)
                 continue;
-            const double start = serialLink ? std::max(iterStart, linkFree) : iterStart;
+            const double start = (serialLink ? std::max(iterStart, linkFree) : iterStart) + handoff;
             transferEnd[static_cast<std::size_t>(a)] = start + ahead.transferSeconds;
             if (serialLink)
                 linkFree = transferEnd[static_cast<std::size_t>(a)];
         }
         const StepCost &step = costs[static_cast<std::size_t>(g % n)];
         double computeStart = iterStart;
-        if (transferEnd[static_cast<std::size_t>(g)] >= 0) {
-            computeStart = std::max(iterStart, transferEnd[static_cast<std::size_t>(g)]);
+        if (const double ready = transferEnd[static_cast<std::size_t>(g)]; ready >= 0) {
+            computeStart = ready > iterStart ? ready + handoff : iterStart;
         } else if (step.offloadedBytes > 0 || step.transferSeconds > 0) {
             const double start = serialLink ? std::max(iterStart, linkFree) : iterStart;
             computeStart = start + step.transferSeconds;
@@ -590,8 +595,8 @@ Prediction predict(const ModuleTree &tree, const DeviceMap &map, const PlanOptio
     if (p.steps.empty())
         return p;
     const int forwards = 4;
-    const auto withPrefetch = simulate(p.steps, std::max(0, workload.prefetch), speeds.serialLink, forwards);
-    const auto without = simulate(p.steps, 0, speeds.serialLink, forwards);
+    const auto withPrefetch = simulate(p.steps, std::max(0, workload.prefetch), speeds.serialLink, speeds.prefetchHandoff, forwards);
+    const auto without = simulate(p.steps, 0, speeds.serialLink, speeds.prefetchHandoff, forwards);
     p.prefillSeconds = withPrefetch.front();
     p.decodeSeconds = withPrefetch[forwards - 1] - withPrefetch[forwards - 2];
     p.decodeSecondsNoPrefetch = without[forwards - 1] - without[forwards - 2];

@@ -49,6 +49,10 @@ struct SpeedModel {
     // A real host link carries one transfer at a time; the runtime's simulated link (a sleep per
     // transfer) lets prefetches overlap each other.
     bool serialLink = true;
+    // The runtime brings each prefetched step in on a thread of its own: seconds from the launch
+    // until that thread runs, and again from its end until the worker waiting for it wakes (each
+    // counted once per prefetched step; a fixed cost that matters for small steps).
+    double prefetchHandoff = 0;
     std::vector<std::string> notes;    // how the model was built (what was assumed)
 
     const DeviceSpeed &speedOf(const Device &device) const; // cpu, a GPU, else cpu

@@ -22,7 +22,9 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <future>
 #include <limits>
+#include <thread>
 #include <vector>
 
 namespace mizan::runtime {
@@ -62,6 +64,33 @@ double memcpyBandwidth()
         a[static_cast<std::size_t>(i)] = b[static_cast<std::size_t>(i) + 1]; // keep the copies observable
     }
     return static_cast<double>(kFileBytes) / median(times);
+}
+
+// The runtime's prefetch pattern: the worker launches a step's staging on a thread of its own
+// (std::async), computes meanwhile, then waits for it. Returns the median of the launch-to-start
+// and end-to-wake delays, averaged (the cost model counts one of each per prefetched step).
+double prefetchHandoff()
+{
+    std::vector<double> starts, wakes;
+    std::vector<double> work(std::size_t(1) << 14, 1.0); // 128 KiB: a small step's weights
+    double sink = 0;
+    for (int i = 0; i < 51; ++i) {
+        const auto launched = Clock::now();
+        auto staged = std::async(std::launch::async, [] {
+            const auto started = Clock::now();
+            std::this_thread::sleep_for(std::chrono::microseconds(300)); // the transfer
+            return std::make_pair(started, Clock::now());
+        });
+        for (double w : work) // the worker computes the current step meanwhile
+            sink += w;
+        const auto [started, ended] = staged.get();
+        const auto woke = Clock::now();
+        starts.push_back(std::chrono::duration<double>(started - launched).count());
+        wakes.push_back(std::max(0.0, std::chrono::duration<double>(woke - ended).count()));
+    }
+    volatile double keep = sink; // the summing is not optimised away
+    (void)keep;
+    return (median(starts) + median(wakes)) / 2;
 }
 
 // A file of kFileBytes in `folder`, removed on destruction.
@@ -287,6 +316,8 @@ Calibration calibrate(const CalibrateOptions &options)
     s.notes.clear();
     say("measuring memcpy");
     s.memcpyBandwidth = memcpyBandwidth();
+    say("measuring the prefetch thread's hand-off");
+    s.prefetchHandoff = prefetchHandoff();
     {
         say("measuring the page cache and the disk");
         TestFile file(cal.folder);

@@ -161,22 +161,32 @@ void TestCost::residentComputeIsOverheadPlusStreamedWeights()
 void TestCost::prefetchHidesTransfers_data()
 {
     QTest::addColumn<int>("prefetch");
+    QTest::addColumn<double>("handoff");
     QTest::addColumn<double>("decode");
     // layers.0 lives in RAM and runs on GPU 0: 64 bytes over a 32 B/s link = 2 s per token.
-    QTest::newRow("no prefetch: compute + transfer") << 0 << 8.5;
+    QTest::newRow("no prefetch: compute + transfer") << 0 << 0.0 << 8.5;
     // Brought in while embed computes (0.5 s): the block waits 1.5 s more.
-    QTest::newRow("prefetch 1: overlaps embed") << 1 << 8.0;
+    QTest::newRow("prefetch 1: overlaps embed") << 1 << 0.0 << 8.0;
     // Brought in while the previous token's head computes (3 s): hidden entirely.
-    QTest::newRow("prefetch 2: hidden behind the head") << 2 << 6.5;
+    QTest::newRow("prefetch 2: hidden behind the head") << 2 << 0.0 << 6.5;
+    // A prefetch thread that starts 0.25 s after its launch and a worker that wakes 0.25 s after
+    // it ends: nothing without prefetch (no thread), 0.5 s more where the block waited for it
+    // (2.25 s to bring in from the start of embed, then the wake), nothing where it was hidden.
+    QTest::newRow("hand-off, no prefetch") << 0 << 0.25 << 8.5;
+    QTest::newRow("hand-off, prefetch 1: waited for") << 1 << 0.25 << 8.5;
+    QTest::newRow("hand-off, prefetch 2: still hidden") << 2 << 0.25 << 6.5;
 }
 
 void TestCost::prefetchHidesTransfers()
 {
     QFETCH(int, prefetch);
+    QFETCH(double, handoff);
     QFETCH(double, decode);
     Workload w;
     w.prefetch = prefetch;
-    const Prediction p = predict(tinyTree(), mapOf("cpu"), options(), speeds(), w);
+    SpeedModel s = speeds();
+    s.prefetchHandoff = handoff;
+    const Prediction p = predict(tinyTree(), mapOf("cpu"), options(), s, w);
     QCOMPARE(p.steps[1].exec, Device::gpu(0));
     QCOMPARE(p.steps[1].transferSeconds, 2.0);
     QCOMPARE(p.bytesMovedPerToken, std::int64_t(64));
@@ -375,6 +385,7 @@ void TestCost::speedModelJsonRoundTrip()
     s.gpus[0].source = "simulated in host RAM";
     s.cpuComputeDtype = DType::BF16;
     s.serialLink = false;
+    s.prefetchHandoff = 4e-5;
     s.notes = {"a note"};
     const nlohmann::json j = nlohmann::json::parse(speedModelToJson(s).dump());
     const SpeedModel back = speedModelFromJson(j, assumedSpeedModel());

@@ -576,6 +576,9 @@ private Q_SLOTS:
         QVERIFY2(overhead > 0 && overhead < 0.01 && overhead != 30e-6, qPrintable(QString::number(overhead)));
         for (const char *key : {"memcpy_bandwidth", "page_cache_bandwidth", "disk_bandwidth", "convert_bandwidth"})
             QVERIFY2(speeds.value(QLatin1String(key)).toDouble() > 1e6, key);
+        // A thread started and a waiting one woken: microseconds to milliseconds, not the assumed 30 us.
+        const double handoff = speeds.value(QStringLiteral("prefetch_handoff_s")).toDouble();
+        QVERIFY2(handoff > 1e-7 && handoff < 0.01 && handoff != 30e-6, qPrintable(QString::number(handoff)));
         QVERIFY2(speeds.value(QStringLiteral("cpu")).toObject().value(QStringLiteral("source")).toString().startsWith(
                      QStringLiteral("calibrated on this machine")),
                  r.out.constData());

@@ -73,7 +73,8 @@ void printSpeeds(const planner::SpeedModel &s, std::ostream &out)
         row(g);
     out << table.render();
     out << "memcpy " << rate(s.memcpyBandwidth) << ", page cache " << rate(s.pageCacheBandwidth) << ", disk (cold) "
-        << rate(s.diskBandwidth) << ", float16 -> float32 " << rate(s.convertBandwidth) << "\n";
+        << rate(s.diskBandwidth) << ", float16 -> float32 " << rate(s.convertBandwidth) << ", prefetch hand-off "
+        << micro(s.prefetchHandoff) << "\n";
 }
 
 int runCalibrate(const std::vector<std::string> &argv)
