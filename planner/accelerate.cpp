@@ -229,10 +229,15 @@ std::int64_t convertFileSizeToInt(std::string_view size)
     invalid(sizeError(size));
 }
 
-std::int64_t SizeMap::position(std::string_view name) const
+void SizeMap::ensureIndex() const
 {
     if (!m_indexed)
         std::call_once(*m_indexOnce, [this] { buildIndex(); });
+}
+
+std::int64_t SizeMap::position(std::string_view name) const
+{
+    ensureIndex();
     return m_index.find(name, [this](std::int64_t i) { return this->name(static_cast<std::size_t>(i)); });
 }
 
@@ -273,6 +278,7 @@ double SizeMap::ofName(const ModuleTree &tree, std::string_view name) const
 
 std::size_t SizeMap::enterTail(std::size_t start, double bytes)
 {
+    ensureIndex();
     const std::string_view key(m_names.data() + start, m_names.size() - start);
     const std::size_t hash = std::hash<std::string_view>()(key);
     auto matches = [&](std::int64_t i) { return name(static_cast<std::size_t>(i)) == key; };
@@ -307,6 +313,7 @@ void SizeMap::addJoined(std::string_view prefix, std::string_view suffix, double
 
 std::size_t SizeMap::append(std::string_view name, double bytes)
 {
+    ensureIndex();
     const std::size_t position = m_entries.size();
     m_entries.push_back({m_names.size(), name.size(), bytes});
     m_names.append(name);

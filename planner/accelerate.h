@@ -98,6 +98,8 @@ private:
     std::size_t enterTail(std::size_t start, double bytes);
     // Appends the name just written at m_names[start...] as a new key, not indexed.
     std::size_t appendTail(std::size_t start, double bytes);
+    // Builds the name index if computeModuleSizes left it out (before a look-up or a new key).
+    void ensureIndex() const;
     void buildIndex() const;
 
     std::string m_names;
