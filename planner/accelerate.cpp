@@ -231,7 +231,7 @@ std::int64_t convertFileSizeToInt(std::string_view size)
 
 void SizeMap::ensureIndex() const
 {
-    if (!m_indexed)
+    if (m_paths)
         std::call_once(*m_indexOnce, [this] { buildIndex(); });
 }
 
@@ -297,6 +297,15 @@ std::size_t SizeMap::appendTail(std::size_t start, double bytes)
     return m_entries.size() - 1;
 }
 
+std::size_t SizeMap::writeJoined(std::string_view prefix, std::string_view suffix)
+{
+    const std::size_t start = m_names.size();
+    if (!prefix.empty())
+        m_names.append(prefix).append(1, '.');
+    m_names.append(suffix);
+    return start;
+}
+
 void SizeMap::add(std::string_view name, double bytes)
 {
     addJoined({}, name, bytes);
@@ -304,11 +313,7 @@ void SizeMap::add(std::string_view name, double bytes)
 
 void SizeMap::addJoined(std::string_view prefix, std::string_view suffix, double bytes)
 {
-    const std::size_t start = m_names.size();
-    if (!prefix.empty())
-        m_names.append(prefix).append(1, '.');
-    m_names.append(suffix);
-    enterTail(start, bytes);
+    enterTail(writeJoined(prefix, suffix), bytes);
 }
 
 std::size_t SizeMap::append(std::string_view name, double bytes)
@@ -380,7 +385,6 @@ SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, c
         // With names that are paths, no key can repeat another: none is hashed here, and the index
         // is built only if a look-up by name asks for it (plan() and validate() resolve by id).
         sizes.m_paths = namesArePaths(tree);
-        sizes.m_indexed = !sizes.m_paths;
         sizes.m_entries.reserve(static_cast<std::size_t>(tree.size()) + tensors.size());
         sizes.m_names.reserve(nameBytes);
         if (!sizes.m_paths)
@@ -409,19 +413,11 @@ SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, c
             for (int m = nt.module; m >= 0 && position[static_cast<std::size_t>(m)] < 0; m = tree.module(m).parent)
                 chain.push_back(m);
             for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-                auto &pos = position[static_cast<std::size_t>(*it)];
-                if (sizes.m_paths) {
-                    const std::size_t start = sizes.m_names.size();
-                    sizes.m_names.append(tree.module(*it).name);
-                    pos = static_cast<std::int64_t>(sizes.appendTail(start, 0));
-                } else {
-                    pos = static_cast<std::int64_t>(sizes.append(tree.module(*it).name, 0));
-                }
+                const std::string &name = tree.module(*it).name;
+                position[static_cast<std::size_t>(*it)] = static_cast<std::int64_t>(
+                    sizes.m_paths ? sizes.appendTail(sizes.writeJoined({}, name), 0) : sizes.append(name, 0));
             }
-            const std::size_t start = sizes.m_names.size();
-            if (!owner.empty())
-                sizes.m_names.append(owner).append(1, '.');
-            sizes.m_names.append(nt.tensor->name);
+            const std::size_t start = sizes.writeJoined(owner, nt.tensor->name);
             const std::size_t at = sizes.m_paths ? sizes.appendTail(start, bytes) : sizes.enterTail(start, bytes);
             sizes.m_tensorPosition[static_cast<std::size_t>(sizes.m_tensorBase[static_cast<std::size_t>(nt.module)] + nt.slot)] =
                 static_cast<std::int64_t>(at);

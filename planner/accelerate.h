@@ -98,21 +98,25 @@ private:
     std::size_t enterTail(std::size_t start, double bytes);
     // Appends the name just written at m_names[start...] as a new key, not indexed.
     std::size_t appendTail(std::size_t start, double bytes);
+    // Writes `prefix + "." + suffix` (`suffix` alone when `prefix` is empty) at the end of m_names;
+    // returns where it starts.
+    std::size_t writeJoined(std::string_view prefix, std::string_view suffix);
     // Builds the name index if computeModuleSizes left it out (before a look-up or a new key).
     void ensureIndex() const;
     void buildIndex() const;
 
     std::string m_names;
     std::vector<Entry> m_entries;
-    // key -> position in m_entries. Left empty by computeModuleSizes when names are paths, and
-    // built on the first look-up by name (once, also when threads share a const map).
+    // Made by computeModuleSizes on a tree whose names are paths (namesArePaths): no two keys
+    // share a name, keys are resolved by id, and m_index is left empty until a look-up by name.
+    bool m_paths = false;
+    // key -> position in m_entries; with m_paths, built on the first look-up by name (once, also
+    // when threads share a const map).
     mutable NameTable m_index;
     std::unique_ptr<std::once_flag> m_indexOnce = std::make_unique<std::once_flag>();
-    bool m_indexed = true;
     std::vector<std::int64_t> m_modulePosition; // module id -> position in m_entries, -1 when absent
     // With m_paths: (module, tensor slot as KeyTarget::tensor counts) -> position in m_entries, -1
     // for a tensor tied to one counted before; a module's slots start at m_tensorBase[module].
-    bool m_paths = false;
     std::vector<std::int64_t> m_tensorBase;
     std::vector<std::int64_t> m_tensorPosition;
 };
