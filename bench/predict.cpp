@@ -14,6 +14,7 @@
 // interleaved (a busy machine slows all alike); the median is compared.
 //
 // usage: bench_predict [--rounds N] [--tokens N] [--no-calibrate] (use the saved calibration)
+//                      [--only TEXT] (only the cases whose model or placement contains TEXT)
 
 #include "benchmodel.h"
 
@@ -159,6 +160,7 @@ int main(int argc, char **argv)
 {
     int rounds = 3, tokens = 12;
     bool calibrateNow = true;
+    std::string only;
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--rounds") && i + 1 < argc)
             rounds = std::max(1, std::atoi(argv[++i]));
@@ -166,8 +168,10 @@ int main(int argc, char **argv)
             tokens = std::max(3, std::atoi(argv[++i]));
         else if (!std::strcmp(argv[i], "--no-calibrate"))
             calibrateNow = false;
+        else if (!std::strcmp(argv[i], "--only") && i + 1 < argc)
+            only = argv[++i];
         else {
-            std::fprintf(stderr, "usage: bench_predict [--rounds N] [--tokens N] [--no-calibrate]\n");
+            std::fprintf(stderr, "usage: bench_predict [--rounds N] [--tokens N] [--no-calibrate] [--only TEXT]\n");
             return 2;
         }
     }
@@ -227,6 +231,14 @@ int main(int argc, char **argv)
     }
     for (auto &c : moeCasesFor("mixtral 4x8 f32", moe.path, 4))
         cases.push_back(std::move(c));
+
+    if (!only.empty()) {
+        std::erase_if(cases, [&](const Case &c) { return (c.model + " " + c.label).find(only) == std::string::npos; });
+        if (cases.empty()) {
+            std::fprintf(stderr, "bench_predict: no case matches \"%s\"\n", only.c_str());
+            return 2;
+        }
+    }
 
     // Predictions.
     struct Described {

@@ -289,18 +289,39 @@ torch::Tensor LlamaFamily::experts(const Step &step, WeightSource &weights, cons
     auto [topWeights, topExperts] = probs.topk(m_topK, -1);
     topWeights = topWeights / topWeights.sum(-1, /*keepdim=*/true);
 
-    const torch::Tensor chosen = topExperts.flatten().to(torch::kCPU, torch::kInt64).contiguous();
-    std::vector<bool> hit(static_cast<std::size_t>(m_experts), false);
-    const std::int64_t *ids = chosen.data_ptr<std::int64_t>();
-    for (std::int64_t i = 0; i < chosen.numel(); ++i)
-        hit[static_cast<std::size_t>(ids[i])] = true;
+    // The routing read back once and grouped by expert on the CPU (a counting sort: each
+    // expert's tokens ascending, with their routing weights), then sent to the experts' device in
+    // one copy each; every expert takes a slice. No search of the routing table per expert
+    // (nonzero, selects, advanced indexing): on a GPU each nonzero is a synchronisation, on a CPU
+    // those ops cost more than the expert's own matmuls when one token is decoded.
+    const std::int64_t tokenCount = flat.size(0);
+    const torch::Tensor chosen = topExperts.to(torch::kCPU, torch::kInt64).contiguous();
+    const torch::Tensor chosenWeights = topWeights.to(torch::kCPU, torch::kFloat32).contiguous();
+    const std::int64_t routings = chosen.numel();
+    std::vector<std::int64_t> first(static_cast<std::size_t>(m_experts) + 1, 0); // expert e: [first[e], first[e + 1])
+    std::vector<std::int64_t> tokenOf(static_cast<std::size_t>(routings));
+    std::vector<float> weightOf(static_cast<std::size_t>(routings));
+    {
+        const std::int64_t *ids = chosen.data_ptr<std::int64_t>();
+        const float *ws = chosenWeights.data_ptr<float>();
+        for (std::int64_t i = 0; i < routings; ++i)
+            ++first[static_cast<std::size_t>(ids[i]) + 1];
+        for (std::size_t e = 1; e < first.size(); ++e)
+            first[e] += first[e - 1];
+        std::vector<std::int64_t> next(first.begin(), first.end() - 1);
+        for (std::int64_t i = 0; i < routings; ++i) { // i = token * topK + slot: tokens ascending
+            const auto at = static_cast<std::size_t>(next[static_cast<std::size_t>(ids[i])]++);
+            tokenOf[at] = i / m_topK;
+            weightOf[at] = ws[i];
+        }
+    }
 
     const std::string part = step.module + (v4 ? ".block_sparse_moe.experts" : ".mlp.experts");
     auto compute = [&](c10::Device device, c10::ScalarType dtype) {
         const StepWeights pw(step, weights, device, dtype);
         const torch::Tensor xs0 = flat.to(device, dtype);
-        const torch::Tensor routed = topExperts.to(device);
-        const torch::Tensor routedWeights = topWeights.to(device);
+        const torch::Tensor allTokens = torch::from_blob(tokenOf.data(), {routings}, torch::kInt64).to(device);
+        const torch::Tensor allWeights = torch::from_blob(weightOf.data(), {routings, 1}, torch::kFloat32).to(device);
         torch::Tensor gateUp, down;
         if (!v4) {
             gateUp = pw("mlp.experts.gate_up_proj");
@@ -308,12 +329,12 @@ torch::Tensor LlamaFamily::experts(const Step &step, WeightSource &weights, cons
         }
         torch::Tensor out = torch::zeros_like(xs0);
         for (std::int64_t e = 0; e < m_experts; ++e) {
-            if (!hit[static_cast<std::size_t>(e)])
+            const std::int64_t begin = first[static_cast<std::size_t>(e)], n = first[static_cast<std::size_t>(e) + 1] - begin;
+            if (n == 0)
                 continue;
-            const torch::Tensor where = (routed == e).nonzero(); // [n, 2]: token, slot
-            const torch::Tensor tokens = where.select(1, 0);
-            const torch::Tensor slots = where.select(1, 1);
-            const torch::Tensor xs = xs0.index_select(0, tokens);
+            const torch::Tensor tokens = allTokens.narrow(0, begin, n);
+            // Every token routed here (as when one token is decoded): the hidden states as they are.
+            const torch::Tensor xs = n == tokenCount ? xs0 : xs0.index_select(0, tokens);
             torch::Tensor ys;
             if (v4) {
                 const std::string expert = "block_sparse_moe.experts." + std::to_string(e) + ".";
@@ -323,8 +344,7 @@ torch::Tensor LlamaFamily::experts(const Step &step, WeightSource &weights, cons
                 const auto halves = dense(xs, gateUp[e]).chunk(2, -1);
                 ys = dense(activate(halves[0], m_act) * halves[1], down[e]);
             }
-            const torch::Tensor routing = routedWeights.index({tokens, slots}).unsqueeze(1);
-            out.index_add_(0, tokens, (ys * routing).to(out.scalar_type()));
+            out.index_add_(0, tokens, (ys * allWeights.narrow(0, begin, n)).to(out.scalar_type()));
         }
         return out;
     };
