@@ -243,7 +243,7 @@ std::int64_t SizeMap::position(std::string_view name) const
 
 void SizeMap::buildIndex() const
 {
-    // Every key is new (namesArePaths): entered in order, none twice.
+    // Every key is new (ModuleTree::namesArePaths): entered in order, none twice.
     m_index.reserve(m_entries.size());
     for (std::size_t i = 0; i < m_entries.size(); ++i)
         m_index.appendHashed(std::hash<std::string_view>()(name(i)), [](std::int64_t) { return false; });
@@ -326,46 +326,6 @@ std::size_t SizeMap::append(std::string_view name, double bytes)
     return position;
 }
 
-namespace {
-
-// Are the tree's full names paths: no local name empty or dotted, and the children and tensors of
-// each module named apart? Then no module or tensor has another's full name (module names are
-// their parent's and their own joined by a dot), so a size map's keys are all distinct.
-bool namesArePaths(const ModuleTree &tree)
-{
-    std::vector<std::string_view> names;
-    NameTable seen;
-    for (int id = 0; id < tree.size(); ++id) {
-        const Module &m = tree.module(id);
-        names.clear();
-        for (int c : m.children)
-            names.push_back(tree.module(c).localName);
-        for (const auto *list : {&m.params, &m.buffers})
-            for (const auto &t : *list)
-                names.push_back(t.name);
-        for (std::string_view n : names)
-            if (n.empty() || n.find('.') != std::string_view::npos)
-                return false;
-        if (names.size() <= 16) {
-            for (std::size_t i = 0; i < names.size(); ++i)
-                for (std::size_t j = i + 1; j < names.size(); ++j)
-                    if (names[i] == names[j])
-                        return false;
-            continue;
-        }
-        seen = NameTable();
-        seen.reserve(names.size());
-        for (std::string_view n : names) {
-            const std::size_t hash = std::hash<std::string_view>()(n);
-            if (seen.findOrAppend(hash, [&](std::int64_t i) { return names[static_cast<std::size_t>(i)] == n; }) >= 0)
-                return false;
-        }
-    }
-    return true;
-}
-
-} // namespace
-
 SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, const SpecialDtypes &special,
                            bool buffersOnly, int from)
 {
@@ -384,7 +344,7 @@ SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, c
             nameBytes += tree.module(nt.module).name.size() + 1 + nt.tensor->name.size();
         // With names that are paths, no key can repeat another: none is hashed here, and the index
         // is built only if a look-up by name asks for it (plan() and validate() resolve by id).
-        sizes.m_paths = namesArePaths(tree);
+        sizes.m_paths = tree.namesArePaths();
         sizes.m_entries.reserve(static_cast<std::size_t>(tree.size()) + tensors.size());
         sizes.m_names.reserve(nameBytes);
         if (!sizes.m_paths)

@@ -81,7 +81,7 @@ public:
     // The bytes of a key the tree resolves to `target` (ModuleTree::resolveKey), or of a key
     // named `name`: found by id, without the name index, when computeModuleSizes made this map on
     // the whole tree and every key in it is one module's or one tensor's own (no two share a name:
-    // see namesArePaths in accelerate.cpp); by name otherwise.
+    // ModuleTree::namesArePaths); by name otherwise.
     double ofKey(std::string_view key, const KeyTarget &target) const;
     double ofName(const ModuleTree &tree, std::string_view name) const;
 
@@ -107,7 +107,7 @@ private:
 
     std::string m_names;
     std::vector<Entry> m_entries;
-    // Made by computeModuleSizes on a tree whose names are paths (namesArePaths): no two keys
+    // Made by computeModuleSizes on a tree whose names are paths (ModuleTree::namesArePaths): no two keys
     // share a name, keys are resolved by id, and m_index is left empty until a look-up by name.
     bool m_paths = false;
     // key -> position in m_entries; with m_paths, built on the first look-up by name (once, also

@@ -241,8 +241,9 @@ Homes resolveHomes(const ModuleTree &tree, const DeviceMap &map)
 {
     Homes homes;
     homes.module.assign(static_cast<std::size_t>(tree.size()), std::nullopt);
+    KeyResolver resolve(tree);
     for (const auto &[key, device] : map) {
-        const auto target = tree.resolveKey(key);
+        const auto target = resolve(key);
         if (!target)
             throw Error(ErrorKind::InvalidDeviceMap, {}, "the device map names \"" + key + "\", which the model does not have");
         if (target->isTensor())

@@ -55,8 +55,8 @@ void InferTrace::record(const accel::InferEvent &ev)
     }
 }
 
-void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &sizes, const Pins &pins,
-                       const InferTrace &trace, const DeviceMap &raw)
+void explainPlacements(Plan &result, const std::vector<KeyTarget> &targets, const ModuleTree &tree, const SizeTable &sizes,
+                       const Pins &pins, const InferTrace &trace, const DeviceMap &raw)
 {
     const auto n = static_cast<std::size_t>(tree.size());
     result.placements.resize(n);
@@ -71,7 +71,7 @@ void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &si
     for (const auto &entry : raw)
         rawKeys.emplace(entry.first, true);
     for (std::size_t i = 0; i < result.deviceMap.size(); ++i) {
-        const auto r = resolveOrNone(tree, result.deviceMap[i].first);
+        const KeyTarget &r = targets[i];
         if (r.module < 0)
             continue;
         if (r.tensor < 0)

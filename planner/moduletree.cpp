@@ -22,6 +22,27 @@ std::int64_t Tensor::numel() const
     return n;
 }
 
+namespace {
+
+// Modules with at most this many params (or buffers) are searched by a scan; beyond, by the index.
+constexpr std::size_t kScanTensors = 16;
+// Modules with at most this many children are searched for a local name by a scan; beyond, by the
+// full name.
+constexpr std::size_t kScanChildren = 16;
+
+// A local name torch can make: not empty, no dot.
+bool isPlainWord(std::string_view local)
+{
+    return !local.empty() && local.find('.') == std::string_view::npos;
+}
+
+std::size_t tensorKeyHash(int module, std::string_view local)
+{
+    return std::hash<std::string_view>()(local) ^ (static_cast<std::size_t>(module) * 0x9E3779B97F4A7C15ull);
+}
+
+} // namespace
+
 ModuleTree::ModuleTree()
 {
     m_modules.push_back(Module{});
@@ -54,13 +75,33 @@ int ModuleTree::addChild(int parent, std::string localName, std::string classNam
         m.depth = p.depth + 1;
         m_modules.push_back(std::move(m));
     }
+    // Names stay paths while the new one is a plain word that no tensor of the parent has (nor
+    // another child: then its full name would be there already).
+    if (m_namesArePaths) {
+        const std::string_view local = m_modules.back().localName;
+        m_namesArePaths = isPlainWord(local) && findTensor(parent, false, local) < 0 && findTensor(parent, true, local) < 0;
+    }
     module(parent).children.push_back(id);
     // The new module follows the last one in pre-order when that one is in the parent's subtree.
     m_idsInPreorder = m_idsInPreorder && isWithin(id - 1, parent);
-    m_index.append(m_modules.back().name, [this](std::int64_t i) -> const std::string & {
+    const bool fresh = m_index.append(m_modules.back().name, [this](std::int64_t i) -> const std::string & {
         return m_modules[static_cast<std::size_t>(i)].name;
     });
+    m_namesArePaths = m_namesArePaths && fresh;
     return id;
+}
+
+bool ModuleTree::hasChild(int id, std::string_view local) const
+{
+    const Module &m = module(id);
+    if (m.children.size() <= kScanChildren) {
+        for (int c : m.children)
+            if (module(c).localName == local)
+                return true;
+        return false;
+    }
+    const int found = find(m.name.empty() ? std::string(local) : m.name + "." + std::string(local));
+    return found >= 0 && module(found).parent == id;
 }
 
 int ModuleTree::ensureModule(std::string_view fullName)
@@ -75,22 +116,18 @@ int ModuleTree::ensureModule(std::string_view fullName)
     return addChild(parent, std::string(local));
 }
 
-namespace {
-
-// Modules with at most this many params (or buffers) are searched by a scan; beyond, by the index.
-constexpr std::size_t kScanTensors = 16;
-
-std::size_t tensorKeyHash(int module, std::string_view local)
-{
-    return std::hash<std::string_view>()(local) ^ (static_cast<std::size_t>(module) * 0x9E3779B97F4A7C15ull);
-}
-
-} // namespace
 
 void ModuleTree::addTensor(int id, Tensor tensor)
 {
-    Module &m = module(id);
     const bool buffer = tensor.buffer;
+    // Names stay paths while the new one is a plain word that no child or other tensor of the
+    // module has (a repeat in an indexed list is seen when it is entered, below).
+    if (m_namesArePaths) {
+        const auto &same = buffer ? module(id).buffers : module(id).params;
+        m_namesArePaths = isPlainWord(tensor.name) && findTensor(id, !buffer, tensor.name) < 0 && !hasChild(id, tensor.name) &&
+                          (same.size() >= kScanTensors || findTensor(id, buffer, tensor.name) < 0);
+    }
+    Module &m = module(id);
     auto &list = buffer ? m.buffers : m.params;
     list.push_back(std::move(tensor));
     if (list.size() <= kScanTensors)
@@ -99,11 +136,12 @@ void ModuleTree::addTensor(int id, Tensor tensor)
     // Past the scan limit: the module's tensors so far, then each new one.
     for (std::size_t i = list.size() == kScanTensors + 1 ? 0 : list.size() - 1; i < list.size(); ++i) {
         const std::string &local = list[i].name;
-        index.table.appendHashed(tensorKeyHash(id, local), [&](std::int64_t position) {
+        const bool fresh = index.table.appendHashed(tensorKeyHash(id, local), [&](std::int64_t position) {
             const auto [owner, at] = index.refs[static_cast<std::size_t>(position)];
             const Module &o = this->module(owner);
             return owner == id && (buffer ? o.buffers : o.params)[static_cast<std::size_t>(at)].name == local;
         });
+        m_namesArePaths = m_namesArePaths && fresh;
         index.refs.emplace_back(id, static_cast<int>(i));
     }
 }
@@ -145,6 +183,69 @@ std::optional<KeyTarget> ModuleTree::resolveKey(std::string_view key) const
     if (const int i = findTensor(owner, true, local); i >= 0)
         return KeyTarget{owner, static_cast<int>(module(owner).params.size()) + i};
     return std::nullopt;
+}
+
+TargetPositions::TargetPositions(const ModuleTree &tree)
+{
+    m_tensorBase.resize(static_cast<std::size_t>(tree.size()) + 1);
+    m_tensorBase[0] = static_cast<std::size_t>(tree.size());
+    for (int id = 0; id < tree.size(); ++id) {
+        const Module &m = tree.module(id);
+        m_tensorBase[static_cast<std::size_t>(id) + 1] = m_tensorBase[static_cast<std::size_t>(id)] + m.params.size() + m.buffers.size();
+    }
+}
+
+KeyResolver::KeyResolver(const ModuleTree &tree)
+    : m_tree(tree), m_follow(tree.namesArePaths() && tree.idsInPreorder())
+{
+}
+
+bool KeyResolver::names(const KeyTarget &target, std::string_view key) const
+{
+    const Module &m = m_tree.module(target.module);
+    if (!target.isTensor())
+        return m.name == key;
+    const std::string_view local = m_tree.tensor(target).name;
+    if (m.name.empty())
+        return key == local;
+    return key.size() == m.name.size() + 1 + local.size() && key.starts_with(m.name) && key[m.name.size()] == '.' &&
+           key.ends_with(local);
+}
+
+int KeyResolver::subtreeEnd(int id)
+{
+    if (m_end.empty()) {
+        // Ids in pre-order: a module's subtree ends where its last child's does.
+        m_end.resize(static_cast<std::size_t>(m_tree.size()));
+        for (int i = m_tree.size() - 1; i >= 0; --i) {
+            const auto &children = m_tree.module(i).children;
+            m_end[static_cast<std::size_t>(i)] = children.empty() ? i + 1 : m_end[static_cast<std::size_t>(children.back())];
+        }
+    }
+    return m_end[static_cast<std::size_t>(id)];
+}
+
+std::optional<KeyTarget> KeyResolver::operator()(std::string_view key)
+{
+    if (m_follow && m_last) {
+        const KeyTarget last = *m_last;
+        const Module &m = m_tree.module(last.module);
+        const int tensors = static_cast<int>(m.params.size() + m.buffers.size());
+        auto is = [&](const KeyTarget &t) {
+            if (!names(t, key))
+                return false;
+            m_last = t;
+            return true;
+        };
+        if (last.isTensor() && last.tensor + 1 < tensors && is({last.module, last.tensor + 1}))
+            return m_last;
+        if (last.isTensor() && !m.children.empty() && is({last.module + 1, -1}))
+            return m_last;
+        if (const int next = subtreeEnd(last.module); next < m_tree.size() && is({next, -1}))
+            return m_last;
+    }
+    m_last = m_tree.resolveKey(key);
+    return m_last;
 }
 
 const Tensor &ModuleTree::tensor(const KeyTarget &target) const

@@ -102,7 +102,16 @@ public:
     // Room for `modules` modules in all (a builder that knows the count saves the regrowth).
     void reserve(int modules);
 
+    // Are the names paths, as torch makes them: no local name empty or dotted, and no two children
+    // or tensors of one module with one local name? Then no two modules or tensors share a full
+    // name, and a full name says which one it is. Kept by addChild and addTensor.
+    bool namesArePaths() const { return m_namesArePaths; }
+    // Are the ids themselves the depth-first pre-order (see m_idsInPreorder)?
+    bool idsInPreorder() const { return m_idsInPreorder; }
+
 private:
+    // Has module `id` a child named `local`?
+    bool hasChild(int id, std::string_view local) const;
     // The tensor named `local` in one of a module's lists, or -1.
     int findTensor(int module, bool buffer, std::string_view local) const;
 
@@ -111,6 +120,7 @@ private:
     // after the modules before it in execution order)? Then preorder() counts instead of walking.
     // Kept by addChild and sortNumericChildren, the only code that changes a module's children.
     bool m_idsInPreorder = true;
+    bool m_namesArePaths = true;
     NameTable m_index; // full name -> id
     // (module, local name) -> index in its params / buffers, for modules holding more tensors than
     // a scan handles fast (a checkpoint of N top-level tensors: the root holds N).
@@ -119,6 +129,42 @@ private:
         std::vector<std::pair<int, int>> refs; // position -> (module, index in the list)
     };
     TensorIndex m_paramIndex, m_bufferIndex;
+};
+
+// Resolves a device map's keys one after another, as ModuleTree::resolveKey does, comparing names
+// before looking any up: a map in the tree's order (a plan's, Accelerate's) names next what follows
+// the previous key's target, its module's next tensor, its first child or the module after its
+// subtree. Only where a full name says which module or tensor it is (namesArePaths) and the ids are
+// the pre-order; otherwise every key is looked up.
+class KeyResolver {
+public:
+    explicit KeyResolver(const ModuleTree &tree);
+    std::optional<KeyTarget> operator()(std::string_view key);
+
+private:
+    bool names(const KeyTarget &target, std::string_view key) const;
+    int subtreeEnd(int id);
+
+    const ModuleTree &m_tree;
+    bool m_follow;
+    std::vector<int> m_end; // the first id past each module's subtree, made on first use
+    std::optional<KeyTarget> m_last;
+};
+
+// A position for every module and every tensor of a tree: modules at their ids, then each
+// module's tensors in slot order. For a value per key target in one flat array.
+class TargetPositions {
+public:
+    explicit TargetPositions(const ModuleTree &tree);
+    std::size_t size() const { return m_tensorBase.back(); }
+    std::size_t of(const KeyTarget &target) const
+    {
+        const auto module = static_cast<std::size_t>(target.module);
+        return target.isTensor() ? m_tensorBase[module] + static_cast<std::size_t>(target.tensor) : module;
+    }
+
+private:
+    std::vector<std::size_t> m_tensorBase; // by module id, and one past the last
 };
 
 // What a load dtype means (PlanOptions::dtypeRule).

@@ -24,11 +24,11 @@ public:
         return findHashed(std::hash<std::string_view>()(name), [&](std::int64_t position) { return nameAt(position) == name; });
     }
     // Enters the next position (size()) under `name`; when `name` is there already, find() keeps
-    // answering the earlier position (the new one still counts in size()).
+    // answering the earlier position (the new one still counts in size()) and false is returned.
     template<typename NameAt>
-    void append(std::string_view name, const NameAt &nameAt)
+    bool append(std::string_view name, const NameAt &nameAt)
     {
-        appendHashed(std::hash<std::string_view>()(name), [&](std::int64_t position) { return nameAt(position) == name; });
+        return appendHashed(std::hash<std::string_view>()(name), [&](std::int64_t position) { return nameAt(position) == name; });
     }
     // The same for keys that are not one string: the caller hashes the key, and `matches(position)`
     // says whether the key entered at `position` is the one sought.
@@ -48,10 +48,12 @@ public:
         }
     }
     template<typename Matches>
-    void appendHashed(std::size_t hash, const Matches &matches)
+    bool appendHashed(std::size_t hash, const Matches &matches)
     {
-        if (findOrAppend(hash, matches) >= 0)
-            m_hashes.push_back(hash); // counted, not entered: find() keeps the earlier position
+        if (findOrAppend(hash, matches) < 0)
+            return true;
+        m_hashes.push_back(hash); // counted, not entered: find() keeps the earlier position
+        return false;
     }
     // The position `matches` recognizes; else enters the next position (size()) under `hash` and
     // returns -1: the caller appends its entry there. One probe for a look-up that may insert.

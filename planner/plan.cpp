@@ -369,8 +369,9 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
     const Ranks ranks(tree);
     std::vector<std::pair<int, std::size_t>> order;
     std::vector<KeyTarget> targets(map.size());
+    KeyResolver resolve(tree);
     for (std::size_t i = 0; i < map.size(); ++i) {
-        targets[i] = detail::resolveOrNone(tree, map[i].first);
+        targets[i] = resolve(map[i].first).value_or(KeyTarget{});
         order.emplace_back(ranks.of(tree, targets[i]), i);
     }
     std::stable_sort(order.begin(), order.end());
@@ -382,7 +383,7 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
         keyTargets.push_back(targets[i]);
     }
 
-    detail::explainPlacements(result, tree, sizes, pins, trace, raw);
+    detail::explainPlacements(result, keyTargets, tree, sizes, pins, trace, raw);
 
     // ---- usage ----
     std::vector<Device> usageDevices;

@@ -102,8 +102,9 @@ DeviceMap optimalAssignment(const ModuleTree &tree, const PlanOptions &options, 
                             std::vector<std::pair<Device, std::int64_t>> &reserveAt);
 
 // Fills result.placements (device, kind, reasons) for every module of `tree` from the final map
-// (result.deviceMap, execution order), the map before cleaning (`raw`), the pins and the trace.
-void explainPlacements(Plan &result, const ModuleTree &tree, const SizeTable &sizes, const Pins &pins,
-                       const InferTrace &trace, const DeviceMap &raw);
+// (result.deviceMap, execution order; `targets[i]` is what its i-th key names), the map before
+// cleaning (`raw`), the pins and the trace.
+void explainPlacements(Plan &result, const std::vector<KeyTarget> &targets, const ModuleTree &tree, const SizeTable &sizes,
+                       const Pins &pins, const InferTrace &trace, const DeviceMap &raw);
 
 } // namespace mizan::planner::detail

@@ -3,7 +3,6 @@
 #include "usage_p.h"
 
 #include <algorithm>
-#include <unordered_set>
 
 namespace mizan::planner {
 
@@ -88,11 +87,16 @@ std::int64_t evenLayers(const PlanOptions &options)
 
 std::vector<KeyTarget> resolveKeys(const ModuleTree &tree, const DeviceMap &map)
 {
+    // Only a key's own name resolves to its target: a key listed again is found by its target.
     std::vector<KeyTarget> targets(map.size());
-    std::unordered_set<std::string_view> seen;
+    const TargetPositions positions(tree);
+    std::vector<bool> seen(positions.size(), false);
+    KeyResolver resolve(tree);
     for (std::size_t i = 0; i < map.size(); ++i)
-        if (seen.insert(map[i].first).second)
-            targets[i] = tree.resolveKey(map[i].first).value_or(KeyTarget{});
+        if (const auto target = resolve(map[i].first); target && !seen[positions.of(*target)]) {
+            seen[positions.of(*target)] = true;
+            targets[i] = *target;
+        }
     return targets;
 }
 

@@ -14,16 +14,6 @@ namespace mizan::planner {
 
 using detail::SizeTable;
 
-namespace {
-
-// A map key's target; module -1 when the key names nothing of the tree.
-KeyTarget resolve(const ModuleTree &tree, std::string_view key)
-{
-    return tree.resolveKey(key).value_or(KeyTarget{});
-}
-
-} // namespace
-
 const char *toString(Severity severity)
 {
     return severity == Severity::Error ? "error" : "warning";
@@ -58,49 +48,57 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
     std::unordered_set<std::string> noSplit(options.noSplitClasses.begin(), options.noSplitClasses.end());
 
     // Resolve keys; duplicates and unknown names.
+    // A key names one module or tensor, and only its own name resolves to it: a key listed twice
+    // is found by its target, or among the unknown keys by name, without hashing every key.
     std::vector<KeyTarget> resolved(map.size());
     std::vector<int> moduleKey(n, -1);
-    NameMap<std::string_view, std::size_t> seen; // views of `map`'s keys -> their first index
-    seen.reserve(map.size());
-    // The key naming each tensor by itself, -1 when none: flat over (module, slot).
-    std::vector<std::size_t> firstSlot(n + 1, 0);
-    for (std::size_t id = 0; id < n; ++id) {
-        const Module &m = tree.module(static_cast<int>(id));
-        firstSlot[id + 1] = firstSlot[id] + m.params.size() + m.buffers.size();
-    }
-    std::vector<std::int64_t> tensorKey(firstSlot[n], -1);
-    auto tensorKeyAt = [&](int owner, int slot) -> std::int64_t & {
-        return tensorKey[firstSlot[static_cast<std::size_t>(owner)] + static_cast<std::size_t>(slot)];
+    // The key naming each tensor by itself, -1 when none.
+    const TargetPositions positions(tree);
+    std::vector<std::int64_t> tensorKey(positions.size(), -1);
+    std::vector<std::int64_t> firstListing(map.size(), -1); // a key listed before: where first
+    // Per unknown key: where it is first listed, and a likely intended name, the first module
+    // whose name ends with "." + key (every module name suffix after a dot is looked up among the
+    // unknown keys, once).
+    struct Unknown {
+        std::size_t first = 0;
+        int guess = -1; // module id, or -1
     };
-    std::vector<bool> twice(map.size(), false);
-    // A likely intended name for an unknown key: the first module whose name ends with "." + key.
-    // Every module name suffix after a dot is looked up among the unknown keys, once.
-    NameMap<std::string_view, int> suffixGuess; // unknown key -> module id, or -1
+    NameMap<std::string_view, Unknown> unknown; // views of `map`'s keys
+    KeyResolver resolveKey(tree);
     for (std::size_t i = 0; i < map.size(); ++i) {
         const std::string &key = map[i].first;
-        if (!seen.emplace(key, i).second) {
-            twice[i] = true;
-            continue;
+        const KeyTarget target = resolveKey(key).value_or(KeyTarget{});
+        if (target.module < 0) {
+            if (const auto [u, fresh] = unknown.emplace(key, {i, -1}); !fresh)
+                firstListing[i] = static_cast<std::int64_t>(u->first);
+        } else if (target.tensor < 0) {
+            int &k = moduleKey[static_cast<std::size_t>(target.module)];
+            if (k >= 0)
+                firstListing[i] = k;
+            else
+                k = static_cast<int>(i);
+        } else {
+            std::int64_t &k = tensorKey[positions.of(target)];
+            if (k >= 0)
+                firstListing[i] = k;
+            else
+                k = static_cast<std::int64_t>(i);
         }
-        resolved[i] = resolve(tree, key);
-        if (resolved[i].module < 0)
-            suffixGuess.emplace(key, -1);
-        else if (resolved[i].tensor < 0)
-            moduleKey[static_cast<std::size_t>(resolved[i].module)] = static_cast<int>(i);
-        else
-            tensorKeyAt(resolved[i].module, resolved[i].tensor) = static_cast<std::int64_t>(i);
+        if (firstListing[i] < 0)
+            resolved[i] = target;
     }
-    if (!suffixGuess.empty())
+    if (!unknown.empty())
         for (int id = 1; id < tree.size(); ++id) {
             const std::string_view name = tree.module(id).name;
             for (auto dot = name.find('.', 1); dot != std::string_view::npos; dot = name.find('.', dot + 1))
-                if (int *guess = suffixGuess.find(name.substr(dot + 1)); guess && *guess < 0)
-                    *guess = id;
+                if (Unknown *u = unknown.find(name.substr(dot + 1)); u && u->guess < 0)
+                    u->guess = id;
         }
     for (std::size_t i = 0; i < map.size(); ++i) {
         const std::string &key = map[i].first;
-        if (twice[i]) {
-            add(Severity::Error, IssueKind::CoveredTwice, key, {MessageId::KeyTwice, {key, map[*seen.find(key)].second, map[i].second}},
+        if (firstListing[i] >= 0) {
+            add(Severity::Error, IssueKind::CoveredTwice, key,
+                {MessageId::KeyTwice, {key, map[static_cast<std::size_t>(firstListing[i])].second, map[i].second}},
                 {MessageId::FixKeepOneEntry, {key}});
             continue;
         }
@@ -108,7 +106,7 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
             continue;
         // Else the key minus a leading component ("model.lm_head" -> "lm_head").
         std::string guess;
-        if (const int id = *suffixGuess.find(key); id >= 0)
+        if (const int id = unknown.find(key)->guess; id >= 0)
             guess = tree.module(id).name;
         if (guess.empty())
             if (const auto dot = key.find('.'); dot != std::string::npos && tree.resolveKey(std::string_view(key).substr(dot + 1)))
@@ -147,7 +145,7 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
     std::size_t uncoveredCount = 0;
     std::vector<std::string> uncoveredSample;
     auto deviceOfTensor = [&](int owner, int slot) -> std::optional<Device> {
-        if (const std::int64_t k = tensorKeyAt(owner, slot); k >= 0)
+        if (const std::int64_t k = tensorKey[positions.of({owner, slot})]; k >= 0)
             return map[static_cast<std::size_t>(k)].second;
         const int c = cover[static_cast<std::size_t>(owner)];
         if (c >= 0)
@@ -160,7 +158,7 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         for (std::size_t s = 0; s < m.params.size() + m.buffers.size(); ++s) {
             const bool buffer = s >= m.params.size();
             const Tensor &t = buffer ? m.buffers[s - m.params.size()] : m.params[s];
-            const std::int64_t k = tensorKeyAt(id, static_cast<int>(s));
+            const std::int64_t k = tensorKey[positions.of({id, static_cast<int>(s)})];
             if (k >= 0 && c >= 0) {
                 const auto &key = map[static_cast<std::size_t>(k)].first;
                 const auto &outer = map[static_cast<std::size_t>(c)].first;
@@ -189,7 +187,7 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         std::optional<Device> first;
         std::string firstName;
         for (const auto &member : group) {
-            const auto r = resolve(tree, member);
+            const auto r = tree.resolveKey(member).value_or(KeyTarget{});
             if (r.module < 0)
                 continue;
             const auto d = deviceOfTensor(r.module, r.tensor);
@@ -229,7 +227,7 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         }
     }
     for (const auto &pin : rules) {
-        const auto r = resolve(tree, pin.name);
+        const auto r = tree.resolveKey(pin.name).value_or(KeyTarget{});
         if (r.module < 0)
             continue;
         std::vector<Device> devices;

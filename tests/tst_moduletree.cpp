@@ -8,6 +8,9 @@
 
 #include <map>
 #include <set>
+#include <random>
+#include <algorithm>
+#include <cstdio>
 
 using namespace mizan;
 using namespace mizan::planner;
@@ -444,6 +447,168 @@ private Q_SLOTS:
     // compute_module_sizes gives: every counted tensor added to its full name and to each dotted
     // prefix of it (computed here by brute force), asked by id before any look-up by name builds
     // the name index. Without, a tensor's bytes by id are its name's, shared names summed.
+    // ModuleTree::namesArePaths, kept by addChild and addTensor, against its definition checked by
+    // brute force: every local name plain (not empty, no dot) and no two full names alike.
+    void namesArePathsFollowsAdds_data()
+    {
+        QTest::addColumn<QString>("ops"); // ";"-separated: "m PARENT LOCAL" a child, "p MODULE NAME" a param, "b ..." a buffer
+        QTest::addColumn<bool>("paths");
+        QTest::newRow("plain") << "m - a;m a b;p a.b w;b a.b r;p - x" << true;
+        QTest::newRow("dotted module") << "m - a;m a b.c" << false;
+        QTest::newRow("empty module name") << "m - a;m a -" << false;
+        QTest::newRow("dotted tensor") << "m - a;p a w.x" << false;
+        QTest::newRow("empty tensor name") << "m - a;p a -" << false;
+        QTest::newRow("two children, one name") << "m - a;m a b;m a b" << false;
+        QTest::newRow("tensor, then a child of its name") << "m - a;p a x;m a x" << false;
+        QTest::newRow("buffer, then a child of its name") << "m - a;b a x;m a x" << false;
+        QTest::newRow("child, then a tensor of its name") << "m - a;m a x;p a x" << false;
+        QTest::newRow("param and buffer of one name") << "m - a;p a x;b a x" << false;
+        QTest::newRow("two params of one name") << "m - a;p a x;p a y;p a x" << false;
+        QTest::newRow("same local name, other parents") << "m - a;m - b;m a x;m b x;p a y;p b y" << true;
+        QTest::newRow("40 params apart") << "m - a;p a 40" << true;
+        QTest::newRow("40 params, the 30th repeats one") << "m - a;p a 40 29=3" << false;
+        QTest::newRow("40 params, the 10th repeats one") << "m - a;p a 40 9=3" << false;
+        QTest::newRow("40 params, then a buffer like one") << "m - a;p a 40;b a p7" << false;
+        QTest::newRow("40 params, then a child like one") << "m - a;p a 40;m a p33" << false;
+        QTest::newRow("20 children, then a tensor apart") << "m - a;c a 20;p a w" << true;
+        QTest::newRow("20 children, then a tensor like one") << "m - a;c a 20;p a c18" << false;
+        QTest::newRow("root: 20 children, a tensor like one") << "c - 20;p - c17" << false;
+    }
+    void namesArePathsFollowsAdds()
+    {
+        QFETCH(QString, ops);
+        QFETCH(bool, paths);
+        ModuleTree tree;
+        auto moduleOf = [&](const std::string &name) { return name == "-" ? ModuleTree::kRoot : tree.find(name); };
+        auto local = [](const std::string &name) { return name == "-" ? std::string() : name; };
+        for (const QString &op : ops.split(';')) {
+            const QStringList f = op.split(' ');
+            const std::string kind = f[0].toStdString(), where = f[1].toStdString(), name = f[2].toStdString();
+            QVERIFY(moduleOf(where) >= 0);
+            if (kind == "m") {
+                tree.addChild(moduleOf(where), local(name));
+            } else if (kind == "c") {
+                for (int i = 0; i < std::stoi(name); ++i)
+                    tree.addChild(moduleOf(where), "c" + std::to_string(i));
+            } else if (std::isdigit(static_cast<unsigned char>(name[0]))) {
+                // N params p0..p(N-1); "i=j": the i-th named like the j-th.
+                int repeat = -1, like = -1;
+                if (f.size() > 3)
+                    std::sscanf(f[3].toUtf8().constData(), "%d=%d", &repeat, &like);
+                for (int i = 0; i < std::stoi(name); ++i) {
+                    Tensor x = t(DType::F32, {1});
+                    x.name = "p" + std::to_string(i == repeat ? like : i);
+                    tree.addTensor(moduleOf(where), x);
+                }
+            } else {
+                Tensor x = t(DType::F32, {1}, kind == "b");
+                x.name = local(name);
+                tree.addTensor(moduleOf(where), x);
+            }
+        }
+        // The definition.
+        bool plain = true;
+        std::set<std::string> full;
+        std::size_t names = 0;
+        for (int id = 0; id < tree.size(); ++id) {
+            const Module &m = tree.module(id);
+            if (id != ModuleTree::kRoot) {
+                plain = plain && !m.localName.empty() && m.localName.find('.') == std::string::npos;
+                full.insert(m.name);
+                ++names;
+            }
+            for (const auto *list : {&m.params, &m.buffers})
+                for (const Tensor &x : *list) {
+                    plain = plain && !x.name.empty() && x.name.find('.') == std::string::npos;
+                    full.insert(tree.tensorName(id, x));
+                    ++names;
+                }
+        }
+        QCOMPARE(plain && full.size() == names, paths);
+        QCOMPARE(tree.namesArePaths(), paths);
+        // A copy keeps it; the size map resolves by id exactly then.
+        const ModuleTree copy = tree;
+        QCOMPARE(copy.namesArePaths(), paths);
+    }
+
+    // KeyResolver gives what resolveKey gives for every key, whatever the keys' order, repeats and
+    // unknown names, in trees whose names are paths or not.
+    void keyResolverMatchesLookups_data()
+    {
+        QTest::addColumn<int>("tree");
+        QTest::addColumn<QString>("order");
+        for (int tree : {0, 1, 2, 3})
+            for (const char *order : {"tree", "reversed", "shuffled", "with repeats and unknowns"})
+                QTest::newRow((QString("tree %1, %2").arg(tree).arg(order)).toUtf8().constData()) << tree << QString(order);
+    }
+    void keyResolverMatchesLookups()
+    {
+        QFETCH(int, tree);
+        QFETCH(QString, order);
+        ModuleTree m;
+        std::vector<std::pair<std::string, Tensor>> named;
+        auto add = [&](const std::string &name, bool buffer = false) {
+            Tensor x = t(DType::F32, {2}, buffer);
+            named.emplace_back(name, x);
+        };
+        if (tree == 0 || tree == 1) {
+            add("model.embed_tokens.weight");
+            for (int l = 0; l < 12; ++l)
+                for (const char *p : {"self_attn.q_proj.weight", "self_attn.k_proj.weight", "mlp.up_proj.weight", "mlp.up_proj.bias", "input_layernorm.weight"})
+                    add("model.layers." + std::to_string(l) + "." + p);
+            add("model.norm.weight");
+            add("lm_head.weight");
+            if (tree == 1)
+                for (int i = 0; i < 30; ++i)
+                    add("w" + std::to_string(i)); // top-level tensors: an indexed root
+            m = ModuleTree::fromTensorNames(named);
+        } else if (tree == 2) {
+            // Not paths: "a" is a tensor of the root and a module.
+            add("a");
+            add("a.b");
+            add("a.c.d");
+            add("e.f");
+            m = ModuleTree::fromTensorNames(named);
+        } else {
+            // Ids not in pre-order: a child added to an earlier parent.
+            m = treeOf({"x.y", "z", "x.w"});
+        }
+        QCOMPARE(m.namesArePaths(), tree != 2);
+        // Keys: every module and tensor in the tree's order.
+        std::vector<std::string> keys;
+        for (int id : m.preorder()) {
+            keys.push_back(m.module(id).name);
+            for (const auto *list : {&m.module(id).params, &m.module(id).buffers})
+                for (const Tensor &x : *list)
+                    keys.push_back(m.tensorName(id, x));
+        }
+        if (order == "reversed")
+            std::reverse(keys.begin(), keys.end());
+        else if (order == "shuffled")
+            std::shuffle(keys.begin(), keys.end(), std::mt19937(7));
+        else if (order != "tree") {
+            const std::vector<std::string> base = keys;
+            keys.clear();
+            for (std::size_t i = 0; i < base.size(); ++i) {
+                keys.push_back(base[i]);
+                if (i % 3 == 0)
+                    keys.push_back(base[i]);
+                if (i % 5 == 0)
+                    keys.push_back(base[i] + ".nothing");
+                if (i % 7 == 0 && i > 0)
+                    keys.push_back(base[i - 1]);
+            }
+        }
+        KeyResolver resolve(m);
+        int found = 0;
+        for (const std::string &key : keys) {
+            const auto expected = m.resolveKey(key), got = resolve(key);
+            QVERIFY2(expected == got, key.c_str());
+            found += got.has_value();
+        }
+        QVERIFY(found > 0);
+    }
+
     void sizeMapByIdMatchesNames_data()
     {
         QTest::addColumn<int>("shape");
