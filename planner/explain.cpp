@@ -66,10 +66,18 @@ void explainPlacements(Plan &result, const std::vector<KeyTarget> &targets, cons
         if (std::find(list.begin(), list.end(), d) == list.end())
             list.push_back(d);
     };
-    NameMap<std::string_view, bool> rawKeys; // views of `raw`'s keys
-    rawKeys.reserve(raw.size());
-    for (const auto &entry : raw)
-        rawKeys.emplace(entry.first, true);
+    // What the map before cleaning names, and the modules it names by their own key.
+    std::vector<KeyTarget> rawTargets(raw.size());
+    std::vector<bool> rawModuleKey(n, false);
+    {
+        KeyResolver resolve(tree);
+        for (std::size_t r = 0; r < raw.size(); ++r)
+            if (const auto target = resolve(raw[r].first)) {
+                rawTargets[r] = *target;
+                if (!target->isTensor())
+                    rawModuleKey[static_cast<std::size_t>(target->module)] = true;
+            }
+    }
     for (std::size_t i = 0; i < result.deviceMap.size(); ++i) {
         const KeyTarget &r = targets[i];
         if (r.module < 0)
@@ -114,7 +122,7 @@ void explainPlacements(Plan &result, const std::vector<KeyTarget> &targets, cons
         if (rawBelow.empty()) {
             rawBelow.resize(n);
             for (std::size_t r = 0; r < raw.size(); ++r)
-                for (int m = resolveOrNone(tree, raw[r].first).module; m >= 0; m = tree.module(m).parent)
+                for (int m = rawTargets[r].module; m >= 0; m = tree.module(m).parent)
                     if (keyOfModule[static_cast<std::size_t>(m)] >= 0)
                         rawBelow[static_cast<std::size_t>(m)].push_back(r);
         }
@@ -142,7 +150,7 @@ void explainPlacements(Plan &result, const std::vector<KeyTarget> &targets, cons
                 continue;
             }
             const InferTrace::Entry *t = trace.byName.find(m.name);
-            if ((!t || !t->placed) && rawKeys.contains(m.name)) {
+            if ((!t || !t->placed) && rawModuleKey[i]) {
                 // A part of the rest of a no-split module split by a policy: that module's reason.
                 int block = m.parent;
                 while (block > 0 && !trace.byName.contains(tree.module(block).name))
@@ -159,7 +167,7 @@ void explainPlacements(Plan &result, const std::vector<KeyTarget> &targets, cons
                 continue;
             }
             if (!t || !t->placed) {
-                if (!rawKeys.contains(m.name)) {
+                if (!rawModuleKey[i]) {
                     p.kind = PlacementKind::Merged;
                     p.explanation = only(MessageId::Merged, d);
                     // Why they went there: the first part that was turned away by an earlier device.
