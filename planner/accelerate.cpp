@@ -1119,13 +1119,20 @@ private:
 
     std::optional<std::pair<Entry, std::deque<Entry>>> fallbackAllocate(const std::deque<Entry> &modules, double limit) const;
 
-    void emit(InferEvent::Kind kind, const std::string &name, const Device &device, double size, double used, double limit,
+    void emit(InferEvent::Kind kind, const Entry &entry, const Device &device, double size, double used, double limit,
               double reserved, std::vector<std::string> tied = {}) const
     {
         if (!m_observer)
             return;
-        InferEvent ev{kind, name, device, size, used, limit, reserved, std::move(tied)};
+        InferEvent ev{kind, entry.name, device, size, used, limit, reserved, std::move(tied), targetOf(entry)};
         m_observer(ev);
+    }
+    KeyTarget targetOf(const Entry &entry) const
+    {
+        if (entry.isModule())
+            return {entry.module, -1};
+        const int params = static_cast<int>(m_tree.module(entry.module).params.size());
+        return {entry.module, entry.buffer ? params + entry.tensor : entry.tensor};
     }
 
     const ModuleTree &m_tree;
@@ -1278,7 +1285,7 @@ InferResult Inferrer::run()
             if (!parts)
                 continue; // the caller placed all of it
             entry = restOf(std::move(entry));
-            emit(InferEvent::Rest, entry.name, devices[current], entry.size, used[current], -1, 0);
+            emit(InferEvent::Rest, entry, devices[current], entry.size, used[current], -1, 0);
         }
         const std::string &name = entry.name;
         takeLayer(entry);
@@ -1310,7 +1317,7 @@ InferResult Inferrer::run()
             if (verdict == PinVerdict::ForbiddenInside && !splittable(entry))
                 verdict = PinVerdict::Forbidden; // a no-split module with a forbidden part moves as a whole
             if ((mustSplit || verdict == PinVerdict::ForbiddenInside) && entry.isModule()) {
-                emit(InferEvent::Split, name, device, moduleSize, deviceUsed, limit, reserved);
+                emit(InferEvent::Split, entry, device, moduleSize, deviceUsed, limit, reserved);
                 auto children = childrenOf(entry, true);
                 work.insert(work.begin(), children.begin(), children.end());
                 layersAfterSplit(work);
@@ -1329,7 +1336,7 @@ InferResult Inferrer::run()
                 if (!target)
                     throw Error(ErrorKind::Impossible, {}, "\"" + name + "\" is forbidden on " + device.label() +
                                 " and no later device allowed for it has room for " + std::to_string(static_cast<long long>(ties.size)) + " bytes");
-                emit(InferEvent::Forbidden, name, devices[*target], ties.size, used[*target], -1, 0, ties.names);
+                emit(InferEvent::Forbidden, entry, devices[*target], ties.size, used[*target], -1, 0, ties.names);
                 used[*target] += ties.size;
                 assignEntry(entry, devices[*target]);
                 for (const auto &t : ties.names) {
@@ -1341,7 +1348,7 @@ InferResult Inferrer::run()
         }
 
         if (isDisk || deviceUsed + ties.size <= limit) {
-            emit(InferEvent::Placed, name, device, ties.size, deviceUsed, limit, reserved, ties.names);
+            emit(InferEvent::Placed, entry, device, ties.size, deviceUsed, limit, reserved, ties.names);
             deviceUsed += ties.size;
             assignEntry(entry, device);
             for (const auto &t : ties.names) {
@@ -1359,7 +1366,7 @@ InferResult Inferrer::run()
                 const Entry &tied = ties.entries[i];
                 if (!splittable(tied))
                     continue;
-                emit(InferEvent::TiedSplit, tied.name, device, tied.size, deviceUsed, limit, reserved);
+                emit(InferEvent::TiedSplit, tied, device, tied.size, deviceUsed, limit, reserved);
                 auto children = childrenOf(tied);
                 auto it = std::find_if(work.begin(), work.end(), [&](const Entry &e) { return e.name == tied.name; });
                 const auto pos = it - work.begin();
@@ -1375,7 +1382,7 @@ InferResult Inferrer::run()
         }
 
         if (deviceUsed + moduleSize >= limit && splittable(entry)) {
-            emit(InferEvent::Split, name, device, moduleSize, deviceUsed, limit, reserved);
+            emit(InferEvent::Split, entry, device, moduleSize, deviceUsed, limit, reserved);
             auto children = childrenOf(entry);
             work.insert(work.begin(), children.begin(), children.end());
             layersAfterSplit(work);
@@ -1385,7 +1392,7 @@ InferResult Inferrer::run()
         if (deviceUsed == 0 && m_opt.fallbackAllocation && !isDisk) {
             const double fallbackLimit = budget(device) - std::max(maxLayerSize, ties.size);
             if (auto found = fallbackAllocate(work, fallbackLimit - deviceUsed)) {
-                emit(InferEvent::Fallback, found->first.name, device, found->first.size, deviceUsed, fallbackLimit, reserved);
+                emit(InferEvent::Fallback, found->first, device, found->first.size, deviceUsed, fallbackLimit, reserved);
                 work = std::move(found->second);
                 work.push_front(entry);
                 work.push_front(std::move(found->first));
@@ -1396,7 +1403,7 @@ InferResult Inferrer::run()
 
         if (deviceUsed == 0)
             minimumAssignment.emplace_back(device, ties.size + reserved);
-        emit(InferEvent::NextDevice, name, device, ties.size, deviceUsed, limit, reserved, ties.names);
+        emit(InferEvent::NextDevice, entry, device, ties.size, deviceUsed, limit, reserved, ties.names);
         deviceUsed += reserved;
         ++current;
         work.push_front(std::move(entry));

@@ -185,6 +185,7 @@ struct InferEvent {
     double limit = -1;        // budget minus reservation (-1: unlimited)
     double reserved = 0;      // largest layer reserved on device
     std::vector<std::string> tiedModules;
+    KeyTarget target; // what `name` names in the tree
 };
 
 // What the pins say about putting an entry on a device.

@@ -25,25 +25,63 @@ std::vector<Message> only(MessageId id, Args &&...args)
 
 } // namespace
 
+InferTrace::InferTrace(const ModuleTree &tree) : m_tree(tree), m_byTarget(tree.namesArePaths())
+{
+    if (m_byTarget) {
+        m_positions.emplace(tree);
+        m_entryOf.assign(m_positions->size(), -1);
+    }
+}
+
+void InferTrace::reserve(std::size_t entries)
+{
+    if (m_byTarget)
+        m_entries.reserve(entries);
+    else
+        m_byName.reserve(entries);
+}
+
+InferTrace::Entry &InferTrace::at(const KeyTarget &target, std::string_view name)
+{
+    if (!m_byTarget || target.module < 0)
+        return m_byName[name];
+    std::int32_t &i = m_entryOf[m_positions->of(target)];
+    if (i < 0) {
+        i = static_cast<std::int32_t>(m_entries.size());
+        m_entries.emplace_back();
+    }
+    return m_entries[static_cast<std::size_t>(i)];
+}
+
+const InferTrace::Entry *InferTrace::find(const KeyTarget &target, std::string_view name) const
+{
+    if (!m_byTarget || target.module < 0)
+        return m_byName.find(name);
+    const std::int32_t i = m_entryOf[m_positions->of(target)];
+    return i < 0 ? nullptr : &m_entries[static_cast<std::size_t>(i)];
+}
+
 void InferTrace::record(const accel::InferEvent &ev)
 {
+    // An event without a target (none is made so) is kept by its name.
+    const KeyTarget target = ev.target.module >= 0 ? ev.target : m_tree.resolveKey(ev.name).value_or(KeyTarget{});
     switch (ev.kind) {
     case accel::InferEvent::Placed:
     case accel::InferEvent::Forbidden:
-        byName[ev.name].placed.emplace(ev);
+        at(target, ev.name).placed.emplace(ev);
         for (const auto &t : ev.tiedModules)
-            byName[t].tiedTo = ev.name;
+            at(m_tree.resolveKey(t).value_or(KeyTarget{}), t).tiedTo = ev.name;
         break;
     case accel::InferEvent::Split:
     case accel::InferEvent::NextDevice:
     case accel::InferEvent::TiedSplit:
-        byName[ev.name].rejections.emplace_back(ev);
+        at(target, ev.name).rejections.emplace_back(ev);
         break;
     case accel::InferEvent::Fallback:
-        byName[ev.name].fallback = true;
+        at(target, ev.name).fallback = true;
         break;
     case accel::InferEvent::Rest:
-        byName[ev.name].rest = true;
+        at(target, ev.name).rest = true;
         break;
     }
     if (ev.kind != accel::InferEvent::Forbidden && ev.kind != accel::InferEvent::Rest && ev.device.kind != DeviceKind::Disk) {
@@ -149,13 +187,13 @@ void explainPlacements(Plan &result, const std::vector<KeyTarget> &targets, cons
                                                       : Message{MessageId::PinnedByUser, {d}}};
                 continue;
             }
-            const InferTrace::Entry *t = trace.byName.find(m.name);
+            const InferTrace::Entry *t = trace.find({id, -1}, m.name);
             if ((!t || !t->placed) && rawModuleKey[i]) {
                 // A part of the rest of a no-split module split by a policy: that module's reason.
                 int block = m.parent;
-                while (block > 0 && !trace.byName.contains(tree.module(block).name))
+                while (block > 0 && !trace.find({block, -1}, tree.module(block).name))
                     block = tree.module(block).parent;
-                const InferTrace::Entry *bt = block > 0 ? trace.byName.find(tree.module(block).name) : nullptr;
+                const InferTrace::Entry *bt = block > 0 ? trace.find({block, -1}, tree.module(block).name) : nullptr;
                 if (bt && bt->rest && bt->placed) {
                     t = bt;
                     p.explanation = only(MessageId::RestOf, tree.module(block).name, d);
@@ -173,7 +211,7 @@ void explainPlacements(Plan &result, const std::vector<KeyTarget> &targets, cons
                     // Why they went there: the first part that was turned away by an earlier device.
                     for (std::size_t r : rawKeysBelow(i)) {
                         const std::string &key = raw[r].first;
-                        const InferTrace::Entry *kt = trace.byName.find(key);
+                        const InferTrace::Entry *kt = trace.find(rawTargets[r], key);
                         if (!kt)
                             continue;
                         const auto why = rejections(kt->rejections, &key);
@@ -231,7 +269,7 @@ void explainPlacements(Plan &result, const std::vector<KeyTarget> &targets, cons
         if (below.size() == 1)
             p.device = below.front();
         p.kind = below.size() == 1 ? PlacementKind::Merged : PlacementKind::Mixed;
-        const InferTrace::Entry *t = trace.byName.find(m.name);
+        const InferTrace::Entry *t = trace.find({id, -1}, m.name);
         std::vector<Message> why;
         if (auto split = pins.splitBy.find(m.name); split != pins.splitBy.end()) {
             why = {{MessageId::SplitByPolicy, {split->second}}};

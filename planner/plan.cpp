@@ -322,7 +322,7 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
             io.minimumReserve.emplace_back(options.maxMemory[i].first, static_cast<double>(partsReserve[i]));
 
     const auto constraints = pins.constraints();
-    detail::InferTrace trace;
+    detail::InferTrace trace(tree);
     std::vector<std::pair<std::string, Device>> map;
     if (options.strategy == Strategy::Optimal) {
         // Policies: room on each GPU for the parts it brings in (growPartsReserve).
@@ -347,7 +347,7 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
     } else {
         // At most one entry per name the sizes know (modules and tensors): no rehash of a table
         // of a million names while infer runs.
-        trace.byName.reserve(sizes.map.size());
+        trace.reserve(sizes.map.size());
         auto observer = [&trace](const accel::InferEvent &event) { trace.record(event); };
         const auto inferred = accel::inferAutoDeviceMap(tree, io, observer, pins.empty() ? nullptr : &constraints);
         result.bufferWarning = inferred.bufferWarning;
