@@ -1224,23 +1224,47 @@ InferResult Inferrer::run()
             work.push_back(std::move(e));
     }
 
+    // Accelerate's device_map dict: a key assigned again keeps its place and takes the new device.
+    // Keys are found by what they name where names are paths (then only a key's own name names
+    // its target), else by name.
     std::vector<std::pair<std::string, Device>> deviceMap;
-    NameTable mapIndex; // deviceMap's keys -> their positions
-    auto assign = [&](const std::string &name, const Device &d) {
-        const std::size_t hash = std::hash<std::string_view>()(name);
-        const auto same = [&](std::int64_t p) { return deviceMap[static_cast<std::size_t>(p)].first == name; };
-        if (const std::int64_t p = mapIndex.findOrAppend(hash, same); p >= 0) {
-            deviceMap[static_cast<std::size_t>(p)].second = d;
-            return;
+    NameTable mapIndex;               // keys found by name -> positions in namedAt
+    std::vector<std::size_t> namedAt; // -> index into deviceMap
+    std::optional<TargetPositions> positions;
+    std::vector<std::int64_t> mapAt; // by target position: index into deviceMap, -1 when none
+    if (m_tree.namesArePaths()) {
+        positions.emplace(m_tree);
+        mapAt.assign(positions->size(), -1);
+    }
+    auto assign = [&](const std::string &name, const Device &d, const KeyTarget &target) {
+        if (positions && target.module >= 0) {
+            std::int64_t &p = mapAt[positions->of(target)];
+            if (p >= 0) {
+                deviceMap[static_cast<std::size_t>(p)].second = d;
+                return;
+            }
+            p = static_cast<std::int64_t>(deviceMap.size());
+        } else {
+            const std::size_t hash = std::hash<std::string_view>()(name);
+            const auto same = [&](std::int64_t p) { return deviceMap[namedAt[static_cast<std::size_t>(p)]].first == name; };
+            if (const std::int64_t p = mapIndex.findOrAppend(hash, same); p >= 0) {
+                deviceMap[namedAt[static_cast<std::size_t>(p)]].second = d;
+                return;
+            }
+            namedAt.push_back(deviceMap.size());
         }
         deviceMap.emplace_back(name, d);
+    };
+    // A tied module's name (few): what it names.
+    auto assignName = [&](const std::string &name, const Device &d) {
+        assign(name, d, positions ? m_tree.resolveKey(name).value_or(KeyTarget{}) : KeyTarget{});
     };
     // The map keys of an entry: its name, or for the rest of a no-split module its parts.
     auto assignEntry = [&](const Entry &e, const Device &d) {
         if (!e.rest)
-            assign(e.name, d);
+            assign(e.name, d, targetOf(e));
         else
-            forEachRestPart(e, [&](const Entry &part) { assign(part.name, d); });
+            forEachRestPart(e, [&](const Entry &part) { assign(part.name, d, targetOf(part)); });
     };
     std::vector<double> used(devices.size(), 0.0);
     std::vector<std::pair<Device, double>> bufferSizes;
@@ -1341,7 +1365,7 @@ InferResult Inferrer::run()
                 assignEntry(entry, devices[*target]);
                 for (const auto &t : ties.names) {
                     removeFromWork(t);
-                    assign(t, devices[*target]);
+                    assignName(t, devices[*target]);
                 }
                 continue;
             }
@@ -1353,7 +1377,7 @@ InferResult Inferrer::run()
             assignEntry(entry, device);
             for (const auto &t : ties.names) {
                 removeFromWork(t);
-                assign(t, device);
+                assignName(t, device);
             }
             if (!m_opt.offloadBuffers && entry.isModule())
                 addBuffer(device, bufferBytes(entry.module));
