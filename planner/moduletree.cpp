@@ -116,7 +116,6 @@ int ModuleTree::ensureModule(std::string_view fullName)
     return addChild(parent, std::string(local));
 }
 
-
 void ModuleTree::addTensor(int id, Tensor tensor)
 {
     const bool buffer = tensor.buffer;

@@ -60,6 +60,8 @@ public:
 
     int size() const { return static_cast<int>(m_modules.size()); }
     const Module &module(int id) const { return m_modules[static_cast<std::size_t>(id)]; }
+    // Changes a module's class or tensors' shapes and dtypes; names and children are set by
+    // addChild and addTensor only (the name indexes and namesArePaths follow them).
     Module &module(int id) { return m_modules[static_cast<std::size_t>(id)]; }
     const std::vector<Module> &modules() const { return m_modules; }
 
