@@ -263,7 +263,7 @@ double SizeMap::ofKey(std::string_view key, const KeyTarget &target) const
         return (*this)[key];
     if (target.module < 0)
         return 0;
-    const std::int64_t p = m_tensorPosition[static_cast<std::size_t>(m_tensorBase[static_cast<std::size_t>(target.module)] + target.tensor)];
+    const std::int64_t p = m_tensorPosition[m_targets->of(target) - m_targets->modules()];
     return p < 0 ? 0.0 : m_entries[static_cast<std::size_t>(p)].bytes;
 }
 
@@ -349,13 +349,8 @@ SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, c
         sizes.m_names.reserve(nameBytes);
         if (!sizes.m_paths)
             sizes.m_index.reserve(static_cast<std::size_t>(tree.size()) + tensors.size());
-        sizes.m_tensorBase.resize(static_cast<std::size_t>(tree.size()) + 1);
-        for (int id = 0; id < tree.size(); ++id) {
-            const Module &m = tree.module(id);
-            sizes.m_tensorBase[static_cast<std::size_t>(id) + 1] =
-                sizes.m_tensorBase[static_cast<std::size_t>(id)] + static_cast<std::int64_t>(m.params.size() + m.buffers.size());
-        }
-        sizes.m_tensorPosition.assign(static_cast<std::size_t>(sizes.m_tensorBase.back()), -1);
+        const TargetPositions &targets = sizes.m_targets.emplace(tree);
+        sizes.m_tensorPosition.assign(targets.size() - targets.modules(), -1);
         std::string full;
         for (const auto &nt : tensors) {
             const std::string &owner = tree.module(nt.module).name;
@@ -379,8 +374,7 @@ SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, c
             }
             const std::size_t start = sizes.writeJoined(owner, nt.tensor->name);
             const std::size_t at = sizes.m_paths ? sizes.appendTail(start, bytes) : sizes.enterTail(start, bytes);
-            sizes.m_tensorPosition[static_cast<std::size_t>(sizes.m_tensorBase[static_cast<std::size_t>(nt.module)] + nt.slot)] =
-                static_cast<std::int64_t>(at);
+            sizes.m_tensorPosition[targets.of({nt.module, nt.slot}) - targets.modules()] = static_cast<std::int64_t>(at);
         }
         // Each module's bytes: its own tensors' and its children's (a child's id is above its
         // parent's). Sums of multiples of 1/8 byte, exact in any order.
@@ -1225,39 +1219,17 @@ InferResult Inferrer::run()
     }
 
     // Accelerate's device_map dict: a key assigned again keeps its place and takes the new device.
-    // Keys are found by what they name where names are paths (then only a key's own name names
-    // its target), else by name.
     std::vector<std::pair<std::string, Device>> deviceMap;
-    NameTable mapIndex;               // keys found by name -> positions in namedAt
-    std::vector<std::size_t> namedAt; // -> index into deviceMap
-    std::optional<TargetPositions> positions;
-    std::vector<std::int64_t> mapAt; // by target position: index into deviceMap, -1 when none
-    if (m_tree.namesArePaths()) {
-        positions.emplace(m_tree);
-        mapAt.assign(positions->size(), -1);
-    }
+    KeyPositions mapKeys(m_tree); // -> index into deviceMap
     auto assign = [&](const std::string &name, const Device &d, const KeyTarget &target) {
-        if (positions && target.module >= 0) {
-            std::int64_t &p = mapAt[positions->of(target)];
-            if (p >= 0) {
-                deviceMap[static_cast<std::size_t>(p)].second = d;
-                return;
-            }
-            p = static_cast<std::int64_t>(deviceMap.size());
-        } else {
-            const std::size_t hash = std::hash<std::string_view>()(name);
-            const auto same = [&](std::int64_t p) { return deviceMap[namedAt[static_cast<std::size_t>(p)]].first == name; };
-            if (const std::int64_t p = mapIndex.findOrAppend(hash, same); p >= 0) {
-                deviceMap[namedAt[static_cast<std::size_t>(p)]].second = d;
-                return;
-            }
-            namedAt.push_back(deviceMap.size());
-        }
-        deviceMap.emplace_back(name, d);
+        if (const auto [p, fresh] = mapKeys.enter(target, name, static_cast<std::int64_t>(deviceMap.size())); !fresh)
+            deviceMap[static_cast<std::size_t>(p)].second = d;
+        else
+            deviceMap.emplace_back(name, d);
     };
     // A tied module's name (few): what it names.
     auto assignName = [&](const std::string &name, const Device &d) {
-        assign(name, d, positions ? m_tree.resolveKey(name).value_or(KeyTarget{}) : KeyTarget{});
+        assign(name, d, m_tree.resolveKey(name).value_or(KeyTarget{}));
     };
     // The map keys of an entry: its name, or for the rest of a no-split module its parts.
     auto assignEntry = [&](const Entry &e, const Device &d) {

@@ -115,9 +115,9 @@ private:
     mutable NameTable m_index;
     std::unique_ptr<std::once_flag> m_indexOnce = std::make_unique<std::once_flag>();
     std::vector<std::int64_t> m_modulePosition; // module id -> position in m_entries, -1 when absent
-    // With m_paths: (module, tensor slot as KeyTarget::tensor counts) -> position in m_entries, -1
-    // for a tensor tied to one counted before; a module's slots start at m_tensorBase[module].
-    std::vector<std::int64_t> m_tensorBase;
+    // With m_paths: each tensor target -> position in m_entries, -1 for a tensor tied to one
+    // counted before; at m_targets->of(target) - m_targets->modules().
+    std::optional<TargetPositions> m_targets;
     std::vector<std::int64_t> m_tensorPosition;
 };
 

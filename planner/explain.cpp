@@ -25,63 +25,48 @@ std::vector<Message> only(MessageId id, Args &&...args)
 
 } // namespace
 
-InferTrace::InferTrace(const ModuleTree &tree) : m_tree(tree), m_byTarget(tree.namesArePaths())
+InferTrace::InferTrace(const ModuleTree &tree) : m_tree(tree), m_keys(tree)
 {
-    if (m_byTarget) {
-        m_positions.emplace(tree);
-        m_entryOf.assign(m_positions->size(), -1);
-    }
 }
 
 void InferTrace::reserve(std::size_t entries)
 {
-    if (m_byTarget)
-        m_entries.reserve(entries);
-    else
-        m_byName.reserve(entries);
+    m_entries.reserve(entries);
 }
 
 InferTrace::Entry &InferTrace::at(const KeyTarget &target, std::string_view name)
 {
-    if (!m_byTarget || target.module < 0)
-        return m_byName[name];
-    std::int32_t &i = m_entryOf[m_positions->of(target)];
-    if (i < 0) {
-        i = static_cast<std::int32_t>(m_entries.size());
+    const auto [i, fresh] = m_keys.enter(target, name, static_cast<std::int64_t>(m_entries.size()));
+    if (fresh)
         m_entries.emplace_back();
-    }
     return m_entries[static_cast<std::size_t>(i)];
 }
 
 const InferTrace::Entry *InferTrace::find(const KeyTarget &target, std::string_view name) const
 {
-    if (!m_byTarget || target.module < 0)
-        return m_byName.find(name);
-    const std::int32_t i = m_entryOf[m_positions->of(target)];
+    const std::int64_t i = m_keys.find(target, name);
     return i < 0 ? nullptr : &m_entries[static_cast<std::size_t>(i)];
 }
 
 void InferTrace::record(const accel::InferEvent &ev)
 {
-    // An event without a target (none is made so) is kept by its name.
-    const KeyTarget target = ev.target.module >= 0 ? ev.target : m_tree.resolveKey(ev.name).value_or(KeyTarget{});
     switch (ev.kind) {
     case accel::InferEvent::Placed:
     case accel::InferEvent::Forbidden:
-        at(target, ev.name).placed.emplace(ev);
+        at(ev.target, ev.name).placed.emplace(ev);
         for (const auto &t : ev.tiedModules)
             at(m_tree.resolveKey(t).value_or(KeyTarget{}), t).tiedTo = ev.name;
         break;
     case accel::InferEvent::Split:
     case accel::InferEvent::NextDevice:
     case accel::InferEvent::TiedSplit:
-        at(target, ev.name).rejections.emplace_back(ev);
+        at(ev.target, ev.name).rejections.emplace_back(ev);
         break;
     case accel::InferEvent::Fallback:
-        at(target, ev.name).fallback = true;
+        at(ev.target, ev.name).fallback = true;
         break;
     case accel::InferEvent::Rest:
-        at(target, ev.name).rest = true;
+        at(ev.target, ev.name).rest = true;
         break;
     }
     if (ev.kind != accel::InferEvent::Forbidden && ev.kind != accel::InferEvent::Rest && ev.device.kind != DeviceKind::Disk) {

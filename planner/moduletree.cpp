@@ -194,6 +194,34 @@ TargetPositions::TargetPositions(const ModuleTree &tree)
     }
 }
 
+KeyPositions::KeyPositions(const ModuleTree &tree)
+{
+    if (tree.namesArePaths()) {
+        m_positions.emplace(tree);
+        m_at.assign(m_positions->size(), -1);
+    }
+}
+
+std::int64_t KeyPositions::find(const KeyTarget &target, std::string_view name) const
+{
+    if (m_positions && target.module >= 0)
+        return m_at[m_positions->of(target)];
+    const std::int64_t *p = m_byName.find(name);
+    return p ? *p : -1;
+}
+
+std::pair<std::int64_t, bool> KeyPositions::enter(const KeyTarget &target, std::string_view name, std::int64_t next)
+{
+    if (m_positions && target.module >= 0) {
+        std::int64_t &at = m_at[m_positions->of(target)];
+        if (at >= 0)
+            return {at, false};
+        return {at = next, true};
+    }
+    const auto [p, fresh] = m_byName.emplace(name, next);
+    return {*p, fresh};
+}
+
 KeyResolver::KeyResolver(const ModuleTree &tree)
     : m_tree(tree), m_follow(tree.namesArePaths() && tree.idsInPreorder())
 {

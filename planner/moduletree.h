@@ -1,6 +1,7 @@
 #pragma once
 
 #include "dtype.h"
+#include "namemap.h"
 #include "nametable.h"
 
 #include <nlohmann/json_fwd.hpp>
@@ -159,6 +160,7 @@ class TargetPositions {
 public:
     explicit TargetPositions(const ModuleTree &tree);
     std::size_t size() const { return m_tensorBase.back(); }
+    std::size_t modules() const { return m_tensorBase.front(); } // the first tensor's position
     std::size_t of(const KeyTarget &target) const
     {
         const auto module = static_cast<std::size_t>(target.module);
@@ -167,6 +169,23 @@ public:
 
 private:
     std::vector<std::size_t> m_tensorBase; // by module id, and one past the last
+};
+
+// Where each key of a table sits (an index into the caller's entries), found by what the key
+// names where the tree's names are paths (one slot per module and tensor: no name is hashed), else
+// by the name itself (names alike share a place, as Accelerate's keys do).
+class KeyPositions {
+public:
+    explicit KeyPositions(const ModuleTree &tree);
+    // The place of the key `name` that names `target` (module -1: nothing of the tree), or -1.
+    std::int64_t find(const KeyTarget &target, std::string_view name) const;
+    // The same, `next` entered for it when absent; second: whether it was entered.
+    std::pair<std::int64_t, bool> enter(const KeyTarget &target, std::string_view name, std::int64_t next);
+
+private:
+    std::optional<TargetPositions> m_positions;
+    std::vector<std::int64_t> m_at; // by target position, -1 when none
+    NameMap<std::string, std::int64_t> m_byName;
 };
 
 // What a load dtype means (PlanOptions::dtypeRule).

@@ -88,8 +88,8 @@ struct InferTrace {
         bool fallback = false;
         bool rest = false; // a no-split module placed without the parts a policy placed
     };
-    // Entries by what they name where the tree's names are paths (no hashing of a million names),
-    // else by name (names alike share an entry, as Accelerate's keys do).
+    // Entries by what they name where the tree's names are paths (KeyPositions: no hashing of a
+    // million names), else by name (names alike share an entry, as Accelerate's keys do).
     explicit InferTrace(const ModuleTree &tree);
     std::vector<std::pair<Device, std::int64_t>> reserveAt; // last largest-layer reserve seen per device
 
@@ -102,11 +102,8 @@ private:
     Entry &at(const KeyTarget &target, std::string_view name);
 
     const ModuleTree &m_tree;
-    bool m_byTarget;
-    std::optional<TargetPositions> m_positions;
-    std::vector<std::int32_t> m_entryOf; // by target position: index into m_entries, -1 when none
+    KeyPositions m_keys; // -> index into m_entries
     std::vector<Entry> m_entries;
-    NameMap<std::string, Entry> m_byName;
 };
 
 // Strategy::Optimal's map of the modules not pinned (optimal.cpp): the keys of the units it chose

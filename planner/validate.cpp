@@ -51,10 +51,9 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
     // A key names one module or tensor, and only its own name resolves to it: a key listed twice
     // is found by its target, or among the unknown keys by name, without hashing every key.
     std::vector<KeyTarget> resolved(map.size());
-    std::vector<int> moduleKey(n, -1);
-    // The key naming each tensor by itself, -1 when none.
+    // The key naming each module and each tensor by itself (modules at their ids), -1 when none.
     const TargetPositions positions(tree);
-    std::vector<std::int64_t> tensorKey(positions.size(), -1);
+    std::vector<std::int64_t> keyOf(positions.size(), -1);
     std::vector<std::int64_t> firstListing(map.size(), -1); // a key listed before: where first
     // Per unknown key: where it is first listed, and a likely intended name, the first module
     // whose name ends with "." + key (every module name suffix after a dot is looked up among the
@@ -71,18 +70,10 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         if (target.module < 0) {
             if (const auto [u, fresh] = unknown.emplace(key, {i, -1}); !fresh)
                 firstListing[i] = static_cast<std::int64_t>(u->first);
-        } else if (target.tensor < 0) {
-            int &k = moduleKey[static_cast<std::size_t>(target.module)];
-            if (k >= 0)
-                firstListing[i] = k;
-            else
-                k = static_cast<int>(i);
+        } else if (std::int64_t &k = keyOf[positions.of(target)]; k >= 0) {
+            firstListing[i] = k;
         } else {
-            std::int64_t &k = tensorKey[positions.of(target)];
-            if (k >= 0)
-                firstListing[i] = k;
-            else
-                k = static_cast<std::int64_t>(i);
+            k = static_cast<std::int64_t>(i);
         }
         if (firstListing[i] < 0)
             resolved[i] = target;
@@ -133,19 +124,20 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         const auto i = static_cast<std::size_t>(id);
         const int parent = tree.module(id).parent;
         const int above = parent >= 0 ? cover[static_cast<std::size_t>(parent)] : -1;
-        if (moduleKey[i] >= 0 && above >= 0) {
-            const auto &inner = map[static_cast<std::size_t>(moduleKey[i])].first;
+        const auto own = static_cast<int>(keyOf[i]); // the module's own key (modules sit at their ids)
+        if (own >= 0 && above >= 0) {
+            const auto &inner = map[static_cast<std::size_t>(own)].first;
             const auto &outer = map[static_cast<std::size_t>(above)].first;
             add(Severity::Error, IssueKind::CoveredTwice, inner,
                 outer.empty() ? Message{MessageId::KeyInsideWholeModel, {inner}} : Message{MessageId::KeyInside, {inner, outer}},
                 {MessageId::FixRemoveOneOfTwo, {}});
         }
-        cover[i] = moduleKey[i] >= 0 ? moduleKey[i] : above;
+        cover[i] = own >= 0 ? own : above;
     }
     std::size_t uncoveredCount = 0;
     std::vector<std::string> uncoveredSample;
     auto deviceOfTensor = [&](int owner, int slot) -> std::optional<Device> {
-        if (const std::int64_t k = tensorKey[positions.of({owner, slot})]; k >= 0)
+        if (const std::int64_t k = keyOf[positions.of({owner, slot})]; k >= 0)
             return map[static_cast<std::size_t>(k)].second;
         const int c = cover[static_cast<std::size_t>(owner)];
         if (c >= 0)
@@ -158,7 +150,7 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         for (std::size_t s = 0; s < m.params.size() + m.buffers.size(); ++s) {
             const bool buffer = s >= m.params.size();
             const Tensor &t = buffer ? m.buffers[s - m.params.size()] : m.params[s];
-            const std::int64_t k = tensorKey[positions.of({id, static_cast<int>(s)})];
+            const std::int64_t k = keyOf[positions.of({id, static_cast<int>(s)})];
             if (k >= 0 && c >= 0) {
                 const auto &key = map[static_cast<std::size_t>(k)].first;
                 const auto &outer = map[static_cast<std::size_t>(c)].first;
