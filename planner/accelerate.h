@@ -1,7 +1,7 @@
 #pragma once
 
 // Faithful C++ versions of Accelerate's planning functions (accelerate/utils/modeling.py),
-// as specified in ../shared/reference/accelerate-planning.md and checked by the parity cases.
+// checked against Accelerate's own results by the parity cases (tests/data/parity).
 // Sizes are doubles (Python float semantics: bool tensors count 1/8 byte per element).
 // planner::plan() builds on these; the GUI and CLI should call plan(), not these.
 
