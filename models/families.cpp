@@ -2,7 +2,7 @@
 // from a config.json (names, classes, registration order, parameters and buffers, ties,
 // _no_split_modules). Facts come from huggingface/transformers src/transformers/models/<family>/
 // modeling_<family>.py and configuration_<family>.py (v5.x, with the 4.48-4.57 differences noted)
-// and checked by the registry tests; per-family notes below.
+// and checked by tst_models; per-family notes below.
 
 #include "registry_p.h"
 
