@@ -20,12 +20,14 @@
 //
 // Before the steps: the 405B config with 65,536 layers (issue 12's case) on the 8 x H100 profile.
 // Usage: bench_scale [largest N, default 1000000] [case: 65536, tensors, unknown or layers; default
-// all; the reference runs before any case but 65536]. Asserts nothing.
+// all; the reference runs before any case but 65536] [--default-malloc: glibc's own settings
+// instead of mizan-cli's keepFreedMemory()]. Asserts nothing.
 
 #include "models/describe.h"
 #include "models/planoptions.h"
 #include "models/resources.h"
 #include "planner/mapfile.h"
+#include "planner/memory.h"
 #include "planner/plan.h"
 #include "planner/planfile.h"
 #include "planner/validate.h"
@@ -354,11 +356,17 @@ void layers65536()
 
 int main(int argc, char **argv)
 {
-    const std::int64_t maxN = argc > 1 ? std::max<std::int64_t>(1000, std::atoll(argv[1])) : 1000000;
-    const std::string only = argc > 2 ? argv[2] : "";
+    // As mizan-cli does for planning and validation (planner/memory.h), unless --default-malloc
+    // asks for glibc's defaults (each block over 32 MiB mapped afresh, its pages faulted in again).
+    std::vector<std::string> args(argv + 1, argv + argc);
+    const bool defaultMalloc = std::erase(args, std::string("--default-malloc")) > 0;
+    const bool kept = !defaultMalloc && keepFreedMemory();
+    const std::int64_t maxN = args.size() > 0 ? std::max<std::int64_t>(1000, std::atoll(args[0].c_str())) : 1000000;
+    const std::string only = args.size() > 1 ? args[1] : "";
     auto wanted = [&](const char *name) { return only.empty() || only == name; };
     const auto t0 = Clock::now();
-    std::printf("bench_scale: time per 10x step of N (fastest of 9 runs under 5 ms, of 3 under 50 ms, else one run)\n\n");
+    std::printf("bench_scale: time per 10x step of N (fastest of 9 runs under 5 ms, of 3 under 50 ms, else one run); freed memory %s\n\n",
+                kept ? "kept for reuse (keepFreedMemory, as mizan-cli plans)" : "handed back (glibc's defaults)");
     if (wanted("65536"))
         layers65536();
     if (only.empty() || only != "65536")

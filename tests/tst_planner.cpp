@@ -9,6 +9,11 @@
 #include "planner/planfile.h"
 #include "testutil.h"
 #include "planner/usage.h"
+#include "planner/memory.h"
+
+#include <sys/resource.h>
+
+#include <cstdlib>
 
 #include <nlohmann/json.hpp>
 
@@ -993,6 +998,29 @@ private Q_SLOTS:
         QVERIFY(s.find("max_memory = {0: 1000, \"cpu\": 2000}") != std::string::npos);
         QVERIFY(s.find("torch_dtype=torch.bfloat16") != std::string::npos);
         QVERIFY(s.find("offload_folder=") != std::string::npos);
+    }
+    // After keepFreedMemory(), a large block freed is served again without touching new pages:
+    // without it glibc maps a 64 MiB block afresh each time (16,384 page faults a time).
+    void keepFreedMemoryReusesPages()
+    {
+        if (!mizan::keepFreedMemory())
+            QSKIP("this C library's malloc has no such settings (or a sanitizer replaced it)");
+        constexpr std::size_t kBytes = std::size_t(64) << 20;
+        auto touchOnce = [&] {
+            rusage before{}, after{};
+            getrusage(RUSAGE_SELF, &before);
+            auto *p = static_cast<volatile char *>(std::malloc(kBytes));
+            if (!p)
+                return -1L;
+            for (std::size_t i = 0; i < kBytes; i += 4096)
+                p[i] = 1;
+            std::free(const_cast<char *>(p));
+            getrusage(RUSAGE_SELF, &after);
+            return after.ru_minflt - before.ru_minflt;
+        };
+        touchOnce();
+        const long second = touchOnce();
+        QVERIFY2(second >= 0 && second < 1024, qPrintable(QString("%1 page faults touching a freed 64 MiB block again").arg(second)));
     }
 };
 

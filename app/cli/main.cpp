@@ -6,6 +6,7 @@
 
 #include "planner/atomicfile.h"
 #include "planner/error.h"
+#include "planner/memory.h"
 
 #include <csignal>
 #include <cstdlib>
@@ -67,6 +68,12 @@ int main(int argc, char **argv)
     mizan::removeTempFilesOnSignals();
     if (const char *delay = std::getenv("MIZAN_TEST_COMMIT_DELAY_MS"))
         mizan::setCommitDelayForTesting(std::atoi(delay));
+
+    // Planning and validating keep freed memory for reuse (planner/memory.h); the commands that
+    // run a model hand their weights back to the system as they are freed.
+    const bool runsModel = argc > 1 && (!std::strcmp(argv[1], "run") || !std::strcmp(argv[1], "calibrate") || !std::strcmp(argv[1], "stage"));
+    if (!runsModel)
+        mizan::keepFreedMemory();
 
     std::string name;
     const int code = dispatch(std::vector<std::string>(argv + 1, argv + argc), name);
