@@ -487,6 +487,32 @@ private Q_SLOTS:
         QVERIFY(gpu.computeSeconds > 0);
     }
 
+    // Disk weights the CPU computes in place are prefetched once, to fault their pages in; after
+    // that a step moves nothing, and the worker stages it itself rather than pay a thread's
+    // hand-off. The tokens are those of a run without prefetch.
+    void inPlaceDiskStepsPrefetchedOnce()
+    {
+        const auto demo = makeDemo("llama-3.1-8b");
+        RunRequest request = requestFor(*demo, placement("disk, no gpu", *demo), 0, 1);
+        request.prefetchTakeBack = false; // every prefetch happens, however late its thread starts
+        const Run run = runOnce(request);
+        QVERIFY2(!run.result.error, qPrintable(failure(run.result)));
+        int prefetched = 0, moves = 0;
+        for (const auto &e : run.events)
+            if (e.kind == RunEventKind::WeightMoved) {
+                ++moves;
+                prefetched += e.prefetched;
+                QVERIFY(e.from == Device::disk());
+            }
+        // Block 0, block 2 and the final norm on disk, six forwards; prefetched in the first only.
+        QCOMPARE(moves, 3 * 6);
+        QCOMPARE(prefetched, 3);
+        RunRequest plain = requestFor(*demo, placement("disk, no gpu", *demo), 0, 0);
+        const Run reference = runOnce(plain);
+        QVERIFY2(!reference.result.error, qPrintable(failure(reference.result)));
+        QCOMPARE(run.result.generatedIds, reference.result.generatedIds);
+    }
+
     // Weights on a simulated GPU count against its capacity: too small is an out-of-memory error
     // naming the device, and the next run works.
     void simulatedOutOfMemory()

@@ -947,6 +947,24 @@ private:
         return buffer;
     }
 
+    // A step whose weights from elsewhere are all on disk, used in place by the CPU in their stored
+    // dtype, with their pages touched once already: staging it makes a tensor over the mapping per
+    // weight, less than handing it to a prefetch thread costs (tens of us to start it and to wake
+    // the worker), so the worker stages it at its turn.
+    bool movesNothing(const StepPlan &plan) const
+    {
+        const DeviceState &exec = *plan.exec;
+        if (exec.cuda || exec.simulated)
+            return false;
+        for (const Weight *w : plan.weights) {
+            if (w->home == exec.device || w->computedOnCpu)
+                continue;
+            if (w->home.kind != DeviceKind::Disk || !w->touched.load() || mapped(*w).scalar_type() != exec.dtype)
+                return false;
+        }
+        return true;
+    }
+
     // Reads one byte per page so that the kernel maps them now (the prefetch of an in-place tensor).
     static void touchPages(const torch::Tensor &t)
     {
@@ -1063,7 +1081,7 @@ private:
             for (std::int64_t g = std::max(globalStep + 1, m_nextPrefetch); g <= std::min(globalStep + m_request.prefetch, totalSteps - 1); ++g) {
                 m_nextPrefetch = g + 1;
                 const StepPlan &ahead = m_plans[static_cast<std::size_t>(g % static_cast<std::int64_t>(m_plans.size()))];
-                if (!ahead.needsStaging)
+                if (!ahead.needsStaging || movesNothing(ahead))
                     continue;
                 InFlight f;
                 f.step = g;
