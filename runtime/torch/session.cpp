@@ -947,22 +947,17 @@ private:
         return buffer;
     }
 
-    // A step whose weights from elsewhere are all on disk, used in place by the CPU in their stored
-    // dtype, with their pages touched once already: staging it makes a tensor over the mapping per
-    // weight, less than handing it to a prefetch thread costs (tens of us to start it and to wake
-    // the worker), so the worker stages it at its turn.
+    // A step whose weights from elsewhere have all been touched: `stage` touches only disk weights
+    // the CPU uses in place, in their stored dtype, so their pages are mapped and staging them again
+    // makes a tensor over the mapping per weight, less than handing the step to a prefetch thread
+    // costs (tens of us to start it and to wake the worker): the worker stages it at its turn.
     bool movesNothing(const StepPlan &plan) const
     {
         const DeviceState &exec = *plan.exec;
         if (exec.cuda || exec.simulated)
             return false;
-        for (const Weight *w : plan.weights) {
-            if (w->home == exec.device || w->computedOnCpu)
-                continue;
-            if (w->home.kind != DeviceKind::Disk || !w->touched.load() || mapped(*w).scalar_type() != exec.dtype)
-                return false;
-        }
-        return true;
+        return std::all_of(plan.weights.begin(), plan.weights.end(),
+                           [&](const Weight *w) { return w->home == exec.device || w->computedOnCpu || w->touched.load(); });
     }
 
     // Reads one byte per page so that the kernel maps them now (the prefetch of an in-place tensor).
