@@ -15,8 +15,10 @@ namespace mizan::loader::detail {
 
 namespace {
 
-const ZipEntry &storedEntry(const std::unordered_map<std::string, const ZipEntry *> &byName, const std::string &name,
-                            const std::string &path, const std::string &what)
+// `name` and `what` are taken by value: callers build them on the spot, and a reference returned
+// from a call given temporaries is one GCC 13 warns about (-Wdangling-reference).
+const ZipEntry &storedEntry(const std::unordered_map<std::string, const ZipEntry *> &byName, std::string name,
+                            const std::string &path, std::string what)
 {
     const auto it = byName.find(name);
     if (it == byName.end())

@@ -657,10 +657,12 @@ namespace {
     throw Error(ErrorKind::InvalidHeader, file, "cluster plan file: " + what);
 }
 
-const nlohmann::ordered_json &field(const nlohmann::ordered_json &object, const char *key, const std::string &path, const std::string &file)
+// `path` by value: callers pass literals, and a reference returned from a call given temporaries is
+// one GCC 13 warns about (-Wdangling-reference).
+const nlohmann::ordered_json &field(const nlohmann::ordered_json &object, const char *key, std::string_view path, const std::string &file)
 {
     if (!object.is_object() || !object.contains(key))
-        badCluster(file, "\"" + path + "\" is missing");
+        badCluster(file, "\"" + std::string(path) + "\" is missing");
     return object[key];
 }
 

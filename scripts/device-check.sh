@@ -1,0 +1,56 @@
+#!/bin/bash
+# The checks that need a real CUDA GPU (issue 10), in one script for a machine that has one: it
+# builds the core, mizan-cli and mizan-gpucheck without Qt against that machine's CUDA libtorch
+# (Python's torch: torch.utils.cmake_prefix_path), then
+#   1. mizan-cli devices and mizan-cli run on the bundled demo, all on the GPU and offloaded;
+#   2. mizan-gpucheck: the runtime's equality checks with GPU 0 a real CUDA device, and its
+#      decode timings on bench_dispatch's LLaMA shape (BENCH_LAYERS, default 16; 0 skips);
+#   3. tools/gpucheck/hfcompare.py: transformers on the same checkpoints, and Accelerate's
+#      offload timed on the same placements.
+# Logs go to $OUT (default /tmp/mizan-device). Dependencies the machine lacks (nlohmann_json,
+# PCRE2 headers) can be unpacked from Debian packages into .devdeps/usr (see README, "On a GPU").
+set -u
+cd "$(dirname "$0")/.."
+OUT=${OUT:-/tmp/mizan-device}
+BUILD=${BUILD:-/tmp/mizan-cuda-build}
+BENCH_LAYERS=${BENCH_LAYERS:-16}
+mkdir -p "$OUT"
+started=$(date +%s)
+stamp() { echo "== $(( $(date +%s) - started )) s: $*"; }
+
+[ -x /usr/local/cuda/bin/nvcc ] && export PATH="$PATH:/usr/local/cuda/bin"
+PREFIX=$(python3 -c 'import torch.utils; print(torch.utils.cmake_prefix_path)') || exit 1
+[ -d .devdeps/usr ] && PREFIX="$PREFIX;$PWD/.devdeps/usr"
+command -v nvidia-smi >/dev/null && nvidia-smi -L
+stamp configure
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMIZAN_BUILD_GUI=OFF -DMIZAN_BUILD_TESTS=OFF \
+    -DMIZAN_BUILD_BENCH=OFF -DCMAKE_PREFIX_PATH="$PREFIX" >"$OUT/configure.log" 2>&1 \
+    || { tail -60 "$OUT/configure.log"; exit 1; }
+grep -E "libtorch|CUDA|gloo|PCRE|ICU" "$OUT/configure.log" | head -20
+stamp build
+ninja -C "$BUILD" -k 0 mizan-cli mizan-gpucheck >"$OUT/build.log" 2>&1 \
+    || { grep -E -B2 -A6 "error|FAILED" "$OUT/build.log" | head -150; exit 1; }
+grep -c "warning:" "$OUT/build.log" | sed 's/^/warnings in the build: /'
+
+CLI=$BUILD/app/cli/mizan-cli
+stamp "mizan-cli devices / run"
+{
+    "$CLI" devices
+    "$CLI" run resources/demo/fortunes-llama --max-memory auto --prompt "Fortune:" --max-new-tokens 24
+    "$CLI" run resources/demo/fortunes-llama --max-memory 0=2MiB,cpu=1GiB --prompt "Fortune:" --max-new-tokens 24 --prefetch 2
+} 2>&1 | tee "$OUT/cli.txt"
+"$CLI" run resources/demo/fortunes-llama --max-memory auto --prompt "Fortune:" --max-new-tokens 24 --json >"$OUT/run-gpu.json" 2>&1
+
+stamp gpucheck
+rm -rf /tmp/mizan-gpucheck-keep
+status=0
+bench=()
+[ "$BENCH_LAYERS" -gt 0 ] && bench=(--bench "$BENCH_LAYERS")
+"$BUILD/tools/gpucheck/mizan-gpucheck" --keep /tmp/mizan-gpucheck-keep "${bench[@]}" 2>&1 | tee "$OUT/gpucheck.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+stamp "transformers and Accelerate"
+PYTHONUNBUFFERED=1 python3 tools/gpucheck/hfcompare.py /tmp/mizan-gpucheck-keep 2>&1 | grep -v Warning | tee "$OUT/hfcompare.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+stamp "done (status $status)"
+exit $status
