@@ -11,9 +11,14 @@
 //     all on the CPU, and the rest of every block on a simulated GPU with its experts on "cpu" or
 //     on "disk", computed on the CPU where they live (2 of 8 experts read per token).
 // Target: every prediction within +-25% of the measurement. Each placement runs `rounds` times
-// interleaved (a busy machine slows all alike); the median is compared.
+// interleaved (a busy machine slows all alike). Each round first calibrates again and predicts
+// from that calibration, so that a prediction and its measurement come from the same minute (this
+// VM's speed drifts by tens of percent from one minute to the next); the median of the rounds'
+// predicted / measured ratios is compared.
 //
-// usage: bench_predict [--rounds N] [--tokens N] [--no-calibrate] (use the saved calibration)
+// usage: bench_predict [--rounds N] [--tokens N]
+//                      [--calibrate-once] (calibrate before the first round only)
+//                      [--no-calibrate] (use the saved calibration for every round)
 //                      [--only TEXT] (only the cases whose model or placement contains TEXT)
 
 #include "benchmodel.h"
@@ -54,8 +59,9 @@ struct Case {
     int gpus = 0;        // simulated GPUs
     int prefetch = 1;
     double link = 0;     // simulated bandwidth
-    double predicted = 0;
+    std::vector<double> predicted; // per round
     std::vector<double> measured;
+    std::vector<double> ratios;    // predicted / measured per round
 };
 
 double median(std::vector<double> v)
@@ -79,15 +85,15 @@ std::vector<Case> casesFor(const std::string &model, const std::string &dir, int
     };
     const Device g0 = Device::gpu(0), g1 = Device::gpu(1), cpu = Device::cpu(), disk = Device::disk();
     std::vector<Case> cases;
-    cases.push_back({model, dir, "all on the CPU", {{"", cpu}}, 0, 1, 0, 0, {}});
-    cases.push_back({model, dir, "2 simulated GPUs", mapOf(g0, g0, g1, g1), 2, 1, 0, 0, {}});
+    cases.push_back({model, dir, "all on the CPU", {{"", cpu}}, 0, 1, 0, {}, {}, {}});
+    cases.push_back({model, dir, "2 simulated GPUs", mapOf(g0, g0, g1, g1), 2, 1, 0, {}, {}, {}});
     for (int prefetch : {0, 1}) {
         cases.push_back({model, dir, "half on cpu, GPU link 2 GB/s, prefetch " + std::to_string(prefetch), mapOf(g0, g0, cpu, g0), 1, prefetch,
-                         kLink, 0, {}});
+                         kLink, {}, {}, {}});
         cases.push_back({model, dir, "half on disk, GPU link 2 GB/s, prefetch " + std::to_string(prefetch), mapOf(g0, g0, disk, g0), 1,
-                         prefetch, kLink, 0, {}});
+                         prefetch, kLink, {}, {}, {}});
     }
-    cases.push_back({model, dir, "half on disk, CPU computes", mapOf(cpu, cpu, disk, cpu), 0, 1, 0, 0, {}});
+    cases.push_back({model, dir, "half on disk, CPU computes", mapOf(cpu, cpu, disk, cpu), 0, 1, 0, {}, {}, {}});
     return cases;
 }
 
@@ -106,9 +112,9 @@ std::vector<Case> moeCasesFor(const std::string &model, const std::string &dir, 
         return map;
     };
     std::vector<Case> cases;
-    cases.push_back({model, dir, "all on the CPU", {{"", Device::cpu()}}, 0, 1, 0, 0, {}});
-    cases.push_back({model, dir, "experts on cpu, rest on a GPU (link 2 GB/s)", split(Device::cpu()), 1, 1, kLink, 0, {}});
-    cases.push_back({model, dir, "experts on disk, rest on a GPU (link 2 GB/s)", split(Device::disk()), 1, 1, kLink, 0, {}});
+    cases.push_back({model, dir, "all on the CPU", {{"", Device::cpu()}}, 0, 1, 0, {}, {}, {}});
+    cases.push_back({model, dir, "experts on cpu, rest on a GPU (link 2 GB/s)", split(Device::cpu()), 1, 1, kLink, {}, {}, {}});
+    cases.push_back({model, dir, "experts on disk, rest on a GPU (link 2 GB/s)", split(Device::disk()), 1, 1, kLink, {}, {}, {}});
     return cases;
 }
 
@@ -149,9 +155,10 @@ double measure(Backend &backend, const Case &c, int tokens)
 int tokensFor(const Case &c, int tokens)
 {
     constexpr double kMinSeconds = 0.04;
-    if (c.predicted <= 0)
+    // The first round's prediction, so that every round decodes as many tokens.
+    if (c.predicted.empty() || c.predicted.front() <= 0)
         return tokens;
-    return std::clamp(static_cast<int>(std::ceil(kMinSeconds / c.predicted)), tokens, std::max(tokens, 64));
+    return std::clamp(static_cast<int>(std::ceil(kMinSeconds / c.predicted.front())), tokens, std::max(tokens, 64));
 }
 
 } // namespace
@@ -159,7 +166,7 @@ int tokensFor(const Case &c, int tokens)
 int main(int argc, char **argv)
 {
     int rounds = 3, tokens = 12;
-    bool calibrateNow = true;
+    bool calibrateNow = true, eachRound = true;
     std::string only;
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--rounds") && i + 1 < argc)
@@ -167,11 +174,13 @@ int main(int argc, char **argv)
         else if (!std::strcmp(argv[i], "--tokens") && i + 1 < argc)
             tokens = std::max(3, std::atoi(argv[++i]));
         else if (!std::strcmp(argv[i], "--no-calibrate"))
-            calibrateNow = false;
+            calibrateNow = eachRound = false;
+        else if (!std::strcmp(argv[i], "--calibrate-once"))
+            eachRound = false;
         else if (!std::strcmp(argv[i], "--only") && i + 1 < argc)
             only = argv[++i];
         else {
-            std::fprintf(stderr, "usage: bench_predict [--rounds N] [--tokens N] [--no-calibrate] [--only TEXT]\n");
+            std::fprintf(stderr, "usage: bench_predict [--rounds N] [--tokens N] [--calibrate-once | --no-calibrate] [--only TEXT]\n");
             return 2;
         }
     }
@@ -181,30 +190,35 @@ int main(int argc, char **argv)
         return 1;
     }
     std::printf("bench_predict: predicted vs measured decode time per token (load %s)\n", bench::loadAverage().c_str());
-    std::optional<Calibration> calibration;
-    try {
-        if (calibrateNow) {
+    auto calibrateHere = [&]() -> std::optional<Calibration> {
+        try {
+            if (!calibrateNow)
+                return loadCalibration();
             CalibrateOptions options;
             options.folder = bench::cacheRoot();
             std::filesystem::create_directories(options.folder);
             options.gpus = false;
-            calibration = calibrate(options);
-        } else {
-            calibration = loadCalibration();
+            return calibrate(options);
+        } catch (const Error &e) {
+            std::fprintf(stderr, "bench_predict: calibration: %s\n", e.what());
+            return std::nullopt;
         }
-    } catch (const Error &e) {
-        std::fprintf(stderr, "bench_predict: calibration: %s\n", e.what());
-        return 1;
-    }
+    };
+    auto describeCalibration = [](const Calibration &calibration) {
+        const auto &cs = calibration.speeds;
+        std::printf("calibration: CPU %.2f GiB/s of weights, %.1f us per module, %.1f GFLOP/s; memcpy %.2f GiB/s, page cache %.2f GiB/s, "
+                    "disk %.2f GiB/s, float16->float32 %.2f GiB/s\n",
+                    bench::gib(cs.cpu.compute.weightBandwidth), cs.cpu.compute.moduleOverhead * 1e6, cs.cpu.compute.flops / 1e9,
+                    bench::gib(cs.memcpyBandwidth), bench::gib(cs.pageCacheBandwidth), bench::gib(cs.diskBandwidth),
+                    bench::gib(cs.convertBandwidth));
+    };
+    std::optional<Calibration> calibration = calibrateHere();
     if (!calibration) {
-        std::fprintf(stderr, "bench_predict: no saved calibration (run mizan-cli calibrate, or drop --no-calibrate)\n");
+        if (!calibrateNow)
+            std::fprintf(stderr, "bench_predict: no saved calibration (run mizan-cli calibrate, or drop --no-calibrate)\n");
         return 1;
     }
-    const auto &cs = calibration->speeds;
-    std::printf("calibration: CPU %.2f GiB/s of weights, %.1f us per module, %.1f GFLOP/s; memcpy %.2f GiB/s, page cache %.2f GiB/s, "
-                "disk %.2f GiB/s, float16->float32 %.2f GiB/s\n\n",
-                bench::gib(cs.cpu.compute.weightBandwidth), cs.cpu.compute.moduleOverhead * 1e6, cs.cpu.compute.flops / 1e9,
-                bench::gib(cs.memcpyBandwidth), bench::gib(cs.pageCacheBandwidth), bench::gib(cs.diskBandwidth), bench::gib(cs.convertBandwidth));
+    describeCalibration(*calibration);
 
     const bench::BenchModel small = bench::ensureBenchModel(true);
     std::vector<Case> cases = casesFor("llama 138M f32", small.directory, bench::kLayers);
@@ -240,52 +254,65 @@ int main(int argc, char **argv)
         }
     }
 
-    // Predictions.
+    // Predictions from a calibration.
     struct Described {
         std::string dir;
         models::ModelDescription model;
     };
     std::vector<Described> described;
-    for (auto &c : cases) {
-        auto it = std::find_if(described.begin(), described.end(), [&](const Described &d) { return d.dir == c.dir; });
-        if (it == described.end()) {
+    for (const auto &c : cases)
+        if (std::none_of(described.begin(), described.end(), [&](const Described &d) { return d.dir == c.dir; }))
             described.push_back({c.dir, models::describe(loader::open(c.dir))});
-            it = described.end() - 1;
+    auto predictAll = [&](const Calibration &cal) {
+        for (auto &c : cases) {
+            const auto it = std::find_if(described.begin(), described.end(), [&](const Described &d) { return d.dir == c.dir; });
+            planner::PlanOptions options;
+            options.maxMemory = {{Device::cpu(), 1}};
+            options.noSplitClasses = it->model.noSplitClasses;
+            std::vector<int> simulated;
+            for (int g = 0; g < c.gpus; ++g)
+                simulated.push_back(g);
+            const planner::SpeedModel speeds = speedModelForThisMachine(cal, simulated, c.link);
+            planner::Workload workload;
+            workload.promptTokens = 8;
+            workload.prefetch = c.prefetch;
+            c.predicted.push_back(planner::predict(it->model.tree, c.map, options, speeds, workload).decodeSeconds);
         }
-        planner::PlanOptions options;
-        options.maxMemory = {{Device::cpu(), 1}};
-        options.noSplitClasses = it->model.noSplitClasses;
-        std::vector<int> simulated;
-        for (int g = 0; g < c.gpus; ++g)
-            simulated.push_back(g);
-        const planner::SpeedModel speeds = speedModelForThisMachine(calibration, simulated, c.link);
-        planner::Workload workload;
-        workload.promptTokens = 8;
-        workload.prefetch = c.prefetch;
-        c.predicted = planner::predict(it->model.tree, c.map, options, speeds, workload).decodeSeconds;
-    }
+    };
 
     for (int r = 0; r < rounds; ++r) {
         std::fprintf(stderr, "round %d/%d\n", r + 1, rounds);
-        for (auto &c : cases)
+        if (r > 0 && eachRound) {
+            calibration = calibrateHere();
+            if (!calibration)
+                return 1;
+            describeCalibration(*calibration);
+        }
+        predictAll(*calibration);
+        for (auto &c : cases) {
             c.measured.push_back(measure(*load.backend, c, tokensFor(c, tokens)));
+            c.ratios.push_back(c.predicted.back() / c.measured.back());
+        }
     }
+    std::printf("\n");
 
     std::printf("%-15s %-44s %7s %12s %12s %8s\n", "model", "placement", "tokens", "predicted ms", "measured ms", "ratio");
     int within = 0;
     double worst = 1;
     for (const auto &c : cases) {
         const double m = median(c.measured);
-        const double ratio = m > 0 ? c.predicted / m : 0;
+        const double ratio = median(c.ratios);
         const bool ok = ratio >= 0.75 && ratio <= 1.25;
         within += ok;
         if (std::abs(std::log(ratio)) > std::abs(std::log(worst)))
             worst = ratio;
-        std::printf("%-15s %-44s %7d %12.2f %12.2f %7.2fx%s\n", c.model.c_str(), c.label.c_str(), tokensFor(c, tokens), c.predicted * 1e3,
+        std::printf("%-15s %-44s %7d %12.2f %12.2f %7.2fx%s\n", c.model.c_str(), c.label.c_str(), tokensFor(c, tokens), median(c.predicted) * 1e3,
                     m * 1e3, ratio, ok ? "" : "  [OUTSIDE +-25%]");
     }
-    std::printf("\n%d of %zu predictions within +-25%% of the measurement (worst predicted/measured %.2fx); %d rounds, at least %d new "
-                "tokens (at least 40 ms of decoding), load %s\n",
-                within, cases.size(), worst, rounds, tokens, bench::loadAverage().c_str());
+    std::printf("\n%d of %zu predictions within +-25%% of the measurement (worst predicted/measured %.2fx, the median of the rounds' "
+                "ratios); %d rounds, %s, at least %d new tokens (at least 40 ms of decoding), load %s\n",
+                within, cases.size(), worst, rounds,
+                !calibrateNow ? "the saved calibration" : eachRound ? "calibrated before each round" : "calibrated once", tokens,
+                bench::loadAverage().c_str());
     return 0;
 }

@@ -15,6 +15,10 @@ struct Command {
     const char *summary;
     const char *usage; // full help text, printed by `mizan-cli help NAME` / `NAME --help`
     int (*run)(const std::vector<std::string> &args);
+    // Runs a model (run, stage, calibrate): its weights of hundreds of MiB, freed in turn, go back
+    // to the system as they are freed. Every other command keeps freed memory for reuse while it
+    // plans and validates (planner/memory.h: keepFreedMemory).
+    bool runsModel;
 };
 
 // Each command lives in its own cmd_*.cpp file and is listed in main.cpp.

@@ -19,21 +19,21 @@ using namespace mizan::cli;
 namespace {
 
 const Command kCommands[] = {
-    {"inspect", "show a checkpoint's module tree, sizes and dtypes", kInspectUsage, runInspect},
-    {"presets", "list the bundled model presets and hardware profiles", kPresetsUsage, runPresets},
-    {"list", "list the models in the Hugging Face cache (open them as ORG/NAME)", kListUsage, runList},
-    {"make-demo", "write a demo checkpoint (small LLaMA, a preset, or a sparse giant)", kMakeDemoUsage, runMakeDemo},
-    {"plan", "compute a device map under per-device budgets (Accelerate-exact)", kPlanUsage, runPlan},
-    {"validate", "check a device map or plan file against a model", kValidateUsage, runValidate},
-    {"edit", "move modules of a device map or plan file, validate, save", kEditUsage, runEdit},
-    {"diff", "compare two plans: modules moved, bytes per device before and after", kDiffUsage, runDiff},
-    {"export", "a plan as llama.cpp options, vLLM pipeline stages or a mistral.rs topology", kExportUsage, runExport},
-    {"run", "generate tokens with a checkpoint dispatched by a map (GPUs, simulated GPUs, CPU, disk)", kRunUsage, runRun},
-    {"stage", "run one host's pipeline stage of a plan (run --distributed --master ADDR:PORT --rank R --world N)", kStageUsage, runStage},
-    {"offload", "write the tensors a map puts on disk into an Accelerate offload folder", kOffloadUsage, runOffload},
-    {"devices", "list this machine's GPUs, RAM and offload disk", kDevicesUsage, runDevices},
-    {"calibrate", "measure this machine's memory, disk and compute speed for predictions", kCalibrateUsage, runCalibrate},
-    {"tokenize", "text to token ids and back with a model's tokenizer", kTokenizeUsage, runTokenize},
+    {"inspect", "show a checkpoint's module tree, sizes and dtypes", kInspectUsage, runInspect, false},
+    {"presets", "list the bundled model presets and hardware profiles", kPresetsUsage, runPresets, false},
+    {"list", "list the models in the Hugging Face cache (open them as ORG/NAME)", kListUsage, runList, false},
+    {"make-demo", "write a demo checkpoint (small LLaMA, a preset, or a sparse giant)", kMakeDemoUsage, runMakeDemo, false},
+    {"plan", "compute a device map under per-device budgets (Accelerate-exact)", kPlanUsage, runPlan, false},
+    {"validate", "check a device map or plan file against a model", kValidateUsage, runValidate, false},
+    {"edit", "move modules of a device map or plan file, validate, save", kEditUsage, runEdit, false},
+    {"diff", "compare two plans: modules moved, bytes per device before and after", kDiffUsage, runDiff, false},
+    {"export", "a plan as llama.cpp options, vLLM pipeline stages or a mistral.rs topology", kExportUsage, runExport, false},
+    {"run", "generate tokens with a checkpoint dispatched by a map (GPUs, simulated GPUs, CPU, disk)", kRunUsage, runRun, true},
+    {"stage", "run one host's pipeline stage of a plan (run --distributed --master ADDR:PORT --rank R --world N)", kStageUsage, runStage, true},
+    {"offload", "write the tensors a map puts on disk into an Accelerate offload folder", kOffloadUsage, runOffload, false},
+    {"devices", "list this machine's GPUs, RAM and offload disk", kDevicesUsage, runDevices, false},
+    {"calibrate", "measure this machine's memory, disk and compute speed for predictions", kCalibrateUsage, runCalibrate, true},
+    {"tokenize", "text to token ids and back with a model's tokenizer", kTokenizeUsage, runTokenize, false},
 };
 
 void printHelp(std::ostream &out)
@@ -70,9 +70,9 @@ int main(int argc, char **argv)
         mizan::setCommitDelayForTesting(std::atoi(delay));
 
     // Planning and validating keep freed memory for reuse (planner/memory.h); the commands that
-    // run a model hand their weights back to the system as they are freed.
-    const bool runsModel = argc > 1 && (!std::strcmp(argv[1], "run") || !std::strcmp(argv[1], "calibrate") || !std::strcmp(argv[1], "stage"));
-    if (!runsModel)
+    // run a model hand their weights back to the system as they are freed (Command::runsModel).
+    const Command *command = argc > 1 ? findCommand(argv[1]) : nullptr;
+    if (!command || !command->runsModel)
         mizan::keepFreedMemory();
 
     std::string name;
