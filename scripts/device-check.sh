@@ -2,7 +2,8 @@
 # The checks that need a real CUDA GPU (issue 10), in one script for a machine that has one: it
 # builds the core, mizan-cli and mizan-gpucheck without Qt against that machine's CUDA libtorch
 # (Python's torch: torch.utils.cmake_prefix_path), then
-#   1. mizan-cli devices and mizan-cli run on the bundled demo, all on the GPU and offloaded;
+#   1. mizan-cli calibrate and devices (the GPU's measured speeds), and mizan-cli run on the
+#      bundled demo, all on the GPU and offloaded;
 #   2. mizan-gpucheck: the runtime's equality checks with GPU 0 a real CUDA device, and its
 #      decode timings on bench_dispatch's LLaMA shape (BENCH_LAYERS, default 16; 0 skips);
 #   3. tools/gpucheck/hfcompare.py: transformers on the same checkpoints, and Accelerate's
@@ -35,7 +36,9 @@ grep -c "warning:" "$OUT/build.log" | sed 's/^/warnings in the build: /'
 CLI=$BUILD/app/cli/mizan-cli
 stamp "mizan-cli devices / run"
 {
-    "$CLI" devices
+    # The GPU's calibration (compute speed, host link) as predictions use it, then devices shows it.
+    MIZAN_CALIBRATION="$OUT/calibration.json" "$CLI" calibrate
+    MIZAN_CALIBRATION="$OUT/calibration.json" "$CLI" devices
     "$CLI" run resources/demo/fortunes-llama --max-memory auto --prompt "Fortune:" --max-new-tokens 24
     "$CLI" run resources/demo/fortunes-llama --max-memory 0=2MiB,cpu=1GiB --prompt "Fortune:" --max-new-tokens 24 --prefetch 2
 } 2>&1 | tee "$OUT/cli.txt"
@@ -49,8 +52,22 @@ bench=()
 "$BUILD/tools/gpucheck/mizan-gpucheck" --keep /tmp/mizan-gpucheck-keep "${bench[@]}" 2>&1 | tee "$OUT/gpucheck.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
+stamp "the host link, as torch sees it"
+python3 - <<'PY' 2>&1 | tee -a "$OUT/hfcompare.txt"
+import time, torch
+for pinned in (True, False):
+    src = torch.empty(1 << 30, dtype=torch.uint8, pin_memory=pinned)
+    dst = torch.empty_like(src, device="cuda:0")
+    dst.copy_(src); torch.cuda.synchronize()
+    t = time.perf_counter()
+    for _ in range(5):
+        dst.copy_(src)
+    torch.cuda.synchronize()
+    print(f"host to GPU, {'pinned' if pinned else 'pageable'} 1 GiB copies: {5 * (1 << 30) / (time.perf_counter() - t) / 1e9:.1f} GB/s")
+PY
+
 stamp "transformers and Accelerate"
-PYTHONUNBUFFERED=1 python3 tools/gpucheck/hfcompare.py /tmp/mizan-gpucheck-keep 2>&1 | grep -v Warning | tee "$OUT/hfcompare.txt"
+PYTHONUNBUFFERED=1 python3 tools/gpucheck/hfcompare.py /tmp/mizan-gpucheck-keep 2>&1 | grep -v Warning | tee -a "$OUT/hfcompare.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 stamp "done (status $status)"
 exit $status

@@ -10,6 +10,7 @@
 #include "models/resources.h"
 #include "runtime/backend.h"
 #include "runtime/session.h"
+#include "placements.h"
 #include "testutil.h"
 #include "tinydemo.h"
 
@@ -31,21 +32,6 @@ using runtime::RunRequest;
 using runtime::RunResult;
 
 namespace {
-
-// Names of a family's steps.
-struct Names {
-    std::vector<std::string> embedding; // modules of the embedding step
-    std::string block;                  // "model.layers." + N
-    std::string norm, head;
-    std::string attention, mlp;         // children of a block (for a split inside it)
-};
-
-Names namesOf(const std::string &family)
-{
-    if (family == "gpt2")
-        return {{"transformer.wte", "transformer.wpe"}, "transformer.h.", "transformer.ln_f", "lm_head", "attn", "mlp"};
-    return {{"model.embed_tokens"}, "model.layers.", "model.norm", "lm_head", "self_attn", "mlp"};
-}
 
 struct Demo {
     QTemporaryDir dir;
@@ -75,71 +61,10 @@ std::vector<runtime::RunDevice> simulatedGpus(int n, std::int64_t capacity = -1)
     return out;
 }
 
-// The map of a named placement for `demo`.
+// The map of a named placement for `demo` (tests/placements.h).
 planner::DeviceMap placement(const std::string &name, const Demo &demo)
 {
-    const Names n = namesOf(demo.family);
-    planner::DeviceMap map;
-    auto block = [&](int i) { return n.block + std::to_string(i); };
-    const Device g0 = Device::gpu(0), g1 = Device::gpu(1), g2 = Device::gpu(2);
-    if (name == "all cpu")
-        return {{"", Device::cpu()}};
-    if (name == "one gpu")
-        return {{"", g0}};
-    for (const auto &e : n.embedding)
-        map.emplace_back(e, g0);
-    if (name == "2 gpus") {
-        map.emplace_back(block(0), g0);
-        map.emplace_back(block(1), g1);
-        map.emplace_back(block(2), g1);
-        map.emplace_back(n.norm, g1);
-        map.emplace_back(n.head, g1);
-    } else if (name == "3 gpus") {
-        map.emplace_back(block(0), g0);
-        map.emplace_back(block(1), g1);
-        map.emplace_back(block(2), g2);
-        map.emplace_back(n.norm, g2);
-        map.emplace_back(n.head, g0);
-    } else if (name == "cpu offload") {
-        map.emplace_back(block(0), g0);
-        map.emplace_back(block(1), Device::cpu());
-        map.emplace_back(block(2), Device::cpu());
-        map.emplace_back(n.norm, g0);
-        map.emplace_back(n.head, Device::cpu());
-    } else if (name == "disk offload") {
-        map.emplace_back(block(0), Device::disk());
-        map.emplace_back(block(1), g0);
-        map.emplace_back(block(2), Device::disk());
-        map.emplace_back(n.norm, Device::cpu());
-        map.emplace_back(n.head, g0);
-    } else if (name == "disk, no gpu") {
-        map = {{n.embedding.front(), Device::cpu()}};
-        for (std::size_t i = 1; i < n.embedding.size(); ++i)
-            map.emplace_back(n.embedding[i], Device::cpu());
-        map.emplace_back(block(0), Device::disk());
-        map.emplace_back(block(1), Device::cpu());
-        map.emplace_back(block(2), Device::disk());
-        map.emplace_back(n.norm, Device::disk());
-        map.emplace_back(n.head, Device::cpu());
-    } else if (name == "split inside a block") {
-        map.emplace_back(block(0) + "." + n.attention, g0);
-        map.emplace_back(block(0) + "." + n.mlp, g1);
-        // the block's norms go with neither child key: their own keys
-        if (demo.family == "gpt2") {
-            map.emplace_back(block(0) + ".ln_1", g1);
-            map.emplace_back(block(0) + ".ln_2", Device::cpu());
-        } else {
-            map.emplace_back(block(0) + ".input_layernorm", g1);
-            map.emplace_back(block(0) + ".post_attention_layernorm", Device::cpu());
-        }
-        map.emplace_back(block(1), g1);
-        map.emplace_back(block(2), Device::disk());
-        map.emplace_back(n.norm, g1);
-        map.emplace_back(n.head, g0);
-    } else {
-        qFatal("unknown placement %s", name.c_str());
-    }
-    return map;
+    return test::placementMap(name, demo.family, demo.layers);
 }
 
 runtime::Backend *backend()
@@ -201,16 +126,7 @@ RunRequest requestFor(const Demo &demo, planner::DeviceMap map, int gpus, int pr
 
 double maxDiff(const std::vector<std::vector<float>> &a, const std::vector<std::vector<float>> &b)
 {
-    if (a.size() != b.size())
-        return INFINITY;
-    double worst = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (a[i].size() != b[i].size())
-            return INFINITY;
-        for (std::size_t j = 0; j < a[i].size(); ++j)
-            worst = std::max(worst, std::fabs(double(a[i][j]) - double(b[i][j])));
-    }
-    return worst;
+    return test::maxLogitDiff(a, b);
 }
 
 QString failure(const RunResult &r)

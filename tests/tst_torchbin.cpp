@@ -6,6 +6,7 @@
 // damaged archives, impossible views and 600 mutated files refused cleanly with an error naming
 // the file.
 
+#include "placements.h"
 #include "testutil.h"
 #include "tinydemo.h"
 #include "torchsave.h"
@@ -319,16 +320,7 @@ AsViews saveAsViews(const loader::Checkpoint &cp)
 
 double maxDiff(const std::vector<std::vector<float>> &a, const std::vector<std::vector<float>> &b)
 {
-    if (a.size() != b.size())
-        return INFINITY;
-    double worst = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (a[i].size() != b[i].size())
-            return INFINITY;
-        for (std::size_t j = 0; j < a[i].size(); ++j)
-            worst = std::max(worst, std::fabs(double(a[i][j]) - double(b[i][j])));
-    }
-    return worst;
+    return test::maxLogitDiff(a, b);
 }
 
 bool write(const QString &path, const QByteArray &bytes) { return test::writeFile(path, bytes); }

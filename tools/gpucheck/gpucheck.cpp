@@ -8,7 +8,7 @@
 //     reference's logits (float64 on the CPU) within 1e-5 and the all-CPU run's ids;
 //   * every placement whose compute stays on the GPU (CPU offload and disk offload with prefetch
 //     0, 1, 2) gives the all-GPU run's ids and logits within 1e-6; placements that also use a
-//     simulated second GPU (two GPUs, a split inside a block) within 1e-5;
+//     simulated second GPU (GPU 1 of "2 gpus", a split inside a block) within 1e-5;
 //   * float16 and bfloat16 checkpoints compute in their own dtype on the GPU, near the reference;
 //   * sampling with a seed is deterministic on the GPU.
 //
@@ -24,6 +24,7 @@
 #include "planner/error.h"
 #include "runtime/backend.h"
 #include "runtime/session.h"
+#include "tests/placements.h"
 #include "tests/reference/reference.h"
 #include "tests/tinydemo.h"
 
@@ -79,68 +80,10 @@ std::string num(double v)
     return b;
 }
 
-struct Names {
-    std::vector<std::string> embedding;
-    std::string block, norm, head, attention, mlp, norm1, norm2;
-};
-
-Names namesOf(const std::string &preset)
-{
-    if (preset == "gpt2")
-        return {{"transformer.wte", "transformer.wpe"}, "transformer.h.", "transformer.ln_f", "lm_head", "attn", "mlp", "ln_1", "ln_2"};
-    return {{"model.embed_tokens"}, "model.layers.", "model.norm", "lm_head", "self_attn", "mlp", "input_layernorm",
-            "post_attention_layernorm"};
-}
-
-// The map of a named placement of a model with `layers` blocks (GPU 0 is the real one).
+// The map of a named placement (tests/placements.h); GPU 0 is the real one.
 planner::DeviceMap placement(const std::string &name, const std::string &preset, int layers)
 {
-    const Names n = namesOf(preset);
-    auto block = [&](int i) { return n.block + std::to_string(i); };
-    const Device g0 = Device::gpu(0), g1 = Device::gpu(1);
-    if (name == "all cpu")
-        return {{"", Device::cpu()}};
-    if (name == "one gpu")
-        return {{"", g0}};
-    planner::DeviceMap map;
-    for (const auto &e : n.embedding)
-        map.emplace_back(e, g0);
-    if (name == "blocks in cpu ram" || name == "blocks on disk") {
-        for (int i = 0; i < layers; ++i)
-            map.emplace_back(block(i), name == "blocks in cpu ram" ? Device::cpu() : Device::disk());
-        map.emplace_back(n.norm, g0);
-        map.emplace_back(n.head, g0);
-    } else if (name == "cpu offload") {
-        map.emplace_back(block(0), g0);
-        map.emplace_back(block(1), Device::cpu());
-        map.emplace_back(block(2), Device::cpu());
-        map.emplace_back(n.norm, g0);
-        map.emplace_back(n.head, Device::cpu());
-    } else if (name == "disk offload") {
-        map.emplace_back(block(0), Device::disk());
-        map.emplace_back(block(1), g0);
-        map.emplace_back(block(2), Device::disk());
-        map.emplace_back(n.norm, Device::cpu());
-        map.emplace_back(n.head, g0);
-    } else if (name == "2 gpus, gpu 1 simulated") {
-        map.emplace_back(block(0), g0);
-        map.emplace_back(block(1), g1);
-        map.emplace_back(block(2), g1);
-        map.emplace_back(n.norm, g1);
-        map.emplace_back(n.head, g0);
-    } else if (name == "split inside a block") {
-        map.emplace_back(block(0) + "." + n.attention, g0);
-        map.emplace_back(block(0) + "." + n.mlp, g1);
-        map.emplace_back(block(0) + "." + n.norm1, g1);
-        map.emplace_back(block(0) + "." + n.norm2, Device::cpu());
-        map.emplace_back(block(1), g1);
-        map.emplace_back(block(2), Device::disk());
-        map.emplace_back(n.norm, g0);
-        map.emplace_back(n.head, g0);
-    } else {
-        throw std::invalid_argument("unknown placement " + name);
-    }
-    return map;
+    return test::placementMap(name, preset == "gpt2" ? "gpt2" : "llama", layers);
 }
 
 runtime::Backend *backend()
@@ -192,19 +135,6 @@ RunRequest requestFor(const std::string &dir, const std::string &preset, int lay
     return r;
 }
 
-double maxDiff(const std::vector<std::vector<float>> &a, const std::vector<std::vector<float>> &b)
-{
-    if (a.size() != b.size() || a.empty())
-        return INFINITY;
-    double worst = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (a[i].size() != b[i].size())
-            return INFINITY;
-        for (std::size_t j = 0; j < a[i].size(); ++j)
-            worst = std::max(worst, std::fabs(double(a[i][j]) - double(b[i][j])));
-    }
-    return worst;
-}
 
 double maxAbs(const std::vector<std::vector<float>> &a)
 {
@@ -278,11 +208,11 @@ void checkFamily(const Family &f, const Options &o)
     check(!gpu.error && gpu.generatedIds.size() == 6, f.label + ": all on GPU 0 runs", failure(gpu));
     if (gpu.error)
         return;
-    const double toReference = maxDiff(gpu.logits, referenceRows(dir, gpu));
+    const double toReference = test::maxLogitDiff(gpu.logits, referenceRows(dir, gpu));
     check(toReference <= 1e-5, f.label + ": all on GPU 0 = reference (float64)", "max diff " + num(toReference) + " (<= 1e-5)");
 
     const RunResult cpu = runOnce(request("all cpu", 1));
-    const double cpuDiff = maxDiff(cpu.logits, gpu.logits);
+    const double cpuDiff = test::maxLogitDiff(cpu.logits, gpu.logits);
     check(!cpu.error && cpu.generatedIds == gpu.generatedIds && cpuDiff <= 1e-5, f.label + ": all on CPU = all on GPU 0",
           cpu.error ? failure(cpu) : "same ids " + std::to_string(cpu.generatedIds == gpu.generatedIds) + ", max diff " + num(cpuDiff));
 
@@ -292,10 +222,10 @@ void checkFamily(const Family &f, const Options &o)
         double tolerance;
     };
     for (const Place p : {Place{"cpu offload", 0, 1e-6}, Place{"cpu offload", 1, 1e-6}, Place{"cpu offload", 2, 1e-6},
-                          Place{"disk offload", 0, 1e-6}, Place{"disk offload", 2, 1e-6}, Place{"2 gpus, gpu 1 simulated", 1, 1e-5},
+                          Place{"disk offload", 0, 1e-6}, Place{"disk offload", 2, 1e-6}, Place{"2 gpus", 1, 1e-5},
                           Place{"split inside a block", 1, 1e-5}}) {
         const RunResult r = runOnce(request(p.name, p.prefetch));
-        const double diff = maxDiff(r.logits, gpu.logits);
+        const double diff = test::maxLogitDiff(r.logits, gpu.logits);
         const bool same = r.generatedIds == gpu.generatedIds;
         check(!r.error && same && diff <= p.tolerance,
               f.label + ": " + p.name + ", prefetch " + std::to_string(p.prefetch),
@@ -326,7 +256,7 @@ void checkHalf(DType dtype, const Options &o)
         return;
     // The prefill's logits only: later positions follow ids that may differ from float64's.
     const auto ref = referenceRows(dir, gpu);
-    const double rel = maxDiff({gpu.logits.front()}, {ref.front()}) / std::max(1e-12, maxAbs({ref.front()}));
+    const double rel = test::maxLogitDiff({gpu.logits.front()}, {ref.front()}) / std::max(1e-12, maxAbs({ref.front()}));
     const double bound = dtype == DType::BF16 ? 5e-2 : 1e-2;
     check(rel <= bound, name + ": prefill near the reference", "max diff / max |logit| " + num(rel) + " (<= " + num(bound) + ")");
     if (!o.simulated)
@@ -337,7 +267,7 @@ void checkHalf(DType dtype, const Options &o)
                               {"logits", gpu.logits}, {"gpu_dtype", gpu.gpuDtype}}
                    .dump();
     const RunResult off = runOnce(requestFor(dir, "llama-3.1-8b", 3, "cpu offload", 1, o));
-    const double diff = maxDiff(off.logits, gpu.logits);
+    const double diff = test::maxLogitDiff(off.logits, gpu.logits);
     check(!off.error && off.generatedIds == gpu.generatedIds && diff <= 1e-6, name + ": cpu offload, prefetch 1 = all on GPU 0",
           off.error ? failure(off) : "max diff " + num(diff));
 }
