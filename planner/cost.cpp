@@ -343,9 +343,14 @@ std::int64_t sizeOf(DType d, std::int64_t numel)
 // The time line of the worker and the prefetch threads over `forwards` forwards of `costs`, the
 // first one with `prefill` compute times. Returns the end of each forward. A prefetch starts
 // `handoff` after its launch (its thread has to run), and a worker that had to wait for it
-// resumes `handoff` after it ends (it has to wake).
+// resumes `handoff` after it ends (it has to wake). A prefetch's copy by the CPU (hostCopySeconds,
+// at the start of its transfer) slows the step computing meanwhile by as long as they overlap.
 std::vector<double> simulate(const std::vector<StepCost> &costs, int prefetch, bool serialLink, double handoff, int forwards)
 {
+    struct Copy {
+        double start, seconds;
+    };
+    std::vector<Copy> copies; // the CPU copies of the prefetches launched this iteration
     const std::int64_t n = static_cast<std::int64_t>(costs.size());
     const std::int64_t total = n * forwards;
     std::vector<double> transferEnd(static_cast<std::size_t>(total), -1);
@@ -354,6 +359,7 @@ std::vector<double> simulate(const std::vector<StepCost> &costs, int prefetch, b
     std::int64_t nextLaunch = 1;
     for (std::int64_t g = 0; g < total; ++g) {
         const double iterStart = computeEnd;
+        copies.clear();
         for (std::int64_t a = std::max(g + 1, nextLaunch); a <= std::min<std::int64_t>(g + prefetch, total - 1); ++a) {
             nextLaunch = a + 1;
             const StepCost &ahead = costs[static_cast<std::size_t>(a % n)];
@@ -361,6 +367,8 @@ std::vector<double> simulate(const std::vector<StepCost> &costs, int prefetch, b
                 continue;
             const double start = (serialLink ? std::max(iterStart, linkFree) : iterStart) + handoff;
             transferEnd[static_cast<std::size_t>(a)] = start + ahead.transferSeconds;
+            if (ahead.hostCopySeconds > 0)
+                copies.push_back({start, ahead.hostCopySeconds});
             if (serialLink)
                 linkFree = transferEnd[static_cast<std::size_t>(a)];
         }
@@ -374,7 +382,10 @@ std::vector<double> simulate(const std::vector<StepCost> &costs, int prefetch, b
             if (serialLink)
                 linkFree = computeStart;
         }
-        computeEnd = computeStart + (g < n ? step.prefillComputeSeconds : step.computeSeconds);
+        double compute = g < n ? step.prefillComputeSeconds : step.computeSeconds;
+        for (const Copy &copy : copies)
+            compute += std::max(0.0, std::min(copy.start + copy.seconds, computeStart + compute) - std::max(copy.start, computeStart));
+        computeEnd = computeStart + compute;
         if ((g + 1) % n == 0)
             ends.push_back(computeEnd);
     }
@@ -480,6 +491,7 @@ Prediction predict(const ModuleTree &tree, const DeviceMap &map, const PlanOptio
             return workload.expertsPerToken > 0 ? std::min(1.0, workload.expertsPerToken / static_cast<double>(e.count)) : 1.0;
         };
         double streamed = 0, streamedAll = 0, flops = 0, transfer = 0; // streamedAll: every expert (the prompt)
+        double hostCopy = 0; // of transfer: copied by the CPU into a simulated GPU
         std::int64_t moved = 0;
         for (const auto &w : s.weights) {
             const std::int64_t numel = w.tensor->numel();
@@ -544,6 +556,7 @@ Prediction predict(const ModuleTree &tree, const DeviceMap &map, const PlanOptio
                 } else if (speed.simulated) {
                     const double copy = converts ? seconds(static_cast<double>(storedBytes), speeds.convertBandwidth)
                                                  : (diskCached ? seconds(static_cast<double>(storedBytes), speeds.pageCacheBandwidth) : 0);
+                    hostCopy += copy;
                     transfer += std::max(read + copy, seconds(static_cast<double>(execBytes), speed.hostLink));
                     moved += execBytes;
                 } else {
@@ -552,9 +565,12 @@ Prediction predict(const ModuleTree &tree, const DeviceMap &map, const PlanOptio
                 }
             } else {
                 // From host memory (kept in the compute dtype) or from another GPU.
-                if (speed.simulated || !c.exec.isGpu())
-                    transfer += std::max(seconds(static_cast<double>(execBytes), speeds.memcpyBandwidth),
-                                         seconds(static_cast<double>(execBytes), speed.hostLink));
+                if (speed.simulated || !c.exec.isGpu()) {
+                    const double copy = seconds(static_cast<double>(execBytes), speeds.memcpyBandwidth);
+                    if (speed.simulated)
+                        hostCopy += copy;
+                    transfer += std::max(copy, seconds(static_cast<double>(execBytes), speed.hostLink));
+                }
                 else
                     transfer += seconds(static_cast<double>(execBytes), speed.hostLink);
                 moved += execBytes;
@@ -578,6 +594,7 @@ Prediction predict(const ModuleTree &tree, const DeviceMap &map, const PlanOptio
             c.prefillComputeSeconds += c.cpuPrefillComputeSeconds - gpuOverheadSaved;
         }
         c.transferSeconds = transfer;
+        c.hostCopySeconds = std::min(hostCopy, transfer);
         c.bytesMoved = moved;
         p.computeSecondsPerToken += c.computeSeconds;
         if (c.cpuComputedBytes > 0) {
@@ -595,9 +612,11 @@ Prediction predict(const ModuleTree &tree, const DeviceMap &map, const PlanOptio
     }
     if (p.steps.empty())
         return p;
+    // Forwards 0 (the prompt) to 3 are read; one more is simulated so that the last one read also
+    // launches the prefetches of the next, as every token but the last does.
     const int forwards = 4;
-    const auto withPrefetch = simulate(p.steps, std::max(0, workload.prefetch), speeds.serialLink, speeds.prefetchHandoff, forwards);
-    const auto without = simulate(p.steps, 0, speeds.serialLink, speeds.prefetchHandoff, forwards);
+    const auto withPrefetch = simulate(p.steps, std::max(0, workload.prefetch), speeds.serialLink, speeds.prefetchHandoff, forwards + 1);
+    const auto without = simulate(p.steps, 0, speeds.serialLink, speeds.prefetchHandoff, forwards + 1);
     p.prefillSeconds = withPrefetch.front();
     p.decodeSeconds = withPrefetch[forwards - 1] - withPrefetch[forwards - 2];
     p.decodeSecondsNoPrefetch = without[forwards - 1] - without[forwards - 2];

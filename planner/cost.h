@@ -47,6 +47,11 @@ struct StepCost {
     double computeSeconds = 0;         // decode, one token
     double prefillComputeSeconds = 0;  // the prompt's forward
     double transferSeconds = 0;        // bringing its offloaded weights in (0 when resident)
+    // Of transferSeconds: the CPU copying the weights itself (memcpy, a page-cache read, a dtype
+    // conversion) into a simulated GPU, which lives in host RAM. A prefetch's copy takes memory
+    // bandwidth from the step computing meanwhile (both stream weights through the same RAM), so
+    // that step is slowed by as long as they overlap. A real GPU's link copies by DMA: 0.
+    double hostCopySeconds = 0;
     std::int64_t bytesMoved = 0;       // per token
     std::int64_t residentBytes = 0;    // weights already on `exec`
     std::int64_t offloadedBytes = 0;   // weights brought in (as stored at their home)

@@ -127,6 +127,8 @@ private slots:
     void residentComputeIsOverheadPlusStreamedWeights();
     void prefetchHidesTransfers_data();
     void prefetchHidesTransfers();
+    void simulatedGpuCopiesSlowTheComputation_data();
+    void simulatedGpuCopiesSlowTheComputation();
     void diskBeyondThePageCacheIsReadEveryToken();
     void cpuComputesDiskWeightsInPlaceOrConverts();
     void prefillIsBoundByFlopsOrBandwidth();
@@ -195,6 +197,41 @@ void TestCost::prefetchHidesTransfers()
     QCOMPARE(p.offloadedSteps, 1);
     QCOMPARE(p.diskSteps, 0);
     QVERIFY(qFuzzyCompare(p.slowdown(), decode / 6.5));
+}
+
+void TestCost::simulatedGpuCopiesSlowTheComputation_data()
+{
+    QTest::addColumn<int>("prefetch");
+    QTest::addColumn<double>("decode");
+    // GPU 0 simulated in host RAM: layers.0's 64 bytes are copied by the CPU (0.5 s at 128 B/s),
+    // then wait for the 32 B/s link (2 s in all, as for a real GPU). Without prefetch the copy
+    // is part of the wait; a prefetch's copy takes memory bandwidth from the step computing
+    // meanwhile, which is slowed by as long as they overlap.
+    QTest::newRow("no prefetch: compute + transfer") << 0 << 8.5;
+    // The copy overlaps embed (0.5 s): embed ends at 1 s, the block still waits for the link until 2 s.
+    QTest::newRow("prefetch 1: embed slowed, still waited for") << 1 << 8.0;
+    // The copy overlaps the previous token's head (3 s), which takes 0.5 s longer: 6.5 + 0.5.
+    QTest::newRow("prefetch 2: head slowed by the copy") << 2 << 7.0;
+}
+
+void TestCost::simulatedGpuCopiesSlowTheComputation()
+{
+    QFETCH(int, prefetch);
+    QFETCH(double, decode);
+    Workload w;
+    w.prefetch = prefetch;
+    SpeedModel s = speeds();
+    s.gpus[0].simulated = true;
+    const Prediction p = predict(tinyTree(), mapOf("cpu"), options(), s, w);
+    QCOMPARE(p.steps[1].transferSeconds, 2.0);
+    QCOMPARE(p.steps[1].hostCopySeconds, 0.5);
+    QCOMPARE(p.decodeSeconds, decode);
+    QCOMPARE(p.decodeSecondsNoPrefetch, 8.5);
+    // A real GPU copies by DMA: nothing taken from the computation.
+    s.gpus[0].simulated = false;
+    const Prediction real = predict(tinyTree(), mapOf("cpu"), options(), s, w);
+    QCOMPARE(real.steps[1].hostCopySeconds, 0.0);
+    QCOMPARE(real.decodeSeconds, prefetch == 2 ? 6.5 : decode);
 }
 
 void TestCost::diskBeyondThePageCacheIsReadEveryToken()
