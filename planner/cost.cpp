@@ -570,9 +570,9 @@ Prediction predict(const ModuleTree &tree, const DeviceMap &map, const PlanOptio
                     if (speed.simulated)
                         hostCopy += copy;
                     transfer += std::max(copy, seconds(static_cast<double>(execBytes), speed.hostLink));
-                }
-                else
+                } else {
                     transfer += seconds(static_cast<double>(execBytes), speed.hostLink);
+                }
                 moved += execBytes;
             }
         }
