@@ -594,7 +594,7 @@ Prediction predict(const ModuleTree &tree, const DeviceMap &map, const PlanOptio
             c.prefillComputeSeconds += c.cpuPrefillComputeSeconds - gpuOverheadSaved;
         }
         c.transferSeconds = transfer;
-        c.hostCopySeconds = std::min(hostCopy, transfer);
+        c.hostCopySeconds = hostCopy; // at most transfer: each copy is within its step's transfer
         c.bytesMoved = moved;
         p.computeSecondsPerToken += c.computeSeconds;
         if (c.cpuComputedBytes > 0) {

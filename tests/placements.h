@@ -38,10 +38,11 @@ inline FamilyNames familyNames(const std::string &family)
 //   block" (block 0's attention, MLP and norms on GPU 0, GPU 1 and the CPU; block 2 on disk);
 //   "blocks in cpu ram", "blocks on disk" (every block offloaded, the rest on GPU 0).
 // Throws std::invalid_argument for another name.
-inline planner::DeviceMap placementMap(const std::string &name, const std::string &family, int layers)
+// `n`: the model's names (familyNames, or a variant such as Transformers 4's Mixtral, whose
+// block's MoE child is "block_sparse_moe").
+inline planner::DeviceMap placementMap(const std::string &name, const FamilyNames &n, int layers)
 {
     using planner::Device;
-    const FamilyNames n = familyNames(family);
     auto block = [&](int i) { return n.block + std::to_string(i); };
     const Device g0 = Device::gpu(0), g1 = Device::gpu(1), g2 = Device::gpu(2);
     if (name == "all cpu")
@@ -103,6 +104,11 @@ inline planner::DeviceMap placementMap(const std::string &name, const std::strin
         throw std::invalid_argument("unknown placement " + name);
     }
     return map;
+}
+
+inline planner::DeviceMap placementMap(const std::string &name, const std::string &family, int layers)
+{
+    return placementMap(name, familyNames(family), layers);
 }
 
 // The largest absolute difference between two runs' logits (one row per forward); infinity when

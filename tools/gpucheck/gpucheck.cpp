@@ -80,10 +80,13 @@ std::string num(double v)
     return b;
 }
 
-// The map of a named placement (tests/placements.h); GPU 0 is the real one.
-planner::DeviceMap placement(const std::string &name, const std::string &preset, int layers)
+// The names of a preset's model; Transformers 4's Mixtral calls the block's MoE "block_sparse_moe".
+test::FamilyNames namesOf(const std::string &preset, models::TransformersLayout layout)
 {
-    return test::placementMap(name, preset == "gpt2" ? "gpt2" : "llama", layers);
+    test::FamilyNames n = test::familyNames(preset == "gpt2" ? "gpt2" : "llama");
+    if (layout == models::TransformersLayout::V4)
+        n.mlp = "block_sparse_moe";
+    return n;
 }
 
 runtime::Backend *backend()
@@ -102,31 +105,24 @@ std::string failure(const RunResult &r)
     return r.error ? std::string(toString(r.error->kind)) + ": " + r.error->file + " " + r.error->message : std::string();
 }
 
-// GPU 0 real (or simulated with --simulated), GPU 1 simulated when the map uses it.
+// GPU 0 real (or simulated with --simulated), GPU 1 simulated when the map uses it; none for a map
+// of "cpu" alone (the CPU computes).
 std::vector<runtime::RunDevice> devicesFor(const planner::DeviceMap &map, const Options &o)
 {
-    bool g0 = false, g1 = false;
-    for (const auto &[key, d] : map) {
-        g0 |= d == Device::gpu(0);
-        g1 |= d == Device::gpu(1);
-    }
-    std::vector<runtime::RunDevice> out;
-    if (g0 || g1 || std::any_of(map.begin(), map.end(), [](const auto &e) { return !(e.second == Device::cpu()); }))
-        out.push_back({Device::gpu(0), o.simulated, -1, o.simulated ? "simulated GPU 0" : "CUDA GPU 0"});
-    if (g1)
+    if (std::all_of(map.begin(), map.end(), [](const auto &e) { return e.second == Device::cpu(); }))
+        return {};
+    std::vector<runtime::RunDevice> out{{Device::gpu(0), o.simulated, -1, o.simulated ? "simulated GPU 0" : "CUDA GPU 0"}};
+    if (std::any_of(map.begin(), map.end(), [](const auto &e) { return e.second == Device::gpu(1); }))
         out.push_back({Device::gpu(1), true, -1, "simulated GPU 1"});
-    // A map of "cpu" alone runs on the CPU: no GPU in the request.
-    if (map.size() == 1 && map.front().second == Device::cpu())
-        out.clear();
     return out;
 }
 
-RunRequest requestFor(const std::string &dir, const std::string &preset, int layers, const std::string &place, int prefetch,
+RunRequest requestFor(const std::string &dir, const test::FamilyNames &names, int layers, const std::string &place, int prefetch,
                       const Options &o)
 {
     RunRequest r;
     r.checkpointPath = dir;
-    r.map = placement(place, preset, layers);
+    r.map = test::placementMap(place, names, layers);
     r.devices = devicesFor(r.map, o);
     r.promptIds = {5, 17, 99, 3, 150, 42};
     r.maxNewTokens = 6;
@@ -195,15 +191,8 @@ void checkFamily(const Family &f, const Options &o)
     const std::string dir = scratch(o, f.label);
     models::writeDemo(dir, d);
 
-    auto request = [&](const std::string &place, int prefetch) {
-        RunRequest r = requestFor(dir, f.preset, layers, place, prefetch, o);
-        // Transformers 4's Mixtral calls the block's MoE "block_sparse_moe", 5's "mlp".
-        if (f.layout == models::TransformersLayout::V4)
-            for (auto &[key, device] : r.map)
-                if (const auto at = key.find(".mlp"); at != std::string::npos)
-                    key.replace(at, 4, ".block_sparse_moe");
-        return r;
-    };
+    const test::FamilyNames names = namesOf(f.preset, f.layout);
+    auto request = [&](const std::string &place, int prefetch) { return requestFor(dir, names, layers, place, prefetch, o); };
     const RunResult gpu = runOnce(request("one gpu", 1));
     check(!gpu.error && gpu.generatedIds.size() == 6, f.label + ": all on GPU 0 runs", failure(gpu));
     if (gpu.error)
@@ -250,7 +239,7 @@ void checkHalf(DType dtype, const Options &o)
     d.dtype = dtype;
     const std::string dir = scratch(o, name);
     models::writeDemo(dir, d);
-    const RunResult gpu = runOnce(requestFor(dir, "llama-3.1-8b", 3, "one gpu", 1, o));
+    const RunResult gpu = runOnce(requestFor(dir, test::familyNames("llama"), 3, "one gpu", 1, o));
     check(!gpu.error, name + ": all on GPU 0 runs", gpu.error ? failure(gpu) : "computed in " + gpu.gpuDtype);
     if (gpu.error)
         return;
@@ -266,7 +255,7 @@ void checkHalf(DType dtype, const Options &o)
             << nlohmann::json{{"preset", "llama-3.1-8b"}, {"prompt", gpu.promptIds}, {"generated", gpu.generatedIds},
                               {"logits", gpu.logits}, {"gpu_dtype", gpu.gpuDtype}}
                    .dump();
-    const RunResult off = runOnce(requestFor(dir, "llama-3.1-8b", 3, "cpu offload", 1, o));
+    const RunResult off = runOnce(requestFor(dir, test::familyNames("llama"), 3, "cpu offload", 1, o));
     const double diff = test::maxLogitDiff(off.logits, gpu.logits);
     check(!off.error && off.generatedIds == gpu.generatedIds && diff <= 1e-6, name + ": cpu offload, prefetch 1 = all on GPU 0",
           off.error ? failure(off) : "max diff " + num(diff));
@@ -277,7 +266,7 @@ void checkSampling(const Options &o)
     models::DemoOptions d = test::tinyDemoOptions("llama-3.1-8b", 3, 200, 11);
     const std::string dir = scratch(o, "sampling");
     models::writeDemo(dir, d);
-    RunRequest r = requestFor(dir, "llama-3.1-8b", 3, "cpu offload", 1, o);
+    RunRequest r = requestFor(dir, test::familyNames("llama"), 3, "cpu offload", 1, o);
     r.temperature = 0.9f;
     r.topK = 50;
     r.seed = 1234;
@@ -323,7 +312,7 @@ void bench(const Options &o)
                          Case{"blocks on disk", 0}, Case{"blocks on disk", 2}, Case{"all cpu", 0}}) {
         RunRequest r;
         r.checkpointPath = dir;
-        r.map = placement(c.place, "llama-3.1-8b", o.benchLayers);
+        r.map = test::placementMap(c.place, "llama", o.benchLayers);
         r.devices = devicesFor(r.map, o);
         r.promptIds = {1, 2, 3, 4, 5, 6, 7, 8};
         r.maxNewTokens = o.benchTokens;
