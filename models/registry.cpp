@@ -226,7 +226,10 @@ private:
 class Builder : public Walk {
 public:
     Builder(const Family &family, DType dtype, Env env, std::string activationCls)
-        : Walk(family, std::move(env)), m_dtype(dtype), m_act(std::move(activationCls)) {}
+        : Walk(family, std::move(env)), m_dtype(dtype), m_act(std::move(activationCls))
+    {
+        m_tree.deferIndexing(); // names are looked up once the tree is made
+    }
 
     // Adds `spec` below `parentId` (as the root when isRoot), named `name` (spec.name when null).
     void add(int parentId, const NodeSpec &spec, bool isRoot, const std::string *name = nullptr)
@@ -256,7 +259,11 @@ public:
             add(id, c, false);
     }
 
-    planner::ModuleTree takeTree() { return std::move(m_tree); }
+    planner::ModuleTree takeTree()
+    {
+        m_tree.finishIndexing();
+        return std::move(m_tree);
+    }
     void reserve(int modules) { m_tree.reserve(modules); }
 
 private:

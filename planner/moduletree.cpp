@@ -51,6 +51,7 @@ ModuleTree::ModuleTree()
 
 int ModuleTree::find(std::string_view fullName) const
 {
+    enterPendingNames();
     return static_cast<int>(m_index.find(fullName, [this](std::int64_t id) -> const std::string & {
         return m_modules[static_cast<std::size_t>(id)].name;
     }));
@@ -84,11 +85,47 @@ int ModuleTree::addChild(int parent, std::string localName, std::string classNam
     module(parent).children.push_back(id);
     // The new module follows the last one in pre-order when that one is in the parent's subtree.
     m_idsInPreorder = m_idsInPreorder && isWithin(id - 1, parent);
+    if (m_deferIndexing) {
+        m_index.appendLater(std::hash<std::string_view>()(m_modules.back().name));
+        return id;
+    }
     const bool fresh = m_index.append(m_modules.back().name, [this](std::int64_t i) -> const std::string & {
         return m_modules[static_cast<std::size_t>(i)].name;
     });
     m_namesArePaths = m_namesArePaths && fresh;
     return id;
+}
+
+void ModuleTree::enterPendingNames() const
+{
+    if (m_index.hasPending())
+        m_index.enterPending(
+            [this](std::int64_t a, std::int64_t b) {
+                return m_modules[static_cast<std::size_t>(a)].name == m_modules[static_cast<std::size_t>(b)].name;
+            },
+            [this](std::int64_t) { m_namesArePaths = false; });
+    for (const bool buffer : {false, true}) {
+        TensorIndex &index = buffer ? m_bufferIndex : m_paramIndex;
+        if (!index.table.hasPending())
+            continue;
+        auto localName = [&](std::int64_t position) -> const std::string & {
+            const auto [owner, at] = index.refs[static_cast<std::size_t>(position)];
+            const Module &o = m_modules[static_cast<std::size_t>(owner)];
+            return (buffer ? o.buffers : o.params)[static_cast<std::size_t>(at)].name;
+        };
+        index.table.enterPending(
+            [&](std::int64_t a, std::int64_t b) {
+                return index.refs[static_cast<std::size_t>(a)].first == index.refs[static_cast<std::size_t>(b)].first &&
+                       localName(a) == localName(b);
+            },
+            [this](std::int64_t) { m_namesArePaths = false; });
+    }
+}
+
+void ModuleTree::finishIndexing()
+{
+    enterPendingNames();
+    m_deferIndexing = false;
 }
 
 bool ModuleTree::hasChild(int id, std::string_view local) const
@@ -135,6 +172,11 @@ void ModuleTree::addTensor(int id, Tensor tensor)
     // Past the scan limit: the module's tensors so far, then each new one.
     for (std::size_t i = list.size() == kScanTensors + 1 ? 0 : list.size() - 1; i < list.size(); ++i) {
         const std::string &local = list[i].name;
+        if (m_deferIndexing) {
+            index.table.appendLater(tensorKeyHash(id, local));
+            index.refs.emplace_back(id, static_cast<int>(i));
+            continue;
+        }
         const bool fresh = index.table.appendHashed(tensorKeyHash(id, local), [&](std::int64_t position) {
             const auto [owner, at] = index.refs[static_cast<std::size_t>(position)];
             const Module &o = this->module(owner);
@@ -155,6 +197,7 @@ int ModuleTree::findTensor(int id, bool buffer, std::string_view local) const
                 return static_cast<int>(i);
         return -1;
     }
+    enterPendingNames();
     const TensorIndex &index = buffer ? m_bufferIndex : m_paramIndex;
     const std::int64_t position = index.table.findHashed(tensorKeyHash(id, local), [&](std::int64_t p) {
         const auto [owner, at] = index.refs[static_cast<std::size_t>(p)];
@@ -337,13 +380,23 @@ ModuleTree ModuleTree::fromTensorNames(const std::vector<std::pair<std::string, 
         tree.m_paramIndex.table.reserve(tensors.size());
         tree.m_paramIndex.refs.reserve(tensors.size());
     }
+    // The names are entered in the indexes in batches (deferIndexing), and a tensor whose module
+    // is the one before's (a checkpoint lists a module's tensors together) looks nothing up.
+    tree.deferIndexing();
+    std::string_view lastOwnerName;
+    int lastOwner = kRoot;
     for (const auto &[fullName, tensor] : tensors) {
         const auto dot = fullName.rfind('.');
-        const int owner = dot == std::string::npos ? kRoot : tree.ensureModule(std::string_view(fullName).substr(0, dot));
+        const std::string_view ownerName = dot == std::string::npos ? std::string_view() : std::string_view(fullName).substr(0, dot);
+        if (ownerName != lastOwnerName) {
+            lastOwner = tree.ensureModule(ownerName);
+            lastOwnerName = ownerName;
+        }
         Tensor t = tensor;
         t.name = dot == std::string::npos ? fullName : fullName.substr(dot + 1);
-        tree.addTensor(owner, std::move(t));
+        tree.addTensor(lastOwner, std::move(t));
     }
+    tree.finishIndexing();
     tree.sortNumericChildren();
     return tree;
 }

@@ -104,6 +104,14 @@ public:
 
     // Room for `modules` modules in all (a builder that knows the count saves the regrowth).
     void reserve(int modules);
+    // For a builder that adds many modules or tensors before it looks names up: from
+    // deferIndexing() on, addChild and addTensor count new names without entering them in the name
+    // indexes; the first look-up (find, resolveKey, a check of addChild or addTensor) enters what
+    // is pending, a large batch in the tables' own order (NameTable::enterPending), which is about
+    // twice as fast for a million names. finishIndexing() enters the rest and ends it; a builder
+    // calls it before it hands the tree over (the look-ups are const and then change nothing).
+    void deferIndexing() { m_deferIndexing = true; }
+    void finishIndexing();
 
     // Are the names paths, as torch makes them: no local name empty or dotted, and no two children
     // or tensors of one module with one local name? Then no two modules or tensors share a full
@@ -115,6 +123,9 @@ public:
 private:
     // Has module `id` a child named `local`?
     bool hasChild(int id, std::string_view local) const;
+    // Enters the names counted while indexing was deferred (the indexes are a cache of the
+    // modules' names: entering them leaves the tree as it was).
+    void enterPendingNames() const;
     // The tensor named `local` in one of a module's lists, or -1.
     int findTensor(int module, bool buffer, std::string_view local) const;
 
@@ -123,15 +134,16 @@ private:
     // after the modules before it in execution order)? Then preorder() counts instead of walking.
     // Kept by addChild and sortNumericChildren, the only code that changes a module's children.
     bool m_idsInPreorder = true;
-    bool m_namesArePaths = true;
-    NameTable m_index; // full name -> id
+    mutable bool m_namesArePaths = true; // mutable: a repeat may be found when pending names are entered
+    bool m_deferIndexing = false;
+    mutable NameTable m_index; // full name -> id
     // (module, local name) -> index in its params / buffers, for modules holding more tensors than
     // a scan handles fast (a checkpoint of N top-level tensors: the root holds N).
     struct TensorIndex {
         NameTable table;
         std::vector<std::pair<int, int>> refs; // position -> (module, index in the list)
     };
-    TensorIndex m_paramIndex, m_bufferIndex;
+    mutable TensorIndex m_paramIndex, m_bufferIndex;
 };
 
 // Resolves a device map's keys one after another, as ModuleTree::resolveKey does, comparing names
