@@ -185,7 +185,7 @@ MaxMemory budgets(int gpus, std::int64_t gpuBytes, std::int64_t cpuBytes)
 void checkValid(const std::vector<Issue> &issues, const char *what)
 {
     if (hasErrors(issues)) {
-        std::fprintf(stderr, "%s: the plan does not validate: %s\n", what, issues.front().message.c_str());
+        std::fprintf(stderr, "%s: the plan does not validate: %s\n", what, issues.front().message().c_str());
         std::exit(1);
     }
 }

@@ -152,6 +152,90 @@ void explainPlacements(Plan &result, const std::vector<KeyTarget> &targets, cons
         return rawBelow[module];
     };
     std::vector<int> keyAbove(n, -1); // the map key at or above each module
+    // "part of KEY on DEVICE", made once per map key for the modules inside it.
+    std::vector<Explanation> insideOf(result.deviceMap.size());
+    // Why the map key naming module `id` is on `d` (and its kind).
+    auto mapKeyReason = [&](int id, const Device &d, PlacementKind &kind) -> std::vector<Message> {
+        const auto i = static_cast<std::size_t>(id);
+        const Module &m = tree.module(id);
+        std::vector<Message> why;
+        if (auto pin = pins.placing.find(m.name); pin != pins.placing.end()) {
+            const auto &ap = pins.list[pin->second];
+            kind = ap.automatic ? PlacementKind::Tied : !ap.policy.empty() ? PlacementKind::Policy : PlacementKind::Pinned;
+            why.push_back(ap.automatic          ? Message{MessageId::TiedToPinned, {ap.tiedTo, d}}
+                          : !ap.policy.empty() ? Message{MessageId::PlacedByPolicy, {ap.policy, d}}
+                                               : Message{MessageId::PinnedByUser, {d}});
+            return why;
+        }
+        const InferTrace::Entry *t = trace.find({id, -1}, m.name);
+        if ((!t || !t->placed) && rawModuleKey[i]) {
+            // A part of the rest of a no-split module split by a policy: that module's reason.
+            int block = m.parent;
+            while (block > 0 && !trace.find({block, -1}, tree.module(block).name))
+                block = tree.module(block).parent;
+            const InferTrace::Entry *bt = block > 0 ? trace.find({block, -1}, tree.module(block).name) : nullptr;
+            if (bt && bt->rest && bt->placed) {
+                t = bt;
+                why = only(MessageId::RestOf, tree.module(block).name, d);
+            }
+        }
+        if (t && !t->placed && !t->tiedTo.empty()) {
+            kind = PlacementKind::Tied;
+            return only(MessageId::TiedTo, t->tiedTo, d);
+        }
+        if (!t || !t->placed) {
+            if (rawModuleKey[i]) {
+                kind = PlacementKind::Placed;
+                return only(MessageId::PlacedOn, d);
+            }
+            kind = PlacementKind::Merged;
+            why = only(MessageId::Merged, d);
+            // Why they went there: the first part that was turned away by an earlier device.
+            for (std::size_t r : rawKeysBelow(i)) {
+                const std::string &key = raw[r].first;
+                const InferTrace::Entry *kt = trace.find(rawTargets[r], key);
+                if (!kt)
+                    continue;
+                const auto turnedAway = rejections(kt->rejections, &key);
+                if (!turnedAway.empty()) {
+                    why.insert(why.end(), turnedAway.begin(), turnedAway.end());
+                    break;
+                }
+            }
+            return why;
+        }
+        // `why` holds "rest of BLOCK" when this key is a part of a split block's rest.
+        const InferTrace::Entry &tr = *t;
+        const auto rejected = rejections(tr.rejections);
+        if (tr.placed->kind == accel::InferEvent::Forbidden) {
+            kind = PlacementKind::Moved;
+            why.push_back({MessageId::ForbiddenEarlier, {}});
+            why.push_back({MessageId::PlacedOn, {d}});
+        } else if (!tr.tiedTo.empty()) {
+            kind = PlacementKind::Tied;
+            why.push_back({MessageId::TiedTo, {tr.tiedTo, d}});
+        } else if (tr.fallback) {
+            kind = PlacementKind::Fallback;
+            why.push_back({MessageId::FallbackFill, {d}});
+        } else if (!rejected.empty()) {
+            kind = PlacementKind::Moved;
+            why.insert(why.end(), rejected.begin(), rejected.end());
+            why.push_back({MessageId::PlacedOn, {d}});
+        } else {
+            kind = PlacementKind::Placed;
+            const ByteCount needs{tr.placed->size}, reserved{tr.placed->reserved};
+            const ByteCount free{std::max(0.0, tr.placed->limit - tr.placed->used)};
+            const bool limited = tr.placed->limit >= 0, reserving = tr.placed->reserved > 0;
+            const auto fits = limited && reserving ? only(MessageId::FitsOnFreeReserved, d, needs, free, reserved)
+                              : limited            ? only(MessageId::FitsOnFree, d, needs, free)
+                              : reserving          ? only(MessageId::FitsOnReserved, d, needs, reserved)
+                                                   : only(MessageId::FitsOn, d, needs);
+            if (why.empty())
+                return fits;
+            why.insert(why.end(), fits.begin(), fits.end());
+        }
+        return why;
+    };
     for (int id : pre) {
         const auto i = static_cast<std::size_t>(id);
         const Module &m = tree.module(id);
@@ -164,89 +248,17 @@ void explainPlacements(Plan &result, const std::vector<KeyTarget> &targets, cons
             const Device d = result.deviceMap[static_cast<std::size_t>(keyOfModule[i])].second;
             p.device = d;
             p.mapKey = true;
-            if (auto pin = pins.placing.find(m.name); pin != pins.placing.end()) {
-                const auto &ap = pins.list[pin->second];
-                p.kind = ap.automatic ? PlacementKind::Tied : !ap.policy.empty() ? PlacementKind::Policy : PlacementKind::Pinned;
-                p.explanation = {ap.automatic        ? Message{MessageId::TiedToPinned, {ap.tiedTo, d}}
-                                 : !ap.policy.empty() ? Message{MessageId::PlacedByPolicy, {ap.policy, d}}
-                                                      : Message{MessageId::PinnedByUser, {d}}};
-                continue;
-            }
-            const InferTrace::Entry *t = trace.find({id, -1}, m.name);
-            if ((!t || !t->placed) && rawModuleKey[i]) {
-                // A part of the rest of a no-split module split by a policy: that module's reason.
-                int block = m.parent;
-                while (block > 0 && !trace.find({block, -1}, tree.module(block).name))
-                    block = tree.module(block).parent;
-                const InferTrace::Entry *bt = block > 0 ? trace.find({block, -1}, tree.module(block).name) : nullptr;
-                if (bt && bt->rest && bt->placed) {
-                    t = bt;
-                    p.explanation = only(MessageId::RestOf, tree.module(block).name, d);
-                }
-            }
-            if (t && !t->placed && !t->tiedTo.empty()) {
-                p.kind = PlacementKind::Tied;
-                p.explanation = only(MessageId::TiedTo, t->tiedTo, d);
-                continue;
-            }
-            if (!t || !t->placed) {
-                if (!rawModuleKey[i]) {
-                    p.kind = PlacementKind::Merged;
-                    p.explanation = only(MessageId::Merged, d);
-                    // Why they went there: the first part that was turned away by an earlier device.
-                    for (std::size_t r : rawKeysBelow(i)) {
-                        const std::string &key = raw[r].first;
-                        const InferTrace::Entry *kt = trace.find(rawTargets[r], key);
-                        if (!kt)
-                            continue;
-                        const auto why = rejections(kt->rejections, &key);
-                        if (!why.empty()) {
-                            p.explanation.insert(p.explanation.end(), why.begin(), why.end());
-                            break;
-                        }
-                    }
-                } else {
-                    p.kind = PlacementKind::Placed;
-                    p.explanation = only(MessageId::PlacedOn, d);
-                }
-                continue;
-            }
-            const std::vector<Message> restOf = std::move(p.explanation);
-            p.explanation.clear();
-            const InferTrace::Entry &tr = *t;
-            const auto rejected = rejections(tr.rejections);
-            if (tr.placed->kind == accel::InferEvent::Forbidden) {
-                p.kind = PlacementKind::Moved;
-                p.explanation = {{MessageId::ForbiddenEarlier, {}}, {MessageId::PlacedOn, {d}}};
-            } else if (!tr.tiedTo.empty()) {
-                p.kind = PlacementKind::Tied;
-                p.explanation = only(MessageId::TiedTo, tr.tiedTo, d);
-            } else if (tr.fallback) {
-                p.kind = PlacementKind::Fallback;
-                p.explanation = only(MessageId::FallbackFill, d);
-            } else if (!rejected.empty()) {
-                p.kind = PlacementKind::Moved;
-                p.explanation = rejected;
-                p.explanation.push_back({MessageId::PlacedOn, {d}});
-            } else {
-                p.kind = PlacementKind::Placed;
-                const ByteCount needs{tr.placed->size}, reserved{tr.placed->reserved};
-                const ByteCount free{std::max(0.0, tr.placed->limit - tr.placed->used)};
-                const bool limited = tr.placed->limit >= 0, reserving = tr.placed->reserved > 0;
-                p.explanation = limited && reserving ? only(MessageId::FitsOnFreeReserved, d, needs, free, reserved)
-                                : limited            ? only(MessageId::FitsOnFree, d, needs, free)
-                                : reserving          ? only(MessageId::FitsOnReserved, d, needs, reserved)
-                                                     : only(MessageId::FitsOn, d, needs);
-            }
-            if (!restOf.empty())
-                p.explanation.insert(p.explanation.begin(), restOf.begin(), restOf.end());
+            p.explanation = mapKeyReason(id, d, p.kind);
             continue;
         }
         if (parent >= 0 && keyAbove[static_cast<std::size_t>(parent)] >= 0) {
             const auto &key = result.deviceMap[static_cast<std::size_t>(keyAbove[static_cast<std::size_t>(parent)])];
             p.device = key.second;
             p.kind = PlacementKind::Inside;
-            p.explanation = only(MessageId::PartOf, key.first, key.second);
+            Explanation &shared = insideOf[static_cast<std::size_t>(keyAbove[static_cast<std::size_t>(parent)])];
+            if (shared.empty())
+                shared = only(MessageId::PartOf, key.first, key.second);
+            p.explanation = shared;
             continue;
         }
         // Above the map keys.

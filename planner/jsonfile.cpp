@@ -2,6 +2,7 @@
 
 #include "fileio.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -46,9 +47,10 @@ std::size_t tooDeepAt(std::string_view text)
 
 // Builds an ordered_json from SAX events in time linear in the text. nlohmann's own parser
 // inserts each key of an ordered_json object with a scan of the keys before it (its ordered_map
-// is a vector): quadratic, 20 s for a device map of 100,000 keys. Here members go through an
-// OrderedObjectIndex, and a repeated key (which JSON allows) replaces the earlier value in its
-// place, as nlohmann does.
+// is a vector): quadratic, 20 s for a device map of 100,000 keys. Here each member is appended
+// and its key counted in a NameTable, which enters the object's keys all at once when it closes
+// (NameTable::enterPending: in the table's order, not one random slot per key), and a repeated
+// key (which JSON allows) then replaces the earlier value in its place, as nlohmann does.
 class OrderedBuilder {
 public:
     using Json = nlohmann::ordered_json;
@@ -80,7 +82,7 @@ public:
 private:
     struct Open {
         Json *value;
-        std::optional<OrderedObjectIndex> keys; // objects only
+        NameTable keys; // objects only: their keys, entered when the object closes
     };
 
     // Places `value` in the container being built (or as the root); returns where it went.
@@ -96,9 +98,11 @@ private:
             array.push_back(std::move(value));
             return &array.back();
         }
-        Json &slot = (*top.keys)[std::move(m_key)];
-        slot = std::move(value);
-        return &slot;
+        auto &object = top.value->get_ref<Json::object_t &>();
+        top.keys.appendLater(std::hash<std::string_view>()(m_key));
+        // Appended past ordered_map's own emplace, which would scan the keys before.
+        object.Json::object_t::Container::emplace_back(std::move(m_key), std::move(value));
+        return &object.back().second;
     }
     bool add(Json &&value)
     {
@@ -109,14 +113,45 @@ private:
     {
         Json *placed = place(std::move(container));
         m_stack.push_back({placed, {}});
-        if (placed->is_object())
-            m_stack.back().keys.emplace(*placed);
         return true;
     }
     bool close()
     {
+        Open &top = m_stack.back();
+        if (top.value->is_object() && top.keys.size() > 1)
+            dropRepeatedKeys(top);
         m_stack.pop_back();
         return true;
+    }
+    // Enters the closing object's keys; a key seen before takes the later value in the earlier
+    // place, the later member is removed.
+    static void dropRepeatedKeys(Open &open)
+    {
+        auto &object = open.value->get_ref<Json::object_t &>();
+        auto keyAt = [&](std::int64_t p) -> const std::string & { return (object.begin() + static_cast<std::ptrdiff_t>(p))->first; };
+        std::vector<std::int64_t> repeats;
+        open.keys.enterPending([&](std::int64_t a, std::int64_t b) { return keyAt(a) == keyAt(b); },
+                               [&](std::int64_t p) { repeats.push_back(p); });
+        if (repeats.empty())
+            return;
+        std::sort(repeats.begin(), repeats.end());
+        for (const std::int64_t p : repeats) {
+            const std::int64_t first = open.keys.find(keyAt(p), keyAt);
+            (object.begin() + static_cast<std::ptrdiff_t>(first))->second = std::move((object.begin() + static_cast<std::ptrdiff_t>(p))->second);
+        }
+        // The members' keys are const: the others are moved into a new list (repeats are rare).
+        Json::object_t::Container kept;
+        kept.reserve(object.size() - repeats.size());
+        std::size_t next = 0;
+        for (std::size_t i = 0; i < object.size(); ++i) {
+            if (next < repeats.size() && static_cast<std::size_t>(repeats[next]) == i) {
+                ++next;
+                continue;
+            }
+            auto &member = *(object.begin() + static_cast<std::ptrdiff_t>(i));
+            kept.emplace_back(member.first, std::move(member.second));
+        }
+        static_cast<Json::object_t::Container &>(object) = std::move(kept);
     }
 
     Json &m_root;

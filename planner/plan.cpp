@@ -47,6 +47,12 @@ Strategy strategyFromString(std::string_view text)
     invalid("unknown strategy \"" + std::string(text) + "\": use auto, balanced, balanced_low_0, sequential or optimal");
 }
 
+const std::vector<Message> &Explanation::none()
+{
+    static const std::vector<Message> empty;
+    return empty;
+}
+
 const char *toString(PlacementKind kind)
 {
     switch (kind) {

@@ -42,7 +42,7 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
 {
     std::vector<Issue> issues;
     auto add = [&](Severity s, IssueKind k, std::string module, Message what, Message fix) {
-        issues.push_back({s, k, std::move(module), toEnglish(what), toEnglish(fix), std::move(what), std::move(fix)});
+        issues.push_back({s, k, std::move(module), std::move(what), std::move(fix)});
     };
     const auto n = static_cast<std::size_t>(tree.size());
     std::unordered_set<std::string> noSplit(options.noSplitClasses.begin(), options.noSplitClasses.end());

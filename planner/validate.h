@@ -34,10 +34,12 @@ struct Issue {
     Severity severity = Severity::Error;
     IssueKind kind = IssueKind::NotCovered;
     std::string module;        // the key / tensor / module concerned ("" when about a device)
-    std::string message;       // toEnglish(what)
-    std::string suggestedFix;  // toEnglish(fix)
     Message what;              // the message as an id with arguments (for translation)
     Message fix;
+    // In English, rendered when asked: a map of a million unknown keys has a million issues, and
+    // the GUI shows them translated (from `what` and `fix`).
+    std::string message() const { return toEnglish(what); }
+    std::string suggestedFix() const { return toEnglish(fix); }
 };
 
 // Fast (linear in tensors + keys x depth): the GUI calls it on every edit.

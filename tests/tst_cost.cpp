@@ -503,7 +503,7 @@ void TestCost::optimalIsNeverSlowerThanGreedy()
     // Within the budgets (validate's checks), every weight covered.
     const auto issues = validate(tree, optimal.deviceMap, o);
     for (const auto &i : issues)
-        QVERIFY2(i.severity != Severity::Error, i.message.c_str());
+        QVERIFY2(i.severity != Severity::Error, i.message().c_str());
     // Whenever something is offloaded, no GPU keeps free room the smallest offloaded block fits in
     // (beyond the reserve for bringing offloaded blocks in).
     double smallest = -1;
@@ -535,7 +535,7 @@ void TestCost::optimalHonoursPinsForbidsAndTies()
     QVERIFY(deviceOf(p.deviceMap, "layers.0") != Device::gpu(0));
     QCOMPARE(deviceOf(p.deviceMap, "head"), deviceOf(p.deviceMap, "embed")); // tied
     for (const auto &i : validate(tree, p.deviceMap, o))
-        QVERIFY2(i.severity != Severity::Error, i.message.c_str());
+        QVERIFY2(i.severity != Severity::Error, i.message().c_str());
 }
 
 void TestCost::optimalStrategyName()

@@ -89,7 +89,7 @@ bool validMap(const Model &m, const DeviceMap &map, QString *problem)
 {
     for (const auto &i : planner::validate(m.tree(), map, m.options))
         if (i.severity == planner::Severity::Error) {
-            *problem = QString::fromStdString(i.message);
+            *problem = QString::fromStdString(i.message());
             return false;
         }
     return true;

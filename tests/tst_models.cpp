@@ -1175,7 +1175,7 @@ private Q_SLOTS:
         const auto issues = planner::validate(model.tree, plan.deviceMap, options);
         for (const auto &i : issues)
             if (i.severity == planner::Severity::Error)
-                qWarning() << i.module.c_str() << i.message.c_str();
+                qWarning() << i.module.c_str() << i.message().c_str();
         QVERIFY(!planner::hasErrors(issues));
         QVERIFY(!plan.deviceMap.empty());
         for (const auto &m : model.tree.modules()) {

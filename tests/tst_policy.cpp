@@ -453,7 +453,7 @@ private slots:
         // (A policy may put the experts on disk with room on the CPU: a warning, not an error.)
         for (const auto &issue : validate(tree, p.deviceMap, o))
             if (issue.severity == Severity::Error)
-                QFAIL(issue.message.c_str());
+                QFAIL(issue.message().c_str());
     }
     void firstBlocksOnAGpu()
     {
@@ -607,8 +607,8 @@ private slots:
         auto issues = validate(tree, moved, o);
         QCOMPARE(issues.size(), std::size_t(1));
         QCOMPARE(int(issues[0].kind), int(IssueKind::PolicyViolated));
-        QCOMPARE(issues[0].message, std::string("policy \"experts-on-cpu\" places \"layers.1.moe.experts\" on CPU but the map puts it on GPU 0"));
-        QCOMPARE(issues[0].suggestedFix, std::string("move it to CPU or remove the policy"));
+        QCOMPARE(issues[0].message(), std::string("policy \"experts-on-cpu\" places \"layers.1.moe.experts\" on CPU but the map puts it on GPU 0"));
+        QCOMPARE(issues[0].suggestedFix(), std::string("move it to CPU or remove the policy"));
         // Without the policy the same split is a no-split module cut.
         PlanOptions without = o;
         without.policies.clear();
@@ -713,7 +713,7 @@ private slots:
         QCOMPARE(p.usageOf(Device::gpu(0))->plannedBytes, p.totalBytes - expertBytes);
         QVERIFY(!hasErrors(validate(tree, p.deviceMap, o)));
         for (const auto &issue : validate(tree, p.deviceMap, o))
-            QVERIFY2(issue.kind != IssueKind::NoSplitBroken, issue.message.c_str());
+            QVERIFY2(issue.kind != IssueKind::NoSplitBroken, issue.message().c_str());
     }
     void optimalStrategyKeepsPolicies_data()
     {
@@ -747,7 +747,7 @@ private slots:
         const auto issues = validate(model.tree, p.deviceMap, o);
         QVERIFY(!hasErrors(issues));
         for (const auto &issue : issues)
-            QVERIFY2(issue.kind != IssueKind::NoSplitBroken, issue.message.c_str());
+            QVERIFY2(issue.kind != IssueKind::NoSplitBroken, issue.message().c_str());
     }
     void expertsComputedOnTheCpuNeedNoRoomOnTheGpu()
     {

@@ -125,7 +125,7 @@ nlohmann::ordered_json issuesJson(const std::vector<planner::Issue> &issues)
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
     for (const auto &i : issues)
         list.push_back({{"severity", planner::toString(i.severity)}, {"kind", planner::toString(i.kind)},
-                        {"module", i.module}, {"message", i.message}, {"fix", i.suggestedFix}});
+                        {"module", i.module}, {"message", i.message()}, {"fix", i.suggestedFix()}});
     return list;
 }
 
@@ -147,8 +147,8 @@ int printIssues(std::ostream &out, const std::vector<planner::Issue> &issues, co
     int errors = 0, warnings = 0;
     for (const auto &i : issues) {
         (i.severity == planner::Severity::Error ? errors : warnings)++;
-        out << planner::toString(i.severity) << " [" << planner::toString(i.kind) << "]: " << printable(i.message) << "\n"
-            << "    fix: " << printable(i.suggestedFix) << "\n";
+        out << planner::toString(i.severity) << " [" << planner::toString(i.kind) << "]: " << printable(i.message()) << "\n"
+            << "    fix: " << printable(i.suggestedFix()) << "\n";
     }
     out << printable(what) << ": " << entries << " entries, " << errors << (errors == 1 ? " error, " : " errors, ") << warnings
         << (warnings == 1 ? " warning" : " warnings") << (errors == 0 ? " - valid\n" : " - INVALID\n");

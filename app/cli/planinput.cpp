@@ -109,7 +109,7 @@ std::vector<PlanInput> readPlanInputs(const Args &args, const std::vector<std::s
         for (const auto &issue : planner::validate(in.tree(), in.content.map, coverage))
             if (issue.severity == planner::Severity::Error)
                 throw Error(ErrorKind::InvalidDeviceMap, in.file,
-                            issue.message + " (`mizan-cli validate " + in.modelPath + " " + in.file + "` lists every issue)");
+                            issue.message() + " (`mizan-cli validate " + in.modelPath + " " + in.file + "` lists every issue)");
     }
     return inputs;
 }

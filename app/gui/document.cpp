@@ -783,7 +783,7 @@ Document::Comparison Document::compareWith(const QString &path) const
     for (const auto &issue : planner::validate(*m_tree, file.map, theirs))
         if (issue.kind == planner::IssueKind::NotCovered || issue.kind == planner::IssueKind::CoveredTwice ||
             issue.kind == planner::IssueKind::UnknownModule)
-            throw Error(ErrorKind::InvalidDeviceMap, path.toStdString(), issue.message);
+            throw Error(ErrorKind::InvalidDeviceMap, path.toStdString(), issue.message());
     Comparison c;
     c.diff = planner::diffMaps(*m_tree, m_map, mine, file.map, theirs);
     c.otherIsPlan = file.plan.has_value();
