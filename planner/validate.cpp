@@ -1,6 +1,6 @@
 #include "validate.h"
 
-#include "namemap.h"
+#include "nametable.h"
 #include "planerror.h"
 #include "policy.h"
 #include "usage_p.h"
@@ -55,21 +55,19 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
     const TargetPositions positions(tree);
     std::vector<std::int64_t> keyOf(positions.size(), -1);
     std::vector<std::int64_t> firstListing(map.size(), -1); // a key listed before: where first
-    // Per unknown key: where it is first listed, and a likely intended name, the first module
-    // whose name ends with "." + key (every module name suffix after a dot is looked up among the
-    // unknown keys, once).
-    struct Unknown {
-        std::size_t first = 0;
-        int guess = -1; // module id, or -1
-    };
-    NameMap<std::string_view, Unknown> unknown; // views of `map`'s keys
+    // The keys the tree lacks, in map order, and their names in a NameTable entered all at once
+    // after the pass (NameTable::enterPending: region by region, where entering a million unknown
+    // keys one by one costs a cache miss each); a repeat there is a key listed twice.
+    std::vector<std::size_t> unknownAt; // map index of each unknown listing
+    NameTable unknownNames;             // over positions in unknownAt
+    auto unknownKey = [&](std::int64_t p) -> const std::string & { return map[unknownAt[static_cast<std::size_t>(p)]].first; };
     KeyResolver resolveKey(tree);
     for (std::size_t i = 0; i < map.size(); ++i) {
         const std::string &key = map[i].first;
         const KeyTarget target = resolveKey(key).value_or(KeyTarget{});
         if (target.module < 0) {
-            if (const auto [u, fresh] = unknown.emplace(key, {i, -1}); !fresh)
-                firstListing[i] = static_cast<std::int64_t>(u->first);
+            unknownAt.push_back(i);
+            unknownNames.appendLater(std::hash<std::string_view>()(key));
         } else if (std::int64_t &k = keyOf[positions.of(target)]; k >= 0) {
             firstListing[i] = k;
         } else {
@@ -78,15 +76,27 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         if (firstListing[i] < 0)
             resolved[i] = target;
     }
-    if (!unknown.empty())
+    std::vector<std::int64_t> repeats;
+    unknownNames.enterPending([&](std::int64_t a, std::int64_t b) { return unknownKey(a) == unknownKey(b); },
+                              [&](std::int64_t p) { repeats.push_back(p); });
+    for (const std::int64_t p : repeats)
+        firstListing[unknownAt[static_cast<std::size_t>(p)]] =
+            static_cast<std::int64_t>(unknownAt[static_cast<std::size_t>(unknownNames.find(unknownKey(p), unknownKey))]);
+    // A likely intended name for each unknown key: the first module whose name ends with "." +
+    // key (every module name suffix after a dot is looked up among the unknown keys, once).
+    std::vector<int> guessOf(unknownAt.size(), -1); // module id, by position in unknownAt
+    if (!unknownAt.empty())
         for (int id = 1; id < tree.size(); ++id) {
             const std::string_view name = tree.module(id).name;
             for (auto dot = name.find('.', 1); dot != std::string_view::npos; dot = name.find('.', dot + 1))
-                if (Unknown *u = unknown.find(name.substr(dot + 1)); u && u->guess < 0)
-                    u->guess = id;
+                if (const std::int64_t p = unknownNames.find(name.substr(dot + 1), unknownKey); p >= 0 && guessOf[static_cast<std::size_t>(p)] < 0)
+                    guessOf[static_cast<std::size_t>(p)] = id;
         }
+    std::size_t nextUnknown = 0; // unknownAt is in map order
     for (std::size_t i = 0; i < map.size(); ++i) {
         const std::string &key = map[i].first;
+        const bool isUnknown = nextUnknown < unknownAt.size() && unknownAt[nextUnknown] == i;
+        const std::size_t u = isUnknown ? nextUnknown++ : 0;
         if (firstListing[i] >= 0) {
             add(Severity::Error, IssueKind::CoveredTwice, key,
                 {MessageId::KeyTwice, {key, map[static_cast<std::size_t>(firstListing[i])].second, map[i].second}},
@@ -97,7 +107,7 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
             continue;
         // Else the key minus a leading component ("model.lm_head" -> "lm_head").
         std::string guess;
-        if (const int id = unknown.find(key)->guess; id >= 0)
+        if (const int id = guessOf[u]; id >= 0)
             guess = tree.module(id).name;
         if (guess.empty())
             if (const auto dot = key.find('.'); dot != std::string::npos && tree.resolveKey(std::string_view(key).substr(dot + 1)))

@@ -732,6 +732,34 @@ private Q_SLOTS:
             }
         QVERIFY(found);
     }
+    // Many unknown keys (entered in the unknown-key table in one batch), some listed twice: every
+    // repeat names its first listing, every other gets its own issue and suggestion, in map order.
+    void manyUnknownKeysAndTheirRepeats()
+    {
+        DeviceMap map = {{"", Device::gpu(0)}};
+        constexpr int kUnknown = 40000, kRepeats = 10000;
+        for (int i = 0; i < kUnknown; ++i)
+            map.emplace_back("x" + std::to_string(i), Device::gpu(i % 2));
+        for (int i = 0; i < kRepeats; ++i)
+            map.emplace_back("x" + std::to_string(i * 3), Device::cpu());
+        map.emplace_back("2.mlp", Device::gpu(0));
+        map.emplace_back("2.mlp", Device::gpu(1));
+        const auto issues = validate(toyModel(), map, PlanOptions{});
+        QCOMPARE(issues.size(), std::size_t(kUnknown + kRepeats + 2));
+        for (int i = 0; i < kUnknown; ++i) {
+            QCOMPARE(int(issues[static_cast<std::size_t>(i)].kind), int(IssueKind::UnknownModule));
+            QCOMPARE(issues[static_cast<std::size_t>(i)].module, "x" + std::to_string(i));
+        }
+        for (int i = 0; i < kRepeats; ++i) {
+            const Issue &twice = issues[static_cast<std::size_t>(kUnknown + i)];
+            QCOMPARE(int(twice.kind), int(IssueKind::CoveredTwice));
+            QCOMPARE(twice.module, "x" + std::to_string(i * 3));
+            // The device of the first listing, then this one's.
+            QVERIFY(twice.what.args[1] == MessageArg(Device::gpu(i * 3 % 2)));
+        }
+        QCOMPARE(issues[kUnknown + kRepeats].suggestedFix(), std::string("did you mean \"layers.2.mlp\"?"));
+        QCOMPARE(int(issues[kUnknown + kRepeats + 1].kind), int(IssueKind::CoveredTwice));
+    }
     void validMapHasNoIssues()
     {
         const ModuleTree tree = toyModel();
