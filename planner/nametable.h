@@ -5,8 +5,8 @@
 
 #include <cstdint>
 #include <functional>
-#include <utility>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace mizan::planner {
@@ -76,10 +76,10 @@ public:
     void reserve(std::size_t n);
 
     // Later entry, for a builder that adds many names before it looks any up: appendLater()
-    // counts the next position under `hash` without entering it, enterPending() enters every
-    // position counted so since, all at once and in the table's own order, so that the slots are
-    // written one region after another instead of one random slot per name (a million names, one
-    // cache miss each, take twice as long). `same(a, b)` says whether positions a < b hold one
+    // counts the next position under `hash` without entering it; enterPending() enters every
+    // position counted since, all at once and in the table's own order, so that the slots are
+    // written one region after another instead of one random slot per name (entered one by one,
+    // a million names cost a cache miss each and take twice as long). `same(a, b)` says whether positions a < b hold one
     // name; a position whose name an earlier one holds is not entered (find() answers the earlier)
     // and is passed to `repeated(position)`. find() must not be called while positions are pending.
     void appendLater(std::size_t hash) { m_hashes.push_back(hash); }
