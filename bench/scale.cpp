@@ -10,6 +10,8 @@
 //             unknown key gets an error with a "did you mean" search)
 //   layers    a Llama config (405B dimensions) with num_hidden_layers = N / 16 (about 13 modules
 //             a layer; the registry builds at most 65,536 layers): config -> module tree, plan() over 8 GPUs + CPU + disk, validate()
+//   walks     one pass over the layers case's tree: over the module records, also over every
+//             parameter's shape (through the heap), and over the same numbers in flat arrays
 //
 // A reference runs first: N names entered in a std::unordered_map and each looked up once, the
 // least that any pass keyed by names does. It is linear too, yet on a machine whose caches hold a
@@ -19,7 +21,7 @@
 // faster than one hash lookup per name does on this machine.
 //
 // Before the steps: the 405B config with 65,536 layers (issue 12's case) on the 8 x H100 profile.
-// Usage: bench_scale [largest N, default 1000000] [case: 65536, tensors, unknown or layers; default
+// Usage: bench_scale [largest N, default 1000000] [case: 65536, tensors, unknown, layers or walks; default
 // all; the reference runs before any case but 65536] [--default-malloc: glibc's own settings
 // instead of mizan-cli's keepFreedMemory()]. Asserts nothing.
 
@@ -106,11 +108,13 @@ double referenceMs(std::int64_t n)
 // One case: its stages timed per step, ratios to the previous step printed as they come.
 class Case {
 public:
-    Case(std::string name, std::vector<std::string> stages) : m_name(std::move(name)), m_stages(std::move(stages))
+    // `unit`: what the steps' times are in ("ms"; the walks case's are microseconds).
+    Case(std::string name, std::vector<std::string> stages, const std::string &unit = "ms")
+        : m_name(std::move(name)), m_stages(std::move(stages)), m_unit(unit)
     {
         std::printf("\n%s\n  %-9s %-22s", m_name.c_str(), "N", "");
         for (const auto &s : m_stages)
-            std::printf(" %12s %7s", (s + " ms").c_str(), "ratio");
+            std::printf(" %12s %7s", (s + " " + unit).c_str(), "ratio");
         std::printf("\n");
     }
     void add(Step step)
@@ -133,7 +137,7 @@ public:
     // ratio at that step.
     void summary(double floorMs = 1.0) const
     {
-        std::printf("  worst ratio per 10x step (steps from %.0f ms):\n", floorMs);
+        std::printf("  worst ratio per 10x step (steps from %g %s):\n", floorMs, m_unit.c_str());
         for (std::size_t i = 0; i < m_stages.size(); ++i) {
             double worst = 0, worstRel = 0, refThere = 0;
             std::size_t relAt = 0;
@@ -162,6 +166,7 @@ public:
 private:
     std::string m_name;
     std::vector<std::string> m_stages;
+    std::string m_unit;
     std::vector<Step> m_steps;
 };
 
@@ -337,6 +342,63 @@ void configLayers(std::int64_t maxN)
     c.summary();
 }
 
+// ---- walks: what one pass over a tree costs, by what it reads -------------------------------------
+// The 405B config's trees of the layers case, one pass each: over the modules' records (parent and
+// tensor counts), over the records and every parameter's element count (a tensor is reached through
+// its module's list and its shape through another heap block: what the size passes of plan() and
+// validate() read), and over the same numbers copied into flat arrays beforehand. Why the two tree
+// walks of the layers case grow faster than 12x per step where their instruction counts do not.
+// Times in microseconds per pass.
+void walks(std::int64_t maxN)
+{
+    Case c("walks: one pass over the layers case's tree, by what it reads", {"records", "+ shapes", "flat"}, "us");
+    for (std::int64_t n = 1000; n <= maxN; n *= 10) {
+        const models::ModelDescription model = models::describeConfig(llamaConfig(n / 16));
+        const ModuleTree &tree = model.tree;
+        std::vector<int> parent(static_cast<std::size_t>(tree.size()));
+        std::vector<std::int64_t> numel(parent.size());
+        for (int id = 0; id < tree.size(); ++id) {
+            const Module &m = tree.module(id);
+            parent[static_cast<std::size_t>(id)] = m.parent;
+            for (const Tensor &t : m.params)
+                numel[static_cast<std::size_t>(id)] += t.numel();
+        }
+        // Repeated so that every step runs about as long as the largest (timer resolution).
+        const int repeats = static_cast<int>(std::max<std::int64_t>(1, maxN / n));
+        volatile std::int64_t sink = 0;
+        auto perPass = [&](const std::function<std::int64_t()> &pass) { // microseconds
+            return 1000.0 * timeMs([&] {
+                for (int r = 0; r < repeats; ++r)
+                    sink = sink + pass();
+            }, 0) / repeats;
+        };
+        Step s{n, std::to_string(tree.size()) + " modules", {}};
+        s.ms.push_back(perPass([&] {
+            std::int64_t sum = 0;
+            for (const Module &m : tree.modules())
+                sum += m.parent + static_cast<std::int64_t>(m.params.size() + m.buffers.size());
+            return sum;
+        }));
+        s.ms.push_back(perPass([&] {
+            std::int64_t sum = 0;
+            for (const Module &m : tree.modules()) {
+                sum += m.parent;
+                for (const Tensor &t : m.params)
+                    sum += t.numel();
+            }
+            return sum;
+        }));
+        s.ms.push_back(perPass([&] {
+            std::int64_t sum = 0;
+            for (std::size_t i = 0; i < parent.size(); ++i)
+                sum += parent[i] + numel[i];
+            return sum;
+        }));
+        c.add(s);
+    }
+    c.summary(1.0);
+}
+
 // ---- issue 12's case: 65,536 layers on the 8 x H100 profile ---------------------------------------
 void layers65536()
 {
@@ -383,6 +445,8 @@ int main(int argc, char **argv)
         unknownKeys(maxN);
     if (wanted("layers"))
         configLayers(maxN);
+    if (wanted("walks"))
+        walks(maxN);
     std::printf("\ntotal %.1f s\n", msSince(t0) / 1000.0);
     return 0;
 }
