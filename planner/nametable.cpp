@@ -19,10 +19,15 @@ void NameTable::reserve(std::size_t n)
 
 void NameTable::rehash(std::size_t slots)
 {
-    // Positions re-entered in order: of two equal names the earlier stays first on its probe path.
-    m_slots.assign(std::bit_ceil(std::max<std::size_t>(16, slots)), Slot{});
-    enterInOrder(0, m_hashes.size(), [this](std::size_t position, std::size_t hash) { enter(position, hash); });
+    reenter(std::bit_ceil(std::max<std::size_t>(16, slots)), m_hashes.size());
     m_entered = m_hashes.size();
+}
+
+void NameTable::reenter(std::size_t slots, std::size_t last)
+{
+    // Positions re-entered in order: of two equal names the earlier stays first on its probe path.
+    m_slots.assign(slots, Slot{});
+    enterInOrder(0, last, [this](std::size_t position, std::size_t hash) { enter(position, hash); });
 }
 
 NameTable::Regions NameTable::regionsFor(std::size_t positions) const

@@ -89,10 +89,8 @@ public:
     {
         if (!hasPending())
             return;
-        if (2 * m_hashes.size() > m_slots.size()) {
-            m_slots.assign(slotsFor(m_hashes.size()), Slot{});
-            enterInOrder(0, m_entered, [this](std::size_t position, std::size_t hash) { enter(position, hash); });
-        }
+        if (2 * m_hashes.size() > m_slots.size())
+            reenter(slotsFor(m_hashes.size()), m_entered);
         const std::size_t mask = m_slots.size() - 1;
         enterInOrder(m_entered, m_hashes.size(), [&](std::size_t position, std::size_t hash) {
             const std::uint32_t tag = tagOf(hash);
@@ -115,6 +113,8 @@ private:
     static std::uint32_t tagOf(std::size_t hash) { return static_cast<std::uint32_t>(static_cast<std::uint64_t>(hash) >> 32); }
     static std::size_t slotsFor(std::size_t names);
     void rehash(std::size_t slots);
+    // A table of `slots` slots (a power of two) holding the positions before `last`.
+    void reenter(std::size_t slots, std::size_t last);
     void enter(std::size_t position) { enter(position, m_hashes[position]); }
     void enter(std::size_t position, std::size_t hash)
     {

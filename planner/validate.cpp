@@ -95,8 +95,7 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
     std::size_t nextUnknown = 0; // unknownAt is in map order
     for (std::size_t i = 0; i < map.size(); ++i) {
         const std::string &key = map[i].first;
-        const bool isUnknown = nextUnknown < unknownAt.size() && unknownAt[nextUnknown] == i;
-        const std::size_t u = isUnknown ? nextUnknown++ : 0;
+        const std::size_t u = nextUnknown < unknownAt.size() && unknownAt[nextUnknown] == i ? nextUnknown++ : 0; // when unknown
         if (firstListing[i] >= 0) {
             add(Severity::Error, IssueKind::CoveredTwice, key,
                 {MessageId::KeyTwice, {key, map[static_cast<std::size_t>(firstListing[i])].second, map[i].second}},

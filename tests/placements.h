@@ -49,55 +49,46 @@ inline planner::DeviceMap placementMap(const std::string &name, const FamilyName
         return {{"", Device::cpu()}};
     if (name == "one gpu")
         return {{"", g0}};
+    // Blocks 0-2, the final norm and the head each on its device, the embeddings on theirs.
+    struct Spread {
+        const char *name;
+        Device embedding, block0, block1, block2, norm, head;
+    };
+    const Device cpu = Device::cpu(), disk = Device::disk();
+    const Spread spreads[] = {
+        {"disk, no gpu", cpu, disk, cpu, disk, disk, cpu},
+        {"2 gpus", g0, g0, g1, g1, g1, g1},
+        {"3 gpus", g0, g0, g1, g2, g2, g0},
+        {"cpu offload", g0, g0, cpu, cpu, g0, cpu},
+        {"disk offload", g0, disk, g0, disk, cpu, g0},
+    };
     planner::DeviceMap map;
-    if (name == "disk, no gpu") {
+    for (const Spread &s : spreads) {
+        if (name != s.name)
+            continue;
         for (const auto &e : n.embedding)
-            map.emplace_back(e, Device::cpu());
-        map.emplace_back(block(0), Device::disk());
-        map.emplace_back(block(1), Device::cpu());
-        map.emplace_back(block(2), Device::disk());
-        map.emplace_back(n.norm, Device::disk());
-        map.emplace_back(n.head, Device::cpu());
+            map.emplace_back(e, s.embedding);
+        map.emplace_back(block(0), s.block0);
+        map.emplace_back(block(1), s.block1);
+        map.emplace_back(block(2), s.block2);
+        map.emplace_back(n.norm, s.norm);
+        map.emplace_back(n.head, s.head);
         return map;
     }
     for (const auto &e : n.embedding)
         map.emplace_back(e, g0);
     if (name == "blocks in cpu ram" || name == "blocks on disk") {
         for (int i = 0; i < layers; ++i)
-            map.emplace_back(block(i), name == "blocks in cpu ram" ? Device::cpu() : Device::disk());
+            map.emplace_back(block(i), name == "blocks in cpu ram" ? cpu : disk);
         map.emplace_back(n.norm, g0);
-        map.emplace_back(n.head, g0);
-    } else if (name == "2 gpus") {
-        map.emplace_back(block(0), g0);
-        map.emplace_back(block(1), g1);
-        map.emplace_back(block(2), g1);
-        map.emplace_back(n.norm, g1);
-        map.emplace_back(n.head, g1);
-    } else if (name == "3 gpus") {
-        map.emplace_back(block(0), g0);
-        map.emplace_back(block(1), g1);
-        map.emplace_back(block(2), g2);
-        map.emplace_back(n.norm, g2);
-        map.emplace_back(n.head, g0);
-    } else if (name == "cpu offload") {
-        map.emplace_back(block(0), g0);
-        map.emplace_back(block(1), Device::cpu());
-        map.emplace_back(block(2), Device::cpu());
-        map.emplace_back(n.norm, g0);
-        map.emplace_back(n.head, Device::cpu());
-    } else if (name == "disk offload") {
-        map.emplace_back(block(0), Device::disk());
-        map.emplace_back(block(1), g0);
-        map.emplace_back(block(2), Device::disk());
-        map.emplace_back(n.norm, Device::cpu());
         map.emplace_back(n.head, g0);
     } else if (name == "split inside a block") {
         map.emplace_back(block(0) + "." + n.attention, g0);
         map.emplace_back(block(0) + "." + n.mlp, g1);
         map.emplace_back(block(0) + "." + n.norm1, g1);
-        map.emplace_back(block(0) + "." + n.norm2, Device::cpu());
+        map.emplace_back(block(0) + "." + n.norm2, cpu);
         map.emplace_back(block(1), g1);
-        map.emplace_back(block(2), Device::disk());
+        map.emplace_back(block(2), disk);
         map.emplace_back(n.norm, g1);
         map.emplace_back(n.head, g0);
     } else {
