@@ -89,6 +89,10 @@ struct RunRequest {
     // machine that wait can exceed a small step's copy). false: always wait for it (tests that
     // must see every prefetch happen).
     bool prefetchTakeBack = true;
+    // On a real GPU, weights are brought in on CUDA streams of their own (one per step in flight),
+    // so that a prefetch's copies run beside the computation. False copies them on
+    // the default stream, where they queue with the kernels (to measure the difference side by side).
+    bool copyStreams = true;
     // Accelerate's offload folder (loader/offloadfolder.h) for the "disk" modules: their weights are
     // read (mmapped, in place on the CPU) from its .dat files, which must match the checkpoint's
     // names, dtypes and shapes. A folder without index.json is written first from the checkpoint.

@@ -5,9 +5,11 @@
 #   1. mizan-cli calibrate and devices (the GPU's measured speeds), and mizan-cli run on the
 #      bundled demo, all on the GPU and offloaded;
 #   2. mizan-gpucheck: the runtime's equality checks with GPU 0 a real CUDA device, and its
-#      decode timings on bench_dispatch's LLaMA shape (BENCH_LAYERS, default 16; 0 skips);
-#   3. tools/gpucheck/hfcompare.py: transformers on the same checkpoints, and Accelerate's
-#      offload timed on the same placements.
+#      decode timings on bench_dispatch's LLaMA shape (BENCH_LAYERS, default 16; 0 skips), and the
+#      prefill of a BENCH_PROMPT-token prompt (default 8192; 0 skips) with the blocks in CPU RAM,
+#      prefetch copies on streams of their own and on the default stream;
+#   3. tools/gpucheck/hfcompare.py (HFCOMPARE=0 skips it): transformers on the same checkpoints,
+#      and Accelerate's offload timed on the same placements.
 # Logs go to $OUT (default /tmp/mizan-device). Dependencies the machine lacks (nlohmann_json,
 # PCRE2 headers) can be unpacked from Debian packages into .devdeps/usr (see README, "On a GPU").
 set -u
@@ -15,6 +17,8 @@ cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/mizan-device}
 BUILD=${BUILD:-/tmp/mizan-cuda-build}
 BENCH_LAYERS=${BENCH_LAYERS:-16}
+BENCH_PROMPT=${BENCH_PROMPT:-8192}
+HFCOMPARE=${HFCOMPARE:-1}
 mkdir -p "$OUT"
 started=$(date +%s)
 stamp() { echo "== $(( $(date +%s) - started )) s: $*"; }
@@ -48,7 +52,7 @@ stamp gpucheck
 rm -rf /tmp/mizan-gpucheck-keep
 status=0
 bench=()
-[ "$BENCH_LAYERS" -gt 0 ] && bench=(--bench "$BENCH_LAYERS")
+[ "$BENCH_LAYERS" -gt 0 ] && bench=(--bench "$BENCH_LAYERS" --bench-prompt "$BENCH_PROMPT")
 "$BUILD/tools/gpucheck/mizan-gpucheck" --keep /tmp/mizan-gpucheck-keep "${bench[@]}" 2>&1 | tee "$OUT/gpucheck.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
@@ -66,6 +70,7 @@ for pinned in (True, False):
     print(f"host to GPU, {'pinned' if pinned else 'pageable'} 1 GiB copies: {5 * (1 << 30) / (time.perf_counter() - t) / 1e9:.1f} GB/s")
 PY
 
+[ "$HFCOMPARE" = 0 ] && { stamp "done (status $status; HFCOMPARE=0: transformers and Accelerate skipped)"; exit $status; }
 stamp "transformers and Accelerate"
 PYTHONUNBUFFERED=1 python3 tools/gpucheck/hfcompare.py /tmp/mizan-gpucheck-keep 2>&1 | grep -v Warning | tee -a "$OUT/hfcompare.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1

@@ -9,10 +9,18 @@
 #include "models/describe.h"
 #include "models/torch/forward.h"
 
+#include <c10/core/StreamGuard.h>
+#include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
+#if MIZAN_TORCH_CUDA
+#include <cuda_runtime_api.h>
+#endif
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -188,6 +196,12 @@ struct DeviceState {
     double computeSeconds = 0;
     double transferSeconds = 0;
     std::int64_t bytesMoved = 0;
+    // A real GPU's streams for bringing weights in, prefetch + 1 of them from libtorch's pool: step
+    // g copies on copyStreams[g % size], so the copies of the steps in flight (at most prefetch + 1
+    // consecutive steps) each have their own and run beside the worker's kernels on its current
+    // stream, instead of queueing with them on the default stream. Empty: copies on the current
+    // stream (a libtorch whose CUDA guard has no stream pool).
+    std::vector<c10::Stream> copyStreams;
 
     // Counts `bytes` more on this device; a simulated GPU refuses to go past its capacity, as a
     // real one would fail its allocation.
@@ -239,6 +253,71 @@ struct Weight {
     // Part of a step's part (Step::parts: a sparse-MoE block's experts) that computes on the CPU,
     // where it lives, while the step runs on a GPU: never brought in, handed out as `resident`.
     bool computedOnCpu = false;
+    bool toCuda = false; // brought in to a real GPU by some step: kept in page-locked memory (PinnedArena)
+};
+
+// Page-locked host memory (cudaHostRegister) for the CPU-homed weights that real GPUs bring in:
+// the GPU copies from it by DMA at the link's speed, where from pageable memory the driver copies
+// through a bounce buffer (an H200's host: 55 GB/s against 6-19). One block of exactly their size,
+// where libtorch's pin_memory() rounds each tensor up to a power of two (a 25 MB weight takes
+// 32 MB). The tensors placed in it keep it alive.
+class PinnedArena : public std::enable_shared_from_this<PinnedArena> {
+public:
+    static constexpr std::int64_t kAlign = 256;
+
+    // nullptr when the memory cannot be had or locked; `why` says why.
+    static std::shared_ptr<PinnedArena> create(std::int64_t bytes, std::string &why)
+    {
+#if MIZAN_TORCH_CUDA
+        void *base = ::mmap(nullptr, static_cast<std::size_t>(bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (base == MAP_FAILED) {
+            why = std::string("no ") + std::to_string(bytes) + " bytes of host memory: " + std::strerror(errno);
+            return nullptr;
+        }
+        const cudaError_t status = cudaHostRegister(base, static_cast<std::size_t>(bytes), cudaHostRegisterDefault);
+        if (status != cudaSuccess) {
+            cudaGetLastError(); // clears it
+            ::munmap(base, static_cast<std::size_t>(bytes));
+            why = std::string("cudaHostRegister failed: ") + cudaGetErrorString(status);
+            return nullptr;
+        }
+        return std::shared_ptr<PinnedArena>(new PinnedArena(static_cast<char *>(base), bytes));
+#else
+        (void)bytes;
+        why = "this libtorch has no CUDA";
+        return nullptr;
+#endif
+    }
+    PinnedArena(const PinnedArena &) = delete;
+    PinnedArena &operator=(const PinnedArena &) = delete;
+    ~PinnedArena()
+    {
+#if MIZAN_TORCH_CUDA
+        cudaHostUnregister(m_base);
+#endif
+        ::munmap(m_base, static_cast<std::size_t>(m_size));
+    }
+
+    static std::int64_t footprint(std::int64_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
+
+    // A copy of `t` in the arena (the caller sized it with footprint() of every tensor placed).
+    torch::Tensor place(const torch::Tensor &t)
+    {
+        const std::int64_t bytes = t.numel() * static_cast<std::int64_t>(t.element_size());
+        if (m_used + footprint(bytes) > m_size)
+            throw Error(ErrorKind::OutOfMemory, {}, "the page-locked host memory is full (" + std::to_string(m_size) + " bytes)");
+        char *at = m_base + m_used;
+        m_used += footprint(bytes);
+        torch::Tensor out = torch::from_blob(at, t.sizes(), [keep = shared_from_this()](void *) {}, t.options().device(c10::kCPU));
+        out.copy_(t);
+        return out;
+    }
+
+private:
+    PinnedArena(char *base, std::int64_t size) : m_base(base), m_size(size) {}
+    char *m_base;
+    std::int64_t m_size;
+    std::int64_t m_used = 0;
 };
 
 // The weights of one step, ready on its execution device, and what bringing them cost.
@@ -251,6 +330,28 @@ struct Staged {
     bool deferred = false; // a prefetch that found no room: brought in by the worker at its turn
     bool takenBack = false; // a prefetch not started when the worker needed it: brought in by the worker
 };
+
+// prefetch + 1 streams from the pool of the CUDA device `device` (the pool has 32; past that they
+// repeat, which only makes some copies wait for each other); none where its guard has no pool.
+std::vector<c10::Stream> copyStreamsFor(c10::Device device, std::int64_t prefetch)
+{
+    std::vector<c10::Stream> streams;
+    try {
+        const auto *guard = c10::impl::getDeviceGuardImpl(device.type());
+        for (std::int64_t i = 0; i <= std::min<std::int64_t>(prefetch, 31); ++i)
+            streams.push_back(guard->getStreamFromGlobalPool(device));
+    } catch (const c10::Error &) {
+        streams.clear();
+    }
+    return streams;
+}
+
+// Waits for what this thread queued on `device`'s current stream, not for the copies of
+// prefetches on their own streams.
+void synchronizeCurrentStream(c10::Device device)
+{
+    c10::impl::getDeviceGuardImpl(device.type())->getStream(device).synchronize();
+}
 
 // A failure for want of memory: a simulated GPU's arena, or a real GPU's allocator.
 bool isOutOfMemory(const std::exception_ptr &error)
@@ -539,6 +640,8 @@ private:
                                     "): run it on simulated GPUs instead");
                 s->cuda = true;
                 s->exec = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(g.index));
+                if (m_request.copyStreams)
+                    s->copyStreams = copyStreamsFor(s->exec, m_request.prefetch);
                 s->dtype = gpuDtype;
                 s->heldDtype = gpuDtype;
             } else {
@@ -670,9 +773,21 @@ private:
     // stay in the file; those of a part computed on the CPU are the mmapped tensor itself, in its
     // stored dtype (the forward converts what it reads, so a token touches only its routed
     // experts' pages).
-    void loadResident()
+    void loadResident(RunResult &result)
     {
         progress(RunPhase::LoadingWeights);
+        // The CPU-homed weights real GPUs bring in go to one page-locked block.
+        std::int64_t pinnedBytes = 0;
+        for (auto &[name, w] : m_weights)
+            if (w.home.kind == DeviceKind::Cpu && w.toCuda)
+                pinnedBytes += PinnedArena::footprint(mapped(w).numel() * static_cast<std::int64_t>(c10::elementSize(m_execDtypeOf[name])));
+        if (pinnedBytes > 0) {
+            std::string why;
+            m_pinned = PinnedArena::create(pinnedBytes, why);
+            if (!m_pinned)
+                result.notes.push_back("the weights in CPU RAM that the GPU brings in stay in pageable memory (" + why +
+                                       "): the GPU copies them at a fraction of the link's speed");
+        }
         for (auto &[name, w] : m_weights) {
             checkCancel();
             if (w.home.kind == DeviceKind::Disk) {
@@ -693,8 +808,8 @@ private:
                 noteConversion(bytesOf(source), secondsSince(t0));
             else if (!home.cuda)
                 ++m_inPlace;
-            if (home.cuda && w.home.kind == DeviceKind::Cpu)
-                w.resident = w.resident.pin_memory();
+            if (m_pinned && w.home.kind == DeviceKind::Cpu && w.toCuda)
+                w.resident = m_pinned->place(w.resident);
             const std::int64_t bytes = home.held(w.resident);
             home.allocate(bytes, "the weights of " + inQuotes(name));
             home.resident += bytes;
@@ -789,6 +904,7 @@ private:
                     w.computedOnCpu = partOf(name) != nullptr;
                     m_execDtypeOf[name] = w.computedOnCpu ? deviceState(Device::cpu()).dtype : plan.exec->dtype;
                 }
+                w.toCuda = w.toCuda || (plan.exec->cuda && !w.computedOnCpu);
                 plan.weights.push_back(&w);
                 if (!(w.home == plan.exec->device) && !w.computedOnCpu)
                     plan.needsStaging = true;
@@ -800,7 +916,7 @@ private:
         if (m_link)
             m_link->loading();
         useOffloadFolder(result);
-        loadResident();
+        loadResident(result);
         if (m_link)
             m_link->allLoaded();
         result.loadSeconds = secondsSince(m_start);
@@ -811,12 +927,12 @@ private:
     // Brings the weights of `plan` to its execution device. Runs on the worker or the prefetch thread.
     // A failure releases what it took. A prefetch that finds no room comes back deferred instead of
     // failing: the worker brings that step in at its turn, when only that step needs the room.
-    Staged stage(const StepPlan &plan, bool prefetched)
+    Staged stage(const StepPlan &plan, std::int64_t globalStep, bool prefetched)
     {
         Staged out;
         out.prefetched = prefetched;
         try {
-            stageInto(plan, out);
+            stageInto(plan, globalStep, out);
         } catch (...) {
             plan.exec->release(out.allocated);
             out.tensors.clear();
@@ -876,9 +992,13 @@ private:
         return freed;
     }
 
-    void stageInto(const StepPlan &plan, Staged &out)
+    void stageInto(const StepPlan &plan, std::int64_t globalStep, Staged &out)
     {
         DeviceState &exec = *plan.exec;
+        // On a real GPU the copies go on this step's own stream (see DeviceState::copyStreams).
+        std::optional<c10::StreamGuard> onCopyStream;
+        if (!exec.copyStreams.empty())
+            onCopyStream.emplace(exec.copyStreams[static_cast<std::size_t>(globalStep) % exec.copyStreams.size()]);
         const auto t0 = Clock::now();
         std::int64_t moved = 0;
         for (const Weight *w : plan.weights) {
@@ -921,8 +1041,10 @@ private:
             moved += bytes;
             out.tensors[w->name] = t;
         }
+        // Waits for this step's copies only (its stream, or the current one), not for the worker's
+        // kernels nor the other prefetches' copies.
         if (exec.cuda)
-            torch::cuda::synchronize(exec.exec.index());
+            synchronizeCurrentStream(exec.exec);
         // A simulated link: the move takes at least bytes / bandwidth.
         if (exec.simulated && m_request.simulatedBandwidth > 0 && moved > 0) {
             const double wanted = static_cast<double>(moved) / m_request.simulatedBandwidth;
@@ -934,8 +1056,11 @@ private:
     // A copy of `source` on `exec` in its dtype; on a CPU-backed device in a pooled buffer.
     torch::Tensor copyIn(const torch::Tensor &source, const DeviceState &exec)
     {
+        // From pinned host memory (CPU-homed weights are pinned at load) the copies of a step are
+        // queued without waiting for each one; stageInto waits for them all at its end. From
+        // pageable memory (the mmapped file) CUDA copies synchronously anyway.
         if (exec.cuda)
-            return source.to(exec.exec, exec.dtype, /*non_blocking=*/false, /*copy=*/true);
+            return source.to(exec.exec, exec.dtype, /*non_blocking=*/source.is_pinned(), /*copy=*/true);
         torch::Tensor buffer = m_pool.take(source.sizes(), exec.dtype);
         // A plain memcpy on this thread when nothing converts: Tensor::copy_ would split it over
         // libtorch's intra-op threads, which then compete with the computation (the prefetch thread
@@ -1063,7 +1188,9 @@ private:
         m_events->push(ev);
     }
 
-    // One forward of `x` (token ids [1, T]) through every step; logits [1, T, V] on the CPU.
+    // One forward of `x` (token ids [1, T], or the previous stage's hidden state) through every step:
+    // logits [1, 1, V] of the last position on the CPU (the hidden state [1, T, H] for a stage that
+    // ends before the norm).
     torch::Tensor forward(torch::Tensor x, std::int64_t &globalStep, std::int64_t totalSteps)
     {
         const std::int64_t tokens = x.size(1);
@@ -1080,8 +1207,8 @@ private:
                     continue;
                 InFlight f;
                 f.step = g;
-                f.future = std::async(std::launch::async, [this, &ahead, state = f.state] {
-                    return InFlight::begin(*state) ? stage(ahead, true) : Staged{};
+                f.future = std::async(std::launch::async, [this, &ahead, g, state = f.state] {
+                    return InFlight::begin(*state) ? stage(ahead, g, true) : Staged{};
                 });
                 m_inFlight.push_back(std::move(f));
             }
@@ -1094,23 +1221,37 @@ private:
                         ++m_takenBack;
                     else
                         ++m_deferred[&exec];
-                    withRoomOn(exec, [&] { staged = stage(plan, false); });
+                    withRoomOn(exec, [&] { staged = stage(plan, globalStep, false); });
                 }
                 forgetFinished(m_abandoned);
             } else if (plan.needsStaging) {
-                withRoomOn(exec, [&] { staged = stage(plan, false); });
+                withRoomOn(exec, [&] { staged = stage(plan, globalStep, false); });
             } else {
                 for (const Weight *w : plan.weights)
                     staged.tensors[w->name] = w->resident;
             }
             reportStaged(plan, staged);
+            // Weights copied on a copy stream are used on this thread's stream: the caching
+            // allocator must not hand their memory to another copy until these kernels are done,
+            // even when they are released early (a failure below).
+            if (!exec.copyStreams.empty()) {
+                const c10::Stream computeStream = c10::impl::getDeviceGuardImpl(exec.exec.type())->getStream(exec.exec);
+                for (const auto &[name, t] : staged.tensors)
+                    if (t.is_cuda())
+                        c10::impl::getDeviceGuardImpl(exec.exec.type())->recordDataPtrOnStream(t.storage().data_ptr(), computeStream);
+            }
 
+            // Only the last position's logits are used (they give the next token), so the final norm
+            // and the head see that position alone, as transformers' logits_to_keep=1 does: for a
+            // long prompt the head would otherwise compute, and copy back, [T, vocab].
+            if ((plan.step->kind == StepKind::Norm || plan.step->kind == StepKind::Head) && x.size(1) > 1)
+                x = x.narrow(1, x.size(1) - 1, 1);
             // Inputs move to the step's device and dtype.
             if (plan.step->kind == StepKind::Embedding)
                 x = x.to(exec.exec);
             else
                 x = x.to(exec.exec, exec.dtype);
-            const std::int64_t activations = activationBytes(plan, tokens, context);
+            const std::int64_t activations = activationBytes(plan, x.size(1), context);
             withRoomOn(exec, [&] { exec.allocate(activations, "the activations of " + inQuotes(plan.step->module)); });
             const std::int64_t cacheBefore = plan.step->kind == StepKind::Block ? m_state.bytes(plan.step->layer) : 0;
             double partSeconds = 0; // of the parts computed on the CPU
@@ -1145,8 +1286,9 @@ private:
                     rethrowOutOfMemory(exec.label, "computing " + inQuotes(plan.step->module));
                 throw;
             }
+            // This step's kernels only: a prefetch's copies on their own streams run on.
             if (exec.cuda)
-                torch::cuda::synchronize(exec.exec.index());
+                synchronizeCurrentStream(exec.exec);
             const double seconds = std::max(0.0, secondsSince(t0) - partSeconds);
             exec.release(activations);
             if (plan.step->kind == StepKind::Block) {
@@ -1439,6 +1581,7 @@ private:
         m_inFlight.clear();
         m_abandoned.clear(); // their threads return without staging anything
         m_pool.clear();
+        m_pinned.reset(); // the weights placed in it go below; the last of them frees it
         m_state = DecodeState{};
         m_weights.clear();
         m_plans.clear();
@@ -1496,6 +1639,7 @@ private:
     std::unordered_map<std::string, Device> m_keys;
     std::map<std::string, Weight> m_weights;
     std::unordered_map<std::string, c10::ScalarType> m_execDtypeOf;
+    std::shared_ptr<PinnedArena> m_pinned; // the page-locked CPU-homed weights real GPUs bring in
     std::vector<StepPlan> m_plans;
     std::vector<std::size_t> m_stageSteps;         // the model's steps this run executes
     std::vector<std::pair<int, int>> m_split;      // every rank's blocks [first, end)

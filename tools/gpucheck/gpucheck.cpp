@@ -18,7 +18,9 @@
 // all-GPU logits) for tools/gpucheck/hfcompare.py, which runs transformers on the same files.
 // --bench [LAYERS] times decoding on bench_dispatch's LLaMA shape (hidden 1536, 16 layers, float32):
 // all on the GPU, blocks in CPU RAM and on disk with prefetch 0/1/2; with --keep it writes
-// DIR/bench/mizan-bench.json for hfcompare.py's Accelerate comparison.
+// DIR/bench/mizan-bench.json for hfcompare.py's Accelerate comparison. --bench-prompt N (default
+// 8192, 0 skips) then times the prefill of an N-token prompt with the blocks in CPU RAM, prefetch
+// 0/1/2: whether prefetch copies run beside the computation.
 #include "models/demo.h"
 #include "models/resources.h"
 #include "planner/error.h"
@@ -60,6 +62,7 @@ struct Options {
     std::string keep;
     int benchLayers = 0;
     int benchTokens = 16;
+    int benchPrompt = 8192; // the long-prompt prefill rows' prompt length; 0 skips them
 };
 
 int g_failures = 0;
@@ -279,6 +282,65 @@ void checkSampling(const Options &o)
     check(!c.error && c.generatedIds != a.generatedIds, "sampling on GPU 0: another seed gives other ids", failure(c));
 }
 
+// A long prompt's prefill with the blocks in CPU RAM: the one case on a GPU where computing a
+// block takes about as long as bringing it in over the host link, so that whether the copies of the
+// steps ahead run beside the computation (their own CUDA streams) shows: with prefetch the total
+// should come near max(compute, transfer), without it near their sum.
+void benchLongPrompt(const Options &o, const std::string &dir)
+{
+    std::vector<std::int64_t> prompt(static_cast<std::size_t>(o.benchPrompt));
+    for (std::size_t i = 0; i < prompt.size(); ++i)
+        prompt[i] = static_cast<std::int64_t>((i * 7919 + 11) % 32000);
+    std::printf("\nprefill of a %d-token prompt (copies: on streams of their own, or on the default stream with the kernels)\n"
+                "%-24s %8s %8s %10s %10s %10s %12s %14s\n",
+                o.benchPrompt, "placement", "prefetch", "copies", "prefill ms", "compute s", "transfer s", "/ max(c, t)", "/ max(c0, t0)");
+    double compute0 = 0, transfer0 = 0;
+    std::vector<std::int64_t> firstIds;
+    struct Row {
+        const char *place;
+        int prefetch;
+        bool copyStreams;
+    };
+    for (const auto &[place, prefetch, copyStreams] : {Row{"one gpu", 0, true}, Row{"blocks in cpu ram", 0, true}, Row{"blocks in cpu ram", 1, true},
+                                                       Row{"blocks in cpu ram", 1, false}, Row{"blocks in cpu ram", 2, true},
+                                                       Row{"blocks in cpu ram", 2, false}}) {
+        RunRequest r;
+        r.copyStreams = copyStreams;
+        r.checkpointPath = dir;
+        r.map = test::placementMap(place, "llama", o.benchLayers);
+        r.devices = devicesFor(r.map, o);
+        r.promptIds = prompt;
+        r.maxNewTokens = 1;
+        r.prefetch = prefetch;
+        const RunResult res = runOnce(r);
+        if (res.error) {
+            check(false, std::string("long prompt: ") + place, failure(res));
+            continue;
+        }
+        double compute = 0, transfer = 0;
+        for (const auto &dev : res.devices) {
+            compute += dev.computeSeconds;
+            transfer += dev.transferSeconds;
+        }
+        const double total = res.prefillSeconds;
+        const bool offloaded = std::string(place) != "one gpu";
+        if (offloaded && prefetch == 0) {
+            compute0 = compute;
+            transfer0 = transfer;
+        }
+        std::printf("%-24s %8d %8s %10.1f %10.3f %10.3f %11.2fx %13.2fx\n", place, prefetch, copyStreams ? "own" : "default",
+                    total * 1e3, compute, transfer,
+                    total / std::max({compute, transfer, 1e-9}), offloaded ? total / std::max({compute0, transfer0, 1e-9}) : 0.0);
+        if (firstIds.empty())
+            firstIds = res.generatedIds;
+        else
+            check(res.generatedIds == firstIds,
+                  std::string("long prompt: ") + place + ", prefetch " + std::to_string(prefetch) + (copyStreams ? "" : ", default stream") + " = one gpu",
+                  "the same next token");
+    }
+    std::fflush(stdout);
+}
+
 // Decode time on bench_dispatch's LLaMA shape.
 void bench(const Options &o)
 {
@@ -345,6 +407,8 @@ void bench(const Options &o)
                         {"generated", res.generatedIds}});
     }
     std::fflush(stdout);
+    if (o.benchPrompt > 0)
+        benchLongPrompt(o, dir);
     if (!o.keep.empty())
         std::ofstream(fs::path(dir) / "mizan-bench.json") << nlohmann::json{{"layers", o.benchLayers}, {"tokens", o.benchTokens}, {"rows", rows}}.dump(1);
 }
@@ -366,8 +430,10 @@ int main(int argc, char **argv)
                 o.benchLayers = std::atoi(argv[++i]);
         } else if (a == "--bench-tokens" && i + 1 < argc)
             o.benchTokens = std::max(2, std::atoi(argv[++i]));
+        else if (a == "--bench-prompt" && i + 1 < argc)
+            o.benchPrompt = std::max(0, std::atoi(argv[++i]));
         else {
-            std::fprintf(stderr, "usage: mizan-gpucheck [--simulated] [--keep DIR] [--bench [LAYERS]] [--bench-tokens N]\n");
+            std::fprintf(stderr, "usage: mizan-gpucheck [--simulated] [--keep DIR] [--bench [LAYERS]] [--bench-tokens N] [--bench-prompt N]\n");
             return 2;
         }
     }
