@@ -15,9 +15,9 @@ namespace mizan::loader::detail {
 
 namespace {
 
-// `name` and `what` are taken by value: callers build them on the spot, and a reference returned
-// from a call given temporaries is one GCC 13 warns about (-Wdangling-reference).
-const ZipEntry &storedEntry(const std::unordered_map<std::string, const ZipEntry *> &byName, std::string name,
+// Never null (it throws instead). A pointer, not a reference: GCC 13 warns about a reference
+// bound to what a call given temporaries returns (-Wdangling-reference), whatever it points to.
+const ZipEntry *storedEntry(const std::unordered_map<std::string, const ZipEntry *> &byName, std::string name,
                             const std::string &path, std::string what)
 {
     const auto it = byName.find(name);
@@ -27,7 +27,7 @@ const ZipEntry &storedEntry(const std::unordered_map<std::string, const ZipEntry
         throw Error(ErrorKind::UnsupportedFormat, path, "entry " + inQuotes(name) + " is compressed (method "
                                                             + std::to_string(it->second->method)
                                                             + "); torch.save stores entries uncompressed: re-save the file with torch.save");
-    return *it->second;
+    return it->second;
 }
 
 std::string dims(const std::vector<std::int64_t> &v)
@@ -68,13 +68,13 @@ SafetensorsHeader readTorchBinHeader(int fd, const std::string &path)
     if (stem.empty())
         throw Error(ErrorKind::UnsupportedFormat, path, "a zip archive without <name>/data.pkl: not written by torch.save");
     if (const auto it = byName.find(stem + "/byteorder"); it != byName.end()) {
-        const ZipEntry &e = storedEntry(byName, stem + "/byteorder", path, "byte order");
+        const ZipEntry &e = *storedEntry(byName, stem + "/byteorder", path, "byte order");
         std::string order(static_cast<std::size_t>(std::min<std::int64_t>(e.size, 16)), '\0');
         readExact(fd, path, e.dataOffset, order.data(), order.size());
         if (order != "little")
             throw Error(ErrorKind::UnsupportedFormat, path, "tensors stored in byte order " + inQuotes(order) + "; only little-endian is read");
     }
-    const ZipEntry &pkl = storedEntry(byName, stem + "/data.pkl", path, "state dict");
+    const ZipEntry &pkl = *storedEntry(byName, stem + "/data.pkl", path, "state dict");
     const InputLimits limits = inputLimits(InputKind::TorchPickle);
     if (pkl.size > limits.maxBytes)
         throw Error(ErrorKind::HeaderTooLarge, path, "data.pkl is " + std::to_string(pkl.size) + " bytes, more than the "
@@ -94,7 +94,7 @@ SafetensorsHeader readTorchBinHeader(int fd, const std::string &path)
         if (!seen.insert(t.name).second)
             throw Error(ErrorKind::InvalidHeader, path, "tensor " + inQuotes(t.name) + " appears twice in the state dict");
         const std::string what = "tensor " + inQuotes(t.name);
-        const ZipEntry &storage = storedEntry(byName, stem + "/data/" + t.storageKey, path, what);
+        const ZipEntry &storage = *storedEntry(byName, stem + "/data/" + t.storageKey, path, what);
         const std::int64_t element = storageBytes(t.dtype, 1);
         if (t.storageNumel > storage.size / element || t.storageNumel * element != storage.size)
             throw Error(ErrorKind::BadShape, path, what + ": its storage " + inQuotes(t.storageKey) + " should hold "

@@ -745,6 +745,7 @@ int runRun(const std::vector<std::string> &argv)
         j["converted_bytes"] = result.convertedBytes;
         j["convert_ms"] = milliseconds(result.convertSeconds);
         j["in_place_tensors"] = result.inPlaceTensors;
+        j["page_locked_bytes"] = result.pageLockedBytes;
         j["stage"] = stageJson(result.stage, result.generatedIds.size());
         j["notes"] = notes;
         std::cout << jsonText(j) << "\n";
@@ -765,6 +766,8 @@ int runRun(const std::vector<std::string> &argv)
         std::cout << "Decode      " << decoded << (decoded == 1 ? " token, " : " tokens, ") << ms(result.decodeSecondsPerToken) << "/token ("
                   << perSecond(1.0, result.decodeSecondsPerToken) << " tokens/s)\n";
     std::cout << "Load        " << ms(result.loadSeconds) << "\n";
+    if (result.pageLockedBytes > 0)
+        std::cout << "Page-locked " << humanBytes(static_cast<double>(result.pageLockedBytes)) << " of CPU RAM, for the GPUs' copies\n";
     if (result.stage.world > 1)
         std::cout << "Stage       " << stageSummary(result.stage, result.generatedIds.size()) << "\n";
     std::cout << "Compute     " << result.cpuDtype << " on the CPU" << (simulatedNames.empty() ? "" : " and the simulated GPUs");

@@ -784,7 +784,9 @@ private:
         if (pinnedBytes > 0) {
             std::string why;
             m_pinned = PinnedArena::create(pinnedBytes, why);
-            if (!m_pinned)
+            if (m_pinned)
+                result.pageLockedBytes = pinnedBytes;
+            else
                 result.notes.push_back("the weights in CPU RAM that the GPU brings in stay in pageable memory (" + why +
                                        "): the GPU copies them at a fraction of the link's speed");
         }
@@ -1056,11 +1058,11 @@ private:
     // A copy of `source` on `exec` in its dtype; on a CPU-backed device in a pooled buffer.
     torch::Tensor copyIn(const torch::Tensor &source, const DeviceState &exec)
     {
-        // From pinned host memory (CPU-homed weights are pinned at load) the copies of a step are
-        // queued without waiting for each one; stageInto waits for them all at its end. From
-        // pageable memory (the mmapped file) CUDA copies synchronously anyway.
+        // Each copy waits for itself (on the step's copy stream): from page-locked memory (PinnedArena)
+        // it is a DMA at the link's speed either way, and the tensors of a block are large enough
+        // that queueing them without a wait would gain little.
         if (exec.cuda)
-            return source.to(exec.exec, exec.dtype, /*non_blocking=*/source.is_pinned(), /*copy=*/true);
+            return source.to(exec.exec, exec.dtype, /*non_blocking=*/false, /*copy=*/true);
         torch::Tensor buffer = m_pool.take(source.sizes(), exec.dtype);
         // A plain memcpy on this thread when nothing converts: Tensor::copy_ would split it over
         // libtorch's intra-op threads, which then compete with the computation (the prefetch thread

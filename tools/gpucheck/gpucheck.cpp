@@ -368,7 +368,7 @@ void bench(const Options &o)
     };
     nlohmann::json rows = nlohmann::json::array();
     double allGpu = 0;
-    std::printf("%-24s %8s %10s %10s %10s %10s %9s %8s\n", "placement", "prefetch", "prefill ms", "decode ms", "compute s",
+    std::printf("%-24s %8s %7s %10s %10s %10s %10s %9s %8s\n", "placement", "prefetch", "load s", "prefill ms", "decode ms", "compute s",
                 "transfer s", "GB/token", "vs GPU");
     for (const Case c : {Case{"one gpu", 0}, Case{"blocks in cpu ram", 0}, Case{"blocks in cpu ram", 1}, Case{"blocks in cpu ram", 2},
                          Case{"blocks on disk", 0}, Case{"blocks on disk", 2}, Case{"all cpu", 0}}) {
@@ -392,10 +392,15 @@ void bench(const Options &o)
             moved += dev.bytesMoved;
         }
         const double decode = res.decodeSecondsPerToken * 1e3;
+        if (std::string(c.place) == "blocks in cpu ram" && c.prefetch == 0 && !o.simulated)
+            check(res.pageLockedBytes >= moved / o.benchTokens,
+                  "bench: the blocks in CPU RAM are page-locked for the GPU's copies",
+                  std::to_string(res.pageLockedBytes) + " bytes locked, " + std::to_string(moved / o.benchTokens) + " moved per token" +
+                      (res.notes.empty() ? std::string() : "; " + res.notes.front()));
         if (std::string(c.place) == "one gpu")
             allGpu = decode;
         const double perToken = moved / double(o.benchTokens) / 1e9;
-        std::printf("%-24s %8d %10.1f %10.2f %10.3f %10.3f %9.2f %7.1fx\n", c.place, c.prefetch, res.prefillSeconds * 1e3, decode,
+        std::printf("%-24s %8d %7.2f %10.1f %10.2f %10.3f %10.3f %9.2f %7.1fx\n", c.place, c.prefetch, res.loadSeconds, res.prefillSeconds * 1e3, decode,
                     compute, transfer, perToken, allGpu > 0 ? decode / allGpu : 0.0);
         rows.push_back({{"placement", c.place},
                         {"prefetch", c.prefetch},
