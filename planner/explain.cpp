@@ -257,7 +257,7 @@ void explainPlacements(Plan &result, const std::vector<KeyTarget> &targets, cons
             p.kind = PlacementKind::Inside;
             Explanation &shared = insideOf[static_cast<std::size_t>(keyAbove[static_cast<std::size_t>(parent)])];
             if (shared.empty())
-                shared = only(MessageId::PartOf, key.first, key.second);
+                shared = key.first.empty() ? only(MessageId::PartOfWholeModel, key.second) : only(MessageId::PartOf, key.first, key.second);
             p.explanation = shared;
             continue;
         }

@@ -42,6 +42,7 @@ const std::vector<std::pair<MessageId, MessageShape>> &shapes()
         {M::FallbackFill, {"fallback-fill", "fallback allocation: the largest remaining module that fits on %1, which nothing else fitted",
          J::Sentence, {K::Device}}},
         {M::PartOf, {"part-of", "part of \"%1\" on %2", J::Sentence, {K::Text, K::Device}}},
+        {M::PartOfWholeModel, {"part-of-whole-model", "part of the whole model, which the map puts on %1", J::Sentence, {K::Device}}},
         {M::SplitIntoChildren, {"split-into-children", "split into children", J::Sentence, {}}},
         {M::SplitForPin, {"split-for-pin", "split into children: it contains a pinned module or one forbidden on %1", J::Sentence,
          {K::Device}}},

@@ -151,6 +151,7 @@ enum class MessageId {
     PartDidNotFitOnReserved,  // module, device, free, reserved, needs (detail of Merged)
     FallbackFill,             // device
     PartOf,                   // module, device
+    PartOfWholeModel,         // device (inside the map key "", the whole model)
     SplitIntoChildren,        // (none)
     SplitForPin,              // device
     SpreadOverDevices,        // (none)

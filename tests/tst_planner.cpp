@@ -347,6 +347,20 @@ private Q_SLOTS:
     }
 
     // ---- explanations -------------------------------------------------------------------------
+    // A model that fits on one device is the single map key "": the modules inside it are part of
+    // the whole model, not of a key named "".
+    void explainsModulesInsideTheWholeModelKey()
+    {
+        const ModuleTree tree = toyModel();
+        const Plan p = plan(tree, toyOptions({{Device::gpu(0), 1000000}, {Device::cpu(), 100000}}));
+        QCOMPARE(keys(p.deviceMap), std::string("=0"));
+        const auto &inside = placementOf(tree, p, "layers.2.mlp");
+        QCOMPARE(int(inside.kind), int(PlacementKind::Inside));
+        QCOMPARE(inside.explanation.messages().size(), std::size_t(1));
+        QVERIFY(inside.explanation[0].id == MessageId::PartOfWholeModel);
+        QVERIFY(inside.explanation[0].args == (std::vector<MessageArg>{Device::gpu(0)}));
+        QCOMPARE(QString::fromStdString(inside.reason()), QString("part of the whole model, which the map puts on GPU 0"));
+    }
     void explainsEveryModule()
     {
         const ModuleTree tree = toyModel();

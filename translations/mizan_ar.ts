@@ -116,6 +116,10 @@
         <translation>جزء من «%1» على %2</translation>
     </message>
     <message>
+        <source>part of the whole model, which the map puts on %1</source>
+        <translation>جزء من النموذج كله، وقد وضعته الخريطة على %1</translation>
+    </message>
+    <message>
         <source>split into children</source>
         <translation>قُسِّم إلى وحداته الفرعية</translation>
     </message>

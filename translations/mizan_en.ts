@@ -116,6 +116,10 @@
         <translation>part of &quot;%1&quot; on %2</translation>
     </message>
     <message>
+        <source>part of the whole model, which the map puts on %1</source>
+        <translation>part of the whole model, which the map puts on %1</translation>
+    </message>
+    <message>
         <source>split into children</source>
         <translation>split into children</translation>
     </message>

@@ -103,6 +103,7 @@ ChartsPanel::ChartsPanel(Document *document, QWidget *parent)
             Q_EMIT moduleActivated(m_layerKeys[key]);
     });
     connect(m_layers, &QCustomPlot::mouseMove, this, &ChartsPanel::showLayerTip);
+    connect(m_devices, &QCustomPlot::afterLayout, this, &ChartsPanel::fitDeviceRange);
     connect(m_document, &Document::mapChanged, this, &ChartsPanel::refresh);
     refresh();
 }
@@ -316,12 +317,24 @@ void ChartsPanel::refreshDevices()
     plot->xAxis->setRange(0.4, x + 0.6);
     plot->xAxis->setLabel(QString());
     plot->yAxis->setLabel(unit == kGiB ? tr("GiB") : tr("MiB"));
-    plot->yAxis->setRange(0, top * 1.3);
+    m_deviceTop = top;
+    m_labelPixels = 2 * labelMetrics.height() + 8;
+    fitDeviceRange();
     plot->legend->setWrap(2); // two rows of two: readable in a narrow dock
     plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst, true);
     plot->legend->setVisible(x > 0);
         applyDirection(plot);
     plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+// Room above the tallest bar for its label (two lines of the small font and its padding) at the
+// chart's height in pixels, set again after every layout: a fixed share of the range clipped the
+// label in a short dock.
+void ChartsPanel::fitDeviceRange()
+{
+    const double height = m_devices->axisRect()->height();
+    const double share = height > 0 ? std::clamp(m_labelPixels / height, 0.23, 0.6) : 0.23;
+    m_devices->yAxis->setRange(0, m_deviceTop / (1 - share));
 }
 
 void ChartsPanel::refreshLayers()

@@ -43,6 +43,7 @@ private:
     void refresh();
     void refreshDevices();
     void refreshLayers();
+    void fitDeviceRange();
     void applyDirection(QCustomPlot *plot);
     void showLayerTip(QMouseEvent *event);
 
@@ -54,6 +55,8 @@ private:
     QStringList m_layerKeys;
     std::vector<planner::Device> m_barDevices; // device of each bar of the device chart (x = i + 1)
     double m_layerUnit = 1.0;
+    double m_deviceTop = 1.0;  // the device chart's tallest bar or limit, in its unit
+    int m_labelPixels = 0;     // the height of a bar's label above it
 };
 
 } // namespace mizan::gui

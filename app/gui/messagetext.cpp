@@ -43,6 +43,7 @@ const std::pair<MessageId, const char *> kPatterns[] = {
     {MessageId::FallbackFill,
      QT_TRANSLATE_NOOP("MessageText", "fallback allocation: the largest remaining module that fits on %1, which nothing else fitted")},
     {MessageId::PartOf, QT_TRANSLATE_NOOP("MessageText", "part of \"%1\" on %2")},
+    {MessageId::PartOfWholeModel, QT_TRANSLATE_NOOP("MessageText", "part of the whole model, which the map puts on %1")},
     {MessageId::SplitIntoChildren, QT_TRANSLATE_NOOP("MessageText", "split into children")},
     {MessageId::SplitForPin, QT_TRANSLATE_NOOP("MessageText", "split into children: it contains a pinned module or one forbidden on %1")},
     {MessageId::SpreadOverDevices, QT_TRANSLATE_NOOP("MessageText", "the model is spread over several devices")},

@@ -18,6 +18,7 @@
 #include <cuda_runtime_api.h>
 #endif
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -269,6 +270,13 @@ public:
     static std::shared_ptr<PinnedArena> create(std::int64_t bytes, std::string &why)
     {
 #if MIZAN_TORCH_CUDA
+        // Locked pages cannot be swapped out or reclaimed: at most half the machine's RAM is locked.
+        const long pages = ::sysconf(_SC_PHYS_PAGES), pageSize = ::sysconf(_SC_PAGESIZE);
+        if (pages > 0 && pageSize > 0 && bytes > static_cast<std::int64_t>(pages) * pageSize / 2) {
+            why = std::to_string(bytes) + " bytes are more than half of this machine's " +
+                  std::to_string(static_cast<std::int64_t>(pages) * pageSize) + " bytes of RAM, the most Mizan locks";
+            return nullptr;
+        }
         void *base = ::mmap(nullptr, static_cast<std::size_t>(bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (base == MAP_FAILED) {
             why = std::string("no ") + std::to_string(bytes) + " bytes of host memory: " + std::strerror(errno);
