@@ -1244,7 +1244,7 @@ private:
             // Weights copied on a copy stream are used on this thread's stream: the caching
             // allocator must not hand their memory to another copy until these kernels are done,
             // even when they are released early (a failure below).
-            if (!exec.copyStreams.empty()) {
+            if (!exec.copyStreams.empty() && staged.allocated > 0) {
                 const c10::Stream computeStream = c10::impl::getDeviceGuardImpl(exec.exec.type())->getStream(exec.exec);
                 for (const auto &[name, t] : staged.tensors)
                     if (t.is_cuda())
