@@ -224,6 +224,9 @@ struct Step {
     std::vector<Weight> weights;
     int weightedModules = 0; // modules with weights (for the fixed cost), those of `experts` included
     std::vector<Experts> experts;
+    // After the last no-split block (the final norm, the head): the prompt's last position only,
+    // as the runtime computes them (only its logits give the next token).
+    bool lastPositionOnly = false;
 };
 
 bool counts(const Tensor &t)
@@ -291,6 +294,7 @@ std::vector<Step> stepsOf(const ModuleTree &tree, const DeviceMap &map, const Pl
             ++step.weightedModules;
     };
     const detail::ExecutionSteps order = detail::executionSteps(tree, options.noSplitClasses);
+    std::size_t afterBlocks = 0; // the first of `steps` past the last whole (no-split) one
     for (const auto &st : order.steps) {
         Step step{tree.module(st.module).name, {}, 0, {}};
         int expertsEnd = -1; // the pre-order end of the experts module being walked
@@ -324,9 +328,15 @@ std::vector<Step> stepsOf(const ModuleTree &tree, const DeviceMap &map, const Pl
                 step.experts.back().weightedModules += step.weightedModules - weighted;
             }
         }
-        if (!step.weights.empty())
+        if (!step.weights.empty()) {
             steps.push_back(std::move(step));
+            if (st.whole)
+                afterBlocks = steps.size();
+        }
     }
+    if (afterBlocks > 0)
+        for (std::size_t i = afterBlocks; i < steps.size(); ++i)
+            steps[i].lastPositionOnly = true;
     return steps;
 }
 
@@ -579,7 +589,8 @@ Prediction predict(const ModuleTree &tree, const DeviceMap &map, const PlanOptio
         const ComputeSpeed &cs = cpuLike ? speeds.cpu.compute : speed.compute;
         const double overhead = cs.moduleOverhead * s.weightedModules;
         c.computeSeconds = overhead + seconds(streamed, cs.weightBandwidth);
-        c.prefillComputeSeconds = overhead + std::max(seconds(streamedAll, cs.weightBandwidth), seconds(flops * tokens, cs.flops));
+        const double stepTokens = s.lastPositionOnly ? 1.0 : tokens;
+        c.prefillComputeSeconds = overhead + std::max(seconds(streamedAll, cs.weightBandwidth), seconds(flops * stepTokens, cs.flops));
         if (cpuModules > 0 || cpuStreamed > 0) {
             const ComputeSpeed &cpu = speeds.cpu.compute;
             const double cpuOverhead = cpu.moduleOverhead * cpuModules;
