@@ -79,9 +79,10 @@ public:
     // counts the next position under `hash` without entering it; enterPending() enters every
     // position counted since, all at once and in the table's own order, so that the slots are
     // written one region after another instead of one random slot per name (entered one by one,
-    // a million names cost a cache miss each and take twice as long). `same(a, b)` says whether positions a < b hold one
-    // name; a position whose name an earlier one holds is not entered (find() answers the earlier)
-    // and is passed to `repeated(position)`. find() must not be called while positions are pending.
+    // a million names cost a cache miss each and take twice as long). `same(a, b)` says whether
+    // positions a < b hold one name; a position whose name an earlier one holds is not entered
+    // (find() answers the earlier) and is passed to `repeated(position)`. find() must not be
+    // called while positions are pending.
     void appendLater(std::size_t hash) { m_hashes.push_back(hash); }
     bool hasPending() const { return m_entered < m_hashes.size(); }
     template<typename Same, typename Repeated>

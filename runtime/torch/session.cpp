@@ -1245,10 +1245,11 @@ private:
             // allocator must not hand their memory to another copy until these kernels are done,
             // even when they are released early (a failure below).
             if (!exec.copyStreams.empty() && staged.allocated > 0) {
-                const c10::Stream computeStream = c10::impl::getDeviceGuardImpl(exec.exec.type())->getStream(exec.exec);
+                const auto *guard = c10::impl::getDeviceGuardImpl(exec.exec.type());
+                const c10::Stream computeStream = guard->getStream(exec.exec);
                 for (const auto &[name, t] : staged.tensors)
                     if (t.is_cuda())
-                        c10::impl::getDeviceGuardImpl(exec.exec.type())->recordDataPtrOnStream(t.storage().data_ptr(), computeStream);
+                        guard->recordDataPtrOnStream(t.storage().data_ptr(), computeStream);
             }
 
             // Only the last position's logits are used (they give the next token), so the final norm

@@ -282,6 +282,22 @@ void checkSampling(const Options &o)
     check(!c.error && c.generatedIds != a.generatedIds, "sampling on GPU 0: another seed gives other ids", failure(c));
 }
 
+// A run's compute and transfer seconds and bytes moved, summed over its devices.
+struct Totals {
+    double compute = 0, transfer = 0;
+    std::int64_t moved = 0;
+};
+Totals totalsOf(const RunResult &res)
+{
+    Totals t;
+    for (const auto &dev : res.devices) {
+        t.compute += dev.computeSeconds;
+        t.transfer += dev.transferSeconds;
+        t.moved += dev.bytesMoved;
+    }
+    return t;
+}
+
 // A long prompt's prefill with the blocks in CPU RAM: the one case on a GPU where computing a
 // block takes about as long as bringing it in over the host link, so that whether the copies of the
 // steps ahead run beside the computation (their own CUDA streams) shows: with prefetch the total
@@ -317,11 +333,7 @@ void benchLongPrompt(const Options &o, const std::string &dir)
             check(false, std::string("long prompt: ") + place, failure(res));
             continue;
         }
-        double compute = 0, transfer = 0;
-        for (const auto &dev : res.devices) {
-            compute += dev.computeSeconds;
-            transfer += dev.transferSeconds;
-        }
+        const auto [compute, transfer, moved] = totalsOf(res);
         const double total = res.prefillSeconds;
         const bool offloaded = std::string(place) != "one gpu";
         if (offloaded && prefetch == 0) {
@@ -384,13 +396,7 @@ void bench(const Options &o)
             check(false, std::string("bench: ") + c.place, failure(res));
             continue;
         }
-        double compute = 0, transfer = 0;
-        std::int64_t moved = 0;
-        for (const auto &dev : res.devices) {
-            compute += dev.computeSeconds;
-            transfer += dev.transferSeconds;
-            moved += dev.bytesMoved;
-        }
+        const auto [compute, transfer, moved] = totalsOf(res);
         const double decode = res.decodeSecondsPerToken * 1e3;
         if (std::string(c.place) == "blocks in cpu ram" && c.prefetch == 0 && !o.simulated)
             check(res.pageLockedBytes >= moved / o.benchTokens,
