@@ -189,8 +189,9 @@ struct RunResult {
     std::int64_t convertedBytes = 0;
     double convertSeconds = 0;
     std::int64_t inPlaceTensors = 0;   // float32 weights used straight from the mmapped file
-    // Host memory page-locked for real GPUs' copies: the CPU-homed weights they bring in (0 when
-    // none, or when locking failed: a note says why).
+    // Host memory page-locked for real GPUs' copies: the CPU-homed weights they bring in, and two
+    // 16 MiB slots per copy stream through which weights from disk come (0 when none, or when
+    // locking failed: a note says why).
     std::int64_t pageLockedBytes = 0;
     std::vector<std::string> notes;
     std::vector<std::vector<float>> logits; // with keepLogits (the last stage's only)

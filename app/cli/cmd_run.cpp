@@ -770,7 +770,14 @@ int runRun(const std::vector<std::string> &argv)
         std::cout << "Page-locked " << humanBytes(static_cast<double>(result.pageLockedBytes)) << " of CPU RAM, for the GPUs' copies\n";
     if (result.stage.world > 1)
         std::cout << "Stage       " << stageSummary(result.stage, result.generatedIds.size()) << "\n";
-    std::cout << "Compute     " << result.cpuDtype << " on the CPU" << (simulatedNames.empty() ? "" : " and the simulated GPUs");
+    std::vector<std::string> realGpus;
+    for (const runtime::RunDevice &rd : request.devices)
+        if (!rd.simulated)
+            realGpus.push_back(runtime::deviceName(rd.device, false));
+    std::cout << "Compute     ";
+    if (!realGpus.empty())
+        std::cout << result.gpuDtype << " on " << joined(realGpus, ", ") << ", ";
+    std::cout << result.cpuDtype << " on the CPU" << (simulatedNames.empty() ? "" : " and the simulated GPUs");
     if (result.convertedTensors > 0)
         std::cout << "; " << result.convertedTensors << " weight conversion(s) (" << humanBytes(static_cast<double>(result.convertedBytes))
                   << " read, " << ms(result.convertSeconds) << ")";

@@ -15,6 +15,7 @@
 #include <torch/torch.h>
 
 #if MIZAN_TORCH_CUDA
+#include <c10/cuda/CUDAStream.h>
 #include <cuda_runtime_api.h>
 #endif
 #include <sys/mman.h>
@@ -173,6 +174,159 @@ private:
     std::thread m_thread;
 };
 
+// ---- page-locked host memory -----------------------------------------------------------------------
+
+// Page-locked host memory (cudaHostRegister) for the CPU-homed weights that real GPUs bring in:
+// the GPU copies from it by DMA at the link's speed, where from pageable memory the driver copies
+// through a bounce buffer (an H200's host: 55 GB/s against 6-19). One block of exactly their size,
+// where libtorch's pin_memory() rounds each tensor up to a power of two (a 25 MB weight takes
+// 32 MB). The tensors placed in it keep it alive.
+class PinnedArena : public std::enable_shared_from_this<PinnedArena> {
+public:
+    static constexpr std::int64_t kAlign = 256;
+
+    // nullptr when the memory cannot be had or locked; `why` says why.
+    static std::shared_ptr<PinnedArena> create(std::int64_t bytes, std::string &why)
+    {
+#if MIZAN_TORCH_CUDA
+        // Locked pages cannot be swapped out or reclaimed: at most half the machine's RAM is locked.
+        const long pages = ::sysconf(_SC_PHYS_PAGES), pageSize = ::sysconf(_SC_PAGESIZE);
+        if (pages > 0 && pageSize > 0 && bytes > static_cast<std::int64_t>(pages) * pageSize / 2) {
+            why = std::to_string(bytes) + " bytes are more than half of this machine's " +
+                  std::to_string(static_cast<std::int64_t>(pages) * pageSize) + " bytes of RAM, the most Mizan locks";
+            return nullptr;
+        }
+        void *base = ::mmap(nullptr, static_cast<std::size_t>(bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (base == MAP_FAILED) {
+            why = std::string("no ") + std::to_string(bytes) + " bytes of host memory: " + std::strerror(errno);
+            return nullptr;
+        }
+        const cudaError_t status = cudaHostRegister(base, static_cast<std::size_t>(bytes), cudaHostRegisterDefault);
+        if (status != cudaSuccess) {
+            cudaGetLastError(); // clears it
+            ::munmap(base, static_cast<std::size_t>(bytes));
+            why = std::string("cudaHostRegister failed: ") + cudaGetErrorString(status);
+            return nullptr;
+        }
+        return std::shared_ptr<PinnedArena>(new PinnedArena(static_cast<char *>(base), bytes));
+#else
+        (void)bytes;
+        why = "this libtorch has no CUDA";
+        return nullptr;
+#endif
+    }
+    PinnedArena(const PinnedArena &) = delete;
+    PinnedArena &operator=(const PinnedArena &) = delete;
+    ~PinnedArena()
+    {
+#if MIZAN_TORCH_CUDA
+        cudaHostUnregister(m_base);
+#endif
+        ::munmap(m_base, static_cast<std::size_t>(m_size));
+    }
+
+    static std::int64_t footprint(std::int64_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
+    char *data() const { return m_base; }
+
+    // A copy of `t` in the arena (the caller sized it with footprint() of every tensor placed).
+    torch::Tensor place(const torch::Tensor &t)
+    {
+        const std::int64_t bytes = t.numel() * static_cast<std::int64_t>(t.element_size());
+        if (m_used + footprint(bytes) > m_size)
+            throw Error(ErrorKind::OutOfMemory, {}, "the page-locked host memory is full (" + std::to_string(m_size) + " bytes)");
+        char *at = m_base + m_used;
+        m_used += footprint(bytes);
+        torch::Tensor out = torch::from_blob(at, t.sizes(), [keep = shared_from_this()](void *) {}, t.options().device(c10::kCPU));
+        out.copy_(t);
+        return out;
+    }
+
+private:
+    PinnedArena(char *base, std::int64_t size) : m_base(base), m_size(size) {}
+    char *m_base;
+    std::int64_t m_size;
+    std::int64_t m_used = 0;
+};
+
+
+// Two page-locked slots for one copy stream, through which the weights a real GPU cannot copy by
+// DMA (the mmapped file of disk-offloaded layers; CPU weights left pageable) are brought in: the
+// thread fills one slot from the mapping while the GPU copies the other. A pageable copy does the
+// same in the driver, but one at a time for the whole process, so the prefetches of several steps
+// (each on its own stream, see DeviceState::copyStreams) queued behind each other; here each
+// stream's thread fills its own slots, and the copies of the steps in flight overlap.
+class CopyStaging {
+public:
+    static constexpr std::int64_t kSlotBytes = std::int64_t(16) << 20;
+    static constexpr std::int64_t kBytes = 2 * kSlotBytes; // page-locked by one
+
+    // nullptr when the memory cannot be locked (`why` says why): copies then stay pageable.
+    static std::unique_ptr<CopyStaging> create(std::string &why)
+    {
+        std::shared_ptr<PinnedArena> arena = PinnedArena::create(kBytes, why);
+        if (!arena)
+            return nullptr;
+        return std::unique_ptr<CopyStaging>(new CopyStaging(std::move(arena)));
+    }
+    CopyStaging(const CopyStaging &) = delete;
+    CopyStaging &operator=(const CopyStaging &) = delete;
+    ~CopyStaging()
+    {
+#if MIZAN_TORCH_CUDA
+        for (cudaEvent_t e : m_done)
+            if (e)
+                cudaEventDestroy(e);
+#endif
+    }
+
+    // Copies the bytes of `source` (contiguous, in host memory) into `target` (as many bytes, on
+    // the current device) on `stream`, without waiting for the last copy: the caller synchronizes
+    // the stream before it uses `target` or calls again from another thread.
+    void copy(const torch::Tensor &source, const torch::Tensor &target, const c10::Stream &stream)
+    {
+#if MIZAN_TORCH_CUDA
+        const cudaStream_t cudaStream = c10::cuda::CUDAStream(c10::cuda::CUDAStream::UNCHECKED, stream).stream();
+        const char *from = static_cast<const char *>(source.data_ptr());
+        char *to = static_cast<char *>(target.data_ptr());
+        const std::int64_t total = bytesOf(source);
+        for (std::int64_t offset = 0; offset < total; offset += kSlotBytes) {
+            const std::int64_t n = std::min(kSlotBytes, total - offset);
+            const int slot = m_next;
+            m_next ^= 1;
+            char *buffer = m_arena->data() + slot * kSlotBytes;
+            if (!m_done[slot])
+                check(cudaEventCreateWithFlags(&m_done[slot], cudaEventDisableTiming), "cudaEventCreateWithFlags");
+            else
+                check(cudaEventSynchronize(m_done[slot]), "cudaEventSynchronize"); // its last copy has left the slot
+            std::memcpy(buffer, from + offset, static_cast<std::size_t>(n));
+            check(cudaMemcpyAsync(to + offset, buffer, static_cast<std::size_t>(n), cudaMemcpyHostToDevice, cudaStream),
+                  "cudaMemcpyAsync");
+            check(cudaEventRecord(m_done[slot], cudaStream), "cudaEventRecord");
+        }
+#else
+        (void)source;
+        (void)target;
+        (void)stream;
+        throw Error(ErrorKind::InvalidArgument, {}, "page-locked staging needs a libtorch with CUDA");
+#endif
+    }
+
+private:
+    explicit CopyStaging(std::shared_ptr<PinnedArena> arena) : m_arena(std::move(arena)) {}
+#if MIZAN_TORCH_CUDA
+    static void check(cudaError_t status, const char *call)
+    {
+        if (status != cudaSuccess) {
+            cudaGetLastError(); // clears it
+            throw Error(ErrorKind::Io, {}, std::string(call) + " failed while bringing weights in: " + cudaGetErrorString(status));
+        }
+    }
+    cudaEvent_t m_done[2] = {nullptr, nullptr}; // the last copy out of each slot
+#endif
+    std::shared_ptr<PinnedArena> m_arena;
+    int m_next = 0;
+};
+
 // ---- devices ----------------------------------------------------------------------------------------
 
 // A device of the run: where it computes, its memory account and what it did.
@@ -203,6 +357,10 @@ struct DeviceState {
     // stream, instead of queueing with them on the default stream. Empty: copies on the current
     // stream (a libtorch whose CUDA guard has no stream pool).
     std::vector<c10::Stream> copyStreams;
+    // copyStreams[i]'s page-locked slots for the copies that cannot be DMAs (CopyStaging); one step
+    // at a time uses a stream, so each is touched by one thread at a time.
+    // Empty: none needed, or they could not be locked (those copies stay pageable).
+    std::vector<std::unique_ptr<CopyStaging>> staging;
 
     // Counts `bytes` more on this device; a simulated GPU refuses to go past its capacity, as a
     // real one would fail its allocation.
@@ -255,77 +413,6 @@ struct Weight {
     // where it lives, while the step runs on a GPU: never brought in, handed out as `resident`.
     bool computedOnCpu = false;
     bool toCuda = false; // brought in to a real GPU by some step: kept in page-locked memory (PinnedArena)
-};
-
-// Page-locked host memory (cudaHostRegister) for the CPU-homed weights that real GPUs bring in:
-// the GPU copies from it by DMA at the link's speed, where from pageable memory the driver copies
-// through a bounce buffer (an H200's host: 55 GB/s against 6-19). One block of exactly their size,
-// where libtorch's pin_memory() rounds each tensor up to a power of two (a 25 MB weight takes
-// 32 MB). The tensors placed in it keep it alive.
-class PinnedArena : public std::enable_shared_from_this<PinnedArena> {
-public:
-    static constexpr std::int64_t kAlign = 256;
-
-    // nullptr when the memory cannot be had or locked; `why` says why.
-    static std::shared_ptr<PinnedArena> create(std::int64_t bytes, std::string &why)
-    {
-#if MIZAN_TORCH_CUDA
-        // Locked pages cannot be swapped out or reclaimed: at most half the machine's RAM is locked.
-        const long pages = ::sysconf(_SC_PHYS_PAGES), pageSize = ::sysconf(_SC_PAGESIZE);
-        if (pages > 0 && pageSize > 0 && bytes > static_cast<std::int64_t>(pages) * pageSize / 2) {
-            why = std::to_string(bytes) + " bytes are more than half of this machine's " +
-                  std::to_string(static_cast<std::int64_t>(pages) * pageSize) + " bytes of RAM, the most Mizan locks";
-            return nullptr;
-        }
-        void *base = ::mmap(nullptr, static_cast<std::size_t>(bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (base == MAP_FAILED) {
-            why = std::string("no ") + std::to_string(bytes) + " bytes of host memory: " + std::strerror(errno);
-            return nullptr;
-        }
-        const cudaError_t status = cudaHostRegister(base, static_cast<std::size_t>(bytes), cudaHostRegisterDefault);
-        if (status != cudaSuccess) {
-            cudaGetLastError(); // clears it
-            ::munmap(base, static_cast<std::size_t>(bytes));
-            why = std::string("cudaHostRegister failed: ") + cudaGetErrorString(status);
-            return nullptr;
-        }
-        return std::shared_ptr<PinnedArena>(new PinnedArena(static_cast<char *>(base), bytes));
-#else
-        (void)bytes;
-        why = "this libtorch has no CUDA";
-        return nullptr;
-#endif
-    }
-    PinnedArena(const PinnedArena &) = delete;
-    PinnedArena &operator=(const PinnedArena &) = delete;
-    ~PinnedArena()
-    {
-#if MIZAN_TORCH_CUDA
-        cudaHostUnregister(m_base);
-#endif
-        ::munmap(m_base, static_cast<std::size_t>(m_size));
-    }
-
-    static std::int64_t footprint(std::int64_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
-
-    // A copy of `t` in the arena (the caller sized it with footprint() of every tensor placed).
-    torch::Tensor place(const torch::Tensor &t)
-    {
-        const std::int64_t bytes = t.numel() * static_cast<std::int64_t>(t.element_size());
-        if (m_used + footprint(bytes) > m_size)
-            throw Error(ErrorKind::OutOfMemory, {}, "the page-locked host memory is full (" + std::to_string(m_size) + " bytes)");
-        char *at = m_base + m_used;
-        m_used += footprint(bytes);
-        torch::Tensor out = torch::from_blob(at, t.sizes(), [keep = shared_from_this()](void *) {}, t.options().device(c10::kCPU));
-        out.copy_(t);
-        return out;
-    }
-
-private:
-    PinnedArena(char *base, std::int64_t size) : m_base(base), m_size(size) {}
-    char *m_base;
-    std::int64_t m_size;
-    std::int64_t m_used = 0;
 };
 
 // The weights of one step, ready on its execution device, and what bringing them cost.
@@ -798,6 +885,28 @@ private:
                 result.notes.push_back("the weights in CPU RAM that the GPU brings in stay in pageable memory (" + why +
                                        "): the GPU copies them at a fraction of the link's speed");
         }
+        // Weights a real GPU brings in from pageable memory (the mmapped file of disk modules, or
+        // CPU weights left unlocked) come through page-locked slots per copy stream.
+        const bool pageableToCuda = std::any_of(m_weights.begin(), m_weights.end(), [&](const auto &entry) {
+            const Weight &w = entry.second;
+            return w.toCuda && (w.home.kind == DeviceKind::Disk || (w.home.kind == DeviceKind::Cpu && !m_pinned));
+        });
+        for (auto &d : m_devices) {
+            if (!pageableToCuda || !d->cuda || d->copyStreams.empty())
+                continue;
+            d->staging.resize(d->copyStreams.size());
+            for (auto &slots : d->staging) {
+                std::string why;
+                slots = CopyStaging::create(why);
+                if (!slots) {
+                    d->staging.clear();
+                    result.notes.push_back(d->label + " copies the weights from disk straight from the mapped file, in pageable memory (" +
+                                           why + "): one copy at a time, at a fraction of the link's speed");
+                    break;
+                }
+                result.pageLockedBytes += CopyStaging::kBytes;
+            }
+        }
         for (auto &[name, w] : m_weights) {
             checkCancel();
             if (w.home.kind == DeviceKind::Disk) {
@@ -814,11 +923,12 @@ private:
             bool didConvert = false;
             const c10::Device target = home.cuda ? home.exec : c10::Device(c10::kCPU);
             w.resident = converted(source, dtype, target, false, didConvert);
+            const bool toPin = m_pinned && w.home.kind == DeviceKind::Cpu && w.toCuda;
             if (didConvert)
                 noteConversion(bytesOf(source), secondsSince(t0));
-            else if (!home.cuda)
+            else if (!home.cuda && !toPin)
                 ++m_inPlace;
-            if (m_pinned && w.home.kind == DeviceKind::Cpu && w.toCuda)
+            if (toPin)
                 w.resident = m_pinned->place(w.resident);
             const std::int64_t bytes = home.held(w.resident);
             home.allocate(bytes, "the weights of " + inQuotes(name));
@@ -1032,7 +1142,7 @@ private:
                     if (out.prefetched && !w->touched.exchange(true))
                         touchPages(t);
                 } else {
-                    t = copyIn(source, exec);
+                    t = copyIn(source, exec, globalStep, true);
                 }
                 if (didConvert)
                     noteConversion(bytesOf(source), secondsSince(c0));
@@ -1040,7 +1150,7 @@ private:
                 out.movedFrom.push_back({w->home, bytesOf(source)});
             } else {
                 // From host memory (a cpu module) or another GPU (a split across GPUs).
-                t = copyIn(w->resident, exec);
+                t = copyIn(w->resident, exec, globalStep, w->home.kind == DeviceKind::Cpu && !m_pinned);
                 bytes = exec.held(t);
                 out.movedFrom.push_back({w->home, bytes});
             }
@@ -1063,9 +1173,18 @@ private:
         out.seconds = secondsSince(t0);
     }
 
-    // A copy of `source` on `exec` in its dtype; on a CPU-backed device in a pooled buffer.
-    torch::Tensor copyIn(const torch::Tensor &source, const DeviceState &exec)
+    // A copy of `source` on `exec` in its dtype; on a CPU-backed device in a pooled buffer. On a
+    // real GPU, from `pageable` host memory through the step's copy stream's page-locked slots.
+    torch::Tensor copyIn(const torch::Tensor &source, const DeviceState &exec, std::int64_t globalStep, bool pageable)
     {
+        if (exec.cuda && pageable && !exec.staging.empty() && source.device().is_cpu() && source.is_contiguous()) {
+            const std::size_t i = static_cast<std::size_t>(globalStep) % exec.staging.size();
+            // In the stored dtype (the bytes as they are), converted on the GPU if need be; the caller
+            // synchronizes the stream.
+            torch::Tensor raw = torch::empty(source.sizes(), source.options().device(exec.exec));
+            exec.staging[i]->copy(source, raw, exec.copyStreams[i]);
+            return raw.scalar_type() == exec.dtype ? raw : raw.to(exec.dtype);
+        }
         // Each copy waits for itself (on the step's copy stream): from page-locked memory (PinnedArena)
         // it is a DMA at the link's speed either way, and the tensors of a block are large enough
         // that queueing them without a wait would gain little.

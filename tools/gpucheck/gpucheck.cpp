@@ -383,7 +383,7 @@ void bench(const Options &o)
     std::printf("%-24s %8s %7s %10s %10s %10s %10s %9s %8s\n", "placement", "prefetch", "load s", "prefill ms", "decode ms", "compute s",
                 "transfer s", "GB/token", "vs GPU");
     for (const Case c : {Case{"one gpu", 0}, Case{"blocks in cpu ram", 0}, Case{"blocks in cpu ram", 1}, Case{"blocks in cpu ram", 2},
-                         Case{"blocks on disk", 0}, Case{"blocks on disk", 2}, Case{"all cpu", 0}}) {
+                         Case{"blocks on disk", 0}, Case{"blocks on disk", 1}, Case{"blocks on disk", 2}, Case{"all cpu", 0}}) {
         RunRequest r;
         r.checkpointPath = dir;
         r.map = test::placementMap(c.place, "llama", o.benchLayers);
@@ -403,6 +403,11 @@ void bench(const Options &o)
                   "bench: the blocks in CPU RAM are page-locked for the GPU's copies",
                   std::to_string(res.pageLockedBytes) + " bytes locked, " + std::to_string(moved / o.benchTokens) + " moved per token" +
                       (res.notes.empty() ? std::string() : "; " + res.notes.front()));
+        // From the mapped file the copies come through two page-locked 16 MiB slots per copy stream.
+        if (std::string(c.place) == "blocks on disk" && !o.simulated)
+            check(res.pageLockedBytes == (c.prefetch + 1) * (std::int64_t(32) << 20),
+                  "bench: the blocks on disk come through page-locked slots, prefetch " + std::to_string(c.prefetch),
+                  std::to_string(res.pageLockedBytes) + " bytes locked" + (res.notes.empty() ? std::string() : "; " + res.notes.front()));
         if (std::string(c.place) == "one gpu")
             allGpu = decode;
         const double perToken = moved / double(o.benchTokens) / 1e9;
