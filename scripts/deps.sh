@@ -23,8 +23,11 @@ mizan_install_deps() {
 # The one configuration of the main build folder. run.sh and test.sh both pass every option
 # explicitly, so whichever runs first, the cache holds the same values and neither command turns
 # off what the other needs (run.sh then builds only the applications, test.sh everything).
-MIZAN_BUILD_OPTIONS=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMIZAN_BUILD_APP=ON -DMIZAN_BUILD_TESTS=ON
-    -DMIZAN_BUILD_BENCH=ON -DMIZAN_WITH_TORCH=ON -DMIZAN_SANITIZE=OFF)
+# Optimized as RelWithDebInfo (-O2) but without debug information: on 2 cores the files that
+# include libtorch's headers compile about a fifth faster without it (tst_forward.cpp: 41 s
+# against 52 s), a few minutes of CI's build. A developer who wants it adds -g to CMAKE_CXX_FLAGS.
+MIZAN_BUILD_OPTIONS=(-DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG" -DMIZAN_BUILD_APP=ON
+    -DMIZAN_BUILD_TESTS=ON -DMIZAN_BUILD_BENCH=ON -DMIZAN_WITH_TORCH=ON -DMIZAN_SANITIZE=OFF)
 
 # mizan_configure BUILD_DIR [cmake args...]: configures BUILD_DIR with Ninja (reusing the
 # generator of an existing folder).
