@@ -110,13 +110,14 @@ void explainPlacements(Plan &result, const std::vector<KeyTarget> &targets, cons
         else
             addDevice(devicesBelow[static_cast<std::size_t>(r.module)], result.deviceMap[i].second);
     }
-    const auto pre = tree.preorder();
+    const auto flat = tree.flat();
+    const std::vector<int> &pre = flat->order;
     for (auto it = pre.rbegin(); it != pre.rend(); ++it) {
         const auto i = static_cast<std::size_t>(*it);
         if (keyOfModule[i] >= 0) {
             devicesBelow[i] = {result.deviceMap[static_cast<std::size_t>(keyOfModule[i])].second};
         }
-        const int parent = tree.module(*it).parent;
+        const int parent = flat->parent[i];
         if (parent >= 0)
             for (const auto &d : devicesBelow[i])
                 addDevice(devicesBelow[static_cast<std::size_t>(parent)], d);
@@ -242,7 +243,7 @@ void explainPlacements(Plan &result, const std::vector<KeyTarget> &targets, cons
         Placement &p = result.placements[i];
         p.name = m.name;
         p.bytes = sizes.module[i];
-        const int parent = m.parent;
+        const int parent = flat->parent[i];
         keyAbove[i] = keyOfModule[i] >= 0 ? keyOfModule[i] : (parent >= 0 ? keyAbove[static_cast<std::size_t>(parent)] : -1);
         if (keyOfModule[i] >= 0) {
             const Device d = result.deviceMap[static_cast<std::size_t>(keyOfModule[i])].second;
