@@ -181,6 +181,9 @@ public:
     // changes (addChild, addTensor, sortNumericChildren, the non-const module()); threads sharing a
     // const tree share one. The pointer keeps it alive for its holder.
     std::shared_ptr<const FlatTree> flat() const { return m_flat.get(*this); }
+    // Drops the flat layout, as a change does (the next flat() makes it again): for benchmarks
+    // that time a pass as it runs on a tree fresh from its builder.
+    void dropFlat() { m_flat.reset(); }
 
 private:
     // Has module `id` a child named `local`?
