@@ -345,12 +345,14 @@ SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, c
         // joined straight into the map's buffer (built apart only for special dtypes).
         const auto flat = tree.flat();
         const FlatTree &f = *flat;
-        // Room for every module's name, and for each tensor its owner's and a short local name (the
-        // buffer grows past that if need be).
+        // Room for every module's name and every tensor's full name.
         std::size_t nameBytes = 0;
-        for (int id = 0; id < tree.size(); ++id)
-            nameBytes += tree.module(id).name.size() * (1 + static_cast<std::size_t>(f.tensorsOf(id)));
-        nameBytes += static_cast<std::size_t>(f.tensors()) * 8;
+        for (int id = 0; id < tree.size(); ++id) {
+            const std::size_t name = f.nameSize[static_cast<std::size_t>(id)];
+            nameBytes += name * (1 + static_cast<std::size_t>(f.tensorsOf(id)));
+            for (auto k = f.tensorBegin[static_cast<std::size_t>(id)]; k < f.tensorBegin[static_cast<std::size_t>(id) + 1]; ++k)
+                nameBytes += (name > 0 ? 1 : 0) + f.localNameSize[static_cast<std::size_t>(k)];
+        }
         // With names that are paths, no key can repeat another: none is hashed here, and the index
         // is built only if a look-up by name asks for it (plan() and validate() resolve by id).
         sizes.m_paths = tree.namesArePaths();

@@ -545,38 +545,44 @@ FlatTree ModuleTree::makeFlat() const
 {
     FlatTree f;
     const auto n = m_modules.size();
+    std::size_t tensors = 0;
+    for (const Module &m : m_modules)
+        tensors += m.params.size() + m.buffers.size();
     f.parent.resize(n);
     f.depth.resize(n);
     f.classId.resize(n);
     f.paramCount.resize(n);
+    f.nameSize.resize(n);
     f.childBegin.resize(n + 1);
     f.tensorBegin.resize(n + 1);
     f.children.reserve(n > 0 ? n - 1 : 0);
-    std::unordered_map<std::string_view, int> classes;
-    std::int64_t tensors = 0;
+    f.numel.resize(tensors);
+    f.dtype.resize(tensors);
+    f.tie.resize(tensors);
+    f.flags.resize(tensors);
+    f.localNameSize.resize(tensors);
+    // Class names are few: found by a scan, the last one found first (siblings often share one).
+    int lastClass = -1;
+    auto classOf = [&](const std::string &name) {
+        if (lastClass >= 0 && f.classNames[static_cast<std::size_t>(lastClass)] == name)
+            return lastClass;
+        for (std::size_t c = 0; c < f.classNames.size(); ++c)
+            if (f.classNames[c] == name)
+                return lastClass = static_cast<int>(c);
+        f.classNames.push_back(name);
+        return lastClass = static_cast<int>(f.classNames.size()) - 1;
+    };
+    std::size_t k = 0;
     for (std::size_t i = 0; i < n; ++i) {
         const Module &m = m_modules[i];
         f.parent[i] = m.parent;
         f.depth[i] = m.depth;
         f.paramCount[i] = static_cast<int>(m.params.size());
+        f.nameSize[i] = static_cast<std::uint32_t>(m.name.size());
         f.childBegin[i] = static_cast<int>(f.children.size());
         f.children.insert(f.children.end(), m.children.begin(), m.children.end());
-        f.tensorBegin[i] = tensors;
-        tensors += static_cast<std::int64_t>(m.params.size() + m.buffers.size());
-        const auto [it, fresh] = classes.emplace(m.className, static_cast<int>(f.classNames.size()));
-        if (fresh)
-            f.classNames.push_back(m.className);
-        f.classId[i] = it->second;
-    }
-    f.childBegin[n] = static_cast<int>(f.children.size());
-    f.tensorBegin[n] = tensors;
-    const auto t = static_cast<std::size_t>(tensors);
-    f.numel.resize(t);
-    f.dtype.resize(t);
-    f.tie.resize(t);
-    f.flags.resize(t);
-    std::size_t k = 0;
-    for (const Module &m : m_modules)
+        f.tensorBegin[i] = static_cast<std::int64_t>(k);
+        f.classId[i] = classOf(m.className);
         for (const auto *list : {&m.params, &m.buffers})
             for (const Tensor &x : *list) {
                 f.numel[k] = x.numel();
@@ -584,9 +590,13 @@ FlatTree ModuleTree::makeFlat() const
                 f.tie[k] = x.tie;
                 f.flags[k] = static_cast<std::uint8_t>((x.buffer ? FlatTree::kBuffer : 0) | (x.persistent ? FlatTree::kPersistent : 0) |
                                                        (x.fixedDtype ? FlatTree::kFixedDtype : 0));
+                f.localNameSize[k] = static_cast<std::uint32_t>(x.name.size());
                 f.tiedTensors += x.tie >= 0;
                 ++k;
             }
+    }
+    f.childBegin[n] = static_cast<int>(f.children.size());
+    f.tensorBegin[n] = static_cast<std::int64_t>(k);
     f.order = preorder();
     f.position.resize(n);
     f.end.resize(n);

@@ -69,6 +69,7 @@ struct FlatTree {
     std::vector<int> classId;         // index into classNames
     std::vector<std::int64_t> tensorBegin; // and one past the last: the module's tensors, slot order
     std::vector<int> paramCount;      // params among them (the first slots)
+    std::vector<std::uint32_t> nameSize; // of the full name
     // By pre-order position: the module id there.
     std::vector<int> order;
     // Every module's children, module after module.
@@ -80,6 +81,7 @@ struct FlatTree {
     std::vector<DType> dtype;
     std::vector<int> tie;
     std::vector<std::uint8_t> flags;
+    std::vector<std::uint32_t> localNameSize;
     std::int64_t tiedTensors = 0; // tensors with a tie id
 
     int size() const { return static_cast<int>(parent.size()); }

@@ -77,6 +77,7 @@ void checkFlatAgrees(const ModuleTree &tree)
         QCOMPARE(std::vector<int>(f.childrenOf(id), f.childrenOf(id) + f.childCount(id)), m.children);
         QCOMPARE(f.classNames[static_cast<std::size_t>(f.classId[i])], m.className);
         QCOMPARE(f.paramCount[i], static_cast<int>(m.params.size()));
+        QCOMPARE(f.nameSize[i], static_cast<std::uint32_t>(m.name.size()));
         QCOMPARE(f.tensorBegin[i], tensors);
         QCOMPARE(f.tensorsOf(id), static_cast<int>(m.params.size() + m.buffers.size()));
         for (int slot = 0; slot < f.tensorsOf(id); ++slot) {
@@ -85,6 +86,7 @@ void checkFlatAgrees(const ModuleTree &tree)
             QCOMPARE(f.numel[k], x.numel());
             QCOMPARE(f.dtype[k], x.dtype);
             QCOMPARE(f.tie[k], x.tie);
+            QCOMPARE(f.localNameSize[k], static_cast<std::uint32_t>(x.name.size()));
             QCOMPARE((f.flags[k] & FlatTree::kBuffer) != 0, x.buffer);
             QCOMPARE((f.flags[k] & FlatTree::kPersistent) != 0, x.persistent);
             QCOMPARE((f.flags[k] & FlatTree::kFixedDtype) != 0, x.fixedDtype);
