@@ -235,6 +235,22 @@ std::int64_t convertFileSizeToInt(std::string_view size)
     invalid(sizeError(size));
 }
 
+void SizeMap::writeNames() const
+{
+    const ModuleTree &tree = *m_nameSource;
+    auto owner = [&](const KeyTarget &t) -> const std::string & { return tree.module(t.module).name; };
+    std::size_t bytes = 0;
+    for (const KeyTarget &t : m_entryTarget)
+        bytes += owner(t).size() + (t.isTensor() ? 1 + tree.tensor(t).name.size() : 0);
+    m_names.reserve(bytes);
+    for (std::size_t i = 0; i < m_entries.size(); ++i) {
+        const KeyTarget &t = m_entryTarget[i];
+        const std::size_t start = t.isTensor() ? writeJoined(owner(t), tree.tensor(t).name) : writeJoined({}, owner(t));
+        m_entries[i].offset = start;
+        m_entries[i].length = m_names.size() - start;
+    }
+}
+
 void SizeMap::ensureIndex() const
 {
     if (m_paths)
@@ -297,13 +313,7 @@ std::size_t SizeMap::enterTail(std::size_t start, double bytes)
     return m_entries.size() - 1;
 }
 
-std::size_t SizeMap::appendTail(std::size_t start, double bytes)
-{
-    m_entries.push_back({start, m_names.size() - start, bytes});
-    return m_entries.size() - 1;
-}
-
-std::size_t SizeMap::writeJoined(std::string_view prefix, std::string_view suffix)
+std::size_t SizeMap::writeJoined(std::string_view prefix, std::string_view suffix) const
 {
     const std::size_t start = m_names.size();
     if (!prefix.empty())
@@ -345,21 +355,33 @@ SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, c
         // joined straight into the map's buffer (built apart only for special dtypes).
         const auto flat = tree.flat();
         const FlatTree &f = *flat;
-        // Room for every module's name and every tensor's full name.
-        std::size_t nameBytes = 0;
-        for (int id = 0; id < tree.size(); ++id) {
-            const std::size_t name = f.nameSize[static_cast<std::size_t>(id)];
-            nameBytes += name * (1 + static_cast<std::size_t>(f.tensorsOf(id)));
-            for (auto k = f.tensorBegin[static_cast<std::size_t>(id)]; k < f.tensorBegin[static_cast<std::size_t>(id) + 1]; ++k)
-                nameBytes += (name > 0 ? 1 : 0) + f.localNameSize[static_cast<std::size_t>(k)];
-        }
-        // With names that are paths, no key can repeat another: none is hashed here, and the index
-        // is built only if a look-up by name asks for it (plan() and validate() resolve by id).
+        // With names that are paths, no key can repeat another: none is hashed here, the index is
+        // built only if a look-up by name asks for it (plan() and validate() resolve by id), and
+        // the names themselves are written only when first asked for (SizeMap::ensureNames).
         sizes.m_paths = tree.namesArePaths();
-        sizes.m_entries.reserve(static_cast<std::size_t>(tree.size() + f.tensors()));
-        sizes.m_names.reserve(nameBytes);
-        if (!sizes.m_paths)
-            sizes.m_index.reserve(static_cast<std::size_t>(tree.size() + f.tensors()));
+        const std::size_t keys = static_cast<std::size_t>(tree.size() + f.tensors());
+        sizes.m_entries.reserve(keys);
+        if (sizes.m_paths) {
+            sizes.m_nameSource = &tree;
+            sizes.m_entryTarget.reserve(keys);
+        } else {
+            // Room for every module's name and every tensor's full name.
+            std::size_t nameBytes = 0;
+            for (int id = 0; id < tree.size(); ++id) {
+                const std::size_t name = f.nameSize[static_cast<std::size_t>(id)];
+                nameBytes += name * (1 + static_cast<std::size_t>(f.tensorsOf(id)));
+                for (auto k = f.tensorBegin[static_cast<std::size_t>(id)]; k < f.tensorBegin[static_cast<std::size_t>(id) + 1]; ++k)
+                    nameBytes += (name > 0 ? 1 : 0) + f.localNameSize[static_cast<std::size_t>(k)];
+            }
+            sizes.m_names.reserve(nameBytes);
+            sizes.m_index.reserve(keys);
+        }
+        // A key named later (m_paths): its entry and what it names.
+        auto appendNamed = [&](const KeyTarget &target, double bytes) {
+            sizes.m_entries.push_back({0, 0, bytes});
+            sizes.m_entryTarget.push_back(target);
+            return sizes.m_entries.size() - 1;
+        };
         const TargetPositions &targets = sizes.m_targets.emplace(tree);
         sizes.m_tensorPosition.assign(targets.size() - targets.modules(), -1);
         std::string full;
@@ -375,13 +397,12 @@ SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, c
                     const std::size_t k = f.tensorAt(id, slot);
                     if (f.tie[k] >= 0 && !seen.insert(f.tie[k]).second)
                         continue;
-                    const std::string &owner = tree.module(id).name;
-                    const std::string &local = tree.tensor({id, slot}).name;
                     if (!special.empty()) {
+                        const std::string &owner = tree.module(id).name;
                         full.assign(owner);
                         if (!owner.empty())
                             full.append(1, '.');
-                        full.append(local);
+                        full.append(tree.tensor({id, slot}).name);
                     }
                     const double bytes = tensorBytes(f.numel[k], f.dtype[k], full, dtype, special);
                     own[i] += bytes;
@@ -390,13 +411,11 @@ SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, c
                     chain.clear();
                     for (int m = id; m >= 0 && position[static_cast<std::size_t>(m)] < 0; m = f.parent[static_cast<std::size_t>(m)])
                         chain.push_back(m);
-                    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-                        const std::string &name = tree.module(*it).name;
+                    for (auto it = chain.rbegin(); it != chain.rend(); ++it)
                         position[static_cast<std::size_t>(*it)] = static_cast<std::int64_t>(
-                            sizes.m_paths ? sizes.appendTail(sizes.writeJoined({}, name), 0) : sizes.append(name, 0));
-                    }
-                    const std::size_t start = sizes.writeJoined(owner, local);
-                    const std::size_t at = sizes.m_paths ? sizes.appendTail(start, bytes) : sizes.enterTail(start, bytes);
+                            sizes.m_paths ? appendNamed({*it, -1}, 0) : sizes.append(tree.module(*it).name, 0));
+                    const std::size_t at = sizes.m_paths ? appendNamed({id, slot}, bytes)
+                                                         : sizes.enterTail(sizes.writeJoined(tree.module(id).name, tree.tensor({id, slot}).name), bytes);
                     sizes.m_tensorPosition[targets.of({id, slot}) - targets.modules()] = static_cast<std::int64_t>(at);
                 }
             }
@@ -561,9 +580,8 @@ Memory maxMemoryFromAccelerateJson(const nlohmann::json &json)
 namespace {
 
 // Class name of the object a size-map key names (tensors: "Parameter" / "Tensor").
-std::string classOfKey(const ModuleTree &tree, std::string_view key)
+std::string classOfTarget(const ModuleTree &tree, const std::optional<KeyTarget> &target)
 {
-    const auto target = tree.resolveKey(key);
     if (target && !target->isTensor())
         return tree.module(target->module).className;
     return target && tree.tensor(*target).buffer ? "Tensor" : "Parameter";
@@ -602,11 +620,13 @@ Memory getBalancedMemory(const ModuleTree &tree, const Memory &maxMemoryIn, cons
         std::vector<std::pair<std::string, double>> found;
         const std::unordered_set<std::string> wanted(noSplitClasses.begin(), noSplitClasses.end());
         for (std::size_t i = 0; i < sizes.size(); ++i) {
-            const std::string_view name = sizes.name(i);
-            const double size = sizes.bytes(i);
-            if (name.empty())
+            // The key's target where the map knows it (then only the root's name is empty), else
+            // resolved from its name.
+            const KeyTarget *named = sizes.target(i);
+            if (named ? named->module == ModuleTree::kRoot && !named->isTensor() : sizes.name(i).empty())
                 continue;
-            const std::string cls = classOfKey(tree, name);
+            const double size = sizes.bytes(i);
+            const std::string cls = classOfTarget(tree, named ? std::optional<KeyTarget>(*named) : tree.resolveKey(sizes.name(i)));
             const bool listed = wanted.count(cls) != 0;
             const bool known = std::any_of(found.begin(), found.end(), [&](const auto &p) { return p.first == cls; });
             if (listed && !known)

@@ -26,17 +26,9 @@ const ModuleTree &treeAsLoaded(const ModuleTree &tree, const PlanOptions &option
     return tree;
 }
 
-namespace {
-accel::SizeMap sizesAsLoaded(const ModuleTree &tree, const PlanOptions &options)
-{
-    std::optional<ModuleTree> instantiated;
-    return accel::computeModuleSizes(treeAsLoaded(tree, options, instantiated), options.dtype, options.specialDtypes);
-}
-} // namespace
-
 // The instantiated tree (when one is made) has the same module ids and names as `tree`.
 SizeTable::SizeTable(const ModuleTree &tree, const PlanOptions &options)
-    : map(sizesAsLoaded(tree, options))
+    : map(accel::computeModuleSizes(treeAsLoaded(tree, options, instantiated), options.dtype, options.specialDtypes))
 {
     module.resize(static_cast<std::size_t>(tree.size()));
     for (int id = 0; id < tree.size(); ++id)
