@@ -217,7 +217,14 @@ private:
     public:
         FlatCache() = default;
         FlatCache(const FlatCache &other) : m_flat(other.current()) {}
+        // A tree moved from is no other thread's (as for any change).
+        FlatCache(FlatCache &&other) noexcept : m_flat(std::move(other.m_flat)) {}
         FlatCache &operator=(const FlatCache &other);
+        FlatCache &operator=(FlatCache &&other) noexcept
+        {
+            m_flat = std::move(other.m_flat);
+            return *this;
+        }
         std::shared_ptr<const FlatTree> get(const ModuleTree &tree) const;
         void reset();
 

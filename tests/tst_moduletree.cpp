@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <random>
+#include <type_traits>
 #include <algorithm>
 #include <cstdio>
 
@@ -809,6 +810,9 @@ private Q_SLOTS:
 
         const ModuleTree copy = tree;
         QCOMPARE(copy.flat().get(), tree.flat().get()); // a copy shares the layout until it changes
+        static_assert(std::is_nothrow_move_constructible_v<ModuleTree>);
+        ModuleTree moved = ModuleTree(copy);
+        checkFlatAgrees(moved);
         tree.sortNumericChildren();
         checkFlatAgrees(tree);
         checkFlatAgrees(copy);
