@@ -146,15 +146,21 @@ std::vector<NamedTensor> enumerateTensors(const ModuleTree &tree, int from, bool
     return out;
 }
 
-double tensorBytes(const Tensor &t, const std::string &name, std::optional<DType> dtype, const SpecialDtypes &special)
+// The bytes of a tensor of `count` elements stored as `own`, named `name`.
+double tensorBytes(std::int64_t count, DType own, const std::string &name, std::optional<DType> dtype, const SpecialDtypes &special)
 {
-    const double numel = static_cast<double>(t.numel());
+    const double numel = static_cast<double>(count);
     for (const auto &[n, d] : special)
         if (n == name)
             return numel * dtypeByteSize(d);
-    if (!dtype || isIntegerOrBool(t.dtype))
-        return numel * dtypeByteSize(t.dtype);
-    return numel * std::min(dtypeByteSize(*dtype), dtypeByteSize(t.dtype));
+    if (!dtype || isIntegerOrBool(own))
+        return numel * dtypeByteSize(own);
+    return numel * std::min(dtypeByteSize(*dtype), dtypeByteSize(own));
+}
+
+double tensorBytes(const Tensor &t, const std::string &name, std::optional<DType> dtype, const SpecialDtypes &special)
+{
+    return tensorBytes(t.numel(), t.dtype, name, dtype, special);
 }
 
 } // namespace
@@ -229,6 +235,22 @@ std::int64_t convertFileSizeToInt(std::string_view size)
     invalid(sizeError(size));
 }
 
+void SizeMap::writeNames() const
+{
+    const ModuleTree &tree = *m_nameSource;
+    auto owner = [&](const KeyTarget &t) -> const std::string & { return tree.module(t.module).name; };
+    std::size_t bytes = 0;
+    for (const KeyTarget &t : m_entryTarget)
+        bytes += owner(t).size() + (t.isTensor() ? 1 + tree.tensor(t).name.size() : 0);
+    m_names.reserve(bytes);
+    for (std::size_t i = 0; i < m_entries.size(); ++i) {
+        const KeyTarget &t = m_entryTarget[i];
+        const std::size_t start = t.isTensor() ? writeJoined(owner(t), tree.tensor(t).name) : writeJoined({}, owner(t));
+        m_entries[i].offset = start;
+        m_entries[i].length = m_names.size() - start;
+    }
+}
+
 void SizeMap::ensureIndex() const
 {
     if (m_paths)
@@ -291,13 +313,7 @@ std::size_t SizeMap::enterTail(std::size_t start, double bytes)
     return m_entries.size() - 1;
 }
 
-std::size_t SizeMap::appendTail(std::size_t start, double bytes)
-{
-    m_entries.push_back({start, m_names.size() - start, bytes});
-    return m_entries.size() - 1;
-}
-
-std::size_t SizeMap::writeJoined(std::string_view prefix, std::string_view suffix)
+std::size_t SizeMap::writeJoined(std::string_view prefix, std::string_view suffix) const
 {
     const std::size_t start = m_names.size();
     if (!prefix.empty())
@@ -335,51 +351,79 @@ SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, c
         std::vector<std::int64_t> position(static_cast<std::size_t>(tree.size()), -1);
         std::vector<double> own(static_cast<std::size_t>(tree.size()), 0.0);
         std::vector<int> chain;
-        // Names are joined straight into the map's buffer (built apart only for special dtypes).
-        const auto tensors = enumerateTensors(tree, from, !buffersOnly, true, false);
-        std::size_t nameBytes = 0;
-        for (const auto &m : tree.modules())
-            nameBytes += m.name.size();
-        for (const auto &nt : tensors)
-            nameBytes += tree.module(nt.module).name.size() + 1 + nt.tensor->name.size();
-        // With names that are paths, no key can repeat another: none is hashed here, and the index
-        // is built only if a look-up by name asks for it (plan() and validate() resolve by id).
+        // The tensors' numbers are read from the flat layout; the records only for the names,
+        // joined straight into the map's buffer (built apart only for special dtypes).
+        const auto flat = tree.flat();
+        const FlatTree &f = *flat;
+        // With names that are paths, no key can repeat another: none is hashed here, the index is
+        // built only if a look-up by name asks for it (plan() and validate() resolve by id), and
+        // the names themselves are written only when first asked for (SizeMap::ensureNames).
         sizes.m_paths = tree.namesArePaths();
-        sizes.m_entries.reserve(static_cast<std::size_t>(tree.size()) + tensors.size());
-        sizes.m_names.reserve(nameBytes);
-        if (!sizes.m_paths)
-            sizes.m_index.reserve(static_cast<std::size_t>(tree.size()) + tensors.size());
+        const std::size_t keys = static_cast<std::size_t>(tree.size() + f.tensors());
+        sizes.m_entries.reserve(keys);
+        if (sizes.m_paths) {
+            sizes.m_nameSource = &tree;
+            sizes.m_entryTarget.reserve(keys);
+        } else {
+            // Room for every module's name and every tensor's full name.
+            std::size_t nameBytes = 0;
+            for (int id = 0; id < tree.size(); ++id) {
+                const std::size_t name = f.nameSize[static_cast<std::size_t>(id)];
+                nameBytes += name * (1 + static_cast<std::size_t>(f.tensorsOf(id)));
+                for (auto k = f.tensorBegin[static_cast<std::size_t>(id)]; k < f.tensorBegin[static_cast<std::size_t>(id) + 1]; ++k)
+                    nameBytes += (name > 0 ? 1 : 0) + f.localNameSize[static_cast<std::size_t>(k)];
+            }
+            sizes.m_names.reserve(nameBytes);
+            sizes.m_index.reserve(keys);
+        }
+        // A key named later (m_paths): its entry and what it names.
+        auto appendNamed = [&](const KeyTarget &target, double bytes) {
+            sizes.m_entries.push_back({0, 0, bytes});
+            sizes.m_entryTarget.push_back(target);
+            return sizes.m_entries.size() - 1;
+        };
         const TargetPositions &targets = sizes.m_targets.emplace(tree);
         sizes.m_tensorPosition.assign(targets.size() - targets.modules(), -1);
         std::string full;
-        for (const auto &nt : tensors) {
-            const std::string &owner = tree.module(nt.module).name;
-            if (!special.empty()) {
-                full.assign(owner);
-                if (!owner.empty())
-                    full.append(1, '.');
-                full.append(nt.tensor->name);
+        // Accelerate's enumeration: params of the tree in pre-order, then buffers, each pass
+        // counting a tie id once.
+        for (int pass = buffersOnly ? 1 : 0; pass < 2; ++pass) {
+            std::unordered_set<int> seen;
+            for (const int id : f.order) {
+                const auto i = static_cast<std::size_t>(id);
+                const int first = pass == 0 ? 0 : f.paramCount[i];
+                const int last = pass == 0 ? f.paramCount[i] : f.tensorsOf(id);
+                for (int slot = first; slot < last; ++slot) {
+                    const std::size_t k = f.tensorAt(id, slot);
+                    if (f.tie[k] >= 0 && !seen.insert(f.tie[k]).second)
+                        continue;
+                    if (!special.empty()) {
+                        const std::string &owner = tree.module(id).name;
+                        full.assign(owner);
+                        if (!owner.empty())
+                            full.append(1, '.');
+                        full.append(tree.tensor({id, slot}).name);
+                    }
+                    const double bytes = tensorBytes(f.numel[k], f.dtype[k], full, dtype, special);
+                    own[i] += bytes;
+                    // The owner's ancestors not entered yet (a module entered has its ancestors
+                    // entered), entered from the top; their bytes are summed below.
+                    chain.clear();
+                    for (int m = id; m >= 0 && position[static_cast<std::size_t>(m)] < 0; m = f.parent[static_cast<std::size_t>(m)])
+                        chain.push_back(m);
+                    for (auto it = chain.rbegin(); it != chain.rend(); ++it)
+                        position[static_cast<std::size_t>(*it)] = static_cast<std::int64_t>(
+                            sizes.m_paths ? appendNamed({*it, -1}, 0) : sizes.append(tree.module(*it).name, 0));
+                    const std::size_t at = sizes.m_paths ? appendNamed({id, slot}, bytes)
+                                                         : sizes.enterTail(sizes.writeJoined(tree.module(id).name, tree.tensor({id, slot}).name), bytes);
+                    sizes.m_tensorPosition[targets.of({id, slot}) - targets.modules()] = static_cast<std::int64_t>(at);
+                }
             }
-            const double bytes = tensorBytes(*nt.tensor, full, dtype, special);
-            own[static_cast<std::size_t>(nt.module)] += bytes;
-            // The owner's ancestors not entered yet (a module entered has its ancestors entered),
-            // entered from the top; their bytes are summed below.
-            chain.clear();
-            for (int m = nt.module; m >= 0 && position[static_cast<std::size_t>(m)] < 0; m = tree.module(m).parent)
-                chain.push_back(m);
-            for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-                const std::string &name = tree.module(*it).name;
-                position[static_cast<std::size_t>(*it)] = static_cast<std::int64_t>(
-                    sizes.m_paths ? sizes.appendTail(sizes.writeJoined({}, name), 0) : sizes.append(name, 0));
-            }
-            const std::size_t start = sizes.writeJoined(owner, nt.tensor->name);
-            const std::size_t at = sizes.m_paths ? sizes.appendTail(start, bytes) : sizes.enterTail(start, bytes);
-            sizes.m_tensorPosition[targets.of({nt.module, nt.slot}) - targets.modules()] = static_cast<std::int64_t>(at);
         }
         // Each module's bytes: its own tensors' and its children's (a child's id is above its
         // parent's). Sums of multiples of 1/8 byte, exact in any order.
         for (int id = tree.size() - 1; id > ModuleTree::kRoot; --id)
-            own[static_cast<std::size_t>(tree.module(id).parent)] += own[static_cast<std::size_t>(id)];
+            own[static_cast<std::size_t>(f.parent[static_cast<std::size_t>(id)])] += own[static_cast<std::size_t>(id)];
         for (int id = 0; id < tree.size(); ++id)
             if (const std::int64_t p = position[static_cast<std::size_t>(id)]; p >= 0)
                 sizes.addAt(static_cast<std::size_t>(p), own[static_cast<std::size_t>(id)]);
@@ -412,17 +456,21 @@ std::vector<std::vector<std::string>> findTiedParameters(const ModuleTree &tree)
 {
     // tie id -> names in enumeration order (the first is the kept one)
     std::vector<std::pair<int, std::vector<std::string>>> groups;
+    const auto flat = tree.flat();
+    const FlatTree &f = *flat;
+    if (f.tiedTensors == 0)
+        return {};
     std::unordered_map<int, std::size_t> index;
-    for (int id : tree.preorder()) {
-        const Module &m = tree.module(id);
-        for (const auto &t : m.params) {
-            if (t.tie < 0)
+    for (const int id : f.order) {
+        for (int slot = 0; slot < f.paramCount[static_cast<std::size_t>(id)]; ++slot) {
+            const int tie = f.tie[f.tensorAt(id, slot)];
+            if (tie < 0)
                 continue;
-            auto [it, inserted] = index.emplace(t.tie, groups.size());
+            auto [it, inserted] = index.emplace(tie, groups.size());
             if (inserted)
-                groups.push_back({t.tie, {}});
+                groups.push_back({tie, {}});
             auto &names = groups[it->second].second;
-            const std::string name = tree.tensorName(id, t);
+            const std::string name = tree.tensorName(id, tree.tensor({id, slot}));
             if (std::find(names.begin(), names.end(), name) == names.end())
                 names.push_back(name);
         }
@@ -532,9 +580,8 @@ Memory maxMemoryFromAccelerateJson(const nlohmann::json &json)
 namespace {
 
 // Class name of the object a size-map key names (tensors: "Parameter" / "Tensor").
-std::string classOfKey(const ModuleTree &tree, std::string_view key)
+std::string classOfTarget(const ModuleTree &tree, const std::optional<KeyTarget> &target)
 {
-    const auto target = tree.resolveKey(key);
     if (target && !target->isTensor())
         return tree.module(target->module).className;
     return target && tree.tensor(*target).buffer ? "Tensor" : "Parameter";
@@ -573,11 +620,13 @@ Memory getBalancedMemory(const ModuleTree &tree, const Memory &maxMemoryIn, cons
         std::vector<std::pair<std::string, double>> found;
         const std::unordered_set<std::string> wanted(noSplitClasses.begin(), noSplitClasses.end());
         for (std::size_t i = 0; i < sizes.size(); ++i) {
-            const std::string_view name = sizes.name(i);
-            const double size = sizes.bytes(i);
-            if (name.empty())
+            // The key's target where the map knows it (then only the root's name is empty), else
+            // resolved from its name.
+            const KeyTarget *named = sizes.target(i);
+            if (named ? named->module == ModuleTree::kRoot && !named->isTensor() : sizes.name(i).empty())
                 continue;
-            const std::string cls = classOfKey(tree, name);
+            const double size = sizes.bytes(i);
+            const std::string cls = classOfTarget(tree, named ? std::optional<KeyTarget>(*named) : tree.resolveKey(sizes.name(i)));
             const bool listed = wanted.count(cls) != 0;
             const bool known = std::any_of(found.begin(), found.end(), [&](const auto &p) { return p.first == cls; });
             if (listed && !known)
@@ -595,13 +644,14 @@ Memory getBalancedMemory(const ModuleTree &tree, const Memory &maxMemoryIn, cons
     std::size_t leafCount = 0;
     const bool byModule = sizes.byModule();
     auto contains = [&](int id) { return byModule ? sizes.containsModule(id) : sizes.contains(tree.module(id).name); };
+    const auto flat = tree.flat();
     for (int id = 1; id < tree.size(); ++id) {
-        const Module &m = tree.module(id);
         if (!contains(id))
             continue;
-        const bool parent = std::any_of(m.children.begin(), m.children.end(), contains);
+        const int *children = flat->childrenOf(id);
+        const bool parent = std::any_of(children, children + flat->childCount(id), contains);
         if (!parent) {
-            leafSum += byModule ? sizes.moduleBytes(id) : sizes[m.name];
+            leafSum += byModule ? sizes.moduleBytes(id) : sizes[tree.module(id).name];
             ++leafCount;
         }
     }
@@ -764,15 +814,14 @@ class Inferrer {
 public:
     Inferrer(const ModuleTree &tree, const InferOptions &options, const std::function<void(const InferEvent &)> &observer,
              const InferConstraints *constraints)
-        : m_tree(tree), m_opt(options), m_observer(observer), m_constraints(constraints)
+        : m_tree(tree), m_flat(tree.flat()), m_opt(options), m_observer(observer), m_constraints(constraints)
         , m_sizes(options.sizes ? *options.sizes : (m_computedSizes = computeModuleSizes(tree, options.dtype, options.specialDtypes)))
     {
         m_moduleBytes.assign(static_cast<std::size_t>(tree.size()), 0.0);
         for (int id = 0; id < tree.size(); ++id)
             m_moduleBytes[static_cast<std::size_t>(id)] = m_sizes.byModule() ? m_sizes.moduleBytes(id) : m_sizes[tree.module(id).name];
         m_tied = options.tiedGroups ? *options.tiedGroups : findTiedParameters(tree);
-        for (const auto &c : options.noSplitClasses)
-            m_noSplit.insert(c);
+        m_noSplitClass = m_flat->classesIn(options.noSplitClasses);
     }
 
     InferResult run();
@@ -792,16 +841,17 @@ private:
         e.module = owner;
         e.tensor = index;
         e.buffer = buffer;
-        const int slot = buffer ? static_cast<int>(m_tree.module(owner).params.size()) + index : index;
+        const int slot = buffer ? m_flat->paramCount[static_cast<std::size_t>(owner)] + index : index;
         e.size = m_sizes.ofKey(name, KeyTarget{owner, slot});
         e.name = std::move(name);
         return e;
     }
     bool noSplit(const Entry &e) const
     {
-        return e.isModule() && m_noSplit.count(m_tree.module(e.module).className) != 0;
+        return e.isModule() && noSplitModule(e.module);
     }
-    bool hasChildren(const Entry &e) const { return e.isModule() && !m_tree.module(e.module).children.empty(); }
+    bool noSplitModule(int id) const { return m_noSplitClass[static_cast<std::size_t>(m_flat->classId[static_cast<std::size_t>(id)])] != 0; }
+    bool hasChildren(const Entry &e) const { return e.isModule() && m_flat->childCount(e.module) > 0; }
     bool splittable(const Entry &e) const { return hasChildren(e) && !noSplit(e); }
     // Own direct params (deduplicated within the module), then children, with full names.
     std::vector<Entry> childrenOf(const Entry &e, bool withBuffers = false) const
@@ -831,19 +881,22 @@ private:
         if (!m_opt.specialDtypes.empty())
             return computeModuleTotalBufferSize(m_tree, module, m_opt.dtype, m_opt.specialDtypes);
         if (m_subtreeBuffers.empty()) {
+            // Children have larger ids than their parent: summed from the last id up.
+            const FlatTree &f = *m_flat;
             m_subtreeBuffers.assign(static_cast<std::size_t>(m_tree.size()), 0.0);
-            const auto order = m_tree.preorder();
-            for (auto it = order.rbegin(); it != order.rend(); ++it) {
-                const Module &m = m_tree.module(*it);
-                double sum = 0;
-                for (const auto &t : m.buffers) {
-                    if (t.tie >= 0)
+            static const std::string noName;
+            for (int id = m_tree.size() - 1; id >= 0; --id) {
+                const auto i = static_cast<std::size_t>(id);
+                double sum = m_subtreeBuffers[i];
+                for (int slot = f.paramCount[i]; slot < f.tensorsOf(id); ++slot) {
+                    const std::size_t k = f.tensorAt(id, slot);
+                    if (f.tie[k] >= 0)
                         m_tiedBuffers = true;
-                    sum += tensorBytes(t, std::string(), m_opt.dtype, m_opt.specialDtypes);
+                    sum += tensorBytes(f.numel[k], f.dtype[k], noName, m_opt.dtype, m_opt.specialDtypes);
                 }
-                for (int c : m.children)
-                    sum += m_subtreeBuffers[static_cast<std::size_t>(c)];
-                m_subtreeBuffers[static_cast<std::size_t>(*it)] = sum;
+                m_subtreeBuffers[i] = sum;
+                if (id > 0)
+                    m_subtreeBuffers[static_cast<std::size_t>(f.parent[i])] += sum;
             }
         }
         if (m_tiedBuffers)
@@ -890,8 +943,7 @@ private:
     // Is the entry a "layer" of get_max_layer_size (no children, or of a no-split class)?
     bool layerLeaf(int id) const
     {
-        const Module &m = m_tree.module(id);
-        return m.children.empty() || m_noSplit.count(m.className) != 0;
+        return m_flat->childCount(id) == 0 || noSplitModule(id);
     }
     // The largest layer at or below every module (children have larger ids than their parent).
     void computeLeafMax()
@@ -904,8 +956,9 @@ private:
                 continue;
             }
             double best = -std::numeric_limits<double>::infinity();
-            for (int c : m_tree.module(id).children)
-                best = std::max(best, m_leafMax[static_cast<std::size_t>(c)]);
+            const int *children = m_flat->childrenOf(id);
+            for (int k = 0; k < m_flat->childCount(id); ++k)
+                best = std::max(best, m_leafMax[static_cast<std::size_t>(children[k])]);
             m_leafMax[i] = best;
         }
     }
@@ -953,9 +1006,10 @@ private:
                     addLayer(m);
                 continue;
             }
-            for (int c : m_tree.module(m).children)
-                if (m_leafMax[static_cast<std::size_t>(c)] >= best)
-                    m_stack.push_back(c);
+            const int *children = m_flat->childrenOf(m);
+            for (int k = 0; k < m_flat->childCount(m); ++k)
+                if (m_leafMax[static_cast<std::size_t>(children[k])] >= best)
+                    m_stack.push_back(children[k]);
         }
     }
     // Takes the snapshot of `work`.
@@ -1037,21 +1091,10 @@ private:
         }
         if (m_layerCount == 0)
             return;
-        if (m_subtreeEnd.empty()) {
-            m_preorder = m_tree.preorder();
-            m_preorderPos.assign(static_cast<std::size_t>(m_tree.size()), 0);
-            m_subtreeEnd.assign(static_cast<std::size_t>(m_tree.size()), 0);
-            for (std::size_t i = 0; i < m_preorder.size(); ++i)
-                m_preorderPos[static_cast<std::size_t>(m_preorder[i])] = i;
-            for (auto it = m_preorder.rbegin(); it != m_preorder.rend(); ++it) {
-                const auto id = static_cast<std::size_t>(*it);
-                const auto &children = m_tree.module(*it).children;
-                m_subtreeEnd[id] = children.empty() ? m_preorderPos[id] + 1 : m_subtreeEnd[static_cast<std::size_t>(children.back())];
-            }
-        }
+        const FlatTree &f = *m_flat;
         const auto id = static_cast<std::size_t>(e.module);
-        for (std::size_t i = m_preorderPos[id]; i < m_subtreeEnd[id]; ++i)
-            dropLayer(m_preorder[i]);
+        for (int p = f.position[id]; p < f.end[id]; ++p)
+            dropLayer(f.order[static_cast<std::size_t>(p)]);
     }
 
     std::vector<double> m_leafMax;
@@ -1067,8 +1110,6 @@ private:
     std::vector<int> m_snapNext;         // next position with the same largest layer
     std::size_t m_snapPos = 0;           // the work list is the snapshot from here on
     bool m_snapValid = false;
-    std::vector<int> m_preorder;
-    std::vector<std::size_t> m_preorderPos, m_subtreeEnd;
 
     // tied params outside `name` (in group order)
     std::vector<std::string> tiedParamsOutside(const std::string &name) const
@@ -1125,11 +1166,12 @@ private:
     {
         if (entry.isModule())
             return {entry.module, -1};
-        const int params = static_cast<int>(m_tree.module(entry.module).params.size());
+        const int params = m_flat->paramCount[static_cast<std::size_t>(entry.module)];
         return {entry.module, entry.buffer ? params + entry.tensor : entry.tensor};
     }
 
     const ModuleTree &m_tree;
+    const std::shared_ptr<const FlatTree> m_flat;
     const InferOptions &m_opt;
     const std::function<void(const InferEvent &)> &m_observer;
     const InferConstraints *m_constraints;
@@ -1137,7 +1179,7 @@ private:
     const SizeMap &m_sizes;
     std::vector<double> m_moduleBytes;
     std::vector<std::vector<std::string>> m_tied;
-    std::unordered_set<std::string> m_noSplit;
+    std::vector<char> m_noSplitClass; // by class id (FlatTree::classId)
 };
 
 std::optional<std::pair<Entry, std::deque<Entry>>> Inferrer::fallbackAllocate(const std::deque<Entry> &modulesIn, double limit) const

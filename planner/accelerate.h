@@ -38,7 +38,9 @@ using SpecialDtypes = std::vector<std::pair<std::string, DType>>;
 
 // name -> bytes, keys in first-touch order (root first). Absent keys read 0 (tied aliases). The
 // names sit in one buffer (a million-module tree makes two million keys, each a string allocation
-// otherwise).
+// otherwise). Made by computeModuleSizes on a whole tree whose names are paths, the map writes its
+// names only when first asked for one (name(), a look-up by name), from that tree: the tree must
+// outlive the map, or its names be asked for while it lives.
 class SizeMap {
 public:
     SizeMap() = default;
@@ -54,10 +56,17 @@ public:
     std::size_t size() const { return m_entries.size(); }
     std::string_view name(std::size_t position) const
     {
+        ensureNames();
         const Entry &e = m_entries[position];
         return std::string_view(m_names.data() + e.offset, e.length);
     }
     double bytes(std::size_t position) const { return m_entries[position].bytes; }
+    // What the key at `position` names, where computeModuleSizes knows it without its name (a
+    // map of a whole tree whose names are paths); null otherwise.
+    const KeyTarget *target(std::size_t position) const
+    {
+        return m_nameSource ? &m_entryTarget[position] : nullptr;
+    }
     // Appends a key known to be new; returns its position.
     std::size_t append(std::string_view name, double bytes);
     void addAt(std::size_t position, double bytes) { m_entries[position].bytes += bytes; }
@@ -96,17 +105,29 @@ private:
     // Enters the name just written at m_names[start...] (or adds to its entry and drops the copy);
     // returns its position.
     std::size_t enterTail(std::size_t start, double bytes);
-    // Appends the name just written at m_names[start...] as a new key, not indexed.
-    std::size_t appendTail(std::size_t start, double bytes);
     // Writes `prefix + "." + suffix` (`suffix` alone when `prefix` is empty) at the end of m_names;
     // returns where it starts.
-    std::size_t writeJoined(std::string_view prefix, std::string_view suffix);
+    std::size_t writeJoined(std::string_view prefix, std::string_view suffix) const;
     // Builds the name index if computeModuleSizes left it out (before a look-up or a new key).
     void ensureIndex() const;
     void buildIndex() const;
+    // Writes the names computeModuleSizes left out (m_nameSource), once, also when threads share a
+    // const map.
+    void ensureNames() const
+    {
+        if (m_nameSource)
+            std::call_once(*m_namesOnce, [this] { writeNames(); });
+    }
+    void writeNames() const;
 
-    std::string m_names;
-    std::vector<Entry> m_entries;
+    // Both written on first use where computeModuleSizes left the names out (ensureNames).
+    mutable std::string m_names;
+    mutable std::vector<Entry> m_entries;
+    // Where the names are left out: the tree they come from (set once, by computeModuleSizes) and
+    // what each entry names.
+    const ModuleTree *m_nameSource = nullptr;
+    std::vector<KeyTarget> m_entryTarget;
+    std::unique_ptr<std::once_flag> m_namesOnce = std::make_unique<std::once_flag>();
     // Made by computeModuleSizes on a tree whose names are paths (ModuleTree::namesArePaths): no two keys
     // share a name, keys are resolved by id, and m_index is left empty until a look-up by name.
     bool m_paths = false;

@@ -84,7 +84,18 @@ void explainPlacements(Plan &result, const std::vector<KeyTarget> &targets, cons
     const auto n = static_cast<std::size_t>(tree.size());
     result.placements.resize(n);
     std::vector<int> keyOfModule(n, -1);        // index into result.deviceMap
-    std::vector<std::vector<Device>> devicesBelow(n);
+    // The devices of the map keys at or below each module: a list only for the modules with a key
+    // at or below them (a few per map key), found through `belowAt` (-1: none).
+    std::vector<int> belowAt(n, -1);
+    std::vector<std::vector<Device>> belowLists;
+    auto devicesBelow = [&](std::size_t module) -> std::vector<Device> & {
+        if (belowAt[module] < 0) {
+            belowAt[module] = static_cast<int>(belowLists.size());
+            belowLists.emplace_back();
+        }
+        return belowLists[static_cast<std::size_t>(belowAt[module])];
+    };
+    static const std::vector<Device> noDevices;
     auto addDevice = [](std::vector<Device> &list, const Device &d) {
         if (std::find(list.begin(), list.end(), d) == list.end())
             list.push_back(d);
@@ -108,18 +119,21 @@ void explainPlacements(Plan &result, const std::vector<KeyTarget> &targets, cons
         if (r.tensor < 0)
             keyOfModule[static_cast<std::size_t>(r.module)] = static_cast<int>(i);
         else
-            addDevice(devicesBelow[static_cast<std::size_t>(r.module)], result.deviceMap[i].second);
+            addDevice(devicesBelow(static_cast<std::size_t>(r.module)), result.deviceMap[i].second);
     }
-    const auto pre = tree.preorder();
+    const auto flat = tree.flat();
+    const std::vector<int> &pre = flat->order;
     for (auto it = pre.rbegin(); it != pre.rend(); ++it) {
         const auto i = static_cast<std::size_t>(*it);
         if (keyOfModule[i] >= 0) {
-            devicesBelow[i] = {result.deviceMap[static_cast<std::size_t>(keyOfModule[i])].second};
+            devicesBelow(i) = {result.deviceMap[static_cast<std::size_t>(keyOfModule[i])].second};
         }
-        const int parent = tree.module(*it).parent;
-        if (parent >= 0)
-            for (const auto &d : devicesBelow[i])
-                addDevice(devicesBelow[static_cast<std::size_t>(parent)], d);
+        const int parent = flat->parent[i];
+        if (parent >= 0 && belowAt[i] >= 0)
+            for (std::size_t k = 0; k < belowLists[static_cast<std::size_t>(belowAt[i])].size(); ++k) {
+                const Device d = belowLists[static_cast<std::size_t>(belowAt[i])][k]; // the parent's list may move it
+                addDevice(devicesBelow(static_cast<std::size_t>(parent)), d);
+            }
     }
     // "did not fit on GPU 0: ..." for every device that turned an entry away; with `part`, the
     // same about that part of a merged module.
@@ -240,9 +254,8 @@ void explainPlacements(Plan &result, const std::vector<KeyTarget> &targets, cons
         const auto i = static_cast<std::size_t>(id);
         const Module &m = tree.module(id);
         Placement &p = result.placements[i];
-        p.name = m.name;
         p.bytes = sizes.module[i];
-        const int parent = m.parent;
+        const int parent = flat->parent[i];
         keyAbove[i] = keyOfModule[i] >= 0 ? keyOfModule[i] : (parent >= 0 ? keyAbove[static_cast<std::size_t>(parent)] : -1);
         if (keyOfModule[i] >= 0) {
             const Device d = result.deviceMap[static_cast<std::size_t>(keyOfModule[i])].second;
@@ -262,7 +275,7 @@ void explainPlacements(Plan &result, const std::vector<KeyTarget> &targets, cons
             continue;
         }
         // Above the map keys.
-        const auto &below = devicesBelow[i];
+        const auto &below = belowAt[i] >= 0 ? belowLists[static_cast<std::size_t>(belowAt[i])] : noDevices;
         if (below.size() == 1)
             p.device = below.front();
         p.kind = below.size() == 1 ? PlacementKind::Merged : PlacementKind::Mixed;

@@ -229,12 +229,11 @@ std::optional<KeyTarget> ModuleTree::resolveKey(std::string_view key) const
 
 TargetPositions::TargetPositions(const ModuleTree &tree)
 {
-    m_tensorBase.resize(static_cast<std::size_t>(tree.size()) + 1);
-    m_tensorBase[0] = static_cast<std::size_t>(tree.size());
-    for (int id = 0; id < tree.size(); ++id) {
-        const Module &m = tree.module(id);
-        m_tensorBase[static_cast<std::size_t>(id) + 1] = m_tensorBase[static_cast<std::size_t>(id)] + m.params.size() + m.buffers.size();
-    }
+    const auto flat = tree.flat();
+    const auto n = static_cast<std::size_t>(tree.size());
+    m_tensorBase.resize(n + 1);
+    for (std::size_t id = 0; id <= n; ++id)
+        m_tensorBase[id] = n + static_cast<std::size_t>(flat->tensorBegin[id]);
 }
 
 KeyPositions::KeyPositions(const ModuleTree &tree)
@@ -284,23 +283,19 @@ bool KeyResolver::names(const KeyTarget &target, std::string_view key) const
 
 int KeyResolver::subtreeEnd(int id)
 {
-    if (m_end.empty()) {
-        // Ids in pre-order: a module's subtree ends where its last child's does.
-        m_end.resize(static_cast<std::size_t>(m_tree.size()));
-        for (int i = m_tree.size() - 1; i >= 0; --i) {
-            const auto &children = m_tree.module(i).children;
-            m_end[static_cast<std::size_t>(i)] = children.empty() ? i + 1 : m_end[static_cast<std::size_t>(children.back())];
-        }
-    }
-    return m_end[static_cast<std::size_t>(id)];
+    // Ids in pre-order (m_follow): a module's place in it is its id.
+    if (!m_flat)
+        m_flat = m_tree.flat();
+    return m_flat->end[static_cast<std::size_t>(id)];
 }
 
 std::optional<KeyTarget> KeyResolver::operator()(std::string_view key)
 {
     if (m_follow && m_last) {
         const KeyTarget last = *m_last;
-        const Module &m = m_tree.module(last.module);
-        const int tensors = static_cast<int>(m.params.size() + m.buffers.size());
+        if (!m_flat)
+            m_flat = m_tree.flat();
+        const int tensors = m_flat->tensorsOf(last.module);
         auto is = [&](const KeyTarget &t) {
             if (!names(t, key))
                 return false;
@@ -309,7 +304,7 @@ std::optional<KeyTarget> KeyResolver::operator()(std::string_view key)
         };
         if (last.isTensor() && last.tensor + 1 < tensors && is({last.module, last.tensor + 1}))
             return m_last;
-        if (last.isTensor() && !m.children.empty() && is({last.module + 1, -1}))
+        if (last.isTensor() && m_flat->childCount(last.module) > 0 && is({last.module + 1, -1}))
             return m_last;
         if (const int next = subtreeEnd(last.module); next < m_tree.size() && is({next, -1}))
             return m_last;
@@ -348,6 +343,7 @@ std::optional<std::uint64_t> asNumber(std::string_view s)
 
 void ModuleTree::sortNumericChildren()
 {
+    m_flat.reset();
     for (auto &m : m_modules) {
         std::vector<std::size_t> slots;
         std::vector<std::pair<std::uint64_t, int>> numbered;
@@ -535,6 +531,114 @@ std::vector<int> ModuleTree::preorder(int from) const
             stack.push_back(*it);
     }
     return order;
+}
+
+std::vector<char> FlatTree::classesIn(const std::vector<std::string> &names) const
+{
+    std::vector<char> in(classNames.size(), 0);
+    for (std::size_t c = 0; c < classNames.size(); ++c)
+        in[c] = std::find(names.begin(), names.end(), classNames[c]) != names.end();
+    return in;
+}
+
+FlatTree ModuleTree::makeFlat() const
+{
+    FlatTree f;
+    const auto n = m_modules.size();
+    std::size_t tensors = 0;
+    for (const Module &m : m_modules)
+        tensors += m.params.size() + m.buffers.size();
+    f.parent.resize(n);
+    f.depth.resize(n);
+    f.classId.resize(n);
+    f.paramCount.resize(n);
+    f.nameSize.resize(n);
+    f.childBegin.resize(n + 1);
+    f.tensorBegin.resize(n + 1);
+    f.children.reserve(n > 0 ? n - 1 : 0);
+    f.numel.resize(tensors);
+    f.dtype.resize(tensors);
+    f.tie.resize(tensors);
+    f.flags.resize(tensors);
+    f.localNameSize.resize(tensors);
+    // Class names are few: found by a scan, the last one found first (siblings often share one).
+    int lastClass = -1;
+    auto classOf = [&](const std::string &name) {
+        if (lastClass >= 0 && f.classNames[static_cast<std::size_t>(lastClass)] == name)
+            return lastClass;
+        for (std::size_t c = 0; c < f.classNames.size(); ++c)
+            if (f.classNames[c] == name)
+                return lastClass = static_cast<int>(c);
+        f.classNames.push_back(name);
+        return lastClass = static_cast<int>(f.classNames.size()) - 1;
+    };
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const Module &m = m_modules[i];
+        f.parent[i] = m.parent;
+        f.depth[i] = m.depth;
+        f.paramCount[i] = static_cast<int>(m.params.size());
+        f.nameSize[i] = static_cast<std::uint32_t>(m.name.size());
+        f.childBegin[i] = static_cast<int>(f.children.size());
+        f.children.insert(f.children.end(), m.children.begin(), m.children.end());
+        f.tensorBegin[i] = static_cast<std::int64_t>(k);
+        f.classId[i] = classOf(m.className);
+        for (const auto *list : {&m.params, &m.buffers})
+            for (const Tensor &x : *list) {
+                f.numel[k] = x.numel();
+                f.dtype[k] = x.dtype;
+                f.tie[k] = x.tie;
+                f.flags[k] = static_cast<std::uint8_t>((x.buffer ? FlatTree::kBuffer : 0) | (x.persistent ? FlatTree::kPersistent : 0) |
+                                                       (x.fixedDtype ? FlatTree::kFixedDtype : 0));
+                f.localNameSize[k] = static_cast<std::uint32_t>(x.name.size());
+                f.tiedTensors += x.tie >= 0;
+                ++k;
+            }
+    }
+    f.childBegin[n] = static_cast<int>(f.children.size());
+    f.tensorBegin[n] = static_cast<std::int64_t>(k);
+    f.order = preorder();
+    f.position.resize(n);
+    f.end.resize(n);
+    for (std::size_t p = 0; p < f.order.size(); ++p)
+        f.position[static_cast<std::size_t>(f.order[p])] = static_cast<int>(p);
+    // A module's subtree ends where its last child's does (children come after it in pre-order).
+    for (std::size_t p = f.order.size(); p-- > 0;) {
+        const auto i = static_cast<std::size_t>(f.order[p]);
+        const int last = f.childBegin[i + 1];
+        f.end[i] = last == f.childBegin[i] ? static_cast<int>(p) + 1 : f.end[static_cast<std::size_t>(f.children[static_cast<std::size_t>(last - 1)])];
+    }
+    return f;
+}
+
+ModuleTree::FlatCache &ModuleTree::FlatCache::operator=(const FlatCache &other)
+{
+    if (this != &other) {
+        auto flat = other.current();
+        std::lock_guard lock(m_mutex);
+        m_flat = std::move(flat);
+    }
+    return *this;
+}
+
+std::shared_ptr<const FlatTree> ModuleTree::FlatCache::current() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_flat;
+}
+
+std::shared_ptr<const FlatTree> ModuleTree::FlatCache::get(const ModuleTree &tree) const
+{
+    std::lock_guard lock(m_mutex);
+    if (!m_flat)
+        m_flat = std::make_shared<const FlatTree>(tree.makeFlat());
+    return m_flat;
+}
+
+void ModuleTree::FlatCache::reset()
+{
+    // Only a non-const tree is changed, by one thread at a time: no other holds the lock.
+    m_flat.reset();
 }
 
 bool ModuleTree::isWithin(int id, int ancestor) const

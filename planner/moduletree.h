@@ -7,6 +7,8 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +53,58 @@ struct Module {
     std::vector<Tensor> buffers;   // own buffers, registration order
 };
 
+// A tree laid out for passes over all of it: the numbers those passes read, in flat arrays by
+// module id and by tensor (a million-module tree's records, 176 bytes each with their names,
+// children, tensors and shapes in other heap blocks, no longer fit the caches; these arrays are
+// read in order). Made by ModuleTree::flat(), a snapshot of the tree as it was then.
+struct FlatTree {
+    enum TensorFlag : std::uint8_t { kBuffer = 1, kPersistent = 2, kFixedDtype = 4 };
+
+    // By module id.
+    std::vector<int> parent;
+    std::vector<int> depth;
+    std::vector<int> position;        // the module's place in the depth-first pre-order
+    std::vector<int> end;             // the place in the pre-order past its subtree
+    std::vector<int> childBegin;      // and one past the last: children[childBegin[id], childBegin[id + 1])
+    std::vector<int> classId;         // index into classNames
+    std::vector<std::int64_t> tensorBegin; // and one past the last: the module's tensors, slot order
+    std::vector<int> paramCount;      // params among them (the first slots)
+    std::vector<std::uint32_t> nameSize; // of the full name
+    // By pre-order position: the module id there.
+    std::vector<int> order;
+    // Every module's children, module after module.
+    std::vector<int> children;
+    // Class names, each once, in order of first use ("" included).
+    std::vector<std::string> classNames;
+    // By tensor (tensorBegin[module] + slot).
+    std::vector<std::int64_t> numel;
+    std::vector<DType> dtype;
+    std::vector<int> tie;
+    std::vector<std::uint8_t> flags;
+    std::vector<std::uint32_t> localNameSize;
+    std::int64_t tiedTensors = 0; // tensors with a tie id
+
+    int size() const { return static_cast<int>(parent.size()); }
+    std::int64_t tensors() const { return static_cast<std::int64_t>(numel.size()); }
+    int tensorsOf(int id) const
+    {
+        const auto i = static_cast<std::size_t>(id);
+        return static_cast<int>(tensorBegin[i + 1] - tensorBegin[i]);
+    }
+    std::size_t tensorAt(int id, int slot) const
+    {
+        return static_cast<std::size_t>(tensorBegin[static_cast<std::size_t>(id)] + slot);
+    }
+    int childCount(int id) const
+    {
+        const auto i = static_cast<std::size_t>(id);
+        return childBegin[i + 1] - childBegin[i];
+    }
+    const int *childrenOf(int id) const { return children.data() + childBegin[static_cast<std::size_t>(id)]; }
+    // By class id: is the class one of `names`?
+    std::vector<char> classesIn(const std::vector<std::string> &names) const;
+};
+
 // A module hierarchy as torch's nn.Module builds it: the root is id 0; ids are stable and
 // creation-ordered. The tree is the planner's input; it knows nothing of files.
 class ModuleTree {
@@ -62,8 +116,13 @@ public:
     int size() const { return static_cast<int>(m_modules.size()); }
     const Module &module(int id) const { return m_modules[static_cast<std::size_t>(id)]; }
     // Changes a module's class or tensors' shapes and dtypes; names and children are set by
-    // addChild and addTensor only (the name indexes and namesArePaths follow them).
-    Module &module(int id) { return m_modules[static_cast<std::size_t>(id)]; }
+    // addChild and addTensor only (the name indexes and namesArePaths follow them). Drops the
+    // flat layout (flat()): a reference from here must not be kept past the next const pass.
+    Module &module(int id)
+    {
+        m_flat.reset();
+        return m_modules[static_cast<std::size_t>(id)];
+    }
     const std::vector<Module> &modules() const { return m_modules; }
 
     // Full module name -> id, or -1.
@@ -120,6 +179,14 @@ public:
     // Are the ids themselves the depth-first pre-order (see m_idsInPreorder)?
     bool idsInPreorder() const { return m_idsInPreorder; }
 
+    // The tree laid out for passes over all of it, made on first use and kept until the tree
+    // changes (addChild, addTensor, sortNumericChildren, the non-const module()); threads sharing a
+    // const tree share one. The pointer keeps it alive for its holder.
+    std::shared_ptr<const FlatTree> flat() const { return m_flat.get(*this); }
+    // Drops the flat layout, as a change does (the next flat() makes it again): for benchmarks
+    // that time a pass as it runs on a tree fresh from its builder.
+    void dropFlat() { m_flat.reset(); }
+
 private:
     // Has module `id` a child named `local`?
     bool hasChild(int id, std::string_view local) const;
@@ -144,6 +211,30 @@ private:
         std::vector<std::pair<int, int>> refs; // position -> (module, index in the list)
     };
     mutable TensorIndex m_paramIndex, m_bufferIndex;
+    // The flat layout, made once (under a lock: threads may share a const tree). A copy of the
+    // tree shares it (it is immutable) until either changes.
+    class FlatCache {
+    public:
+        FlatCache() = default;
+        FlatCache(const FlatCache &other) : m_flat(other.current()) {}
+        // A tree moved from is no other thread's (as for any change).
+        FlatCache(FlatCache &&other) noexcept : m_flat(std::move(other.m_flat)) {}
+        FlatCache &operator=(const FlatCache &other);
+        FlatCache &operator=(FlatCache &&other) noexcept
+        {
+            m_flat = std::move(other.m_flat);
+            return *this;
+        }
+        std::shared_ptr<const FlatTree> get(const ModuleTree &tree) const;
+        void reset();
+
+    private:
+        std::shared_ptr<const FlatTree> current() const;
+        mutable std::mutex m_mutex;
+        mutable std::shared_ptr<const FlatTree> m_flat;
+    };
+    FlatCache m_flat;
+    FlatTree makeFlat() const;
 };
 
 // Resolves a device map's keys one after another, as ModuleTree::resolveKey does, comparing names
@@ -162,7 +253,7 @@ private:
 
     const ModuleTree &m_tree;
     bool m_follow;
-    std::vector<int> m_end; // the first id past each module's subtree, made on first use
+    std::shared_ptr<const FlatTree> m_flat; // the tree's, taken on first use
     std::optional<KeyTarget> m_last;
 };
 

@@ -145,20 +145,25 @@ struct Ranks {
         module.assign(n, 0);
         paramBase.assign(n, 0);
         bufferBase.assign(n, 0);
+        const auto flat = tree.flat();
+        const FlatTree &f = *flat;
         int counter = 0;
         auto walk = [&](auto &&self, int id) -> void {
             const auto i = static_cast<std::size_t>(id);
             module[i] = counter++;
             paramBase[i] = counter;
-            counter += static_cast<int>(tree.module(id).params.size());
-            for (int c : tree.module(id).children)
-                self(self, c);
+            counter += f.paramCount[i];
+            const int *children = f.childrenOf(id);
+            for (int k = 0; k < f.childCount(id); ++k)
+                self(self, children[k]);
             bufferBase[i] = counter;
-            counter += static_cast<int>(tree.module(id).buffers.size());
+            counter += f.tensorsOf(id) - f.paramCount[i];
         };
         walk(walk, ModuleTree::kRoot);
+        paramCount = std::shared_ptr<const std::vector<int>>(flat, &f.paramCount);
     }
-    int of(const ModuleTree &tree, const KeyTarget &resolved) const
+    std::shared_ptr<const std::vector<int>> paramCount; // by module id
+    int of(const KeyTarget &resolved) const
     {
         const auto [id, slot] = resolved;
         if (id < 0)
@@ -166,7 +171,7 @@ struct Ranks {
         const auto i = static_cast<std::size_t>(id);
         if (slot < 0)
             return module[i];
-        const int params = static_cast<int>(tree.module(id).params.size());
+        const int params = (*paramCount)[i];
         return slot < params ? paramBase[i] + slot : bufferBase[i] + (slot - params);
     }
 };
@@ -378,7 +383,7 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
     KeyResolver resolve(tree);
     for (std::size_t i = 0; i < map.size(); ++i) {
         targets[i] = resolve(map[i].first).value_or(KeyTarget{});
-        order.emplace_back(ranks.of(tree, targets[i]), i);
+        order.emplace_back(ranks.of(targets[i]), i);
     }
     std::stable_sort(order.begin(), order.end());
     result.deviceMap.reserve(map.size());

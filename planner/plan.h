@@ -173,8 +173,8 @@ private:
     std::shared_ptr<const std::vector<Message>> m_messages;
 };
 
+// How one module is placed (Plan::placements, by module id: its name is the tree's).
 struct Placement {
-    std::string name;                 // module name
     std::optional<Device> device;     // none when its children are on several devices
     double bytes = 0;
     PlacementKind kind = PlacementKind::Inside;

@@ -12,27 +12,23 @@ const ModuleTree &treeAsLoaded(const ModuleTree &tree, const PlanOptions &option
 {
     if (!options.dtype || options.dtypeRule != DtypeRule::Transformers)
         return tree;
-    for (const auto &m : tree.modules())
-        for (const auto *list : {&m.params, &m.buffers})
-            for (const auto &t : *list)
-                if (instantiatedDtype(t, *options.dtype) != t.dtype) {
-                    storage = instantiatedTree(tree, *options.dtype);
-                    return *storage;
-                }
+    // Is any tensor's dtype changed by instantiating? (Read from the flat layout.)
+    const auto flat = tree.flat();
+    Tensor probe;
+    for (std::size_t k = 0; k < flat->dtype.size(); ++k) {
+        probe.dtype = flat->dtype[k];
+        probe.fixedDtype = (flat->flags[k] & FlatTree::kFixedDtype) != 0;
+        if (instantiatedDtype(probe, *options.dtype) != probe.dtype) {
+            storage = instantiatedTree(tree, *options.dtype);
+            return *storage;
+        }
+    }
     return tree;
 }
 
-namespace {
-accel::SizeMap sizesAsLoaded(const ModuleTree &tree, const PlanOptions &options)
-{
-    std::optional<ModuleTree> instantiated;
-    return accel::computeModuleSizes(treeAsLoaded(tree, options, instantiated), options.dtype, options.specialDtypes);
-}
-} // namespace
-
 // The instantiated tree (when one is made) has the same module ids and names as `tree`.
 SizeTable::SizeTable(const ModuleTree &tree, const PlanOptions &options)
-    : map(sizesAsLoaded(tree, options))
+    : map(accel::computeModuleSizes(treeAsLoaded(tree, options, instantiated), options.dtype, options.specialDtypes))
 {
     module.resize(static_cast<std::size_t>(tree.size()));
     for (int id = 0; id < tree.size(); ++id)
@@ -53,8 +49,10 @@ std::vector<std::int64_t> layersOnDevices(const ModuleTree &tree, const MaxMemor
                                           const std::vector<std::string> &noSplitClasses)
 {
     std::vector<std::int64_t> count(devices.size(), 0);
+    const auto flat = tree.flat();
+    const std::vector<char> noSplit = flat->classesIn(noSplitClasses);
     for (int id = 1; id < tree.size(); ++id) {
-        if (std::find(noSplitClasses.begin(), noSplitClasses.end(), tree.module(id).className) == noSplitClasses.end())
+        if (!noSplit[static_cast<std::size_t>(flat->classId[static_cast<std::size_t>(id)])])
             continue;
         std::optional<Device> d = deviceOfModule[static_cast<std::size_t>(id)];
         if (!d) {
@@ -143,9 +141,10 @@ std::vector<DeviceUsage> usageOf(const ModuleTree &tree, const DeviceMap &map, c
                     moduleKey[static_cast<std::size_t>(targets[i].module)] = static_cast<int>(i);
             std::vector<int> cover(n, -1);
             std::vector<std::optional<Device>> deviceOf(n);
-            for (int id : tree.preorder()) {
+            const auto flat = tree.flat();
+            for (const int id : flat->order) {
                 const auto m = static_cast<std::size_t>(id);
-                const int parent = tree.module(id).parent;
+                const int parent = flat->parent[m];
                 cover[m] = moduleKey[m] >= 0 ? moduleKey[m] : (parent >= 0 ? cover[static_cast<std::size_t>(parent)] : -1);
                 if (cover[m] >= 0)
                     deviceOf[m] = map[static_cast<std::size_t>(cover[m])].second;

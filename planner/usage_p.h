@@ -20,9 +20,14 @@ const ModuleTree &treeAsLoaded(const ModuleTree &tree, const PlanOptions &option
 // Per-module byte sizes in Accelerate's counting (doubles), by module id; tensor sizes by name;
 // under the options' load dtype (and its rule: treeAsLoaded) and special dtypes.
 struct SizeTable {
+    // The model as transformers instantiates it, where that differs from the tree (treeAsLoaded):
+    // the map names its keys from it when asked (made before the map, destroyed after it).
+    std::optional<ModuleTree> instantiated;
     accel::SizeMap map;
     std::vector<double> module;
     SizeTable(const ModuleTree &tree, const PlanOptions &options);
+    SizeTable(const SizeTable &) = delete; // the map refers to `instantiated`
+    SizeTable &operator=(const SizeTable &) = delete;
     // Bytes of a map key resolved to `target` (0 when it names nothing).
     double ofKey(const std::string &key, const KeyTarget &target) const;
 };

@@ -45,7 +45,6 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         issues.push_back({s, k, std::move(module), std::move(what), std::move(fix)});
     };
     const auto n = static_cast<std::size_t>(tree.size());
-    std::unordered_set<std::string> noSplit(options.noSplitClasses.begin(), options.noSplitClasses.end());
 
     // Resolve keys; duplicates and unknown names.
     // A key names one module or tensor, and only its own name resolves to it: a key listed twice
@@ -129,9 +128,11 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
 
     // Coverage: the nearest key at or above every module.
     std::vector<int> cover(n, -1);
-    for (int id : tree.preorder()) {
+    const auto flat = tree.flat();
+    const FlatTree &f = *flat;
+    for (const int id : f.order) {
         const auto i = static_cast<std::size_t>(id);
-        const int parent = tree.module(id).parent;
+        const int parent = f.parent[i];
         const int above = parent >= 0 ? cover[static_cast<std::size_t>(parent)] : -1;
         const auto own = static_cast<int>(keyOf[i]); // the module's own key (modules sit at their ids)
         if (own >= 0 && above >= 0) {
@@ -153,13 +154,12 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
             return map[static_cast<std::size_t>(c)].second;
         return std::nullopt;
     };
-    for (int id : tree.preorder()) {
-        const Module &m = tree.module(id);
+    for (const int id : f.order) {
         const int c = cover[static_cast<std::size_t>(id)];
-        for (std::size_t s = 0; s < m.params.size() + m.buffers.size(); ++s) {
-            const bool buffer = s >= m.params.size();
-            const Tensor &t = buffer ? m.buffers[s - m.params.size()] : m.params[s];
-            const std::int64_t k = keyOf[positions.of({id, static_cast<int>(s)})];
+        for (int s = 0; s < f.tensorsOf(id); ++s) {
+            const bool persistent = (f.flags[f.tensorAt(id, s)] & FlatTree::kPersistent) != 0;
+            const bool buffer = s >= f.paramCount[static_cast<std::size_t>(id)];
+            const std::int64_t k = keyOf[positions.of({id, s})];
             if (k >= 0 && c >= 0) {
                 const auto &key = map[static_cast<std::size_t>(k)].first;
                 const auto &outer = map[static_cast<std::size_t>(c)].first;
@@ -167,10 +167,10 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
                     outer.empty() ? Message{MessageId::KeyInsideWholeModel, {key}} : Message{MessageId::KeyInside, {key, outer}},
                     {MessageId::FixRemoveOneOfTwo, {}});
             }
-            if (k < 0 && c < 0 && (!buffer || t.persistent)) {
+            if (k < 0 && c < 0 && (!buffer || persistent)) {
                 ++uncoveredCount;
                 if (uncoveredSample.size() < 5)
-                    uncoveredSample.push_back(tree.tensorName(id, t));
+                    uncoveredSample.push_back(tree.tensorName(id, tree.tensor({id, s})));
             }
         }
     }
@@ -276,13 +276,14 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
             }
         };
         std::unordered_map<int, std::vector<Device>> parts;
+        const std::vector<char> noSplitClass = f.classesIn(options.noSplitClasses);
         for (std::size_t i = 0; i < map.size(); ++i) {
             if (resolved[i].module < 0 || (!policyPlaced.empty() && placedByPolicy(map[i].first)))
                 continue;
             int outer = -1;
-            int start = resolved[i].tensor < 0 ? tree.module(resolved[i].module).parent : resolved[i].module;
-            for (int m = start; m > 0; m = tree.module(m).parent)
-                if (noSplit.count(tree.module(m).className))
+            int start = resolved[i].tensor < 0 ? f.parent[static_cast<std::size_t>(resolved[i].module)] : resolved[i].module;
+            for (int m = start; m > 0; m = f.parent[static_cast<std::size_t>(m)])
+                if (noSplitClass[static_cast<std::size_t>(f.classId[static_cast<std::size_t>(m)])])
                     outer = m;
             if (outer > 0) {
                 auto &list = parts[outer];

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <random>
+#include <type_traits>
 #include <algorithm>
 #include <cstdio>
 
@@ -53,6 +54,52 @@ std::vector<std::string> childNames(const ModuleTree &tree, const std::string &n
     for (int c : tree.module(tree.find(name)).children)
         out.push_back(tree.module(c).localName);
     return out;
+}
+
+// Does the flat layout say what the records say? Every field against its definition.
+void checkFlatAgrees(const ModuleTree &tree)
+{
+    const auto flat = tree.flat();
+    const FlatTree &f = *flat;
+    QCOMPARE(f.size(), tree.size());
+    std::vector<int> pre;
+    walk(tree, ModuleTree::kRoot, pre);
+    QCOMPARE(f.order, pre);
+    std::int64_t tensors = 0, tied = 0;
+    for (int id = 0; id < tree.size(); ++id) {
+        const Module &m = tree.module(id);
+        const auto i = static_cast<std::size_t>(id);
+        QCOMPARE(f.parent[i], m.parent);
+        QCOMPARE(f.depth[i], m.depth);
+        QCOMPARE(f.order[static_cast<std::size_t>(f.position[i])], id);
+        std::vector<int> subtree;
+        walk(tree, id, subtree);
+        QCOMPARE(f.end[i] - f.position[i], static_cast<int>(subtree.size()));
+        QCOMPARE(std::vector<int>(f.childrenOf(id), f.childrenOf(id) + f.childCount(id)), m.children);
+        QCOMPARE(f.classNames[static_cast<std::size_t>(f.classId[i])], m.className);
+        QCOMPARE(f.paramCount[i], static_cast<int>(m.params.size()));
+        QCOMPARE(f.nameSize[i], static_cast<std::uint32_t>(m.name.size()));
+        QCOMPARE(f.tensorBegin[i], tensors);
+        QCOMPARE(f.tensorsOf(id), static_cast<int>(m.params.size() + m.buffers.size()));
+        for (int slot = 0; slot < f.tensorsOf(id); ++slot) {
+            const Tensor &x = tree.tensor({id, slot});
+            const std::size_t k = f.tensorAt(id, slot);
+            QCOMPARE(f.numel[k], x.numel());
+            QCOMPARE(f.dtype[k], x.dtype);
+            QCOMPARE(f.tie[k], x.tie);
+            QCOMPARE(f.localNameSize[k], static_cast<std::uint32_t>(x.name.size()));
+            QCOMPARE((f.flags[k] & FlatTree::kBuffer) != 0, x.buffer);
+            QCOMPARE((f.flags[k] & FlatTree::kPersistent) != 0, x.persistent);
+            QCOMPARE((f.flags[k] & FlatTree::kFixedDtype) != 0, x.fixedDtype);
+            tied += x.tie >= 0;
+        }
+        tensors += f.tensorsOf(id);
+    }
+    QCOMPARE(f.tensorBegin.back(), tensors);
+    QCOMPARE(f.tensors(), tensors);
+    QCOMPARE(f.tiedTensors, tied);
+    // Class ids: one per distinct name.
+    QCOMPARE(std::set<std::string>(f.classNames.begin(), f.classNames.end()).size(), f.classNames.size());
 }
 
 } // namespace
@@ -715,6 +762,63 @@ private Q_SLOTS:
                 QCOMPARE(sizes.ofName(tree, name), sizes[name]);
             }
         }
+    }
+
+    // The flat layout agrees with the records after every kind of change, and a layout taken
+    // before a change stays as it was for its holder.
+    void flatLayoutFollowsChanges()
+    {
+        std::vector<std::pair<std::string, Tensor>> named;
+        for (const char *name : {"model.layers.10.mlp.weight", "model.layers.2.mlp.weight", "model.embed.weight",
+                                 "model.layers.2.norm.bias", "lm_head.weight", "scale"})
+            named.emplace_back(name, t(DType::BF16, {3, 5}));
+        named.back().second = t(DType::F32, {}, true);
+        ModuleTree tree = ModuleTree::fromTensorNames(named);
+        QVERIFY(!tree.idsInPreorder()); // "10" was made before "2"
+        checkFlatAgrees(tree);
+        const auto before = tree.flat();
+        QCOMPARE(tree.flat().get(), before.get()); // kept while the tree is unchanged
+
+        const int layers = tree.find("model.layers");
+        const int extra = tree.addChild(layers, "3", "Block");
+        checkFlatAgrees(tree);
+        QCOMPARE(before->size(), tree.size() - 1); // the old snapshot is untouched
+        Tensor tied = t(DType::F16, {7, 2});
+        tied.name = "shared";
+        tied.tie = 0;
+        tree.addTensor(extra, tied);
+        tied.name = "shared_too";
+        tree.addTensor(tree.find("model.embed"), tied);
+        Tensor mask = t(DType::Bool, {9}, true);
+        mask.name = "mask";
+        mask.persistent = false;
+        mask.fixedDtype = true;
+        tree.addTensor(layers, mask);
+        checkFlatAgrees(tree);
+
+        tree.module(tree.find("model.layers.2")).className = "Block";
+        tree.module(tree.find("model")).className = "Model";
+        checkFlatAgrees(tree);
+        QCOMPARE(tree.flat()->classId[static_cast<std::size_t>(tree.find("model.layers.2"))],
+                 tree.flat()->classId[static_cast<std::size_t>(extra)]);
+        QCOMPARE(tree.flat()->classesIn({"Block"})[static_cast<std::size_t>(tree.flat()->classId[static_cast<std::size_t>(extra)])], char(1));
+
+        tree.module(tree.find("lm_head")).params[0].shape = {11, 13};
+        tree.module(tree.find("lm_head")).params[0].dtype = DType::F32;
+        checkFlatAgrees(tree);
+        QCOMPARE(tree.flat()->numel[tree.flat()->tensorAt(tree.find("lm_head"), 0)], std::int64_t(143));
+
+        const ModuleTree copy = tree;
+        QCOMPARE(copy.flat().get(), tree.flat().get()); // a copy shares the layout until it changes
+        static_assert(std::is_nothrow_move_constructible_v<ModuleTree>);
+        ModuleTree moved = ModuleTree(copy);
+        checkFlatAgrees(moved);
+        tree.sortNumericChildren();
+        checkFlatAgrees(tree);
+        checkFlatAgrees(copy);
+        const ModuleTree instantiated = instantiatedTree(tree, DType::F16);
+        checkFlatAgrees(instantiated);
+        QCOMPARE(instantiated.flat()->dtype[instantiated.flat()->tensorAt(tree.find("lm_head"), 0)], DType::F16);
     }
 
     void namesWithinAScope_data()

@@ -452,7 +452,7 @@ int runPlan(const std::vector<std::string> &argv)
             j["placements"] = nlohmann::ordered_json::array();
             for (int id : tree.preorder()) {
                 const auto &p = result.placements[static_cast<std::size_t>(id)];
-                j["placements"].push_back({{"name", p.name}, {"device", p.device ? nlohmann::ordered_json(p.device->toJson()) : nlohmann::ordered_json()},
+                j["placements"].push_back({{"name", tree.module(id).name}, {"device", p.device ? nlohmann::ordered_json(p.device->toJson()) : nlohmann::ordered_json()},
                                            {"bytes", p.bytes}, {"kind", toString(p.kind)}, {"map_key", p.mapKey}, {"reason", p.reason()}});
             }
         }
@@ -500,7 +500,8 @@ int runPlan(const std::vector<std::string> &argv)
             const auto &p = result.placements[static_cast<std::size_t>(id)];
             if (p.mapKey || p.kind == PlacementKind::Inside)
                 continue;
-            std::cout << "  " << (p.name.empty() ? std::string("(whole model)") : printable(p.name)) << ": " << printable(p.reason()) << "\n";
+            const std::string &name = tree.module(id).name;
+            std::cout << "  " << (name.empty() ? std::string("(whole model)") : printable(name)) << ": " << printable(p.reason()) << "\n";
         }
         std::cout << "\n";
     }
