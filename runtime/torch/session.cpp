@@ -900,12 +900,12 @@ private:
                 slots = CopyStaging::create(why);
                 if (!slots) {
                     d->staging.clear();
-                    result.notes.push_back(d->label + " copies the weights from disk straight from the mapped file, in pageable memory (" +
-                                           why + "): one copy at a time, at a fraction of the link's speed");
+                    result.notes.push_back(d->label + " copies the weights it brings in from disk (or from unlocked CPU RAM) straight from " +
+                                           "pageable memory (" + why + "): one copy at a time, at a fraction of the link's speed");
                     break;
                 }
-                result.pageLockedBytes += CopyStaging::kBytes;
             }
+            result.pageLockedBytes += static_cast<std::int64_t>(d->staging.size()) * CopyStaging::kBytes;
         }
         for (auto &[name, w] : m_weights) {
             checkCancel();
