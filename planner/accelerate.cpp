@@ -111,11 +111,35 @@ struct NamedTensor {
     int slot; // in the module: KeyTarget::tensor (params first, then buffers)
 };
 
-// Section 1: params of the subtree (pre-order, dedup by tie id), then buffers likewise.
-std::vector<NamedTensor> enumerateTensors(const ModuleTree &tree, int from, bool params, bool buffers, bool names = true)
+// Section 1's enumeration over the flat layout: the params of the subtree of `from` in pre-order
+// (a subtree is contiguous in it), then its buffers, each pass counting a tie id once; calls
+// visit(module id, slot, the tensor's index in the layout).
+template <class Visit>
+void forEachEnumerated(const FlatTree &f, int from, bool params, bool buffers, Visit &&visit)
+{
+    const auto root = static_cast<std::size_t>(from);
+    for (int pass = 0; pass < 2; ++pass) {
+        if ((pass == 0 && !params) || (pass == 1 && !buffers))
+            continue;
+        std::unordered_set<int> seen;
+        for (int p = f.position[root]; p < f.end[root]; ++p) {
+            const int id = f.order[static_cast<std::size_t>(p)];
+            const auto i = static_cast<std::size_t>(id);
+            const int last = pass == 0 ? f.paramCount[i] : f.tensorsOf(id);
+            for (int slot = pass == 0 ? 0 : f.paramCount[i]; slot < last; ++slot) {
+                const std::size_t k = f.tensorAt(id, slot);
+                if (f.tie[k] >= 0 && !seen.insert(f.tie[k]).second)
+                    continue;
+                visit(id, slot, k);
+            }
+        }
+    }
+}
+
+// The same enumeration with the tensors' records and names relative to `from`.
+std::vector<NamedTensor> enumerateTensors(const ModuleTree &tree, int from, bool params, bool buffers)
 {
     std::vector<NamedTensor> out;
-    const auto order = tree.preorder(from);
     const std::string &base = tree.module(from).name;
     auto relative = [&](int id, const Tensor &t) {
         const std::string_view mn = tree.module(id).name;
@@ -127,22 +151,10 @@ std::vector<NamedTensor> enumerateTensors(const ModuleTree &tree, int from, bool
         name.append(rel).append(1, '.').append(t.name);
         return name;
     };
-    for (int pass = 0; pass < 2; ++pass) {
-        if ((pass == 0 && !params) || (pass == 1 && !buffers))
-            continue;
-        std::unordered_set<int> seen;
-        for (int id : order) {
-            const Module &m = tree.module(id);
-            const auto &list = pass == 0 ? m.params : m.buffers;
-            const int first = pass == 0 ? 0 : static_cast<int>(m.params.size());
-            for (std::size_t i = 0; i < list.size(); ++i) {
-                const Tensor &t = list[i];
-                if (t.tie >= 0 && !seen.insert(t.tie).second)
-                    continue;
-                out.push_back({names ? relative(id, t) : std::string(), id, &t, first + static_cast<int>(i)});
-            }
-        }
-    }
+    forEachEnumerated(*tree.flat(), from, params, buffers, [&](int id, int slot, std::size_t) {
+        const Tensor &t = tree.tensor({id, slot});
+        out.push_back({relative(id, t), id, &t, slot});
+    });
     return out;
 }
 
@@ -385,41 +397,28 @@ SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, c
         const TargetPositions &targets = sizes.m_targets.emplace(tree);
         sizes.m_tensorPosition.assign(targets.size() - targets.modules(), -1);
         std::string full;
-        // Accelerate's enumeration: params of the tree in pre-order, then buffers, each pass
-        // counting a tie id once.
-        for (int pass = buffersOnly ? 1 : 0; pass < 2; ++pass) {
-            std::unordered_set<int> seen;
-            for (const int id : f.order) {
-                const auto i = static_cast<std::size_t>(id);
-                const int first = pass == 0 ? 0 : f.paramCount[i];
-                const int last = pass == 0 ? f.paramCount[i] : f.tensorsOf(id);
-                for (int slot = first; slot < last; ++slot) {
-                    const std::size_t k = f.tensorAt(id, slot);
-                    if (f.tie[k] >= 0 && !seen.insert(f.tie[k]).second)
-                        continue;
-                    if (!special.empty()) {
-                        const std::string &owner = tree.module(id).name;
-                        full.assign(owner);
-                        if (!owner.empty())
-                            full.append(1, '.');
-                        full.append(tree.tensor({id, slot}).name);
-                    }
-                    const double bytes = tensorBytes(f.numel[k], f.dtype[k], full, dtype, special);
-                    own[i] += bytes;
-                    // The owner's ancestors not entered yet (a module entered has its ancestors
-                    // entered), entered from the top; their bytes are summed below.
-                    chain.clear();
-                    for (int m = id; m >= 0 && position[static_cast<std::size_t>(m)] < 0; m = f.parent[static_cast<std::size_t>(m)])
-                        chain.push_back(m);
-                    for (auto it = chain.rbegin(); it != chain.rend(); ++it)
-                        position[static_cast<std::size_t>(*it)] = static_cast<std::int64_t>(
-                            sizes.m_paths ? appendNamed({*it, -1}, 0) : sizes.append(tree.module(*it).name, 0));
-                    const std::size_t at = sizes.m_paths ? appendNamed({id, slot}, bytes)
-                                                         : sizes.enterTail(sizes.writeJoined(tree.module(id).name, tree.tensor({id, slot}).name), bytes);
-                    sizes.m_tensorPosition[targets.of({id, slot}) - targets.modules()] = static_cast<std::int64_t>(at);
-                }
+        forEachEnumerated(f, ModuleTree::kRoot, !buffersOnly, true, [&](int id, int slot, std::size_t k) {
+            if (!special.empty()) {
+                const std::string &owner = tree.module(id).name;
+                full.assign(owner);
+                if (!owner.empty())
+                    full.append(1, '.');
+                full.append(tree.tensor({id, slot}).name);
             }
-        }
+            const double bytes = tensorBytes(f.numel[k], f.dtype[k], full, dtype, special);
+            own[static_cast<std::size_t>(id)] += bytes;
+            // The owner's ancestors not entered yet (a module entered has its ancestors entered),
+            // entered from the top; their bytes are summed below.
+            chain.clear();
+            for (int m = id; m >= 0 && position[static_cast<std::size_t>(m)] < 0; m = f.parent[static_cast<std::size_t>(m)])
+                chain.push_back(m);
+            for (auto it = chain.rbegin(); it != chain.rend(); ++it)
+                position[static_cast<std::size_t>(*it)] =
+                    static_cast<std::int64_t>(sizes.m_paths ? appendNamed({*it, -1}, 0) : sizes.append(tree.module(*it).name, 0));
+            const std::size_t at = sizes.m_paths ? appendNamed({id, slot}, bytes)
+                                                 : sizes.enterTail(sizes.writeJoined(tree.module(id).name, tree.tensor({id, slot}).name), bytes);
+            sizes.m_tensorPosition[targets.of({id, slot}) - targets.modules()] = static_cast<std::int64_t>(at);
+        });
         // Each module's bytes: its own tensors' and its children's (a child's id is above its
         // parent's). Sums of multiples of 1/8 byte, exact in any order.
         for (int id = tree.size() - 1; id > ModuleTree::kRoot; --id)
