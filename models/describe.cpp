@@ -117,7 +117,7 @@ ModelDescription fromBuilt(const detail::Family &family, detail::Built built)
 {
     ModelDescription d;
     d.tree = std::move(built.tree);
-    d.architecture = d.tree.module(planner::ModuleTree::kRoot).className;
+    d.architecture = std::as_const(d.tree).module(planner::ModuleTree::kRoot).className;
     d.family = family.name;
     d.fromRegistry = true;
     d.noSplitClasses = family.noSplitClasses;
@@ -154,7 +154,7 @@ bool isIndex(const std::string &s, std::size_t expected)
 // the no-split class (the first copy may carry extra tensors, as T5's relative attention bias).
 void guessBlocks(ModelDescription &d, const std::string &classPrefix)
 {
-    auto &tree = d.tree;
+    const auto &tree = std::as_const(d.tree);
     std::vector<int> containers;
     for (int id : tree.preorder()) {
         const auto &m = tree.module(id);
@@ -191,7 +191,7 @@ void guessBlocks(ModelDescription &d, const std::string &classPrefix)
         const auto &m = tree.module(c);
         const std::string cls = classPrefix.empty() ? "Block(" + m.localName + ")" : classPrefix;
         for (int child : m.children)
-            tree.module(child).className = cls;
+            d.tree.setClassName(child, cls);
         if (std::find(d.noSplitClasses.begin(), d.noSplitClasses.end(), cls) == d.noSplitClasses.end())
             d.noSplitClasses.push_back(cls);
     }
@@ -216,7 +216,7 @@ ModelDescription nameDerived(const loader::Checkpoint &checkpoint, const detail:
     d.tree = planner::ModuleTree::fromTensorNames(tensors);
     if (!checkpoint.configInfo.architectures.empty())
         d.architecture = checkpoint.configInfo.architectures.front();
-    d.tree.module(planner::ModuleTree::kRoot).className = d.architecture;
+    d.tree.setClassName(planner::ModuleTree::kRoot, d.architecture);
     d.dims = dimsFromConfig(checkpoint.config);
     std::string blockClass;
     if (family && !family->noSplitClasses.empty())
@@ -285,44 +285,46 @@ Match matchCheckpoint(const detail::Family &family, const loader::Checkpoint &ch
             groupPresent[g] = groupPresent[g] || byName.count(n) > 0;
 
     std::vector<bool> used(catalog.tensors.size(), false);
-    for (int id : d.tree.preorder()) {
-        auto &mod = d.tree.module(id);
-        for (auto *list : {&mod.params, &mod.buffers})
-            for (auto &t : *list) {
-                if (!t.persistent)
-                    continue;
-                const std::string name = d.tree.tensorName(id, t);
-                auto it = byName.find(name);
-                if (it == byName.end()) {
-                    auto tie = tieOf.find(name);
-                    if (tie != tieOf.end() && groupPresent[static_cast<std::size_t>(tie->second)])
-                        continue; // a tied alias saved once under another name
-                    d.missingTensors.push_back(name);
-                    continue;
-                }
-                const auto &e = catalog.tensors[static_cast<std::size_t>(it->second)];
-                used[static_cast<std::size_t>(it->second)] = true;
-                ++match.matched;
-                if (e.shape != t.shape)
-                    d.shapeMismatches.push_back(name + ": expected " + shapeText(t.shape) + ", checkpoint "
-                                                + shapeText(e.shape));
-                if (e.dtype != t.dtype) {
-                    const bool keptFp32 = keepFp32.count(name) > 0;
-                    if (!keptFp32)
-                        d.dtypeDifferences.push_back(name + ": expected " + dtypeText(t.dtype) + ", checkpoint "
-                                                     + dtypeText(e.dtype));
-                    // The model holds what the checkpoint stores (keep_in_fp32 tensors stay F32).
-                    if (!(keptFp32 && isFloating(e.dtype)))
-                        t.dtype = e.dtype;
-                }
+    const planner::ModuleTree &tree = d.tree;
+    for (int id : tree.preorder()) {
+        const auto &mod = tree.module(id);
+        const int params = static_cast<int>(mod.params.size());
+        for (int slot = 0; slot < params + static_cast<int>(mod.buffers.size()); ++slot) {
+            const planner::Tensor &t = tree.tensor({id, slot});
+            if (!t.persistent)
+                continue;
+            const std::string name = d.tree.tensorName(id, t);
+            auto it = byName.find(name);
+            if (it == byName.end()) {
+                auto tie = tieOf.find(name);
+                if (tie != tieOf.end() && groupPresent[static_cast<std::size_t>(tie->second)])
+                    continue; // a tied alias saved once under another name
+                d.missingTensors.push_back(name);
+                continue;
             }
+            const auto &e = catalog.tensors[static_cast<std::size_t>(it->second)];
+            used[static_cast<std::size_t>(it->second)] = true;
+            ++match.matched;
+            if (e.shape != t.shape)
+                d.shapeMismatches.push_back(name + ": expected " + shapeText(t.shape) + ", checkpoint "
+                                            + shapeText(e.shape));
+            if (e.dtype != t.dtype) {
+                const bool keptFp32 = keepFp32.count(name) > 0;
+                if (!keptFp32)
+                    d.dtypeDifferences.push_back(name + ": expected " + dtypeText(t.dtype) + ", checkpoint "
+                                                 + dtypeText(e.dtype));
+                // The model holds what the checkpoint stores (keep_in_fp32 tensors stay F32).
+                if (!(keptFp32 && isFloating(e.dtype)))
+                    d.tree.setDtype({id, slot}, e.dtype);
+            }
+        }
     }
     // Non-persistent buffers that older releases saved (GPT-2/GPT-J "attn.bias" / "attn.masked_bias"
     // masks, per-layer rotary "inv_freq"): transformers drops them on load
     // (_keys_to_ignore_on_load_unexpected), so they are neither unexpected nor part of the model.
     std::unordered_set<std::string> transient;
     for (int id : d.tree.preorder())
-        for (const auto &b : d.tree.module(id).buffers)
+        for (const auto &b : std::as_const(d.tree).module(id).buffers)
             if (!b.persistent)
                 transient.insert(d.tree.tensorName(id, b));
     std::size_t ignored = 0;

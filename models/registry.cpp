@@ -238,7 +238,7 @@ public:
             return;
         int id = planner::ModuleTree::kRoot;
         if (isRoot)
-            m_tree.module(id).className = className(spec.cls);
+            m_tree.setClassName(id, className(spec.cls));
         else
             id = m_tree.addChild(parentId, name ? *name : spec.name, className(spec.cls));
         for (const auto &t : spec.tensors)
@@ -284,7 +284,7 @@ private:
         t.fixedDtype = spec.dtype.has_value();
         t.buffer = spec.role != Role::Param;
         t.persistent = spec.role != Role::Transient;
-        t.shape = shape(spec, m_tree.module(id).name);
+        t.shape = shape(spec, std::as_const(m_tree).module(id).name);
         m_tree.addTensor(id, std::move(t));
     }
 
@@ -538,30 +538,33 @@ Built build(const Family &family, const nlohmann::json &config, DType dtype, Lay
     out.env = builder.env();
 
     // Tied groups: every listed tensor the tree has; groups of one are no tie.
-    auto param = [&](const std::string &name) -> planner::Tensor * {
+    const planner::ModuleTree &tree = out.tree;
+    auto param = [&](const std::string &name) -> std::optional<planner::KeyTarget> {
         const auto dot = name.rfind('.');
-        const int id = out.tree.find(dot == std::string::npos ? std::string_view() : std::string_view(name).substr(0, dot));
+        const int id = tree.find(dot == std::string::npos ? std::string_view() : std::string_view(name).substr(0, dot));
         if (id < 0)
-            return nullptr;
+            return std::nullopt;
         const std::string_view local = dot == std::string::npos ? std::string_view(name) : std::string_view(name).substr(dot + 1);
-        for (auto &p : out.tree.module(id).params)
-            if (p.name == local)
-                return &p;
-        return nullptr;
+        const auto &params = tree.module(id).params;
+        for (std::size_t slot = 0; slot < params.size(); ++slot)
+            if (params[slot].name == local)
+                return planner::KeyTarget{id, static_cast<int>(slot)};
+        return std::nullopt;
     };
-    Ties ties = assignTies(family, out.env, [&](const std::string &name) { return param(name) != nullptr; });
+    Ties ties = assignTies(family, out.env, [&](const std::string &name) { return param(name).has_value(); });
     for (const auto &[name, id] : ties.ids)
-        param(name)->tie = id;
+        out.tree.setTie(*param(name), id);
     out.tiedGroups = std::move(ties.groups);
 
     // keep_in_fp32: every tensor of a module whose local name is listed.
-    for (int id : out.tree.preorder())
+    for (int id : tree.preorder())
         for (const auto &keep : family.keepFp32Modules)
-            if (out.tree.module(id).localName == keep && id != planner::ModuleTree::kRoot)
-                for (auto &p : out.tree.module(id).params) {
-                    out.keepFp32Tensors.push_back(out.tree.tensorName(id, p));
+            if (tree.module(id).localName == keep && id != planner::ModuleTree::kRoot)
+                for (std::size_t slot = 0; slot < tree.module(id).params.size(); ++slot) {
+                    const planner::Tensor &p = tree.module(id).params[slot];
+                    out.keepFp32Tensors.push_back(tree.tensorName(id, p));
                     if (isFloating(p.dtype))
-                        p.dtype = DType::F32;
+                        out.tree.setDtype({id, static_cast<int>(slot)}, DType::F32);
                 }
     return out;
 }

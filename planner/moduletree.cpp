@@ -11,6 +11,7 @@
 #include <limits>
 #include <numeric>
 #include <unordered_set>
+#include <utility>
 
 namespace mizan::planner {
 
@@ -36,6 +37,12 @@ bool isPlainWord(std::string_view local)
     return !local.empty() && local.find('.') == std::string_view::npos;
 }
 
+std::uint8_t flagsOf(const Tensor &t)
+{
+    return static_cast<std::uint8_t>((t.buffer ? FlatTree::kBuffer : 0) | (t.persistent ? FlatTree::kPersistent : 0) |
+                                     (t.fixedDtype ? FlatTree::kFixedDtype : 0));
+}
+
 std::size_t tensorKeyHash(int module, std::string_view local)
 {
     return std::hash<std::string_view>()(local) ^ (static_cast<std::size_t>(module) * 0x9E3779B97F4A7C15ull);
@@ -46,6 +53,7 @@ std::size_t tensorKeyHash(int module, std::string_view local)
 ModuleTree::ModuleTree()
 {
     m_modules.push_back(Module{});
+    m_log.addModule(-1, 0, std::string(), 0);
     m_index.append(std::string_view(), [](std::int64_t) { return std::string_view(); });
 }
 
@@ -59,15 +67,23 @@ int ModuleTree::find(std::string_view fullName) const
 
 void ModuleTree::reserve(int modules)
 {
-    m_modules.reserve(static_cast<std::size_t>(modules));
-    m_index.reserve(static_cast<std::size_t>(modules));
+    const auto n = static_cast<std::size_t>(modules);
+    m_modules.reserve(n);
+    m_index.reserve(n);
+    if (m_log.valid) {
+        for (auto *v : {&m_log.parent, &m_log.depth, &m_log.classId, &m_log.paramCount, &m_log.bufferCount})
+            v->reserve(n);
+        m_log.nameSize.reserve(n);
+        m_log.firstTensor.reserve(n);
+    }
 }
 
 int ModuleTree::addChild(int parent, std::string localName, std::string className)
 {
     const int id = size();
+    m_flat.reset();
     {
-        const Module &p = module(parent);
+        const Module &p = m_modules[static_cast<std::size_t>(parent)];
         Module m;
         m.name = p.name.empty() ? localName : p.name + "." + localName;
         m.localName = std::move(localName);
@@ -76,13 +92,17 @@ int ModuleTree::addChild(int parent, std::string localName, std::string classNam
         m.depth = p.depth + 1;
         m_modules.push_back(std::move(m));
     }
+    if (m_log.valid) {
+        const Module &m = m_modules.back();
+        m_log.addModule(parent, m.depth, m.className, m.name.size());
+    }
     // Names stay paths while the new one is a plain word that no tensor of the parent has (nor
     // another child: then its full name would be there already).
     if (m_namesArePaths) {
         const std::string_view local = m_modules.back().localName;
         m_namesArePaths = isPlainWord(local) && findTensor(parent, false, local) < 0 && findTensor(parent, true, local) < 0;
     }
-    module(parent).children.push_back(id);
+    m_modules[static_cast<std::size_t>(parent)].children.push_back(id);
     // The new module follows the last one in pre-order when that one is in the parent's subtree.
     m_idsInPreorder = m_idsInPreorder && isWithin(id - 1, parent);
     if (m_deferIndexing) {
@@ -159,13 +179,17 @@ void ModuleTree::addTensor(int id, Tensor tensor)
     // Names stay paths while the new one is a plain word that no child or other tensor of the
     // module has (a repeat in an indexed list is seen when it is entered, below).
     if (m_namesArePaths) {
-        const auto &same = buffer ? module(id).buffers : module(id).params;
+        const Module &owner = m_modules[static_cast<std::size_t>(id)];
+        const auto &same = buffer ? owner.buffers : owner.params;
         m_namesArePaths = isPlainWord(tensor.name) && findTensor(id, !buffer, tensor.name) < 0 && !hasChild(id, tensor.name) &&
                           (same.size() >= kScanTensors || findTensor(id, buffer, tensor.name) < 0);
     }
-    Module &m = module(id);
+    m_flat.reset();
+    Module &m = m_modules[static_cast<std::size_t>(id)];
     auto &list = buffer ? m.buffers : m.params;
     list.push_back(std::move(tensor));
+    if (m_log.valid)
+        m_log.addTensor(id, list.back());
     if (list.size() <= kScanTensors)
         return;
     TensorIndex &index = buffer ? m_bufferIndex : m_paramIndex;
@@ -179,7 +203,7 @@ void ModuleTree::addTensor(int id, Tensor tensor)
         }
         const bool fresh = index.table.appendHashed(tensorKeyHash(id, local), [&](std::int64_t position) {
             const auto [owner, at] = index.refs[static_cast<std::size_t>(position)];
-            const Module &o = this->module(owner);
+            const Module &o = m_modules[static_cast<std::size_t>(owner)];
             return owner == id && (buffer ? o.buffers : o.params)[static_cast<std::size_t>(at)].name == local;
         });
         m_namesArePaths = m_namesArePaths && fresh;
@@ -348,7 +372,7 @@ void ModuleTree::sortNumericChildren()
         std::vector<std::size_t> slots;
         std::vector<std::pair<std::uint64_t, int>> numbered;
         for (std::size_t i = 0; i < m.children.size(); ++i) {
-            if (auto n = asNumber(module(m.children[i]).localName)) {
+            if (auto n = asNumber(m_modules[static_cast<std::size_t>(m.children[i])].localName)) {
                 slots.push_back(i);
                 numbered.emplace_back(*n, m.children[i]);
             }
@@ -357,8 +381,10 @@ void ModuleTree::sortNumericChildren()
             continue;
         std::stable_sort(numbered.begin(), numbered.end(),
                          [](const auto &a, const auto &b) { return a.first < b.first; });
-        for (std::size_t k = 0; k < slots.size(); ++k)
+        for (std::size_t k = 0; k < slots.size(); ++k) {
+            m_log.childrenInIdOrder = m_log.childrenInIdOrder && m.children[slots[k]] == numbered[k].second;
             m.children[slots[k]] = numbered[k].second;
+        }
     }
     m_idsInPreorder = false;
     const std::vector<int> order = preorder();
@@ -444,8 +470,9 @@ void moduleFromJson(ModuleTree &tree, int id, const nlohmann::json &j, std::unor
 {
     if (!j.is_object())
         badTree("module entry is not an object");
-    const std::string where = tree.module(id).name.empty() ? std::string("<root>") : tree.module(id).name;
-    tree.module(id).className = j.value("class", std::string());
+    const std::string &name = std::as_const(tree).module(id).name;
+    const std::string where = name.empty() ? std::string("<root>") : name;
+    tree.setClassName(id, j.value("class", std::string()));
     for (const char *key : {"params", "buffers"}) {
         if (!j.contains(key))
             continue;
@@ -544,6 +571,106 @@ std::vector<char> FlatTree::classesIn(const std::vector<std::string> &names) con
 FlatTree ModuleTree::makeFlat() const
 {
     FlatTree f;
+    if (m_log.valid)
+        flatFromLog(f);
+    else
+        flatFromRecords(f);
+    // The pre-order, from the children just laid out.
+    const auto n = static_cast<std::size_t>(f.size());
+    if (m_idsInPreorder) {
+        f.order.resize(n);
+        std::iota(f.order.begin(), f.order.end(), 0);
+    } else {
+        f.order.reserve(n);
+        std::vector<int> stack{kRoot};
+        while (!stack.empty()) {
+            const int id = stack.back();
+            stack.pop_back();
+            f.order.push_back(id);
+            for (int k = f.childCount(id); k-- > 0;)
+                stack.push_back(f.childrenOf(id)[k]);
+        }
+    }
+    f.position.resize(n);
+    f.end.resize(n);
+    for (std::size_t p = 0; p < f.order.size(); ++p)
+        f.position[static_cast<std::size_t>(f.order[p])] = static_cast<int>(p);
+    // A module's subtree ends where its last child's does (children come after it in pre-order).
+    for (std::size_t p = f.order.size(); p-- > 0;) {
+        const auto i = static_cast<std::size_t>(f.order[p]);
+        const int last = f.childBegin[i + 1];
+        f.end[i] = last == f.childBegin[i] ? static_cast<int>(p) + 1 : f.end[static_cast<std::size_t>(f.children[static_cast<std::size_t>(last - 1)])];
+    }
+    return f;
+}
+
+void ModuleTree::flatFromLog(FlatTree &f) const
+{
+    const LayoutLog &log = m_log;
+    const auto n = m_modules.size();
+    f.parent = log.parent;
+    f.depth = log.depth;
+    f.classId = log.classId;
+    f.classNames = log.classNames;
+    f.paramCount = log.paramCount;
+    f.nameSize = log.nameSize;
+    f.tensorBegin.resize(n + 1);
+    std::int64_t k = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        f.tensorBegin[i] = k;
+        k += log.paramCount[i] + log.bufferCount[i];
+    }
+    f.tensorBegin[n] = k;
+    if (log.grouped) {
+        f.numel = log.numel;
+        f.dtype = log.dtype;
+        f.tie = log.tie;
+        f.flags = log.flags;
+        f.localNameSize = log.localNameSize;
+    } else {
+        // Each tensor to its module's place, params first, in the order added within each list.
+        const auto tensors = static_cast<std::size_t>(k);
+        f.numel.resize(tensors);
+        f.dtype.resize(tensors);
+        f.tie.resize(tensors);
+        f.flags.resize(tensors);
+        f.localNameSize.resize(tensors);
+        std::vector<int> params(n, 0), buffers(n, 0);
+        for (std::size_t j = 0; j < log.owner.size(); ++j) {
+            const auto o = static_cast<std::size_t>(log.owner[j]);
+            const int slot = (log.flags[j] & FlatTree::kBuffer) ? log.paramCount[o] + buffers[o]++ : params[o]++;
+            const auto at = static_cast<std::size_t>(f.tensorBegin[o] + slot);
+            f.numel[at] = log.numel[j];
+            f.dtype[at] = log.dtype[j];
+            f.tie[at] = log.tie[j];
+            f.flags[at] = log.flags[j];
+            f.localNameSize[at] = log.localNameSize[j];
+        }
+    }
+    f.tiedTensors = log.tiedTensors;
+    f.childBegin.assign(n + 1, 0);
+    if (log.childrenInIdOrder) {
+        // Children in id order: counted by parent, then placed.
+        for (std::size_t i = 1; i < n; ++i)
+            ++f.childBegin[static_cast<std::size_t>(log.parent[i]) + 1];
+        for (std::size_t i = 0; i < n; ++i)
+            f.childBegin[i + 1] += f.childBegin[i];
+        f.children.resize(n > 0 ? n - 1 : 0);
+        std::vector<int> next(f.childBegin.begin(), f.childBegin.end() - 1);
+        for (std::size_t i = 1; i < n; ++i)
+            f.children[static_cast<std::size_t>(next[static_cast<std::size_t>(log.parent[i])]++)] = static_cast<int>(i);
+    } else {
+        f.children.reserve(n > 0 ? n - 1 : 0);
+        for (std::size_t i = 0; i < n; ++i) {
+            f.childBegin[i] = static_cast<int>(f.children.size());
+            f.children.insert(f.children.end(), m_modules[i].children.begin(), m_modules[i].children.end());
+        }
+        f.childBegin[n] = static_cast<int>(f.children.size());
+    }
+}
+
+void ModuleTree::flatFromRecords(FlatTree &f) const
+{
     const auto n = m_modules.size();
     std::size_t tensors = 0;
     for (const Module &m : m_modules)
@@ -561,17 +688,7 @@ FlatTree ModuleTree::makeFlat() const
     f.tie.resize(tensors);
     f.flags.resize(tensors);
     f.localNameSize.resize(tensors);
-    // Class names are few: found by a scan, the last one found first (siblings often share one).
-    int lastClass = -1;
-    auto classOf = [&](const std::string &name) {
-        if (lastClass >= 0 && f.classNames[static_cast<std::size_t>(lastClass)] == name)
-            return lastClass;
-        for (std::size_t c = 0; c < f.classNames.size(); ++c)
-            if (f.classNames[c] == name)
-                return lastClass = static_cast<int>(c);
-        f.classNames.push_back(name);
-        return lastClass = static_cast<int>(f.classNames.size()) - 1;
-    };
+    LayoutLog classes; // for its class names
     std::size_t k = 0;
     for (std::size_t i = 0; i < n; ++i) {
         const Module &m = m_modules[i];
@@ -582,14 +699,13 @@ FlatTree ModuleTree::makeFlat() const
         f.childBegin[i] = static_cast<int>(f.children.size());
         f.children.insert(f.children.end(), m.children.begin(), m.children.end());
         f.tensorBegin[i] = static_cast<std::int64_t>(k);
-        f.classId[i] = classOf(m.className);
+        f.classId[i] = classes.classOf(m.className);
         for (const auto *list : {&m.params, &m.buffers})
             for (const Tensor &x : *list) {
                 f.numel[k] = x.numel();
                 f.dtype[k] = x.dtype;
                 f.tie[k] = x.tie;
-                f.flags[k] = static_cast<std::uint8_t>((x.buffer ? FlatTree::kBuffer : 0) | (x.persistent ? FlatTree::kPersistent : 0) |
-                                                       (x.fixedDtype ? FlatTree::kFixedDtype : 0));
+                f.flags[k] = flagsOf(x);
                 f.localNameSize[k] = static_cast<std::uint32_t>(x.name.size());
                 f.tiedTensors += x.tie >= 0;
                 ++k;
@@ -597,18 +713,105 @@ FlatTree ModuleTree::makeFlat() const
     }
     f.childBegin[n] = static_cast<int>(f.children.size());
     f.tensorBegin[n] = static_cast<std::int64_t>(k);
-    f.order = preorder();
-    f.position.resize(n);
-    f.end.resize(n);
-    for (std::size_t p = 0; p < f.order.size(); ++p)
-        f.position[static_cast<std::size_t>(f.order[p])] = static_cast<int>(p);
-    // A module's subtree ends where its last child's does (children come after it in pre-order).
-    for (std::size_t p = f.order.size(); p-- > 0;) {
-        const auto i = static_cast<std::size_t>(f.order[p]);
-        const int last = f.childBegin[i + 1];
-        f.end[i] = last == f.childBegin[i] ? static_cast<int>(p) + 1 : f.end[static_cast<std::size_t>(f.children[static_cast<std::size_t>(last - 1)])];
+    f.classNames = std::move(classes.classNames);
+}
+
+int ModuleTree::LayoutLog::classOf(const std::string &name)
+{
+    // Class names are few: found by a scan, the last one found first (siblings often share one).
+    if (lastClass >= 0 && classNames[static_cast<std::size_t>(lastClass)] == name)
+        return lastClass;
+    for (std::size_t c = 0; c < classNames.size(); ++c)
+        if (classNames[c] == name)
+            return lastClass = static_cast<int>(c);
+    classNames.push_back(name);
+    return lastClass = static_cast<int>(classNames.size()) - 1;
+}
+
+void ModuleTree::LayoutLog::addModule(int parentId, int moduleDepth, const std::string &className, std::size_t nameBytes)
+{
+    parent.push_back(parentId);
+    depth.push_back(moduleDepth);
+    classId.push_back(classOf(className));
+    paramCount.push_back(0);
+    bufferCount.push_back(0);
+    nameSize.push_back(static_cast<std::uint32_t>(nameBytes));
+    firstTensor.push_back(-1);
+}
+
+void ModuleTree::LayoutLog::addTensor(int module, const Tensor &t)
+{
+    const auto m = static_cast<std::size_t>(module);
+    if (grouped && module != lastOwner) {
+        // A new run: the layout's order while it comes after the last run's module.
+        grouped = module > lastOwner;
+        firstTensor[m] = static_cast<std::int64_t>(owner.size());
+    } else if (grouped && !t.buffer && bufferCount[m] > 0) {
+        grouped = false; // a param after the module's buffers
     }
-    return f;
+    lastOwner = module;
+    ++(t.buffer ? bufferCount : paramCount)[m];
+    owner.push_back(module);
+    numel.push_back(t.numel());
+    dtype.push_back(t.dtype);
+    tie.push_back(t.tie);
+    flags.push_back(flagsOf(t));
+    localNameSize.push_back(static_cast<std::uint32_t>(t.name.size()));
+    tiedTensors += t.tie >= 0;
+}
+
+std::int64_t ModuleTree::LayoutLog::indexOf(const KeyTarget &target) const
+{
+    if (!grouped)
+        return -1;
+    return firstTensor[static_cast<std::size_t>(target.module)] + target.tensor;
+}
+
+void ModuleTree::setClassName(int id, std::string className)
+{
+    m_flat.reset();
+    Module &m = m_modules[static_cast<std::size_t>(id)];
+    m.className = std::move(className);
+    if (m_log.valid)
+        m_log.classId[static_cast<std::size_t>(id)] = m_log.classOf(m.className);
+}
+
+namespace {
+
+Tensor &tensorOf(Module &m, int slot)
+{
+    const auto s = static_cast<std::size_t>(slot);
+    return s < m.params.size() ? m.params[s] : m.buffers[s - m.params.size()];
+}
+
+} // namespace
+
+void ModuleTree::setTie(const KeyTarget &target, int tie)
+{
+    m_flat.reset();
+    Tensor &t = tensorOf(m_modules[static_cast<std::size_t>(target.module)], target.tensor);
+    if (m_log.valid) {
+        if (const std::int64_t k = m_log.indexOf(target); k >= 0) {
+            m_log.tiedTensors += (tie >= 0) - (t.tie >= 0);
+            m_log.tie[static_cast<std::size_t>(k)] = tie;
+        } else {
+            m_log.valid = false;
+        }
+    }
+    t.tie = tie;
+}
+
+void ModuleTree::setDtype(const KeyTarget &target, DType dtype)
+{
+    m_flat.reset();
+    Tensor &t = tensorOf(m_modules[static_cast<std::size_t>(target.module)], target.tensor);
+    if (m_log.valid) {
+        if (const std::int64_t k = m_log.indexOf(target); k >= 0)
+            m_log.dtype[static_cast<std::size_t>(k)] = dtype;
+        else
+            m_log.valid = false;
+    }
+    t.dtype = dtype;
 }
 
 ModuleTree::FlatCache &ModuleTree::FlatCache::operator=(const FlatCache &other)
@@ -699,10 +902,15 @@ DType instantiatedDtype(const Tensor &tensor, DType load)
 ModuleTree instantiatedTree(const ModuleTree &tree, DType load)
 {
     ModuleTree out = tree;
-    for (int id = 0; id < out.size(); ++id)
-        for (auto *list : {&out.module(id).params, &out.module(id).buffers})
-            for (auto &t : *list)
-                t.dtype = instantiatedDtype(t, load);
+    for (int id = 0; id < tree.size(); ++id) {
+        const Module &m = tree.module(id);
+        const int params = static_cast<int>(m.params.size());
+        for (int slot = 0; slot < params + static_cast<int>(m.buffers.size()); ++slot) {
+            const Tensor &t = slot < params ? m.params[static_cast<std::size_t>(slot)] : m.buffers[static_cast<std::size_t>(slot - params)];
+            if (const DType d = instantiatedDtype(t, load); d != t.dtype)
+                out.setDtype({id, slot}, d);
+        }
+    }
     return out;
 }
 

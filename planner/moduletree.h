@@ -118,11 +118,25 @@ public:
     // Changes a module's class or tensors' shapes and dtypes; names and children are set by
     // addChild and addTensor only (the name indexes and namesArePaths follow them). Drops the
     // flat layout (flat()): a reference from here must not be kept past the next const pass.
+    // Also stops the recording of the layout's numbers (layoutRecorded()): a builder changes
+    // classes, ties and dtypes through the setters below instead.
     Module &module(int id)
     {
         m_flat.reset();
+        m_log.valid = false;
         return m_modules[static_cast<std::size_t>(id)];
     }
+    // Changes that keep the layout's numbers recorded, where the non-const module() stops that.
+    void setClassName(int id, std::string className);
+    // Of a tensor (target.isTensor()).
+    void setTie(const KeyTarget &target, int tie);
+    void setDtype(const KeyTarget &target, DType dtype);
+    // Are the layout's numbers recorded as the tree was built (addChild, addTensor and the setters
+    // above write them while each record is still in the caches)? Then flat() makes the layout from
+    // those arrays alone, without reading the records, the names' and shapes' heap blocks of a
+    // million modules. A change through the non-const module() stops it for this tree (flat() then
+    // reads the records, with the same result).
+    bool layoutRecorded() const { return m_log.valid; }
     const std::vector<Module> &modules() const { return m_modules; }
 
     // Full module name -> id, or -1.
@@ -235,6 +249,42 @@ private:
     };
     FlatCache m_flat;
     FlatTree makeFlat() const;
+    // The layout made from the recorded numbers (m_log.valid), or from the records.
+    void flatFromLog(FlatTree &f) const;
+    void flatFromRecords(FlatTree &f) const;
+
+    // The layout's numbers as the tree was built (layoutRecorded()).
+    struct LayoutLog {
+        bool valid = true;
+        // Every module's children in id order (addChild's order; sortNumericChildren may change it):
+        // the layout's children are then found from the parents alone.
+        bool childrenInIdOrder = true;
+        // Tensors added module after module in id order, each module's params before its buffers:
+        // the order added is then the layout's.
+        bool grouped = true;
+        int lastOwner = -1;
+        // By module id.
+        std::vector<int> parent, depth, classId, paramCount, bufferCount;
+        std::vector<std::uint32_t> nameSize;
+        std::vector<std::int64_t> firstTensor; // index of its first tensor below (with `grouped`), -1 before
+        std::vector<std::string> classNames;
+        int lastClass = -1;
+        // By tensor, in the order added.
+        std::vector<int> owner;
+        std::vector<std::int64_t> numel;
+        std::vector<DType> dtype;
+        std::vector<int> tie;
+        std::vector<std::uint8_t> flags;
+        std::vector<std::uint32_t> localNameSize;
+        std::int64_t tiedTensors = 0;
+
+        int classOf(const std::string &name);
+        void addModule(int parent, int depth, const std::string &className, std::size_t nameSize);
+        void addTensor(int module, const Tensor &tensor);
+        // The index below of a module's tensor by slot, or -1 where unknown (not `grouped`).
+        std::int64_t indexOf(const KeyTarget &target) const;
+    };
+    LayoutLog m_log;
 };
 
 // Resolves a device map's keys one after another, as ModuleTree::resolveKey does, comparing names

@@ -775,6 +775,7 @@ private Q_SLOTS:
         named.back().second = t(DType::F32, {}, true);
         ModuleTree tree = ModuleTree::fromTensorNames(named);
         QVERIFY(!tree.idsInPreorder()); // "10" was made before "2"
+        QVERIFY(tree.layoutRecorded());
         checkFlatAgrees(tree);
         const auto before = tree.flat();
         QCOMPARE(tree.flat().get(), before.get()); // kept while the tree is unchanged
@@ -795,9 +796,14 @@ private Q_SLOTS:
         mask.fixedDtype = true;
         tree.addTensor(layers, mask);
         checkFlatAgrees(tree);
+        QVERIFY(tree.layoutRecorded());
 
+        tree.setClassName(tree.find("model.embed"), "Embedding");
+        checkFlatAgrees(tree);
+        QVERIFY(tree.layoutRecorded());
         tree.module(tree.find("model.layers.2")).className = "Block";
         tree.module(tree.find("model")).className = "Model";
+        QVERIFY(!tree.layoutRecorded()); // a change it cannot follow: read from the records
         checkFlatAgrees(tree);
         QCOMPARE(tree.flat()->classId[static_cast<std::size_t>(tree.find("model.layers.2"))],
                  tree.flat()->classId[static_cast<std::size_t>(extra)]);
@@ -819,6 +825,75 @@ private Q_SLOTS:
         const ModuleTree instantiated = instantiatedTree(tree, DType::F16);
         checkFlatAgrees(instantiated);
         QCOMPARE(instantiated.flat()->dtype[instantiated.flat()->tensorAt(tree.find("lm_head"), 0)], DType::F16);
+    }
+
+    // The layout made from the numbers recorded as the tree was built (layoutRecorded()) is the one
+    // the records give, however the tensors came in and whatever the setters changed.
+    void recordedLayout_data()
+    {
+        QTest::addColumn<QString>("order");
+        QTest::newRow("module after module, params first") << "grouped";
+        QTest::newRow("a buffer before a param") << "buffer first";
+        QTest::newRow("a module's tensors in two runs") << "revisit";
+        QTest::newRow("tensors of a later module first") << "backwards";
+        QTest::newRow("numbered children sorted") << "sorted";
+    }
+    void recordedLayout()
+    {
+        QFETCH(QString, order);
+        ModuleTree tree;
+        const int model = tree.addChild(ModuleTree::kRoot, "model", "Model");
+        const int a = tree.addChild(model, order == "sorted" ? "10" : "a", "Block");
+        const int b = tree.addChild(model, order == "sorted" ? "9" : "b", "Block");
+        const int head = tree.addChild(ModuleTree::kRoot, "head", "Linear");
+        auto add = [&](int id, const char *name, bool buffer, int tie = -1) {
+            Tensor x = t(DType::BF16, {static_cast<std::int64_t>(std::string_view(name).size()), 3}, buffer);
+            x.name = name;
+            x.tie = tie;
+            tree.addTensor(id, x);
+        };
+        add(model, "embed", false, 0);
+        if (order == "backwards") {
+            add(b, "w", false);
+            add(a, "w", false);
+        } else {
+            if (order == "buffer first")
+                add(a, "mask", true);
+            add(a, "w", false);
+            if (order == "revisit")
+                add(b, "w", false);
+            add(a, "bias", false);
+            if (order != "buffer first")
+                add(a, "mask", true);
+        }
+        add(b, "scale", false);
+        add(head, "weight", false, 0);
+        if (order == "sorted")
+            tree.sortNumericChildren();
+        QVERIFY(tree.layoutRecorded());
+        checkFlatAgrees(tree);
+
+        // Changed by the setters: recorded still where the tensors came module after module.
+        tree.setClassName(b, "Other");
+        tree.setTie({head, 0}, -1);
+        tree.setDtype({model, 0}, DType::F32);
+        tree.setTie({a, 0}, 1);
+        tree.setTie({b, 0}, 1);
+        const bool grouped = order == "grouped" || order == "sorted";
+        QCOMPARE(tree.layoutRecorded(), grouped);
+        checkFlatAgrees(tree);
+        QCOMPARE(tree.flat()->tiedTensors, std::int64_t(3));
+        QCOMPARE(tree.flat()->dtype[tree.flat()->tensorAt(model, 0)], DType::F32);
+
+        // A copy keeps recording; instantiating a dtype changes dtypes through the setters.
+        ModuleTree copy = tree;
+        copy.addChild(head, "extra", "Linear");
+        QCOMPARE(copy.layoutRecorded(), grouped);
+        checkFlatAgrees(copy);
+        const ModuleTree instantiated = instantiatedTree(tree, DType::F16);
+        QCOMPARE(instantiated.layoutRecorded(), grouped);
+        checkFlatAgrees(instantiated);
+        QCOMPARE(instantiated.flat()->dtype[instantiated.flat()->tensorAt(model, 0)], DType::F16);
     }
 
     void namesWithinAScope_data()
