@@ -442,6 +442,25 @@ SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, c
     return sizes;
 }
 
+TreeBytes computeTreeBytes(const ModuleTree &tree, std::optional<DType> dtype)
+{
+    const auto flat = tree.flat();
+    const FlatTree &f = *flat;
+    TreeBytes out;
+    out.tensor.assign(static_cast<std::size_t>(f.tensors()), 0.0);
+    out.module.assign(static_cast<std::size_t>(f.size()), 0.0);
+    static const std::string noName;
+    forEachEnumerated(f, ModuleTree::kRoot, true, true, [&](int id, int, std::size_t k) {
+        const double bytes = tensorBytes(f.numel[k], f.dtype[k], noName, dtype, {});
+        out.tensor[k] = bytes;
+        out.module[static_cast<std::size_t>(id)] += bytes;
+    });
+    // As computeModuleSizes sums them: a child's id is above its parent's.
+    for (int id = f.size() - 1; id > ModuleTree::kRoot; --id)
+        out.module[static_cast<std::size_t>(f.parent[static_cast<std::size_t>(id)])] += out.module[static_cast<std::size_t>(id)];
+    return out;
+}
+
 double computeModuleTotalBufferSize(const ModuleTree &tree, int from, std::optional<DType> dtype,
                                     const SpecialDtypes &special)
 {

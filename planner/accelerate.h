@@ -147,6 +147,14 @@ private:
 SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype = std::nullopt,
                            const SpecialDtypes &specialDtypes = {}, bool buffersOnly = false,
                            int from = ModuleTree::kRoot);
+// computeModuleSizes' counts on the whole tree without its map, for callers that only ask for the
+// bytes of keys by what they name: every tensor's by its index in the tree's flat layout (0 for a
+// tied tensor counted before it) and every module's by id. No special dtypes (those go by name).
+struct TreeBytes {
+    std::vector<double> tensor;
+    std::vector<double> module;
+};
+TreeBytes computeTreeBytes(const ModuleTree &tree, std::optional<DType> dtype = std::nullopt);
 // compute_module_total_buffer_size(submodule `from`) (special dtypes matched on relative names).
 double computeModuleTotalBufferSize(const ModuleTree &tree, int from, std::optional<DType> dtype = std::nullopt,
                                     const SpecialDtypes &specialDtypes = {});

@@ -29,11 +29,6 @@ InferTrace::InferTrace(const ModuleTree &tree) : m_tree(tree), m_keys(tree)
 {
 }
 
-void InferTrace::reserve(std::size_t entries)
-{
-    m_entries.reserve(entries);
-}
-
 InferTrace::Entry &InferTrace::at(const KeyTarget &target, std::string_view name)
 {
     const auto [i, fresh] = m_keys.enter(target, name, static_cast<std::int64_t>(m_entries.size()));

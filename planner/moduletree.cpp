@@ -295,14 +295,20 @@ KeyResolver::KeyResolver(const ModuleTree &tree)
 
 bool KeyResolver::names(const KeyTarget &target, std::string_view key) const
 {
-    const Module &m = m_tree.module(target.module);
-    if (!target.isTensor())
-        return m.name == key;
-    const std::string_view local = m_tree.tensor(target).name;
-    if (m.name.empty())
-        return key == local;
-    return key.size() == m.name.size() + 1 + local.size() && key.starts_with(m.name) && key[m.name.size()] == '.' &&
-           key.ends_with(local);
+    // The target's owner (a tensor's module, a module's parent) is the last key's target or above
+    // it: its full name (names are paths) is the start of the last key. The key is compared with
+    // that and with the target's local name, not with the owner's name in the records, whose heap
+    // blocks a million-module tree's caches no longer hold.
+    const FlatTree &f = *m_flat;
+    const auto id = static_cast<std::size_t>(target.module);
+    const int owner = target.isTensor() ? target.module : f.parent[id];
+    const std::size_t prefix = f.nameSize[static_cast<std::size_t>(owner)];
+    const std::size_t start = prefix > 0 ? prefix + 1 : 0;
+    const std::size_t local = target.isTensor() ? f.localNameSize[f.tensorAt(target.module, target.tensor)] : f.nameSize[id] - start;
+    if (key.size() != start + local || prefix > m_lastKey.size() || key.compare(0, prefix, m_lastKey, 0, prefix) != 0 ||
+        (prefix > 0 && key[prefix] != '.'))
+        return false;
+    return key.substr(start) == (target.isTensor() ? m_tree.tensor(target).name : m_tree.module(target.module).localName);
 }
 
 int KeyResolver::subtreeEnd(int id)
@@ -324,6 +330,7 @@ std::optional<KeyTarget> KeyResolver::operator()(std::string_view key)
             if (!names(t, key))
                 return false;
             m_last = t;
+            m_lastKey.assign(key);
             return true;
         };
         if (last.isTensor() && last.tensor + 1 < tensors && is({last.module, last.tensor + 1}))
@@ -334,6 +341,8 @@ std::optional<KeyTarget> KeyResolver::operator()(std::string_view key)
             return m_last;
     }
     m_last = m_tree.resolveKey(key);
+    if (m_last)
+        m_lastKey.assign(key);
     return m_last;
 }
 

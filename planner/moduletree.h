@@ -298,6 +298,7 @@ public:
     std::optional<KeyTarget> operator()(std::string_view key);
 
 private:
+    // Does `key` name `target`, one of the targets that may follow the last key's?
     bool names(const KeyTarget &target, std::string_view key) const;
     int subtreeEnd(int id);
 
@@ -305,6 +306,7 @@ private:
     bool m_follow;
     std::shared_ptr<const FlatTree> m_flat; // the tree's, taken on first use
     std::optional<KeyTarget> m_last;
+    std::string m_lastKey; // the key that named m_last
 };
 
 // A position for every module and every tensor of a tree: modules at their ids, then each

@@ -356,9 +356,6 @@ Plan planOnce(const ModuleTree &tree, const PlanOptions &options, const std::vec
         }
         trace.reserveAt.insert(trace.reserveAt.end(), kept.begin(), kept.end());
     } else {
-        // At most one entry per name the sizes know (modules and tensors): no rehash of a table
-        // of a million names while infer runs.
-        trace.reserve(sizes.map.size());
         auto observer = [&trace](const accel::InferEvent &event) { trace.record(event); };
         const auto inferred = accel::inferAutoDeviceMap(tree, io, observer, pins.empty() ? nullptr : &constraints);
         result.bufferWarning = inferred.bufferWarning;

@@ -96,7 +96,6 @@ struct InferTrace {
     void record(const accel::InferEvent &event);
     // The entry of the key `name` that resolves to `target` (module -1: unresolved), or nullptr.
     const Entry *find(const KeyTarget &target, std::string_view name) const;
-    void reserve(std::size_t entries);
 
 private:
     Entry &at(const KeyTarget &target, std::string_view name);

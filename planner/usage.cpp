@@ -27,9 +27,17 @@ const ModuleTree &treeAsLoaded(const ModuleTree &tree, const PlanOptions &option
 }
 
 // The instantiated tree (when one is made) has the same module ids and names as `tree`.
-SizeTable::SizeTable(const ModuleTree &tree, const PlanOptions &options)
-    : map(accel::computeModuleSizes(treeAsLoaded(tree, options, instantiated), options.dtype, options.specialDtypes))
+SizeTable::SizeTable(const ModuleTree &tree, const PlanOptions &options, Scope scope)
 {
+    const ModuleTree &loaded = treeAsLoaded(tree, options, instantiated);
+    if (scope == Scope::KeysOnly && options.specialDtypes.empty() && loaded.namesArePaths()) {
+        accel::TreeBytes bytes = accel::computeTreeBytes(loaded, options.dtype);
+        module = std::move(bytes.module);
+        tensor = std::move(bytes.tensor);
+        flat = loaded.flat();
+        return;
+    }
+    map = accel::computeModuleSizes(loaded, options.dtype, options.specialDtypes);
     module.resize(static_cast<std::size_t>(tree.size()));
     for (int id = 0; id < tree.size(); ++id)
         module[static_cast<std::size_t>(id)] = map.byModule() ? map.moduleBytes(id) : map[tree.module(id).name];
@@ -41,6 +49,8 @@ double SizeTable::ofKey(const std::string &key, const KeyTarget &target) const
         return 0;
     if (!target.isTensor())
         return module[static_cast<std::size_t>(target.module)];
+    if (flat)
+        return tensor[flat->tensorAt(target.module, target.tensor)];
     return map.ofKey(key, target);
 }
 
@@ -174,7 +184,7 @@ std::vector<DeviceUsage> usageOf(const ModuleTree &tree, const DeviceMap &map, c
 std::vector<DeviceUsage> usageOf(const ModuleTree &tree, const DeviceMap &map, const PlanOptions &options,
                                  std::vector<double> *keyBytes)
 {
-    const detail::SizeTable sizes(tree, options);
+    const detail::SizeTable sizes(tree, options, detail::SizeTable::Scope::KeysOnly);
     if (keyBytes) {
         keyBytes->clear();
         keyBytes->reserve(map.size());

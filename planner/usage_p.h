@@ -6,6 +6,7 @@
 #include "plan.h"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,12 +21,19 @@ const ModuleTree &treeAsLoaded(const ModuleTree &tree, const PlanOptions &option
 // Per-module byte sizes in Accelerate's counting (doubles), by module id; tensor sizes by name;
 // under the options' load dtype (and its rule: treeAsLoaded) and special dtypes.
 struct SizeTable {
+    // What a caller asks of the table: the map too (Accelerate's functions take it), or only the
+    // bytes of keys (ofKey(), `module`): then, where the names are paths and no special dtype is
+    // given, the bytes are counted by index alone (accel::computeTreeBytes), and `map` is empty.
+    enum class Scope { WithMap, KeysOnly };
     // The model as transformers instantiates it, where that differs from the tree (treeAsLoaded):
     // the map names its keys from it when asked (made before the map, destroyed after it).
     std::optional<ModuleTree> instantiated;
     accel::SizeMap map;
     std::vector<double> module;
-    SizeTable(const ModuleTree &tree, const PlanOptions &options);
+    // Without the map: each tensor's bytes by its index in the layout of `flat`.
+    std::vector<double> tensor;
+    std::shared_ptr<const FlatTree> flat;
+    SizeTable(const ModuleTree &tree, const PlanOptions &options, Scope scope = Scope::WithMap);
     SizeTable(const SizeTable &) = delete; // the map refers to `instantiated`
     SizeTable &operator=(const SizeTable &) = delete;
     // Bytes of a map key resolved to `target` (0 when it names nothing).

@@ -306,7 +306,7 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
 
     // Budgets.
     if (!options.maxMemory.empty()) {
-        const SizeTable sizes(tree, options);
+        const SizeTable sizes(tree, options, SizeTable::Scope::KeysOnly);
         const std::vector<DeviceUsage> usage = detail::usageOf(tree, map, options, sizes, resolved);
         double smallestDiskBytes = -1, largestDiskBytes = 0;
         std::string smallestDiskName;

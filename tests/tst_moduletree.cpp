@@ -748,6 +748,22 @@ private Q_SLOTS:
                 tensorsById.push_back(byId.back());
             }
         }
+        // The same counts without the map, by index (what validate() asks for where names are
+        // paths), also under a load dtype.
+        const auto flat = tree.flat();
+        for (const std::optional<DType> load : {std::optional<DType>(), std::optional<DType>(DType::F16)}) {
+            if (!paths)
+                break;
+            const accel::SizeMap withMap = accel::computeModuleSizes(tree, load);
+            const accel::TreeBytes counted = accel::computeTreeBytes(tree, load);
+            for (int id = 0; id < tree.size(); ++id) {
+                QCOMPARE(counted.module[static_cast<std::size_t>(id)], withMap.ofKey(tree.module(id).name, KeyTarget{id, -1}));
+                for (int slot = 0; slot < flat->tensorsOf(id); ++slot) {
+                    const std::string name = tree.tensorName(id, tree.tensor({id, slot}));
+                    QCOMPARE(counted.tensor[flat->tensorAt(id, slot)], withMap.ofKey(name, KeyTarget{id, slot}));
+                }
+            }
+        }
         if (paths) {
             for (const auto &[name, bytes] : byId) {
                 const double want = expected.count(name) ? expected[name] : 0.0;
