@@ -71,9 +71,10 @@ void ModuleTree::reserve(int modules)
     m_modules.reserve(n);
     m_index.reserve(n);
     if (m_log.valid) {
-        for (auto *v : {&m_log.parent, &m_log.depth, &m_log.classId, &m_log.paramCount, &m_log.bufferCount})
+        FlatBase &b = m_log.writable();
+        for (auto *v : {&b.parent, &b.depth, &b.classId, &b.paramCount, &m_log.bufferCount})
             v->reserve(n);
-        m_log.nameSize.reserve(n);
+        b.nameSize.reserve(n);
         m_log.firstTensor.reserve(n);
     }
 }
@@ -251,13 +252,8 @@ std::optional<KeyTarget> ModuleTree::resolveKey(std::string_view key) const
     return std::nullopt;
 }
 
-TargetPositions::TargetPositions(const ModuleTree &tree)
+TargetPositions::TargetPositions(const ModuleTree &tree) : m_flat(tree.flat()), m_modules(static_cast<std::size_t>(tree.size()))
 {
-    const auto flat = tree.flat();
-    const auto n = static_cast<std::size_t>(tree.size());
-    m_tensorBase.resize(n + 1);
-    for (std::size_t id = 0; id <= n; ++id)
-        m_tensorBase[id] = n + static_cast<std::size_t>(flat->tensorBegin[id]);
 }
 
 KeyPositions::KeyPositions(const ModuleTree &tree)
@@ -331,6 +327,10 @@ std::optional<KeyTarget> KeyResolver::operator()(std::string_view key)
                 return false;
             m_last = t;
             m_lastKey.assign(key);
+            // The module after this one's subtree is the likely next key of a map in the tree's
+            // order: its record (the local name compared) is fetched while the caller goes on.
+            if (const int after = subtreeEnd(t.module); after < m_tree.size())
+                __builtin_prefetch(&m_tree.module(after).localName);
             return true;
         };
         if (last.isTensor() && last.tensor + 1 < tensors && is({last.module, last.tensor + 1}))
@@ -579,13 +579,30 @@ std::vector<char> FlatTree::classesIn(const std::vector<std::string> &names) con
 
 FlatTree ModuleTree::makeFlat() const
 {
-    FlatTree f;
-    if (m_log.valid)
-        flatFromLog(f);
-    else
-        flatFromRecords(f);
-    // The pre-order, from the children just laid out.
+    std::vector<std::int64_t> tensorBegin;
+    FlatTree f(m_log.valid ? flatFromLog(tensorBegin) : flatFromRecords(tensorBegin));
+    f.tensorBegin = std::move(tensorBegin);
     const auto n = static_cast<std::size_t>(f.size());
+    // Every module's children: in id order, counted by parent and then placed; else as listed.
+    f.childBegin.assign(n + 1, 0);
+    if (m_log.valid && m_log.childrenInIdOrder) {
+        for (std::size_t i = 1; i < n; ++i)
+            ++f.childBegin[static_cast<std::size_t>(f.parent[i]) + 1];
+        for (std::size_t i = 0; i < n; ++i)
+            f.childBegin[i + 1] += f.childBegin[i];
+        f.children.resize(n > 0 ? n - 1 : 0);
+        std::vector<int> next(f.childBegin.begin(), f.childBegin.end() - 1);
+        for (std::size_t i = 1; i < n; ++i)
+            f.children[static_cast<std::size_t>(next[static_cast<std::size_t>(f.parent[i])]++)] = static_cast<int>(i);
+    } else {
+        f.children.reserve(n > 0 ? n - 1 : 0);
+        for (std::size_t i = 0; i < n; ++i) {
+            f.childBegin[i] = static_cast<int>(f.children.size());
+            f.children.insert(f.children.end(), m_modules[i].children.begin(), m_modules[i].children.end());
+        }
+        f.childBegin[n] = static_cast<int>(f.children.size());
+    }
+    // The pre-order, from the children just laid out.
     if (m_idsInPreorder) {
         f.order.resize(n);
         std::iota(f.order.begin(), f.order.end(), 0);
@@ -613,85 +630,63 @@ FlatTree ModuleTree::makeFlat() const
     return f;
 }
 
-void ModuleTree::flatFromLog(FlatTree &f) const
+std::shared_ptr<const FlatBase> ModuleTree::flatFromLog(std::vector<std::int64_t> &tensorBegin) const
 {
     const LayoutLog &log = m_log;
+    const FlatBase &b = *log.base;
     const auto n = m_modules.size();
-    f.parent = log.parent;
-    f.depth = log.depth;
-    f.classId = log.classId;
-    f.classNames = log.classNames;
-    f.paramCount = log.paramCount;
-    f.nameSize = log.nameSize;
-    f.tensorBegin.resize(n + 1);
+    tensorBegin.resize(n + 1);
     std::int64_t k = 0;
     for (std::size_t i = 0; i < n; ++i) {
-        f.tensorBegin[i] = k;
-        k += log.paramCount[i] + log.bufferCount[i];
+        tensorBegin[i] = k;
+        k += b.paramCount[i] + log.bufferCount[i];
     }
-    f.tensorBegin[n] = k;
-    if (log.grouped) {
-        f.numel = log.numel;
-        f.dtype = log.dtype;
-        f.tie = log.tie;
-        f.flags = log.flags;
-        f.localNameSize = log.localNameSize;
-    } else {
-        // Each tensor to its module's place, params first, in the order added within each list.
-        const auto tensors = static_cast<std::size_t>(k);
-        f.numel.resize(tensors);
-        f.dtype.resize(tensors);
-        f.tie.resize(tensors);
-        f.flags.resize(tensors);
-        f.localNameSize.resize(tensors);
-        std::vector<int> params(n, 0), buffers(n, 0);
-        for (std::size_t j = 0; j < log.owner.size(); ++j) {
-            const auto o = static_cast<std::size_t>(log.owner[j]);
-            const int slot = (log.flags[j] & FlatTree::kBuffer) ? log.paramCount[o] + buffers[o]++ : params[o]++;
-            const auto at = static_cast<std::size_t>(f.tensorBegin[o] + slot);
-            f.numel[at] = log.numel[j];
-            f.dtype[at] = log.dtype[j];
-            f.tie[at] = log.tie[j];
-            f.flags[at] = log.flags[j];
-            f.localNameSize[at] = log.localNameSize[j];
-        }
+    tensorBegin[n] = k;
+    if (log.grouped)
+        return log.base; // the order added is the layout's: shared as it is
+    // Each tensor to its module's place, params first, in the order added within each list.
+    auto out = std::make_shared<FlatBase>();
+    out->parent = b.parent;
+    out->depth = b.depth;
+    out->classId = b.classId;
+    out->paramCount = b.paramCount;
+    out->nameSize = b.nameSize;
+    out->classNames = b.classNames;
+    out->tiedTensors = b.tiedTensors;
+    const auto tensors = static_cast<std::size_t>(k);
+    out->numel.resize(tensors);
+    out->dtype.resize(tensors);
+    out->tie.resize(tensors);
+    out->flags.resize(tensors);
+    out->localNameSize.resize(tensors);
+    std::vector<int> params(n, 0), buffers(n, 0);
+    for (std::size_t j = 0; j < log.owner.size(); ++j) {
+        const auto o = static_cast<std::size_t>(log.owner[j]);
+        const int slot = (b.flags[j] & FlatTree::kBuffer) ? b.paramCount[o] + buffers[o]++ : params[o]++;
+        const auto at = static_cast<std::size_t>(tensorBegin[o] + slot);
+        out->numel[at] = b.numel[j];
+        out->dtype[at] = b.dtype[j];
+        out->tie[at] = b.tie[j];
+        out->flags[at] = b.flags[j];
+        out->localNameSize[at] = b.localNameSize[j];
     }
-    f.tiedTensors = log.tiedTensors;
-    f.childBegin.assign(n + 1, 0);
-    if (log.childrenInIdOrder) {
-        // Children in id order: counted by parent, then placed.
-        for (std::size_t i = 1; i < n; ++i)
-            ++f.childBegin[static_cast<std::size_t>(log.parent[i]) + 1];
-        for (std::size_t i = 0; i < n; ++i)
-            f.childBegin[i + 1] += f.childBegin[i];
-        f.children.resize(n > 0 ? n - 1 : 0);
-        std::vector<int> next(f.childBegin.begin(), f.childBegin.end() - 1);
-        for (std::size_t i = 1; i < n; ++i)
-            f.children[static_cast<std::size_t>(next[static_cast<std::size_t>(log.parent[i])]++)] = static_cast<int>(i);
-    } else {
-        f.children.reserve(n > 0 ? n - 1 : 0);
-        for (std::size_t i = 0; i < n; ++i) {
-            f.childBegin[i] = static_cast<int>(f.children.size());
-            f.children.insert(f.children.end(), m_modules[i].children.begin(), m_modules[i].children.end());
-        }
-        f.childBegin[n] = static_cast<int>(f.children.size());
-    }
+    return out;
 }
 
-void ModuleTree::flatFromRecords(FlatTree &f) const
+std::shared_ptr<const FlatBase> ModuleTree::flatFromRecords(std::vector<std::int64_t> &tensorBegin) const
 {
     const auto n = m_modules.size();
     std::size_t tensors = 0;
     for (const Module &m : m_modules)
         tensors += m.params.size() + m.buffers.size();
+    auto out = std::make_shared<FlatBase>();
+    FlatBase &f = *out;
     f.parent.resize(n);
     f.depth.resize(n);
     f.classId.resize(n);
     f.paramCount.resize(n);
     f.nameSize.resize(n);
-    f.childBegin.resize(n + 1);
-    f.tensorBegin.resize(n + 1);
-    f.children.reserve(n > 0 ? n - 1 : 0);
+    tensorBegin.resize(n + 1);
     f.numel.resize(tensors);
     f.dtype.resize(tensors);
     f.tie.resize(tensors);
@@ -705,9 +700,7 @@ void ModuleTree::flatFromRecords(FlatTree &f) const
         f.depth[i] = m.depth;
         f.paramCount[i] = static_cast<int>(m.params.size());
         f.nameSize[i] = static_cast<std::uint32_t>(m.name.size());
-        f.childBegin[i] = static_cast<int>(f.children.size());
-        f.children.insert(f.children.end(), m.children.begin(), m.children.end());
-        f.tensorBegin[i] = static_cast<std::int64_t>(k);
+        tensorBegin[i] = static_cast<std::int64_t>(k);
         f.classId[i] = classes.classOf(m.className);
         for (const auto *list : {&m.params, &m.buffers})
             for (const Tensor &x : *list) {
@@ -720,31 +713,69 @@ void ModuleTree::flatFromRecords(FlatTree &f) const
                 ++k;
             }
     }
-    f.childBegin[n] = static_cast<int>(f.children.size());
-    f.tensorBegin[n] = static_cast<std::int64_t>(k);
-    f.classNames = std::move(classes.classNames);
+    tensorBegin[n] = static_cast<std::int64_t>(k);
+    f.classNames = std::move(classes.base->classNames);
+    return out;
+}
+
+FlatTree::FlatTree(std::shared_ptr<const FlatBase> shared)
+    : base(std::move(shared)), parent(base->parent), depth(base->depth), classId(base->classId), paramCount(base->paramCount),
+      nameSize(base->nameSize), classNames(base->classNames), numel(base->numel), dtype(base->dtype), tie(base->tie),
+      flags(base->flags), localNameSize(base->localNameSize), tiedTensors(base->tiedTensors)
+{
+}
+
+FlatTree::FlatTree(const FlatTree &other) : FlatTree(other.base)
+{
+    position = other.position;
+    end = other.end;
+    childBegin = other.childBegin;
+    tensorBegin = other.tensorBegin;
+    order = other.order;
+    children = other.children;
+}
+
+FlatTree::FlatTree(FlatTree &&other) noexcept : FlatTree(other.base)
+{
+    position = std::move(other.position);
+    end = std::move(other.end);
+    childBegin = std::move(other.childBegin);
+    tensorBegin = std::move(other.tensorBegin);
+    order = std::move(other.order);
+    children = std::move(other.children);
+}
+
+FlatBase &ModuleTree::LayoutLog::writable()
+{
+    if (base.use_count() > 1)
+        base = std::make_shared<FlatBase>(*base);
+    return *base;
 }
 
 int ModuleTree::LayoutLog::classOf(const std::string &name)
 {
     // Class names are few: found by a scan, the last one found first (siblings often share one).
+    const std::vector<std::string> &classNames = base->classNames;
     if (lastClass >= 0 && classNames[static_cast<std::size_t>(lastClass)] == name)
         return lastClass;
     for (std::size_t c = 0; c < classNames.size(); ++c)
         if (classNames[c] == name)
             return lastClass = static_cast<int>(c);
-    classNames.push_back(name);
-    return lastClass = static_cast<int>(classNames.size()) - 1;
+    std::vector<std::string> &names = writable().classNames; // `classNames` may be another's now
+    names.push_back(name);
+    return lastClass = static_cast<int>(names.size()) - 1;
 }
 
 void ModuleTree::LayoutLog::addModule(int parentId, int moduleDepth, const std::string &className, std::size_t nameBytes)
 {
-    parent.push_back(parentId);
-    depth.push_back(moduleDepth);
-    classId.push_back(classOf(className));
-    paramCount.push_back(0);
+    const int cls = classOf(className);
+    FlatBase &b = writable();
+    b.parent.push_back(parentId);
+    b.depth.push_back(moduleDepth);
+    b.classId.push_back(cls);
+    b.paramCount.push_back(0);
+    b.nameSize.push_back(static_cast<std::uint32_t>(nameBytes));
     bufferCount.push_back(0);
-    nameSize.push_back(static_cast<std::uint32_t>(nameBytes));
     firstTensor.push_back(-1);
 }
 
@@ -759,14 +790,15 @@ void ModuleTree::LayoutLog::addTensor(int module, const Tensor &t)
         grouped = false; // a param after the module's buffers
     }
     lastOwner = module;
-    ++(t.buffer ? bufferCount : paramCount)[m];
+    FlatBase &b = writable();
+    ++(t.buffer ? bufferCount : b.paramCount)[m];
     owner.push_back(module);
-    numel.push_back(t.numel());
-    dtype.push_back(t.dtype);
-    tie.push_back(t.tie);
-    flags.push_back(flagsOf(t));
-    localNameSize.push_back(static_cast<std::uint32_t>(t.name.size()));
-    tiedTensors += t.tie >= 0;
+    b.numel.push_back(t.numel());
+    b.dtype.push_back(t.dtype);
+    b.tie.push_back(t.tie);
+    b.flags.push_back(flagsOf(t));
+    b.localNameSize.push_back(static_cast<std::uint32_t>(t.name.size()));
+    b.tiedTensors += t.tie >= 0;
 }
 
 std::int64_t ModuleTree::LayoutLog::indexOf(const KeyTarget &target) const
@@ -781,8 +813,10 @@ void ModuleTree::setClassName(int id, std::string className)
     m_flat.reset();
     Module &m = m_modules[static_cast<std::size_t>(id)];
     m.className = std::move(className);
-    if (m_log.valid)
-        m_log.classId[static_cast<std::size_t>(id)] = m_log.classOf(m.className);
+    if (m_log.valid) {
+        const int cls = m_log.classOf(m.className);
+        m_log.writable().classId[static_cast<std::size_t>(id)] = cls;
+    }
 }
 
 namespace {
@@ -801,8 +835,9 @@ void ModuleTree::setTie(const KeyTarget &target, int tie)
     Tensor &t = tensorOf(m_modules[static_cast<std::size_t>(target.module)], target.tensor);
     if (m_log.valid) {
         if (const std::int64_t k = m_log.indexOf(target); k >= 0) {
-            m_log.tiedTensors += (tie >= 0) - (t.tie >= 0);
-            m_log.tie[static_cast<std::size_t>(k)] = tie;
+            FlatBase &b = m_log.writable();
+            b.tiedTensors += (tie >= 0) - (t.tie >= 0);
+            b.tie[static_cast<std::size_t>(k)] = tie;
         } else {
             m_log.valid = false;
         }
@@ -816,7 +851,7 @@ void ModuleTree::setDtype(const KeyTarget &target, DType dtype)
     Tensor &t = tensorOf(m_modules[static_cast<std::size_t>(target.module)], target.tensor);
     if (m_log.valid) {
         if (const std::int64_t k = m_log.indexOf(target); k >= 0)
-            m_log.dtype[static_cast<std::size_t>(k)] = dtype;
+            m_log.writable().dtype[static_cast<std::size_t>(k)] = dtype;
         else
             m_log.valid = false;
     }

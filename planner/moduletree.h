@@ -53,36 +53,64 @@ struct Module {
     std::vector<Tensor> buffers;   // own buffers, registration order
 };
 
-// A tree laid out for passes over all of it: the numbers those passes read, in flat arrays by
-// module id and by tensor (a million-module tree's records, 176 bytes each with their names,
-// children, tensors and shapes in other heap blocks, no longer fit the caches; these arrays are
-// read in order). Made by ModuleTree::flat(), a snapshot of the tree as it was then.
-struct FlatTree {
-    enum TensorFlag : std::uint8_t { kBuffer = 1, kPersistent = 2, kFixedDtype = 4 };
-
+// The numbers of a tree's layout that its builder records as it goes (ModuleTree::LayoutLog), by
+// module id and by tensor (tensorBegin[module] + slot in a FlatTree). Shared, never changed once
+// a FlatTree holds it.
+struct FlatBase {
     // By module id.
     std::vector<int> parent;
     std::vector<int> depth;
-    std::vector<int> position;        // the module's place in the depth-first pre-order
-    std::vector<int> end;             // the place in the pre-order past its subtree
-    std::vector<int> childBegin;      // and one past the last: children[childBegin[id], childBegin[id + 1])
-    std::vector<int> classId;         // index into classNames
-    std::vector<std::int64_t> tensorBegin; // and one past the last: the module's tensors, slot order
-    std::vector<int> paramCount;      // params among them (the first slots)
-    std::vector<std::uint32_t> nameSize; // of the full name
-    // By pre-order position: the module id there.
-    std::vector<int> order;
-    // Every module's children, module after module.
-    std::vector<int> children;
-    // Class names, each once, in order of first use ("" included).
+    std::vector<int> classId;              // index into classNames
+    std::vector<int> paramCount;           // params among the module's tensors (the first slots)
+    std::vector<std::uint32_t> nameSize;   // of the full name
+    // Class names, each once ("" included).
     std::vector<std::string> classNames;
-    // By tensor (tensorBegin[module] + slot).
+    // By tensor.
     std::vector<std::int64_t> numel;
     std::vector<DType> dtype;
     std::vector<int> tie;
     std::vector<std::uint8_t> flags;
     std::vector<std::uint32_t> localNameSize;
     std::int64_t tiedTensors = 0; // tensors with a tie id
+};
+
+// A tree laid out for passes over all of it: the numbers those passes read, in flat arrays by
+// module id and by tensor (a million-module tree's records, 176 bytes each with their names,
+// children, tensors and shapes in other heap blocks, no longer fit the caches; these arrays are
+// read in order). Made by ModuleTree::flat(), a snapshot of the tree as it was then. The numbers
+// the builder recorded are shared with the tree (`base`), not copied; the rest is made here.
+struct FlatTree {
+    enum TensorFlag : std::uint8_t { kBuffer = 1, kPersistent = 2, kFixedDtype = 4 };
+
+    explicit FlatTree(std::shared_ptr<const FlatBase> base);
+    FlatTree(const FlatTree &other);
+    FlatTree(FlatTree &&other) noexcept;
+    FlatTree &operator=(const FlatTree &) = delete;
+
+    std::shared_ptr<const FlatBase> base;
+    // By module id.
+    const std::vector<int> &parent;
+    const std::vector<int> &depth;
+    std::vector<int> position;        // the module's place in the depth-first pre-order
+    std::vector<int> end;             // the place in the pre-order past its subtree
+    std::vector<int> childBegin;      // and one past the last: children[childBegin[id], childBegin[id + 1])
+    const std::vector<int> &classId;  // index into classNames
+    std::vector<std::int64_t> tensorBegin; // and one past the last: the module's tensors, slot order
+    const std::vector<int> &paramCount;    // params among them (the first slots)
+    const std::vector<std::uint32_t> &nameSize; // of the full name
+    // By pre-order position: the module id there.
+    std::vector<int> order;
+    // Every module's children, module after module.
+    std::vector<int> children;
+    // Class names, each once, in order of first use ("" included).
+    const std::vector<std::string> &classNames;
+    // By tensor (tensorBegin[module] + slot).
+    const std::vector<std::int64_t> &numel;
+    const std::vector<DType> &dtype;
+    const std::vector<int> &tie;
+    const std::vector<std::uint8_t> &flags;
+    const std::vector<std::uint32_t> &localNameSize;
+    const std::int64_t tiedTensors; // tensors with a tie id
 
     int size() const { return static_cast<int>(parent.size()); }
     std::int64_t tensors() const { return static_cast<std::int64_t>(numel.size()); }
@@ -250,8 +278,8 @@ private:
     FlatCache m_flat;
     FlatTree makeFlat() const;
     // The layout made from the recorded numbers (m_log.valid), or from the records.
-    void flatFromLog(FlatTree &f) const;
-    void flatFromRecords(FlatTree &f) const;
+    std::shared_ptr<const FlatBase> flatFromLog(std::vector<std::int64_t> &tensorBegin) const;
+    std::shared_ptr<const FlatBase> flatFromRecords(std::vector<std::int64_t> &tensorBegin) const;
 
     // The layout's numbers as the tree was built (layoutRecorded()).
     struct LayoutLog {
@@ -260,28 +288,25 @@ private:
         // the layout's children are then found from the parents alone.
         bool childrenInIdOrder = true;
         // Tensors added module after module in id order, each module's params before its buffers:
-        // the order added is then the layout's.
+        // the order added is then the layout's, and the layout shares `base` as it is.
         bool grouped = true;
         int lastOwner = -1;
-        // By module id.
-        std::vector<int> parent, depth, classId, paramCount, bufferCount;
-        std::vector<std::uint32_t> nameSize;
-        std::vector<std::int64_t> firstTensor; // index of its first tensor below (with `grouped`), -1 before
-        std::vector<std::string> classNames;
         int lastClass = -1;
+        // The numbers by module id, and by tensor in the order added. Shared with the layouts
+        // made from it (and with copies of the tree): copied before a change while shared.
+        std::shared_ptr<FlatBase> base = std::make_shared<FlatBase>();
+        // By module id.
+        std::vector<int> bufferCount;
+        std::vector<std::int64_t> firstTensor; // index of its first tensor (with `grouped`), -1 before
         // By tensor, in the order added.
         std::vector<int> owner;
-        std::vector<std::int64_t> numel;
-        std::vector<DType> dtype;
-        std::vector<int> tie;
-        std::vector<std::uint8_t> flags;
-        std::vector<std::uint32_t> localNameSize;
-        std::int64_t tiedTensors = 0;
 
+        // `base`, to change: copied first while another holds it.
+        FlatBase &writable();
         int classOf(const std::string &name);
         void addModule(int parent, int depth, const std::string &className, std::size_t nameSize);
         void addTensor(int module, const Tensor &tensor);
-        // The index below of a module's tensor by slot, or -1 where unknown (not `grouped`).
+        // The index in `base` of a module's tensor by slot, or -1 where unknown (not `grouped`).
         std::int64_t indexOf(const KeyTarget &target) const;
     };
     LayoutLog m_log;
@@ -311,19 +336,21 @@ private:
 
 // A position for every module and every tensor of a tree: modules at their ids, then each
 // module's tensors in slot order. For a value per key target in one flat array.
+// Read from the tree's flat layout (kept alive here).
 class TargetPositions {
 public:
     explicit TargetPositions(const ModuleTree &tree);
-    std::size_t size() const { return m_tensorBase.back(); }
-    std::size_t modules() const { return m_tensorBase.front(); } // the first tensor's position
+    std::size_t size() const { return m_modules + static_cast<std::size_t>(m_flat->tensors()); }
+    std::size_t modules() const { return m_modules; } // the first tensor's position
     std::size_t of(const KeyTarget &target) const
     {
         const auto module = static_cast<std::size_t>(target.module);
-        return target.isTensor() ? m_tensorBase[module] + static_cast<std::size_t>(target.tensor) : module;
+        return target.isTensor() ? m_modules + static_cast<std::size_t>(m_flat->tensorBegin[module] + target.tensor) : module;
     }
 
 private:
-    std::vector<std::size_t> m_tensorBase; // by module id, and one past the last
+    std::shared_ptr<const FlatTree> m_flat;
+    std::size_t m_modules;
 };
 
 // Where each key of a table sits (an index into the caller's entries), found by what the key

@@ -901,11 +901,19 @@ private Q_SLOTS:
         QCOMPARE(tree.flat()->tiedTensors, std::int64_t(3));
         QCOMPARE(tree.flat()->dtype[tree.flat()->tensorAt(model, 0)], DType::F32);
 
+        // The recorded numbers are the layout's as they are where the tensors came module after
+        // module: shared, not copied, by every layout made until the tree changes.
+        const auto first = tree.flat();
+        tree.dropFlat();
+        QCOMPARE(tree.flat()->base.get() == first->base.get(), grouped);
+
         // A copy keeps recording; instantiating a dtype changes dtypes through the setters.
         ModuleTree copy = tree;
         copy.addChild(head, "extra", "Linear");
         QCOMPARE(copy.layoutRecorded(), grouped);
         checkFlatAgrees(copy);
+        checkFlatAgrees(tree); // unchanged by the copy's change (the numbers were shared)
+        QCOMPARE(first->size(), tree.size());
         const ModuleTree instantiated = instantiatedTree(tree, DType::F16);
         QCOMPARE(instantiated.layoutRecorded(), grouped);
         checkFlatAgrees(instantiated);
