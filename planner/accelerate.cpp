@@ -118,6 +118,35 @@ template <class Visit>
 void forEachEnumerated(const FlatTree &f, int from, bool params, bool buffers, Visit &&visit)
 {
     const auto root = static_cast<std::size_t>(from);
+    if (f.idsInPreorder) {
+        // The subtree's tensors are one run of the layout, in pre-order: each pass reads the
+        // tensors' flags alone, and a module's tensor range only to name the owner of one it visits.
+        const auto last = static_cast<std::size_t>(f.end[root]);
+        const std::size_t begin = f.tensorAt(from, 0), stop = static_cast<std::size_t>(f.tensorBegin[last]);
+        for (int pass = 0; pass < 2; ++pass) {
+            if ((pass == 0 && !params) || (pass == 1 && !buffers))
+                continue;
+            const std::uint8_t wanted = pass == 0 ? 0 : FlatTree::kBuffer;
+            std::unordered_set<int> seen;
+            std::size_t id = root;
+            for (std::size_t k = begin; k < stop; ++k) {
+                if ((f.flags[k] & FlatTree::kBuffer) != wanted)
+                    continue;
+                // The owner: the module whose range holds k (a few steps on, else a binary search).
+                for (int step = 0; step < 4 && static_cast<std::size_t>(f.tensorBegin[id + 1]) <= k; ++step)
+                    ++id;
+                if (static_cast<std::size_t>(f.tensorBegin[id + 1]) <= k)
+                    id = static_cast<std::size_t>(std::upper_bound(f.tensorBegin.begin() + static_cast<std::ptrdiff_t>(id + 1),
+                                                                   f.tensorBegin.begin() + static_cast<std::ptrdiff_t>(last + 1),
+                                                                   static_cast<std::int64_t>(k)) -
+                                                  f.tensorBegin.begin()) - 1;
+                if (f.tie[k] >= 0 && !seen.insert(f.tie[k]).second)
+                    continue;
+                visit(static_cast<int>(id), static_cast<int>(k - static_cast<std::size_t>(f.tensorBegin[id])), k);
+            }
+        }
+        return;
+    }
     for (int pass = 0; pass < 2; ++pass) {
         if ((pass == 0 && !params) || (pass == 1 && !buffers))
             continue;

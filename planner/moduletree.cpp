@@ -53,7 +53,7 @@ std::size_t tensorKeyHash(int module, std::string_view local)
 ModuleTree::ModuleTree()
 {
     m_modules.push_back(Module{});
-    m_log.addModule(-1, 0, std::string(), 0);
+    m_log.addModule(-1, 0, std::string(), 0, {});
     m_index.append(std::string_view(), [](std::int64_t) { return std::string_view(); });
 }
 
@@ -75,6 +75,7 @@ void ModuleTree::reserve(int modules)
         for (auto *v : {&b.parent, &b.depth, &b.classId, &b.paramCount, &m_log.bufferCount})
             v->reserve(n);
         b.nameSize.reserve(n);
+        b.localNameBegin.reserve(n + 1);
         m_log.firstTensor.reserve(n);
     }
 }
@@ -95,7 +96,7 @@ int ModuleTree::addChild(int parent, std::string localName, std::string classNam
     }
     if (m_log.valid) {
         const Module &m = m_modules.back();
-        m_log.addModule(parent, m.depth, m.className, m.name.size());
+        m_log.addModule(parent, m.depth, m.className, m.name.size(), m.localName);
     }
     // Names stay paths while the new one is a plain word that no tensor of the parent has (nor
     // another child: then its full name would be there already).
@@ -293,8 +294,8 @@ bool KeyResolver::names(const KeyTarget &target, std::string_view key) const
 {
     // The target's owner (a tensor's module, a module's parent) is the last key's target or above
     // it: its full name (names are paths) is the start of the last key. The key is compared with
-    // that and with the target's local name, not with the owner's name in the records, whose heap
-    // blocks a million-module tree's caches no longer hold.
+    // that and with the target's local name (a module's from the layout), not with names in the
+    // records, whose heap blocks a million-module tree's caches no longer hold.
     const FlatTree &f = *m_flat;
     const auto id = static_cast<std::size_t>(target.module);
     const int owner = target.isTensor() ? target.module : f.parent[id];
@@ -304,7 +305,7 @@ bool KeyResolver::names(const KeyTarget &target, std::string_view key) const
     if (key.size() != start + local || prefix > m_lastKey.size() || key.compare(0, prefix, m_lastKey, 0, prefix) != 0 ||
         (prefix > 0 && key[prefix] != '.'))
         return false;
-    return key.substr(start) == (target.isTensor() ? m_tree.tensor(target).name : m_tree.module(target.module).localName);
+    return key.substr(start) == (target.isTensor() ? std::string_view(m_tree.tensor(target).name) : f.localName(target.module));
 }
 
 int KeyResolver::subtreeEnd(int id)
@@ -327,10 +328,6 @@ std::optional<KeyTarget> KeyResolver::operator()(std::string_view key)
                 return false;
             m_last = t;
             m_lastKey.assign(key);
-            // The module after this one's subtree is the likely next key of a map in the tree's
-            // order: its record (the local name compared) is fetched while the caller goes on.
-            if (const int after = subtreeEnd(t.module); after < m_tree.size())
-                __builtin_prefetch(&m_tree.module(after).localName);
             return true;
         };
         if (last.isTensor() && last.tensor + 1 < tensors && is({last.module, last.tensor + 1}))
@@ -582,6 +579,7 @@ FlatTree ModuleTree::makeFlat() const
     std::vector<std::int64_t> tensorBegin;
     FlatTree f(m_log.valid ? flatFromLog(tensorBegin) : flatFromRecords(tensorBegin));
     f.tensorBegin = std::move(tensorBegin);
+    f.idsInPreorder = m_idsInPreorder;
     const auto n = static_cast<std::size_t>(f.size());
     // Every module's children: in id order, counted by parent and then placed; else as listed.
     f.childBegin.assign(n + 1, 0);
@@ -651,6 +649,8 @@ std::shared_ptr<const FlatBase> ModuleTree::flatFromLog(std::vector<std::int64_t
     out->classId = b.classId;
     out->paramCount = b.paramCount;
     out->nameSize = b.nameSize;
+    out->localNames = b.localNames;
+    out->localNameBegin = b.localNameBegin;
     out->classNames = b.classNames;
     out->tiedTensors = b.tiedTensors;
     const auto tensors = static_cast<std::size_t>(k);
@@ -700,6 +700,8 @@ std::shared_ptr<const FlatBase> ModuleTree::flatFromRecords(std::vector<std::int
         f.depth[i] = m.depth;
         f.paramCount[i] = static_cast<int>(m.params.size());
         f.nameSize[i] = static_cast<std::uint32_t>(m.name.size());
+        f.localNames.append(m.localName);
+        f.localNameBegin.push_back(f.localNames.size());
         tensorBegin[i] = static_cast<std::int64_t>(k);
         f.classId[i] = classes.classOf(m.className);
         for (const auto *list : {&m.params, &m.buffers})
@@ -727,6 +729,7 @@ FlatTree::FlatTree(std::shared_ptr<const FlatBase> shared)
 
 FlatTree::FlatTree(const FlatTree &other) : FlatTree(other.base)
 {
+    idsInPreorder = other.idsInPreorder;
     position = other.position;
     end = other.end;
     childBegin = other.childBegin;
@@ -737,6 +740,7 @@ FlatTree::FlatTree(const FlatTree &other) : FlatTree(other.base)
 
 FlatTree::FlatTree(FlatTree &&other) noexcept : FlatTree(other.base)
 {
+    idsInPreorder = other.idsInPreorder;
     position = std::move(other.position);
     end = std::move(other.end);
     childBegin = std::move(other.childBegin);
@@ -766,7 +770,8 @@ int ModuleTree::LayoutLog::classOf(const std::string &name)
     return lastClass = static_cast<int>(names.size()) - 1;
 }
 
-void ModuleTree::LayoutLog::addModule(int parentId, int moduleDepth, const std::string &className, std::size_t nameBytes)
+void ModuleTree::LayoutLog::addModule(int parentId, int moduleDepth, const std::string &className, std::size_t nameBytes,
+                                      std::string_view localName)
 {
     const int cls = classOf(className);
     FlatBase &b = writable();
@@ -775,6 +780,8 @@ void ModuleTree::LayoutLog::addModule(int parentId, int moduleDepth, const std::
     b.classId.push_back(cls);
     b.paramCount.push_back(0);
     b.nameSize.push_back(static_cast<std::uint32_t>(nameBytes));
+    b.localNames.append(localName);
+    b.localNameBegin.push_back(b.localNames.size());
     bufferCount.push_back(0);
     firstTensor.push_back(-1);
 }

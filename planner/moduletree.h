@@ -63,6 +63,10 @@ struct FlatBase {
     std::vector<int> classId;              // index into classNames
     std::vector<int> paramCount;           // params among the module's tensors (the first slots)
     std::vector<std::uint32_t> nameSize;   // of the full name
+    // Every module's local name, one after the other: module id's from localNameBegin[id] to
+    // localNameBegin[id + 1] (one more entry than modules).
+    std::string localNames;
+    std::vector<std::size_t> localNameBegin{0};
     // Class names, each once ("" included).
     std::vector<std::string> classNames;
     // By tensor.
@@ -98,6 +102,11 @@ struct FlatTree {
     std::vector<std::int64_t> tensorBegin; // and one past the last: the module's tensors, slot order
     const std::vector<int> &paramCount;    // params among them (the first slots)
     const std::vector<std::uint32_t> &nameSize; // of the full name
+    std::string_view localName(int id) const
+    {
+        const auto i = static_cast<std::size_t>(id);
+        return std::string_view(base->localNames).substr(base->localNameBegin[i], base->localNameBegin[i + 1] - base->localNameBegin[i]);
+    }
     // By pre-order position: the module id there.
     std::vector<int> order;
     // Every module's children, module after module.
@@ -111,6 +120,9 @@ struct FlatTree {
     const std::vector<std::uint8_t> &flags;
     const std::vector<std::uint32_t> &localNameSize;
     const std::int64_t tiedTensors; // tensors with a tie id
+    // Are the ids the pre-order (ModuleTree::idsInPreorder)? Then a subtree is a run of ids and its
+    // tensors one run of the tensor arrays.
+    bool idsInPreorder = false;
 
     int size() const { return static_cast<int>(parent.size()); }
     std::int64_t tensors() const { return static_cast<std::int64_t>(numel.size()); }
@@ -304,7 +316,7 @@ private:
         // `base`, to change: copied first while another holds it.
         FlatBase &writable();
         int classOf(const std::string &name);
-        void addModule(int parent, int depth, const std::string &className, std::size_t nameSize);
+        void addModule(int parent, int depth, const std::string &className, std::size_t nameSize, std::string_view localName);
         void addTensor(int module, const Tensor &tensor);
         // The index in `base` of a module's tensor by slot, or -1 where unknown (not `grouped`).
         std::int64_t indexOf(const KeyTarget &target) const;

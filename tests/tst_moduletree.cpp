@@ -79,6 +79,7 @@ void checkFlatAgrees(const ModuleTree &tree)
         QCOMPARE(f.classNames[static_cast<std::size_t>(f.classId[i])], m.className);
         QCOMPARE(f.paramCount[i], static_cast<int>(m.params.size()));
         QCOMPARE(f.nameSize[i], static_cast<std::uint32_t>(m.name.size()));
+        QCOMPARE(std::string(f.localName(id)), m.localName);
         QCOMPARE(f.tensorBegin[i], tensors);
         QCOMPARE(f.tensorsOf(id), static_cast<int>(m.params.size() + m.buffers.size()));
         for (int slot = 0; slot < f.tensorsOf(id); ++slot) {
