@@ -52,7 +52,8 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
     std::vector<KeyTarget> resolved(map.size());
     // The key naming each module and each tensor by itself (modules at their ids), -1 when none.
     const TargetPositions positions(tree);
-    std::vector<std::int64_t> keyOf(positions.size(), -1);
+    // (Map indices fit an int: `cover` below holds them too, and no map file is that large.)
+    std::vector<int> keyOf(positions.size(), -1);
     std::vector<std::int64_t> firstListing(map.size(), -1); // a key listed before: where first
     // The keys the tree lacks, in map order, and their names in a NameTable entered all at once
     // after the pass (NameTable::enterPending: region by region, where entering a million unknown
@@ -67,10 +68,10 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         if (target.module < 0) {
             unknownAt.push_back(i);
             unknownNames.appendLater(std::hash<std::string_view>()(key));
-        } else if (std::int64_t &k = keyOf[positions.of(target)]; k >= 0) {
+        } else if (int &k = keyOf[positions.of(target)]; k >= 0) {
             firstListing[i] = k;
         } else {
-            k = static_cast<std::int64_t>(i);
+            k = static_cast<int>(i);
         }
         if (firstListing[i] < 0)
             resolved[i] = target;
@@ -134,7 +135,7 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         const auto i = static_cast<std::size_t>(id);
         const int parent = f.parent[i];
         const int above = parent >= 0 ? cover[static_cast<std::size_t>(parent)] : -1;
-        const auto own = static_cast<int>(keyOf[i]); // the module's own key (modules sit at their ids)
+        const int own = keyOf[i]; // the module's own key (modules sit at their ids)
         if (own >= 0 && above >= 0) {
             const auto &inner = map[static_cast<std::size_t>(own)].first;
             const auto &outer = map[static_cast<std::size_t>(above)].first;
@@ -147,19 +148,24 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
     std::size_t uncoveredCount = 0;
     std::vector<std::string> uncoveredSample;
     auto deviceOfTensor = [&](int owner, int slot) -> std::optional<Device> {
-        if (const std::int64_t k = keyOf[positions.of({owner, slot})]; k >= 0)
+        if (const int k = keyOf[positions.of({owner, slot})]; k >= 0)
             return map[static_cast<std::size_t>(k)].second;
         const int c = cover[static_cast<std::size_t>(owner)];
         if (c >= 0)
             return map[static_cast<std::size_t>(c)].second;
         return std::nullopt;
     };
+    // A tensor needs a look at its own key only where some key names a tensor; a covered module's
+    // tensors have nothing else to check.
+    const bool tensorKeys = std::any_of(resolved.begin(), resolved.end(), [](const KeyTarget &t) { return t.isTensor(); });
     for (const int id : f.order) {
         const int c = cover[static_cast<std::size_t>(id)];
+        if (c >= 0 && !tensorKeys)
+            continue;
         for (int s = 0; s < f.tensorsOf(id); ++s) {
             const bool persistent = (f.flags[f.tensorAt(id, s)] & FlatTree::kPersistent) != 0;
             const bool buffer = s >= f.paramCount[static_cast<std::size_t>(id)];
-            const std::int64_t k = keyOf[positions.of({id, s})];
+            const int k = keyOf[positions.of({id, s})];
             if (k >= 0 && c >= 0) {
                 const auto &key = map[static_cast<std::size_t>(k)].first;
                 const auto &outer = map[static_cast<std::size_t>(c)].first;
