@@ -12,10 +12,12 @@
 //             a layer; the registry builds at most 65,536 layers): config -> module tree, plan() over 8 GPUs + CPU + disk, validate()
 //   walks     one pass over the layers case's tree: over the module records, also over every
 //             parameter's shape (through the heap), making the tree's flat layout
-//             (ModuleTree::flat()), and over the same numbers in that layout
+//             (ModuleTree::flat(), from the numbers its builder recorded), and over the same
+//             numbers in that layout
 //
 // The plan and validate stages start from a tree without its flat layout (dropped before each
-// run, untimed), so each pays for making it, as a command that builds a tree and plans it does.
+// run, untimed), so each pays for making it, as a command that builds a tree and plans it does
+// (from the numbers the builder recorded: ModuleTree::layoutRecorded()).
 //
 // A reference runs first: N names entered in a std::unordered_map and each looked up once, the
 // least that any pass keyed by names does. It is linear too, yet on a machine whose caches hold a
@@ -349,10 +351,10 @@ void configLayers(std::int64_t maxN)
 // ---- walks: what one pass over a tree costs, by what it reads -------------------------------------
 // The 405B config's trees of the layers case, one pass each: over the modules' records (parent and
 // tensor counts), over the records and every parameter's element count (a tensor is reached through
-// its module's list and its shape through another heap block: what the size passes of plan() and
-// validate() read once, to make the tree's flat layout), the making of that layout
-// (ModuleTree::flat()), and over the same numbers in it, which is what the passes of plan() and
-// validate() read. Times in microseconds per pass.
+// its module's list and its shape through another heap block: what making the tree's flat layout
+// read before the builder recorded these numbers), the making of that layout (ModuleTree::flat(),
+// from the recorded numbers), and over the same numbers in it, which is what the passes of plan()
+// and validate() read. Times in microseconds per pass.
 void walks(std::int64_t maxN)
 {
     Case c("walks: one pass over the layers case's tree, by what it reads", {"records", "+ shapes", "make layout", "flat"},
@@ -440,7 +442,7 @@ int main(int argc, char **argv)
     const std::string only = args.size() > 1 ? args[1] : "";
     auto wanted = [&](const char *name) { return only.empty() || only == name; };
     const auto t0 = Clock::now();
-    std::printf("bench_scale: time per 10x step of N (fastest of 9 runs under 5 ms, of 3 under 50 ms, else one run); freed memory %s\n\n",
+    std::printf("bench_scale: time per 10x step of N (fastest of 9 runs under 5 ms, of 3 under 50 ms, else of 2); freed memory %s\n\n",
                 kept ? "kept for reuse (keepFreedMemory, as mizan-cli plans)" : "handed back (glibc's defaults)");
     if (wanted("65536"))
         layers65536();
