@@ -727,17 +727,6 @@ FlatTree::FlatTree(std::shared_ptr<const FlatBase> shared)
 {
 }
 
-FlatTree::FlatTree(const FlatTree &other) : FlatTree(other.base)
-{
-    idsInPreorder = other.idsInPreorder;
-    position = other.position;
-    end = other.end;
-    childBegin = other.childBegin;
-    tensorBegin = other.tensorBegin;
-    order = other.order;
-    children = other.children;
-}
-
 FlatTree::FlatTree(FlatTree &&other) noexcept : FlatTree(other.base)
 {
     idsInPreorder = other.idsInPreorder;

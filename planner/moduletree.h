@@ -87,7 +87,7 @@ struct FlatTree {
     enum TensorFlag : std::uint8_t { kBuffer = 1, kPersistent = 2, kFixedDtype = 4 };
 
     explicit FlatTree(std::shared_ptr<const FlatBase> base);
-    FlatTree(const FlatTree &other);
+    FlatTree(const FlatTree &) = delete; // shared (ModuleTree::flat()), never copied
     FlatTree(FlatTree &&other) noexcept;
     FlatTree &operator=(const FlatTree &) = delete;
 
