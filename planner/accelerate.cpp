@@ -118,18 +118,22 @@ template <class Visit>
 void forEachEnumerated(const FlatTree &f, int from, bool params, bool buffers, Visit &&visit)
 {
     const auto root = static_cast<std::size_t>(from);
-    if (f.idsInPreorder) {
-        // The subtree's tensors are one run of the layout, in pre-order: each pass reads the
-        // tensors' flags alone, and a module's tensor range only to name the owner of one it visits.
-        const auto last = static_cast<std::size_t>(f.end[root]);
-        const std::size_t begin = f.tensorAt(from, 0), stop = static_cast<std::size_t>(f.tensorBegin[last]);
-        for (int pass = 0; pass < 2; ++pass) {
-            if ((pass == 0 && !params) || (pass == 1 && !buffers))
-                continue;
+    for (int pass = 0; pass < 2; ++pass) {
+        if ((pass == 0 && !params) || (pass == 1 && !buffers))
+            continue;
+        std::unordered_set<int> seen;
+        auto offer = [&](std::size_t id, int slot, std::size_t k) {
+            if (f.tie[k] < 0 || seen.insert(f.tie[k]).second)
+                visit(static_cast<int>(id), slot, k);
+        };
+        if (f.idsInPreorder) {
+            // The subtree's tensors are one run of the layout, in pre-order: the pass reads the
+            // tensors' flags alone, and a module's tensor range only to name the owner of one it visits.
+            const auto last = static_cast<std::size_t>(f.end[root]);
+            const std::size_t stop = static_cast<std::size_t>(f.tensorBegin[last]);
             const std::uint8_t wanted = pass == 0 ? 0 : FlatTree::kBuffer;
-            std::unordered_set<int> seen;
             std::size_t id = root;
-            for (std::size_t k = begin; k < stop; ++k) {
+            for (std::size_t k = f.tensorAt(from, 0); k < stop; ++k) {
                 if ((f.flags[k] & FlatTree::kBuffer) != wanted)
                     continue;
                 // The owner: the module whose range holds k (a few steps on, else a binary search).
@@ -140,29 +144,25 @@ void forEachEnumerated(const FlatTree &f, int from, bool params, bool buffers, V
                                                                    f.tensorBegin.begin() + static_cast<std::ptrdiff_t>(last + 1),
                                                                    static_cast<std::int64_t>(k)) -
                                                   f.tensorBegin.begin()) - 1;
-                if (f.tie[k] >= 0 && !seen.insert(f.tie[k]).second)
-                    continue;
-                visit(static_cast<int>(id), static_cast<int>(k - static_cast<std::size_t>(f.tensorBegin[id])), k);
+                offer(id, static_cast<int>(k - static_cast<std::size_t>(f.tensorBegin[id])), k);
             }
-        }
-        return;
-    }
-    for (int pass = 0; pass < 2; ++pass) {
-        if ((pass == 0 && !params) || (pass == 1 && !buffers))
             continue;
-        std::unordered_set<int> seen;
+        }
         for (int p = f.position[root]; p < f.end[root]; ++p) {
-            const int id = f.order[static_cast<std::size_t>(p)];
-            const auto i = static_cast<std::size_t>(id);
-            const int last = pass == 0 ? f.paramCount[i] : f.tensorsOf(id);
-            for (int slot = pass == 0 ? 0 : f.paramCount[i]; slot < last; ++slot) {
-                const std::size_t k = f.tensorAt(id, slot);
-                if (f.tie[k] >= 0 && !seen.insert(f.tie[k]).second)
-                    continue;
-                visit(id, slot, k);
-            }
+            const auto id = static_cast<std::size_t>(f.order[static_cast<std::size_t>(p)]);
+            const int last = pass == 0 ? f.paramCount[id] : f.tensorsOf(static_cast<int>(id));
+            for (int slot = pass == 0 ? 0 : f.paramCount[id]; slot < last; ++slot)
+                offer(id, slot, f.tensorAt(static_cast<int>(id), slot));
         }
     }
+}
+
+// Adds each module's bytes to its parent's, bottom-up (a child's id is above its parent's): own
+// bytes become subtree bytes. Sums of multiples of 1/8 byte, exact in any order.
+void sumIntoParents(const FlatTree &f, std::vector<double> &bytes)
+{
+    for (int id = f.size() - 1; id > ModuleTree::kRoot; --id)
+        bytes[static_cast<std::size_t>(f.parent[static_cast<std::size_t>(id)])] += bytes[static_cast<std::size_t>(id)];
 }
 
 // The same enumeration with the tensors' records and names relative to `from`.
@@ -448,10 +448,8 @@ SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, c
                                                  : sizes.enterTail(sizes.writeJoined(tree.module(id).name, tree.tensor({id, slot}).name), bytes);
             sizes.m_tensorPosition[targets.of({id, slot}) - targets.modules()] = static_cast<std::int64_t>(at);
         });
-        // Each module's bytes: its own tensors' and its children's (a child's id is above its
-        // parent's). Sums of multiples of 1/8 byte, exact in any order.
-        for (int id = tree.size() - 1; id > ModuleTree::kRoot; --id)
-            own[static_cast<std::size_t>(f.parent[static_cast<std::size_t>(id)])] += own[static_cast<std::size_t>(id)];
+        // Each module's bytes: its own tensors' and its children's.
+        sumIntoParents(f, own);
         for (int id = 0; id < tree.size(); ++id)
             if (const std::int64_t p = position[static_cast<std::size_t>(id)]; p >= 0)
                 sizes.addAt(static_cast<std::size_t>(p), own[static_cast<std::size_t>(id)]);
@@ -484,9 +482,7 @@ TreeBytes computeTreeBytes(const ModuleTree &tree, std::optional<DType> dtype)
         out.tensor[k] = bytes;
         out.module[static_cast<std::size_t>(id)] += bytes;
     });
-    // As computeModuleSizes sums them: a child's id is above its parent's.
-    for (int id = f.size() - 1; id > ModuleTree::kRoot; --id)
-        out.module[static_cast<std::size_t>(f.parent[static_cast<std::size_t>(id)])] += out.module[static_cast<std::size_t>(id)];
+    sumIntoParents(f, out.module);
     return out;
 }
 
