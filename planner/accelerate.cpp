@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -471,12 +472,27 @@ SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype, c
 
 TreeBytes computeTreeBytes(const ModuleTree &tree, std::optional<DType> dtype)
 {
-    const auto flat = tree.flat();
-    const FlatTree &f = *flat;
     TreeBytes out;
+    out.flat = tree.flat();
+    const FlatTree &f = *out.flat;
+    static const std::string noName;
+    if (f.idsInPreorder && f.tiedTensors == 0) {
+        // One pass over the elements counts and dtypes: bytes per element by dtype, then running sums.
+        std::array<double, kDTypeCount> perElement{};
+        for (std::size_t d = 0; d < kDTypeCount; ++d)
+            perElement[d] = tensorBytes(1, static_cast<DType>(d), noName, dtype, {});
+        const auto count = static_cast<std::size_t>(f.tensors());
+        out.before.reserve(count + 1);
+        double total = 0;
+        out.before.push_back(total);
+        for (std::size_t k = 0; k < count; ++k)
+            out.before.push_back(total += static_cast<double>(f.numel[k]) * perElement[static_cast<std::size_t>(f.dtype[k])]);
+        if (total < 0x1p50)
+            return out;
+        out.before = {};
+    }
     out.tensor.assign(static_cast<std::size_t>(f.tensors()), 0.0);
     out.module.assign(static_cast<std::size_t>(f.size()), 0.0);
-    static const std::string noName;
     forEachEnumerated(f, ModuleTree::kRoot, true, true, [&](int id, int, std::size_t k) {
         const double bytes = tensorBytes(f.numel[k], f.dtype[k], noName, dtype, {});
         out.tensor[k] = bytes;
@@ -484,6 +500,20 @@ TreeBytes computeTreeBytes(const ModuleTree &tree, std::optional<DType> dtype)
     });
     sumIntoParents(f, out.module);
     return out;
+}
+
+double TreeBytes::ofModule(int id) const
+{
+    if (before.empty())
+        return module[static_cast<std::size_t>(id)];
+    const auto i = static_cast<std::size_t>(id);
+    return before[static_cast<std::size_t>(flat->tensorBegin[static_cast<std::size_t>(flat->end[i])])] -
+           before[static_cast<std::size_t>(flat->tensorBegin[i])];
+}
+
+double TreeBytes::ofTensor(std::size_t index) const
+{
+    return before.empty() ? tensor[index] : before[index + 1] - before[index];
 }
 
 double computeModuleTotalBufferSize(const ModuleTree &tree, int from, std::optional<DType> dtype,

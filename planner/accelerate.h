@@ -151,8 +151,19 @@ SizeMap computeModuleSizes(const ModuleTree &tree, std::optional<DType> dtype = 
 // bytes of keys by what they name: every tensor's by its index in the tree's flat layout (0 for a
 // tied tensor counted before it) and every module's by id. No special dtypes (those go by name).
 struct TreeBytes {
+    // Where the ids are the pre-order and no tensor is tied, a subtree's tensors are one run of the
+    // layout: the bytes of the layout's tensors before each index (one entry more than tensors),
+    // and a module's or a tensor's bytes are a difference of two (sums of multiples of 1/8 byte,
+    // exact while the total is under 2^50 bytes; beyond that the per-id form below is used).
+    // Empty otherwise.
+    std::vector<double> before;
+    // Else every tensor's bytes by index and every module's by id.
     std::vector<double> tensor;
     std::vector<double> module;
+    std::shared_ptr<const FlatTree> flat;
+
+    double ofModule(int id) const;
+    double ofTensor(std::size_t index) const;
 };
 TreeBytes computeTreeBytes(const ModuleTree &tree, std::optional<DType> dtype = std::nullopt);
 // compute_module_total_buffer_size(submodule `from`) (special dtypes matched on relative names).

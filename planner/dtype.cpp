@@ -6,7 +6,7 @@ namespace mizan {
 
 namespace {
 
-constexpr std::array<DTypeInfo, 26> kInfos{{
+constexpr std::array<DTypeInfo, kDTypeCount> kInfos{{
     {DType::Bool, "BOOL", "bool", 8, 1, false},
     {DType::U8, "U8", "uint8", 8, 8, false},
     {DType::I8, "I8", "int8", 8, 8, false},

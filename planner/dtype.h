@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,6 +19,8 @@ enum class DType : std::uint8_t {
     F6_E2M3, F6_E3M2, F4,
     CustomInt4, CustomInt2, CustomFp8,
 };
+// The number of dtypes (CustomFp8 is the last).
+inline constexpr std::size_t kDTypeCount = static_cast<std::size_t>(DType::CustomFp8) + 1;
 
 struct DTypeInfo {
     DType dtype;

@@ -4,6 +4,7 @@
 #include "plan_p.h"
 
 #include <algorithm>
+#include <span>
 #include <string_view>
 #include <utility>
 
@@ -117,7 +118,7 @@ void explainPlacements(Plan &result, const std::vector<KeyTarget> &targets, cons
             addDevice(devicesBelow(static_cast<std::size_t>(r.module)), result.deviceMap[i].second);
     }
     const auto flat = tree.flat();
-    const std::vector<int> &pre = flat->order;
+    const std::span<const int> pre = flat->order;
     for (auto it = pre.rbegin(); it != pre.rend(); ++it) {
         const auto i = static_cast<std::size_t>(*it);
         if (keyOfModule[i] >= 0) {

@@ -77,6 +77,12 @@ void ModuleTree::reserve(int modules)
         b.nameSize.reserve(n);
         b.localNameBegin.reserve(n + 1);
         m_log.firstTensor.reserve(n);
+        if (m_log.preorder) {
+            b.ids.reserve(n);
+            b.end.reserve(n);
+        }
+        if (m_log.tensorBeginRecorded)
+            b.tensorBegin.reserve(n + 1);
     }
 }
 
@@ -332,7 +338,7 @@ std::optional<KeyTarget> KeyResolver::operator()(std::string_view key)
         };
         if (last.isTensor() && last.tensor + 1 < tensors && is({last.module, last.tensor + 1}))
             return m_last;
-        if (last.isTensor() && m_flat->childCount(last.module) > 0 && is({last.module + 1, -1}))
+        if (last.isTensor() && subtreeEnd(last.module) > last.module + 1 && is({last.module + 1, -1}))
             return m_last;
         if (const int next = subtreeEnd(last.module); next < m_tree.size() && is({next, -1}))
             return m_last;
@@ -577,72 +583,84 @@ std::vector<char> FlatTree::classesIn(const std::vector<std::string> &names) con
 FlatTree ModuleTree::makeFlat() const
 {
     std::vector<std::int64_t> tensorBegin;
-    FlatTree f(m_log.valid ? flatFromLog(tensorBegin) : flatFromRecords(tensorBegin));
-    f.tensorBegin = std::move(tensorBegin);
-    f.idsInPreorder = m_idsInPreorder;
+    FlatTree f(m_log.valid ? flatFromLog() : flatFromRecords(tensorBegin));
+    const FlatBase &b = *f.base;
     const auto n = static_cast<std::size_t>(f.size());
-    // Every module's children: in id order, counted by parent and then placed; else as listed.
-    f.childBegin.assign(n + 1, 0);
-    if (m_log.valid && m_log.childrenInIdOrder) {
-        for (std::size_t i = 1; i < n; ++i)
-            ++f.childBegin[static_cast<std::size_t>(f.parent[i]) + 1];
-        for (std::size_t i = 0; i < n; ++i)
-            f.childBegin[i + 1] += f.childBegin[i];
-        f.children.resize(n > 0 ? n - 1 : 0);
-        std::vector<int> next(f.childBegin.begin(), f.childBegin.end() - 1);
-        for (std::size_t i = 1; i < n; ++i)
-            f.children[static_cast<std::size_t>(next[static_cast<std::size_t>(f.parent[i])]++)] = static_cast<int>(i);
+    f.idsInPreorder = m_idsInPreorder;
+    // The tensor ranges: recorded, else from each module's count.
+    if (b.tensorBegin.size() == n + 1) {
+        f.tensorBegin = b.tensorBegin;
     } else {
-        f.children.reserve(n > 0 ? n - 1 : 0);
-        for (std::size_t i = 0; i < n; ++i) {
-            f.childBegin[i] = static_cast<int>(f.children.size());
-            f.children.insert(f.children.end(), m_modules[i].children.begin(), m_modules[i].children.end());
+        if (tensorBegin.empty()) {
+            tensorBegin.resize(n + 1);
+            std::int64_t k = 0;
+            for (std::size_t i = 0; i < n; ++i) {
+                tensorBegin[i] = k;
+                k += b.paramCount[i] + m_log.bufferCount[i];
+            }
+            tensorBegin[n] = k;
         }
-        f.childBegin[n] = static_cast<int>(f.children.size());
+        f.owned.tensorBegin = std::move(tensorBegin);
+        f.tensorBegin = f.owned.tensorBegin;
     }
-    // The pre-order, from the children just laid out.
+    // The children: from the parents where they are in id order (at their first use), else as listed.
+    if (!m_log.valid || !m_log.childrenInIdOrder) {
+        FlatTree::Children c;
+        c.begin.resize(n + 1);
+        c.list.reserve(n > 0 ? n - 1 : 0);
+        for (std::size_t i = 0; i < n; ++i) {
+            c.begin[i] = static_cast<int>(c.list.size());
+            c.list.insert(c.list.end(), m_modules[i].children.begin(), m_modules[i].children.end());
+        }
+        c.begin[n] = static_cast<int>(c.list.size());
+        f.setChildren(std::move(c));
+    }
+    // The pre-order and the subtrees' ends: recorded where the ids are the pre-order, else from the children.
+    if (m_idsInPreorder && m_log.valid && m_log.childrenInIdOrder && b.ids.size() == n && b.end.size() == n) {
+        f.order = b.ids;
+        f.position = b.ids;
+        f.end = b.end;
+        return f;
+    }
+    FlatTree::Owned &o = f.owned;
     if (m_idsInPreorder) {
-        f.order.resize(n);
-        std::iota(f.order.begin(), f.order.end(), 0);
+        o.order.resize(n);
+        std::iota(o.order.begin(), o.order.end(), 0);
     } else {
-        f.order.reserve(n);
+        o.order.reserve(n);
         std::vector<int> stack{kRoot};
         while (!stack.empty()) {
             const int id = stack.back();
             stack.pop_back();
-            f.order.push_back(id);
+            o.order.push_back(id);
             for (int k = f.childCount(id); k-- > 0;)
                 stack.push_back(f.childrenOf(id)[k]);
         }
     }
-    f.position.resize(n);
-    f.end.resize(n);
-    for (std::size_t p = 0; p < f.order.size(); ++p)
-        f.position[static_cast<std::size_t>(f.order[p])] = static_cast<int>(p);
+    o.position.resize(n);
+    o.end.resize(n);
+    for (std::size_t p = 0; p < o.order.size(); ++p)
+        o.position[static_cast<std::size_t>(o.order[p])] = static_cast<int>(p);
     // A module's subtree ends where its last child's does (children come after it in pre-order).
-    for (std::size_t p = f.order.size(); p-- > 0;) {
-        const auto i = static_cast<std::size_t>(f.order[p]);
-        const int last = f.childBegin[i + 1];
-        f.end[i] = last == f.childBegin[i] ? static_cast<int>(p) + 1 : f.end[static_cast<std::size_t>(f.children[static_cast<std::size_t>(last - 1)])];
+    for (std::size_t p = o.order.size(); p-- > 0;) {
+        const int id = o.order[p];
+        const int count = f.childCount(id);
+        o.end[static_cast<std::size_t>(id)] = count == 0 ? static_cast<int>(p) + 1 : o.end[static_cast<std::size_t>(f.childrenOf(id)[count - 1])];
     }
+    f.order = o.order;
+    f.position = o.position;
+    f.end = o.end;
     return f;
 }
 
-std::shared_ptr<const FlatBase> ModuleTree::flatFromLog(std::vector<std::int64_t> &tensorBegin) const
+std::shared_ptr<const FlatBase> ModuleTree::flatFromLog() const
 {
     const LayoutLog &log = m_log;
     const FlatBase &b = *log.base;
-    const auto n = m_modules.size();
-    tensorBegin.resize(n + 1);
-    std::int64_t k = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        tensorBegin[i] = k;
-        k += b.paramCount[i] + log.bufferCount[i];
-    }
-    tensorBegin[n] = k;
     if (log.grouped)
         return log.base; // the order added is the layout's: shared as it is
     // Each tensor to its module's place, params first, in the order added within each list.
+    const auto n = m_modules.size();
     auto out = std::make_shared<FlatBase>();
     out->parent = b.parent;
     out->depth = b.depth;
@@ -653,6 +671,15 @@ std::shared_ptr<const FlatBase> ModuleTree::flatFromLog(std::vector<std::int64_t
     out->localNameBegin = b.localNameBegin;
     out->classNames = b.classNames;
     out->tiedTensors = b.tiedTensors;
+    out->ids = b.ids;
+    out->end = b.end;
+    out->tensorBegin.resize(n + 1);
+    std::int64_t k = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        out->tensorBegin[i] = k;
+        k += b.paramCount[i] + log.bufferCount[i];
+    }
+    out->tensorBegin[n] = k;
     const auto tensors = static_cast<std::size_t>(k);
     out->numel.resize(tensors);
     out->dtype.resize(tensors);
@@ -663,7 +690,7 @@ std::shared_ptr<const FlatBase> ModuleTree::flatFromLog(std::vector<std::int64_t
     for (std::size_t j = 0; j < log.owner.size(); ++j) {
         const auto o = static_cast<std::size_t>(log.owner[j]);
         const int slot = (b.flags[j] & FlatTree::kBuffer) ? b.paramCount[o] + buffers[o]++ : params[o]++;
-        const auto at = static_cast<std::size_t>(tensorBegin[o] + slot);
+        const auto at = static_cast<std::size_t>(out->tensorBegin[o] + slot);
         out->numel[at] = b.numel[j];
         out->dtype[at] = b.dtype[j];
         out->tie[at] = b.tie[j];
@@ -729,13 +756,42 @@ FlatTree::FlatTree(std::shared_ptr<const FlatBase> shared)
 
 FlatTree::FlatTree(FlatTree &&other) noexcept : FlatTree(other.base)
 {
+    // A vector moved keeps its block: the spans into `owned` stay right.
+    owned = std::move(other.owned);
+    position = other.position;
+    end = other.end;
+    tensorBegin = other.tensorBegin;
+    order = other.order;
     idsInPreorder = other.idsInPreorder;
-    position = std::move(other.position);
-    end = std::move(other.end);
-    childBegin = std::move(other.childBegin);
-    tensorBegin = std::move(other.tensorBegin);
-    order = std::move(other.order);
-    children = std::move(other.children);
+    m_children = std::move(other.m_children);
+    m_childrenMade.store(other.m_childrenMade.load());
+}
+
+void FlatTree::setChildren(Children made)
+{
+    m_children = std::move(made);
+    m_childrenMade.store(true);
+}
+
+void FlatTree::makeChildren() const
+{
+    std::lock_guard lock(m_childrenMutex);
+    if (m_childrenMade.load(std::memory_order_relaxed))
+        return;
+    // In id order: counted by parent, then placed.
+    const auto n = static_cast<std::size_t>(size());
+    Children c;
+    c.begin.assign(n + 1, 0);
+    for (std::size_t i = 1; i < n; ++i)
+        ++c.begin[static_cast<std::size_t>(parent[i]) + 1];
+    for (std::size_t i = 0; i < n; ++i)
+        c.begin[i + 1] += c.begin[i];
+    c.list.resize(n > 0 ? n - 1 : 0);
+    std::vector<int> next(c.begin.begin(), c.begin.end() - 1);
+    for (std::size_t i = 1; i < n; ++i)
+        c.list[static_cast<std::size_t>(next[static_cast<std::size_t>(parent[i])]++)] = static_cast<int>(i);
+    m_children = std::move(c);
+    m_childrenMade.store(true, std::memory_order_release);
 }
 
 FlatBase &ModuleTree::LayoutLog::writable()
@@ -773,6 +829,22 @@ void ModuleTree::LayoutLog::addModule(int parentId, int moduleDepth, const std::
     b.localNameBegin.push_back(b.localNames.size());
     bufferCount.push_back(0);
     firstTensor.push_back(-1);
+    if (tensorBeginRecorded)
+        b.tensorBegin.push_back(b.tensorBegin.back()); // no tensor yet: the end is where it begins
+    // In pre-order, the new module follows the last one's subtree within its parent's, whose end
+    // is then its id; it ends its ancestors' subtrees after it.
+    const int id = static_cast<int>(b.parent.size()) - 1;
+    if (preorder && (moduleDepth > kMaxRecordedDepth || (parentId >= 0 && b.end[static_cast<std::size_t>(parentId)] != id))) {
+        preorder = false;
+        b.ids = {};
+        b.end = {};
+    }
+    if (preorder) {
+        b.ids.push_back(id);
+        b.end.push_back(id + 1);
+        for (int a = parentId; a >= 0; a = b.parent[static_cast<std::size_t>(a)])
+            b.end[static_cast<std::size_t>(a)] = id + 1;
+    }
 }
 
 void ModuleTree::LayoutLog::addTensor(int module, const Tensor &t)
@@ -788,6 +860,15 @@ void ModuleTree::LayoutLog::addTensor(int module, const Tensor &t)
     lastOwner = module;
     FlatBase &b = writable();
     ++(t.buffer ? bufferCount : b.paramCount)[m];
+    // The layout's tensor ranges of the modules after this one move one on (few, for a builder
+    // that adds a module's tensors soon after the module; else they are no longer recorded).
+    if (tensorBeginRecorded && b.tensorBegin.size() - m > kMaxTensorBeginShift) {
+        tensorBeginRecorded = false;
+        b.tensorBegin = {};
+    }
+    if (tensorBeginRecorded)
+        for (std::size_t i = m + 1; i < b.tensorBegin.size(); ++i)
+            ++b.tensorBegin[i];
     owner.push_back(module);
     b.numel.push_back(t.numel());
     b.dtype.push_back(t.dtype);

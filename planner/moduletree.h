@@ -6,10 +6,12 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -76,13 +78,23 @@ struct FlatBase {
     std::vector<std::uint8_t> flags;
     std::vector<std::uint32_t> localNameSize;
     std::int64_t tiedTensors = 0; // tensors with a tie id
+    // While the ids are the pre-order (LayoutLog::preorder): the ids in order (the layout's
+    // pre-order and each module's place in it) and where each module's subtree ends, kept right
+    // as modules are added (each new one ends its ancestors' subtrees after it). Empty otherwise.
+    std::vector<int> ids;
+    std::vector<int> end;
+    // While each tensor is added to one of the last few modules (LayoutLog::tensorBeginRecorded):
+    // each module's first tensor in the layout, and one past the last (one entry more than
+    // modules). Empty otherwise.
+    std::vector<std::int64_t> tensorBegin{0};
 };
 
 // A tree laid out for passes over all of it: the numbers those passes read, in flat arrays by
 // module id and by tensor (a million-module tree's records, 176 bytes each with their names,
 // children, tensors and shapes in other heap blocks, no longer fit the caches; these arrays are
 // read in order). Made by ModuleTree::flat(), a snapshot of the tree as it was then. The numbers
-// the builder recorded are shared with the tree (`base`), not copied; the rest is made here.
+// the builder recorded are shared with the tree (`base`), not copied; the rest is made here
+// (`owned`), the children at their first use.
 struct FlatTree {
     enum TensorFlag : std::uint8_t { kBuffer = 1, kPersistent = 2, kFixedDtype = 4 };
 
@@ -92,14 +104,18 @@ struct FlatTree {
     FlatTree &operator=(const FlatTree &) = delete;
 
     std::shared_ptr<const FlatBase> base;
+    // The arrays below that the base does not hold (their spans point here or into the base).
+    struct Owned {
+        std::vector<int> position, end, order;
+        std::vector<std::int64_t> tensorBegin;
+    } owned;
     // By module id.
     const std::vector<int> &parent;
     const std::vector<int> &depth;
-    std::vector<int> position;        // the module's place in the depth-first pre-order
-    std::vector<int> end;             // the place in the pre-order past its subtree
-    std::vector<int> childBegin;      // and one past the last: children[childBegin[id], childBegin[id + 1])
+    std::span<const int> position;    // the module's place in the depth-first pre-order
+    std::span<const int> end;         // the place in the pre-order past its subtree
     const std::vector<int> &classId;  // index into classNames
-    std::vector<std::int64_t> tensorBegin; // and one past the last: the module's tensors, slot order
+    std::span<const std::int64_t> tensorBegin; // and one past the last: the module's tensors, slot order
     const std::vector<int> &paramCount;    // params among them (the first slots)
     const std::vector<std::uint32_t> &nameSize; // of the full name
     std::string_view localName(int id) const
@@ -108,9 +124,7 @@ struct FlatTree {
         return std::string_view(base->localNames).substr(base->localNameBegin[i], base->localNameBegin[i + 1] - base->localNameBegin[i]);
     }
     // By pre-order position: the module id there.
-    std::vector<int> order;
-    // Every module's children, module after module.
-    std::vector<int> children;
+    std::span<const int> order;
     // Class names, each once, in order of first use ("" included).
     const std::vector<std::string> &classNames;
     // By tensor (tensorBegin[module] + slot).
@@ -138,11 +152,36 @@ struct FlatTree {
     int childCount(int id) const
     {
         const auto i = static_cast<std::size_t>(id);
-        return childBegin[i + 1] - childBegin[i];
+        const std::vector<int> &begin = children().begin;
+        return begin[i + 1] - begin[i];
     }
-    const int *childrenOf(int id) const { return children.data() + childBegin[static_cast<std::size_t>(id)]; }
+    const int *childrenOf(int id) const
+    {
+        const Children &c = children();
+        return c.list.data() + c.begin[static_cast<std::size_t>(id)];
+    }
     // By class id: is the class one of `names`?
     std::vector<char> classesIn(const std::vector<std::string> &names) const;
+
+    // Every module's children, module after module: list[begin[id], begin[id + 1]).
+    struct Children {
+        std::vector<int> begin, list;
+    };
+    // Set by ModuleTree::flat() where the children are not in id order. Else they are found from
+    // the parents at their first use: passes that follow the pre-order by id never make them.
+    void setChildren(Children children);
+
+private:
+    const Children &children() const
+    {
+        if (!m_childrenMade.load(std::memory_order_acquire))
+            makeChildren();
+        return m_children;
+    }
+    void makeChildren() const;
+    mutable std::mutex m_childrenMutex;
+    mutable std::atomic<bool> m_childrenMade{false};
+    mutable Children m_children;
 };
 
 // A module hierarchy as torch's nn.Module builds it: the root is id 0; ids are stable and
@@ -290,7 +329,7 @@ private:
     FlatCache m_flat;
     FlatTree makeFlat() const;
     // The layout made from the recorded numbers (m_log.valid), or from the records.
-    std::shared_ptr<const FlatBase> flatFromLog(std::vector<std::int64_t> &tensorBegin) const;
+    std::shared_ptr<const FlatBase> flatFromLog() const;
     std::shared_ptr<const FlatBase> flatFromRecords(std::vector<std::int64_t> &tensorBegin) const;
 
     // The layout's numbers as the tree was built (layoutRecorded()).
@@ -302,6 +341,14 @@ private:
         // Tensors added module after module in id order, each module's params before its buffers:
         // the order added is then the layout's, and the layout shares `base` as it is.
         bool grouped = true;
+        // The ids are the pre-order and no module is deeper than kMaxRecordedDepth: `ids` and
+        // `end` in the base are kept (each added module walks its ancestors).
+        bool preorder = true;
+        static constexpr int kMaxRecordedDepth = 64;
+        // Every tensor went to one of the last kMaxTensorBeginShift modules: the base's
+        // `tensorBegin` is kept (the later modules' entries move one on).
+        bool tensorBeginRecorded = true;
+        static constexpr int kMaxTensorBeginShift = 64;
         int lastOwner = -1;
         int lastClass = -1;
         // The numbers by module id, and by tensor in the order added. Shared with the layouts

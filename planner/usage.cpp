@@ -31,10 +31,7 @@ SizeTable::SizeTable(const ModuleTree &tree, const PlanOptions &options, Scope s
 {
     const ModuleTree &loaded = treeAsLoaded(tree, options, instantiated);
     if (scope == Scope::KeysOnly && options.specialDtypes.empty() && loaded.namesArePaths()) {
-        accel::TreeBytes bytes = accel::computeTreeBytes(loaded, options.dtype);
-        module = std::move(bytes.module);
-        tensor = std::move(bytes.tensor);
-        flat = loaded.flat();
+        byIndex = accel::computeTreeBytes(loaded, options.dtype);
         return;
     }
     map = accel::computeModuleSizes(loaded, options.dtype, options.specialDtypes);
@@ -47,10 +44,10 @@ double SizeTable::ofKey(const std::string &key, const KeyTarget &target) const
 {
     if (target.module < 0)
         return 0;
+    if (byIndex.flat)
+        return target.isTensor() ? byIndex.ofTensor(byIndex.flat->tensorAt(target.module, target.tensor)) : byIndex.ofModule(target.module);
     if (!target.isTensor())
         return module[static_cast<std::size_t>(target.module)];
-    if (flat)
-        return tensor[flat->tensorAt(target.module, target.tensor)];
     return map.ofKey(key, target);
 }
 

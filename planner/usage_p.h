@@ -29,10 +29,9 @@ struct SizeTable {
     // the map names its keys from it when asked (made before the map, destroyed after it).
     std::optional<ModuleTree> instantiated;
     accel::SizeMap map;
-    std::vector<double> module;
-    // Without the map: each tensor's bytes by its index in the layout of `flat`.
-    std::vector<double> tensor;
-    std::shared_ptr<const FlatTree> flat;
+    std::vector<double> module; // by id (with the map)
+    // Without the map: by module id and by tensor index in the layout (`byIndex.flat`).
+    accel::TreeBytes byIndex;
     SizeTable(const ModuleTree &tree, const PlanOptions &options, Scope scope = Scope::WithMap);
     SizeTable(const SizeTable &) = delete; // the map refers to `instantiated`
     SizeTable &operator=(const SizeTable &) = delete;

@@ -6,6 +6,7 @@
 #include "usage_p.h"
 
 #include <algorithm>
+#include <iterator>
 #include <unordered_map>
 #include <string_view>
 #include <unordered_set>
@@ -51,9 +52,20 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
     // is found by its target, or among the unknown keys by name, without hashing every key.
     std::vector<KeyTarget> resolved(map.size());
     // The key naming each module and each tensor by itself (modules at their ids), -1 when none.
+    // (Map indices fit an int: `cover` below holds them too, and no map file is that large.) The
+    // tensors' part is made at the first key that names a tensor: most maps name modules alone.
     const TargetPositions positions(tree);
-    // (Map indices fit an int: `cover` below holds them too, and no map file is that large.)
-    std::vector<int> keyOf(positions.size(), -1);
+    struct KeyOf {
+        std::vector<int> at;
+        std::size_t positions;
+        int operator[](std::size_t p) const { return p < at.size() ? at[p] : -1; }
+        int &slot(std::size_t p)
+        {
+            if (p >= at.size())
+                at.resize(positions, -1);
+            return at[p];
+        }
+    } keyOf{std::vector<int>(n, -1), positions.size()};
     std::vector<std::int64_t> firstListing(map.size(), -1); // a key listed before: where first
     // The keys the tree lacks, in map order, and their names in a NameTable entered all at once
     // after the pass (NameTable::enterPending: region by region, where entering a million unknown
@@ -68,7 +80,7 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         if (target.module < 0) {
             unknownAt.push_back(i);
             unknownNames.appendLater(std::hash<std::string_view>()(key));
-        } else if (int &k = keyOf[positions.of(target)]; k >= 0) {
+        } else if (int &k = keyOf.slot(positions.of(target)); k >= 0) {
             firstListing[i] = k;
         } else {
             k = static_cast<int>(i);
@@ -127,12 +139,18 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         }
     }
 
-    // Coverage: the nearest key at or above every module.
+    // Coverage: the nearest key at or above every module, and every module's tensors checked in
+    // the same pass (their issues after the modules').
     std::vector<int> cover(n, -1);
     const auto flat = tree.flat();
     const FlatTree &f = *flat;
-    for (const int id : f.order) {
-        const auto i = static_cast<std::size_t>(id);
+    std::size_t uncoveredCount = 0;
+    std::vector<std::string> uncoveredSample;
+    std::vector<Issue> tensorIssues;
+    // A tensor needs a look at its own key only where some key names a tensor; a covered module's
+    // tensors have nothing else to check.
+    const bool tensorKeys = std::any_of(resolved.begin(), resolved.end(), [](const KeyTarget &t) { return t.isTensor(); });
+    auto visit = [&](std::size_t i) {
         const int parent = f.parent[i];
         const int above = parent >= 0 ? cover[static_cast<std::size_t>(parent)] : -1;
         const int own = keyOf[i]; // the module's own key (modules sit at their ids)
@@ -143,10 +161,36 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
                 outer.empty() ? Message{MessageId::KeyInsideWholeModel, {inner}} : Message{MessageId::KeyInside, {inner, outer}},
                 {MessageId::FixRemoveOneOfTwo, {}});
         }
-        cover[i] = own >= 0 ? own : above;
+        const int c = cover[i] = own >= 0 ? own : above;
+        if (c >= 0 && !tensorKeys)
+            return;
+        const int id = static_cast<int>(i);
+        for (int s = 0; s < f.tensorsOf(id); ++s) {
+            const bool persistent = (f.flags[f.tensorAt(id, s)] & FlatTree::kPersistent) != 0;
+            const bool buffer = s >= f.paramCount[i];
+            const int k = keyOf[positions.of({id, s})];
+            if (k >= 0 && c >= 0) {
+                const auto &key = map[static_cast<std::size_t>(k)].first;
+                const auto &outer = map[static_cast<std::size_t>(c)].first;
+                tensorIssues.push_back({Severity::Error, IssueKind::CoveredTwice, key,
+                                        outer.empty() ? Message{MessageId::KeyInsideWholeModel, {key}} : Message{MessageId::KeyInside, {key, outer}},
+                                        {MessageId::FixRemoveOneOfTwo, {}}});
+            }
+            if (k < 0 && c < 0 && (!buffer || persistent)) {
+                ++uncoveredCount;
+                if (uncoveredSample.size() < 5)
+                    uncoveredSample.push_back(tree.tensorName(id, tree.tensor({id, s})));
+            }
+        }
+    };
+    if (f.idsInPreorder) {
+        for (std::size_t i = 0; i < n; ++i)
+            visit(i);
+    } else {
+        for (const int id : f.order)
+            visit(static_cast<std::size_t>(id));
     }
-    std::size_t uncoveredCount = 0;
-    std::vector<std::string> uncoveredSample;
+    issues.insert(issues.end(), std::make_move_iterator(tensorIssues.begin()), std::make_move_iterator(tensorIssues.end()));
     auto deviceOfTensor = [&](int owner, int slot) -> std::optional<Device> {
         if (const int k = keyOf[positions.of({owner, slot})]; k >= 0)
             return map[static_cast<std::size_t>(k)].second;
@@ -155,31 +199,6 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
             return map[static_cast<std::size_t>(c)].second;
         return std::nullopt;
     };
-    // A tensor needs a look at its own key only where some key names a tensor; a covered module's
-    // tensors have nothing else to check.
-    const bool tensorKeys = std::any_of(resolved.begin(), resolved.end(), [](const KeyTarget &t) { return t.isTensor(); });
-    for (const int id : f.order) {
-        const int c = cover[static_cast<std::size_t>(id)];
-        if (c >= 0 && !tensorKeys)
-            continue;
-        for (int s = 0; s < f.tensorsOf(id); ++s) {
-            const bool persistent = (f.flags[f.tensorAt(id, s)] & FlatTree::kPersistent) != 0;
-            const bool buffer = s >= f.paramCount[static_cast<std::size_t>(id)];
-            const int k = keyOf[positions.of({id, s})];
-            if (k >= 0 && c >= 0) {
-                const auto &key = map[static_cast<std::size_t>(k)].first;
-                const auto &outer = map[static_cast<std::size_t>(c)].first;
-                add(Severity::Error, IssueKind::CoveredTwice, key,
-                    outer.empty() ? Message{MessageId::KeyInsideWholeModel, {key}} : Message{MessageId::KeyInside, {key, outer}},
-                    {MessageId::FixRemoveOneOfTwo, {}});
-            }
-            if (k < 0 && c < 0 && (!buffer || persistent)) {
-                ++uncoveredCount;
-                if (uncoveredSample.size() < 5)
-                    uncoveredSample.push_back(tree.tensorName(id, tree.tensor({id, s})));
-            }
-        }
-    }
     if (uncoveredCount > 0) {
         const auto count = static_cast<std::int64_t>(uncoveredCount);
         add(Severity::Error, IssueKind::NotCovered, uncoveredSample.front(),

@@ -64,7 +64,7 @@ void checkFlatAgrees(const ModuleTree &tree)
     QCOMPARE(f.size(), tree.size());
     std::vector<int> pre;
     walk(tree, ModuleTree::kRoot, pre);
-    QCOMPARE(f.order, pre);
+    QCOMPARE(std::vector<int>(f.order.begin(), f.order.end()), pre);
     std::int64_t tensors = 0, tied = 0;
     for (int id = 0; id < tree.size(); ++id) {
         const Module &m = tree.module(id);
@@ -757,11 +757,15 @@ private Q_SLOTS:
                 break;
             const accel::SizeMap withMap = accel::computeModuleSizes(tree, load);
             const accel::TreeBytes counted = accel::computeTreeBytes(tree, load);
+            // Running sums where ids are the pre-order and nothing is tied (these rows: all but the
+            // tied one), else bytes by id: both forms are checked.
+            QCOMPARE(counted.before.empty(), !(flat->idsInPreorder && flat->tiedTensors == 0));
+            QCOMPARE(counted.before.empty(), shape == 1);
             for (int id = 0; id < tree.size(); ++id) {
-                QCOMPARE(counted.module[static_cast<std::size_t>(id)], withMap.ofKey(tree.module(id).name, KeyTarget{id, -1}));
+                QCOMPARE(counted.ofModule(id), withMap.ofKey(tree.module(id).name, KeyTarget{id, -1}));
                 for (int slot = 0; slot < flat->tensorsOf(id); ++slot) {
                     const std::string name = tree.tensorName(id, tree.tensor({id, slot}));
-                    QCOMPARE(counted.tensor[flat->tensorAt(id, slot)], withMap.ofKey(name, KeyTarget{id, slot}));
+                    QCOMPARE(counted.ofTensor(flat->tensorAt(id, slot)), withMap.ofKey(name, KeyTarget{id, slot}));
                 }
             }
         }
@@ -854,6 +858,9 @@ private Q_SLOTS:
         QTest::newRow("a module's tensors in two runs") << "revisit";
         QTest::newRow("tensors of a later module first") << "backwards";
         QTest::newRow("numbered children sorted") << "sorted";
+        QTest::newRow("a module deeper than 64") << "deep";
+        QTest::newRow("70 modules before the tensors") << "many first";
+        QTest::newRow("a child added to an earlier module") << "late child";
     }
     void recordedLayout()
     {
@@ -869,6 +876,9 @@ private Q_SLOTS:
             x.tie = tie;
             tree.addTensor(id, x);
         };
+        if (order == "many first")
+            for (int i = 0; i < 70; ++i)
+                tree.addChild(head, "x" + std::to_string(i), "Linear");
         add(model, "embed", false, 0);
         if (order == "backwards") {
             add(b, "w", false);
@@ -885,10 +895,25 @@ private Q_SLOTS:
         }
         add(b, "scale", false);
         add(head, "weight", false, 0);
+        if (order == "deep")
+            for (int i = 0, chain = head; i < 70; ++i)
+                chain = tree.addChild(chain, "d" + std::to_string(i), "Linear");
+        if (order == "late child")
+            tree.addChild(model, "late", "Block");
         if (order == "sorted")
             tree.sortNumericChildren();
         QVERIFY(tree.layoutRecorded());
         checkFlatAgrees(tree);
+        // The pre-order, the subtrees' ends and the tensor ranges are recorded as the tree is built
+        // (shared with the layout) where the ids are the pre-order and no module is deeper than 64,
+        // and where each tensor goes to one of the last 64 modules; else the layout makes them.
+        {
+            const auto f = tree.flat();
+            const bool preorder = order != "sorted" && order != "deep" && order != "late child";
+            QCOMPARE(f->order.data() == f->base->ids.data(), preorder);
+            QCOMPARE(f->end.data() == f->base->end.data(), preorder);
+            QCOMPARE(f->tensorBegin.data() == f->base->tensorBegin.data(), order != "many first");
+        }
 
         // Changed by the setters: recorded still where the tensors came module after module.
         tree.setClassName(b, "Other");
@@ -896,7 +921,7 @@ private Q_SLOTS:
         tree.setDtype({model, 0}, DType::F32);
         tree.setTie({a, 0}, 1);
         tree.setTie({b, 0}, 1);
-        const bool grouped = order == "grouped" || order == "sorted";
+        const bool grouped = order != "buffer first" && order != "revisit" && order != "backwards";
         QCOMPARE(tree.layoutRecorded(), grouped);
         checkFlatAgrees(tree);
         QCOMPARE(tree.flat()->tiedTensors, std::int64_t(3));
