@@ -143,12 +143,13 @@ public:
     // ratio at that step.
     void summary(double floorMs = 1.0) const
     {
-        std::printf("  worst ratio per 10x step (steps from %g %s):\n", floorMs, m_unit.c_str());
+        std::printf("  worst ratio per 10x step (steps from %g %s, and the last step):\n", floorMs, m_unit.c_str());
         for (std::size_t i = 0; i < m_stages.size(); ++i) {
             double worst = 0, worstRel = 0, refThere = 0;
             std::size_t relAt = 0;
             for (std::size_t k = 1; k < m_steps.size(); ++k) {
-                if (m_steps[k - 1].ms[i] < floorMs)
+                // Shorter steps are noise, but the last one, the largest N, always counts.
+                if (m_steps[k - 1].ms[i] < floorMs && k + 1 != m_steps.size())
                     continue;
                 const double ratio = m_steps[k].ms[i] / m_steps[k - 1].ms[i];
                 worst = std::max(worst, ratio);

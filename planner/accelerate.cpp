@@ -482,11 +482,14 @@ TreeBytes computeTreeBytes(const ModuleTree &tree, std::optional<DType> dtype)
         for (std::size_t d = 0; d < kDTypeCount; ++d)
             perElement[d] = tensorBytes(1, static_cast<DType>(d), noName, dtype, {});
         const auto count = static_cast<std::size_t>(f.tensors());
-        out.before.reserve(count + 1);
+        out.before.resize(count + 1);
+        double *before = out.before.data();
+        const std::int64_t *numel = f.numel.data();
+        const DType *dtypes = f.dtype.data();
         double total = 0;
-        out.before.push_back(total);
+        before[0] = total;
         for (std::size_t k = 0; k < count; ++k)
-            out.before.push_back(total += static_cast<double>(f.numel[k]) * perElement[static_cast<std::size_t>(f.dtype[k])]);
+            before[k + 1] = total += static_cast<double>(numel[k]) * perElement[static_cast<std::size_t>(dtypes[k])];
         if (total < 0x1p50)
             return out;
         out.before = {};

@@ -307,7 +307,8 @@ bool KeyResolver::names(const KeyTarget &target, std::string_view key) const
     const int owner = target.isTensor() ? target.module : f.parent[id];
     const std::size_t prefix = f.nameSize[static_cast<std::size_t>(owner)];
     const std::size_t start = prefix > 0 ? prefix + 1 : 0;
-    const std::size_t local = target.isTensor() ? f.localNameSize[f.tensorAt(target.module, target.tensor)] : f.nameSize[id] - start;
+    const std::size_t local = target.isTensor() ? f.localNameSize[f.tensorAt(target.module, target.tensor)]
+                                                : f.base->localNameBegin[id + 1] - f.base->localNameBegin[id];
     if (key.size() != start + local || prefix > m_lastKey.size() || key.compare(0, prefix, m_lastKey, 0, prefix) != 0 ||
         (prefix > 0 && key[prefix] != '.'))
         return false;
@@ -332,6 +333,20 @@ std::optional<KeyTarget> KeyResolver::operator()(std::string_view key)
         auto is = [&](const KeyTarget &t) {
             if (!names(t, key))
                 return false;
+#if defined(__GNUC__)
+            if (!t.isTensor()) {
+                m_step = t.module - last.module;
+                const auto ahead = static_cast<std::size_t>(t.module) + 8 * static_cast<std::size_t>(std::max(m_step, 0));
+                if (m_step > 0 && ahead < static_cast<std::size_t>(m_flat->size())) {
+                    __builtin_prefetch(&m_flat->end[ahead]);
+                    __builtin_prefetch(&m_flat->parent[ahead]);
+                    __builtin_prefetch(&m_flat->base->localNameBegin[ahead]);
+                    __builtin_prefetch(m_flat->base->localNames.data() + m_flat->base->localNameBegin[static_cast<std::size_t>(t.module) + 1] +
+                                       8 * static_cast<std::size_t>(m_flat->base->localNameBegin[static_cast<std::size_t>(t.module) + 1] -
+                                                                    m_flat->base->localNameBegin[static_cast<std::size_t>(last.module) + 1]));
+                }
+            }
+#endif
             m_last = t;
             m_lastKey.assign(key);
             return true;

@@ -140,8 +140,9 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
     }
 
     // Coverage: the nearest key at or above every module, and every module's tensors checked in
-    // the same pass (their issues after the modules').
-    std::vector<int> cover(n, -1);
+    // the same pass (their issues after the modules'). The keys whose subtrees hold the module
+    // being visited are a stack of nested ranges of the pre-order: the pass reads each module's
+    // own key alone.
     const auto flat = tree.flat();
     const FlatTree &f = *flat;
     std::size_t uncoveredCount = 0;
@@ -150,20 +151,12 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
     // A tensor needs a look at its own key only where some key names a tensor; a covered module's
     // tensors have nothing else to check.
     const bool tensorKeys = std::any_of(resolved.begin(), resolved.end(), [](const KeyTarget &t) { return t.isTensor(); });
-    auto visit = [&](std::size_t i) {
-        const int parent = f.parent[i];
-        const int above = parent >= 0 ? cover[static_cast<std::size_t>(parent)] : -1;
-        const int own = keyOf[i]; // the module's own key (modules sit at their ids)
-        if (own >= 0 && above >= 0) {
-            const auto &inner = map[static_cast<std::size_t>(own)].first;
-            const auto &outer = map[static_cast<std::size_t>(above)].first;
-            add(Severity::Error, IssueKind::CoveredTwice, inner,
-                outer.empty() ? Message{MessageId::KeyInsideWholeModel, {inner}} : Message{MessageId::KeyInside, {inner, outer}},
-                {MessageId::FixRemoveOneOfTwo, {}});
-        }
-        const int c = cover[i] = own >= 0 ? own : above;
-        if (c >= 0 && !tensorKeys)
-            return;
+    struct Open {
+        int end; // place in the pre-order past the key's subtree
+        int key;
+    };
+    std::vector<Open> open;
+    auto checkTensors = [&](std::size_t i, int c) {
         const int id = static_cast<int>(i);
         for (int s = 0; s < f.tensorsOf(id); ++s) {
             const bool persistent = (f.flags[f.tensorAt(id, s)] & FlatTree::kPersistent) != 0;
@@ -183,18 +176,62 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
             }
         }
     };
+    // Returns the key covering module i (at `place` in the pre-order).
+    auto visit = [&](int place, std::size_t i) {
+        while (!open.empty() && open.back().end <= place)
+            open.pop_back();
+        const int above = open.empty() ? -1 : open.back().key;
+        const int own = keyOf[i]; // the module's own key (modules sit at their ids)
+        if (own >= 0 && above >= 0) {
+            const auto &inner = map[static_cast<std::size_t>(own)].first;
+            const auto &outer = map[static_cast<std::size_t>(above)].first;
+            add(Severity::Error, IssueKind::CoveredTwice, inner,
+                outer.empty() ? Message{MessageId::KeyInsideWholeModel, {inner}} : Message{MessageId::KeyInside, {inner, outer}},
+                {MessageId::FixRemoveOneOfTwo, {}});
+        }
+        if (own >= 0)
+            open.push_back({f.end[i], own});
+        const int c = own >= 0 ? own : above;
+        if (c < 0 || tensorKeys)
+            checkTensors(i, c);
+        return c;
+    };
     if (f.idsInPreorder) {
-        for (std::size_t i = 0; i < n; ++i)
-            visit(i);
+        // Where no key names a tensor, a covered module's subtree has nothing to check up to the
+        // next key inside it: the pass skips to that key, or past the subtree.
+        const std::vector<int> &moduleKeys = keyOf.at;
+        for (std::size_t i = 0; i < n;) {
+            if (visit(static_cast<int>(i), i) < 0 || tensorKeys) {
+                ++i;
+                continue;
+            }
+            const auto last = moduleKeys.begin() + open.back().end;
+            i = static_cast<std::size_t>(std::find_if(moduleKeys.begin() + static_cast<std::ptrdiff_t>(i) + 1, last, [](int k) { return k >= 0; }) -
+                                         moduleKeys.begin());
+        }
     } else {
-        for (const int id : f.order)
-            visit(static_cast<std::size_t>(id));
+        for (std::size_t p = 0; p < n; ++p)
+            visit(static_cast<int>(p), static_cast<std::size_t>(f.order[p]));
     }
     issues.insert(issues.end(), std::make_move_iterator(tensorIssues.begin()), std::make_move_iterator(tensorIssues.end()));
+    // The key covering a module (its own, else the nearest above), for the checks below: from a
+    // table made at the first ask (tied groups and rules are few, but a chain may be deep).
+    std::vector<int> cover;
+    auto coverOf = [&](int module) {
+        if (cover.empty()) {
+            cover.assign(n, -1);
+            for (const int id : f.order) {
+                const auto i = static_cast<std::size_t>(id);
+                const int parent = f.parent[i];
+                cover[i] = keyOf[i] >= 0 ? keyOf[i] : parent >= 0 ? cover[static_cast<std::size_t>(parent)] : -1;
+            }
+        }
+        return cover[static_cast<std::size_t>(module)];
+    };
     auto deviceOfTensor = [&](int owner, int slot) -> std::optional<Device> {
         if (const int k = keyOf[positions.of({owner, slot})]; k >= 0)
             return map[static_cast<std::size_t>(k)].second;
-        const int c = cover[static_cast<std::size_t>(owner)];
+        const int c = coverOf(owner);
         if (c >= 0)
             return map[static_cast<std::size_t>(c)].second;
         return std::nullopt;
@@ -260,8 +297,8 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
         if (r.tensor >= 0) {
             if (auto d = deviceOfTensor(r.module, r.tensor))
                 devices.push_back(*d);
-        } else if (cover[static_cast<std::size_t>(r.module)] >= 0) {
-            devices.push_back(map[static_cast<std::size_t>(cover[static_cast<std::size_t>(r.module)])].second);
+        } else if (const int c = coverOf(r.module); c >= 0) {
+            devices.push_back(map[static_cast<std::size_t>(c)].second);
         } else {
             for (std::size_t i = 0; i < map.size(); ++i)
                 if (resolved[i].module >= 0 && tree.isWithin(resolved[i].module, r.module) && std::find(devices.begin(), devices.end(), map[i].second) == devices.end())
