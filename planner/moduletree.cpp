@@ -340,10 +340,13 @@ std::optional<KeyTarget> KeyResolver::operator()(std::string_view key)
                 if (m_step > 0 && ahead < static_cast<std::size_t>(m_flat->size())) {
                     __builtin_prefetch(&m_flat->end[ahead]);
                     __builtin_prefetch(&m_flat->parent[ahead]);
-                    __builtin_prefetch(&m_flat->base->localNameBegin[ahead]);
-                    __builtin_prefetch(m_flat->base->localNames.data() + m_flat->base->localNameBegin[static_cast<std::size_t>(t.module) + 1] +
-                                       8 * static_cast<std::size_t>(m_flat->base->localNameBegin[static_cast<std::size_t>(t.module) + 1] -
-                                                                    m_flat->base->localNameBegin[static_cast<std::size_t>(last.module) + 1]));
+                    const FlatBase &b = *m_flat->base;
+                    __builtin_prefetch(&b.localNameBegin[ahead]);
+                    // The names lie in id order: as many bytes on as eight keys' worth.
+                    const std::size_t here = b.localNameBegin[static_cast<std::size_t>(t.module) + 1];
+                    const std::size_t name = here + 8 * (here - b.localNameBegin[static_cast<std::size_t>(last.module) + 1]);
+                    if (name < b.localNames.size())
+                        __builtin_prefetch(b.localNames.data() + name);
                 }
             }
 #endif
