@@ -335,9 +335,12 @@ std::optional<KeyTarget> KeyResolver::operator()(std::string_view key)
                 return false;
 #if defined(__GNUC__)
             if (!t.isTensor()) {
-                m_step = t.module - last.module;
-                const auto ahead = static_cast<std::size_t>(t.module) + 8 * static_cast<std::size_t>(std::max(m_step, 0));
-                if (m_step > 0 && ahead < static_cast<std::size_t>(m_flat->size())) {
+                // Keys in the tree's order name modules a like number of ids apart (the layers of
+                // a model): the layout's entries that many keys on are asked of the memory ahead
+                // (a million-module tree's arrays are not in the caches).
+                const int step = t.module - last.module;
+                const auto ahead = static_cast<std::size_t>(t.module) + 8 * static_cast<std::size_t>(std::max(step, 0));
+                if (step > 0 && ahead < static_cast<std::size_t>(m_flat->size())) {
                     __builtin_prefetch(&m_flat->end[ahead]);
                     __builtin_prefetch(&m_flat->parent[ahead]);
                     const FlatBase &b = *m_flat->base;

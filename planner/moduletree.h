@@ -391,10 +391,6 @@ private:
     std::shared_ptr<const FlatTree> m_flat; // the tree's, taken on first use
     std::optional<KeyTarget> m_last;
     std::string m_lastKey; // the key that named m_last
-    // Keys in the tree's order name modules a like number of ids apart (the layers of a model):
-    // the layout's entries that many keys on are asked of the memory ahead (a million-module
-    // tree's arrays are not in the caches).
-    int m_step = 0;
 };
 
 // A position for every module and every tensor of a tree: modules at their ids, then each
