@@ -601,6 +601,23 @@ std::vector<char> FlatTree::classesIn(const std::vector<std::string> &names) con
     return in;
 }
 
+namespace {
+
+// Each module's first tensor in the layout, and one past the last, from its counts.
+std::vector<std::int64_t> tensorRanges(const std::vector<int> &params, const std::vector<int> &buffers)
+{
+    std::vector<std::int64_t> begin(params.size() + 1);
+    std::int64_t k = 0;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        begin[i] = k;
+        k += params[i] + buffers[i];
+    }
+    begin[params.size()] = k;
+    return begin;
+}
+
+} // namespace
+
 FlatTree ModuleTree::makeFlat() const
 {
     std::vector<std::int64_t> tensorBegin;
@@ -612,15 +629,8 @@ FlatTree ModuleTree::makeFlat() const
     if (b.tensorBegin.size() == n + 1) {
         f.tensorBegin = b.tensorBegin;
     } else {
-        if (tensorBegin.empty()) {
-            tensorBegin.resize(n + 1);
-            std::int64_t k = 0;
-            for (std::size_t i = 0; i < n; ++i) {
-                tensorBegin[i] = k;
-                k += b.paramCount[i] + m_log.bufferCount[i];
-            }
-            tensorBegin[n] = k;
-        }
+        if (tensorBegin.empty())
+            tensorBegin = tensorRanges(b.paramCount, m_log.bufferCount);
         f.owned.tensorBegin = std::move(tensorBegin);
         f.tensorBegin = f.owned.tensorBegin;
     }
@@ -694,14 +704,8 @@ std::shared_ptr<const FlatBase> ModuleTree::flatFromLog() const
     out->tiedTensors = b.tiedTensors;
     out->ids = b.ids;
     out->end = b.end;
-    out->tensorBegin.resize(n + 1);
-    std::int64_t k = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        out->tensorBegin[i] = k;
-        k += b.paramCount[i] + log.bufferCount[i];
-    }
-    out->tensorBegin[n] = k;
-    const auto tensors = static_cast<std::size_t>(k);
+    out->tensorBegin = tensorRanges(b.paramCount, log.bufferCount);
+    const auto tensors = static_cast<std::size_t>(out->tensorBegin.back());
     out->numel.resize(tensors);
     out->dtype.resize(tensors);
     out->tie.resize(tensors);

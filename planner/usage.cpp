@@ -146,16 +146,11 @@ std::vector<DeviceUsage> usageOf(const ModuleTree &tree, const DeviceMap &map, c
             for (std::size_t i = 0; i < map.size(); ++i)
                 if (targets[i].module >= 0 && !targets[i].isTensor())
                     moduleKey[static_cast<std::size_t>(targets[i].module)] = static_cast<int>(i);
-            std::vector<int> cover(n, -1);
+            const std::vector<int> cover = coveringKeys(*tree.flat(), moduleKey);
             std::vector<std::optional<Device>> deviceOf(n);
-            const auto flat = tree.flat();
-            for (const int id : flat->order) {
-                const auto m = static_cast<std::size_t>(id);
-                const int parent = flat->parent[m];
-                cover[m] = moduleKey[m] >= 0 ? moduleKey[m] : (parent >= 0 ? cover[static_cast<std::size_t>(parent)] : -1);
+            for (std::size_t m = 0; m < n; ++m)
                 if (cover[m] >= 0)
                     deviceOf[m] = map[static_cast<std::size_t>(cover[m])].second;
-            }
             const auto held = layersOnDevices(tree, options.maxMemory, deviceOf, options.noSplitClasses);
             for (std::size_t i = 0; i < layers.size(); ++i)
                 layers[i] = std::max(layers[i], held[i]);

@@ -39,6 +39,20 @@ struct SizeTable {
     double ofKey(const std::string &key, const KeyTarget &target) const;
 };
 
+// The key covering every module, by id: its own (`ownKey[id]`, -1 when none), else the nearest
+// above it; -1 where none is.
+template <class Keys>
+std::vector<int> coveringKeys(const FlatTree &f, const Keys &ownKey)
+{
+    std::vector<int> cover(static_cast<std::size_t>(f.size()), -1);
+    for (const int id : f.order) {
+        const auto i = static_cast<std::size_t>(id);
+        const int parent = f.parent[i];
+        cover[i] = ownKey[i] >= 0 ? ownKey[i] : parent >= 0 ? cover[static_cast<std::size_t>(parent)] : -1;
+    }
+    return cover;
+}
+
 // Decoder layers (modules of a no-split class) each device of `devices` holds.
 std::vector<std::int64_t> layersOnDevices(const ModuleTree &tree, const MaxMemory &devices,
                                           const std::vector<std::optional<Device>> &deviceOfModule,

@@ -218,14 +218,8 @@ std::vector<Issue> validate(const ModuleTree &tree, const DeviceMap &map, const 
     // table made at the first ask (tied groups and rules are few, but a chain may be deep).
     std::vector<int> cover;
     auto coverOf = [&](int module) {
-        if (cover.empty()) {
-            cover.assign(n, -1);
-            for (const int id : f.order) {
-                const auto i = static_cast<std::size_t>(id);
-                const int parent = f.parent[i];
-                cover[i] = keyOf[i] >= 0 ? keyOf[i] : parent >= 0 ? cover[static_cast<std::size_t>(parent)] : -1;
-            }
-        }
+        if (cover.empty())
+            cover = detail::coveringKeys(f, keyOf);
         return cover[static_cast<std::size_t>(module)];
     };
     auto deviceOfTensor = [&](int owner, int slot) -> std::optional<Device> {
